@@ -1,0 +1,1 @@
+"""Blueprints: one per measure, plus the shared ones (main, auth, staff)."""

@@ -1,0 +1,7 @@
+"""Accounts: citizen registration, login, staff two-factor login and enrolment, the account page."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import views  # noqa: E402,F401  (views register themselves on bp)

@@ -1,0 +1,92 @@
+"""Forms of the account pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, StopValidation
+
+from core.forms import Normalized
+from core.passwords import check_policy
+from rules.validators import ValidationError, normalize_mobile, normalize_resident_id
+
+REQUIRED = _l("This field is required.")
+
+
+class StrongPassword:
+    """The password policy, with the form's personal data (ID number, mobile) excluded."""
+
+    def __init__(self, *personal_fields: str):
+        self.personal_fields = personal_fields
+
+    def __call__(self, form, field):
+        personal = [getattr(form, name).data or "" for name in self.personal_fields]
+        # Forms for a logged-in user carry their ID number and mobile as `personal`.
+        personal += getattr(form, "personal", [])
+        try:
+            check_policy(field.data or "", *personal)
+        except ValidationError as exc:
+            raise StopValidation(str(exc.message)) from exc
+
+
+class RegisterForm(FlaskForm):
+    """A citizen's registration: real name, resident ID number, mobile, password."""
+
+    real_name = StringField(
+        _l("Real name"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(min=2, max=30, message=_l("Enter your name as on your ID card.")),
+        ],
+    )
+    resident_id = StringField(
+        _l("Resident ID number"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
+        description=_l("18 characters, as on your resident ID card."),
+    )
+    mobile = StringField(
+        _l("Mobile number"), validators=[DataRequired(REQUIRED), Normalized(normalize_mobile)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED), StrongPassword("resident_id", "mobile")],
+        description=_l("At least 8 characters; not a common password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+
+
+class LoginForm(FlaskForm):
+    """Citizens give a mobile or ID number; staff give their username."""
+
+    account = StringField(
+        _l("Mobile, ID number or staff username"),
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
+
+
+class CodeForm(FlaskForm):
+    """The six digits of the authenticator app."""
+
+    code = StringField(
+        _l("Authenticator code"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Enter the 6 digits the app shows.")),
+        ],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """Change one's own password (ends every other session)."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(REQUIRED), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )

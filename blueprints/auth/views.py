@@ -1,0 +1,210 @@
+"""Views of the account pages."""
+
+import datetime as dt
+
+import pyotp
+import segno
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from core.access import login_required
+from core.audit import audit
+from core.htmx import redirect_to, render
+from core.i18n import localtime
+from core.passwords import hash_password, verify_password
+from core.session_auth import (
+    clear_pending_2fa,
+    pending_2fa_user,
+    set_pending_2fa,
+    start_session,
+)
+from models import AuditEvent, User, utcnow, write_tx
+from rules import totp
+
+from . import bp
+from .forms import ChangePasswordForm, CodeForm, LoginForm, RegisterForm
+from .service import check_code_step, check_password_step
+
+ISSUER = "jiaoguan"
+
+
+def safe_next(default: str) -> str:
+    """The ?next= target when it is a local path, else the default."""
+    target = request.args.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def lock_message(until: dt.datetime) -> str:
+    """The lock and its end, in the user's language and Beijing time."""
+    return _(
+        "Too many failed attempts. This account is locked until %(time)s (Beijing time).",
+        time=localtime(until, "HH:mm:ss"),
+    )
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """A citizen creates an account with real name, ID number, mobile and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        taken = False
+        if User.get_or_none(User.resident_id == form.resident_id.data):
+            form.resident_id.errors.append(_("An account with this ID number exists already."))
+            taken = True
+        if User.get_or_none(User.mobile == form.mobile.data):
+            form.mobile.errors.append(_("This mobile number is used by another account."))
+            taken = True
+        if not taken:
+            with write_tx():
+                user = User.create(
+                    real_name=form.real_name.data.strip(),
+                    resident_id=form.resident_id.data,
+                    mobile=form.mobile.data,
+                    password_hash=hash_password(form.password.data),
+                )
+                audit("account.register", user, actor=user)
+            start_session(user)
+            flash(_("Welcome, %(name)s. Your account is ready.", name=user.real_name), "ok")
+            return redirect_to(url_for("main.home"))
+    status = 422 if form.errors else 200
+    return render("auth/register.html", "auth/_register_form.html", status, form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Step one: account and password. Staff go on to their authenticator code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        result = check_password_step(form.account.data, form.password.data)
+        if result.user is not None:
+            user = result.user
+            if user.is_staff:
+                set_pending_2fa(user)
+                step = "auth.enrol" if user.needs_totp_enrolment else "auth.code"
+                return redirect_to(url_for(step, next=safe_next("") or None))
+            start_session(user)
+            audit("login.ok", user, actor=user)
+            return redirect_to(safe_next(url_for("main.home")))
+        if result.error == "locked":
+            error = lock_message(result.locked_until)
+        else:
+            error = _("The account or password is not right.")
+    status = 422 if (error or form.errors) else 200
+    return render("auth/login.html", "auth/_login_form.html", status, form=form, error=error)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def code():
+    """Step two for staff: the code of the enrolled authenticator app."""
+    user = pending_2fa_user()
+    if user is None:
+        flash(_("Please log in again."), "warn")
+        return redirect(url_for("auth.login"))
+    if user.needs_totp_enrolment:
+        return redirect(url_for("auth.enrol"))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        result = check_code_step(user, form.code.data)
+        if result.user is not None:
+            clear_pending_2fa()
+            start_session(user)
+            audit("login.ok", user, actor=user, detail={"second_factor": "totp"})
+            return redirect_to(safe_next(url_for("staff.index")))
+        if result.error == "locked":
+            error = lock_message(result.locked_until)
+        else:
+            error = _("This code is not right or has been used. Wait for the next one.")
+    status = 422 if (error or form.errors) else 200
+    return render(
+        "auth/code.html", "auth/_code_form.html", status, form=form, error=error, user=user
+    )
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol():
+    """First login of a staff member: scan the QR into an authenticator app, confirm a code."""
+    user = pending_2fa_user()
+    if user is None:
+        flash(_("Please log in again."), "warn")
+        return redirect(url_for("auth.login"))
+    if not user.needs_totp_enrolment:
+        return redirect(url_for("auth.code"))
+    if not user.totp_secret:
+        with write_tx():
+            user.totp_secret = pyotp.random_base32()
+            User.update(totp_secret=user.totp_secret).where(User.id == user.id).execute()
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        result = check_code_step(user, form.code.data)
+        if result.user is not None:
+            with write_tx():
+                User.update(totp_enrolled_at=utcnow()).where(User.id == user.id).execute()
+                audit("account.totp_enrolled", user, actor=user)
+            clear_pending_2fa()
+            start_session(user)
+            audit("login.ok", user, actor=user, detail={"second_factor": "totp"})
+            flash(_("Your authenticator is set up. Use it at every login."), "ok")
+            return redirect_to(url_for("staff.index"))
+        error = (
+            lock_message(result.locked_until)
+            if result.error == "locked"
+            else _("This code is not right. Check the time on your phone and try the next one.")
+        )
+    uri = totp.provisioning_uri(user.totp_secret, user.username, ISSUER)
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
+    status = 422 if (error or form.errors) else 200
+    return render(
+        "auth/enrol.html",
+        "auth/_code_form.html",
+        status,
+        form=form,
+        error=error,
+        qr_svg=qr_svg,
+        secret=user.totp_secret,
+    )
+
+
+@bp.post("/logout")
+def logout():
+    """End this session."""
+    if current_user.is_authenticated:
+        audit("logout", current_user._get_current_object())
+    logout_user()
+    return redirect(url_for("main.home"), code=303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """One's own account: masked identity, password change, recent logins."""
+    form = ChangePasswordForm()
+    form.personal = [current_user.resident_id or "", current_user.mobile or ""]
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current.data):
+            form.current.errors.append(_("The current password is not right."))
+        else:
+            with write_tx():
+                user = User.get_by_id(current_user.id)
+                user.password_hash = hash_password(form.password.data)
+                user.save()
+                user.rotate_session_token()
+                audit("account.password_changed", user)
+            start_session(user)
+            flash(_("Your password has been changed. Other sessions were logged out."), "ok")
+            return redirect(url_for("auth.account"), code=303)
+    logins = (
+        AuditEvent.select()
+        .where((AuditEvent.actor_id == current_user.id) & (AuditEvent.action.startswith("login.")))
+        .order_by(AuditEvent.seq.desc())
+        .limit(10)
+    )
+    status = 422 if form.errors else 200
+    return render_template("auth/account.html", form=form, logins=logins), status

@@ -1,0 +1,45 @@
+"""The home page, the language switch and the health check."""
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from core.i18n import LANGUAGES
+from models import User, db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    """The four services, introduced; staff see their work first."""
+    return render_template("main/home.html")
+
+
+@bp.post("/lang")
+def set_language():
+    """Switch the interface language (kept in the session; no account needed)."""
+    lang = request.form.get("lang")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            User.update(locale=lang).where(User.id == current_user.id).execute()
+    target = request.form.get("next") or ""
+    # Only local paths: an open redirect would let a phishing link borrow our name.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("main.home")
+    return redirect(target, code=303)
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers: the database answers."""
+    db.execute_sql("SELECT 1")
+    return {"status": "ok"}
+
+
+@bp.app_context_processor
+def _demo_banner():
+    """Every page says "demo data" while the demo city is loaded."""
+    from core.demo import is_loaded
+
+    return {"demo_mode": is_loaded()}

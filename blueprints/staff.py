@@ -1,0 +1,150 @@
+"""Staff pages: the staff landing page and administration (accounts, offices, audit search)."""
+
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from blueprints.auth.forms import REQUIRED, StrongPassword
+from core.access import ROLE_LABELS, role_required
+from core.audit import audit
+from core.passwords import hash_password
+from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+AUDIT_PAGE = 50
+
+
+class StaffForm(FlaskForm):
+    """An administrator creates a staff account; its holder enrols 2FA at first login."""
+
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(
+                r"^[a-z][a-z0-9._-]{2,39}$", message=_l("3-40 lower-case letters, digits, . _ -")
+            ),
+        ],
+    )
+    real_name = StringField(_l("Real name"), validators=[DataRequired(REQUIRED), Length(2, 30)])
+    office = SelectField(_l("Office"), coerce=int)
+    roles = SelectMultipleField(_l("Roles"), validators=[DataRequired(REQUIRED)])
+    password = PasswordField(
+        _l("Initial password"), validators=[DataRequired(REQUIRED), StrongPassword("username")]
+    )
+
+
+@bp.get("/")
+@role_required(*STAFF_ROLES)
+def index():
+    """Where staff land after login: the work their roles open to them."""
+    return render_template("staff/index.html", role_labels=ROLE_LABELS)
+
+
+@bp.route("/accounts", methods=["GET", "POST"])
+@role_required(ADMIN)
+def accounts():
+    """List staff accounts and create new ones."""
+    form = StaffForm()
+    form.office.choices = [(o.id, o.name) for o in Office.select().order_by(Office.code)]
+    form.roles.choices = [(r, str(ROLE_LABELS[r])) for r in STAFF_ROLES]
+    if form.validate_on_submit():
+        if User.get_or_none(User.username == form.username.data):
+            form.username.errors.append(_("This username is taken."))
+        else:
+            with write_tx():
+                user = User.create(
+                    is_staff=True,
+                    username=form.username.data,
+                    real_name=form.real_name.data.strip(),
+                    office=form.office.data,
+                    password_hash=hash_password(form.password.data),
+                )
+                user.set_roles(form.roles.data)
+                audit("staff.create", user, detail={"roles": sorted(form.roles.data)})
+            flash(_("Account %(u)s created. Its holder sets up an authenticator at first login.",
+                    u=user.username), "ok")  # fmt: skip
+            return redirect(url_for("staff.accounts"), code=303)
+    staff = (
+        User.select(User, Office)
+        .join(Office)
+        .where(User.is_staff == True)  # noqa: E712
+        .order_by(User.username)
+    )
+    roles = {}
+    for row in UserRole.select().join(User).where(User.is_staff == True):  # noqa: E712
+        roles.setdefault(row.user_id, []).append(str(ROLE_LABELS.get(row.role, row.role)))
+    status = 422 if form.errors else 200
+    return render_template("staff/accounts.html", form=form, staff=staff, roles=roles), status
+
+
+@bp.post("/accounts/<int:user_id>/<any(deactivate, activate, reset_totp):action>")
+@role_required(ADMIN)
+def account_action(user_id: int, action: str):
+    """Deactivate or reactivate a staff account, or reset its authenticator."""
+    user = User.get_or_none((User.id == user_id) & (User.is_staff == True))  # noqa: E712
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        flash(_("You cannot change your own account here."), "warn")
+        return redirect(url_for("staff.accounts"), code=303)
+    with write_tx():
+        if action == "reset_totp":
+            User.update(totp_secret=None, totp_enrolled_at=None, totp_last_step=None).where(
+                User.id == user.id
+            ).execute()
+        else:
+            User.update(active=(action == "activate")).where(User.id == user.id).execute()
+        user.rotate_session_token()  # whatever changed, their open sessions end now
+        audit(f"staff.{action}", user)
+    flash(_("Done: %(u)s.", u=user.username), "ok")
+    return redirect(url_for("staff.accounts"), code=303)
+
+
+@bp.get("/offices")
+@role_required(ADMIN)
+def offices():
+    """The offices of this deployment and of the other cities it exchanges archives with."""
+    return render_template("staff/offices.html", offices=Office.select().order_by(Office.code))
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    """A YYYY-MM-DD filter value, or None when empty or malformed."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/audit")
+@role_required(ADMIN)
+def audit_search():
+    """Search the audit log by actor, action, object and day (Beijing days, stored UTC)."""
+    args = request.args
+    query = AuditEvent.select().order_by(AuditEvent.seq.desc())
+    if args.get("actor"):
+        query = query.where(AuditEvent.actor == args["actor"].strip())
+    if args.get("action"):
+        query = query.where(AuditEvent.action.startswith(args["action"].strip()))
+    if args.get("object_id"):
+        query = query.where(AuditEvent.object_id == args["object_id"].strip())
+    china = dt.timedelta(hours=8)
+    if day := parse_day(args.get("since")):
+        query = query.where(AuditEvent.at >= dt.datetime.combine(day, dt.time()) - china)
+    if day := parse_day(args.get("until")):
+        query = query.where(
+            AuditEvent.at < dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - china
+        )
+    page = max(1, args.get("page", 1, type=int))
+    rows = list(query.paginate(page, AUDIT_PAGE + 1))
+    template = "staff/_audit_rows.html" if request.headers.get("HX-Request") else "staff/audit.html"
+    return render_template(
+        template, rows=rows[:AUDIT_PAGE], has_more=len(rows) > AUDIT_PAGE, page=page, args=args
+    )

@@ -1,0 +1,1 @@
+"""Shared mechanisms of the application: database wiring, access control, audit, i18n, security."""

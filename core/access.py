@@ -1,0 +1,78 @@
+"""Access control: role checks on views and object checks that answer 404, never 403."""
+
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from models import (
+    ACCIDENT_OFFICER,
+    ADMIN,
+    CITIZEN,
+    LICENCE_CLERK,
+    POLICE_INSPECTOR,
+    TRUCKPASS_CLERK,
+    VEHICLE_CLERK,
+)
+
+ROLE_LABELS = {
+    CITIZEN: _l("Citizen"),
+    ADMIN: _l("Administrator"),
+    LICENCE_CLERK: _l("Licence clerk"),
+    VEHICLE_CLERK: _l("Vehicle clerk"),
+    TRUCKPASS_CLERK: _l("Truck-pass clerk"),
+    ACCIDENT_OFFICER: _l("Accident officer"),
+    POLICE_INSPECTOR: _l("Police inspector"),
+}
+
+
+def role_required(*roles: str):
+    """Only logged-in users holding one of `roles` reach the view; staff must have passed 2FA.
+
+    Anonymous users are sent to the login page; logged-in users without the role get 403
+    (the view exists for some people, it is the role that is missing).
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def login_required(view):
+    """Any logged-in user."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def owned_or_404(obj, owner_id):
+    """The object when `owner_id` is the current user's id; otherwise 404, never 403.
+
+    Answering 404 keeps an outsider from learning that an object exists at all.
+    """
+    if obj is None or not current_user.is_authenticated or owner_id != current_user.id:
+        abort(404)
+    return obj
+
+
+def get_or_404(model, *conditions):
+    """model.get(*conditions) or abort(404)."""
+    obj = model.get_or_none(*conditions)
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,54 @@
+"""Writing audit rows with the request's actor, role, office and client address filled in."""
+
+from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from models import AuditEvent
+
+
+def client_addr() -> str:
+    """The client's address as the WSGI server saw it (set a proxy fix in front when proxied)."""
+    return (request.remote_addr or "") if has_request_context() else "cli"
+
+
+def audit(action: str, obj=None, *, result: str = "ok", actor=None, detail=None, **extra):
+    """Append an audit row for `action` on `obj` by the current (or given) user."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user
+    fields = {
+        "actor_id": actor.id if actor is not None else None,
+        "actor": (actor.username or actor.mobile or str(actor.id)) if actor is not None else "",
+        "role": ",".join(sorted(actor.roles)) if actor is not None else "anonymous",
+        "office": actor.office.code if actor is not None and actor.office_id else "",
+        "object_type": type(obj).__name__ if obj is not None else "",
+        "object_id": str(obj.id) if obj is not None else "",
+        "result": result,
+        "client_addr": client_addr(),
+    }
+    fields.update(extra)
+    return AuditEvent.append(action=action, detail=detail, **fields)
+
+
+# Labels of the audit actions people see in their own pages and the audit search.
+ACTION_LABELS = {
+    "login.ok": _l("Logged in"),
+    "login.failed": _l("Wrong account or password"),
+    "login.code_failed": _l("Wrong or reused authenticator code"),
+    "login.refused_locked": _l("Refused: account locked"),
+    "logout": _l("Logged out"),
+    "account.register": _l("Registered"),
+    "account.password_changed": _l("Password changed"),
+    "account.totp_enrolled": _l("Authenticator set up"),
+    "staff.create": _l("Staff account created"),
+    "staff.deactivate": _l("Staff account deactivated"),
+    "staff.activate": _l("Staff account reactivated"),
+    "staff.reset_totp": _l("Authenticator reset"),
+    "audit.search": _l("Audit log searched"),
+    "demo.load": _l("Demo city loaded"),
+}
+
+
+def action_label(action: str) -> str:
+    """A person-readable label of an audit action (the raw name when it has none)."""
+    return str(ACTION_LABELS.get(action, action))

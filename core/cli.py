@@ -1,0 +1,121 @@
+"""Command-line tools: `flask db`, `flask demo`, `flask staff`, `flask audit`."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from models import STAFF_ROLES, AuditEvent, Office, User, db, write_tx
+
+db_cli = AppGroup("db", help="Database schema.")
+audit_cli = AppGroup("audit", help="The audit log.")
+staff_cli = AppGroup("staff", help="Staff accounts.")
+demo_cli = AppGroup("demo", help="The demo city.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply pending schema migrations."""
+    from core.db import upgrade
+
+    applied = upgrade()
+    click.echo("applied: " + ", ".join(applied) if applied else "schema is up to date")
+
+
+@db_cli.command("status")
+def db_status():
+    """List migrations and whether each is applied; exits 1 while any is pending."""
+    from core.db import migration_runner
+
+    with db.connection_context():
+        rows = migration_runner().status()
+    for m in rows:
+        click.echo(f"[{'x' if m.applied else ' '}] {m.name}")
+    if any(not m.applied for m in rows):
+        raise SystemExit(1)
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Walk the hash chain; exit 1 and name the first broken row when it is broken."""
+    with db.connection_context():
+        checked, broken, why = AuditEvent.verify_chain()
+    if why:
+        where = f"row id={broken.id} seq={broken.seq}" if broken is not None else "chain head"
+        click.echo(f"BROKEN at {where}: {why} ({checked} rows verified before it)", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit chain intact: {checked} rows")
+
+
+@staff_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "real_name", required=True)
+@click.option("--office", "office_code", required=True, help="Office code, e.g. 370200")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(STAFF_ROLES))
+@click.password_option()
+def staff_create(username, real_name, office_code, roles, password):
+    """Create a staff account; its holder enrols an authenticator at first login."""
+    from core.audit import audit
+    from core.passwords import check_policy, hash_password
+    from rules.validators import ValidationError
+
+    try:
+        check_policy(password, username)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc.message), param_hint="password") from exc
+    with db.connection_context(), write_tx():
+        office = Office.get_or_none(Office.code == office_code)
+        if office is None:
+            raise click.BadParameter(f"no office with code {office_code}", param_hint="office")
+        if User.get_or_none(User.username == username):
+            raise click.BadParameter(f"{username} exists already", param_hint="username")
+        user = User.create(
+            is_staff=True,
+            username=username,
+            real_name=real_name,
+            office=office,
+            password_hash=hash_password(password),
+        )
+        user.set_roles(roles)
+        audit("staff.create", user, detail={"roles": sorted(roles), "via": "cli"})
+    click.echo(f"created {username} ({', '.join(roles)}) at {office.name}")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database holds people.")
+def demo_load(if_empty):
+    """Load the demo city: offices, one staff account per role, a dozen citizens."""
+    from core import demo
+
+    with db.connection_context():
+        if if_empty and User.select().exists():
+            click.echo("database is not empty: demo city not loaded")
+            return
+        demo.load_demo_city(progress=click.echo)
+
+
+@demo_cli.command("logins")
+def demo_logins():
+    """Print the demo logins (only while the demo city is loaded)."""
+    from core import demo
+
+    with db.connection_context():
+        click.echo(demo.logins_text())
+
+
+@demo_cli.command("code")
+@click.argument("username")
+def demo_code(username):
+    """Print a demo staff account's current TOTP code."""
+    from core import demo
+
+    with db.connection_context():
+        code = demo.current_code(username)
+    if code is None:
+        raise click.ClickException(f"{username} is not a demo staff account with an authenticator")
+    click.echo(code)
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    for group in (db_cli, audit_cli, staff_cli, demo_cli):
+        app.cli.add_command(group)

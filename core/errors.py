@@ -1,0 +1,61 @@
+"""Friendly, translated error pages; never a stack trace."""
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Please go back and try again."),
+    ),
+    403: (_l("Not allowed"), _l("Your account does not have permission to open this page.")),
+    404: (_l("Page not found"), _l("There is no such page, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("File too large"), _l("The file you sent is larger than allowed.")),
+    429: (_l("Too many attempts"), _l("Please wait a little and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("An error occurred on our side. It has been recorded; please try again later."),
+    ),
+    503: (
+        _l("Service unavailable"),
+        _l("The service is briefly unavailable. Please try again in a minute."),
+    ),
+}
+
+
+def render_error(code: int, detail=None):
+    """The error page for an HTTP status, as a full page or an htmx fragment."""
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    return render_template(template, code=code, title=title, message=detail or message), code
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return render_error(400, _l("This form has expired. Reload the page and send it again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        if exc.code not in MESSAGES:
+            return exc
+        response, code = render_error(exc.code, getattr(exc, "user_message", None))
+        response = app.make_response((response, code))
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        retry = getattr(exc, "retry_after", None)
+        if retry:
+            response.headers["Retry-After"] = str(retry)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)
+
+    app.register_error_handler(InternalServerError, lambda e: render_error(500))

@@ -1,0 +1,40 @@
+"""Two languages (zh-CN by default, English selectable) and times shown in Asia/Shanghai."""
+
+import datetime as dt
+
+from flask import Flask, request, session
+from flask_babel import Babel, format_datetime, get_locale
+
+from core.audit import action_label
+from rules.validators import mask_id
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT_LOCALE = "zh"
+TIMEZONE = "Asia/Shanghai"
+
+
+def select_locale() -> str:
+    """The user's explicit choice (kept in the session), else Accept-Language, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LOCALE)
+
+
+def localtime(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC time from the database shown in Beijing time."""
+    if value is None:
+        return ""
+    return format_datetime(value.replace(tzinfo=dt.UTC), fmt)
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Babel and the template filters that format times and mask ID numbers."""
+    Babel(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["mask"] = mask_id
+    app.jinja_env.filters["action_label"] = action_label
+
+    @app.context_processor
+    def _languages():
+        return {"LANGUAGES": LANGUAGES, "current_locale": str(get_locale() or DEFAULT_LOCALE)}

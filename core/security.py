@@ -1,0 +1,51 @@
+"""CSRF, secure cookies and the security headers every response carries."""
+
+import os
+import secrets
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+# No inline script anywhere: the only script is htmx, served from this deployment.
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """The deployment's secret key: generated once into the instance folder, never in code."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path) as fh:
+            return fh.read().strip()
+    with os.fdopen(fd, "w") as fh:
+        key = secrets.token_urlsafe(48)
+        fh.write(key)
+    return key
+
+
+def init_app(app: Flask) -> None:
+    """CSRF on every state-changing request; headers on every response (views may tighten)."""
+    csrf.init_app(app)
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Pages and their htmx fragments share URLs: caches must key on the header.
+        response.vary.add("HX-Request")
+        if response.mimetype == "text/html":
+            # Personal data: never kept by shared caches.
+            h.setdefault("Cache-Control", "private, no-store")
+        return response

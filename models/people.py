@@ -1,0 +1,149 @@
+"""Offices, citizens and staff accounts, and the roles that govern what each may do."""
+
+import secrets
+
+from flask_login import UserMixin
+from peewee import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+)
+
+from .base import BaseModel, utcnow
+
+# Role names are stored as these strings; their labels live in core.access.ROLE_LABELS.
+CITIZEN = "citizen"
+ADMIN = "admin"
+LICENCE_CLERK = "licence_clerk"
+VEHICLE_CLERK = "vehicle_clerk"
+TRUCKPASS_CLERK = "truckpass_clerk"
+ACCIDENT_OFFICER = "accident_officer"
+POLICE_INSPECTOR = "police_inspector"
+STAFF_ROLES = (
+    ADMIN,
+    LICENCE_CLERK,
+    VEHICLE_CLERK,
+    TRUCKPASS_CLERK,
+    ACCIDENT_OFFICER,
+    POLICE_INSPECTOR,
+)
+
+OFFICE_KINDS = ("vehicle_office", "police_brigade")
+
+
+class Office(BaseModel):
+    """A vehicle office (车管所) or traffic-police brigade (交警大队) of a city."""
+
+    code = CharField(max_length=16, unique=True)
+    name = CharField(max_length=100)
+    name_en = CharField(max_length=100)
+    kind = CharField(max_length=20)
+    city = CharField(max_length=50)
+    city_en = CharField(max_length=50)
+    # Plate prefix of the city, e.g. 鲁B for Qingdao.
+    plate_prefix = CharField(max_length=4)
+    is_local = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def display_name(self, locale: str) -> str:
+        """The office's name in the given UI language."""
+        return self.name_en if locale.startswith("en") else self.name
+
+
+class User(UserMixin, BaseModel):
+    """A person who logs in: a citizen (by mobile or ID number) or staff (username + TOTP)."""
+
+    is_staff = BooleanField(default=False)
+    username = CharField(max_length=40, unique=True, null=True)
+    real_name = CharField(max_length=50)
+    resident_id = CharField(max_length=18, unique=True, null=True)
+    mobile = CharField(max_length=11, unique=True, null=True)
+    password_hash = CharField(max_length=255)
+    office = ForeignKeyField(Office, null=True, backref="staff", on_delete="RESTRICT")
+    totp_secret = CharField(max_length=64, null=True)
+    totp_enrolled_at = DateTimeField(null=True)
+    # The last TOTP time step accepted: a code is good once only.
+    totp_last_step = IntegerField(null=True)
+    # Part of the login cookie's identity: changing it logs out every session of the user.
+    session_token = CharField(max_length=32, default=lambda: secrets.token_hex(16))
+    active = BooleanField(default=True)
+    locale = CharField(max_length=10, null=True)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login: deactivated accounts cannot log in or stay logged in."""
+        return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's cookie identity: id plus session token, so a token change ends sessions."""
+        return f"{self.id}:{self.session_token}"
+
+    @classmethod
+    def from_login_id(cls, login_id: str):
+        """The active user behind a Flask-Login identity, or None."""
+        uid, _, token = (login_id or "").partition(":")
+        if not uid.isdigit() or not token:
+            return None
+        user = cls.get_or_none((cls.id == int(uid)) & (cls.session_token == token))
+        return user if user and user.active else None
+
+    @property
+    def roles(self) -> frozenset:
+        """The set of role names of this account (cached per object)."""
+        if not hasattr(self, "_roles"):
+            if not self.is_staff:
+                self._roles = frozenset({CITIZEN})
+            else:
+                self._roles = frozenset(
+                    r.role for r in UserRole.select(UserRole.role).where(UserRole.user == self)
+                )
+        return self._roles
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the account holds any of the given roles."""
+        return bool(self.roles.intersection(roles))
+
+    def set_roles(self, roles) -> None:
+        """Replace the account's roles (call inside a write transaction)."""
+        UserRole.delete().where(UserRole.user == self).execute()
+        for role in sorted(set(roles)):
+            UserRole.create(user=self, role=role)
+        self._roles = frozenset(roles)
+
+    def rotate_session_token(self) -> None:
+        """End every existing session of this account (used at password change and logout-all)."""
+        self.session_token = secrets.token_hex(16)
+        User.update(session_token=self.session_token).where(User.id == self.id).execute()
+
+    @property
+    def needs_totp_enrolment(self) -> bool:
+        """Staff without an enrolled authenticator must enrol before anything else."""
+        return self.is_staff and self.totp_enrolled_at is None
+
+    def accept_totp_step(self, step: int) -> bool:
+        """Mark a TOTP time step used, once: a conditional update, safe across processes."""
+        updated = (
+            User.update(totp_last_step=step)
+            .where(
+                (User.id == self.id)
+                & (User.totp_last_step.is_null() | (User.totp_last_step < step))
+            )
+            .execute()
+        )
+        if updated:
+            self.totp_last_step = step
+        return updated == 1
+
+
+class UserRole(BaseModel):
+    """One role held by a staff account."""
+
+    user = ForeignKeyField(User, backref="role_rows", on_delete="CASCADE")
+    role = CharField(max_length=30)
+
+    class Meta:
+        indexes = ((("user", "role"), True),)

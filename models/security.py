@@ -1,0 +1,77 @@
+"""Shared security state that must hold across processes and nodes: throttles and settings."""
+
+import datetime as dt
+
+from peewee import CharField, DateTimeField, IntegerField, TextField
+
+from .base import BaseModel, db, for_update, utcnow
+
+
+class Throttle(BaseModel):
+    """Failed attempts against one key (an account, a licence, a client address) in a window."""
+
+    key = CharField(max_length=120, primary_key=True)
+    failures = IntegerField(default=0)
+    window_start = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
+
+    @classmethod
+    def locked_until_for(cls, key: str, now: dt.datetime | None = None):
+        """The end of the lock on this key, or None when attempts are allowed."""
+        now = now or utcnow()
+        row = cls.get_or_none(cls.key == key)
+        if row and row.locked_until and row.locked_until > now:
+            return row.locked_until
+        return None
+
+    @classmethod
+    def register_failure(
+        cls, key: str, *, limit: int, window: int, lock: int | None = None
+    ) -> dt.datetime | None:
+        """Count one failure; returns the lock's end once `limit` failures fall in `window` s.
+
+        `lock` is the lock's length in seconds from the failure that reaches the limit; None
+        locks for the rest of the window. Runs as one transaction with the row locked, so
+        failures from every process and node add up.
+        """
+        now = utcnow()
+        with db.atomic():
+            row = for_update(cls.select().where(cls.key == key)).first()
+            if row is None:
+                cls.insert(key=key, failures=0, window_start=now).on_conflict_ignore().execute()
+                row = for_update(cls.select().where(cls.key == key)).first()
+            if row.window_start <= now - dt.timedelta(seconds=window):
+                row.failures, row.window_start, row.locked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= limit:
+                if lock is None:
+                    row.locked_until = row.window_start + dt.timedelta(seconds=window)
+                else:
+                    row.locked_until = now + dt.timedelta(seconds=lock)
+            row.save()
+            return row.locked_until if row.locked_until and row.locked_until > now else None
+
+    @classmethod
+    def reset(cls, key: str) -> None:
+        """Forget the failures of a key (after a success)."""
+        cls.delete().where(cls.key == key).execute()
+
+
+class Setting(BaseModel):
+    """A deployment-wide setting kept in the database (shared by every node)."""
+
+    key = CharField(max_length=60, primary_key=True)
+    value = TextField(default="")
+
+    @classmethod
+    def get_value(cls, key: str, default: str | None = None) -> str | None:
+        """The setting's value, or the default."""
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row else default
+
+    @classmethod
+    def set_value(cls, key: str, value: str) -> None:
+        """Create or replace a setting."""
+        cls.insert(key=key, value=value).on_conflict(
+            conflict_target=[cls.key], update={cls.value: value}
+        ).execute()

@@ -1,0 +1,1 @@
+"""Pure domain rules: validators, state machines, eligibility."""
