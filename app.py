@@ -49,7 +49,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=app.config["PUBLIC_BASE_URL"].startswith("https://"),
         SESSION_COOKIE_NAME="jg_session",
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,
@@ -58,6 +57,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    if "SESSION_COOKIE_SECURE" not in (test_config or {}):
+        # Cookies only over HTTPS once the deployment is served over HTTPS.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if not app.config.get("SECRET_KEY"):
         # Several nodes share one key through the environment; one node keeps its own.
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or load_or_create_secret_key(

@@ -24,13 +24,21 @@ def sqlite_pragmas(synchronous: str = "normal") -> dict:
 
 
 def make_database(url: str, sqlite_synchronous: str = "normal"):
-    """A peewee database for a DATABASE_URL; SQLite writes begin IMMEDIATE."""
+    """A peewee database for a DATABASE_URL; SQLite writes begin IMMEDIATE.
+
+    autoconnect is off: a query outside a request or connection_context() is a bug (a
+    connection nobody closes), and fails loudly instead of leaking.
+    """
     if url.startswith("sqlite:"):
         path = url.split("sqlite:///", 1)[1]
         return SqliteDatabase(
-            path, pragmas=sqlite_pragmas(sqlite_synchronous), lock_type="IMMEDIATE", timeout=10
+            path,
+            pragmas=sqlite_pragmas(sqlite_synchronous),
+            lock_type="IMMEDIATE",
+            timeout=10,
+            autoconnect=False,
         )
-    return connect(url)
+    return connect(url, autoconnect=False)
 
 
 def init_app(app: Flask) -> None:

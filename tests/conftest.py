@@ -1,0 +1,68 @@
+"""Fixtures only: an app on a fresh SQLite file per test, clients, the CLI runner, log-in helpers."""
+
+import pytest
+
+from app import create_app
+from core.db import upgrade
+from models import db
+
+from .factories import Factory
+from .helpers import CSRFClient
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The application on a real, migrated SQLite file of its own."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            # Still scrypt (memory-hard), with a smaller cost so the suite stays fast.
+            "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+            "PUBLIC_BASE_URL": "https://jg.example.test",
+        }
+    )
+    app.test_client_class = CSRFClient
+    upgrade()
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Runs the app's CLI commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app):
+    """The factory of test data (users, offices, ...); each call opens and closes a connection.
+
+    No app context is held open here: requests must each get their own (and their own `g`).
+    """
+    return Factory()
+
+
+@pytest.fixture
+def conn(app):
+    """An open database connection for assertions (closed before the next request is made)."""
+    return db.connection_context
+
+
+@pytest.fixture
+def login(client, make):
+    """Log the test client in as a citizen or staff member (staff pass their TOTP step)."""
+
+    def _login(user, password=Factory.PASSWORD):
+        return make.login(client, user, password)
+
+    return _login

@@ -1,0 +1,111 @@
+"""Test data with sensible defaults and overrides: offices, citizens, staff."""
+
+import functools
+import itertools
+import random
+import time
+
+import pyotp
+from werkzeug.security import generate_password_hash
+
+from core.demo import fictional_resident_id
+from models import STAFF_ROLES, Office, User, db, utcnow
+from rules import totp
+
+_counter = itertools.count(1)
+_HASHES = {}
+
+
+def password_hash(password: str) -> str:
+    """A real scrypt hash, computed once per password for the whole run."""
+    if password not in _HASHES:
+        _HASHES[password] = generate_password_hash(password, method="scrypt:4096:8:1")
+    return _HASHES[password]
+
+
+def connected(method):
+    """Run a factory method inside its own connection, closed again before any request."""
+
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        with db.connection_context():
+            return method(*args, **kwargs)
+
+    return wrapped
+
+
+class Factory:
+    """Makes rows; every keyword overrides a default."""
+
+    PASSWORD = "Correct-Horse-7"
+
+    def __init__(self):
+        self.rng = random.Random(11643)
+
+    @connected
+    def office(self, **kw) -> Office:
+        n = next(_counter)
+        defaults = {
+            "code": f"3702{n:02d}",
+            "name": f"测试车管所{n}",
+            "name_en": f"Test office {n}",
+            "kind": "vehicle_office",
+            "city": "青岛",
+            "city_en": "Qingdao",
+            "plate_prefix": "鲁B",
+        }
+        return Office.create(**{**defaults, **kw})
+
+    @connected
+    def resident_id(self, birth_year: int = 1985, female: bool = False) -> str:
+        """A fresh, valid, unused resident ID number."""
+        while True:
+            rid = fictional_resident_id(self.rng, birth_year, female)
+            if not User.select().where(User.resident_id == rid).exists():
+                return rid
+
+    @connected
+    def citizen(self, password: str = PASSWORD, **kw) -> User:
+        n = next(_counter)
+        defaults = {
+            "real_name": f"测试{n}",
+            "resident_id": self.resident_id(),
+            "mobile": f"139{n:08d}",
+            "password_hash": password_hash(password),
+        }
+        return User.create(**{**defaults, **kw})
+
+    @connected
+    def staff(self, *roles: str, password: str = PASSWORD, enrolled: bool = True, **kw) -> User:
+        roles = roles or (STAFF_ROLES[0],)
+        n = next(_counter)
+        defaults = {
+            "is_staff": True,
+            "username": f"staff{n}",
+            "real_name": f"工作人员{n}",
+            "office": kw.pop("office", None) or self.office(),
+            "password_hash": password_hash(password),
+            "totp_secret": pyotp.random_base32() if enrolled else None,
+            "totp_enrolled_at": utcnow() if enrolled else None,
+        }
+        user = User.create(**{**defaults, **kw})
+        user.set_roles(roles)
+        return user
+
+    @staticmethod
+    @connected
+    def fresh_code(user: User) -> str:
+        """A TOTP code of a step the user has not used yet (waits out a used step)."""
+        user = User.get_by_id(user.id)
+        while user.totp_last_step is not None and totp.step_at(time.time()) <= user.totp_last_step:
+            time.sleep(0.2)
+        return totp.totp(user.totp_secret).now()
+
+    def login(self, client, user: User, password: str = PASSWORD):
+        """Log in through the real forms; returns the last response."""
+        account = user.username if user.is_staff else user.mobile
+        response = client.post("/login", data={"account": account, "password": password})
+        if user.is_staff and response.status_code == 303:
+            response = client.post("/login/code", data={"code": self.fresh_code(user)})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return response

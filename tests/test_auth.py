@@ -1,0 +1,196 @@
+"""Registration, login, staff two-factor login, throttling and the account page."""
+
+import re
+
+from core.session_auth import PENDING_KEY
+from models import AuditEvent, Throttle, User, utcnow
+from rules import totp
+
+from .factories import Factory
+from .helpers import field_error, page
+
+GOOD = {
+    "real_name": "孙志强",
+    "resident_id": "11010519491231002X",
+    "mobile": "13812345678",
+    "password": "Lantern-Harbour-42",
+    "confirm": "Lantern-Harbour-42",
+}
+
+
+def test_register_creates_citizen_and_logs_in(client, conn):
+    response = client.post("/register", data={**GOOD, "resident_id": "11010519491231002x"})
+    assert response.status_code == 303
+    with conn():
+        user = User.get(User.mobile == "13812345678")
+        assert user.resident_id == "11010519491231002X"  # normalised upper-case X
+        assert not user.is_staff and user.password_hash.startswith("scrypt:")
+        assert AuditEvent.get(AuditEvent.action == "account.register").object_id == str(user.id)
+    soup = page(client.get("/account"))
+    assert "110105********002X" in soup.get_text()
+
+
+def test_register_rejects_wrong_check_digit_next_to_the_field(client, conn):
+    response = client.post("/register", data={**GOOD, "resident_id": "110105194912310021"})
+    soup = page(response, 422)
+    assert "校验码" in field_error(soup, "resident_id")
+    with conn():
+        assert User.select().count() == 0
+
+
+def test_register_rejects_impossible_birth_date_in_english(client):
+    client.post("/lang", data={"lang": "en"})
+    rid = "11010519490230" + "002"  # 30 February
+    from rules.validators import resident_id_check_char
+
+    response = client.post("/register", data={**GOOD, "resident_id": rid + resident_id_check_char(rid)})
+    soup = page(response, 422)
+    assert field_error(soup, "resident_id") == "The birth date in this ID number is not a real date."
+
+
+def test_register_rejects_common_password_and_duplicates(client, make):
+    # The form shows back what the person typed, their own ID number included.
+    own = (GOOD["resident_id"],)
+    response = client.post("/register", data={**GOOD, "password": "password1", "confirm": "password1"})
+    soup = page(response, 422, allow_ids=own)
+    assert "常见" in field_error(soup, "password")
+    existing = make.citizen()
+    response = client.post("/register", data={**GOOD, "resident_id": existing.resident_id})
+    soup = page(response, 422, allow_ids=(existing.resident_id,))
+    assert "已注册" in field_error(soup, "resident_id")
+
+
+def test_htmx_register_returns_the_form_fragment(client):
+    response = client.post(
+        "/register", data={**GOOD, "mobile": "123"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith("<form") and "<html" not in html
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_citizen_logs_in_with_mobile_or_id(client, make):
+    user = make.citizen()
+    for account in (user.mobile, user.resident_id):
+        response = client.post("/login", data={"account": account, "password": Factory.PASSWORD})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        r = client.post("/logout", data={}); assert r.status_code == 303, r.get_data(as_text=True)[-900:]
+
+
+def test_wrong_password_is_refused_and_audited(client, make, conn):
+    user = make.citizen()
+    soup = page(client.post("/login", data={"account": user.mobile, "password": "nope-nope"}), 422)
+    assert "不正确" in soup.select_one(".form-error").get_text()
+    with conn():
+        assert AuditEvent.get(AuditEvent.action == "login.failed").actor_id == user.id
+
+
+def test_staff_login_needs_a_valid_totp_code(client, make):
+    staff = make.staff("admin")
+    response = client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    assert response.status_code == 303 and "/login/code" in response.location
+    # Password alone does not log in: staff pages still send to the login page.
+    assert client.get("/staff/").status_code == 302
+    page(client.post("/login/code", data={"code": "000000"}), 422)
+    assert client.get("/staff/").status_code == 302
+    response = client.post("/login/code", data={"code": make.fresh_code(staff)})
+    assert response.status_code == 303
+    page(client.get("/staff/"))
+
+
+def test_the_same_code_twice_fails_the_second_time(app, make):
+    staff = make.staff("admin")
+    code = make.fresh_code(staff)
+    first, second = app.test_client(), app.test_client()
+    for c in (first, second):
+        c.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    assert first.post("/login/code", data={"code": code}).status_code == 303
+    response = second.post("/login/code", data={"code": code})
+    assert response.status_code == 422
+    assert "已使用" in response.get_data(as_text=True)
+
+
+def test_eleventh_wrong_attempt_is_refused_even_from_a_fresh_session(app, make, conn):
+    user = make.citizen()
+    for _ in range(10):
+        c = app.test_client()  # a new session every time
+        c.post("/login", data={"account": user.mobile, "password": "wrong-password"})
+    fresh = app.test_client()
+    response = fresh.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    soup = page(response, 422)
+    message = soup.select_one(".form-error").get_text()
+    assert "锁定至" in message and re.search(r"\d\d:\d\d:\d\d", message)
+    with conn():
+        assert Throttle.locked_until_for(f"login:{user.id}") > utcnow()
+        assert AuditEvent.select().where(AuditEvent.action == "login.refused_locked").count() == 1
+
+
+def test_wrong_codes_count_towards_the_same_lock(app, make, conn):
+    staff = make.staff("admin")
+    c = app.test_client()
+    c.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    for _ in range(10):
+        c.post("/login/code", data={"code": "123456"})
+    response = c.post("/login/code", data={"code": make.fresh_code(staff)})
+    assert response.status_code == 422 and "锁定" in response.get_data(as_text=True)
+
+
+def test_login_starts_a_new_session(client, make):
+    """Session fixation: the cookie from before login does not carry the logged-in session."""
+    user = make.citizen()
+    client.get("/login")
+    with client.session_transaction() as s:
+        s["planted"] = "by-attacker"
+    client.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    with client.session_transaction() as s:
+        assert "planted" not in s and "_user_id" in s
+
+
+def test_unenrolled_staff_must_enrol_with_a_qr(client, make, conn):
+    staff = make.staff("licence_clerk", enrolled=False)
+    response = client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    assert "/login/enrol" in response.location
+    soup = page(client.get("/login/enrol"))
+    assert soup.select_one(".qr svg") is not None
+    secret = soup.select_one("code.secret").get_text()
+    with conn():
+        assert User.get_by_id(staff.id).totp_secret == secret
+    response = client.post("/login/enrol", data={"code": totp.totp(secret).now()})
+    assert response.status_code == 303
+    with conn():
+        assert User.get_by_id(staff.id).totp_enrolled_at is not None
+        assert AuditEvent.get(AuditEvent.action == "account.totp_enrolled")
+
+
+def test_pending_second_step_expires(client, make):
+    staff = make.staff("admin")
+    client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    with client.session_transaction() as s:
+        s[PENDING_KEY] = {**s[PENDING_KEY], "t": 0}
+    response = client.post("/login/code", data={"code": make.fresh_code(staff)})
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_password_change_ends_other_sessions(app, make, conn):
+    user = make.citizen()
+    a, b = app.test_client(), app.test_client()
+    for c in (a, b):
+        make.login(c, user)
+    response = a.post(
+        "/account",
+        data={"current": Factory.PASSWORD, "password": "New-Lantern-88", "confirm": "New-Lantern-88"},
+    )
+    assert response.status_code == 303
+    assert a.get("/account").status_code == 200
+    assert b.get("/account").status_code == 302  # the other session was logged out
+    with conn():
+        assert AuditEvent.get(AuditEvent.action == "account.password_changed")
+
+
+def test_logout_needs_post_with_csrf(client, make):
+    make.login(client, make.citizen())
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout", data={}, csrf=False).status_code == 400
+    assert client.post("/logout", data={}).status_code == 303
+    assert client.get("/account").status_code == 302
