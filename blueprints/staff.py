@@ -19,6 +19,7 @@ from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 AUDIT_PAGE = 50
+AUDIT_FILTERS = ("actor", "action", "object_id", "since", "until")
 
 
 class StaffForm(FlaskForm):
@@ -144,6 +145,9 @@ def audit_search():
         )
     page = max(1, args.get("page", 1, type=int))
     rows = list(query.paginate(page, AUDIT_PAGE + 1))
+    # The log names people and what was done to their data: reading it is itself audited.
+    filters = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
+    audit("audit.search", detail={**filters, "page": page})
     template = "staff/_audit_rows.html" if request.headers.get("HX-Request") else "staff/audit.html"
     return render_template(
         template, rows=rows[:AUDIT_PAGE], has_more=len(rows) > AUDIT_PAGE, page=page, args=args

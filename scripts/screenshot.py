@@ -18,16 +18,14 @@ def main() -> None:
     """Take a 360x640 and a 1280x800 screenshot of each URL."""
     parser = argparse.ArgumentParser()
     parser.add_argument("urls", nargs="+")
-    parser.add_argument("--out", default="/tmp/shots")
+    parser.add_argument("--out", default="shots")
     parser.add_argument("--lang", default="zh-CN")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for width, height in ((360, 640), (1280, 800)):
-            page = browser.new_page(
-                viewport={"width": width, "height": height}, locale=args.lang
-            )
+            page = browser.new_page(viewport={"width": width, "height": height}, locale=args.lang)
             for url in args.urls:
                 page.goto(url)
                 name = re.sub(r"[^a-z0-9]+", "_", url.split("//", 1)[-1].lower()).strip("_")

@@ -1,4 +1,4 @@
-"""Fixtures only: an app on a fresh SQLite file per test, clients, the CLI runner, log-in helpers."""
+"""Fixtures only: an app on a fresh SQLite file per test, clients, CLI runner, log-in helpers."""
 
 import pytest
 

@@ -1,6 +1,7 @@
 """Test helpers: a client that sends CSRF tokens like a browser, and page(), which asserts what
 every page owes."""
 
+import contextlib
 import re
 from collections import Counter
 
@@ -42,10 +43,8 @@ def unmasked_ids(text: str) -> list[str]:
     """Valid resident ID numbers appearing in full in the text."""
     found = []
     for candidate in ID_CANDIDATE.findall(text):
-        try:
+        with contextlib.suppress(ValidationError):
             found.append(normalize_resident_id(candidate))
-        except ValidationError:
-            pass
     return found
 
 

@@ -43,15 +43,21 @@ def test_register_rejects_impossible_birth_date_in_english(client):
     rid = "11010519490230" + "002"  # 30 February
     from rules.validators import resident_id_check_char
 
-    response = client.post("/register", data={**GOOD, "resident_id": rid + resident_id_check_char(rid)})
+    response = client.post(
+        "/register", data={**GOOD, "resident_id": rid + resident_id_check_char(rid)}
+    )
     soup = page(response, 422)
-    assert field_error(soup, "resident_id") == "The birth date in this ID number is not a real date."
+    assert (
+        field_error(soup, "resident_id") == "The birth date in this ID number is not a real date."
+    )
 
 
 def test_register_rejects_common_password_and_duplicates(client, make):
     # The form shows back what the person typed, their own ID number included.
     own = (GOOD["resident_id"],)
-    response = client.post("/register", data={**GOOD, "password": "password1", "confirm": "password1"})
+    response = client.post(
+        "/register", data={**GOOD, "password": "password1", "confirm": "password1"}
+    )
     soup = page(response, 422, allow_ids=own)
     assert "常见" in field_error(soup, "password")
     existing = make.citizen()
@@ -75,7 +81,8 @@ def test_citizen_logs_in_with_mobile_or_id(client, make):
     for account in (user.mobile, user.resident_id):
         response = client.post("/login", data={"account": account, "password": Factory.PASSWORD})
         assert response.status_code == 303, response.get_data(as_text=True)
-        r = client.post("/logout", data={}); assert r.status_code == 303, r.get_data(as_text=True)[-900:]
+        r = client.post("/logout", data={})
+        assert r.status_code == 303, r.get_data(as_text=True)[-900:]
 
 
 def test_wrong_password_is_refused_and_audited(client, make, conn):
@@ -179,7 +186,11 @@ def test_password_change_ends_other_sessions(app, make, conn):
         make.login(c, user)
     response = a.post(
         "/account",
-        data={"current": Factory.PASSWORD, "password": "New-Lantern-88", "confirm": "New-Lantern-88"},
+        data={
+            "current": Factory.PASSWORD,
+            "password": "New-Lantern-88",
+            "confirm": "New-Lantern-88",
+        },
     )
     assert response.status_code == 303
     assert a.get("/account").status_code == 200

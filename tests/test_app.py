@@ -1,0 +1,122 @@
+"""The application factory, configuration, security headers and error pages."""
+
+import os
+
+from app import load_settings
+from core.security import load_or_create_secret_key
+
+from .helpers import page
+
+
+def test_factory_uses_test_config(app):
+    assert app.testing and app.config["SECRET_KEY"] == "test-secret"
+
+
+def test_settings_come_from_the_environment(tmp_path):
+    env = {"PUBLIC_BASE_URL": "https://jg.city.example/", "LOGIN_MAX_FAILURES": "5"}
+    settings = load_settings(str(tmp_path), env)
+    assert settings["PUBLIC_BASE_URL"] == "https://jg.city.example"
+    assert settings["LOGIN_MAX_FAILURES"] == 5
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path}/jiaoguan.db"
+    assert settings["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+def test_secret_key_is_generated_once_per_instance(tmp_path):
+    keys = []
+    for folder in ("a", "a", "b"):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        keys.append(load_or_create_secret_key(str(tmp_path / folder)))
+        assert oct(os.stat(tmp_path / folder / "secret_key").st_mode)[-3:] == "600"
+    assert keys[0] == keys[1] != keys[2]
+    assert len(keys[0]) >= 40
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "HX-Request" in response.headers["Vary"]
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_session_cookie_is_httponly_lax_and_secure_on_https(client):
+    response = client.get("/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_pages_load_nothing_from_outside(client):
+    soup = page(client.get("/"))
+    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src")):
+        for el in soup.find_all(tag):
+            url = el.get(attr) or ""
+            assert not url.startswith(("http:", "https:", "//")), url
+
+
+def test_404_is_friendly_and_translated(client):
+    soup = page(client.get("/no/such/page"), 404)
+    assert "页面不存在" in soup.get_text()
+    soup = page(client.get("/no/such/page", headers={"Accept-Language": "en"}), 404)
+    assert "Page not found" in soup.get_text()
+
+
+def test_405_keeps_allow_header(client):
+    response = client.get("/logout")
+    page(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_500_never_shows_a_stack_trace(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret internals" not in body and "Traceback" not in body
+    assert "出错了" in body
+
+
+def test_413_for_oversized_bodies(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/login", data={"account": "x" * 5000, "password": "y"})
+    assert response.status_code == 413
+    assert "文件过大" in response.get_data(as_text=True)
+
+
+def test_csrf_missing_is_refused_with_a_message(client):
+    response = client.post("/login", data={"account": "a", "password": "b"}, csrf=False)
+    soup = page(response, 400)
+    assert "表单已过期" in soup.get_text()
+
+
+def test_htmx_requests_send_the_token_in_a_header(client):
+    token = client.csrf_token()
+    response = client.post(
+        "/login",
+        data={"account": "nobody", "password": "wrong-one"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+        csrf=False,
+    )
+    assert response.status_code == 422
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_htmx_is_vendored_with_its_checksum():
+    root = os.path.dirname(os.path.dirname(__file__))
+    folder = os.path.join(root, "static", "vendor", "htmx")
+    import hashlib
+
+    with open(os.path.join(folder, "htmx.min.js"), "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()
+    with open(os.path.join(folder, "SHA256SUMS")) as fh:
+        assert fh.read().split()[0] == digest
+    assert os.path.exists(os.path.join(folder, "LICENSE"))

@@ -1,0 +1,80 @@
+"""The command-line tools: schema, demo city, staff accounts."""
+
+import re
+
+import pyotp
+
+from core.demo import demo_logins
+from models import AuditEvent, Office, User
+
+
+def test_db_upgrade_is_idempotent_and_status_clean(runner):
+    assert "up to date" in runner.invoke(args=["db", "upgrade"]).output
+    result = runner.invoke(args=["db", "status"])
+    assert result.exit_code == 0 and "[x] 0001_initial" in result.output
+
+
+def test_demo_city_loads_once_with_every_role(runner, conn):
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    with conn():
+        assert Office.select().count() == 3
+        assert Office.select().where(Office.is_local == False).count() == 1  # noqa: E712
+        roles = set().union(*(u.roles for u in User.select().where(User.is_staff == True)))  # noqa: E712
+        assert roles >= {"admin", "licence_clerk", "vehicle_clerk", "truckpass_clerk",
+                         "accident_officer", "police_inspector"}  # fmt: skip
+        citizens = list(User.select().where(User.is_staff == False))  # noqa: E712
+        assert len(citizens) == 12
+        assert len({c.resident_id for c in citizens}) == 12
+    again = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert "not empty" in again.output
+
+
+def test_demo_ids_are_valid_resident_ids(runner, conn):
+    from rules.validators import normalize_resident_id
+
+    runner.invoke(args=["demo", "load"])
+    with conn():
+        for user in User.select().where(User.resident_id.is_null(False)):
+            assert normalize_resident_id(user.resident_id) == user.resident_id
+
+
+def test_demo_logins_and_code(runner, app, conn):
+    runner.invoke(args=["demo", "load"])
+    output = runner.invoke(args=["demo", "logins"]).output
+    assert "admin" in output and "TOTP secret" in output
+    code = runner.invoke(args=["demo", "code", "admin"]).output.strip()
+    assert re.fullmatch(r"\d{6}", code)
+    with conn():
+        secret = User.get(User.username == "admin").totp_secret
+        assert pyotp.TOTP(secret).verify(code, valid_window=1)
+        assert demo_logins()["staff"][0]["username"] == "admin"
+    assert runner.invoke(args=["demo", "code", "nobody"]).exit_code != 0
+
+
+def test_demo_banner_shows_while_loaded(runner, client):
+    assert "演示数据" not in client.get("/").get_data(as_text=True)
+    runner.invoke(args=["demo", "load"])
+    assert "演示数据" in client.get("/").get_data(as_text=True)
+
+
+def test_staff_create_command(runner, make, conn):
+    office = make.office()
+    result = runner.invoke(
+        args=["staff", "create", "--username", "clerk.li", "--name", "李明", "--office",
+              office.code, "--role", "licence_clerk", "--password", "Quiet-Lantern-58"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with conn():
+        user = User.get(User.username == "clerk.li")
+        assert user.roles == {"licence_clerk"} and user.needs_totp_enrolment
+        assert AuditEvent.get(AuditEvent.action == "staff.create").detail_dict["via"] == "cli"
+
+
+def test_staff_create_refuses_weak_password(runner, make):
+    office = make.office()
+    result = runner.invoke(
+        args=["staff", "create", "--username", "clerk.wu", "--name", "吴", "--office",
+              office.code, "--role", "admin", "--password", "12345678"],
+    )  # fmt: skip
+    assert result.exit_code != 0

@@ -1,0 +1,113 @@
+"""Role checks, administration of staff accounts, and the audit search."""
+
+import pytest
+
+from models import AuditEvent, User
+
+from .factories import Factory
+from .helpers import page
+
+ADMIN_PAGES = ["/staff/accounts", "/staff/offices", "/staff/audit"]
+
+
+@pytest.mark.parametrize("url", ["/staff/", *ADMIN_PAGES])
+def test_anonymous_users_are_sent_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.location
+
+
+@pytest.mark.parametrize("url", ["/staff/", *ADMIN_PAGES])
+def test_citizens_are_refused(client, make, login, url):
+    login(make.citizen())
+    page(client.get(url), 403)
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_clerks_are_refused_admin_pages(client, make, login, url):
+    login(make.staff("licence_clerk"))
+    page(client.get("/staff/"))
+    page(client.get(url), 403)
+
+
+def test_admin_creates_staff_account(client, make, login, conn):
+    admin = make.staff("admin")
+    login(admin)
+    page(client.get("/staff/accounts"))
+    response = client.post(
+        "/staff/accounts",
+        data={
+            "username": "new.clerk",
+            "real_name": "新同事",
+            "office": str(admin.office.id),
+            "roles": ["vehicle_clerk", "truckpass_clerk"],
+            "password": "Granite-Ferry-31",
+        },
+    )
+    assert response.status_code == 303
+    with conn():
+        user = User.get(User.username == "new.clerk")
+        assert user.is_staff and user.roles == {"vehicle_clerk", "truckpass_clerk"}
+        assert user.needs_totp_enrolment
+        row = AuditEvent.get(AuditEvent.action == "staff.create")
+        assert row.actor_id == admin.id and row.object_id == str(user.id)
+
+
+def test_admin_form_errors_are_shown(client, make, login):
+    admin = make.staff("admin")
+    login(admin)
+    response = client.post(
+        "/staff/accounts",
+        data={"username": "X", "real_name": "", "office": str(admin.office.id), "password": "123"},
+    )
+    soup = page(response, 422)
+    assert soup.find(id="username-error") and soup.find(id="password-error")
+
+
+def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
+    admin, clerk = make.staff("admin"), make.staff("licence_clerk")
+    clerk_client = app.test_client()
+    make.login(clerk_client, clerk)
+    admin_client = app.test_client()
+    make.login(admin_client, admin)
+    response = admin_client.post(f"/staff/accounts/{clerk.id}/deactivate", data={})
+    assert response.status_code == 303
+    assert clerk_client.get("/staff/").status_code == 302
+    response = app.test_client().post(
+        "/login", data={"account": clerk.username, "password": Factory.PASSWORD}
+    )
+    assert response.status_code == 422
+    with conn():
+        assert AuditEvent.get(AuditEvent.action == "staff.deactivate").object_id == str(clerk.id)
+
+
+def test_reset_totp_forces_new_enrolment(client, make, login, conn):
+    admin, clerk = make.staff("admin"), make.staff("licence_clerk")
+    login(admin)
+    client.post(f"/staff/accounts/{clerk.id}/reset_totp", data={})
+    with conn():
+        assert User.get_by_id(clerk.id).needs_totp_enrolment
+
+
+def test_actions_on_unknown_accounts_are_404(client, make, login):
+    login(make.staff("admin"))
+    citizen = make.citizen()
+    assert client.post("/staff/accounts/99999/deactivate", data={}).status_code == 404
+    assert client.post(f"/staff/accounts/{citizen.id}/deactivate", data={}).status_code == 404
+
+
+def test_audit_search_filters_and_is_itself_audited(client, make, login, conn):
+    admin = make.staff("admin")
+    citizen = make.citizen()
+    client.post("/login", data={"account": citizen.mobile, "password": "wrong-one!"})
+    login(admin)
+    soup = page(client.get("/staff/audit?action=login.failed"))
+    rows = soup.select("#audit-rows tbody tr")
+    assert len(rows) == 1 and "账号或密码错误" in rows[0].get_text()
+    with conn():
+        assert (
+            AuditEvent.get(AuditEvent.action == "audit.search").detail_dict["action"]
+            == "login.failed"
+        )
+    fragment = client.get("/staff/audit?actor=nobody", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert html.startswith('<div id="audit-rows"') and "<html" not in html
