@@ -8,6 +8,7 @@ setting, so that `flask demo logins` can print them and `flask demo code` can pr
 import json
 import random
 import secrets
+from dataclasses import dataclass
 
 import pyotp
 
@@ -69,10 +70,27 @@ def fictional_resident_id(rng: random.Random, birth_year: int, female: bool) -> 
     return first17 + resident_id_check_char(first17)
 
 
+@dataclass
+class DemoContext:
+    """What the platform's demo data made, handed to each measure's demo loader."""
+
+    rng: random.Random
+    offices: dict  # code -> Office
+    citizens: list  # User, in CITIZENS order
+    staff: dict  # username -> User
+
+
+def measure_loaders() -> list:
+    """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
+    loaders = []
+    return loaders
+
+
 def load_demo_city(progress=print) -> dict:
     """Create the demo city in one transaction; returns the logins it made."""
     rng = random.Random(20210901)  # the day the four measures started
     logins = {"staff": [], "citizens": []}
+    citizens, staff_users = [], {}
     with write_tx():
         offices = {}
         for code, name, name_en, kind, city, city_en, prefix, local in OFFICES:
@@ -93,6 +111,7 @@ def load_demo_city(progress=print) -> dict:
                 totp_enrolled_at=utcnow(),
             )
             user.set_roles(roles)
+            staff_users[username] = user
             logins["staff"].append(
                 {"username": username, "password": password, "totp": secret, "roles": roles}
             )
@@ -101,9 +120,16 @@ def load_demo_city(progress=print) -> dict:
         for i, name in enumerate(CITIZENS):
             rid = fictional_resident_id(rng, rng.randint(1960, 2002), female=i % 2 == 1)
             mobile = f"13{rng.randint(5, 9)}{rng.randint(0, 99999999):08d}"
-            User.create(real_name=name, resident_id=rid, mobile=mobile, password_hash=citizen_hash)
+            citizens.append(
+                User.create(
+                    real_name=name, resident_id=rid, mobile=mobile, password_hash=citizen_hash
+                )
+            )
             logins["citizens"].append({"name": name, "mobile": mobile, "resident_id": rid})
         logins["citizen_password"] = citizen_password
+        context = DemoContext(rng=rng, offices=offices, citizens=citizens, staff=staff_users)
+        for loader in measure_loaders():
+            loader(context)
         Setting.set_value(DEMO_KEY, json.dumps(logins, ensure_ascii=False))
         audit("demo.load", detail={"staff": len(STAFF), "citizens": len(CITIZENS)})
     progress(f"demo city loaded: {len(OFFICES)} offices, {len(STAFF)} staff, "
