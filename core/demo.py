@@ -8,7 +8,7 @@ setting, so that `flask demo logins` can print them and `flask demo code` can pr
 import json
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyotp
 
@@ -78,12 +78,14 @@ class DemoContext:
     offices: dict  # code -> Office
     citizens: list  # User, in CITIZENS order
     staff: dict  # username -> User
+    notes: list = field(default_factory=list)  # lines for `flask demo logins`
 
 
 def measure_loaders() -> list:
     """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
-    loaders = []
-    return loaders
+    from blueprints.licence.demo import load_demo as licence
+
+    return [licence]
 
 
 def load_demo_city(progress=print) -> dict:
@@ -130,6 +132,7 @@ def load_demo_city(progress=print) -> dict:
         context = DemoContext(rng=rng, offices=offices, citizens=citizens, staff=staff_users)
         for loader in measure_loaders():
             loader(context)
+        logins["notes"] = context.notes
         Setting.set_value(DEMO_KEY, json.dumps(logins, ensure_ascii=False))
         audit("demo.load", detail={"staff": len(STAFF), "citizens": len(CITIZENS)})
     progress(f"demo city loaded: {len(OFFICES)} offices, {len(STAFF)} staff, "
@@ -156,9 +159,11 @@ def logins_text() -> str:
         )
     lines.append("  current code: .venv/bin/flask demo code USERNAME")
     lines.append(f"Citizens (mobile or ID number, password {logins['citizen_password']}):")
-    for c in logins["citizens"][:4]:
+    for c in logins["citizens"]:
         lines.append(f"  {c['name']}  {c['mobile']}  {c['resident_id']}")
-    lines.append(f"  ... and {len(logins['citizens']) - 4} more")
+    if logins.get("notes"):
+        lines.append("What the demo citizens have:")
+        lines.extend(f"  {note}" for note in logins["notes"])
     lines.append("")
     return "\n".join(lines)
 

@@ -15,7 +15,8 @@ TIMEZONE = "Asia/Shanghai"
 
 def select_locale() -> str:
     """The user's explicit choice (kept in the session), else Accept-Language, else Chinese."""
-    chosen = session.get("lang")
+    # ?hl= lets the verifier (which writes no session) switch language with a plain link.
+    chosen = request.args.get("hl") or session.get("lang")
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LOCALE)

@@ -5,6 +5,14 @@ Import models from here (`from models import User, db`); the submodules are spli
 
 from .audit import AuditChainHead, AuditEvent
 from .base import BaseModel, db, for_update, is_postgres, utcnow, write_tx
+from .licence import (
+    LICENCE_CLASSES,
+    RECORD_STATUSES,
+    ELicence,
+    LicenceCheck,
+    LicenceRecord,
+    ShareCode,
+)
 from .people import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -22,7 +30,19 @@ from .people import (
 from .security import Setting, Throttle
 
 # Every table, in dependency order (for create_tables in migrations and tests).
-ALL_MODELS = [Office, User, UserRole, AuditChainHead, AuditEvent, Throttle, Setting]
+ALL_MODELS = [
+    Office,
+    User,
+    UserRole,
+    AuditChainHead,
+    AuditEvent,
+    Throttle,
+    Setting,
+    LicenceRecord,
+    ELicence,
+    LicenceCheck,
+    ShareCode,
+]
 
 __all__ = [
     "ACCIDENT_OFFICER",
@@ -35,7 +55,13 @@ __all__ = [
     "STAFF_ROLES",
     "TRUCKPASS_CLERK",
     "VEHICLE_CLERK",
+    "LICENCE_CLASSES",
+    "RECORD_STATUSES",
     "AuditChainHead",
+    "ELicence",
+    "LicenceCheck",
+    "LicenceRecord",
+    "ShareCode",
     "AuditEvent",
     "BaseModel",
     "Office",

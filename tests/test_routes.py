@@ -27,6 +27,31 @@ EXPECTED_ROUTES = {
     "GET /staff/audit",
     "GET /staff/offices",
     "GET /static/<path:filename>",
+    # Measure 1: the e-licence and its records
+    "GET /licence/",
+    "POST /licence/apply",
+    "GET /licence/card",
+    "POST /licence/card/reveal",
+    "GET /licence/photo",
+    "GET /licence/code",
+    "GET /licence/checks",
+    "GET /licence/reset-codes",
+    "POST /licence/reset-codes",
+    "GET /licence/share",
+    "POST /licence/share",
+    "POST /licence/share/<int:share_id>/cancel",
+    "GET /licence/records",
+    "GET /licence/records/<int:record_id>",
+    "POST /licence/records/<int:record_id>/status",
+    "POST /licence/records/<int:record_id>/photo",
+    "GET /licence/records/<int:record_id>/photo",
+    # The verifier
+    "GET /verify",
+    "GET /verify/check",
+    "GET /verify/share",
+    "GET /v/<handle>/<code>",
+    "GET /v/photo/<token>",
+    "GET /api/v1/licence-check",
 }
 
 

@@ -1,0 +1,8 @@
+"""Measure 1: the electronic driving licence (电子驾驶证) for holders, and licence records for
+licence clerks. The verifier that checks its codes is the separate `verify` blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("licence", __name__, url_prefix="/licence")
+
+from . import cli, records, views  # noqa: E402,F401  (they register themselves on bp)

@@ -1,0 +1,34 @@
+"""`flask licence import FILE`: load the city's licence records from CSV."""
+
+import click
+
+from models import Office, db
+from rules.validators import mask_id
+
+from . import bp
+from .importer import import_csv
+
+bp.cli.short_help = "Licence records."
+
+
+@bp.cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--office", "office_code", default="370200", show_default=True,
+              help="Code of the issuing office.")  # fmt: skip
+def import_command(path, office_code):
+    """Import licence records from a CSV file (UTF-8, header row; see the README)."""
+    with open(path, encoding="utf-8-sig") as fh:
+        total = max(0, sum(1 for _ in fh) - 1)
+    with db.connection_context():
+        office = Office.get_or_none(Office.code == office_code)
+        if office is None:
+            raise click.BadParameter(f"no office {office_code}", param_hint="--office")
+        with (
+            open(path, encoding="utf-8-sig", newline="") as fh,
+            click.progressbar(length=total, label="importing", show_pos=True) as bar,
+        ):
+            report = import_csv(fh, office, progress=lambda _line: bar.update(1))
+    click.echo(f"imported {report.imported}, already there {report.unchanged}, "
+               f"rejected {len(report.rejected)}")  # fmt: skip
+    for line, licence_no, reason in report.rejected:
+        click.echo(f"  line {line}: {mask_id(licence_no)}: {reason}")

@@ -1,0 +1,47 @@
+"""Forms of the licence pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+REQUIRED = _l("This field is required.")
+
+
+class ShareCodeForm(FlaskForm):
+    """The holder creates a share code for a firm."""
+
+    days = IntegerField(
+        _l("Valid for (days)"),
+        default=7,
+        validators=[
+            DataRequired(REQUIRED),
+            NumberRange(1, 21, message=_l("Choose between 1 and 21 days.")),
+        ],
+    )
+    show_points = BooleanField(_l("Also show my penalty points"))
+    note = StringField(
+        _l("For whom (optional)"),
+        validators=[Optional(), Length(max=60)],
+        description=_l("For your own list, e.g. the rental company's name."),
+    )
+
+
+class StatusForm(FlaskForm):
+    """A licence clerk suspends, revokes, cancels or restores a licence, with a reason."""
+
+    action = SelectField(_l("Action"), validators=[DataRequired(REQUIRED)])
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Give the reason; the holder and the audit log will see it.")),
+            Length(max=200),
+        ],
+    )
+
+
+class PhotoForm(FlaskForm):
+    """A licence clerk uploads the holder's photo (JPEG or PNG)."""
+
+    photo = FileField(_l("Photo (JPEG or PNG)"), validators=[FileRequired(REQUIRED)])

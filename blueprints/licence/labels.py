@@ -1,0 +1,73 @@
+"""Words shown for licence statuses, verdicts and checkers, in the user's language."""
+
+from flask_babel import lazy_gettext as _l
+
+STATUS_LABELS = {
+    "valid": _l("Valid"),
+    "points_full": _l("Points full"),
+    "suspended": _l("Suspended"),
+    "revoked": _l("Revoked"),
+    "cancelled": _l("Cancelled"),
+    "overdue_review": _l("Overdue for review"),
+    "expired": _l("Expired"),
+}
+
+VERDICT_LABELS = {
+    "valid": _l("Valid licence"),
+    "invalid": _l("Invalid code"),
+    "expired-code": _l("Code expired"),
+    "used-code": _l("Code already used"),
+    "throttled": _l("Too many failed checks"),
+    "suspended": _l("Licence suspended"),
+    "revoked": _l("Licence revoked"),
+    "cancelled": _l("Licence cancelled"),
+    "expired-licence": _l("Licence expired"),
+    "points-full": _l("Points full: may not drive"),
+    "overdue-review": _l("Overdue for review"),
+}
+
+VERDICT_HINTS = {
+    "invalid": _l(
+        "This code does not belong to any licence. Ask the driver to show the code again."
+    ),
+    "expired-code": _l("Codes change every 30 seconds. Ask the driver to show the current code."),
+    "used-code": _l("Each code can be checked once. Ask the driver for the next code."),
+    "throttled": _l("Checks of this licence are paused after repeated wrong codes. Try later."),
+}
+
+CHECKER_LABELS = {
+    "anonymous": _l("Phone (not logged in)"),
+    "inspector": _l("Police inspector"),
+    "staff": _l("Staff"),
+    "firm": _l("Firm with a share code"),
+}
+
+VIA_LABELS = {
+    "qr": _l("QR scan"),
+    "typed": _l("Typed code"),
+    "json": _l("Integration"),
+    "share": _l("Share code"),
+}
+
+ISSUE_REASONS = {
+    "no-record": _l(
+        "No driving licence of this city is recorded under your ID number. If you hold one, "
+        "contact the vehicle office."
+    ),
+    "name-mismatch": _l(
+        "The name on your account differs from the name on your licence record. Contact the "
+        "vehicle office to correct it."
+    ),
+}
+
+
+def labels() -> dict:
+    """The label tables, for templates."""
+    return {
+        "STATUS_LABELS": STATUS_LABELS,
+        "VERDICT_LABELS": VERDICT_LABELS,
+        "VERDICT_HINTS": VERDICT_HINTS,
+        "CHECKER_LABELS": CHECKER_LABELS,
+        "VIA_LABELS": VIA_LABELS,
+        "ISSUE_REASONS": ISSUE_REASONS,
+    }

@@ -1,0 +1,157 @@
+"""Licence clerks: search licence records, view them (audited), change their status, add photos."""
+
+from flask import abort, flash, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core.access import role_required
+from core.audit import audit
+from core.htmx import redirect_to, render
+from core.states import StateMachine
+from core.uploads import absolute_path, store_upload
+from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord, utcnow, write_tx
+from rules.validators import ValidationError
+
+from . import bp
+from .forms import PhotoForm, StatusForm
+
+PAGE = 25
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+# The clerk's actions on a record's status (restore brings it back to good standing).
+RECORD_STATUS = StateMachine(
+    "licence_record",
+    "status",
+    {
+        "valid": {"suspended", "revoked", "cancelled"},
+        "suspended": {"valid", "revoked", "cancelled"},
+        "revoked": {"valid", "cancelled"},
+        "points_full": {"valid", "suspended", "revoked", "cancelled"},
+        "overdue_review": {"valid", "suspended", "revoked", "cancelled"},
+        "expired": {"valid", "cancelled"},
+        "cancelled": set(),
+    },
+)
+ACTIONS = {
+    "suspended": _l("Suspend"),
+    "revoked": _l("Revoke"),
+    "cancelled": _l("Cancel the licence"),
+    "valid": _l("Restore to valid"),
+}
+
+
+def search_query(q: str):
+    """Records by licence number, file number or name (exact number, name prefix)."""
+    query = LicenceRecord.select().order_by(LicenceRecord.name, LicenceRecord.id)
+    q = (q or "").strip()
+    if not q:
+        return query
+    if q[:17].isdigit():
+        return query.where((LicenceRecord.licence_no == q.upper()) | (LicenceRecord.file_no == q))
+    return query.where(LicenceRecord.name.startswith(q))
+
+
+@bp.get("/records")
+@role_required(LICENCE_CLERK)
+def records():
+    """Search the licence records (htmx swaps the results while typing)."""
+    q = request.args.get("q", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = list(search_query(q).paginate(page, PAGE + 1))
+    if q:
+        audit("licence.search", detail={"q": q[:40], "found": min(len(rows), PAGE)})
+    return render(
+        "licence/records.html",
+        "licence/_records.html",
+        rows=rows[:PAGE],
+        has_more=len(rows) > PAGE,
+        page=page,
+        q=q,
+    )
+
+
+def record_or_404(record_id: int) -> LicenceRecord:
+    """A record by id, or 404."""
+    record = LicenceRecord.get_or_none(LicenceRecord.id == record_id)
+    if record is None:
+        abort(404)
+    return record
+
+
+def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> dict:
+    """What the record page shows."""
+    status_form = status_form or StatusForm()
+    targets = RECORD_STATUS.targets(record.status)
+    status_form.action.choices = [(k, str(v)) for k, v in ACTIONS.items() if k in targets]
+    return {
+        "record": record,
+        "status_form": status_form,
+        "photo_form": photo_form or PhotoForm(),
+        "elicence": ELicence.get_or_none(ELicence.record == record),
+    }
+
+
+@bp.get("/records/<int:record_id>")
+@role_required(LICENCE_CLERK)
+def record(record_id: int):
+    """One licence record in full (a read of someone's personal data: audited)."""
+    record = record_or_404(record_id)
+    audit("licence.record_view", record)
+    return render_template("licence/record.html", **record_context(record))
+
+
+@bp.post("/records/<int:record_id>/status")
+@role_required(LICENCE_CLERK)
+def record_status(record_id: int):
+    """Suspend, revoke, cancel or restore, with a reason; the next check shows it."""
+    record = record_or_404(record_id)
+    form = StatusForm()
+    context = record_context(record, status_form=form)
+    if form.validate_on_submit():
+        done = RECORD_STATUS.apply(
+            record,
+            form.action.data,
+            detail={"reason": form.reason.data},
+            status_reason=form.reason.data.strip(),
+            updated_at=utcnow(),
+        )
+        if done:
+            flash(_("The licence is now: %(status)s.", status=ACTIONS[form.action.data]), "ok")
+        else:
+            flash(_("Someone else changed this licence meanwhile; nothing was done."), "warn")
+        return redirect_to(url_for("licence.record", record_id=record.id))
+    return render_template("licence/record.html", **context), 422
+
+
+@bp.post("/records/<int:record_id>/photo")
+@role_required(LICENCE_CLERK)
+def record_photo(record_id: int):
+    """Upload the holder's photo (type by content, size capped, server-made name)."""
+    record = record_or_404(record_id)
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            stored = store_upload(
+                form.photo.data, "photos", {"image/jpeg", "image/png"}, PHOTO_MAX_BYTES
+            )
+        except ValidationError as exc:
+            form.photo.errors.append(str(exc.message))
+        else:
+            with write_tx():
+                LicenceRecord.update(photo=stored.relpath, updated_at=utcnow()).where(
+                    LicenceRecord.id == record.id
+                ).execute()
+                audit("licence.photo", record, detail={"sha256": stored.sha256})
+            flash(_("The photo has been saved."), "ok")
+            return redirect_to(url_for("licence.record", record_id=record.id))
+    return render_template("licence/record.html", **record_context(record, photo_form=form)), 422
+
+
+@bp.get("/records/<int:record_id>/photo")
+@role_required(LICENCE_CLERK, POLICE_INSPECTOR)
+def record_photo_file(record_id: int):
+    """The photo of a record, for staff."""
+    record = record_or_404(record_id)
+    if not record.photo:
+        abort(404)
+    return send_file(absolute_path(record.photo), max_age=0)

@@ -1,0 +1,200 @@
+"""The holder's pages: apply, show the licence (亮证) and the code (亮码), checks, share codes."""
+
+from functools import lru_cache
+
+import segno
+from flask import abort, current_app, flash, g, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.access import role_required
+from core.audit import audit
+from core.htmx import redirect_to, render
+from core.uploads import absolute_path
+from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
+
+from . import bp, service
+from .forms import ShareCodeForm
+from .labels import ISSUE_REASONS, STATUS_LABELS, labels
+
+CHECK_LOG_LIMIT = 200
+
+
+@bp.context_processor
+def _labels():
+    return labels()
+
+
+def my_elicence() -> ELicence | None:
+    """The logged-in citizen's e-licence (looked up once per request)."""
+    if "elicence" not in g:
+        g.elicence = (
+            ELicence.select(ELicence, LicenceRecord)
+            .join(LicenceRecord)
+            .where(ELicence.holder == current_user.id)
+            .first()
+        )
+    return g.elicence
+
+
+def require_elicence() -> ELicence:
+    """The citizen's e-licence, or 404 when they have none."""
+    elicence = my_elicence()
+    if elicence is None:
+        abort(404)
+    return elicence
+
+
+@bp.get("/")
+@role_required(CITIZEN)
+def index():
+    """The e-licence home: apply, or the ways to use it."""
+    return render_template("licence/index.html", elicence=my_elicence())
+
+
+@bp.post("/apply")
+@role_required(CITIZEN)
+def apply():
+    """Apply for the e-licence: issued at once when the record is in good standing."""
+    result = service.apply_for_elicence(current_user._get_current_object())
+    if result.elicence is not None:
+        flash(_("Your electronic driving licence has been issued."), "ok")
+        return redirect_to(url_for("licence.card"))
+    reason = ISSUE_REASONS.get(result.reason) or _(
+        "Your licence record is not in good standing (%(status)s), so no e-licence can be "
+        "issued. Contact the vehicle office.",
+        status=STATUS_LABELS.get(result.reason, result.reason),
+    )
+    audit("licence.apply_refused", current_user._get_current_object(), result=result.reason)
+    return render_template("licence/index.html", elicence=None, refusal=reason), 422
+
+
+@bp.route("/card", methods=["GET"])
+@role_required(CITIZEN)
+def card():
+    """Showing the licence (亮证): front and back, number masked."""
+    elicence = require_elicence()
+    return render_template(
+        "licence/card.html", elicence=elicence, record=elicence.record, reveal=False, now=utcnow()
+    )
+
+
+@bp.post("/card/reveal")
+@role_required(CITIZEN)
+def reveal():
+    """Show the full licence number once, on request; the reveal is audited."""
+    elicence = require_elicence()
+    audit("licence.reveal", elicence.record, detail={"by": "holder"})
+    return render_template(
+        "licence/card.html", elicence=elicence, record=elicence.record, reveal=True, now=utcnow()
+    )
+
+
+@bp.get("/photo")
+@role_required(CITIZEN)
+def photo():
+    """The holder's own photo."""
+    record = require_elicence().record
+    if not record.photo:
+        abort(404)
+    return send_file(absolute_path(record.photo), max_age=0)
+
+
+@lru_cache(maxsize=4096)
+def qr_svg(url: str, dark: str) -> str:
+    """The QR of a verify URL as inline SVG; cached, since it only changes with the code."""
+    return segno.make(url, error="m").svg_inline(scale=5, border=2, dark=dark, light="#fff")
+
+
+def code_context() -> dict:
+    """Everything the code page and its refreshing fragment show."""
+    elicence = require_elicence()
+    code, remaining = service.current_code(elicence)
+    url = service.verify_url(current_app.config["PUBLIC_BASE_URL"], elicence, code)
+    good = elicence.record.in_good_standing()
+    return {
+        "elicence": elicence,
+        "record": elicence.record,
+        "code": code,
+        "remaining": remaining,
+        "good": good,
+        "qr": qr_svg(url, "#000" if good else "#c62828"),
+        "typing_key": elicence.typing_key,
+        "locked_until": Throttle.locked_until_for(elicence.throttle_key),
+    }
+
+
+@bp.get("/code")
+@role_required(CITIZEN)
+def code():
+    """Showing the code (亮码): a QR of the verify URL and the same code to type."""
+    return render("licence/code.html", "licence/_code.html", **code_context())
+
+
+@bp.get("/checks")
+@role_required(CITIZEN)
+def checks():
+    """Every check of the holder's licence: when, by whom, with what verdict."""
+    elicence = require_elicence()
+    rows = (
+        LicenceCheck.select()
+        .where(LicenceCheck.elicence == elicence)
+        .order_by(LicenceCheck.at.desc())
+        .limit(CHECK_LOG_LIMIT)
+    )
+    return render_template("licence/checks.html", elicence=elicence, checks=rows)
+
+
+@bp.route("/reset-codes", methods=["GET", "POST"])
+@role_required(CITIZEN)
+def reset_codes():
+    """Revoke all outstanding codes (new secret and QR address), after a confirmation."""
+    elicence = require_elicence()
+    if request.method == "POST":
+        service.reset_codes(elicence, current_user._get_current_object())
+        flash(_("All earlier codes are revoked. Show the new code from now on."), "ok")
+        return redirect_to(url_for("licence.code"))
+    return render_template("licence/reset.html", elicence=elicence)
+
+
+@bp.route("/share", methods=["GET", "POST"])
+@role_required(CITIZEN)
+def share():
+    """Share codes for firms: create, list, cancel."""
+    elicence = require_elicence()
+    form = ShareCodeForm()
+    created = None
+    if form.validate_on_submit():
+        created = service.create_share_code(
+            elicence, form.days.data, form.show_points.data, form.note.data or ""
+        )
+        form = ShareCodeForm(formdata=None)
+    codes = (
+        ShareCode.select()
+        .where(ShareCode.elicence == elicence)
+        .order_by(ShareCode.created_at.desc())
+    )
+    status = 422 if form.errors else 200
+    return render(
+        "licence/share.html",
+        "licence/_share.html",
+        status,
+        form=form,
+        codes=list(codes),
+        created=created,
+        elicence=elicence,
+        now=utcnow(),
+    )
+
+
+@bp.post("/share/<int:share_id>/cancel")
+@role_required(CITIZEN)
+def cancel_share(share_id: int):
+    """Cancel one of the holder's share codes (someone else's answers 404)."""
+    elicence = require_elicence()
+    share = ShareCode.get_or_none((ShareCode.id == share_id) & (ShareCode.elicence == elicence))
+    if share is None:
+        abort(404)
+    if service.cancel_share_code(share):
+        flash(_("The share code %(code)s is cancelled.", code=share.code), "ok")
+    return redirect_to(url_for("licence.share"))

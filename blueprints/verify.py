@@ -1,0 +1,145 @@
+"""The standalone verifier (核验): what an inspector opens on a phone to check a licence code.
+
+Its own rules (DESIGN.md, "The verifier"): no script at all (CSP script-src 'none'), nothing
+cached or indexed, no referrer, no session writes (its forms are GET forms, so no CSRF token and
+no cookie is needed), a few kilobytes per page, and a machine-readable verdict in a meta tag.
+"""
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from blueprints.licence import service
+from blueprints.licence.labels import labels
+from core.uploads import absolute_path
+from models import POLICE_INSPECTOR, LicenceRecord
+from rules.validators import mask_id
+
+bp = Blueprint("verify", __name__)
+
+VERIFY_CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+PHOTO_TOKEN_SECONDS = 300
+
+
+@bp.after_request
+def _verifier_headers(response):
+    response.headers["Content-Security-Policy"] = VERIFY_CSP
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.context_processor
+def _labels():
+    return labels()
+
+
+def _photo_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="verify-photo")
+
+
+def checker():
+    """The logged-in staff member checking, or None for an anonymous phone."""
+    if current_user.is_authenticated and current_user.is_staff:
+        return current_user._get_current_object()
+    return None
+
+
+def is_inspector() -> bool:
+    """A logged-in police inspector sees the full licence number and the points."""
+    return current_user.is_authenticated and current_user.has_role(POLICE_INSPECTOR)
+
+
+def show_result(result, via: str):
+    """The verdict page: large verdict, and the licence's data when the code was genuine."""
+    photo_url = None
+    if result.genuine and result.record.photo:
+        token = _photo_signer().dumps(result.record.id)
+        photo_url = f"/v/photo/{token}"
+    return render_template(
+        "verify/result.html",
+        result=result,
+        record=result.record,
+        via=via,
+        inspector=is_inspector(),
+        photo_url=photo_url,
+    )
+
+
+@bp.get("/verify")
+def form():
+    """The form to type a licence key and code (works in any phone or text browser)."""
+    return render_template("verify/form.html", verdict=None)
+
+
+@bp.get("/verify/check")
+def typed():
+    """A typed check: the 8-character licence key and the 6-digit code."""
+    key, code = request.args.get("key", ""), request.args.get("code", "")
+    if not key.strip() or not code.strip():
+        return render_template("verify/form.html", verdict=None, missing=True), 400
+    result = service.check_code(typing_key=key, code=code, via="typed", checker=checker())
+    return show_result(result, "typed")
+
+
+@bp.get("/v/<handle>/<code>")
+def qr(handle: str, code: str):
+    """The QR's address: checks the code in it."""
+    if len(handle) > 32 or len(code) > 12:
+        abort(404)
+    result = service.check_code(handle=handle, code=code, via="qr", checker=checker())
+    return show_result(result, "qr")
+
+
+@bp.get("/v/photo/<token>")
+def photo(token: str):
+    """The photo shown with a genuine verdict (a signed link that lasts a few minutes)."""
+    try:
+        record_id = _photo_signer().loads(token, max_age=PHOTO_TOKEN_SECONDS)
+    except BadSignature:
+        abort(404)
+    record = LicenceRecord.get_or_none(LicenceRecord.id == record_id)
+    if record is None or not record.photo:
+        abort(404)
+    return send_file(absolute_path(record.photo), max_age=0)
+
+
+@bp.get("/verify/share")
+def share():
+    """A firm's check with a share code and the last 6 characters of the licence number."""
+    code, last6 = request.args.get("code", ""), request.args.get("last6", "")
+    if not code.strip() and not last6.strip():
+        return render_template("verify/share.html", result=None)
+    result = service.check_share_code(code, last6, request.args.get("firm", ""))
+    return render_template("verify/share.html", result=result, record=result.record)
+
+
+@bp.get("/api/v1/licence-check")
+def api_check():
+    """The same verdict for integrations: ?handle=&code= or ?key=&code=."""
+    args = request.args
+    if not args.get("code") or not (args.get("handle") or args.get("key")):
+        return jsonify(error="give code and handle or key"), 400
+    result = service.check_code(
+        handle=args.get("handle"),
+        typing_key=args.get("key"),
+        code=args["code"],
+        via="json",
+        checker=checker(),
+    )
+    body = {"verdict": result.verdict, "checked_at": result.checked_at.isoformat() + "Z"}
+    if result.genuine:
+        r = result.record
+        body["licence"] = {
+            "name": r.name,
+            "licence_no_masked": mask_id(r.licence_no),
+            "classes": r.class_list,
+            "valid_from": r.valid_from.isoformat(),
+            "valid_until": r.valid_until.isoformat(),
+            "status": r.standing(),
+        }
+    return jsonify(body)

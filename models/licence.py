@@ -1,0 +1,163 @@
+"""Driving-licence records, e-licences (电子驾驶证), their checks and share codes."""
+
+import datetime as dt
+import secrets
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+)
+
+from .base import BaseModel, utcnow
+from .people import Office, User
+
+# 准驾车型: the licence classes of GA/T 947 / the Ministry's Order 162.
+LICENCE_CLASSES = (
+    "A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4", "C5", "C6", "D", "E", "F", "M", "N", "P",
+)  # fmt: skip
+
+# Record statuses. `valid` is good standing; every other status refuses the e-licence.
+VALID = "valid"
+POINTS_FULL = "points_full"
+SUSPENDED = "suspended"
+REVOKED = "revoked"
+CANCELLED = "cancelled"
+OVERDUE_REVIEW = "overdue_review"
+EXPIRED = "expired"
+RECORD_STATUSES = (VALID, POINTS_FULL, SUSPENDED, REVOKED, CANCELLED, OVERDUE_REVIEW, EXPIRED)
+POINTS_PER_CYCLE = 12
+
+# Crockford's base32 alphabet: no I, L, O, U, so typed keys are not misread.
+TYPING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_typing_key() -> str:
+    """An 8-character key (40 random bits) that identifies an e-licence when typed."""
+    return "".join(secrets.choice(TYPING_ALPHABET) for _ in range(8))
+
+
+def new_handle() -> str:
+    """The opaque identifier of an e-licence in QR URLs (never the ID number)."""
+    return secrets.token_urlsafe(12)
+
+
+class LicenceRecord(BaseModel):
+    """The licence as the vehicle office keeps it; the e-licence shows it as it is now."""
+
+    # In China the licence number is the holder's resident ID number.
+    licence_no = CharField(max_length=18, unique=True)
+    file_no = CharField(max_length=12, unique=True)
+    name = CharField(max_length=50)
+    sex = CharField(max_length=1)  # M / F
+    birth_date = DateField()
+    nationality = CharField(max_length=30, default="中国")
+    address = CharField(max_length=200)
+    photo = CharField(max_length=200, null=True)  # relative path under UPLOAD_FOLDER
+    classes = CharField(max_length=60)  # space-separated, e.g. "C1 D"
+    first_issue_date = DateField()
+    valid_from = DateField()
+    valid_until = DateField()
+    points = IntegerField(default=0)  # penalty points in the current 12-point cycle
+    status = CharField(max_length=20, default=VALID, index=True)
+    status_reason = CharField(max_length=200, default="")
+    issuing_office = ForeignKeyField(Office, backref="licence_records", on_delete="RESTRICT")
+    updated_at = DateTimeField(default=utcnow)
+
+    @property
+    def class_list(self) -> list[str]:
+        """The licence classes as a list."""
+        return self.classes.split()
+
+    def standing(self, today: dt.date | None = None) -> str:
+        """The status as of today: a valid record past its end date is expired, and one with
+        12 points or more is points-full, whatever the stored status says."""
+        today = today or dt.date.today()
+        if self.status != VALID:
+            return self.status
+        if self.valid_until < today:
+            return EXPIRED
+        if self.points >= POINTS_PER_CYCLE:
+            return POINTS_FULL
+        return VALID
+
+    def in_good_standing(self, today: dt.date | None = None) -> bool:
+        """True when the licence may be used to drive today."""
+        return self.standing(today) == VALID
+
+
+class ELicence(BaseModel):
+    """A holder's electronic licence: the secret behind its codes and the handles that name it.
+
+    Revoking all codes replaces secret, handle and typing key at once: every code and QR shown
+    before stops working, and a lock caused by someone else's guesses (kept per handle) no longer
+    applies.
+    """
+
+    holder = ForeignKeyField(User, backref="elicences", on_delete="RESTRICT")
+    record = ForeignKeyField(LicenceRecord, unique=True, backref="elicences", on_delete="RESTRICT")
+    handle = CharField(max_length=32, unique=True, default=new_handle)
+    typing_key = CharField(max_length=8, unique=True, default=new_typing_key)
+    secret = CharField(max_length=64)
+    # The newest TOTP step accepted: each code is good once (a conditional UPDATE).
+    last_used_step = IntegerField(null=True)
+    issued_at = DateTimeField(default=utcnow)
+    codes_reset_at = DateTimeField(null=True)
+
+    def accept_step(self, step: int) -> bool:
+        """Use this step's code, once, safely across processes and nodes."""
+        updated = (
+            ELicence.update(last_used_step=step)
+            .where(
+                (ELicence.id == self.id)
+                & (ELicence.last_used_step.is_null() | (ELicence.last_used_step < step))
+            )
+            .execute()
+        )
+        return updated == 1
+
+    @property
+    def throttle_key(self) -> str:
+        """Failed checks are counted per handle (so a new handle escapes someone's guessing)."""
+        return f"licence:{self.handle}"
+
+
+class LicenceCheck(BaseModel):
+    """One check of an e-licence (查验记录), shown to the holder in their check log."""
+
+    elicence = ForeignKeyField(ELicence, backref="checks", on_delete="CASCADE")
+    at = DateTimeField(default=utcnow)
+    via = CharField(max_length=10)  # qr | typed | json | share
+    checker_kind = CharField(max_length=12)  # anonymous | inspector | staff | firm
+    checker = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    checker_label = CharField(max_length=100, default="")
+    verdict = CharField(max_length=20)
+    client_addr = CharField(max_length=64, default="")
+
+    class Meta:
+        indexes = ((("elicence", "at"), False),)
+
+
+def new_share_code() -> str:
+    """A share code for firms: 8 characters of Crockford base32, shown as XXXX-XXXX."""
+    return new_typing_key()
+
+
+class ShareCode(BaseModel):
+    """A code the holder gives a firm (car rental, insurer, transport) to see the licence."""
+
+    elicence = ForeignKeyField(ELicence, backref="share_codes", on_delete="CASCADE")
+    code = CharField(max_length=8, unique=True, default=new_share_code)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    show_points = BooleanField(default=False)
+    note = CharField(max_length=60, default="")  # the holder's own label, e.g. the firm's name
+    cancelled_at = DateTimeField(null=True)
+
+    def is_live(self, now: dt.datetime | None = None) -> bool:
+        """Not cancelled and not past its end."""
+        now = now or utcnow()
+        return self.cancelled_at is None and self.expires_at > now
