@@ -11,9 +11,10 @@ def is_htmx() -> bool:
     )
 
 
-def render(page: str, fragment: str, status: int = 200, **context):
+def render(page_template: str, fragment_template: str, status: int = 200, /, **context):
     """The fragment for htmx, the whole page otherwise, from the same context."""
-    response = make_response(render_template(fragment if is_htmx() else page, **context), status)
+    template = fragment_template if is_htmx() else page_template
+    response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
 

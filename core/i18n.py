@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
 from core.audit import action_label
@@ -15,6 +15,8 @@ TIMEZONE = "Asia/Shanghai"
 
 def select_locale() -> str:
     """The user's explicit choice (kept in the session), else Accept-Language, else Chinese."""
+    if not has_request_context():
+        return DEFAULT_LOCALE  # CLI commands and background work
     # ?hl= lets the verifier (which writes no session) switch language with a plain link.
     chosen = request.args.get("hl") or session.get("lang")
     if chosen in LANGUAGES:

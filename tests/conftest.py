@@ -1,6 +1,9 @@
 """Fixtures only: an app on a fresh SQLite file per test, clients, CLI runner, log-in helpers."""
 
+import threading
+
 import pytest
+from werkzeug.serving import make_server
 
 from app import create_app
 from core.db import upgrade
@@ -66,3 +69,30 @@ def login(client, make):
         return make.login(client, user, password)
 
     return _login
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The application on a fresh database, served by a real WSGI server in a thread."""
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+        }
+    )
+    upgrade()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def base_url(live_app):
+    """Where the live server answers."""
+    return live_app.config["PUBLIC_BASE_URL"]

@@ -1,5 +1,6 @@
 """Test data with sensible defaults and overrides: offices, citizens, staff."""
 
+import datetime as dt
 import functools
 import itertools
 import random
@@ -9,8 +10,9 @@ import pyotp
 from werkzeug.security import generate_password_hash
 
 from core.demo import fictional_resident_id
-from models import STAFF_ROLES, Office, User, db, utcnow
+from models import STAFF_ROLES, ELicence, LicenceRecord, Office, User, db, utcnow
 from rules import totp
+from rules.validators import birth_date_from_resident_id, sex_from_resident_id
 
 _counter = itertools.count(1)
 _HASHES = {}
@@ -109,3 +111,32 @@ class Factory:
             response = client.post("/login/code", data={"code": self.fresh_code(user)})
         assert response.status_code == 303, response.get_data(as_text=True)[:500]
         return response
+
+    @connected
+    def licence_record(self, holder: User | None = None, **kw) -> LicenceRecord:
+        """A licence record (of `holder` when given: same name and ID number)."""
+        n = next(_counter)
+        rid = kw.pop("licence_no", None) or (holder.resident_id if holder else self.resident_id())
+        office = kw.pop("issuing_office", None) or Office.select().first() or self.office()
+        today = dt.date.today()
+        defaults = {
+            "licence_no": rid,
+            "file_no": f"{370200000000 + n}",
+            "name": holder.real_name if holder else f"驾驶人{n}",
+            "sex": sex_from_resident_id(rid),
+            "birth_date": birth_date_from_resident_id(rid),
+            "address": "山东省青岛市香港中路1号",
+            "classes": "C1",
+            "first_issue_date": today - dt.timedelta(days=3000),
+            "valid_from": today - dt.timedelta(days=300),
+            "valid_until": today + dt.timedelta(days=3000),
+            "issuing_office": office,
+        }
+        return LicenceRecord.create(**{**defaults, **kw})
+
+    @connected
+    def elicence(self, holder: User | None = None, **record_kw) -> ELicence:
+        """A holder (a new citizen unless given) with an issued e-licence."""
+        holder = holder or self.citizen()
+        record = self.licence_record(holder, **record_kw)
+        return ELicence.create(holder=holder, record=record, secret=pyotp.random_base32())

@@ -10,7 +10,7 @@ from core.htmx import redirect_to, render
 from core.states import StateMachine
 from core.uploads import absolute_path, store_upload
 from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord, utcnow, write_tx
-from rules.validators import ValidationError
+from rules.validators import ValidationError, mask_id
 
 from . import bp
 from .forms import PhotoForm, StatusForm
@@ -59,7 +59,9 @@ def records():
     page = max(1, request.args.get("page", 1, type=int))
     rows = list(search_query(q).paginate(page, PAGE + 1))
     if q:
-        audit("licence.search", detail={"q": q[:40], "found": min(len(rows), PAGE)})
+        # The audit log is shown to administrators: never keep a full ID number in it.
+        shown = mask_id(q) if len(q) == 18 else q[:40]
+        audit("licence.search", detail={"q": shown, "found": min(len(rows), PAGE)})
     return render(
         "licence/records.html",
         "licence/_records.html",

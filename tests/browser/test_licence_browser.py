@@ -1,0 +1,88 @@
+"""The e-licence in a real Chromium: the QR decodes to the verify URL, the verifier without
+JavaScript, the code page on a phone."""
+
+import io
+import random
+import re
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from blueprints.licence.demo import avatar_png
+from core.uploads import store_bytes
+from rules import totp
+from tests.factories import Factory
+
+pytestmark = pytest.mark.browser
+
+
+def holder_with_photo(live_app):
+    with live_app.test_request_context():
+        photo = store_bytes(avatar_png(random.Random(1), False), "photos", {"image/png"}, 1 << 20)
+        return Factory().elicence(photo=photo.relpath)
+
+
+def log_in(page, base_url, user):
+    page.goto(f"{base_url}/login")
+    page.fill("#account", user.mobile)
+    page.fill("#password", Factory.PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
+def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app, base_url):
+    el = holder_with_photo(live_app)
+    log_in(phone, base_url, el.holder)
+    phone.goto(f"{base_url}/licence/code")
+    png = phone.locator(".code-qr").screenshot()
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1
+    url = results[0].text
+    code = phone.locator(".code-otp").inner_text().replace(" ", "")
+    assert url == f"{base_url}/v/{el.handle}/{code}"
+    assert el.record.licence_no not in url
+
+    inspector = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN",
+                                    java_script_enabled=False).new_page()  # fmt: skip
+    inspector.goto(url)
+    assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
+    assert el.record.name in inspector.content()
+    photo = inspector.locator("img")
+    assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    inspector.goto(url)
+    assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == (
+        "used-code"
+    )
+    inspector.context.close()
+
+
+def test_typed_check_with_javascript_off_at_360(browser, live_app, base_url):
+    el = holder_with_photo(live_app)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640}, locale="zh-CN", java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(f"{base_url}/verify")
+    assert page.evaluate("document.documentElement.scrollWidth <= 360")
+    page.fill("#key", f"{el.typing_key[:4]} {el.typing_key[4:]}")
+    page.fill("#code", totp.totp(el.secret).now())
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/verify/check\?.*"))
+    assert page.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
+    assert page.locator(".verdict").inner_text() == "驾驶证有效"
+    assert page.evaluate("document.documentElement.scrollWidth <= 360")
+    context.close()
+
+
+def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
+    el = holder_with_photo(live_app)
+    log_in(phone, base_url, el.holder)
+    phone.goto(f"{base_url}/licence/code")
+    assert phone.evaluate("document.documentElement.scrollWidth <= 360")
+    trigger = phone.locator("#code-panel").get_attribute("hx-trigger")
+    delay = int(re.search(r"delay:(\d+)s", trigger).group(1))
+    with phone.expect_response(re.compile(r".*/licence/code$"), timeout=(delay + 5) * 1000) as r:
+        pass
+    assert r.value.request.headers.get("hx-request") == "true"
+    phone.locator("#code-panel").wait_for()

@@ -1,0 +1,177 @@
+"""The holder's side of the e-licence: applying, the card, the code page, the check log, shares."""
+
+import datetime as dt
+import re
+import time
+
+import pytest
+
+from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord, ShareCode, utcnow
+from rules import totp
+
+from .helpers import page
+
+
+def test_apply_issues_at_once_when_in_good_standing(client, make, login, conn):
+    citizen = make.citizen()
+    make.licence_record(citizen)
+    login(citizen)
+    page(client.get("/licence/"))
+    response = client.post("/licence/apply", data={})
+    assert response.status_code == 303 and response.location.endswith("/licence/card")
+    with conn():
+        el = ELicence.get(ELicence.holder == citizen.id)
+        assert AuditEvent.get(AuditEvent.action == "licence.issue").object_id == str(el.id)
+    again = client.post("/licence/apply", data={})
+    assert again.status_code == 303
+    with conn():
+        assert ELicence.select().count() == 1
+
+
+@pytest.mark.parametrize(
+    ("record_kw", "message"),
+    [
+        (None, "没有以您身份证号码登记"),
+        ({"name": "别人"}, "姓名与驾驶证档案不一致"),
+        ({"status": "suspended"}, "暂扣"),
+        ({"valid_until": dt.date(2020, 1, 1)}, "已过期"),
+        ({"points": 12}, "记满"),
+    ],
+)
+def test_apply_refused_with_the_reason(client, make, login, conn, record_kw, message):
+    citizen = make.citizen()
+    if record_kw is not None:
+        make.licence_record(citizen, **record_kw)
+    login(citizen)
+    soup = page(client.post("/licence/apply", data={}), 422)
+    assert message in soup.select_one(".form-error").get_text()
+    with conn():
+        assert ELicence.select().count() == 0
+
+
+def test_licence_pages_need_an_elicence_and_a_citizen(client, make, login):
+    login(make.citizen())
+    for url in ("/licence/card", "/licence/code", "/licence/checks", "/licence/share"):
+        assert client.get(url).status_code == 404
+    client.post("/logout", data={})
+    login(make.staff("licence_clerk"))
+    assert client.get("/licence/card").status_code == 403
+
+
+def test_card_masks_the_number_until_an_audited_reveal(client, make, login, conn):
+    el = make.elicence()
+    login(el.holder)
+    soup = page(client.get("/licence/card"))
+    number = soup.find(id="licence-no").get_text()
+    assert number == el.record.licence_no[:6] + "********" + el.record.licence_no[-4:]
+    assert "C1" in soup.get_text() and el.record.name in soup.get_text()
+    soup = page(client.post("/licence/card/reveal", data={}), allow_ids=(el.record.licence_no,))
+    assert soup.find(id="licence-no").get_text() == el.record.licence_no
+    with conn():
+        assert AuditEvent.get(AuditEvent.action == "licence.reveal").actor_id == el.holder.id
+
+
+def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
+    el = make.elicence()
+    login(el.holder)
+    soup = page(client.get("/licence/code"))
+    panel = soup.find(id="code-panel")
+    assert "is-valid" in panel["class"]
+    assert panel.select_one(".code-qr svg path.qrline")["stroke"] == "#000"
+    digits = panel.select_one(".code-otp").get_text().replace(" ", "")
+    assert totp.matching_step(el.secret, digits, time.time()) is not None
+    assert panel.select_one(".code-key").get_text().replace(" ", "") == el.typing_key
+    assert panel.select_one(".code-qr svg") is not None
+    assert re.fullmatch(r"load delay:\d+s", panel["hx-trigger"])
+    refresh = soup.find("noscript").find("meta")
+    assert refresh["http-equiv"] == "refresh" and 1 <= int(refresh["content"]) <= 30
+    fragment = client.get("/licence/code", headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="code-panel"') and "<html" not in html
+    assert el.record.licence_no not in html and el.record.licence_no not in str(soup)
+
+
+def test_code_is_red_when_the_licence_is_not_valid(client, make, login, conn):
+    el = make.elicence()
+    with conn():
+        LicenceRecord.update(status="suspended").where(LicenceRecord.id == el.record_id).execute()
+    login(el.holder)
+    soup = page(client.get("/licence/code"))
+    panel = soup.find(id="code-panel")
+    assert "is-invalid" in panel["class"]
+    assert panel.select_one(".code-qr svg path.qrline")["stroke"] == "#c62828"
+
+
+def test_check_log_lists_every_check(client, make, login):
+    el = make.elicence()
+    code = totp.totp(el.secret).now()
+    client.get(f"/v/{el.handle}/{code}")
+    client.get(f"/v/{el.handle}/{code}")
+    login(el.holder)
+    soup = page(client.get("/licence/checks"))
+    rows = [r.get_text(" ", strip=True) for r in soup.select("tbody tr")]
+    assert len(rows) == 2
+    assert "电子码已使用" in rows[0] and "驾驶证有效" in rows[1]
+    assert all("手机（未登录）" in r and "扫码" in r for r in rows)
+
+
+def test_reset_asks_first_and_replaces_the_secret(client, make, login, conn):
+    el = make.elicence()
+    login(el.holder)
+    soup = page(client.get("/licence/reset-codes"))
+    assert soup.find(id="reset-form")
+    with conn():
+        assert ELicence.get_by_id(el.id).secret == el.secret  # nothing happens on GET
+    assert client.post("/licence/reset-codes", data={}).status_code == 303
+    with conn():
+        fresh = ELicence.get_by_id(el.id)
+        assert fresh.secret != el.secret and fresh.typing_key != el.typing_key
+        assert AuditEvent.get(AuditEvent.action == "licence.codes_reset")
+
+
+def test_share_code_for_a_firm(client, make, login, conn):
+    el = make.elicence(points=4)
+    login(el.holder)
+    response = client.post("/licence/share", data={"days": "7", "note": "某租车公司"})
+    soup = page(response)
+    code = soup.select_one(".share-code").get_text().replace("-", "")
+    with conn():
+        share = ShareCode.get(ShareCode.code == code)
+        assert 6.9 < (share.expires_at - utcnow()).total_seconds() / 86400 <= 7
+    last6 = el.record.licence_no[-6:]
+    result = page(client.get(f"/verify/share?code={code[:4]}-{code[4:]}&last6={last6}&firm=租车"))
+    text = result.get_text()
+    assert "驾驶证有效" in text and el.record.name in text and "C1" in text
+    assert "4 / 12" not in text  # points not chosen
+    wrong = page(client.get(f"/verify/share?code={code}&last6=000000"))
+    assert "电子码无效" in wrong.get_text()
+    with conn():
+        checks = list(
+            LicenceCheck.select().where(LicenceCheck.via == "share").order_by(LicenceCheck.id)
+        )
+        assert [(c.verdict, c.checker_kind, c.checker_label) for c in checks] == [
+            ("valid", "firm", "租车"),
+            ("invalid", "firm", ""),
+        ]
+    client.post(f"/licence/share/{share.id}/cancel", data={})
+    after = page(client.get(f"/verify/share?code={code}&last6={last6}"))
+    assert "电子码已过期" in after.get_text()
+
+
+def test_share_code_with_points_and_limits(client, make, login):
+    el = make.elicence(points=4)
+    login(el.holder)
+    soup = page(client.post("/licence/share", data={"days": "21", "show_points": "y"}))
+    code = soup.select_one(".share-code").get_text()
+    result = client.get(f"/verify/share?code={code}&last6={el.record.licence_no[-6:]}")
+    assert "4 / 12" in result.get_data(as_text=True)
+    for days in ("0", "22", "x"):
+        assert client.post("/licence/share", data={"days": days}).status_code == 422
+
+
+def test_cannot_cancel_someone_elses_share_code(client, make, login, conn):
+    other = make.elicence()
+    with conn():
+        share = ShareCode.create(elicence=other.id, expires_at=utcnow() + dt.timedelta(days=1))
+    login(make.elicence().holder)
+    assert client.post(f"/licence/share/{share.id}/cancel", data={}).status_code == 404
