@@ -103,7 +103,7 @@ def photo():
 @lru_cache(maxsize=4096)
 def qr_svg(url: str, dark: str) -> str:
     """The QR of a verify URL as inline SVG; cached, since it only changes with the code."""
-    return segno.make(url, error="m").svg_inline(scale=5, border=2, dark=dark, light="#fff")
+    return segno.make(url, error="m").svg_inline(omitsize=True, border=2, dark=dark, light="#fff")
 
 
 def code_context() -> dict:
