@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app:create_app
 
-.PHONY: run test install install-test translations messages migrate lint fmt clean
+.PHONY: run test test-pg install install-test translations messages migrate lint fmt clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,10 @@ run: migrate
 
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL (starts Debian's cluster and makes the test database; needs root).
+test-pg: install-test
+	TEST_DATABASE_URL=$$(scripts/pg-test-server.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

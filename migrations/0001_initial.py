@@ -123,7 +123,8 @@ def make_audit_append_only(db):
     if isinstance(db, PostgresqlDatabase):
         db.execute_sql(
             "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION 'audit_event is append-only'; END; $$ LANGUAGE plpgsql"
+            "BEGIN RAISE EXCEPTION 'audit_event is append-only' USING ERRCODE = 'restrict_violation'; "
+            "END; $$ LANGUAGE plpgsql"
         )
         for op in ("UPDATE", "DELETE"):
             db.execute_sql(

@@ -10,7 +10,7 @@ from core.db import upgrade
 from models import db
 
 from .factories import Factory
-from .helpers import CSRFClient
+from .helpers import CSRFClient, fresh_database_url
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def app(tmp_path):
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+            "DATABASE_URL": fresh_database_url(tmp_path),
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             # Still scrypt (memory-hard), with a smaller cost so the suite stays fast.
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
@@ -77,7 +77,7 @@ def live_app(tmp_path):
     app = create_app(
         {
             "SECRET_KEY": "browser-test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+            "DATABASE_URL": fresh_database_url(tmp_path),
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
         }

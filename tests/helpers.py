@@ -2,6 +2,7 @@
 every page owes."""
 
 import contextlib
+import os
 import re
 from collections import Counter
 
@@ -78,3 +79,26 @@ def field_error(soup: BeautifulSoup, field_id: str) -> str:
     """The error message shown next to a form field ('' when none)."""
     tag = soup.find(id=f"{field_id}-error")
     return tag.get_text(" ", strip=True) if tag else ""
+
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def on_postgres() -> bool:
+    """True when the suite runs against PostgreSQL (TEST_DATABASE_URL=postgresql://...)."""
+    return TEST_DATABASE_URL.startswith("postgres")
+
+
+def fresh_database_url(tmp_path) -> str:
+    """An empty database for one test: a new SQLite file, or the PostgreSQL test database with
+    its schema dropped and made anew."""
+    if not on_postgres():
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    import psycopg2
+
+    conn = psycopg2.connect(TEST_DATABASE_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    conn.close()
+    return TEST_DATABASE_URL

@@ -6,6 +6,7 @@ from peewee import IntegrityError
 from models import AuditEvent, db
 
 from .factories import Factory
+from .helpers import on_postgres
 
 
 def _some_events(make, client, n=3):
@@ -47,10 +48,11 @@ def test_database_refuses_update_and_delete(client, make, conn):
 
 def _tamper(sql, *params):
     """What someone with raw database access could do: drop the guard, then change a row."""
+    on = " ON audit_event" if on_postgres() else ""
     with db.connection_context():
-        db.execute_sql("DROP TRIGGER audit_event_no_update")
-        db.execute_sql("DROP TRIGGER audit_event_no_delete")
-        db.execute_sql(sql, params)
+        db.execute_sql(f"DROP TRIGGER audit_event_no_update{on}")
+        db.execute_sql(f"DROP TRIGGER audit_event_no_delete{on}")
+        db.execute_sql(sql.replace("?", "%s") if on_postgres() else sql, params)
 
 
 def test_tampering_with_one_row_is_found_and_named(client, make, runner, conn):

@@ -1,8 +1,10 @@
-"""The migrated schema is exactly what the models describe."""
+"""The migrated schema is exactly what the models describe, on SQLite and on PostgreSQL."""
 
 from playhouse.schema_diff import diff_models
 
-from models import ALL_MODELS, db
+from models import ALL_MODELS, AuditEvent, db, for_update
+
+from .helpers import on_postgres
 
 
 def test_migrations_match_the_models(app):
@@ -12,15 +14,25 @@ def test_migrations_match_the_models(app):
 
 
 def test_audit_triggers_exist(app):
+    sql = (
+        "SELECT trigger_name FROM information_schema.triggers"
+        if on_postgres()
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    )
     with db.connection_context():
-        names = {
-            r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type='trigger'")
-        }
+        names = {r[0] for r in db.execute_sql(sql)}
     assert {"audit_event_no_update", "audit_event_no_delete"} <= names
 
 
-def test_sqlite_pragmas(app):
+def test_database_settings(app):
     with db.connection_context():
+        if on_postgres():
+            # Row locks are real on PostgreSQL: for_update() must emit them.
+            sql, _ = for_update(AuditEvent.select()).sql()
+            assert sql.endswith("FOR UPDATE")
+            return
         assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
+        sql, _ = for_update(AuditEvent.select()).sql()
+        assert "FOR UPDATE" not in sql  # SQLite's IMMEDIATE write lock serialises instead
