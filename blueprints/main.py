@@ -39,7 +39,8 @@ def healthz():
 
 @bp.app_context_processor
 def _demo_banner():
-    """Every page says "demo data" while the demo city is loaded."""
+    """Every page says "demo data" while the demo city is loaded (asked only by pages that show
+    the banner, so an error page about the database does not touch the database)."""
     from core.demo import is_loaded
 
-    return {"demo_mode": is_loaded()}
+    return {"demo_mode": is_loaded}

@@ -34,6 +34,31 @@ def db_status():
         raise SystemExit(1)
 
 
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def db_backup(path):
+    """Write a consistent backup while the application keeps serving."""
+    from flask import current_app
+
+    from core.backup import backup
+
+    backup(current_app.config["DATABASE_URL"], path)
+    click.echo(f"backup written to {path}")
+
+
+@db_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.confirmation_option(prompt="Replace every row of the database with this backup?")
+def db_restore(path):
+    """Replace the database's contents with a backup (asks first; --yes to skip)."""
+    from flask import current_app
+
+    from core.backup import restore
+
+    restore(current_app.config["DATABASE_URL"], path)
+    click.echo(f"restored from {path}")
+
+
 @audit_cli.command("verify")
 def audit_verify():
     """Walk the hash chain; exit 1 and name the first broken row when it is broken."""

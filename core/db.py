@@ -38,7 +38,8 @@ def make_database(url: str, sqlite_synchronous: str = "normal"):
             timeout=10,
             autoconnect=False,
         )
-    return connect(url, autoconnect=False)
+    # A database that does not answer must give a 503 within seconds, not hang the worker.
+    return connect(url, autoconnect=False, connect_timeout=3)
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Friendly, translated error pages; never a stack trace."""
 
+import peewee
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -26,11 +27,36 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, detail=None):
-    """The error page for an HTTP status, as a full page or an htmx fragment."""
+STORAGE_FULL = _l(
+    "The service cannot save anything right now because its storage is full. Nothing of what "
+    "you sent was saved; please try again later."
+)
+
+
+def render_error(code: int, detail=None, standalone: bool = False):
+    """The error page for an HTTP status, as a full page or an htmx fragment.
+
+    `standalone` renders a page that needs nothing from the database (no user, no banner), for
+    when the database itself is what failed.
+    """
     title, message = MESSAGES.get(code, MESSAGES[500])
-    template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
+    if request.headers.get("HX-Request"):
+        template = "errors/_error.html"
+    else:
+        template = "errors/standalone.html" if standalone else "errors/error.html"
     return render_template(template, code=code, title=title, message=detail or message), code
+
+
+def storage_full(exc: BaseException | None) -> bool:
+    """True when the error, or the one it arose from, is a full disk (SQLITE_FULL, or
+    PostgreSQL's disk_full). SQLite rolls back by itself then, so the error that reaches us is
+    often the failed ROLLBACK, with the full disk as its context."""
+    while exc is not None:
+        text = str(exc).lower()
+        if "disk is full" in text or "no space left" in text or "could not extend file" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def init_app(app: Flask) -> None:
@@ -51,6 +77,19 @@ def init_app(app: Flask) -> None:
         retry = getattr(exc, "retry_after", None)
         if retry:
             response.headers["Retry-After"] = str(retry)
+        return response
+
+    @app.errorhandler(peewee.OperationalError)
+    @app.errorhandler(peewee.InterfaceError)
+    def _database_unavailable(exc):
+        # The database is unreachable or cannot write (disk full): the transaction was rolled
+        # back, so tell the user nothing was saved and to come back, instead of a bare 500.
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        full = storage_full(exc)
+        response = app.make_response(
+            render_error(503, STORAGE_FULL if full else None, standalone=True)
+        )
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(Exception)

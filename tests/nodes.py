@@ -110,3 +110,48 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def verdict(html: str) -> str:
     return VERDICT_RE.search(html).group(1)
+
+
+class PgServer:
+    """A throwaway PostgreSQL server of its own (initdb in a temporary folder), which a test may
+    stop and start again. Needs Debian's postgresql binaries and root (to run as `postgres`)."""
+
+    def __init__(self):
+        import glob
+        import shutil
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found or shutil.which("runuser") is None:
+            raise RuntimeError("PostgreSQL server binaries not found")
+        self.bin = os.path.dirname(found[-1])
+        self.dir = tempfile.mkdtemp(prefix="jg-pg-", dir="/tmp")
+        shutil.chown(self.dir, "postgres")
+        self.port = free_port()
+        self.url = f"postgresql://jiaoguan@127.0.0.1:{self.port}/jiaoguan"
+        self._pg("initdb", "-D", f"{self.dir}/data", "-A", "trust", "-U", "jiaoguan", "-E", "UTF8")
+        self.start()
+        self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "jiaoguan", "jiaoguan")
+
+    def _pg(self, tool, *args):
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", f"{self.bin}/{tool}", *args],
+            check=True, capture_output=True, cwd="/tmp",
+        )  # fmt: skip
+
+    def start(self):
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._pg("pg_ctl", "-D", f"{self.dir}/data", "-o", opts, "-l", f"{self.dir}/log", "-w",
+                 "start")  # fmt: skip
+
+    def stop(self):
+        self._pg("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop")
+
+    def destroy(self):
+        import shutil
+
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data",
+             "-m", "immediate", "stop"], capture_output=True, check=False, cwd="/tmp",
+        )  # fmt: skip
+        shutil.rmtree(self.dir, ignore_errors=True)
