@@ -1,0 +1,192 @@
+"""The city's truck rules as pure functions (货车通行规则).
+
+A rule of a restricted zone says: trucks of these classes may not enter on these days during
+these time windows without a pass; passes can be had only by trucks of these emission
+standards, for at most this many days. Outside its windows a rule restricts nothing. Times are
+local (Asia/Shanghai) wall-clock times; a window whose end is not after its start crosses
+midnight (22:00-06:00 runs into the next morning).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+TRUCK_CLASSES = ("light", "medium", "heavy", "hazardous")
+EMISSION_STANDARDS = ("china3", "china4", "china5", "china6", "nev")
+DAY_MINUTES = 24 * 60
+MIN_FREE_HOURS = 6  # the national requirement that ended blanket 24-hour bans
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily time window; crosses midnight when end <= start."""
+
+    start: dt.time
+    end: dt.time
+
+    @classmethod
+    def parse(cls, text: str) -> "Window":
+        """'07:00-09:30' -> Window (ValueError when malformed; 24:00 means midnight)."""
+        start_text, _, end_text = text.strip().partition("-")
+        return cls(_parse_time(start_text), _parse_time(end_text))
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """True when the window runs into the next day."""
+        return self.end <= self.start
+
+    def minutes(self) -> list[tuple[int, int, int]]:
+        """The window as (day offset, from minute, to minute) pieces within days."""
+        s, e = _minute(self.start), _minute(self.end)
+        if e > s:
+            return [(0, s, e)]
+        return [(0, s, DAY_MINUTES), (1, 0, e)] if e else [(0, s, DAY_MINUTES)]
+
+
+def _parse_time(text: str) -> dt.time:
+    text = text.strip()
+    if text in ("24:00", "24:0"):
+        return dt.time(0, 0)
+    hours, _, minutes = text.partition(":")
+    return dt.time(int(hours), int(minutes or 0))
+
+
+def _minute(t: dt.time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def parse_windows(text: str) -> list[Window]:
+    """'07:00-09:00, 17:00-19:00' -> windows; ValueError on any malformed part."""
+    windows = [Window.parse(part) for part in text.replace("，", ",").split(",") if part.strip()]
+    if not windows:
+        raise ValueError("no time window")
+    for w in windows:
+        if w.start == w.end:
+            raise ValueError("a window must not be empty or the whole day")
+    return windows
+
+
+def format_windows(windows) -> str:
+    """Windows back to their text form."""
+    return ", ".join(str(w) for w in windows)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of one zone."""
+
+    zone_id: int
+    classes: frozenset  # of TRUCK_CLASSES
+    days: frozenset  # ISO weekdays 1 (Monday) .. 7 (Sunday)
+    windows: tuple  # of Window
+    emissions: frozenset  # standards that may get a pass
+    max_days: int
+    needs_review: bool = False
+
+    def restricts(self, truck_class: str, at: dt.datetime) -> bool:
+        """True when this rule restricts a truck of this class at this local moment.
+
+        A window that crosses midnight belongs to the day it starts on: a Friday 22:00-06:00
+        window restricts Saturday 03:00 even when Saturday is not one of the rule's days.
+        """
+        if truck_class not in self.classes:
+            return False
+        minute = _minute(at.time())
+        for window in self.windows:
+            for offset, start, end in window.minutes():
+                day = (at - dt.timedelta(days=offset)).isoweekday()
+                if day in self.days and start <= minute < end:
+                    return True
+        return False
+
+
+def restricted_minutes(rules, truck_class: str, weekday: int) -> int:
+    """Minutes of a local weekday on which the rules together restrict a truck class.
+
+    A window crossing midnight counts on the day it starts for its evening part and on the
+    next day for its morning part.
+    """
+    covered = bytearray(DAY_MINUTES)
+    yesterday = (weekday - 2) % 7 + 1
+    for rule in rules:
+        if truck_class not in rule.classes:
+            continue
+        for window in rule.windows:
+            for offset, start, end in window.minutes():
+                if (weekday if offset == 0 else yesterday) in rule.days:
+                    covered[start:end] = b"\1" * (end - start)
+    return sum(covered)
+
+
+def free_hours_warning(rules) -> list[tuple[str, int]]:
+    """(class, weekday) pairs on which the rules leave trucks less than 6 free hours."""
+    limit = DAY_MINUTES - MIN_FREE_HOURS * 60
+    return [
+        (truck_class, day)
+        for truck_class in TRUCK_CLASSES
+        for day in range(1, 8)
+        if restricted_minutes(rules, truck_class, day) > limit
+    ]
+
+
+# Answers to "may truck X enter zone Y at time T?"
+FREE = "free"  # no rule restricts it then: no pass needed
+PASS_NEEDED = "pass-needed"  # noqa: S105 (restricted, but a pass can be had)
+BARRED = "barred"  # restricted, and this truck cannot get a pass for it
+
+
+def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[str, list]:
+    """The public question, answered from a zone's rules: (answer, the rules that restrict)."""
+    restricting = [r for r in rules if r.restricts(truck_class, at)]
+    if not restricting:
+        return FREE, []
+    if all(emission in r.emissions for r in restricting):
+        return PASS_NEEDED, restricting
+    return BARRED, restricting
+
+
+@dataclass
+class Refusal:
+    """Why the rules refuse an application (a code for the message, and its parameters)."""
+
+    code: str  # emission | too-long | class-not-restricted...
+    zone_id: int | None = None
+    limit: int | None = None
+
+
+def check_application(rules_by_zone: dict, truck_class: str, emission: str,
+                      start: dt.date, end: dt.date) -> tuple[list[Refusal], bool]:  # fmt: skip
+    """Check an application against the rules of the zones it asks for.
+
+    Returns (refusals, needs_review): any refusal refuses the application; with none, it is
+    approved at once unless a rule asks for review.
+    """
+    refusals, review = [], False
+    days = (end - start).days + 1
+    if days < 1:
+        return [Refusal("dates")], False
+    for zone_id, rules in rules_by_zone.items():
+        applying = [r for r in rules if truck_class in r.classes]
+        if not applying:
+            continue  # this class is not restricted in that zone: the pass covers it anyway
+        for rule in applying:
+            if emission not in rule.emissions:
+                refusals.append(Refusal("emission", zone_id))
+            if days > rule.max_days:
+                refusals.append(Refusal("too-long", zone_id, rule.max_days))
+            review = review or rule.needs_review
+    return refusals, review
+
+
+def window_covers(windows, at: dt.datetime, first: dt.date, last: dt.date) -> bool:
+    """True when a local moment falls in one of a pass's daily windows on one of its dates
+    (a window crossing midnight belongs to the date it starts on)."""
+    minute = _minute(at.time())
+    for window in windows:
+        for offset, start, end in window.minutes():
+            day = at.date() - dt.timedelta(days=offset)
+            if first <= day <= last and start <= minute < end:
+                return True
+    return False

@@ -1,0 +1,145 @@
+"""The truck rule engine as pure functions: table tests."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rules.truckrules import (
+    BARRED,
+    FREE,
+    PASS_NEEDED,
+    Rule,
+    Window,
+    check_application,
+    free_hours_warning,
+    may_enter,
+    parse_windows,
+    restricted_minutes,
+    window_covers,
+)
+
+WEEKDAYS = frozenset(range(1, 6))
+ALL_DAYS = frozenset(range(1, 8))
+
+
+def rule(classes="medium heavy", days=WEEKDAYS, windows="07:00-09:00,17:00-19:00",
+         emissions="china5 china6 nev", max_days=30, review=False, zone=1):  # fmt: skip
+    return Rule(zone, frozenset(classes.split()), frozenset(days), tuple(parse_windows(windows)),
+                frozenset(emissions.split()), max_days, review)  # fmt: skip
+
+
+def at(text: str) -> dt.datetime:
+    """'2026-11-23 08:00' is a Monday."""
+    return dt.datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    ("truck_class", "moment", "restricted"),
+    [
+        ("heavy", "2026-11-23 08:00", True),  # Monday morning peak
+        ("heavy", "2026-11-23 06:59", False),  # just before the window
+        ("heavy", "2026-11-23 07:00", True),  # window start is inside
+        ("heavy", "2026-11-23 09:00", False),  # window end is outside
+        ("heavy", "2026-11-23 18:30", True),
+        ("light", "2026-11-23 08:00", False),  # class not restricted
+        ("heavy", "2026-11-28 08:00", False),  # Saturday: not a rule day
+    ],
+)
+def test_restricts_by_class_day_and_window(truck_class, moment, restricted):
+    assert rule().restricts(truck_class, at(moment)) is restricted
+
+
+@pytest.mark.parametrize(
+    ("moment", "restricted"),
+    [
+        ("2026-11-27 22:00", True),  # Friday night: the window starts on a rule day
+        ("2026-11-28 03:00", True),  # Saturday early morning: still Friday's window
+        ("2026-11-28 06:00", False),  # ends at 06:00
+        ("2026-11-28 23:00", False),  # Saturday night: not a rule day
+        ("2026-11-23 03:00", False),  # Monday 03:00 comes from Sunday's window: not a rule day
+        ("2026-11-24 03:00", True),  # Tuesday 03:00 comes from Monday's window
+    ],
+)
+def test_windows_crossing_midnight_belong_to_their_start_day(moment, restricted):
+    night = rule(windows="22:00-06:00")
+    assert night.restricts("heavy", at(moment)) is restricted
+
+
+def test_window_parsing():
+    assert str(Window.parse(" 7:00 - 9:30 ")) == "07:00-09:30"
+    assert Window.parse("22:00-06:00").crosses_midnight
+    assert Window.parse("20:00-24:00").minutes() == [(0, 1200, 1440)]
+    for bad in ("", "7-", "25:00-26:00", "08:00-08:00", "a-b"):
+        with pytest.raises(ValueError):
+            parse_windows(bad)
+
+
+@pytest.mark.parametrize(
+    ("emission", "moment", "answer"),
+    [
+        ("china6", "2026-11-23 08:00", PASS_NEEDED),
+        ("china3", "2026-11-23 08:00", BARRED),
+        ("china3", "2026-11-23 12:00", FREE),
+        ("nev", "2026-11-23 17:30", PASS_NEEDED),
+    ],
+)
+def test_may_enter(emission, moment, answer):
+    assert may_enter([rule()], "heavy", emission, at(moment))[0] == answer
+
+
+def test_six_hour_warning():
+    # 06:00-22:00 every day leaves 8 hours: fine. 05:00-23:30 leaves 5.5: warned every day.
+    assert free_hours_warning([rule(days=ALL_DAYS, windows="06:00-22:00")]) == []
+    warned = free_hours_warning([rule(classes="heavy", days=ALL_DAYS, windows="05:00-23:30")])
+    assert warned == [("heavy", d) for d in range(1, 8)]
+    # Two rules that are fine alone can together leave too little.
+    together = [rule(classes="heavy", windows="00:00-12:00"),
+                rule(classes="heavy", windows="12:00-20:00")]  # fmt: skip
+    assert ("heavy", 1) in free_hours_warning(together)
+    assert free_hours_warning(together[:1]) == []
+    # A night window's morning part counts on the next day.
+    night = rule(classes="heavy", days={1}, windows="05:00-04:00")
+    assert restricted_minutes([night], "heavy", 2) == 4 * 60
+    assert free_hours_warning([night]) == [("heavy", 1)]
+
+
+def test_check_application():
+    rules = {1: [rule(max_days=30)], 2: [rule(zone=2, max_days=7, review=True)]}
+    day = dt.date(2026, 12, 1)
+    assert check_application({1: rules[1]}, "heavy", "china6", day, day) == ([], False)
+    refusals, review = check_application(rules, "heavy", "china6", day, day + dt.timedelta(13))
+    assert [(r.code, r.zone_id, r.limit) for r in refusals] == [("too-long", 2, 7)]
+    assert review is True
+    refusals, _ = check_application(rules, "heavy", "china4", day, day)
+    assert {(r.code, r.zone_id) for r in refusals} == {("emission", 1), ("emission", 2)}
+    assert check_application(rules, "light", "china3", day, day) == ([], False)
+    assert check_application(rules, "heavy", "china6", day, day - dt.timedelta(1))[0][0].code == (
+        "dates"
+    )
+
+
+def test_window_covers_dates_and_midnight():
+    windows = parse_windows("22:00-02:00")
+    first, last = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+    assert window_covers(windows, at("2026-11-23 23:00"), first, last)
+    assert window_covers(windows, at("2026-11-25 01:00"), first, last)  # the last night's tail
+    assert not window_covers(windows, at("2026-11-23 01:00"), first, last)  # before the first
+    assert not window_covers(windows, at("2026-11-25 23:00"), first, last)
+    assert not window_covers(windows, at("2026-11-24 12:00"), first, last)
+
+
+@given(st.integers(0, 23), st.integers(0, 59), st.integers(0, 23), st.integers(0, 59))
+def test_restricted_minutes_match_restricts(h1, m1, h2, m2):
+    """Counting minutes and asking minute by minute agree, for any window."""
+    if (h1, m1) == (h2, m2):
+        return
+    r = rule(classes="heavy", days={3}, windows=f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}")
+    for weekday, date in ((3, "2026-11-25"), (4, "2026-11-26")):
+        counted = restricted_minutes([r], "heavy", weekday)
+        start = at(f"{date} 00:00")
+        asked = sum(
+            r.restricts("heavy", start + dt.timedelta(minutes=i)) for i in range(0, 1440, 1)
+        )
+        assert counted == asked
