@@ -13,6 +13,13 @@ from tests.factories import Factory
 pytestmark = pytest.mark.browser
 
 
+def htmx_settled(page) -> None:
+    """Wait until htmx has finished swapping and settling (and so has wired up new content)."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def no_horizontal_scroll(page) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -29,6 +36,7 @@ def test_register_with_htmx_and_field_errors(phone, base_url):
     phone.click("#register-form button[type=submit]")
     error = phone.locator("#resident_id-error")
     error.wait_for()
+    htmx_settled(phone)
     assert "校验码" in error.inner_text()
     assert no_horizontal_scroll(phone)
     phone.fill("#resident_id", "11010519491231002X")
@@ -71,6 +79,7 @@ def test_staff_login_with_totp(desktop, live_app, base_url):
     desktop.fill("#code", "000000")
     desktop.click("#code-form button[type=submit]")
     desktop.locator(".form-error").wait_for()
+    htmx_settled(desktop)
     desktop.fill("#code", Factory.fresh_code(staff))
     desktop.click("#code-form button[type=submit]")
     desktop.wait_for_url(f"{base_url}/staff/")
