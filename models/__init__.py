@@ -5,6 +5,18 @@ Import models from here (`from models import User, db`); the submodules are spli
 
 from .audit import AuditChainHead, AuditEvent
 from .base import BaseModel, db, for_update, is_postgres, utcnow, write_tx
+from .evidence import (
+    ACCESS_KINDS,
+    CASE_STATUSES,
+    EVIDENCE_CATEGORIES,
+    PARTY_ROLES,
+    PROCEDURES,
+    WITHHOLD_REASONS,
+    AccidentCase,
+    CaseParty,
+    EvidenceAccess,
+    EvidenceItem,
+)
 from .people import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -22,22 +34,44 @@ from .people import (
 from .security import Setting, Throttle
 
 # Every table, in dependency order (for create_tables in migrations and tests).
-ALL_MODELS = [Office, User, UserRole, AuditChainHead, AuditEvent, Throttle, Setting]
+ALL_MODELS = [
+    Office,
+    User,
+    UserRole,
+    AuditChainHead,
+    AuditEvent,
+    Throttle,
+    Setting,
+    AccidentCase,
+    CaseParty,
+    EvidenceItem,
+    EvidenceAccess,
+]
 
 __all__ = [
+    "ACCESS_KINDS",
     "ACCIDENT_OFFICER",
     "ADMIN",
     "ALL_MODELS",
+    "CASE_STATUSES",
     "CITIZEN",
+    "EVIDENCE_CATEGORIES",
     "LICENCE_CLERK",
     "OFFICE_KINDS",
+    "PARTY_ROLES",
     "POLICE_INSPECTOR",
+    "PROCEDURES",
     "STAFF_ROLES",
     "TRUCKPASS_CLERK",
     "VEHICLE_CLERK",
+    "WITHHOLD_REASONS",
+    "AccidentCase",
     "AuditChainHead",
     "AuditEvent",
     "BaseModel",
+    "CaseParty",
+    "EvidenceAccess",
+    "EvidenceItem",
     "Office",
     "Setting",
     "Throttle",
