@@ -82,7 +82,9 @@ class DemoContext:
 
 def measure_loaders() -> list:
     """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
-    loaders = []
+    from blueprints.evidence.demo import load_demo as evidence_demo
+
+    loaders = [evidence_demo]
     return loaders
 
 
