@@ -46,6 +46,23 @@ ACTION_LABELS = {
     "staff.reset_totp": _l("Authenticator reset"),
     "audit.search": _l("Audit log searched"),
     "demo.load": _l("Demo city loaded"),
+    "evidence.case_open": _l("Accident case opened"),
+    "evidence.case.evidence_gathered": _l("Accident case: evidence gathered"),
+    "evidence.case.determination_delivered": _l("Accident case: determination delivered"),
+    "evidence.case.open_for_review": _l("Accident case: evidence opened for review"),
+    "evidence.case.closed": _l("Accident case closed"),
+    "evidence.case_view": _l("Accident case viewed"),
+    "evidence.party_add": _l("Party added to an accident case"),
+    "evidence.party_remove": _l("Party removed from an accident case"),
+    "evidence.notice": _l("Query code issued to a party"),
+    "evidence.code_ok": _l("Accident case opened with a query code"),
+    "evidence.code_failed": _l("Wrong accident case number or query code"),
+    "evidence.item_upload": _l("Evidence uploaded"),
+    "evidence.item_release": _l("Evidence released to the parties"),
+    "evidence.item_withhold": _l("Evidence withheld from the parties"),
+    "evidence.item_view": _l("Evidence viewed"),
+    "evidence.item_download": _l("Copy of evidence downloaded"),
+    "evidence.log_view": _l("Accident case access log viewed"),
 }
 
 

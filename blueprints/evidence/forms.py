@@ -3,8 +3,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, DateTimeLocalField, RadioField, SelectField, StringField
-from wtforms import TextAreaField
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from blueprints.auth.forms import REQUIRED
@@ -56,7 +62,7 @@ CASE_NO_RE = r"^[0-9A-Za-z-]{6,32}$"
 
 
 def choices(labels: dict, blank=None) -> list:
-    """SelectField choices from a label table (labels stay lazy: rendered in the user's language)."""
+    """SelectField choices from a label table (lazy labels: shown in the user's language)."""
     rows = [(key, label) for key, label in labels.items()]
     return [("", blank), *rows] if blank is not None else rows
 

@@ -38,6 +38,12 @@ from rules.validators import ValidationError, mask_id
 
 from .files import check_structure, watermark
 
+# The audit action of each kind of look (the access table has its own row too).
+ACCESS_ACTIONS = {
+    "case": "evidence.case_view",
+    "view": "evidence.item_view",
+    "download": "evidence.item_download",
+}
 ALLOWED_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 UPLOAD_SUBFOLDER = "evidence"
@@ -154,7 +160,7 @@ def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) 
             client_addr=client_addr()[:64],
         )
         audit(
-            f"evidence.{kind}",
+            ACCESS_ACTIONS[kind],
             item or access.case,
             detail={"case": access.case.case_no, "access": row.id, "as_party": row.as_party},
         )

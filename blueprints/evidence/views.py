@@ -19,7 +19,6 @@ from models import (
     AccidentCase,
     CaseParty,
     EvidenceAccess,
-    EvidenceItem,
     User,
     write_tx,
 )
