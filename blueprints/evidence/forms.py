@@ -11,7 +11,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from blueprints.auth.forms import REQUIRED
 from core.forms import Normalized
@@ -127,7 +134,7 @@ class UploadForm(FlaskForm):
     def validate_reason(self, field):
         """A withheld item needs a reason."""
         if self.release.data == "withheld" and not field.data:
-            raise ValueError(_l("Choose why the item is withheld."))
+            raise ValidationError(_l("Choose why the item is withheld."))
 
 
 class ReleaseForm(FlaskForm):
@@ -143,7 +150,7 @@ class ReleaseForm(FlaskForm):
     def validate_reason(self, field):
         """A withheld item needs a reason."""
         if self.release.data == "withheld" and not field.data:
-            raise ValueError(_l("Choose why the item is withheld."))
+            raise ValidationError(_l("Choose why the item is withheld."))
 
 
 class ProgressForm(FlaskForm):
