@@ -128,7 +128,9 @@ class UploadForm(FlaskForm):
         choices=[("released", _l("Released to the parties")), ("withheld", _l("Withheld"))],
         default="released",
     )
-    reason = SelectField(_l("Reason for withholding"), choices=choices(REASON_LABELS, ""))
+    reason = SelectField(
+        _l("Reason for withholding"), choices=choices(REASON_LABELS, ""), default=""
+    )
     note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
 
     def validate_reason(self, field):
@@ -144,7 +146,9 @@ class ReleaseForm(FlaskForm):
         _l("The parties may see it"),
         choices=[("released", _l("Released to the parties")), ("withheld", _l("Withheld"))],
     )
-    reason = SelectField(_l("Reason for withholding"), choices=choices(REASON_LABELS, ""))
+    reason = SelectField(
+        _l("Reason for withholding"), choices=choices(REASON_LABELS, ""), default=""
+    )
     note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
 
     def validate_reason(self, field):
