@@ -81,7 +81,7 @@ def open_with_code():
     """A party opens a case with the case number and query code from the paper notice."""
     form = QueryCodeForm()
     error = None
-    user = User.get_by_id(current_user.id)
+    user = current_user._get_current_object()
     if form.validate_on_submit():
         locked = service.code_locked_until(user)
         if locked:
