@@ -62,7 +62,7 @@ def test_image_copy_differs_in_the_watermark_band(app, client, make, conn, party
     assert after.size == before.size
     band = (0, 520, 800, 600)  # the band of text along the bottom edge
     diff = ImageChops.difference(before.crop(band), after.crop(band)).convert("L")
-    changed = sum(1 for v in diff.getdata() if v > 40)
+    changed = sum(diff.histogram()[41:])  # pixels changed by more than a JPEG's noise
     assert changed > 2000, changed
     with conn():
         assert EvidenceAccess.select().where(EvidenceAccess.kind == "download").count() == 1

@@ -20,6 +20,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
+try:  # WTForms 3.3 deprecates (value, label) tuples as choices in favour of SelectChoice.
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+
+    def SelectChoice(value, label):  # noqa: N802
+        """The (value, label) tuple older WTForms versions take."""
+        return (value, label)
+
+
 from blueprints.auth.forms import REQUIRED
 from core.forms import Normalized
 from rules.validators import normalize_mobile, normalize_resident_id
@@ -60,6 +69,7 @@ REASON_LABELS = {
     "privacy": _l("Privacy of others"),
     "witness": _l("Witness protection"),
 }
+RELEASE_LABELS = {"released": _l("Released to the parties"), "withheld": _l("Withheld")}
 KIND_LABELS = {
     "case": _l("Opened the case"),
     "view": _l("Viewed"),
@@ -70,8 +80,8 @@ CASE_NO_RE = r"^[0-9A-Za-z-]{6,32}$"
 
 def choices(labels: dict, blank=None) -> list:
     """SelectField choices from a label table (lazy labels: shown in the user's language)."""
-    rows = [(key, label) for key, label in labels.items()]
-    return [("", blank), *rows] if blank is not None else rows
+    rows = [SelectChoice(key, label) for key, label in labels.items()]
+    return [SelectChoice("", blank), *rows] if blank is not None else rows
 
 
 class CaseForm(FlaskForm):
@@ -125,7 +135,7 @@ class UploadForm(FlaskForm):
     )
     release = RadioField(
         _l("The parties may see it"),
-        choices=[("released", _l("Released to the parties")), ("withheld", _l("Withheld"))],
+        choices=choices(RELEASE_LABELS),
         default="released",
     )
     reason = SelectField(
@@ -144,7 +154,7 @@ class ReleaseForm(FlaskForm):
 
     release = RadioField(
         _l("The parties may see it"),
-        choices=[("released", _l("Released to the parties")), ("withheld", _l("Withheld"))],
+        choices=choices(RELEASE_LABELS),
     )
     reason = SelectField(
         _l("Reason for withholding"), choices=choices(REASON_LABELS, ""), default=""

@@ -38,6 +38,7 @@ from .forms import (
     ProgressForm,
     QueryCodeForm,
     ReleaseForm,
+    SelectChoice,
     UploadForm,
 )
 
@@ -112,7 +113,7 @@ def new_case():
     """An officer opens a case in their brigade."""
     form = CaseForm()
     officers = list(service.officers_of(current_user.office_id))
-    form.officer.choices = [(o.id, o.real_name) for o in officers]
+    form.officer.choices = [SelectChoice(o.id, o.real_name) for o in officers]
     if request.method == "GET":
         form.officer.data = current_user.id
     if form.validate_on_submit():
