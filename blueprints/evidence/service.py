@@ -189,7 +189,7 @@ def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAcces
 
 
 def max_upload_bytes() -> int:
-    """The size cap of one evidence file (EVIDENCE_MAX_BYTES, default 8 MB)."""
+    """The size cap of one evidence file (the EVIDENCE_MAX_BYTES setting)."""
     return int(current_app.config.get("EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
