@@ -293,3 +293,14 @@ def test_case_list_of_a_citizen_shows_only_their_cases(client, make, login):
     soup = page(client.get("/evidence/"))
     assert mine.case_no in soup.get_text() and theirs.case_no not in soup.get_text()
     assert soup.find("a", href="/evidence/")  # the nav link "My accident cases"
+
+
+def test_an_item_is_reached_only_through_its_own_case(client, make, login):
+    mine, theirs = make.accident_case(), make.accident_case()
+    their_item = make.evidence(theirs)
+    citizen = make.citizen()
+    make.party(mine, citizen)
+    login(citizen)
+    base = f"/evidence/cases/{mine.id}/items/{their_item.id}"
+    for url in (base, base + "/view", base + "/download"):
+        assert client.get(url).status_code == 404
