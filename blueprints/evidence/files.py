@@ -78,27 +78,45 @@ def _image_font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(FONT_PATH, size)
 
 
+def _diagonal_tile(text: str, size: int) -> Image.Image:
+    """One line of faint text, turned 30 degrees, on a transparent tile."""
+    font = _image_font(size)
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+    tile = Image.new("RGBA", (right - left + 2, bottom - top + 2), (0, 0, 0, 0))
+    ImageDraw.Draw(tile).text((-left + 1, -top + 1), text, font=font, fill=(*INK, 60))
+    return tile.rotate(30, resample=Image.BICUBIC, expand=True)
+
+
 def watermark_image(data: bytes, lines: list[str], fmt: str = "JPEG") -> bytes:
-    """Draw the lines diagonally across the picture and in a band at its bottom."""
+    """Draw the lines diagonally across the picture and in a band at its bottom.
+
+    Transparent areas are flattened onto white: a copy is for reading, not for re-editing.
+    """
     with Image.open(io.BytesIO(data)) as src:
-        img = ImageOps.exif_transpose(src).convert("RGBA")
+        upright = ImageOps.exif_transpose(src).convert("RGBA")
+    img = Image.new("RGB", upright.size, "white")
+    img.paste(upright, mask=upright)
     width, height = img.size
     size = max(12, min(width, height) // 28)
-    font = _image_font(size)
-    text = "  ".join(lines)
 
-    # Diagonal, faint and repeated: drawn on a layer large enough to cover the picture once
-    # rotated, then cut back to the picture's size.
-    side = int(math.hypot(width, height)) + size * 4
-    layer = Image.new("RGBA", (side, side), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    step_x = int(draw.textlength(text, font=font)) + size * 3
-    for row, y in enumerate(range(0, side, size * 5)):
-        for x in range(-(row % 2) * step_x // 2, side, step_x):
-            draw.text((x, y), text, font=font, fill=(*INK, 60))
-    layer = layer.rotate(30, resample=Image.BICUBIC)
-    left, top = (side - width) // 2, (side - height) // 2
-    img.alpha_composite(layer.crop((left, top, left + width, top + height)))
+    # Diagonal, faint and repeated: one turned tile pasted along lines 30 degrees up, the lines
+    # five text heights apart, every other line shifted by half a tile.
+    text = "  ".join(lines)
+    tile = _diagonal_tile(text, size)
+    angle = math.radians(30)
+    span = _image_font(size).getlength(text) + size * 3
+    along = (span * math.cos(angle), -span * math.sin(angle))
+    across = (size * 5 * math.sin(angle), size * 5 * math.cos(angle))
+    reach = int(math.hypot(width, height) / min(span, size * 5)) + 2
+    for j in range(-reach, reach + 1):
+        for i in range(-reach, reach + 1):
+            shift = 0.5 * (j % 2)
+            cx = width / 2 + (i + shift) * along[0] + j * across[0]
+            cy = height / 2 + (i + shift) * along[1] + j * across[1]
+            x, y = int(cx - tile.width / 2), int(cy - tile.height / 2)
+            if x < width and y < height and x + tile.width > 0 and y + tile.height > 0:
+                img.paste(tile, (x, y), tile)
 
     # The band: every line in full, on a light background, along the bottom edge.
     band_size = max(12, min(width // 40, height // 12))
@@ -113,13 +131,13 @@ def watermark_image(data: bytes, lines: list[str], fmt: str = "JPEG") -> bytes:
             font=band_font,
             fill=(*INK, 255),
         )
-    img.alpha_composite(band, (0, max(0, height - band_height)))
+    img.paste(band, (0, max(0, height - band_height)), band)
 
     out = io.BytesIO()
     if fmt == "PNG":
-        img.save(out, "PNG", optimize=False)
+        img.save(out, "PNG")
     else:
-        img.convert("RGB").save(out, "JPEG", quality=88)
+        img.save(out, "JPEG", quality=88)
     return out.getvalue()
 
 
