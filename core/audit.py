@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "evidence.item_upload": _l("Evidence uploaded"),
     "evidence.item_release": _l("Evidence released to the parties"),
     "evidence.item_withhold": _l("Evidence withheld from the parties"),
+    "evidence.item_page": _l("Evidence item page opened"),
     "evidence.item_view": _l("Evidence viewed"),
     "evidence.item_download": _l("Copy of evidence downloaded"),
     "evidence.log_view": _l("Accident case access log viewed"),

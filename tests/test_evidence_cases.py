@@ -170,6 +170,18 @@ def test_simple_procedure_never_opens_for_review(client, officer, make, conn):
     client.post(f"/evidence/cases/{case.id}/progress", data={"to": "open_for_review"})
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "closed"
+
+
+def test_general_procedure_cannot_close_around_the_review(client, officer, make, conn):
+    case = make.accident_case(officer, status="determination_delivered")
+    soup = page(client.get(f"/evidence/cases/{case.id}"))
+    assert [b["value"] for b in soup.select("#progress-form button")] == ["open_for_review"]
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
 
 
 @pytest.mark.parametrize("status", ["determination_delivered", "open_for_review"])

@@ -42,8 +42,12 @@ from .forms import (
     UploadForm,
 )
 
-# Served evidence runs no script and embeds nothing, whatever is inside the file.
-FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+# Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
+# browser's own PDF viewer show a PDF opened from this site.
+FILE_CSP = (
+    "default-src 'none'; img-src 'self'; object-src 'self'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
 
 
 @bp.app_context_processor
@@ -200,6 +204,10 @@ def progress(case_id: int):
     if to == "open_for_review" and case.procedure != "general":
         flash(_("Under the simple procedure there is no evidence review."), "warn")
         return redirect_to(url_for("evidence.case", case_id=case.id))
+    if to == "closed" and case.procedure == "general" and case.status != "open_for_review":
+        # Under the general procedure the parties have a right to review: no closing around it.
+        flash(_("Open the evidence to the parties before closing the case."), "warn")
+        return redirect_to(url_for("evidence.case", case_id=case.id))
     try:
         moved = service.CASE_PROGRESS.apply(
             case, to, action=f"evidence.case.{to}", detail={"case_no": case.case_no}, **updates
@@ -309,6 +317,8 @@ def item(case_id: int, item_id: int):
     """One item: what it is, a preview (pictures), a copy to download; officers decide release."""
     access = service.case_access_or_404(case_id)
     evidence = service.item_or_404(access, item_id)
+    # The page shows no content (that is logged as a view), but officers see who looked.
+    audit("evidence.item_page", evidence, detail={"case_no": access.case.case_no})
     return item_page(access, evidence)
 
 
