@@ -14,7 +14,7 @@ from reportlab.pdfgen import canvas
 from core.uploads import store_bytes
 from models import AccidentCase, CaseParty, EvidenceItem
 
-from .files import FONT_PATH, PDF_FONT, _register_pdf_font
+from .files import FONT_PATH, PDF_FONT, register_pdf_font
 from .service import ALLOWED_TYPES, DEFAULT_MAX_BYTES, UPLOAD_SUBFOLDER, hash_code
 
 # The query code of the first party of the first demo case, for trying the notice path.
@@ -73,7 +73,7 @@ def scene_photo() -> bytes:
 
 def text_pdf(title: str, lines: list[str]) -> bytes:
     """A simple record as a PDF in Chinese (survey record, witness statement, appraisal)."""
-    _register_pdf_font()
+    register_pdf_font()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     width, height = A4

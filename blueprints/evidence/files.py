@@ -141,7 +141,7 @@ def watermark_image(data: bytes, lines: list[str], fmt: str = "JPEG") -> bytes:
     return out.getvalue()
 
 
-def _register_pdf_font() -> None:
+def register_pdf_font() -> None:
     """Make the CJK font known to ReportLab once per process (it embeds only the glyphs used)."""
     if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(PDF_FONT, FONT_PATH))
@@ -149,7 +149,7 @@ def _register_pdf_font() -> None:
 
 def _pdf_overlay(width: float, height: float, lines: list[str]):
     """One transparent page of the given size carrying the watermark."""
-    _register_pdf_font()
+    register_pdf_font()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(width, height))
     text = "  ".join(lines)
