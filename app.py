@@ -15,6 +15,7 @@ SETTINGS = {
     "SQLITE_SYNCHRONOUS": "normal",
     "UPLOAD_FOLDER": "{instance}/uploads",
     "MAX_CONTENT_LENGTH": str(10 * 1024 * 1024),
+    "EVIDENCE_MAX_BYTES": str(8 * 1024 * 1024),
     "PASSWORD_HASH_METHOD": "scrypt",
     "LOGIN_MAX_FAILURES": "10",
     "LOGIN_WINDOW_SECONDS": "900",
@@ -23,6 +24,7 @@ SETTINGS = {
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
+    "EVIDENCE_MAX_BYTES",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_SECONDS",
     "LOGIN_LOCK_SECONDS",
@@ -84,10 +86,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per measure, plus the shared ones."""
-    from blueprints import auth, licence, main, staff, verify
+    from blueprints import auth, evidence, licence, main, staff, verify
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(licence.bp)
     app.register_blueprint(verify.bp)
+    app.register_blueprint(evidence.bp)

@@ -83,9 +83,10 @@ class DemoContext:
 
 def measure_loaders() -> list:
     """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
+    from blueprints.evidence.demo import load_demo as evidence
     from blueprints.licence.demo import load_demo as licence
 
-    return [licence]
+    return [licence, evidence]
 
 
 def load_demo_city(progress=print) -> dict:

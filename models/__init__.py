@@ -5,6 +5,18 @@ Import models from here (`from models import User, db`); the submodules are spli
 
 from .audit import AuditChainHead, AuditEvent
 from .base import BaseModel, db, for_update, is_postgres, utcnow, write_tx
+from .evidence import (
+    ACCESS_KINDS,
+    CASE_STATUSES,
+    EVIDENCE_CATEGORIES,
+    PARTY_ROLES,
+    PROCEDURES,
+    WITHHOLD_REASONS,
+    AccidentCase,
+    CaseParty,
+    EvidenceAccess,
+    EvidenceItem,
+)
 from .licence import (
     LICENCE_CLASSES,
     RECORD_STATUSES,
@@ -42,21 +54,32 @@ ALL_MODELS = [
     ELicence,
     LicenceCheck,
     ShareCode,
+    AccidentCase,
+    CaseParty,
+    EvidenceItem,
+    EvidenceAccess,
 ]
 
 __all__ = [
+    "ACCESS_KINDS",
     "ACCIDENT_OFFICER",
     "ADMIN",
     "ALL_MODELS",
+    "CASE_STATUSES",
     "CITIZEN",
+    "EVIDENCE_CATEGORIES",
     "LICENCE_CLERK",
     "OFFICE_KINDS",
+    "PARTY_ROLES",
     "POLICE_INSPECTOR",
+    "PROCEDURES",
     "STAFF_ROLES",
     "TRUCKPASS_CLERK",
     "VEHICLE_CLERK",
     "LICENCE_CLASSES",
     "RECORD_STATUSES",
+    "WITHHOLD_REASONS",
+    "AccidentCase",
     "AuditChainHead",
     "ELicence",
     "LicenceCheck",
@@ -64,6 +87,9 @@ __all__ = [
     "ShareCode",
     "AuditEvent",
     "BaseModel",
+    "CaseParty",
+    "EvidenceAccess",
+    "EvidenceItem",
     "Office",
     "Setting",
     "Throttle",

@@ -52,7 +52,7 @@ def make(app):
 
     No app context is held open here: requests must each get their own (and their own `g`).
     """
-    return Factory()
+    return Factory(app)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Test data with sensible defaults and overrides: offices, citizens, staff."""
+"""Test data with sensible defaults and overrides: offices, citizens, staff, accident cases."""
 
 import datetime as dt
 import functools
+import io
 import itertools
 import random
 import time
@@ -10,7 +11,19 @@ import pyotp
 from werkzeug.security import generate_password_hash
 
 from core.demo import fictional_resident_id
-from models import STAFF_ROLES, ELicence, LicenceRecord, Office, User, db, utcnow
+from models import (
+    ACCIDENT_OFFICER,
+    STAFF_ROLES,
+    AccidentCase,
+    CaseParty,
+    ELicence,
+    EvidenceItem,
+    LicenceRecord,
+    Office,
+    User,
+    db,
+    utcnow,
+)
 from rules import totp
 from rules.validators import birth_date_from_resident_id, sex_from_resident_id
 
@@ -36,13 +49,39 @@ def connected(method):
     return wrapped
 
 
+def sample_pdf(text: str = "Survey record", pages: int = 1) -> bytes:
+    """A real, small PDF with a line of text on each page."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595, 842))
+    for n in range(pages):
+        c.drawString(72, 700, f"{text} {n + 1}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def sample_image(fmt: str = "JPEG", size=(640, 480)) -> bytes:
+    """A real picture: a grey field with a dark square in the middle."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, (200, 205, 210))
+    ImageDraw.Draw(img).rectangle((size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2),
+                                  fill=(30, 30, 30))  # fmt: skip
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
 class Factory:
     """Makes rows; every keyword overrides a default."""
 
     PASSWORD = "Correct-Horse-7"
 
-    def __init__(self):
+    def __init__(self, app=None):
         self.rng = random.Random(11643)
+        self.app = app  # for the upload folder of evidence files
 
     @connected
     def office(self, **kw) -> Office:
@@ -140,3 +179,59 @@ class Factory:
         holder = holder or self.citizen()
         record = self.licence_record(holder, **record_kw)
         return ELicence.create(holder=holder, record=record, secret=pyotp.random_base32())
+
+    @connected
+    def accident_case(self, officer: User | None = None, **kw) -> AccidentCase:
+        """A case under the general procedure, open for review since yesterday by default."""
+        if officer is None:
+            officer = self.staff(ACCIDENT_OFFICER, office=self.office(kind="police_brigade"))
+        n = next(_counter)
+        defaults = {
+            "case_no": f"37020220219{n:05d}",
+            "office": officer.office_id,
+            "officer": officer,
+            "occurred_at": utcnow() - dt.timedelta(days=20),
+            "place": "香港中路与燕儿岛路交叉口",
+            "description": "两车碰撞",
+            "procedure": "general",
+            "determination_delivered_on": dt.date.today() - dt.timedelta(days=1),
+            "status": "open_for_review",
+            "created_by": officer,
+        }
+        return AccidentCase.create(**{**defaults, **kw})
+
+    @connected
+    def party(self, case: AccidentCase, citizen: User | None = None, **kw) -> CaseParty:
+        """A party to the case; by default a new citizen with an account."""
+        citizen = citizen or self.citizen()
+        defaults = {
+            "case": case,
+            "name": citizen.real_name,
+            "resident_id": citizen.resident_id,
+            "mobile": citizen.mobile,
+            "role": "driver",
+        }
+        return CaseParty.create(**{**defaults, **kw})
+
+    @connected
+    def evidence(self, case: AccidentCase, data: bytes | None = None, **kw) -> EvidenceItem:
+        """An evidence item with its file stored in the app's upload folder (a PDF by default)."""
+        from core.uploads import store_bytes
+
+        data = data if data is not None else sample_pdf()
+        with self.app.app_context():
+            stored = store_bytes(
+                data, "evidence", {"application/pdf", "image/jpeg", "image/png"}, 10**8
+            )
+        defaults = {
+            "case": case,
+            "category": "survey_record",
+            "title": "现场勘查笔录",
+            "file_path": stored.relpath,
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "mime": stored.mime,
+            "released": True,
+            "uploaded_by": case.officer_id,
+        }
+        return EvidenceItem.create(**{**defaults, **kw})

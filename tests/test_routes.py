@@ -9,6 +9,22 @@ EXPECTED_ROUTES = {
     "GET /",
     "GET /account",
     "POST /account",
+    "GET /evidence/",
+    "GET /evidence/cases/<int:case_id>",
+    "GET /evidence/cases/<int:case_id>/items/<int:item_id>",
+    "GET /evidence/cases/<int:case_id>/items/<int:item_id>/download",
+    "GET /evidence/cases/<int:case_id>/items/<int:item_id>/view",
+    "GET /evidence/cases/<int:case_id>/log",
+    "GET /evidence/cases/new",
+    "GET /evidence/open",
+    "POST /evidence/cases/<int:case_id>/items",
+    "POST /evidence/cases/<int:case_id>/items/<int:item_id>/release",
+    "POST /evidence/cases/<int:case_id>/parties",
+    "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/notice",
+    "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/remove",
+    "POST /evidence/cases/<int:case_id>/progress",
+    "POST /evidence/cases/new",
+    "POST /evidence/open",
     "GET /healthz",
     "POST /lang",
     "GET /login",
@@ -65,7 +81,10 @@ def test_route_snapshot(app):
 
 
 PUBLIC = ["/", "/login", "/register"]
-CITIZEN = ["/", "/account"]
+CITIZEN = ["/", "/account", "/evidence/", "/evidence/open"]
+# Measure 4: a case with a party and an item; {c} and {i} are filled in.
+EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
+EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
 ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit"]
 
 
@@ -74,9 +93,17 @@ def test_every_page_passes_page_checks(client, make, login, lang):
     headers = {"Accept-Language": lang}
     for url in PUBLIC:
         page(client.get(url, headers=headers))
-    login(make.citizen())
-    for url in CITIZEN:
-        page(client.get(url, headers=headers))
+    citizen = make.citizen()
+    case = make.accident_case()
+    make.party(case, citizen)
+    item = make.evidence(case)
+    login(citizen)
+    for url in CITIZEN + EVIDENCE_PARTY:
+        page(client.get(url.format(c=case.id, i=item.id), headers=headers))
+    client.post("/logout", data={})
+    make.login(client, case.officer)
+    for url in EVIDENCE_OFFICER:
+        page(client.get(url.format(c=case.id, i=item.id), headers=headers))
     client.post("/logout", data={})
     login(make.staff("admin"))
     for url in ADMIN:

@@ -1,0 +1,11 @@
+"""Measure 4: online review of accident evidence (交通事故证据材料网上查阅).
+
+Officers open cases, add the parties and upload evidence; the parties view it and download
+watermarked copies once the accident determination has been delivered; every look is logged.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("evidence", __name__, url_prefix="/evidence")
+
+from . import views  # noqa: E402,F401  (the views attach themselves to bp)

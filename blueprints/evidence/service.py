@@ -1,0 +1,366 @@
+"""Who may see which case and item, the case's progress, storing evidence and logging looks.
+
+The rule (事故证据查阅): a case is seen by its parties (a citizen whose verified ID number is on
+it), its handling officer and the accident officers of the same brigade. Everyone else gets
+404 for the case and for every item in it, whatever the URL. Parties see only released items,
+and only once the case is open for review.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.audit import audit, client_addr
+from core.i18n import TIMEZONE, localtime
+from core.states import StateMachine
+from core.uploads import absolute_path, sniff_type, store_bytes
+from models import (
+    ACCIDENT_OFFICER,
+    AccidentCase,
+    CaseParty,
+    EvidenceAccess,
+    EvidenceItem,
+    Throttle,
+    User,
+    UserRole,
+    write_tx,
+)
+from rules.validators import ValidationError, mask_id
+
+from .files import check_structure, watermark
+
+# The audit action of each kind of look (the access table has its own row too).
+ACCESS_ACTIONS = {
+    "case": "evidence.case_view",
+    "view": "evidence.item_view",
+    "download": "evidence.item_download",
+}
+ALLOWED_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+UPLOAD_SUBFOLDER = "evidence"
+
+# Progress of a case (办案进度): each move is an officer's act, audited.
+CASE_PROGRESS = StateMachine(
+    "evidence.case",
+    "status",
+    {
+        "opened": {"evidence_gathered"},
+        "evidence_gathered": {"determination_delivered"},
+        "determination_delivered": {"open_for_review", "closed"},
+        "open_for_review": {"closed"},
+        "closed": set(),
+    },
+)
+
+# The query code on the paper notice: guessable in principle, so failures are throttled per
+# account and per client address, across processes and nodes (models.Throttle).
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+CODE_LENGTH = 8
+CODE_MAX_FAILURES = 5
+CODE_MAX_FAILURES_PER_ADDR = 30
+CODE_WINDOW = 900
+
+
+def today_beijing() -> dt.date:
+    """Today's date in Beijing (determination dates are Beijing calendar dates)."""
+    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+@dataclass
+class CaseAccess:
+    """A case as the current user may see it: as its officer, or as one of its parties."""
+
+    case: AccidentCase
+    party: CaseParty | None  # the current user's party row, when they look as a party
+
+    @property
+    def is_officer(self) -> bool:
+        """True for the handling officer and accident officers of the same brigade."""
+        return self.party is None
+
+    @property
+    def review_open(self) -> bool:
+        """May the parties see evidence today?"""
+        return self.case.review_open(today_beijing())
+
+    def visible_items(self):
+        """The items this user may see: all for officers; released ones for parties, once open."""
+        query = EvidenceItem.select().where(EvidenceItem.case == self.case.id)
+        if not self.is_officer:
+            if not self.review_open:
+                return []
+            query = query.where(EvidenceItem.released == True)  # noqa: E712
+        return list(query.order_by(EvidenceItem.category, EvidenceItem.id))
+
+
+def is_case_officer(user, case: AccidentCase) -> bool:
+    """The handling officer, or an accident officer of the case's brigade."""
+    return (
+        user.is_authenticated
+        and user.is_staff
+        and user.has_role(ACCIDENT_OFFICER)
+        and (case.officer_id == user.id or (user.office_id and case.office_id == user.office_id))
+    )
+
+
+def case_access_or_404(case_id: int) -> CaseAccess:
+    """The case if the current user may see it; 404 otherwise (never 403: no hint it exists)."""
+    case = AccidentCase.get_or_none(AccidentCase.id == case_id)
+    if case is None or not current_user.is_authenticated:
+        abort(404)
+    if is_case_officer(current_user, case):
+        return CaseAccess(case, None)
+    if not current_user.is_staff and current_user.resident_id:
+        party = CaseParty.get_or_none(
+            (CaseParty.case == case.id) & (CaseParty.resident_id == current_user.resident_id)
+        )
+        if party is not None:
+            return CaseAccess(case, party)
+    abort(404)
+
+
+def officer_access_or_404(case_id: int) -> CaseAccess:
+    """The case for officers' acts (upload, release, parties, progress); 404 for anyone else."""
+    access = case_access_or_404(case_id)
+    if not access.is_officer:
+        abort(404)
+    return access
+
+
+def item_or_404(access: CaseAccess, item_id: int) -> EvidenceItem:
+    """An item of the case the current user may see; withheld or unopened ones answer 404."""
+    item = EvidenceItem.get_or_none(
+        (EvidenceItem.id == item_id) & (EvidenceItem.case == access.case.id)
+    )
+    if item is None:
+        abort(404)
+    if not access.is_officer and (not item.released or not access.review_open):
+        abort(404)
+    return item
+
+
+def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) -> EvidenceAccess:
+    """Record a look at the case (own table, for the officer and parties) and its audit row."""
+    with write_tx():
+        row = EvidenceAccess.create(
+            case=access.case.id,
+            item=item.id if item else None,
+            user=current_user.id,
+            kind=kind,
+            as_party=not access.is_officer,
+            client_addr=client_addr()[:64],
+        )
+        audit(
+            ACCESS_ACTIONS[kind],
+            item or access.case,
+            detail={"case": access.case.case_no, "access": row.id, "as_party": row.as_party},
+        )
+    return row
+
+
+def watermark_lines(party: CaseParty, case: AccidentCase, access_row: EvidenceAccess) -> list:
+    """What a party's copy says about its source: who, when, which case, which copy."""
+    return [
+        f"{current_user.real_name}  {mask_id(current_user.resident_id)}",
+        f"{localtime(access_row.at, 'yyyy-MM-dd HH:mm')} · {case.case_no}",
+        _("Copy No. %(n)s · for the parties' review only", n=f"{access_row.id:06d}"),
+    ]
+
+
+def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAccess) -> bytes:
+    """The file as this user gets it: the original for officers, a watermarked copy for parties."""
+    with open(absolute_path(item.file_path), "rb") as fh:
+        data = fh.read()
+    if access.is_officer:
+        return data
+    return watermark(data, item.mime, watermark_lines(access.party, access.case, access_row))
+
+
+# --- Uploads ---------------------------------------------------------------------------------
+
+
+def max_upload_bytes() -> int:
+    """The size cap of one evidence file (the EVIDENCE_MAX_BYTES setting)."""
+    return int(current_app.config.get("EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def check_filename(name: str) -> None:
+    """Refuse names no browser sends: paths, parent references, control characters.
+
+    The name is never used to store or serve the file; a name like this means a hand-made
+    request, and the upload is refused rather than guessed at.
+    """
+    if (
+        not name
+        or "/" in name
+        or "\\" in name
+        or ".." in name
+        or len(name) > 200
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    ):
+        raise ValidationError(_l("This file name is not accepted. Rename the file and try again."))
+
+
+def store_evidence(file_storage):
+    """Check an uploaded evidence file whole and store it; raises ValidationError.
+
+    Everything is checked before a byte is written: name, emptiness, size, type by content,
+    and that the file parses as that type (so it can be watermarked later).
+    """
+    check_filename(file_storage.filename or "")
+    cap = max_upload_bytes()
+    data = file_storage.stream.read(cap + 1)
+    if not data:
+        raise ValidationError(_l("The file is empty."))
+    if len(data) > cap:
+        raise ValidationError(_l("The file is larger than %(mb).1f MB.", mb=cap / 1024 / 1024))
+    mime = sniff_type(data[:16])
+    if mime not in ALLOWED_TYPES:
+        raise ValidationError(_l("Only PDF, JPEG and PNG files are accepted."))
+    check_structure(data, mime)
+    return store_bytes(data, UPLOAD_SUBFOLDER, ALLOWED_TYPES, cap)
+
+
+def remove_stored(relpath: str) -> None:
+    """Delete a stored file again (its database row could not be written)."""
+    try:
+        os.remove(absolute_path(relpath))
+    except OSError:
+        current_app.logger.warning("could not remove %s", relpath)
+
+
+def add_item(access: CaseAccess, stored, *, category, title, released, reason, note):
+    """The item row for a stored file; the file is removed again if the row fails."""
+    try:
+        with write_tx():
+            item = EvidenceItem.create(
+                case=access.case.id,
+                category=category,
+                title=title,
+                file_path=stored.relpath,
+                sha256=stored.sha256,
+                size=stored.size,
+                mime=stored.mime,
+                released=released,
+                withhold_reason=None if released else reason,
+                withhold_note="" if released else note,
+                uploaded_by=current_user.id,
+            )
+            audit(
+                "evidence.item_upload",
+                item,
+                detail={
+                    "case": access.case.case_no,
+                    "sha256": stored.sha256,
+                    "size": stored.size,
+                    "released": released,
+                },
+            )
+    except Exception:
+        remove_stored(stored.relpath)
+        raise
+    return item
+
+
+def set_release(item: EvidenceItem, released: bool, reason: str | None, note: str) -> None:
+    """Release an item to the parties or withhold it (with the reason), audited."""
+    with write_tx():
+        EvidenceItem.update(
+            released=released,
+            withhold_reason=None if released else reason,
+            withhold_note="" if released else note,
+        ).where(EvidenceItem.id == item.id).execute()
+        audit(
+            "evidence.item_release" if released else "evidence.item_withhold",
+            item,
+            detail={"reason": reason} if not released else None,
+        )
+
+
+# --- Query codes -----------------------------------------------------------------------------
+
+
+def new_query_code() -> str:
+    """A fresh code for the paper notice, e.g. 'K7QM-3XPA' (8 characters, dash for reading)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def hash_code(code: str) -> str:
+    """SHA-256 of a code in canonical form (upper case, no dash or spaces)."""
+    canonical = "".join(code.upper().split()).replace("-", "")
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def issue_notice(party: CaseParty) -> str:
+    """A new query code for a party (the old one stops working); returns the code."""
+    code = new_query_code()
+    with write_tx():
+        CaseParty.update(query_code_hash=hash_code(code)).where(CaseParty.id == party.id).execute()
+        audit("evidence.notice", party, detail={"case_id": party.case_id})
+    return code
+
+
+def throttle_keys(user: User) -> list[tuple[str, int]]:
+    """The throttle keys of a query-code attempt and their limits."""
+    return [
+        (f"evidence-code:user:{user.id}", CODE_MAX_FAILURES),
+        (f"evidence-code:addr:{client_addr()}", CODE_MAX_FAILURES_PER_ADDR),
+    ]
+
+
+def code_locked_until(user: User):
+    """When the current lock on query-code attempts ends, or None."""
+    ends = [Throttle.locked_until_for(key) for key, _limit in throttle_keys(user)]
+    ends = [e for e in ends if e]
+    return max(ends) if ends else None
+
+
+def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
+    """The case when the user is a party (by verified ID number) and the code is theirs.
+
+    Every failure looks the same (no such case, not a party, wrong code) and counts against
+    the user and the client address.
+    """
+    case = AccidentCase.get_or_none(AccidentCase.case_no == case_no.strip().upper())
+    party = None
+    if case is not None and user.resident_id:
+        party = CaseParty.get_or_none(
+            (CaseParty.case == case.id) & (CaseParty.resident_id == user.resident_id)
+        )
+    ok = (
+        party is not None
+        and party.query_code_hash is not None
+        and hmac.compare_digest(party.query_code_hash, hash_code(code))
+    )
+    if not ok:
+        for key, limit in throttle_keys(user):
+            Throttle.register_failure(key, limit=limit, window=CODE_WINDOW)
+        audit("evidence.code_failed", case, result="refused", detail={"case_no": case_no[:32]})
+        return None
+    Throttle.reset(throttle_keys(user)[0][0])
+    audit("evidence.code_ok", case)
+    return case
+
+
+def officers_of(office_id: int):
+    """The accident officers of a brigade (candidates for handling officer)."""
+    return (
+        User.select()
+        .join(UserRole)
+        .where(
+            (User.office == office_id)
+            & (User.active == True)  # noqa: E712
+            & (UserRole.role == ACCIDENT_OFFICER)
+        )
+        .order_by(User.real_name)
+    )

@@ -1,0 +1,400 @@
+"""Views of the accident-evidence pages: cases, parties, evidence, copies and the access log."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.access import login_required, role_required
+from core.audit import audit
+from core.htmx import redirect_to, render
+from core.i18n import TIMEZONE, localtime
+from core.states import InvalidTransition
+from core.uploads import EXTENSIONS
+from models import (
+    ACCIDENT_OFFICER,
+    CITIZEN,
+    AccidentCase,
+    CaseParty,
+    EvidenceAccess,
+    User,
+    write_tx,
+)
+from rules.validators import ValidationError
+
+from . import bp, service
+from .forms import (
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    PARTY_ROLE_LABELS,
+    PROCEDURE_LABELS,
+    REASON_LABELS,
+    STATUS_LABELS,
+    STEP_LABELS,
+    CaseForm,
+    PartyForm,
+    ProgressForm,
+    QueryCodeForm,
+    ReleaseForm,
+    SelectChoice,
+    UploadForm,
+)
+
+# Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
+# browser's own PDF viewer show a PDF opened from this site.
+FILE_CSP = (
+    "default-src 'none'; img-src 'self'; object-src 'self'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
+
+
+@bp.app_context_processor
+def _labels():
+    """The label tables, for the evidence templates (and the nav link in base.html)."""
+    return {
+        "EV_STATUS": STATUS_LABELS,
+        "EV_STEPS": STEP_LABELS,
+        "EV_PROCEDURE": PROCEDURE_LABELS,
+        "EV_PARTY_ROLE": PARTY_ROLE_LABELS,
+        "EV_CATEGORY": CATEGORY_LABELS,
+        "EV_REASON": REASON_LABELS,
+        "EV_KIND": KIND_LABELS,
+    }
+
+
+def is_officer_user() -> bool:
+    """The current user works accident cases."""
+    return current_user.is_staff and current_user.has_role(ACCIDENT_OFFICER)
+
+
+@bp.get("/")
+@role_required(CITIZEN, ACCIDENT_OFFICER)
+def index():
+    """Citizens: the cases they are a party to. Officers: their brigade's cases."""
+    if is_officer_user():
+        cases = list(AccidentCase.for_office(current_user.office_id))
+        return render_template("evidence/office.html", cases=cases)
+    cases = list(AccidentCase.for_party(current_user.resident_id))
+    return render_template("evidence/mine.html", cases=cases, form=QueryCodeForm())
+
+
+@bp.route("/open", methods=["GET", "POST"])
+@role_required(CITIZEN)
+def open_with_code():
+    """A party opens a case with the case number and query code from the paper notice."""
+    form = QueryCodeForm()
+    error = None
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        locked = service.code_locked_until(user)
+        if locked:
+            error = _(
+                "Too many wrong codes. Try again after %(time)s (Beijing time).",
+                time=localtime(locked, "HH:mm"),
+            )
+        else:
+            case = service.open_by_code(user, form.case_no.data, form.code.data)
+            if case is not None:
+                return redirect_to(url_for("evidence.case", case_id=case.id))
+            error = _(
+                "No case matches this number and code for your ID number. Check both "
+                "against the notice."
+            )
+    status = 422 if (error or form.errors) else 200
+    return render("evidence/open.html", "evidence/_code_form.html", status, form=form, error=error)
+
+
+def beijing_to_utc(value: dt.datetime) -> dt.datetime:
+    """A naive Beijing time from a form, as naive UTC for the database."""
+    return value.replace(tzinfo=ZoneInfo(TIMEZONE)).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@role_required(ACCIDENT_OFFICER)
+def new_case():
+    """An officer opens a case in their brigade."""
+    form = CaseForm()
+    officers = list(service.officers_of(current_user.office_id))
+    form.officer.choices = [SelectChoice(o.id, o.real_name) for o in officers]
+    if request.method == "GET":
+        form.officer.data = current_user.id
+    if form.validate_on_submit():
+        case_no = form.case_no.data.strip().upper()
+        today = service.today_beijing()
+        if AccidentCase.get_or_none(AccidentCase.case_no == case_no):
+            form.case_no.errors.append(_("A case with this number exists already."))
+        elif form.occurred_at.data.date() > today:
+            form.occurred_at.errors.append(_("The accident cannot be in the future."))
+        elif form.determination_delivered_on.data and form.determination_delivered_on.data > today:
+            form.determination_delivered_on.errors.append(_("This date cannot be in the future."))
+        else:
+            with write_tx():
+                case = AccidentCase.create(
+                    case_no=case_no,
+                    office=current_user.office_id,
+                    officer=form.officer.data,
+                    occurred_at=beijing_to_utc(form.occurred_at.data),
+                    place=form.place.data.strip(),
+                    description=(form.description.data or "").strip(),
+                    procedure=form.procedure.data,
+                    determination_delivered_on=form.determination_delivered_on.data,
+                    created_by=current_user.id,
+                )
+                audit("evidence.case_open", case, detail={"case_no": case_no})
+            flash(_("Case %(no)s opened. Add the parties and the evidence.", no=case_no), "ok")
+            return redirect_to(url_for("evidence.case", case_id=case.id))
+    status = 422 if form.errors else 200
+    return render("evidence/new.html", "evidence/_case_form.html", status, form=form)
+
+
+def case_page(access: service.CaseAccess, status: int = 200, **forms):
+    """The case page: facts, progress, parties, evidence; officers get their forms too."""
+    case = access.case
+    context = {
+        "access": access,
+        "case": case,
+        "officer": User.get_by_id(case.officer_id),
+        "items": access.visible_items(),
+        "review_open": access.review_open,
+    }
+    if access.is_officer:
+        context["parties"] = list(case.parties.order_by(CaseParty.id))
+        context["party_form"] = forms.get("party_form") or PartyForm(formdata=None)
+        context["upload_form"] = forms.get("upload_form") or UploadForm(formdata=None)
+        context["progress_form"] = forms.get("progress_form") or ProgressForm(formdata=None)
+        context["steps"] = sorted(
+            service.CASE_PROGRESS.targets(case.status), key=list(STEP_LABELS).index
+        )
+    else:
+        context["parties"] = list(case.parties.order_by(CaseParty.id))
+    return make_response(render_template("evidence/case.html", **context), status)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case(case_id: int):
+    """A case as its officer or one of its parties sees it (404 for anyone else)."""
+    access = service.case_access_or_404(case_id)
+    service.log_access(access, "case")
+    return case_page(access)
+
+
+@bp.post("/cases/<int:case_id>/progress")
+@login_required
+def progress(case_id: int):
+    """Move the case one step on (an officer's act)."""
+    access = service.officer_access_or_404(case_id)
+    case = access.case
+    form = ProgressForm()
+    if not form.validate_on_submit():
+        abort(400)
+    to = form.to.data
+    updates = {}
+    today = service.today_beijing()
+    if to == "determination_delivered":
+        day = form.delivered_on.data or case.determination_delivered_on
+        if day is None or day > today:
+            form.delivered_on.errors.append(
+                _("Enter the day it was delivered (not in the future).")
+            )
+            return case_page(access, 422, progress_form=form)
+        updates["determination_delivered_on"] = day
+    if to == "open_for_review" and case.procedure != "general":
+        flash(_("Under the simple procedure there is no evidence review."), "warn")
+        return redirect_to(url_for("evidence.case", case_id=case.id))
+    if to == "closed" and case.procedure == "general" and case.status != "open_for_review":
+        # Under the general procedure the parties have a right to review: no closing around it.
+        flash(_("Open the evidence to the parties before closing the case."), "warn")
+        return redirect_to(url_for("evidence.case", case_id=case.id))
+    try:
+        moved = service.CASE_PROGRESS.apply(
+            case, to, action=f"evidence.case.{to}", detail={"case_no": case.case_no}, **updates
+        )
+    except InvalidTransition:
+        moved = False
+    if moved:
+        flash(_("Progress: %(status)s.", status=STATUS_LABELS[to]), "ok")
+    else:
+        flash(_("The case had already moved on. Here is where it stands now."), "warn")
+    return redirect_to(url_for("evidence.case", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/parties")
+@login_required
+def add_party(case_id: int):
+    """Add a party to the case (an officer's act)."""
+    access = service.officer_access_or_404(case_id)
+    form = PartyForm()
+    if form.validate_on_submit():
+        taken = CaseParty.get_or_none(
+            (CaseParty.case == access.case.id) & (CaseParty.resident_id == form.resident_id.data)
+        )
+        if taken:
+            form.resident_id.errors.append(_("This person is a party to the case already."))
+        else:
+            with write_tx():
+                party = CaseParty.create(
+                    case=access.case.id,
+                    name=form.name.data.strip(),
+                    resident_id=form.resident_id.data,
+                    mobile=form.mobile.data,
+                    role=form.role.data,
+                )
+                audit("evidence.party_add", party, detail={"case_no": access.case.case_no})
+            flash(_("%(name)s added. Print their notice with the query code.", name=party.name),
+                  "ok")  # fmt: skip
+            return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
+    return case_page(access, 422, party_form=form)
+
+
+def party_or_404(access: service.CaseAccess, party_id: int) -> CaseParty:
+    """A party of this case, or 404."""
+    party = CaseParty.get_or_none((CaseParty.id == party_id) & (CaseParty.case == access.case.id))
+    if party is None:
+        abort(404)
+    return party
+
+
+@bp.post("/cases/<int:case_id>/parties/<int:party_id>/notice")
+@login_required
+def notice(case_id: int, party_id: int):
+    """A printable notice for a party with a new query code (the old code stops working)."""
+    access = service.officer_access_or_404(case_id)
+    party = party_or_404(access, party_id)
+    code = service.issue_notice(party)
+    return render_template("evidence/notice.html", case=access.case, party=party, code=code)
+
+
+@bp.post("/cases/<int:case_id>/parties/<int:party_id>/remove")
+@login_required
+def remove_party(case_id: int, party_id: int):
+    """Take a wrongly added party off the case: their access ends at once."""
+    access = service.officer_access_or_404(case_id)
+    party = party_or_404(access, party_id)
+    with write_tx():
+        CaseParty.delete().where(CaseParty.id == party.id).execute()
+        audit("evidence.party_remove", party, detail={"case_no": access.case.case_no})
+    flash(_("%(name)s is no longer a party to this case.", name=party.name), "ok")
+    return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
+
+
+@bp.post("/cases/<int:case_id>/items")
+@login_required
+def upload(case_id: int):
+    """Add an evidence file (an officer's act); a refused file leaves nothing behind."""
+    access = service.officer_access_or_404(case_id)
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload_file = request.files.get(form.file.name)
+        if upload_file is None or not upload_file.filename:
+            form.file.errors.append(_("Choose a file."))
+        else:
+            try:
+                stored = service.store_evidence(upload_file)
+            except ValidationError as exc:
+                form.file.errors.append(str(exc.message))
+            else:
+                released = form.release.data == "released"
+                service.add_item(
+                    access,
+                    stored,
+                    category=form.category.data,
+                    title=form.title.data.strip(),
+                    released=released,
+                    reason=form.reason.data or None,
+                    note=(form.note.data or "").strip(),
+                )
+                flash(_("Evidence added: %(title)s.", title=form.title.data.strip()), "ok")
+                return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#items")
+    return case_page(access, 422, upload_form=form)
+
+
+@bp.get("/cases/<int:case_id>/items/<int:item_id>")
+@login_required
+def item(case_id: int, item_id: int):
+    """One item: what it is, a preview (pictures), a copy to download; officers decide release."""
+    access = service.case_access_or_404(case_id)
+    evidence = service.item_or_404(access, item_id)
+    # The page shows no content (that is logged as a view), but officers see who looked.
+    audit("evidence.item_page", evidence, detail={"case_no": access.case.case_no})
+    return item_page(access, evidence)
+
+
+def item_page(access, evidence, status: int = 200, release_form=None):
+    """The item page (also re-shown with the release form's errors)."""
+    context = {"access": access, "case": access.case, "item": evidence}
+    if access.is_officer:
+        if release_form is None:
+            release_form = ReleaseForm(formdata=None)
+            release_form.release.data = "released" if evidence.released else "withheld"
+            release_form.reason.data = evidence.withhold_reason or ""
+            release_form.note.data = evidence.withhold_note
+        context["release_form"] = release_form
+        context["uploader"] = User.get_by_id(evidence.uploaded_by_id)
+        context["accesses"] = list(
+            EvidenceAccess.of_case(access.case.id).where(EvidenceAccess.item == evidence.id)
+        )
+    return make_response(render_template("evidence/item.html", **context), status)
+
+
+@bp.post("/cases/<int:case_id>/items/<int:item_id>/release")
+@login_required
+def release(case_id: int, item_id: int):
+    """Release an item to the parties, or withhold it with a reason (an officer's act)."""
+    access = service.officer_access_or_404(case_id)
+    evidence = service.item_or_404(access, item_id)
+    form = ReleaseForm()
+    if form.validate_on_submit():
+        released = form.release.data == "released"
+        service.set_release(
+            evidence, released, form.reason.data or None, (form.note.data or "").strip()
+        )
+        flash(_("Released to the parties.") if released else _("Withheld from the parties."),
+              "ok")  # fmt: skip
+        return redirect_to(url_for("evidence.item", case_id=case_id, item_id=item_id))
+    return item_page(access, evidence, 422, release_form=form)
+
+
+def file_response(case_id: int, item_id: int, kind: str):
+    """The item's file, logged: the original for officers, a watermarked copy for parties."""
+    access = service.case_access_or_404(case_id)
+    evidence = service.item_or_404(access, item_id)
+    row = service.log_access(access, kind, evidence)
+    data = service.file_bytes(access, evidence, row)
+    response = make_response(data)
+    response.mimetype = evidence.mime
+    name = f"{access.case.case_no}-{evidence.id}{EXTENSIONS[evidence.mime]}"
+    disposition = "attachment" if kind == "download" else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = FILE_CSP
+    return response
+
+
+@bp.get("/cases/<int:case_id>/items/<int:item_id>/view")
+@login_required
+def view(case_id: int, item_id: int):
+    """Show the item in the browser (logged; watermarked for parties)."""
+    return file_response(case_id, item_id, "view")
+
+
+@bp.get("/cases/<int:case_id>/items/<int:item_id>/download")
+@login_required
+def download(case_id: int, item_id: int):
+    """Download a copy of the item (logged; watermarked for parties)."""
+    return file_response(case_id, item_id, "download")
+
+
+@bp.get("/cases/<int:case_id>/log")
+@login_required
+def access_log(case_id: int):
+    """Who looked at what and when: officers see it per case, parties for their own case."""
+    access = service.case_access_or_404(case_id)
+    rows = list(EvidenceAccess.of_case(access.case.id).limit(500))
+    party_by_rid = {p.resident_id: p for p in access.case.parties}
+    audit("evidence.log_view", access.case, detail={"case_no": access.case.case_no})
+    return render_template(
+        "evidence/log.html", access=access, case=access.case, rows=rows, party_by_rid=party_by_rid
+    )

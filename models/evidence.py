@@ -1,0 +1,168 @@
+"""Measure 4: accident cases (事故案件), their parties (当事人), the evidence gathered
+(证据材料) and the log of every look at it (查阅记录).
+
+Who may see what is decided in blueprints.evidence.service; these models hold the data and the
+queries the views need.
+"""
+
+import datetime as dt
+
+from peewee import (
+    JOIN,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from .base import BaseModel, utcnow
+from .people import Office, User
+
+# Procedure (处理程序): only cases under the general procedure (一般程序) have evidence to review;
+# the simple procedure (简易程序) settles on the spot.
+PROCEDURES = ("general", "simple")
+
+# Progress of a case, in order; the allowed moves are in blueprints.evidence.service.
+CASE_STATUSES = (
+    "opened",  # 立案
+    "evidence_gathered",  # 证据收集完毕
+    "determination_delivered",  # 事故认定书已送达
+    "open_for_review",  # 证据开放查阅
+    "closed",  # 结案
+)
+
+PARTY_ROLES = ("driver", "owner", "injured", "relative", "agent", "insurer")
+
+EVIDENCE_CATEGORIES = (
+    "scene_diagram",  # 现场图
+    "survey_record",  # 现场勘查笔录
+    "appraisal",  # 鉴定意见
+    "photo",  # 现场照片
+    "inspection_report",  # 检验报告
+    "other",
+)
+
+# Why an item is withheld from the parties (不予公开的理由).
+WITHHOLD_REASONS = ("state_secret", "privacy", "witness")
+
+ACCESS_KINDS = ("case", "view", "download")
+
+
+class AccidentCase(BaseModel):
+    """A traffic accident handled by a police brigade, and the stage it has reached."""
+
+    case_no = CharField(max_length=32, unique=True)
+    office = ForeignKeyField(Office, backref="accident_cases", on_delete="RESTRICT")
+    officer = ForeignKeyField(User, backref="handled_cases", on_delete="RESTRICT")
+    occurred_at = DateTimeField()  # UTC
+    place = CharField(max_length=200)
+    description = TextField(default="")
+    procedure = CharField(max_length=10, default="general")
+    # The day the accident determination (事故认定书) was delivered, a Beijing calendar date.
+    determination_delivered_on = DateField(null=True)
+    status = CharField(max_length=30, default="opened", index=True)
+    created_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+
+    def review_open(self, today: dt.date) -> bool:
+        """True when the parties may see the evidence on `today` (a Beijing date).
+
+        Only under the general procedure, only once the determination has been delivered
+        (from its delivery date on), and only after the officer opened the evidence for review.
+        """
+        return (
+            self.procedure == "general"
+            and self.determination_delivered_on is not None
+            and self.determination_delivered_on <= today
+            and self.status in ("open_for_review", "closed")
+        )
+
+    @classmethod
+    def for_party(cls, resident_id: str):
+        """The cases where someone with this ID number is a party, newest first."""
+        return (
+            cls.select()
+            .join(CaseParty)
+            .where(CaseParty.resident_id == resident_id)
+            .order_by(cls.occurred_at.desc())
+            .distinct()
+        )
+
+    @classmethod
+    def for_office(cls, office_id: int):
+        """The cases of one brigade, newest first."""
+        return (
+            cls.select(cls, User)
+            .join(User, on=(cls.officer == User.id))
+            .where(cls.office == office_id)
+            .order_by(cls.occurred_at.desc())
+        )
+
+
+class CaseParty(BaseModel):
+    """A party to an accident, matched to a citizen's account by the resident ID number."""
+
+    case = ForeignKeyField(AccidentCase, backref="parties", on_delete="CASCADE")
+    name = CharField(max_length=50)
+    resident_id = CharField(max_length=18, index=True)
+    mobile = CharField(max_length=11)
+    role = CharField(max_length=20)
+    # SHA-256 of the query code on the paper notice (查询码); the code itself is shown once.
+    query_code_hash = CharField(max_length=64, null=True)
+    added_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("case", "resident_id"), True),)
+
+
+class EvidenceItem(BaseModel):
+    """One file of evidence: stored under a server-made name, released or withheld."""
+
+    case = ForeignKeyField(AccidentCase, backref="items", on_delete="CASCADE")
+    category = CharField(max_length=30)
+    title = CharField(max_length=100)
+    file_path = CharField(max_length=200)  # relative to UPLOAD_FOLDER, made by the server
+    sha256 = CharField(max_length=64)
+    size = IntegerField()
+    mime = CharField(max_length=40)
+    released = BooleanField(default=False)
+    withhold_reason = CharField(max_length=20, null=True)
+    withhold_note = TextField(default="")
+    uploaded_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    uploaded_at = DateTimeField(default=utcnow)
+
+    @property
+    def is_image(self) -> bool:
+        """JPEG or PNG (shown inline on the item's page)."""
+        return self.mime.startswith("image/")
+
+
+class EvidenceAccess(BaseModel):
+    """One look at a case: its page opened, an item viewed, or a copy downloaded.
+
+    A download's row id is printed in the copy's watermark, so a leaked copy leads here.
+    """
+
+    # RESTRICT: the log outlives nothing it describes; deleting a looked-at case must fail.
+    case = ForeignKeyField(AccidentCase, backref="accesses", on_delete="RESTRICT")
+    item = ForeignKeyField(EvidenceItem, null=True, backref="accesses", on_delete="RESTRICT")
+    user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    kind = CharField(max_length=10)
+    as_party = BooleanField(default=False)
+    at = DateTimeField(default=utcnow, index=True)
+    client_addr = CharField(max_length=64, default="")
+
+    @classmethod
+    def of_case(cls, case_id: int):
+        """Every look at a case, newest first, with the person and item."""
+        return (
+            cls.select(cls, User, EvidenceItem)
+            .join(User, on=(cls.user == User.id))
+            .switch(cls)
+            .join(EvidenceItem, join_type=JOIN.LEFT_OUTER, on=(cls.item == EvidenceItem.id))
+            .where(cls.case == case_id)
+            .order_by(cls.id.desc())
+        )

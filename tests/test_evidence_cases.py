@@ -1,0 +1,318 @@
+"""Accident cases: opening, parties, progress, the determination date gate, query codes,
+release decisions. Officers act; parties see where their case stands."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from blueprints.evidence.service import CODE_MAX_FAILURES, hash_code, today_beijing
+from models import (
+    ACCIDENT_OFFICER,
+    AccidentCase,
+    AuditEvent,
+    CaseParty,
+    EvidenceItem,
+    Throttle,
+    User,
+)
+
+from .helpers import field_error, page
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def officer(make, login):
+    """An accident officer of a brigade, logged in."""
+    user = make.staff(ACCIDENT_OFFICER, office=make.office(kind="police_brigade"))
+    login(user)
+    return user
+
+
+def case_form(**over):
+    """A valid case form."""
+    return {
+        "case_no": "3702022021000555",
+        "occurred_at": "2021-08-20T09:40",
+        "place": "香港中路与燕儿岛路交叉口",
+        "description": "两车碰撞",
+        "procedure": "general",
+        "officer": "",
+        "determination_delivered_on": "",
+        **over,
+    }
+
+
+def test_officer_opens_a_case(client, officer, conn):
+    soup = page(client.get("/evidence/cases/new", headers=EN))
+    assert soup.find("select", id="officer").find("option", selected=True)["value"] == str(
+        officer.id
+    )
+    response = client.post("/evidence/cases/new", data=case_form(officer=officer.id))
+    assert response.status_code == 303
+    with conn():
+        case = AccidentCase.get()
+        assert case.status == "opened" and case.office_id == officer.office_id
+        # 09:40 in Beijing is 01:40 UTC.
+        assert case.occurred_at == dt.datetime(2021, 8, 20, 1, 40)
+        assert AuditEvent.get(AuditEvent.action == "evidence.case_open").object_id == str(case.id)
+    soup = page(client.get(response.location, headers=EN))
+    assert "3702022021000555" in soup.h1.get_text()
+    assert soup.select_one(".progress li.current").get_text(strip=True) == "Case opened"
+    page(client.get("/evidence/", headers=EN))
+
+
+def test_case_form_errors_are_next_to_the_fields(client, officer, make):
+    make.accident_case(officer, case_no="3702022021000555")
+    tomorrow = (today_beijing() + dt.timedelta(days=1)).isoformat()
+    response = client.post(
+        "/evidence/cases/new",
+        data=case_form(officer=officer.id, determination_delivered_on=tomorrow),
+        headers=EN,
+    )
+    soup = page(response, 422)
+    assert "exists already" in field_error(soup, "case_no")
+    response = client.post(
+        "/evidence/cases/new",
+        data=case_form(case_no="x/1", officer=officer.id, place=""),
+        headers=EN,
+    )
+    soup = page(response, 422)
+    assert field_error(soup, "case_no") and field_error(soup, "place")
+
+
+def test_htmx_gets_the_fragment(client, officer):
+    response = client.post(
+        "/evidence/cases/new", data=case_form(place=""), headers={**EN, "HX-Request": "true"}
+    )
+    assert response.status_code == 422 and "<html" not in response.get_data(as_text=True)
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_officer_adds_and_removes_parties(client, officer, make, conn):
+    case = make.accident_case(officer)
+    citizen = make.citizen()
+    url = f"/evidence/cases/{case.id}/parties"
+    bad = {"name": "孙志强", "resident_id": "370202199001011234", "mobile": "1", "role": "driver"}
+    soup = page(client.post(url, data=bad, headers=EN), 422)
+    assert field_error(soup, "resident_id") and field_error(soup, "mobile")
+    good = {
+        "name": citizen.real_name,
+        "resident_id": citizen.resident_id.lower(),
+        "mobile": citizen.mobile,
+        "role": "driver",
+    }
+    assert client.post(url, data=good).status_code == 303
+    # The form shows back what the officer typed (as registration does); nothing else does.
+    soup = page(client.post(url, data=good, headers=EN), 422, allow_ids=(citizen.resident_id,))
+    assert "already" in field_error(soup, "resident_id")
+    soup = page(client.get(f"/evidence/cases/{case.id}"))  # the ID number shows masked only
+    with conn():
+        party = CaseParty.get()
+        assert party.resident_id == citizen.resident_id
+    assert (
+        client.post(f"/evidence/cases/{case.id}/parties/{party.id}/remove", data={}).status_code
+        == 303
+    )
+    with conn():
+        assert CaseParty.select().count() == 0
+        assert AuditEvent.get(AuditEvent.action == "evidence.party_remove")
+
+
+def test_removed_party_loses_access(client, make, login, conn):
+    case = make.accident_case()
+    citizen = make.citizen()
+    party = make.party(case, citizen)
+    login(citizen)
+    assert client.get(f"/evidence/cases/{case.id}").status_code == 200
+    with conn():
+        CaseParty.delete().where(CaseParty.id == party.id).execute()
+    assert client.get(f"/evidence/cases/{case.id}").status_code == 404
+
+
+def test_progress_follows_the_table(client, officer, make, conn):
+    case = make.accident_case(officer, status="opened", determination_delivered_on=None)
+    url = f"/evidence/cases/{case.id}/progress"
+    assert client.post(url, data={"to": "open_for_review"}).status_code == 303
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "opened"  # not a move from here
+    client.post(url, data={"to": "evidence_gathered"})
+    future = (today_beijing() + dt.timedelta(days=1)).isoformat()
+    soup = page(
+        client.post(url, data={"to": "determination_delivered", "delivered_on": future}), 422
+    )
+    assert field_error(soup, "delivered_on")
+    today = today_beijing().isoformat()
+    client.post(url, data={"to": "determination_delivered", "delivered_on": today})
+    client.post(url, data={"to": "open_for_review"})
+    with conn():
+        case = AccidentCase.get_by_id(case.id)
+        assert (
+            case.status == "open_for_review" and case.determination_delivered_on == today_beijing()
+        )
+        moves = [
+            a.action
+            for a in AuditEvent.select()
+            .where(AuditEvent.action.startswith("evidence.case."))
+            .order_by(AuditEvent.seq)
+        ]
+    assert moves == [
+        "evidence.case.evidence_gathered",
+        "evidence.case.determination_delivered",
+        "evidence.case.open_for_review",
+    ]
+    assert client.post(url, data={"to": "bogus"}).status_code == 400
+
+
+def test_simple_procedure_never_opens_for_review(client, officer, make, conn):
+    case = make.accident_case(officer, procedure="simple", status="determination_delivered")
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "open_for_review"})
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "closed"
+
+
+def test_general_procedure_cannot_close_around_the_review(client, officer, make, conn):
+    case = make.accident_case(officer, status="determination_delivered")
+    soup = page(client.get(f"/evidence/cases/{case.id}"))
+    assert [b["value"] for b in soup.select("#progress-form button")] == ["open_for_review"]
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
+
+
+@pytest.mark.parametrize("status", ["determination_delivered", "open_for_review"])
+def test_before_the_delivery_date_parties_see_the_case_but_no_evidence(client, make, login, status):
+    tomorrow = today_beijing() + dt.timedelta(days=1)
+    case = make.accident_case(status=status, determination_delivered_on=tomorrow)
+    item = make.evidence(case, title="现场勘查笔录")
+    citizen = make.citizen()
+    make.party(case, citizen)
+    login(citizen)
+    soup = page(client.get(f"/evidence/cases/{case.id}", headers=EN))
+    assert "现场勘查笔录" not in soup.get_text()
+    assert "once the accident determination has been delivered" in soup.get_text()
+    assert soup.select_one(".progress li.current")
+    base = f"/evidence/cases/{case.id}/items/{item.id}"
+    for url in (base, base + "/view", base + "/download"):
+        assert client.get(url).status_code == 404
+
+
+def test_on_the_delivery_date_the_evidence_opens(client, make, login):
+    case = make.accident_case(determination_delivered_on=today_beijing())
+    item = make.evidence(case, title="现场勘查笔录")
+    citizen = make.citizen()
+    make.party(case, citizen)
+    login(citizen)
+    soup = page(client.get(f"/evidence/cases/{case.id}"))
+    assert "现场勘查笔录" in soup.get_text()
+    assert client.get(f"/evidence/cases/{case.id}/items/{item.id}/view").status_code == 200
+    soup = page(client.get("/evidence/", headers=EN))
+    assert case.case_no in soup.get_text()
+
+
+def test_release_decision(client, officer, make, conn):
+    case = make.accident_case(officer)
+    item = make.evidence(case)
+    url = f"/evidence/cases/{case.id}/items/{item.id}/release"
+    page(client.get(f"/evidence/cases/{case.id}/items/{item.id}"))
+    soup = page(client.post(url, data={"release": "withheld", "reason": ""}, headers=EN), 422)
+    assert field_error(soup, "reason")
+    client.post(url, data={"release": "withheld", "reason": "privacy", "note": "第三人隐私"})
+    with conn():
+        item = EvidenceItem.get_by_id(item.id)
+        assert not item.released and item.withhold_reason == "privacy"
+        assert AuditEvent.get(AuditEvent.action == "evidence.item_withhold")
+    soup = page(client.get(f"/evidence/cases/{case.id}/items/{item.id}", headers=EN))
+    assert "第三人隐私" in soup.get_text()  # the reason is shown to the officer
+    client.post(url, data={"release": "released"})
+    with conn():
+        assert EvidenceItem.get_by_id(item.id).released
+
+
+def print_notice(client, case, party) -> str:
+    """The query code on a freshly printed notice."""
+    soup = page(client.post(f"/evidence/cases/{case.id}/parties/{party.id}/notice", data={}))
+    return soup.select_one(".query-code").get_text(strip=True)
+
+
+def test_query_code_opens_the_case_for_its_party_only(app, make, login, conn):
+    officer_client, party_client, other_client = (app.test_client() for _ in range(3))
+    case = make.accident_case()
+    citizen, other = make.citizen(), make.citizen()
+    party = make.party(case, citizen)
+    with conn():
+        officer = User.get_by_id(case.officer_id)
+    make.login(officer_client, officer)
+    code = print_notice(officer_client, case, party)
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
+    # Someone else with the right number and code gets nothing, and the same message.
+    make.login(other_client, other)
+    response = other_client.post(
+        "/evidence/open", data={"case_no": case.case_no, "code": code}, headers=EN
+    )
+    assert "No case matches" in page(response, 422).get_text()
+    assert other_client.get(f"/evidence/cases/{case.id}").status_code == 404
+    # The party, with the code in lower case and without the dash, gets in.
+    make.login(party_client, citizen)
+    page(party_client.get("/evidence/open"))
+    response = party_client.post(
+        "/evidence/open",
+        data={"case_no": case.case_no, "code": code.replace("-", "").lower()},
+    )
+    assert response.status_code == 303 and response.location.endswith(f"/cases/{case.id}")
+    # A new notice makes the old code useless.
+    print_notice(officer_client, case, party)
+    response = party_client.post(
+        "/evidence/open", data={"case_no": case.case_no, "code": code}, headers=EN
+    )
+    assert response.status_code == 422
+    with conn():
+        assert AuditEvent.select().where(AuditEvent.action == "evidence.code_failed").count() == 2
+
+
+def test_query_code_guessing_is_throttled(client, make, login, conn):
+    case = make.accident_case()
+    citizen = make.citizen()
+    party = make.party(case, citizen)
+    with conn():
+        CaseParty.update(query_code_hash=hash_code("RGHT-CODE")).where(
+            CaseParty.id == party.id
+        ).execute()
+    login(citizen)
+    for _ in range(CODE_MAX_FAILURES):
+        response = client.post(
+            "/evidence/open", data={"case_no": case.case_no, "code": "WRNG-CODE"}, headers=EN
+        )
+        assert "No case matches" in response.get_data(as_text=True)
+    response = client.post(
+        "/evidence/open", data={"case_no": case.case_no, "code": "RGHT-CODE"}, headers=EN
+    )
+    assert response.status_code == 422 and "Too many wrong codes" in page(response, 422).get_text()
+    with conn():
+        assert Throttle.get(Throttle.key == f"evidence-code:user:{citizen.id}").locked_until
+
+
+def test_case_list_of_a_citizen_shows_only_their_cases(client, make, login):
+    mine, theirs = make.accident_case(), make.accident_case()
+    citizen = make.citizen()
+    make.party(mine, citizen)
+    make.party(theirs)
+    login(citizen)
+    soup = page(client.get("/evidence/"))
+    assert mine.case_no in soup.get_text() and theirs.case_no not in soup.get_text()
+    assert soup.find("a", href="/evidence/")  # the nav link "My accident cases"
+
+
+def test_an_item_is_reached_only_through_its_own_case(client, make, login):
+    mine, theirs = make.accident_case(), make.accident_case()
+    their_item = make.evidence(theirs)
+    citizen = make.citizen()
+    make.party(mine, citizen)
+    login(citizen)
+    base = f"/evidence/cases/{mine.id}/items/{their_item.id}"
+    for url in (base, base + "/view", base + "/download"):
+        assert client.get(url).status_code == 404
