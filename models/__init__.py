@@ -10,6 +10,7 @@ from .people import (
     ADMIN,
     CITIZEN,
     LICENCE_CLERK,
+    MARKET_CLERK,
     OFFICE_KINDS,
     POLICE_INSPECTOR,
     STAFF_ROLES,
@@ -20,9 +21,19 @@ from .people import (
     UserRole,
 )
 from .security import Setting, Throttle
+from .transfer import (
+    ArchiveTransfer,
+    Inspection,
+    InspectionPhoto,
+    TransferCase,
+    TransferEvent,
+)
+from .vehicles import PlateNumber, TrafficViolation, Vehicle, VehicleRecord
 
 # Every table, in dependency order (for create_tables in migrations and tests).
 ALL_MODELS = [Office, User, UserRole, AuditChainHead, AuditEvent, Throttle, Setting]
+ALL_MODELS += [Vehicle, VehicleRecord, TrafficViolation, PlateNumber]
+ALL_MODELS += [TransferCase, Inspection, InspectionPhoto, ArchiveTransfer, TransferEvent]
 
 __all__ = [
     "ACCIDENT_OFFICER",
@@ -30,19 +41,29 @@ __all__ = [
     "ALL_MODELS",
     "CITIZEN",
     "LICENCE_CLERK",
+    "MARKET_CLERK",
     "OFFICE_KINDS",
     "POLICE_INSPECTOR",
     "STAFF_ROLES",
     "TRUCKPASS_CLERK",
     "VEHICLE_CLERK",
+    "ArchiveTransfer",
     "AuditChainHead",
     "AuditEvent",
     "BaseModel",
+    "Inspection",
+    "InspectionPhoto",
     "Office",
+    "PlateNumber",
     "Setting",
     "Throttle",
+    "TrafficViolation",
+    "TransferCase",
+    "TransferEvent",
     "User",
     "UserRole",
+    "Vehicle",
+    "VehicleRecord",
     "db",
     "for_update",
     "is_postgres",
