@@ -84,8 +84,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per measure, plus the shared ones."""
-    from blueprints import auth, main, staff
+    from blueprints import auth, main, staff, transfer
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(transfer.bp)

@@ -46,6 +46,19 @@ ACTION_LABELS = {
     "staff.reset_totp": _l("Authenticator reset"),
     "audit.search": _l("Audit log searched"),
     "demo.load": _l("Demo city loaded"),
+    "transfer.open": _l("Transfer case opened"),
+    "transfer.confirm": _l("Sale confirmed by a party"),
+    "transfer.confirmed": _l("Sale confirmed by both parties"),
+    "transfer.declined": _l("Sale declined: case cancelled"),
+    "transfer.plate_chosen": _l("Plate chosen"),
+    "transfer.inspect": _l("Vehicle inspected"),
+    "transfer.inspected": _l("Inspection passed: archive requested"),
+    "transfer.archive_sent": _l("Vehicle archive sent"),
+    "transfer.registered": _l("Transfer registered"),
+    "transfer.stopped": _l("Transfer case stopped"),
+    "transfer.case_view": _l("Transfer case viewed"),
+    "transfer.queue_view": _l("Transfer queue viewed"),
+    "transfer.archive_read": _l("Vehicle archive read"),
 }
 
 

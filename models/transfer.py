@@ -150,6 +150,8 @@ class InspectionPhoto(BaseModel):
 ARCHIVE_REQUESTED = "requested"
 ARCHIVE_SENT = "sent"
 ARCHIVE_REFUSED = "refused"
+ARCHIVE_WITHDRAWN = "withdrawn"  # the case stopped before the archive was sent
+ARCHIVE_STATUSES = (ARCHIVE_REQUESTED, ARCHIVE_SENT, ARCHIVE_REFUSED, ARCHIVE_WITHDRAWN)
 
 
 class ArchiveTransfer(BaseModel):
