@@ -10,6 +10,7 @@ blueprint's service performs each one as a conditional update with its audit row
 import json
 
 from peewee import (
+    JOIN,
     BooleanField,
     CharField,
     DateField,
@@ -115,7 +116,7 @@ class TransferCase(BaseModel):
         """The case's timeline, oldest first."""
         return (
             TransferEvent.select(TransferEvent, Office)
-            .join(Office, join_type="LEFT OUTER", on=(TransferEvent.office == Office.id))
+            .join(Office, JOIN.LEFT_OUTER, on=(TransferEvent.office == Office.id))
             .where(TransferEvent.case == self)
             .order_by(TransferEvent.at, TransferEvent.id)
         )
