@@ -38,7 +38,15 @@ from .forms import (
 )
 from .labels import ARCHIVE_LABELS, STATE_LABELS
 from .office_service import inspect, refuse_archive, register, send_archive
-from .views import destination_choices, load_case, open_from_form, opened, respond, run
+from .views import (
+    destination_choices,
+    forget_ids,
+    load_case,
+    open_from_form,
+    opened,
+    respond,
+    run,
+)
 
 PAGE = 20
 ACTION_STATES = (AWAITING_INSPECTION, ARCHIVE_RECEIVED)
@@ -91,7 +99,7 @@ def queue(name: str, query, filters, selected: str, title, **extra):
         "transfer/_queue_rows.html",
         rows=rows[:PAGE],
         has_more=len(rows) > PAGE,
-        page=page,
+        page_no=page,
         args=args,
         endpoint=request.endpoint,
         filters=filters,
@@ -140,6 +148,7 @@ def market_new():
             if case is not None:
                 return opened(case)
     status = 422 if (form.errors or form.form_errors) else 200
+    forget_ids(form)
     return render(
         "transfer/open.html",
         "transfer/_open_form.html",

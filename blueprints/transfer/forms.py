@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FormError
 
@@ -100,7 +101,7 @@ class InspectionForm(FlaskForm):
     )
     result = SelectField(
         _l("Result"),
-        choices=[("passed", _l("Passed")), ("failed", _l("Failed"))],
+        choices=[SelectChoice("passed", _l("Passed")), SelectChoice("failed", _l("Failed"))],
         validators=[DataRequired(REQUIRED)],
     )
     remarks = TextAreaField(

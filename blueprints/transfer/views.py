@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from core.access import role_required
 from core.audit import audit
@@ -80,7 +81,9 @@ def case_context(case, roles, **forms) -> dict:
     }
     if "buyer" in roles and case.state in PLATE_STATES:
         form = forms.get("plate_form") or PlateForm()
-        form.plate.choices = [(p.id, format_plate(p.plate)) for p in offered_plates(case)]
+        form.plate.choices = [
+            SelectChoice(p.id, format_plate(p.plate)) for p in offered_plates(case)
+        ]
         context["plate_form"] = form
     if "destination" in roles and case.state == AWAITING_INSPECTION:
         context["inspection_form"] = forms.get("inspection_form") or InspectionForm()
@@ -143,7 +146,8 @@ def destination_choices() -> list[tuple[int, str]]:
     offices = Office.select().where(
         (Office.kind == "vehicle_office") & (Office.is_local == True)  # noqa: E712
     )
-    return [(o.id, o.display_name(str(get_locale()))) for o in offices.order_by(Office.code)]
+    locale = str(get_locale())
+    return [SelectChoice(o.id, o.display_name(locale)) for o in offices.order_by(Office.code)]
 
 
 def open_from_form(form, buyer, market=None):
@@ -167,6 +171,15 @@ def open_from_form(form, buyer, market=None):
     except StepError as exc:
         form.form_errors.append(str(exc.message))
         return None
+
+
+def forget_ids(form) -> None:
+    """Empty the ID-number fields of a form drawn again: a full ID number is never sent back in
+    a page (people retype it; the check-digit message says what was wrong)."""
+    for name in ("seller_resident_id", "buyer_resident_id"):
+        field = getattr(form, name, None)
+        if field is not None:
+            field.raw_data, field.data = [], ""
 
 
 def opened(case):
@@ -202,6 +215,7 @@ def new_case():
         if case is not None:
             return opened(case)
     status = 422 if (form.errors or form.form_errors) else 200
+    forget_ids(form)
     return render(
         "transfer/open.html",
         "transfer/_open_form.html",
