@@ -27,6 +27,25 @@ EXPECTED_ROUTES = {
     "GET /staff/audit",
     "GET /staff/offices",
     "GET /static/<path:filename>",
+    "GET /transfer/",
+    "GET /transfer/new",
+    "POST /transfer/new",
+    "GET /transfer/vehicles/<int:vehicle_id>",
+    "GET /transfer/cases/<int:case_id>",
+    "POST /transfer/cases/<int:case_id>/confirm",
+    "POST /transfer/cases/<int:case_id>/decline",
+    "POST /transfer/cases/<int:case_id>/plate",
+    "GET /transfer/cases/<int:case_id>/photos/<int:photo_id>",
+    "GET /transfer/cases/<int:case_id>/archive.json",
+    "POST /transfer/cases/<int:case_id>/inspect",
+    "POST /transfer/cases/<int:case_id>/archive/send",
+    "POST /transfer/cases/<int:case_id>/archive/refuse",
+    "POST /transfer/cases/<int:case_id>/register",
+    "GET /transfer/market",
+    "GET /transfer/market/new",
+    "POST /transfer/market/new",
+    "GET /transfer/office",
+    "GET /transfer/archives",
 }
 
 
@@ -40,8 +59,10 @@ def test_route_snapshot(app):
 
 
 PUBLIC = ["/", "/login", "/register"]
-CITIZEN = ["/", "/account"]
+CITIZEN = ["/", "/account", "/transfer/", "/transfer/new"]
 ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit"]
+VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
+MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -56,3 +77,8 @@ def test_every_page_passes_page_checks(client, make, login, lang):
     login(make.staff("admin"))
     for url in ADMIN:
         page(client.get(url, headers=headers))
+    for role, urls in (("vehicle_clerk", VEHICLE_CLERK), ("market_clerk", MARKET_CLERK)):
+        client.post("/logout", data={})
+        login(make.staff(role))
+        for url in urls:
+            page(client.get(url, headers=headers))
