@@ -36,7 +36,7 @@ from .forms import (
     MarketCaseForm,
     RefuseArchiveForm,
 )
-from .labels import ARCHIVE_LABELS, STATE_LABELS
+from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
 from .office_service import inspect, refuse_archive, register, send_archive
 from .views import (
     destination_choices,
@@ -266,7 +266,7 @@ def register_case(case_id: int):
         lambda: register(case_id, actor),
         lambda case: _(
             "Registered to the buyer: plate %(plate)s, certificate %(cert)s.",
-            plate=case.new_plate,
+            plate=fmt_plate(case.new_plate),
             cert=case.new_certificate_no,
         ),
     )

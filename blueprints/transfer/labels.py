@@ -143,9 +143,11 @@ def event_text(event) -> str:
     if kind == "archive_received":
         return _("The archive arrived and its checksum was verified.")
     if kind == "plate_chosen":
-        return _("The buyer chose the plate %(plate)s.", plate=d.get("plate", ""))
+        return _("The buyer chose the plate %(plate)s.", plate=fmt_plate(d.get("plate")))
     if kind == "registered":
-        return _("Registered to the buyer under the plate %(plate)s.", plate=d.get("plate", ""))
+        return _(
+            "Registered to the buyer under the plate %(plate)s.", plate=fmt_plate(d.get("plate"))
+        )
     if kind == "stopped":
         return _("The case was stopped.")
     return kind
