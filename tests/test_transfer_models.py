@@ -179,6 +179,15 @@ def test_buyer_choice_of_plate_is_used_and_released_on_stop(app, make, conn):
         assert TransferCase.get_by_id(stopped.id).chosen_plate_id is None
 
 
+def test_no_plate_before_both_parties_confirmed(app, make, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    with conn():
+        plate = PlateNumber.get(PlateNumber.office == w.dest.id)
+        with pytest.raises(StepError):
+            service.choose_plate(case.id, plate.id, w.buyer)
+
+
 def test_taken_plate_cannot_be_chosen(app, make, conn):
     w = make.transfer_world()
     a = make.transfer_case(w, until=AWAITING_INSPECTION)

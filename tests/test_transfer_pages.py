@@ -4,6 +4,7 @@ clerks; who may see what (404 for outsiders, masked ID numbers); forms, queues a
 import datetime as dt
 import hashlib
 import io
+import os
 
 import pytest
 
@@ -325,3 +326,40 @@ def test_case_page_for_each_role_in_english_and_chinese(make, as_user):
         client = as_user(user)
         for lang in ("zh-CN", "en"):
             page(client.get(f"/transfer/cases/{case.id}", headers={"Accept-Language": lang}))
+
+
+def test_a_blocked_vehicle_opens_a_stopped_case_that_says_why(make, as_user, conn):
+    w = make.transfer_world()
+    with conn():
+        Vehicle.update(status="stolen").where(Vehicle.id == w.vehicle.id).execute()
+    buyer = as_user(w.buyer)
+    case_id = case_id_from(buyer.post("/transfer/new", data=invoice_form(w)))
+    soup = page(buyer.get(f"/transfer/cases/{case_id}", headers={"Accept-Language": "en"}))
+    assert "The vehicle is reported stolen." in soup.select_one(".form-error").get_text()
+    assert not soup.find(id="confirm-form")
+
+
+def test_a_party_declines_and_the_vehicle_is_free_again(make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    seller = as_user(w.seller)
+    assert seller.post(f"/transfer/cases/{case.id}/decline", data={}).status_code == 303
+    with conn():
+        case = TransferCase.get_by_id(case.id)
+        assert case.state == "cancelled" and case.open_vehicle_id is None
+    assert make.transfer_case(w, buyer=make.citizen()).state == "awaiting_confirmation"
+
+
+def test_photos_of_a_refused_inspection_are_not_kept(app, make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_ARCHIVE)  # inspected already
+    clerk = as_user(w.clerk)
+    response = clerk.post(
+        f"/transfer/cases/{case.id}/inspect",
+        data={"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate, "result": "passed",
+              "remarks": "", "photos": (io.BytesIO(PNG), "again.png")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 303
+    folder = os.path.join(app.config["UPLOAD_FOLDER"], "inspections")
+    assert not os.path.isdir(folder) or os.listdir(folder) == []

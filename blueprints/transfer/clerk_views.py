@@ -2,6 +2,9 @@
 cases and the archive requests addressed to it (filtered, paged, refreshed with htmx), and the
 offices' steps on a case, done in place on the case panel."""
 
+import contextlib
+import os
+
 from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +13,7 @@ from flask_login import current_user
 from core.access import role_required
 from core.audit import audit
 from core.htmx import render
-from core.uploads import store_upload
+from core.uploads import absolute_path, store_upload
 from models import (
     MARKET_CLERK,
     VEHICLE_CLERK,
@@ -210,17 +213,28 @@ def inspect_case(case_id: int):
         form.photos.errors = [*form.photos.errors, str(exc.message)]
         return respond(case_id, "bad", _("Please correct the form."), 422, inspection_form=form)
     actor = current_user._get_current_object()
+
+    def step():
+        try:
+            return inspect(
+                case_id,
+                actor,
+                vin_read=form.vin_read.data,
+                plate_read=form.plate_read.data,
+                passed=form.result.data == "passed",
+                remarks=(form.remarks.data or "").strip(),
+                photos=photos,
+            )
+        except Exception:
+            # Nothing was recorded (e.g. another clerk inspected first): keep no stray files.
+            for photo in photos:
+                with contextlib.suppress(OSError):
+                    os.remove(absolute_path(photo.relpath))
+            raise
+
     return run(
         case_id,
-        lambda: inspect(
-            case_id,
-            actor,
-            vin_read=form.vin_read.data,
-            plate_read=form.plate_read.data,
-            passed=form.result.data == "passed",
-            remarks=(form.remarks.data or "").strip(),
-            photos=photos,
-        ),
+        step,
         _("Inspection recorded. The archive has been requested from the registration office."),
     )
 

@@ -42,7 +42,8 @@ from models.vehicles import PLATE_FREE, PLATE_RESERVED
 from .checks import failures, run_checks
 
 CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
-PLATE_STATES = (AWAITING_CONFIRMATION, AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
+# A plate is reserved only once both parties have confirmed the sale.
+PLATE_STATES = (AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
 NOT_NOW = _l("This step has already been taken, or is not possible in the case's present state.")
 
 
