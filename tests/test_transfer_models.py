@@ -148,6 +148,7 @@ def test_whole_path_moves_owner_plate_and_office(app, make, conn):
         assert v.certificate_no == case.new_certificate_no != w.vehicle.certificate_no
         kinds = [(r.kind, r.office_id) for r in v.history()]
         assert kinds == [("initial_registration", w.origin.id), ("transfer_out", w.origin.id),
+                         ("document", w.dest.id), ("document", w.dest.id),
                          ("transfer_registration", w.dest.id)]  # fmt: skip
         assert case.open_vehicle_id is None
         plate = PlateNumber.get(PlateNumber.plate == case.new_plate)

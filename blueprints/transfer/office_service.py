@@ -276,7 +276,11 @@ def register(case_id: int, actor) -> TransferCase:
         if moved != 1:
             raise LostRace
         PlateNumber.update(vehicle=case.vehicle_id).where(PlateNumber.id == plate.id).execute()
-        Vehicle.get_by_id(case.vehicle_id).record("transfer_registration", office, note=case.number)
+        vehicle = Vehicle.get_by_id(case.vehicle_id)
+        # The sale's papers join the archive, which now belongs to this office.
+        vehicle.record("document", office, note=f"二手车销售统一发票 {case.invoice_no}")
+        vehicle.record("document", office, note=f"机动车查验记录 {case.number}")
+        vehicle.record("transfer_registration", office, note=case.number)
         event(case, "registered", office=office, actor=actor, plate=plate.plate)
         return case
 
