@@ -16,7 +16,7 @@ from models.transfer import (
     AWAITING_INSPECTION,
     REGISTERED,
 )
-from rules.validators import mask_id
+from rules.validators import mask_id, normalize_plate, normalize_vin
 
 from .helpers import field_error, page
 
@@ -316,6 +316,10 @@ def test_demo_city_has_transfers_at_every_step(runner, conn, app):
         statuses = {v.status for v in Vehicle.select()}
         assert {"mortgaged", "seized", "stolen", "scrapped", "transferred_out"} <= statuses
         assert PlateNumber.select().where(PlateNumber.status == "free").count() >= 30
+        for v in Vehicle.select():
+            assert normalize_vin(v.vin) == v.vin and normalize_plate(v.plate) == v.plate
+        for p in PlateNumber.select():
+            assert normalize_plate(p.plate) == p.plate and p.plate.startswith("鲁B")
     assert "market" in runner.invoke(args=["demo", "logins"]).output
 
 
