@@ -40,10 +40,12 @@ def digest(text: str) -> str:
 
 
 def _day(value: dt.date | None) -> str | None:
+    """A date as ISO text (None stays None)."""
     return value.isoformat() if value else None
 
 
 def _time(value: dt.datetime) -> str:
+    """A UTC time as ISO text with Z, to the second."""
     return value.replace(microsecond=0).isoformat() + "Z"
 
 

@@ -104,6 +104,7 @@ def inspect(
 
 
 def _requested_archive(case) -> ArchiveTransfer:
+    """The case's archive request, still awaiting an answer (else the race was lost)."""
     archive = ArchiveTransfer.get_or_none(ArchiveTransfer.case == case)
     if archive is None or archive.status != ARCHIVE_REQUESTED:
         raise LostRace

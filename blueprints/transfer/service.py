@@ -51,6 +51,7 @@ class StepError(Exception):
     """A step refused, with a message for the person who tried it."""
 
     def __init__(self, message):
+        """Keep the lazy message: it is put into words in the reader's language."""
         super().__init__(str(message))
         self.message = message
 

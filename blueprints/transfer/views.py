@@ -50,6 +50,7 @@ NO_MATCH = _l("The VIN, plate and seller's ID number do not match one registered
 
 @bp.context_processor
 def _labels():
+    """The label helpers (states, reasons, plates) in this blueprint's templates."""
     return TEMPLATE_HELPERS
 
 
