@@ -137,12 +137,15 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     assert len(items) == 9 and all(li.find("time") and li.select_one(".where") for li in items)
 
 
-def test_outsiders_get_404_everywhere(make, as_user, conn):
+def test_outsiders_get_404_everywhere(app, make, as_user, conn):
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     urls = [f"/transfer/cases/{case.id}", f"/transfer/cases/{case.id}/archive.json",
             f"/transfer/cases/{case.id}/photos/1"]  # fmt: skip
     posts = [f"/transfer/cases/{case.id}/confirm", f"/transfer/cases/{case.id}/plate"]
+    anonymous = app.test_client()
+    response = anonymous.get(urls[0])
+    assert response.status_code == 302 and "/login" in response.location
     stranger = as_user(make.citizen())
     for url in urls:
         page(stranger.get(url), 404)

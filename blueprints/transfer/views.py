@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from core.access import role_required
+from core.access import login_required, role_required
 from core.audit import audit
 from core.htmx import is_htmx, redirect_to, render
 from core.uploads import absolute_path
@@ -239,6 +239,7 @@ def vehicle(vehicle_id: int):
 
 
 @bp.get("/cases/<int:case_id>")
+@login_required
 def case(case_id: int):
     """The case: parties, vehicle, checks, what the reader may do next, and the timeline."""
     found, roles = load_case(case_id)
@@ -256,6 +257,7 @@ def party_of(roles) -> str:
 
 
 @bp.post("/cases/<int:case_id>/confirm")
+@login_required
 def confirm_case(case_id: int):
     """The seller or buyer confirms the sale."""
     _case, roles = load_case(case_id)
@@ -265,6 +267,7 @@ def confirm_case(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/decline")
+@login_required
 def decline_case(case_id: int):
     """The seller or buyer declines the sale: the case is cancelled."""
     _case, roles = load_case(case_id)
@@ -274,6 +277,7 @@ def decline_case(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/plate")
+@login_required
 def plate(case_id: int):
     """The buyer chooses a plate from the few offered."""
     _case, roles = load_case(case_id)
@@ -291,6 +295,7 @@ def plate(case_id: int):
 
 
 @bp.get("/cases/<int:case_id>/photos/<int:photo_id>")
+@login_required
 def photo(case_id: int, photo_id: int):
     """An inspection photo, for the people in the case."""
     found, _roles = load_case(case_id)
@@ -308,6 +313,7 @@ def photo(case_id: int, photo_id: int):
 
 
 @bp.get("/cases/<int:case_id>/archive.json")
+@login_required
 def archive_json(case_id: int):
     """The archive document as it travelled, for the clerks of the two offices (audited)."""
     found, roles = load_case(case_id)
