@@ -5,7 +5,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from models import PlateNumber, TrafficViolation, User, Vehicle
+from models import PlateNumber, TrafficViolation, TransferCase, User, Vehicle
 from rules.validators import resident_id_check_char, vin_check_digit
 
 from . import office_service, service
@@ -165,3 +165,15 @@ def load_demo(context) -> None:
     )
     sale(mortgaged, citizens[8], days_ago=5)
     # for_sale[3] (citizens[7]'s car) is left free to walk the whole path by hand.
+    notes = getattr(context, "notes", None)  # lines for `flask demo logins`, where supported
+    if notes is not None:
+        free = for_sale[3]
+        notes.append(
+            f"{citizens[7].real_name}: sells {free.brand} {free.model_name} {free.plate}, "
+            f"VIN {free.vin} (registered in Jinan, no transfer case yet)"
+        )
+        for case in (done, waiting, inspect_me, pending):
+            case = TransferCase.get_by_id(case.id)
+            notes.append(
+                f"{case.buyer.real_name}: buys in transfer case {case.number} ({case.state})"
+            )
