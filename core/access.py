@@ -11,6 +11,7 @@ from models import (
     ADMIN,
     CITIZEN,
     LICENCE_CLERK,
+    MARKET_CLERK,
     POLICE_INSPECTOR,
     TRUCKPASS_CLERK,
     VEHICLE_CLERK,
@@ -24,6 +25,7 @@ ROLE_LABELS = {
     TRUCKPASS_CLERK: _l("Truck-pass clerk"),
     ACCIDENT_OFFICER: _l("Accident officer"),
     POLICE_INSPECTOR: _l("Police inspector"),
+    MARKET_CLERK: _l("Used-car market clerk"),
 }
 
 

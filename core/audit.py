@@ -64,6 +64,19 @@ ACTION_LABELS = {
     "evidence.item_view": _l("Evidence viewed"),
     "evidence.item_download": _l("Copy of evidence downloaded"),
     "evidence.log_view": _l("Accident case access log viewed"),
+    "transfer.open": _l("Transfer case opened"),
+    "transfer.confirm": _l("Sale confirmed by a party"),
+    "transfer.confirmed": _l("Sale confirmed by both parties"),
+    "transfer.declined": _l("Sale declined: case cancelled"),
+    "transfer.plate_chosen": _l("Plate chosen"),
+    "transfer.inspect": _l("Vehicle inspected"),
+    "transfer.inspected": _l("Inspection passed: archive requested"),
+    "transfer.archive_sent": _l("Vehicle archive sent"),
+    "transfer.registered": _l("Transfer registered"),
+    "transfer.stopped": _l("Transfer case stopped"),
+    "transfer.case_view": _l("Transfer case viewed"),
+    "transfer.queue_view": _l("Transfer queue viewed"),
+    "transfer.archive_read": _l("Vehicle archive read"),
 }
 
 

@@ -1,5 +1,6 @@
-"""The demo city: a vehicle office and a police brigade of Qingdao, a vehicle office of Jinan,
-one staff account of every role, and a dozen fictional citizens with valid-looking data.
+"""The demo city: a vehicle office, a police brigade and a used-car market of Qingdao, a vehicle
+office of Jinan, one staff account of every role, and a dozen fictional citizens with
+valid-looking data.
 
 Passwords and authenticator secrets are random per load and kept (only for demo accounts) in a
 setting, so that `flask demo logins` can print them and `flask demo code` can print a code.
@@ -18,6 +19,7 @@ from models import (
     ACCIDENT_OFFICER,
     ADMIN,
     LICENCE_CLERK,
+    MARKET_CLERK,
     POLICE_INSPECTOR,
     TRUCKPASS_CLERK,
     VEHICLE_CLERK,
@@ -39,6 +41,8 @@ OFFICES = [
      "police_brigade", "青岛", "Qingdao", "鲁B", True),
     ("370100", "济南市公安局交通警察支队车辆管理所", "Jinan Vehicle Office",
      "vehicle_office", "济南", "Jinan", "鲁A", False),
+    ("370200M1", "青岛市二手车交易市场", "Qingdao Used Car Market",
+     "market", "青岛", "Qingdao", "鲁B", True),
 ]  # fmt: skip
 
 STAFF = [
@@ -50,6 +54,7 @@ STAFF = [
     ("accident", "陈静", "370202", [ACCIDENT_OFFICER]),
     ("inspector", "杨磊", "370202", [POLICE_INSPECTOR]),
     ("jinan.vehicle", "赵敏", "370100", [VEHICLE_CLERK]),
+    ("market", "钱晓东", "370200M1", [MARKET_CLERK]),
 ]
 
 CITIZENS = [
@@ -85,8 +90,9 @@ def measure_loaders() -> list:
     """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
     from blueprints.evidence.demo import load_demo as evidence
     from blueprints.licence.demo import load_demo as licence
+    from blueprints.transfer.demo import load_demo as transfer
 
-    return [licence, evidence]
+    return [licence, transfer, evidence]
 
 
 def load_demo_city(progress=print) -> dict:

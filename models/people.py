@@ -21,6 +21,8 @@ VEHICLE_CLERK = "vehicle_clerk"
 TRUCKPASS_CLERK = "truckpass_clerk"
 ACCIDENT_OFFICER = "accident_officer"
 POLICE_INSPECTOR = "police_inspector"
+# Staff of a used-car market (二手车交易市场) who issue the sale's unified invoice.
+MARKET_CLERK = "market_clerk"
 STAFF_ROLES = (
     ADMIN,
     LICENCE_CLERK,
@@ -28,13 +30,17 @@ STAFF_ROLES = (
     TRUCKPASS_CLERK,
     ACCIDENT_OFFICER,
     POLICE_INSPECTOR,
+    MARKET_CLERK,
 )
 
-OFFICE_KINDS = ("vehicle_office", "police_brigade")
+# A used-car market is an Office of kind "market": it has what an office has (a code, a name,
+# a city), its clerks belong to it through User.office like any staff, and every audit row then
+# names the market in its `office` column without a table of its own.
+OFFICE_KINDS = ("vehicle_office", "police_brigade", "market")
 
 
 class Office(BaseModel):
-    """A vehicle office (车管所) or traffic-police brigade (交警大队) of a city."""
+    """A vehicle office (车管所), traffic-police brigade (交警大队) or used-car market of a city."""
 
     code = CharField(max_length=16, unique=True)
     name = CharField(max_length=100)

@@ -1,4 +1,5 @@
-"""Test data with sensible defaults and overrides: offices, citizens, staff, accident cases."""
+"""Test data with sensible defaults and overrides: offices, citizens, staff, licences, vehicles,
+plate pools, transfer cases at any step, accident cases and their evidence."""
 
 import datetime as dt
 import functools
@@ -6,6 +7,8 @@ import io
 import itertools
 import random
 import time
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pyotp
 from werkzeug.security import generate_password_hash
@@ -13,19 +16,41 @@ from werkzeug.security import generate_password_hash
 from core.demo import fictional_resident_id
 from models import (
     ACCIDENT_OFFICER,
+    MARKET_CLERK,
     STAFF_ROLES,
+    VEHICLE_CLERK,
     AccidentCase,
     CaseParty,
     ELicence,
     EvidenceItem,
     LicenceRecord,
     Office,
+    PlateNumber,
+    TrafficViolation,
+    TransferCase,
     User,
+    Vehicle,
     db,
     utcnow,
 )
+from models.transfer import (
+    ARCHIVE_RECEIVED,
+    AWAITING_ARCHIVE,
+    AWAITING_CONFIRMATION,
+    AWAITING_INSPECTION,
+    REGISTERED,
+)
 from rules import totp
-from rules.validators import birth_date_from_resident_id, sex_from_resident_id
+from rules.validators import (
+    birth_date_from_resident_id,
+    resident_id_check_char,
+    sex_from_resident_id,
+    vin_check_digit,
+)
+
+# The order of a case's steps, for transfer_case(until=...).
+CASE_PATH = [AWAITING_CONFIRMATION, AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED,
+             REGISTERED]  # fmt: skip
 
 _counter = itertools.count(1)
 _HASHES = {}
@@ -98,10 +123,13 @@ class Factory:
         return Office.create(**{**defaults, **kw})
 
     @connected
-    def resident_id(self, birth_year: int = 1985, female: bool = False) -> str:
-        """A fresh, valid, unused resident ID number."""
+    def resident_id(self, birth_year: int = 1985, female: bool = False, area: str = "") -> str:
+        """A fresh, valid, unused resident ID number (of Qingdao unless `area` is given)."""
         while True:
             rid = fictional_resident_id(self.rng, birth_year, female)
+            if area:
+                rid = area + rid[6:17]
+                rid += resident_id_check_char(rid)
             if not User.select().where(User.resident_id == rid).exists():
                 return rid
 
@@ -235,3 +263,103 @@ class Factory:
             "uploaded_by": case.officer_id,
         }
         return EvidenceItem.create(**{**defaults, **kw})
+
+    # --- Vehicles and transfers ------------------------------------------------------------
+
+    def vin(self) -> str:
+        """A fresh VIN with a correct check digit."""
+        chars = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+        body = "LSV" + "".join(self.rng.choice(chars) for _ in range(13))
+        vin = body[:8] + "0" + body[8:]
+        return body[:8] + vin_check_digit(vin) + body[8:]
+
+    def plate_number(self, prefix: str) -> str:
+        """A fresh ordinary plate of the prefix, e.g. 鲁A + letter + 4 digits."""
+        return f"{prefix}{self.rng.choice('ABCDEFGHJKLMN')}{next(_counter) % 10000:04d}"
+
+    @connected
+    def vehicle(self, office: Office, owner: User | None = None, **kw) -> Vehicle:
+        """A vehicle registered at `office`, normal, inspected, owned by `owner`."""
+        n = next(_counter)
+        defaults = {
+            "vin": self.vin(),
+            "plate": self.plate_number(office.plate_prefix),
+            "brand": "大众",
+            "model_name": "朗逸",
+            "vehicle_type": "small_car",
+            "colour": "白",
+            "engine_no": f"E{n:08d}",
+            "first_registered_on": dt.date(2016, 5, 1),
+            "owner": owner,
+            "owner_name": owner.real_name if owner else "无账号车主",
+            "owner_resident_id": owner.resident_id if owner else self.resident_id(area="370102"),
+            "registration_office": office,
+            "certificate_no": f"{office.code}{n:06d}",
+            "inspection_valid_until": dt.date.today() + dt.timedelta(days=200),
+        }
+        vehicle = Vehicle.create(**{**defaults, **kw})
+        vehicle.record("initial_registration", office, at=dt.datetime(2016, 5, 1, 2))
+        return vehicle
+
+    @connected
+    def violation(self, vehicle: Vehicle, handled: bool = False) -> TrafficViolation:
+        """A traffic violation of the vehicle."""
+        return TrafficViolation.create(vehicle=vehicle, occurred_on=dt.date.today(),
+                                       description="超速", handled=handled)  # fmt: skip
+
+    @connected
+    def plates(self, office: Office, n: int = 5) -> list[PlateNumber]:
+        """n free plates in the office's pool."""
+        return [
+            PlateNumber.create(plate=self.plate_number(office.plate_prefix), office=office)
+            for _ in range(n)
+        ]
+
+    def transfer_world(self, plates: int = 5) -> SimpleNamespace:
+        """Qingdao (destination) and Jinan (origin) offices, a market, their clerks, a seller
+        with a Jinan car, a buyer of Qingdao and a pool of free 鲁B plates."""
+        dest = self.office(name="青岛车管所", city="青岛", city_en="Qingdao", plate_prefix="鲁B")
+        n = next(_counter)
+        origin = self.office(code=f"3701{n:02d}", name="济南车管所", city="济南",
+                             city_en="Jinan", plate_prefix="鲁A", is_local=False)  # fmt: skip
+        market = self.office(code=f"M{n}", name="二手车市场", kind="market", plate_prefix="鲁B")
+        seller, buyer = self.citizen(), self.citizen()
+        world = SimpleNamespace(
+            dest=dest,
+            origin=origin,
+            market=market,
+            clerk=self.staff(VEHICLE_CLERK, office=dest),
+            origin_clerk=self.staff(VEHICLE_CLERK, office=origin),
+            market_clerk=self.staff(MARKET_CLERK, office=market),
+            seller=seller,
+            buyer=buyer,
+            vehicle=self.vehicle(origin, seller),
+        )
+        self.plates(dest, plates)
+        return world
+
+    @connected
+    def transfer_case(self, w, until: str = AWAITING_CONFIRMATION, vehicle=None, buyer=None,
+                      **kw) -> TransferCase:  # fmt: skip
+        """A case for the world's vehicle, opened at its market and taken up to `until`."""
+        from blueprints.transfer import office_service, service
+
+        vehicle = Vehicle.get_by_id((vehicle or w.vehicle).id)
+        buyer = buyer or w.buyer
+        case = service.open_case(
+            vehicle=vehicle, buyer=buyer, opened_by=w.market_clerk, market=w.market,
+            destination=w.dest, invoice_no=f"{20210901 + next(_counter)}",
+            invoice_date=dt.date.today() - dt.timedelta(days=1), price=Decimal("86000"), **kw,
+        )  # fmt: skip
+        steps = CASE_PATH.index(until)
+        if steps >= 1:
+            service.confirm(case.id, "seller", User.get_by_id(case.seller_id))
+            service.confirm(case.id, "buyer", buyer)
+        if steps >= 2:
+            office_service.inspect(case.id, w.clerk, vin_read=vehicle.vin,
+                                   plate_read=vehicle.plate, passed=True)  # fmt: skip
+        if steps >= 3:
+            office_service.send_archive(case.id, w.origin_clerk)
+        if steps >= 4:
+            office_service.register(case.id, w.clerk)
+        return TransferCase.get_by_id(case.id)

@@ -18,11 +18,11 @@ def test_demo_city_loads_once_with_every_role(runner, conn):
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert result.exit_code == 0, result.output
     with conn():
-        assert Office.select().count() == 3
+        assert Office.select().count() == 4
         assert Office.select().where(Office.is_local == False).count() == 1  # noqa: E712
         roles = set().union(*(u.roles for u in User.select().where(User.is_staff == True)))  # noqa: E712
         assert roles >= {"admin", "licence_clerk", "vehicle_clerk", "truckpass_clerk",
-                         "accident_officer", "police_inspector"}  # fmt: skip
+                         "accident_officer", "police_inspector", "market_clerk"}  # fmt: skip
         citizens = list(User.select().where(User.is_staff == False))  # noqa: E712
         assert len(citizens) == 12
         assert len({c.resident_id for c in citizens}) == 12

@@ -68,6 +68,25 @@ EXPECTED_ROUTES = {
     "GET /v/<handle>/<code>",
     "GET /v/photo/<token>",
     "GET /api/v1/licence-check",
+    "GET /transfer/",
+    "GET /transfer/new",
+    "POST /transfer/new",
+    "GET /transfer/vehicles/<int:vehicle_id>",
+    "GET /transfer/cases/<int:case_id>",
+    "POST /transfer/cases/<int:case_id>/confirm",
+    "POST /transfer/cases/<int:case_id>/decline",
+    "POST /transfer/cases/<int:case_id>/plate",
+    "GET /transfer/cases/<int:case_id>/photos/<int:photo_id>",
+    "GET /transfer/cases/<int:case_id>/archive.json",
+    "POST /transfer/cases/<int:case_id>/inspect",
+    "POST /transfer/cases/<int:case_id>/archive/send",
+    "POST /transfer/cases/<int:case_id>/archive/refuse",
+    "POST /transfer/cases/<int:case_id>/register",
+    "GET /transfer/market",
+    "GET /transfer/market/new",
+    "POST /transfer/market/new",
+    "GET /transfer/office",
+    "GET /transfer/archives",
 }
 
 
@@ -85,7 +104,10 @@ CITIZEN = ["/", "/account", "/evidence/", "/evidence/open"]
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
+CITIZEN = ["/", "/account", "/transfer/", "/transfer/new"]
 ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit"]
+VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
+MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -108,3 +130,8 @@ def test_every_page_passes_page_checks(client, make, login, lang):
     login(make.staff("admin"))
     for url in ADMIN:
         page(client.get(url, headers=headers))
+    for role, urls in (("vehicle_clerk", VEHICLE_CLERK), ("market_clerk", MARKET_CLERK)):
+        client.post("/logout", data={})
+        login(make.staff(role))
+        for url in urls:
+            page(client.get(url, headers=headers))

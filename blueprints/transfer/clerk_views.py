@@ -1,0 +1,286 @@
+"""Clerks' pages of the transfer measure: the market's sales, the vehicle office's incoming
+cases and the archive requests addressed to it (filtered, paged, refreshed with htmx), and the
+offices' steps on a case, done in place on the case panel."""
+
+import contextlib
+import os
+
+from flask import abort, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.access import role_required
+from core.audit import audit
+from core.htmx import render
+from core.uploads import absolute_path, store_upload
+from models import (
+    MARKET_CLERK,
+    VEHICLE_CLERK,
+    ArchiveTransfer,
+    TransferCase,
+    User,
+    Vehicle,
+)
+from models.transfer import (
+    ARCHIVE_RECEIVED,
+    ARCHIVE_STATUSES,
+    AWAITING_INSPECTION,
+    CASE_STATES,
+    OPEN_STATES,
+)
+from rules.validators import ValidationError, normalize_plate
+
+from . import bp
+from .forms import (
+    PHOTO_MAX_BYTES,
+    PHOTO_TYPES,
+    InspectionForm,
+    MarketCaseForm,
+    RefuseArchiveForm,
+)
+from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
+from .office_service import inspect, refuse_archive, register, send_archive
+from .views import (
+    destination_choices,
+    forget_ids,
+    load_case,
+    open_from_form,
+    opened,
+    respond,
+    run,
+)
+
+PAGE = 20
+ACTION_STATES = (AWAITING_INSPECTION, ARCHIVE_RECEIVED)
+CASE_FILTERS = [
+    ("action", _l("Needs action")),
+    ("open", _l("All open")),
+    *STATE_LABELS.items(),
+    ("all", _l("All")),
+]
+ARCHIVE_FILTERS = [*ARCHIVE_LABELS.items(), ("all", _l("All"))]
+
+
+def search(query, text: str):
+    """Cases whose number, invoice, VIN or plate (old or new) matches the search text."""
+    text = "".join(text.split()).upper()
+    if not text:
+        return query
+    cond = (TransferCase.invoice_no == text) | Vehicle.vin.startswith(text)
+    if text.startswith("ZY") and text[2:].isdigit():
+        cond |= TransferCase.id == int(text[2:])
+    try:
+        plate = normalize_plate(text)
+        cond |= (Vehicle.plate == plate) | (TransferCase.new_plate == plate)
+    except ValidationError:
+        pass
+    return query.where(cond)
+
+
+def cases_query():
+    """Cases with their vehicle (a case names two vehicle columns: join on the right one)."""
+    return TransferCase.select(TransferCase, Vehicle).join(
+        Vehicle, on=(TransferCase.vehicle == Vehicle.id)
+    )
+
+
+def queue(name: str, query, filters, selected: str, title, **extra):
+    """Search, page and draw a queue: the whole page, or only its rows for htmx."""
+    query = search(query, request.args.get("q", ""))
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = list(
+        query.order_by(TransferCase.updated_at.desc(), TransferCase.id.desc()).paginate(
+            page, PAGE + 1
+        )
+    )
+    args = {k: v for k, v in request.args.items() if k in ("q", "state", "status") and v}
+    # The rows name buyers and sellers: reading them is logged like any personal data.
+    audit("transfer.queue_view", detail={"queue": name, **args, "page": page})
+    return render(
+        "transfer/queue.html",
+        "transfer/_queue_rows.html",
+        rows=rows[:PAGE],
+        has_more=len(rows) > PAGE,
+        page_no=page,
+        args=args,
+        endpoint=request.endpoint,
+        filters=filters,
+        selected=selected,
+        title=title,
+        **extra,
+    )
+
+
+def by_state(query, state: str):
+    """Narrow a case query to a state filter value."""
+    if state == "action":
+        return query.where(TransferCase.state.in_(ACTION_STATES))
+    if state == "open":
+        return query.where(TransferCase.state.in_(OPEN_STATES))
+    if state in CASE_STATES:
+        return query.where(TransferCase.state == state)
+    return query
+
+
+@bp.get("/market")
+@role_required(MARKET_CLERK)
+def market_queue():
+    """The sales this market invoiced."""
+    state = request.args.get("state") or "open"
+    query = by_state(cases_query().where(TransferCase.market == current_user.office_id), state)
+    return queue("market", query, CASE_FILTERS, state, _("Sales invoiced here"), market=True)
+
+
+@bp.route("/market/new", methods=["GET", "POST"])
+@role_required(MARKET_CLERK)
+def market_new():
+    """The market issues the sale's invoice and opens the case for seller and buyer."""
+    form = MarketCaseForm()
+    form.destination.choices = destination_choices()
+    if form.validate_on_submit():
+        buyer = User.get_or_none(User.resident_id == form.buyer_resident_id.data)
+        if buyer is None:
+            form.buyer_resident_id.errors.append(
+                _("No account has this ID number: the buyer must register first.")
+            )
+        elif buyer.real_name != form.buyer_name.data.strip():
+            form.buyer_name.errors.append(_("The name does not match this ID number's account."))
+        else:
+            case = open_from_form(form, buyer, market=current_user.office)
+            if case is not None:
+                return opened(case)
+    status = 422 if (form.errors or form.form_errors) else 200
+    forget_ids(form)
+    return render(
+        "transfer/open.html",
+        "transfer/_open_form.html",
+        status,
+        form=form,
+        action=url_for("transfer.market_new"),
+    )
+
+
+@bp.get("/office")
+@role_required(VEHICLE_CLERK)
+def office_queue():
+    """Cases to be inspected and registered at this office."""
+    state = request.args.get("state") or "action"
+    query = cases_query().where(TransferCase.destination_office == current_user.office_id)
+    return queue(
+        "office", by_state(query, state), CASE_FILTERS, state, _("Transfers into this city")
+    )
+
+
+@bp.get("/archives")
+@role_required(VEHICLE_CLERK)
+def archive_queue():
+    """Requests for archives of vehicles registered at this office."""
+    status = request.args.get("state") or "requested"
+    query = (
+        cases_query()
+        .switch(TransferCase)
+        .join(ArchiveTransfer)
+        .where(ArchiveTransfer.from_office == current_user.office_id)
+    )
+    if status in ARCHIVE_STATUSES:
+        query = query.where(ArchiveTransfer.status == status)
+    return queue("archives", query, ARCHIVE_FILTERS, status, _("Archive requests"), archives=True)
+
+
+def clerk_of(case_id: int, role: str):
+    """The case, when the current clerk is its `role` office; 403 when they only see it."""
+    found, roles = load_case(case_id)
+    if role not in roles:
+        abort(403)
+    return found
+
+
+@bp.post("/cases/<int:case_id>/inspect")
+@role_required(VEHICLE_CLERK)
+def inspect_case(case_id: int):
+    """Record the inspection with its photos."""
+    clerk_of(case_id, "destination")
+    form = InspectionForm()
+    if not form.validate_on_submit():
+        return respond(case_id, "bad", _("Please correct the form."), 422, inspection_form=form)
+    photos = []
+    try:
+        for upload in form.photos.data or []:
+            if upload and upload.filename:
+                photos.append(store_upload(upload, "inspections", PHOTO_TYPES, PHOTO_MAX_BYTES))
+    except ValidationError as exc:
+        form.photos.errors = [*form.photos.errors, str(exc.message)]
+        return respond(case_id, "bad", _("Please correct the form."), 422, inspection_form=form)
+    actor = current_user._get_current_object()
+
+    def step():
+        try:
+            return inspect(
+                case_id,
+                actor,
+                vin_read=form.vin_read.data,
+                plate_read=form.plate_read.data,
+                passed=form.result.data == "passed",
+                remarks=(form.remarks.data or "").strip(),
+                photos=photos,
+            )
+        except Exception:
+            # Nothing was recorded (e.g. another clerk inspected first): keep no stray files.
+            for photo in photos:
+                with contextlib.suppress(OSError):
+                    os.remove(absolute_path(photo.relpath))
+            raise
+
+    return run(
+        case_id,
+        step,
+        _("Inspection recorded. The archive has been requested from the registration office."),
+    )
+
+
+@bp.post("/cases/<int:case_id>/archive/send")
+@role_required(VEHICLE_CLERK)
+def send_case_archive(case_id: int):
+    """The origin office sends the archive."""
+    clerk_of(case_id, "origin")
+    actor = current_user._get_current_object()
+    return run(
+        case_id,
+        lambda: send_archive(case_id, actor),
+        _("Archive sent. The vehicle is now transferred out at your office."),
+    )
+
+
+@bp.post("/cases/<int:case_id>/archive/refuse")
+@role_required(VEHICLE_CLERK)
+def refuse_case_archive(case_id: int):
+    """The origin office refuses to send the archive, with a reason."""
+    clerk_of(case_id, "origin")
+    form = RefuseArchiveForm()
+    if not form.validate_on_submit():
+        return respond(case_id, "bad", _("Please give a reason."), 422, refuse_form=form)
+    actor = current_user._get_current_object()
+    return run(
+        case_id,
+        lambda: refuse_archive(case_id, actor, form.reason.data.strip()),
+        _("Refused. Buyer and seller see your reason."),
+        expect_stop=True,
+    )
+
+
+@bp.post("/cases/<int:case_id>/register")
+@role_required(VEHICLE_CLERK)
+def register_case(case_id: int):
+    """Register the vehicle to the buyer under a plate of this city."""
+    clerk_of(case_id, "destination")
+    actor = current_user._get_current_object()
+    return run(
+        case_id,
+        lambda: register(case_id, actor),
+        lambda case: _(
+            "Registered to the buyer: plate %(plate)s, certificate %(cert)s.",
+            plate=fmt_plate(case.new_plate),
+            cert=case.new_certificate_no,
+        ),
+    )

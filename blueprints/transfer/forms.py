@@ -1,0 +1,145 @@
+"""Forms of the transfer measure: the sale's invoice, the inspection, the archive refusal and
+the plate choice. VINs, plates and ID numbers go through the shared normalisers."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import ValidationError as FormError
+
+from blueprints.auth.forms import REQUIRED
+from core.forms import Normalized
+from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
+
+from .checks import beijing_today
+
+MAX_PHOTOS = 6
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg", "image/png"}
+
+
+class CaseForm(FlaskForm):
+    """The sale's unified invoice (二手车销售统一发票) as the buyer enters it."""
+
+    vin = StringField(
+        _l("VIN"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_vin)],
+        description=_l("17 characters, as on the registration certificate."),
+    )
+    plate = StringField(
+        _l("Present plate number"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_plate)],
+        description=_l("The plate of the other city, e.g. 鲁A·12345."),
+    )
+    seller_resident_id = StringField(
+        _l("Seller's resident ID number"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
+        description=_l("The registered owner's, as on the registration certificate."),
+    )
+    invoice_no = StringField(
+        _l("Invoice number"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*[0-9]{8,20}\s*$", message=_l("8 to 20 digits, as on the invoice.")),
+        ],
+    )
+    invoice_date = DateField(
+        _l("Invoice date"),
+        validators=[DataRequired(_l("Enter the date as on the invoice."))],
+    )
+    price = DecimalField(
+        _l("Price (yuan)"),
+        places=2,
+        validators=[
+            DataRequired(_l("Enter the price as on the invoice.")),
+            NumberRange(min=1, max=99_999_999, message=_l("Enter the price in yuan.")),
+        ],
+    )
+    destination = SelectField(_l("Register at"), coerce=int)
+    residence_permit_no = StringField(
+        _l("Residence permit number"),
+        validators=[
+            Optional(),
+            Regexp(r"^[0-9A-Za-z]{6,30}$", message=_l("6 to 30 letters or digits.")),
+        ],
+        description=_l(
+            "Only for a buyer whose household is registered in another city: the number of "
+            "the buyer's residence permit of this city."
+        ),
+    )
+
+    def validate_invoice_date(self, field):
+        """An invoice is not dated in the future."""
+        if field.data and field.data > beijing_today():
+            raise FormError(_l("The invoice date cannot be in the future."))
+
+
+class MarketCaseForm(CaseForm):
+    """The same invoice issued at a used-car market, which names the buyer."""
+
+    buyer_name = StringField(
+        _l("Buyer's name"), validators=[DataRequired(REQUIRED), Length(min=2, max=30)]
+    )
+    buyer_resident_id = StringField(
+        _l("Buyer's resident ID number"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
+    )
+
+
+class InspectionForm(FlaskForm):
+    """The inspection (查验): identifiers read off the vehicle itself, the result, photos."""
+
+    vin_read = StringField(
+        _l("VIN read on the vehicle"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_vin)],
+    )
+    plate_read = StringField(
+        _l("Plate read on the vehicle"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_plate)],
+    )
+    result = SelectField(
+        _l("Result"),
+        choices=[SelectChoice("passed", _l("Passed")), SelectChoice("failed", _l("Failed"))],
+        validators=[DataRequired(REQUIRED)],
+    )
+    remarks = TextAreaField(
+        _l("Remarks"),
+        validators=[Length(max=500)],
+        description=_l("Required when the vehicle fails: say why."),
+    )
+    photos = MultipleFileField(
+        _l("Photos"), description=_l("JPEG or PNG, at most 6, each up to 5 MB.")
+    )
+
+    def validate_remarks(self, field):
+        """A failed inspection says why."""
+        if self.result.data == "failed" and not (field.data or "").strip():
+            raise FormError(_l("Say why the vehicle failed."))
+
+    def validate_photos(self, field):
+        """At most MAX_PHOTOS files (their content is checked when they are stored)."""
+        files = [f for f in field.data or [] if f and f.filename]
+        if len(files) > MAX_PHOTOS:
+            raise FormError(_l("At most 6 photos."))
+
+
+class RefuseArchiveForm(FlaskForm):
+    """The origin office refuses to send the archive, and says why."""
+
+    reason = TextAreaField(
+        _l("Reason for refusing"),
+        validators=[DataRequired(REQUIRED), Length(min=4, max=500)],
+    )
+
+
+class PlateForm(FlaskForm):
+    """The buyer picks one of the free plates offered."""
+
+    plate = RadioField(
+        _l("Plate"),
+        coerce=int,
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose one of the plates."))],
+    )

@@ -1,0 +1,181 @@
+"""What the transfer measure's states, statuses, types and reasons are called, in the reader's
+language. Stored values are English codes; these labels are looked up when a page is drawn."""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from models.transfer import (
+    ARCHIVE_RECEIVED,
+    ARCHIVE_REFUSED,
+    ARCHIVE_REQUESTED,
+    ARCHIVE_SENT,
+    ARCHIVE_WITHDRAWN,
+    AWAITING_ARCHIVE,
+    AWAITING_CONFIRMATION,
+    AWAITING_INSPECTION,
+    CANCELLED,
+    REGISTERED,
+    STOPPED,
+)
+from rules.validators import ValidationError, format_plate
+
+STATE_LABELS = {
+    AWAITING_CONFIRMATION: _l("Awaiting confirmation by seller and buyer"),
+    AWAITING_INSPECTION: _l("Awaiting inspection"),
+    AWAITING_ARCHIVE: _l("Awaiting the archive from the other city"),
+    ARCHIVE_RECEIVED: _l("Archive received, awaiting registration"),
+    REGISTERED: _l("Registered to the buyer"),
+    STOPPED: _l("Stopped"),
+    CANCELLED: _l("Cancelled"),
+}
+
+ARCHIVE_LABELS = {
+    ARCHIVE_REQUESTED: _l("Requested"),
+    ARCHIVE_SENT: _l("Sent"),
+    ARCHIVE_REFUSED: _l("Refused"),
+    ARCHIVE_WITHDRAWN: _l("Withdrawn (case stopped)"),
+}
+
+VEHICLE_STATUS_LABELS = {
+    "normal": _l("Normal"),
+    "mortgaged": _l("Mortgaged"),
+    "seized": _l("Seized"),
+    "stolen": _l("Reported stolen"),
+    "scrapped": _l("Scrapped"),
+    "transferred_out": _l("Transferred out"),
+}
+
+VEHICLE_TYPE_LABELS = {
+    "small_car": _l("Small car"),
+    "small_new_energy": _l("Small new-energy car"),
+    "medium_bus": _l("Medium bus"),
+    "large_bus": _l("Large bus"),
+    "light_truck": _l("Light truck"),
+    "medium_truck": _l("Medium truck"),
+    "heavy_truck": _l("Heavy truck"),
+    "tractor_unit": _l("Tractor unit"),
+    "motorcycle": _l("Motorcycle"),
+}
+
+RECORD_LABELS = {
+    "initial_registration": _l("First registration"),
+    "transfer_registration": _l("Transfer registration"),
+    "transfer_out": _l("Transferred out"),
+    "mortgage": _l("Mortgage registered"),
+    "mortgage_release": _l("Mortgage released"),
+    "document": _l("Document filed"),
+}
+
+PARTY_LABELS = {"seller": _l("Seller"), "buyer": _l("Buyer")}
+
+CHECK_LABELS = {
+    "vehicle_status": _l("Not mortgaged, seized, stolen or scrapped"),
+    "violations": _l("No unhandled traffic violations"),
+    "inspection": _l("Safety inspection valid"),
+    "buyer_eligible": _l("Buyer may register a vehicle in this city"),
+}
+
+STATUS_REASONS = {
+    "mortgaged": _l("The vehicle is mortgaged: the mortgage must be released first."),
+    "seized": _l("The vehicle is seized by a court or another authority."),
+    "stolen": _l("The vehicle is reported stolen."),
+    "scrapped": _l("The vehicle has been scrapped."),
+    "transferred_out": _l("The vehicle's archive has already left its registration office."),
+}
+
+
+def reason_text(reason: dict) -> str:
+    """One stop reason (a dict stored with the case) as a sentence in the reader's language."""
+    code = reason.get("code")
+    if code == "vehicle_status":
+        return str(STATUS_REASONS.get(reason.get("status"), reason.get("status")))
+    if code == "violations":
+        return _("Unhandled traffic violations: %(n)s. They must be handled first.", n=reason["n"])
+    if code == "inspection":
+        if reason.get("until"):
+            return _("The vehicle's safety inspection expired on %(date)s.", date=reason["until"])
+        return _("The vehicle has no valid safety inspection.")
+    if code == "buyer_eligible":
+        return _(
+            "The buyer's household registration is not in %(city)s and no residence permit "
+            "of the city was given.",
+            city=reason.get("city", ""),
+        )
+    if code == "vin_mismatch":
+        return _(
+            "The VIN on the vehicle (%(read)s) does not match the record.", read=reason["read"]
+        )
+    if code == "plate_mismatch":
+        return _(
+            "The plate on the vehicle (%(read)s) does not match the record.", read=reason["read"]
+        )
+    if code == "inspection_failed":
+        return _("Inspection failed: %(text)s", text=reason.get("text", ""))
+    if code == "archive_refused":
+        return _("The origin office refused to send the archive: %(text)s", text=reason["text"])
+    return str(code)
+
+
+def event_text(event) -> str:
+    """One timeline entry as a sentence in the reader's language."""
+    d = event.detail_dict
+    kind = event.kind
+    if kind == "opened":
+        return _("Case opened with invoice %(no)s.", no=d.get("invoice_no", ""))
+    if kind == "confirmed":
+        if d.get("party") == "seller":
+            return _("The seller confirmed the sale.")
+        return _("The buyer confirmed the sale.")
+    if kind == "declined":
+        if d.get("party") == "seller":
+            return _("The seller declined the sale; the case is cancelled.")
+        return _("The buyer declined the sale; the case is cancelled.")
+    if kind == "inspected":
+        if d.get("passed"):
+            return _("The vehicle was inspected and passed (%(n)s photos).", n=d.get("photos", 0))
+        return _("The vehicle was inspected and failed.")
+    if kind == "archive_requested":
+        return _("The archive was requested from the registration office.")
+    if kind == "archive_sent":
+        return _("The archive was sent online; the vehicle is transferred out there.")
+    if kind == "archive_refused":
+        return _("The registration office refused to send the archive.")
+    if kind == "archive_received":
+        return _("The archive arrived and its checksum was verified.")
+    if kind == "plate_chosen":
+        return _("The buyer chose the plate %(plate)s.", plate=fmt_plate(d.get("plate")))
+    if kind == "registered":
+        return _(
+            "Registered to the buyer under the plate %(plate)s.", plate=fmt_plate(d.get("plate"))
+        )
+    if kind == "stopped":
+        return _("The case was stopped.")
+    return kind
+
+
+def label(table: dict, value) -> str:
+    """A label from one of the tables above (the raw value when it has none)."""
+    return str(table.get(value, value))
+
+
+def fmt_plate(plate: str | None) -> str:
+    """A plate as people write it (鲁B·12345); '' for none."""
+    if not plate:
+        return ""
+    try:
+        return format_plate(plate)
+    except ValidationError:
+        return plate
+
+
+TEMPLATE_HELPERS = {
+    "fmt_plate": fmt_plate,
+    "state_label": lambda v: label(STATE_LABELS, v),
+    "archive_label": lambda v: label(ARCHIVE_LABELS, v),
+    "vehicle_status_label": lambda v: label(VEHICLE_STATUS_LABELS, v),
+    "vehicle_type_label": lambda v: label(VEHICLE_TYPE_LABELS, v),
+    "record_label": lambda v: label(RECORD_LABELS, v),
+    "check_label": lambda v: label(CHECK_LABELS, v),
+    "reason_text": reason_text,
+    "event_text": event_text,
+}

@@ -1,0 +1,337 @@
+"""The steps of a transfer case as plain functions, one short write transaction each.
+
+Every step locks and re-reads the case, refuses when the case is not in the step's state, runs
+the checks again (a failed check stops the case with its reasons), and moves the case with the
+state machine: a conditional UPDATE whose row count is checked, plus its audit row. Two clerks
+acting at once therefore produce exactly one result; the other gets StepError.
+"""
+
+import json
+
+from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError, fn
+
+from core.audit import audit
+from core.states import StateMachine
+from models import (
+    MARKET_CLERK,
+    VEHICLE_CLERK,
+    ArchiveTransfer,
+    PlateNumber,
+    TransferCase,
+    TransferEvent,
+    User,
+    Vehicle,
+    for_update,
+    utcnow,
+    write_tx,
+)
+from models.transfer import (
+    ARCHIVE_RECEIVED,
+    ARCHIVE_REQUESTED,
+    ARCHIVE_WITHDRAWN,
+    AWAITING_ARCHIVE,
+    AWAITING_CONFIRMATION,
+    AWAITING_INSPECTION,
+    CANCELLED,
+    CASE_TRANSITIONS,
+    STOPPED,
+)
+from models.vehicles import PLATE_FREE, PLATE_RESERVED
+
+from .checks import failures, run_checks
+
+CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
+# A plate is reserved only once both parties have confirmed the sale.
+PLATE_STATES = (AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
+NOT_NOW = _l("This step has already been taken, or is not possible in the case's present state.")
+
+
+class StepError(Exception):
+    """A step refused, with a message for the person who tried it."""
+
+    def __init__(self, message):
+        """Keep the lazy message: it is put into words in the reader's language."""
+        super().__init__(str(message))
+        self.message = message
+
+
+class LostRace(Exception):
+    """Another request changed the rows first: roll the whole step back."""
+
+
+def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEvent:
+    """Add a step to the case's timeline."""
+    return TransferEvent.create(
+        case=case,
+        kind=kind,
+        office=office,
+        actor=actor,
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def case_roles(case: TransferCase, user) -> set[str]:
+    """What the user is in this case: buyer, seller, market, destination or origin clerk.
+
+    The origin office's clerks see the case only once its archive has been asked for.
+    """
+    roles = set()
+    if user is None or not user.is_authenticated:
+        return roles
+    if user.id == case.buyer_id:
+        roles.add("buyer")
+    if user.id == case.seller_id:
+        roles.add("seller")
+    if user.is_staff and user.office_id:
+        if user.has_role(MARKET_CLERK) and user.office_id == case.market_id:
+            roles.add("market")
+        if user.has_role(VEHICLE_CLERK):
+            if user.office_id == case.destination_office_id:
+                roles.add("destination")
+            if (
+                user.office_id == case.origin_office_id
+                and ArchiveTransfer.select().where(ArchiveTransfer.case == case).exists()
+            ):
+                roles.add("origin")
+    return roles
+
+
+def locked_case(case_id: int, *states: str) -> TransferCase:
+    """The case, re-read with its row locked, when it is in one of `states`."""
+    case = for_update(TransferCase.select().where(TransferCase.id == case_id)).first()
+    if case is None or case.state not in states:
+        raise StepError(NOT_NOW)
+    return case
+
+
+def move(case, to_state: str, action: str, detail=None, **updates) -> None:
+    """One state-machine move; a lost race rolls the step back."""
+    if not CASE_MACHINE.apply(
+        case, to_state, action=action, detail=detail, updated_at=utcnow(), **updates
+    ):
+        raise LostRace
+
+
+def _release_plate(case) -> None:
+    """Put the plate the buyer chose back into the pool."""
+    if case.chosen_plate_id:
+        PlateNumber.update(status=PLATE_FREE).where(
+            (PlateNumber.id == case.chosen_plate_id) & (PlateNumber.status == PLATE_RESERVED)
+        ).execute()
+        TransferCase.update(chosen_plate=None).where(TransferCase.id == case.id).execute()
+        case.chosen_plate = None
+
+
+def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
+    """Stop or cancel: the vehicle is free for another case and the plate back in the pool."""
+    extra = {"stop_reasons": json.dumps(reasons, ensure_ascii=False)} if reasons else {}
+    move(
+        case,
+        to_state,
+        action,
+        detail={**detail, **({"reasons": reasons} if reasons else {})},
+        open_vehicle=None,
+        **extra,
+    )
+    _release_plate(case)
+    ArchiveTransfer.update(status=ARCHIVE_WITHDRAWN).where(
+        (ArchiveTransfer.case == case) & (ArchiveTransfer.status == ARCHIVE_REQUESTED)
+    ).execute()
+
+
+def stop(case, reasons: list[dict], *, actor, office) -> None:
+    """Stop the case with its reasons (a closed case never reopens)."""
+    _close(case, STOPPED, "transfer.stopped", reasons)
+    event(case, "stopped", office=office, actor=actor, reasons=reasons)
+
+
+def stopped_by_checks(case, *, actor, office) -> bool:
+    """Run the checks; when any fails, stop the case with the reasons and return True."""
+    reasons = failures(run_checks(case))
+    if reasons:
+        stop(case, reasons, actor=actor, office=office)
+    return bool(reasons)
+
+
+def run_step(step):
+    """Run a step's transaction; a lost race becomes the step's refusal."""
+    try:
+        with write_tx():
+            return step()
+    except LostRace:
+        raise StepError(NOT_NOW) from None
+
+
+# --- Opening ------------------------------------------------------------------------------
+
+
+def find_vehicle(vin: str, plate: str, seller_resident_id: str) -> Vehicle | None:
+    """The vehicle with this VIN and plate, registered to this owner; None when any differs."""
+    return Vehicle.get_or_none(
+        (Vehicle.vin == vin)
+        & (Vehicle.plate == plate)
+        & (Vehicle.owner_resident_id == seller_resident_id)
+    )
+
+
+def open_case(
+    *,
+    vehicle,
+    buyer,
+    opened_by,
+    market,
+    destination,
+    invoice_no,
+    invoice_date,
+    price,
+    residence_permit_no=None,
+) -> TransferCase:
+    """Open a case from the sale's invoice; the checks run at once and may stop it."""
+    origin = vehicle.registration_office
+    if origin.city == destination.city:
+        raise StepError(
+            _l(
+                "This vehicle is registered in this city: this service is for "
+                "vehicles registered in another city."
+            )
+        )
+    seller = User.get_or_none(User.resident_id == vehicle.owner_resident_id)
+    if seller is None:
+        raise StepError(
+            _l(
+                "The seller has no account here yet: they must register before "
+                "they can confirm the sale online."
+            )
+        )
+    if seller.id == buyer.id:
+        raise StepError(_l("The buyer and the seller are the same person."))
+    if TransferCase.select().where(TransferCase.open_vehicle == vehicle).exists():
+        raise StepError(_l("This vehicle is already in an open transfer case."))
+    used = TransferCase.select().where(
+        (TransferCase.invoice_no == invoice_no) & TransferCase.state.not_in([STOPPED, CANCELLED])
+    )
+    if used.exists():
+        raise StepError(_l("This invoice number is already used by another case."))
+
+    def step():
+        case = TransferCase.create(
+            vehicle=vehicle,
+            open_vehicle=vehicle,
+            seller=seller,
+            buyer=buyer,
+            market=market,
+            opened_by=opened_by,
+            origin_office=origin,
+            destination_office=destination,
+            invoice_no=invoice_no,
+            invoice_date=invoice_date,
+            price=price,
+            residence_permit_no=residence_permit_no or None,
+        )
+        audit(
+            "transfer.open",
+            case,
+            actor=opened_by,
+            detail={"vehicle": vehicle.id, "invoice_no": invoice_no},
+        )
+        event(case, "opened", office=market, actor=opened_by, invoice_no=invoice_no)
+        stopped_by_checks(case, actor=opened_by, office=market)
+        return case
+
+    try:
+        return run_step(step)
+    except IntegrityError:
+        # Two openings raced past the check above: the unique open_vehicle index decided.
+        raise StepError(_l("This vehicle is already in an open transfer case.")) from None
+
+
+# --- Seller and buyer ---------------------------------------------------------------------
+
+
+def confirm(case_id: int, party: str, actor) -> TransferCase:
+    """The seller or buyer confirms the sale; the second confirmation moves it to inspection."""
+    column = {"seller": TransferCase.seller_confirmed_at, "buyer": TransferCase.buyer_confirmed_at}[
+        party
+    ]
+
+    def step():
+        case = locked_case(case_id, AWAITING_CONFIRMATION)
+        if getattr(case, column.name) is not None:
+            raise StepError(_l("You have already confirmed this sale."))
+        now = utcnow()
+        changed = (
+            TransferCase.update({column: now, TransferCase.updated_at: now})
+            .where(
+                (TransferCase.id == case.id)
+                & column.is_null()
+                & (TransferCase.state == AWAITING_CONFIRMATION)
+            )
+            .execute()
+        )
+        if changed != 1:
+            raise LostRace
+        setattr(case, column.name, now)
+        audit("transfer.confirm", case, actor=actor, detail={"party": party})
+        event(case, "confirmed", actor=actor, party=party)
+        both = case.seller_confirmed_at and case.buyer_confirmed_at
+        if both and not stopped_by_checks(case, actor=actor, office=None):
+            move(case, AWAITING_INSPECTION, "transfer.confirmed")
+        return case
+
+    return run_step(step)
+
+
+def decline(case_id: int, party: str, actor) -> TransferCase:
+    """The seller or buyer declines the sale before it is confirmed: the case is cancelled."""
+
+    def step():
+        case = locked_case(case_id, AWAITING_CONFIRMATION)
+        _close(case, CANCELLED, "transfer.declined", party=party)
+        event(case, "declined", actor=actor, party=party)
+        return case
+
+    return run_step(step)
+
+
+def offered_plates(case, n: int = 5) -> list[PlateNumber]:
+    """A few free plates of the destination's pool for the buyer to choose from."""
+    return list(
+        PlateNumber.select()
+        .where(
+            (PlateNumber.office == case.destination_office_id) & (PlateNumber.status == PLATE_FREE)
+        )
+        .order_by(fn.Random())
+        .limit(n)
+    )
+
+
+def choose_plate(case_id: int, plate_id: int, actor) -> TransferCase:
+    """The buyer reserves a free plate of the destination's pool (replacing an earlier choice)."""
+
+    def step():
+        case = locked_case(case_id, *PLATE_STATES)
+        if case.chosen_plate_id == plate_id:
+            return case
+        reserved = (
+            PlateNumber.update(status=PLATE_RESERVED)
+            .where(
+                (PlateNumber.id == plate_id)
+                & (PlateNumber.status == PLATE_FREE)
+                & (PlateNumber.office == case.destination_office_id)
+            )
+            .execute()
+        )
+        if reserved != 1:
+            raise StepError(_l("This plate is no longer free. Please choose another."))
+        _release_plate(case)
+        TransferCase.update(chosen_plate=plate_id, updated_at=utcnow()).where(
+            TransferCase.id == case.id
+        ).execute()
+        case.chosen_plate = plate_id
+        plate = PlateNumber.get_by_id(plate_id).plate
+        audit("transfer.plate_chosen", case, actor=actor, detail={"plate": plate})
+        event(case, "plate_chosen", actor=actor, plate=plate)
+        return case
+
+    return run_step(step)

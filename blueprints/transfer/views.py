@@ -1,0 +1,329 @@
+"""Citizens' pages of the transfer measure, and the case page everyone in a case shares.
+
+A case answers 404 to anyone who is not its buyer, seller, the market that invoiced it or a
+clerk of one of its two offices: an outsider cannot even learn that it exists.
+"""
+
+from flask import abort, flash, make_response, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from core.access import login_required, role_required
+from core.audit import audit
+from core.htmx import is_htmx, redirect_to, render
+from core.uploads import absolute_path
+from models import (
+    CITIZEN,
+    ArchiveTransfer,
+    Inspection,
+    InspectionPhoto,
+    Office,
+    TransferCase,
+    Vehicle,
+)
+from models.transfer import ARCHIVE_SENT, AWAITING_ARCHIVE, AWAITING_INSPECTION, STOPPED
+from rules.validators import format_plate
+
+from . import bp
+from .checks import run_checks
+from .forms import CaseForm, InspectionForm, PlateForm, RefuseArchiveForm
+from .labels import TEMPLATE_HELPERS
+from .office_service import build_archive
+from .service import (
+    PLATE_STATES,
+    StepError,
+    case_roles,
+    choose_plate,
+    confirm,
+    decline,
+    find_vehicle,
+    offered_plates,
+    open_case,
+)
+
+# One message for any mismatch: the form must not tell which of the three is wrong.
+NO_MATCH = _l("The VIN, plate and seller's ID number do not match one registered vehicle.")
+
+
+@bp.context_processor
+def _labels():
+    """The label helpers (states, reasons, plates) in this blueprint's templates."""
+    return TEMPLATE_HELPERS
+
+
+def load_case(case_id: int):
+    """The case and the current user's roles in it; 404 when the user has none."""
+    case = TransferCase.get_or_none(TransferCase.id == case_id)
+    roles = case_roles(case, current_user) if case is not None else set()
+    if not roles:
+        abort(404)
+    return case, roles
+
+
+def case_context(case, roles, **forms) -> dict:
+    """Everything the case panel shows, for the page and its htmx fragment alike."""
+    archive = ArchiveTransfer.get_or_none(ArchiveTransfer.case == case)
+    inspection = Inspection.get_or_none(Inspection.case == case)
+    context = {
+        "case": case,
+        "roles": roles,
+        "vehicle": case.vehicle,
+        "checks": run_checks(case) if case.is_open else [],
+        "events": list(case.events()),
+        "archive": archive,
+        "inspection": inspection,
+        "photos": list(inspection.photos) if inspection else [],
+        "staff_view": bool(roles & {"market", "destination", "origin"}),
+        # Opened inside a queue page (htmx): offer a link to the case's own page.
+        "in_queue": is_htmx() and "/cases/" not in request.headers.get("HX-Current-URL", ""),
+    }
+    if "buyer" in roles and case.state in PLATE_STATES:
+        form = forms.get("plate_form") or PlateForm()
+        form.plate.choices = [
+            SelectChoice(p.id, format_plate(p.plate)) for p in offered_plates(case)
+        ]
+        context["plate_form"] = form
+    if "destination" in roles and case.state == AWAITING_INSPECTION:
+        context["inspection_form"] = forms.get("inspection_form") or InspectionForm()
+    if "origin" in roles and case.state == AWAITING_ARCHIVE:
+        context["refuse_form"] = forms.get("refuse_form") or RefuseArchiveForm()
+        context["archive_preview"] = build_archive(case)
+    if context["staff_view"]:
+        context["history"] = list(case.vehicle.history())
+    return context
+
+
+def render_page(template: str, status: int = 200, **context):
+    """A whole page (no fragment of its own)."""
+    return render(template, template, status, **context)
+
+
+def step_message(case, done, expect_stop: bool = False) -> tuple[str, str]:
+    """What to tell the actor after a step: done, or that the checks stopped the case.
+
+    `done` is the message, or a function of the case that makes it.
+    """
+    if case.state == STOPPED and not expect_stop:
+        return "bad", _("The case was stopped. The reasons are shown on the case.")
+    return "ok", done(case) if callable(done) else done
+
+
+def respond(case_id: int, category: str, message: str, status: int = 200, **forms):
+    """After a step: the refreshed case panel in place (htmx), else a redirect to the case page.
+
+    With form errors (422) the page or panel is drawn again with the errors next to the fields.
+    """
+    if is_htmx() or status != 200:
+        case, roles = load_case(case_id)
+        response = render(
+            "transfer/case.html",
+            "transfer/_case.html",
+            status,
+            notice=(category, message),
+            **case_context(case, roles, **forms),
+        )
+        if status == 200:
+            response.headers["HX-Trigger"] = "transfer-case-changed"
+        return response
+    flash(message, category)
+    return redirect_to(url_for("transfer.case", case_id=case_id))
+
+
+def run(case_id: int, step, done, expect_stop: bool = False, **forms):
+    """Run a step and answer with its outcome."""
+    try:
+        case = step()
+    except StepError as exc:
+        return respond(case_id, "bad", str(exc.message))
+    category, message = step_message(case, done, expect_stop)
+    return respond(case_id, category, message, **forms)
+
+
+def destination_choices() -> list[tuple[int, str]]:
+    """This city's vehicle offices, where a bought vehicle can be registered."""
+    offices = Office.select().where(
+        (Office.kind == "vehicle_office") & (Office.is_local == True)  # noqa: E712
+    )
+    locale = str(get_locale())
+    return [SelectChoice(o.id, o.display_name(locale)) for o in offices.order_by(Office.code)]
+
+
+def open_from_form(form, buyer, market=None):
+    """Open a case from a valid invoice form; None (with the error on the form) when refused."""
+    vehicle = find_vehicle(form.vin.data, form.plate.data, form.seller_resident_id.data)
+    if vehicle is None:
+        form.form_errors.append(str(NO_MATCH))
+        return None
+    try:
+        return open_case(
+            vehicle=vehicle,
+            buyer=buyer,
+            opened_by=current_user._get_current_object(),
+            market=market,
+            destination=Office.get_by_id(form.destination.data),
+            invoice_no=form.invoice_no.data.strip(),
+            invoice_date=form.invoice_date.data,
+            price=form.price.data,
+            residence_permit_no=(form.residence_permit_no.data or "").upper() or None,
+        )
+    except StepError as exc:
+        form.form_errors.append(str(exc.message))
+        return None
+
+
+def forget_ids(form) -> None:
+    """Empty the ID-number fields of a form drawn again: a full ID number is never sent back in
+    a page (people retype it; the check-digit message says what was wrong)."""
+    for name in ("seller_resident_id", "buyer_resident_id"):
+        field = getattr(form, name, None)
+        if field is not None:
+            field.raw_data, field.data = [], ""
+
+
+def opened(case):
+    """Where to go after opening a case, with what to say."""
+    if case.state == STOPPED:
+        flash(_("The case was opened but stopped at once. The reasons are shown below."), "bad")
+    else:
+        flash(_("Case %(no)s opened. Seller and buyer now confirm it.", no=case.number), "ok")
+    return redirect_to(url_for("transfer.case", case_id=case.id))
+
+
+@bp.get("/")
+@role_required(CITIZEN)
+def index():
+    """My vehicles and the transfers I buy or sell in."""
+    vehicles = Vehicle.select().where(Vehicle.owner_resident_id == current_user.resident_id)
+    cases = (
+        TransferCase.select()
+        .where((TransferCase.buyer == current_user.id) | (TransferCase.seller == current_user.id))
+        .order_by(TransferCase.updated_at.desc())
+    )
+    return render_page("transfer/index.html", vehicles=list(vehicles), cases=list(cases))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(CITIZEN)
+def new_case():
+    """The buyer opens a case from the invoice of a car bought from another city's owner."""
+    form = CaseForm()
+    form.destination.choices = destination_choices()
+    if form.validate_on_submit():
+        case = open_from_form(form, current_user._get_current_object())
+        if case is not None:
+            return opened(case)
+    status = 422 if (form.errors or form.form_errors) else 200
+    forget_ids(form)
+    return render(
+        "transfer/open.html",
+        "transfer/_open_form.html",
+        status,
+        form=form,
+        action=url_for("transfer.new_case"),
+    )
+
+
+@bp.get("/vehicles/<int:vehicle_id>")
+@role_required(CITIZEN)
+def vehicle(vehicle_id: int):
+    """One of my vehicles and its archive (earlier owners are not named)."""
+    found = Vehicle.get_or_none(
+        (Vehicle.id == vehicle_id) & (Vehicle.owner_resident_id == current_user.resident_id)
+    )
+    if found is None:
+        abort(404)
+    return render_page("transfer/vehicle.html", vehicle=found, history=list(found.history()))
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case(case_id: int):
+    """The case: parties, vehicle, checks, what the reader may do next, and the timeline."""
+    found, roles = load_case(case_id)
+    # Names and (masked) ID numbers of the other party are personal data: every read is logged.
+    audit("transfer.case_view", found, detail={"as": sorted(roles)})
+    return render("transfer/case.html", "transfer/_case.html", **case_context(found, roles))
+
+
+def party_of(roles) -> str:
+    """Seller or buyer; anyone else may not confirm or decline (403: they see the case)."""
+    for party in ("seller", "buyer"):
+        if party in roles:
+            return party
+    abort(403)
+
+
+@bp.post("/cases/<int:case_id>/confirm")
+@login_required
+def confirm_case(case_id: int):
+    """The seller or buyer confirms the sale."""
+    _case, roles = load_case(case_id)
+    party = party_of(roles)
+    actor = current_user._get_current_object()
+    return run(case_id, lambda: confirm(case_id, party, actor), _("Thank you: confirmed."))
+
+
+@bp.post("/cases/<int:case_id>/decline")
+@login_required
+def decline_case(case_id: int):
+    """The seller or buyer declines the sale: the case is cancelled."""
+    _case, roles = load_case(case_id)
+    party = party_of(roles)
+    actor = current_user._get_current_object()
+    return run(case_id, lambda: decline(case_id, party, actor), _("The case is cancelled."))
+
+
+@bp.post("/cases/<int:case_id>/plate")
+@login_required
+def plate(case_id: int):
+    """The buyer chooses a plate from the few offered."""
+    _case, roles = load_case(case_id)
+    if "buyer" not in roles:
+        abort(403)
+    form = PlateForm()
+    if not form.validate_on_submit():
+        return respond(case_id, "bad", _("Choose one of the plates."), 422, plate_form=form)
+    actor = current_user._get_current_object()
+    return run(
+        case_id,
+        lambda: choose_plate(case_id, form.plate.data, actor),
+        _("Plate chosen. It is yours once the vehicle is registered."),
+    )
+
+
+@bp.get("/cases/<int:case_id>/photos/<int:photo_id>")
+@login_required
+def photo(case_id: int, photo_id: int):
+    """An inspection photo, for the people in the case."""
+    found, _roles = load_case(case_id)
+    row = (
+        InspectionPhoto.select()
+        .join(Inspection)
+        .where((InspectionPhoto.id == photo_id) & (Inspection.case == found))
+        .first()
+    )
+    if row is None:
+        abort(404)
+    response = make_response(send_file(absolute_path(row.relpath), mimetype=row.mime))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/cases/<int:case_id>/archive.json")
+@login_required
+def archive_json(case_id: int):
+    """The archive document as it travelled, for the clerks of the two offices (audited)."""
+    found, roles = load_case(case_id)
+    archive = ArchiveTransfer.get_or_none(ArchiveTransfer.case == found)
+    if not roles & {"origin", "destination"} or archive is None or archive.status != ARCHIVE_SENT:
+        abort(404)
+    audit("transfer.archive_read", found, detail={"sha256": archive.document_sha256})
+    response = make_response(archive.document)
+    response.mimetype = "application/json"
+    response.headers["Content-Disposition"] = f'attachment; filename="archive-{found.number}.json"'
+    response.headers["X-Archive-SHA256"] = archive.document_sha256
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

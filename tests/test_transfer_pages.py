@@ -1,0 +1,372 @@
+"""Transfer measure through its pages: the whole path as buyer, seller and both offices'
+clerks; who may see what (404 for outsiders, masked ID numbers); forms, queues and htmx."""
+
+import datetime as dt
+import hashlib
+import io
+import os
+
+import pytest
+
+from blueprints.transfer import clerk_views
+from models import AuditEvent, PlateNumber, TransferCase, Vehicle, VehicleRecord
+from models.transfer import (
+    ARCHIVE_RECEIVED,
+    AWAITING_ARCHIVE,
+    AWAITING_INSPECTION,
+    REGISTERED,
+)
+from rules.validators import mask_id, normalize_plate, normalize_vin
+
+from .helpers import field_error, page
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+@pytest.fixture
+def as_user(app, make):
+    """A fresh logged-in test client for a user (each user logs in once per test)."""
+
+    def _as(user):
+        client = app.test_client()
+        make.login(client, user)
+        return client
+
+    return _as
+
+
+def invoice_form(w, **over):
+    data = {
+        "vin": w.vehicle.vin.lower(),
+        "plate": f" {w.vehicle.plate[:2]}·{w.vehicle.plate[2:].lower()} ",
+        "seller_resident_id": w.seller.resident_id,
+        "invoice_no": "12345678",
+        "invoice_date": (dt.date.today() - dt.timedelta(days=1)).isoformat(),
+        "price": "86000.00",
+        "destination": str(w.dest.id),
+    }
+    return {**data, **over}
+
+
+def case_id_from(response) -> int:
+    assert response.status_code == 303, response.get_data(as_text=True)[:400]
+    return int(response.location.rstrip("/").split("/")[-1])
+
+
+def test_the_whole_path_through_the_pages(make, conn, as_user):
+    w = make.transfer_world()
+    buyer, seller = as_user(w.buyer), as_user(w.seller)
+    page(buyer.get("/transfer/"))
+    page(buyer.get("/transfer/new"))
+    case_id = case_id_from(buyer.post("/transfer/new", data=invoice_form(w)))
+    soup = page(buyer.get(f"/transfer/cases/{case_id}"))
+    body = str(soup)
+    assert mask_id(w.seller.resident_id) in body and w.seller.resident_id not in body
+    assert soup.find(id="confirm-form")
+    # Both parties confirm.
+    assert buyer.post(f"/transfer/cases/{case_id}/confirm", data={}).status_code == 303
+    seller_page = page(seller.get(f"/transfer/cases/{case_id}"))
+    assert w.buyer.resident_id not in str(seller_page)
+    assert seller.post(f"/transfer/cases/{case_id}/confirm", data={}).status_code == 303
+    with conn():
+        assert TransferCase.get_by_id(case_id).state == AWAITING_INSPECTION
+    # This city's clerk inspects, with a photo.
+    clerk = as_user(w.clerk)
+    queue = page(clerk.get("/transfer/office"))
+    assert queue.find("a", string=f"ZY{case_id:06d}")
+    page(clerk.get(f"/transfer/cases/{case_id}"))
+    response = clerk.post(
+        f"/transfer/cases/{case_id}/inspect",
+        data={"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate, "result": "passed",
+              "remarks": "", "photos": (io.BytesIO(PNG), "front.png")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    with conn():
+        assert TransferCase.get_by_id(case_id).state == AWAITING_ARCHIVE
+    soup = page(buyer.get(f"/transfer/cases/{case_id}"))
+    photo_url = soup.select_one(".photos img")["src"]
+    photo = buyer.get(photo_url)
+    assert photo.status_code == 200 and photo.mimetype == "image/png" and photo.data == PNG
+    # The origin office sends the archive.
+    origin = as_user(w.origin_clerk)
+    queue = page(origin.get("/transfer/archives"))
+    assert queue.find("a", string=f"ZY{case_id:06d}")
+    assert page(origin.get(f"/transfer/cases/{case_id}")).find(id="send-archive-form")
+    assert origin.post(f"/transfer/cases/{case_id}/archive/send", data={}).status_code == 303
+    with conn():
+        assert TransferCase.get_by_id(case_id).state == ARCHIVE_RECEIVED
+        assert Vehicle.get_by_id(w.vehicle.id).status == "transferred_out"
+    document = origin.get(f"/transfer/cases/{case_id}/archive.json")
+    assert document.status_code == 200 and document.mimetype == "application/json"
+    assert hashlib.sha256(document.data).hexdigest() == document.headers["X-Archive-SHA256"]
+    # The buyer chooses a plate among the few offered.
+    soup = page(buyer.get(f"/transfer/cases/{case_id}"))
+    choices = soup.select("#plate-form input[type=radio]")
+    assert 1 <= len(choices) <= 5
+    chosen = int(choices[-1]["value"])
+    assert buyer.post(f"/transfer/cases/{case_id}/plate", data={"plate": chosen}).status_code == 303
+    # Registration.
+    assert page(clerk.get(f"/transfer/cases/{case_id}")).find(id="register-form")
+    assert clerk.post(f"/transfer/cases/{case_id}/register", data={}).status_code == 303
+    with conn():
+        case = TransferCase.get_by_id(case_id)
+        vehicle = Vehicle.get_by_id(w.vehicle.id)
+        assert case.state == REGISTERED and case.new_plate == PlateNumber.get_by_id(chosen).plate
+        assert vehicle.owner_id == w.buyer.id and vehicle.plate == case.new_plate
+        assert vehicle.plate.startswith("鲁B") and vehicle.registration_office_id == w.dest.id
+        assert VehicleRecord.select().where(
+            (VehicleRecord.vehicle == vehicle) & (VehicleRecord.kind == "transfer_out")
+            & (VehicleRecord.office == w.origin.id)
+        ).exists()  # fmt: skip
+    # Each party has a confirmation; the seller's pages say they no longer own it.
+    assert page(buyer.get(f"/transfer/cases/{case_id}")).find(id="buyer-confirmation")
+    assert page(seller.get(f"/transfer/cases/{case_id}")).find(id="seller-confirmation")
+    en = {"Accept-Language": "en"}
+    seller_index = page(seller.get("/transfer/", headers=en)).get_text()
+    assert (
+        "You are no longer the owner." in seller_index
+        and "No vehicle is registered" in seller_index
+    )
+    buyer_index = page(buyer.get("/transfer/", headers=en))
+    assert case.new_plate[2:] in buyer_index.get_text()
+    page(buyer.get(f"/transfer/vehicles/{vehicle.id}"))
+    assert seller.get(f"/transfer/vehicles/{vehicle.id}").status_code == 404
+    # The timeline shows every step with time and office.
+    items = page(buyer.get(f"/transfer/cases/{case_id}")).select(".timeline > li")
+    assert len(items) == 9 and all(li.find("time") and li.select_one(".where") for li in items)
+
+
+def test_outsiders_get_404_everywhere(app, make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    urls = [f"/transfer/cases/{case.id}", f"/transfer/cases/{case.id}/archive.json",
+            f"/transfer/cases/{case.id}/photos/1"]  # fmt: skip
+    posts = [f"/transfer/cases/{case.id}/confirm", f"/transfer/cases/{case.id}/plate"]
+    anonymous = app.test_client()
+    response = anonymous.get(urls[0])
+    assert response.status_code == 302 and "/login" in response.location
+    stranger = as_user(make.citizen())
+    for url in urls:
+        page(stranger.get(url), 404)
+    for url in posts:
+        assert stranger.post(url, data={"plate": 1}).status_code == 404
+    page(stranger.get(f"/transfer/vehicles/{w.vehicle.id}"), 404)
+    # The origin office does not see the case before its archive is asked for.
+    origin = as_user(w.origin_clerk)
+    page(origin.get(f"/transfer/cases/{case.id}"), 404)
+    assert origin.post(f"/transfer/cases/{case.id}/archive/send", data={}).status_code == 404
+    # A clerk of a third office, and another market's clerk.
+    third = as_user(make.staff("vehicle_clerk"))
+    page(third.get(f"/transfer/cases/{case.id}"), 404)
+    assert third.post(f"/transfer/cases/{case.id}/register", data={}).status_code == 404
+    other_market = make.office(code="M-other", kind="market")
+    page(as_user(make.staff("market_clerk", office=other_market)).get(f"/transfer/cases/{case.id}"),
+         404)  # fmt: skip
+
+
+def test_roles_see_the_case_but_may_only_do_their_own_steps(make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    market = as_user(w.market_clerk)
+    page(market.get(f"/transfer/cases/{case.id}"))
+    assert market.post(f"/transfer/cases/{case.id}/confirm", data={}).status_code == 403
+    clerk = as_user(w.clerk)
+    assert clerk.post(f"/transfer/cases/{case.id}/confirm", data={}).status_code == 403
+    buyer = as_user(w.buyer)
+    assert buyer.post(f"/transfer/cases/{case.id}/register", data={}).status_code == 403
+    page(buyer.get("/transfer/office"), 403)
+    page(clerk.get("/transfer/"), 403)
+    page(clerk.get("/transfer/market"), 403)
+
+
+def test_a_step_out_of_order_is_refused_with_a_message(make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    buyer = as_user(w.buyer)
+    response = buyer.post(f"/transfer/cases/{case.id}/confirm", data={}, follow_redirects=True,
+                          headers={"Accept-Language": "en"})  # fmt: skip
+    assert "already been taken" in page(response).get_text()
+
+
+def test_invalid_vin_and_plate_are_refused_next_to_the_fields(make, as_user, conn):
+    w = make.transfer_world()
+    buyer = as_user(w.buyer)
+    bad_vin = w.vehicle.vin[:8] + ("0" if w.vehicle.vin[8] != "0" else "1") + w.vehicle.vin[9:]
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, vin=bad_vin, plate="鲁I12345")),
+                422)  # fmt: skip
+    assert field_error(soup, "vin") and field_error(soup, "plate")
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, invoice_no="12", price="0")), 422)
+    assert field_error(soup, "invoice_no") and field_error(soup, "price")
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, invoice_date=future)), 422)
+    assert field_error(soup, "invoice_date")
+    # Well-formed but not this vehicle's: one message that does not say which part is wrong.
+    other = make.vehicle(w.origin, make.citizen())
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, vin=other.vin)), 422)
+    assert soup.select_one(".form-error")
+    with conn():
+        assert TransferCase.select().count() == 0
+
+
+def test_market_issues_the_invoice_for_a_registered_buyer(make, as_user, conn):
+    w = make.transfer_world()
+    market = as_user(w.market_clerk)
+    page(market.get("/transfer/market"))
+    page(market.get("/transfer/market/new"))
+    data = invoice_form(w, buyer_name=w.buyer.real_name, buyer_resident_id=make.resident_id())
+    soup = page(market.post("/transfer/market/new", data=data), 422)
+    assert field_error(soup, "buyer_resident_id")
+    data.update(buyer_resident_id=w.buyer.resident_id, buyer_name="别人")
+    assert field_error(page(market.post("/transfer/market/new", data=data), 422), "buyer_name")
+    data["buyer_name"] = w.buyer.real_name
+    case_id = case_id_from(market.post("/transfer/market/new", data=data))
+    with conn():
+        case = TransferCase.get_by_id(case_id)
+        assert case.market_id == w.market.id and case.buyer_id == w.buyer.id
+        assert case.opened_by_id == w.market_clerk.id
+    assert page(market.get("/transfer/market")).find("a", string=case.number)
+    # Buyer and seller both see it and must confirm it.
+    for party in (w.buyer, w.seller):
+        assert page(as_user(party).get(f"/transfer/cases/{case_id}")).find(id="confirm-form")
+
+
+def test_inspection_form_errors(make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    clerk = as_user(w.clerk)
+    url = f"/transfer/cases/{case.id}/inspect"
+    base = {"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate}
+    soup = page(clerk.post(url, data={**base, "result": "failed", "remarks": ""}), 422)
+    assert field_error(soup, "remarks")
+    soup = page(clerk.post(url, data={**base, "vin_read": "LSV123", "result": "passed"}), 422)
+    assert field_error(soup, "vin_read")
+    response = clerk.post(url, data={**base, "result": "passed", "remarks": "",
+                                     "photos": (io.BytesIO(b"<html>"), "x.png")},
+                          content_type="multipart/form-data")  # fmt: skip
+    assert field_error(page(response, 422), "photos")
+
+
+def test_refusal_needs_a_reason_and_reaches_the_parties(make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_ARCHIVE)
+    origin = as_user(w.origin_clerk)
+    url = f"/transfer/cases/{case.id}/archive/refuse"
+    assert field_error(page(origin.post(url, data={"reason": ""}), 422), "reason")
+    assert origin.post(url, data={"reason": "档案资料不全"}).status_code == 303
+    text = page(as_user(w.buyer).get(f"/transfer/cases/{case.id}")).get_text()
+    assert "档案资料不全" in text
+
+
+def test_htmx_gets_fragments_and_queues_refresh(make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    buyer = as_user(w.buyer)
+    hx = {"HX-Request": "true", "HX-Current-URL": f"http://x/transfer/cases/{case.id}"}
+    fragment = buyer.get(f"/transfer/cases/{case.id}", headers=hx)
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert "HX-Request" in fragment.headers["Vary"]
+    done = buyer.post(f"/transfer/cases/{case.id}/confirm", data={}, headers=hx)
+    assert done.status_code == 200 and done.headers["HX-Trigger"] == "transfer-case-changed"
+    assert 'id="case-panel"' in done.get_data(as_text=True)
+    market = as_user(w.market_clerk)
+    rows = market.get("/transfer/market?state=all", headers={"HX-Request": "true"})
+    body = rows.get_data(as_text=True)
+    assert body.lstrip().startswith("{#") is False and 'id="queue-rows"' in body
+    assert "<html" not in body and case.number in body
+
+
+def test_queues_filter_search_and_page(make, as_user, monkeypatch):
+    monkeypatch.setattr(clerk_views, "PAGE", 2)
+    w = make.transfer_world()
+    make.transfer_case(w, until=AWAITING_INSPECTION)
+    vehicles = [make.vehicle(w.origin, make.citizen()) for _ in range(2)]
+    cases = [
+        make.transfer_case(w, vehicle=v, buyer=make.citizen(), until=AWAITING_INSPECTION)
+        for v in vehicles
+    ]
+    clerk = as_user(w.clerk)
+    first = page(clerk.get("/transfer/office"))
+    assert len(first.select("#queue-rows tbody tr")) == 2
+    older = first.select_one(".pager a")
+    second = page(clerk.get(older["href"]))
+    assert len(second.select("#queue-rows tbody tr")) == 1
+    found = page(clerk.get(f"/transfer/office?state=all&q={vehicles[1].vin}"))
+    assert [a.get_text() for a in found.select("#queue-rows tbody a")] == [cases[1].number]
+    found = page(clerk.get("/transfer/office?state=registered"))
+    assert found.select_one("#queue-rows tbody td[colspan]")
+
+
+def test_reads_are_audited(make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=ARCHIVE_RECEIVED)
+    clerk = as_user(w.clerk)
+    clerk.get(f"/transfer/cases/{case.id}")
+    clerk.get(f"/transfer/cases/{case.id}/archive.json")
+    clerk.get("/transfer/office")
+    with conn():
+        actions = {e.action for e in AuditEvent.select().where(AuditEvent.actor_id == w.clerk.id)}
+    assert {"transfer.case_view", "transfer.archive_read", "transfer.queue_view"} <= actions
+
+
+def test_demo_city_has_transfers_at_every_step(runner, conn, app):
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    with conn():
+        states = {c.state for c in TransferCase.select()}
+        assert {"registered", "awaiting_archive", "awaiting_inspection", "awaiting_confirmation",
+                "stopped"} <= states  # fmt: skip
+        statuses = {v.status for v in Vehicle.select()}
+        assert {"mortgaged", "seized", "stolen", "scrapped", "transferred_out"} <= statuses
+        assert PlateNumber.select().where(PlateNumber.status == "free").count() >= 30
+        for v in Vehicle.select():
+            assert normalize_vin(v.vin) == v.vin and normalize_plate(v.plate) == v.plate
+        for p in PlateNumber.select():
+            assert normalize_plate(p.plate) == p.plate and p.plate.startswith("鲁B")
+    assert "market" in runner.invoke(args=["demo", "logins"]).output
+
+
+def test_case_page_for_each_role_in_english_and_chinese(make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_ARCHIVE)
+    for user in (w.buyer, w.seller, w.clerk, w.origin_clerk, w.market_clerk):
+        client = as_user(user)
+        for lang in ("zh-CN", "en"):
+            page(client.get(f"/transfer/cases/{case.id}", headers={"Accept-Language": lang}))
+
+
+def test_a_blocked_vehicle_opens_a_stopped_case_that_says_why(make, as_user, conn):
+    w = make.transfer_world()
+    with conn():
+        Vehicle.update(status="stolen").where(Vehicle.id == w.vehicle.id).execute()
+    buyer = as_user(w.buyer)
+    case_id = case_id_from(buyer.post("/transfer/new", data=invoice_form(w)))
+    soup = page(buyer.get(f"/transfer/cases/{case_id}", headers={"Accept-Language": "en"}))
+    assert "The vehicle is reported stolen." in soup.select_one(".form-error").get_text()
+    assert not soup.find(id="confirm-form")
+
+
+def test_a_party_declines_and_the_vehicle_is_free_again(make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    seller = as_user(w.seller)
+    assert seller.post(f"/transfer/cases/{case.id}/decline", data={}).status_code == 303
+    with conn():
+        case = TransferCase.get_by_id(case.id)
+        assert case.state == "cancelled" and case.open_vehicle_id is None
+    assert make.transfer_case(w, buyer=make.citizen()).state == "awaiting_confirmation"
+
+
+def test_photos_of_a_refused_inspection_are_not_kept(app, make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_ARCHIVE)  # inspected already
+    clerk = as_user(w.clerk)
+    response = clerk.post(
+        f"/transfer/cases/{case.id}/inspect",
+        data={"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate, "result": "passed",
+              "remarks": "", "photos": (io.BytesIO(PNG), "again.png")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 303
+    folder = os.path.join(app.config["UPLOAD_FOLDER"], "inspections")
+    assert not os.path.isdir(folder) or os.listdir(folder) == []
