@@ -12,6 +12,8 @@ from peewee import (
     IntegerField,
 )
 
+from core.clock import beijing_today
+
 from .base import BaseModel, utcnow
 from .people import Office, User
 
@@ -75,7 +77,7 @@ class LicenceRecord(BaseModel):
     def standing(self, today: dt.date | None = None) -> str:
         """The status as of today: a valid record past its end date is expired, and one with
         12 points or more is points-full, whatever the stored status says."""
-        today = today or dt.date.today()
+        today = today or beijing_today()
         if self.status != VALID:
             return self.status
         if self.valid_until < today:

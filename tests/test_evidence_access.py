@@ -6,7 +6,7 @@ officers get anything but 404; parties never reach a withheld item or an unopene
 import pytest
 
 from app import create_app
-from blueprints.evidence.service import today_beijing
+from core.clock import beijing_today
 from core.db import upgrade
 from core.demo import load_demo_city
 from models import ACCIDENT_OFFICER, AccidentCase, CaseParty, EvidenceItem, User, db
@@ -78,7 +78,7 @@ def expected(user, case, parties, item=None) -> int:
         return 404
     if item is None:
         return 200
-    return 200 if item.released and case.review_open(today_beijing()) else 404
+    return 200 if item.released and case.review_open(beijing_today()) else 404
 
 
 def test_access_matrix_over_the_demo_city(demo):

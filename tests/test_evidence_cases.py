@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from blueprints.evidence.service import CODE_MAX_FAILURES, hash_code, today_beijing
+from blueprints.evidence.service import CODE_MAX_FAILURES, hash_code
+from core.clock import beijing_today
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,
@@ -65,7 +66,7 @@ def test_officer_opens_a_case(client, officer, conn):
 
 def test_case_form_errors_are_next_to_the_fields(client, officer, make):
     make.accident_case(officer, case_no="3702022021000555")
-    tomorrow = (today_beijing() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (beijing_today() + dt.timedelta(days=1)).isoformat()
     response = client.post(
         "/evidence/cases/new",
         data=case_form(officer=officer.id, determination_delivered_on=tomorrow),
@@ -138,18 +139,18 @@ def test_progress_follows_the_table(client, officer, make, conn):
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "opened"  # not a move from here
     client.post(url, data={"to": "evidence_gathered"})
-    future = (today_beijing() + dt.timedelta(days=1)).isoformat()
+    future = (beijing_today() + dt.timedelta(days=1)).isoformat()
     soup = page(
         client.post(url, data={"to": "determination_delivered", "delivered_on": future}), 422
     )
     assert field_error(soup, "delivered_on")
-    today = today_beijing().isoformat()
+    today = beijing_today().isoformat()
     client.post(url, data={"to": "determination_delivered", "delivered_on": today})
     client.post(url, data={"to": "open_for_review"})
     with conn():
         case = AccidentCase.get_by_id(case.id)
         assert (
-            case.status == "open_for_review" and case.determination_delivered_on == today_beijing()
+            case.status == "open_for_review" and case.determination_delivered_on == beijing_today()
         )
         moves = [
             a.action
@@ -186,7 +187,7 @@ def test_general_procedure_cannot_close_around_the_review(client, officer, make,
 
 @pytest.mark.parametrize("status", ["determination_delivered", "open_for_review"])
 def test_before_the_delivery_date_parties_see_the_case_but_no_evidence(client, make, login, status):
-    tomorrow = today_beijing() + dt.timedelta(days=1)
+    tomorrow = beijing_today() + dt.timedelta(days=1)
     case = make.accident_case(status=status, determination_delivered_on=tomorrow)
     item = make.evidence(case, title="现场勘查笔录")
     citizen = make.citizen()
@@ -202,7 +203,7 @@ def test_before_the_delivery_date_parties_see_the_case_but_no_evidence(client, m
 
 
 def test_on_the_delivery_date_the_evidence_opens(client, make, login):
-    case = make.accident_case(determination_delivered_on=today_beijing())
+    case = make.accident_case(determination_delivered_on=beijing_today())
     item = make.evidence(case, title="现场勘查笔录")
     citizen = make.citizen()
     make.party(case, citizen)

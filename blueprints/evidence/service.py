@@ -6,13 +6,11 @@ it), its handling officer and the accident officers of the same brigade. Everyon
 and only once the case is open for review.
 """
 
-import datetime as dt
 import hashlib
 import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app
 from flask_babel import gettext as _
@@ -20,7 +18,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.audit import audit, client_addr
-from core.i18n import TIMEZONE, localtime
+from core.clock import beijing_today
+from core.i18n import localtime
 from core.states import StateMachine
 from core.uploads import absolute_path, sniff_type, store_bytes
 from models import (
@@ -70,11 +69,6 @@ CODE_MAX_FAILURES_PER_ADDR = 30
 CODE_WINDOW = 900
 
 
-def today_beijing() -> dt.date:
-    """Today's date in Beijing (determination dates are Beijing calendar dates)."""
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
-
-
 @dataclass
 class CaseAccess:
     """A case as the current user may see it: as its officer, or as one of its parties."""
@@ -90,7 +84,7 @@ class CaseAccess:
     @property
     def review_open(self) -> bool:
         """May the parties see evidence today?"""
-        return self.case.review_open(today_beijing())
+        return self.case.review_open(beijing_today())
 
     def visible_items(self):
         """The items this user may see: all for officers; released ones for parties, once open."""

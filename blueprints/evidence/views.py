@@ -1,16 +1,14 @@
 """Views of the accident-evidence pages: cases, parties, evidence, copies and the access log."""
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import login_required, role_required
 from core.audit import audit
+from core.clock import beijing_to_utc, beijing_today
 from core.htmx import redirect_to, render
-from core.i18n import TIMEZONE, localtime
+from core.i18n import localtime
 from core.states import InvalidTransition
 from core.uploads import EXTENSIONS
 from models import (
@@ -106,11 +104,6 @@ def open_with_code():
     return render("evidence/open.html", "evidence/_code_form.html", status, form=form, error=error)
 
 
-def beijing_to_utc(value: dt.datetime) -> dt.datetime:
-    """A naive Beijing time from a form, as naive UTC for the database."""
-    return value.replace(tzinfo=ZoneInfo(TIMEZONE)).astimezone(dt.UTC).replace(tzinfo=None)
-
-
 @bp.route("/cases/new", methods=["GET", "POST"])
 @role_required(ACCIDENT_OFFICER)
 def new_case():
@@ -122,7 +115,7 @@ def new_case():
         form.officer.data = current_user.id
     if form.validate_on_submit():
         case_no = form.case_no.data.strip().upper()
-        today = service.today_beijing()
+        today = beijing_today()
         if AccidentCase.get_or_none(AccidentCase.case_no == case_no):
             form.case_no.errors.append(_("A case with this number exists already."))
         elif form.occurred_at.data.date() > today:
@@ -192,7 +185,7 @@ def progress(case_id: int):
         abort(400)
     to = form.to.data
     updates = {}
-    today = service.today_beijing()
+    today = beijing_today()
     if to == "determination_delivered":
         day = form.delivered_on.data or case.determination_delivered_on
         if day is None or day > today:

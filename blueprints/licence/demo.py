@@ -7,6 +7,7 @@ import io
 import pyotp
 from PIL import Image, ImageDraw
 
+from core.clock import beijing_today
 from core.uploads import store_bytes
 from models import ELicence, LicenceRecord
 from rules.validators import birth_date_from_resident_id, sex_from_resident_id
@@ -90,7 +91,7 @@ def load_demo(context) -> None:
     """Licence records for the demo citizens (every status) and a few more without accounts."""
     from core.demo import fictional_resident_id
 
-    rng, office, today = context.rng, context.offices["370200"], dt.date.today()
+    rng, office, today = context.rng, context.offices["370200"], beijing_today()
     seq = 1
     for citizen, (status, classes, issued) in zip(context.citizens, PLAN, strict=True):
         if status is None:

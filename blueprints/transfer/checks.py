@@ -7,16 +7,10 @@ labels.reason_text in the reader's language), so a stopped case always says why.
 import datetime as dt
 from dataclasses import dataclass
 
-from models import Office, TransferCase, User, Vehicle, utcnow
+from core.clock import beijing_today
+from models import Office, TransferCase, User, Vehicle
 from models.transfer import ARCHIVE_RECEIVED
 from models.vehicles import NORMAL, TRANSFERRED_OUT
-
-BEIJING = dt.timedelta(hours=8)
-
-
-def beijing_today() -> dt.date:
-    """Today's date in Beijing: inspection validity and invoice dates are Beijing days."""
-    return (utcnow() + BEIJING).date()
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.validators import ValidationError as FormError
 
 from blueprints.auth.forms import REQUIRED
+from core.clock import beijing_today
 from core.forms import Normalized
 from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
-
-from .checks import beijing_today
 
 MAX_PHOTOS = 6
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
