@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 from blueprints.auth.forms import REQUIRED, StrongPassword
 from core.access import ROLE_LABELS, role_required
 from core.audit import audit
+from core.forms import choices
 from core.passwords import hash_password
 from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
 
@@ -54,8 +55,8 @@ def index():
 def accounts():
     """List staff accounts and create new ones."""
     form = StaffForm()
-    form.office.choices = [(o.id, o.name) for o in Office.select().order_by(Office.code)]
-    form.roles.choices = [(r, str(ROLE_LABELS[r])) for r in STAFF_ROLES]
+    form.office.choices = choices((o.id, o.name) for o in Office.select().order_by(Office.code))
+    form.roles.choices = choices((r, ROLE_LABELS[r]) for r in STAFF_ROLES)
     if form.validate_on_submit():
         if User.get_or_none(User.username == form.username.data):
             form.username.errors.append(_("This username is taken."))

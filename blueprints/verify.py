@@ -1,4 +1,5 @@
-"""The standalone verifier (核验): what an inspector opens on a phone to check a licence code.
+"""The standalone verifier (核验): what an inspector opens on a phone to check a licence code
+or a truck pass.
 
 Its own rules (DESIGN.md, "The verifier"): no script at all (CSP script-src 'none'), nothing
 cached or indexed, no referrer, no session writes (its forms are GET forms, so no CSRF token and
@@ -11,9 +12,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from blueprints.licence import service
 from blueprints.licence.labels import labels
+from blueprints.truckpass import service as truckpass_service
+from blueprints.truckpass.labels import labels as truckpass_labels
+from core.audit import audit
+from core.clock import beijing_now
 from core.uploads import absolute_path
-from models import POLICE_INSPECTOR, LicenceRecord
-from rules.validators import mask_id
+from models import POLICE_INSPECTOR, LicenceRecord, RestrictedZone, TruckPass, utcnow
+from rules.validators import ValidationError, mask_id, normalize_plate
 
 bp = Blueprint("verify", __name__)
 
@@ -35,7 +40,7 @@ def _verifier_headers(response):
 
 @bp.context_processor
 def _labels():
-    return labels()
+    return {**labels(), **truckpass_labels()}
 
 
 def _photo_signer() -> URLSafeTimedSerializer:
@@ -116,6 +121,48 @@ def share():
         return render_template("verify/share.html", result=None)
     result = service.check_share_code(code, last6, request.args.get("firm", ""))
     return render_template("verify/share.html", result=result, record=result.record)
+
+
+def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
+    """The truck-pass verdict page: the same no-script rules and meta verdict."""
+    zones = truckpass_service.zones_of(truck_pass) if truck_pass else []
+    audit("truck_pass.check", truck_pass, result=verdict,
+          detail={"plate": plate or (truck_pass.plate if truck_pass else "")})  # fmt: skip
+    return render_template(
+        "verify/pass.html",
+        verdict=verdict,
+        truck_pass=truck_pass,
+        zones=zones,
+        plate=plate,
+        zone=zone,
+        checked_at=utcnow(),
+    )
+
+
+@bp.get("/p/<handle>")
+def truck_pass(handle: str):
+    """A truck pass's QR address: is this pass valid at this moment?"""
+    found = TruckPass.get_or_none(TruckPass.handle == handle[:32])
+    if found is None:
+        return show_pass("invalid", None)
+    return show_pass(found.verdict_at(beijing_now()), found)
+
+
+@bp.get("/verify/truck")
+def truck_by_plate():
+    """ "Has truck 鲁B12345 a pass for zone Y now?", asked by plate (and optionally zone)."""
+    zones = list(truckpass_service.active_zones())
+    raw_plate = request.args.get("plate", "")
+    if not raw_plate.strip():
+        return render_template("verify/truck.html", zones=zones, error=None)
+    try:
+        plate = normalize_plate(raw_plate)
+    except ValidationError as exc:
+        return render_template("verify/truck.html", zones=zones, error=exc.message), 400
+    zone = RestrictedZone.get_or_none(RestrictedZone.id == request.args.get("zone", 0, type=int))
+    verdict, found = truckpass_service.plate_verdict(plate, zone.id if zone else None,
+                                                     beijing_now())  # fmt: skip
+    return show_pass(verdict, found, plate=plate, zone=zone)
 
 
 @bp.get("/api/v1/licence-check")

@@ -91,8 +91,9 @@ def measure_loaders() -> list:
     from blueprints.evidence.demo import load_demo as evidence
     from blueprints.licence.demo import load_demo as licence
     from blueprints.transfer.demo import load_demo as transfer
+    from blueprints.truckpass.demo import load_demo as truckpass
 
-    return [licence, transfer, evidence]
+    return [licence, transfer, truckpass, evidence]
 
 
 def load_demo_city(progress=print) -> dict:

@@ -1,5 +1,6 @@
 """Glue between the pure validators in rules/ and WTForms fields."""
 
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
 from rules.validators import ValidationError
@@ -21,3 +22,8 @@ class Normalized:
             field.data = self.normalizer(field.data or "", **self.kwargs)
         except ValidationError as exc:
             raise StopValidation(str(exc.message)) from exc
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices (tuples are deprecated since WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -48,6 +48,14 @@ from .transfer import (
     TransferCase,
     TransferEvent,
 )
+from .truckpass import (
+    PASS_STATUSES,
+    RestrictedZone,
+    TruckPass,
+    TruckPassDocument,
+    TruckPassZone,
+    ZoneRule,
+)
 from .vehicles import PlateNumber, TrafficViolation, Vehicle, VehicleRecord
 
 # Every table, in dependency order (for create_tables in migrations and tests).
@@ -76,6 +84,11 @@ ALL_MODELS = [
     CaseParty,
     EvidenceItem,
     EvidenceAccess,
+    RestrictedZone,
+    ZoneRule,
+    TruckPass,
+    TruckPassZone,
+    TruckPassDocument,
 ]
 
 __all__ = [
@@ -90,6 +103,7 @@ __all__ = [
     "MARKET_CLERK",
     "OFFICE_KINDS",
     "PARTY_ROLES",
+    "PASS_STATUSES",
     "POLICE_INSPECTOR",
     "PROCEDURES",
     "STAFF_ROLES",
@@ -114,6 +128,11 @@ __all__ = [
     "InspectionPhoto",
     "Office",
     "PlateNumber",
+    "RestrictedZone",
+    "TruckPass",
+    "TruckPassDocument",
+    "TruckPassZone",
+    "ZoneRule",
     "Setting",
     "Throttle",
     "TrafficViolation",

@@ -74,6 +74,8 @@ class Vehicle(BaseModel):
     first_registered_on = DateField()
     # Gross mass in kg, needed for trucks (the truck-pass rules are set by mass); else None.
     gross_mass_kg = IntegerField(null=True)
+    # Emission standard (排放标准): china3 .. china6, or nev for new energy; passes depend on it.
+    emission_standard = CharField(max_length=10, null=True)
     owner = ForeignKeyField(User, null=True, backref="vehicles", on_delete="SET NULL")
     owner_name = CharField(max_length=50)
     owner_resident_id = CharField(max_length=18, index=True)

@@ -30,7 +30,8 @@ class Window:
         return cls(_parse_time(start_text), _parse_time(end_text))
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        end = "24:00" if self.end == dt.time(0, 0) else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{end}"
 
     @property
     def crosses_midnight(self) -> bool:
@@ -59,12 +60,16 @@ def _minute(t: dt.time) -> int:
 
 def parse_windows(text: str) -> list[Window]:
     """'07:00-09:00, 17:00-19:00' -> windows; ValueError on any malformed part."""
-    windows = [Window.parse(part) for part in text.replace("，", ",").split(",") if part.strip()]
-    if not windows:
+    parts = [part for part in text.replace("，", ",").split(",") if part.strip()]
+    if not parts:
         raise ValueError("no time window")
-    for w in windows:
-        if w.start == w.end:
-            raise ValueError("a window must not be empty or the whole day")
+    windows = []
+    for part in parts:
+        window = Window.parse(part)
+        # 00:00-24:00 is the whole day; any other window with equal ends is a typing mistake.
+        if window.start == window.end and str(window) != "00:00-24:00":
+            raise ValueError("a window must not be empty")
+        windows.append(window)
     return windows
 
 

@@ -26,10 +26,12 @@ from models import (
     LicenceRecord,
     Office,
     PlateNumber,
+    RestrictedZone,
     TrafficViolation,
     TransferCase,
     User,
     Vehicle,
+    ZoneRule,
     db,
     utcnow,
 )
@@ -363,3 +365,26 @@ class Factory:
         if steps >= 4:
             office_service.register(case.id, w.clerk)
         return TransferCase.get_by_id(case.id)
+
+    # --- Truck passes ---------------------------------------------------------------------
+
+    @connected
+    def zone(self, *rules, name: str = "老城区") -> RestrictedZone:
+        """A zone with rules given as dicts of ZoneRule fields (sensible defaults)."""
+        zone = RestrictedZone.create(name=name, name_en="Old town")
+        for rule in rules or ({},):
+            defaults = {"classes": "medium heavy", "days": "12345",
+                        "windows": "07:00-09:00, 17:00-19:00", "emissions": "china5 china6 nev",
+                        "max_days": 30, "needs_review": False}  # fmt: skip
+            ZoneRule.create(zone=zone, **{**defaults, **rule})
+        return zone
+
+    @connected
+    def truck(self, owner: User | None = None, **kw) -> Vehicle:
+        """A heavy China VI truck registered in Qingdao, inspection valid, owned by `owner`."""
+        office = Office.get_or_none(Office.code == "370200") or self.office(code="370200")
+        owner = owner or self.citizen()
+        defaults = {"vehicle_type": "heavy_truck", "emission_standard": "china6",
+                    "gross_mass_kg": 25000, "inspection_valid_until": dt.date.today()
+                    + dt.timedelta(days=200)}  # fmt: skip
+        return self.vehicle(office, owner, **{**defaults, **kw})

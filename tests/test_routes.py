@@ -43,6 +43,26 @@ EXPECTED_ROUTES = {
     "GET /staff/audit",
     "GET /staff/offices",
     "GET /static/<path:filename>",
+    # Measure 3: truck passes
+    "GET /p/<handle>",
+    "GET /trucks/",
+    "GET /trucks/apply",
+    "POST /trucks/apply",
+    "GET /trucks/documents/<int:doc_id>",
+    "GET /trucks/passes/<int:pass_id>",
+    "GET /trucks/queue",
+    "GET /trucks/review/<int:pass_id>",
+    "POST /trucks/review/<int:pass_id>",
+    "GET /trucks/rules",
+    "POST /trucks/rules/<int:rule_id>/delete",
+    "GET /trucks/zones",
+    "GET /trucks/zones/<int:zone_id>",
+    "POST /trucks/zones/<int:zone_id>",
+    "GET /trucks/zones/<int:zone_id>/map",
+    "POST /trucks/zones/<int:zone_id>/rules",
+    "GET /trucks/zones/new",
+    "POST /trucks/zones/new",
+    "GET /verify/truck",
     # Measure 1: the e-licence and its records
     "GET /licence/",
     "POST /licence/apply",
@@ -99,15 +119,17 @@ def test_route_snapshot(app):
     assert routes == EXPECTED_ROUTES
 
 
-PUBLIC = ["/", "/login", "/register"]
-CITIZEN = ["/", "/account", "/evidence/", "/evidence/open"]
+PUBLIC = ["/", "/login", "/register", "/verify", "/verify/share", "/verify/truck", "/trucks/rules"]
+CITIZEN = ["/", "/account", "/licence/", "/evidence/", "/evidence/open", "/transfer/",
+           "/transfer/new", "/trucks/", "/trucks/apply"]  # fmt: skip
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
-CITIZEN = ["/", "/account", "/transfer/", "/transfer/new"]
 ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit"]
 VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
+LICENCE_CLERK = ["/staff/", "/licence/records"]
+TRUCKPASS_CLERK = ["/staff/", "/trucks/queue", "/trucks/zones", "/trucks/zones/new"]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -130,7 +152,12 @@ def test_every_page_passes_page_checks(client, make, login, lang):
     login(make.staff("admin"))
     for url in ADMIN:
         page(client.get(url, headers=headers))
-    for role, urls in (("vehicle_clerk", VEHICLE_CLERK), ("market_clerk", MARKET_CLERK)):
+    for role, urls in (
+        ("vehicle_clerk", VEHICLE_CLERK),
+        ("market_clerk", MARKET_CLERK),
+        ("licence_clerk", LICENCE_CLERK),
+        ("truckpass_clerk", TRUCKPASS_CLERK),
+    ):
         client.post("/logout", data={})
         login(make.staff(role))
         for url in urls:

@@ -71,6 +71,10 @@ def test_window_parsing():
     assert str(Window.parse(" 7:00 - 9:30 ")) == "07:00-09:30"
     assert Window.parse("22:00-06:00").crosses_midnight
     assert Window.parse("20:00-24:00").minutes() == [(0, 1200, 1440)]
+    assert str(Window.parse("20:00-24:00")) == "20:00-24:00"
+    whole_day = parse_windows("00:00-24:00")
+    assert whole_day[0].minutes() == [(0, 0, 1440)]
+    assert free_hours_warning([rule(classes="hazardous", days=ALL_DAYS, windows="00:00-24:00")])
     for bad in ("", "7-", "25:00-26:00", "08:00-08:00", "a-b"):
         with pytest.raises(ValueError):
             parse_windows(bad)

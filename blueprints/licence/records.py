@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.access import role_required
 from core.audit import audit
+from core.forms import choices
 from core.htmx import redirect_to, render
 from core.states import StateMachine
 from core.uploads import absolute_path, store_upload
@@ -84,7 +85,7 @@ def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> 
     """What the record page shows."""
     status_form = status_form or StatusForm()
     targets = RECORD_STATUS.targets(record.status)
-    status_form.action.choices = [(k, str(v)) for k, v in ACTIONS.items() if k in targets]
+    status_form.action.choices = choices((k, v) for k, v in ACTIONS.items() if k in targets)
     return {
         "record": record,
         "status_form": status_form,

@@ -8,22 +8,10 @@ import zxingcpp
 from PIL import Image
 
 from models import User, db
+from tests.browser.pages import htmx_settled, no_horizontal_scroll
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
-
-
-def htmx_settled(page) -> None:
-    """Wait until htmx has finished swapping and settling (and so has wired up new content)."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    )
 
 
 def test_register_with_htmx_and_field_errors(phone, base_url):

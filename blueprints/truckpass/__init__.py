@@ -1,0 +1,12 @@
+"""Measure 3: truck electronic pass codes (货车电子通行码) and the city's truck rules.
+
+Public: the rules in plain words and the "may this truck enter?" question. Citizens (owners or
+drivers): the step-by-step application and their passes with QR codes. Truck-pass clerks: the
+rule book editor, the review queue, revoking. The verifier answers for passes in `verify`.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("truckpass", __name__, url_prefix="/trucks")
+
+from . import clerk, public, views  # noqa: E402,F401  (they register themselves on bp)

@@ -1,0 +1,205 @@
+"""Truck-pass clerks: the review queue, decisions and revocations, and the rule book editor."""
+
+from flask import abort, flash, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.access import role_required
+from core.audit import audit
+from core.htmx import redirect_to, render
+from core.states import InvalidTransition
+from core.uploads import absolute_path, store_upload
+from models import (
+    TRUCKPASS_CLERK,
+    RestrictedZone,
+    TruckPass,
+    TruckPassDocument,
+    ZoneRule,
+    utcnow,
+    write_tx,
+)
+from models.truckpass import APPROVED, PENDING_REVIEW
+from rules import truckrules
+from rules.validators import ValidationError
+
+from . import bp, service
+from .forms import DecisionForm, RuleForm, ZoneForm
+from .labels import STATUS_LABELS
+from .views import pass_context
+
+QUEUE_PAGE = 30
+MAP_MAX_BYTES = 2 * 1024 * 1024
+
+
+@bp.get("/queue")
+@role_required(TRUCKPASS_CLERK)
+def queue():
+    """Applications waiting for a clerk, oldest first (htmx refreshes the list)."""
+    page = max(1, request.args.get("page", 1, type=int))
+    rows = list(
+        TruckPass.select()
+        .where(TruckPass.status == PENDING_REVIEW)
+        .order_by(TruckPass.created_at)
+        .paginate(page, QUEUE_PAGE + 1)
+    )
+    audit("truck_pass.queue_view", detail={"page": page})
+    return render("truckpass/queue.html", "truckpass/_queue.html", rows=rows[:QUEUE_PAGE],
+                  has_more=len(rows) > QUEUE_PAGE, page=page)  # fmt: skip
+
+
+@bp.route("/review/<int:pass_id>", methods=["GET", "POST"])
+@role_required(TRUCKPASS_CLERK)
+def review(pass_id: int):
+    """One application or pass in full, with the decision or revocation form."""
+    truck_pass = TruckPass.get_or_none(TruckPass.id == pass_id)
+    if truck_pass is None:
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        action = request.form.get("action")
+        reason = form.reason.data or ""
+        if action in ("refuse", "revoke") and not reason.strip():
+            form.reason.errors.append(_("Give the reason; the applicant will see it."))
+        else:
+            try:
+                if action == "revoke":
+                    done = service.revoke(truck_pass, reason, current_user._get_current_object())
+                else:
+                    done = service.decide(
+                        truck_pass, action == "approve", reason, current_user._get_current_object()
+                    )
+            except (InvalidTransition, ValueError):
+                done = False
+            if done:
+                flash(_("Done: the application is now %(status)s.",
+                        status=STATUS_LABELS[truck_pass.status]), "ok")  # fmt: skip
+            else:
+                flash(_("Nothing was changed: someone else decided it first, or the vehicle "
+                        "is blocked."), "warn")  # fmt: skip
+            return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
+    audit("truck_pass.view", truck_pass)
+    status = 422 if form.errors else 200
+    return render_template("truckpass/review.html", form=form, **pass_context(truck_pass),
+                           can_decide=truck_pass.status == PENDING_REVIEW,
+                           can_revoke=truck_pass.status == APPROVED), status  # fmt: skip
+
+
+@bp.get("/documents/<int:doc_id>")
+@role_required(TRUCKPASS_CLERK)
+def document(doc_id: int):
+    """A document attached to an application (for the reviewing clerk; the read is audited)."""
+    doc = TruckPassDocument.get_or_none(TruckPassDocument.id == doc_id)
+    if doc is None:
+        abort(404)
+    audit("truck_pass.document_read", doc, detail={"pass": doc.truck_pass_id})
+    return send_file(absolute_path(doc.relpath), mimetype=doc.mime, max_age=0)
+
+
+@bp.get("/zones")
+@role_required(TRUCKPASS_CLERK)
+def zones():
+    """The rule book: every zone and its rules, with the 6-hour warning."""
+    all_zones = list(RestrictedZone.select().order_by(RestrictedZone.id))
+    return render_template("truckpass/zones.html", zones=all_zones, warnings=zone_warnings)
+
+
+def zone_warnings(zone: RestrictedZone) -> list:
+    """(class, weekday) pairs on which this zone's rules leave trucks under 6 free hours."""
+    return truckrules.free_hours_warning([r.as_rule() for r in zone.rules()])
+
+
+def save_map(form: ZoneForm) -> str | None:
+    """Store an uploaded map image; None when none was sent."""
+    upload = form.map_image.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    return store_upload(upload, "zones", {"image/png", "image/jpeg"}, MAP_MAX_BYTES).relpath
+
+
+@bp.route("/zones/new", methods=["GET", "POST"])
+@bp.route("/zones/<int:zone_id>", methods=["GET", "POST"])
+@role_required(TRUCKPASS_CLERK)
+def zone(zone_id: int | None = None):
+    """Create or edit a zone; its rules are listed below with their own forms."""
+    zone = RestrictedZone.get_or_none(RestrictedZone.id == zone_id) if zone_id else None
+    if zone_id and zone is None:
+        abort(404)
+    form = ZoneForm(obj=zone)
+    if form.validate_on_submit():
+        try:
+            map_path = save_map(form)
+        except ValidationError as exc:
+            form.map_image.errors.append(str(exc.message))
+        else:
+            with write_tx():
+                zone = zone or RestrictedZone()
+                zone.name, zone.name_en = form.name.data.strip(), (form.name_en.data or "").strip()
+                zone.description, zone.active = form.description.data or "", form.active.data
+                if map_path:
+                    zone.map_image = map_path
+                zone.save()
+                audit("truck_zone.save", zone, detail={"name": zone.name, "active": zone.active})
+            flash(_("The zone is saved."), "ok")
+            return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
+    rules = list(zone.rules()) if zone else []
+    status = 422 if form.errors else 200
+    return render_template("truckpass/zone.html", zone=zone, form=form, rules=rules,
+                           rule_form=RuleForm(formdata=None),
+                           warnings=zone_warnings(zone) if zone else []), status  # fmt: skip
+
+
+@bp.post("/zones/<int:zone_id>/rules")
+@role_required(TRUCKPASS_CLERK)
+def add_rule(zone_id: int):
+    """Add a rule to a zone; warn (but allow) when it leaves trucks under 6 hours a day."""
+    zone = RestrictedZone.get_or_none(RestrictedZone.id == zone_id)
+    if zone is None:
+        abort(404)
+    form = RuleForm()
+    if form.validate_on_submit():
+        try:
+            windows = truckrules.parse_windows(form.windows.data)
+        except ValueError:
+            form.windows.errors.append(_("Write the windows as 07:00-09:00, separated by commas."))
+        else:
+            if not form.classes.data:
+                form.classes.errors.append(_("Choose at least one class."))
+            if not form.days.data:
+                form.days.errors.append(_("Choose at least one day."))
+            if not form.errors:
+                with write_tx():
+                    rule = ZoneRule.create(
+                        zone=zone, classes=" ".join(form.classes.data),
+                        days="".join(str(d) for d in sorted(form.days.data)),
+                        windows=truckrules.format_windows(windows),
+                        emissions=" ".join(form.emissions.data or []),
+                        max_days=form.max_days.data, needs_review=form.needs_review.data,
+                        updated_at=utcnow())  # fmt: skip
+                    audit("truck_rule.add", rule, detail={"zone": zone.id, "rule": rule.windows})
+                if zone_warnings(zone):
+                    flash(_("Saved, but these rules leave trucks less than 6 hours a day on some "
+                            "days, below the national requirement."), "warn")  # fmt: skip
+                else:
+                    flash(_("The rule is saved."), "ok")
+                return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
+    return render_template("truckpass/zone.html", zone=zone, form=ZoneForm(obj=zone),
+                           rules=list(zone.rules()), rule_form=form,
+                           warnings=zone_warnings(zone)), 422  # fmt: skip
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@role_required(TRUCKPASS_CLERK)
+def delete_rule(rule_id: int):
+    """Remove a rule (after the confirmation the form asks for)."""
+    rule = ZoneRule.get_or_none(ZoneRule.id == rule_id)
+    if rule is None:
+        abort(404)
+    zone_id = rule.zone_id
+    if not request.form.get("confirm"):
+        flash(_("Tick the box to confirm that the rule is to be removed."), "warn")
+        return redirect_to(url_for("truckpass.zone", zone_id=zone_id))
+    with write_tx():
+        audit("truck_rule.delete", rule, detail={"zone": zone_id, "windows": rule.windows})
+        rule.delete_instance()
+    flash(_("The rule is removed."), "ok")
+    return redirect_to(url_for("truckpass.zone", zone_id=zone_id))

@@ -1,0 +1,120 @@
+"""Forms of the truck-pass pages: the application's steps, the clerk's decisions, the rule book."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core.forms import choices
+from rules.truckrules import EMISSION_STANDARDS, TRUCK_CLASSES
+
+from .labels import CLASS_LABELS, DAY_LABELS, EMISSION_LABELS
+
+REQUIRED = _l("This field is required.")
+STEPS = 5
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as checkboxes (usable on a phone, unlike a multi-select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ApplyForm(FlaskForm):
+    """Every field of the application; each step shows its own and carries the earlier ones.
+
+    The fields have no validators of their own: the view checks the steps one by one, so that
+    a refusal is shown at the step where it happens.
+    """
+
+    step = HiddenField(default="1")
+    plate = StringField(_l("Plate number"))
+    truck_class = SelectField(_l("Truck class"))
+    emission = SelectField(
+        _l("Emission standard"),
+        choices=choices((e, EMISSION_LABELS[e]) for e in EMISSION_STANDARDS),
+    )
+    zones = CheckboxesField(_l("Zones"), coerce=int)
+    start_date = DateField(_l("First day"))
+    end_date = DateField(_l("Last day"))
+    windows = StringField(
+        _l("Daily time windows"),
+        default="09:00-16:00",
+        description=_l("When the truck will enter, e.g. 09:00-16:00 or 22:00-05:00."),
+    )
+    purpose = TextAreaField(_l("Purpose"), description=_l("What the truck carries and where."))
+    document = FileField(
+        _l("Document (optional)"), description=_l("A PDF, JPEG or PNG of at most 5 MB.")
+    )
+
+
+class DecisionForm(FlaskForm):
+    """A clerk approves or refuses an application, or revokes a pass, with a reason."""
+
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=300)])
+
+
+class ZoneForm(FlaskForm):
+    """A restricted zone."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=60)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=60)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    active = BooleanField(_l("In force"), default=True)
+    map_image = FileField(
+        _l("Map (optional)"), description=_l("A PNG or JPEG of the zone, at most 2 MB.")
+    )
+
+
+class RuleForm(FlaskForm):
+    """One rule of a zone."""
+
+    classes = CheckboxesField(
+        _l("Restricted truck classes"), choices=choices((c, CLASS_LABELS[c]) for c in TRUCK_CLASSES)
+    )
+    days = CheckboxesField(_l("Days"), coerce=int, choices=choices(DAY_LABELS.items()))
+    windows = StringField(
+        _l("Restricted time windows"),
+        validators=[DataRequired(REQUIRED)],
+        description=_l("e.g. 07:00-09:00, 17:00-19:00; 22:00-06:00 runs past midnight."),
+    )
+    emissions = CheckboxesField(
+        _l("Emission standards that may get a pass"),
+        choices=choices((e, EMISSION_LABELS[e]) for e in EMISSION_STANDARDS),
+    )
+    max_days = IntegerField(
+        _l("Longest validity of a pass (days)"),
+        default=30,
+        validators=[DataRequired(REQUIRED), NumberRange(1, 366)],
+    )
+    needs_review = BooleanField(_l("A clerk reviews every application"))
+
+
+class MayEnterForm(FlaskForm):
+    """The public question: may truck X enter zone Y at time T? (a GET form, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    zone = SelectField(_l("Zone"), coerce=int)
+    truck_class = SelectField(
+        _l("Truck class"), choices=choices((c, CLASS_LABELS[c]) for c in TRUCK_CLASSES)
+    )
+    emission = SelectField(
+        _l("Emission standard"),
+        choices=choices((e, EMISSION_LABELS[e]) for e in EMISSION_STANDARDS),
+    )
+    at = DateTimeLocalField(_l("Date and time"), format="%Y-%m-%dT%H:%M")

@@ -1,0 +1,130 @@
+"""Words for truck classes, emission standards, days, statuses and verdicts, and the rules put
+into plain sentences, in the user's language."""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+CLASS_LABELS = {
+    "light": _l("Light trucks"),
+    "medium": _l("Medium trucks"),
+    "heavy": _l("Heavy trucks"),
+    "hazardous": _l("Trucks carrying hazardous goods"),
+}
+EMISSION_LABELS = {
+    "china3": _l("China III"),
+    "china4": _l("China IV"),
+    "china5": _l("China V"),
+    "china6": _l("China VI"),
+    "nev": _l("New energy"),
+}
+DAY_LABELS = {
+    1: _l("Mon"),
+    2: _l("Tue"),
+    3: _l("Wed"),
+    4: _l("Thu"),
+    5: _l("Fri"),
+    6: _l("Sat"),
+    7: _l("Sun"),
+}
+STATUS_LABELS = {
+    "submitted": _l("Submitted"),
+    "pending_review": _l("Waiting for review"),
+    "approved": _l("Approved"),
+    "refused": _l("Refused"),
+    "revoked": _l("Revoked"),
+}
+VERDICT_LABELS = {
+    "valid": _l("Pass valid now"),
+    "outside-window": _l("Not valid at this hour"),
+    "not-yet-valid": _l("Not valid yet"),
+    "expired-pass": _l("Pass expired"),
+    "revoked": _l("Pass revoked"),
+    "not-approved": _l("Not an issued pass"),
+    "no-pass": _l("No pass for this truck"),
+    "invalid": _l("Unknown pass"),
+}
+BLOCK_REASONS = {
+    "stolen": _l("The vehicle is reported stolen."),
+    "seized": _l("The vehicle is seized."),
+    "scrapped": _l("The vehicle is scrapped (cancelled)."),
+    "transferred_out": _l("The vehicle is registered away from this office (cancelled here)."),
+    "inspection-overdue": _l("The vehicle's safety inspection is overdue."),
+    "not-registered": _l("No vehicle with this plate is registered."),
+    "not-a-truck": _l("This vehicle is not a truck: no pass is needed."),
+    # Refusals by the rules (the form refuses these at their step; kept for the record).
+    "emission": _l("Trucks of this emission standard cannot get a pass for a chosen zone."),
+    "too-long": _l("The pass would last longer than a chosen zone allows."),
+    "dates": _l("The dates are not valid."),
+}
+REVIEW_REASONS = {
+    "zone-review": _l("a zone's rules ask for a clerk's review"),
+    "hazardous": _l("hazardous goods"),
+    "not-owner": _l("the applicant is not the registered owner"),
+    "documents": _l("documents to be read"),
+}
+ANSWERS = {
+    "free": _l("Yes: no restriction applies at that time."),
+    "pass-needed": _l("Only with a pass: this truck can apply for one."),
+    "barred": _l("No: the truck is restricted then and its emission standard cannot get a pass."),
+}
+
+
+def day_ranges(days) -> str:
+    """{1,2,3,4,5} -> 'Mon–Fri'; {1,3,6} -> 'Mon, Wed, Sat'; all seven -> 'every day'."""
+    days = sorted(days)
+    if len(days) == 7:
+        return _("every day")
+    runs, start = [], None
+    for i, d in enumerate(days):
+        if start is None:
+            start = d
+        if i + 1 == len(days) or days[i + 1] != d + 1:
+            if d - start >= 2:
+                runs.append(f"{DAY_LABELS[start]}–{DAY_LABELS[d]}")
+            else:
+                runs.extend(str(DAY_LABELS[x]) for x in range(start, d + 1))
+            start = None
+    return ", ".join(runs)
+
+
+def describe_rule(rule) -> str:
+    """A rule in plain words."""
+    classes = ", ".join(
+        str(CLASS_LABELS[c]) for c in sorted(rule.classes, key=list(CLASS_LABELS).index)
+    )
+    windows = ", ".join(str(w) for w in rule.windows)
+    emissions = ", ".join(
+        str(EMISSION_LABELS[e]) for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
+    )
+    text = _(
+        "%(classes)s may not enter %(days)s %(windows)s without a pass.",
+        classes=classes,
+        days=day_ranges(rule.days),
+        windows=windows,
+    )
+    if emissions:
+        text += " " + _(
+            "Passes are issued to %(emissions)s trucks, for at most %(n)d days.",
+            emissions=emissions,
+            n=rule.max_days,
+        )
+    else:
+        text += " " + _("No passes are issued.")
+    if rule.needs_review:
+        text += " " + _("Every application is reviewed by a clerk.")
+    return text
+
+
+def labels() -> dict:
+    """The label tables, for templates."""
+    return {
+        "CLASS_LABELS": CLASS_LABELS,
+        "EMISSION_LABELS": EMISSION_LABELS,
+        "PASS_STATUS_LABELS": STATUS_LABELS,
+        "PASS_VERDICT_LABELS": VERDICT_LABELS,
+        "BLOCK_REASONS": BLOCK_REASONS,
+        "REVIEW_REASONS": REVIEW_REASONS,
+        "DAY_LABELS": DAY_LABELS,
+        "ANSWERS": ANSWERS,
+        "describe_rule": describe_rule,
+    }

@@ -1,0 +1,41 @@
+"""The city's truck rules for everyone: in plain words, and "may truck X enter zone Y at T?"."""
+
+from flask import abort, render_template, request, send_file
+
+from core.clock import beijing_now
+from core.forms import choices
+from core.uploads import absolute_path
+from models import RestrictedZone
+from rules import truckrules
+
+from . import bp, service
+from .forms import MayEnterForm
+
+
+@bp.get("/rules")
+def rules():
+    """The rules of every zone in force, and the question form (a GET form: no login, no CSRF)."""
+    zones = list(service.active_zones())
+    rules_of = service.rules_by_zone([z.id for z in zones])
+    form = MayEnterForm(request.args)
+    form.zone.choices = choices((z.id, z.name) for z in zones)
+    answer = None
+    if request.args and form.validate() and form.zone.data in rules_of:
+        at = form.at.data or beijing_now()
+        answer, restricting = truckrules.may_enter(
+            rules_of[form.zone.data], form.truck_class.data, form.emission.data, at
+        )
+        answer = {"code": answer, "at": at, "rules": restricting}
+    elif not request.args:
+        form.at.data = beijing_now().replace(second=0, microsecond=0)
+    return render_template("truckpass/rules.html", zones=zones, rules_of=rules_of, form=form,
+                           answer=answer)  # fmt: skip
+
+
+@bp.get("/zones/<int:zone_id>/map")
+def zone_map(zone_id: int):
+    """A zone's map image."""
+    zone = RestrictedZone.get_or_none(RestrictedZone.id == zone_id)
+    if zone is None or not zone.map_image:
+        abort(404)
+    return send_file(absolute_path(zone.map_image), max_age=3600)

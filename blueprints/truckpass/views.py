@@ -1,0 +1,219 @@
+"""The applicant's pages: the step-by-step application, my passes, and a pass with its QR."""
+
+import segno
+from flask import abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.access import login_required, role_required
+from core.clock import beijing_now, beijing_today
+from core.forms import choices
+from core.htmx import redirect_to, render
+from core.uploads import store_upload
+from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
+from rules import truckrules
+from rules.validators import ValidationError
+
+from . import bp, service
+from .forms import STEPS, ApplyForm
+from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS, labels
+
+DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+
+
+@bp.context_processor
+def _labels():
+    return labels()
+
+
+def prepare(form: ApplyForm) -> None:
+    """Fill the choices that depend on the data; make every field ready to take errors."""
+    for f in form:
+        f.errors = []
+    form.zone_names = {z.id: z.name for z in service.active_zones()}
+    form.zones.choices = choices(form.zone_names.items())
+    form.allowed_classes = list(CLASS_LABELS)
+    form.truck_class.choices = choices(CLASS_LABELS.items())
+
+
+def check_step(form: ApplyForm, step: int, state: dict) -> bool:
+    """Check one step, putting the reason next to its field; fills `state` for later steps."""
+    if step == 1:
+        try:
+            vehicle, why = service.find_truck(form.plate.data or "")
+        except ValidationError as exc:
+            form.plate.errors.append(str(exc.message))
+            return False
+        block = why or service.vehicle_block(vehicle)
+        if block:
+            form.plate.errors.append(str(BLOCK_REASONS[block]))
+            return False
+        state["vehicle"] = vehicle
+        allowed = service.CLASSES_BY_TYPE[vehicle.vehicle_type]
+        form.allowed_classes = allowed
+        form.truck_class.choices = choices((c, CLASS_LABELS[c]) for c in allowed)
+        if not form.truck_class.data or form.truck_class.data not in allowed:
+            form.truck_class.data = allowed[0]
+        if vehicle.emission_standard and not form.emission.raw_data:
+            form.emission.data = vehicle.emission_standard
+        return True
+    if step == 2:
+        if form.truck_class.data not in form.allowed_classes:
+            form.truck_class.errors.append(_("Choose the class of this truck."))
+            return False
+        if form.emission.data not in truckrules.EMISSION_STANDARDS:
+            form.emission.errors.append(_("Choose the emission standard."))
+            return False
+        return True
+    if step == 3:
+        chosen = [z for z in form.zones.data or [] if z in form.zone_names]
+        if not chosen:
+            form.zones.errors.append(_("Choose at least one zone."))
+            return False
+        rules = service.rules_by_zone(chosen)
+        barred = [
+            z for z, rs in rules.items()
+            if any(form.truck_class.data in r.classes and form.emission.data not in r.emissions
+                   for r in rs)
+        ]  # fmt: skip
+        if barred:
+            names = ", ".join(form.zone_names[z] for z in barred)
+            form.zones.errors.append(_(
+                "%(emission)s trucks cannot get a pass for: %(zones)s.",
+                emission=EMISSION_LABELS[form.emission.data], zones=names))  # fmt: skip
+            return False
+        state["zone_ids"] = chosen
+        state["rules"] = rules
+        return True
+    if step == 4:
+        start, end = form.start_date.data, form.end_date.data
+        if not start or not end:
+            (form.start_date if not start else form.end_date).errors.append(
+                _("Enter a date (YYYY-MM-DD).")
+            )
+            return False
+        if start < beijing_today():
+            form.start_date.errors.append(_("The first day cannot be in the past."))
+            return False
+        if end < start:
+            form.end_date.errors.append(_("The last day cannot be before the first."))
+            return False
+        try:
+            state["windows"] = truckrules.parse_windows(form.windows.data or "")
+        except ValueError:
+            form.windows.errors.append(_("Write the windows as 09:00-16:00, separated by commas."))
+            return False
+        refusals, _review = truckrules.check_application(
+            state["rules"], form.truck_class.data, form.emission.data, start, end
+        )
+        too_long = [r for r in refusals if r.code == "too-long"]
+        if too_long:
+            form.end_date.errors.append(_(
+                "A pass for this zone lasts at most %(n)d days.",
+                n=min(r.limit for r in too_long)))  # fmt: skip
+            return False
+        return True
+    if step == 5:
+        purpose = (form.purpose.data or "").strip()
+        if len(purpose) < 4 or len(purpose) > 200:
+            form.purpose.errors.append(_("Say in a few words what the truck carries and where."))
+            return False
+        state["documents"] = []
+        upload = form.document.data
+        if upload and getattr(upload, "filename", ""):
+            try:
+                state["documents"].append(store_upload(
+                    upload, "truckpass", {"application/pdf", "image/jpeg", "image/png"},
+                    DOCUMENT_MAX_BYTES))  # fmt: skip
+            except ValidationError as exc:
+                form.document.errors.append(str(exc.message))
+                return False
+        return True
+    raise ValueError(step)
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@role_required(CITIZEN)
+def apply():
+    """The application, step by step: each step a fragment swapped by htmx, or a plain form."""
+    form = ApplyForm()
+    prepare(form)
+    step, state = 1, {}
+    if request.method == "GET" and request.args.get("plate"):
+        form.plate.data = request.args["plate"]
+    # CSRFProtect has checked the token already; the steps are checked here one by one (not with
+    # form.validate(), which would judge the fields of the steps not reached yet).
+    if request.method == "POST":
+        wanted = max(1, min(STEPS, request.form.get("step", 1, type=int)))
+        if "back" in request.form:
+            step = max(1, wanted - 1)
+            for s in range(1, step):
+                check_step(form, s, state)
+        else:
+            step = next((s for s in range(1, wanted + 1) if not check_step(form, s, state)), None)
+            if step is None and wanted == STEPS:
+                truck_pass = service.submit(service.Application(
+                    vehicle=state["vehicle"], truck_class=form.truck_class.data,
+                    emission=form.emission.data, zone_ids=state["zone_ids"],
+                    start=form.start_date.data, end=form.end_date.data,
+                    windows=state["windows"], purpose=form.purpose.data.strip(),
+                    documents=state["documents"]), current_user._get_current_object())  # fmt: skip
+                return redirect_to(url_for("truckpass.show", pass_id=truck_pass.id))
+            step = step or wanted + 1
+    has_errors = any(f.errors for f in form)
+    form.step.data = str(step)
+    return render(
+        "truckpass/apply.html",
+        "truckpass/_apply.html",
+        422 if has_errors else 200,
+        form=form,
+        step=step,
+        steps=STEPS,
+        state=state,
+        own_trucks=list(service.own_trucks(current_user.id)),
+    )
+
+
+@bp.get("/")
+@role_required(CITIZEN)
+def index():
+    """The applicant's passes and applications."""
+    passes = (
+        TruckPass.select()
+        .where(TruckPass.applicant == current_user.id)
+        .order_by(TruckPass.id.desc())
+    )
+    now = beijing_now()
+    return render_template("truckpass/index.html", passes=list(passes), now=now)
+
+
+def pass_or_404(pass_id: int) -> TruckPass:
+    """A pass its applicant or a truck-pass clerk may see; anyone else gets 404."""
+    truck_pass = TruckPass.get_or_none(TruckPass.id == pass_id)
+    if truck_pass is None:
+        abort(404)
+    if truck_pass.applicant_id != current_user.id and not current_user.has_role(TRUCKPASS_CLERK):
+        abort(404)
+    return truck_pass
+
+
+def pass_context(truck_pass: TruckPass) -> dict:
+    """What the pass page shows: its QR, and its state at this moment."""
+    verdict = truck_pass.verdict_at(beijing_now())
+    url = f"{current_app.config['PUBLIC_BASE_URL']}/p/{truck_pass.handle}"
+    colour = "#137333" if verdict == "valid" else "#6b7280"
+    return {
+        "truck_pass": truck_pass,
+        "verdict": verdict,
+        "zones": service.zones_of(truck_pass),
+        "qr": segno.make(url, error="m").svg_inline(omitsize=True, border=2, dark=colour),
+        "verify_url": url,
+    }
+
+
+@bp.get("/passes/<int:pass_id>")
+@login_required
+def show(pass_id: int):
+    """A pass on the applicant's phone: green while valid now, grey when not."""
+    truck_pass = pass_or_404(pass_id)
+    return render("truckpass/pass.html", "truckpass/_pass.html", **pass_context(truck_pass))

@@ -1,0 +1,151 @@
+"""Truck electronic pass codes (货车电子通行码) and the city's truck rules kept as data."""
+
+import datetime as dt
+import secrets
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from rules.truckrules import Rule, parse_windows, window_covers
+
+from .base import BaseModel, utcnow
+from .people import User
+from .vehicles import Vehicle
+
+# Application and pass statuses. A new application is "submitted" for the instant in which it
+# is decided: refused, approved at once, or queued for a clerk's review.
+SUBMITTED = "submitted"
+PENDING_REVIEW = "pending_review"
+APPROVED = "approved"
+REFUSED = "refused"
+REVOKED = "revoked"
+PASS_STATUSES = (SUBMITTED, PENDING_REVIEW, APPROVED, REFUSED, REVOKED)
+
+# The explicit table of allowed moves (performed by core.states.StateMachine).
+PASS_TRANSITIONS = {
+    SUBMITTED: {APPROVED, PENDING_REVIEW, REFUSED},
+    PENDING_REVIEW: {APPROVED, REFUSED},
+    APPROVED: {REVOKED},
+    REFUSED: set(),
+    REVOKED: set(),
+}
+
+
+class RestrictedZone(BaseModel):
+    """A zone of the city where trucks are restricted (限行区域)."""
+
+    name = CharField(max_length=60)
+    name_en = CharField(max_length=60, default="")
+    description = TextField(default="")
+    map_image = CharField(max_length=200, null=True)  # relative path under UPLOAD_FOLDER
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def display_name(self, locale: str) -> str:
+        """The zone's name in the UI language."""
+        return self.name_en if locale.startswith("en") and self.name_en else self.name
+
+    def rules(self):
+        """This zone's rules."""
+        return ZoneRule.select().where(ZoneRule.zone == self).order_by(ZoneRule.id)
+
+
+class ZoneRule(BaseModel):
+    """One rule of a zone: which classes are restricted when, and who may get a pass."""
+
+    zone = ForeignKeyField(RestrictedZone, backref="rule_rows", on_delete="CASCADE")
+    classes = CharField(max_length=60)  # space-separated truck classes
+    days = CharField(max_length=7)  # ISO weekdays, e.g. "12345"
+    windows = CharField(max_length=200)  # "07:00-09:00, 17:00-19:00"
+    emissions = CharField(max_length=60)  # standards that may get a pass
+    max_days = IntegerField(default=30)
+    needs_review = BooleanField(default=False)
+    updated_at = DateTimeField(default=utcnow)
+
+    def as_rule(self) -> Rule:
+        """The row as the pure rule the engine in rules/truckrules.py works on."""
+        return Rule(
+            zone_id=self.zone_id,
+            classes=frozenset(self.classes.split()),
+            days=frozenset(int(d) for d in self.days),
+            windows=tuple(parse_windows(self.windows)),
+            emissions=frozenset(self.emissions.split()),
+            max_days=self.max_days,
+            needs_review=self.needs_review,
+        )
+
+
+def new_pass_handle() -> str:
+    """The opaque identifier of a pass in its QR URL."""
+    return secrets.token_urlsafe(12)
+
+
+class TruckPass(BaseModel):
+    """An application for a truck pass and, once approved, the pass itself."""
+
+    applicant = ForeignKeyField(User, backref="truck_passes", on_delete="RESTRICT")
+    vehicle = ForeignKeyField(Vehicle, backref="truck_passes", on_delete="RESTRICT")
+    plate = CharField(max_length=8, index=True)  # the plate when applied (the verifier asks by it)
+    truck_class = CharField(max_length=12)
+    emission = CharField(max_length=10)
+    start_date = DateField()
+    end_date = DateField()
+    windows = CharField(max_length=200)
+    purpose = CharField(max_length=200)
+    status = CharField(max_length=16, default=SUBMITTED, index=True)
+    reason = CharField(max_length=300, default="")  # why refused / revoked / sent to review
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    decided_at = DateTimeField(null=True)
+    handle = CharField(max_length=32, unique=True, default=new_pass_handle)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def window_list(self):
+        """The pass's daily windows."""
+        return parse_windows(self.windows)
+
+    def zone_ids(self) -> list[int]:
+        """The zones the pass covers."""
+        return [z.zone_id for z in TruckPassZone.select().where(TruckPassZone.truck_pass == self)]
+
+    def verdict_at(self, local: dt.datetime) -> str:
+        """The pass's state at a Beijing wall-clock moment, as the verifier says it."""
+        if self.status == REVOKED:
+            return "revoked"
+        if self.status != APPROVED:
+            return "not-approved"
+        if window_covers(self.window_list, local, self.start_date, self.end_date):
+            return "valid"
+        if local.date() < self.start_date:
+            return "not-yet-valid"
+        if local.date() > self.end_date:
+            return "expired-pass"  # a night window's tail after the last date is covered above
+        return "outside-window"
+
+
+class TruckPassZone(BaseModel):
+    """A zone a pass (or application) covers."""
+
+    truck_pass = ForeignKeyField(TruckPass, backref="zone_rows", on_delete="CASCADE")
+    zone = ForeignKeyField(RestrictedZone, on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("truck_pass", "zone"), True),)
+
+
+class TruckPassDocument(BaseModel):
+    """A document attached to an application (type checked by content, stored by the server)."""
+
+    truck_pass = ForeignKeyField(TruckPass, backref="documents", on_delete="CASCADE")
+    relpath = CharField(max_length=200)
+    sha256 = CharField(max_length=64)
+    mime = CharField(max_length=40)
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)

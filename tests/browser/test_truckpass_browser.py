@@ -1,0 +1,69 @@
+"""A truck pass applied for through its steps in a real Chromium, with JavaScript on and off."""
+
+import datetime as dt
+
+import pytest
+
+from core.clock import beijing_today
+from tests.browser.pages import htmx_settled, no_horizontal_scroll
+from tests.factories import Factory
+
+pytestmark = pytest.mark.browser
+
+
+def setup(live_app):
+    with live_app.app_context():
+        make = Factory(live_app)
+        owner = make.citizen()
+        return owner, make.truck(owner), make.zone()
+
+
+def log_in(page, base_url, user):
+    page.goto(f"{base_url}/login")
+    page.fill("#account", user.mobile)
+    page.fill("#password", Factory.PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
+def walk_the_steps(page, base_url, truck, zone, htmx: bool):
+    """Fill each step and go on; with htmx only the form is swapped, so the URL stays."""
+    start = beijing_today() + dt.timedelta(days=1)
+    page.goto(f"{base_url}/trucks/apply")
+    page.fill("#plate", truck.plate)
+    for step, fill in (
+        (2, lambda: page.select_option("#emission", "china6")),
+        (3, lambda: page.check(f"input[name=zones][value='{zone.id}']")),
+        (4, lambda: (page.fill("#start_date", start.isoformat()),
+                     page.fill("#end_date", (start + dt.timedelta(days=2)).isoformat()),
+                     page.fill("#windows", "09:00-16:00"))),
+        (5, lambda: page.fill("#purpose", "钢材运输至港区")),
+    ):  # fmt: skip
+        page.click("#apply-form button[type=submit]:not([name=back])")
+        page.locator(".wizard-step", has_text=f"第 {step} 步").wait_for()
+        if htmx:
+            htmx_settled(page)
+        assert no_horizontal_scroll(page)
+        fill()
+    page.click("#apply-form button[type=submit]:not([name=back])")
+    page.wait_for_url(f"{base_url}/trucks/passes/*")
+    assert "已批准" in page.locator("#pass-panel").inner_text()
+    assert page.locator("#pass-panel .code-qr svg").count() == 1
+
+
+def test_apply_with_javascript_on(phone, live_app, base_url):
+    owner, truck, zone = setup(live_app)
+    log_in(phone, base_url, owner)
+    walk_the_steps(phone, base_url, truck, zone, htmx=True)
+
+
+def test_apply_with_javascript_off(browser, live_app, base_url):
+    owner, truck, zone = setup(live_app)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640}, locale="zh-CN", java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, base_url, owner)
+    walk_the_steps(page, base_url, truck, zone, htmx=False)
+    context.close()

@@ -1,0 +1,282 @@
+"""Truck passes through the pages: the public rules, the steps of an application, deciding,
+the pass code and the verifier (with a controllable clock)."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+import core.clock
+from models import AuditEvent, TruckPass, TruckPassDocument, ZoneRule, db
+from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED
+
+from .helpers import field_error, page
+
+# Monday 2026-11-30 in Beijing; the default zone restricts heavy trucks 07-09 and 17-19 Mon-Fri.
+MONDAY = dt.date(2026, 11, 30)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the application's clock to a Beijing wall-clock time: clock("2026-11-30 08:00")."""
+
+    def set_to(local: str):
+        utc = core.clock.beijing_to_utc(dt.datetime.fromisoformat(local))
+        monkeypatch.setattr(core.clock, "utc_now", lambda: utc)
+
+    set_to("2026-11-27 10:00")  # the Friday before: applications for Monday are in the future
+    return set_to
+
+
+def verdict(response) -> str:
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    return soup.find("meta", attrs={"name": "verification-result"})["content"]
+
+
+def steps(client, plate, zone, klass="heavy", emission="china6", start=MONDAY, days=3,
+          windows="07:00-09:00", purpose="钢材运输", document=None):  # fmt: skip
+    """Walk the five steps with plain form posts; returns the last response."""
+    data = {"step": "1", "plate": plate}
+    response = client.post("/trucks/apply", data=data)
+    if response.status_code != 200:
+        return response
+    for step, more in (
+        (2, {"truck_class": klass, "emission": emission}),
+        (3, {"zones": [str(zone.id)]}),
+        (4, {"start_date": start.isoformat(),
+             "end_date": (start + dt.timedelta(days=days - 1)).isoformat(),
+             "windows": windows}),
+        (5, {"purpose": purpose}),
+    ):  # fmt: skip
+        data = {**data, **more, "step": str(step)}
+        if step == 5 and document is not None:
+            data["document"] = document
+            response = client.post("/trucks/apply", data=data, content_type="multipart/form-data")
+        else:
+            response = client.post("/trucks/apply", data=data)
+        if response.status_code != 200:
+            return response
+        assert (
+            f"第 {step + 1 if step < 5 else 5} 步" in response.get_data(as_text=True) or step == 5
+        )
+    return response
+
+
+def created_pass() -> TruckPass:
+    with db.connection_context():
+        return TruckPass.select().order_by(TruckPass.id.desc()).get()
+
+
+def test_public_rules_and_the_question(client, make, clock):
+    zone = make.zone()
+    soup = page(client.get("/trucks/rules"))
+    assert "周一–周五" in soup.get_text() and "07:00-09:00" in soup.get_text()
+    ask = "/trucks/rules?zone={}&truck_class={}&emission={}&at={}"
+    cases = [("heavy", "china6", "2026-11-30T08:00", "需持通行码"),
+             ("heavy", "china4", "2026-11-30T08:00", "不能"),
+             ("heavy", "china4", "2026-11-30T12:00", "可以"),
+             ("light", "china3", "2026-11-30T08:00", "可以")]  # fmt: skip
+    for klass, emission, at, expected in cases:
+        soup = page(client.get(ask.format(zone.id, klass, emission, at)))
+        assert expected in soup.select_one(".answer").get_text()
+
+
+def test_an_application_meeting_every_rule_is_approved_at_once(client, make, login, clock, conn):
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    response = steps(client, truck.plate, zone)
+    assert response.status_code == 303
+    truck_pass = created_pass()
+    assert truck_pass.status == APPROVED and response.location.endswith(f"/passes/{truck_pass.id}")
+    with conn():
+        actions = [a.action for a in AuditEvent.select().order_by(AuditEvent.seq)
+                   if a.action.startswith("truck_pass.")]  # fmt: skip
+    assert actions == ["truck_pass.apply", "truck_pass.approved"]
+    # Inside its window the QR verifies "valid"; outside it, "not valid now".
+    clock("2026-11-30 08:15")
+    soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
+    assert "is-valid" in soup.find(id="pass-panel")["class"]
+    assert verdict(client.get(f"/p/{truck_pass.handle}")) == "valid"
+    clock("2026-11-30 12:00")
+    soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
+    assert "is-idle" in soup.find(id="pass-panel")["class"]
+    assert verdict(client.get(f"/p/{truck_pass.handle}")) == "outside-window"
+    clock("2026-11-29 08:00")
+    assert verdict(client.get(f"/p/{truck_pass.handle}")) == "not-yet-valid"
+    clock("2026-12-03 08:00")
+    assert verdict(client.get(f"/p/{truck_pass.handle}")) == "expired-pass"
+
+
+def test_plate_lookup_gives_the_same_verdict_as_the_qr(client, make, login, clock):
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    steps(client, truck.plate, zone)
+    truck_pass = created_pass()
+    other_zone = make.zone(name="崂山")
+    for moment in ("2026-11-30 08:30", "2026-11-30 13:00", "2026-12-05 08:00"):
+        clock(moment)
+        by_qr = verdict(client.get(f"/p/{truck_pass.handle}"))
+        plate = truck.plate.replace("鲁B", "鲁b ")
+        assert verdict(client.get(f"/verify/truck?plate={plate}&zone={zone.id}")) == by_qr
+        assert verdict(client.get(f"/verify/truck?plate={truck.plate}")) == by_qr
+    assert verdict(client.get(f"/verify/truck?plate={truck.plate}&zone={other_zone.id}")) == (
+        "no-pass"
+    )
+    assert client.get("/verify/truck?plate=XX").status_code == 400
+
+
+def test_blocked_vehicles_are_refused_at_the_first_step(client, make, login, clock):
+    owner = make.citizen()
+    zone = make.zone()
+    login(owner)
+    cases = [({"status": "stolen"}, "被盗") , ({"status": "seized"}, "查封"),
+             ({"status": "scrapped"}, "报废"),
+             ({"inspection_valid_until": dt.date(2026, 1, 1)}, "检验已逾期"),
+             ({"vehicle_type": "small_car"}, "不是货车")]  # fmt: skip
+    for overrides, reason in cases:
+        truck = make.truck(owner, **overrides)
+        soup = page(steps(client, truck.plate, zone), 422)
+        assert reason in field_error(soup, "plate"), reason
+    soup = page(steps(client, "鲁I12345", zone), 422)
+    assert field_error(soup, "plate")
+    with db.connection_context():
+        assert TruckPass.select().count() == 0
+
+
+def test_the_rules_refuse_at_the_step_where_it_happens(client, make, login, clock):
+    owner = make.citizen()
+    zone = make.zone({"max_days": 7})
+    login(owner)
+    old = make.truck(owner, emission_standard="china4")
+    soup = page(steps(client, old.plate, zone, emission="china4"), 422)
+    assert "第 3 步" in soup.get_text() and "不能办理" in field_error(soup, "zones")
+    truck = make.truck(owner)
+    soup = page(steps(client, truck.plate, zone, days=10), 422)
+    assert "第 4 步" in soup.get_text() and "最长 7 天" in field_error(soup, "end_date")
+    soup = page(steps(client, truck.plate, zone, start=dt.date(2026, 11, 1)), 422)
+    assert "不能早于今天" in field_error(soup, "start_date")
+    soup = page(steps(client, truck.plate, zone, windows="7 to 9"), 422)
+    assert field_error(soup, "windows")
+
+
+def test_review_queue_decision_and_revocation(client, make, login, clock, conn, app):
+    owner, other = make.citizen(), make.citizen()
+    truck = make.truck(other)  # the applicant drives someone else's truck: a clerk decides
+    zone = make.zone()
+    login(owner)
+    assert steps(client, truck.plate, zone).status_code == 303
+    truck_pass = created_pass()
+    assert truck_pass.status == PENDING_REVIEW and "not-owner" in truck_pass.reason
+    soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
+    assert "申请人不是登记车主" in soup.get_text()
+    client.post("/logout", data={})
+    clerk = make.staff("truckpass_clerk")
+    login(clerk)
+    soup = page(client.get("/trucks/queue"))
+    assert truck.plate in soup.select_one("#queue").get_text()
+    url = f"/trucks/review/{truck_pass.id}"
+    soup = page(client.post(url, data={"action": "refuse", "reason": ""}), 422)
+    assert field_error(soup, "reason")
+    assert (
+        client.post(url, data={"action": "approve", "reason": "已核实租赁合同"}).status_code == 303
+    )
+    with conn():
+        assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
+    # A second decision on the same application changes nothing.
+    client.post(url, data={"action": "refuse", "reason": "迟到的决定"})
+    with conn():
+        assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
+    clock("2026-11-30 08:00")
+    assert verdict(client.get(f"/p/{truck_pass.handle}")) == "valid"
+    client.post(url, data={"action": "revoke", "reason": "违规通行"})
+    with conn():
+        assert TruckPass.get_by_id(truck_pass.id).status == REVOKED
+        assert AuditEvent.get(AuditEvent.action == "truck_pass.revoked").actor_id == clerk.id
+    assert verdict(client.get(f"/p/{truck_pass.handle}")) == "revoked"
+
+
+def test_documents_are_checked_and_send_the_application_to_review(client, make, login, clock):
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    html = (io.BytesIO(b"<html><script>alert(1)</script></html>"), "permit.pdf")
+    soup = page(steps(client, truck.plate, zone, document=html), 422)
+    assert "不接受" in field_error(soup, "document")
+    pdf = (io.BytesIO(b"%PDF-1.4\n%test\n"), "permit.pdf")
+    assert steps(client, truck.plate, zone, document=pdf).status_code == 303
+    truck_pass = created_pass()
+    assert truck_pass.status == PENDING_REVIEW and "documents" in truck_pass.reason
+    with db.connection_context():
+        doc = TruckPassDocument.get(TruckPassDocument.truck_pass == truck_pass.id)
+    assert doc.mime == "application/pdf" and "permit" not in doc.relpath
+
+
+def test_hazardous_goods_always_go_to_review(client, make, login, clock):
+    owner = make.citizen()
+    truck = make.truck(owner)
+    zone = make.zone({"classes": "hazardous", "days": "1234567", "windows": "06:00-22:00",
+                      "emissions": "china6", "needs_review": True})  # fmt: skip
+    login(owner)
+    steps(client, truck.plate, zone, klass="hazardous")
+    assert created_pass().status == PENDING_REVIEW
+
+
+def test_passes_are_private_and_clerk_pages_need_the_role(client, make, login, clock):
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    steps(client, truck.plate, zone)
+    truck_pass = created_pass()
+    client.post("/logout", data={})
+    login(make.citizen())
+    assert client.get(f"/trucks/passes/{truck_pass.id}").status_code == 404
+    for url in ("/trucks/queue", "/trucks/zones", f"/trucks/review/{truck_pass.id}"):
+        assert client.get(url).status_code == 403
+
+
+def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make, login, conn):
+    zone = make.zone()
+    login(make.staff("truckpass_clerk"))
+    page(client.get(f"/trucks/zones/{zone.id}"))
+    form = {"classes": ["heavy"], "days": [str(d) for d in range(1, 8)],
+            "windows": "05:00-23:30", "emissions": ["china6"], "max_days": "10"}  # fmt: skip
+    response = client.post(f"/trucks/zones/{zone.id}/rules", data=form)
+    assert response.status_code == 303
+    soup = page(client.get(f"/trucks/zones/{zone.id}"))
+    assert "少于 6 小时" in soup.select_one(".form-error").get_text()
+    assert "重型货车: 周一" in soup.get_text()
+    bad = client.post(f"/trucks/zones/{zone.id}/rules", data={**form, "windows": "soon"})
+    assert field_error(page(bad, 422), "windows")
+    with conn():
+        rule_id = ZoneRule.select().order_by(ZoneRule.id.desc()).get().id
+    client.post(f"/trucks/rules/{rule_id}/delete", data={})
+    with conn():
+        assert ZoneRule.get_or_none(ZoneRule.id == rule_id) is not None
+    client.post(f"/trucks/rules/{rule_id}/delete", data={"confirm": "on"})
+    with conn():
+        assert ZoneRule.get_or_none(ZoneRule.id == rule_id) is None
+        assert AuditEvent.get(AuditEvent.action == "truck_rule.delete")
+
+
+def test_new_zone_with_a_map(client, make, login, conn):
+    login(make.staff("truckpass_clerk"))
+    png = (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 32), "map.png")
+    response = client.post("/trucks/zones/new", data={"name": "港区", "active": "y",
+                           "map_image": png}, content_type="multipart/form-data")  # fmt: skip
+    assert response.status_code == 303
+    zone_id = int(re.search(r"/zones/(\d+)", response.location).group(1))
+    assert client.get(f"/trucks/zones/{zone_id}/map").status_code == 200
+
+
+def test_htmx_steps_swap_only_the_form(client, make, login, clock):
+    owner = make.citizen()
+    truck = make.truck(owner)
+    login(owner)
+    response = client.post("/trucks/apply", data={"step": "1", "plate": truck.plate},
+                           headers={"HX-Request": "true"})  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith("<form") and "第 2 步" in html and "<html" not in html
