@@ -84,17 +84,20 @@ def day_ranges(days) -> str:
             else:
                 runs.extend(str(DAY_LABELS[x]) for x in range(start, d + 1))
             start = None
-    return ", ".join(runs)
+    return join(runs)
+
+
+def join(items) -> str:
+    """A list in words, with the language's own separator (、 in Chinese)."""
+    return _(", ").join(str(item) for item in items)
 
 
 def describe_rule(rule) -> str:
     """A rule in plain words."""
-    classes = ", ".join(
-        str(CLASS_LABELS[c]) for c in sorted(rule.classes, key=list(CLASS_LABELS).index)
-    )
+    classes = join(CLASS_LABELS[c] for c in sorted(rule.classes, key=list(CLASS_LABELS).index))
     windows = ", ".join(str(w) for w in rule.windows)
-    emissions = ", ".join(
-        str(EMISSION_LABELS[e]) for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
+    emissions = join(
+        EMISSION_LABELS[e] for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
     )
     text = _(
         "%(classes)s may not enter %(days)s %(windows)s without a pass.",
