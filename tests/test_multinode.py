@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app
 from core.db import upgrade
-from models import AuditEvent, LicenceRecord, db
+from models import AuditEvent, LicenceRecord, TruckPass, db
 from rules import totp
 
 from .factories import Factory
@@ -72,33 +72,54 @@ def test_logged_in_on_a_is_logged_in_on_b(cluster):
     assert status == 200 and citizen.real_name in html
 
 
-def test_two_clerks_on_two_nodes_act_on_one_record_once(cluster):
-    _, make, (a, b) = cluster
-    record = make.licence_record()
-    clerks = [make.staff("licence_clerk") for _ in range(2)]
-    browsers = []
-    for clerk, node in zip(clerks, (a, b), strict=True):
+def staff_on_nodes(make, role, nodes):
+    """One staff member of `role` logged in (password and code) on each node."""
+    logged_in = []
+    for node in nodes:
+        clerk = make.staff(role)
         browser = Browser()
         browser.post(f"{node.url}/login", {"account": clerk.username, "password": Factory.PASSWORD})
-        status, _, _ = browser.post(
-            f"{node.url}/login/code",
-            {"code": make.fresh_code(clerk)},
-            token_from=f"{node.url}/login/code",
-        )
+        status, _, _ = browser.post(f"{node.url}/login/code", {"code": make.fresh_code(clerk)})
         assert status == 303
-        browsers.append((browser, node))
-    record_url = f"/licence/records/{record.id}"
-    tokens = [TOKEN_RE.search(br.get(node.url + record_url)[2]).group(1) for br, node in browsers]
+        logged_in.append((browser, node))
+    return logged_in
+
+
+def at_once(logged_in, path, forms):
+    """Post one form per node at the same moment (each with its page's CSRF token)."""
+    tokens = [TOKEN_RE.search(br.get(node.url + path)[2]).group(1) for br, node in logged_in]
 
     def act(i):
-        browser, node = browsers[i]
-        form = {"action": "suspended", "reason": f"clerk {i}", "csrf_token": tokens[i]}
-        return browser.request(node.url + record_url + "/status", form)[0]
+        browser, node = logged_in[i]
+        return browser.request(node.url + path, {**forms[i], "csrf_token": tokens[i]})
 
-    with ThreadPoolExecutor(2) as pool:
-        statuses = list(pool.map(act, [0, 1]))
+    with ThreadPoolExecutor(len(logged_in)) as pool:
+        return list(pool.map(act, range(len(logged_in))))
+
+
+def test_two_clerks_on_two_nodes_approve_one_application_once(cluster):
+    _, make, (a, b) = cluster
+    truck_pass = make.truck_pass(status="pending_review")
+    clerks = staff_on_nodes(make, "truckpass_clerk", (a, b))
+    forms = [{"action": "approve", "reason": "A"}, {"action": "refuse", "reason": "B"}]
+    results = at_once(clerks, f"/trucks/review/{truck_pass.id}", forms)
+    assert [status for status, _, _ in results] == [303, 303]
+    with db.connection_context():
+        decisions = AuditEvent.select().where(
+            AuditEvent.action.in_(["truck_pass.approved", "truck_pass.refused"])
+        )
+        assert decisions.count() == 1
+        assert TruckPass.get_by_id(truck_pass.id).status == decisions.get().action.split(".")[1]
+
+
+def test_two_clerks_on_two_nodes_act_on_one_licence_record_once(cluster):
+    _, make, (a, b) = cluster
+    record = make.licence_record()
+    clerks = staff_on_nodes(make, "licence_clerk", (a, b))
+    forms = [{"action": "suspended", "reason": f"clerk {i}"} for i in range(2)]
+    results = at_once(clerks, f"/licence/records/{record.id}/status", forms)
     with db.connection_context():
         done = AuditEvent.select().where(AuditEvent.action == "licence_record.suspended").count()
         fresh = LicenceRecord.get_by_id(record.id)
     assert done == 1 and fresh.status == "suspended"
-    assert sorted(statuses) in ([303, 303], [303, 422])
+    assert sorted(status for status, _, _ in results) in ([303, 303], [303, 422])
