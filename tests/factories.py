@@ -29,6 +29,8 @@ from models import (
     RestrictedZone,
     TrafficViolation,
     TransferCase,
+    TruckPass,
+    TruckPassZone,
     User,
     Vehicle,
     ZoneRule,
