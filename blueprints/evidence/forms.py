@@ -20,17 +20,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-try:  # WTForms 3.3 deprecates (value, label) tuples as choices in favour of SelectChoice.
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):  # noqa: N802
-        """The (value, label) tuple older WTForms versions take."""
-        return (value, label)
-
-
 from blueprints.auth.forms import REQUIRED
 from core.forms import Normalized
+from core.forms import choices as pairs_to_choices
 from rules.validators import normalize_mobile, normalize_resident_id
 
 STATUS_LABELS = {
@@ -80,8 +72,7 @@ CASE_NO_RE = r"^[0-9A-Za-z-]{6,32}$"
 
 def choices(labels: dict, blank=None) -> list:
     """SelectField choices from a label table (lazy labels: shown in the user's language)."""
-    rows = [SelectChoice(key, label) for key, label in labels.items()]
-    return [SelectChoice("", blank), *rows] if blank is not None else rows
+    return pairs_to_choices(([("", blank)] if blank is not None else []) + list(labels.items()))
 
 
 class CaseForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask_login import current_user
 from core.access import login_required, role_required
 from core.audit import audit
 from core.clock import beijing_to_utc, beijing_today
+from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.states import InvalidTransition
@@ -36,7 +37,6 @@ from .forms import (
     ProgressForm,
     QueryCodeForm,
     ReleaseForm,
-    SelectChoice,
     UploadForm,
 )
 
@@ -110,7 +110,7 @@ def new_case():
     """An officer opens a case in their brigade."""
     form = CaseForm()
     officers = list(service.officers_of(current_user.office_id))
-    form.officer.choices = [SelectChoice(o.id, o.real_name) for o in officers]
+    form.officer.choices = choices((o.id, o.real_name) for o in officers)
     if request.method == "GET":
         form.officer.data = current_user.id
     if form.validate_on_submit():

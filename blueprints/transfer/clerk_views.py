@@ -5,7 +5,7 @@ offices' steps on a case, done in place on the case panel."""
 import contextlib
 import os
 
-from flask import abort, request, url_for
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -43,8 +43,8 @@ from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
 from .office_service import inspect, refuse_archive, register, send_archive
 from .views import (
     destination_choices,
-    forget_ids,
     load_case,
+    open_form_page,
     open_from_form,
     opened,
     respond,
@@ -150,15 +150,7 @@ def market_new():
             case = open_from_form(form, buyer, market=current_user.office)
             if case is not None:
                 return opened(case)
-    status = 422 if (form.errors or form.form_errors) else 200
-    forget_ids(form)
-    return render(
-        "transfer/open.html",
-        "transfer/_open_form.html",
-        status,
-        form=form,
-        action=url_for("transfer.market_new"),
-    )
+    return open_form_page(form, "transfer.market_new")
 
 
 @bp.get("/office")

@@ -183,6 +183,19 @@ def forget_ids(form) -> None:
             field.raw_data, field.data = [], ""
 
 
+def open_form_page(form, endpoint: str):
+    """The invoice form again, with its errors (for the buyer's and the market's page)."""
+    status = 422 if (form.errors or form.form_errors) else 200
+    forget_ids(form)
+    return render(
+        "transfer/open.html",
+        "transfer/_open_form.html",
+        status,
+        form=form,
+        action=url_for(endpoint),
+    )
+
+
 def opened(case):
     """Where to go after opening a case, with what to say."""
     if case.state == STOPPED:
@@ -215,15 +228,7 @@ def new_case():
         case = open_from_form(form, current_user._get_current_object())
         if case is not None:
             return opened(case)
-    status = 422 if (form.errors or form.form_errors) else 200
-    forget_ids(form)
-    return render(
-        "transfer/open.html",
-        "transfer/_open_form.html",
-        status,
-        form=form,
-        action=url_for("transfer.new_case"),
-    )
+    return open_form_page(form, "transfer.new_case")
 
 
 @bp.get("/vehicles/<int:vehicle_id>")
