@@ -205,3 +205,13 @@ def test_logout_needs_post_with_csrf(client, make):
     assert client.post("/logout", data={}, csrf=False).status_code == 400
     assert client.post("/logout", data={}).status_code == 303
     assert client.get("/account").status_code == 302
+
+
+def test_asking_which_id_numbers_are_registered_is_limited(client, make):
+    taken = [make.citizen() for _ in range(10)]
+    for user in taken:
+        response = client.post("/register", data={**GOOD, "resident_id": user.resident_id})
+        assert response.status_code == 422
+    response = client.post("/register", data=GOOD)
+    page(response, 429)
+    assert "尝试次数过多" in response.get_data(as_text=True)

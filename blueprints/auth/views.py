@@ -4,12 +4,12 @@ import datetime as dt
 
 import pyotp
 import segno
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from core.access import login_required
-from core.audit import audit
+from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.passwords import hash_password, verify_password
@@ -19,7 +19,7 @@ from core.session_auth import (
     set_pending_2fa,
     start_session,
 )
-from models import AuditEvent, User, utcnow, write_tx
+from models import AuditEvent, Throttle, User, utcnow, write_tx
 from rules import totp
 
 from . import bp
@@ -27,6 +27,7 @@ from .forms import ChangePasswordForm, CodeForm, LoginForm, RegisterForm
 from .service import check_code_step, check_password_step
 
 ISSUER = "jiaoguan"
+REGISTER_TAKEN_LIMIT = 10  # registrations refused as taken, per client address per hour
 
 
 def safe_next(default: str) -> str:
@@ -49,6 +50,11 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
+    # "This ID number has an account" tells whether someone is registered: limit the asking.
+    key = f"register:{client_addr()}"
+    locked = Throttle.locked_until_for(key)
+    if locked and request.method == "POST":
+        abort(429)
     if form.validate_on_submit():
         taken = False
         if User.get_or_none(User.resident_id == form.resident_id.data):
@@ -57,7 +63,9 @@ def register():
         if User.get_or_none(User.mobile == form.mobile.data):
             form.mobile.errors.append(_("This mobile number is used by another account."))
             taken = True
-        if not taken:
+        if taken:
+            Throttle.register_failure(key, limit=REGISTER_TAKEN_LIMIT, window=3600)
+        else:
             with write_tx():
                 user = User.create(
                     real_name=form.real_name.data.strip(),
