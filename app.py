@@ -1,5 +1,6 @@
 """The application factory of jiaoguan (交管): settings, extensions, blueprints, CLI, errors."""
 
+import datetime as dt
 import os
 
 from flask import Flask
@@ -21,6 +22,7 @@ SETTINGS = {
     "LOGIN_WINDOW_SECONDS": "900",
     "LOGIN_LOCK_SECONDS": "900",
     "TRUSTED_PROXIES": "0",
+    "SESSION_IDLE_MINUTES": "120",
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
@@ -29,6 +31,7 @@ INT_SETTINGS = {
     "LOGIN_WINDOW_SECONDS",
     "LOGIN_LOCK_SECONDS",
     "TRUSTED_PROXIES",
+    "SESSION_IDLE_MINUTES",
 }
 
 
@@ -53,6 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="jg_session",
         REMEMBER_COOKIE_HTTPONLY=True,
+        # Logged-in sessions end after this long without a request (the cookie is re-signed on
+        # every request, so activity keeps it alive).
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]),
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
         BABEL_DEFAULT_TIMEZONE=i18n.TIMEZONE,

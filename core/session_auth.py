@@ -32,6 +32,7 @@ def start_session(user: User) -> None:
     session.clear()
     if lang:
         session["lang"] = lang
+    session.permanent = True  # expires after SESSION_IDLE_MINUTES without activity
     login_user(user)
     with write_tx():
         User.update(last_login_at=utcnow()).where(User.id == user.id).execute()

@@ -1,6 +1,7 @@
 """Registration, login, staff two-factor login, throttling and the account page."""
 
 import re
+import time
 
 from core.session_auth import PENDING_KEY
 from models import AuditEvent, Throttle, User, utcnow
@@ -215,3 +216,11 @@ def test_asking_which_id_numbers_are_registered_is_limited(client, make):
     response = client.post("/register", data=GOOD)
     page(response, 429)
     assert "尝试次数过多" in response.get_data(as_text=True)
+
+
+def test_sessions_expire_when_idle(app, client, make):
+    make.login(client, make.citizen())
+    cookie = client.get_cookie("jg_session")
+    assert cookie.expires is not None  # a permanent cookie with an end
+    remaining = cookie.expires.timestamp() - time.time()
+    assert 119 * 60 < remaining <= 120 * 60 + 5
