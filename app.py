@@ -86,7 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per measure, plus the shared ones."""
-    from blueprints import auth, evidence, licence, main, staff, transfer, verify
+    from blueprints import auth, evidence, licence, main, staff, stats, transfer, verify
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -95,3 +95,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify.bp)
     app.register_blueprint(evidence.bp)
     app.register_blueprint(transfer.bp)
+    app.register_blueprint(stats.bp)

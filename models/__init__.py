@@ -41,6 +41,7 @@ from .people import (
     UserRole,
 )
 from .security import Setting, Throttle
+from .stats import StatCounter
 from .transfer import (
     ArchiveTransfer,
     Inspection,
@@ -76,6 +77,7 @@ ALL_MODELS = [
     CaseParty,
     EvidenceItem,
     EvidenceAccess,
+    StatCounter,
 ]
 
 __all__ = [
@@ -115,6 +117,7 @@ __all__ = [
     "Office",
     "PlateNumber",
     "Setting",
+    "StatCounter",
     "Throttle",
     "TrafficViolation",
     "TransferCase",
