@@ -129,9 +129,15 @@ def counted(action: str, result: str = "ok", detail: dict | None = None) -> list
     return list(ACTION_COUNTERS.get(action, ()))
 
 
+# China has kept UTC+8 all year since 1991 (no daylight saving): adding eight hours is exact
+# for every time this application stores, and several times faster than a zone lookup per row
+# (a test compares it with the tz database).
+BEIJING_OFFSET = dt.timedelta(hours=8)
+
+
 def beijing(at_utc: dt.datetime) -> dt.datetime:
     """A naive UTC time from the database as a Beijing wall-clock time (naive)."""
-    return at_utc.replace(tzinfo=dt.UTC).astimezone(BEIJING).replace(tzinfo=None)
+    return at_utc + BEIJING_OFFSET
 
 
 def bucket(at_utc: dt.datetime) -> tuple[dt.date, int]:
@@ -144,8 +150,7 @@ def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]
     """The naive UTC instants [start, end) of the Beijing days `first` to `last` inclusive."""
 
     def start_of(day: dt.date) -> dt.datetime:
-        local = dt.datetime.combine(day, dt.time(), tzinfo=BEIJING)
-        return local.astimezone(dt.UTC).replace(tzinfo=None)
+        return dt.datetime.combine(day, dt.time()) - BEIJING_OFFSET
 
     return start_of(first), start_of(last + dt.timedelta(days=1))
 

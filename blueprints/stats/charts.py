@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 400
-LEFT, RIGHT, TOP = 40, 8, 26
+WIDTH = 360
+RIGHT, TOP = 8, 26
+EDGE = 16  # room at both ends of a line chart for half a date label
+DIGIT_WIDTH = 7  # a 12-unit digit is about this wide: the y labels' margin is sized by it
 PLOT_HEIGHT = 160
 LEGEND_ROW = 17
-FONT = 11
+FONT = 12
 # Distinguishable for the common colour-vision deficiencies (Okabe-Ito, darkened for contrast).
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#8a6d00", "#56b4e9", "#000000", "#e69f00")
 
@@ -51,10 +53,14 @@ def _num(value: float) -> str:
 class _Canvas:
     """The SVG being written: elements as text, every label escaped."""
 
-    def __init__(self, chart_id: str, title: str):
+    def __init__(self, chart_id: str, title: str, top: float, step: float):
         self.chart_id = chart_id
         self.title = title
         self.parts: list[str] = []
+        self.top, self.step = top, step
+        self.ticks = [f"{round(step * i):,}" for i in range(round(top / step) + 1)]
+        # The plot starts right of the longest value label, so no label is ever cut off.
+        self.left = 8 + DIGIT_WIDTH * max(len(t) for t in self.ticks)
 
     def add(self, text: str) -> None:
         self.parts.append(text)
@@ -77,21 +83,24 @@ class _Canvas:
         return Markup(head + "".join(self.parts) + "</svg>")  # noqa: S704
 
 
-def _axes(canvas: _Canvas, top: float, step: float, y_label: str, x_label: str) -> None:
-    """Grid lines with their values, the axis lines and the axis titles."""
+def _axes(canvas: _Canvas, y_label: str, x_label: str) -> None:
+    """Grid lines with their values, the axis line and the axis titles."""
     bottom = TOP + PLOT_HEIGHT
-    n = round(top / step)
-    for i in range(n + 1):
+    left = canvas.left
+    n = len(canvas.ticks) - 1
+    for i, tick in enumerate(canvas.ticks):
         y = bottom - PLOT_HEIGHT * i / n
         canvas.add(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_num(y)}" y2="{_num(y)}" '
+            f'<line x1="{_num(left)}" x2="{WIDTH - RIGHT}" y1="{_num(y)}" y2="{_num(y)}" '
             f'stroke="#d6dbe1" stroke-width="1"/>'
         )
-        canvas.text(LEFT - 4, y + 4, f"{round(step * i):,}", anchor="end")
-    canvas.add(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{bottom}" stroke="#5b6470"/>')
+        canvas.text(left - 4, y + 4, tick, anchor="end")
+    canvas.add(
+        f'<line x1="{_num(left)}" x2="{_num(left)}" y1="{TOP}" y2="{bottom}" stroke="#5b6470"/>'
+    )
     canvas.text(4, TOP - 10, y_label, font_weight="bold")
     canvas.text(
-        (LEFT + WIDTH - RIGHT) / 2, bottom + 30, x_label, anchor="middle", font_weight="bold"
+        (left + WIDTH - RIGHT) / 2, bottom + 30, x_label, anchor="middle", font_weight="bold"
     )
 
 
@@ -105,10 +114,10 @@ def _x_labels(canvas: _Canvas, labels: list[str], xs: list[float], every: int) -
 def _legend(canvas: _Canvas, series: list[Series], marker) -> float:
     """The legend in two columns under the plot; returns the chart's full height."""
     top = TOP + PLOT_HEIGHT + 44
-    column = (WIDTH - LEFT) / 2
+    column = (WIDTH - 8) / 2
     canvas.add('<g class="legend">')
     for i, s in enumerate(series):
-        x = LEFT + (i % 2) * column
+        x = 8 + (i % 2) * column
         y = top + (i // 2) * LEGEND_ROW
         canvas.add(marker(x, y - 9, PALETTE[i % len(PALETTE)]))
         canvas.text(x + 16, y, s.label)
@@ -118,12 +127,13 @@ def _legend(canvas: _Canvas, series: list[Series], marker) -> float:
 
 def line_chart(chart_id, title, x_labels, series, *, y_label, x_label) -> Markup:
     """A line per series over the x labels (days), with a dot on every value."""
-    canvas = _Canvas(chart_id, title)
     top, step = nice_scale(max((max(s.values, default=0) for s in series), default=0))
-    _axes(canvas, top, step, y_label, x_label)
+    canvas = _Canvas(chart_id, title, top, step)
+    _axes(canvas, y_label, x_label)
     n = len(x_labels)
-    span = WIDTH - RIGHT - LEFT - 12
-    xs = [LEFT + 6 + (span * i / (n - 1) if n > 1 else span / 2) for i in range(n)]
+    start = canvas.left + EDGE
+    span = WIDTH - RIGHT - EDGE - start
+    xs = [start + (span * i / (n - 1) if n > 1 else span / 2) for i in range(n)]
     _x_labels(canvas, x_labels, xs, max(1, math.ceil(n / 6)))
     radius = 2.5 if n <= 31 else 1.5
     for i, s in enumerate(series):
@@ -149,24 +159,25 @@ def line_chart(chart_id, title, x_labels, series, *, y_label, x_label) -> Markup
 def hour_chart(chart_id, title, series, *, y_label, x_label, highlight=None) -> Markup:
     """A bar per hour of the day (0-23), stacked by series; `highlight` = (start hour, end hour,
     label) shades those hours behind the bars and names them."""
-    canvas = _Canvas(chart_id, title)
     totals = [sum(s.values[h] for s in series) for h in range(24)]
     top, step = nice_scale(max(totals, default=0))
-    slot = (WIDTH - RIGHT - LEFT) / 24
+    canvas = _Canvas(chart_id, title, top, step)
+    left = canvas.left
+    slot = (WIDTH - RIGHT - left) / 24
     if highlight is not None:
         start, end, label = highlight
         canvas.add(
-            f'<rect class="highlight" x="{_num(LEFT + start * slot)}" y="{TOP}" '
+            f'<rect class="highlight" x="{_num(left + start * slot)}" y="{TOP}" '
             f'width="{_num((end - start) * slot)}" height="{PLOT_HEIGHT}" fill="#fff3c4"/>'
         )
         canvas.text(
-            LEFT + (start + end) / 2 * slot, TOP - 3, label, anchor="middle", font_weight="bold"
+            left + (start + end) / 2 * slot, TOP - 3, label, anchor="middle", font_weight="bold"
         )
-    _axes(canvas, top, step, y_label, x_label)
+    _axes(canvas, y_label, x_label)
     bar = slot * 0.72
     bottom = TOP + PLOT_HEIGHT
     for hour in range(24):
-        x = LEFT + hour * slot + (slot - bar) / 2
+        x = left + hour * slot + (slot - bar) / 2
         canvas.add(
             f'<g class="bar" data-hour="{hour}" data-total="{totals[hour]}">'
             f"<title>{hour:02d}:00-{hour + 1:02d}:00: {totals[hour]:,}</title>"
@@ -184,7 +195,7 @@ def hour_chart(chart_id, title, series, *, y_label, x_label, highlight=None) -> 
             )
         canvas.add("</g>")
     _x_labels(
-        canvas, [f"{h:02d}" for h in range(24)], [LEFT + (h + 0.5) * slot for h in range(24)], 3
+        canvas, [f"{h:02d}" for h in range(24)], [left + (h + 0.5) * slot for h in range(24)], 3
     )
     height = _legend(
         canvas,

@@ -15,8 +15,8 @@ DEFAULT_DAYS = 30
 class StatsFilterForm(Form):
     """From, to (Beijing days, inclusive) and one office or all."""
 
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("First day"), validators=[Optional()])
+    until = DateField(_l("Last day"), validators=[Optional()])
     office = SelectField(_l("Office"), default="")
 
     def __init__(self, formdata, offices: list, today: dt.date):
