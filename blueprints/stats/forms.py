@@ -5,7 +5,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, SelectField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
 from .figures import MAX_DAYS, Filters
 
@@ -32,9 +32,9 @@ class StatsFilterForm(Form):
         """The range runs forwards and covers at most MAX_DAYS days."""
         if self.since.data and field.data:
             if field.data < self.since.data:
-                raise ValueError(_l("The end of the range is before its start."))
+                raise ValidationError(_l("The end of the range is before its start."))
             if (field.data - self.since.data).days >= MAX_DAYS:
-                raise ValueError(_l("Choose at most %(n)s days.", n=MAX_DAYS))
+                raise ValidationError(_l("Choose at most %(n)s days.", n=MAX_DAYS))
 
     def filters(self) -> Filters:
         """The validated filter."""
