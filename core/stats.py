@@ -24,10 +24,12 @@ def _code(query) -> str:
 
 
 def _office_code(office_id) -> str:
+    """The code of an office by its id."""
     return _code(Office.select(Office.code).where(Office.id == office_id))
 
 
 def _licence_office(record_query) -> str:
+    """The code of the office keeping the licence record the condition selects."""
     return _code(Office.select(Office.code).join(LicenceRecord).where(record_query))
 
 

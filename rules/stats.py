@@ -150,6 +150,7 @@ def utc_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]
     """The naive UTC instants [start, end) of the Beijing days `first` to `last` inclusive."""
 
     def start_of(day: dt.date) -> dt.datetime:
+        """Midnight of a Beijing day, in UTC."""
         return dt.datetime.combine(day, dt.time()) - BEIJING_OFFSET
 
     return start_of(first), start_of(last + dt.timedelta(days=1))

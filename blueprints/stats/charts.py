@@ -54,6 +54,7 @@ class _Canvas:
     """The SVG being written: elements as text, every label escaped."""
 
     def __init__(self, chart_id: str, title: str, top: float, step: float):
+        """A chart whose value axis runs from 0 to `top` in steps of `step`."""
         self.chart_id = chart_id
         self.title = title
         self.parts: list[str] = []
@@ -63,9 +64,11 @@ class _Canvas:
         self.left = 8 + DIGIT_WIDTH * max(len(t) for t in self.ticks)
 
     def add(self, text: str) -> None:
+        """Append markup already escaped."""
         self.parts.append(text)
 
     def text(self, x, y, label, anchor="start", **attrs) -> None:
+        """A <text> at (x, y); keyword attributes with _ become SVG's hyphenated names."""
         extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
         self.add(
             f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{extra}>'
@@ -73,6 +76,7 @@ class _Canvas:
         )
 
     def finish(self, height: float) -> Markup:
+        """The whole <svg>, `height` units tall, safe to put in a page."""
         head = (
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_num(height)}" '
             f'width="100%" class="chart" id="{escape(self.chart_id)}" role="img" '

@@ -125,6 +125,7 @@ def measure_table(measure, by: str, counts: dict, keys: list, durations: dict, n
     table = Table(measure.key, by, head)
 
     def values(counter: Counter, times: list) -> list:
+        """One row's cells after its label."""
         row = [counter[(measure.key, m)] for m in measure.metrics]
         if with_total:
             row.append(sum(row))

@@ -20,6 +20,7 @@ class StatsFilterForm(Form):
     office = SelectField(_l("Office"), default="")
 
     def __init__(self, formdata, offices: list, today: dt.date):
+        """Bind the query string; an empty range means the last DEFAULT_DAYS days to today."""
         super().__init__(formdata)
         self.today = today
         self.office.choices = [("", _l("All offices")), *offices]
