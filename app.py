@@ -92,7 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per measure, plus the shared ones."""
-    from blueprints import auth, evidence, licence, main, staff, transfer, truckpass, verify
+    from blueprints import auth, evidence, licence, main, staff, stats, transfer, truckpass, verify
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -102,3 +102,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(evidence.bp)
     app.register_blueprint(transfer.bp)
     app.register_blueprint(truckpass.bp)
+    app.register_blueprint(stats.bp)

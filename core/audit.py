@@ -4,7 +4,8 @@ from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from models import AuditEvent
+from core.stats import count_event
+from models import AuditEvent, db
 
 
 def client_addr() -> str:
@@ -27,7 +28,12 @@ def audit(action: str, obj=None, *, result: str = "ok", actor=None, detail=None,
         "client_addr": client_addr(),
     }
     fields.update(extra)
-    return AuditEvent.append(action=action, detail=detail, **fields)
+    # The statistics' counters change with the row, in one transaction: an event that rolls
+    # back is neither logged nor counted, and no count is ever made twice or missed.
+    with db.atomic():
+        event = AuditEvent.append(action=action, detail=detail, **fields)
+        count_event(event, obj, detail)
+    return event
 
 
 # Labels of the audit actions people see in their own pages and the audit search.
@@ -92,6 +98,8 @@ ACTION_LABELS = {
     "transfer.case_view": _l("Transfer case viewed"),
     "transfer.queue_view": _l("Transfer queue viewed"),
     "transfer.archive_read": _l("Vehicle archive read"),
+    "stats.view": _l("Statistics viewed"),
+    "stats.export": _l("Statistics downloaded as CSV"),
 }
 
 

@@ -41,6 +41,7 @@ from .people import (
     UserRole,
 )
 from .security import Setting, Throttle
+from .stats import StatCounter
 from .transfer import (
     ArchiveTransfer,
     Inspection,
@@ -89,6 +90,7 @@ ALL_MODELS = [
     TruckPass,
     TruckPassZone,
     TruckPassDocument,
+    StatCounter,
 ]
 
 __all__ = [
@@ -134,6 +136,7 @@ __all__ = [
     "TruckPassZone",
     "ZoneRule",
     "Setting",
+    "StatCounter",
     "Throttle",
     "TrafficViolation",
     "TransferCase",

@@ -107,6 +107,10 @@ EXPECTED_ROUTES = {
     "POST /transfer/market/new",
     "GET /transfer/office",
     "GET /transfer/archives",
+    # Statistics: the administrators' dashboard and its CSV files, the public report
+    "GET /stats/",
+    "GET /stats/export/<measure>/<any(day, hour, office):by>.csv",
+    "GET /report",
 }
 
 
@@ -119,13 +123,14 @@ def test_route_snapshot(app):
     assert routes == EXPECTED_ROUTES
 
 
-PUBLIC = ["/", "/login", "/register", "/verify", "/verify/share", "/verify/truck", "/trucks/rules"]
+PUBLIC = ["/", "/login", "/register", "/verify", "/verify/share", "/verify/truck", "/trucks/rules",
+          "/report"]  # fmt: skip
 CITIZEN = ["/", "/account", "/licence/", "/evidence/", "/evidence/open", "/transfer/",
            "/transfer/new", "/trucks/", "/trucks/apply"]  # fmt: skip
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
-ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit"]
+ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/"]
 VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
 LICENCE_CLERK = ["/staff/", "/licence/records"]
