@@ -5,11 +5,12 @@ import datetime as dt
 import click
 from flask_babel import force_locale
 
+from core.clock import beijing_today
 from core.i18n import LANGUAGES
 from models import db
 
 from . import bp
-from .report import build_report, text_report, today_beijing
+from .report import build_report, text_report
 
 bp.cli.short_help = "Operations statistics."
 
@@ -21,5 +22,5 @@ bp.cli.short_help = "Operations statistics."
 def report_command(day: dt.datetime | None, lang: str):
     """Print the day's public report: totals, the day before, and when to apply."""
     with db.connection_context(), force_locale(lang):
-        report = build_report(day.date() if day else today_beijing())
+        report = build_report(day.date() if day else beijing_today())
         click.echo(text_report(report), nl=False)

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 
-from models import utcnow
+from core.clock import beijing_now
 from rules.stats import (
     ADVICE_DAYS,
     APPLICATIONS,
     OFFICE_HOURS,
     QUIET_WINDOW_HOURS,
     TRANSACTIONS,
-    beijing,
     is_busy_hour,
     quietest_window,
 )
@@ -28,11 +27,6 @@ from .figures import Filters, counts_by
 
 # The kinds of application in the hour chart, in order (from rules.stats.APPLICATIONS).
 APPLICATION_KINDS = ("elicence", "transfer", "truck_pass")
-
-
-def today_beijing() -> dt.date:
-    """Today's date in Beijing."""
-    return beijing(utcnow()).date()
 
 
 @dataclass
@@ -99,7 +93,7 @@ def build_report(day: dt.date) -> Report:
 
 def busy_now() -> bool:
     """Is this hour (Beijing) one of the busiest third for applications over the last week?"""
-    now = beijing(utcnow())
+    now = beijing_now()
     per_hour = applications_per_hour(now.date())
     return is_busy_hour([sum(v[h] for v in per_hour.values()) for h in range(24)], now.hour)
 
@@ -149,18 +143,7 @@ def sentences(totals: DayTotals) -> list[str]:
             t.get("transfer", "registered"),
             count=_n(t.get("transfer", "registered")),
         ),
-        ngettext(
-            "%(count)s truck pass code was issued",
-            "%(count)s truck pass codes were issued",
-            t.get("truck_pass", "issued"),
-            count=_n(t.get("truck_pass", "issued")),
-        )
-        + ngettext(
-            " out of %(count)s application.",
-            " out of %(count)s applications.",
-            t.get("truck_pass", "applied"),
-            count=_n(t.get("truck_pass", "applied")),
-        ),
+        truck_pass_sentence(t),
         ngettext(
             "Parties to accidents reviewed evidence online %(count)s time",
             "Parties to accidents reviewed evidence online %(count)s times",
@@ -175,6 +158,23 @@ def sentences(totals: DayTotals) -> list[str]:
         ),
     ]
     return out
+
+
+def truck_pass_sentence(t: DayTotals) -> str:
+    """Passes issued out of applications (or that there were none, rather than "0 of 0")."""
+    if not t.get("truck_pass", "applied"):
+        return _("No truck pass code was applied for.")
+    return ngettext(
+        "%(count)s truck pass code was issued",
+        "%(count)s truck pass codes were issued",
+        t.get("truck_pass", "issued"),
+        count=_n(t.get("truck_pass", "issued")),
+    ) + ngettext(
+        " out of %(count)s application.",
+        " out of %(count)s applications.",
+        t.get("truck_pass", "applied"),
+        count=_n(t.get("truck_pass", "applied")),
+    )
 
 
 def hour_label(hour: int) -> str:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from core.access import role_required
 from core.audit import audit
+from core.clock import beijing_today
 from core.htmx import render
 from models import ADMIN, Office, utcnow
 from rules.stats import HEADLINES, MEASURE_KEYS, MEASURES, OFFICE_HOURS, QUIET_WINDOW_HOURS
@@ -23,7 +24,6 @@ from .report import (
     day_heading,
     hour_label,
     sentences,
-    today_beijing,
 )
 
 
@@ -36,7 +36,7 @@ def filter_form() -> StatsFilterForm:
     """The filter as sent in the query string, with the offices to choose from."""
     offices = [(o.code, f"{o.code} {o.display_name(locale())}")
                for o in Office.select().order_by(Office.code)]  # fmt: skip
-    return StatsFilterForm(request.args, offices, today_beijing())
+    return StatsFilterForm(request.args, offices, beijing_today())
 
 
 def dashboard_charts(dash) -> dict:
@@ -126,7 +126,7 @@ def report_chart(report):
 @bp.get("/report")
 def public_report():
     """Today's and yesterday's totals for everyone, and when to apply to avoid the queue."""
-    report = build_report(today_beijing())
+    report = build_report(beijing_today())
     return render_template(
         "stats/report.html",
         report=report,
