@@ -4,6 +4,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user
 
 from core.i18n import LANGUAGES
+from core.security import local_path
 from models import User, db
 
 bp = Blueprint("main", __name__)
@@ -23,11 +24,8 @@ def set_language():
         session["lang"] = lang
         if current_user.is_authenticated:
             User.update(locale=lang).where(User.id == current_user.id).execute()
-    target = request.form.get("next") or ""
     # Only local paths: an open redirect would let a phishing link borrow our name.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.home")
-    return redirect(target, code=303)
+    return redirect(local_path(request.form.get("next")) or url_for("main.home"), code=303)
 
 
 @bp.get("/healthz")

@@ -1,6 +1,7 @@
 """htmx helpers: one view answers the full page or its fragment, and redirects work for both."""
 
 from flask import make_response, redirect, render_template, request
+from werkzeug.urls import iri_to_uri
 
 
 def is_htmx() -> bool:
@@ -23,6 +24,6 @@ def redirect_to(url: str):
     """303 for a plain form; for htmx, HX-Redirect so the browser loads the whole new page."""
     if is_htmx():
         response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
+        response.headers["HX-Redirect"] = iri_to_uri(url)
         return response
     return redirect(url, code=303)

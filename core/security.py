@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
@@ -13,6 +14,21 @@ DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None (no open redirects).
+
+    Browsers read a backslash like a slash and ignore tabs and newlines in URLs, so "/\\evil"
+    or "/\t/evil" would leave the site: only plain local paths pass.
+    """
+    target = target or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def load_or_create_secret_key(instance_path: str) -> str:

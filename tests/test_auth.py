@@ -2,6 +2,9 @@
 
 import re
 import time
+from urllib.parse import urlencode
+
+import pytest
 
 from core.session_auth import PENDING_KEY
 from models import AuditEvent, Throttle, User, utcnow
@@ -224,3 +227,16 @@ def test_sessions_expire_when_idle(app, client, make):
     assert cookie.expires is not None  # a permanent cookie with an end
     remaining = cookie.expires.timestamp() - time.time()
     assert 119 * 60 < remaining <= 120 * 60 + 5
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "/\t/evil.example",
+                                    "https://evil.example/", "javascript:alert(1)"])  # fmt: skip
+def test_next_never_leaves_the_site(client, make, target):
+    user = make.citizen()
+    response = client.post(
+        "/login?" + urlencode({"next": target}),
+        data={"account": user.mobile, "password": Factory.PASSWORD},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/"

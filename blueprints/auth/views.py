@@ -13,6 +13,7 @@ from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.passwords import hash_password, verify_password
+from core.security import local_path
 from core.session_auth import (
     clear_pending_2fa,
     pending_2fa_user,
@@ -32,8 +33,7 @@ REGISTER_TAKEN_LIMIT = 10  # registrations refused as taken, per client address 
 
 def safe_next(default: str) -> str:
     """The ?next= target when it is a local path, else the default."""
-    target = request.args.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_path(request.args.get("next")) or default
 
 
 def lock_message(until: dt.datetime) -> str:
