@@ -14,6 +14,8 @@ TRUCK_CLASSES = ("light", "medium", "heavy", "hazardous")
 EMISSION_STANDARDS = ("china3", "china4", "china5", "china6", "nev")
 DAY_MINUTES = 24 * 60
 MIN_FREE_HOURS = 6  # the national requirement that ended blanket 24-hour bans
+MAX_PASS_DAYS = 90  # no pass lasts longer, whatever the zones allow
+MAX_WINDOWS = 6  # daily windows of one rule or pass
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def parse_windows(text: str) -> list[Window]:
     parts = [part for part in text.replace("，", ",").split(",") if part.strip()]
     if not parts:
         raise ValueError("no time window")
+    if len(parts) > MAX_WINDOWS:
+        raise ValueError("too many time windows")
     windows = []
     for part in parts:
         window = Window.parse(part)
@@ -172,6 +176,8 @@ def check_application(rules_by_zone: dict, truck_class: str, emission: str,
     days = (end - start).days + 1
     if days < 1:
         return [Refusal("dates")], False
+    if days > MAX_PASS_DAYS:
+        refusals.append(Refusal("too-long", None, MAX_PASS_DAYS))
     for zone_id, rules in rules_by_zone.items():
         applying = [r for r in rules if truck_class in r.classes]
         if not applying:

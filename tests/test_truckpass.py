@@ -280,3 +280,36 @@ def test_htmx_steps_swap_only_the_form(client, make, login, clock):
                            headers={"HX-Request": "true"})  # fmt: skip
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith("<form") and "第 2 步" in html and "<html" not in html
+
+
+def test_the_registered_emission_standard_decides(client, make, login, clock):
+    owner = make.citizen()
+    truck = make.truck(owner, emission_standard="china3")
+    login(owner)
+    soup = page(steps(client, truck.plate, make.zone(), emission="china6"), 422)
+    assert "国三货车不能办理" in field_error(soup, "zones")
+
+
+def test_someone_elses_blocked_truck_is_not_described(client, make, login, clock):
+    stolen = make.truck(make.citizen(), status="stolen")
+    login(make.citizen())
+    soup = page(steps(client, stolen.plate, make.zone()), 422)
+    message = field_error(soup, "plate")
+    assert "被盗" not in message and "不能在网上办理" in message
+
+
+def test_no_pass_lasts_longer_than_the_city_limit(client, make, login, clock):
+    owner = make.citizen()
+    zone = make.zone({"classes": "light"})  # heavy trucks are not restricted here
+    login(owner)
+    soup = page(steps(client, make.truck(owner).plate, zone, days=120), 422)
+    assert "最长 90 天" in field_error(soup, "end_date")
+
+
+def test_review_actions_are_a_fixed_list(client, make, login):
+    truck_pass = make.truck_pass(status="pending_review")
+    login(make.staff("truckpass_clerk"))
+    response = client.post(f"/trucks/review/{truck_pass.id}", data={"action": "other"})
+    assert response.status_code == 400
+    with db.connection_context():
+        assert TruckPass.get_by_id(truck_pass.id).status == PENDING_REVIEW

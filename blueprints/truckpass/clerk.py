@@ -58,6 +58,8 @@ def review(pass_id: int):
     if form.validate_on_submit():
         action = request.form.get("action")
         reason = form.reason.data or ""
+        if action not in ("approve", "refuse", "revoke"):
+            abort(400)
         if action in ("refuse", "revoke") and not reason.strip():
             form.reason.errors.append(_("Give the reason; the applicant will see it."))
         else:

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import choices
-from rules.truckrules import EMISSION_STANDARDS, TRUCK_CLASSES
+from rules.truckrules import EMISSION_STANDARDS, MAX_PASS_DAYS, TRUCK_CLASSES
 
 from .labels import CLASS_LABELS, DAY_LABELS, EMISSION_LABELS
 
@@ -98,7 +98,7 @@ class RuleForm(FlaskForm):
     max_days = IntegerField(
         _l("Longest validity of a pass (days)"),
         default=30,
-        validators=[DataRequired(REQUIRED), NumberRange(1, 366)],
+        validators=[DataRequired(REQUIRED), NumberRange(1, MAX_PASS_DAYS)],
     )
     needs_review = BooleanField(_l("A clerk reviews every application"))
 

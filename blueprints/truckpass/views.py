@@ -46,7 +46,11 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
             return False
         block = why or service.vehicle_block(vehicle)
         if block:
-            form.plate.errors.append(str(BLOCK_REASONS[block]))
+            # The police status of someone else's vehicle (stolen, seized...) is not told to
+            # whoever types its plate: only its owner learns why.
+            own = vehicle is not None and vehicle.owner_id == current_user.id
+            message = BLOCK_REASONS[block] if own or not vehicle else BLOCK_REASONS["not-online"]
+            form.plate.errors.append(str(message))
             return False
         state["vehicle"] = vehicle
         allowed = service.CLASSES_BY_TYPE[vehicle.vehicle_type]
@@ -54,7 +58,8 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
         form.truck_class.choices = choices((c, CLASS_LABELS[c]) for c in allowed)
         if not form.truck_class.data or form.truck_class.data not in allowed:
             form.truck_class.data = allowed[0]
-        if vehicle.emission_standard and not form.emission.raw_data:
+        if vehicle.emission_standard:
+            # The registered standard decides, not what the applicant says.
             form.emission.data = vehicle.emission_standard
         return True
     if step == 2:
