@@ -91,11 +91,23 @@ def typed():
     return show_result(result, "typed")
 
 
+PREFETCH_HEADERS = (("Sec-Purpose", "prefetch"), ("Purpose", "prefetch"), ("X-Moz", "prefetch"))
+
+
+def is_prefetch() -> bool:
+    """A HEAD request or a browser's prefetch: nobody is looking at the answer yet."""
+    if request.method == "HEAD":
+        return True
+    return any(value in request.headers.get(name, "").lower() for name, value in PREFETCH_HEADERS)
+
+
 @bp.get("/v/<handle>/<code>")
 def qr(handle: str, code: str):
-    """The QR's address: checks the code in it."""
+    """The QR's address: checks the code in it (once: a prefetch must not use it up)."""
     if len(handle) > 32 or len(code) > 12:
         abort(404)
+    if is_prefetch():
+        return "", 204
     result = service.check_code(handle=handle, code=code, via="qr", checker=checker())
     return show_result(result, "qr")
 

@@ -5,6 +5,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -45,9 +46,23 @@ def load_or_create_secret_key(instance_path: str) -> str:
     return key
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that the verifier never sets a cookie.
+
+    The verifier promises no session writes (DESIGN.md); Flask would otherwise re-send a
+    logged-in inspector's cookie on every check to slide its expiry.
+    """
+
+    def should_set_cookie(self, app, session) -> bool:
+        if request.blueprint == "verify":
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def init_app(app: Flask) -> None:
     """CSRF on every state-changing request; headers on every response (views may tighten)."""
     csrf.init_app(app)
+    app.session_interface = SessionInterface()
 
     @app.after_request
     def _headers(response):
@@ -61,7 +76,8 @@ def init_app(app: Flask) -> None:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
         # Pages and their htmx fragments share URLs: caches must key on the header.
         response.vary.add("HX-Request")
-        if response.mimetype == "text/html":
-            # Personal data: never kept by shared caches.
-            h.setdefault("Cache-Control", "private, no-store")
+        if request.endpoint != "static" and "no-store" not in h.get("Cache-Control", ""):
+            # Pages and files hold personal data: never kept by any cache (send_file's own
+            # "no-cache" would still let shared caches store a copy).
+            h["Cache-Control"] = "private, no-store"
         return response

@@ -240,3 +240,17 @@ def test_next_never_leaves_the_site(client, make, target):
     )
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/"
+
+
+def test_logout_makes_a_copied_cookie_useless(app, make):
+    user = make.citizen()
+    a = app.test_client()
+    make.login(a, user)
+    stolen = a.get_cookie("jg_session").value
+    b = app.test_client()
+    b.set_cookie("jg_session", stolen)
+    assert b.get("/account").status_code == 200  # the copy works while the session lives
+    a.post("/logout", data={})
+    c = app.test_client()
+    c.set_cookie("jg_session", stolen)
+    assert c.get("/account").status_code == 302

@@ -191,3 +191,30 @@ def test_english_verifier(client, make):
     el = make.elicence()
     response = client.get(qr_url(el, code_at(el)) + "?hl=en")
     assert "Valid licence" in response.get_data(as_text=True)
+
+
+def test_a_prefetch_or_head_does_not_use_up_the_code(client, make):
+    el = make.elicence()
+    url = qr_url(el, code_at(el))
+    assert client.head(url).status_code == 204
+    assert client.get(url, headers={"Sec-Purpose": "prefetch;prerender"}).status_code == 204
+    assert verdict(client.get(url)) == "valid"
+
+
+def test_the_verifier_never_sets_a_cookie_even_for_a_logged_in_inspector(client, make, login):
+    login(make.staff("police_inspector"))
+    el = make.elicence()
+    for url in ("/verify", qr_url(el, code_at(el))):
+        assert "Set-Cookie" not in client.get(url).headers
+    assert "Set-Cookie" in client.get("/account").headers  # elsewhere the session slides on
+
+
+def test_personal_files_are_not_cached(client, make, login, app):
+    import os
+
+    el = make.elicence(photo="photos/p.png")
+    os.makedirs(os.path.join(app.config["UPLOAD_FOLDER"], "photos"), exist_ok=True)
+    with open(os.path.join(app.config["UPLOAD_FOLDER"], "photos", "p.png"), "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + b"0" * 20)
+    login(el.holder)
+    assert client.get("/licence/photo").headers["Cache-Control"] == "private, no-store"

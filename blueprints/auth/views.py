@@ -184,7 +184,11 @@ def enrol():
 def logout():
     """End this session."""
     if current_user.is_authenticated:
-        audit("logout", current_user._get_current_object())
+        user = current_user._get_current_object()
+        with write_tx():
+            # Sessions are signed cookies: a new token is what makes a copied cookie useless.
+            user.rotate_session_token()
+            audit("logout", user)
     logout_user()
     return redirect(url_for("main.home"), code=303)
 
