@@ -16,10 +16,15 @@ class Throttle(BaseModel):
     locked_until = DateTimeField(null=True)
 
     @classmethod
-    def locked_until_for(cls, key: str, now: dt.datetime | None = None):
-        """The end of the lock on this key, or None when attempts are allowed."""
+    def locked_until_for(cls, key: str, now: dt.datetime | None = None, lock: bool = False):
+        """The end of the lock on this key, or None when attempts are allowed.
+
+        With lock=True (inside a write transaction) the row stays locked until the transaction
+        ends, so concurrent attempts cannot all read "not locked" before any failure is counted.
+        """
         now = now or utcnow()
-        row = cls.get_or_none(cls.key == key)
+        query = cls.select().where(cls.key == key)
+        row = (for_update(query) if lock else query).first()
         if row and row.locked_until and row.locked_until > now:
             return row.locked_until
         return None

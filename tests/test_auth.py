@@ -254,3 +254,35 @@ def test_logout_makes_a_copied_cookie_useless(app, make):
     c = app.test_client()
     c.set_cookie("jg_session", stolen)
     assert c.get("/account").status_code == 302
+
+
+def test_knowing_the_password_does_not_reset_code_guesses(app, make):
+    staff = make.staff("admin")
+    c = app.test_client()
+    for _ in range(3):
+        c.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+        for _ in range(3):
+            c.post("/login/code", data={"code": "123456"})
+    c.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    response = c.post("/login/code", data={"code": make.fresh_code(staff)})
+    assert response.status_code == 422 and "锁定" in response.get_data(as_text=True)
+
+
+def test_a_burst_of_parallel_guesses_stays_under_the_limit(live_app, base_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models import AuditEvent, db
+    from tests.nodes import Browser
+
+    with live_app.app_context():
+        user = Factory().citizen()
+
+    def guess(i):
+        form = {"account": user.mobile, "password": f"wrong-{i}-guess"}
+        return Browser().post(f"{base_url}/login", form)[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(guess, range(40)))
+    with db.connection_context():
+        checked = AuditEvent.select().where(AuditEvent.action == "login.failed").count()
+    assert checked == 10  # the passwords actually tried; the rest were refused as locked

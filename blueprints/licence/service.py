@@ -168,8 +168,8 @@ def check_code(
                   detail={"via": via, "unknown": True})  # fmt: skip
         return CheckResult("invalid", checked_at=checked_at)
 
-    locked = Throttle.locked_until_for(elicence.throttle_key)
     with write_tx():
+        locked = Throttle.locked_until_for(elicence.throttle_key, lock=True)
         if locked:
             verdict = "throttled"
         else:
