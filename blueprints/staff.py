@@ -14,6 +14,7 @@ from blueprints.auth.forms import REQUIRED, StrongPassword
 from core.access import ROLE_LABELS, role_required
 from core.audit import audit
 from core.forms import choices
+from core.paging import page_number
 from core.passwords import hash_password
 from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
 
@@ -144,12 +145,17 @@ def audit_search():
         query = query.where(
             AuditEvent.at < dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) - china
         )
-    page = max(1, args.get("page", 1, type=int))
+    page = page_number()
     rows = list(query.paginate(page, AUDIT_PAGE + 1))
     # The log names people and what was done to their data: reading it is itself audited.
-    filters = {k: v for k, v in args.items() if k in AUDIT_FILTERS and v}
+    filters = {k: v[:60] for k, v in args.items() if k in AUDIT_FILTERS and v}
     audit("audit.search", detail={**filters, "page": page})
     template = "staff/_audit_rows.html" if request.headers.get("HX-Request") else "staff/audit.html"
     return render_template(
-        template, rows=rows[:AUDIT_PAGE], has_more=len(rows) > AUDIT_PAGE, page=page, args=args
+        template,
+        rows=rows[:AUDIT_PAGE],
+        has_more=len(rows) > AUDIT_PAGE,
+        page=page,
+        args=args,
+        filters=filters,
     )

@@ -1,5 +1,7 @@
 """Licence clerks: search licence records, view them (audited), change their status, add photos."""
 
+import re
+
 from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,6 +10,7 @@ from core.access import role_required
 from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to, render
+from core.paging import page_number
 from core.states import StateMachine
 from core.uploads import absolute_path, store_upload
 from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord, utcnow, write_tx
@@ -17,6 +20,7 @@ from . import bp
 from .forms import PhotoForm, StatusForm
 
 PAGE = 25
+LONG_NUMBER = re.compile(r"[0-9Xx]{11,}")
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
 # The clerk's actions on a record's status (restore brings it back to good standing).
@@ -57,11 +61,12 @@ def search_query(q: str):
 def records():
     """Search the licence records (htmx swaps the results while typing)."""
     q = request.args.get("q", "")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number()
     rows = list(search_query(q).paginate(page, PAGE + 1))
     if q:
-        # The audit log is shown to administrators: never keep a full ID number in it.
-        shown = mask_id(q) if len(q) == 18 else q[:40]
+        # The audit log is shown to administrators: never keep a full ID number in it (nor
+        # a long run of its digits).
+        shown = LONG_NUMBER.sub(lambda m: mask_id(m.group()), q.strip()[:40])
         audit("licence.search", detail={"q": shown, "found": min(len(rows), PAGE)})
     return render(
         "licence/records.html",

@@ -12,6 +12,14 @@ from .figures import MAX_DAYS, Filters
 DEFAULT_DAYS = 30
 
 
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def in_range(day: dt.date | None) -> bool:
+    """True for a date between 2000 and 2100."""
+    return day is not None and EARLIEST <= day <= LATEST
+
+
 class StatsFilterForm(Form):
     """From, to (Beijing days, inclusive) and one office or all."""
 
@@ -26,11 +34,17 @@ class StatsFilterForm(Form):
         self.office.choices = [("", _l("All offices")), *offices]
         if self.until.data is None and not self.until.errors:
             self.until.data = today
-        if self.since.data is None and not self.since.errors:
+        if self.since.data is None and not self.since.errors and in_range(self.until.data):
             self.since.data = self.until.data - dt.timedelta(days=DEFAULT_DAYS - 1)
 
+    def validate_since(self, field):
+        """Far-off years are typing mistakes (and would overflow the date arithmetic)."""
+        if field.data is not None and not in_range(field.data):
+            raise ValidationError(_l("Choose a date between 2000 and 2100."))
+
     def validate_until(self, field):
-        """The range runs forwards and covers at most MAX_DAYS days."""
+        """The range runs forwards, covers at most MAX_DAYS days, and lies in 2000-2100."""
+        self.validate_since(field)
         if self.since.data and field.data:
             if field.data < self.since.data:
                 raise ValidationError(_l("The end of the range is before its start."))

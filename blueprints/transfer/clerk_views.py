@@ -13,6 +13,7 @@ from flask_login import current_user
 from core.access import role_required
 from core.audit import audit
 from core.htmx import render
+from core.paging import page_number
 from core.uploads import absolute_path, store_upload
 from models import (
     MARKET_CLERK,
@@ -88,7 +89,7 @@ def cases_query():
 def queue(name: str, query, filters, selected: str, title, **extra):
     """Search, page and draw a queue: the whole page, or only its rows for htmx."""
     query = search(query, request.args.get("q", ""))
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number()
     rows = list(
         query.order_by(TransferCase.updated_at.desc(), TransferCase.id.desc()).paginate(
             page, PAGE + 1

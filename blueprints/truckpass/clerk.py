@@ -7,6 +7,7 @@ from flask_login import current_user
 from core.access import role_required
 from core.audit import audit
 from core.htmx import redirect_to, render
+from core.paging import page_number
 from core.states import InvalidTransition
 from core.uploads import absolute_path, store_upload
 from models import (
@@ -35,7 +36,7 @@ MAP_MAX_BYTES = 2 * 1024 * 1024
 @role_required(TRUCKPASS_CLERK)
 def queue():
     """Applications waiting for a clerk, oldest first (htmx refreshes the list)."""
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number()
     rows = list(
         TruckPass.select()
         .where(TruckPass.status == PENDING_REVIEW)

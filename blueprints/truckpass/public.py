@@ -20,6 +20,8 @@ def rules():
     form = MayEnterForm(request.args)
     form.zone.choices = choices((z.id, z.name) for z in zones)
     answer = None
+    if form.at.data and not 2000 <= form.at.data.year <= 2100:
+        form.at.data = None  # a far-off year is a typing mistake: ask about now instead
     if request.args and form.validate() and form.zone.data in rules_of:
         at = form.at.data or beijing_now()
         answer, restricting = truckrules.may_enter(
