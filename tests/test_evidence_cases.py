@@ -317,3 +317,18 @@ def test_an_item_is_reached_only_through_its_own_case(client, make, login):
     base = f"/evidence/cases/{mine.id}/items/{their_item.id}"
     for url in (base, base + "/view", base + "/download"):
         assert client.get(url).status_code == 404
+
+
+def test_the_access_log_does_not_name_withheld_items_to_parties(client, make, login):
+    case = make.accident_case()
+    citizen = make.citizen()
+    make.party(case, citizen)
+    secret = make.evidence(case, title="证人王五的证言", released=False)
+    make.login(client, case.officer)
+    assert client.get(f"/evidence/cases/{case.id}/items/{secret.id}/view").status_code == 200
+    officer_log = client.get(f"/evidence/cases/{case.id}/log").get_data(as_text=True)
+    assert "证人王五的证言" in officer_log
+    client.post("/logout", data={})
+    login(citizen)
+    party_log = client.get(f"/evidence/cases/{case.id}/log").get_data(as_text=True)
+    assert "证人王五的证言" not in party_log and "未向当事人公开的材料" in party_log

@@ -7,6 +7,7 @@ import segno
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from peewee import IntegrityError
 
 from core.access import login_required
 from core.audit import audit, client_addr
@@ -66,14 +67,20 @@ def register():
         if taken:
             Throttle.register_failure(key, limit=REGISTER_TAKEN_LIMIT, window=3600)
         else:
-            with write_tx():
-                user = User.create(
-                    real_name=form.real_name.data.strip(),
-                    resident_id=form.resident_id.data,
-                    mobile=form.mobile.data,
-                    password_hash=hash_password(form.password.data),
-                )
-                audit("account.register", user, actor=user)
+            hashed = hash_password(form.password.data)  # slow on purpose: outside the write lock
+            try:
+                with write_tx():
+                    user = User.create(
+                        real_name=form.real_name.data.strip(),
+                        resident_id=form.resident_id.data,
+                        mobile=form.mobile.data,
+                        password_hash=hashed,
+                    )
+                    audit("account.register", user, actor=user)
+            except IntegrityError:
+                # The same ID number or mobile registered a moment ago (a double submit).
+                form.resident_id.errors.append(_("An account with this ID number exists already."))
+                return render("auth/register.html", "auth/_register_form.html", 422, form=form)
             start_session(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.real_name), "ok")
             return redirect_to(url_for("main.home"))

@@ -387,7 +387,14 @@ def access_log(case_id: int):
     access = service.case_access_or_404(case_id)
     rows = list(EvidenceAccess.of_case(access.case.id).limit(500))
     party_by_rid = {p.resident_id: p for p in access.case.parties}
+    # Parties see the titles of the items they may see; a withheld item stays unnamed.
+    shown_items = None if access.is_officer else {item.id for item in access.visible_items()}
     audit("evidence.log_view", access.case, detail={"case_no": access.case.case_no})
     return render_template(
-        "evidence/log.html", access=access, case=access.case, rows=rows, party_by_rid=party_by_rid
+        "evidence/log.html",
+        access=access,
+        case=access.case,
+        rows=rows,
+        party_by_rid=party_by_rid,
+        shown_items=shown_items,
     )

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 
 import pyotp
+from peewee import IntegrityError
 
 from core.audit import audit, client_addr
 from models import (
@@ -60,12 +61,16 @@ def apply_for_elicence(user: User) -> IssueResult:
         return IssueResult(reason="name-mismatch")
     if not record.in_good_standing():
         return IssueResult(reason=record.standing())
-    with write_tx():
-        existing = ELicence.get_or_none(ELicence.record == record)
-        if existing is not None:
-            return IssueResult(elicence=existing)
-        elicence = ELicence.create(holder=user, record=record, secret=pyotp.random_base32())
-        audit("licence.issue", elicence, actor=user, detail={"record": record.id})
+    try:
+        with write_tx():
+            existing = ELicence.get_or_none(ELicence.record == record)
+            if existing is not None:
+                return IssueResult(elicence=existing)
+            elicence = ELicence.create(holder=user, record=record, secret=pyotp.random_base32())
+            audit("licence.issue", elicence, actor=user, detail={"record": record.id})
+    except IntegrityError:
+        # Two applications at the same moment (a double tap): the other one issued it.
+        return IssueResult(elicence=ELicence.get(ELicence.record == record))
     return IssueResult(elicence=elicence)
 
 
