@@ -370,3 +370,25 @@ def test_photos_of_a_refused_inspection_are_not_kept(app, make, as_user):
     assert response.status_code == 303
     folder = os.path.join(app.config["UPLOAD_FOLDER"], "inspections")
     assert not os.path.isdir(folder) or os.listdir(folder) == []
+
+
+def test_only_an_offered_plate_can_be_chosen_and_the_offer_is_stable(client, make, login, conn):
+    from blueprints.transfer.service import offered_plates
+    from models import PlateNumber, TransferCase
+
+    w = make.transfer_world(plates=12)
+    case = make.transfer_case(w, until="awaiting_inspection")
+    with conn():
+        fresh = TransferCase.get_by_id(case.id)
+        offer = [p.id for p in offered_plates(fresh)]
+        assert offer == [p.id for p in offered_plates(fresh)]  # the same on every load
+        other = PlateNumber.select().where(PlateNumber.id.not_in(offer)).first()
+    login(w.buyer)
+    response = client.post(f"/transfer/cases/{case.id}/plate", data={"plate": str(other.id)})
+    assert response.status_code in (303, 409, 422)
+    with conn():
+        assert TransferCase.get_by_id(case.id).chosen_plate_id is None
+        assert PlateNumber.get_by_id(other.id).status == "free"
+    client.post(f"/transfer/cases/{case.id}/plate", data={"plate": str(offer[0])})
+    with conn():
+        assert TransferCase.get_by_id(case.id).chosen_plate_id == offer[0]

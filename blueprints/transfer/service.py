@@ -9,7 +9,7 @@ acting at once therefore produce exactly one result; the other gets StepError.
 import json
 
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from core.audit import audit
 from core.states import StateMachine
@@ -295,13 +295,18 @@ def decline(case_id: int, party: str, actor) -> TransferCase:
 
 
 def offered_plates(case, n: int = 5) -> list[PlateNumber]:
-    """A few free plates of the destination's pool for the buyer to choose from."""
+    """A few free plates of the destination's pool for the buyer to choose from.
+
+    The same for a case on every page load (a scrambled but fixed order per case), so that
+    reloading does not deal new plates, and choose_plate can accept only these.
+    """
+    scrambled = (PlateNumber.id * 7919 + case.id * 104729) % 1000003
     return list(
         PlateNumber.select()
         .where(
             (PlateNumber.office == case.destination_office_id) & (PlateNumber.status == PLATE_FREE)
         )
-        .order_by(fn.Random())
+        .order_by(scrambled, PlateNumber.id)
         .limit(n)
     )
 
@@ -313,6 +318,8 @@ def choose_plate(case_id: int, plate_id: int, actor) -> TransferCase:
         case = locked_case(case_id, *PLATE_STATES)
         if case.chosen_plate_id == plate_id:
             return case
+        if plate_id not in {p.id for p in offered_plates(case)}:
+            raise StepError(_l("This plate is no longer free. Please choose another."))
         reserved = (
             PlateNumber.update(status=PLATE_RESERVED)
             .where(
