@@ -75,3 +75,13 @@ def absolute_path(relpath: str) -> str:
     if not path.startswith(root + os.sep):
         raise ValueError("path escapes the upload folder")
     return path
+
+
+def remove_stored(relpath: str | None) -> None:
+    """Delete a stored file again (its row could not be written, or it was replaced)."""
+    if not relpath:
+        return
+    try:
+        os.remove(absolute_path(relpath))
+    except (OSError, ValueError):
+        current_app.logger.warning("could not remove %s", relpath)

@@ -8,7 +8,6 @@ and only once the case is open for review.
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from core.audit import audit, client_addr
 from core.clock import beijing_today
 from core.i18n import localtime
 from core.states import StateMachine
-from core.uploads import absolute_path, sniff_type, store_bytes
+from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,
@@ -222,14 +221,6 @@ def store_evidence(file_storage):
         raise ValidationError(_l("Only PDF, JPEG and PNG files are accepted."))
     check_structure(data, mime)
     return store_bytes(data, UPLOAD_SUBFOLDER, ALLOWED_TYPES, cap)
-
-
-def remove_stored(relpath: str) -> None:
-    """Delete a stored file again (its database row could not be written)."""
-    try:
-        os.remove(absolute_path(relpath))
-    except OSError:
-        current_app.logger.warning("could not remove %s", relpath)
 
 
 def add_item(access: CaseAccess, stored, *, category, title, released, reason, note):

@@ -12,7 +12,7 @@ from core.forms import choices
 from core.htmx import redirect_to, render
 from core.paging import page_number
 from core.states import StateMachine
-from core.uploads import absolute_path, store_upload
+from core.uploads import absolute_path, remove_stored, store_upload
 from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord, utcnow, write_tx
 from rules.validators import ValidationError, mask_id
 
@@ -145,11 +145,16 @@ def record_photo(record_id: int):
         except ValidationError as exc:
             form.photo.errors.append(str(exc.message))
         else:
-            with write_tx():
-                LicenceRecord.update(photo=stored.relpath, updated_at=utcnow()).where(
-                    LicenceRecord.id == record.id
-                ).execute()
-                audit("licence.photo", record, detail={"sha256": stored.sha256})
+            try:
+                with write_tx():
+                    LicenceRecord.update(photo=stored.relpath, updated_at=utcnow()).where(
+                        LicenceRecord.id == record.id
+                    ).execute()
+                    audit("licence.photo", record, detail={"sha256": stored.sha256})
+            except Exception:
+                remove_stored(stored.relpath)  # nothing half written: no file without its row
+                raise
+            remove_stored(record.photo)  # the photo it replaces
             flash(_("The photo has been saved."), "ok")
             return redirect_to(url_for("licence.record", record_id=record.id))
     return render_template("licence/record.html", **record_context(record, photo_form=form)), 422

@@ -9,7 +9,7 @@ from core.access import login_required, role_required
 from core.clock import beijing_now, beijing_today
 from core.forms import choices
 from core.htmx import redirect_to, render
-from core.uploads import store_upload
+from core.uploads import remove_stored, store_upload
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
 from rules import truckrules
 from rules.validators import ValidationError
@@ -137,6 +137,16 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
     raise ValueError(step)
 
 
+def submit_or_clean_up(application: service.Application, applicant):
+    """Submit; when that fails, remove the documents already stored (nothing half written)."""
+    try:
+        return service.submit(application, applicant)
+    except Exception:
+        for stored in application.documents:
+            remove_stored(stored.relpath)
+        raise
+
+
 @bp.route("/apply", methods=["GET", "POST"])
 @role_required(CITIZEN)
 def apply():
@@ -157,7 +167,7 @@ def apply():
         else:
             step = next((s for s in range(1, wanted + 1) if not check_step(form, s, state)), None)
             if step is None and wanted == STEPS:
-                truck_pass = service.submit(service.Application(
+                truck_pass = submit_or_clean_up(service.Application(
                     vehicle=state["vehicle"], truck_class=form.truck_class.data,
                     emission=form.emission.data, zone_ids=state["zone_ids"],
                     start=form.start_date.data, end=form.end_date.data,
