@@ -46,6 +46,7 @@ function init(args)
   status_503 = 0
   status_5xx = 0
   exhausted = 0
+  wrong_seen = ""
 end
 
 function request()
@@ -70,6 +71,9 @@ function response(status, headers, body)
     if status >= 500 then status_5xx = status_5xx + 1 end
   elseif expect ~= "-" and not (body and body:find(expect, 1, true)) then
     wrong_body = wrong_body + 1
+    -- Keep a few of the wrong answers' verdicts (the verifier's meta tag) to report.
+    local verdict = body and body:match('verification%-result" content="([a-z-]+)"') or "?"
+    if #wrong_seen < 200 then wrong_seen = wrong_seen .. verdict .. " " end
   else
     good = good + 1
   end
@@ -83,13 +87,15 @@ function done(summary, latency, requests)
       if k ~= "list" then t[k] = t[k] + (thread:get(k) or 0) end
     end
   end
+  local seen = ""
+  for _, thread in ipairs(threads) do seen = seen .. (thread:get("wrong_seen") or "") end
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
     '"max_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, ' ..
     '"good": %d, "bad_status": %d, "wrong_body": %d, "status_503": %d, "status_5xx": %d, ' ..
-    '"exhausted": %d}\n',
+    '"exhausted": %d, "wrong_seen": "%s"}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout,
-    t.good, t.bad_status, t.wrong_body, t.status_503, t.status_5xx, t.exhausted))
+    t.good, t.bad_status, t.wrong_body, t.status_503, t.status_5xx, t.exhausted, seen))
 end

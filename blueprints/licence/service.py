@@ -114,13 +114,16 @@ class CheckResult:
 
 def client_locked() -> dt.datetime | None:
     """The lock on this client address after too many failed look-ups, if any."""
-    return Throttle.locked_until_for(f"verify-client:{client_addr()}")
+    return Throttle.locked_until_for(client_key())
+
+
+def client_key() -> str:
+    """The throttle key of this client address."""
+    return f"verify-client:{client_addr()}"
 
 
 def _client_failure() -> None:
-    Throttle.register_failure(
-        f"verify-client:{client_addr()}", limit=CLIENT_FAILURES, window=CLIENT_WINDOW
-    )
+    Throttle.register_failure(client_key(), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
 
 
 def checker_kind(checker: User | None) -> str:
@@ -131,14 +134,25 @@ def checker_kind(checker: User | None) -> str:
 
 
 def find_elicence(handle: str | None = None, typing_key: str | None = None) -> ELicence | None:
-    """The e-licence behind a QR handle or a typed key (case and spaces forgiven)."""
+    """The e-licence behind a QR handle or a typed key (case and spaces forgiven), with its
+    licence record read in the same query (`elicence.record` costs no second one)."""
+    query = ELicence.select(ELicence, LicenceRecord).join(LicenceRecord)
     if handle:
-        return ELicence.get_or_none(ELicence.handle == handle)
+        return query.where(ELicence.handle == handle).first()
     key = "".join((typing_key or "").split()).replace("-", "").upper()
     key = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
     if len(key) != 8:
         return None
-    return ELicence.get_or_none(ELicence.typing_key == key)
+    return query.where(ELicence.typing_key == key).first()
+
+
+def locks_on(*keys: str) -> dict:
+    """The live locks among these throttle keys, {key: end}, in one query."""
+    now = utcnow()
+    rows = Throttle.select(Throttle.key, Throttle.locked_until).where(
+        Throttle.key.in_(keys) & (Throttle.locked_until > now)
+    )
+    return {key: until for key, until in rows.tuples()}
 
 
 def check_code(
@@ -158,9 +172,13 @@ def check_code(
     """
     now = time.time() if now is None else now
     checked_at = utcnow()
-    if client_locked():
-        return CheckResult("throttled", checked_at=checked_at, locked_until=client_locked())
+    # Read everything first (the e-licence with its record, both locks: two queries), so the
+    # write transaction that follows is as short as it can be.
     elicence = find_elicence(handle, typing_key)
+    client = client_key()
+    locks = locks_on(client, *([elicence.throttle_key] if elicence else []))
+    if client in locks:
+        return CheckResult("throttled", checked_at=checked_at, locked_until=locks[client])
     if elicence is None:
         with write_tx():
             _client_failure()
@@ -168,7 +186,7 @@ def check_code(
                   detail={"via": via, "unknown": True})  # fmt: skip
         return CheckResult("invalid", checked_at=checked_at)
 
-    locked = Throttle.locked_until_for(elicence.throttle_key)
+    locked = locks.get(elicence.throttle_key)
     with write_tx():
         if locked:
             verdict = "throttled"
@@ -184,15 +202,16 @@ def check_code(
                         elicence.throttle_key, limit=LICENCE_FAILURES, window=LICENCE_WINDOW
                     )
             elif elicence.accept_step(step):
-                record = LicenceRecord.get_by_id(elicence.record_id)
-                verdict = STANDING_VERDICTS[record.standing()]
+                # The record as read just before: a status change racing this check is
+                # shown by the next check, as it would be a moment later anyway.
+                verdict = STANDING_VERDICTS[elicence.record.standing()]
             else:
                 last = ELicence.get_by_id(elicence.id).last_used_step
                 verdict = "used-code" if last == step else "expired-code"
         _log_check(elicence, via, verdict, checker)
     result = CheckResult(verdict, elicence=elicence, checked_at=checked_at, locked_until=locked)
     if result.genuine:
-        result.record = LicenceRecord.get_by_id(elicence.record_id)
+        result.record = elicence.record
     return result
 
 
