@@ -10,7 +10,7 @@ import json
 
 from peewee import BigIntegerField, CharField, DateTimeField, IntegerField, TextField
 
-from .base import BaseModel, db, for_update, utcnow
+from .base import BaseModel, compiled_select, db, for_update, utcnow
 
 GENESIS = "0" * 64
 
@@ -77,7 +77,14 @@ class AuditEvent(BaseModel):
     def append(cls, *, action: str, detail: dict | None = None, **fields) -> "AuditEvent":
         """Append one row to the chain, inside the caller's transaction (or its own)."""
         with db.atomic():
-            head = for_update(AuditChainHead.select().where(AuditChainHead.id == 1)).first()
+            # On every audited write: the SQL text is built once (compiled_select).
+            rows = compiled_select(
+                AuditChainHead,
+                "audit-chain-head",
+                lambda: for_update(AuditChainHead.select().where(AuditChainHead.id == 1)),
+                1,
+            )
+            head = next(iter(rows), None)
             if head is None:
                 head = AuditChainHead.create(id=1)
             event = cls(

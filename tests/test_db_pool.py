@@ -1,5 +1,6 @@
-"""SQLite connections are pooled per process: a request hands its connection back."""
+"""SQLite connections are pooled per process; hot lookups reuse their SQL text."""
 
+import pytest
 from playhouse.pool import PooledSqliteDatabase
 
 from models import Setting, db
@@ -25,3 +26,21 @@ def test_a_connection_handed_back_mid_transaction_is_rolled_back(app):
         assert Setting.get_value("half") is None
         Setting.set_value("after", "ok")
         assert Setting.get_value("after") == "ok"
+
+
+def test_compiled_select_gives_what_the_query_gives(app, make):
+    from models import User
+    from models.base import compiled_select
+
+    users = [make.citizen() for _ in range(2)]
+
+    def build():
+        return User.select().where((User.id == 0) & (User.session_token == ""))
+
+    with db.connection_context():
+        for user in users:
+            rows = list(compiled_select(User, "t-user", build, user.id, user.session_token))
+            assert [(u.id, u.resident_id) for u in rows] == [(user.id, user.resident_id)]
+        assert not list(compiled_select(User, "t-user", build, users[0].id, "wrong-token"))
+        with pytest.raises(ValueError):
+            compiled_select(User, "t-user-2", build, users[0].id)

@@ -17,6 +17,7 @@ from models import (
     utcnow,
     write_tx,
 )
+from models.base import compiled_select
 from models.licence import new_handle, new_typing_key
 from rules import totp
 
@@ -42,6 +43,11 @@ STANDING_VERDICTS = {
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
 
 
+def first(rows):
+    """The first row of a query, or None."""
+    return next(iter(rows), None)
+
+
 @dataclass
 class IssueResult:
     """The outcome of applying for the e-licence."""
@@ -53,7 +59,14 @@ class IssueResult:
 def apply_for_elicence(user: User) -> IssueResult:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise say why not. Issuing twice returns the existing e-licence."""
-    record = LicenceRecord.get_or_none(LicenceRecord.licence_no == (user.resident_id or ""))
+    record = first(
+        compiled_select(
+            LicenceRecord,
+            "licence-record-by-number",
+            lambda: LicenceRecord.select().where(LicenceRecord.licence_no == ""),
+            user.resident_id or "",
+        )
+    )
     if record is None:
         return IssueResult(reason="no-record")
     if record.name != user.real_name:
@@ -61,7 +74,14 @@ def apply_for_elicence(user: User) -> IssueResult:
     if not record.in_good_standing():
         return IssueResult(reason=record.standing())
     with write_tx():
-        existing = ELicence.get_or_none(ELicence.record == record)
+        existing = first(
+            compiled_select(
+                ELicence,
+                "elicence-by-record",
+                lambda: ELicence.select().where(ELicence.record == 0),
+                record.id,
+            )
+        )
         if existing is not None:
             return IssueResult(elicence=existing)
         elicence = ELicence.create(holder=user, record=record, secret=pyotp.random_base32())
@@ -148,11 +168,16 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
 
 def locks_on(*keys: str) -> dict:
     """The live locks among these throttle keys, {key: end}, in one query."""
-    now = utcnow()
-    rows = Throttle.select(Throttle.key, Throttle.locked_until).where(
-        Throttle.key.in_(keys) & (Throttle.locked_until > now)
+    rows = compiled_select(
+        Throttle,
+        f"throttle-locks-{len(keys)}",
+        lambda: Throttle.select().where(
+            Throttle.key.in_([""] * len(keys)) & (Throttle.locked_until > utcnow())
+        ),
+        *keys,
+        utcnow(),
     )
-    return {key: until for key, until in rows.tuples()}
+    return {row.key: row.locked_until for row in rows}
 
 
 def check_code(
