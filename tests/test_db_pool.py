@@ -5,7 +5,12 @@ from playhouse.pool import PooledSqliteDatabase
 
 from models import Setting, db
 
+from .helpers import on_postgres
 
+sqlite_only = pytest.mark.skipif(on_postgres(), reason="the pool is SQLite's")
+
+
+@sqlite_only
 def test_requests_reuse_one_pooled_connection(app, client):
     assert isinstance(db.obj, PooledSqliteDatabase)
     for _ in range(3):
@@ -15,6 +20,7 @@ def test_requests_reuse_one_pooled_connection(app, client):
     assert not db.obj._in_use
 
 
+@sqlite_only
 def test_a_connection_handed_back_mid_transaction_is_rolled_back(app):
     with db.connection_context():
         raw = db.connection()

@@ -17,7 +17,7 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_select
+from models.base import compiled_insert, compiled_select
 from models.licence import new_handle, new_typing_key
 from rules import totp
 
@@ -84,7 +84,8 @@ def apply_for_elicence(user: User) -> IssueResult:
         )
         if existing is not None:
             return IssueResult(elicence=existing)
-        elicence = ELicence.create(holder=user, record=record, secret=pyotp.random_base32())
+        elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
+        compiled_insert(elicence)
         audit("licence.issue", elicence, actor=user, detail={"record": record.id})
     return IssueResult(elicence=elicence)
 
@@ -242,14 +243,16 @@ def check_code(
 
 def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
     kind = "firm" if via == "share" else checker_kind(checker)
-    LicenceCheck.create(
-        elicence=elicence,
-        via=via,
-        checker_kind=kind,
-        checker=checker,
-        checker_label=label,
-        verdict=verdict,
-        client_addr=client_addr(),
+    compiled_insert(
+        LicenceCheck(
+            elicence=elicence.id,
+            via=via,
+            checker_kind=kind,
+            checker=checker.id if checker else None,
+            checker_label=label,
+            verdict=verdict,
+            client_addr=client_addr(),
+        )
     )
     audit("licence.check", elicence, result=verdict, actor=checker,
           detail={"via": via, "checker": kind, **({"firm": label} if label else {})})  # fmt: skip
