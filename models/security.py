@@ -4,7 +4,7 @@ import datetime as dt
 
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
-from .base import BaseModel, db, for_update, utcnow
+from .base import BaseModel, compiled_select, db, for_update, utcnow
 
 
 class Throttle(BaseModel):
@@ -19,7 +19,10 @@ class Throttle(BaseModel):
     def locked_until_for(cls, key: str, now: dt.datetime | None = None):
         """The end of the lock on this key, or None when attempts are allowed."""
         now = now or utcnow()
-        row = cls.get_or_none(cls.key == key)
+        rows = compiled_select(
+            cls, "throttle-by-key", lambda: cls.select().where(cls.key == ""), key
+        )
+        row = next(iter(rows), None)
         if row and row.locked_until and row.locked_until > now:
             return row.locked_until
         return None
@@ -66,7 +69,11 @@ class Setting(BaseModel):
     @classmethod
     def get_value(cls, key: str, default: str | None = None) -> str | None:
         """The setting's value, or the default."""
-        row = cls.get_or_none(cls.key == key)
+        # Every page asks for the demo banner's setting: the SQL text is built once.
+        rows = compiled_select(
+            cls, "setting-by-key", lambda: cls.select().where(cls.key == ""), key
+        )
+        row = next(iter(rows), None)
         return row.value if row else default
 
     @classmethod
