@@ -106,9 +106,9 @@ def reset_applicants(meta: dict) -> int:
 class Server:
     """gunicorn with the real app factory on loopback, as deploy/jiaoguan.service runs it."""
 
-    def __init__(self, port: int, workers: int, meta: dict):
+    def __init__(self, port: int, workers: int, meta: dict, app_dir: str = ROOT):
         """Settings as environment variables, like a deployment's /etc/jiaoguan/env."""
-        self.port, self.workers = port, workers
+        self.port, self.workers, self.app_dir = port, workers, app_dir
         self.log_path = os.path.join(OUT, "server.log")
         self.env = {
             **os.environ,
@@ -126,7 +126,7 @@ class Server:
         self.proc = subprocess.Popen(
             [os.path.join(VENV_BIN, "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--backlog", "2048", "app:create_app()"],
-            cwd=ROOT, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT,
+            cwd=self.app_dir, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -478,6 +478,9 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the workers")
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 1)),
                         help="rounds; each row is the median round")  # fmt: skip
+    parser.add_argument("--app-dir", default=ROOT,
+                        help="serve the application from this copy (e.g. an older commit's "
+                             "`git archive`, to measure before and after)")  # fmt: skip
     parser.add_argument("--scale", type=float, default=1.0, help="city size (1 = issue 8's)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
@@ -487,7 +490,7 @@ def main(argv=None) -> int:
     only = {s for s in args.only.split(",") if s} or {name for name, *_ in SCENARIOS}
     only.add("ceiling")
     skipped = {}
-    with Server(args.port, args.workers, meta) as server:
+    with Server(args.port, args.workers, meta, os.path.abspath(args.app_dir)) as server:
         log("preparing sessions ...")
         store = prepare_sessions(meta, args.port)
         ctx = Context(meta, store, args.port)
