@@ -36,6 +36,7 @@ from models import (
     LicenceRecord,
     Office,
     PlateNumber,
+    TrafficViolation,
     TransferCase,
     TransferEvent,
     User,
@@ -63,6 +64,7 @@ SIZES = {
     "accident_cases": 2_000,
     "checks": 300_000,  # a month of licence checks
     "evidence_looks": 20_000,
+    "violations": 200_000,  # traffic violations on record, a fifth of them not yet handled
 }
 OFFICERS = 4  # accident officers of the brigade
 CLERKS_PER_OFFICE = 2
@@ -215,8 +217,8 @@ def build(path: str, sizes: dict | None = None, progress=print) -> dict:
             db.execute_sql("PRAGMA synchronous=OFF")
             with db.atomic():
                 meta = _fill(CityBuilder(), sizes, progress)
+            add_violations(meta, sizes["violations"], progress)
         with db.connection_context():
-            db.execute_sql("ANALYZE")
             db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     meta["version"] = DATASET_VERSION
     meta["build_id"] = secrets.token_hex(8)
@@ -445,6 +447,57 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
         "open_transfers": open_cases,
         "accident_cases": case_parties,
     }
+
+
+def bring_up_to_date(path: str, meta: dict, progress=print) -> bool:
+    """Apply pending migrations to a cached bench city (as a deployment does before it
+    starts) and add what later versions of this module build; True when `meta` changed."""
+    from app import create_app
+    from core.db import upgrade
+
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench-build",
+         "UPLOAD_FOLDER": os.path.join(os.path.dirname(path), "uploads")}
+    )  # fmt: skip
+    changed = False
+    with app.app_context():
+        applied = upgrade()
+        if applied:
+            progress(f"  migrations applied to the bench city: {', '.join(applied)}")
+        if "violations" not in meta:
+            with db.connection_context():
+                add_violations(meta, int(SIZES["violations"] * meta.get("scale", 1.0)), progress)
+                # A deployment never runs ANALYZE: plans come from SQLite's own guesses.
+                db.execute_sql("DROP TABLE IF EXISTS sqlite_stat1")
+                db.execute_sql("DROP TABLE IF EXISTS sqlite_stat4")
+            changed = True
+    return changed
+
+
+def add_violations(meta: dict, count: int, progress=print) -> None:
+    """Traffic violations of the city's vehicles, a fifth not yet handled; the vehicles of
+    open transfer cases have handled ones only (so their checks pass). Runs inside an open
+    connection; records the count in `meta` (older cached cities get them added this way)."""
+    rng = random.Random(7)
+    n_vehicles = Vehicle.select().count()
+    in_transfer = {t["case"] for t in meta["open_transfers"]}  # case n is vehicle n
+    today = dt.date.today()
+    rows = []
+    for _ in range(count):
+        vehicle = rng.randint(1, n_vehicles)
+        handled = vehicle in in_transfer or rng.random() < 0.8
+        rows.append({"vehicle": vehicle, "place": rng.choice(STREETS),
+                     "occurred_on": today - dt.timedelta(days=rng.randint(1, 700)),
+                     "description": "违反禁止标线指示", "handled": handled,
+                     "handled_at": b_now() if handled else None})  # fmt: skip
+    with db.atomic():
+        batch_insert(TrafficViolation, rows, progress)
+    meta["violations"] = count
+
+
+def b_now() -> dt.datetime:
+    """Now, UTC, naive (as the models store times)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _chain_audit(rows: list[dict], progress) -> None:

@@ -66,6 +66,9 @@ def ensure_dataset(rebuild: bool, scale: float = 1.0) -> dict:
         with open(META_PATH) as fh:
             meta = json.load(fh)
         if meta.get("version") == dataset.DATASET_VERSION and meta.get("scale", 1.0) == scale:
+            if dataset.bring_up_to_date(DB_PATH, meta, log):
+                with open(META_PATH, "w") as fh:
+                    json.dump(meta, fh)
             return meta
     log("building the bench city (once; cached in bench/out/) ...")
     sizes = {k: max(10, int(v * scale)) for k, v in dataset.SIZES.items()}
