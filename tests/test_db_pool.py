@@ -1,9 +1,16 @@
-"""SQLite connections are pooled per process; hot lookups reuse their SQL text."""
+"""SQLite connections are pooled per process and writers queue on a file lock; hot lookups
+reuse their SQL text."""
+
+import fcntl
+import os
+import threading
+import time
 
 import pytest
 from playhouse.pool import PooledSqliteDatabase
 
-from models import Setting, db
+from core import db as core_db
+from models import Setting, db, write_tx
 
 from .helpers import on_postgres
 
@@ -50,3 +57,57 @@ def test_compiled_select_gives_what_the_query_gives(app, make):
         assert not list(compiled_select(User, "t-user", build, users[0].id, "wrong-token"))
         with pytest.raises(ValueError):
             compiled_select(User, "t-user-2", build, users[0].id)
+
+
+def writer_lock(app):
+    """Another holder of the writers' queue (a separate open file, as another process has)."""
+    path = app.config["DATABASE_URL"].split("sqlite:///", 1)[1] + "-writer.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@sqlite_only
+def test_a_writer_waits_its_turn_in_the_queue(app):
+    fd = writer_lock(app)
+    done = threading.Event()
+
+    def write():
+        with db.connection_context(), write_tx():
+            Setting.set_value("queued", "yes")
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert not done.wait(0.3)  # queued behind the holder
+    os.close(fd)  # the holder goes (as when its process dies)
+    assert done.wait(5)
+    thread.join()
+    with db.connection_context():
+        assert Setting.get_value("queued") == "yes"
+
+
+@sqlite_only
+def test_the_queue_is_free_after_commit_and_after_rollback(app):
+    with db.connection_context():
+        with write_tx():
+            Setting.set_value("a", "1")
+        with pytest.raises(RuntimeError), write_tx():
+            Setting.set_value("b", "2")
+            raise RuntimeError
+        fd = writer_lock(app)  # would block if the queue were still held
+        os.close(fd)
+        assert Setting.get_value("b") is None
+
+
+@sqlite_only
+def test_a_writer_that_waited_too_long_goes_on_to_sqlite(app, monkeypatch):
+    monkeypatch.setattr(core_db, "WRITER_QUEUE_WAIT", 0.2)
+    fd = writer_lock(app)  # held, but nobody holds SQLite's own lock
+    try:
+        started = time.monotonic()
+        with db.connection_context(), write_tx():
+            Setting.set_value("late", "ok")
+        assert 0.2 <= time.monotonic() - started < 5
+    finally:
+        os.close(fd)
