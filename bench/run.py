@@ -403,31 +403,37 @@ def table(rows: list[dict]) -> str:
 
 
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
-    """Issue 8's targets: (what, measured, met or None when not measured)."""
+    """Issue 8's targets, one line per condition: (what, measured, met or None)."""
     out = []
+
+    def check(what, measured, met):
+        out.append((what, measured, met))
+
     v = results.get("verify")
     if v and not v.get("skipped"):
-        met = v["ratio"] >= 0.5 and v["p99_us"] < 50_000 and v["errors"] == 0
-        out.append(("verifier ≥ 0.50 × ceiling, p99 < 50 ms at 32 conns, 0 errors",
-                    f"{v['ratio']:.2f} ×, p99 {v['p99_us'] / 1000:.1f} ms, "
-                    f"{v['errors']} errors", met))  # fmt: skip
+        check("verifier ≥ 0.50 × ceiling", f"{v['ratio']:.2f} ×", v["ratio"] >= 0.5)
+        check("verifier p99 < 50 ms at 32 connections", f"{v['p99_us'] / 1000:.1f} ms",
+              v["p99_us"] < 50_000)  # fmt: skip
+        check("verifier without errors (every answer 'valid')", f"{v['errors']} errors",
+              v["errors"] == 0)  # fmt: skip
     for key, what in (("apply", "e-licence application"), ("truckpass", "automatic truck pass")):
         r = results.get(key)
         if not r:
             continue
         if r.get("skipped"):
-            out.append((f"{what} ≥ 0.25 × ceiling, 0 locked at 64 conns", r["skipped"], None))
+            check(f"{what}: ≥ 0.25 × ceiling, no 'database is locked' at 64 connections",
+                  r["skipped"], None)  # fmt: skip
             continue
-        met = r["ratio"] >= 0.25 and r["locked"] == 0 and r["errors"] == 0
-        out.append((f"{what} ≥ 0.25 × ceiling, 0 locked at 64 conns",
-                    f"{r['ratio']:.2f} ×, {r['locked']} locked, {r['errors']} errors",
-                    met))  # fmt: skip
+        check(f"{what} ≥ 0.25 × ceiling", f"{r['ratio']:.2f} ×", r["ratio"] >= 0.25)
+        check(f"{what}: no 'database is locked' at 64 connections (nor other errors)",
+              f"{r['locked']} locked, {r['errors']} errors",
+              r["locked"] == 0 and r["errors"] == 0)  # fmt: skip
     m = results.get("mixed")
     if m and not m.get("skipped") and m["rps"]:
         hours = DAY_ONE_TOTAL / m["rps"] / 3600
-        out.append((f"nation's day one ({DAY_ONE_TOTAL / 1e6:.1f} M) < {TARGET_HOURS:.0f} h",
-                    f"{hours:.2f} h at {m['rps']:,.0f} req/s", hours < TARGET_HOURS and
-                    m["errors"] == 0))  # fmt: skip
+        check(f"the nation's day one ({DAY_ONE_TOTAL / 1e6:.1f} M transactions) in under "
+              f"{TARGET_HOURS:.0f} h", f"{hours:.2f} h at {m['rps']:,.0f} req/s",
+              hours < TARGET_HOURS and m["errors"] == 0)  # fmt: skip
     return out
 
 
@@ -542,7 +548,7 @@ def main(argv=None) -> int:
     print(table(rows))
     print()
     for what, measured, met in targets(results):
-        mark = "not measured" if met is None else ("MET" if met else "NOT MET")
+        mark = "not measured" if met is None else ("met" if met else "NOT MET")
         print(f"- {what}: {measured} — {mark}")
     if "mixed" in results and not results["mixed"].get("skipped") and results["mixed"]["rps"]:
         m = results["mixed"]
