@@ -35,8 +35,12 @@ from bench import dataset  # noqa: E402
 from bench.client import Client, SessionStore  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "out")
-DB_PATH = os.path.join(OUT, "bench.db")
-META_PATH = os.path.join(OUT, "dataset.json")
+# The city issue 8 asks for lives in bench/out/; smaller ones (--scale) beside it.
+CITY = OUT
+DB_PATH = os.path.join(CITY, "bench.db")
+META_PATH = os.path.join(CITY, "dataset.json")
+SESSIONS_PATH = os.path.join(CITY, "sessions.json")
+STEP_FILE = os.path.join(CITY, "last-code-step")
 LUA = os.path.join(ROOT, "bench", "requests.lua")
 VENV_BIN = os.path.dirname(sys.executable)
 
@@ -59,9 +63,20 @@ def log(msg: str) -> None:
 # --- the database -----------------------------------------------------------------------
 
 
+def use_city(scale: float) -> None:
+    """Keep a city of another scale in a folder of its own (so it never replaces the big one)."""
+    global CITY, DB_PATH, META_PATH, SESSIONS_PATH, STEP_FILE
+    CITY = OUT if scale == 1 else os.path.join(OUT, f"city-x{scale:g}")
+    DB_PATH = os.path.join(CITY, "bench.db")
+    META_PATH = os.path.join(CITY, "dataset.json")
+    SESSIONS_PATH = os.path.join(CITY, "sessions.json")
+    STEP_FILE = os.path.join(CITY, "last-code-step")
+
+
 def ensure_dataset(rebuild: bool, scale: float = 1.0) -> dict:
     """The bench city's description, building the database first when needed."""
-    os.makedirs(OUT, exist_ok=True)
+    use_city(scale)
+    os.makedirs(CITY, exist_ok=True)
     if not rebuild and os.path.exists(DB_PATH) and os.path.exists(META_PATH):
         with open(META_PATH) as fh:
             meta = json.load(fh)
@@ -191,6 +206,7 @@ class Context:
             self.elicences = list(rows)
         self.rng.shuffle(self.elicences)
         self.next_elicence = 0  # each e-licence's code is used once per step in a whole run
+        self.first_step = None
 
     def cookie(self, user_id: int) -> str:
         """The Cookie header of a logged-in user."""
@@ -206,6 +222,13 @@ class Context:
 
         now = time.time()
         step = int(now // totp.STEP_SECONDS)
+        if self.first_step is None and step <= last_code_step():
+            # An earlier run used codes of this step: its e-licences must not come again.
+            step = last_code_step() + 1
+            wait = step * totp.STEP_SECONDS - now + 0.05
+            log(f"  waiting {wait:.0f} s for a code step no earlier run used")
+            time.sleep(wait)
+            now = time.time()
         if (step + 2) * totp.STEP_SECONDS - now < seconds_needed:
             wait = (step + 1) * totp.STEP_SECONDS - now + 0.05
             log(f"  waiting {wait:.0f} s for a fresh code step")
@@ -215,6 +238,10 @@ class Context:
             self.next_elicence = 0  # a later step: every e-licence may be used again
         chosen = self.elicences[self.next_elicence : self.next_elicence + n]
         self.next_elicence += n
+        if self.first_step is None:
+            self.first_step = step
+        # A code is accepted as its own step: a later run must use a later one.
+        record_code_step(step)
         return [f"/v/{handle}/{totp.totp(secret).generate_otp(step)}" for handle, secret in chosen]
 
     def applicants(self, n: int) -> list[int]:
@@ -227,6 +254,22 @@ class Context:
         """POST /licence/apply as the applicant, with their session's CSRF token."""
         s = self.sessions.get(uid)
         return f"POST\t/licence/apply\tjg_session={s['cookie']}\tcsrf_token={s['csrf']}"
+
+
+def last_code_step() -> int:
+    """The latest code step an earlier run may have used (0 when none)."""
+    try:
+        with open(STEP_FILE) as fh:
+            return int(fh.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def record_code_step(step: int) -> None:
+    """Remember that codes of steps up to `step` may have been used."""
+    if step > last_code_step():
+        with open(STEP_FILE, "w") as fh:
+            fh.write(str(step))
 
 
 def line(path: str, cookie: str = "") -> str:
@@ -440,7 +483,7 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
 def prepare_sessions(meta: dict, port: int) -> SessionStore:
     """Log in (once per build) the holders, applicants and officers the scenarios use."""
     client = Client(port)
-    store = SessionStore(os.path.join(OUT, "sessions.json"), meta["build_id"])
+    store = SessionStore(SESSIONS_PATH, meta["build_id"])
     first = meta["holders"]["first_user_id"]
     holder_ids = set(range(first, first + min(HOLDER_SESSIONS, meta["holders"]["count"])))
     for c in meta["accident_cases"]:
