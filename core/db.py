@@ -44,17 +44,28 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
     seconds goes on to SQLite's busy timeout as before (e.g. behind a long CLI import).
     """
 
-    def _writer_fd(self) -> int:
-        fd = getattr(self._state, "writer_fd", None)
+    def __init__(self, *args, **kwargs):
+        """One lock-file descriptor per pooled connection (flock() locks belong to it)."""
+        super().__init__(*args, **kwargs)
+        self._writer_fds: dict[int, int] = {}
+
+    def _writer_fd(self, conn) -> int:
+        fd = self._writer_fds.get(id(conn))
         if fd is None:
-            fd = os.open(self.database + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            self._state.writer_fd = fd
+            # flock() needs no write access: a lock file made by another account (say, an
+            # administrator's CLI command) still works. It holds no data.
+            try:
+                fd = os.open(self.database + "-writer.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError:
+                fd = -1  # no queue then: SQLite's busy timeout alone, as before
+            self._writer_fds[id(conn)] = fd
         return fd
 
-    def _queue(self) -> bool:
+    def _queue(self, fd: int) -> bool:
         """Take the writer lock; False when the wait ran out (SQLite's timeout decides)."""
-        fd, pause = self._writer_fd(), 0.00005
-        deadline = time.monotonic() + WRITER_QUEUE_WAIT
+        if fd < 0:
+            return False
+        pause, deadline = 0.00005, time.monotonic() + WRITER_QUEUE_WAIT
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -65,18 +76,19 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
                 time.sleep(pause)
                 pause = min(pause * 2, 0.001)
 
-    def _leave_queue(self) -> None:
-        if getattr(self._state, "writer_queued", False):
-            self._state.writer_queued = False
-            fcntl.flock(self._state.writer_fd, fcntl.LOCK_UN)
+    def _leave_queue(self, conn) -> None:
+        fd = self._writer_fds.get(id(conn), -1)
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_UN)  # a no-op when this connection does not hold it
 
     def begin(self, lock_type=None):
         """Queue, then BEGIN IMMEDIATE."""
-        self._state.writer_queued = self._queue()
+        conn = self.connection()
+        self._queue(self._writer_fd(conn))
         try:
             super().begin(lock_type)
         except BaseException:
-            self._leave_queue()
+            self._leave_queue(conn)
             raise
 
     def commit(self):
@@ -84,20 +96,27 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
         try:
             return super().commit()
         finally:
-            self._leave_queue()
+            self._leave_queue(self.connection())
 
     def rollback(self):
         """ROLLBACK, then let the next writer in."""
         try:
             return super().rollback()
         finally:
-            self._leave_queue()
+            self._leave_queue(self.connection())
 
     def _close(self, conn, close_conn=False):
         # A connection handed back with a transaction still open is rolled back by the pool
         # (_can_reuse); the queue must not stay held by it either.
-        self._leave_queue()
+        self._leave_queue(conn)
         return super()._close(conn, close_conn)
+
+    def _close_raw(self, conn):
+        # The connection really closes: so does its lock-file descriptor.
+        fd = self._writer_fds.pop(id(conn), -1)
+        if fd >= 0:
+            os.close(fd)
+        return super()._close_raw(conn)
 
 
 def make_database(url: str, sqlite_synchronous: str = "normal"):

@@ -111,3 +111,29 @@ def test_a_writer_that_waited_too_long_goes_on_to_sqlite(app, monkeypatch):
         assert 0.2 <= time.monotonic() - started < 5
     finally:
         os.close(fd)
+
+
+@sqlite_only
+def test_closing_the_pool_closes_the_lock_files(app):
+    with db.connection_context(), write_tx():
+        Setting.set_value("x", "1")
+    fds = [fd for fd in db.obj._writer_fds.values() if fd >= 0]
+    assert fds
+    db.obj.close_all()
+    assert not db.obj._writer_fds
+    for fd in fds:
+        with pytest.raises(OSError):
+            os.fstat(fd)
+
+
+@sqlite_only
+def test_without_a_lock_file_writers_rely_on_sqlite_alone(app, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError("not ours")
+
+    db.obj.close_all()
+    monkeypatch.setattr(core_db.os, "open", refuse)
+    with db.connection_context(), write_tx():
+        Setting.set_value("unqueued", "ok")
+    with db.connection_context():
+        assert Setting.get_value("unqueued") == "ok"
