@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app:create_app
 
-.PHONY: run test test-pg install install-test translations messages migrate lint fmt clean
+.PHONY: run test test-pg install install-test translations messages migrate lint fmt clean bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[bench]'
 	touch $@
 
 install: $(VENV)/.installed translations
@@ -43,6 +47,14 @@ test: install-test
 # The same suite on PostgreSQL (starts Debian's cluster and makes the test database; needs root).
 test-pg: install-test
 	TEST_DATABASE_URL=$$(scripts/pg-test-server.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The benchmark against a real gunicorn (not part of the tests): docs/PERFORMANCE.md.
+# wrk comes from Debian's packages (installed here when missing; needs root, as CI has).
+bench: $(VENV)/.installed-bench translations
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -1,11 +1,13 @@
 """Binding the models to a real database, per-request connections and schema migrations."""
 
+import fcntl
 import os
+import time
 
 from flask import Flask
-from peewee import SqliteDatabase
 from playhouse.db_url import connect
 from playhouse.migrations import Runner
+from playhouse.pool import PooledSqliteDatabase
 
 from models import db
 
@@ -23,20 +25,125 @@ def sqlite_pragmas(synchronous: str = "normal") -> dict:
     }
 
 
+# A pooled SQLite connection is closed for real after this many seconds (then reopened).
+SQLITE_POOL_RECYCLE = 300
+# How long a writer waits in the queue before leaving it to SQLite's busy timeout.
+WRITER_QUEUE_WAIT = 10.0
+
+
+class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
+    """SQLite whose write transactions queue on an OS file lock before BEGIN IMMEDIATE.
+
+    While another process holds SQLite's write lock, SQLite's busy handler sleeps 1, 2, 5,
+    10 ... up to 100 ms between tries, so under load a waiting writer often sleeps on long
+    after the lock is free: the verifier's p99 latency came from there (docs/PERFORMANCE.md).
+    Writers of this application first take an exclusive flock() on `<database>-writer.lock`
+    (polled every 50 us to 1 ms), then BEGIN IMMEDIATE, and let it go at COMMIT or ROLLBACK.
+    SQLite's own lock still decides everything; the queue only orders our own writers. The
+    kernel drops a flock when its process dies, and a writer that waited WRITER_QUEUE_WAIT
+    seconds goes on to SQLite's busy timeout as before (e.g. behind a long CLI import).
+    """
+
+    def __init__(self, *args, **kwargs):
+        """One lock-file descriptor per pooled connection (flock() locks belong to it)."""
+        super().__init__(*args, **kwargs)
+        self._writer_fds: dict[int, int] = {}
+
+    def _writer_fd(self, conn) -> int:
+        fd = self._writer_fds.get(id(conn))
+        if fd is None:
+            # flock() needs no write access: a lock file made by another account (say, an
+            # administrator's CLI command) still works. It holds no data.
+            try:
+                fd = os.open(self.database + "-writer.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError:
+                fd = -1  # no queue then: SQLite's busy timeout alone, as before
+            self._writer_fds[id(conn)] = fd
+        return fd
+
+    def _queue(self, fd: int) -> bool:
+        """Take the writer lock; False when the wait ran out (SQLite's timeout decides)."""
+        if fd < 0:
+            return False
+        pause, deadline = 0.00005, time.monotonic() + WRITER_QUEUE_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    def _leave_queue(self, conn) -> None:
+        fd = self._writer_fds.get(id(conn), -1)
+        if fd >= 0:
+            fcntl.flock(fd, fcntl.LOCK_UN)  # a no-op when this connection does not hold it
+
+    def begin(self, lock_type=None):
+        """Queue, then BEGIN IMMEDIATE."""
+        conn = self.connection()
+        self._queue(self._writer_fd(conn))
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._leave_queue(conn)
+            raise
+
+    def commit(self):
+        """COMMIT, then let the next writer in."""
+        try:
+            return super().commit()
+        finally:
+            self._leave_queue(self.connection())
+
+    def rollback(self):
+        """ROLLBACK, then let the next writer in."""
+        try:
+            return super().rollback()
+        finally:
+            self._leave_queue(self.connection())
+
+    def _close(self, conn, close_conn=False):
+        # A connection handed back with a transaction still open is rolled back by the pool
+        # (_can_reuse); the queue must not stay held by it either.
+        self._leave_queue(conn)
+        return super()._close(conn, close_conn)
+
+    def _close_raw(self, conn):
+        # The connection really closes: so does its lock-file descriptor.
+        fd = self._writer_fds.pop(id(conn), -1)
+        if fd >= 0:
+            os.close(fd)
+        return super()._close_raw(conn)
+
+
 def make_database(url: str, sqlite_synchronous: str = "normal"):
     """A peewee database for a DATABASE_URL; SQLite writes begin IMMEDIATE.
 
     autoconnect is off: a query outside a request or connection_context() is a bug (a
     connection nobody closes), and fails loudly instead of leaking.
+
+    SQLite connections are pooled per process: db.close() at the end of a request hands the
+    connection back (rolling back anything left open) instead of closing it. Closing the last
+    connection to a WAL database checkpoints and deletes the WAL, and every new connection
+    runs the pragmas, parses the schema and starts with an empty page cache; per request that
+    cost more than a licence check itself (docs/PERFORMANCE.md). The request still opens and
+    closes its connection, so a query outside a request fails as before.
     """
     if url.startswith("sqlite:"):
         path = url.split("sqlite:///", 1)[1]
-        return SqliteDatabase(
+        return QueuedWritersSqliteDatabase(
             path,
             pragmas=sqlite_pragmas(sqlite_synchronous),
-            lock_type="IMMEDIATE",
-            timeout=10,
+            lock_type="IMMEDIATE",  # the busy timeout is the busy_timeout pragma
             autoconnect=False,
+            max_connections=None,  # one per thread that serves; gunicorn's sync worker has one
+            stale_timeout=SQLITE_POOL_RECYCLE,
+            # A threaded server may hand a pooled connection to another thread; the pool
+            # gives each connection to one thread at a time.
+            check_same_thread=False,
         )
     # A database that does not answer must give a 503 within seconds, not hang the worker.
     return connect(url, autoconnect=False, connect_timeout=3)

@@ -10,7 +10,15 @@ import json
 
 from peewee import BigIntegerField, CharField, DateTimeField, IntegerField, TextField
 
-from .base import BaseModel, db, for_update, utcnow
+from .base import (
+    BaseModel,
+    compiled_execute,
+    compiled_insert,
+    compiled_select,
+    db,
+    for_update,
+    utcnow,
+)
 
 GENESIS = "0" * 64
 
@@ -77,7 +85,14 @@ class AuditEvent(BaseModel):
     def append(cls, *, action: str, detail: dict | None = None, **fields) -> "AuditEvent":
         """Append one row to the chain, inside the caller's transaction (or its own)."""
         with db.atomic():
-            head = for_update(AuditChainHead.select().where(AuditChainHead.id == 1)).first()
+            # On every audited write: the SQL text is built once (compiled_select).
+            rows = compiled_select(
+                AuditChainHead,
+                "audit-chain-head",
+                lambda: for_update(AuditChainHead.select().where(AuditChainHead.id == 1)),
+                1,
+            )
+            head = next(iter(rows), None)
             if head is None:
                 head = AuditChainHead.create(id=1)
             event = cls(
@@ -90,10 +105,14 @@ class AuditEvent(BaseModel):
             )
             event.object_id = str(event.object_id)
             event.hash = event.compute_hash(head.hash)
-            event.save(force_insert=True)
-            AuditChainHead.update(seq=event.seq, hash=event.hash).where(
-                AuditChainHead.id == 1
-            ).execute()
+            compiled_insert(event)
+            compiled_execute(
+                "audit-chain-head-move",
+                lambda: AuditChainHead.update(seq=0, hash="").where(AuditChainHead.id == 1),
+                event.seq,
+                event.hash,
+                1,
+            )
         return event
 
     @classmethod

@@ -14,7 +14,7 @@ from peewee import (
 
 from core.clock import beijing_today
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, compiled_execute, utcnow
 from .people import Office, User
 
 # 准驾车型: the licence classes of GA/T 947 / the Ministry's Order 162.
@@ -111,13 +111,16 @@ class ELicence(BaseModel):
 
     def accept_step(self, step: int) -> bool:
         """Use this step's code, once, safely across processes and nodes."""
-        updated = (
-            ELicence.update(last_used_step=step)
-            .where(
-                (ELicence.id == self.id)
-                & (ELicence.last_used_step.is_null() | (ELicence.last_used_step < step))
-            )
-            .execute()
+        # On every verifier check: the SQL text is built once (compiled_execute).
+        updated = compiled_execute(
+            "elicence-accept-step",
+            lambda: ELicence.update(last_used_step=0).where(
+                (ELicence.id == 0)
+                & (ELicence.last_used_step.is_null() | (ELicence.last_used_step < 0))
+            ),
+            step,
+            self.id,
+            step,
         )
         return updated == 1
 

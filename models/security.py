@@ -4,7 +4,7 @@ import datetime as dt
 
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
-from .base import BaseModel, db, for_update, utcnow
+from .base import BaseModel, compiled_select, db, for_update, utcnow
 
 
 class Throttle(BaseModel):
@@ -23,8 +23,14 @@ class Throttle(BaseModel):
         ends, so concurrent attempts cannot all read "not locked" before any failure is counted.
         """
         now = now or utcnow()
-        query = cls.select().where(cls.key == key)
-        row = (for_update(query) if lock else query).first()
+        if lock:
+            # Inside a write transaction: lock the row (PostgreSQL) until it ends.
+            row = for_update(cls.select().where(cls.key == key)).first()
+        else:
+            rows = compiled_select(
+                cls, "throttle-by-key", lambda: cls.select().where(cls.key == ""), key
+            )
+            row = next(iter(rows), None)
         if row and row.locked_until and row.locked_until > now:
             return row.locked_until
         return None
@@ -71,7 +77,11 @@ class Setting(BaseModel):
     @classmethod
     def get_value(cls, key: str, default: str | None = None) -> str | None:
         """The setting's value, or the default."""
-        row = cls.get_or_none(cls.key == key)
+        # Every page asks for the demo banner's setting: the SQL text is built once.
+        rows = compiled_select(
+            cls, "setting-by-key", lambda: cls.select().where(cls.key == ""), key
+        )
+        row = next(iter(rows), None)
         return row.value if row else default
 
     @classmethod

@@ -149,6 +149,10 @@ class TrafficViolation(BaseModel):
     handled = BooleanField(default=False, index=True)
     handled_at = DateTimeField(null=True)
 
+    class Meta:
+        # A vehicle's unhandled violations (the transfer checks): migration 0007.
+        indexes = ((("vehicle", "handled"), False),)
+
 
 # Status of a plate number in an office's pool (号牌号码库).
 PLATE_FREE = "free"

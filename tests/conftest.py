@@ -10,7 +10,7 @@ from core.db import upgrade
 from models import db
 
 from .factories import Factory
-from .helpers import CSRFClient, fresh_database_url
+from .helpers import CSRFClient, fresh_database_url, release_database
 
 
 @pytest.fixture
@@ -30,8 +30,7 @@ def app(tmp_path):
     app.test_client_class = CSRFClient
     upgrade()
     yield app
-    if not db.is_closed():
-        db.close()
+    release_database()
 
 
 @pytest.fixture
@@ -90,6 +89,7 @@ def live_app(tmp_path):
     yield app
     server.shutdown()
     thread.join(timeout=5)
+    release_database()
 
 
 @pytest.fixture

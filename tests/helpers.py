@@ -102,3 +102,16 @@ def fresh_database_url(tmp_path) -> str:
         cur.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
     conn.close()
     return TEST_DATABASE_URL
+
+
+def release_database() -> None:
+    """End a test's database: close this thread's connection and, on SQLite, every pooled one
+    (with its lock-file descriptor), so nothing stays open on the test's temporary file."""
+    from models import db
+
+    if db.obj is None:
+        return
+    if not db.is_closed():
+        db.close()
+    if hasattr(db.obj, "close_all"):
+        db.obj.close_all()

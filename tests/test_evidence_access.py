@@ -12,7 +12,7 @@ from core.demo import load_demo_city
 from models import ACCIDENT_OFFICER, AccidentCase, CaseParty, EvidenceItem, User, db
 
 from .factories import Factory
-from .helpers import CSRFClient, page
+from .helpers import CSRFClient, page, release_database
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,7 @@ def demo(tmp_path_factory):
         "client_for": client_for,
         "outsider": outsider,
     }
-    if not db.is_closed():
-        db.close()
+    release_database()
 
 
 def expected(user, case, parties, item=None) -> int:

@@ -36,3 +36,16 @@ def test_database_settings(app):
         assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
         sql, _ = for_update(AuditEvent.select()).sql()
         assert "FOR UPDATE" not in sql  # SQLite's IMMEDIATE write lock serialises instead
+
+
+def test_unhandled_violations_of_a_vehicle_use_the_two_column_index(app):
+    """Without ANALYZE statistics SQLite would otherwise walk every unhandled violation of
+    the city to count one vehicle's (migration 0007)."""
+    if on_postgres():
+        return
+    from models import Vehicle
+
+    with db.connection_context():
+        sql, params = Vehicle(id=1).unhandled_violations().sql()
+        plan = " ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "traffic_violation_vehicle_id_handled" in plan, plan

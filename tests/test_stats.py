@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from bs4 import BeautifulSoup
 
+import core.clock
 from blueprints.licence import service as licence_service
 from blueprints.stats.export import safe_cell
 from core.audit import audit
@@ -46,13 +47,13 @@ def beijing_now() -> dt.datetime:
 
 
 @pytest.fixture
-def today():
-    """Today in Beijing; waits out the last minute before midnight so 'today' holds."""
-    now = beijing_now()
-    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
-    if (midnight - now).total_seconds() < 60:
-        time.sleep((midnight - now).total_seconds() + 1)
-    return beijing_now().date()
+def today(monkeypatch):
+    """Today in Beijing, with the clock held at 10:00 Beijing time: inside office hours, so the
+    quiet-hours advice has applications to speak of, whatever the hour the suite runs at."""
+    day = core.clock.beijing_today()
+    at = core.clock.beijing_to_utc(dt.datetime.combine(day, dt.time(10, 0)))
+    monkeypatch.setattr(core.clock, "utc_now", lambda: at)
+    return day
 
 
 def counters(conn, **where) -> Counter:

@@ -163,6 +163,21 @@ def test_failed_lookups_throttle_the_client(client):
     assert verdict(client.get("/verify/check?key=AAAA0000&code=123456")) == "throttled"
 
 
+def test_a_locked_client_is_refused_even_a_genuine_code(client, make):
+    el = make.elicence()
+    for i in range(30):
+        client.get(f"/verify/check?key=AAAA{i:04d}&code=123456")
+    assert verdict(client.get(qr_url(el, code_at(el)))) == "throttled"
+
+
+def test_one_licence_locked_leaves_another_alone(client, make):
+    locked, other = make.elicence(), make.elicence()
+    for i in range(10):
+        client.get(qr_url(locked, f"{(int(code_at(locked)) + 1 + i) % 1000000:06d}"))
+    assert verdict(client.get(qr_url(locked, code_at(locked)))) == "throttled"
+    assert verdict(client.get(qr_url(other, code_at(other)))) == "valid"
+
+
 def test_photo_link_is_signed_and_short_lived(client, make, app, conn):
     el = make.elicence(photo="photos/x.png")
     import os

@@ -2,13 +2,14 @@
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass
 
 from flask import current_app
 
 from core.audit import audit
 from core.passwords import dummy_hash, verify_password
-from models import Throttle, User, utcnow, write_tx
+from models import Throttle, User, write_tx
 from rules import totp
 from rules.validators import mask_id
 
@@ -83,7 +84,8 @@ def check_password_step(account: str, password: str) -> LoginResult:
 def check_code_step(user: User, code: str) -> LoginResult:
     """The second step for staff: a current TOTP code, accepted once only."""
     key = throttle_key(user, "")
-    step = totp.matching_step(user.totp_secret or "", code, utcnow().replace(tzinfo=dt.UTC))
+    # The real clock, not the application's: the code comes from the authenticator's clock.
+    step = totp.matching_step(user.totp_secret or "", code, time.time())
     with write_tx():
         # Read the lock inside the transaction that counts the failure (no burst slips by).
         locked = Throttle.locked_until_for(key, lock=True)

@@ -18,6 +18,7 @@ from models import (
     utcnow,
     write_tx,
 )
+from models.base import compiled_insert, compiled_select
 from models.licence import new_handle, new_typing_key
 from rules import totp
 
@@ -43,6 +44,11 @@ STANDING_VERDICTS = {
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
 
 
+def first(rows):
+    """The first row of a query, or None."""
+    return next(iter(rows), None)
+
+
 @dataclass
 class IssueResult:
     """The outcome of applying for the e-licence."""
@@ -54,7 +60,14 @@ class IssueResult:
 def apply_for_elicence(user: User) -> IssueResult:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise say why not. Issuing twice returns the existing e-licence."""
-    record = LicenceRecord.get_or_none(LicenceRecord.licence_no == (user.resident_id or ""))
+    record = first(
+        compiled_select(
+            LicenceRecord,
+            "licence-record-by-number",
+            lambda: LicenceRecord.select().where(LicenceRecord.licence_no == ""),
+            user.resident_id or "",
+        )
+    )
     if record is None:
         return IssueResult(reason="no-record")
     if record.name != user.real_name:
@@ -63,10 +76,18 @@ def apply_for_elicence(user: User) -> IssueResult:
         return IssueResult(reason=record.standing())
     try:
         with write_tx():
-            existing = ELicence.get_or_none(ELicence.record == record)
+            existing = first(
+                compiled_select(
+                    ELicence,
+                    "elicence-by-record",
+                    lambda: ELicence.select().where(ELicence.record == 0),
+                    record.id,
+                )
+            )
             if existing is not None:
                 return IssueResult(elicence=existing)
-            elicence = ELicence.create(holder=user, record=record, secret=pyotp.random_base32())
+            elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
+            compiled_insert(elicence)
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
     except IntegrityError:
         # Two applications at the same moment (a double tap): the other one issued it.
@@ -119,13 +140,16 @@ class CheckResult:
 
 def client_locked() -> dt.datetime | None:
     """The lock on this client address after too many failed look-ups, if any."""
-    return Throttle.locked_until_for(f"verify-client:{client_addr()}")
+    return Throttle.locked_until_for(client_key())
+
+
+def client_key() -> str:
+    """The throttle key of this client address."""
+    return f"verify-client:{client_addr()}"
 
 
 def _client_failure() -> None:
-    Throttle.register_failure(
-        f"verify-client:{client_addr()}", limit=CLIENT_FAILURES, window=CLIENT_WINDOW
-    )
+    Throttle.register_failure(client_key(), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
 
 
 def checker_kind(checker: User | None) -> str:
@@ -136,14 +160,49 @@ def checker_kind(checker: User | None) -> str:
 
 
 def find_elicence(handle: str | None = None, typing_key: str | None = None) -> ELicence | None:
-    """The e-licence behind a QR handle or a typed key (case and spaces forgiven)."""
+    """The e-licence behind a QR handle or a typed key (case and spaces forgiven), with its
+    licence record read in the same query (`elicence.record` costs no second one)."""
     if handle:
-        return ELicence.get_or_none(ELicence.handle == handle)
-    key = "".join((typing_key or "").split()).replace("-", "").upper()
-    key = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
-    if len(key) != 8:
-        return None
-    return ELicence.get_or_none(ELicence.typing_key == key)
+        column, value = "handle", handle
+    else:
+        key = "".join((typing_key or "").split()).replace("-", "").upper()
+        value = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
+        if len(value) != 8:
+            return None
+        column = "typing_key"
+    # Two one-row lookups with compiled SQL text cost less than building one join.
+    elicence = first(
+        compiled_select(
+            ELicence,
+            f"elicence-by-{column}",
+            lambda: ELicence.select().where(getattr(ELicence, column) == ""),
+            value,
+        )
+    )
+    if elicence is not None:
+        elicence.record = first(
+            compiled_select(
+                LicenceRecord,
+                "licence-record-by-id",
+                lambda: LicenceRecord.select().where(LicenceRecord.id == 0),
+                elicence.record_id,
+            )
+        )
+    return elicence
+
+
+def locks_on(*keys: str) -> dict:
+    """The live locks among these throttle keys, {key: end}, in one query."""
+    rows = compiled_select(
+        Throttle,
+        f"throttle-locks-{len(keys)}",
+        lambda: Throttle.select().where(
+            Throttle.key.in_([""] * len(keys)) & (Throttle.locked_until > utcnow())
+        ),
+        *keys,
+        utcnow(),
+    )
+    return {row.key: row.locked_until for row in rows}
 
 
 def check_code(
@@ -163,9 +222,13 @@ def check_code(
     """
     now = time.time() if now is None else now
     checked_at = utcnow()
-    if client_locked():
-        return CheckResult("throttled", checked_at=checked_at, locked_until=client_locked())
+    # Read everything first (the e-licence with its record, both locks: two queries), so the
+    # write transaction that follows is as short as it can be.
     elicence = find_elicence(handle, typing_key)
+    client = client_key()
+    locks = locks_on(client, *([elicence.throttle_key] if elicence else []))
+    if client in locks:
+        return CheckResult("throttled", checked_at=checked_at, locked_until=locks[client])
     if elicence is None:
         with write_tx():
             _client_failure()
@@ -189,28 +252,31 @@ def check_code(
                         elicence.throttle_key, limit=LICENCE_FAILURES, window=LICENCE_WINDOW
                     )
             elif elicence.accept_step(step):
-                record = LicenceRecord.get_by_id(elicence.record_id)
-                verdict = STANDING_VERDICTS[record.standing()]
+                # The record as read just before: a status change racing this check is
+                # shown by the next check, as it would be a moment later anyway.
+                verdict = STANDING_VERDICTS[elicence.record.standing()]
             else:
                 last = ELicence.get_by_id(elicence.id).last_used_step
                 verdict = "used-code" if last == step else "expired-code"
         _log_check(elicence, via, verdict, checker)
     result = CheckResult(verdict, elicence=elicence, checked_at=checked_at, locked_until=locked)
     if result.genuine:
-        result.record = LicenceRecord.get_by_id(elicence.record_id)
+        result.record = elicence.record
     return result
 
 
 def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
     kind = "firm" if via == "share" else checker_kind(checker)
-    LicenceCheck.create(
-        elicence=elicence,
-        via=via,
-        checker_kind=kind,
-        checker=checker,
-        checker_label=label,
-        verdict=verdict,
-        client_addr=client_addr(),
+    compiled_insert(
+        LicenceCheck(
+            elicence=elicence.id,
+            via=via,
+            checker_kind=kind,
+            checker=checker.id if checker else None,
+            checker_label=label,
+            verdict=verdict,
+            client_addr=client_addr(),
+        )
     )
     audit("licence.check", elicence, result=verdict, actor=checker,
           detail={"via": via, "checker": kind, **({"firm": label} if label else {})})  # fmt: skip

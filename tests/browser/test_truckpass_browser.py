@@ -32,7 +32,7 @@ def walk_the_steps(page, base_url, truck, zone, htmx: bool):
     page.goto(f"{base_url}/trucks/apply")
     page.fill("#plate", truck.plate)
     for step, fill in (
-        (2, lambda: page.select_option("#emission", "china6")),
+        (2, lambda: page.locator("#apply-form", has_text="国六").wait_for()),  # as registered
         (3, lambda: page.check(f"input[name=zones][value='{zone.id}']")),
         (4, lambda: (page.fill("#start_date", start.isoformat()),
                      page.fill("#end_date", (start + dt.timedelta(days=2)).isoformat()),
