@@ -33,7 +33,8 @@ def write_tx():
     """One short write transaction.
 
     On SQLite the database is opened with lock_type IMMEDIATE, so the write lock is taken at
-    BEGIN and two writers queue on busy_timeout instead of failing mid-transaction. On PostgreSQL
+    BEGIN and two writers queue (on a lock file, then busy_timeout: core.db) instead of failing
+    mid-transaction. On PostgreSQL
     the callers that must serialise take row locks (SELECT ... FOR UPDATE) or use conditional
     updates inside this transaction.
     """
