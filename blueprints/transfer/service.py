@@ -6,6 +6,7 @@ state machine: a conditional UPDATE whose row count is checked, plus its audit r
 acting at once therefore produce exactly one result; the other gets StepError.
 """
 
+import hashlib
 import json
 
 from flask_babel import lazy_gettext as _l
@@ -297,18 +298,23 @@ def decline(case_id: int, party: str, actor) -> TransferCase:
 def offered_plates(case, n: int = 5) -> list[PlateNumber]:
     """A few free plates of the destination's pool for the buyer to choose from.
 
-    The same for a case on every page load (a scrambled but fixed order per case), so that
-    reloading does not deal new plates, and choose_plate can accept only these.
+    The same for a case on every page load (the free plates in an order scrambled by the case
+    id), so that reloading does not deal new plates, and choose_plate can accept only these.
     """
-    scrambled = (PlateNumber.id * 7919 + case.id * 104729) % 1000003
-    return list(
-        PlateNumber.select()
+    free = (
+        PlateNumber.select(PlateNumber.id)
         .where(
             (PlateNumber.office == case.destination_office_id) & (PlateNumber.status == PLATE_FREE)
         )
-        .order_by(scrambled, PlateNumber.id)
-        .limit(n)
+        .tuples()
     )
+
+    def scrambled(plate_id: int) -> bytes:
+        return hashlib.sha256(f"{case.id}:{plate_id}".encode()).digest()
+
+    chosen = sorted((plate_id for (plate_id,) in free), key=scrambled)[:n]
+    rows = {p.id: p for p in PlateNumber.select().where(PlateNumber.id.in_(chosen))}
+    return [rows[plate_id] for plate_id in chosen]
 
 
 def choose_plate(case_id: int, plate_id: int, actor) -> TransferCase:
