@@ -191,20 +191,6 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
     return elicence
 
 
-def locks_on(*keys: str) -> dict:
-    """The live locks among these throttle keys, {key: end}, in one query."""
-    rows = compiled_select(
-        Throttle,
-        f"throttle-locks-{len(keys)}",
-        lambda: Throttle.select().where(
-            Throttle.key.in_([""] * len(keys)) & (Throttle.locked_until > utcnow())
-        ),
-        *keys,
-        utcnow(),
-    )
-    return {row.key: row.locked_until for row in rows}
-
-
 def check_code(
     *,
     code: str,
@@ -222,13 +208,13 @@ def check_code(
     """
     now = time.time() if now is None else now
     checked_at = utcnow()
-    # Read everything first (the e-licence with its record, both locks: two queries), so the
-    # write transaction that follows is as short as it can be.
+    # Read what can be read first (the e-licence with its record, the client's lock), so the
+    # write transaction that follows is short; the licence's own lock is read inside it, with
+    # the row locked, so that a burst of guesses cannot slip past the count.
     elicence = find_elicence(handle, typing_key)
-    client = client_key()
-    locks = locks_on(client, *([elicence.throttle_key] if elicence else []))
-    if client in locks:
-        return CheckResult("throttled", checked_at=checked_at, locked_until=locks[client])
+    client_lock = client_locked()
+    if client_lock:
+        return CheckResult("throttled", checked_at=checked_at, locked_until=client_lock)
     if elicence is None:
         with write_tx():
             _client_failure()
