@@ -509,4 +509,4 @@ def _chain_audit(rows: list[dict], progress) -> None:
         row["prev_hash"] = prev
         row["hash"] = prev = AuditEvent(**row).compute_hash(prev)
     batch_insert(AuditEvent, rows, progress)
-    AuditChainHead.create(id=1, seq=len(rows), hash=prev)
+    AuditChainHead.update(seq=len(rows), hash=prev).where(AuditChainHead.id == 1).execute()

@@ -94,7 +94,9 @@ class AuditEvent(BaseModel):
             )
             head = next(iter(rows), None)
             if head is None:
-                head = AuditChainHead.create(id=1)
+                # Migration 0008 puts the row in place; creating it here would let two first
+                # appends race on its primary key, and restart a chain whose head was deleted.
+                raise RuntimeError("the audit chain head row is missing: run `flask db upgrade`")
             event = cls(
                 seq=head.seq + 1,
                 at=utcnow(),

@@ -29,6 +29,30 @@ def test_rows_chain_and_verify(app, client, make, runner, conn):
     assert f"{len(rows)} rows" in result.output
 
 
+def test_the_first_appends_of_a_fresh_database_all_land(app, conn):
+    """Regression: the chain head used to be created by the first append, and two first
+    appends at once (on PostgreSQL) both inserted it; one failed on its primary key."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.base import write_tx
+
+    start = threading.Barrier(8)
+
+    def append(i):
+        with app.app_context(), db.connection_context():
+            start.wait(timeout=10)  # all connected, then all append at once
+            with write_tx():
+                AuditEvent.append(action="test.first", object_type="test", object_id=i)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(append, range(8)))
+    with conn():
+        seqs = sorted(r.seq for r in AuditEvent.select().where(AuditEvent.action == "test.first"))
+        assert seqs == list(range(1, 9))
+        assert AuditEvent.verify_chain()[1:] == (None, "")
+
+
 def test_rows_carry_actor_role_office_and_address(client, make, conn):
     staff = make.staff("admin")
     make.login(client, staff)
