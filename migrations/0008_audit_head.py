@@ -11,14 +11,19 @@ from peewee import *  # noqa: F403
 GENESIS = "0" * 64
 
 
+class AuditChainHead(Model):
+    seq = BigIntegerField(default=0)
+    hash = CharField(max_length=64, default=GENESIS)
+
+    class Meta:
+        table_name = "audit_chain_head"
+
+
 def up(migrator, db):
-    db.execute_sql(
-        "INSERT INTO audit_chain_head (id, seq, hash) "
-        "SELECT 1, 0, %s WHERE NOT EXISTS (SELECT 1 FROM audit_chain_head WHERE id = 1)"
-        % db.param,
-        (GENESIS,),
-    )
+    with db.bind_ctx([AuditChainHead]):
+        AuditChainHead.insert(id=1, seq=0, hash=GENESIS).on_conflict_ignore().execute()
 
 
 def down(migrator, db):
-    db.execute_sql("DELETE FROM audit_chain_head WHERE id = 1 AND seq = 0")
+    with db.bind_ctx([AuditChainHead]):
+        AuditChainHead.delete().where(AuditChainHead.id == 1, AuditChainHead.seq == 0).execute()
