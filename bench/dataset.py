@@ -36,12 +36,14 @@ from models import (
     LicenceRecord,
     Office,
     PlateNumber,
+    RestrictedZone,
     TrafficViolation,
     TransferCase,
     TransferEvent,
     User,
     UserRole,
     Vehicle,
+    ZoneRule,
     db,
 )
 from models.audit import GENESIS
@@ -65,6 +67,7 @@ SIZES = {
     "checks": 300_000,  # a month of licence checks
     "evidence_looks": 20_000,
     "violations": 200_000,  # traffic violations on record, a fifth of them not yet handled
+    "trucks": 3_000,  # heavy trucks of logged-in holders (the truck-pass scenario applies)
 }
 OFFICERS = 4  # accident officers of the brigade
 CLERKS_PER_OFFICE = 2
@@ -218,6 +221,7 @@ def build(path: str, sizes: dict | None = None, progress=print) -> dict:
             with db.atomic():
                 meta = _fill(CityBuilder(), sizes, progress)
             add_violations(meta, sizes["violations"], progress)
+            add_trucks(meta, sizes["trucks"], progress)
         with db.connection_context():
             db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     meta["version"] = DATASET_VERSION
@@ -471,6 +475,10 @@ def bring_up_to_date(path: str, meta: dict, progress=print) -> bool:
                 db.execute_sql("DROP TABLE IF EXISTS sqlite_stat1")
                 db.execute_sql("DROP TABLE IF EXISTS sqlite_stat4")
             changed = True
+        if "trucks" not in meta:
+            with db.connection_context():
+                add_trucks(meta, int(SIZES["trucks"] * meta.get("scale", 1.0)), progress)
+            changed = True
     return changed
 
 
@@ -493,6 +501,54 @@ def add_violations(meta: dict, count: int, progress=print) -> None:
     with db.atomic():
         batch_insert(TrafficViolation, rows, progress)
     meta["violations"] = count
+
+
+# The bench's restricted zone: trucks of the city's kind get a pass at once (no review).
+TRUCK_ZONE = ("前湾港物流区", "Qianwan port logistics area", "medium heavy", "1234567",
+              "07:00-09:00, 17:00-19:00", "china5 china6 nev", 30)  # fmt: skip
+
+
+def add_trucks(meta: dict, count: int, progress=print) -> None:
+    """A restricted zone whose rules approve at once, and heavy China VI trucks owned by the
+    first holders (who have sessions), inspection valid: each application of the truck-pass
+    scenario is approved automatically. Runs inside an open connection; records the trucks
+    (id, plate, owner) and the zone in `meta`."""
+    name, name_en, classes, days, windows, emissions, max_days = TRUCK_ZONE
+    b = CityBuilder(seed=11)
+    rng, today = b.rng, dt.date.today()
+    first = meta["holders"]["first_user_id"]
+    owners = User.select().where((User.id >= first) & (User.id < first + count)).order_by(User.id)
+    office = Office.get(Office.code == "370200").id
+    taken = {p for (p,) in Vehicle.select(Vehicle.plate).tuples() if p}
+    taken |= {p for (p,) in PlateNumber.select(PlateNumber.plate).tuples()}
+    first_vin = Vehicle.select().count() + 1
+    rows = []
+    for n, owner in enumerate(owners):
+        plate = "鲁B" + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
+        while plate in taken:
+            plate = "鲁B" + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
+        taken.add(plate)
+        rows.append({
+            "vin": b.vin(first_vin + n), "plate": plate, "brand": "解放",
+            "model_name": "J6P", "vehicle_type": "heavy_truck", "colour": "白",
+            "engine_no": f"CA6DM{n:07d}", "gross_mass_kg": 25000, "emission_standard": "china6",
+            "first_registered_on": today - dt.timedelta(days=rng.randint(200, 2000)),
+            "owner": owner.id, "owner_name": owner.real_name,
+            "owner_resident_id": owner.resident_id, "registration_office": office,
+            "certificate_no": f"3702T{n:010d}",
+            "inspection_valid_until": today + dt.timedelta(days=rng.randint(60, 700)),
+            "status": "normal",
+        })  # fmt: skip
+    with db.atomic():
+        zone = RestrictedZone.create(name=name, name_en=name_en, description="港区集疏运道路。")
+        ZoneRule.create(zone=zone, classes=classes, days=days, windows=windows,
+                        emissions=emissions, max_days=max_days, needs_review=False)  # fmt: skip
+        batch_insert(Vehicle, rows, progress)
+    ids = dict(Vehicle.select(Vehicle.plate, Vehicle.id).where(Vehicle.plate.in_(
+        [r["plate"] for r in rows])).tuples())  # fmt: skip
+    meta["trucks"] = [{"id": ids[r["plate"]], "plate": r["plate"], "owner": r["owner"]}
+                      for r in rows]  # fmt: skip
+    meta["truck_zone"] = zone.id
 
 
 def b_now() -> dt.datetime:
