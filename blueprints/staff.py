@@ -6,14 +6,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from blueprints.auth.forms import REQUIRED, StrongPassword
 from core.access import ROLE_LABELS, role_required
 from core.audit import audit
-from core.forms import choices
+from core.forms import Form, choices
 from core.paging import page_number
 from core.passwords import hash_password
 from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
@@ -24,7 +23,7 @@ AUDIT_PAGE = 50
 AUDIT_FILTERS = ("actor", "action", "object_id", "since", "until")
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     """An administrator creates a staff account; its holder enrols 2FA at first login."""
 
     username = StringField(

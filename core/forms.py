@@ -1,9 +1,34 @@
-"""Glue between the pure validators in rules/ and WTForms fields."""
+"""The base of every form, and glue between the pure validators in rules/ and WTForms fields."""
 
+from functools import lru_cache
+
+from babel import support
+from flask_babel import get_locale
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
 
 from rules.validators import ValidationError
+
+
+@lru_cache(maxsize=8)
+def wtforms_translations(locale: str):
+    """WTForms' own messages ("Not a valid date value.") in one language, read once per process.
+
+    Flask-WTF reads WTForms' catalogue from disk again in every request that builds a form
+    (it caches it on the request only): most of the cost of building a form.
+    """
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class Form(FlaskForm):
+    """A FlaskForm (CSRF token, request data) with WTForms' messages in the user's language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """The catalogue of the request's language, loaded once per process."""
+            return wtforms_translations(str(get_locale()))
 
 
 class Normalized:

@@ -17,44 +17,66 @@ from models import (
     User,
     Vehicle,
 )
+from models.base import compiled_scalar
 from rules.stats import bucket, counted
 
 
-def _code(query) -> str:
-    """The office code a one-value query finds ('' when none)."""
-    return query.scalar() or ""
-
-
+# Every counted event looks up its office: the SQL text of each lookup is built once
+# (models.base.compiled_sql), as each costs more to build than to run.
 def _office_code(office_id) -> str:
     """The code of an office by its id."""
-    return _code(Office.select(Office.code).where(Office.id == office_id))
+    return (
+        compiled_scalar(
+            "office-code", lambda: Office.select(Office.code).where(Office.id == 0), office_id
+        )
+        or ""
+    )
 
 
-def _licence_office(record_query) -> str:
-    """The code of the office keeping the licence record the condition selects."""
-    return _code(Office.select(Office.code).join(LicenceRecord).where(record_query))
+def _office_of_record(column: str, value) -> str:
+    """The code of the office keeping the licence record whose `column` is `value`."""
+    return compiled_scalar(
+        f"office-code-by-record-{column}",
+        lambda: Office.select(Office.code).join(LicenceRecord)
+        .where(getattr(LicenceRecord, column) == ""),
+        value,
+    ) or ""  # fmt: skip
+
+
+def _office_of_vehicle(vehicle_id) -> str:
+    """The code of the office where a vehicle is registered."""
+    return (
+        compiled_scalar(
+            "office-code-by-vehicle",
+            lambda: Office.select(Office.code).join(Vehicle).where(Vehicle.id == 0),
+            vehicle_id,
+        )
+        or ""
+    )
+
+
+def _office_of_item(item_id) -> str:
+    """The code of the brigade handling the case of an evidence item."""
+    return compiled_scalar(
+        "office-code-by-evidence-item",
+        lambda: Office.select(Office.code).join(AccidentCase).join(EvidenceItem)
+        .where(EvidenceItem.id == 0),
+        item_id,
+    ) or ""  # fmt: skip
 
 
 # The office an event is counted for, by the kind of object it was done to:
 # an e-licence at the office that keeps its record, a citizen's refused application at the
 # office that keeps their record (if any), a transfer at the office that registers it, accident
-# evidence at the brigade that handles the case, a truck pass at the truck's office. Other
-# objects count at the actor's office.
+# evidence at the brigade that handles the case, a truck pass at the office where the truck is
+# registered. Other objects count at the actor's office.
 OFFICE_OF = {
-    ELicence: lambda obj: _licence_office(LicenceRecord.id == obj.record_id),
-    User: lambda obj: _licence_office(LicenceRecord.licence_no == (obj.resident_id or "")),
+    ELicence: lambda obj: _office_of_record("id", obj.record_id),
+    User: lambda obj: _office_of_record("licence_no", obj.resident_id or ""),
     TransferCase: lambda obj: _office_code(obj.destination_office_id),
     AccidentCase: lambda obj: _office_code(obj.office_id),
-    # A truck pass counts at the office where the truck is registered.
-    TruckPass: lambda obj: _code(
-        Office.select(Office.code).join(Vehicle).where(Vehicle.id == obj.vehicle_id)
-    ),
-    EvidenceItem: lambda obj: _code(
-        Office.select(Office.code)
-        .join(AccidentCase)
-        .join(EvidenceItem)
-        .where(EvidenceItem.id == obj.id)
-    ),
+    TruckPass: lambda obj: _office_of_vehicle(obj.vehicle_id),
+    EvidenceItem: lambda obj: _office_of_item(obj.id),
 }
 
 

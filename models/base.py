@@ -70,6 +70,12 @@ def compiled_select(model, name: str, build, *params):
     return model.raw(compiled_sql(name, build, len(params)), *params)
 
 
+def compiled_scalar(name: str, build, *params):
+    """The first column of the first row of a fixed-shape SELECT (compiled_sql), or None."""
+    row = db.execute_sql(compiled_sql(name, build, len(params)), params).fetchone()
+    return row[0] if row else None
+
+
 def compiled_execute(name: str, build, *params) -> int:
     """Run a fixed-shape UPDATE or DELETE (compiled_sql); returns the rows it changed."""
     return db.execute_sql(compiled_sql(name, build, len(params)), params).rowcount

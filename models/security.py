@@ -7,6 +7,10 @@ from peewee import CharField, DateTimeField, IntegerField, TextField
 from .base import BaseModel, compiled_select, db, for_update, utcnow
 
 
+def _as_is(query):
+    return query
+
+
 class Throttle(BaseModel):
     """Failed attempts against one key (an account, a licence, a client address) in a window."""
 
@@ -23,14 +27,15 @@ class Throttle(BaseModel):
         ends, so concurrent attempts cannot all read "not locked" before any failure is counted.
         """
         now = now or utcnow()
-        if lock:
-            # Inside a write transaction: lock the row (PostgreSQL) until it ends.
-            row = for_update(cls.select().where(cls.key == key)).first()
-        else:
-            rows = compiled_select(
-                cls, "throttle-by-key", lambda: cls.select().where(cls.key == ""), key
-            )
-            row = next(iter(rows), None)
+        # Every check of a code and every login asks: the SQL text is built once. With lock,
+        # inside a write transaction, the row stays locked (PostgreSQL) until it ends.
+        rows = compiled_select(
+            cls,
+            "throttle-by-key-locked" if lock else "throttle-by-key",
+            lambda: (for_update if lock else _as_is)(cls.select().where(cls.key == "")),
+            key,
+        )
+        row = next(iter(rows), None)
         if row and row.locked_until and row.locked_until > now:
             return row.locked_until
         return None

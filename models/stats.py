@@ -10,7 +10,7 @@ import datetime as dt
 
 from peewee import CharField, DateField, IntegerField, SmallIntegerField, fn
 
-from .base import BaseModel
+from .base import BaseModel, compiled_execute
 
 
 class StatCounter(BaseModel):
@@ -36,16 +36,17 @@ class StatCounter(BaseModel):
         index), and the caller's transaction decides whether the counts are kept.
         """
         for measure, metric in pairs:
-            (
-                cls.insert(
-                    day=day, hour=hour, office=office, measure=measure, metric=metric, count=1
-                )
-                .on_conflict(
+            # Every counted event runs this: its SQL text is built once (compiled_sql).
+            compiled_execute(
+                "stat-counter-add",
+                lambda: cls.insert(
+                    day=dt.date(2000, 1, 1), hour=0, office="", measure="", metric="", count=1
+                ).on_conflict(
                     conflict_target=[cls.day, cls.hour, cls.office, cls.measure, cls.metric],
                     update={cls.count: cls.count + 1},
-                )
-                .execute()
-            )
+                ),
+                day, hour, office, measure, metric, 1, 1,
+            )  # fmt: skip
 
     @classmethod
     def totals(cls, first: dt.date, last: dt.date, office: str | None = None, by=("day",)):

@@ -41,6 +41,27 @@ def test_times_are_shown_in_beijing_time(app):
         assert localtime(dt.datetime(2021, 9, 1, 0, 30)) == "2021-09-01 08:30"
 
 
+def test_wtforms_own_messages_follow_the_language(app):
+    """WTForms' built-in messages come from its catalogue in the request's language (loaded
+    once per process by core.forms.Form, not once per request)."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms import DateField
+
+    from core.forms import Form
+
+    class DateForm(Form):
+        class Meta:
+            csrf = False
+
+        day = DateField()
+
+    for language, message in (("zh-CN", "不是有效的日期值。"), ("en", "Not a valid date value.")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            form = DateForm(formdata=MultiDict({"day": "2021-13-45"}))
+            assert not form.validate()
+            assert form.day.errors == [message]
+
+
 METHOD_MAP = [
     ("app.py", "python"),
     ("blueprints/**.py", "python"),

@@ -1,11 +1,10 @@
 """Forms of the account pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, StopValidation
 
-from core.forms import Normalized
+from core.forms import Form, Normalized
 from core.passwords import check_policy
 from rules.validators import ValidationError, normalize_mobile, normalize_resident_id
 
@@ -28,7 +27,7 @@ class StrongPassword:
             raise StopValidation(str(exc.message)) from exc
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     """A citizen's registration: real name, resident ID number, mobile, password."""
 
     real_name = StringField(
@@ -57,7 +56,7 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Citizens give a mobile or ID number; staff give their username."""
 
     account = StringField(
@@ -67,7 +66,7 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     """The six digits of the authenticator app."""
 
     code = StringField(
@@ -79,7 +78,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """Change one's own password (ends every other session)."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])

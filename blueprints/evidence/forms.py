@@ -1,7 +1,6 @@
 """Forms and labels of the accident-evidence pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -21,7 +20,7 @@ from wtforms.validators import (
 )
 
 from blueprints.auth.forms import REQUIRED
-from core.forms import Normalized
+from core.forms import Form, Normalized
 from core.forms import choices as pairs_to_choices
 from rules.validators import normalize_mobile, normalize_resident_id
 
@@ -75,7 +74,7 @@ def choices(labels: dict, blank=None) -> list:
     return pairs_to_choices(([("", blank)] if blank is not None else []) + list(labels.items()))
 
 
-class CaseForm(FlaskForm):
+class CaseForm(Form):
     """An officer opens an accident case."""
 
     case_no = StringField(
@@ -102,7 +101,7 @@ class CaseForm(FlaskForm):
     )
 
 
-class PartyForm(FlaskForm):
+class PartyForm(Form):
     """A party to the accident; their account is found by the ID number."""
 
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=50)])
@@ -116,7 +115,7 @@ class PartyForm(FlaskForm):
     role = SelectField(_l("Role in the case"), choices=choices(PARTY_ROLE_LABELS))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     """An officer adds an evidence file and decides whether the parties may see it."""
 
     category = SelectField(_l("Category"), choices=choices(CATEGORY_LABELS))
@@ -140,7 +139,7 @@ class UploadForm(FlaskForm):
             raise ValidationError(_l("Choose why the item is withheld."))
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(Form):
     """Release a withheld item, or withhold a released one (with the reason)."""
 
     release = RadioField(
@@ -158,14 +157,14 @@ class ReleaseForm(FlaskForm):
             raise ValidationError(_l("Choose why the item is withheld."))
 
 
-class ProgressForm(FlaskForm):
+class ProgressForm(Form):
     """Move a case one step on; delivering the determination needs its date."""
 
     to = SelectField(choices=choices(STEP_LABELS))
     delivered_on = DateField(_l("Delivered on"), validators=[Optional()])
 
 
-class QueryCodeForm(FlaskForm):
+class QueryCodeForm(Form):
     """A party opens a case with the case number and the code on the paper notice."""
 
     case_no = StringField(

@@ -1,15 +1,16 @@
 """Forms of the licence pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from core.forms import Form
+
 REQUIRED = _l("This field is required.")
 
 
-class ShareCodeForm(FlaskForm):
+class ShareCodeForm(Form):
     """The holder creates a share code for a firm."""
 
     days = IntegerField(
@@ -28,7 +29,7 @@ class ShareCodeForm(FlaskForm):
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     """A licence clerk suspends, revokes, cancels or restores a licence, with a reason."""
 
     action = SelectField(_l("Action"), validators=[DataRequired(REQUIRED)])
@@ -41,7 +42,7 @@ class StatusForm(FlaskForm):
     )
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     """A licence clerk uploads the holder's photo (JPEG or PNG)."""
 
     photo = FileField(_l("Photo (JPEG or PNG)"), validators=[FileRequired(REQUIRED)])

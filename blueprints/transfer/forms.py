@@ -2,7 +2,6 @@
 the plate choice. VINs, plates and ID numbers go through the shared normalisers."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -11,7 +10,7 @@ from wtforms.validators import ValidationError as FormError
 
 from blueprints.auth.forms import REQUIRED
 from core.clock import beijing_today
-from core.forms import Normalized
+from core.forms import Form, Normalized
 from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
 
 MAX_PHOTOS = 6
@@ -19,7 +18,7 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_TYPES = {"image/jpeg", "image/png"}
 
 
-class CaseForm(FlaskForm):
+class CaseForm(Form):
     """The sale's unified invoice (二手车销售统一发票) as the buyer enters it."""
 
     vin = StringField(
@@ -87,7 +86,7 @@ class MarketCaseForm(CaseForm):
     )
 
 
-class InspectionForm(FlaskForm):
+class InspectionForm(Form):
     """The inspection (查验): identifiers read off the vehicle itself, the result, photos."""
 
     vin_read = StringField(
@@ -124,7 +123,7 @@ class InspectionForm(FlaskForm):
             raise FormError(_l("At most 6 photos."))
 
 
-class RefuseArchiveForm(FlaskForm):
+class RefuseArchiveForm(Form):
     """The origin office refuses to send the archive, and says why."""
 
     reason = TextAreaField(
@@ -133,7 +132,7 @@ class RefuseArchiveForm(FlaskForm):
     )
 
 
-class PlateForm(FlaskForm):
+class PlateForm(Form):
     """The buyer picks one of the free plates offered."""
 
     plate = RadioField(

@@ -1,7 +1,6 @@
 """Forms of the truck-pass pages: the application's steps, the clerk's decisions, the rule book."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import choices
+from core.forms import Form, choices
 from rules.truckrules import EMISSION_STANDARDS, MAX_PASS_DAYS, TRUCK_CLASSES
 
 from .labels import CLASS_LABELS, DAY_LABELS, EMISSION_LABELS
@@ -33,7 +32,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ApplyForm(FlaskForm):
+class ApplyForm(Form):
     """Every field of the application; each step shows its own and carries the earlier ones.
 
     The fields have no validators of their own: the view checks the steps one by one, so that
@@ -61,13 +60,13 @@ class ApplyForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """A clerk approves or refuses an application, or revokes a pass, with a reason."""
 
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=300)])
 
 
-class ZoneForm(FlaskForm):
+class ZoneForm(Form):
     """A restricted zone."""
 
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=60)])
@@ -79,7 +78,7 @@ class ZoneForm(FlaskForm):
     )
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     """One rule of a zone."""
 
     classes = CheckboxesField(
@@ -103,7 +102,7 @@ class RuleForm(FlaskForm):
     needs_review = BooleanField(_l("A clerk reviews every application"))
 
 
-class MayEnterForm(FlaskForm):
+class MayEnterForm(Form):
     """The public question: may truck X enter zone Y at time T? (a GET form, no CSRF)."""
 
     class Meta:

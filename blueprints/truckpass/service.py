@@ -17,6 +17,7 @@ from models import (
     utcnow,
     write_tx,
 )
+from models.base import compiled_insert, compiled_select
 from models.truckpass import (
     APPROVED,
     PASS_TRANSITIONS,
@@ -53,7 +54,10 @@ def vehicle_block(vehicle: Vehicle, today: dt.date | None = None) -> str | None:
 def find_truck(plate: str) -> tuple[Vehicle | None, str | None]:
     """The registered truck with this plate, or (None, why not)."""
     plate = normalize_plate(plate)  # ValidationError for a malformed plate
-    vehicle = Vehicle.get_or_none(Vehicle.plate == plate)
+    rows = compiled_select(
+        Vehicle, "vehicle-by-plate", lambda: Vehicle.select().where(Vehicle.plate == ""), plate
+    )
+    vehicle = next(iter(rows), None)
     if vehicle is None:
         return None, "not-registered"
     if not vehicle.is_truck:
@@ -70,15 +74,27 @@ def own_trucks(user):
     )
 
 
-def active_zones():
+# Every step of every application reads the zones and their rules: their SQL text is built once
+# (compiled_sql), once per number of zones asked for.
+def active_zones() -> list[RestrictedZone]:
     """The zones currently in force."""
-    return RestrictedZone.select().where(RestrictedZone.active).order_by(RestrictedZone.id)
+    return list(compiled_select(
+        RestrictedZone, "active-zones",
+        lambda: RestrictedZone.select().where(RestrictedZone.active == True)  # noqa: E712
+        .order_by(RestrictedZone.id),
+        True,
+    ))  # fmt: skip
 
 
 def rules_by_zone(zone_ids) -> dict[int, list]:
     """The pure rules of the given zones, keyed by zone id."""
+    zone_ids = list(zone_ids)
     found = {zone_id: [] for zone_id in zone_ids}
-    for row in ZoneRule.select().where(ZoneRule.zone.in_(list(zone_ids))):
+    rows = compiled_select(
+        ZoneRule, f"zone-rules-of-{len(zone_ids)}",
+        lambda: ZoneRule.select().where(ZoneRule.zone.in_(zone_ids)), *zone_ids,
+    ) if zone_ids else []  # fmt: skip
+    for row in rows:
         found[row.zone_id].append(row.as_rule())
     return found
 
@@ -96,16 +112,12 @@ class Application:
     windows: list
     purpose: str
     documents: list = field(default_factory=list)  # core.uploads.StoredFile
+    rules: dict | None = None  # rules_by_zone(zone_ids), when the steps have read them already
 
 
-def review_reasons(app: Application, applicant) -> list[str]:
+def review_reasons(app: Application, applicant, zone_review: bool) -> list[str]:
     """Why an application that the rules allow still needs a clerk (empty: approve at once)."""
-    reasons = []
-    _, review = truckrules.check_application(
-        rules_by_zone(app.zone_ids), app.truck_class, app.emission, app.start, app.end
-    )
-    if review:
-        reasons.append("zone-review")
+    reasons = ["zone-review"] if zone_review else []
     if app.truck_class == "hazardous":
         reasons.append("hazardous")
     if app.vehicle.owner_id != applicant.id:
@@ -117,12 +129,13 @@ def review_reasons(app: Application, applicant) -> list[str]:
 
 def submit(app: Application, applicant) -> TruckPass:
     """Record the application and decide it in the same transaction."""
-    refusals, _ = truckrules.check_application(
-        rules_by_zone(app.zone_ids), app.truck_class, app.emission, app.start, app.end
+    rules = app.rules if app.rules is not None else rules_by_zone(app.zone_ids)
+    refusals, zone_review = truckrules.check_application(
+        rules, app.truck_class, app.emission, app.start, app.end
     )
     block = vehicle_block(app.vehicle)
     with write_tx():
-        truck_pass = TruckPass.create(
+        truck_pass = TruckPass(
             applicant=applicant,
             vehicle=app.vehicle,
             plate=app.vehicle.plate,
@@ -133,8 +146,9 @@ def submit(app: Application, applicant) -> TruckPass:
             windows=truckrules.format_windows(app.windows),
             purpose=app.purpose,
         )
+        compiled_insert(truck_pass)
         for zone_id in app.zone_ids:
-            TruckPassZone.create(truck_pass=truck_pass, zone=zone_id)
+            compiled_insert(TruckPassZone(truck_pass=truck_pass, zone=zone_id))
         for stored in app.documents:
             TruckPassDocument.create(
                 truck_pass=truck_pass,
@@ -148,7 +162,7 @@ def submit(app: Application, applicant) -> TruckPass:
         if block or refusals:
             reason = block or ",".join(sorted({r.code for r in refusals}))
             PASS_STATE.apply(truck_pass, REFUSED, reason=reason, decided_at=utcnow())
-        elif reasons := review_reasons(app, applicant):
+        elif reasons := review_reasons(app, applicant, zone_review):
             PASS_STATE.apply(truck_pass, PENDING_REVIEW, reason=",".join(reasons))
         else:
             PASS_STATE.apply(truck_pass, APPROVED, reason="", decided_at=utcnow(),

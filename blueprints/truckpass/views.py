@@ -172,7 +172,8 @@ def apply():
                     emission=form.emission.data, zone_ids=state["zone_ids"],
                     start=form.start_date.data, end=form.end_date.data,
                     windows=state["windows"], purpose=form.purpose.data.strip(),
-                    documents=state["documents"]), current_user._get_current_object())  # fmt: skip
+                    documents=state["documents"], rules=state["rules"]),
+                    current_user._get_current_object())  # fmt: skip
                 return redirect_to(url_for("truckpass.show", pass_id=truck_pass.id))
             step = step or wanted + 1
     has_errors = any(f.errors for f in form)
