@@ -10,7 +10,7 @@ import hashlib
 import json
 
 from flask_babel import lazy_gettext as _l
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from core.audit import audit
 from core.states import StateMachine
@@ -298,23 +298,25 @@ def decline(case_id: int, party: str, actor) -> TransferCase:
 def offered_plates(case, n: int = 5) -> list[PlateNumber]:
     """A few free plates of the destination's pool for the buyer to choose from.
 
-    The same for a case on every page load (the free plates in an order scrambled by the case
-    id), so that reloading does not deal new plates, and choose_plate can accept only these.
+    The same for a case on every page load (the first free plates from a starting point fixed
+    by the case id, wrapping round the pool), so that reloading does not deal new plates, and
+    choose_plate can accept only these. Two index range reads of at most `n` rows each, however
+    large the pool: no sort of the whole pool per look.
     """
-    free = (
-        PlateNumber.select(PlateNumber.id)
-        .where(
-            (PlateNumber.office == case.destination_office_id) & (PlateNumber.status == PLATE_FREE)
-        )
-        .tuples()
+    pool = PlateNumber.select().where(
+        (PlateNumber.office == case.destination_office_id) & (PlateNumber.status == PLATE_FREE)
     )
-
-    def scrambled(plate_id: int) -> bytes:
-        return hashlib.sha256(f"{case.id}:{plate_id}".encode()).digest()
-
-    chosen = sorted((plate_id for (plate_id,) in free), key=scrambled)[:n]
-    rows = {p.id: p for p in PlateNumber.select().where(PlateNumber.id.in_(chosen))}
-    return [rows[plate_id] for plate_id in chosen]
+    first, last = PlateNumber.select(fn.MIN(PlateNumber.id), fn.MAX(PlateNumber.id)).tuples().get()
+    if first is None:
+        return []
+    digest = hashlib.sha256(f"plate-offer:{case.id}".encode()).digest()
+    start = first + int.from_bytes(digest[:8], "big") % (last - first + 1)
+    offer = list(pool.where(PlateNumber.id >= start).order_by(PlateNumber.id).limit(n))
+    if len(offer) < n:  # wrap round to the start of the pool
+        offer += list(
+            pool.where(PlateNumber.id < start).order_by(PlateNumber.id).limit(n - len(offer))
+        )
+    return offer
 
 
 def choose_plate(case_id: int, plate_id: int, actor) -> TransferCase:
