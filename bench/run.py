@@ -1,6 +1,6 @@
 """`make bench`: the application under gunicorn on loopback, a city-sized database, wrk.
 
-    .venv/bin/python -m bench.run [--duration 10] [--workers 4] [--only verify,apply]
+    .venv/bin/python -m bench.run [--duration 10] [--workers CORES] [--only verify,apply]
                                    [--rebuild] [--profile]
 
 Builds (once, cached in bench/out/) the bench city of bench/dataset.py, starts gunicorn on
@@ -575,7 +575,9 @@ def main(argv=None) -> int:
     """Run the bench; the exit status is 0 even when targets are missed (it reports them)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 4)))
+    parser.add_argument("--workers", type=int,
+                        default=int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2)),
+                        help="gunicorn workers (one per core, as deploy/)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
     parser.add_argument("--only", default="", help="comma-separated scenario names")

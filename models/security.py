@@ -7,10 +7,6 @@ from peewee import CharField, DateTimeField, IntegerField, TextField
 from .base import BaseModel, compiled_select, db, for_update, utcnow
 
 
-def _as_is(query):
-    return query
-
-
 class Throttle(BaseModel):
     """Failed attempts against one key (an account, a licence, a client address) in a window."""
 
@@ -27,14 +23,15 @@ class Throttle(BaseModel):
         ends, so concurrent attempts cannot all read "not locked" before any failure is counted.
         """
         now = now or utcnow()
+
         # Every check of a code and every login asks: the SQL text is built once. With lock,
         # inside a write transaction, the row stays locked (PostgreSQL) until it ends.
-        rows = compiled_select(
-            cls,
-            "throttle-by-key-locked" if lock else "throttle-by-key",
-            lambda: (for_update if lock else _as_is)(cls.select().where(cls.key == "")),
-            key,
-        )
+        def build():
+            query = cls.select().where(cls.key == "")
+            return for_update(query) if lock else query
+
+        name = "throttle-by-key-locked" if lock else "throttle-by-key"
+        rows = compiled_select(cls, name, build, key)
         row = next(iter(rows), None)
         if row and row.locked_until and row.locked_until > now:
             return row.locked_until
