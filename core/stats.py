@@ -20,49 +20,25 @@ from models import (
 from models.base import compiled_scalar
 from rules.stats import bucket, counted
 
-
-# Every counted event looks up its office: the SQL text of each lookup is built once
-# (models.base.compiled_sql), as each costs more to build than to run.
-def _office_code(office_id) -> str:
-    """The code of an office by its id."""
-    return (
-        compiled_scalar(
-            "office-code", lambda: Office.select(Office.code).where(Office.id == 0), office_id
-        )
-        or ""
-    )
-
-
-def _office_of_record(column: str, value) -> str:
-    """The code of the office keeping the licence record whose `column` is `value`."""
-    return compiled_scalar(
-        f"office-code-by-record-{column}",
-        lambda: Office.select(Office.code).join(LicenceRecord)
-        .where(getattr(LicenceRecord, column) == ""),
-        value,
-    ) or ""  # fmt: skip
+# The lookup of an office's code, by what the event's object knows. Every counted event runs
+# one: the SQL text of each is built once (models.base.compiled_sql), as building it costs
+# more than running it.
+OFFICE_CODE_BY = {
+    "office": lambda: Office.select(Office.code).where(Office.id == 0),
+    "record": lambda: Office.select(Office.code).join(LicenceRecord).where(LicenceRecord.id == 0),
+    "licence-no": lambda: (
+        Office.select(Office.code).join(LicenceRecord).where(LicenceRecord.licence_no == "")
+    ),
+    "vehicle": lambda: Office.select(Office.code).join(Vehicle).where(Vehicle.id == 0),
+    "evidence-item": lambda: (
+        Office.select(Office.code).join(AccidentCase).join(EvidenceItem).where(EvidenceItem.id == 0)
+    ),
+}
 
 
-def _office_of_vehicle(vehicle_id) -> str:
-    """The code of the office where a vehicle is registered."""
-    return (
-        compiled_scalar(
-            "office-code-by-vehicle",
-            lambda: Office.select(Office.code).join(Vehicle).where(Vehicle.id == 0),
-            vehicle_id,
-        )
-        or ""
-    )
-
-
-def _office_of_item(item_id) -> str:
-    """The code of the brigade handling the case of an evidence item."""
-    return compiled_scalar(
-        "office-code-by-evidence-item",
-        lambda: Office.select(Office.code).join(AccidentCase).join(EvidenceItem)
-        .where(EvidenceItem.id == 0),
-        item_id,
-    ) or ""  # fmt: skip
+def _office(by: str, value) -> str:
+    """The office code that the lookup `by` finds for `value` ('' when none)."""
+    return compiled_scalar(f"office-code-by-{by}", OFFICE_CODE_BY[by], value) or ""
 
 
 # The office an event is counted for, by the kind of object it was done to:
@@ -71,12 +47,12 @@ def _office_of_item(item_id) -> str:
 # evidence at the brigade that handles the case, a truck pass at the office where the truck is
 # registered. Other objects count at the actor's office.
 OFFICE_OF = {
-    ELicence: lambda obj: _office_of_record("id", obj.record_id),
-    User: lambda obj: _office_of_record("licence_no", obj.resident_id or ""),
-    TransferCase: lambda obj: _office_code(obj.destination_office_id),
-    AccidentCase: lambda obj: _office_code(obj.office_id),
-    TruckPass: lambda obj: _office_of_vehicle(obj.vehicle_id),
-    EvidenceItem: lambda obj: _office_of_item(obj.id),
+    ELicence: lambda obj: _office("record", obj.record_id),
+    User: lambda obj: _office("licence-no", obj.resident_id or ""),
+    TransferCase: lambda obj: _office("office", obj.destination_office_id),
+    AccidentCase: lambda obj: _office("office", obj.office_id),
+    TruckPass: lambda obj: _office("vehicle", obj.vehicle_id),
+    EvidenceItem: lambda obj: _office("evidence-item", obj.id),
 }
 
 
