@@ -1,15 +1,18 @@
 """Copies of evidence: a party's copy carries a visible watermark naming them (PDF text, image
 pixels), officers get the original, and every view and download is in the log."""
 
+import datetime as dt
 import hashlib
 import io
+from unittest import mock
 
 import pytest
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
 from blueprints.evidence.files import check_structure, watermark_image, watermark_pdf
-from models import AuditEvent, EvidenceAccess, User
+from core import clock
+from models import AuditEvent, EvidenceAccess, Throttle, User
 from rules.validators import ValidationError, mask_id
 
 from .factories import sample_image, sample_pdf
@@ -88,6 +91,40 @@ def test_officer_gets_the_original_and_is_logged_too(app, client, make, login, c
     with conn():
         row = EvidenceAccess.get()
         assert row.kind == "download" and not row.as_party
+
+
+def test_a_party_gets_a_limited_number_of_copies_an_hour(
+    app, client, login, make, conn, party_case
+):
+    """Each copy is made for its holder (CPU) and leaks sensitive evidence: past the hour's
+    limit a party is refused with the time copies resume, nothing made and nothing logged;
+    the officer's originals are not limited, and copies resume after the hour."""
+    app.config["EVIDENCE_COPIES_PER_HOUR"] = 3
+    case, citizen = party_case
+    item = make.evidence(case, sample_image("PNG"), mime="image/png")
+    url = f"/evidence/cases/{case.id}/items/{item.id}"
+    assert [client.get(f"{url}/{kind}").status_code for kind in ("view", "download", "view")] == [
+        200, 200, 200
+    ]  # fmt: skip
+    refused = client.get(f"{url}/download")
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    with conn():
+        assert EvidenceAccess.select().count() == 3  # the refused copy was never made
+        resume = Throttle.get(
+            Throttle.key == f"evidence-copies:user:{citizen.id}"
+        ).locked_until + dt.timedelta(hours=8)  # shown in Beijing time
+    assert f"{resume:%H:%M}" in page(refused, status=429).get_text()
+    client.post("/logout", data={})
+    with conn():
+        officer = User.get_by_id(case.officer_id)
+    login(officer)
+    assert [client.get(f"{url}/download").status_code for _ in range(5)] == [200] * 5
+    client.post("/logout", data={})
+    login(citizen)
+    later = clock.utc_now() + dt.timedelta(hours=1, minutes=1)
+    with mock.patch("core.clock.utc_now", return_value=later):
+        assert client.get(f"{url}/view").status_code == 200
 
 
 def test_views_are_logged_and_parties_see_their_case_log(app, client, make, conn, party_case):

@@ -169,6 +169,25 @@ def watermark_lines(party: CaseParty, case: AccidentCase, access_row: EvidenceAc
     ]
 
 
+# Every copy a party gets is made for them (a watermark on every page: seconds of CPU for a
+# long PDF) and is a copy of sensitive evidence: a party may make a limited number per hour,
+# counted across processes and nodes (models.Throttle). An officer's originals do not count.
+COPY_WINDOW = 3600
+
+
+def copies_resume_at(user: User):
+    """Count one copy for a party; returns when copies resume if the party has used up the
+    hour's copies (this one is then refused), else None (this one may be made)."""
+    key = f"evidence-copies:user:{user.id}"
+    with write_tx():
+        locked = Throttle.locked_until_for(key, lock=True)
+        if locked is None:
+            # A copy counts like an attempt: the limit-th copy is made, the next is refused.
+            limit = int(current_app.config.get("EVIDENCE_COPIES_PER_HOUR", 60))
+            Throttle.register_failure(key, limit=limit, window=COPY_WINDOW)
+    return locked
+
+
 def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAccess) -> bytes:
     """The file as this user gets it: the original for officers, a watermarked copy for parties."""
     with open(absolute_path(item.file_path), "rb") as fh:

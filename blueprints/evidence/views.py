@@ -3,6 +3,7 @@
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
 
 from core.access import login_required, role_required
 from core.audit import audit
@@ -19,6 +20,7 @@ from models import (
     CaseParty,
     EvidenceAccess,
     User,
+    utcnow,
     write_tx,
 )
 from rules.validators import ValidationError
@@ -354,6 +356,14 @@ def file_response(case_id: int, item_id: int, kind: str):
     """The item's file, logged: the original for officers, a watermarked copy for parties."""
     access = service.case_access_or_404(case_id)
     evidence = service.item_or_404(access, item_id)
+    if not access.is_officer:
+        resume = service.copies_resume_at(current_user)
+        if resume is not None:
+            refused = TooManyRequests(retry_after=max(1, int((resume - utcnow()).total_seconds())))
+            refused.user_message = _(
+                "You have made many copies of this evidence in the last hour. You can view and "
+                "download again from %(time)s.", time=localtime(resume, "HH:mm"))  # fmt: skip
+            raise refused
     row = service.log_access(access, kind, evidence)
     data = service.file_bytes(access, evidence, row)
     response = make_response(data)
