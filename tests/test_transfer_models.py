@@ -180,6 +180,28 @@ def test_buyer_choice_of_plate_is_used_and_released_on_stop(app, make, conn):
         assert TransferCase.get_by_id(stopped.id).chosen_plate_id is None
 
 
+def test_plate_offers_are_free_plates_of_the_pool_and_wrap_round_it(app, make, conn):
+    """The offer is the first free plates from a point fixed by the case id, wrapping round
+    the pool: always min(5, free) plates, all free and of the destination's pool; cases are
+    spread over the pool; taken plates give way to the next free ones."""
+    from types import SimpleNamespace
+
+    w = make.transfer_world(plates=12)
+    make.transfer_world(plates=4)  # another office's plates in the same table, after these
+    with conn():
+        pool = {p.id for p in PlateNumber.select().where(PlateNumber.office == w.dest.id)}
+        cases = [SimpleNamespace(id=n, destination_office_id=w.dest.id) for n in range(1, 41)]
+        offers = [[p.id for p in service.offered_plates(case)] for case in cases]
+        assert all(len(o) == 5 and len(set(o)) == 5 and set(o) <= pool for o in offers)
+        assert len({o[0] for o in offers}) > 3  # not every case starts at the same plate
+        taken = offers[0][:3]
+        PlateNumber.update(status="assigned").where(PlateNumber.id.in_(taken)).execute()
+        after = [p.id for p in service.offered_plates(cases[0])]
+        assert after[:2] == offers[0][3:] and not set(after) & set(taken)
+        PlateNumber.update(status="assigned").where(PlateNumber.id.in_(pool)).execute()
+        assert service.offered_plates(cases[0]) == []
+
+
 def test_no_plate_before_both_parties_confirmed(app, make, conn):
     w = make.transfer_world()
     case = make.transfer_case(w)
