@@ -33,13 +33,15 @@ STORAGE_FULL = _l(
 )
 
 
-def render_error(code: int, detail=None, standalone: bool = False):
+def render_error(code: int, detail=None, standalone: bool = False, heading=None):
     """The error page for an HTTP status, as a full page or an htmx fragment.
 
     `standalone` renders a page that needs nothing from the database (no user, no banner), for
-    when the database itself is what failed.
+    when the database itself is what failed. `detail` and `heading` replace the status's own
+    message and title.
     """
     title, message = MESSAGES.get(code, MESSAGES[500])
+    title = heading or title
     if request.headers.get("HX-Request"):
         template = "errors/_error.html"
     else:
@@ -70,7 +72,9 @@ def init_app(app: Flask) -> None:
     def _http(exc):
         if exc.code not in MESSAGES:
             return exc
-        response, code = render_error(exc.code, getattr(exc, "user_message", None))
+        response, code = render_error(
+            exc.code, getattr(exc, "user_message", None), heading=getattr(exc, "user_title", None)
+        )
         response = app.make_response((response, code))
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -114,7 +114,8 @@ def test_a_party_gets_a_limited_number_of_copies_an_hour(
         resume = Throttle.get(
             Throttle.key == f"evidence-copies:user:{citizen.id}"
         ).locked_until + dt.timedelta(hours=8)  # shown in Beijing time
-    assert f"{resume:%H:%M}" in page(refused, status=429).get_text()
+    text = page(refused, status=429).get_text()
+    assert "已达副本数量上限" in text and f"{resume:%H:%M}" in text
     client.post("/logout", data={})
     with conn():
         officer = User.get_by_id(case.officer_id)

@@ -360,6 +360,7 @@ def file_response(case_id: int, item_id: int, kind: str):
         resume = service.copies_resume_at(current_user)
         if resume is not None:
             refused = TooManyRequests(retry_after=max(1, int((resume - utcnow()).total_seconds())))
+            refused.user_title = _("Copy limit reached")
             refused.user_message = _(
                 "You have made many copies of this evidence in the last hour. You can view and "
                 "download again from %(time)s.", time=localtime(resume, "HH:mm"))  # fmt: skip
