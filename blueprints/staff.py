@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +10,7 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from blueprints.auth.forms import REQUIRED, StrongPassword
-from core.access import ROLE_LABELS, role_required
+from core.access import ROLE_LABELS, get_or_404, role_required
 from core.audit import audit
 from core.forms import Form, choices
 from core.paging import page_number
@@ -91,9 +91,7 @@ def accounts():
 @role_required(ADMIN)
 def account_action(user_id: int, action: str):
     """Deactivate or reactivate a staff account, or reset its authenticator."""
-    user = User.get_or_none((User.id == user_id) & (User.is_staff == True))  # noqa: E712
-    if user is None:
-        abort(404)
+    user = get_or_404(User, (User.id == user_id) & (User.is_staff == True))  # noqa: E712
     if user.id == current_user.id:
         flash(_("You cannot change your own account here."), "warn")
         return redirect(url_for("staff.accounts"), code=303)

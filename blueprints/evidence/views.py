@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
-from core.access import login_required, role_required
+from core.access import get_or_404, login_required, role_required
 from core.audit import audit
 from core.clock import beijing_to_utc, beijing_today
 from core.forms import choices
@@ -246,10 +246,7 @@ def add_party(case_id: int):
 
 def party_or_404(access: service.CaseAccess, party_id: int) -> CaseParty:
     """A party of this case, or 404."""
-    party = CaseParty.get_or_none((CaseParty.id == party_id) & (CaseParty.case == access.case.id))
-    if party is None:
-        abort(404)
-    return party
+    return get_or_404(CaseParty, (CaseParty.id == party_id) & (CaseParty.case == access.case.id))
 
 
 @bp.post("/cases/<int:case_id>/parties/<int:party_id>/notice")

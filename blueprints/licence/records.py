@@ -6,7 +6,7 @@ from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.access import role_required
+from core.access import get_or_404, role_required
 from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to, render
@@ -80,10 +80,7 @@ def records():
 
 def record_or_404(record_id: int) -> LicenceRecord:
     """A record by id, or 404."""
-    record = LicenceRecord.get_or_none(LicenceRecord.id == record_id)
-    if record is None:
-        abort(404)
-    return record
+    return get_or_404(LicenceRecord, LicenceRecord.id == record_id)
 
 
 def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> dict:

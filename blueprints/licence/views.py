@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, g, render_template, request, send_f
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.access import role_required
+from core.access import get_or_404, role_required
 from core.audit import audit
 from core.htmx import redirect_to, render
 from core.uploads import absolute_path
@@ -192,9 +192,7 @@ def share():
 def cancel_share(share_id: int):
     """Cancel one of the holder's share codes (someone else's answers 404)."""
     elicence = require_elicence()
-    share = ShareCode.get_or_none((ShareCode.id == share_id) & (ShareCode.elicence == elicence))
-    if share is None:
-        abort(404)
+    share = get_or_404(ShareCode, (ShareCode.id == share_id) & (ShareCode.elicence == elicence))
     if service.cancel_share_code(share):
         flash(_("The share code %(code)s is cancelled.", code=share.code), "ok")
     return redirect_to(url_for("licence.share"))

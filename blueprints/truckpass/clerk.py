@@ -4,7 +4,7 @@ from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.access import role_required
+from core.access import get_or_404, role_required
 from core.audit import audit
 from core.htmx import redirect_to, render
 from core.paging import page_number
@@ -52,9 +52,7 @@ def queue():
 @role_required(TRUCKPASS_CLERK)
 def review(pass_id: int):
     """One application or pass in full, with the decision or revocation form."""
-    truck_pass = TruckPass.get_or_none(TruckPass.id == pass_id)
-    if truck_pass is None:
-        abort(404)
+    truck_pass = get_or_404(TruckPass, TruckPass.id == pass_id)
     form = DecisionForm()
     if form.validate_on_submit():
         action = request.form.get("action")
@@ -91,9 +89,7 @@ def review(pass_id: int):
 @role_required(TRUCKPASS_CLERK)
 def document(doc_id: int):
     """A document attached to an application (for the reviewing clerk; the read is audited)."""
-    doc = TruckPassDocument.get_or_none(TruckPassDocument.id == doc_id)
-    if doc is None:
-        abort(404)
+    doc = get_or_404(TruckPassDocument, TruckPassDocument.id == doc_id)
     audit("truck_pass.document_read", doc, detail={"pass": doc.truck_pass_id})
     return send_file(absolute_path(doc.relpath), mimetype=doc.mime, max_age=0)
 
@@ -155,9 +151,7 @@ def zone(zone_id: int | None = None):
 @role_required(TRUCKPASS_CLERK)
 def add_rule(zone_id: int):
     """Add a rule to a zone; warn (but allow) when it leaves trucks under 6 hours a day."""
-    zone = RestrictedZone.get_or_none(RestrictedZone.id == zone_id)
-    if zone is None:
-        abort(404)
+    zone = get_or_404(RestrictedZone, RestrictedZone.id == zone_id)
     form = RuleForm()
     if form.validate_on_submit():
         try:
@@ -194,9 +188,7 @@ def add_rule(zone_id: int):
 @role_required(TRUCKPASS_CLERK)
 def delete_rule(rule_id: int):
     """Remove a rule (after the confirmation the form asks for)."""
-    rule = ZoneRule.get_or_none(ZoneRule.id == rule_id)
-    if rule is None:
-        abort(404)
+    rule = get_or_404(ZoneRule, ZoneRule.id == rule_id)
     zone_id = rule.zone_id
     if not request.form.get("confirm"):
         flash(_("Tick the box to confirm that the rule is to be removed."), "warn")

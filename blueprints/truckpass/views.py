@@ -5,7 +5,7 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.access import login_required, role_required
+from core.access import get_or_404, login_required, role_required
 from core.clock import beijing_now, beijing_today
 from core.forms import choices
 from core.htmx import redirect_to, render
@@ -205,9 +205,7 @@ def index():
 
 def pass_or_404(pass_id: int) -> TruckPass:
     """A pass its applicant or a truck-pass clerk may see; anyone else gets 404."""
-    truck_pass = TruckPass.get_or_none(TruckPass.id == pass_id)
-    if truck_pass is None:
-        abort(404)
+    truck_pass = get_or_404(TruckPass, TruckPass.id == pass_id)
     if truck_pass.applicant_id != current_user.id and not current_user.has_role(TRUCKPASS_CLERK):
         abort(404)
     return truck_pass
