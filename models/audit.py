@@ -13,8 +13,8 @@ from peewee import BigIntegerField, CharField, DateTimeField, IntegerField, Text
 from .base import (
     BaseModel,
     compiled_execute,
+    compiled_get,
     compiled_insert,
-    compiled_select,
     db,
     for_update,
     utcnow,
@@ -85,14 +85,13 @@ class AuditEvent(BaseModel):
     def append(cls, *, action: str, detail: dict | None = None, **fields) -> "AuditEvent":
         """Append one row to the chain, inside the caller's transaction (or its own)."""
         with db.atomic():
-            # On every audited write: the SQL text is built once (compiled_select).
-            rows = compiled_select(
+            # On every audited write: the SQL text is built once (compiled_get).
+            head = compiled_get(
                 AuditChainHead,
                 "audit-chain-head",
                 lambda: for_update(AuditChainHead.select().where(AuditChainHead.id == 1)),
                 1,
             )
-            head = next(iter(rows), None)
             if head is None:
                 # Migration 0008 puts the row in place; creating it here would let two first
                 # appends race on its primary key, and restart a chain whose head was deleted.

@@ -70,6 +70,11 @@ def compiled_select(model, name: str, build, *params):
     return model.raw(compiled_sql(name, build, len(params)), *params)
 
 
+def compiled_get(model, name: str, build, *params):
+    """The first row of a fixed-shape SELECT (compiled_select) as a `model` instance, or None."""
+    return next(iter(compiled_select(model, name, build, *params)), None)
+
+
 def compiled_scalar(name: str, build, *params):
     """The first column of the first row of a fixed-shape SELECT (compiled_sql), or None."""
     row = db.execute_sql(compiled_sql(name, build, len(params)), params).fetchone()

@@ -11,7 +11,7 @@ from peewee import (
     IntegerField,
 )
 
-from .base import BaseModel, compiled_select, utcnow
+from .base import BaseModel, compiled_get, utcnow
 
 # Role names are stored as these strings; their labels live in core.access.ROLE_LABELS.
 CITIZEN = "citizen"
@@ -94,15 +94,14 @@ class User(UserMixin, BaseModel):
         uid, _, token = (login_id or "").partition(":")
         if not uid.isdigit() or not token:
             return None
-        # On every request of a logged-in user: the SQL text is built once (compiled_select).
-        rows = compiled_select(
+        # On every request of a logged-in user: the SQL text is built once (compiled_get).
+        user = compiled_get(
             cls,
             "user-by-login-id",
             lambda: cls.select().where((cls.id == 0) & (cls.session_token == "")),
             int(uid),
             token,
         )
-        user = next(iter(rows), None)
         return user if user and user.active else None
 
     @property

@@ -4,7 +4,7 @@ import datetime as dt
 
 from peewee import CharField, DateTimeField, IntegerField, TextField
 
-from .base import BaseModel, compiled_select, db, for_update, utcnow
+from .base import BaseModel, compiled_get, db, for_update, utcnow
 
 
 class Throttle(BaseModel):
@@ -31,8 +31,7 @@ class Throttle(BaseModel):
             return for_update(query) if lock else query
 
         name = "throttle-by-key-locked" if lock else "throttle-by-key"
-        rows = compiled_select(cls, name, build, key)
-        row = next(iter(rows), None)
+        row = compiled_get(cls, name, build, key)
         if row and row.locked_until and row.locked_until > now:
             return row.locked_until
         return None
@@ -80,10 +79,7 @@ class Setting(BaseModel):
     def get_value(cls, key: str, default: str | None = None) -> str | None:
         """The setting's value, or the default."""
         # Every page asks for the demo banner's setting: the SQL text is built once.
-        rows = compiled_select(
-            cls, "setting-by-key", lambda: cls.select().where(cls.key == ""), key
-        )
-        row = next(iter(rows), None)
+        row = compiled_get(cls, "setting-by-key", lambda: cls.select().where(cls.key == ""), key)
         return row.value if row else default
 
     @classmethod

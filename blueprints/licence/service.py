@@ -18,7 +18,7 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_insert, compiled_select
+from models.base import compiled_get, compiled_insert
 from models.licence import new_handle, new_typing_key
 from rules import totp
 
@@ -44,11 +44,6 @@ STANDING_VERDICTS = {
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
 
 
-def first(rows):
-    """The first row of a query, or None."""
-    return next(iter(rows), None)
-
-
 @dataclass
 class IssueResult:
     """The outcome of applying for the e-licence."""
@@ -60,13 +55,11 @@ class IssueResult:
 def apply_for_elicence(user: User) -> IssueResult:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise say why not. Issuing twice returns the existing e-licence."""
-    record = first(
-        compiled_select(
-            LicenceRecord,
-            "licence-record-by-number",
-            lambda: LicenceRecord.select().where(LicenceRecord.licence_no == ""),
-            user.resident_id or "",
-        )
+    record = compiled_get(
+        LicenceRecord,
+        "licence-record-by-number",
+        lambda: LicenceRecord.select().where(LicenceRecord.licence_no == ""),
+        user.resident_id or "",
     )
     if record is None:
         return IssueResult(reason="no-record")
@@ -76,13 +69,11 @@ def apply_for_elicence(user: User) -> IssueResult:
         return IssueResult(reason=record.standing())
     try:
         with write_tx():
-            existing = first(
-                compiled_select(
-                    ELicence,
-                    "elicence-by-record",
-                    lambda: ELicence.select().where(ELicence.record == 0),
-                    record.id,
-                )
+            existing = compiled_get(
+                ELicence,
+                "elicence-by-record",
+                lambda: ELicence.select().where(ELicence.record == 0),
+                record.id,
             )
             if existing is not None:
                 return IssueResult(elicence=existing)
@@ -171,22 +162,18 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
             return None
         column = "typing_key"
     # Two one-row lookups with compiled SQL text cost less than building one join.
-    elicence = first(
-        compiled_select(
-            ELicence,
-            f"elicence-by-{column}",
-            lambda: ELicence.select().where(getattr(ELicence, column) == ""),
-            value,
-        )
+    elicence = compiled_get(
+        ELicence,
+        f"elicence-by-{column}",
+        lambda: ELicence.select().where(getattr(ELicence, column) == ""),
+        value,
     )
     if elicence is not None:
-        elicence.record = first(
-            compiled_select(
-                LicenceRecord,
-                "licence-record-by-id",
-                lambda: LicenceRecord.select().where(LicenceRecord.id == 0),
-                elicence.record_id,
-            )
+        elicence.record = compiled_get(
+            LicenceRecord,
+            "licence-record-by-id",
+            lambda: LicenceRecord.select().where(LicenceRecord.id == 0),
+            elicence.record_id,
         )
     return elicence
 

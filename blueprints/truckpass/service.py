@@ -17,7 +17,7 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_insert, compiled_select
+from models.base import compiled_get, compiled_insert, compiled_select
 from models.truckpass import (
     APPROVED,
     PASS_TRANSITIONS,
@@ -54,10 +54,9 @@ def vehicle_block(vehicle: Vehicle, today: dt.date | None = None) -> str | None:
 def find_truck(plate: str) -> tuple[Vehicle | None, str | None]:
     """The registered truck with this plate, or (None, why not)."""
     plate = normalize_plate(plate)  # ValidationError for a malformed plate
-    rows = compiled_select(
+    vehicle = compiled_get(
         Vehicle, "vehicle-by-plate", lambda: Vehicle.select().where(Vehicle.plate == ""), plate
     )
-    vehicle = next(iter(rows), None)
     if vehicle is None:
         return None, "not-registered"
     if not vehicle.is_truck:
