@@ -9,7 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import cli, db, errors, i18n, security, session_auth
 from core.security import load_or_create_secret_key
 
-# Every setting, its environment variable and its default (the README's table is made from this).
+# Every setting, its environment variable and its default. The README's table lists them by
+# hand; tests/test_docs.py keeps the two in step (names and defaults).
 SETTINGS = {
     "DATABASE_URL": "sqlite:///{instance}/jiaoguan.db",
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",

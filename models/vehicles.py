@@ -1,7 +1,7 @@
 """Motor vehicles as the vehicle office registers them, their archive, violations and plates.
 
 The vehicle record is shared by every measure that deals with a vehicle: the second-hand
-transfer moves it between owners and offices, and the truck pass will read its type, mass,
+transfer moves it between owners and offices, and the truck pass reads its type, mass,
 status and safety-inspection date. So it is general, not shaped for one measure.
 """
 

@@ -31,7 +31,7 @@ CLIENT_WINDOW = 600
 # A code this many steps old is reported as expired rather than invalid.
 EXPIRED_LOOKBACK_STEPS = 20
 
-# The verdicts of DESIGN.md's verifier contract, from the record's standing.
+# The verdicts of the verifier contract (docs/DESIGN.md#verdicts), from the record's standing.
 STANDING_VERDICTS = {
     "valid": "valid",
     "points_full": "points-full",
