@@ -6,7 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, db, errors, i18n, security, session_auth
+from core import cli, db, errors, i18n, measures, security, session_auth
 from core.security import load_or_create_secret_key
 
 # Every setting, its environment variable and its default. The README's table lists them by
@@ -94,15 +94,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    """One blueprint per measure, plus the shared ones."""
+    """The shared blueprints, then the measures: the one place that lists them (core.measures)."""
     from blueprints import auth, evidence, licence, main, staff, stats, transfer, truckpass, verify
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
-    app.register_blueprint(licence.bp)
     app.register_blueprint(verify.bp)
-    app.register_blueprint(evidence.bp)
-    app.register_blueprint(transfer.bp)
-    app.register_blueprint(truckpass.bp)
     app.register_blueprint(stats.bp)
+    # The city's four measures (便民措施), in the order pages show them.
+    measures.init_app(app, [licence.MEASURE, transfer.MEASURE, truckpass.MEASURE, evidence.MEASURE])
