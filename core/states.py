@@ -7,7 +7,6 @@ row no longer in the state it saw and changes nothing.
 
 from core.audit import audit
 from models import write_tx
-from models.base import compiled_execute
 
 
 class InvalidTransition(Exception):
@@ -41,22 +40,12 @@ class StateMachine:
         seen = getattr(obj, self.field_name)
         if not self.allowed(seen, to_state):
             raise InvalidTransition(f"{self.name}: {seen} -> {to_state}")
-        # The columns in the order peewee writes them (by definition order), so that the SQL
-        # text can be built once per shape of move (compiled_sql) and run with new values.
-        columns = sorted(
-            [(field, to_state), *((getattr(model, k), v) for k, v in updates.items())],
-            key=lambda pair: pair[0]._sort_key,
-        )
-        shape = "-".join(column.name for column, _ in columns)
         with write_tx():
-            changed = compiled_execute(
-                f"state-{model._meta.table_name}-{self.field_name}-{shape}",
-                lambda: model.update(dict(columns)).where(
-                    (model._meta.primary_key == obj._pk) & (field == seen)
-                ),
-                *(column.db_value(value) for column, value in columns),
+            changed = model.set_if(
                 obj._pk,
+                field,
                 seen,
+                {field: to_state, **{getattr(model, k): v for k, v in updates.items()}},
             )
             if changed != 1:
                 return False

@@ -18,7 +18,6 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_get, compiled_insert
 from models.licence import new_handle, new_typing_key
 from rules import totp
 
@@ -55,12 +54,7 @@ class IssueResult:
 def apply_for_elicence(user: User) -> IssueResult:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise say why not. Issuing twice returns the existing e-licence."""
-    record = compiled_get(
-        LicenceRecord,
-        "licence-record-by-number",
-        lambda: LicenceRecord.select().where(LicenceRecord.licence_no == ""),
-        user.resident_id or "",
-    )
+    record = LicenceRecord.by_licence_no(user.resident_id or "")
     if record is None:
         return IssueResult(reason="no-record")
     if record.name != user.real_name:
@@ -69,16 +63,11 @@ def apply_for_elicence(user: User) -> IssueResult:
         return IssueResult(reason=record.standing())
     try:
         with write_tx():
-            existing = compiled_get(
-                ELicence,
-                "elicence-by-record",
-                lambda: ELicence.select().where(ELicence.record == 0),
-                record.id,
-            )
+            existing = ELicence.by_record(record.id)
             if existing is not None:
                 return IssueResult(elicence=existing)
             elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
-            compiled_insert(elicence)
+            elicence.insert_new()
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
     except IntegrityError:
         # Two applications at the same moment (a double tap): the other one issued it.
@@ -154,27 +143,16 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
     """The e-licence behind a QR handle or a typed key (case and spaces forgiven), with its
     licence record read in the same query (`elicence.record` costs no second one)."""
     if handle:
-        column, value = "handle", handle
+        elicence = ELicence.by_handle(handle)
     else:
         key = "".join((typing_key or "").split()).replace("-", "").upper()
         value = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
         if len(value) != 8:
             return None
-        column = "typing_key"
+        elicence = ELicence.by_typing_key(value)
     # Two one-row lookups with compiled SQL text cost less than building one join.
-    elicence = compiled_get(
-        ELicence,
-        f"elicence-by-{column}",
-        lambda: ELicence.select().where(getattr(ELicence, column) == ""),
-        value,
-    )
     if elicence is not None:
-        elicence.record = compiled_get(
-            LicenceRecord,
-            "licence-record-by-id",
-            lambda: LicenceRecord.select().where(LicenceRecord.id == 0),
-            elicence.record_id,
-        )
+        elicence.record = LicenceRecord.by_id(elicence.record_id)
     return elicence
 
 
@@ -240,17 +218,15 @@ def check_code(
 
 def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
     kind = "firm" if via == "share" else checker_kind(checker)
-    compiled_insert(
-        LicenceCheck(
-            elicence=elicence.id,
-            via=via,
-            checker_kind=kind,
-            checker=checker.id if checker else None,
-            checker_label=label,
-            verdict=verdict,
-            client_addr=client_addr(),
-        )
-    )
+    LicenceCheck(
+        elicence=elicence.id,
+        via=via,
+        checker_kind=kind,
+        checker=checker.id if checker else None,
+        checker_label=label,
+        verdict=verdict,
+        client_addr=client_addr(),
+    ).insert_new()
     audit("licence.check", elicence, result=verdict, actor=checker,
           detail={"via": via, "checker": kind, **({"firm": label} if label else {})})  # fmt: skip
 

@@ -17,7 +17,6 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_get, compiled_insert, compiled_select
 from models.truckpass import (
     APPROVED,
     PASS_TRANSITIONS,
@@ -54,9 +53,7 @@ def vehicle_block(vehicle: Vehicle, today: dt.date | None = None) -> str | None:
 def find_truck(plate: str) -> tuple[Vehicle | None, str | None]:
     """The registered truck with this plate, or (None, why not)."""
     plate = normalize_plate(plate)  # ValidationError for a malformed plate
-    vehicle = compiled_get(
-        Vehicle, "vehicle-by-plate", lambda: Vehicle.select().where(Vehicle.plate == ""), plate
-    )
+    vehicle = Vehicle.by_plate(plate)
     if vehicle is None:
         return None, "not-registered"
     if not vehicle.is_truck:
@@ -73,27 +70,16 @@ def own_trucks(user):
     )
 
 
-# Every step of every application reads the zones and their rules: their SQL text is built once
-# (compiled_sql), once per number of zones asked for.
 def active_zones() -> list[RestrictedZone]:
     """The zones currently in force."""
-    return list(compiled_select(
-        RestrictedZone, "active-zones",
-        lambda: RestrictedZone.select().where(RestrictedZone.active == True)  # noqa: E712
-        .order_by(RestrictedZone.id),
-        True,
-    ))  # fmt: skip
+    return RestrictedZone.in_force()
 
 
 def rules_by_zone(zone_ids) -> dict[int, list]:
     """The pure rules of the given zones, keyed by zone id."""
     zone_ids = list(zone_ids)
     found = {zone_id: [] for zone_id in zone_ids}
-    rows = compiled_select(
-        ZoneRule, f"zone-rules-of-{len(zone_ids)}",
-        lambda: ZoneRule.select().where(ZoneRule.zone.in_(zone_ids)), *zone_ids,
-    ) if zone_ids else []  # fmt: skip
-    for row in rows:
+    for row in ZoneRule.of_zones(zone_ids):
         found[row.zone_id].append(row.as_rule())
     return found
 
@@ -145,9 +131,9 @@ def submit(app: Application, applicant) -> TruckPass:
             windows=truckrules.format_windows(app.windows),
             purpose=app.purpose,
         )
-        compiled_insert(truck_pass)
+        truck_pass.insert_new()
         for zone_id in app.zone_ids:
-            compiled_insert(TruckPassZone(truck_pass=truck_pass, zone=zone_id))
+            TruckPassZone(truck_pass=truck_pass, zone=zone_id).insert_new()
         for stored in app.documents:
             TruckPassDocument.create(
                 truck_pass=truck_pass,
