@@ -29,8 +29,11 @@ class StateMachine:
         """Where an object in `from_state` may go next."""
         return set(self.transitions.get(from_state, set()))
 
-    def apply(self, obj, to_state: str, *, action: str | None = None, detail=None, **updates):
-        """Move `obj` from the state it was read in to `to_state`, with extra column updates.
+    def apply(
+        self, obj, to_state: str, *, action: str | None = None, detail=None, actor=None, **updates
+    ):
+        """Move `obj` from the state it was read in to `to_state`, with extra column updates;
+        the audit row names `actor` (the request's user when None, as core.audit does).
 
         Returns True on success, False when another request changed the object first (nothing
         is written then). Raises InvalidTransition when the table forbids the move.
@@ -52,6 +55,7 @@ class StateMachine:
             audit(
                 action or f"{self.name}.{to_state}",
                 obj,
+                actor=actor,
                 detail={"from": seen, "to": to_state, **(detail or {})},
             )
         setattr(obj, self.field_name, to_state)

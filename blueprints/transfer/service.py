@@ -12,8 +12,10 @@ import json
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
+from core import steps
 from core.audit import audit
 from core.states import StateMachine
+from core.steps import LostRace, StepError
 from models import (
     MARKET_CLERK,
     VEHICLE_CLERK,
@@ -25,7 +27,6 @@ from models import (
     Vehicle,
     for_update,
     utcnow,
-    write_tx,
 )
 from models.transfer import (
     ARCHIVE_RECEIVED,
@@ -46,19 +47,6 @@ CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
 # A plate is reserved only once both parties have confirmed the sale.
 PLATE_STATES = (AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
 NOT_NOW = _l("This step has already been taken, or is not possible in the case's present state.")
-
-
-class StepError(Exception):
-    """A step refused, with a message for the person who tried it."""
-
-    def __init__(self, message):
-        """Keep the lazy message: it is put into words in the reader's language."""
-        super().__init__(str(message))
-        self.message = message
-
-
-class LostRace(Exception):
-    """Another request changed the rows first: roll the whole step back."""
 
 
 def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEvent:
@@ -156,12 +144,8 @@ def stopped_by_checks(case, *, actor, office) -> bool:
 
 
 def run_step(step):
-    """Run a step's transaction; a lost race becomes the step's refusal."""
-    try:
-        with write_tx():
-            return step()
-    except LostRace:
-        raise StepError(NOT_NOW) from None
+    """Run a step's transaction (core.steps.run_step); a lost race is refused with NOT_NOW."""
+    return steps.run_step(step, lost=NOT_NOW)
 
 
 # --- Opening ------------------------------------------------------------------------------
