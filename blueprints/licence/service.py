@@ -1,13 +1,20 @@
-"""The e-licence's logic as plain functions: issuing it, checking its codes, share codes."""
+"""The e-licence's logic as plain functions: issuing it, checking its codes, share codes.
+
+Steps follow the service convention (core.steps): an explicit actor, one write transaction,
+refusals as StepError. A check's verdict (CheckResult, ShareResult) is an answer, not a
+refusal: every verdict, "invalid" included, is the check doing its job.
+"""
 
 import datetime as dt
 import time
 from dataclasses import dataclass
 
 import pyotp
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from core.audit import audit, client_addr
+from core.steps import StepError
 from models import (
     ELicence,
     LicenceCheck,
@@ -20,6 +27,8 @@ from models import (
 )
 from models.licence import new_handle, new_typing_key
 from rules import totp
+
+from .labels import ISSUE_REASONS, STATUS_LABELS
 
 # Failed checks per licence (per handle): 10 in 10 minutes lock it for the rest of the window.
 LICENCE_FAILURES = 10
@@ -43,36 +52,60 @@ STANDING_VERDICTS = {
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
 
 
-@dataclass
-class IssueResult:
-    """The outcome of applying for the e-licence."""
+def issue_refusal(reason: str):
+    """The words of a refused application, for its reason (a record's standing, or none)."""
+    return ISSUE_REASONS.get(reason) or _l(
+        "Your licence record is not in good standing (%(status)s), so no e-licence can be "
+        "issued. Contact the vehicle office.",
+        status=STATUS_LABELS.get(reason, reason),
+    )
 
-    elicence: ELicence | None = None
-    reason: str | None = None  # no-record | name-mismatch | <record standing>
+
+class IssueRefused(StepError):
+    """The e-licence cannot be issued; `reason` is no-record, name-mismatch or the standing."""
+
+    def __init__(self, reason: str):
+        """Keep the reason code (audited and counted) beside the words for the applicant."""
+        super().__init__(issue_refusal(reason))
+        self.reason = reason
 
 
-def apply_for_elicence(user: User) -> IssueResult:
+def apply_for_elicence(user: User) -> ELicence:
     """Issue the e-licence at once when the user's name and ID number match a record in good
-    standing; otherwise say why not. Issuing twice returns the existing e-licence."""
+    standing; otherwise the refusal is audited and raised (IssueRefused, a StepError). Issuing
+    twice returns the existing e-licence."""
     record = LicenceRecord.by_licence_no(user.resident_id or "")
     if record is None:
-        return IssueResult(reason="no-record")
-    if record.name != user.real_name:
-        return IssueResult(reason="name-mismatch")
-    if not record.in_good_standing():
-        return IssueResult(reason=record.standing())
+        reason = "no-record"
+    elif record.name != user.real_name:
+        reason = "name-mismatch"
+    elif not record.in_good_standing():
+        reason = record.standing()
+    else:
+        reason = None
+    if reason is not None:
+        with write_tx():
+            audit("licence.apply_refused", user, actor=user, result=reason)
+        raise IssueRefused(reason)
     try:
         with write_tx():
             existing = ELicence.by_record(record.id)
             if existing is not None:
-                return IssueResult(elicence=existing)
+                return existing
             elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
             elicence.insert_new()
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
     except IntegrityError:
         # Two applications at the same moment (a double tap): the other one issued it.
-        return IssueResult(elicence=ELicence.get(ELicence.record == record))
-    return IssueResult(elicence=elicence)
+        return ELicence.get(ELicence.record == record)
+    return elicence
+
+
+def reveal_number(elicence: ELicence, actor: User) -> LicenceRecord:
+    """The holder asks to see their full licence number: shown once, and audited."""
+    with write_tx():
+        audit("licence.reveal", elicence.record, actor=actor, detail={"by": "holder"})
+    return elicence.record
 
 
 def reset_codes(elicence: ELicence, actor: User) -> ELicence:
@@ -231,10 +264,12 @@ def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
           detail={"via": via, "checker": kind, **({"firm": label} if label else {})})  # fmt: skip
 
 
-def create_share_code(elicence: ELicence, days: int, show_points: bool, note: str) -> ShareCode:
-    """A code for a firm, valid for `days` (1 to 21) from now."""
+def create_share_code(
+    elicence: ELicence, days: int, show_points: bool, note: str, actor: User | None = None
+) -> ShareCode:
+    """A code for a firm, valid for `days` (1 to 21) from now; `actor` is the holder."""
     if not 1 <= days <= 21:
-        raise ValueError("days must be 1..21")
+        raise StepError(_l("A share code lasts from 1 to 21 days."), "days")
     with write_tx():
         share = ShareCode.create(
             elicence=elicence,
@@ -242,12 +277,17 @@ def create_share_code(elicence: ELicence, days: int, show_points: bool, note: st
             show_points=show_points,
             note=note.strip()[:60],
         )
-        audit("licence.share_create", share, detail={"days": days, "points": show_points})
+        audit(
+            "licence.share_create",
+            share,
+            actor=actor,
+            detail={"days": days, "points": show_points},
+        )
     return share
 
 
-def cancel_share_code(share: ShareCode) -> bool:
-    """Cancel a live share code (a conditional update: at most once)."""
+def cancel_share_code(share: ShareCode, actor: User | None = None) -> bool:
+    """Cancel a live share code (a conditional update: at most once); `actor` is the holder."""
     with write_tx():
         changed = (
             ShareCode.update(cancelled_at=utcnow())
@@ -255,7 +295,7 @@ def cancel_share_code(share: ShareCode) -> bool:
             .execute()
         )
         if changed:
-            audit("licence.share_cancel", share)
+            audit("licence.share_cancel", share, actor=actor)
     return changed == 1
 
 
