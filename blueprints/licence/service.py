@@ -14,7 +14,9 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from core.audit import audit, client_addr
+from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
+from core.uploads import remove_stored, store_upload
 from models import (
     ELicence,
     LicenceCheck,
@@ -27,6 +29,7 @@ from models import (
 )
 from models.licence import new_handle, new_typing_key
 from rules import totp
+from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, STATUS_LABELS
 
@@ -50,6 +53,23 @@ STANDING_VERDICTS = {
     "expired": "expired-licence",
 }
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
+
+# The clerk's actions on a record's status (restore brings it back to good standing).
+RECORD_STATUS = StateMachine(
+    "licence_record",
+    "status",
+    {
+        "valid": {"suspended", "revoked", "cancelled"},
+        "suspended": {"valid", "revoked", "cancelled"},
+        "revoked": {"valid", "cancelled"},
+        "points_full": {"valid", "suspended", "revoked", "cancelled"},
+        "overdue_review": {"valid", "suspended", "revoked", "cancelled"},
+        "expired": {"valid", "cancelled"},
+        "cancelled": set(),
+    },
+)
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg", "image/png"}
 
 
 def issue_refusal(reason: str):
@@ -335,3 +355,43 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
     with write_tx():
         _log_check(share.elicence, "share", verdict, None, firm[:100])
     return ShareResult(verdict, share=share, record=record, checked_at=checked_at)
+
+
+# --- Licence clerks' steps on a record ----------------------------------------------------
+
+
+def set_record_status(record: LicenceRecord, to_state: str, reason: str, actor: User) -> None:
+    """Suspend, revoke, cancel or restore a record, with the reason (the next check shows it);
+    StepError when the move is not possible or someone else changed the record meanwhile."""
+    try:
+        moved = RECORD_STATUS.apply(
+            record,
+            to_state,
+            actor=actor,
+            detail={"reason": reason},
+            status_reason=reason.strip(),
+            updated_at=utcnow(),
+        )
+    except InvalidTransition:
+        moved = False
+    if not moved:
+        raise StepError(_l("Someone else changed this licence meanwhile; nothing was done."))
+
+
+def set_record_photo(record: LicenceRecord, upload, actor: User) -> None:
+    """Store the holder's photo (type by content, size capped, server-made name) and put it on
+    the record, audited; the photo it replaces is removed. StepError on `photo` when refused."""
+    try:
+        stored = store_upload(upload, "photos", PHOTO_TYPES, PHOTO_MAX_BYTES)
+    except ValidationError as exc:
+        raise StepError(exc.message, "photo") from None
+    try:
+        with write_tx():
+            LicenceRecord.update(photo=stored.relpath, updated_at=utcnow()).where(
+                LicenceRecord.id == record.id
+            ).execute()
+            audit("licence.photo", record, actor=actor, detail={"sha256": stored.sha256})
+    except Exception:
+        remove_stored(stored.relpath)  # nothing half written: no file without its row
+        raise
+    remove_stored(record.photo)  # the photo it replaces

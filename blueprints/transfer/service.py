@@ -4,6 +4,7 @@ Every step locks and re-reads the case, refuses when the case is not in the step
 the checks again (a failed check stops the case with its reasons), and moves the case with the
 state machine: a conditional UPDATE whose row count is checked, plus its audit row. Two clerks
 acting at once therefore produce exactly one result; the other gets StepError.
+This is the service convention every measure follows (core.steps).
 """
 
 import hashlib
@@ -94,10 +95,10 @@ def locked_case(case_id: int, *states: str) -> TransferCase:
     return case
 
 
-def move(case, to_state: str, action: str, detail=None, **updates) -> None:
-    """One state-machine move; a lost race rolls the step back."""
+def move(case, to_state: str, action: str, detail=None, *, actor=None, **updates) -> None:
+    """One state-machine move by `actor`; a lost race rolls the step back."""
     if not CASE_MACHINE.apply(
-        case, to_state, action=action, detail=detail, updated_at=utcnow(), **updates
+        case, to_state, action=action, detail=detail, actor=actor, updated_at=utcnow(), **updates
     ):
         raise LostRace
 
@@ -112,7 +113,7 @@ def _release_plate(case) -> None:
         case.chosen_plate = None
 
 
-def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
+def _close(case, to_state: str, action: str, reasons=None, *, actor=None, **detail) -> None:
     """Stop or cancel: the vehicle is free for another case and the plate back in the pool."""
     extra = {"stop_reasons": json.dumps(reasons, ensure_ascii=False)} if reasons else {}
     move(
@@ -120,6 +121,7 @@ def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
         to_state,
         action,
         detail={**detail, **({"reasons": reasons} if reasons else {})},
+        actor=actor,
         open_vehicle=None,
         **extra,
     )
@@ -131,7 +133,7 @@ def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
 
 def stop(case, reasons: list[dict], *, actor, office) -> None:
     """Stop the case with its reasons (a closed case never reopens)."""
-    _close(case, STOPPED, "transfer.stopped", reasons)
+    _close(case, STOPPED, "transfer.stopped", reasons, actor=actor)
     event(case, "stopped", office=office, actor=actor, reasons=reasons)
 
 
@@ -261,7 +263,7 @@ def confirm(case_id: int, party: str, actor) -> TransferCase:
         event(case, "confirmed", actor=actor, party=party)
         both = case.seller_confirmed_at and case.buyer_confirmed_at
         if both and not stopped_by_checks(case, actor=actor, office=None):
-            move(case, AWAITING_INSPECTION, "transfer.confirmed")
+            move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
         return case
 
     return run_step(step)
@@ -272,7 +274,7 @@ def decline(case_id: int, party: str, actor) -> TransferCase:
 
     def step():
         case = locked_case(case_id, AWAITING_CONFIRMATION)
-        _close(case, CANCELLED, "transfer.declined", party=party)
+        _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
         event(case, "declined", actor=actor, party=party)
         return case
 
