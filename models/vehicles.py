@@ -17,7 +17,7 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, compiled_get, utcnow
 from .people import Office, User
 
 # Vehicle types (车辆类型), stored as these strings; labels live with the blueprints.
@@ -85,6 +85,14 @@ class Vehicle(BaseModel):
     status = CharField(max_length=20, default=NORMAL, index=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def by_plate(cls, plate: str) -> "Vehicle | None":
+        """The vehicle with this (normalised) plate, or None; every truck-pass step asks it, so
+        its SQL text is built once (compiled_get)."""
+        return compiled_get(
+            cls, "vehicle-by-plate", lambda: cls.select().where(cls.plate == ""), plate
+        )
 
     @property
     def is_truck(self) -> bool:

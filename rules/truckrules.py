@@ -156,6 +156,19 @@ def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[
     return BARRED, restricting
 
 
+def emission_barred(rules, truck_class: str, emission: str) -> bool:
+    """True when a rule that restricts this class gives no pass to this emission standard: a
+    truck so barred cannot get a pass for the zone of these rules."""
+    return any(truck_class in r.classes and emission not in r.emissions for r in rules)
+
+
+def barred_zones(rules_by_zone: dict, truck_class: str, emission: str) -> list:
+    """The zones (ids, in the order asked) for which this truck cannot get a pass at all."""
+    return [
+        z for z, rules in rules_by_zone.items() if emission_barred(rules, truck_class, emission)
+    ]
+
+
 @dataclass
 class Refusal:
     """Why the rules refuse an application (a code for the message, and its parameters)."""
@@ -183,7 +196,7 @@ def check_application(rules_by_zone: dict, truck_class: str, emission: str,
         if not applying:
             continue  # this class is not restricted in that zone: the pass covers it anyway
         for rule in applying:
-            if emission not in rule.emissions:
+            if emission_barred([rule], truck_class, emission):
                 refusals.append(Refusal("emission", zone_id))
             if days > rule.max_days:
                 refusals.append(Refusal("too-long", zone_id, rule.max_days))
