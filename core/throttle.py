@@ -23,8 +23,11 @@ import hashlib
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
+from peewee import Case
 
 from core.audit import client_addr
+from core.i18n import localtime
 from models import Throttle, write_tx
 
 
@@ -103,6 +106,20 @@ class Gate:
                 if rule.kind != "address":
                     Throttle.reset(rule.key)
 
+    def forgive(self) -> None:
+        """The answer was right: take back the failure counted in advance, and nothing more.
+
+        For identifier checks, where a right answer (one's own vehicle) must not buy new
+        guesses at someone else's.
+        """
+        with write_tx():
+            for rule in self.counted:
+                Throttle.update(
+                    failures=Throttle.failures - 1,
+                    locked_until=Case(None, [(Throttle.failures <= rule.limit, None)],
+                                      Throttle.locked_until),
+                ).where((Throttle.key == rule.key) & (Throttle.failures > 0)).execute()  # fmt: skip
+
 
 def hashed(value: str) -> str:
     """A short digest of what someone typed (it may be an ID number: never kept in clear)."""
@@ -132,4 +149,29 @@ def gate(scope: str, subject: str, *, trusted: bool = False, prefix: str = "") -
             ),
         ],
         trusted=trusted,
+    )
+
+
+def identity_gate(actor_id: int) -> Gate:
+    """The counters of a form that confirms someone else's identifier (an owner's ID number,
+    an account's name): per (actor, address), per address and per actor over every address.
+
+    Only the actor's own wrong answers count, so nobody can lock anyone else out.
+    """
+    return gate("idcheck", str(actor_id))
+
+
+def identity_refusal(verdict: Verdict) -> str:
+    """What a form that confirms identifiers says while a lock holds (it reveals nothing else)."""
+    time = localtime(verdict.until, "HH:mm")
+    if verdict.kind == "address":
+        return _(
+            "Too many checks that did not match came from this network address. Try again "
+            "after %(time)s (Beijing time).",
+            time=time,
+        )
+    return _(
+        "You have made too many checks that did not match. Try again after %(time)s "
+        "(Beijing time).",
+        time=time,
     )

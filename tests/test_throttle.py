@@ -4,7 +4,7 @@ the Chinese common passwords are refused."""
 import pytest
 
 from blueprints.auth.service import check_password_step
-from models import AuditEvent, db
+from models import AuditEvent, Throttle, TransferCase, db
 
 from .factories import Factory
 from .helpers import field_error, page
@@ -104,3 +104,46 @@ def test_chinese_common_passwords_are_refused_at_password_change(client, make, p
     )
     assert response.status_code == 422
     assert "常见" in field_error(page(response, 422), "password")
+
+
+def test_guessing_a_sellers_id_number_is_paused_and_reveals_nothing(app, make, conn):
+    from .test_transfer_pages import invoice_form
+
+    w = make.transfer_world()
+    buyer = from_addr(app, OWNER_ADDR)
+    make.login(buyer, w.buyer)
+    answers = []
+    for _ in range(5):
+        form = invoice_form(w, seller_resident_id=make.resident_id())
+        answers.append(buyer.post("/transfer/new", data=form))
+    assert [r.status_code for r in answers] == [422] * 5
+    assert "对应不上" in answers[0].get_data(as_text=True)
+    # The sixth try, with the right ID number, is refused like the others: no case opens.
+    response = buyer.post("/transfer/new", data=invoice_form(w))
+    text = page(response, 422).get_text()
+    assert "不匹配的核对次数过多" in text
+    with conn():
+        assert TransferCase.select().count() == 0
+    # A right answer within the limit takes back only its own count.
+    other = make.transfer_world()
+    second = from_addr(app, "192.0.2.40")
+    make.login(second, other.buyer)
+    second.post("/transfer/new", data=invoice_form(other, seller_resident_id=make.resident_id()))
+    assert second.post("/transfer/new", data=invoice_form(other)).status_code == 303
+    with conn():
+        assert Throttle.get(Throttle.key == f"idcheck:{other.buyer.id}@192.0.2.40").failures == 1
+
+
+def test_guessing_the_licence_number_behind_a_share_code_is_paused(app, make):
+    el = make.elicence()
+    holder = app.test_client()
+    make.login(holder, el.holder)
+    code = page(holder.post("/licence/share", data={"days": "7"})).select_one(".share-code")
+    code = code.get_text().replace("-", "")
+    last6 = el.record.licence_no[-6:]
+    wrong = [f"{n:06d}" for n in range(11) if f"{n:06d}" != last6][:10]
+    for i, guess in enumerate(wrong):  # each from its own address: the per-client limit is 30
+        c = from_addr(app, stranger_addr(i))
+        assert "电子码无效" in c.get(f"/verify/share?code={code}&last6={guess}").get_data(True)
+    right = from_addr(app, "192.0.2.77").get(f"/verify/share?code={code}&last6={last6}")
+    assert 'content="throttled"' in right.get_data(as_text=True)

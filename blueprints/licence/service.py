@@ -309,9 +309,16 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
     record = None
     if share is not None:
         record = LicenceRecord.get_by_id(share.elicence.record_id)
+    if share is not None and Throttle.locked_until_for(f"share:{share.id}"):
+        # A live code whose licence number is being guessed: paused for every client.
+        return ShareResult("throttled", checked_at=checked_at)
     if share is None or len(last6) != 6 or record.licence_no[-6:] != last6:
         with write_tx():
             _client_failure()
+            if share is not None:
+                Throttle.register_failure(
+                    f"share:{share.id}", limit=LICENCE_FAILURES, window=CLIENT_WINDOW
+                )
             if share is not None:
                 _log_check(share.elicence, "share", "invalid", None, firm[:100])
         return ShareResult("invalid", checked_at=checked_at)
