@@ -4,9 +4,9 @@ import io
 
 from models import AuditEvent, LicenceRecord
 
-from .helpers import page
+from .helpers import page, tiny_png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = tiny_png()
 
 
 def test_search_and_view_are_audited(client, make, login, conn):

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.access import get_or_404, role_required
 from core.audit import audit
+from core.filelimits import PHOTO
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.paging import page_number
@@ -142,7 +143,7 @@ def record_photo(record_id: int):
     if form.validate_on_submit():
         try:
             stored = store_upload(
-                form.photo.data, "photos", {"image/jpeg", "image/png"}, PHOTO_MAX_BYTES
+                form.photo.data, "photos", {"image/jpeg", "image/png"}, PHOTO_MAX_BYTES, PHOTO
             )
         except ValidationError as exc:
             form.photo.errors.append(str(exc.message))
