@@ -1,5 +1,6 @@
 """The truck rule engine as pure functions: table tests."""
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -147,3 +148,17 @@ def test_restricted_minutes_match_restricts(h1, m1, h2, m2):
             r.restricts("heavy", start + dt.timedelta(minutes=i)) for i in range(0, 1440, 1)
         )
         assert counted == asked
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999999999999999:00-10:00", "08:99999999999999999999-10:00", "０８:00-10:00"]
+)
+def test_absurd_times_are_a_value_error_not_an_overflow(text):
+    with pytest.raises(ValueError):
+        parse_windows(text)
+
+
+@given(st.text(max_size=40))
+def test_any_typed_windows_parse_or_raise_value_error(text):
+    with contextlib.suppress(ValueError):
+        parse_windows(text)
