@@ -43,6 +43,10 @@ def render_error(code: int, detail=None, standalone: bool = False, heading=None)
     title, message = MESSAGES.get(code, MESSAGES[500])
     context = {"code": code, "title": heading or title, "message": detail or message}
     fragment = bool(request.headers.get("HX-Request"))
+    if request.blueprint == "verify" or request.path.startswith(("/v/", "/verify")):
+        # The verifier's pages send no script at all, error pages included (DESIGN.md).
+        forget_user()
+        return render_template("verify/error.html", **context), code
     if standalone:
         forget_user()
     else:
