@@ -8,6 +8,7 @@ midnight (22:00-06:00 runs into the next morning).
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 TRUCK_CLASSES = ("light", "medium", "heavy", "hazardous")
@@ -49,9 +50,13 @@ class Window:
 
 
 def _parse_time(text: str) -> dt.time:
+    """'7:05' -> 07:05; ValueError for anything else (a citizen types these: a huge number
+    would overflow dt.time's C integers with an OverflowError, a 500, not a message)."""
     text = text.strip()
     if text in ("24:00", "24:0"):
         return dt.time(0, 0)
+    if not re.fullmatch(r"[0-9]{1,2}(:[0-9]{1,2})?", text):
+        raise ValueError(f"not a time of day: {text[:20]!r}")
     hours, _, minutes = text.partition(":")
     return dt.time(int(hours), int(minutes or 0))
 

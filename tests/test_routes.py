@@ -78,6 +78,7 @@ EXPECTED_ROUTES = {
     "POST /licence/share",
     "POST /licence/share/<int:share_id>/cancel",
     "GET /licence/records",
+    "POST /licence/records",
     "GET /licence/records/<int:record_id>",
     "POST /licence/records/<int:record_id>/status",
     "POST /licence/records/<int:record_id>/photo",

@@ -1,5 +1,6 @@
 """The truck rule engine as pure functions: table tests."""
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -161,3 +162,17 @@ def test_the_emission_rule_bars_only_restricted_classes():
         {1: [strict]}, "heavy", "china5", dt.date(2025, 1, 1), dt.date(2025, 1, 2)
     )
     assert [(r.code, r.zone_id) for r in refusals] == [("emission", 1)]
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999999999999999:00-10:00", "08:99999999999999999999-10:00", "０８:00-10:00"]
+)
+def test_absurd_times_are_a_value_error_not_an_overflow(text):
+    with pytest.raises(ValueError):
+        parse_windows(text)
+
+
+@given(st.text(max_size=40))
+def test_any_typed_windows_parse_or_raise_value_error(text):
+    with contextlib.suppress(ValueError):
+        parse_windows(text)

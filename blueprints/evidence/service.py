@@ -356,7 +356,7 @@ def store_evidence(file_storage):
     if mime not in ALLOWED_TYPES:
         raise ValidationError(_l("Only PDF, JPEG and PNG files are accepted."))
     check_structure(data, mime)
-    return store_bytes(data, UPLOAD_SUBFOLDER, ALLOWED_TYPES, cap)
+    return store_bytes(data, UPLOAD_SUBFOLDER, ALLOWED_TYPES, cap, limits=None)  # checked above
 
 
 def add_item(access: CaseAccess, stored, *, category, title, released, reason, note):

@@ -42,11 +42,16 @@ def search_query(q: str):
     return query.where(LicenceRecord.name.startswith(q))
 
 
-@bp.get("/records")
+@bp.route("/records", methods=["GET", "POST"])
 @role_required(LICENCE_CLERK)
 def records():
-    """Search the licence records (htmx swaps the results while typing)."""
-    q = request.args.get("q", "")
+    """Search the licence records (htmx swaps the results).
+
+    The form posts, so an ID number typed in it never lands in a URL (access logs, browser
+    history); a GET ?q= still works for names and paging, and its query string is never
+    written to the access log either (gunicorn.conf.py).
+    """
+    q = request.form.get("q", "") if request.method == "POST" else request.args.get("q", "")
     page = page_number()
     rows = list(search_query(q).paginate(page, PAGE + 1))
     if q:

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from core.audit import audit, client_addr
+from core.filelimits import PHOTO
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
 from core.uploads import remove_stored, store_upload
@@ -345,9 +346,16 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
     record = None
     if share is not None:
         record = LicenceRecord.get_by_id(share.elicence.record_id)
+    if share is not None and Throttle.locked_until_for(f"share:{share.id}"):
+        # A live code whose licence number is being guessed: paused for every client.
+        return ShareResult("throttled", checked_at=checked_at)
     if share is None or len(last6) != 6 or record.licence_no[-6:] != last6:
         with write_tx():
             _client_failure()
+            if share is not None:
+                Throttle.register_failure(
+                    f"share:{share.id}", limit=LICENCE_FAILURES, window=CLIENT_WINDOW
+                )
             if share is not None:
                 _log_check(share.elicence, "share", "invalid", None, firm[:100])
         return ShareResult("invalid", checked_at=checked_at)
@@ -382,7 +390,7 @@ def set_record_photo(record: LicenceRecord, upload, actor: User) -> None:
     """Store the holder's photo (type by content, size capped, server-made name) and put it on
     the record, audited; the photo it replaces is removed. StepError on `photo` when refused."""
     try:
-        stored = store_upload(upload, "photos", PHOTO_TYPES, PHOTO_MAX_BYTES)
+        stored = store_upload(upload, "photos", PHOTO_TYPES, PHOTO_MAX_BYTES, PHOTO)
     except ValidationError as exc:
         raise StepError(exc.message, "photo") from None
     try:
