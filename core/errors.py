@@ -44,7 +44,8 @@ def render_error(code: int, detail=None, standalone: bool = False, heading=None)
     context = {"code": code, "title": heading or title, "message": detail or message}
     fragment = bool(request.headers.get("HX-Request"))
     if request.blueprint == "verify" or request.path.startswith(("/v/", "/verify")):
-        # The verifier's pages send no script at all, error pages included (DESIGN.md).
+        # The verifier's pages send no script at all, error pages included
+        # (docs/DESIGN.md#the-verifier).
         forget_user()
         return render_template("verify/error.html", **context), code
     if standalone:

@@ -3,7 +3,7 @@
 A step takes its actor explicitly (never a request global), runs in one short write
 transaction (run_step), and refuses with StepError, whose message is for the person who tried
 and whose `field`, when given, names the form field the refusal belongs to. Views only
-translate: form -> step -> StepError into a form error or a flash (docs/DESIGN.md, "Services").
+translate: form -> step -> StepError into a form error or a flash (docs/DESIGN.md#services).
 """
 
 from flask_babel import lazy_gettext as _l
