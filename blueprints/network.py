@@ -57,8 +57,9 @@ class ConfirmPeerForm(Form):
     fingerprint = StringField(
         _l("Fingerprint confirmed with the other city"),
         validators=[DataRequired(REQUIRED), Length(max=120)],
-        description=_l("Ask the other city's administrator to read theirs out to you (by "
-                       "telephone or in person) and type it here; never copy it from this page."),
+        description=_l("Have the other city's administrator read their fingerprint out to you "
+                       "(by telephone or in person) and type what you hear: it must be the one "
+                       "shown above."),
     )  # fmt: skip
 
 
