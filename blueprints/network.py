@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length
 from blueprints.auth.forms import REQUIRED
 from core.access import get_or_404, role_required
 from core.forms import Form
-from core.network import inbox, identity, outbox, peers
+from core.network import identity, inbox, outbox, peers
 from core.security import csrf
 from models import ADMIN, OUTBOX_PENDING, PEER_ACTIVE, PEER_SUSPENDED, OutboxMessage, Peer
 
@@ -44,9 +44,11 @@ def receive():
 class FetchPeerForm(Form):
     """Step one of peering: the other deployment's address."""
 
-    url = StringField(_l("Address of the other deployment"),
-                      validators=[DataRequired(REQUIRED), Length(max=200)],
-                      description=_l("Its public base URL, e.g. https://jg.jinan.example"))  # fmt: skip
+    url = StringField(
+        _l("Address of the other deployment"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("Its public base URL, e.g. https://jg.jinan.example"),
+    )
 
 
 class ConfirmPeerForm(Form):

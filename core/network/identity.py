@@ -30,8 +30,15 @@ def document() -> dict:
         "base_url": base_url(),
         "inbox": base_url() + INBOX_PATH,
         "offices": [
-            {"code": o.code, "name": o.name, "name_en": o.name_en, "kind": o.kind,
-             "city": o.city, "city_en": o.city_en, "plate_prefix": o.plate_prefix}
+            {
+                "code": o.code,
+                "name": o.name,
+                "name_en": o.name_en,
+                "kind": o.kind,
+                "city": o.city,
+                "city_en": o.city_en,
+                "plate_prefix": o.plate_prefix,
+            }
             for o in local
         ],  # fmt: skip
         "keys": [k.public_jwk() for k in keys.all_keys()],

@@ -4,9 +4,8 @@ The actor of such a row is the other deployment (its base URL, role "peer"), not
 so these rows are written here rather than through core.audit.audit, which names a user.
 """
 
-from models import AuditEvent, db
-
 from core.audit import client_addr
+from models import AuditEvent, db
 
 
 def record(action: str, *, peer_url: str, message_id: str, result: str = "ok", detail=None):

@@ -126,10 +126,10 @@ def _settle(message: OutboxMessage, outcome: Outcome) -> None:
         OutboxMessage.update(changes).where(OutboxMessage.id == message.id).execute()
         if outcome.status in (OUTBOX_DELIVERED, OUTBOX_REFUSED):
             if message.channel == "network":
-                Peer.update(last_contact_at=now).where(
-                    Peer.base_url == message.recipient
-                ).execute()
-            action = "network.sent" if outcome.status == OUTBOX_DELIVERED else "network.send_refused"
+                Peer.update(last_contact_at=now).where(Peer.base_url == message.recipient).execute()
+            action = (
+                "network.sent" if outcome.status == OUTBOX_DELIVERED else "network.send_refused"
+            )
             record(action, peer_url=message.recipient, message_id=message.message_id,
                    result=outcome.reason or "ok",
                    detail={"type": message.type, "channel": message.channel,

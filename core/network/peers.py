@@ -4,8 +4,15 @@ types the fingerprint the other city read out to them; suspended or removed by h
 import json
 from dataclasses import dataclass
 
-from models import OUTBOX_CANCELLED, OUTBOX_PENDING, PEER_ACTIVE, OutboxMessage, Peer, utcnow
-from models import write_tx
+from models import (
+    OUTBOX_CANCELLED,
+    OUTBOX_PENDING,
+    PEER_ACTIVE,
+    OutboxMessage,
+    Peer,
+    utcnow,
+    write_tx,
+)
 
 from . import http
 from .envelope import EnvelopeError, verify_document
@@ -114,8 +121,9 @@ def remove_peer(peer: Peer, actor=None) -> int:
     with write_tx():
         cancelled = (
             OutboxMessage.update(status=OUTBOX_CANCELLED, done_at=utcnow(), reason="peer_removed")
-            .where(OutboxMessage.recipient == peer.base_url,
-                   OutboxMessage.status == OUTBOX_PENDING)  # fmt: skip
+            .where(
+                OutboxMessage.recipient == peer.base_url, OutboxMessage.status == OUTBOX_PENDING
+            )  # fmt: skip
             .execute()
         )
         audit("network.peer_removed", peer, actor=actor,
