@@ -47,9 +47,11 @@ class Deployment:
                          **self.settings)  # fmt: skip
 
     def stop(self) -> None:
+        """Stop the server (the database and keys stay)."""
         self.node.stop()
 
     def env(self) -> dict:
+        """The environment of this deployment's commands (the same settings as its server)."""
         return {**os.environ, "FLASK_APP": "app:create_app", "DATABASE_URL": self.database_url,
                 "PUBLIC_BASE_URL": self.url, "SECRET_KEY": "shared-by-all-nodes",
                 **self.settings}  # fmt: skip
@@ -112,6 +114,7 @@ def post_envelope(deployment: Deployment, token: str) -> tuple[int, str]:
 
 
 def get_json(url: str):
+    """GET a JSON document: (status, headers, parsed body)."""
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
         return response.status, dict(response.headers), json.loads(response.read())
 

@@ -12,6 +12,7 @@ network_cli = AppGroup("network", help="The network of city deployments.")
 
 
 def _peer(url: str) -> Peer:
+    """The peer at `url`, or a clear error for the administrator."""
     from .peers import normalise_url
 
     peer = Peer.get_or_none(Peer.base_url == normalise_url(url))

@@ -97,6 +97,7 @@ def sign_document(document: dict, keys: list[SigningKey]) -> dict:
     private = {k.kid: k.key for k in keys}
 
     def pick(member):
+        """Each signature with the private key its header names."""
         return private[member.headers()["kid"]]
 
     return jws.serialize_json(members, canonical(document), pick, algorithms=[ALG])

@@ -14,6 +14,7 @@ class Unreachable(Exception):
 
 
 def _check_scheme(url: str) -> None:
+    """Only web addresses: a peer URL must never open a file or another scheme."""
     if not url.startswith(("https://", "http://")):
         raise Unreachable(f"not an http(s) URL: {url[:80]}")
 

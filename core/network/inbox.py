@@ -57,6 +57,7 @@ def register(type_: str):
     """Decorator: the function handles messages of `type_` (one handler per type)."""
 
     def decorator(func):
+        """Record the handler under its type."""
         if type_ in HANDLERS or type_ in ANSWER_TYPES:
             raise ValueError(f"a handler for {type_!r} exists already")
         HANDLERS[type_] = Handler(type_, func)

@@ -7,7 +7,9 @@ thumbprint) and a validity window; the newest valid key signs, and every key not
 stays published, so messages and documents signed before a rotation still verify.
 """
 
+import base64
 import fcntl
+import hmac
 import json
 import os
 import time
@@ -64,6 +66,7 @@ def _locked(folder: str):
 
 
 def _read(folder: str) -> list[dict]:
+    """The key entries on file (none before the first key is made)."""
     try:
         with open(os.path.join(folder, KEY_FILE)) as fh:
             return json.load(fh)["keys"]
@@ -83,12 +86,14 @@ def _write(folder: str, entries: list[dict]) -> None:
 
 
 def _new_entry(days: int, now: int) -> dict:
+    """A fresh key pair, its thumbprint as kid, valid from now for `days`."""
     key = OKPKey.generate_key("Ed25519", private=True)
     return {"jwk": key.as_dict(private=True), "kid": key.thumbprint(), "nbf": now,
             "exp": now + days * DAY}  # fmt: skip
 
 
 def _as_key(entry: dict) -> SigningKey:
+    """A key entry on file as a SigningKey."""
     return SigningKey(OKPKey.import_key(entry["jwk"]), entry["kid"], entry["nbf"], entry["exp"])
 
 
@@ -126,8 +131,6 @@ def rotate() -> SigningKey:
 def fingerprint(kid: str) -> str:
     """A key id (base64url SHA-256 thumbprint) as upper-case hex in groups of four: easier to
     read aloud on the telephone to the other city than base64."""
-    import base64
-
     raw = base64.urlsafe_b64decode(kid + "=" * (-len(kid) % 4))
     text = raw.hex().upper()
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
@@ -135,9 +138,9 @@ def fingerprint(kid: str) -> str:
 
 def same_fingerprint(typed: str, expected: str) -> bool:
     """Whether what the administrator typed is the fingerprint (spaces, colons, case ignored)."""
-    import hmac
 
     def norm(s: str) -> str:
+        """Without separators, upper case."""
         return "".join(ch for ch in s.upper() if ch not in " :-\t\n")
 
     return bool(typed) and hmac.compare_digest(norm(typed), norm(expected))

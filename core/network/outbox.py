@@ -64,6 +64,7 @@ def channel(name: str):
     """Decorator: the function delivers the messages of channel `name`."""
 
     def decorator(func):
+        """Record the delivery function under its channel."""
         CHANNELS[name] = func
         return func
 
