@@ -7,6 +7,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import cli, db, errors, i18n, measures, security, session_auth
+from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
 
 # Every setting, its environment variable and its default. The README's table lists them by
@@ -34,6 +35,14 @@ SETTINGS = {
     "IDCHECK_ACCOUNT_WINDOW_SECONDS": "86400",
     "TRUSTED_PROXIES": "0",
     "SESSION_IDLE_MINUTES": "120",
+    # The network of deployments (README, "Network"); name and city default to the offices'.
+    "DEPLOYMENT_NAME": "",
+    "DEPLOYMENT_CITY": "",
+    "NETWORK_KEY_FOLDER": "{instance}/network",
+    "NETWORK_KEY_DAYS": "730",
+    "NETWORK_CLOCK_SKEW_SECONDS": "300",
+    "NETWORK_TIMEOUT_SECONDS": "10",
+    "NETWORK_ALERT_HOURS": "24",
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
@@ -53,6 +62,10 @@ INT_SETTINGS = {
     "IDCHECK_ACCOUNT_WINDOW_SECONDS",
     "TRUSTED_PROXIES",
     "SESSION_IDLE_MINUTES",
+    "NETWORK_KEY_DAYS",
+    "NETWORK_CLOCK_SKEW_SECONDS",
+    "NETWORK_TIMEOUT_SECONDS",
+    "NETWORK_ALERT_HOURS",
 }
 
 
@@ -68,7 +81,11 @@ def load_settings(instance_path: str, environ=os.environ) -> dict:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: settings, database, security, languages, blueprints, CLI."""
-    app = Flask(__name__, instance_relative_config=True)
+    # INSTANCE_PATH gives a deployment an instance folder of its own (two cities' deployments
+    # from one checkout, as the network's tests run them).
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=os.environ.get("INSTANCE_PATH")
+    )
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.update(load_settings(app.instance_path))
@@ -107,18 +124,31 @@ def create_app(test_config: dict | None = None) -> Flask:
     session_auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    network_cli.init_app(app)
     register_blueprints(app)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
     """The shared blueprints, then the measures: the one place that lists them (core.measures)."""
-    from blueprints import auth, evidence, licence, main, staff, stats, transfer, truckpass, verify
+    from blueprints import (
+        auth,
+        evidence,
+        licence,
+        main,
+        network,
+        staff,
+        stats,
+        transfer,
+        truckpass,
+        verify,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(network.bp)
     # The city's four measures (便民措施), in the order pages show them.
     measures.init_app(app, [licence.MEASURE, transfer.MEASURE, truckpass.MEASURE, evidence.MEASURE])

@@ -56,6 +56,15 @@ ACTION_LABELS = {
     "demo.load": _l("Demo city loaded"),
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),
+    "network.peer_added": _l("Network peer added"),
+    "network.peer_suspended": _l("Network peer suspended"),
+    "network.peer_resumed": _l("Network peer resumed"),
+    "network.peer_removed": _l("Network peer removed"),
+    "network.key_rotated": _l("Signing key rotated"),
+    "network.sent": _l("Message delivered to a peer"),
+    "network.send_refused": _l("Message refused by a peer"),
+    "network.received": _l("Message received from a peer"),
+    "network.refused": _l("Message from another deployment refused"),
 }
 
 

@@ -25,6 +25,17 @@ from .licence import (
     LicenceRecord,
     ShareCode,
 )
+from .network import (
+    OUTBOX_CANCELLED,
+    OUTBOX_DELIVERED,
+    OUTBOX_PENDING,
+    OUTBOX_REFUSED,
+    PEER_ACTIVE,
+    PEER_SUSPENDED,
+    InboxMessage,
+    OutboxMessage,
+    Peer,
+)
 from .people import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -91,6 +102,9 @@ ALL_MODELS = [
     TruckPassZone,
     TruckPassDocument,
     StatCounter,
+    Peer,
+    InboxMessage,
+    OutboxMessage,
 ]
 
 __all__ = [
@@ -104,6 +118,12 @@ __all__ = [
     "LICENCE_CLERK",
     "MARKET_CLERK",
     "OFFICE_KINDS",
+    "OUTBOX_CANCELLED",
+    "OUTBOX_DELIVERED",
+    "OUTBOX_PENDING",
+    "OUTBOX_REFUSED",
+    "PEER_ACTIVE",
+    "PEER_SUSPENDED",
     "PARTY_ROLES",
     "PASS_STATUSES",
     "POLICE_INSPECTOR",
@@ -126,9 +146,12 @@ __all__ = [
     "CaseParty",
     "EvidenceAccess",
     "EvidenceItem",
+    "InboxMessage",
     "Inspection",
     "InspectionPhoto",
     "Office",
+    "OutboxMessage",
+    "Peer",
     "PlateNumber",
     "RestrictedZone",
     "TruckPass",

@@ -113,6 +113,14 @@ EXPECTED_ROUTES = {
     "GET /stats/",
     "GET /stats/export/<measure>/<any(day, hour, office):by>.csv",
     "GET /report",
+    # The network of deployments
+    "GET /.well-known/jiaoguan.json",
+    "POST /network/inbox",
+    "GET /network/peers",
+    "POST /network/peers/fetch",
+    "POST /network/peers/confirm",
+    "GET /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
+    "POST /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
 }
 
 
@@ -132,7 +140,8 @@ CITIZEN = ["/", "/account", "/licence/", "/evidence/", "/evidence/open", "/trans
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
-ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/"]
+ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/",
+         "/network/peers"]  # fmt: skip
 VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
 LICENCE_CLERK = ["/staff/", "/licence/records"]
