@@ -27,14 +27,14 @@ NAV = {
     "accident_officer": ["/staff/", "/evidence/", "/account"],
     "police_inspector": ["/staff/", "/account"],
 }
-# The cards of the staff landing page, per role, as before.
+# The cards of the staff landing page, per role (as before, and the network peers for admins).
 CARDS = {
     "licence_clerk": ["/licence/records"],
     "police_inspector": ["/verify"],
     "market_clerk": ["/transfer/market"],
     "vehicle_clerk": ["/transfer/office", "/transfer/archives"],
     "truckpass_clerk": ["/trucks/queue", "/trucks/zones"],
-    "admin": ["/staff/accounts", "/staff/offices", "/staff/audit", "/stats/"],
+    "admin": ["/staff/accounts", "/staff/offices", "/staff/audit", "/network/peers", "/stats/"],
     "accident_officer": ["/evidence/"],
 }
 
