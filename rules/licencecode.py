@@ -22,6 +22,8 @@ import ipaddress
 
 # Crockford's base32 alphabet: no I, L, O, U (models.licence.TYPING_ALPHABET is the same).
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# RFC 4648's base32 letter for letter into Crockford's (the standard library encodes in C).
+RFC4648_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFORD)
 # What people (and damaged prints) turn Crockford characters into.
 CROCKFORD_READINGS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
@@ -39,22 +41,19 @@ def secret_bytes(secret_b32: str) -> bytes:
 
 def crockford(data: bytes, length: int) -> str:
     """The first `length` * 5 bits of `data` in Crockford base32, most significant first."""
-    bits = len(data) * 8
-    if length * 5 > bits:
+    if length * 5 > len(data) * 8:
         raise ValueError("not enough bits for that many characters")
-    number = int.from_bytes(data, "big") >> (bits - length * 5)
-    chars = []
-    for _ in range(length):
-        chars.append(CROCKFORD[number & 31])
-        number >>= 5
-    return "".join(reversed(chars))
+    return base64.b32encode(data).decode()[:length].translate(RFC4648_TO_CROCKFORD)
+
+
+def _qr_code(key: bytes, step: int) -> str:
+    message = QR_PURPOSE + b"\x00" + step.to_bytes(8, "big")
+    return crockford(hmac.new(key, message, hashlib.sha256).digest(), QR_CODE_LENGTH)
 
 
 def qr_code(secret_b32: str, step: int) -> str:
     """The QR code of one time step: HMAC-SHA256(key, label || 0x00 || step as 8 bytes)."""
-    message = QR_PURPOSE + b"\x00" + step.to_bytes(8, "big")
-    mac = hmac.new(secret_bytes(secret_b32), message, hashlib.sha256).digest()
-    return crockford(mac, QR_CODE_LENGTH)
+    return _qr_code(secret_bytes(secret_b32), step)
 
 
 def normalise(code: str | None) -> str:
@@ -83,9 +82,9 @@ def matching_qr_step(secret_b32: str, code: str | None, now_step: int, back: int
     """
     if not is_qr_code(code):
         return None
-    value = normalise(code)
+    value, key = normalise(code), secret_bytes(secret_b32)
     for step in range(now_step, now_step - back - 1, -1):
-        if hmac.compare_digest(qr_code(secret_b32, step), value):
+        if hmac.compare_digest(_qr_code(key, step), value):
             return step
     return None
 

@@ -245,13 +245,14 @@ def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
     if licencecode.is_old_format(code):
         return "old-code-format"
     now_step = totp.step_at(now)
-    step = licencecode.matching_qr_step(elicence.secret, code, now_step, back=1)
-    if step is not None:
-        return _use_step(elicence, step)
-    older = licencecode.matching_qr_step(
+    # One pass back over the recent steps: the own step and the one before are good, older
+    # ones are reported as expired rather than invalid.
+    step = licencecode.matching_qr_step(
         elicence.secret, code, now_step, back=EXPIRED_LOOKBACK_STEPS
     )
-    return "expired-code" if older is not None else "invalid"
+    if step is None:
+        return "invalid"
+    return _use_step(elicence, step) if step >= now_step - 1 else "expired-code"
 
 
 def typed_pair_key(elicence: ELicence) -> str:
