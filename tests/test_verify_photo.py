@@ -173,6 +173,9 @@ def test_the_photo_form_is_script_free_and_sets_no_cookie(client):
     assert field["capture"] == "environment"
     assert "<script" not in response.get_data(as_text=True)
     result = post_photo(client, jpeg(no_qr_at_all(None)))
+    css = len(client.get("/static/css/verify.css").get_data())
+    for body in (response.get_data(), result.get_data()):
+        assert len(body) + css < 8192, len(body) + css
     assert "Set-Cookie" not in result.headers
     assert result.headers["Cache-Control"] == "no-store"
     assert "script-src 'none'" in result.headers["Content-Security-Policy"]
