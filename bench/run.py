@@ -214,7 +214,7 @@ class Context:
         A code is accepted in its own 30 s step and the next one, once: codes of the current
         step are made when enough of that window remains, else after the next step begins.
         """
-        from rules import totp
+        from rules import licencecode, totp
 
         now = time.time()
         step = int(now // totp.STEP_SECONDS)
@@ -238,7 +238,7 @@ class Context:
             self.first_step = step
         # A code is accepted as its own step: a later run must use a later one.
         record_code_step(step)
-        return [f"/v/{handle}/{totp.totp(secret).generate_otp(step)}" for handle, secret in chosen]
+        return [f"/v/{handle}/{licencecode.qr_code(secret, step)}" for handle, secret in chosen]
 
     def applicants(self, n: int) -> list[int]:
         """`n` applicants' user ids (all without an e-licence after reset_applicants)."""

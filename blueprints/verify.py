@@ -6,9 +6,14 @@ cached or indexed, no referrer, no session writes (its forms are GET forms, so n
 no cookie is needed), a few kilobytes per page, and a machine-readable verdict in a meta tag.
 """
 
+import io
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.formparser import parse_form_data
 
 from blueprints.licence import service
 from blueprints.licence.labels import labels
@@ -16,6 +21,8 @@ from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
 from core.clock import beijing_now
+from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
+from core.security import csrf
 from core.uploads import absolute_path
 from models import POLICE_INSPECTOR, LicenceRecord, RestrictedZone, TruckPass, utcnow
 from rules.validators import ValidationError, mask_id, normalize_plate
@@ -77,7 +84,8 @@ def show_result(result, via: str):
 
 @bp.get("/verify")
 def form():
-    """The form to type a licence key and code (works in any phone or text browser)."""
+    """The form to type a licence key and code, or to photograph the QR (works in any phone or
+    text browser, with no script)."""
     return render_template("verify/form.html", verdict=None)
 
 
@@ -104,12 +112,65 @@ def is_prefetch() -> bool:
 @bp.get("/v/<handle>/<code>")
 def qr(handle: str, code: str):
     """The QR's address: checks the code in it (once: a prefetch must not use it up)."""
-    if len(handle) > 32 or len(code) > 12:
+    if len(handle) > 32 or len(code) > 32:
         abort(404)
     if is_prefetch():
         return "", 204
     result = service.check_code(handle=handle, code=code, via="qr", checker=checker())
     return show_result(result, "qr")
+
+
+QR_PATH = re.compile(r"/v/([A-Za-z0-9_-]{1,32})/([A-Za-z0-9-]{1,32})")
+
+
+def licence_qr(text: str) -> tuple[str, str] | None:
+    """(handle, code) when a QR's text is this deployment's licence verify URL, else None."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    url = urlsplit(text.strip())
+    found = QR_PATH.fullmatch(url.path)
+    if found is None or (url.scheme, url.netloc.lower()) != (base.scheme, base.netloc.lower()):
+        return None
+    return found.group(1), found.group(2)
+
+
+def _in_memory(*_args, **_kwargs):
+    """Uploaded parts stay in memory (Werkzeug would spool big ones to a temporary file)."""
+    return io.BytesIO()
+
+
+@bp.post("/verify/photo")
+@csrf.exempt  # no session and no cookie here (see photo_check); SameSite=Lax guards the rest
+def photo_check():
+    """A photo of the driver's QR, taken in the verifier page: decoded here and checked.
+
+    Exempt from CSRF like the verifier's GET forms: the page may not set a cookie, so there is
+    no session to bind a token to, and a cross-site post carries no login (SameSite=Lax) and
+    can do no more than opening the QR's own URL. The photo is read into memory only, decoded
+    and dropped: never stored and never logged.
+    """
+    if (request.content_length or 0) > PHOTO_MAX_BYTES + 8192:
+        return render_template("verify/form.html", verdict=None, photo_error="too-large"), 413
+    _stream, _form, files = parse_form_data(
+        request.environ,
+        stream_factory=_in_memory,
+        max_content_length=PHOTO_MAX_BYTES + 8192,
+        silent=True,
+    )
+    upload = files.get("photo")
+    data = upload.stream.getvalue() if upload else b""
+    if not data:
+        return render_template("verify/form.html", verdict=None, photo_error="missing"), 400
+    try:
+        texts = read_qr_texts(data)
+    except UnreadablePhoto as exc:
+        return render_template("verify/form.html", verdict=None, photo_error=exc.reason), 422
+    for text in texts:
+        found = licence_qr(text)
+        if found:
+            handle, code = found
+            result = service.check_code(handle=handle, code=code, via="photo", checker=checker())
+            return show_result(result, "photo")
+    return render_template("verify/form.html", verdict=None, photo_error="not-licence"), 422
 
 
 @bp.get("/v/photo/<token>")

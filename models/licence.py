@@ -114,8 +114,8 @@ class ELicence(BaseModel):
     """A holder's electronic licence: the secret behind its codes and the handles that name it.
 
     Revoking all codes replaces secret, handle and typing key at once: every code and QR shown
-    before stops working, and a lock caused by someone else's guesses (kept per handle) no longer
-    applies.
+    before stops working, and a pause of typed checks caused by someone else's guesses (kept per
+    handle) no longer applies.
     """
 
     holder = ForeignKeyField(User, backref="elicences", on_delete="RESTRICT")
@@ -170,7 +170,8 @@ class ELicence(BaseModel):
 
     @property
     def throttle_key(self) -> str:
-        """Failed checks are counted per handle (so a new handle escapes someone's guessing)."""
+        """Wrong typed codes from every address are counted here, per handle (so revoking all
+        codes escapes someone's guessing); wrong QR codes are counted nowhere."""
         return f"licence:{self.handle}"
 
 

@@ -64,6 +64,37 @@ class Throttle(BaseModel):
             return row.locked_until if row.locked_until and row.locked_until > now else None
 
     @classmethod
+    def register_delayed_failure(cls, key: str, *, window: int, delay) -> dt.datetime | None:
+        """Count one failure and make its sender wait `delay(failures)` seconds (0: no wait);
+        returns the end of the wait, if any.
+
+        A progressive delay rather than a lock: whoever trips it only slows themselves down.
+        The count and its window work as in register_failure (one row-locked transaction).
+        """
+        now = utcnow()
+        with db.atomic():
+            row = for_update(cls.select().where(cls.key == key)).first()
+            if row is None:
+                cls.insert(key=key, failures=0, window_start=now).on_conflict_ignore().execute()
+                row = for_update(cls.select().where(cls.key == key)).first()
+            if row.window_start <= now - dt.timedelta(seconds=window):
+                row.failures, row.window_start, row.locked_until = 0, now, None
+            row.failures += 1
+            seconds = delay(row.failures)
+            row.locked_until = now + dt.timedelta(seconds=seconds) if seconds else None
+            row.save()
+            return row.locked_until
+
+    @classmethod
+    def recent_failures(cls, key: str, window: int, now: dt.datetime | None = None):
+        """(failures, since) counted on this key in its current window, or (0, None)."""
+        now = now or utcnow()
+        row = cls.get_or_none(cls.key == key)
+        if row is None or row.window_start <= now - dt.timedelta(seconds=window):
+            return 0, None
+        return row.failures, row.window_start
+
+    @classmethod
     def reset(cls, key: str) -> None:
         """Forget the failures of a key (after a success)."""
         cls.delete().where(cls.key == key).execute()

@@ -26,6 +26,7 @@ CHECK_VERDICTS = (
     "expired-licence",
     "points-full",
     "overdue-review",
+    "old-code-format",
     "other",
 )
 # A genuine, current code: the licence was shown (the same set as the licence service's GENUINE;

@@ -86,6 +86,7 @@ EXPECTED_ROUTES = {
     # The verifier
     "GET /verify",
     "GET /verify/check",
+    "POST /verify/photo",
     "GET /verify/share",
     "GET /v/<handle>/<code>",
     "GET /v/photo/<token>",

@@ -33,8 +33,8 @@ from models import (
     write_tx,
 )
 from models.transfer import REGISTERED
+from rules import licencecode, totp
 from rules import stats as rules
-from rules import totp
 
 from .helpers import page, unmasked_ids
 
@@ -189,8 +189,8 @@ def test_counters_are_kept_with_the_event_and_roll_back_with_it(app, make, conn)
 
 
 def code_of(elicence) -> str:
-    """The current code of an e-licence."""
-    return totp.totp(elicence.secret).generate_otp(totp.step_at(time.time()))
+    """The current QR code of an e-licence."""
+    return licencecode.qr_code(elicence.secret, totp.step_at(time.time()))
 
 
 @pytest.fixture

@@ -7,14 +7,19 @@ import pytest
 from bs4 import BeautifulSoup
 
 from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord
-from rules import totp
+from rules import licencecode, totp
 
 from .helpers import page, unmasked_ids
 
 
 def code_at(elicence, steps_back=0):
-    """The code of the current step, or of an earlier one."""
+    """The typed code of the current step, or of an earlier one."""
     return totp.totp(elicence.secret).generate_otp(totp.step_at(time.time()) - steps_back)
+
+
+def qr_code_at(elicence, steps_back=0):
+    """The QR's code of the current step, or of an earlier one."""
+    return licencecode.qr_code(elicence.secret, totp.step_at(time.time()) - steps_back)
 
 
 def verdict(response) -> str:
@@ -28,7 +33,7 @@ def qr_url(elicence, code):
 
 def test_valid_then_used_then_expired_then_invalid(client, make):
     el = make.elicence()
-    code = code_at(el)
+    code = qr_code_at(el)
     first = client.get(qr_url(el, code))
     assert verdict(first) == "valid"
     soup = page(first)
@@ -36,15 +41,15 @@ def test_valid_then_used_then_expired_then_invalid(client, make):
     assert el.record.name in text and "驾驶证有效" in text
     assert soup.find("img", src=re.compile(r"^/v/photo/")) is None  # no photo on this record
     assert verdict(client.get(qr_url(el, code))) == "used-code"
-    assert verdict(client.get(qr_url(el, code_at(el, 2)))) == "expired-code"
-    altered = code[:-1] + str((int(code[-1]) + 1) % 10)
+    assert verdict(client.get(qr_url(el, qr_code_at(el, 2)))) == "expired-code"
+    altered = code[:-1] + ("0" if code[-1] != "0" else "1")
     assert verdict(client.get(qr_url(el, altered))) == "invalid"
 
 
 def test_previous_step_is_accepted_once(client, make):
     el = make.elicence()
-    assert verdict(client.get(qr_url(el, code_at(el, 1)))) == "valid"
-    assert verdict(client.get(qr_url(el, code_at(el, 1)))) in ("used-code", "expired-code")
+    assert verdict(client.get(qr_url(el, qr_code_at(el, 1)))) == "valid"
+    assert verdict(client.get(qr_url(el, qr_code_at(el, 1)))) in ("used-code", "expired-code")
 
 
 def test_typed_key_and_code(client, make):
@@ -72,24 +77,24 @@ def test_unknown_handle_is_invalid(client):
 )
 def test_the_licence_state_shows_on_the_next_check(client, make, conn, status, expected):
     el = make.elicence()
-    assert verdict(client.get(qr_url(el, code_at(el, 1)))) == "valid"
+    assert verdict(client.get(qr_url(el, qr_code_at(el, 1)))) == "valid"
     with conn():
         LicenceRecord.update(status=status).where(LicenceRecord.id == el.record_id).execute()
-    assert verdict(client.get(qr_url(el, code_at(el)))) == expected
+    assert verdict(client.get(qr_url(el, qr_code_at(el)))) == expected
 
 
 def test_expired_licence_and_points(client, make, conn):
     import datetime as dt
 
     el = make.elicence(valid_until=dt.date.today() - dt.timedelta(days=1))
-    assert verdict(client.get(qr_url(el, code_at(el)))) == "expired-licence"
+    assert verdict(client.get(qr_url(el, qr_code_at(el)))) == "expired-licence"
     el2 = make.elicence(points=12)
-    assert verdict(client.get(qr_url(el2, code_at(el2)))) == "points-full"
+    assert verdict(client.get(qr_url(el2, qr_code_at(el2)))) == "points-full"
 
 
 def test_verifier_sends_no_script_and_strict_headers(client, make):
     el = make.elicence()
-    for url in ("/verify", qr_url(el, code_at(el)), "/verify/share", "/v/x/1"):
+    for url in ("/verify", qr_url(el, qr_code_at(el)), "/verify/share", "/v/x/1"):
         response = client.get(url)
         body = response.get_data(as_text=True)
         assert "<script" not in body.lower()
@@ -112,7 +117,7 @@ def test_verifier_css_is_small(client):
 
 def test_anonymous_checker_never_sees_the_id_number(client, make):
     el = make.elicence()
-    body = client.get(qr_url(el, code_at(el))).get_data(as_text=True)
+    body = client.get(qr_url(el, qr_code_at(el))).get_data(as_text=True)
     assert el.record.licence_no not in body and not unmasked_ids(body)
     assert el.record.licence_no[:6] + "********" + el.record.licence_no[-4:] in body
 
@@ -120,14 +125,14 @@ def test_anonymous_checker_never_sees_the_id_number(client, make):
 def test_inspector_sees_full_number_and_points(client, make, login):
     el = make.elicence(points=3)
     login(make.staff("police_inspector"))
-    response = client.get(qr_url(el, code_at(el)))
+    response = client.get(qr_url(el, qr_code_at(el)))
     soup = page(response, allow_ids=(el.record.licence_no,))
     assert el.record.licence_no in soup.get_text() and "3 / 12" in soup.get_text()
 
 
 def test_every_check_is_logged_for_the_holder_and_audited(client, make, conn):
     el = make.elicence()
-    code = code_at(el)
+    code = qr_code_at(el)
     for _ in range(2):
         client.get(qr_url(el, code))
     with conn():
@@ -140,21 +145,81 @@ def test_every_check_is_logged_for_the_holder_and_audited(client, make, conn):
         assert [a.result for a in audited.order_by(AuditEvent.seq)] == ["valid", "used-code"]
 
 
-def test_ten_failures_lock_the_licence_and_reset_escapes(client, make, login, conn):
+def typed_url(elicence, code):
+    return f"/verify/check?key={elicence.typing_key}&code={code}"
+
+
+def wrong_typed(elicence, i):
+    """A wrong 6-digit code, different for each i and never a recent genuine one."""
+    recent = {code_at(elicence, back) for back in range(25)}
+    return next(c for n in range(i, i + 100) if (c := f"{(n * 7919) % 1000000:06d}") not in recent)
+
+
+def test_wrong_typed_codes_slow_their_sender_and_the_holder_is_told(client, make, login, conn):
     el = make.elicence()
-    for i in range(10):
-        wrong = f"{(int(code_at(el)) + 1 + i) % 1000000:06d}"
-        client.get(qr_url(el, wrong))
-    assert verdict(client.get(qr_url(el, code_at(el)))) == "throttled"
-    # The holder sees the lock on the code page and revokes all codes.
+    for i in range(3):  # people mistype: the first few cost nothing
+        response = client.get(typed_url(el, wrong_typed(el, i)))
+        assert verdict(response) == "invalid" and "秒后再试" not in response.get_data(as_text=True)
+    response = client.get(typed_url(el, wrong_typed(el, 3)))
+    assert verdict(response) == "invalid" and "5 秒后再试" in response.get_data(as_text=True)
+    # This sender now waits (even with the right code); the QR check goes on.
+    assert verdict(client.get(typed_url(el, code_at(el)))) == "throttled"
+    assert verdict(client.get(qr_url(el, qr_code_at(el)))) == "valid"
+    # The holder sees that typed codes are being guessed, and revokes all codes.
     login(el.holder)
-    assert "暂停" in client.get("/licence/code").get_data(as_text=True)
+    assert "4 次错误的输入码" in client.get("/licence/code").get_data(as_text=True)
     client.post("/licence/reset-codes", data={})
     with conn():
         fresh = ELicence.get_by_id(el.id)
-    assert fresh.handle != el.handle
-    assert verdict(client.get(qr_url(fresh, code_at(fresh)))) == "valid"
-    assert verdict(client.get(qr_url(el, code_at(fresh)))) == "invalid"  # the old QR is dead
+    assert fresh.handle != el.handle and fresh.typing_key != el.typing_key
+    assert "错误的输入码" not in client.get("/licence/code").get_data(as_text=True)
+    assert verdict(client.get(typed_url(fresh, code_at(fresh, 1)))) == "valid"
+    assert verdict(client.get(qr_url(el, qr_code_at(fresh)))) == "invalid"  # the old QR is dead
+
+
+def test_a_stranger_with_the_key_cannot_fail_the_holders_typed_check(app, make):
+    """Two client addresses: the stranger guesses as fast as the delays allow, for longer than
+    the ceiling's share of one address; the inspector at the roadside still gets "valid"."""
+    el = make.elicence()
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    inspector = app.test_client()
+    inspector.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    verdicts = [verdict(stranger.get(typed_url(el, wrong_typed(el, i)))) for i in range(30)]
+    # Three free tries, a fourth that starts the wait; the rest wait (however slow this runs,
+    # the doubling waits leave only a few more through).
+    assert verdicts[:4] == ["invalid"] * 4 and verdicts.count("invalid") < 8
+    assert "throttled" in verdicts
+    assert verdict(inspector.get(typed_url(el, code_at(el)))) == "valid"
+
+
+def test_a_stranger_hopping_inside_one_ipv6_network_is_one_sender(app, make):
+    el = make.elicence()
+    hopper = app.test_client()
+    for i in range(4):
+        hopper.environ_base["REMOTE_ADDR"] = f"2001:db8:1:2::{i + 1:x}"
+        assert verdict(hopper.get(typed_url(el, wrong_typed(el, i)))) == "invalid"
+    hopper.environ_base["REMOTE_ADDR"] = "2001:db8:1:2::99"
+    assert verdict(hopper.get(typed_url(el, code_at(el)))) == "throttled"
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "2001:db8:1:3::1"
+    assert verdict(elsewhere.get(typed_url(el, code_at(el)))) == "valid"
+
+
+def test_the_per_key_ceiling_pauses_typed_checks_only(app, make, monkeypatch):
+    """Many networks together reach the ceiling: typed checks of that key pause, QR goes on."""
+    from blueprints.licence import service
+
+    monkeypatch.setattr(service, "TYPED_KEY_CEILING", 6)
+    el = make.elicence()
+    for i in range(6):
+        botnet = app.test_client()
+        botnet.environ_base["REMOTE_ADDR"] = f"192.0.2.{i + 1}"
+        botnet.get(typed_url(el, wrong_typed(el, i)))
+    inspector = app.test_client()
+    inspector.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert verdict(inspector.get(typed_url(el, code_at(el)))) == "throttled"
+    assert verdict(inspector.get(qr_url(el, qr_code_at(el)))) == "valid"
 
 
 def test_failed_lookups_throttle_the_client(client):
@@ -167,15 +232,15 @@ def test_a_locked_client_is_refused_even_a_genuine_code(client, make):
     el = make.elicence()
     for i in range(30):
         client.get(f"/verify/check?key=AAAA{i:04d}&code=123456")
-    assert verdict(client.get(qr_url(el, code_at(el)))) == "throttled"
+    assert verdict(client.get(qr_url(el, qr_code_at(el)))) == "throttled"
 
 
-def test_one_licence_locked_leaves_another_alone(client, make):
-    locked, other = make.elicence(), make.elicence()
-    for i in range(10):
-        client.get(qr_url(locked, f"{(int(code_at(locked)) + 1 + i) % 1000000:06d}"))
-    assert verdict(client.get(qr_url(locked, code_at(locked)))) == "throttled"
-    assert verdict(client.get(qr_url(other, code_at(other)))) == "valid"
+def test_one_licence_paused_leaves_another_alone(client, make):
+    paused, other = make.elicence(), make.elicence()
+    for i in range(4):
+        client.get(typed_url(paused, wrong_typed(paused, i)))
+    assert verdict(client.get(typed_url(paused, code_at(paused)))) == "throttled"
+    assert verdict(client.get(typed_url(other, code_at(other)))) == "valid"
 
 
 def test_photo_link_is_signed_and_short_lived(client, make, app, conn):
@@ -185,7 +250,7 @@ def test_photo_link_is_signed_and_short_lived(client, make, app, conn):
     os.makedirs(os.path.join(app.config["UPLOAD_FOLDER"], "photos"), exist_ok=True)
     with open(os.path.join(app.config["UPLOAD_FOLDER"], "photos", "x.png"), "wb") as fh:
         fh.write(b"\x89PNG\r\n\x1a\n" + b"0" * 20)
-    soup = page(client.get(qr_url(el, code_at(el))))
+    soup = page(client.get(qr_url(el, qr_code_at(el))))
     src = soup.find("img")["src"]
     assert client.get(src).status_code == 200
     assert client.get(src[:-2] + "xx").status_code == 404
@@ -193,24 +258,26 @@ def test_photo_link_is_signed_and_short_lived(client, make, app, conn):
 
 def test_json_endpoint_gives_the_same_verdict(client, make):
     el = make.elicence()
-    code = code_at(el)
-    body = client.get(f"/api/v1/licence-check?handle={el.handle}&code={code}").get_json()
+    qr_code = qr_code_at(el)
+    body = client.get(f"/api/v1/licence-check?handle={el.handle}&code={qr_code}").get_json()
     assert body["verdict"] == "valid" and body["licence"]["name"] == el.record.name
     assert "*" in body["licence"]["licence_no_masked"]
-    again = client.get(f"/api/v1/licence-check?key={el.typing_key}&code={code}").get_json()
+    # The typed code of the same step is used up with it: one step, one check.
+    typed = code_at(el)
+    again = client.get(f"/api/v1/licence-check?key={el.typing_key}&code={typed}").get_json()
     assert again == {"verdict": "used-code", "checked_at": again["checked_at"]}
     assert client.get("/api/v1/licence-check").status_code == 400
 
 
 def test_english_verifier(client, make):
     el = make.elicence()
-    response = client.get(qr_url(el, code_at(el)) + "?hl=en")
+    response = client.get(qr_url(el, qr_code_at(el)) + "?hl=en")
     assert "Valid licence" in response.get_data(as_text=True)
 
 
 def test_a_prefetch_or_head_does_not_use_up_the_code(client, make):
     el = make.elicence()
-    url = qr_url(el, code_at(el))
+    url = qr_url(el, qr_code_at(el))
     assert client.head(url).status_code == 204
     assert client.get(url, headers={"Sec-Purpose": "prefetch;prerender"}).status_code == 204
     assert verdict(client.get(url)) == "valid"
@@ -219,7 +286,7 @@ def test_a_prefetch_or_head_does_not_use_up_the_code(client, make):
 def test_the_verifier_never_sets_a_cookie_even_for_a_logged_in_inspector(client, make, login):
     login(make.staff("police_inspector"))
     el = make.elicence()
-    for url in ("/verify", qr_url(el, code_at(el))):
+    for url in ("/verify", qr_url(el, qr_code_at(el))):
         assert "Set-Cookie" not in client.get(url).headers
     assert "Set-Cookie" in client.get("/account").headers  # elsewhere the session slides on
 

@@ -24,6 +24,7 @@ VERDICT_LABELS = {
     "expired-licence": _l("Licence expired"),
     "points-full": _l("Points full: may not drive"),
     "overdue-review": _l("Overdue for review"),
+    "old-code-format": _l("Old code format"),
 }
 
 VERDICT_HINTS = {
@@ -33,7 +34,24 @@ VERDICT_HINTS = {
     "expired-code": _l("Codes change every 30 seconds. Ask the driver to show the current code."),
     "used-code": _l("Each code can be checked once. Ask the driver for the next code."),
     "throttled": _l("Checks of this licence are paused after repeated wrong codes. Try later."),
+    "old-code-format": _l(
+        "This QR code comes from an old version of the code page and can no longer be checked. "
+        "Ask the driver to refresh the code page and show the new QR code."
+    ),
 }
+
+# Why a photo of a QR gave no check, and what the inspector can do about it.
+PHOTO_ERRORS = {
+    "missing": _l("Take or choose a photo of the driver's QR code."),
+    "not-image": _l("This file is not a photo we can read. Take the photo again."),
+    "too-large": _l("This photo is too large. Take it again at the camera's normal size."),
+    "no-code": _l("No QR code could be read in this photo."),
+    "not-licence": _l("This QR code is not a licence code of this city's verifier."),
+}
+PHOTO_HINT = _l(
+    "Hold the phone steady, fill the frame with the QR code, avoid glare on the screen, and "
+    "take the photo again. You can also type the licence key and code below."
+)
 
 CHECKER_LABELS = {
     "anonymous": _l("Phone (not logged in)"),
@@ -47,6 +65,7 @@ VIA_LABELS = {
     "typed": _l("Typed code"),
     "json": _l("Integration"),
     "share": _l("Share code"),
+    "photo": _l("Photo of the QR"),
 }
 
 ISSUE_REASONS = {
@@ -70,4 +89,6 @@ def labels() -> dict:
         "CHECKER_LABELS": CHECKER_LABELS,
         "VIA_LABELS": VIA_LABELS,
         "ISSUE_REASONS": ISSUE_REASONS,
+        "PHOTO_ERRORS": PHOTO_ERRORS,
+        "PHOTO_HINT": PHOTO_HINT,
     }

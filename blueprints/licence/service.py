@@ -6,6 +6,7 @@ refusal: every verdict, "invalid" included, is the check doing its job.
 """
 
 import datetime as dt
+import math
 import time
 from dataclasses import dataclass
 
@@ -29,14 +30,20 @@ from models import (
     write_tx,
 )
 from models.licence import new_handle, new_typing_key
-from rules import totp
+from rules import licencecode, totp
 from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, STATUS_LABELS
 
-# Failed checks per licence (per handle): 10 in 10 minutes lock it for the rest of the window.
-LICENCE_FAILURES = 10
-LICENCE_WINDOW = 600
+# Wrong typed codes are counted per (typing key, client network) with a progressive delay
+# (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
+# pause typed checks of the key (QR checks go on). One client gets about a dozen tries in a
+# window, so it takes many networks to reach the ceiling.
+TYPED_KEY_CEILING = 100
+TYPED_WINDOW = 600
+# Wrong last-6 characters given with a live share code, from every client: this many in the
+# window pause that share code (its licence number is being guessed).
+SHARE_FAILURES = 10
 # Failed look-ups per client address (unknown keys or share codes): stops enumeration.
 CLIENT_FAILURES = 30
 CLIENT_WINDOW = 600
@@ -144,16 +151,22 @@ def reset_codes(elicence: ELicence, actor: User) -> ELicence:
 
 
 def current_code(elicence: ELicence, now: float | None = None) -> tuple[str, int]:
-    """The code to show now, and the seconds it stays current."""
+    """The code to type now (6 digits), and the seconds it stays current."""
     now = time.time() if now is None else now
     step = totp.step_at(now)
     remaining = totp.STEP_SECONDS - int(now % totp.STEP_SECONDS)
     return totp.totp(elicence.secret).generate_otp(step), remaining
 
 
-def verify_url(base_url: str, elicence: ELicence, code: str) -> str:
-    """What the QR encodes: <PUBLIC_BASE_URL>/v/<handle>/<code>."""
-    return f"{base_url}/v/{elicence.handle}/{code}"
+def current_qr_code(elicence: ELicence, now: float | None = None) -> str:
+    """The long code the QR carries now (same step as the typed code; never typed)."""
+    now = time.time() if now is None else now
+    return licencecode.qr_code(elicence.secret, totp.step_at(now))
+
+
+def verify_url(base_url: str, elicence: ELicence, qr_code: str) -> str:
+    """What the QR encodes: <PUBLIC_BASE_URL>/v/<handle>/<QR code>."""
+    return f"{base_url}/v/{elicence.handle}/{qr_code}"
 
 
 @dataclass
@@ -170,6 +183,13 @@ class CheckResult:
     def genuine(self) -> bool:
         """The code was genuine and current: the licence's own data may be shown."""
         return self.verdict in GENUINE
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until this checker may try again (0: at once)."""
+        if self.locked_until is None:
+            return 0
+        return max(0, math.ceil((self.locked_until - utcnow()).total_seconds()))
 
 
 def client_locked() -> dt.datetime | None:
@@ -221,15 +241,16 @@ def check_code(
 ) -> CheckResult:
     """Check a licence code: the heart of the verifier.
 
-    A code is good for its own 30 s step and the one before, once. Every check of a known
-    e-licence is logged for its holder and in the audit log, in the same transaction that uses
-    the code, so two simultaneous checks of one code give exactly one "valid".
+    By handle (a QR's URL) the code is the long QR code; by typing key it is the 6-digit typed
+    code. Either is good for its own step and the one before, once (the two share the
+    e-licence's last-used step). Every check of a known e-licence is logged for its holder and
+    in the audit log, in the same transaction that uses the code, so two simultaneous checks of
+    one code give exactly one "valid".
     """
     now = time.time() if now is None else now
     checked_at = utcnow()
     # Read what can be read first (the e-licence with its record, the client's lock), so the
-    # write transaction that follows is short; the licence's own lock is read inside it, with
-    # the row locked, so that a burst of guesses cannot slip past the count.
+    # write transaction that follows is short.
     elicence = find_elicence(handle, typing_key)
     client_lock = client_locked()
     if client_lock:
@@ -242,32 +263,80 @@ def check_code(
         return CheckResult("invalid", checked_at=checked_at)
 
     with write_tx():
-        locked = Throttle.locked_until_for(elicence.throttle_key, lock=True)
-        if locked:
-            verdict = "throttled"
+        if handle:
+            verdict, locked = _qr_verdict(elicence, code, now), None
         else:
-            step = totp.matching_step(elicence.secret, code, now, back=1)
-            if step is None:
-                older = totp.matching_step(elicence.secret, code, now, back=EXPIRED_LOOKBACK_STEPS)
-                if older is not None:
-                    verdict = "expired-code"
-                else:
-                    verdict = "invalid"
-                    locked = Throttle.register_failure(
-                        elicence.throttle_key, limit=LICENCE_FAILURES, window=LICENCE_WINDOW
-                    )
-            elif elicence.accept_step(step):
-                # The record as read just before: a status change racing this check is
-                # shown by the next check, as it would be a moment later anyway.
-                verdict = STANDING_VERDICTS[elicence.record.standing()]
-            else:
-                last = ELicence.get_by_id(elicence.id).last_used_step
-                verdict = "used-code" if last == step else "expired-code"
+            verdict, locked = _typed_verdict(elicence, code, now)
         _log_check(elicence, via, verdict, checker)
     result = CheckResult(verdict, elicence=elicence, checked_at=checked_at, locked_until=locked)
     if result.genuine:
         result.record = elicence.record
     return result
+
+
+def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
+    """The QR path: the long code cannot be guessed, so a wrong one is only noise. It is logged
+    but counted nowhere, and no lock refuses it: no stranger can stop a QR check."""
+    if licencecode.is_old_format(code):
+        return "old-code-format"
+    now_step = totp.step_at(now)
+    # One pass back over the recent steps: the own step and the one before are good, older
+    # ones are reported as expired rather than invalid.
+    step = licencecode.matching_qr_step(
+        elicence.secret, code, now_step, back=EXPIRED_LOOKBACK_STEPS
+    )
+    if step is None:
+        return "invalid"
+    return _use_step(elicence, step) if step >= now_step - 1 else "expired-code"
+
+
+def typed_pair_key(elicence: ELicence) -> str:
+    """The throttle key of typed checks of this licence from this client's network."""
+    return f"typed:{elicence.typing_key}:{licencecode.client_network(client_addr())}"
+
+
+def _typed_verdict(elicence: ELicence, code: str, now: float):
+    """The typed path (6 digits, guessable): each client network that types wrong codes waits
+    longer and longer (its own delay, nobody else's), and a ceiling across all addresses stops
+    a guessing botnet without letting one stranger lock the holder out.
+
+    Runs inside the check's write transaction; the throttle rows are read locked so that a
+    burst of guesses cannot slip past the count. Returns (verdict, wait until).
+    """
+    pair = typed_pair_key(elicence)
+    locked = Throttle.locked_until_for(elicence.throttle_key, lock=True) or (
+        Throttle.locked_until_for(pair, lock=True)
+    )
+    if locked:
+        return "throttled", locked
+    step = totp.matching_step(elicence.secret, code, now, back=1)
+    if step is not None:
+        return _use_step(elicence, step), None
+    if totp.matching_step(elicence.secret, code, now, back=EXPIRED_LOOKBACK_STEPS) is not None:
+        return "expired-code", None
+    wait = Throttle.register_delayed_failure(
+        pair, window=TYPED_WINDOW, delay=licencecode.typed_delay
+    )
+    ceiling = Throttle.register_failure(
+        elicence.throttle_key, limit=TYPED_KEY_CEILING, window=TYPED_WINDOW
+    )
+    return "invalid", max(filter(None, (wait, ceiling)), default=None)
+
+
+def _use_step(elicence: ELicence, step: int) -> str:
+    """Use a genuine code's step (once) and say what the check shows."""
+    if elicence.accept_step(step):
+        # The record as read just before: a status change racing this check is shown by the
+        # next check, as it would be a moment later anyway.
+        return STANDING_VERDICTS[elicence.record.standing()]
+    last = ELicence.get_by_id(elicence.id).last_used_step
+    return "used-code" if last == step else "expired-code"
+
+
+def typed_guesses(elicence: ELicence):
+    """Wrong typed codes of this licence in the current window, from every address, and since
+    when: (0, None) when there are none. Shown to the holder on the code page."""
+    return Throttle.recent_failures(elicence.throttle_key, TYPED_WINDOW)
 
 
 def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
@@ -354,9 +423,8 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
             _client_failure()
             if share is not None:
                 Throttle.register_failure(
-                    f"share:{share.id}", limit=LICENCE_FAILURES, window=CLIENT_WINDOW
+                    f"share:{share.id}", limit=SHARE_FAILURES, window=CLIENT_WINDOW
                 )
-            if share is not None:
                 _log_check(share.elicence, "share", "invalid", None, firm[:100])
         return ShareResult("invalid", checked_at=checked_at)
     verdict = STANDING_VERDICTS[record.standing()] if share.is_live() else "expired-code"

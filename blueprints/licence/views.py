@@ -95,17 +95,24 @@ def photo():
     return send_file(absolute_path(record.photo), max_age=0)
 
 
+def qr_symbol(url: str) -> segno.QRCode:
+    """The QR symbol of a verify URL (the tests photograph this same symbol)."""
+    return segno.make(url, error="m")
+
+
 @lru_cache(maxsize=4096)
 def qr_svg(url: str, dark: str) -> str:
     """The QR of a verify URL as inline SVG; cached, since it only changes with the code."""
-    return segno.make(url, error="m").svg_inline(omitsize=True, border=2, dark=dark, light="#fff")
+    return qr_symbol(url).svg_inline(omitsize=True, border=2, dark=dark, light="#fff")
 
 
 def code_context() -> dict:
     """Everything the code page and its refreshing fragment show."""
     elicence = require_elicence()
     code, remaining = service.current_code(elicence)
-    url = service.verify_url(current_app.config["PUBLIC_BASE_URL"], elicence, code)
+    qr_code = service.current_qr_code(elicence)
+    url = service.verify_url(current_app.config["PUBLIC_BASE_URL"], elicence, qr_code)
+    guesses, guessed_since = service.typed_guesses(elicence)
     good = elicence.record.in_good_standing()
     return {
         "elicence": elicence,
@@ -116,6 +123,8 @@ def code_context() -> dict:
         "qr": qr_svg(url, "#000" if good else "#c62828"),
         "typing_key": elicence.typing_key,
         "locked_until": Throttle.locked_until_for(elicence.throttle_key),
+        "typed_guesses": guesses,
+        "guessed_since": guessed_since,
     }
 
 

@@ -4,6 +4,7 @@ JavaScript, the code page on a phone."""
 import io
 import random
 import re
+import time
 
 import pytest
 import zxingcpp
@@ -11,7 +12,7 @@ from PIL import Image
 
 from blueprints.licence.demo import avatar_png
 from core.uploads import store_bytes
-from rules import totp
+from rules import licencecode, totp
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -39,8 +40,11 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert len(results) == 1
     url = results[0].text
-    code = phone.locator(".code-otp").inner_text().replace(" ", "")
-    assert url == f"{base_url}/v/{el.handle}/{code}"
+    typed = phone.locator(".code-otp").inner_text().replace(" ", "")
+    # The QR carries the long code of the step whose typed code the page shows, not the typed one.
+    step = totp.matching_step(el.secret, typed, time.time(), back=1)
+    assert url == f"{base_url}/v/{el.handle}/{licencecode.qr_code(el.secret, step)}"
+    assert len(url.rsplit("/", 1)[1]) == 20 and typed not in url
     assert el.record.licence_no not in url
 
     inspector = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN",
@@ -67,7 +71,7 @@ def test_typed_check_with_javascript_off_at_360(browser, live_app, base_url):
     assert page.evaluate("document.documentElement.scrollWidth <= 360")
     page.fill("#key", f"{el.typing_key[:4]} {el.typing_key[4:]}")
     page.fill("#code", totp.totp(el.secret).now())
-    page.click("button[type=submit]")
+    page.click("form[action$='/verify/check'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/verify/check\?.*"))
     assert page.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
     assert page.locator(".verdict").inner_text() == "驾驶证有效"
@@ -86,3 +90,27 @@ def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
         pass
     assert r.value.request.headers.get("hx-request") == "true"
     phone.locator("#code-panel").wait_for()
+
+
+def test_photo_check_with_javascript_off_at_360(browser, live_app, base_url, tmp_path):
+    """The inspector's phone has no scanner app and no script: it photographs the driver's
+    screen in the verifier page itself."""
+    from tests.test_verify_photo import code_page_qr, jpeg, on_a_phone_screen
+
+    el = holder_with_photo(live_app)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg(on_a_phone_screen(code_page_qr(live_app, el))))
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640}, locale="zh-CN", java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(f"{base_url}/verify")
+    assert page.evaluate("document.documentElement.scrollWidth <= 360")
+    assert page.locator("#photo").get_attribute("capture") == "environment"
+    page.set_input_files("#photo", str(photo))
+    page.click("form[action$='/verify/photo'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/verify/photo$"))
+    assert page.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
+    assert el.record.name in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth <= 360")
+    context.close()
