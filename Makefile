@@ -56,9 +56,11 @@ bench: $(VENV)/.installed-bench translations
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Style, formatting, and the layers (pyproject.toml's [tool.importlinter]: no upward import).
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install-test
 	$(BIN)/ruff format .

@@ -332,7 +332,7 @@ def truckpass_lines(ctx: Context, n: int) -> list[str]:
     """`n` applications of the bench trucks by their owners, each the whole form at its last
     step (what the plain-form path posts), for the bench zone; the first day moves on by one
     each time the trucks come round again, so no two applications are the same."""
-    from core.clock import beijing_today
+    from rules.clock import beijing_today
 
     trucks = ctx.meta["trucks"]
     today = beijing_today()

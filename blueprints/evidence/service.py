@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.audit import audit, client_addr
-from core.clock import beijing_today
 from core.i18n import localtime
 from core.states import StateMachine
 from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
@@ -32,6 +31,7 @@ from models import (
     UserRole,
     write_tx,
 )
+from rules.clock import beijing_today
 from rules.validators import ValidationError, mask_id
 
 from .files import check_structure, watermark

@@ -7,7 +7,6 @@ from werkzeug.exceptions import TooManyRequests
 
 from core.access import get_or_404, login_required, role_required
 from core.audit import audit
-from core.clock import beijing_to_utc, beijing_today
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
@@ -23,6 +22,7 @@ from models import (
     utcnow,
     write_tx,
 )
+from rules.clock import beijing_to_utc, beijing_today
 from rules.validators import ValidationError
 
 from . import bp, service

@@ -5,7 +5,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from core.audit import audit
-from core.clock import beijing_today
 from core.states import StateMachine
 from models import (
     RestrictedZone,
@@ -27,6 +26,7 @@ from models.truckpass import (
 )
 from models.vehicles import SCRAPPED, SEIZED, STOLEN, TRANSFERRED_OUT
 from rules import truckrules
+from rules.clock import beijing_today
 from rules.validators import normalize_plate
 
 PASS_STATE = StateMachine("truck_pass", "status", PASS_TRANSITIONS)

@@ -6,12 +6,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
-from core.clock import beijing_now, beijing_today
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.uploads import remove_stored, store_upload
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
 from rules import truckrules
+from rules.clock import beijing_now, beijing_today
 from rules.validators import ValidationError
 
 from . import bp, service
