@@ -189,7 +189,9 @@ def test_counters_are_kept_with_the_event_and_roll_back_with_it(app, make, conn)
 
 def code_of(elicence) -> str:
     """The current code of an e-licence."""
-    return totp.totp(elicence.secret).generate_otp(totp.step_at(time.time()))
+    return totp.totp(elicence.secret, step=licence_service.CODE_STEP_SECONDS).generate_otp(
+        totp.step_at(time.time(), step=licence_service.CODE_STEP_SECONDS)
+    )
 
 
 @pytest.fixture

@@ -85,7 +85,9 @@ def check_code_step(user: User, code: str) -> LoginResult:
     """The second step for staff: a current TOTP code, accepted once only."""
     key = throttle_key(user, "")
     # The real clock, not the application's: the code comes from the authenticator's clock.
-    step = totp.matching_step(user.totp_secret or "", code, time.time())
+    step = totp.matching_step(
+        user.totp_secret or "", code, time.time(), step=totp.AUTHENTICATOR_STEP_SECONDS
+    )
     with write_tx():
         # Read the lock inside the transaction that counts the failure (no burst slips by).
         locked = Throttle.locked_until_for(key, lock=True)

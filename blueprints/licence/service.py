@@ -22,6 +22,10 @@ from models.base import compiled_get, compiled_insert
 from models.licence import new_handle, new_typing_key
 from rules import totp
 
+# The licence code's step (亮码刷新周期): how long one QR code stays current. The licence
+# measure's own setting, independent of the staff authenticator's fixed 30 s (rules/totp.py);
+# the code page, its countdown and its hints all read it from here.
+CODE_STEP_SECONDS = 30
 # Failed checks per licence (per handle): 10 in 10 minutes lock it for the rest of the window.
 LICENCE_FAILURES = 10
 LICENCE_WINDOW = 600
@@ -103,9 +107,14 @@ def reset_codes(elicence: ELicence, actor: User) -> ELicence:
 def current_code(elicence: ELicence, now: float | None = None) -> tuple[str, int]:
     """The code to show now, and the seconds it stays current."""
     now = time.time() if now is None else now
-    step = totp.step_at(now)
-    remaining = totp.STEP_SECONDS - int(now % totp.STEP_SECONDS)
-    return totp.totp(elicence.secret).generate_otp(step), remaining
+    step = totp.step_at(now, step=CODE_STEP_SECONDS)
+    remaining = totp.seconds_left(now, step=CODE_STEP_SECONDS)
+    return code_generator(elicence).generate_otp(step), remaining
+
+
+def code_generator(elicence: ELicence) -> pyotp.TOTP:
+    """The generator of this e-licence's codes, with the licence code's step."""
+    return totp.totp(elicence.secret, step=CODE_STEP_SECONDS)
 
 
 def verify_url(base_url: str, elicence: ELicence, code: str) -> str:
@@ -189,9 +198,9 @@ def check_code(
 ) -> CheckResult:
     """Check a licence code: the heart of the verifier.
 
-    A code is good for its own 30 s step and the one before, once. Every check of a known
-    e-licence is logged for its holder and in the audit log, in the same transaction that uses
-    the code, so two simultaneous checks of one code give exactly one "valid".
+    A code is good for its own step (CODE_STEP_SECONDS) and the one before, once. Every check
+    of a known e-licence is logged for its holder and in the audit log, in the same transaction
+    that uses the code, so two simultaneous checks of one code give exactly one "valid".
     """
     now = time.time() if now is None else now
     checked_at = utcnow()
@@ -214,9 +223,11 @@ def check_code(
         if locked:
             verdict = "throttled"
         else:
-            step = totp.matching_step(elicence.secret, code, now, back=1)
+            step = totp.matching_step(elicence.secret, code, now, step=CODE_STEP_SECONDS, back=1)
             if step is None:
-                older = totp.matching_step(elicence.secret, code, now, back=EXPIRED_LOOKBACK_STEPS)
+                older = totp.matching_step(
+                    elicence.secret, code, now, step=CODE_STEP_SECONDS, back=EXPIRED_LOOKBACK_STEPS
+                )
                 if older is not None:
                     verdict = "expired-code"
                 else:
