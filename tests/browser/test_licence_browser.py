@@ -87,3 +87,7 @@ def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
         pass
     assert r.value.request.headers.get("hx-request") == "true"
     phone.locator("#code-panel").wait_for()
+    # The swapped-in countdown runs for one licence code step (its stylesheet is made from it).
+    bar = phone.locator(".countdown-bar")
+    assert bar.evaluate("b => getComputedStyle(b).animationDuration") == f"{CODE_STEP_SECONDS}s"
+    assert bar.evaluate("b => b.getAnimations()[0].playState") == "running"
