@@ -42,3 +42,11 @@ def test_provisioning_uri_is_standard():
     uri = totp.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "admin", "jiaoguan")
     assert uri.startswith("otpauth://totp/jiaoguan:admin?")
     assert "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in uri and "issuer=jiaoguan" in uri
+
+
+def test_the_authenticator_step_is_the_apps_30_seconds():
+    """Authenticator apps ignore a URI's period: the staff step is theirs, and the URI says
+    nothing else (pyotp writes `period=` only for other steps)."""
+    assert totp.AUTHENTICATOR_STEP_SECONDS == 30
+    uri = totp.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "admin", "jiaoguan")
+    assert "period=" not in uri
