@@ -44,11 +44,15 @@ run: migrate
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
 
+# Browser tests are never skipped silently: Chromium is installed when missing (as root), or the
+# run stops with the command to install it; SKIP_BROWSER=1 runs the suite without them.
 test: install-test
+	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL (starts Debian's cluster and makes the test database; needs root).
 test-pg: install-test
+	scripts/ensure-chromium.sh
 	TEST_DATABASE_URL=$$(scripts/pg-test-server.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The benchmark against a real gunicorn (not part of the tests): docs/PERFORMANCE.md.
@@ -59,9 +63,11 @@ bench: $(VENV)/.installed-bench translations
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Style, formatting, and the layers (pyproject.toml's [tool.importlinter]: no upward import).
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install-test
 	$(BIN)/ruff format .

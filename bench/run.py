@@ -211,22 +211,24 @@ class Context:
     def fresh_codes(self, n: int, seconds_needed: float) -> list[str]:
         """`n` verifier paths of different e-licences with codes valid for `seconds_needed`.
 
-        A code is accepted in its own 30 s step and the next one, once: codes of the current
-        step are made when enough of that window remains, else after the next step begins.
+        A code is accepted in its own step (CODE_STEP_SECONDS) and the next one, once: codes of
+        the current step are made when enough of that window remains, else after the next step
+        begins.
         """
-        from rules import licencecode, totp
+        from blueprints.licence.service import CODE_STEP_SECONDS
+        from rules import licencecode
 
         now = time.time()
-        step = int(now // totp.STEP_SECONDS)
+        step = int(now // CODE_STEP_SECONDS)
         if self.first_step is None and step <= last_code_step():
             # An earlier run used codes of this step: its e-licences must not come again.
             step = last_code_step() + 1
-            wait = step * totp.STEP_SECONDS - now + 0.05
+            wait = step * CODE_STEP_SECONDS - now + 0.05
             log(f"  waiting {wait:.0f} s for a code step no earlier run used")
             time.sleep(wait)
             now = time.time()
-        if (step + 2) * totp.STEP_SECONDS - now < seconds_needed:
-            wait = (step + 1) * totp.STEP_SECONDS - now + 0.05
+        if (step + 2) * CODE_STEP_SECONDS - now < seconds_needed:
+            wait = (step + 1) * CODE_STEP_SECONDS - now + 0.05
             log(f"  waiting {wait:.0f} s for a fresh code step")
             time.sleep(wait)
             step += 1
@@ -332,7 +334,7 @@ def truckpass_lines(ctx: Context, n: int) -> list[str]:
     """`n` applications of the bench trucks by their owners, each the whole form at its last
     step (what the plain-form path posts), for the bench zone; the first day moves on by one
     each time the trucks come round again, so no two applications are the same."""
-    from core.clock import beijing_today
+    from rules.clock import beijing_today
 
     trucks = ctx.meta["trucks"]
     today = beijing_today()

@@ -39,7 +39,8 @@ from models import (  # noqa: E402
     Vehicle,
     db,
 )
-from rules.stats import BEIJING, counted  # noqa: E402
+from rules.clock import BEIJING  # noqa: E402
+from rules.stats import counted  # noqa: E402
 
 OFFICES = [
     ("370200", "青岛市车辆管理所", "Qingdao Vehicle Office", "vehicle_office"),

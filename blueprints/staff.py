@@ -9,13 +9,13 @@ from flask_login import current_user
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from blueprints.auth.forms import REQUIRED, StrongPassword
 from core.access import ROLE_LABELS, get_or_404, role_required
 from core.audit import audit
-from core.forms import Form, choices
+from core.forms import REQUIRED, Form, StrongPassword, choices
 from core.paging import page_number
 from core.passwords import hash_password
 from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
+from rules.clock import BEIJING_OFFSET
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -135,7 +135,7 @@ def audit_search():
         query = query.where(AuditEvent.action.startswith(args["action"].strip()))
     if args.get("object_id"):
         query = query.where(AuditEvent.object_id == args["object_id"].strip())
-    china = dt.timedelta(hours=8)
+    china = BEIJING_OFFSET
     if day := parse_day(args.get("since")):
         query = query.where(AuditEvent.at >= dt.datetime.combine(day, dt.time()) - china)
     if day := parse_day(args.get("until")):

@@ -20,11 +20,11 @@ from blueprints.licence.labels import labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
-from core.clock import beijing_now
 from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
 from core.security import csrf
 from core.uploads import absolute_path
 from models import POLICE_INSPECTOR, LicenceRecord, RestrictedZone, TruckPass, utcnow
+from rules.clock import beijing_now
 from rules.validators import ValidationError, mask_id, normalize_plate
 
 bp = Blueprint("verify", __name__)

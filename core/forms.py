@@ -1,10 +1,12 @@
-"""The base of every form, and glue between the pure validators in rules/ and WTForms fields."""
+"""The base of every form, the words and checks forms of several measures share, and glue
+between the pure validators in rules/ and WTForms fields."""
 
 from functools import lru_cache
 
 from babel import support
 from flask import has_request_context, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
 from wtforms.fields import FileField
@@ -12,7 +14,26 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
 
+from core.passwords import check_policy
 from rules.validators import ValidationError
+
+REQUIRED = _l("This field is required.")
+
+
+class StrongPassword:
+    """The password policy, with the form's personal data (ID number, mobile) excluded."""
+
+    def __init__(self, *personal_fields: str):
+        self.personal_fields = personal_fields
+
+    def __call__(self, form, field):
+        personal = [getattr(form, name).data or "" for name in self.personal_fields]
+        # Forms for a logged-in user carry their ID number and mobile as `personal`.
+        personal += getattr(form, "personal", [])
+        try:
+            check_policy(field.data or "", *personal)
+        except ValidationError as exc:
+            raise StopValidation(str(exc.message)) from exc
 
 
 @lru_cache(maxsize=8)

@@ -6,11 +6,12 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
 from core.audit import action_label
+from rules.clock import TIMEZONE_NAME
 from rules.validators import mask_id
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh"
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = TIMEZONE_NAME
 
 
 def select_locale() -> str:

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from peewee import DatabaseProxy, Model, PostgresqlDatabase
 
-from core import clock
+from rules import clock
 
 db = DatabaseProxy()
 

@@ -12,7 +12,7 @@ from peewee import (
     IntegerField,
 )
 
-from core.clock import beijing_today
+from rules.clock import beijing_today
 
 from .base import BaseModel, compiled_execute, compiled_get, utcnow
 from .people import Office, User

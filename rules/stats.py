@@ -8,9 +8,8 @@ the quietest window for applying, whether an hour is a busy one, medians.
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+from rules.clock import BEIJING_OFFSET
 
 # The verdicts of the verifier contract (docs/DESIGN.md#verdicts). A verdict not in this list
 # (a later one) is still counted, as "other", so the totals never lose a check.
@@ -128,12 +127,6 @@ def counted(action: str, result: str = "ok", detail: dict | None = None) -> list
     if action in PARTY_ONLY and not detail.get("as_party"):
         return []
     return list(ACTION_COUNTERS.get(action, ()))
-
-
-# China has kept UTC+8 all year since 1991 (no daylight saving): adding eight hours is exact
-# for every time this application stores, and several times faster than a zone lookup per row
-# (a test compares it with the tz database).
-BEIJING_OFFSET = dt.timedelta(hours=8)
 
 
 def beijing(at_utc: dt.datetime) -> dt.datetime:

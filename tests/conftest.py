@@ -1,8 +1,11 @@
-"""Fixtures only: an app on a fresh SQLite file per test, clients, CLI runner, log-in helpers."""
+"""Fixtures only: an app on a fresh SQLite file per test, clients, CLI runner, log-in helpers;
+and the suite's Hypothesis profile."""
 
+import os
 import threading
 
 import pytest
+from hypothesis import settings
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -11,6 +14,11 @@ from models import db
 
 from .factories import Factory
 from .helpers import CSRFClient, fresh_database_url, release_database
+
+# No per-example deadline: on a loaded machine one slow example is not a failure (a property
+# that is really slow shows as a slow suite instead). HYPOTHESIS_PROFILE=default restores it.
+settings.register_profile("suite", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture

@@ -170,9 +170,13 @@ class Factory:
     def fresh_code(user: User) -> str:
         """A TOTP code of a step the user has not used yet (waits out a used step)."""
         user = User.get_by_id(user.id)
-        while user.totp_last_step is not None and totp.step_at(time.time()) <= user.totp_last_step:
+        while (
+            user.totp_last_step is not None
+            and totp.step_at(time.time(), step=totp.AUTHENTICATOR_STEP_SECONDS)
+            <= user.totp_last_step
+        ):
             time.sleep(0.2)
-        return totp.totp(user.totp_secret).now()
+        return totp.totp(user.totp_secret, step=totp.AUTHENTICATOR_STEP_SECONDS).now()
 
     def login(self, client, user: User, password: str = PASSWORD):
         """Log in through the real forms; returns the last response."""

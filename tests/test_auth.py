@@ -4,6 +4,7 @@ import re
 import time
 from urllib.parse import urlencode
 
+import pyotp
 import pytest
 
 from core.session_auth import PENDING_KEY
@@ -110,6 +111,16 @@ def test_staff_login_needs_a_valid_totp_code(client, make):
     page(client.get("/staff/"))
 
 
+def test_staff_log_in_with_what_an_authenticator_app_shows(client, make):
+    """A plain pyotp.TOTP (30 s, 6 digits, SHA-1: what every authenticator app computes) is the
+    staff second factor, whatever the licence code's step is."""
+    staff = make.staff("admin")
+    client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    response = client.post("/login/code", data={"code": pyotp.TOTP(staff.totp_secret).now()})
+    assert response.status_code == 303
+    page(client.get("/staff/"))
+
+
 def test_the_same_code_twice_fails_the_second_time(app, make):
     staff = make.staff("admin")
     code = make.fresh_code(staff)
@@ -167,7 +178,9 @@ def test_unenrolled_staff_must_enrol_with_a_qr(client, make, conn):
     secret = soup.select_one("code.secret").get_text()
     with conn():
         assert User.get_by_id(staff.id).totp_secret == secret
-    response = client.post("/login/enrol", data={"code": totp.totp(secret).now()})
+    response = client.post(
+        "/login/enrol", data={"code": totp.totp(secret, step=totp.AUTHENTICATOR_STEP_SECONDS).now()}
+    )
     assert response.status_code == 303
     with conn():
         assert User.get_by_id(staff.id).totp_enrolled_at is not None

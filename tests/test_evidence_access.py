@@ -6,10 +6,10 @@ officers get anything but 404; parties never reach a withheld item or an unopene
 import pytest
 
 from app import create_app
-from core.clock import beijing_today
 from core.db import upgrade
 from core.demo import load_demo_city
 from models import ACCIDENT_OFFICER, AccidentCase, CaseParty, EvidenceItem, User, db
+from rules.clock import beijing_today
 
 from .factories import Factory
 from .helpers import CSRFClient, page, release_database

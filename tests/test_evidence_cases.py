@@ -7,7 +7,6 @@ import re
 import pytest
 
 from blueprints.evidence.service import CODE_MAX_FAILURES, hash_code
-from core.clock import beijing_today
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,
@@ -17,6 +16,7 @@ from models import (
     Throttle,
     User,
 )
+from rules.clock import beijing_today
 
 from .helpers import field_error, page
 

@@ -11,8 +11,8 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 
 from blueprints.evidence.files import check_structure, watermark_image, watermark_pdf
-from core import clock
 from models import AuditEvent, EvidenceAccess, Throttle, User
+from rules import clock
 from rules.validators import ValidationError, mask_id
 
 from .factories import sample_image, sample_pdf
@@ -124,7 +124,7 @@ def test_a_party_gets_a_limited_number_of_copies_an_hour(
     client.post("/logout", data={})
     login(citizen)
     later = clock.utc_now() + dt.timedelta(hours=1, minutes=1)
-    with mock.patch("core.clock.utc_now", return_value=later):
+    with mock.patch("rules.clock.utc_now", return_value=later):
         assert client.get(f"{url}/view").status_code == 200
 
 

@@ -4,11 +4,14 @@ import datetime as dt
 import re
 import time
 
+import pyotp
 import pytest
 
+from blueprints.licence import service as licence_service
 from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord, ShareCode, utcnow
 from rules import licencecode, totp
 
+from .factories import Factory
 from .helpers import page
 
 
@@ -79,7 +82,10 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
     assert "is-valid" in panel["class"]
     assert panel.select_one(".code-qr svg path.qrline")["stroke"] == "#000"
     digits = panel.select_one(".code-otp").get_text().replace(" ", "")
-    assert totp.matching_step(el.secret, digits, time.time()) is not None
+    assert (
+        totp.matching_step(el.secret, digits, time.time(), step=licence_service.CODE_STEP_SECONDS)
+        is not None
+    )
     assert panel.select_one(".code-key").get_text().replace(" ", "") == el.typing_key
     assert panel.select_one(".code-qr svg") is not None
     assert re.fullmatch(r"load delay:\d+s", panel["hx-trigger"])
@@ -89,6 +95,52 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
     html = fragment.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="code-panel"') and "<html" not in html
     assert el.record.licence_no not in html and el.record.licence_no not in str(soup)
+
+
+def check_at(app, conn, elicence, code, now) -> str:
+    """The verdict on a QR check of `code` at the moment `now` (seconds since the epoch)."""
+    with app.test_request_context(), conn():
+        return licence_service.check_code(
+            code=code, via="qr", handle=elicence.handle, now=now
+        ).verdict
+
+
+def test_the_licence_step_is_the_measures_own_clock(app, client, make, login, conn, monkeypatch):
+    """Setting the licence code's step to 60 s makes codes live twice as long and the code page
+    count down from 60, while staff still log in with their authenticator's 30 s codes."""
+    monkeypatch.setattr(licence_service, "CODE_STEP_SECONDS", 60)
+    staff = make.staff("admin")
+    staff_client = app.test_client()
+    staff_client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
+    code = pyotp.TOTP(staff.totp_secret).now()
+    assert staff_client.post("/login/code", data={"code": code}).status_code == 303
+
+    # A code shown 5 s into a minute is still good 105 s later (the next 60 s step)...
+    minute = 60 * int(time.time() // 60)
+    shown, checked = minute - 55, minute + 50
+    el = make.elicence()
+    assert check_at(app, conn, el, pyotp.TOTP(el.secret, interval=60).at(shown), checked) == "valid"
+    # ...where under 30 s steps a code as old has expired.
+    monkeypatch.setattr(licence_service, "CODE_STEP_SECONDS", 30)
+    other = make.elicence()
+    old = pyotp.TOTP(other.secret).at(shown)
+    assert check_at(app, conn, other, old, checked) == "expired-code"
+
+    monkeypatch.setattr(licence_service, "CODE_STEP_SECONDS", 60)
+    login(el.holder)
+    soup = page(client.get("/licence/code"))
+    # The countdown runs for 60 s, started as far into the step as the code is.
+    remaining = int(soup.find("noscript").find("meta")["content"])
+    assert 1 <= remaining <= 60
+    assert soup.select_one(".countdown-bar")["class"] == ["countdown-bar", f"cd-{60 - remaining}"]
+    css = client.get(soup.find("link", href=re.compile(r"countdown\.css"))["href"])
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    text = css.get_data(as_text=True)
+    assert ".countdown-bar { animation-duration: 60s; }" in text
+    assert ".cd-59 { animation-delay: -59s; }" in text and ".cd-60 " not in text
+    assert "每 60 秒更新" in soup.get_text()
+    digits = soup.select_one(".code-otp").get_text().replace(" ", "")
+    assert totp.matching_step(el.secret, digits, time.time(), step=60) is not None
 
 
 def test_code_is_red_when_the_licence_is_not_valid(client, make, login, conn):
@@ -104,7 +156,9 @@ def test_code_is_red_when_the_licence_is_not_valid(client, make, login, conn):
 
 def test_check_log_lists_every_check(client, make, login):
     el = make.elicence()
-    code = licencecode.qr_code(el.secret, totp.step_at(time.time()))
+    code = licencecode.qr_code(
+        el.secret, totp.step_at(time.time(), step=licence_service.CODE_STEP_SECONDS)
+    )
     client.get(f"/v/{el.handle}/{code}")
     client.get(f"/v/{el.handle}/{code}")
     login(el.holder)

@@ -71,6 +71,7 @@ EXPECTED_ROUTES = {
     "POST /licence/card/reveal",
     "GET /licence/photo",
     "GET /licence/code",
+    "GET /licence/countdown.css",
     "GET /licence/checks",
     "GET /licence/reset-codes",
     "POST /licence/reset-codes",

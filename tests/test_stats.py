@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from bs4 import BeautifulSoup
 
-import core.clock
 from blueprints.licence import service as licence_service
 from blueprints.stats.export import safe_cell
 from core.audit import audit
@@ -33,7 +32,7 @@ from models import (
     write_tx,
 )
 from models.transfer import REGISTERED
-from rules import licencecode, totp
+from rules import clock, licencecode, totp
 from rules import stats as rules
 
 from .helpers import page, unmasked_ids
@@ -50,9 +49,9 @@ def beijing_now() -> dt.datetime:
 def today(monkeypatch):
     """Today in Beijing, with the clock held at 10:00 Beijing time: inside office hours, so the
     quiet-hours advice has applications to speak of, whatever the hour the suite runs at."""
-    day = core.clock.beijing_today()
-    at = core.clock.beijing_to_utc(dt.datetime.combine(day, dt.time(10, 0)))
-    monkeypatch.setattr(core.clock, "utc_now", lambda: at)
+    day = clock.beijing_today()
+    at = clock.beijing_to_utc(dt.datetime.combine(day, dt.time(10, 0)))
+    monkeypatch.setattr(clock, "utc_now", lambda: at)
     return day
 
 
@@ -190,7 +189,9 @@ def test_counters_are_kept_with_the_event_and_roll_back_with_it(app, make, conn)
 
 def code_of(elicence) -> str:
     """The current QR code of an e-licence."""
-    return licencecode.qr_code(elicence.secret, totp.step_at(time.time()))
+    return licencecode.qr_code(
+        elicence.secret, totp.step_at(time.time(), step=licence_service.CODE_STEP_SECONDS)
+    )
 
 
 @pytest.fixture
@@ -530,8 +531,8 @@ def test_report_points_out_the_quietest_hours(app, client, make, conn, today):
 
 
 def test_truck_passes_count_at_the_trucks_office(client, make, login, conn):
-    from core.clock import beijing_today
     from models import StatCounter
+    from rules.clock import beijing_today
 
     owner = make.citizen()
     truck = make.truck(owner)

@@ -20,25 +20,33 @@ VECTORS = [
 
 @pytest.mark.parametrize(("when", "expected"), VECTORS)
 def test_rfc6238_appendix_b_vectors(when, expected):
-    generator = totp.totp(SEED_B32, digits=8, digest=hashlib.sha1)
+    generator = totp.totp(SEED_B32, step=30, digits=8, digest=hashlib.sha1)
     assert generator.at(when) == expected
-    assert generator.generate_otp(totp.step_at(when)) == expected
+    assert generator.generate_otp(totp.step_at(when, step=30)) == expected
 
 
 def test_code_accepted_for_its_step_and_the_one_before_only():
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     now = 1_700_000_015.0
-    step = totp.step_at(now)
-    g = totp.totp(secret)
-    assert totp.matching_step(secret, g.generate_otp(step), now) == step
-    assert totp.matching_step(secret, g.generate_otp(step - 1), now) == step - 1
-    assert totp.matching_step(secret, g.generate_otp(step - 2), now) is None
-    assert totp.matching_step(secret, g.generate_otp(step + 1), now) is None
-    assert totp.matching_step(secret, "12345", now) is None
-    assert totp.matching_step(secret, "abcdef", now) is None
+    step = totp.step_at(now, step=30)
+    g = totp.totp(secret, step=30)
+    assert totp.matching_step(secret, g.generate_otp(step), now, step=30) == step
+    assert totp.matching_step(secret, g.generate_otp(step - 1), now, step=30) == step - 1
+    assert totp.matching_step(secret, g.generate_otp(step - 2), now, step=30) is None
+    assert totp.matching_step(secret, g.generate_otp(step + 1), now, step=30) is None
+    assert totp.matching_step(secret, "12345", now, step=30) is None
+    assert totp.matching_step(secret, "abcdef", now, step=30) is None
 
 
 def test_provisioning_uri_is_standard():
     uri = totp.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "admin", "jiaoguan")
     assert uri.startswith("otpauth://totp/jiaoguan:admin?")
     assert "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in uri and "issuer=jiaoguan" in uri
+
+
+def test_the_authenticator_step_is_the_apps_30_seconds():
+    """Authenticator apps ignore a URI's period: the staff step is theirs, and the URI says
+    nothing else (pyotp writes `period=` only for other steps)."""
+    assert totp.AUTHENTICATOR_STEP_SECONDS == 30
+    uri = totp.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "admin", "jiaoguan")
+    assert "period=" not in uri

@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-import core.clock
+import rules.clock as app_clock
 from models import AuditEvent, TruckPass, TruckPassDocument, ZoneRule, db
 from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED
 
@@ -23,8 +23,8 @@ def clock(monkeypatch):
     """Set the application's clock to a Beijing wall-clock time: clock("2026-11-30 08:00")."""
 
     def set_to(local: str):
-        utc = core.clock.beijing_to_utc(dt.datetime.fromisoformat(local))
-        monkeypatch.setattr(core.clock, "utc_now", lambda: utc)
+        utc = app_clock.beijing_to_utc(dt.datetime.fromisoformat(local))
+        monkeypatch.setattr(app_clock, "utc_now", lambda: utc)
 
     set_to("2026-11-27 10:00")  # the Friday before: applications for Monday are in the future
     return set_to

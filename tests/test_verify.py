@@ -6,6 +6,7 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 
+from blueprints.licence.service import CODE_STEP_SECONDS
 from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord
 from rules import licencecode, totp
 
@@ -13,13 +14,17 @@ from .helpers import page, unmasked_ids
 
 
 def code_at(elicence, steps_back=0):
-    """The typed code of the current step, or of an earlier one."""
-    return totp.totp(elicence.secret).generate_otp(totp.step_at(time.time()) - steps_back)
+    """The code of the current step, or of an earlier one."""
+    return totp.totp(elicence.secret, step=CODE_STEP_SECONDS).generate_otp(
+        totp.step_at(time.time(), step=CODE_STEP_SECONDS) - steps_back
+    )
 
 
 def qr_code_at(elicence, steps_back=0):
     """The QR's code of the current step, or of an earlier one."""
-    return licencecode.qr_code(elicence.secret, totp.step_at(time.time()) - steps_back)
+    return licencecode.qr_code(
+        elicence.secret, totp.step_at(time.time(), step=CODE_STEP_SECONDS) - steps_back
+    )
 
 
 def verdict(response) -> str:

@@ -9,6 +9,7 @@ import zxingcpp
 from PIL import Image
 
 from blueprints.licence import service
+from blueprints.licence.service import CODE_STEP_SECONDS
 from blueprints.licence.views import qr_symbol
 from models import LicenceCheck, db
 from rules import licencecode, totp
@@ -92,5 +93,5 @@ def test_an_old_six_digit_qr_url_gets_the_old_code_format_verdict(client, make):
 
 def test_an_expired_qr_code_is_reported_as_expired(client, make):
     el = make.elicence()
-    step = totp.step_at(time.time()) - 5
+    step = totp.step_at(time.time(), step=CODE_STEP_SECONDS) - 5
     assert verdict(client.get(qr_url(el, licencecode.qr_code(el.secret, step)))) == "expired-code"

@@ -2,29 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, StopValidation
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from core.forms import Form, Normalized
-from core.passwords import check_policy
-from rules.validators import ValidationError, normalize_mobile, normalize_resident_id
-
-REQUIRED = _l("This field is required.")
-
-
-class StrongPassword:
-    """The password policy, with the form's personal data (ID number, mobile) excluded."""
-
-    def __init__(self, *personal_fields: str):
-        self.personal_fields = personal_fields
-
-    def __call__(self, form, field):
-        personal = [getattr(form, name).data or "" for name in self.personal_fields]
-        # Forms for a logged-in user carry their ID number and mobile as `personal`.
-        personal += getattr(form, "personal", [])
-        try:
-            check_policy(field.data or "", *personal)
-        except ValidationError as exc:
-            raise StopValidation(str(exc.message)) from exc
+from core.forms import REQUIRED, Form, Normalized, StrongPassword
+from rules.validators import normalize_mobile, normalize_resident_id
 
 
 class RegisterForm(Form):

@@ -74,7 +74,9 @@ def check_code_step(user: User, code: str) -> LoginResult:
     """The second step for staff: a current TOTP code, accepted once only."""
     attempt = login_gate(user, "")
     # The real clock, not the application's: the code comes from the authenticator's clock.
-    step = totp.matching_step(user.totp_secret or "", code, time.time())
+    step = totp.matching_step(
+        user.totp_secret or "", code, time.time(), step=totp.AUTHENTICATOR_STEP_SECONDS
+    )
     verdict = attempt.check_and_count()
     if verdict.kind and not attempt.counted:
         audit("login.refused_locked", user, result="refused", actor=user,

@@ -19,8 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from blueprints.auth.forms import REQUIRED
-from core.forms import Form, Normalized
+from core.forms import REQUIRED, Form, Normalized
 from core.forms import choices as pairs_to_choices
 from rules.validators import normalize_mobile, normalize_resident_id
 

@@ -20,7 +20,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit, client_addr
-from core.clock import beijing_to_utc, beijing_today
 from core.i18n import localtime
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
@@ -36,6 +35,7 @@ from models import (
     UserRole,
     write_tx,
 )
+from rules.clock import beijing_to_utc, beijing_today
 from rules.validators import ValidationError, mask_id
 
 from .files import check_structure, watermark

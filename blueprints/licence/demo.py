@@ -7,9 +7,9 @@ import io
 import pyotp
 from PIL import Image, ImageDraw
 
-from core.clock import beijing_today
 from core.uploads import store_bytes
 from models import ELicence, LicenceRecord
+from rules.clock import beijing_today
 from rules.validators import birth_date_from_resident_id, sex_from_resident_id
 
 # Per demo citizen (in core.demo.CITIZENS order): status, classes, and whether the e-licence

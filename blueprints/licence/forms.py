@@ -5,9 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from core.forms import Form
-
-REQUIRED = _l("This field is required.")
+from core.forms import REQUIRED, Form
 
 
 class ShareCodeForm(Form):

@@ -1,6 +1,9 @@
 """Words shown for licence statuses, verdicts and checkers, in the user's language."""
 
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
+
+from . import service
 
 STATUS_LABELS = {
     "valid": _l("Valid"),
@@ -27,11 +30,21 @@ VERDICT_LABELS = {
     "old-code-format": _l("Old code format"),
 }
 
+
+def code_step_hint() -> str:
+    """The expired-code hint, naming the licence code's step."""
+    return gettext(
+        "Codes change every %(n)d seconds. Ask the driver to show the current code.",
+        n=service.CODE_STEP_SECONDS,
+    )
+
+
 VERDICT_HINTS = {
     "invalid": _l(
         "This code does not belong to any licence. Ask the driver to show the code again."
     ),
-    "expired-code": _l("Codes change every 30 seconds. Ask the driver to show the current code."),
+    # Read when shown, so that it names the step in force (the licence measure's setting).
+    "expired-code": LazyString(code_step_hint),
     "used-code": _l("Each code can be checked once. Ask the driver for the next code."),
     "throttled": _l("Checks of this licence are paused after repeated wrong codes. Try later."),
     "old-code-format": _l(
@@ -91,4 +104,5 @@ def labels() -> dict:
         "ISSUE_REASONS": ISSUE_REASONS,
         "PHOTO_ERRORS": PHOTO_ERRORS,
         "PHOTO_HINT": PHOTO_HINT,
+        "CODE_STEP_SECONDS": service.CODE_STEP_SECONDS,
     }

@@ -135,6 +135,14 @@ def code():
     return render("licence/code.html", "licence/_code.html", **code_context())
 
 
+@bp.get("/countdown.css")
+def countdown_css():
+    """The code page's countdown, made from the licence code's step (about 1 KB; like every
+    response but static files it is not cached, so a changed step shows at once)."""
+    css = render_template("licence/countdown.css", step=service.CODE_STEP_SECONDS)
+    return current_app.response_class(css, mimetype="text/css")
+
+
 @bp.get("/checks")
 @role_required(CITIZEN)
 def checks():

@@ -5,9 +5,9 @@ import datetime as dt
 import click
 from flask_babel import force_locale
 
-from core.clock import beijing_today
 from core.i18n import LANGUAGES
 from models import db
+from rules.clock import beijing_today
 
 from . import bp
 from .report import build_report, text_report

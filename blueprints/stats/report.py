@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 
-from core.clock import beijing_now
+from rules.clock import beijing_now
 from rules.stats import (
     ADVICE_DAYS,
     APPLICATIONS,

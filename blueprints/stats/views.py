@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from core.access import role_required
 from core.audit import audit
-from core.clock import beijing_today
 from core.htmx import render
 from models import ADMIN, Office, utcnow
+from rules.clock import beijing_today
 from rules.stats import HEADLINES, MEASURE_KEYS, MEASURES, OFFICE_HOURS, QUIET_WINDOW_HOURS
 
 from . import bp, labels

@@ -7,10 +7,10 @@ labels.reason_text in the reader's language), so a stopped case always says why.
 import datetime as dt
 from dataclasses import dataclass
 
-from core.clock import beijing_today
 from models import Office, TransferCase, User, Vehicle
 from models.transfer import ARCHIVE_RECEIVED
 from models.vehicles import NORMAL, TRANSFERRED_OUT
+from rules.clock import beijing_today
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from core.clock import beijing_today
 from models import PlateNumber, TrafficViolation, TransferCase, User, Vehicle
+from rules.clock import beijing_today
 from rules.validators import resident_id_check_char, vin_check_digit
 
 from . import office_service, service

@@ -8,9 +8,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FormError
 
-from blueprints.auth.forms import REQUIRED
-from core.clock import beijing_today
-from core.forms import Form, Normalized
+from core.forms import REQUIRED, Form, Normalized
+from rules.clock import beijing_today
 from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
 
 MAX_PHOTOS = 6

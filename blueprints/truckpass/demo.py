@@ -4,9 +4,9 @@ free hours, so the editor's warning shows), trucks in several states, passes in 
 import datetime as dt
 
 from blueprints.transfer.demo import demo_plate, demo_vin
-from core.clock import beijing_today
 from models import RestrictedZone, TruckPass, TruckPassZone, Vehicle, ZoneRule, utcnow
 from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, REVOKED
+from rules.clock import beijing_today
 from rules.truckrules import format_windows, parse_windows
 
 ZONES = [

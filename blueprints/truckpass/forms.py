@@ -16,12 +16,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import Form, choices
+from core.forms import REQUIRED, Form, choices
 from rules.truckrules import EMISSION_STANDARDS, MAX_PASS_DAYS, TRUCK_CLASSES
 
 from .labels import CLASS_LABELS, DAY_LABELS, EMISSION_LABELS
 
-REQUIRED = _l("This field is required.")
 STEPS = 5
 
 

@@ -2,11 +2,11 @@
 
 from flask import abort, render_template, request, send_file
 
-from core.clock import beijing_now
 from core.forms import choices
 from core.uploads import absolute_path
 from models import RestrictedZone
 from rules import truckrules
+from rules.clock import beijing_now
 
 from . import bp, service
 from .forms import MayEnterForm

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
-from core.clock import beijing_today
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
 from core.uploads import store_upload
@@ -35,6 +34,7 @@ from models.truckpass import (
 )
 from models.vehicles import SCRAPPED, SEIZED, STOLEN, TRANSFERRED_OUT
 from rules import truckrules
+from rules.clock import beijing_today
 from rules.validators import ValidationError, normalize_plate
 
 from .labels import BLOCK_REASONS, EMISSION_LABELS

@@ -5,12 +5,12 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
-from core.clock import beijing_now
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.steps import StepError, form_error
 from core.uploads import remove_stored
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
+from rules.clock import beijing_now
 
 from . import bp, service
 from .forms import STEPS, ApplyForm

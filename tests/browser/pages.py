@@ -14,7 +14,14 @@ def htmx_settled(page) -> None:
 
 
 def no_horizontal_scroll(page) -> bool:
-    """The page fits its viewport's width (nothing to scroll sideways)."""
+    """The page fits its viewport's width (nothing to scroll sideways).
+
+    Measured once the page has loaded: right after a click the new page can still be arriving,
+    and measured half-built it reads wider than the screen (a slow server, as under load,
+    failed the evidence party's test now and then; a 0.5 s delay on each page made it fail
+    every time).
+    """
+    page.wait_for_load_state("load")
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from models import ACCIDENT_OFFICER
+from tests.browser.pages import no_horizontal_scroll
 from tests.factories import Factory, sample_image, sample_pdf
 
 pytestmark = pytest.mark.browser
@@ -16,12 +17,11 @@ SHOTS = os.environ.get("EVIDENCE_SCREENSHOTS")
 
 
 def fits(page, name: str) -> bool:
-    """No sideways scrolling at this width (and a screenshot when asked for)."""
+    """No sideways scrolling at this width, once loaded (and a screenshot when asked for)."""
+    fitting = no_horizontal_scroll(page)
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    )
+    return fitting
 
 
 @pytest.fixture
@@ -58,6 +58,7 @@ def test_officer_pages_fit_a_phone_and_upload_works(phone, base_url, scene, tmp_
     case = scene["case"]
     log_in(phone, base_url, scene["officer"])
     phone.click("nav a[href='/evidence/']")
+    phone.wait_for_url(f"{base_url}/evidence/")
     assert fits(phone, "officer-list") and case.case_no in phone.locator("main").inner_text()
     phone.goto(f"{base_url}/evidence/cases/new")
     assert fits(phone, "officer-new")
@@ -86,8 +87,10 @@ def test_party_sees_a_watermarked_preview_on_a_phone(phone, base_url, scene):
     case, picture = scene["case"], scene["picture"]
     log_in(phone, base_url, scene["citizen"])
     phone.click("nav a[href='/evidence/']")
+    phone.wait_for_url(f"{base_url}/evidence/")
     assert fits(phone, "party-list")
     phone.click(f"text={case.case_no}")
+    phone.wait_for_url(f"{base_url}/evidence/cases/{case.id}")
     assert fits(phone, "party-case")
     assert phone.locator(".progress li.current").inner_text().strip() == "证据开放查阅"
     phone.goto(f"{base_url}/evidence/cases/{case.id}/items/{picture.id}")

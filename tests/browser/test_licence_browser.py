@@ -11,6 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from blueprints.licence.demo import avatar_png
+from blueprints.licence.service import CODE_STEP_SECONDS
 from core.uploads import store_bytes
 from rules import licencecode, totp
 from tests.factories import Factory
@@ -42,7 +43,7 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     url = results[0].text
     typed = phone.locator(".code-otp").inner_text().replace(" ", "")
     # The QR carries the long code of the step whose typed code the page shows, not the typed one.
-    step = totp.matching_step(el.secret, typed, time.time(), back=1)
+    step = totp.matching_step(el.secret, typed, time.time(), step=CODE_STEP_SECONDS, back=1)
     assert url == f"{base_url}/v/{el.handle}/{licencecode.qr_code(el.secret, step)}"
     assert len(url.rsplit("/", 1)[1]) == 20 and typed not in url
     assert el.record.licence_no not in url
@@ -70,7 +71,7 @@ def test_typed_check_with_javascript_off_at_360(browser, live_app, base_url):
     page.goto(f"{base_url}/verify")
     assert page.evaluate("document.documentElement.scrollWidth <= 360")
     page.fill("#key", f"{el.typing_key[:4]} {el.typing_key[4:]}")
-    page.fill("#code", totp.totp(el.secret).now())
+    page.fill("#code", totp.totp(el.secret, step=CODE_STEP_SECONDS).now())
     page.click("form[action$='/verify/check'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/verify/check\?.*"))
     assert page.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
@@ -90,6 +91,10 @@ def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
         pass
     assert r.value.request.headers.get("hx-request") == "true"
     phone.locator("#code-panel").wait_for()
+    # The swapped-in countdown runs for one licence code step (its stylesheet is made from it).
+    bar = phone.locator(".countdown-bar")
+    assert bar.evaluate("b => getComputedStyle(b).animationDuration") == f"{CODE_STEP_SECONDS}s"
+    assert bar.evaluate("b => b.getAnimations()[0].playState") == "running"
 
 
 def test_photo_check_with_javascript_off_at_360(browser, live_app, base_url, tmp_path):

@@ -8,15 +8,10 @@ import pytest
 from models import StatCounter, db
 from models.base import utcnow
 from rules.stats import HEADLINES, beijing
+from tests.browser.pages import no_horizontal_scroll
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    )
 
 
 def htmx_settled(page) -> None:

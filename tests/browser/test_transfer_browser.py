@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from models import TransferCase, Vehicle, VehicleRecord, db
+from tests.browser.pages import no_horizontal_scroll
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -19,12 +20,6 @@ def png_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 24), (40, 90, 160)).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    )
 
 
 def person(browser, base_url, user, javascript=True, width=360):

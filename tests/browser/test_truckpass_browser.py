@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from core.clock import beijing_today
+from rules.clock import beijing_today
 from tests.browser.pages import htmx_settled, no_horizontal_scroll
 from tests.factories import Factory
 
