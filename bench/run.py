@@ -215,8 +215,8 @@ class Context:
         the current step are made when enough of that window remains, else after the next step
         begins.
         """
-        from blueprints.licence.service import CODE_STEP_SECONDS
         from rules import licencecode
+        from rules.licencecode import CODE_STEP_SECONDS
 
         now = time.time()
         step = int(now // CODE_STEP_SECONDS)

@@ -27,6 +27,10 @@ RFC4648_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", CROCKFO
 # What people (and damaged prints) turn Crockford characters into.
 CROCKFORD_READINGS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
+# The licence code's step (亮码刷新周期): how long one code stays current. The licence
+# measure's own setting, independent of the staff authenticator's fixed 30 s (rules/totp.py);
+# the code page, its countdown and its hints all read it from here.
+CODE_STEP_SECONDS = 30
 QR_PURPOSE = b"jiaoguan/e-licence/qr-code/v1"
 QR_CODE_LENGTH = 20  # characters: 100 bits, at least the 96 the design asks for
 QR_CODE_BITS = QR_CODE_LENGTH * 5

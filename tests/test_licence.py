@@ -83,7 +83,7 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
     assert panel.select_one(".code-qr svg path.qrline")["stroke"] == "#000"
     digits = panel.select_one(".code-otp").get_text().replace(" ", "")
     assert (
-        totp.matching_step(el.secret, digits, time.time(), step=licence_service.CODE_STEP_SECONDS)
+        totp.matching_step(el.secret, digits, time.time(), step=licencecode.CODE_STEP_SECONDS)
         is not None
     )
     assert panel.select_one(".code-key").get_text().replace(" ", "") == el.typing_key
@@ -98,17 +98,17 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
 
 
 def check_at(app, conn, elicence, code, now) -> str:
-    """The verdict on a QR check of `code` at the moment `now` (seconds since the epoch)."""
+    """The verdict on a typed check of `code` at the moment `now` (seconds since the epoch)."""
     with app.test_request_context(), conn():
         return licence_service.check_code(
-            code=code, via="qr", handle=elicence.handle, now=now
+            code=code, via="typed", typing_key=elicence.typing_key, now=now
         ).verdict
 
 
 def test_the_licence_step_is_the_measures_own_clock(app, client, make, login, conn, monkeypatch):
     """Setting the licence code's step to 60 s makes codes live twice as long and the code page
     count down from 60, while staff still log in with their authenticator's 30 s codes."""
-    monkeypatch.setattr(licence_service, "CODE_STEP_SECONDS", 60)
+    monkeypatch.setattr(licencecode, "CODE_STEP_SECONDS", 60)
     staff = make.staff("admin")
     staff_client = app.test_client()
     staff_client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
@@ -121,12 +121,12 @@ def test_the_licence_step_is_the_measures_own_clock(app, client, make, login, co
     el = make.elicence()
     assert check_at(app, conn, el, pyotp.TOTP(el.secret, interval=60).at(shown), checked) == "valid"
     # ...where under 30 s steps a code as old has expired.
-    monkeypatch.setattr(licence_service, "CODE_STEP_SECONDS", 30)
+    monkeypatch.setattr(licencecode, "CODE_STEP_SECONDS", 30)
     other = make.elicence()
     old = pyotp.TOTP(other.secret).at(shown)
     assert check_at(app, conn, other, old, checked) == "expired-code"
 
-    monkeypatch.setattr(licence_service, "CODE_STEP_SECONDS", 60)
+    monkeypatch.setattr(licencecode, "CODE_STEP_SECONDS", 60)
     login(el.holder)
     soup = page(client.get("/licence/code"))
     # The countdown runs for 60 s, started as far into the step as the code is.
@@ -157,7 +157,7 @@ def test_code_is_red_when_the_licence_is_not_valid(client, make, login, conn):
 def test_check_log_lists_every_check(client, make, login):
     el = make.elicence()
     code = licencecode.qr_code(
-        el.secret, totp.step_at(time.time(), step=licence_service.CODE_STEP_SECONDS)
+        el.secret, totp.step_at(time.time(), step=licencecode.CODE_STEP_SECONDS)
     )
     client.get(f"/v/{el.handle}/{code}")
     client.get(f"/v/{el.handle}/{code}")

@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app import create_app
-from blueprints.licence.service import CODE_STEP_SECONDS
 from core.db import upgrade
 from models import AuditEvent, LicenceRecord, TruckPass, db
 from rules import licencecode, totp
+from rules.licencecode import CODE_STEP_SECONDS
 
 from .factories import Factory
 from .helpers import fresh_database_url

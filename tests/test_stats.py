@@ -190,7 +190,7 @@ def test_counters_are_kept_with_the_event_and_roll_back_with_it(app, make, conn)
 def code_of(elicence) -> str:
     """The current QR code of an e-licence."""
     return licencecode.qr_code(
-        elicence.secret, totp.step_at(time.time(), step=licence_service.CODE_STEP_SECONDS)
+        elicence.secret, totp.step_at(time.time(), step=licencecode.CODE_STEP_SECONDS)
     )
 
 

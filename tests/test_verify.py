@@ -6,9 +6,9 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 
-from blueprints.licence.service import CODE_STEP_SECONDS
 from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord
 from rules import licencecode, totp
+from rules.licencecode import CODE_STEP_SECONDS
 
 from .helpers import page, unmasked_ids
 

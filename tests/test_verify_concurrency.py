@@ -5,8 +5,8 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from blueprints.licence.service import CODE_STEP_SECONDS
 from rules import licencecode, totp
+from rules.licencecode import CODE_STEP_SECONDS
 from tests.factories import Factory
 
 VERDICT = re.compile(r'<meta name="verification-result" content="([a-z-]+)">')

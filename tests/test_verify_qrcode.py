@@ -9,10 +9,10 @@ import zxingcpp
 from PIL import Image
 
 from blueprints.licence import service
-from blueprints.licence.service import CODE_STEP_SECONDS
 from blueprints.licence.views import qr_symbol
 from models import LicenceCheck, db
 from rules import licencecode, totp
+from rules.licencecode import CODE_STEP_SECONDS
 
 from .test_verify import code_at, qr_code_at, qr_url, verdict
 

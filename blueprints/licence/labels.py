@@ -3,7 +3,7 @@
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
-from . import service
+from rules import licencecode
 
 STATUS_LABELS = {
     "valid": _l("Valid"),
@@ -35,7 +35,7 @@ def code_step_hint() -> str:
     """The expired-code hint, naming the licence code's step."""
     return gettext(
         "Codes change every %(n)d seconds. Ask the driver to show the current code.",
-        n=service.CODE_STEP_SECONDS,
+        n=licencecode.CODE_STEP_SECONDS,
     )
 
 
@@ -104,5 +104,5 @@ def labels() -> dict:
         "ISSUE_REASONS": ISSUE_REASONS,
         "PHOTO_ERRORS": PHOTO_ERRORS,
         "PHOTO_HINT": PHOTO_HINT,
-        "CODE_STEP_SECONDS": service.CODE_STEP_SECONDS,
+        "CODE_STEP_SECONDS": licencecode.CODE_STEP_SECONDS,
     }

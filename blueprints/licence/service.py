@@ -35,10 +35,6 @@ from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, STATUS_LABELS
 
-# The licence code's step (亮码刷新周期): how long one code stays current. The licence
-# measure's own setting, independent of the staff authenticator's fixed 30 s (rules/totp.py);
-# the code page, its countdown and its hints all read it from here.
-CODE_STEP_SECONDS = 30
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
 # (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
 # pause typed checks of the key (QR checks go on). One client gets about a dozen tries in a
@@ -157,20 +153,22 @@ def reset_codes(elicence: ELicence, actor: User) -> ELicence:
 def current_code(elicence: ELicence, now: float | None = None) -> tuple[str, int]:
     """The code to type now (6 digits), and the seconds it stays current."""
     now = time.time() if now is None else now
-    step = totp.step_at(now, step=CODE_STEP_SECONDS)
-    remaining = totp.seconds_left(now, step=CODE_STEP_SECONDS)
+    step = totp.step_at(now, step=licencecode.CODE_STEP_SECONDS)
+    remaining = totp.seconds_left(now, step=licencecode.CODE_STEP_SECONDS)
     return code_generator(elicence).generate_otp(step), remaining
 
 
 def code_generator(elicence: ELicence) -> pyotp.TOTP:
     """The generator of this e-licence's codes, with the licence code's step."""
-    return totp.totp(elicence.secret, step=CODE_STEP_SECONDS)
+    return totp.totp(elicence.secret, step=licencecode.CODE_STEP_SECONDS)
 
 
 def current_qr_code(elicence: ELicence, now: float | None = None) -> str:
     """The long code the QR carries now (same step as the typed code; never typed)."""
     now = time.time() if now is None else now
-    return licencecode.qr_code(elicence.secret, totp.step_at(now, step=CODE_STEP_SECONDS))
+    return licencecode.qr_code(
+        elicence.secret, totp.step_at(now, step=licencecode.CODE_STEP_SECONDS)
+    )
 
 
 def verify_url(base_url: str, elicence: ELicence, qr_code: str) -> str:
@@ -288,7 +286,7 @@ def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
     but counted nowhere, and no lock refuses it: no stranger can stop a QR check."""
     if licencecode.is_old_format(code):
         return "old-code-format"
-    now_step = totp.step_at(now, step=CODE_STEP_SECONDS)
+    now_step = totp.step_at(now, step=licencecode.CODE_STEP_SECONDS)
     # One pass back over the recent steps: the own step and the one before are good, older
     # ones are reported as expired rather than invalid.
     step = licencecode.matching_qr_step(
@@ -318,11 +316,13 @@ def _typed_verdict(elicence: ELicence, code: str, now: float):
     )
     if locked:
         return "throttled", locked
-    step = totp.matching_step(elicence.secret, code, now, step=CODE_STEP_SECONDS, back=1)
+    step = totp.matching_step(
+        elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=1
+    )
     if step is not None:
         return _use_step(elicence, step), None
     older = totp.matching_step(
-        elicence.secret, code, now, step=CODE_STEP_SECONDS, back=EXPIRED_LOOKBACK_STEPS
+        elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=EXPIRED_LOOKBACK_STEPS
     )
     if older is not None:
         return "expired-code", None

@@ -12,6 +12,7 @@ from core.htmx import redirect_to, render
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
 from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
+from rules import licencecode
 
 from . import bp, service
 from .forms import ShareCodeForm
@@ -139,7 +140,7 @@ def code():
 def countdown_css():
     """The code page's countdown, made from the licence code's step (about 1 KB; like every
     response but static files it is not cached, so a changed step shows at once)."""
-    css = render_template("licence/countdown.css", step=service.CODE_STEP_SECONDS)
+    css = render_template("licence/countdown.css", step=licencecode.CODE_STEP_SECONDS)
     return current_app.response_class(css, mimetype="text/css")
 
 

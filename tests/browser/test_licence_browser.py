@@ -11,9 +11,9 @@ import zxingcpp
 from PIL import Image
 
 from blueprints.licence.demo import avatar_png
-from blueprints.licence.service import CODE_STEP_SECONDS
 from core.uploads import store_bytes
 from rules import licencecode, totp
+from rules.licencecode import CODE_STEP_SECONDS
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
