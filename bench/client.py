@@ -125,8 +125,14 @@ class SessionStore:
         """The session of a user, if logged in before."""
         return self.sessions.get(str(user_id))
 
-    def ensure_citizens(self, client: Client, people: list[tuple[int, str]], password: str,
-                        progress=print, workers: int = 8) -> None:  # fmt: skip
+    def ensure_citizens(
+        self,
+        client: Client,
+        people: list[tuple[int, str]],
+        password: str,
+        progress=print,
+        workers: int = 8,
+    ) -> None:
         """Log in every (user id, mobile) not logged in yet, a few at a time."""
         missing = [(uid, mobile) for uid, mobile in people if str(uid) not in self.sessions]
         if not missing:

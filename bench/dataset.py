@@ -84,9 +84,13 @@ BRANDS = [
 ]
 COLOURS = ["白", "黑", "银", "红", "蓝", "灰"]
 EVIDENCE = [
-    ("scene_diagram", "现场图"), ("survey_record", "现场勘查笔录"), ("photo", "现场照片 1"),
-    ("photo", "现场照片 2"), ("appraisal", "鉴定意见书"), ("other", "证人证言"),
-]  # fmt: skip
+    ("scene_diagram", "现场图"),
+    ("survey_record", "现场勘查笔录"),
+    ("photo", "现场照片 1"),
+    ("photo", "现场照片 2"),
+    ("appraisal", "鉴定意见书"),
+    ("other", "证人证言"),
+]
 VIN_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q
 PLATE_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, O
 
@@ -241,8 +245,16 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
 
     # Offices, as the demo city has them.
     for code, name, name_en, kind, city, city_en, prefix, local in OFFICES:
-        Office.create(code=code, name=name, name_en=name_en, kind=kind, city=city,
-                      city_en=city_en, plate_prefix=prefix, is_local=local)  # fmt: skip
+        Office.create(
+            code=code,
+            name=name,
+            name_en=name_en,
+            kind=kind,
+            city=city,
+            city_en=city_en,
+            plate_prefix=prefix,
+            is_local=local,
+        )
     offices = {o.code: o for o in Office.select()}
     qd_office, brigade, jinan = offices["370200"], offices["370202"], offices["370100"]
 
@@ -256,9 +268,15 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
     staff_meta = []
     for username, office, role in staff:
         secret = pyotp.random_base32()
-        user = User.create(is_staff=True, username=username, real_name=b.name(), office=office,
-                           password_hash=password_hash, totp_secret=secret,
-                           totp_enrolled_at=now - MONTH)  # fmt: skip
+        user = User.create(
+            is_staff=True,
+            username=username,
+            real_name=b.name(),
+            office=office,
+            password_hash=password_hash,
+            totp_secret=secret,
+            totp_enrolled_at=now - MONTH,
+        )
         UserRole.create(user=user, role=role)
         staff_meta.append({"id": user.id, "username": username, "role": role, "totp": secret})
     officer_ids = [s["id"] for s in staff_meta if s["role"] == ACCIDENT_OFFICER]
@@ -273,13 +291,18 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
     batch_insert(
         User,
         [
-            {"real_name": name, "resident_id": rid, "mobile": mobile,
-             "password_hash": password_hash, "created_at": now - MONTH - dt.timedelta(days=30),
-             "session_token": secrets.token_hex(16)}
+            {
+                "real_name": name,
+                "resident_id": rid,
+                "mobile": mobile,
+                "password_hash": password_hash,
+                "created_at": now - MONTH - dt.timedelta(days=30),
+                "session_token": secrets.token_hex(16),
+            }
             for rid, _female, name, mobile in people
         ],
         progress,
-    )  # fmt: skip
+    )
     user_ids = list(range(first_user_id, first_user_id + len(people)))
     assert User.select().where(User.id == user_ids[-1]).exists()
     used_file_nos: set[str] = set()
@@ -306,11 +329,24 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
             handle = secrets.token_urlsafe(12)
         handles.add(handle)
         issued = b.at_in_month()
-        elicences.append({"holder": user_ids[i], "record": first_record_id + i, "handle": handle,
-                          "typing_key": key, "secret": pyotp.random_base32(),
-                          "issued_at": issued})  # fmt: skip
-        b.audit_row(issued, "licence.issue", actor=(user_ids[i], people[i][3], CITIZEN, ""),
-                    obj_type="ELicence", obj_id=i + 1, record=first_record_id + i)  # fmt: skip
+        elicences.append(
+            {
+                "holder": user_ids[i],
+                "record": first_record_id + i,
+                "handle": handle,
+                "typing_key": key,
+                "secret": pyotp.random_base32(),
+                "issued_at": issued,
+            }
+        )
+        b.audit_row(
+            issued,
+            "licence.issue",
+            actor=(user_ids[i], people[i][3], CITIZEN, ""),
+            obj_type="ELicence",
+            obj_id=i + 1,
+            record=first_record_id + i,
+        )
     batch_insert(ELicence, elicences, progress)
 
     # A month of licence checks: anonymous phones mostly, some inspectors; all logged twice
@@ -321,10 +357,25 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
         at = b.at_in_month()
         verdict = rng.choices(["valid", "used-code", "expired-code", "invalid"], [90, 4, 4, 2])[0]
         via = rng.choices(["qr", "typed", "json"], [80, 15, 5])[0]
-        checks.append({"elicence": e, "at": at, "via": via, "checker_kind": "anonymous",
-                       "verdict": verdict, "client_addr": "10.0.0.1"})  # fmt: skip
-        b.audit_row(at, "licence.check", obj_type="ELicence", obj_id=e, result=verdict,
-                    via=via, checker="anonymous")  # fmt: skip
+        checks.append(
+            {
+                "elicence": e,
+                "at": at,
+                "via": via,
+                "checker_kind": "anonymous",
+                "verdict": verdict,
+                "client_addr": "10.0.0.1",
+            }
+        )
+        b.audit_row(
+            at,
+            "licence.check",
+            obj_type="ELicence",
+            obj_id=e,
+            result=verdict,
+            via=via,
+            checker="anonymous",
+        )
     batch_insert(LicenceCheck, checks, progress)
 
     # Vehicles: most registered in Qingdao to holders; some in Jinan (sold to Qingdao buyers).
@@ -350,24 +401,35 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
         else:
             i = rng.randrange(n_holders)
             rid, owner, owner_name = people[i][0], user_ids[i], people[i][2]
-        vehicles.append({
-            "vin": b.vin(n), "plate": plate("鲁A" if in_jinan else "鲁B"), "brand": brand,
-            "model_name": model_name, "colour": rng.choice(COLOURS),
-            "engine_no": f"E{n:09d}", "first_registered_on": now.date() - dt.timedelta(
-                days=rng.randint(200, 4000)),
-            "owner": owner, "owner_name": owner_name, "owner_resident_id": rid,
-            "registration_office": jinan.id if in_jinan else qd_office.id,
-            "certificate_no": f"{370100 if in_jinan else 370200}{n:010d}",
-            "inspection_valid_until": now.date() + dt.timedelta(days=rng.randint(30, 700)),
-            "status": "normal", "created_at": now - MONTH * 3, "updated_at": now - MONTH,
-        })  # fmt: skip
+        vehicles.append(
+            {
+                "vin": b.vin(n),
+                "plate": plate("鲁A" if in_jinan else "鲁B"),
+                "brand": brand,
+                "model_name": model_name,
+                "colour": rng.choice(COLOURS),
+                "engine_no": f"E{n:09d}",
+                "first_registered_on": now.date() - dt.timedelta(days=rng.randint(200, 4000)),
+                "owner": owner,
+                "owner_name": owner_name,
+                "owner_resident_id": rid,
+                "registration_office": jinan.id if in_jinan else qd_office.id,
+                "certificate_no": f"{370100 if in_jinan else 370200}{n:010d}",
+                "inspection_valid_until": now.date() + dt.timedelta(days=rng.randint(30, 700)),
+                "status": "normal",
+                "created_at": now - MONTH * 3,
+                "updated_at": now - MONTH,
+            }
+        )
     batch_insert(Vehicle, vehicles, progress)
     batch_insert(
         PlateNumber,
-        [{"plate": plate("鲁B"), "office": qd_office.id, "status": "free"}
-         for _ in range(sizes["free_plates"])],
+        [
+            {"plate": plate("鲁B"), "office": qd_office.id, "status": "free"}
+            for _ in range(sizes["free_plates"])
+        ],
         progress,
-    )  # fmt: skip
+    )
 
     # Transfer cases: Jinan vehicles bought by Qingdao holders. The first are registered (the
     # month's history), the rest wait for inspection: their buyers follow them online.
@@ -378,21 +440,31 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
         buyer = rng.randrange(n_holders)
         opened = b.at_in_month()
         registered = n < sizes["transfers_registered"]
-        cases.append({
-            "state": "registered" if registered else "awaiting_inspection",
-            "vehicle": vehicle_id, "open_vehicle": None if registered else vehicle_id,
-            "seller": user_ids[(buyer + 1) % n_holders], "buyer": user_ids[buyer],
-            "opened_by": user_ids[buyer], "opened_at": opened, "origin_office": jinan.id,
-            "destination_office": qd_office.id, "invoice_no": f"FP{n:010d}",
-            "invoice_date": opened.date(), "price": rng.randint(20, 300) * 1000,
-            "seller_confirmed_at": opened, "buyer_confirmed_at": opened,
-            "new_plate": plate("鲁B") if registered else None,
-            "registered_at": opened + dt.timedelta(days=2) if registered else None,
-            "updated_at": opened,
-        })  # fmt: skip
+        cases.append(
+            {
+                "state": "registered" if registered else "awaiting_inspection",
+                "vehicle": vehicle_id,
+                "open_vehicle": None if registered else vehicle_id,
+                "seller": user_ids[(buyer + 1) % n_holders],
+                "buyer": user_ids[buyer],
+                "opened_by": user_ids[buyer],
+                "opened_at": opened,
+                "origin_office": jinan.id,
+                "destination_office": qd_office.id,
+                "invoice_no": f"FP{n:010d}",
+                "invoice_date": opened.date(),
+                "price": rng.randint(20, 300) * 1000,
+                "seller_confirmed_at": opened,
+                "buyer_confirmed_at": opened,
+                "new_plate": plate("鲁B") if registered else None,
+                "registered_at": opened + dt.timedelta(days=2) if registered else None,
+                "updated_at": opened,
+            }
+        )
         for kind in ("opened", "confirmed") + (("registered",) if registered else ()):
-            events.append({"case": n + 1, "at": opened, "kind": kind, "office": qd_office.id,
-                           "detail": "{}"})  # fmt: skip
+            events.append(
+                {"case": n + 1, "at": opened, "kind": kind, "office": qd_office.id, "detail": "{}"}
+            )
             action = {"opened": "transfer.open"}.get(kind, f"transfer.{kind}")
             b.audit_row(opened, action, obj_type="TransferCase", obj_id=n + 1)
         if not registered:
@@ -408,28 +480,53 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
     for n in range(sizes["accident_cases"]):
         occurred = b.at_in_month() - MONTH
         officer = rng.choice(officer_ids)
-        acc_cases.append({
-            "case_no": f"370202{now.year}{n:06d}", "office": brigade.id, "officer": officer,
-            "occurred_at": occurred, "place": f"{rng.choice(STREETS)}与{rng.choice(STREETS)}交叉口",
-            "description": "两车在路口发生碰撞。", "procedure": "general",
-            "determination_delivered_on": (occurred + dt.timedelta(days=10)).date(),
-            "status": "open_for_review", "created_by": officer, "created_at": occurred,
-        })  # fmt: skip
+        acc_cases.append(
+            {
+                "case_no": f"370202{now.year}{n:06d}",
+                "office": brigade.id,
+                "officer": officer,
+                "occurred_at": occurred,
+                "place": f"{rng.choice(STREETS)}与{rng.choice(STREETS)}交叉口",
+                "description": "两车在路口发生碰撞。",
+                "procedure": "general",
+                "determination_delivered_on": (occurred + dt.timedelta(days=10)).date(),
+                "status": "open_for_review",
+                "created_by": officer,
+                "created_at": occurred,
+            }
+        )
         who = rng.sample(range(n_holders), 2)
         for role, i in zip(("driver", "driver"), who, strict=True):
             rid, _female, name, mobile = people[i]
-            parties.append({"case": n + 1, "name": name, "resident_id": rid, "mobile": mobile,
-                            "role": role, "added_at": occurred})  # fmt: skip
+            parties.append(
+                {
+                    "case": n + 1,
+                    "name": name,
+                    "resident_id": rid,
+                    "mobile": mobile,
+                    "role": role,
+                    "added_at": occurred,
+                }
+            )
         case_parties.append(
             {"case": n + 1, "officer": officer, "parties": [user_ids[i] for i in who]}
         )
         for k, (category, title) in enumerate(EVIDENCE):
-            items.append({
-                "case": n + 1, "category": category, "title": title,
-                "file_path": "evidence/bench-placeholder.png", "sha256": "0" * 64, "size": 1024,
-                "mime": "image/png", "released": k < 5, "withhold_reason": None if k < 5 else
-                "witness", "uploaded_by": officer, "uploaded_at": occurred,
-            })  # fmt: skip
+            items.append(
+                {
+                    "case": n + 1,
+                    "category": category,
+                    "title": title,
+                    "file_path": "evidence/bench-placeholder.png",
+                    "sha256": "0" * 64,
+                    "size": 1024,
+                    "mime": "image/png",
+                    "released": k < 5,
+                    "withhold_reason": None if k < 5 else "witness",
+                    "uploaded_by": officer,
+                    "uploaded_at": occurred,
+                }
+            )
     batch_insert(AccidentCase, acc_cases, progress)
     batch_insert(CaseParty, parties, progress)
     batch_insert(EvidenceItem, items, progress)
@@ -437,10 +534,24 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
         c = rng.choice(case_parties)
         at = b.at_in_month()
         user = rng.choice(c["parties"])
-        looks.append({"case": c["case"], "user": user, "kind": "case", "as_party": True,
-                      "at": at, "client_addr": "10.0.0.2"})  # fmt: skip
-        b.audit_row(at, "evidence.case_view", actor=(user, "", CITIZEN, ""),
-                    obj_type="AccidentCase", obj_id=c["case"], as_party=True)  # fmt: skip
+        looks.append(
+            {
+                "case": c["case"],
+                "user": user,
+                "kind": "case",
+                "as_party": True,
+                "at": at,
+                "client_addr": "10.0.0.2",
+            }
+        )
+        b.audit_row(
+            at,
+            "evidence.case_view",
+            actor=(user, "", CITIZEN, ""),
+            obj_type="AccidentCase",
+            obj_id=c["case"],
+            as_party=True,
+        )
     batch_insert(EvidenceAccess, looks, progress)
 
     _chain_audit(b.audit, progress)
@@ -460,9 +571,12 @@ def bring_up_to_date(path: str, meta: dict, progress=print) -> bool:
     from core.db import upgrade
 
     app = create_app(
-        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench-build",
-         "UPLOAD_FOLDER": os.path.join(os.path.dirname(path), "uploads")}
-    )  # fmt: skip
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "SECRET_KEY": "bench-build",
+            "UPLOAD_FOLDER": os.path.join(os.path.dirname(path), "uploads"),
+        }
+    )
     changed = False
     with app.app_context():
         applied = upgrade()
@@ -494,18 +608,31 @@ def add_violations(meta: dict, count: int, progress=print) -> None:
     for _ in range(count):
         vehicle = rng.randint(1, n_vehicles)
         handled = vehicle in in_transfer or rng.random() < 0.8
-        rows.append({"vehicle": vehicle, "place": rng.choice(STREETS),
-                     "occurred_on": today - dt.timedelta(days=rng.randint(1, 700)),
-                     "description": "违反禁止标线指示", "handled": handled,
-                     "handled_at": b_now() if handled else None})  # fmt: skip
+        rows.append(
+            {
+                "vehicle": vehicle,
+                "place": rng.choice(STREETS),
+                "occurred_on": today - dt.timedelta(days=rng.randint(1, 700)),
+                "description": "违反禁止标线指示",
+                "handled": handled,
+                "handled_at": b_now() if handled else None,
+            }
+        )
     with db.atomic():
         batch_insert(TrafficViolation, rows, progress)
     meta["violations"] = count
 
 
 # The bench's restricted zone: trucks of the city's kind get a pass at once (no review).
-TRUCK_ZONE = ("前湾港物流区", "Qianwan port logistics area", "medium heavy", "1234567",
-              "07:00-09:00, 17:00-19:00", "china5 china6 nev", 30)  # fmt: skip
+TRUCK_ZONE = (
+    "前湾港物流区",
+    "Qianwan port logistics area",
+    "medium heavy",
+    "1234567",
+    "07:00-09:00, 17:00-19:00",
+    "china5 china6 nev",
+    30,
+)
 
 
 def add_trucks(meta: dict, count: int, progress=print) -> None:
@@ -528,26 +655,47 @@ def add_trucks(meta: dict, count: int, progress=print) -> None:
         while plate in taken:
             plate = "鲁B" + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
         taken.add(plate)
-        rows.append({
-            "vin": b.vin(first_vin + n), "plate": plate, "brand": "解放",
-            "model_name": "J6P", "vehicle_type": "heavy_truck", "colour": "白",
-            "engine_no": f"CA6DM{n:07d}", "gross_mass_kg": 25000, "emission_standard": "china6",
-            "first_registered_on": today - dt.timedelta(days=rng.randint(200, 2000)),
-            "owner": owner.id, "owner_name": owner.real_name,
-            "owner_resident_id": owner.resident_id, "registration_office": office,
-            "certificate_no": f"3702T{n:010d}",
-            "inspection_valid_until": today + dt.timedelta(days=rng.randint(60, 700)),
-            "status": "normal",
-        })  # fmt: skip
+        rows.append(
+            {
+                "vin": b.vin(first_vin + n),
+                "plate": plate,
+                "brand": "解放",
+                "model_name": "J6P",
+                "vehicle_type": "heavy_truck",
+                "colour": "白",
+                "engine_no": f"CA6DM{n:07d}",
+                "gross_mass_kg": 25000,
+                "emission_standard": "china6",
+                "first_registered_on": today - dt.timedelta(days=rng.randint(200, 2000)),
+                "owner": owner.id,
+                "owner_name": owner.real_name,
+                "owner_resident_id": owner.resident_id,
+                "registration_office": office,
+                "certificate_no": f"3702T{n:010d}",
+                "inspection_valid_until": today + dt.timedelta(days=rng.randint(60, 700)),
+                "status": "normal",
+            }
+        )
     with db.atomic():
         zone = RestrictedZone.create(name=name, name_en=name_en, description="港区集疏运道路。")
-        ZoneRule.create(zone=zone, classes=classes, days=days, windows=windows,
-                        emissions=emissions, max_days=max_days, needs_review=False)  # fmt: skip
+        ZoneRule.create(
+            zone=zone,
+            classes=classes,
+            days=days,
+            windows=windows,
+            emissions=emissions,
+            max_days=max_days,
+            needs_review=False,
+        )
         batch_insert(Vehicle, rows, progress)
-    ids = dict(Vehicle.select(Vehicle.plate, Vehicle.id).where(Vehicle.plate.in_(
-        [r["plate"] for r in rows])).tuples())  # fmt: skip
-    meta["trucks"] = [{"id": ids[r["plate"]], "plate": r["plate"], "owner": r["owner"]}
-                      for r in rows]  # fmt: skip
+    ids = dict(
+        Vehicle.select(Vehicle.plate, Vehicle.id)
+        .where(Vehicle.plate.in_([r["plate"] for r in rows]))
+        .tuples()
+    )
+    meta["trucks"] = [
+        {"id": ids[r["plate"]], "plate": r["plate"], "owner": r["owner"]} for r in rows
+    ]
     meta["truck_zone"] = zone.id
 
 

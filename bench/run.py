@@ -142,10 +142,21 @@ class Server:
         """Start it and wait until /healthz answers."""
         self.log_file = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [os.path.join(VENV_BIN, "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--backlog", "2048", "app:create_app()"],
-            cwd=self.app_dir, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                os.path.join(VENV_BIN, "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--backlog",
+                "2048",
+                "app:create_app()",
+            ],
+            cwd=self.app_dir,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -343,12 +354,20 @@ def truckpass_lines(ctx: Context, n: int) -> list[str]:
         t = trucks[i % len(trucks)]
         s = ctx.sessions.get(t["owner"])
         start = today + dt.timedelta(days=(i // len(trucks)) % 60)
-        body = urllib.parse.urlencode({
-            "csrf_token": s["csrf"], "step": 5, "plate": t["plate"], "truck_class": "heavy",
-            "emission": "china6", "zones": ctx.meta["truck_zone"],
-            "start_date": start.isoformat(), "end_date": (start + dt.timedelta(days=6)).isoformat(),
-            "windows": "07:00-09:00, 17:00-19:00", "purpose": "集装箱运输 前湾港至黄岛物流园",
-        })  # fmt: skip
+        body = urllib.parse.urlencode(
+            {
+                "csrf_token": s["csrf"],
+                "step": 5,
+                "plate": t["plate"],
+                "truck_class": "heavy",
+                "emission": "china6",
+                "zones": ctx.meta["truck_zone"],
+                "start_date": start.isoformat(),
+                "end_date": (start + dt.timedelta(days=6)).isoformat(),
+                "windows": "07:00-09:00, 17:00-19:00",
+                "purpose": "集装箱运输 前湾港至黄岛物流园",
+            }
+        )
         lines.append(f"POST\t/trucks/apply\tjg_session={s['cookie']}\t{body}")
     return lines
 
@@ -358,8 +377,7 @@ def sc_truckpass(ctx: Context, n: int) -> dict:
     Afterwards every application of the run must have been approved automatically: any that
     was refused or queued for a clerk counts as an error."""
     reset_truck_passes(ctx.meta)
-    return {"lines": truckpass_lines(ctx, n), "expect": "-", "wrap": False,
-            "after": not_approved}  # fmt: skip
+    return {"lines": truckpass_lines(ctx, n), "expect": "-", "wrap": False, "after": not_approved}
 
 
 def not_approved(ctx: Context) -> int:
@@ -403,8 +421,7 @@ def sc_mixed(ctx: Context, n: int) -> dict:
         c = cases[i % len(cases)]
         lines.append(line(f"/evidence/cases/{c['case']}", ctx.cookie(c["parties"][i % 2])))
     ctx.rng.shuffle(lines)
-    return {"lines": lines, "expect": "-", "wrap": False, "weights": weights,
-            "after": not_approved}  # fmt: skip
+    return {"lines": lines, "expect": "-", "wrap": False, "weights": weights, "after": not_approved}
 
 
 # name, label, builder, connections, one-shot (every request must be distinct)
@@ -422,8 +439,15 @@ SCENARIOS = [
 # --- running wrk ------------------------------------------------------------------------
 
 
-def run_wrk(server: Server, name: str, spec: dict, connections: int, duration: int,
-            threads: int, profile: bool) -> dict:  # fmt: skip
+def run_wrk(
+    server: Server,
+    name: str,
+    spec: dict,
+    connections: int,
+    duration: int,
+    threads: int,
+    profile: bool,
+) -> dict:
     """Drive one scenario; returns wrk's figures plus the server's 'locked' count."""
     list_path = os.path.join(OUT, f"requests-{name}.tsv")
     with open(list_path, "w") as fh:
@@ -432,17 +456,44 @@ def run_wrk(server: Server, name: str, spec: dict, connections: int, duration: i
     profiler = None
     if profile:
         profiler = subprocess.Popen(
-            [os.path.join(VENV_BIN, "py-spy"), "record", "--pid", str(server.proc.pid),
-             "--subprocesses", "--format", "raw", "--rate", "200", "--nonblocking",
-             "--duration", str(duration), "-o", os.path.join(OUT, f"profile-{name}.txt")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                os.path.join(VENV_BIN, "py-spy"),
+                "record",
+                "--pid",
+                str(server.proc.pid),
+                "--subprocesses",
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--duration",
+                str(duration),
+                "-o",
+                os.path.join(OUT, f"profile-{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     cmd = [
-        "wrk", "--threads", str(threads), "--connections", str(connections),
-        "--duration", f"{duration}s", "--timeout", "10s", "--script", LUA,
-        f"http://127.0.0.1:{server.port}", "--", list_path, spec["expect"],
-        "wrap" if spec["wrap"] else "once", str(threads),
-    ]  # fmt: skip
+        "wrk",
+        "--threads",
+        str(threads),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{duration}s",
+        "--timeout",
+        "10s",
+        "--script",
+        LUA,
+        f"http://127.0.0.1:{server.port}",
+        "--",
+        list_path,
+        spec["expect"],
+        "wrap" if spec["wrap"] else "once",
+        str(threads),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     if profiler:
         profiler.wait()
@@ -451,9 +502,13 @@ def run_wrk(server: Server, name: str, spec: dict, connections: int, duration: i
     figures["listed"] = len(spec["lines"])
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
     figures["errors"] = (
-        figures["connect"] + figures["read"] + figures["write"] + figures["timeout"]
-        + figures["bad_status"] + figures["wrong_body"]
-    )  # fmt: skip
+        figures["connect"]
+        + figures["read"]
+        + figures["write"]
+        + figures["timeout"]
+        + figures["bad_status"]
+        + figures["wrong_body"]
+    )
     figures["connections"] = connections
     return figures
 
@@ -463,8 +518,7 @@ def measure(server, ctx, args, name, builder, conns, ceiling_rps) -> dict:
     label = next(lab for n, lab, *_ in SCENARIOS if n == name)
     n = int((ceiling_rps or 2000) * args.duration * 1.1)
     spec = builder(ctx, n)
-    log(f"{label}: {len(spec['lines']):,} requests listed, {conns} connections, "
-        f"{args.duration} s")  # fmt: skip
+    log(f"{label}: {len(spec['lines']):,} requests listed, {conns} connections, {args.duration} s")
     figures = run_wrk(server, name, spec, conns, args.duration, args.threads, args.profile)
     if "after" in spec:  # what the responses cannot show: checked in the database
         figures["wrong_outcome"] = spec["after"](ctx)
@@ -472,8 +526,10 @@ def measure(server, ctx, args, name, builder, conns, ceiling_rps) -> dict:
     figures.update(label=label, wrap=spec["wrap"])
     if "weights" in spec:
         figures["weights"] = spec["weights"]
-    log(f"  {figures['rps']:,.0f} req/s, p99 {figures['p99_us'] / 1000:.1f} ms, "
-        f"{figures['errors']} errors, {figures['locked']} locked")  # fmt: skip
+    log(
+        f"  {figures['rps']:,.0f} req/s, p99 {figures['p99_us'] / 1000:.1f} ms, "
+        f"{figures['errors']} errors, {figures['locked']} locked"
+    )
     time.sleep(1)
     return figures
 
@@ -514,24 +570,35 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     v = results.get("verify")
     if v:
         check("verifier ≥ 0.50 × ceiling", f"{v['ratio']:.2f} ×", v["ratio"] >= 0.5)
-        check("verifier p99 < 50 ms at 32 connections", f"{v['p99_us'] / 1000:.1f} ms",
-              v["p99_us"] < 50_000)  # fmt: skip
-        check("verifier without errors (every answer 'valid')", f"{v['errors']} errors",
-              v["errors"] == 0)  # fmt: skip
+        check(
+            "verifier p99 < 50 ms at 32 connections",
+            f"{v['p99_us'] / 1000:.1f} ms",
+            v["p99_us"] < 50_000,
+        )
+        check(
+            "verifier without errors (every answer 'valid')",
+            f"{v['errors']} errors",
+            v["errors"] == 0,
+        )
     for key, what in (("apply", "e-licence application"), ("truckpass", "automatic truck pass")):
         r = results.get(key)
         if not r:
             continue
         check(f"{what} ≥ 0.25 × ceiling", f"{r['ratio']:.2f} ×", r["ratio"] >= 0.25)
-        check(f"{what}: no 'database is locked' at 64 connections (nor other errors)",
-              f"{r['locked']} locked, {r['errors']} errors",
-              r["locked"] == 0 and r["errors"] == 0)  # fmt: skip
+        check(
+            f"{what}: no 'database is locked' at 64 connections (nor other errors)",
+            f"{r['locked']} locked, {r['errors']} errors",
+            r["locked"] == 0 and r["errors"] == 0,
+        )
     m = results.get("mixed")
     if m and m["rps"]:
         hours = DAY_ONE_TOTAL / m["rps"] / 3600
-        check(f"the nation's day one ({DAY_ONE_TOTAL / 1e6:.1f} M transactions) in under "
-              f"{TARGET_HOURS:.0f} h", f"{hours:.2f} h at {m['rps']:,.0f} req/s",
-              hours < TARGET_HOURS and m["errors"] == 0)  # fmt: skip
+        check(
+            f"the nation's day one ({DAY_ONE_TOTAL / 1e6:.1f} M transactions) in under "
+            f"{TARGET_HOURS:.0f} h",
+            f"{hours:.2f} h at {m['rps']:,.0f} req/s",
+            hours < TARGET_HOURS and m["errors"] == 0,
+        )
     return out
 
 
@@ -577,19 +644,29 @@ def main(argv=None) -> int:
     """Run the bench; the exit status is 0 even when targets are missed (it reports them)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
-    parser.add_argument("--workers", type=int,
-                        default=int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2)),
-                        help="gunicorn workers (one per core, as deploy/)")  # fmt: skip
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2)),
+        help="gunicorn workers (one per core, as deploy/)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--rebuild", action="store_true", help="build the database again")
     parser.add_argument("--profile", action="store_true", help="py-spy the workers")
-    parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", 1)),
-                        help="rounds; each row is the median round")  # fmt: skip
-    parser.add_argument("--app-dir", default=ROOT,
-                        help="serve the application from this copy (e.g. an older commit's "
-                             "`git archive`, to measure before and after)")  # fmt: skip
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=int(os.environ.get("BENCH_REPEAT", 1)),
+        help="rounds; each row is the median round",
+    )
+    parser.add_argument(
+        "--app-dir",
+        default=ROOT,
+        help="serve the application from this copy (e.g. an older commit's "
+        "`git archive`, to measure before and after)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="city size (1 = full size)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
@@ -632,10 +709,12 @@ def main(argv=None) -> int:
     results["ceiling"]["ratio"] = 1.0
     rows = [results[name] for name, *_ in SCENARIOS if name in results]
     print()
-    print(f"jiaoguan bench, {dt.datetime.now().isoformat(timespec='seconds')}, "
-          f"{os.cpu_count()} cores, gunicorn --workers {args.workers}, wrk {args.threads} "
-          f"threads, {args.duration} s per scenario, median of {args.repeat}, each against "
-          f"the ceiling measured just before it")  # fmt: skip
+    print(
+        f"jiaoguan bench, {dt.datetime.now().isoformat(timespec='seconds')}, "
+        f"{os.cpu_count()} cores, gunicorn --workers {args.workers}, wrk {args.threads} "
+        f"threads, {args.duration} s per scenario, median of {args.repeat}, each against "
+        f"the ceiling measured just before it"
+    )
     print()
     print(table(rows))
     print()
@@ -645,8 +724,10 @@ def main(argv=None) -> int:
     if "mixed" in results and results["mixed"]["rps"]:
         m = results["mixed"]
         hours = DAY_ONE_TOTAL / m["rps"] / 3600
-        print(f"- the nation's day one, {DAY_ONE_TOTAL:,} transactions in the mix "
-              f"{dict(m['weights'])}: {hours:.2f} h on this machine")  # fmt: skip
+        print(
+            f"- the nation's day one, {DAY_ONE_TOTAL:,} transactions in the mix "
+            f"{dict(m['weights'])}: {hours:.2f} h on this machine"
+        )
     with open(os.path.join(OUT, "latest.json"), "w") as fh:
         json.dump({"args": vars(args), "results": results}, fh, indent=1, default=str)
     if args.profile:

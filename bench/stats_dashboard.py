@@ -101,10 +101,11 @@ def fill(events: int, days: int, seed: int = 7) -> dict:
     today = dt.datetime.now(BEIJING).date()
     first = today - dt.timedelta(days=days - 1)
     offices = [
-        Office.create(code=c, name=n, name_en=e, kind=k, city="青岛", city_en="Qingdao",
-                      plate_prefix="鲁B")
+        Office.create(
+            code=c, name=n, name_en=e, kind=k, city="青岛", city_en="Qingdao", plate_prefix="鲁B"
+        )
         for c, n, e, k in OFFICES
-    ]  # fmt: skip
+    ]
     # Every event: a day, an hour, an office and a kind, drawn by the weights above.
     day_idx = rng.choices(range(days), k=events)
     hours = rng.choices(range(24), weights=HOUR_WEIGHTS, k=events)
@@ -129,29 +130,55 @@ def fill(events: int, days: int, seed: int = 7) -> dict:
     # The registered cases (one vehicle and two people stand in for all of them).
     person = User.create(real_name="测试", password_hash="x")
     vehicle = Vehicle.create(
-        vin="LSVAB2BM0GN000001", plate="鲁B00001", brand="大众", model_name="朗逸",
-        vehicle_type="small_car", colour="白", engine_no="E1",
-        first_registered_on=dt.date(2016, 5, 1), owner=person, owner_name="测试",
-        owner_resident_id="370202198501011234", registration_office=offices[0],
-        certificate_no="370200000001", inspection_valid_until=today + dt.timedelta(days=200),
-    )  # fmt: skip
+        vin="LSVAB2BM0GN000001",
+        plate="鲁B00001",
+        brand="大众",
+        model_name="朗逸",
+        vehicle_type="small_car",
+        colour="白",
+        engine_no="E1",
+        first_registered_on=dt.date(2016, 5, 1),
+        owner=person,
+        owner_name="测试",
+        owner_resident_id="370202198501011234",
+        registration_office=offices[0],
+        certificate_no="370200000001",
+        inspection_valid_until=today + dt.timedelta(days=200),
+    )
     cases = []
     for n, (d, h, o) in enumerate(registrations):
         local = dt.datetime.combine(first + dt.timedelta(days=d), dt.time(h, rng.randrange(60)))
         registered = local.replace(tzinfo=BEIJING).astimezone(dt.UTC).replace(tzinfo=None)
         opened = registered - dt.timedelta(hours=rng.uniform(2, 24 * 12))
-        cases.append({
-            "state": "registered", "vehicle": vehicle.id, "seller": person.id,
-            "buyer": person.id, "opened_by": person.id, "opened_at": opened,
-            "origin_office": offices[0].id, "destination_office": offices[o].id,
-            "invoice_no": f"{n:08d}", "invoice_date": opened.date(), "price": Decimal("86000"),
-            "new_plate": "鲁B00001", "registered_at": registered, "updated_at": registered,
-        })  # fmt: skip
+        cases.append(
+            {
+                "state": "registered",
+                "vehicle": vehicle.id,
+                "seller": person.id,
+                "buyer": person.id,
+                "opened_by": person.id,
+                "opened_at": opened,
+                "origin_office": offices[0].id,
+                "destination_office": offices[o].id,
+                "invoice_no": f"{n:08d}",
+                "invoice_date": opened.date(),
+                "price": Decimal("86000"),
+                "new_plate": "鲁B00001",
+                "registered_at": registered,
+                "updated_at": registered,
+            }
+        )
     with db.atomic():
         for start in range(0, len(cases), 1000):
             TransferCase.insert_many(cases[start : start + 1000]).execute()
-    return {"counter_rows": len(rows), "events": sum(cells.values()), "registered": len(cases),
-            "first": first, "today": today, "offices": [o.code for o in offices]}  # fmt: skip
+    return {
+        "counter_rows": len(rows),
+        "events": sum(cells.values()),
+        "registered": len(cases),
+        "first": first,
+        "today": today,
+        "offices": [o.code for o in offices],
+    }
 
 
 def admin_client(app):
@@ -159,11 +186,14 @@ def admin_client(app):
     secret = pyotp.random_base32()
     with db.connection_context():
         admin = User.create(
-            is_staff=True, username="bench.admin", real_name="管理员",
+            is_staff=True,
+            username="bench.admin",
+            real_name="管理员",
             office=Office.get(Office.code == OFFICES[0][0]),
             password_hash=generate_password_hash("Bench-Pass-77", method="scrypt:4096:8:1"),
-            totp_secret=secret, totp_enrolled_at=dt.datetime(2021, 9, 1),
-        )  # fmt: skip
+            totp_secret=secret,
+            totp_enrolled_at=dt.datetime(2021, 9, 1),
+        )
         admin.set_roles([ADMIN])
     client = app.test_client()
     client.post("/login", data={"account": "bench.admin", "password": "Bench-Pass-77"})
@@ -199,9 +229,11 @@ def main() -> None:
     start = time.perf_counter()
     with db.connection_context():
         made = fill(args.events, args.days)
-    print(f"built in {time.perf_counter() - start:.1f} s: {made['events']:,} events -> "
-          f"{made['counter_rows']:,} counter rows, {made['registered']:,} registered transfers, "
-          f"{args.days} days, offices {', '.join(made['offices'])}")  # fmt: skip
+    print(
+        f"built in {time.perf_counter() - start:.1f} s: {made['events']:,} events -> "
+        f"{made['counter_rows']:,} counter rows, {made['registered']:,} registered transfers, "
+        f"{args.days} days, offices {', '.join(made['offices'])}"
+    )
     client = admin_client(app)
     until = made["today"]
     since = until - dt.timedelta(days=29)

@@ -59,10 +59,12 @@ class ConfirmPeerForm(Form):
     fingerprint = StringField(
         _l("Fingerprint confirmed with the other city"),
         validators=[DataRequired(REQUIRED), Length(max=120)],
-        description=_l("Have the other city's administrator read their fingerprint out to you "
-                       "(by telephone or in person) and type what you hear: it must be the one "
-                       "shown above."),
-    )  # fmt: skip
+        description=_l(
+            "Have the other city's administrator read their fingerprint out to you "
+            "(by telephone or in person) and type what you hear: it must be the one "
+            "shown above."
+        ),
+    )
 
 
 def peers_context(fetch_form=None) -> dict:
@@ -106,8 +108,9 @@ def peer_fetch():
     try:
         candidate = peers.fetch_candidate(form.url.data)
     except peers.PeerError as exc:
-        form.url.errors.append(_("This deployment's document could not be verified: %(why)s",
-                                 why=str(exc)))  # fmt: skip
+        form.url.errors.append(
+            _("This deployment's document could not be verified: %(why)s", why=str(exc))
+        )
         return render_template("network/peers.html", **peers_context(form)), 422
     confirm = ConfirmPeerForm(formdata=None, url=candidate.url, kid=candidate.kid)
     return render_template("network/confirm_peer.html", candidate=candidate, form=confirm)
@@ -143,8 +146,9 @@ ACTIONS = {
 }
 
 
-@bp.route("/network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
-          methods=["GET", "POST"])  # fmt: skip
+@bp.route(
+    "/network/peers/<int:peer_id>/<any(suspend, resume, remove):action>", methods=["GET", "POST"]
+)
 @role_required(ADMIN)
 def peer_action(peer_id: int, action: str):
     """Suspend, resume or remove a peer, after a confirmation page."""
@@ -162,5 +166,11 @@ def peer_action(peer_id: int, action: str):
             peers.set_status(peer, PEER_SUSPENDED if action == "suspend" else PEER_ACTIVE)
         flash(_("Done: %(url)s.", url=peer.base_url), "ok")
         return redirect(url_for("network.peer_list"), code=303)
-    return render_template("network/peer_action.html", peer=peer, action=action,
-                           label=ACTIONS[action], waiting=waiting, form=form)  # fmt: skip
+    return render_template(
+        "network/peer_action.html",
+        peer=peer,
+        action=action,
+        label=ACTIONS[action],
+        waiting=waiting,
+        form=form,
+    )

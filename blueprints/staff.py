@@ -71,8 +71,13 @@ def accounts():
                 )
                 user.set_roles(form.roles.data)
                 audit("staff.create", user, detail={"roles": sorted(form.roles.data)})
-            flash(_("Account %(u)s created. Its holder sets up an authenticator at first login.",
-                    u=user.username), "ok")  # fmt: skip
+            flash(
+                _(
+                    "Account %(u)s created. Its holder sets up an authenticator at first login.",
+                    u=user.username,
+                ),
+                "ok",
+            )
             return redirect(url_for("staff.accounts"), code=303)
     staff = (
         User.select(User, Office)

@@ -199,8 +199,12 @@ def share():
 def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
     """The truck-pass verdict page: the same no-script rules and meta verdict."""
     zones = truckpass_service.zones_of(truck_pass) if truck_pass else []
-    audit("truck_pass.check", truck_pass, result=verdict,
-          detail={"plate": plate or (truck_pass.plate if truck_pass else "")})  # fmt: skip
+    audit(
+        "truck_pass.check",
+        truck_pass,
+        result=verdict,
+        detail={"plate": plate or (truck_pass.plate if truck_pass else "")},
+    )
     return render_template(
         "verify/pass.html",
         verdict=verdict,
@@ -233,8 +237,9 @@ def truck_by_plate():
     except ValidationError as exc:
         return render_template("verify/truck.html", zones=zones, error=exc.message), 400
     zone = RestrictedZone.get_or_none(RestrictedZone.id == request.args.get("zone", 0, type=int))
-    verdict, found = truckpass_service.plate_verdict(plate, zone.id if zone else None,
-                                                     beijing_now())  # fmt: skip
+    verdict, found = truckpass_service.plate_verdict(
+        plate, zone.id if zone else None, beijing_now()
+    )
     return show_pass(verdict, found, plate=plate, zone=zone)
 
 

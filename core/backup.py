@@ -49,9 +49,18 @@ def restore(url: str, path: str) -> None:
     if is_postgres():
         args, env = _pg_env(url)
         subprocess.run(  # noqa: S603 (arguments from our own settings, not from a request)
-            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-             *args, path], check=True, env=env,
-        )  # fmt: skip
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                *args,
+                path,
+            ],
+            check=True,
+            env=env,
+        )
         return
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:

@@ -36,15 +36,47 @@ DEMO_KEY = "demo_logins"
 
 OFFICES = [
     # code, name, English name, kind, city, city_en, plate prefix, local
-    ("370200", "青岛市公安局交通警察支队车辆管理所", "Qingdao Vehicle Office",
-     "vehicle_office", "青岛", "Qingdao", "鲁B", True),
-    ("370202", "青岛市公安局交通警察支队市南大队", "Qingdao Shinan Traffic Police Brigade",
-     "police_brigade", "青岛", "Qingdao", "鲁B", True),
-    ("370100", "济南市公安局交通警察支队车辆管理所", "Jinan Vehicle Office",
-     "vehicle_office", "济南", "Jinan", "鲁A", False),
-    ("370200M1", "青岛市二手车交易市场", "Qingdao Used Car Market",
-     "market", "青岛", "Qingdao", "鲁B", True),
-]  # fmt: skip
+    (
+        "370200",
+        "青岛市公安局交通警察支队车辆管理所",
+        "Qingdao Vehicle Office",
+        "vehicle_office",
+        "青岛",
+        "Qingdao",
+        "鲁B",
+        True,
+    ),
+    (
+        "370202",
+        "青岛市公安局交通警察支队市南大队",
+        "Qingdao Shinan Traffic Police Brigade",
+        "police_brigade",
+        "青岛",
+        "Qingdao",
+        "鲁B",
+        True,
+    ),
+    (
+        "370100",
+        "济南市公安局交通警察支队车辆管理所",
+        "Jinan Vehicle Office",
+        "vehicle_office",
+        "济南",
+        "Jinan",
+        "鲁A",
+        False,
+    ),
+    (
+        "370200M1",
+        "青岛市二手车交易市场",
+        "Qingdao Used Car Market",
+        "market",
+        "青岛",
+        "Qingdao",
+        "鲁B",
+        True,
+    ),
+]
 
 STAFF = [
     # username, real name, office code, roles
@@ -59,9 +91,19 @@ STAFF = [
 ]
 
 CITIZENS = [
-    "孙志强", "周丽华", "吴海涛", "郑晓燕", "冯建华", "何雪梅",
-    "马俊杰", "高玉兰", "林宇航", "罗静怡", "谢国栋", "宋佳琪",
-]  # fmt: skip
+    "孙志强",
+    "周丽华",
+    "吴海涛",
+    "郑晓燕",
+    "冯建华",
+    "何雪梅",
+    "马俊杰",
+    "高玉兰",
+    "林宇航",
+    "罗静怡",
+    "谢国栋",
+    "宋佳琪",
+]
 
 # County-level area codes of Qingdao (市南, 市北, 黄岛, 崂山, 李沧, 城阳).
 AREAS = ["370202", "370203", "370211", "370212", "370213", "370214"]
@@ -99,9 +141,15 @@ def load_demo_city(progress=print) -> dict:
         offices = {}
         for code, name, name_en, kind, city, city_en, prefix, local in OFFICES:
             offices[code] = Office.create(
-                code=code, name=name, name_en=name_en, kind=kind, city=city,
-                city_en=city_en, plate_prefix=prefix, is_local=local,
-            )  # fmt: skip
+                code=code,
+                name=name,
+                name_en=name_en,
+                kind=kind,
+                city=city,
+                city_en=city_en,
+                plate_prefix=prefix,
+                is_local=local,
+            )
         for username, real_name, office_code, roles in STAFF:
             password = "Demo-" + secrets.token_urlsafe(9)
             secret = pyotp.random_base32()
@@ -137,8 +185,9 @@ def load_demo_city(progress=print) -> dict:
         logins["notes"] = context.notes
         Setting.set_value(DEMO_KEY, json.dumps(logins, ensure_ascii=False))
         audit("demo.load", detail={"staff": len(STAFF), "citizens": len(CITIZENS)})
-    progress(f"demo city loaded: {len(OFFICES)} offices, {len(STAFF)} staff, "
-             f"{len(CITIZENS)} citizens")  # fmt: skip
+    progress(
+        f"demo city loaded: {len(OFFICES)} offices, {len(STAFF)} staff, {len(CITIZENS)} citizens"
+    )
     return logins
 
 

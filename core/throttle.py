@@ -116,9 +116,10 @@ class Gate:
             for rule in self.counted:
                 Throttle.update(
                     failures=Throttle.failures - 1,
-                    locked_until=Case(None, [(Throttle.failures <= rule.limit, None)],
-                                      Throttle.locked_until),
-                ).where((Throttle.key == rule.key) & (Throttle.failures > 0)).execute()  # fmt: skip
+                    locked_until=Case(
+                        None, [(Throttle.failures <= rule.limit, None)], Throttle.locked_until
+                    ),
+                ).where((Throttle.key == rule.key) & (Throttle.failures > 0)).execute()
 
 
 def hashed(value: str) -> str:

@@ -19,8 +19,24 @@ from .people import Office, User
 
 # 准驾车型: the licence classes of GA/T 947 / the Ministry's Order 162.
 LICENCE_CLASSES = (
-    "A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4", "C5", "C6", "D", "E", "F", "M", "N", "P",
-)  # fmt: skip
+    "A1",
+    "A2",
+    "A3",
+    "B1",
+    "B2",
+    "C1",
+    "C2",
+    "C3",
+    "C4",
+    "C5",
+    "C6",
+    "D",
+    "E",
+    "F",
+    "M",
+    "N",
+    "P",
+)
 
 # Record statuses. `valid` is good standing; every other status refuses the e-licence.
 VALID = "valid"

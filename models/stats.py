@@ -49,8 +49,14 @@ class StatCounter(BaseModel):
                     conflict_target=[cls.day, cls.hour, cls.office, cls.measure, cls.metric],
                     update={cls.count: cls.count + 1},
                 ),
-                day, hour, office, measure, metric, 1, 1,
-            )  # fmt: skip
+                day,
+                hour,
+                office,
+                measure,
+                metric,
+                1,
+                1,
+            )
 
     @classmethod
     def totals(cls, first: dt.date, last: dt.date, office: str | None = None, by=("day",)):

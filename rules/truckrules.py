@@ -183,8 +183,9 @@ class Refusal:
     limit: int | None = None
 
 
-def check_application(rules_by_zone: dict, truck_class: str, emission: str,
-                      start: dt.date, end: dt.date) -> tuple[list[Refusal], bool]:  # fmt: skip
+def check_application(
+    rules_by_zone: dict, truck_class: str, emission: str, start: dt.date, end: dt.date
+) -> tuple[list[Refusal], bool]:
     """Check an application against the rules of the zones it asks for.
 
     Returns (refusals, needs_review): any refusal refuses the application; with none, it is

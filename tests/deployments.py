@@ -43,8 +43,9 @@ class Deployment:
 
     def start(self) -> None:
         """Start (or restart, on the same address) the deployment's server."""
-        self.node = Node(self.database_url, self.instance, workers=1, port=self.port,
-                         **self.settings)  # fmt: skip
+        self.node = Node(
+            self.database_url, self.instance, workers=1, port=self.port, **self.settings
+        )
 
     def stop(self) -> None:
         """Stop the server (the database and keys stay)."""
@@ -52,16 +53,26 @@ class Deployment:
 
     def env(self) -> dict:
         """The environment of this deployment's commands (the same settings as its server)."""
-        return {**os.environ, "FLASK_APP": "app:create_app", "DATABASE_URL": self.database_url,
-                "PUBLIC_BASE_URL": self.url, "SECRET_KEY": "shared-by-all-nodes",
-                **self.settings}  # fmt: skip
+        return {
+            **os.environ,
+            "FLASK_APP": "app:create_app",
+            "DATABASE_URL": self.database_url,
+            "PUBLIC_BASE_URL": self.url,
+            "SECRET_KEY": "shared-by-all-nodes",
+            **self.settings,
+        }
 
     def flask(self, *args, input: str | None = None, check: bool = True):
         """Run `flask ...` for this deployment; returns the finished process."""
         done = subprocess.run(
-            [sys.executable, "-m", "flask", *args], cwd=ROOT, env=self.env(), input=input,
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-m", "flask", *args],
+            cwd=ROOT,
+            env=self.env(),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"flask {' '.join(args)}: {done.stdout}\n{done.stderr}")
         return done
@@ -94,8 +105,15 @@ def upgrade_and_add_office(database_url: str, city: str) -> None:
         upgrade()
         code, name, name_en, city_zh, city_en, prefix = CITIES[city]
         with db.connection_context():
-            Office.create(code=code, name=name, name_en=name_en, kind="vehicle_office",
-                          city=city_zh, city_en=city_en, plate_prefix=prefix)  # fmt: skip
+            Office.create(
+                code=code,
+                name=name,
+                name_en=name_en,
+                kind="vehicle_office",
+                city=city_zh,
+                city_en=city_en,
+                plate_prefix=prefix,
+            )
     finally:
         release_database()
 
@@ -103,9 +121,11 @@ def upgrade_and_add_office(database_url: str, city: str) -> None:
 def post_envelope(deployment: Deployment, token: str) -> tuple[int, str]:
     """POST a compact JWS to a deployment's inbox as another deployment would."""
     request = urllib.request.Request(  # noqa: S310
-        deployment.url + "/network/inbox", data=token.encode(), method="POST",
+        deployment.url + "/network/inbox",
+        data=token.encode(),
+        method="POST",
         headers={"Content-Type": "application/jose"},
-    )  # fmt: skip
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return response.status, response.read().decode()

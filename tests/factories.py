@@ -53,8 +53,13 @@ from rules.validators import (
 )
 
 # The order of a case's steps, for transfer_case(until=...).
-CASE_PATH = [AWAITING_CONFIRMATION, AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED,
-             REGISTERED]  # fmt: skip
+CASE_PATH = [
+    AWAITING_CONFIRMATION,
+    AWAITING_INSPECTION,
+    AWAITING_ARCHIVE,
+    ARCHIVE_RECEIVED,
+    REGISTERED,
+]
 
 _counter = itertools.count(1)
 _HASHES = {}
@@ -96,8 +101,9 @@ def sample_image(fmt: str = "JPEG", size=(640, 480)) -> bytes:
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", size, (200, 205, 210))
-    ImageDraw.Draw(img).rectangle((size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2),
-                                  fill=(30, 30, 30))  # fmt: skip
+    ImageDraw.Draw(img).rectangle(
+        (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2), fill=(30, 30, 30)
+    )
     buf = io.BytesIO()
     img.save(buf, fmt)
     return buf.getvalue()
@@ -312,8 +318,9 @@ class Factory:
     @connected
     def violation(self, vehicle: Vehicle, handled: bool = False) -> TrafficViolation:
         """A traffic violation of the vehicle."""
-        return TrafficViolation.create(vehicle=vehicle, occurred_on=dt.date.today(),
-                                       description="超速", handled=handled)  # fmt: skip
+        return TrafficViolation.create(
+            vehicle=vehicle, occurred_on=dt.date.today(), description="超速", handled=handled
+        )
 
     @connected
     def plates(self, office: Office, n: int = 5) -> list[PlateNumber]:
@@ -328,8 +335,14 @@ class Factory:
         with a Jinan car, a buyer of Qingdao and a pool of free 鲁B plates."""
         dest = self.office(name="青岛车管所", city="青岛", city_en="Qingdao", plate_prefix="鲁B")
         n = next(_counter)
-        origin = self.office(code=f"3701{n:02d}", name="济南车管所", city="济南",
-                             city_en="Jinan", plate_prefix="鲁A", is_local=False)  # fmt: skip
+        origin = self.office(
+            code=f"3701{n:02d}",
+            name="济南车管所",
+            city="济南",
+            city_en="Jinan",
+            plate_prefix="鲁A",
+            is_local=False,
+        )
         market = self.office(code=f"M{n}", name="二手车市场", kind="market", plate_prefix="鲁B")
         seller, buyer = self.citizen(), self.citizen()
         world = SimpleNamespace(
@@ -347,25 +360,33 @@ class Factory:
         return world
 
     @connected
-    def transfer_case(self, w, until: str = AWAITING_CONFIRMATION, vehicle=None, buyer=None,
-                      **kw) -> TransferCase:  # fmt: skip
+    def transfer_case(
+        self, w, until: str = AWAITING_CONFIRMATION, vehicle=None, buyer=None, **kw
+    ) -> TransferCase:
         """A case for the world's vehicle, opened at its market and taken up to `until`."""
         from blueprints.transfer import office_service, service
 
         vehicle = Vehicle.get_by_id((vehicle or w.vehicle).id)
         buyer = buyer or w.buyer
         case = service.open_case(
-            vehicle=vehicle, buyer=buyer, opened_by=w.market_clerk, market=w.market,
-            destination=w.dest, invoice_no=f"{20210901 + next(_counter)}",
-            invoice_date=dt.date.today() - dt.timedelta(days=1), price=Decimal("86000"), **kw,
-        )  # fmt: skip
+            vehicle=vehicle,
+            buyer=buyer,
+            opened_by=w.market_clerk,
+            market=w.market,
+            destination=w.dest,
+            invoice_no=f"{20210901 + next(_counter)}",
+            invoice_date=dt.date.today() - dt.timedelta(days=1),
+            price=Decimal("86000"),
+            **kw,
+        )
         steps = CASE_PATH.index(until)
         if steps >= 1:
             service.confirm(case.id, "seller", User.get_by_id(case.seller_id))
             service.confirm(case.id, "buyer", buyer)
         if steps >= 2:
-            office_service.inspect(case.id, w.clerk, vin_read=vehicle.vin,
-                                   plate_read=vehicle.plate, passed=True)  # fmt: skip
+            office_service.inspect(
+                case.id, w.clerk, vin_read=vehicle.vin, plate_read=vehicle.plate, passed=True
+            )
         if steps >= 3:
             office_service.send_archive(case.id, w.origin_clerk)
         if steps >= 4:
@@ -379,9 +400,14 @@ class Factory:
         """A zone with rules given as dicts of ZoneRule fields (sensible defaults)."""
         zone = RestrictedZone.create(name=name, name_en="Old town")
         for rule in rules or ({},):
-            defaults = {"classes": "medium heavy", "days": "12345",
-                        "windows": "07:00-09:00, 17:00-19:00", "emissions": "china5 china6 nev",
-                        "max_days": 30, "needs_review": False}  # fmt: skip
+            defaults = {
+                "classes": "medium heavy",
+                "days": "12345",
+                "windows": "07:00-09:00, 17:00-19:00",
+                "emissions": "china5 china6 nev",
+                "max_days": 30,
+                "needs_review": False,
+            }
             ZoneRule.create(zone=zone, **{**defaults, **rule})
         return zone
 
@@ -390,9 +416,12 @@ class Factory:
         """A heavy China VI truck registered in Qingdao, inspection valid, owned by `owner`."""
         office = Office.get_or_none(Office.code == "370200") or self.office(code="370200")
         owner = owner or self.citizen()
-        defaults = {"vehicle_type": "heavy_truck", "emission_standard": "china6",
-                    "gross_mass_kg": 25000, "inspection_valid_until": dt.date.today()
-                    + dt.timedelta(days=200)}  # fmt: skip
+        defaults = {
+            "vehicle_type": "heavy_truck",
+            "emission_standard": "china6",
+            "gross_mass_kg": 25000,
+            "inspection_valid_until": dt.date.today() + dt.timedelta(days=200),
+        }
         return self.vehicle(office, owner, **{**defaults, **kw})
 
     @connected
@@ -401,10 +430,18 @@ class Factory:
         applicant = applicant or self.citizen()
         truck, zone = self.truck(applicant), self.zone()
         today = dt.date.today()
-        defaults = {"applicant": applicant, "vehicle": truck, "plate": truck.plate,
-                    "truck_class": "heavy", "emission": "china6", "start_date": today,
-                    "end_date": today + dt.timedelta(days=2), "windows": "07:00-09:00",
-                    "purpose": "钢材运输", "status": "approved"}  # fmt: skip
+        defaults = {
+            "applicant": applicant,
+            "vehicle": truck,
+            "plate": truck.plate,
+            "truck_class": "heavy",
+            "emission": "china6",
+            "start_date": today,
+            "end_date": today + dt.timedelta(days=2),
+            "windows": "07:00-09:00",
+            "purpose": "钢材运输",
+            "status": "approved",
+        }
         truck_pass = TruckPass.create(**{**defaults, **kw})
         TruckPassZone.create(truck_pass=truck_pass, zone=zone)
         return truck_pass

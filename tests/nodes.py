@@ -27,8 +27,9 @@ def free_port() -> int:
 class Node:
     """One gunicorn server of the app (its own processes), stopped with stop() or kill()."""
 
-    def __init__(self, database_url: str, instance: str, workers: int = 2, port: int = 0,
-                 **settings):  # fmt: skip
+    def __init__(
+        self, database_url: str, instance: str, workers: int = 2, port: int = 0, **settings
+    ):
         self.port = port or free_port()  # a node restarted keeps its address
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -42,10 +43,24 @@ class Node:
         }
         self.log = open(os.path.join(instance, f"node-{self.port}.log"), "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--graceful-timeout", "2", "app:create_app()"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "2",
+                "app:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 20) -> None:
@@ -137,13 +152,16 @@ class PgServer:
     def _pg(self, tool, *args):
         subprocess.run(
             ["runuser", "-u", "postgres", "--", f"{self.bin}/{tool}", *args],
-            check=True, capture_output=True, cwd="/tmp",
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            cwd="/tmp",
+        )
 
     def start(self):
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
-        self._pg("pg_ctl", "-D", f"{self.dir}/data", "-o", opts, "-l", f"{self.dir}/log", "-w",
-                 "start")  # fmt: skip
+        self._pg(
+            "pg_ctl", "-D", f"{self.dir}/data", "-o", opts, "-l", f"{self.dir}/log", "-w", "start"
+        )
 
     def stop(self):
         self._pg("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop")
@@ -152,7 +170,20 @@ class PgServer:
         import shutil
 
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data",
-             "-m", "immediate", "stop"], capture_output=True, check=False, cwd="/tmp",
-        )  # fmt: skip
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                f"{self.bin}/pg_ctl",
+                "-D",
+                f"{self.dir}/data",
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+            cwd="/tmp",
+        )
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -242,8 +242,16 @@ def test_sessions_expire_when_idle(app, client, make):
     assert 119 * 60 < remaining <= 120 * 60 + 5
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "/\t/evil.example",
-                                    "https://evil.example/", "javascript:alert(1)"])  # fmt: skip
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ],
+)
 def test_next_never_leaves_the_site(client, make, target):
     user = make.citizen()
     response = client.post(

@@ -21,8 +21,15 @@ def test_demo_city_loads_once_with_every_role(runner, conn):
         assert Office.select().count() == 4
         assert Office.select().where(Office.is_local == False).count() == 1  # noqa: E712
         roles = set().union(*(u.roles for u in User.select().where(User.is_staff == True)))  # noqa: E712
-        assert roles >= {"admin", "licence_clerk", "vehicle_clerk", "truckpass_clerk",
-                         "accident_officer", "police_inspector", "market_clerk"}  # fmt: skip
+        assert roles >= {
+            "admin",
+            "licence_clerk",
+            "vehicle_clerk",
+            "truckpass_clerk",
+            "accident_officer",
+            "police_inspector",
+            "market_clerk",
+        }
         citizens = list(User.select().where(User.is_staff == False))  # noqa: E712
         assert len(citizens) == 12
         assert len({c.resident_id for c in citizens}) == 12
@@ -61,9 +68,21 @@ def test_demo_banner_shows_while_loaded(runner, client):
 def test_staff_create_command(runner, make, conn):
     office = make.office()
     result = runner.invoke(
-        args=["staff", "create", "--username", "clerk.li", "--name", "李明", "--office",
-              office.code, "--role", "licence_clerk", "--password", "Quiet-Lantern-58"],
-    )  # fmt: skip
+        args=[
+            "staff",
+            "create",
+            "--username",
+            "clerk.li",
+            "--name",
+            "李明",
+            "--office",
+            office.code,
+            "--role",
+            "licence_clerk",
+            "--password",
+            "Quiet-Lantern-58",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with conn():
         user = User.get(User.username == "clerk.li")
@@ -74,7 +93,19 @@ def test_staff_create_command(runner, make, conn):
 def test_staff_create_refuses_weak_password(runner, make):
     office = make.office()
     result = runner.invoke(
-        args=["staff", "create", "--username", "clerk.wu", "--name", "吴", "--office",
-              office.code, "--role", "admin", "--password", "12345678"],
-    )  # fmt: skip
+        args=[
+            "staff",
+            "create",
+            "--username",
+            "clerk.wu",
+            "--name",
+            "吴",
+            "--office",
+            office.code,
+            "--role",
+            "admin",
+            "--password",
+            "12345678",
+        ],
+    )
     assert result.exit_code != 0

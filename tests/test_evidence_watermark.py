@@ -104,8 +104,10 @@ def test_a_party_gets_a_limited_number_of_copies_an_hour(
     item = make.evidence(case, sample_image("PNG"), mime="image/png")
     url = f"/evidence/cases/{case.id}/items/{item.id}"
     assert [client.get(f"{url}/{kind}").status_code for kind in ("view", "download", "view")] == [
-        200, 200, 200
-    ]  # fmt: skip
+        200,
+        200,
+        200,
+    ]
     refused = client.get(f"{url}/download")
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 3600

@@ -26,8 +26,13 @@ def registration(n: int) -> dict:
 
     rid = fictional_resident_id(make.rng, 1960 + n % 40, female=False)
     pw = "Lantern-Harbour-42"
-    return {"real_name": f"用户{n}", "resident_id": rid, "mobile": f"137{n:08d}",
-            "password": pw, "confirm": pw}  # fmt: skip
+    return {
+        "real_name": f"用户{n}",
+        "resident_id": rid,
+        "mobile": f"137{n:08d}",
+        "password": pw,
+        "confirm": pw,
+    }
 
 
 def register(base_url: str, form: dict):
@@ -86,8 +91,10 @@ def test_kill_9_during_writes_loses_no_acknowledged_write(tmp_path):
         result = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), "flask"), "audit", "verify"],
             env={**os.environ, "DATABASE_URL": url, "FLASK_APP": "app:create_app"},
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert register(node.url, registration(100000)) == 303  # and it serves again
     finally:
@@ -146,9 +153,13 @@ def test_database_unreachable_gives_503_and_service_resumes(tmp_path):
         pytest.skip("PostgreSQL server binaries are not installed")
     try:
         app = create_app(
-            {"DATABASE_URL": server.url, "SECRET_KEY": "x", "UPLOAD_FOLDER": str(tmp_path),
-             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1"}
-        )  # fmt: skip
+            {
+                "DATABASE_URL": server.url,
+                "SECRET_KEY": "x",
+                "UPLOAD_FOLDER": str(tmp_path),
+                "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+            }
+        )
         upgrade()
         with app.app_context(), db.connection_context():
             citizen = Factory().citizen()

@@ -101,8 +101,10 @@ def csv_text(make) -> tuple[str, list[str]]:
     def row(rid, file_no, classes="C1", name="王五", like=None):
         sex = "男" if sex_from_resident_id(like or rid) == "M" else "女"
         birth = birth_date_from_resident_id(like or rid).isoformat()
-        return (f"{rid},{file_no},{name},{sex},{birth},中国,青岛市,{classes},"
-                f"2010-01-01,2020-01-01,2030-01-01,0,valid\n")  # fmt: skip
+        return (
+            f"{rid},{file_no},{name},{sex},{birth},中国,青岛市,{classes},"
+            f"2010-01-01,2020-01-01,2030-01-01,0,valid\n"
+        )
 
     bad_id = ids[2][:-1] + ("0" if ids[2][-1] != "0" else "1")
     text = (

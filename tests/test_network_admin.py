@@ -62,18 +62,21 @@ def test_peering_on_the_page_needs_the_typed_fingerprint(client, make, login, ji
 
 def test_an_unreachable_or_unsigned_address_is_explained(client, make, login):
     login(make.staff("admin"))
-    soup = page(client.post("/network/peers/fetch", data={"url": "http://127.0.0.1:9/"}),
-                status=422)  # fmt: skip
+    soup = page(
+        client.post("/network/peers/fetch", data={"url": "http://127.0.0.1:9/"}), status=422
+    )
     assert field_error(soup, "url")
 
 
 def make_peer(url="https://jg.jinan.example") -> Peer:
-    return Peer.create(base_url=url, name="jiaoguan jinan", city="济南", fingerprint="x",
-                       document='{"keys": []}')  # fmt: skip
+    return Peer.create(
+        base_url=url, name="jiaoguan jinan", city="济南", fingerprint="x", document='{"keys": []}'
+    )
 
 
-def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(client, make, login,
-                                                                           conn):  # fmt: skip
+def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(
+    client, make, login, conn
+):
     with conn(), write_tx():
         peer = make_peer()
         enqueue(peer.base_url, "ping", {"text": "x"})

@@ -24,8 +24,15 @@ def make_key(nbf=None, days=30) -> SigningKey:
 
 
 def payload(**over):
-    return {"id": "0f6c8b8e-msg", "type": "ping", "from": "https://a.test", "to": "https://b.test",
-            "iat": int(time.time()), "body": {"text": "hi"}, **over}  # fmt: skip
+    return {
+        "id": "0f6c8b8e-msg",
+        "type": "ping",
+        "from": "https://a.test",
+        "to": "https://b.test",
+        "iat": int(time.time()),
+        "body": {"text": "hi"},
+        **over,
+    }
 
 
 def test_a_signed_envelope_verifies_with_the_senders_published_key():
@@ -79,16 +86,21 @@ def test_only_ed25519_is_accepted():
     from joserfc import jws
     from joserfc.jwk import OctKey
 
-    hmac_token = jws.serialize_compact({"alg": "HS256", "kid": key.kid},
-                                       json.dumps(payload()), OctKey.generate_key(256))  # fmt: skip
+    hmac_token = jws.serialize_compact(
+        {"alg": "HS256", "kid": key.kid}, json.dumps(payload()), OctKey.generate_key(256)
+    )
     with pytest.raises(EnvelopeError) as err:
         verify(hmac_token, [key.public_jwk()])
     assert err.value.reason == "bad_signature"
 
 
 def document(*keys):
-    return {"jiaoguan": 1, "name": "Q", "base_url": "https://a.test",
-            "keys": [k.public_jwk() for k in keys]}  # fmt: skip
+    return {
+        "jiaoguan": 1,
+        "name": "Q",
+        "base_url": "https://a.test",
+        "keys": [k.public_jwk() for k in keys],
+    }
 
 
 def test_a_document_is_self_signed_by_its_newest_key():

@@ -31,8 +31,15 @@ def pair(tmp_path_factory):
 
 
 def envelope(sender, recipient, **over) -> dict:
-    return {"id": str(uuid.uuid4()), "type": "ping", "from": sender.url, "to": recipient.url,
-            "iat": int(time.time()), "body": {"text": "hello"}, **over}  # fmt: skip
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "ping",
+        "from": sender.url,
+        "to": recipient.url,
+        "iat": int(time.time()),
+        "body": {"text": "hello"},
+        **over,
+    }
 
 
 def send(pair, payload, key=None):
@@ -61,8 +68,11 @@ def assert_refused(pair, payload, reason, status, key=None):
     assert refused_after == refused_before + 1
     with jinan.database():
         row = AuditEvent.select().order_by(AuditEvent.seq.desc()).get()
-        assert (row.action, row.result, row.object_id) == ("network.refused", reason,
-                                                           payload["id"][:64])  # fmt: skip
+        assert (row.action, row.result, row.object_id) == (
+            "network.refused",
+            reason,
+            payload["id"][:64],
+        )
 
 
 def new_key() -> SigningKey:

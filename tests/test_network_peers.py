@@ -82,7 +82,10 @@ def test_a_ping_is_delivered_and_acknowledged_with_an_audit_row_on_each_side(cit
     with jinan.database():
         received = InboxMessage.get()
         assert (received.message_id, received.sender, received.outcome) == (
-            message_id, qingdao.url, "ack")  # fmt: skip
+            message_id,
+            qingdao.url,
+            "ack",
+        )
         assert received.answer == sent.answer  # the acknowledgement Qingdao verified and kept
         assert AuditEvent.get(AuditEvent.action == "network.received").object_id == message_id
         assert AuditEvent.verify_chain()[2] == ""

@@ -135,15 +135,40 @@ def test_route_snapshot(app):
     assert routes == EXPECTED_ROUTES
 
 
-PUBLIC = ["/", "/login", "/register", "/verify", "/verify/share", "/verify/truck", "/trucks/rules",
-          "/report"]  # fmt: skip
-CITIZEN = ["/", "/account", "/licence/", "/evidence/", "/evidence/open", "/transfer/",
-           "/transfer/new", "/trucks/", "/trucks/apply"]  # fmt: skip
+PUBLIC = [
+    "/",
+    "/login",
+    "/register",
+    "/verify",
+    "/verify/share",
+    "/verify/truck",
+    "/trucks/rules",
+    "/report",
+]
+CITIZEN = [
+    "/",
+    "/account",
+    "/licence/",
+    "/evidence/",
+    "/evidence/open",
+    "/transfer/",
+    "/transfer/new",
+    "/trucks/",
+    "/trucks/apply",
+]
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
-ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/",
-         "/network/peers"]  # fmt: skip
+ADMIN = [
+    "/",
+    "/account",
+    "/staff/",
+    "/staff/accounts",
+    "/staff/offices",
+    "/staff/audit",
+    "/stats/",
+    "/network/peers",
+]
 VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
 LICENCE_CLERK = ["/staff/", "/licence/records"]

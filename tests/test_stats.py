@@ -120,8 +120,12 @@ def test_genuine_verdicts_are_the_licence_services():
 
 def test_beijing_buckets_match_the_tz_database():
     zone = ZoneInfo("Asia/Shanghai")
-    for at in (dt.datetime(2021, 9, 1, 0, 30), dt.datetime(2021, 8, 31, 16, 0),
-               dt.datetime(2024, 3, 31, 18, 59, 59), dt.datetime(2026, 11, 25, 23, 5)):  # fmt: skip
+    for at in (
+        dt.datetime(2021, 9, 1, 0, 30),
+        dt.datetime(2021, 8, 31, 16, 0),
+        dt.datetime(2024, 3, 31, 18, 59, 59),
+        dt.datetime(2026, 11, 25, 23, 5),
+    ):
         local = at.replace(tzinfo=dt.UTC).astimezone(zone)
         assert rules.bucket(at) == (local.date(), local.hour)
     assert rules.bucket(dt.datetime(2021, 8, 31, 16, 0)) == (dt.date(2021, 9, 1), 0)
@@ -282,8 +286,9 @@ def dashboard(client, **args):
 def html_table(soup, name: str) -> list[list[str]]:
     """A dashboard table as rows of cell texts, header and total line included."""
     table = soup.find("table", attrs={"data-table": name})
-    return [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])] for tr in
-            table.find_all("tr")]  # fmt: skip
+    return [
+        [c.get_text(strip=True) for c in tr.find_all(["th", "td"])] for tr in table.find_all("tr")
+    ]
 
 
 def csv_table(client, measure: str, by: str, **args) -> list[list[str]]:
@@ -312,8 +317,10 @@ def test_counters_match_the_events_and_the_audit_log(world, conn):
 def test_dashboard_csv_report_and_cli_agree(world, client, runner, conn):
     day = world.today.isoformat()
     soup = dashboard(client, since=day, until=day)
-    figures = {li["data-figure"]: li.find(class_="figure-value").get_text(strip=True)
-               for li in soup.select("[data-figure]")}  # fmt: skip
+    figures = {
+        li["data-figure"]: li.find(class_="figure-value").get_text(strip=True)
+        for li in soup.select("[data-figure]")
+    }
     assert figures["elicence.issued"] == "2"
     assert figures["licence_check.*"] == "5"
     assert figures["share_code.used"] == "1"
@@ -343,16 +350,20 @@ def test_dashboard_csv_report_and_cli_agree(world, client, runner, conn):
     assert "2 electronic driving licences were issued." in sentences
     assert "Police and firms checked e-licences 5 times." in sentences
     assert "Firms were shown a licence with a share code 1 time." in sentences
-    assert ("2 cross-region used-car transfers were opened and 1 vehicle was registered and "
-            "plated here.") in sentences  # fmt: skip
+    assert (
+        "2 cross-region used-car transfers were opened and 1 vehicle was registered and "
+        "plated here."
+    ) in sentences
     assert "No truck pass code was applied for." in sentences
     assert (
         "Parties to accidents reviewed evidence online 1 time and downloaded 1 copy." in sentences
     )
     # 2 e-licences + 1 registration + 2 evidence reviews, as the news report of day one counted.
     assert "5 transactions went through the four services online." in sentences
-    table = {tr["data-figure"]: [td.get_text(strip=True) for td in tr.find_all("td")]
-             for tr in report.select("#report-figures tr[data-figure]")}  # fmt: skip
+    table = {
+        tr["data-figure"]: [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in report.select("#report-figures tr[data-figure]")
+    }
     assert table["elicence.issued"] == ["2", "0"] and table["licence_check.*"] == ["5", "0"]
     assert table["evidence.downloaded"] == ["1", "0"]
 
@@ -382,8 +393,9 @@ def test_office_filter(world, client):
     offices = html_table(dashboard(client, since=day, until=day), "elicence-office")
     row = next(r for r in offices if r[0] == "Test Vehicle Office")
     assert row[1:] == ["2", "0"]
-    csv_rows = csv_table(client, "transfer", "day", since=day, until=day,
-                         office=world.transfer.dest.code)  # fmt: skip
+    csv_rows = csv_table(
+        client, "transfer", "day", since=day, until=day, office=world.transfer.dest.code
+    )
     assert csv_rows[1][1:3] == ["2", "1"]
 
 
@@ -424,8 +436,9 @@ def test_public_report_shows_no_personal_data(world, client, runner):
 
 def test_dashboard_reading_is_audited_and_htmx_gets_the_body(world, client, conn):
     day = world.today.isoformat()
-    response = client.get("/stats/", query_string={"since": day, "until": day},
-                          headers={"HX-Request": "true"})  # fmt: skip
+    response = client.get(
+        "/stats/", query_string={"since": day, "until": day}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     body = response.get_data(as_text=True)
     assert "<html" not in body and 'id="stats-body"' in body
@@ -484,8 +497,9 @@ def test_csv_office_names_cannot_become_formulas(client, make, login, app, conn,
     with app.test_request_context(), conn():
         audit("licence.check", elicence, result="valid", detail={"via": "qr"})
     login(make.staff("admin"))
-    rows = csv_table(client, "licence_check", "office", since=today.isoformat(),
-                     until=today.isoformat())  # fmt: skip
+    rows = csv_table(
+        client, "licence_check", "office", since=today.isoformat(), until=today.isoformat()
+    )
     assert rows[1][0] == "'=HYPERLINK(1)" and rows[1][1] == "1"
 
 
@@ -517,10 +531,17 @@ def test_report_points_out_the_quietest_hours(app, client, make, conn, today):
     """Applications in every office hour but two: the advice names those two."""
     with conn():
         rows = [
-            {"day": today - dt.timedelta(days=d), "hour": h, "office": "", "measure": "elicence",
-             "metric": "issued", "count": 0 if h in (14, 15) else 10}
-            for d in range(7) for h in range(24)
-        ]  # fmt: skip
+            {
+                "day": today - dt.timedelta(days=d),
+                "hour": h,
+                "office": "",
+                "measure": "elicence",
+                "metric": "issued",
+                "count": 0 if h in (14, 15) else 10,
+            }
+            for d in range(7)
+            for h in range(24)
+        ]
         StatCounter.insert_many(rows).execute()
     soup = page(client.get("/report", headers=EN))
     advice = soup.select_one("#when-to-apply .advice").get_text(" ", strip=True)
@@ -539,15 +560,22 @@ def test_truck_passes_count_at_the_trucks_office(client, make, login, conn):
     zone = make.zone()
     login(owner)
     start = beijing_today() + dt.timedelta(days=1)
-    data = {"plate": truck.plate, "truck_class": "heavy", "emission": "china6",
-            "zones": [str(zone.id)], "start_date": start.isoformat(),
-            "end_date": start.isoformat(), "windows": "07:00-09:00",
-            "purpose": "钢材运输"}  # fmt: skip
+    data = {
+        "plate": truck.plate,
+        "truck_class": "heavy",
+        "emission": "china6",
+        "zones": [str(zone.id)],
+        "start_date": start.isoformat(),
+        "end_date": start.isoformat(),
+        "windows": "07:00-09:00",
+        "purpose": "钢材运输",
+    }
     for step in range(1, 6):
         response = client.post("/trucks/apply", data={**data, "step": str(step)})
     assert response.status_code == 303
     with conn():
         office = truck.registration_office.code
-        rows = {(r.metric, r.office): r.count for r in StatCounter.select()
-                if r.measure == "truck_pass"}  # fmt: skip
+        rows = {
+            (r.metric, r.office): r.count for r in StatCounter.select() if r.measure == "truck_pass"
+        }
     assert rows.get(("applied", office)) == 1 and rows.get(("issued", office)) == 1, rows

@@ -48,8 +48,10 @@ def test_nice_scale():
 
 def test_line_chart_has_a_point_per_day_per_series_and_escapes_labels():
     days = [f"09-{d:02d}" for d in range(1, 11)]
-    series = [Series("a", "E-licences <issued> & \"more\"", list(range(10))),
-              Series("b", "检查", [5] * 10)]  # fmt: skip
+    series = [
+        Series("a", 'E-licences <issued> & "more"', list(range(10))),
+        Series("b", "检查", [5] * 10),
+    ]
     root = parse(line_chart("c", "Per day", days, series, y_label="Number", x_label="Day"))
     lines = groups(root, "series")
     assert [g.get("data-series") for g in lines] == ["a", "b"]
@@ -63,16 +65,18 @@ def test_line_chart_has_a_point_per_day_per_series_and_escapes_labels():
 
 
 def test_line_chart_of_one_day_and_of_nothing():
-    root = parse(line_chart("c", "t", ["09-01"], [Series("a", "A", [0])], y_label="n",
-                            x_label="d"))  # fmt: skip
+    root = parse(line_chart("c", "t", ["09-01"], [Series("a", "A", [0])], y_label="n", x_label="d"))
     assert len(groups(root, "series")[0].findall(f"{SVG}circle")) == 1
 
 
 def test_hour_chart_has_24_stacked_bars_and_the_highlight():
     a = Series("a", "A", [h for h in range(24)])
     b = Series("b", "B", [1 if h % 2 else 0 for h in range(24)])
-    root = parse(hour_chart("h", "Per hour", [a, b], y_label="n", x_label="hour",
-                            highlight=(14, 16, "Quietest")))  # fmt: skip
+    root = parse(
+        hour_chart(
+            "h", "Per hour", [a, b], y_label="n", x_label="hour", highlight=(14, 16, "Quietest")
+        )
+    )
     bars = groups(root, "bar")
     assert [int(g.get("data-hour")) for g in bars] == list(range(24))
     for hour, g in enumerate(bars):
@@ -90,11 +94,18 @@ def test_dashboard_charts_draw_its_counters(app, client, make, login, conn):
     with conn():
         StatCounter.insert_many(
             [
-                {"day": today - dt.timedelta(days=d), "hour": 9 + d, "office": "", "measure": m,
-                 "metric": ANY_METRIC.get(m, k), "count": d + 1}
-                for d in range(7) for m, k in HEADLINES
+                {
+                    "day": today - dt.timedelta(days=d),
+                    "hour": 9 + d,
+                    "office": "",
+                    "measure": m,
+                    "metric": ANY_METRIC.get(m, k),
+                    "count": d + 1,
+                }
+                for d in range(7)
+                for m, k in HEADLINES
             ]
-        ).execute()  # fmt: skip
+        ).execute()
     login(make.staff("admin"))
     since = (today - dt.timedelta(days=6)).isoformat()
     response = client.get("/stats/", query_string={"since": since, "until": today.isoformat()})

@@ -123,9 +123,14 @@ def test_failed_inspection_stops_with_its_reason(app, make, conn):
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     with conn():
-        office_service.inspect(case.id, w.clerk, vin_read=w.vehicle.vin,
-                               plate_read=w.vehicle.plate, passed=False,
-                               remarks="发动机号被改动")  # fmt: skip
+        office_service.inspect(
+            case.id,
+            w.clerk,
+            vin_read=w.vehicle.vin,
+            plate_read=w.vehicle.plate,
+            passed=False,
+            remarks="发动机号被改动",
+        )
         reasons = stopped_reasons(TransferCase.get_by_id(case.id))
     assert reasons == [{"code": "inspection_failed", "text": "发动机号被改动"}]
 
@@ -135,8 +140,9 @@ def test_vin_read_off_the_vehicle_must_match(app, make, conn):
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     other_vin = make.vin()
     with conn():
-        office_service.inspect(case.id, w.clerk, vin_read=other_vin, plate_read=w.vehicle.plate,
-                               passed=True)  # fmt: skip
+        office_service.inspect(
+            case.id, w.clerk, vin_read=other_vin, plate_read=w.vehicle.plate, passed=True
+        )
         reasons = stopped_reasons(TransferCase.get_by_id(case.id))
     assert reasons == [{"code": "vin_mismatch", "read": other_vin}]
 
@@ -171,9 +177,15 @@ def test_refusals_before_a_case_opens(app, make, conn):
     second = make.vehicle(w.origin, make.citizen())
     with pytest.raises(StepError, match="invoice"), conn():
         service.open_case(
-            vehicle=second, buyer=w.buyer, opened_by=w.buyer, market=None, destination=w.dest,
-            invoice_no=case.invoice_no, invoice_date=case.invoice_date, price=case.price,
-        )  # fmt: skip
+            vehicle=second,
+            buyer=w.buyer,
+            opened_by=w.buyer,
+            market=None,
+            destination=w.dest,
+            invoice_no=case.invoice_no,
+            invoice_date=case.invoice_date,
+            price=case.price,
+        )
 
 
 def test_find_vehicle_needs_vin_plate_and_owner_to_agree(app, make, conn):

@@ -82,8 +82,9 @@ def test_steps_cannot_be_skipped_or_repeated(app, make, conn):
         with pytest.raises(StepError):  # skipping confirmation and inspection
             office_service.register(case.id, w.clerk)
         with pytest.raises(StepError):
-            office_service.inspect(case.id, w.clerk, vin_read=w.vehicle.vin,
-                                   plate_read=w.vehicle.plate, passed=True)  # fmt: skip
+            office_service.inspect(
+                case.id, w.clerk, vin_read=w.vehicle.vin, plate_read=w.vehicle.plate, passed=True
+            )
         service.confirm(case.id, "seller", w.seller)
         with pytest.raises(StepError):
             service.confirm(case.id, "seller", w.seller)
@@ -147,15 +148,27 @@ def test_whole_path_moves_owner_plate_and_office(app, make, conn):
         assert v.registration_office_id == w.dest.id and v.status == "normal"
         assert v.certificate_no == case.new_certificate_no != w.vehicle.certificate_no
         kinds = [(r.kind, r.office_id) for r in v.history()]
-        assert kinds == [("initial_registration", w.origin.id), ("transfer_out", w.origin.id),
-                         ("document", w.dest.id), ("document", w.dest.id),
-                         ("transfer_registration", w.dest.id)]  # fmt: skip
+        assert kinds == [
+            ("initial_registration", w.origin.id),
+            ("transfer_out", w.origin.id),
+            ("document", w.dest.id),
+            ("document", w.dest.id),
+            ("transfer_registration", w.dest.id),
+        ]
         assert case.open_vehicle_id is None
         plate = PlateNumber.get(PlateNumber.plate == case.new_plate)
         assert plate.status == "assigned" and plate.vehicle_id == v.id
         events = [e.kind for e in case.events()]
-        assert events == ["opened", "confirmed", "confirmed", "inspected", "archive_requested",
-                          "archive_sent", "archive_received", "registered"]  # fmt: skip
+        assert events == [
+            "opened",
+            "confirmed",
+            "confirmed",
+            "inspected",
+            "archive_requested",
+            "archive_sent",
+            "archive_received",
+            "registered",
+        ]
 
 
 def test_buyer_choice_of_plate_is_used_and_released_on_stop(app, make, conn):
@@ -238,8 +251,9 @@ def test_archive_document_is_versioned_self_contained_and_sealed(app, make, conn
         assert [h["kind"] for h in doc["history"]] == ["initial_registration"]
         # Altered, reformatted or of an unknown version: refused.
         with pytest.raises(archive_doc.ArchiveError):
-            archive_doc.open_document(archive.document.replace("朗逸", "捷达"),
-                                      archive.document_sha256)  # fmt: skip
+            archive_doc.open_document(
+                archive.document.replace("朗逸", "捷达"), archive.document_sha256
+            )
         pretty = json.dumps(doc, indent=2)
         with pytest.raises(archive_doc.ArchiveError):
             archive_doc.open_document(pretty, archive_doc.digest(pretty))

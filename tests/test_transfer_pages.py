@@ -77,10 +77,15 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     page(clerk.get(f"/transfer/cases/{case_id}"))
     response = clerk.post(
         f"/transfer/cases/{case_id}/inspect",
-        data={"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate, "result": "passed",
-              "remarks": "", "photos": (io.BytesIO(PNG), "front.png")},
+        data={
+            "vin_read": w.vehicle.vin,
+            "plate_read": w.vehicle.plate,
+            "result": "passed",
+            "remarks": "",
+            "photos": (io.BytesIO(PNG), "front.png"),
+        },
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     with conn():
         assert TransferCase.get_by_id(case_id).state == AWAITING_ARCHIVE
@@ -115,10 +120,15 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
         assert case.state == REGISTERED and case.new_plate == PlateNumber.get_by_id(chosen).plate
         assert vehicle.owner_id == w.buyer.id and vehicle.plate == case.new_plate
         assert vehicle.plate.startswith("鲁B") and vehicle.registration_office_id == w.dest.id
-        assert VehicleRecord.select().where(
-            (VehicleRecord.vehicle == vehicle) & (VehicleRecord.kind == "transfer_out")
-            & (VehicleRecord.office == w.origin.id)
-        ).exists()  # fmt: skip
+        assert (
+            VehicleRecord.select()
+            .where(
+                (VehicleRecord.vehicle == vehicle)
+                & (VehicleRecord.kind == "transfer_out")
+                & (VehicleRecord.office == w.origin.id)
+            )
+            .exists()
+        )
     # Each party has a confirmation; the seller's pages say they no longer own it.
     assert page(buyer.get(f"/transfer/cases/{case_id}")).find(id="buyer-confirmation")
     assert page(seller.get(f"/transfer/cases/{case_id}")).find(id="seller-confirmation")
@@ -140,8 +150,11 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
 def test_outsiders_get_404_everywhere(app, make, as_user, conn):
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
-    urls = [f"/transfer/cases/{case.id}", f"/transfer/cases/{case.id}/archive.json",
-            f"/transfer/cases/{case.id}/photos/1"]  # fmt: skip
+    urls = [
+        f"/transfer/cases/{case.id}",
+        f"/transfer/cases/{case.id}/archive.json",
+        f"/transfer/cases/{case.id}/photos/1",
+    ]
     posts = [f"/transfer/cases/{case.id}/confirm", f"/transfer/cases/{case.id}/plate"]
     anonymous = app.test_client()
     response = anonymous.get(urls[0])
@@ -161,8 +174,10 @@ def test_outsiders_get_404_everywhere(app, make, as_user, conn):
     page(third.get(f"/transfer/cases/{case.id}"), 404)
     assert third.post(f"/transfer/cases/{case.id}/register", data={}).status_code == 404
     other_market = make.office(code="M-other", kind="market")
-    page(as_user(make.staff("market_clerk", office=other_market)).get(f"/transfer/cases/{case.id}"),
-         404)  # fmt: skip
+    page(
+        as_user(make.staff("market_clerk", office=other_market)).get(f"/transfer/cases/{case.id}"),
+        404,
+    )
 
 
 def test_roles_see_the_case_but_may_only_do_their_own_steps(make, as_user):
@@ -184,8 +199,12 @@ def test_a_step_out_of_order_is_refused_with_a_message(make, as_user, conn):
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     buyer = as_user(w.buyer)
-    response = buyer.post(f"/transfer/cases/{case.id}/confirm", data={}, follow_redirects=True,
-                          headers={"Accept-Language": "en"})  # fmt: skip
+    response = buyer.post(
+        f"/transfer/cases/{case.id}/confirm",
+        data={},
+        follow_redirects=True,
+        headers={"Accept-Language": "en"},
+    )
     assert "already been taken" in page(response).get_text()
 
 
@@ -193,8 +212,9 @@ def test_invalid_vin_and_plate_are_refused_next_to_the_fields(make, as_user, con
     w = make.transfer_world()
     buyer = as_user(w.buyer)
     bad_vin = w.vehicle.vin[:8] + ("0" if w.vehicle.vin[8] != "0" else "1") + w.vehicle.vin[9:]
-    soup = page(buyer.post("/transfer/new", data=invoice_form(w, vin=bad_vin, plate="鲁I12345")),
-                422)  # fmt: skip
+    soup = page(
+        buyer.post("/transfer/new", data=invoice_form(w, vin=bad_vin, plate="鲁I12345")), 422
+    )
     assert field_error(soup, "vin") and field_error(soup, "plate")
     soup = page(buyer.post("/transfer/new", data=invoice_form(w, invoice_no="12", price="0")), 422)
     assert field_error(soup, "invoice_no") and field_error(soup, "price")
@@ -241,9 +261,16 @@ def test_inspection_form_errors(make, as_user):
     assert field_error(soup, "remarks")
     soup = page(clerk.post(url, data={**base, "vin_read": "LSV123", "result": "passed"}), 422)
     assert field_error(soup, "vin_read")
-    response = clerk.post(url, data={**base, "result": "passed", "remarks": "",
-                                     "photos": (io.BytesIO(b"<html>"), "x.png")},
-                          content_type="multipart/form-data")  # fmt: skip
+    response = clerk.post(
+        url,
+        data={
+            **base,
+            "result": "passed",
+            "remarks": "",
+            "photos": (io.BytesIO(b"<html>"), "x.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert field_error(page(response, 422), "photos")
 
 
@@ -314,8 +341,13 @@ def test_demo_city_has_transfers_at_every_step(runner, conn, app):
     assert result.exit_code == 0, result.output
     with conn():
         states = {c.state for c in TransferCase.select()}
-        assert {"registered", "awaiting_archive", "awaiting_inspection", "awaiting_confirmation",
-                "stopped"} <= states  # fmt: skip
+        assert {
+            "registered",
+            "awaiting_archive",
+            "awaiting_inspection",
+            "awaiting_confirmation",
+            "stopped",
+        } <= states
         statuses = {v.status for v in Vehicle.select()}
         assert {"mortgaged", "seized", "stolen", "scrapped", "transferred_out"} <= statuses
         assert PlateNumber.select().where(PlateNumber.status == "free").count() >= 30
@@ -363,10 +395,15 @@ def test_photos_of_a_refused_inspection_are_not_kept(app, make, as_user):
     clerk = as_user(w.clerk)
     response = clerk.post(
         f"/transfer/cases/{case.id}/inspect",
-        data={"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate, "result": "passed",
-              "remarks": "", "photos": (io.BytesIO(PNG), "again.png")},
+        data={
+            "vin_read": w.vehicle.vin,
+            "plate_read": w.vehicle.plate,
+            "result": "passed",
+            "remarks": "",
+            "photos": (io.BytesIO(PNG), "again.png"),
+        },
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert response.status_code == 303
     folder = os.path.join(app.config["UPLOAD_FOLDER"], "inspections")
     assert not os.path.isdir(folder) or os.listdir(folder) == []

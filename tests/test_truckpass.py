@@ -35,8 +35,18 @@ def verdict(response) -> str:
     return soup.find("meta", attrs={"name": "verification-result"})["content"]
 
 
-def steps(client, plate, zone, klass="heavy", emission="china6", start=MONDAY, days=3,
-          windows="07:00-09:00", purpose="钢材运输", document=None):  # fmt: skip
+def steps(
+    client,
+    plate,
+    zone,
+    klass="heavy",
+    emission="china6",
+    start=MONDAY,
+    days=3,
+    windows="07:00-09:00",
+    purpose="钢材运输",
+    document=None,
+):
     """Walk the five steps with plain form posts; returns the last response."""
     data = {"step": "1", "plate": plate}
     response = client.post("/trucks/apply", data=data)
@@ -45,11 +55,16 @@ def steps(client, plate, zone, klass="heavy", emission="china6", start=MONDAY, d
     for step, more in (
         (2, {"truck_class": klass, "emission": emission}),
         (3, {"zones": [str(zone.id)]}),
-        (4, {"start_date": start.isoformat(),
-             "end_date": (start + dt.timedelta(days=days - 1)).isoformat(),
-             "windows": windows}),
+        (
+            4,
+            {
+                "start_date": start.isoformat(),
+                "end_date": (start + dt.timedelta(days=days - 1)).isoformat(),
+                "windows": windows,
+            },
+        ),
         (5, {"purpose": purpose}),
-    ):  # fmt: skip
+    ):
         data = {**data, **more, "step": str(step)}
         if step == 5 and document is not None:
             data["document"] = document
@@ -74,10 +89,12 @@ def test_public_rules_and_the_question(client, make, clock):
     soup = page(client.get("/trucks/rules"))
     assert "周一–周五" in soup.get_text() and "07:00-09:00" in soup.get_text()
     ask = "/trucks/rules?zone={}&truck_class={}&emission={}&at={}"
-    cases = [("heavy", "china6", "2026-11-30T08:00", "需持通行码"),
-             ("heavy", "china4", "2026-11-30T08:00", "不能"),
-             ("heavy", "china4", "2026-11-30T12:00", "可以"),
-             ("light", "china3", "2026-11-30T08:00", "可以")]  # fmt: skip
+    cases = [
+        ("heavy", "china6", "2026-11-30T08:00", "需持通行码"),
+        ("heavy", "china4", "2026-11-30T08:00", "不能"),
+        ("heavy", "china4", "2026-11-30T12:00", "可以"),
+        ("light", "china3", "2026-11-30T08:00", "可以"),
+    ]
     for klass, emission, at, expected in cases:
         soup = page(client.get(ask.format(zone.id, klass, emission, at)))
         assert expected in soup.select_one(".answer").get_text()
@@ -92,8 +109,11 @@ def test_an_application_meeting_every_rule_is_approved_at_once(client, make, log
     truck_pass = created_pass()
     assert truck_pass.status == APPROVED and response.location.endswith(f"/passes/{truck_pass.id}")
     with conn():
-        actions = [a.action for a in AuditEvent.select().order_by(AuditEvent.seq)
-                   if a.action.startswith("truck_pass.")]  # fmt: skip
+        actions = [
+            a.action
+            for a in AuditEvent.select().order_by(AuditEvent.seq)
+            if a.action.startswith("truck_pass.")
+        ]
     assert actions == ["truck_pass.apply", "truck_pass.approved"]
     # Inside its window the QR verifies "valid"; outside it, "not valid now".
     clock("2026-11-30 08:15")
@@ -133,10 +153,13 @@ def test_blocked_vehicles_are_refused_at_the_first_step(client, make, login, clo
     owner = make.citizen()
     zone = make.zone()
     login(owner)
-    cases = [({"status": "stolen"}, "被盗") , ({"status": "seized"}, "查封"),
-             ({"status": "scrapped"}, "报废"),
-             ({"inspection_valid_until": dt.date(2026, 1, 1)}, "检验已逾期"),
-             ({"vehicle_type": "small_car"}, "不是货车")]  # fmt: skip
+    cases = [
+        ({"status": "stolen"}, "被盗"),
+        ({"status": "seized"}, "查封"),
+        ({"status": "scrapped"}, "报废"),
+        ({"inspection_valid_until": dt.date(2026, 1, 1)}, "检验已逾期"),
+        ({"vehicle_type": "small_car"}, "不是货车"),
+    ]
     for overrides, reason in cases:
         truck = make.truck(owner, **overrides)
         soup = page(steps(client, truck.plate, zone), 422)
@@ -218,8 +241,15 @@ def test_documents_are_checked_and_send_the_application_to_review(client, make, 
 def test_hazardous_goods_always_go_to_review(client, make, login, clock):
     owner = make.citizen()
     truck = make.truck(owner)
-    zone = make.zone({"classes": "hazardous", "days": "1234567", "windows": "06:00-22:00",
-                      "emissions": "china6", "needs_review": True})  # fmt: skip
+    zone = make.zone(
+        {
+            "classes": "hazardous",
+            "days": "1234567",
+            "windows": "06:00-22:00",
+            "emissions": "china6",
+            "needs_review": True,
+        }
+    )
     login(owner)
     steps(client, truck.plate, zone, klass="hazardous")
     assert created_pass().status == PENDING_REVIEW
@@ -242,8 +272,13 @@ def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make
     zone = make.zone()
     login(make.staff("truckpass_clerk"))
     page(client.get(f"/trucks/zones/{zone.id}"))
-    form = {"classes": ["heavy"], "days": [str(d) for d in range(1, 8)],
-            "windows": "05:00-23:30", "emissions": ["china6"], "max_days": "10"}  # fmt: skip
+    form = {
+        "classes": ["heavy"],
+        "days": [str(d) for d in range(1, 8)],
+        "windows": "05:00-23:30",
+        "emissions": ["china6"],
+        "max_days": "10",
+    }
     response = client.post(f"/trucks/zones/{zone.id}/rules", data=form)
     assert response.status_code == 303
     soup = page(client.get(f"/trucks/zones/{zone.id}"))
@@ -265,8 +300,11 @@ def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make
 def test_new_zone_with_a_map(client, make, login, conn):
     login(make.staff("truckpass_clerk"))
     png = (io.BytesIO(tiny_png()), "map.png")
-    response = client.post("/trucks/zones/new", data={"name": "港区", "active": "y",
-                           "map_image": png}, content_type="multipart/form-data")  # fmt: skip
+    response = client.post(
+        "/trucks/zones/new",
+        data={"name": "港区", "active": "y", "map_image": png},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     zone_id = int(re.search(r"/zones/(\d+)", response.location).group(1))
     assert client.get(f"/trucks/zones/{zone_id}/map").status_code == 200
@@ -276,8 +314,9 @@ def test_htmx_steps_swap_only_the_form(client, make, login, clock):
     owner = make.citizen()
     truck = make.truck(owner)
     login(owner)
-    response = client.post("/trucks/apply", data={"step": "1", "plate": truck.plate},
-                           headers={"HX-Request": "true"})  # fmt: skip
+    response = client.post(
+        "/trucks/apply", data={"step": "1", "plate": truck.plate}, headers={"HX-Request": "true"}
+    )
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith("<form") and "第 2 步" in html and "<html" not in html
 

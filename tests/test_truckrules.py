@@ -27,10 +27,24 @@ WEEKDAYS = frozenset(range(1, 6))
 ALL_DAYS = frozenset(range(1, 8))
 
 
-def rule(classes="medium heavy", days=WEEKDAYS, windows="07:00-09:00,17:00-19:00",
-         emissions="china5 china6 nev", max_days=30, review=False, zone=1):  # fmt: skip
-    return Rule(zone, frozenset(classes.split()), frozenset(days), tuple(parse_windows(windows)),
-                frozenset(emissions.split()), max_days, review)  # fmt: skip
+def rule(
+    classes="medium heavy",
+    days=WEEKDAYS,
+    windows="07:00-09:00,17:00-19:00",
+    emissions="china5 china6 nev",
+    max_days=30,
+    review=False,
+    zone=1,
+):
+    return Rule(
+        zone,
+        frozenset(classes.split()),
+        frozenset(days),
+        tuple(parse_windows(windows)),
+        frozenset(emissions.split()),
+        max_days,
+        review,
+    )
 
 
 def at(text: str) -> dt.datetime:
@@ -102,8 +116,10 @@ def test_six_hour_warning():
     warned = free_hours_warning([rule(classes="heavy", days=ALL_DAYS, windows="05:00-23:30")])
     assert warned == [("heavy", d) for d in range(1, 8)]
     # Two rules that are fine alone can together leave too little.
-    together = [rule(classes="heavy", windows="00:00-12:00"),
-                rule(classes="heavy", windows="12:00-20:00")]  # fmt: skip
+    together = [
+        rule(classes="heavy", windows="00:00-12:00"),
+        rule(classes="heavy", windows="12:00-20:00"),
+    ]
     assert ("heavy", 1) in free_hours_warning(together)
     assert free_hours_warning(together[:1]) == []
     # A night window's morning part counts on the next day.

@@ -54,15 +54,28 @@ def check_password_step(account: str, password: str) -> LoginResult:
     attempt = login_gate(user, account)
     verdict = attempt.check_and_count()
     if verdict.kind and not attempt.counted:
-        audit("login.refused_locked", user, result="refused", actor=user,
-              detail={"lock": verdict.kind})  # fmt: skip
+        audit(
+            "login.refused_locked",
+            user,
+            result="refused",
+            actor=user,
+            detail={"lock": verdict.kind},
+        )
         return LoginResult(error="locked", locked_until=verdict.until, lock=verdict.kind)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
     if not ok or user is None or not user.active:
-        audit("login.failed", user, result="failed", actor=user,
-              detail={} if user else {"account": mask_id(account[:40])})  # fmt: skip
-        return LoginResult(error="locked" if verdict.until else "bad-credentials",
-                           locked_until=verdict.until, lock=verdict.kind)  # fmt: skip
+        audit(
+            "login.failed",
+            user,
+            result="failed",
+            actor=user,
+            detail={} if user else {"account": mask_id(account[:40])},
+        )
+        return LoginResult(
+            error="locked" if verdict.until else "bad-credentials",
+            locked_until=verdict.until,
+            lock=verdict.kind,
+        )
     if not user.is_staff:
         # Staff keep the count until their code is right too: knowing the password must not
         # reset the guesses at the second factor.
@@ -79,14 +92,27 @@ def check_code_step(user: User, code: str) -> LoginResult:
     )
     verdict = attempt.check_and_count()
     if verdict.kind and not attempt.counted:
-        audit("login.refused_locked", user, result="refused", actor=user,
-              detail={"lock": verdict.kind})  # fmt: skip
+        audit(
+            "login.refused_locked",
+            user,
+            result="refused",
+            actor=user,
+            detail={"lock": verdict.kind},
+        )
         return LoginResult(error="locked", locked_until=verdict.until, lock=verdict.kind)
     with write_tx():
         if step is not None and user.accept_totp_step(step):
             attempt.success()
             return LoginResult(user=user)
-        audit("login.code_failed", user, result="failed", actor=user,
-              detail={"reused": step is not None})  # fmt: skip
-    return LoginResult(error="locked" if verdict.until else "bad-code",
-                       locked_until=verdict.until, lock=verdict.kind)  # fmt: skip
+        audit(
+            "login.code_failed",
+            user,
+            result="failed",
+            actor=user,
+            detail={"reused": step is not None},
+        )
+    return LoginResult(
+        error="locked" if verdict.until else "bad-code",
+        locked_until=verdict.until,
+        lock=verdict.kind,
+    )

@@ -124,19 +124,43 @@ def load_demo(context) -> None:
     people = context.citizens
     cases = [
         # case no, occurred (UTC), place, procedure, status, delivered on, parties
-        ("3702022021000101", dt.datetime(2021, 8, 20, 1, 40), "香港中路与燕儿岛路交叉口",
-         "general", "open_for_review", dt.date(2021, 9, 3),
-         [(people[0], "driver"), (people[1], "driver"), (people[2], "owner")]),
-        ("3702022021000102", dt.datetime(2021, 8, 28, 11, 15), "东海西路与南京路交叉口",
-         "general", "evidence_gathered", None,
-         [(people[3], "driver"), (people[4], "injured")]),
-        ("3702022021000103", dt.datetime(2021, 8, 30, 23, 5), "延安三路 96 号门前",
-         "simple", "closed", dt.date(2021, 8, 31),
-         [(people[5], "driver"), (people[6], "driver")]),
-        ("3702022021000104", dt.datetime(2021, 7, 12, 6, 30), "山东路与福州路交叉口",
-         "general", "closed", dt.date(2021, 8, 2),
-         [(people[7], "relative"), (people[0], "agent"), (people[8], "insurer")]),
-    ]  # fmt: skip
+        (
+            "3702022021000101",
+            dt.datetime(2021, 8, 20, 1, 40),
+            "香港中路与燕儿岛路交叉口",
+            "general",
+            "open_for_review",
+            dt.date(2021, 9, 3),
+            [(people[0], "driver"), (people[1], "driver"), (people[2], "owner")],
+        ),
+        (
+            "3702022021000102",
+            dt.datetime(2021, 8, 28, 11, 15),
+            "东海西路与南京路交叉口",
+            "general",
+            "evidence_gathered",
+            None,
+            [(people[3], "driver"), (people[4], "injured")],
+        ),
+        (
+            "3702022021000103",
+            dt.datetime(2021, 8, 30, 23, 5),
+            "延安三路 96 号门前",
+            "simple",
+            "closed",
+            dt.date(2021, 8, 31),
+            [(people[5], "driver"), (people[6], "driver")],
+        ),
+        (
+            "3702022021000104",
+            dt.datetime(2021, 7, 12, 6, 30),
+            "山东路与福州路交叉口",
+            "general",
+            "closed",
+            dt.date(2021, 8, 2),
+            [(people[7], "relative"), (people[0], "agent"), (people[8], "insurer")],
+        ),
+    ]
     made = []
     for case_no, occurred, place, procedure, status, delivered, parties in cases:
         case = AccidentCase.create(
@@ -183,17 +207,25 @@ def load_demo(context) -> None:
     )
     add_item(first, officer, "photo", "现场照片 1", scene_photo())
     add_item(
-        first, officer, "other", "证人证言",
+        first,
+        officer,
+        "other",
+        "证人证言",
         text_pdf("询问笔录（证人）", ["证人陈述：（演示数据）"]),
-        released=False, reason="witness", note="证人要求不公开身份",
-    )  # fmt: skip
+        released=False,
+        reason="witness",
+        note="证人要求不公开身份",
+    )
     add_item(
         second, officer, "scene_diagram", "现场图", scene_diagram(second.case_no, second.place)
     )
     add_item(
-        fourth, officer, "appraisal", "车辆技术鉴定意见书",
+        fourth,
+        officer,
+        "appraisal",
+        "车辆技术鉴定意见书",
         text_pdf("司法鉴定意见书", ["鉴定事项：车辆制动性能", "鉴定意见：制动系统工作正常。"]),
-    )  # fmt: skip
+    )
     add_item(
         fourth, officer, "scene_diagram", "现场图", scene_diagram(fourth.case_no, fourth.place)
     )

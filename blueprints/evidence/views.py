@@ -152,8 +152,7 @@ def new_case():
         except StepError as exc:
             form_error(form, exc)
         else:
-            flash(_("Case %(no)s opened. Add the parties and the evidence.", no=case.case_no),
-                  "ok")  # fmt: skip
+            flash(_("Case %(no)s opened. Add the parties and the evidence.", no=case.case_no), "ok")
             return redirect_to(url_for("evidence.case", case_id=case.id))
     status = 422 if form.errors else 200
     return render("evidence/new.html", "evidence/_case_form.html", status, form=form)
@@ -230,8 +229,9 @@ def add_party(case_id: int):
         except StepError as exc:
             form_error(form, exc)
         else:
-            flash(_("%(name)s added. Print their notice with the query code.", name=party.name),
-                  "ok")  # fmt: skip
+            flash(
+                _("%(name)s added. Print their notice with the query code.", name=party.name), "ok"
+            )
             return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
     return case_page(access, 422, party_form=form)
 
@@ -337,8 +337,7 @@ def release(case_id: int, item_id: int):
             (form.note.data or "").strip(),
             current_user._get_current_object(),
         )
-        flash(_("Released to the parties.") if released else _("Withheld from the parties."),
-              "ok")  # fmt: skip
+        flash(_("Released to the parties.") if released else _("Withheld from the parties."), "ok")
         return redirect_to(url_for("evidence.item", case_id=case_id, item_id=item_id))
     return item_page(access, evidence, 422, release_form=form)
 
@@ -354,7 +353,9 @@ def file_response(case_id: int, item_id: int, kind: str):
             refused.user_title = _("Copy limit reached")
             refused.user_message = _(
                 "You have made many copies of this evidence in the last hour. You can view and "
-                "download again from %(time)s.", time=localtime(resume, "HH:mm"))  # fmt: skip
+                "download again from %(time)s.",
+                time=localtime(resume, "HH:mm"),
+            )
             raise refused
     row = service.log_access(access, kind, evidence)
     data = service.file_bytes(access, evidence, row)

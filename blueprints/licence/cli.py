@@ -13,8 +13,13 @@ bp.cli.short_help = "Licence records."
 
 @bp.cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--office", "office_code", default="370200", show_default=True,
-              help="Code of the issuing office.")  # fmt: skip
+@click.option(
+    "--office",
+    "office_code",
+    default="370200",
+    show_default=True,
+    help="Code of the issuing office.",
+)
 def import_command(path, office_code):
     """Import licence records from a CSV file (UTF-8, header row; see the README)."""
     with open(path, encoding="utf-8-sig") as fh:
@@ -28,7 +33,9 @@ def import_command(path, office_code):
             click.progressbar(length=total, label="importing", show_pos=True) as bar,
         ):
             report = import_csv(fh, office, progress=lambda _line: bar.update(1))
-    click.echo(f"imported {report.imported}, already there {report.unchanged}, "
-               f"rejected {len(report.rejected)}")  # fmt: skip
+    click.echo(
+        f"imported {report.imported}, already there {report.unchanged}, "
+        f"rejected {len(report.rejected)}"
+    )
     for line, licence_no, reason in report.rejected:
         click.echo(f"  line {line}: {mask_id(licence_no)}: {reason}")

@@ -96,19 +96,29 @@ def load_demo(context) -> None:
     for citizen, (status, classes, issued) in zip(context.citizens, PLAN, strict=True):
         if status is None:
             continue
-        record = make_record(rng, office, rid=citizen.resident_id, name=citizen.real_name,
-                             status=status, classes=classes, seq=seq, today=today)  # fmt: skip
+        record = make_record(
+            rng,
+            office,
+            rid=citizen.resident_id,
+            name=citizen.real_name,
+            status=status,
+            classes=classes,
+            seq=seq,
+            today=today,
+        )
         seq += 1
         if issued:
             ELicence.create(holder=citizen, record=record, secret=pyotp.random_base32())
-        context.notes.append(f"{citizen.real_name}: licence {status}"
-                             + (", e-licence issued" if issued else ""))  # fmt: skip
+        context.notes.append(
+            f"{citizen.real_name}: licence {status}" + (", e-licence issued" if issued else "")
+        )
     surnames, given = "王李张刘陈杨赵黄周吴", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
     for i in range(20):
         name = rng.choice(surnames) + "".join(rng.choice(given) for _ in range(rng.randint(1, 2)))
         rid = fictional_resident_id(rng, rng.randint(1955, 2003), female=i % 2 == 0)
         status = rng.choice(["valid"] * 6 + ["suspended", "expired", "points_full"])
         classes = rng.choice(["C1", "C1", "C2", "B2", "A2 D"])
-        make_record(rng, office, rid=rid, name=name, status=status, classes=classes, seq=seq,
-                    today=today)  # fmt: skip
+        make_record(
+            rng, office, rid=rid, name=name, status=status, classes=classes, seq=seq, today=today
+        )
         seq += 1

@@ -15,9 +15,20 @@ from rules.validators import (
 )
 
 COLUMNS = (
-    "licence_no", "file_no", "name", "sex", "birth_date", "nationality", "address", "classes",
-    "first_issue_date", "valid_from", "valid_until", "points", "status",
-)  # fmt: skip
+    "licence_no",
+    "file_no",
+    "name",
+    "sex",
+    "birth_date",
+    "nationality",
+    "address",
+    "classes",
+    "first_issue_date",
+    "valid_from",
+    "valid_until",
+    "points",
+    "status",
+)
 BATCH = 500
 
 
@@ -138,9 +149,15 @@ def import_csv(fh, office: Office, progress=None) -> ImportReport:
             batch = []
     report.imported += _insert(batch)
     with write_tx():
-        audit("licence.import", office, detail={
-            "imported": report.imported, "unchanged": report.unchanged,
-            "rejected": len(report.rejected)})  # fmt: skip
+        audit(
+            "licence.import",
+            office,
+            detail={
+                "imported": report.imported,
+                "unchanged": report.unchanged,
+                "rejected": len(report.rejected),
+            },
+        )
     return report
 
 

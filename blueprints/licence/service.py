@@ -265,8 +265,13 @@ def check_code(
     if elicence is None:
         with write_tx():
             _client_failure()
-            audit("licence.check", None, result="invalid", actor=checker,
-                  detail={"via": via, "unknown": True})  # fmt: skip
+            audit(
+                "licence.check",
+                None,
+                result="invalid",
+                actor=checker,
+                detail={"via": via, "unknown": True},
+            )
         return CheckResult("invalid", checked_at=checked_at)
 
     with write_tx():
@@ -362,8 +367,13 @@ def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
         verdict=verdict,
         client_addr=client_addr(),
     ).insert_new()
-    audit("licence.check", elicence, result=verdict, actor=checker,
-          detail={"via": via, "checker": kind, **({"firm": label} if label else {})})  # fmt: skip
+    audit(
+        "licence.check",
+        elicence,
+        result=verdict,
+        actor=checker,
+        detail={"via": via, "checker": kind, **({"firm": label} if label else {})},
+    )
 
 
 def create_share_code(

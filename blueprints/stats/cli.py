@@ -16,8 +16,13 @@ bp.cli.short_help = "Operations statistics."
 
 
 @bp.cli.command("report")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="The Beijing day to report (default: today).")  # fmt: skip
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The Beijing day to report (default: today).",
+)
 @click.option("--lang", type=click.Choice(sorted(LANGUAGES)), default="zh", show_default=True)
 def report_command(day: dt.datetime | None, lang: str):
     """Print the day's public report: totals, the day before, and when to apply."""

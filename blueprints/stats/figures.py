@@ -114,8 +114,9 @@ def _hours(value: float | None):
 def measure_table(measure, by: str, counts: dict, keys: list, durations: dict, names: dict):
     """The table of one measure over `keys`; licence checks get a total column, transfers the
     median and slowest time from opening to registration."""
-    head = [labels.BY_KEY_LABELS[by]] + [labels.METRIC_LABELS[(measure.key, m)] for m in
-                                         measure.metrics]  # fmt: skip
+    head = [labels.BY_KEY_LABELS[by]] + [
+        labels.METRIC_LABELS[(measure.key, m)] for m in measure.metrics
+    ]
     with_total = measure.key == "licence_check"
     with_times = measure.key == "transfer"
     if with_total:
@@ -145,8 +146,10 @@ def measure_table(measure, by: str, counts: dict, keys: list, durations: dict, n
 
 def office_names(locale: str) -> dict:
     """Office code -> its name in the reader's language."""
-    return {o.code: o.display_name(locale) for o in Office.select(Office.code, Office.name,
-                                                                  Office.name_en)}  # fmt: skip
+    return {
+        o.code: o.display_name(locale)
+        for o in Office.select(Office.code, Office.name, Office.name_en)
+    }
 
 
 def row_keys(filters: Filters, by: str, counts: dict, durations: dict) -> list:
@@ -186,15 +189,17 @@ def build_dashboard(filters: Filters, locale: str) -> Dashboard:
     grouped = {by: tables_by(filters, by, counts[by], durations[by], names) for by in BYS}
     tables = {m.key: {by: grouped[by][m.key] for by in BYS} for m in MEASURES}
     by_day = {
-        (measure, metric): [headline_value(counts["day"].get(d, Counter()), measure, metric)
-                            for d in filters.days]
+        (measure, metric): [
+            headline_value(counts["day"].get(d, Counter()), measure, metric) for d in filters.days
+        ]
         for measure, metric in HEADLINES
-    }  # fmt: skip
+    }
     by_hour = {
-        (measure, metric): [headline_value(counts["hour"].get(h, Counter()), measure, metric)
-                            for h in range(24)]
+        (measure, metric): [
+            headline_value(counts["hour"].get(h, Counter()), measure, metric) for h in range(24)
+        ]
         for measure, metric in HEADLINES
-    }  # fmt: skip
+    }
     headlines = [
         (measure, metric, labels.HEADLINE_LABELS[(measure, metric)], sum(by_day[(measure, metric)]))
         for measure, metric in HEADLINES

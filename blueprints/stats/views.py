@@ -34,8 +34,10 @@ def locale() -> str:
 
 def filter_form() -> StatsFilterForm:
     """The filter as sent in the query string, with the offices to choose from."""
-    offices = [(o.code, f"{o.code} {o.display_name(locale())}")
-               for o in Office.select().order_by(Office.code)]  # fmt: skip
+    offices = [
+        (o.code, f"{o.code} {o.display_name(locale())}")
+        for o in Office.select().order_by(Office.code)
+    ]
     return StatsFilterForm(request.args, offices, beijing_today())
 
 

@@ -107,8 +107,9 @@ def load_demo(context) -> None:
     vehicle(jinan, None, 3, "transferred_out", name=stranger(2)[0], rid=stranger(2)[1])
     fined = vehicle(jinan, citizens[11], 1)
     for day, place, what in ((40, "经十路", "超速 20% 以上"), (12, "二环东路", "违反禁止标线")):
-        TrafficViolation.create(vehicle=fined, occurred_on=today - dt.timedelta(days=day),
-                                place=place, description=what)  # fmt: skip
+        TrafficViolation.create(
+            vehicle=fined, occurred_on=today - dt.timedelta(days=day), place=place, description=what
+        )
     vehicle(jinan, citizens[7], 4, inspection_days=-20)
     # Qingdao vehicles and trucks (also read by the truck-pass measure).
     for i, n in ((0, 7), (2, 8), (4, 9), (6, 0), (8, 1)):
@@ -141,16 +142,18 @@ def load_demo(context) -> None:
     done = sale(for_sale[4], citizens[6], days_ago=12)
     service.confirm(done.id, "seller", seller_of[for_sale[4].id])
     service.confirm(done.id, "buyer", citizens[6])
-    office_service.inspect(done.id, clerk, vin_read=for_sale[4].vin, plate_read=for_sale[4].plate,
-                           passed=True)  # fmt: skip
+    office_service.inspect(
+        done.id, clerk, vin_read=for_sale[4].vin, plate_read=for_sale[4].plate, passed=True
+    )
     office_service.send_archive(done.id, origin_clerk)
     office_service.register(done.id, clerk)
     # Awaiting the archive from Jinan (work for jinan.vehicle), plate already chosen.
     waiting = sale(for_sale[0], citizens[0])
     service.confirm(waiting.id, "seller", seller_of[for_sale[0].id])
     service.confirm(waiting.id, "buyer", citizens[0])
-    office_service.inspect(waiting.id, clerk, vin_read=for_sale[0].vin,
-                           plate_read=for_sale[0].plate, passed=True)  # fmt: skip
+    office_service.inspect(
+        waiting.id, clerk, vin_read=for_sale[0].vin, plate_read=for_sale[0].plate, passed=True
+    )
     service.choose_plate(waiting.id, service.offered_plates(waiting)[0].id, citizens[0])
     # Awaiting inspection at Qingdao (work for vehicle), opened online by the buyer.
     inspect_me = sale(for_sale[1], citizens[2], by_market=False, days_ago=2)

@@ -42,8 +42,13 @@ def queue():
         .paginate(page, QUEUE_PAGE + 1)
     )
     audit("truck_pass.queue_view", detail={"page": page})
-    return render("truckpass/queue.html", "truckpass/_queue.html", rows=rows[:QUEUE_PAGE],
-                  has_more=len(rows) > QUEUE_PAGE, page=page)  # fmt: skip
+    return render(
+        "truckpass/queue.html",
+        "truckpass/_queue.html",
+        rows=rows[:QUEUE_PAGE],
+        has_more=len(rows) > QUEUE_PAGE,
+        page=page,
+    )
 
 
 @bp.route("/review/<int:pass_id>", methods=["GET", "POST"])
@@ -67,14 +72,23 @@ def review(pass_id: int):
                 flash(str(exc.message), "warn")
                 return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
         else:
-            flash(_("Done: the application is now %(status)s.",
-                    status=STATUS_LABELS[truck_pass.status]), "ok")  # fmt: skip
+            flash(
+                _(
+                    "Done: the application is now %(status)s.",
+                    status=STATUS_LABELS[truck_pass.status],
+                ),
+                "ok",
+            )
             return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
     audit("truck_pass.view", truck_pass)
     status = 422 if form.errors else 200
-    return render_template("truckpass/review.html", form=form, **pass_context(truck_pass),
-                           can_decide=truck_pass.status == PENDING_REVIEW,
-                           can_revoke=truck_pass.status == APPROVED), status  # fmt: skip
+    return render_template(
+        "truckpass/review.html",
+        form=form,
+        **pass_context(truck_pass),
+        can_decide=truck_pass.status == PENDING_REVIEW,
+        can_revoke=truck_pass.status == APPROVED,
+    ), status
 
 
 @bp.get("/documents/<int:doc_id>")
@@ -130,9 +144,14 @@ def zone(zone_id: int | None = None):
             return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
     rules = list(zone.rules()) if zone else []
     status = 422 if form.errors else 200
-    return render_template("truckpass/zone.html", zone=zone, form=form, rules=rules,
-                           rule_form=RuleForm(formdata=None),
-                           warnings=zone_warnings(zone) if zone else []), status  # fmt: skip
+    return render_template(
+        "truckpass/zone.html",
+        zone=zone,
+        form=form,
+        rules=rules,
+        rule_form=RuleForm(formdata=None),
+        warnings=zone_warnings(zone) if zone else [],
+    ), status
 
 
 @bp.post("/zones/<int:zone_id>/rules")
@@ -157,14 +176,24 @@ def add_rule(zone_id: int):
             form_error(form, exc)
         else:
             if zone_warnings(zone):
-                flash(_("Saved, but these rules leave trucks less than 6 hours a day on some "
-                        "days, below the national requirement."), "warn")  # fmt: skip
+                flash(
+                    _(
+                        "Saved, but these rules leave trucks less than 6 hours a day on some "
+                        "days, below the national requirement."
+                    ),
+                    "warn",
+                )
             else:
                 flash(_("The rule is saved."), "ok")
             return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
-    return render_template("truckpass/zone.html", zone=zone, form=ZoneForm(obj=zone),
-                           rules=list(zone.rules()), rule_form=form,
-                           warnings=zone_warnings(zone)), 422  # fmt: skip
+    return render_template(
+        "truckpass/zone.html",
+        zone=zone,
+        form=ZoneForm(obj=zone),
+        rules=list(zone.rules()),
+        rule_form=form,
+        warnings=zone_warnings(zone),
+    ), 422
 
 
 @bp.post("/rules/<int:rule_id>/delete")

@@ -10,17 +10,32 @@ from rules.clock import beijing_today
 from rules.truckrules import format_windows, parse_windows
 
 ZONES = [
-    ("市南老城区", "Shinan old town", "中山路、馆陶路一带的老城区，道路狭窄。", [
-        ("medium heavy", "12345", "07:00-09:00,17:00-19:00", "china5 china6 nev", 30, False),
-        ("hazardous", "1234567", "06:00-22:00", "china6 nev", 7, True),
-    ]),
-    ("崂山风景区", "Laoshan scenic area", "景区道路，夜间保护生态。", [
-        ("heavy", "1234567", "22:00-06:00", "china6 nev", 15, False),
-    ]),
-    ("胶州湾隧道", "Jiaozhou Bay tunnel", "隧道内禁止危险货物运输车辆通行。", [
-        ("hazardous", "1234567", "00:00-24:00", "", 1, True),
-    ]),
-]  # fmt: skip
+    (
+        "市南老城区",
+        "Shinan old town",
+        "中山路、馆陶路一带的老城区，道路狭窄。",
+        [
+            ("medium heavy", "12345", "07:00-09:00,17:00-19:00", "china5 china6 nev", 30, False),
+            ("hazardous", "1234567", "06:00-22:00", "china6 nev", 7, True),
+        ],
+    ),
+    (
+        "崂山风景区",
+        "Laoshan scenic area",
+        "景区道路，夜间保护生态。",
+        [
+            ("heavy", "1234567", "22:00-06:00", "china6 nev", 15, False),
+        ],
+    ),
+    (
+        "胶州湾隧道",
+        "Jiaozhou Bay tunnel",
+        "隧道内禁止危险货物运输车辆通行。",
+        [
+            ("hazardous", "1234567", "00:00-24:00", "", 1, True),
+        ],
+    ),
+]
 
 # Trucks of the demo: (citizen index, type, emission, status, inspection days from today).
 TRUCKS = [
@@ -57,37 +72,70 @@ def load_demo(context) -> None:
     trucks = []
     for i, (who, vtype, emission, status, inspection) in enumerate(TRUCKS):
         owner = context.citizens[who]
-        trucks.append(Vehicle.create(
-            vin=demo_vin(rng, "LFW", 2019), plate=demo_plate(rng, "鲁B", taken),
-            brand="解放" if "heavy" in vtype else "福田",
-            model_name="J6P" if "heavy" in vtype else "奥铃",
-            vehicle_type=vtype, colour="白", engine_no=f"CA6DM{rng.randint(10**6, 10**7)}",
-            first_registered_on=today - dt.timedelta(days=900 + 30 * i),
-            gross_mass_kg={"light_truck": 4495, "medium_truck": 12000}.get(vtype, 25000),
-            emission_standard=emission, owner=owner, owner_name=owner.real_name,
-            owner_resident_id=owner.resident_id, registration_office=qingdao,
-            certificate_no=f"370200{rng.randint(10**9, 10**10 - 1)}", status=status,
-            inspection_valid_until=today + dt.timedelta(days=inspection)))  # fmt: skip
+        trucks.append(
+            Vehicle.create(
+                vin=demo_vin(rng, "LFW", 2019),
+                plate=demo_plate(rng, "鲁B", taken),
+                brand="解放" if "heavy" in vtype else "福田",
+                model_name="J6P" if "heavy" in vtype else "奥铃",
+                vehicle_type=vtype,
+                colour="白",
+                engine_no=f"CA6DM{rng.randint(10**6, 10**7)}",
+                first_registered_on=today - dt.timedelta(days=900 + 30 * i),
+                gross_mass_kg={"light_truck": 4495, "medium_truck": 12000}.get(vtype, 25000),
+                emission_standard=emission,
+                owner=owner,
+                owner_name=owner.real_name,
+                owner_resident_id=owner.resident_id,
+                registration_office=qingdao,
+                certificate_no=f"370200{rng.randint(10**9, 10**10 - 1)}",
+                status=status,
+                inspection_valid_until=today + dt.timedelta(days=inspection),
+            )
+        )
     old_town, laoshan = zones[0], zones[1]
 
     def issue(truck, zone, status, start, days, windows, reason="", purpose="建材配送"):
-        p = TruckPass.create(applicant=truck.owner_id, vehicle=truck, plate=truck.plate,
-                             truck_class=truck.vehicle_type.split("_")[0],
-                             emission=truck.emission_standard,
-                             start_date=start, end_date=start + dt.timedelta(days=days - 1),
-                             windows=windows, purpose=purpose, status=status, reason=reason,
-                             decided_at=None if status == PENDING_REVIEW else utcnow())  # fmt: skip
+        p = TruckPass.create(
+            applicant=truck.owner_id,
+            vehicle=truck,
+            plate=truck.plate,
+            truck_class=truck.vehicle_type.split("_")[0],
+            emission=truck.emission_standard,
+            start_date=start,
+            end_date=start + dt.timedelta(days=days - 1),
+            windows=windows,
+            purpose=purpose,
+            status=status,
+            reason=reason,
+            decided_at=None if status == PENDING_REVIEW else utcnow(),
+        )
         TruckPassZone.create(truck_pass=p, zone=zone)
         return p
 
     issue(trucks[0], old_town, APPROVED, today - dt.timedelta(days=3), 30, "00:00-24:00")
     issue(trucks[1], old_town, APPROVED, today, 14, "07:00-09:00")  # valid only in the morning
     issue(trucks[0], laoshan, APPROVED, today - dt.timedelta(days=40), 10, "22:00-06:00")  # expired
-    issue(trucks[2], old_town, PENDING_REVIEW, today + dt.timedelta(days=1), 5, "08:00-10:00",
-          reason="documents", purpose="医药冷链")  # fmt: skip
+    issue(
+        trucks[2],
+        old_town,
+        PENDING_REVIEW,
+        today + dt.timedelta(days=1),
+        5,
+        "08:00-10:00",
+        reason="documents",
+        purpose="医药冷链",
+    )
     issue(trucks[3], old_town, REFUSED, today, 5, "07:00-09:00", reason="emission")
-    issue(trucks[1], laoshan, REVOKED, today - dt.timedelta(days=2), 10, "22:00-06:00",
-          reason="违反通行规定，已撤销")  # fmt: skip
+    issue(
+        trucks[1],
+        laoshan,
+        REVOKED,
+        today - dt.timedelta(days=2),
+        10,
+        "22:00-06:00",
+        reason="违反通行规定，已撤销",
+    )
     issue(trucks[2], laoshan, APPROVED, today + dt.timedelta(days=5), 3, "09:00-17:00")  # future
     context.notes.append(
         f"{context.citizens[0].real_name}: truck {trucks[0].plate}, pass valid now in the old town"

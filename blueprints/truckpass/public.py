@@ -30,8 +30,9 @@ def rules():
         answer = {"code": answer, "at": at, "rules": restricting}
     elif not request.args:
         form.at.data = beijing_now().replace(second=0, microsecond=0)
-    return render_template("truckpass/rules.html", zones=zones, rules_of=rules_of, form=form,
-                           answer=answer)  # fmt: skip
+    return render_template(
+        "truckpass/rules.html", zones=zones, rules_of=rules_of, form=form, answer=answer
+    )
 
 
 @bp.get("/zones/<int:zone_id>/map")

@@ -247,8 +247,12 @@ def submit(app: Application, applicant) -> TruckPass:
                 mime=stored.mime,
                 size=stored.size,
             )
-        audit("truck_pass.apply", truck_pass, actor=applicant,
-              detail={"zones": app.zone_ids, "class": app.truck_class})  # fmt: skip
+        audit(
+            "truck_pass.apply",
+            truck_pass,
+            actor=applicant,
+            detail={"zones": app.zone_ids, "class": app.truck_class},
+        )
         if block or refusals:
             reason = block or ",".join(sorted({r.code for r in refusals}))
             PASS_STATE.apply(

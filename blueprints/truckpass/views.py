@@ -103,13 +103,21 @@ def apply():
         else:
             step = next((s for s in range(1, wanted + 1) if not check_step(form, s, state)), None)
             if step is None and wanted == STEPS:
-                truck_pass = submit_or_clean_up(service.Application(
-                    vehicle=state["vehicle"], truck_class=form.truck_class.data,
-                    emission=form.emission.data, zone_ids=state["zone_ids"],
-                    start=form.start_date.data, end=form.end_date.data,
-                    windows=state["windows"], purpose=form.purpose.data.strip(),
-                    documents=state["documents"], rules=state["rules"]),
-                    current_user._get_current_object())  # fmt: skip
+                truck_pass = submit_or_clean_up(
+                    service.Application(
+                        vehicle=state["vehicle"],
+                        truck_class=form.truck_class.data,
+                        emission=form.emission.data,
+                        zone_ids=state["zone_ids"],
+                        start=form.start_date.data,
+                        end=form.end_date.data,
+                        windows=state["windows"],
+                        purpose=form.purpose.data.strip(),
+                        documents=state["documents"],
+                        rules=state["rules"],
+                    ),
+                    current_user._get_current_object(),
+                )
                 return redirect_to(url_for("truckpass.show", pass_id=truck_pass.id))
             step = step or wanted + 1
     has_errors = any(f.errors for f in form)

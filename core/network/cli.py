@@ -59,8 +59,9 @@ def add_peer(url):
     offices = ", ".join(f"{o['code']} {o['plate_prefix']}" for o in doc.get("offices", []))
     click.echo(f"offices:     {offices or '-'}")
     click.echo(f"fingerprint: {candidate.fingerprint}")
-    typed = click.prompt("Type the fingerprint the other city confirmed to you", default="",
-                         show_default=False)  # fmt: skip
+    typed = click.prompt(
+        "Type the fingerprint the other city confirmed to you", default="", show_default=False
+    )
     with db.connection_context():
         try:
             peer = add_peer(candidate, typed, added_by="cli")

@@ -92,8 +92,9 @@ def verify(token: str, jwks: list[dict], now: int | None = None) -> dict:
 
 def sign_document(document: dict, keys: list[SigningKey]) -> dict:
     """The document as a general JSON JWS, one signature per key."""
-    members = [{"protected": {"alg": ALG, "kid": k.kid, "typ": "jiaoguan-document+jws"}}
-               for k in keys]  # fmt: skip
+    members = [
+        {"protected": {"alg": ALG, "kid": k.kid, "typ": "jiaoguan-document+jws"}} for k in keys
+    ]
     private = {k.kid: k.key for k in keys}
 
     def pick(member):

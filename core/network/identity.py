@@ -40,7 +40,7 @@ def document() -> dict:
                 "plate_prefix": o.plate_prefix,
             }
             for o in local
-        ],  # fmt: skip
+        ],
         "keys": [k.public_jwk() for k in keys.all_keys()],
         "iat": int(time.time()),
     }

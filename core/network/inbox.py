@@ -100,12 +100,14 @@ def digest(payload: dict) -> str:
 def well_formed(payload: dict) -> bool:
     """The envelope's own fields have the right types and sizes."""
     return (
-        isinstance(payload.get("id"), str) and 8 <= len(payload["id"]) <= 64
-        and isinstance(payload.get("type"), str) and 0 < len(payload["type"]) <= 40
+        isinstance(payload.get("id"), str)
+        and 8 <= len(payload["id"]) <= 64
+        and isinstance(payload.get("type"), str)
+        and 0 < len(payload["type"]) <= 40
         and isinstance(payload.get("to"), str)
         and isinstance(payload.get("iat"), int)
         and isinstance(payload.get("body"), dict)
-    )  # fmt: skip
+    )
 
 
 def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
@@ -113,8 +115,13 @@ def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        record("network.refused", peer_url=sender, message_id=message_id, result=reason,
-               detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]})  # fmt: skip
+        record(
+            "network.refused",
+            peer_url=sender,
+            message_id=message_id,
+            result=reason,
+            detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]},
+        )
     token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason)
     return REFUSAL_STATUS[reason], token
 
@@ -196,6 +203,10 @@ def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
             answer=token,
         )
         Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
-        record("network.received", peer_url=peer.base_url, message_id=payload["id"],
-               detail={"type": payload["type"]})  # fmt: skip
+        record(
+            "network.received",
+            peer_url=peer.base_url,
+            message_id=payload["id"],
+            detail={"type": payload["type"]},
+        )
     return 200, token

@@ -88,8 +88,12 @@ def _write(folder: str, entries: list[dict]) -> None:
 def _new_entry(days: int, now: int) -> dict:
     """A fresh key pair, its thumbprint as kid, valid from now for `days`."""
     key = OKPKey.generate_key("Ed25519", private=True)
-    return {"jwk": key.as_dict(private=True), "kid": key.thumbprint(), "nbf": now,
-            "exp": now + days * DAY}  # fmt: skip
+    return {
+        "jwk": key.as_dict(private=True),
+        "kid": key.thumbprint(),
+        "nbf": now,
+        "exp": now + days * DAY,
+    }
 
 
 def _as_key(entry: dict) -> SigningKey:

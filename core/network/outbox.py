@@ -121,8 +121,13 @@ def _settle(message: OutboxMessage, outcome: Outcome) -> None:
     if outcome.status == OUTBOX_PENDING:
         changes[OutboxMessage.next_attempt_at] = now + backoff(attempts)
     else:
-        changes.update({OutboxMessage.status: outcome.status, OutboxMessage.done_at: now,
-                        OutboxMessage.answer: outcome.answer})  # fmt: skip
+        changes.update(
+            {
+                OutboxMessage.status: outcome.status,
+                OutboxMessage.done_at: now,
+                OutboxMessage.answer: outcome.answer,
+            }
+        )
     with write_tx():
         OutboxMessage.update(changes).where(OutboxMessage.id == message.id).execute()
         if outcome.status in (OUTBOX_DELIVERED, OUTBOX_REFUSED):
@@ -131,10 +136,13 @@ def _settle(message: OutboxMessage, outcome: Outcome) -> None:
             action = (
                 "network.sent" if outcome.status == OUTBOX_DELIVERED else "network.send_refused"
             )
-            record(action, peer_url=message.recipient, message_id=message.message_id,
-                   result=outcome.reason or "ok",
-                   detail={"type": message.type, "channel": message.channel,
-                           "attempts": attempts})  # fmt: skip
+            record(
+                action,
+                peer_url=message.recipient,
+                message_id=message.message_id,
+                result=outcome.reason or "ok",
+                detail={"type": message.type, "channel": message.channel, "attempts": attempts},
+            )
 
 
 def deliver_due(limit: int = 50) -> int:

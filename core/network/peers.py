@@ -78,8 +78,11 @@ def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
             document=json.dumps(candidate.document, ensure_ascii=False),
             added_by=added_by[:60],
         )
-        audit("network.peer_added", peer,
-              detail={"url": peer.base_url, "fingerprint": candidate.fingerprint})  # fmt: skip
+        audit(
+            "network.peer_added",
+            peer,
+            detail={"url": peer.base_url, "fingerprint": candidate.fingerprint},
+        )
     return peer
 
 
@@ -121,12 +124,14 @@ def remove_peer(peer: Peer, actor=None) -> int:
     with write_tx():
         cancelled = (
             OutboxMessage.update(status=OUTBOX_CANCELLED, done_at=utcnow(), reason="peer_removed")
-            .where(
-                OutboxMessage.recipient == peer.base_url, OutboxMessage.status == OUTBOX_PENDING
-            )  # fmt: skip
+            .where(OutboxMessage.recipient == peer.base_url, OutboxMessage.status == OUTBOX_PENDING)
             .execute()
         )
-        audit("network.peer_removed", peer, actor=actor,
-              detail={"url": peer.base_url, "cancelled": cancelled})  # fmt: skip
+        audit(
+            "network.peer_removed",
+            peer,
+            actor=actor,
+            detail={"url": peer.base_url, "cancelled": cancelled},
+        )
         Peer.delete().where(Peer.id == peer.id).execute()
     return cancelled

@@ -32,11 +32,22 @@ def scene(live_app):
     case = factory.accident_case(officer)
     citizen = factory.citizen(real_name="孙志强")
     party = factory.party(case, citizen)
-    picture = factory.evidence(case, sample_image("PNG", (900, 600)), mime="image/png",
-                               category="scene_diagram", title="现场图")  # fmt: skip
+    picture = factory.evidence(
+        case,
+        sample_image("PNG", (900, 600)),
+        mime="image/png",
+        category="scene_diagram",
+        title="现场图",
+    )
     record = factory.evidence(case, sample_pdf(), title="现场勘查笔录")
-    return {"officer": officer, "case": case, "citizen": citizen, "party": party,
-            "picture": picture, "record": record}  # fmt: skip
+    return {
+        "officer": officer,
+        "case": case,
+        "citizen": citizen,
+        "party": party,
+        "picture": picture,
+        "record": record,
+    }
 
 
 def log_in(page, base_url, user):

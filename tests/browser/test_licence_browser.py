@@ -48,8 +48,9 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     assert len(url.rsplit("/", 1)[1]) == 20 and typed not in url
     assert el.record.licence_no not in url
 
-    inspector = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN",
-                                    java_script_enabled=False).new_page()  # fmt: skip
+    inspector = browser.new_context(
+        viewport={"width": 360, "height": 640}, locale="zh-CN", java_script_enabled=False
+    ).new_page()
     inspector.goto(url)
     assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
     assert el.record.name in inspector.content()

@@ -29,11 +29,19 @@ def test_dashboard_filter_and_report_at_360px(phone, live_app, base_url):
         with db.connection_context():
             StatCounter.insert_many(
                 [
-                    {"day": today - dt.timedelta(days=d), "hour": h, "office": "370200",
-                     "measure": m, "metric": "valid" if k == "*" else k, "count": 1000 + d * h}
-                    for d in range(30) for h in range(8, 18) for m, k in HEADLINES[:3]
+                    {
+                        "day": today - dt.timedelta(days=d),
+                        "hour": h,
+                        "office": "370200",
+                        "measure": m,
+                        "metric": "valid" if k == "*" else k,
+                        "count": 1000 + d * h,
+                    }
+                    for d in range(30)
+                    for h in range(8, 18)
+                    for m, k in HEADLINES[:3]
                 ]
-            ).execute()  # fmt: skip
+            ).execute()
     phone.goto(f"{base_url}/login")
     phone.fill("#account", admin.username)
     phone.fill("#password", Factory.PASSWORD)

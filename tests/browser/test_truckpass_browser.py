@@ -34,11 +34,16 @@ def walk_the_steps(page, base_url, truck, zone, htmx: bool):
     for step, fill in (
         (2, lambda: page.locator("#apply-form", has_text="国六").wait_for()),  # as registered
         (3, lambda: page.check(f"input[name=zones][value='{zone.id}']")),
-        (4, lambda: (page.fill("#start_date", start.isoformat()),
-                     page.fill("#end_date", (start + dt.timedelta(days=2)).isoformat()),
-                     page.fill("#windows", "09:00-16:00"))),
+        (
+            4,
+            lambda: (
+                page.fill("#start_date", start.isoformat()),
+                page.fill("#end_date", (start + dt.timedelta(days=2)).isoformat()),
+                page.fill("#windows", "09:00-16:00"),
+            ),
+        ),
         (5, lambda: page.fill("#purpose", "钢材运输至港区")),
-    ):  # fmt: skip
+    ):
         page.click("#apply-form button[type=submit]:not([name=back])")
         page.locator(".wizard-step", has_text=f"第 {step} 步").wait_for()
         if htmx:
