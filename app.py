@@ -6,7 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, db, errors, i18n, security, session_auth
+from core import cli, db, errors, i18n, security, session_auth, sms
 from core.security import load_or_create_secret_key
 
 # Every setting, its environment variable and its default (the README's table is made from this).
@@ -24,6 +24,9 @@ SETTINGS = {
     "LOGIN_LOCK_SECONDS": "900",
     "TRUSTED_PROXIES": "0",
     "SESSION_IDLE_MINUTES": "120",
+    "SMS_GATEWAY": "dev",
+    "SMS_GATEWAY_URL": "",
+    "SMS_GATEWAY_TOKEN": "",
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
@@ -77,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.instance_path
         )
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    sms.check_settings(app.config)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -94,10 +98,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per measure, plus the shared ones."""
-    from blueprints import auth, evidence, licence, main, staff, stats, transfer, truckpass, verify
+    from blueprints import (
+        auth,
+        evidence,
+        identity,
+        licence,
+        main,
+        staff,
+        stats,
+        transfer,
+        truckpass,
+        verify,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(identity.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(licence.bp)
     app.register_blueprint(verify.bp)

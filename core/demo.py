@@ -89,11 +89,13 @@ class DemoContext:
 def measure_loaders() -> list:
     """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
     from blueprints.evidence.demo import load_demo as evidence
+    from blueprints.identity.demo import load_demo as identity
     from blueprints.licence.demo import load_demo as licence
     from blueprints.transfer.demo import load_demo as transfer
     from blueprints.truckpass.demo import load_demo as truckpass
 
-    return [licence, transfer, truckpass, evidence]
+    # Identity last: it names the cases and records the others made.
+    return [licence, transfer, truckpass, evidence, identity]
 
 
 def load_demo_city(progress=print) -> dict:

@@ -17,6 +17,7 @@ from .evidence import (
     EvidenceAccess,
     EvidenceItem,
 )
+from .identity import IdentityProof, SmsChallenge
 from .licence import (
     LICENCE_CLASSES,
     RECORD_STATUSES,
@@ -91,6 +92,8 @@ ALL_MODELS = [
     TruckPassZone,
     TruckPassDocument,
     StatCounter,
+    IdentityProof,
+    SmsChallenge,
 ]
 
 __all__ = [
@@ -121,12 +124,14 @@ __all__ = [
     "LicenceCheck",
     "LicenceRecord",
     "ShareCode",
+    "SmsChallenge",
     "AuditEvent",
     "BaseModel",
     "CaseParty",
     "EvidenceAccess",
     "EvidenceItem",
     "Inspection",
+    "IdentityProof",
     "InspectionPhoto",
     "Office",
     "PlateNumber",

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from core.audit import audit, client_addr
 from core.clock import beijing_today
+from core.identity import may_see_case, record_query_code
 from core.i18n import localtime
 from core.states import StateMachine
 from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
@@ -116,7 +117,9 @@ def case_access_or_404(case_id: int) -> CaseAccess:
         party = CaseParty.get_or_none(
             (CaseParty.case == case.id) & (CaseParty.resident_id == current_user.resident_id)
         )
-        if party is not None:
+        # A party by ID number sees the case once that number is proven, or once they opened
+        # this very case with its notice's query code.
+        if party is not None and may_see_case(current_user, case.id):
             return CaseAccess(case, party)
     abort(404)
 
@@ -352,6 +355,7 @@ def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
         audit("evidence.code_failed", case, result="refused", detail={"case_no": case_no[:32]})
         return None
     Throttle.reset(throttle_keys(user)[0][0])
+    record_query_code(user, case)
     audit("evidence.code_ok", case)
     return case
 

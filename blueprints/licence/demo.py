@@ -63,13 +63,14 @@ def _dates(rng, birth: dt.date, status: str, today: dt.date):
     return first, valid_from, valid_from.replace(year=valid_from.year + years)
 
 
-def make_record(rng, office, *, rid, name, status, classes, seq, today):
-    """One licence record with a generated photo."""
+def make_record(rng, office, *, rid, name, status, classes, seq, today, mobile=None):
+    """One licence record with a generated photo (and the holder's recorded mobile, if any)."""
     birth, sex = birth_date_from_resident_id(rid), sex_from_resident_id(rid)
     first, valid_from, valid_until = _dates(rng, birth, status, today)
     photo = store_bytes(avatar_png(rng, sex == "F"), "photos", {"image/png"}, 1 << 20)
     return LicenceRecord.create(
         licence_no=rid,
+        mobile=mobile,
         file_no=f"{office.code}{seq:06d}",
         name=name,
         sex=sex,
@@ -97,7 +98,8 @@ def load_demo(context) -> None:
         if status is None:
             continue
         record = make_record(rng, office, rid=citizen.resident_id, name=citizen.real_name,
-                             status=status, classes=classes, seq=seq, today=today)  # fmt: skip
+                             status=status, classes=classes, seq=seq, today=today,
+                             mobile=citizen.mobile)  # fmt: skip
         seq += 1
         if issued:
             ELicence.create(holder=citizen, record=record, secret=pyotp.random_base32())

@@ -8,6 +8,7 @@ import pyotp
 from peewee import IntegrityError
 
 from core.audit import audit, client_addr
+from core.identity import identity_proven
 from models import (
     ELicence,
     LicenceCheck,
@@ -54,7 +55,12 @@ class IssueResult:
 
 def apply_for_elicence(user: User) -> IssueResult:
     """Issue the e-licence at once when the user's name and ID number match a record in good
-    standing; otherwise say why not. Issuing twice returns the existing e-licence."""
+    standing; otherwise say why not. Issuing twice returns the existing e-licence.
+
+    Only an account that proved its ID number gets the licence kept under it (core.identity).
+    """
+    if not identity_proven(user):
+        return IssueResult(reason="identity-unproven")
     record = compiled_get(
         LicenceRecord,
         "licence-record-by-number",

@@ -65,7 +65,8 @@ def load_demo(context) -> None:
             first_registered_on=today - dt.timedelta(days=900 + 30 * i),
             gross_mass_kg={"light_truck": 4495, "medium_truck": 12000}.get(vtype, 25000),
             emission_standard=emission, owner=owner, owner_name=owner.real_name,
-            owner_resident_id=owner.resident_id, registration_office=qingdao,
+            owner_resident_id=owner.resident_id, owner_mobile=owner.mobile,
+            registration_office=qingdao,
             certificate_no=f"370200{rng.randint(10**9, 10**10 - 1)}", status=status,
             inspection_valid_until=today + dt.timedelta(days=inspection)))  # fmt: skip
     old_town, laoshan = zones[0], zones[1]

@@ -48,7 +48,7 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
         if block:
             # The police status of someone else's vehicle (stolen, seized...) is not told to
             # whoever types its plate: only its owner learns why.
-            own = vehicle is not None and vehicle.owner_id == current_user.id
+            own = service.is_owner(vehicle, current_user)
             message = BLOCK_REASONS[block] if own or not vehicle else BLOCK_REASONS["not-online"]
             form.plate.errors.append(str(message))
             return False
@@ -186,7 +186,7 @@ def apply():
         step=step,
         steps=STEPS,
         state=state,
-        own_trucks=list(service.own_trucks(current_user.id)),
+        own_trucks=list(service.own_trucks(current_user)),
     )
 
 
