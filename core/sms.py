@@ -94,7 +94,9 @@ def gateway():
     config = current_app.config
     if config["SMS_GATEWAY"] == HTTP:
         return HttpGateway(config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"])
-    return DevGateway(os.path.join(current_app.instance_path, "dev-sms.jsonl"))
+    # SMS_DEV_FILE (not an environment setting) lets each test keep its own messages.
+    path = config.get("SMS_DEV_FILE") or os.path.join(current_app.instance_path, "dev-sms.jsonl")
+    return DevGateway(path)
 
 
 def dev_gateway_active() -> bool:

@@ -9,6 +9,14 @@ EXPECTED_ROUTES = {
     "GET /",
     "GET /account",
     "POST /account",
+    # Proving one's identity (issue 15)
+    "GET /account/identity",
+    "POST /account/identity/sms",
+    "POST /account/identity/code",
+    "GET /staff/identity",
+    "POST /staff/identity",
+    "POST /staff/identity/activate",
+    "GET /dev/sms",
     "GET /evidence/",
     "GET /evidence/cases/<int:case_id>",
     "GET /evidence/cases/<int:case_id>/items/<int:item_id>",
@@ -125,15 +133,16 @@ def test_route_snapshot(app):
 
 PUBLIC = ["/", "/login", "/register", "/verify", "/verify/share", "/verify/truck", "/trucks/rules",
           "/report"]  # fmt: skip
-CITIZEN = ["/", "/account", "/licence/", "/evidence/", "/evidence/open", "/transfer/",
-           "/transfer/new", "/trucks/", "/trucks/apply"]  # fmt: skip
+CITIZEN = ["/", "/account", "/account/identity", "/licence/", "/evidence/", "/evidence/open",
+           "/transfer/", "/transfer/new", "/trucks/", "/trucks/apply"]  # fmt: skip
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
 ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/"]
-VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
+VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all",
+                 "/staff/identity"]  # fmt: skip
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
-LICENCE_CLERK = ["/staff/", "/licence/records"]
+LICENCE_CLERK = ["/staff/", "/licence/records", "/staff/identity"]
 TRUCKPASS_CLERK = ["/staff/", "/trucks/queue", "/trucks/zones", "/trucks/zones/new"]
 
 

@@ -19,6 +19,9 @@ from rules.validators import mask_mobile
 from . import bp
 from .forms import CounterActivateForm, CounterLookupForm, SendCodeForm, SmsCodeForm
 
+# The activation form's fields are prefixed: the look-up form on the same page has a reference.
+ACTIVATE = "activate"
+
 
 @bp.app_context_processor
 def _identity_helpers():
@@ -114,7 +117,10 @@ def counter():
     activate = None
     if found is not None:
         activate = CounterActivateForm(
-            formdata=None, account=found.account.id, reference=form.reference.data.upper()
+            formdata=None,
+            prefix=ACTIVATE,
+            account=found.account.id,
+            reference=form.reference.data.upper(),
         )
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template(
@@ -126,7 +132,7 @@ def counter():
 @role_required(LICENCE_CLERK, VEHICLE_CLERK)
 def activate():
     """Activate the account after seeing the ID card (the clerk is named in the audit row)."""
-    form = CounterActivateForm()
+    form = CounterActivateForm(prefix=ACTIVATE)
     if not form.account.data or not form.account.data.isdigit():
         abort(400)
     account = User.get_or_none(User.id == int(form.account.data))
