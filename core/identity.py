@@ -24,8 +24,8 @@ from core import sms
 from core.audit import audit, client_addr
 from models import (
     LICENCE_CLERK,
-    AccidentCase,
     VEHICLE_CLERK,
+    AccidentCase,
     Throttle,
     User,
     utcnow,

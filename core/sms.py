@@ -44,8 +44,10 @@ class HttpGateway:
 
     def send(self, mobile: str, text: str) -> None:
         """Hand one message to the gateway; SmsError when it does not accept it."""
+        if not self.url.startswith(("http://", "https://")):
+            raise SmsError("the gateway URL must be http(s)")
         body = json.dumps({"mobile": mobile, "text": text}, ensure_ascii=False).encode()
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310  (scheme checked just above)
             self.url,
             data=body,
             method="POST",
@@ -55,7 +57,7 @@ class HttpGateway:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 status = response.status
         except urllib.error.HTTPError as exc:
             log.warning("SMS gateway refused a message: HTTP %s", exc.code)
@@ -113,5 +115,7 @@ def check_settings(config: dict) -> None:
     """Refuse to start with an unknown gateway or an HTTP gateway without its URL."""
     if config["SMS_GATEWAY"] not in GATEWAYS:
         raise RuntimeError(f"SMS_GATEWAY must be one of {', '.join(GATEWAYS)}")
-    if config["SMS_GATEWAY"] == HTTP and not config["SMS_GATEWAY_URL"]:
-        raise RuntimeError("SMS_GATEWAY=http needs SMS_GATEWAY_URL")
+    if config["SMS_GATEWAY"] == HTTP and not config["SMS_GATEWAY_URL"].startswith(
+        ("http://", "https://")
+    ):
+        raise RuntimeError("SMS_GATEWAY=http needs an http(s) SMS_GATEWAY_URL")

@@ -133,9 +133,7 @@ class SmsChallenge(BaseModel):
     @classmethod
     def retire_all(cls, user) -> None:
         """Spend every outstanding code of the account (a new code replaces the old ones)."""
-        cls.update(used_at=utcnow()).where(
-            (cls.user == user.id) & cls.used_at.is_null()
-        ).execute()
+        cls.update(used_at=utcnow()).where((cls.user == user.id) & cls.used_at.is_null()).execute()
 
 
 def recorded_mobiles(resident_id: str) -> list[str]:

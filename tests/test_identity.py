@@ -160,8 +160,8 @@ def test_sending_codes_is_throttled(client, victim, sms_box):
 
 def counter_reference(client) -> str:
     """The reference the citizen reads out at the counter (from their own identity page)."""
-    return page(client.get("/account/identity")).select_one("#counter-reference").get_text(
-        strip=True
+    return (
+        page(client.get("/account/identity")).select_one("#counter-reference").get_text(strip=True)
     )
 
 
@@ -185,12 +185,16 @@ def test_a_clerk_activates_the_account_at_the_counter(app, client, make, victim,
     # Another account's id with this reference: 404.
     other = make.citizen(proven=False)
     response = clerk_client.post(
-        "/staff/identity/activate", data={**data, "activate-account": other.id, "activate-seen_card": "y"}
+        "/staff/identity/activate",
+        data={**data, "activate-account": other.id, "activate-seen_card": "y"},
     )
     assert response.status_code == 404
-    assert clerk_client.post(
-        "/staff/identity/activate", data={**data, "activate-seen_card": "y"}
-    ).status_code == 303
+    assert (
+        clerk_client.post(
+            "/staff/identity/activate", data={**data, "activate-seen_card": "y"}
+        ).status_code
+        == 303
+    )
     with conn():
         proof = IdentityProof.get(IdentityProof.user == user.id)
         assert (proof.method, proof.clerk_id) == (COUNTER, clerk.id)

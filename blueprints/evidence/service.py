@@ -18,8 +18,8 @@ from flask_login import current_user
 
 from core.audit import audit, client_addr
 from core.clock import beijing_today
-from core.identity import may_see_case, record_query_code
 from core.i18n import localtime
+from core.identity import may_see_case, record_query_code
 from core.states import StateMachine
 from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
 from models import (

@@ -30,12 +30,14 @@ def my_elicence() -> ELicence | None:
     """The logged-in citizen's e-licence (looked up once per request); none until the account
     proved its ID number, even one issued before proofs existed."""
     if "elicence" not in g:
-        g.elicence = None if not identity_proven(current_user) else (
-            ELicence.select(ELicence, LicenceRecord)
-            .join(LicenceRecord)
-            .where(ELicence.holder == current_user.id)
-            .first()
-        )
+        g.elicence = None
+        if identity_proven(current_user):
+            g.elicence = (
+                ELicence.select(ELicence, LicenceRecord)
+                .join(LicenceRecord)
+                .where(ELicence.holder == current_user.id)
+                .first()
+            )
     return g.elicence
 
 

@@ -237,7 +237,9 @@ def new_case():
 def vehicle(vehicle_id: int):
     """One of my vehicles and its archive (earlier owners are not named)."""
     rid = proven_resident_id(current_user)
-    found = rid and Vehicle.get_or_none((Vehicle.id == vehicle_id) & (Vehicle.owner_resident_id == rid))
+    found = rid and Vehicle.get_or_none(
+        (Vehicle.id == vehicle_id) & (Vehicle.owner_resident_id == rid)
+    )
     if found is None:
         abort(404)
     return render_page("transfer/vehicle.html", vehicle=found, history=list(found.history()))
