@@ -98,6 +98,12 @@ ACTION_LABELS = {
     "transfer.case_view": _l("Transfer case viewed"),
     "transfer.queue_view": _l("Transfer queue viewed"),
     "transfer.archive_read": _l("Vehicle archive read"),
+    "identity.sms_sent": _l("Identity code sent by SMS"),
+    "identity.sms_failed": _l("Wrong identity code"),
+    "identity.proven": _l("Identity proven by SMS"),
+    "identity.counter_lookup": _l("Account looked up at the counter"),
+    "identity.counter_activated": _l("Identity proven at the counter"),
+    "licence.mobile_set": _l("Recorded mobile number set"),
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),
 }
