@@ -36,9 +36,12 @@ translations: $(VENV)/.installed
 migrate: install
 	$(BIN)/flask db upgrade
 
+# The network worker (outbox delivery) runs in the background and stops with the server.
 run: migrate
 	$(BIN)/flask demo load --if-empty
 	$(BIN)/flask demo logins
+	$(BIN)/flask network worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
 
 test: install-test

@@ -6,10 +6,12 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, db, errors, i18n, security, session_auth, sms
+from core import cli, db, errors, i18n, measures, security, session_auth, sms
+from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
 
-# Every setting, its environment variable and its default (the README's table is made from this).
+# Every setting, its environment variable and its default. The README's table lists them by
+# hand; tests/test_docs.py keeps the two in step (names and defaults).
 SETTINGS = {
     "DATABASE_URL": "sqlite:///{instance}/jiaoguan.db",
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
@@ -22,11 +24,28 @@ SETTINGS = {
     "LOGIN_MAX_FAILURES": "10",
     "LOGIN_WINDOW_SECONDS": "900",
     "LOGIN_LOCK_SECONDS": "900",
+    "LOGIN_ADDRESS_MAX_FAILURES": "50",
+    "LOGIN_ACCOUNT_MAX_FAILURES": "100",
+    "LOGIN_ACCOUNT_WINDOW_SECONDS": "86400",
+    "IDCHECK_MAX_FAILURES": "5",
+    "IDCHECK_WINDOW_SECONDS": "3600",
+    "IDCHECK_LOCK_SECONDS": "3600",
+    "IDCHECK_ADDRESS_MAX_FAILURES": "20",
+    "IDCHECK_ACCOUNT_MAX_FAILURES": "10",
+    "IDCHECK_ACCOUNT_WINDOW_SECONDS": "86400",
     "TRUSTED_PROXIES": "0",
     "SESSION_IDLE_MINUTES": "120",
     "SMS_GATEWAY": "dev",
     "SMS_GATEWAY_URL": "",
     "SMS_GATEWAY_TOKEN": "",
+    # The network of deployments (README, "Network"); name and city default to the offices'.
+    "DEPLOYMENT_NAME": "",
+    "DEPLOYMENT_CITY": "",
+    "NETWORK_KEY_FOLDER": "{instance}/network",
+    "NETWORK_KEY_DAYS": "730",
+    "NETWORK_CLOCK_SKEW_SECONDS": "300",
+    "NETWORK_TIMEOUT_SECONDS": "10",
+    "NETWORK_ALERT_HOURS": "24",
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
@@ -35,8 +54,21 @@ INT_SETTINGS = {
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_SECONDS",
     "LOGIN_LOCK_SECONDS",
+    "LOGIN_ADDRESS_MAX_FAILURES",
+    "LOGIN_ACCOUNT_MAX_FAILURES",
+    "LOGIN_ACCOUNT_WINDOW_SECONDS",
+    "IDCHECK_MAX_FAILURES",
+    "IDCHECK_WINDOW_SECONDS",
+    "IDCHECK_LOCK_SECONDS",
+    "IDCHECK_ADDRESS_MAX_FAILURES",
+    "IDCHECK_ACCOUNT_MAX_FAILURES",
+    "IDCHECK_ACCOUNT_WINDOW_SECONDS",
     "TRUSTED_PROXIES",
     "SESSION_IDLE_MINUTES",
+    "NETWORK_KEY_DAYS",
+    "NETWORK_CLOCK_SKEW_SECONDS",
+    "NETWORK_TIMEOUT_SECONDS",
+    "NETWORK_ALERT_HOURS",
 }
 
 
@@ -52,7 +84,11 @@ def load_settings(instance_path: str, environ=os.environ) -> dict:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: settings, database, security, languages, blueprints, CLI."""
-    app = Flask(__name__, instance_relative_config=True)
+    # INSTANCE_PATH gives a deployment an instance folder of its own (two cities' deployments
+    # from one checkout, as the network's tests run them).
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=os.environ.get("INSTANCE_PATH")
+    )
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.update(load_settings(app.instance_path))
@@ -92,18 +128,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     session_auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    network_cli.init_app(app)
     register_blueprints(app)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
-    """One blueprint per measure, plus the shared ones."""
+    """The shared blueprints, then the measures: the one place that lists them (core.measures)."""
     from blueprints import (
         auth,
         evidence,
         identity,
         licence,
         main,
+        network,
         staff,
         stats,
         transfer,
@@ -115,9 +153,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(identity.bp)
     app.register_blueprint(staff.bp)
-    app.register_blueprint(licence.bp)
     app.register_blueprint(verify.bp)
-    app.register_blueprint(evidence.bp)
-    app.register_blueprint(transfer.bp)
-    app.register_blueprint(truckpass.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(network.bp)
+    # The city's four measures (便民措施), in the order pages show them.
+    measures.init_app(app, [licence.MEASURE, transfer.MEASURE, truckpass.MEASURE, evidence.MEASURE])

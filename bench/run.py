@@ -7,9 +7,9 @@ Builds (once, cached in bench/out/) the bench city of bench/dataset.py, starts g
 127.0.0.1:5800 with it, logs in the people the scenarios need (once per database build), then
 drives each scenario with wrk and prints one table: requests per second, p50 and p99 latency,
 errors, and the ratio to the ceiling, a minimal endpoint of the same stack (/healthz) measured
-right before each scenario (the first row is the median of those). Then the targets of issue 8,
-met or not, and the nation's day one on this machine. --repeat N runs every scenario N times
-and reports the median round.
+right before each scenario (the first row is the median of those). Then the benchmark's targets
+(docs/PERFORMANCE.md), met or not, and the nation's day one on this machine. --repeat N runs
+every scenario N times and reports the median round.
 Results also go to bench/out/latest.json. --profile samples the workers with py-spy during
 each scenario into bench/out/profile-<scenario>.txt (collapsed stacks) and a summary.
 """
@@ -35,7 +35,7 @@ from bench import dataset  # noqa: E402
 from bench.client import Client, SessionStore  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "out")
-# The city issue 8 asks for lives in bench/out/; smaller ones (--scale) beside it.
+# The full-size bench city (bench/dataset.py) lives in bench/out/; smaller ones (--scale) beside it.
 CITY = OUT
 DB_PATH = os.path.join(CITY, "bench.db")
 META_PATH = os.path.join(CITY, "dataset.json")
@@ -503,7 +503,7 @@ def table(rows: list[dict]) -> str:
 
 
 def targets(results: dict) -> list[tuple[str, str, bool]]:
-    """Issue 8's targets, one line per condition: (what, measured, met)."""
+    """The benchmark's targets, one line per condition: (what, measured, met)."""
     out = []
 
     def check(what, measured, met):
@@ -588,7 +588,7 @@ def main(argv=None) -> int:
     parser.add_argument("--app-dir", default=ROOT,
                         help="serve the application from this copy (e.g. an older commit's "
                              "`git archive`, to measure before and after)")  # fmt: skip
-    parser.add_argument("--scale", type=float, default=1.0, help="city size (1 = issue 8's)")
+    parser.add_argument("--scale", type=float, default=1.0, help="city size (1 = full size)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         log("wrk is missing: `make bench` installs it (apt-get install wrk)")

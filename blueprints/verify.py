@@ -1,7 +1,7 @@
 """The standalone verifier (核验): what an inspector opens on a phone to check a licence code
 or a truck pass.
 
-Its own rules (DESIGN.md, "The verifier"): no script at all (CSP script-src 'none'), nothing
+Its own rules (docs/DESIGN.md#the-verifier): no script at all (CSP script-src 'none'), nothing
 cached or indexed, no referrer, no session writes (its forms are GET forms, so no CSRF token and
 no cookie is needed), a few kilobytes per page, and a machine-readable verdict in a meta tag.
 """

@@ -4,6 +4,7 @@ from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core import measures
 from core.stats import count_event
 from models import AuditEvent, db
 
@@ -36,7 +37,8 @@ def audit(action: str, obj=None, *, result: str = "ok", actor=None, detail=None,
     return event
 
 
-# Labels of the audit actions people see in their own pages and the audit search.
+# Labels of the shared (platform) audit actions people see in their own pages and the audit
+# search; each measure's own actions are labelled in its declaration (core.measures).
 ACTION_LABELS = {
     "login.ok": _l("Logged in"),
     "login.failed": _l("Wrong account or password"),
@@ -52,63 +54,27 @@ ACTION_LABELS = {
     "staff.reset_totp": _l("Authenticator reset"),
     "audit.search": _l("Audit log searched"),
     "demo.load": _l("Demo city loaded"),
-    "licence.issue": _l("E-licence issued"),
-    "licence.apply_refused": _l("E-licence refused"),
-    "licence.reveal": _l("Full licence number shown"),
-    "licence.codes_reset": _l("All licence codes revoked"),
-    "licence.check": _l("Licence checked"),
-    "licence.share_create": _l("Share code created"),
-    "licence.share_cancel": _l("Share code cancelled"),
-    "licence.search": _l("Licence records searched"),
-    "licence.record_view": _l("Licence record viewed"),
-    "licence.photo": _l("Licence photo uploaded"),
-    "licence.import": _l("Licence records imported"),
-    "licence_record.suspended": _l("Licence suspended"),
-    "licence_record.revoked": _l("Licence revoked"),
-    "licence_record.cancelled": _l("Licence cancelled"),
-    "licence_record.valid": _l("Licence restored"),
-    "evidence.case_open": _l("Accident case opened"),
-    "evidence.case.evidence_gathered": _l("Accident case: evidence gathered"),
-    "evidence.case.determination_delivered": _l("Accident case: determination delivered"),
-    "evidence.case.open_for_review": _l("Accident case: evidence opened for review"),
-    "evidence.case.closed": _l("Accident case closed"),
-    "evidence.case_view": _l("Accident case viewed"),
-    "evidence.party_add": _l("Party added to an accident case"),
-    "evidence.party_remove": _l("Party removed from an accident case"),
-    "evidence.notice": _l("Query code issued to a party"),
-    "evidence.code_ok": _l("Accident case opened with a query code"),
-    "evidence.code_failed": _l("Wrong accident case number or query code"),
-    "evidence.item_upload": _l("Evidence uploaded"),
-    "evidence.item_release": _l("Evidence released to the parties"),
-    "evidence.item_withhold": _l("Evidence withheld from the parties"),
-    "evidence.item_page": _l("Evidence item page opened"),
-    "evidence.item_view": _l("Evidence viewed"),
-    "evidence.item_download": _l("Copy of evidence downloaded"),
-    "evidence.log_view": _l("Accident case access log viewed"),
-    "transfer.open": _l("Transfer case opened"),
-    "transfer.confirm": _l("Sale confirmed by a party"),
-    "transfer.confirmed": _l("Sale confirmed by both parties"),
-    "transfer.declined": _l("Sale declined: case cancelled"),
-    "transfer.plate_chosen": _l("Plate chosen"),
-    "transfer.inspect": _l("Vehicle inspected"),
-    "transfer.inspected": _l("Inspection passed: archive requested"),
-    "transfer.archive_sent": _l("Vehicle archive sent"),
-    "transfer.registered": _l("Transfer registered"),
-    "transfer.stopped": _l("Transfer case stopped"),
-    "transfer.case_view": _l("Transfer case viewed"),
-    "transfer.queue_view": _l("Transfer queue viewed"),
-    "transfer.archive_read": _l("Vehicle archive read"),
     "identity.sms_sent": _l("Identity code sent by SMS"),
     "identity.sms_failed": _l("Wrong identity code"),
     "identity.proven": _l("Identity proven by SMS"),
     "identity.counter_lookup": _l("Account looked up at the counter"),
     "identity.counter_activated": _l("Identity proven at the counter"),
-    "licence.mobile_set": _l("Recorded mobile number set"),
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),
+    "network.peer_added": _l("Network peer added"),
+    "network.peer_suspended": _l("Network peer suspended"),
+    "network.peer_resumed": _l("Network peer resumed"),
+    "network.peer_removed": _l("Network peer removed"),
+    "network.key_rotated": _l("Signing key rotated"),
+    "network.sent": _l("Message delivered to a peer"),
+    "network.send_refused": _l("Message refused by a peer"),
+    "network.received": _l("Message received from a peer"),
+    "network.refused": _l("Message from another deployment refused"),
 }
 
 
 def action_label(action: str) -> str:
-    """A person-readable label of an audit action (the raw name when it has none)."""
-    return str(ACTION_LABELS.get(action, action))
+    """A person-readable label of any audit action, shared or a measure's (the raw name when it
+    has none, so an action of an older release still shows)."""
+    label = ACTION_LABELS.get(action) or measures.audit_labels().get(action)
+    return str(label) if label is not None else action

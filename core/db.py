@@ -15,7 +15,8 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migra
 
 
 def sqlite_pragmas(synchronous: str = "normal") -> dict:
-    """The pragmas of DESIGN.md: WAL, foreign keys, a busy timeout instead of 'locked' errors."""
+    """The pragmas of docs/DESIGN.md#data: WAL, foreign keys, a busy timeout instead of 'locked'
+    errors."""
     return {
         "journal_mode": "wal",
         "foreign_keys": 1,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pyotp
 
+from core import identity_demo, measures
 from core.audit import audit
 from core.passwords import hash_password
 from models import (
@@ -86,20 +87,11 @@ class DemoContext:
     notes: list = field(default_factory=list)  # lines for `flask demo logins`
 
 
-def measure_loaders() -> list:
-    """Each measure's `load_demo(context)`, in order; a measure adds its own line here."""
-    from blueprints.evidence.demo import load_demo as evidence
-    from blueprints.identity.demo import load_demo as identity
-    from blueprints.licence.demo import load_demo as licence
-    from blueprints.transfer.demo import load_demo as transfer
-    from blueprints.truckpass.demo import load_demo as truckpass
-
-    # Identity last: it names the cases and records the others made.
-    return [licence, transfer, truckpass, evidence, identity]
-
-
 def load_demo_city(progress=print) -> dict:
-    """Create the demo city in one transaction; returns the logins it made."""
+    """Create the demo city in one transaction; returns the logins it made.
+
+    Each measure of the running app then adds its own data (its declaration's `demo` loader).
+    """
     rng = random.Random(20210901)  # the day the four measures started
     logins = {"staff": [], "citizens": []}
     citizens, staff_users = [], {}
@@ -140,8 +132,10 @@ def load_demo_city(progress=print) -> dict:
             logins["citizens"].append({"name": name, "mobile": mobile, "resident_id": rid})
         logins["citizen_password"] = citizen_password
         context = DemoContext(rng=rng, offices=offices, citizens=citizens, staff=staff_users)
-        for loader in measure_loaders():
+        for loader in measures.demo_loaders():
             loader(context)
+        # Identity proofs last: they name the cases and records the measures made.
+        identity_demo.load_demo(context)
         logins["notes"] = context.notes
         Setting.set_value(DEMO_KEY, json.dumps(logins, ensure_ascii=False))
         audit("demo.load", detail={"staff": len(STAFF), "citizens": len(CITIZENS)})

@@ -1,7 +1,7 @@
 """Friendly, translated error pages; never a stack trace."""
 
 import peewee
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -41,12 +41,35 @@ def render_error(code: int, detail=None, standalone: bool = False, heading=None)
     message and title.
     """
     title, message = MESSAGES.get(code, MESSAGES[500])
-    title = heading or title
-    if request.headers.get("HX-Request"):
-        template = "errors/_error.html"
+    context = {"code": code, "title": heading or title, "message": detail or message}
+    fragment = bool(request.headers.get("HX-Request"))
+    if request.blueprint == "verify" or request.path.startswith(("/v/", "/verify")):
+        # The verifier's pages send no script at all, error pages included
+        # (docs/DESIGN.md#the-verifier).
+        forget_user()
+        return render_template("verify/error.html", **context), code
+    if standalone:
+        forget_user()
     else:
-        template = "errors/standalone.html" if standalone else "errors/error.html"
-    return render_template(template, code=code, title=title, message=detail or message), code
+        try:
+            template = "errors/_error.html" if fragment else "errors/error.html"
+            return render_template(template, **context), code
+        except (peewee.OperationalError, peewee.InterfaceError):
+            # The page's frame asks the database (the user, the demo banner) and it has gone
+            # away: the page that needs nothing of it instead, never a bare 500.
+            forget_user()
+    template = "errors/_error.html" if fragment else "errors/standalone.html"
+    return render_template(template, **context), code
+
+
+def forget_user() -> None:
+    """Treat this request as anonymous from here on, so no template loads the user.
+
+    Flask-Login's template context loads the logged-in user from the database on every
+    render: an error page about the database must not (it would fail in turn, bare and
+    untranslated). The session cookie is left as it is.
+    """
+    g._login_user = current_app.login_manager.anonymous_user()
 
 
 def storage_full(exc: BaseException | None) -> bool:

@@ -3,8 +3,11 @@
 from functools import lru_cache
 
 from babel import support
+from flask import has_request_context, request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms.fields import FileField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
@@ -29,6 +32,23 @@ class Form(FlaskForm):
         def get_translations(self, form):
             """The catalogue of the request's language, loaded once per process."""
             return wtforms_translations(str(get_locale()))
+
+        def wrap_formdata(self, form, formdata):
+            """The request's fields, with file parts kept for file fields only.
+
+            Flask-WTF hands a form the files and the text fields together: a file part sent
+            under a text field's name would reach `.strip()` as a FileStorage (a 500). Dropped
+            here, such a field reads as empty and gets its ordinary message.
+            """
+            data = super().wrap_formdata(form, formdata)
+            if data is None or not has_request_context() or not request.files:
+                return data
+            file_fields = {f.name for f in form if isinstance(f, FileField)}
+            kept = MultiDict()
+            for key, value in data.items(multi=True):
+                if not isinstance(value, FileStorage) or key in file_fields:
+                    kept.add(key, value)
+            return kept
 
 
 class Normalized:

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_addr
+from core.steps import StepError
 from models import (
     LICENCE_CLERK,
     VEHICLE_CLERK,
@@ -58,13 +59,12 @@ REFERENCE_LENGTH = 6
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-class IdentityRefused(Exception):
-    """A proof step refused; `.message` is a translatable sentence for the person."""
+class IdentityRefused(StepError):
+    """A proof step refused (core.steps convention), with the end of any lock that holds."""
 
-    def __init__(self, message, locked_until=None):
+    def __init__(self, message, locked_until=None, field: str | None = None):
         """Keep the lazy message (rendered in the reader's language) and any lock's end."""
-        super().__init__(str(message))
-        self.message = message
+        super().__init__(message, field)
         self.locked_until = locked_until
 
 

@@ -15,11 +15,18 @@ MAX_LENGTH = 128
 _COMMON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "rules", "data")
 
 
+# The most common passwords (Django's list) and Chinese-style ones (rules/data/README.md).
+COMMON_LISTS = ("common-passwords.txt.gz", "common-passwords-cn.txt.gz")
+
+
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset:
-    """The list of the most common passwords, loaded once per process."""
-    with gzip.open(os.path.join(_COMMON, "common-passwords.txt.gz"), "rt") as fh:
-        return frozenset(line.strip() for line in fh if line.strip())
+    """The lists of the most common passwords, loaded once per process."""
+    words = set()
+    for name in COMMON_LISTS:
+        with gzip.open(os.path.join(_COMMON, name), "rt") as fh:
+            words.update(line.strip() for line in fh if line.strip())
+    return frozenset(words)
 
 
 def check_policy(password: str, *personal: str) -> None:

@@ -49,8 +49,8 @@ def load_or_create_secret_key(instance_path: str) -> str:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, except that the verifier never sets a cookie.
 
-    The verifier promises no session writes (DESIGN.md); Flask would otherwise re-send a
-    logged-in inspector's cookie on every check to slide its expiry.
+    The verifier promises no session writes (docs/DESIGN.md#the-verifier); Flask would
+    otherwise re-send a logged-in inspector's cookie on every check to slide its expiry.
     """
 
     def should_set_cookie(self, app, session) -> bool:

@@ -7,7 +7,6 @@ row no longer in the state it saw and changes nothing.
 
 from core.audit import audit
 from models import write_tx
-from models.base import compiled_execute
 
 
 class InvalidTransition(Exception):
@@ -30,8 +29,11 @@ class StateMachine:
         """Where an object in `from_state` may go next."""
         return set(self.transitions.get(from_state, set()))
 
-    def apply(self, obj, to_state: str, *, action: str | None = None, detail=None, **updates):
-        """Move `obj` from the state it was read in to `to_state`, with extra column updates.
+    def apply(
+        self, obj, to_state: str, *, action: str | None = None, detail=None, actor=None, **updates
+    ):
+        """Move `obj` from the state it was read in to `to_state`, with extra column updates;
+        the audit row names `actor` (the request's user when None, as core.audit does).
 
         Returns True on success, False when another request changed the object first (nothing
         is written then). Raises InvalidTransition when the table forbids the move.
@@ -41,28 +43,19 @@ class StateMachine:
         seen = getattr(obj, self.field_name)
         if not self.allowed(seen, to_state):
             raise InvalidTransition(f"{self.name}: {seen} -> {to_state}")
-        # The columns in the order peewee writes them (by definition order), so that the SQL
-        # text can be built once per shape of move (compiled_sql) and run with new values.
-        columns = sorted(
-            [(field, to_state), *((getattr(model, k), v) for k, v in updates.items())],
-            key=lambda pair: pair[0]._sort_key,
-        )
-        shape = "-".join(column.name for column, _ in columns)
         with write_tx():
-            changed = compiled_execute(
-                f"state-{model._meta.table_name}-{self.field_name}-{shape}",
-                lambda: model.update(dict(columns)).where(
-                    (model._meta.primary_key == obj._pk) & (field == seen)
-                ),
-                *(column.db_value(value) for column, value in columns),
+            changed = model.set_if(
                 obj._pk,
+                field,
                 seen,
+                {field: to_state, **{getattr(model, k): v for k, v in updates.items()}},
             )
             if changed != 1:
                 return False
             audit(
                 action or f"{self.name}.{to_state}",
                 obj,
+                actor=actor,
                 detail={"from": seen, "to": to_state, **(detail or {})},
             )
         setattr(obj, self.field_name, to_state)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from core.filelimits import DEFAULT, Limits, check_file
 from rules.validators import ValidationError
 
 # Magic numbers of the types this system accepts.
@@ -38,8 +39,14 @@ class StoredFile:
     mime: str
 
 
-def store_bytes(data: bytes, subfolder: str, allowed: set[str], max_bytes: int) -> StoredFile:
-    """Check and store file content; raises ValidationError with a message for the user."""
+def store_bytes(
+    data: bytes, subfolder: str, allowed: set[str], max_bytes: int, limits: Limits | None = DEFAULT
+) -> StoredFile:
+    """Check and store file content; raises ValidationError with a message for the user.
+
+    The whole file is opened within `limits` first (pixels, pages, inflated size, time:
+    core.filelimits); None when the caller has just done that itself.
+    """
     if not data:
         raise ValidationError(_l("The file is empty."))
     if len(data) > max_bytes:
@@ -49,6 +56,8 @@ def store_bytes(data: bytes, subfolder: str, allowed: set[str], max_bytes: int) 
     mime = sniff_type(data[:16])
     if mime not in allowed:
         raise ValidationError(_l("This kind of file is not accepted here."))
+    if limits is not None:
+        check_file(data, mime, limits)
     digest = hashlib.sha256(data).hexdigest()
     name = secrets.token_hex(16) + EXTENSIONS[mime]
     folder = os.path.join(current_app.config["UPLOAD_FOLDER"], subfolder)
@@ -62,10 +71,12 @@ def store_bytes(data: bytes, subfolder: str, allowed: set[str], max_bytes: int) 
     return StoredFile(relpath=f"{subfolder}/{name}", sha256=digest, size=len(data), mime=mime)
 
 
-def store_upload(file_storage, subfolder: str, allowed: set[str], max_bytes: int) -> StoredFile:
+def store_upload(
+    file_storage, subfolder: str, allowed: set[str], max_bytes: int, limits: Limits = DEFAULT
+) -> StoredFile:
     """Store a werkzeug FileStorage from a form (reads at most max_bytes + 1)."""
     data = file_storage.stream.read(max_bytes + 1)
-    return store_bytes(data, subfolder, allowed, max_bytes)
+    return store_bytes(data, subfolder, allowed, max_bytes, limits)
 
 
 def absolute_path(relpath: str) -> str:

@@ -5,6 +5,7 @@ stores the hash of the row before it, so changing or deleting any row breaks the
 that row on; `flask audit verify` walks the chain and names the first broken row.
 """
 
+import datetime as dt
 import hashlib
 import json
 
@@ -115,6 +116,25 @@ class AuditEvent(BaseModel):
                 1,
             )
         return event
+
+    @classmethod
+    def known_address(cls, actor_id: int, addr: str, days: int = 90) -> bool:
+        """Whether the account logged in from this client address within `days`.
+
+        Such an address is the owner's own (a device they use): the slow account-wide login
+        lock does not close it, so a stranger elsewhere cannot lock the owner out.
+        """
+        since = utcnow() - dt.timedelta(days=days)
+        return (
+            cls.select(cls.id)
+            .where(
+                (cls.actor_id == actor_id)
+                & (cls.action == "login.ok")
+                & (cls.client_addr == addr)
+                & (cls.at >= since)
+            )
+            .exists()
+        )
 
     @classmethod
     def verify_chain(cls, batch: int = 5000):

@@ -14,7 +14,7 @@ from peewee import (
 
 from core.clock import beijing_today
 
-from .base import BaseModel, compiled_execute, utcnow
+from .base import BaseModel, compiled_execute, compiled_get, utcnow
 from .people import Office, User
 
 # 准驾车型: the licence classes of GA/T 947 / the Ministry's Order 162.
@@ -71,6 +71,25 @@ class LicenceRecord(BaseModel):
     issuing_office = ForeignKeyField(Office, backref="licence_records", on_delete="RESTRICT")
     updated_at = DateTimeField(default=utcnow)
 
+    # The lookups of every verifier check and application: their SQL text is built once
+    # (compiled_get), as building it costs more than running it.
+    @classmethod
+    def by_licence_no(cls, licence_no: str) -> "LicenceRecord | None":
+        """The record with this licence number (the holder's ID number), or None."""
+        return compiled_get(
+            cls,
+            "licence-record-by-number",
+            lambda: cls.select().where(cls.licence_no == ""),
+            licence_no,
+        )
+
+    @classmethod
+    def by_id(cls, record_id: int) -> "LicenceRecord | None":
+        """The record with this id, or None."""
+        return compiled_get(
+            cls, "licence-record-by-id", lambda: cls.select().where(cls.id == 0), record_id
+        )
+
     @property
     def class_list(self) -> list[str]:
         """The licence classes as a list."""
@@ -110,6 +129,31 @@ class ELicence(BaseModel):
     last_used_step = IntegerField(null=True)
     issued_at = DateTimeField(default=utcnow)
     codes_reset_at = DateTimeField(null=True)
+
+    # The lookups of every verifier check: their SQL text is built once (compiled_get).
+    @classmethod
+    def by_handle(cls, handle: str) -> "ELicence | None":
+        """The e-licence a QR names by its handle, or None."""
+        return compiled_get(
+            cls, "elicence-by-handle", lambda: cls.select().where(cls.handle == ""), handle
+        )
+
+    @classmethod
+    def by_typing_key(cls, typing_key: str) -> "ELicence | None":
+        """The e-licence with this typed key (in canonical form), or None."""
+        return compiled_get(
+            cls,
+            "elicence-by-typing_key",
+            lambda: cls.select().where(cls.typing_key == ""),
+            typing_key,
+        )
+
+    @classmethod
+    def by_record(cls, record_id: int) -> "ELicence | None":
+        """The e-licence of a licence record (there is at most one), or None."""
+        return compiled_get(
+            cls, "elicence-by-record", lambda: cls.select().where(cls.record == 0), record_id
+        )
 
     def accept_step(self, step: int) -> bool:
         """Use this step's code, once, safely across processes and nodes."""

@@ -10,7 +10,11 @@ import datetime as dt
 
 from peewee import CharField, DateField, IntegerField, SmallIntegerField, fn
 
-from .base import BaseModel, compiled_execute
+from .base import BaseModel, compiled_execute, compiled_scalar
+from .evidence import AccidentCase, EvidenceItem
+from .licence import LicenceRecord
+from .people import Office
+from .vehicles import Vehicle
 
 
 class StatCounter(BaseModel):
@@ -59,3 +63,26 @@ class StatCounter(BaseModel):
         if office is not None:
             query = query.where(cls.office == office)
         return list(query.group_by(*keys, cls.measure, cls.metric).tuples())
+
+
+# The lookup of an office's code, by what an event's object knows (core.stats decides which).
+# Every counted event runs one: the SQL text of each is built once (compiled_sql), as building
+# it costs more than running it.
+OFFICE_CODE_BY = {
+    "office": lambda: Office.select(Office.code).where(Office.id == 0),
+    "record": lambda: Office.select(Office.code).join(LicenceRecord).where(LicenceRecord.id == 0),
+    "licence-no": lambda: (
+        Office.select(Office.code).join(LicenceRecord).where(LicenceRecord.licence_no == "")
+    ),
+    "vehicle": lambda: Office.select(Office.code).join(Vehicle).where(Vehicle.id == 0),
+    "evidence-item": lambda: (
+        Office.select(Office.code).join(AccidentCase).join(EvidenceItem).where(EvidenceItem.id == 0)
+    ),
+}
+
+
+def office_code_by(by: str, value) -> str:
+    """The code of the office that the lookup `by` (a key of OFFICE_CODE_BY) finds for `value`:
+    the office itself, a licence record's or a vehicle's office, an evidence item's brigade;
+    '' when none."""
+    return compiled_scalar(f"office-code-by-{by}", OFFICE_CODE_BY[by], value) or ""

@@ -15,7 +15,7 @@ from peewee import (
 
 from rules.truckrules import Rule, parse_windows, window_covers
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, compiled_select, utcnow
 from .people import User
 from .vehicles import Vehicle
 
@@ -48,6 +48,20 @@ class RestrictedZone(BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
 
+    # Every step of every application reads the zones and their rules: their SQL text is built
+    # once (compiled_select), once per number of zones asked for.
+    @classmethod
+    def in_force(cls) -> list["RestrictedZone"]:
+        """The zones currently in force."""
+        return list(
+            compiled_select(
+                cls,
+                "active-zones",
+                lambda: cls.select().where(cls.active == True).order_by(cls.id),  # noqa: E712
+                True,
+            )
+        )
+
     def display_name(self, locale: str) -> str:
         """The zone's name in the UI language."""
         return self.name_en if locale.startswith("en") and self.name_en else self.name
@@ -68,6 +82,20 @@ class ZoneRule(BaseModel):
     max_days = IntegerField(default=30)
     needs_review = BooleanField(default=False)
     updated_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def of_zones(cls, zone_ids: list) -> list["ZoneRule"]:
+        """The rule rows of these zones (none when no zone is asked for)."""
+        if not zone_ids:
+            return []
+        return list(
+            compiled_select(
+                cls,
+                f"zone-rules-of-{len(zone_ids)}",
+                lambda: cls.select().where(cls.zone.in_(zone_ids)),
+                *zone_ids,
+            )
+        )
 
     def as_rule(self) -> Rule:
         """The row as the pure rule the engine in rules/truckrules.py works on."""

@@ -1,7 +1,7 @@
 """Motor vehicles as the vehicle office registers them, their archive, violations and plates.
 
 The vehicle record is shared by every measure that deals with a vehicle: the second-hand
-transfer moves it between owners and offices, and the truck pass will read its type, mass,
+transfer moves it between owners and offices, and the truck pass reads its type, mass,
 status and safety-inspection date. So it is general, not shaped for one measure.
 """
 
@@ -17,7 +17,7 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, compiled_get, utcnow
 from .people import Office, User
 
 # Vehicle types (车辆类型), stored as these strings; labels live with the blueprints.
@@ -87,6 +87,14 @@ class Vehicle(BaseModel):
     status = CharField(max_length=20, default=NORMAL, index=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def by_plate(cls, plate: str) -> "Vehicle | None":
+        """The vehicle with this (normalised) plate, or None; every truck-pass step asks it, so
+        its SQL text is built once (compiled_get)."""
+        return compiled_get(
+            cls, "vehicle-by-plate", lambda: cls.select().where(cls.plate == ""), plate
+        )
 
     @property
     def is_truck(self) -> bool:

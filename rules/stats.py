@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
-# The verdicts of the verifier contract (DESIGN.md). A verdict not in this list (a later one)
-# is still counted, as "other", so the totals never lose a check.
+# The verdicts of the verifier contract (docs/DESIGN.md#verdicts). A verdict not in this list
+# (a later one) is still counted, as "other", so the totals never lose a check.
 CHECK_VERDICTS = (
     "valid",
     "invalid",
@@ -70,7 +70,7 @@ ACTION_COUNTERS = {
     "transfer.registered": (("transfer", "registered"),),
     "transfer.stopped": (("transfer", "stopped"),),
     "transfer.declined": (("transfer", "cancelled"),),
-    # Measure 3 lands later with these actions; counted from its first day.
+    # Truck passes: approved is an issued pass, automatically or by a clerk.
     "truck_pass.apply": (("truck_pass", "applied"),),
     "truck_pass.approved": (("truck_pass", "issued"),),
     "truck_pass.refused": (("truck_pass", "refused"),),

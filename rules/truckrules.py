@@ -8,6 +8,7 @@ midnight (22:00-06:00 runs into the next morning).
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 TRUCK_CLASSES = ("light", "medium", "heavy", "hazardous")
@@ -49,9 +50,13 @@ class Window:
 
 
 def _parse_time(text: str) -> dt.time:
+    """'7:05' -> 07:05; ValueError for anything else (a citizen types these: a huge number
+    would overflow dt.time's C integers with an OverflowError, a 500, not a message)."""
     text = text.strip()
     if text in ("24:00", "24:0"):
         return dt.time(0, 0)
+    if not re.fullmatch(r"[0-9]{1,2}(:[0-9]{1,2})?", text):
+        raise ValueError(f"not a time of day: {text[:20]!r}")
     hours, _, minutes = text.partition(":")
     return dt.time(int(hours), int(minutes or 0))
 
@@ -156,6 +161,19 @@ def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[
     return BARRED, restricting
 
 
+def emission_barred(rules, truck_class: str, emission: str) -> bool:
+    """True when a rule that restricts this class gives no pass to this emission standard: a
+    truck so barred cannot get a pass for the zone of these rules."""
+    return any(truck_class in r.classes and emission not in r.emissions for r in rules)
+
+
+def barred_zones(rules_by_zone: dict, truck_class: str, emission: str) -> list:
+    """The zones (ids, in the order asked) for which this truck cannot get a pass at all."""
+    return [
+        z for z, rules in rules_by_zone.items() if emission_barred(rules, truck_class, emission)
+    ]
+
+
 @dataclass
 class Refusal:
     """Why the rules refuse an application (a code for the message, and its parameters)."""
@@ -183,7 +201,7 @@ def check_application(rules_by_zone: dict, truck_class: str, emission: str,
         if not applying:
             continue  # this class is not restricted in that zone: the pass covers it anyway
         for rule in applying:
-            if emission not in rule.emissions:
+            if emission_barred([rule], truck_class, emission):
                 refusals.append(Refusal("emission", zone_id))
             if days > rule.max_days:
                 refusals.append(Refusal("too-long", zone_id, rule.max_days))

@@ -22,6 +22,7 @@ def app(tmp_path):
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": fresh_database_url(tmp_path),
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "NETWORK_KEY_FOLDER": str(tmp_path / "network"),
             # Still scrypt (memory-hard), with a smaller cost so the suite stays fast.
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
             "PUBLIC_BASE_URL": "https://jg.example.test",
@@ -78,6 +79,7 @@ def live_app(tmp_path):
             "SECRET_KEY": "browser-test",
             "DATABASE_URL": fresh_database_url(tmp_path),
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "NETWORK_KEY_FOLDER": str(tmp_path / "network"),
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
         }
     )

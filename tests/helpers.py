@@ -115,3 +115,28 @@ def release_database() -> None:
         db.close()
     if hasattr(db.obj, "close_all"):
         db.obj.close_all()
+
+
+def tiny_png(size=(8, 8)) -> bytes:
+    """A real, small PNG (uploads are decoded whole: a magic number alone is refused)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def tiny_pdf(pages: int = 1) -> bytes:
+    """A real PDF of blank pages."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(72, 72)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

@@ -27,8 +27,9 @@ def free_port() -> int:
 class Node:
     """One gunicorn server of the app (its own processes), stopped with stop() or kill()."""
 
-    def __init__(self, database_url: str, instance: str, workers: int = 2, **settings):
-        self.port = free_port()
+    def __init__(self, database_url: str, instance: str, workers: int = 2, port: int = 0,
+                 **settings):  # fmt: skip
+        self.port = port or free_port()  # a node restarted keeps its address
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,

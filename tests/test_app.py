@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from app import load_settings
 from core.security import load_or_create_secret_key
 
@@ -120,3 +122,35 @@ def test_htmx_is_vendored_with_its_checksum():
     with open(os.path.join(folder, "SHA256SUMS")) as fh:
         assert fh.read().split()[0] == digest
     assert os.path.exists(os.path.join(folder, "LICENSE"))
+
+
+def test_database_gone_gives_a_logged_in_user_the_translated_503(app, make, client, monkeypatch):
+    """The error page never loads the user: with the database gone, a logged-in page answers
+    the same translated 503 as an anonymous one, not a bare 500."""
+    import peewee
+
+    from models import db
+
+    make.login(client, make.citizen())
+
+    def refused(*args, **kwargs):
+        raise peewee.OperationalError("connection refused")
+
+    monkeypatch.setattr(db.obj, "connect", refused)
+    for path in ("/account", "/licence/", "/"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert "服务暂时不可用" in response.get_data(as_text=True)
+        assert response.headers["Retry-After"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/login", "account"), ("/login", "password"), ("/register", "real_name")]
+)
+def test_a_file_sent_in_a_text_field_gets_a_message_not_a_500(client, path, field):
+    import io
+
+    data = {"account": "13800000000", "password": "x", "real_name": "张三", field: None}
+    data[field] = (io.BytesIO(b"not text"), "x.txt")
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    assert response.status_code == 422

@@ -133,7 +133,7 @@ def test_eleventh_wrong_attempt_is_refused_even_from_a_fresh_session(app, make, 
     message = soup.select_one(".form-error").get_text()
     assert "锁定至" in message and re.search(r"\d\d:\d\d:\d\d", message)
     with conn():
-        assert Throttle.locked_until_for(f"login:{user.id}") > utcnow()
+        assert Throttle.locked_until_for(f"login:{user.id}@127.0.0.1") > utcnow()
         assert AuditEvent.select().where(AuditEvent.action == "login.refused_locked").count() == 1
 
 

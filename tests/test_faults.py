@@ -145,16 +145,27 @@ def test_database_unreachable_gives_503_and_service_resumes(tmp_path):
             raise
         pytest.skip("PostgreSQL server binaries are not installed")
     try:
-        create_app({"DATABASE_URL": server.url, "SECRET_KEY": "x", "UPLOAD_FOLDER": str(tmp_path)})
+        app = create_app(
+            {"DATABASE_URL": server.url, "SECRET_KEY": "x", "UPLOAD_FOLDER": str(tmp_path),
+             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1"}
+        )  # fmt: skip
         upgrade()
+        with app.app_context(), db.connection_context():
+            citizen = Factory().citizen()
         node = Node(server.url, str(tmp_path), workers=1)
-        browser = Browser()
+        browser, member = Browser(), Browser()
         assert browser.get(f"{node.url}/login")[0] == 200
+        form = {"account": citizen.mobile, "password": Factory.PASSWORD}
+        assert member.post(f"{node.url}/login", form)[0] == 303
+        assert member.get(f"{node.url}/account")[0] == 200
         server.stop()
         started = time.monotonic()
         status, headers, body = browser.get(f"{node.url}/login")
         assert status == 503 and time.monotonic() - started < 5
         assert "服务暂时不可用" in body and headers["Retry-After"] == "30"
+        # Logged in: the same translated 503 (the error page never loads the user).
+        status, headers, body = member.get(f"{node.url}/account")
+        assert status == 503 and "服务暂时不可用" in body and headers["Retry-After"] == "30"
         server.start()
         deadline = time.monotonic() + 10
         while browser.get(f"{node.url}/login")[0] != 200:

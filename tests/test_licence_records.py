@@ -4,9 +4,9 @@ import io
 
 from models import AuditEvent, LicenceRecord
 
-from .helpers import page
+from .helpers import page, tiny_png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = tiny_png()
 
 
 def test_search_and_view_are_audited(client, make, login, conn):
@@ -159,3 +159,41 @@ def test_csv_import_takes_an_optional_mobile_column(app, make, runner, tmp_path,
     assert "already there 1, rejected 0, recorded mobile added or changed 1" in result.output
     with conn():
         assert LicenceRecord.get(LicenceRecord.licence_no == ids[2]).mobile == "13900002222"
+
+
+def test_search_by_id_number_posts_and_leaves_no_id_number_in_the_access_log(app, make, tmp_path):
+    import re
+
+    from .nodes import TOKEN_RE, Browser, Node
+
+    records = [make.licence_record() for _ in range(3)]
+    clerk = make.staff("licence_clerk")
+    log = tmp_path / "access.log"
+    node = Node(
+        app.config["DATABASE_URL"],
+        str(tmp_path),
+        workers=1,
+        GUNICORN_CMD_ARGS=f"--access-logfile {log}",
+    )
+    try:
+        browser = Browser()
+        form = {"account": clerk.username, "password": make.PASSWORD}
+        assert browser.post(f"{node.url}/login", form)[0] == 303
+        code = make.fresh_code(clerk)
+        assert browser.post(f"{node.url}/login/code", {"code": code})[0] == 303
+        _, _, html = browser.get(f"{node.url}/licence/records")
+        assert 'method="post"' in html and 'action="/licence/records"' in html
+        for record in records:
+            token = TOKEN_RE.search(html).group(1)
+            status, _, body = browser.request(
+                f"{node.url}/licence/records", {"q": record.licence_no, "csrf_token": token}
+            )
+            assert status == 200 and record.name in body
+            # An old bookmark or a typed URL with the number in it: answered, never logged.
+            status, _, body = browser.get(f"{node.url}/licence/records?q={record.licence_no}")
+            assert status == 200 and record.name in body
+    finally:
+        node.stop()
+    written = log.read_text()
+    assert written.count("/licence/records") == 7
+    assert not re.search(r"\d{17}[\dXx]", written)

@@ -1,6 +1,7 @@
 """No URL disappears silently, and every page a role can open passes page()."""
 
 import pytest
+from flask import url_for
 
 from .helpers import page
 
@@ -85,6 +86,7 @@ EXPECTED_ROUTES = {
     "POST /licence/share",
     "POST /licence/share/<int:share_id>/cancel",
     "GET /licence/records",
+    "POST /licence/records",
     "GET /licence/records/<int:record_id>",
     "POST /licence/records/<int:record_id>/status",
     "POST /licence/records/<int:record_id>/photo",
@@ -119,6 +121,14 @@ EXPECTED_ROUTES = {
     "GET /stats/",
     "GET /stats/export/<measure>/<any(day, hour, office):by>.csv",
     "GET /report",
+    # The network of deployments
+    "GET /.well-known/jiaoguan.json",
+    "POST /network/inbox",
+    "GET /network/peers",
+    "POST /network/peers/fetch",
+    "POST /network/peers/confirm",
+    "GET /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
+    "POST /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
 }
 
 
@@ -138,7 +148,8 @@ CITIZEN = ["/", "/account", "/account/identity", "/licence/", "/evidence/", "/ev
 # Measure 4: a case with a party and an item; {c} and {i} are filled in.
 EVIDENCE_PARTY = ["/evidence/cases/{c}", "/evidence/cases/{c}/items/{i}", "/evidence/cases/{c}/log"]
 EVIDENCE_OFFICER = ["/evidence/", "/evidence/cases/new", *EVIDENCE_PARTY]
-ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/"]
+ADMIN = ["/", "/account", "/staff/", "/staff/accounts", "/staff/offices", "/staff/audit", "/stats/",
+         "/network/peers"]  # fmt: skip
 VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all",
                  "/staff/identity"]  # fmt: skip
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
@@ -195,3 +206,27 @@ def test_bad_input_never_gives_a_500(client, make, login, role, url):
         login(make.staff(role))
     response = client.get(url)
     assert response.status_code in (200, 400, 422), response.status_code
+
+
+def test_every_declared_link_and_card_opens_for_those_it_is_shown_to(app, client, make, login):
+    """What the measures' declarations put in the navigation and on the cards opens, and passes
+    page(), for a citizen (links without roles) and for a staff member of each role named."""
+    citizen_urls, staff_urls = [], {}
+    with app.test_request_context():
+        for measure in app.extensions["measures"]:
+            home = [measure.home_card] if measure.home_card else []
+            for item in [*measure.links, *measure.staff_cards, *home]:
+                url = url_for(item.endpoint)
+                if not item.roles:
+                    citizen_urls.append(url)
+                for role in item.roles:
+                    staff_urls.setdefault(role, []).append(url)
+    assert citizen_urls and staff_urls
+    login(make.citizen())
+    for url in citizen_urls:
+        page(client.get(url))
+    for role, urls in staff_urls.items():
+        client.post("/logout", data={})
+        login(make.staff(role))
+        for url in urls:
+            page(client.get(url))

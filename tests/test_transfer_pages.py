@@ -18,9 +18,9 @@ from models.transfer import (
 )
 from rules.validators import mask_id, normalize_plate, normalize_vin
 
-from .helpers import field_error, page
+from .helpers import field_error, page, tiny_png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+PNG = tiny_png()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import core.clock
 from models import AuditEvent, TruckPass, TruckPassDocument, ZoneRule, db
 from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED
 
-from .helpers import field_error, page
+from .helpers import field_error, page, tiny_pdf, tiny_png
 
 # Monday 2026-11-30 in Beijing; the default zone restricts heavy trucks 07-09 and 17-19 Mon-Fri.
 MONDAY = dt.date(2026, 11, 30)
@@ -206,7 +206,7 @@ def test_documents_are_checked_and_send_the_application_to_review(client, make, 
     html = (io.BytesIO(b"<html><script>alert(1)</script></html>"), "permit.pdf")
     soup = page(steps(client, truck.plate, zone, document=html), 422)
     assert "不接受" in field_error(soup, "document")
-    pdf = (io.BytesIO(b"%PDF-1.4\n%test\n"), "permit.pdf")
+    pdf = (io.BytesIO(tiny_pdf()), "permit.pdf")
     assert steps(client, truck.plate, zone, document=pdf).status_code == 303
     truck_pass = created_pass()
     assert truck_pass.status == PENDING_REVIEW and "documents" in truck_pass.reason
@@ -264,7 +264,7 @@ def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make
 
 def test_new_zone_with_a_map(client, make, login, conn):
     login(make.staff("truckpass_clerk"))
-    png = (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 32), "map.png")
+    png = (io.BytesIO(tiny_png()), "map.png")
     response = client.post("/trucks/zones/new", data={"name": "港区", "active": "y",
                            "map_image": png}, content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 303

@@ -1,5 +1,6 @@
 """The truck rule engine as pure functions: table tests."""
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -12,7 +13,9 @@ from rules.truckrules import (
     PASS_NEEDED,
     Rule,
     Window,
+    barred_zones,
     check_application,
+    emission_barred,
     free_hours_warning,
     may_enter,
     parse_windows,
@@ -147,3 +150,29 @@ def test_restricted_minutes_match_restricts(h1, m1, h2, m2):
             r.restricts("heavy", start + dt.timedelta(minutes=i)) for i in range(0, 1440, 1)
         )
         assert counted == asked
+
+
+def test_the_emission_rule_bars_only_restricted_classes():
+    strict = rule(classes="heavy", emissions="china6 nev")
+    assert emission_barred([strict], "heavy", "china5")
+    assert not emission_barred([strict], "heavy", "china6")
+    assert not emission_barred([strict], "light", "china3")  # light trucks are not restricted
+    assert barred_zones({1: [strict], 2: [rule(zone=2)]}, "heavy", "china5") == [1]
+    refusals, _review = check_application(
+        {1: [strict]}, "heavy", "china5", dt.date(2025, 1, 1), dt.date(2025, 1, 2)
+    )
+    assert [(r.code, r.zone_id) for r in refusals] == [("emission", 1)]
+
+
+@pytest.mark.parametrize(
+    "text", ["99999999999999999999:00-10:00", "08:99999999999999999999-10:00", "０８:00-10:00"]
+)
+def test_absurd_times_are_a_value_error_not_an_overflow(text):
+    with pytest.raises(ValueError):
+        parse_windows(text)
+
+
+@given(st.text(max_size=40))
+def test_any_typed_windows_parse_or_raise_value_error(text):
+    with contextlib.suppress(ValueError):
+        parse_windows(text)

@@ -8,8 +8,10 @@ import pytest
 from core.uploads import absolute_path, sniff_type, store_bytes
 from rules.validators import ValidationError
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 40
-PDF = b"%PDF-1.7\n" + b"x" * 40
+from .helpers import tiny_pdf, tiny_png
+
+PNG = tiny_png()
+PDF = tiny_pdf()
 
 
 def test_sniff_by_content_not_name():

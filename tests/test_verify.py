@@ -233,3 +233,11 @@ def test_personal_files_are_not_cached(client, make, login, app):
         fh.write(b"\x89PNG\r\n\x1a\n" + b"0" * 20)
     login(el.holder)
     assert client.get("/licence/photo").headers["Cache-Control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("path", ["/v/photo/not-a-token", "/v/x/123456/extra", "/verify/nope"])
+def test_the_verifiers_error_pages_send_no_script(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "<script" not in html and 'name="verification-result"' in html

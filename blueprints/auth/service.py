@@ -1,15 +1,13 @@
 """Login logic as plain functions: finding the account, throttling, checking the second factor."""
 
 import datetime as dt
-import hashlib
 import time
 from dataclasses import dataclass
 
-from flask import current_app
-
-from core.audit import audit
+from core.audit import audit, client_addr
 from core.passwords import dummy_hash, verify_password
-from models import Throttle, User, write_tx
+from core.throttle import Gate, gate, hashed
+from models import AuditEvent, User, write_tx
 from rules import totp
 from rules.validators import mask_id
 
@@ -21,6 +19,7 @@ class LoginResult:
     user: User | None = None
     error: str | None = None  # "bad-credentials" | "locked" | "bad-code"
     locked_until: dt.datetime | None = None
+    lock: str | None = None  # which lock: "pair" | "address" | "account" (core.throttle)
 
 
 def find_account(account: str) -> User | None:
@@ -33,23 +32,15 @@ def find_account(account: str) -> User | None:
     return User.get_or_none((User.username == account.lower()) & (User.is_staff == True))  # noqa: E712
 
 
-def throttle_key(user: User | None, account: str) -> str:
-    """One counter per account (across sessions, processes and nodes); unknown names too
-    (hashed: what people type may be an ID number, which is not kept in clear)."""
-    if user:
-        return f"login:{user.id}"
-    digest = hashlib.sha256(account.strip().lower().encode()).hexdigest()[:32]
-    return f"login:?{digest}"
+def login_gate(user: User | None, account: str) -> Gate:
+    """The login counters of this account from this client address (core.throttle).
 
-
-def _fail(key: str) -> dt.datetime | None:
-    cfg = current_app.config
-    return Throttle.register_failure(
-        key,
-        limit=cfg["LOGIN_MAX_FAILURES"],
-        window=cfg["LOGIN_WINDOW_SECONDS"],
-        lock=cfg["LOGIN_LOCK_SECONDS"],
-    )
+    Unknown names are counted too, hashed (what people type may be an ID number). The
+    account-wide lock does not hold the owner's own addresses: those they logged in from.
+    """
+    subject = str(user.id) if user else "?" + hashed(account)
+    trusted = user is not None and AuditEvent.known_address(user.id, client_addr())
+    return gate("login", subject, trusted=trusted)
 
 
 def check_password_step(account: str, password: str) -> LoginResult:
@@ -60,42 +51,40 @@ def check_password_step(account: str, password: str) -> LoginResult:
     then clears the count. (The slow password hash stays outside the write transaction.)
     """
     user = find_account(account)
-    key = throttle_key(user, account)
-    with write_tx():
-        locked = Throttle.locked_until_for(key, lock=True)
-        if not locked:
-            counted_lock = _fail(key)
-    if locked:
-        audit("login.refused_locked", user, result="refused", actor=user)
-        return LoginResult(error="locked", locked_until=locked)
+    attempt = login_gate(user, account)
+    verdict = attempt.check_and_count()
+    if verdict.kind and not attempt.counted:
+        audit("login.refused_locked", user, result="refused", actor=user,
+              detail={"lock": verdict.kind})  # fmt: skip
+        return LoginResult(error="locked", locked_until=verdict.until, lock=verdict.kind)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
     if not ok or user is None or not user.active:
         audit("login.failed", user, result="failed", actor=user,
               detail={} if user else {"account": mask_id(account[:40])})  # fmt: skip
-        return LoginResult(error="locked" if counted_lock else "bad-credentials",
-                           locked_until=counted_lock)  # fmt: skip
+        return LoginResult(error="locked" if verdict.until else "bad-credentials",
+                           locked_until=verdict.until, lock=verdict.kind)  # fmt: skip
     if not user.is_staff:
         # Staff keep the count until their code is right too: knowing the password must not
         # reset the guesses at the second factor.
-        Throttle.reset(key)
+        attempt.success()
     return LoginResult(user=user)
 
 
 def check_code_step(user: User, code: str) -> LoginResult:
     """The second step for staff: a current TOTP code, accepted once only."""
-    key = throttle_key(user, "")
+    attempt = login_gate(user, "")
     # The real clock, not the application's: the code comes from the authenticator's clock.
     step = totp.matching_step(user.totp_secret or "", code, time.time())
+    verdict = attempt.check_and_count()
+    if verdict.kind and not attempt.counted:
+        audit("login.refused_locked", user, result="refused", actor=user,
+              detail={"lock": verdict.kind})  # fmt: skip
+        return LoginResult(error="locked", locked_until=verdict.until, lock=verdict.kind)
     with write_tx():
-        # Read the lock inside the transaction that counts the failure (no burst slips by).
-        locked = Throttle.locked_until_for(key, lock=True)
-        if locked:
-            audit("login.refused_locked", user, result="refused", actor=user)
-            return LoginResult(error="locked", locked_until=locked)
         if step is not None and user.accept_totp_step(step):
-            Throttle.reset(key)
+            attempt.success()
             return LoginResult(user=user)
-        locked = _fail(key)
         audit("login.code_failed", user, result="failed", actor=user,
               detail={"reused": step is not None})  # fmt: skip
-    return LoginResult(error="locked" if locked else "bad-code", locked_until=locked)
+    return LoginResult(error="locked" if verdict.until else "bad-code",
+                       locked_until=verdict.until, lock=verdict.kind)  # fmt: skip

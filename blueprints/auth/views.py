@@ -37,11 +37,28 @@ def safe_next(default: str) -> str:
     return local_path(request.args.get("next")) or default
 
 
-def lock_message(until: dt.datetime) -> str:
-    """The lock and its end, in the user's language and Beijing time."""
+def lock_message(until: dt.datetime, kind: str | None = "pair") -> str:
+    """Which lock holds and until when, in the user's language and Beijing time.
+
+    Each lock has its own words (core.throttle): the owner must see that a lock caused by
+    others does not close their own device.
+    """
+    time = localtime(until, "HH:mm:ss")
+    if kind == "address":
+        return _(
+            "Too many failed logins from this network address. Logins from it are paused "
+            "until %(time)s (Beijing time).",
+            time=time,
+        )
+    if kind == "account":
+        return _(
+            "This account has had many failed logins from elsewhere. Until %(time)s (Beijing "
+            "time) it can be logged into only from a device that has logged into it before.",
+            time=time,
+        )
     return _(
         "Too many failed attempts. This account is locked until %(time)s (Beijing time).",
-        time=localtime(until, "HH:mm:ss"),
+        time=time,
     )
 
 
@@ -107,7 +124,7 @@ def login():
             audit("login.ok", user, actor=user)
             return redirect_to(safe_next(url_for("main.home")))
         if result.error == "locked":
-            error = lock_message(result.locked_until)
+            error = lock_message(result.locked_until, result.lock)
         else:
             error = _("The account or password is not right.")
     status = 422 if (error or form.errors) else 200
@@ -133,7 +150,7 @@ def code():
             audit("login.ok", user, actor=user, detail={"second_factor": "totp"})
             return redirect_to(safe_next(url_for("staff.index")))
         if result.error == "locked":
-            error = lock_message(result.locked_until)
+            error = lock_message(result.locked_until, result.lock)
         else:
             error = _("This code is not right or has been used. Wait for the next one.")
     status = 422 if (error or form.errors) else 200
@@ -169,7 +186,7 @@ def enrol():
             flash(_("Your authenticator is set up. Use it at every login."), "ok")
             return redirect_to(url_for("staff.index"))
         error = (
-            lock_message(result.locked_until)
+            lock_message(result.locked_until, result.lock)
             if result.error == "locked"
             else _("This code is not right. Check the time on your phone and try the next one.")
         )

@@ -4,6 +4,10 @@ The rule (事故证据查阅): a case is seen by its parties (a citizen whose ve
 it), its handling officer and the accident officers of the same brigade. Everyone else gets
 404 for the case and for every item in it, whatever the URL. Parties see only released items,
 and only once the case is open for review.
+
+Steps follow the service convention (core.steps): an explicit actor (the CaseAccess carries
+the user it was granted to), one write transaction, refusals as StepError. What a user may not
+see is None here; the views answer it with 404.
 """
 
 import hashlib
@@ -11,16 +15,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from flask import abort, current_app
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from core.audit import audit, client_addr
-from core.clock import beijing_today
+from core.clock import beijing_to_utc, beijing_today
 from core.i18n import localtime
 from core.identity import may_see_case, record_query_code
-from core.states import StateMachine
+from core.states import InvalidTransition, StateMachine
+from core.steps import StepError
 from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
 from models import (
     ACCIDENT_OFFICER,
@@ -71,10 +75,11 @@ CODE_WINDOW = 900
 
 @dataclass
 class CaseAccess:
-    """A case as the current user may see it: as its officer, or as one of its parties."""
+    """A case as one user may see it: as its officer, or as one of its parties."""
 
     case: AccidentCase
-    party: CaseParty | None  # the current user's party row, when they look as a party
+    party: CaseParty | None  # the user's party row, when they look as a party
+    user: User | None = None  # whom the access was granted to (the actor of what they do)
 
     @property
     def is_officer(self) -> bool:
@@ -106,41 +111,38 @@ def is_case_officer(user, case: AccidentCase) -> bool:
     )
 
 
-def case_access_or_404(case_id: int) -> CaseAccess:
-    """The case if the current user may see it; 404 otherwise (never 403: no hint it exists)."""
+def case_access(case_id: int, user) -> CaseAccess | None:
+    """The case if `user` may see it; None otherwise (the view answers 404, never 403: no
+    hint that the case exists)."""
     case = AccidentCase.get_or_none(AccidentCase.id == case_id)
-    if case is None or not current_user.is_authenticated:
-        abort(404)
-    if is_case_officer(current_user, case):
-        return CaseAccess(case, None)
-    if not current_user.is_staff and current_user.resident_id:
+    if case is None or user is None or not user.is_authenticated:
+        return None
+    if is_case_officer(user, case):
+        return CaseAccess(case, None, user)
+    if not user.is_staff and user.resident_id:
         party = CaseParty.get_or_none(
-            (CaseParty.case == case.id) & (CaseParty.resident_id == current_user.resident_id)
+            (CaseParty.case == case.id) & (CaseParty.resident_id == user.resident_id)
         )
         # A party by ID number sees the case once that number is proven, or once they opened
         # this very case with its notice's query code.
-        if party is not None and may_see_case(current_user, case.id):
-            return CaseAccess(case, party)
-    abort(404)
+        if party is not None and may_see_case(user, case.id):
+            return CaseAccess(case, party, user)
+    return None
 
 
-def officer_access_or_404(case_id: int) -> CaseAccess:
-    """The case for officers' acts (upload, release, parties, progress); 404 for anyone else."""
-    access = case_access_or_404(case_id)
-    if not access.is_officer:
-        abort(404)
-    return access
+def officer_access(case_id: int, user) -> CaseAccess | None:
+    """The case for officers' acts (upload, release, parties, progress); None for anyone else."""
+    access = case_access(case_id, user)
+    return access if access is not None and access.is_officer else None
 
 
-def item_or_404(access: CaseAccess, item_id: int) -> EvidenceItem:
-    """An item of the case the current user may see; withheld or unopened ones answer 404."""
+def visible_item(access: CaseAccess, item_id: int) -> EvidenceItem | None:
+    """An item of the case this access may see; withheld or unopened ones are None."""
     item = EvidenceItem.get_or_none(
         (EvidenceItem.id == item_id) & (EvidenceItem.case == access.case.id)
     )
-    if item is None:
-        abort(404)
-    if not access.is_officer and (not item.released or not access.review_open):
-        abort(404)
+    if item is None or (not access.is_officer and (not item.released or not access.review_open)):
+        return None
     return item
 
 
@@ -150,7 +152,7 @@ def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) 
         row = EvidenceAccess.create(
             case=access.case.id,
             item=item.id if item else None,
-            user=current_user.id,
+            user=access.user.id,
             kind=kind,
             as_party=not access.is_officer,
             client_addr=client_addr()[:64],
@@ -158,15 +160,16 @@ def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) 
         audit(
             ACCESS_ACTIONS[kind],
             item or access.case,
+            actor=access.user,
             detail={"case": access.case.case_no, "access": row.id, "as_party": row.as_party},
         )
     return row
 
 
-def watermark_lines(party: CaseParty, case: AccidentCase, access_row: EvidenceAccess) -> list:
+def watermark_lines(user: User, case: AccidentCase, access_row: EvidenceAccess) -> list:
     """What a party's copy says about its source: who, when, which case, which copy."""
     return [
-        f"{current_user.real_name}  {mask_id(current_user.resident_id)}",
+        f"{user.real_name}  {mask_id(user.resident_id)}",
         f"{localtime(access_row.at, 'yyyy-MM-dd HH:mm')} · {case.case_no}",
         _("Copy No. %(n)s · for the parties' review only", n=f"{access_row.id:06d}"),
     ]
@@ -197,7 +200,121 @@ def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAcces
         data = fh.read()
     if access.is_officer:
         return data
-    return watermark(data, item.mime, watermark_lines(access.party, access.case, access_row))
+    return watermark(data, item.mime, watermark_lines(access.user, access.case, access_row))
+
+
+# --- Officers' acts on a case ---------------------------------------------------------------
+
+
+def open_case(
+    *,
+    case_no: str,
+    officer_id: int,
+    occurred_at,
+    place: str,
+    description: str,
+    procedure: str,
+    determination_delivered_on,
+    actor: User,
+) -> AccidentCase:
+    """An officer opens a case in their brigade; `occurred_at` is Beijing wall-clock time.
+
+    Refused (StepError on the field at fault) for a number already used, or an accident or a
+    delivery in the future.
+    """
+    case_no = case_no.strip().upper()
+    today = beijing_today()
+    if AccidentCase.get_or_none(AccidentCase.case_no == case_no):
+        raise StepError(_l("A case with this number exists already."), "case_no")
+    if occurred_at.date() > today:
+        raise StepError(_l("The accident cannot be in the future."), "occurred_at")
+    if determination_delivered_on and determination_delivered_on > today:
+        raise StepError(_l("This date cannot be in the future."), "determination_delivered_on")
+    with write_tx():
+        case = AccidentCase.create(
+            case_no=case_no,
+            office=actor.office_id,
+            officer=officer_id,
+            occurred_at=beijing_to_utc(occurred_at),
+            place=place.strip(),
+            description=(description or "").strip(),
+            procedure=procedure,
+            determination_delivered_on=determination_delivered_on,
+            created_by=actor.id,
+        )
+        audit("evidence.case_open", case, actor=actor, detail={"case_no": case_no})
+    return case
+
+
+def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
+    """Move the case one step on (the access's officer acts).
+
+    Refused when a delivery day is missing or in the future (on `delivered_on`), when the
+    simple procedure would open a review, when the general procedure would close without one
+    (the parties have a right to review), or when the case had already moved on.
+    """
+    case = access.case
+    updates = {}
+    if to == "determination_delivered":
+        day = delivered_on or case.determination_delivered_on
+        if day is None or day > beijing_today():
+            raise StepError(
+                _l("Enter the day it was delivered (not in the future)."), "delivered_on"
+            )
+        updates["determination_delivered_on"] = day
+    if to == "open_for_review" and case.procedure != "general":
+        raise StepError(_l("Under the simple procedure there is no evidence review."))
+    if to == "closed" and case.procedure == "general" and case.status != "open_for_review":
+        raise StepError(_l("Open the evidence to the parties before closing the case."))
+    try:
+        moved = CASE_PROGRESS.apply(
+            case,
+            to,
+            action=f"evidence.case.{to}",
+            actor=access.user,
+            detail={"case_no": case.case_no},
+            **updates,
+        )
+    except InvalidTransition:
+        moved = False
+    if not moved:
+        raise StepError(_l("The case had already moved on. Here is where it stands now."))
+    return case
+
+
+def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) -> CaseParty:
+    """Add a party to the case (the access's officer acts); refused on `resident_id` when
+    this person is a party already."""
+    taken = CaseParty.get_or_none(
+        (CaseParty.case == access.case.id) & (CaseParty.resident_id == resident_id)
+    )
+    if taken:
+        raise StepError(_l("This person is a party to the case already."), "resident_id")
+    with write_tx():
+        party = CaseParty.create(
+            case=access.case.id,
+            name=name.strip(),
+            resident_id=resident_id,
+            mobile=mobile,
+            role=role,
+        )
+        audit(
+            "evidence.party_add", party, actor=access.user, detail={"case_no": access.case.case_no}
+        )
+    return party
+
+
+def remove_party(access: CaseAccess, party: CaseParty) -> None:
+    """Take a wrongly added party off the case (the access's officer acts): their access
+    ends at once."""
+    with write_tx():
+        CaseParty.delete().where(CaseParty.id == party.id).execute()
+        audit(
+            "evidence.party_remove",
+            party,
+            actor=access.user,
+            detail={"case_no": access.case.case_no},
+        )
 
 
 # --- Uploads ---------------------------------------------------------------------------------
@@ -242,11 +359,12 @@ def store_evidence(file_storage):
     if mime not in ALLOWED_TYPES:
         raise ValidationError(_l("Only PDF, JPEG and PNG files are accepted."))
     check_structure(data, mime)
-    return store_bytes(data, UPLOAD_SUBFOLDER, ALLOWED_TYPES, cap)
+    return store_bytes(data, UPLOAD_SUBFOLDER, ALLOWED_TYPES, cap, limits=None)  # checked above
 
 
 def add_item(access: CaseAccess, stored, *, category, title, released, reason, note):
-    """The item row for a stored file; the file is removed again if the row fails."""
+    """The item row for a stored file, by the access's officer; the file is removed again if
+    the row fails."""
     try:
         with write_tx():
             item = EvidenceItem.create(
@@ -260,11 +378,12 @@ def add_item(access: CaseAccess, stored, *, category, title, released, reason, n
                 released=released,
                 withhold_reason=None if released else reason,
                 withhold_note="" if released else note,
-                uploaded_by=current_user.id,
+                uploaded_by=access.user.id,
             )
             audit(
                 "evidence.item_upload",
                 item,
+                actor=access.user,
                 detail={
                     "case": access.case.case_no,
                     "sha256": stored.sha256,
@@ -278,7 +397,9 @@ def add_item(access: CaseAccess, stored, *, category, title, released, reason, n
     return item
 
 
-def set_release(item: EvidenceItem, released: bool, reason: str | None, note: str) -> None:
+def set_release(
+    item: EvidenceItem, released: bool, reason: str | None, note: str, actor: User
+) -> None:
     """Release an item to the parties or withhold it (with the reason), audited."""
     with write_tx():
         EvidenceItem.update(
@@ -289,6 +410,7 @@ def set_release(item: EvidenceItem, released: bool, reason: str | None, note: st
         audit(
             "evidence.item_release" if released else "evidence.item_withhold",
             item,
+            actor=actor,
             detail={"reason": reason} if not released else None,
         )
 
@@ -308,12 +430,12 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def issue_notice(party: CaseParty) -> str:
+def issue_notice(party: CaseParty, actor: User) -> str:
     """A new query code for a party (the old one stops working); returns the code."""
     code = new_query_code()
     with write_tx():
         CaseParty.update(query_code_hash=hash_code(code)).where(CaseParty.id == party.id).execute()
-        audit("evidence.notice", party, detail={"case_id": party.case_id})
+        audit("evidence.notice", party, actor=actor, detail={"case_id": party.case_id})
     return code
 
 
@@ -352,11 +474,17 @@ def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
     if not ok:
         for key, limit in throttle_keys(user):
             Throttle.register_failure(key, limit=limit, window=CODE_WINDOW)
-        audit("evidence.code_failed", case, result="refused", detail={"case_no": case_no[:32]})
+        audit(
+            "evidence.code_failed",
+            case,
+            actor=user,
+            result="refused",
+            detail={"case_no": case_no[:32]},
+        )
         return None
     Throttle.reset(throttle_keys(user)[0][0])
     record_query_code(user, case)
-    audit("evidence.code_ok", case)
+    audit("evidence.code_ok", case, actor=user)
     return case
 
 

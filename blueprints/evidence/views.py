@@ -7,12 +7,11 @@ from werkzeug.exceptions import TooManyRequests
 
 from core.access import get_or_404, login_required, role_required
 from core.audit import audit
-from core.clock import beijing_to_utc, beijing_today
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import visible_party_cases
-from core.states import InvalidTransition
+from core.steps import StepError, form_error
 from core.uploads import EXTENSIONS
 from models import (
     ACCIDENT_OFFICER,
@@ -22,7 +21,6 @@ from models import (
     EvidenceAccess,
     User,
     utcnow,
-    write_tx,
 )
 from rules.validators import ValidationError
 
@@ -63,6 +61,30 @@ def _labels():
         "EV_REASON": REASON_LABELS,
         "EV_KIND": KIND_LABELS,
     }
+
+
+def case_access_or_404(case_id: int) -> service.CaseAccess:
+    """The case as the current user may see it; 404 otherwise (never 403: no hint it exists)."""
+    access = service.case_access(case_id, current_user._get_current_object())
+    if access is None:
+        abort(404)
+    return access
+
+
+def officer_access_or_404(case_id: int) -> service.CaseAccess:
+    """The case for an officer's act; 404 for anyone else."""
+    access = service.officer_access(case_id, current_user._get_current_object())
+    if access is None:
+        abort(404)
+    return access
+
+
+def item_or_404(access: service.CaseAccess, item_id: int):
+    """An item of the case this user may see; withheld or unopened ones answer 404."""
+    item = service.visible_item(access, item_id)
+    if item is None:
+        abort(404)
+    return item
 
 
 def is_officer_user() -> bool:
@@ -117,29 +139,22 @@ def new_case():
     if request.method == "GET":
         form.officer.data = current_user.id
     if form.validate_on_submit():
-        case_no = form.case_no.data.strip().upper()
-        today = beijing_today()
-        if AccidentCase.get_or_none(AccidentCase.case_no == case_no):
-            form.case_no.errors.append(_("A case with this number exists already."))
-        elif form.occurred_at.data.date() > today:
-            form.occurred_at.errors.append(_("The accident cannot be in the future."))
-        elif form.determination_delivered_on.data and form.determination_delivered_on.data > today:
-            form.determination_delivered_on.errors.append(_("This date cannot be in the future."))
+        try:
+            case = service.open_case(
+                case_no=form.case_no.data,
+                officer_id=form.officer.data,
+                occurred_at=form.occurred_at.data,
+                place=form.place.data,
+                description=form.description.data,
+                procedure=form.procedure.data,
+                determination_delivered_on=form.determination_delivered_on.data,
+                actor=current_user._get_current_object(),
+            )
+        except StepError as exc:
+            form_error(form, exc)
         else:
-            with write_tx():
-                case = AccidentCase.create(
-                    case_no=case_no,
-                    office=current_user.office_id,
-                    officer=form.officer.data,
-                    occurred_at=beijing_to_utc(form.occurred_at.data),
-                    place=form.place.data.strip(),
-                    description=(form.description.data or "").strip(),
-                    procedure=form.procedure.data,
-                    determination_delivered_on=form.determination_delivered_on.data,
-                    created_by=current_user.id,
-                )
-                audit("evidence.case_open", case, detail={"case_no": case_no})
-            flash(_("Case %(no)s opened. Add the parties and the evidence.", no=case_no), "ok")
+            flash(_("Case %(no)s opened. Add the parties and the evidence.", no=case.case_no),
+                  "ok")  # fmt: skip
             return redirect_to(url_for("evidence.case", case_id=case.id))
     status = 422 if form.errors else 200
     return render("evidence/new.html", "evidence/_case_form.html", status, form=form)
@@ -172,7 +187,7 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
 @login_required
 def case(case_id: int):
     """A case as its officer or one of its parties sees it (404 for anyone else)."""
-    access = service.case_access_or_404(case_id)
+    access = case_access_or_404(case_id)
     service.log_access(access, "case")
     return case_page(access)
 
@@ -181,39 +196,20 @@ def case(case_id: int):
 @login_required
 def progress(case_id: int):
     """Move the case one step on (an officer's act)."""
-    access = service.officer_access_or_404(case_id)
+    access = officer_access_or_404(case_id)
     case = access.case
     form = ProgressForm()
     if not form.validate_on_submit():
         abort(400)
-    to = form.to.data
-    updates = {}
-    today = beijing_today()
-    if to == "determination_delivered":
-        day = form.delivered_on.data or case.determination_delivered_on
-        if day is None or day > today:
-            form.delivered_on.errors.append(
-                _("Enter the day it was delivered (not in the future).")
-            )
-            return case_page(access, 422, progress_form=form)
-        updates["determination_delivered_on"] = day
-    if to == "open_for_review" and case.procedure != "general":
-        flash(_("Under the simple procedure there is no evidence review."), "warn")
-        return redirect_to(url_for("evidence.case", case_id=case.id))
-    if to == "closed" and case.procedure == "general" and case.status != "open_for_review":
-        # Under the general procedure the parties have a right to review: no closing around it.
-        flash(_("Open the evidence to the parties before closing the case."), "warn")
-        return redirect_to(url_for("evidence.case", case_id=case.id))
     try:
-        moved = service.CASE_PROGRESS.apply(
-            case, to, action=f"evidence.case.{to}", detail={"case_no": case.case_no}, **updates
-        )
-    except InvalidTransition:
-        moved = False
-    if moved:
-        flash(_("Progress: %(status)s.", status=STATUS_LABELS[to]), "ok")
+        service.move_case(access, form.to.data, form.delivered_on.data)
+    except StepError as exc:
+        if exc.field:
+            form_error(form, exc)
+            return case_page(access, 422, progress_form=form)
+        flash(str(exc.message), "warn")
     else:
-        flash(_("The case had already moved on. Here is where it stands now."), "warn")
+        flash(_("Progress: %(status)s.", status=STATUS_LABELS[case.status]), "ok")
     return redirect_to(url_for("evidence.case", case_id=case.id))
 
 
@@ -221,24 +217,20 @@ def progress(case_id: int):
 @login_required
 def add_party(case_id: int):
     """Add a party to the case (an officer's act)."""
-    access = service.officer_access_or_404(case_id)
+    access = officer_access_or_404(case_id)
     form = PartyForm()
     if form.validate_on_submit():
-        taken = CaseParty.get_or_none(
-            (CaseParty.case == access.case.id) & (CaseParty.resident_id == form.resident_id.data)
-        )
-        if taken:
-            form.resident_id.errors.append(_("This person is a party to the case already."))
+        try:
+            party = service.add_party(
+                access,
+                name=form.name.data,
+                resident_id=form.resident_id.data,
+                mobile=form.mobile.data,
+                role=form.role.data,
+            )
+        except StepError as exc:
+            form_error(form, exc)
         else:
-            with write_tx():
-                party = CaseParty.create(
-                    case=access.case.id,
-                    name=form.name.data.strip(),
-                    resident_id=form.resident_id.data,
-                    mobile=form.mobile.data,
-                    role=form.role.data,
-                )
-                audit("evidence.party_add", party, detail={"case_no": access.case.case_no})
             flash(_("%(name)s added. Print their notice with the query code.", name=party.name),
                   "ok")  # fmt: skip
             return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
@@ -254,9 +246,9 @@ def party_or_404(access: service.CaseAccess, party_id: int) -> CaseParty:
 @login_required
 def notice(case_id: int, party_id: int):
     """A printable notice for a party with a new query code (the old code stops working)."""
-    access = service.officer_access_or_404(case_id)
+    access = officer_access_or_404(case_id)
     party = party_or_404(access, party_id)
-    code = service.issue_notice(party)
+    code = service.issue_notice(party, current_user._get_current_object())
     return render_template("evidence/notice.html", case=access.case, party=party, code=code)
 
 
@@ -264,11 +256,9 @@ def notice(case_id: int, party_id: int):
 @login_required
 def remove_party(case_id: int, party_id: int):
     """Take a wrongly added party off the case: their access ends at once."""
-    access = service.officer_access_or_404(case_id)
+    access = officer_access_or_404(case_id)
     party = party_or_404(access, party_id)
-    with write_tx():
-        CaseParty.delete().where(CaseParty.id == party.id).execute()
-        audit("evidence.party_remove", party, detail={"case_no": access.case.case_no})
+    service.remove_party(access, party)
     flash(_("%(name)s is no longer a party to this case.", name=party.name), "ok")
     return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
 
@@ -277,7 +267,7 @@ def remove_party(case_id: int, party_id: int):
 @login_required
 def upload(case_id: int):
     """Add an evidence file (an officer's act); a refused file leaves nothing behind."""
-    access = service.officer_access_or_404(case_id)
+    access = officer_access_or_404(case_id)
     form = UploadForm()
     if form.validate_on_submit():
         upload_file = request.files.get(form.file.name)
@@ -308,8 +298,8 @@ def upload(case_id: int):
 @login_required
 def item(case_id: int, item_id: int):
     """One item: what it is, a preview (pictures), a copy to download; officers decide release."""
-    access = service.case_access_or_404(case_id)
-    evidence = service.item_or_404(access, item_id)
+    access = case_access_or_404(case_id)
+    evidence = item_or_404(access, item_id)
     # The page shows no content (that is logged as a view), but officers see who looked.
     audit("evidence.item_page", evidence, detail={"case_no": access.case.case_no})
     return item_page(access, evidence)
@@ -336,13 +326,17 @@ def item_page(access, evidence, status: int = 200, release_form=None):
 @login_required
 def release(case_id: int, item_id: int):
     """Release an item to the parties, or withhold it with a reason (an officer's act)."""
-    access = service.officer_access_or_404(case_id)
-    evidence = service.item_or_404(access, item_id)
+    access = officer_access_or_404(case_id)
+    evidence = item_or_404(access, item_id)
     form = ReleaseForm()
     if form.validate_on_submit():
         released = form.release.data == "released"
         service.set_release(
-            evidence, released, form.reason.data or None, (form.note.data or "").strip()
+            evidence,
+            released,
+            form.reason.data or None,
+            (form.note.data or "").strip(),
+            current_user._get_current_object(),
         )
         flash(_("Released to the parties.") if released else _("Withheld from the parties."),
               "ok")  # fmt: skip
@@ -352,8 +346,8 @@ def release(case_id: int, item_id: int):
 
 def file_response(case_id: int, item_id: int, kind: str):
     """The item's file, logged: the original for officers, a watermarked copy for parties."""
-    access = service.case_access_or_404(case_id)
-    evidence = service.item_or_404(access, item_id)
+    access = case_access_or_404(case_id)
+    evidence = item_or_404(access, item_id)
     if not access.is_officer:
         resume = service.copies_resume_at(current_user)
         if resume is not None:
@@ -393,7 +387,7 @@ def download(case_id: int, item_id: int):
 @login_required
 def access_log(case_id: int):
     """Who looked at what and when: officers see it per case, parties for their own case."""
-    access = service.case_access_or_404(case_id)
+    access = case_access_or_404(case_id)
     rows = list(EvidenceAccess.of_case(access.case.id).limit(500))
     party_by_rid = {p.resident_id: p for p in access.case.parties}
     # Parties see the titles of the items they may see; a withheld item stays unnamed.

@@ -5,38 +5,24 @@ import re
 from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from core.access import get_or_404, role_required
 from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.paging import page_number
-from core.states import StateMachine
-from core.uploads import absolute_path, remove_stored, store_upload
-from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord, utcnow, write_tx
-from rules.validators import ValidationError, mask_id
+from core.steps import StepError, form_error
+from core.uploads import absolute_path
+from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord
+from rules.validators import mask_id
 
-from . import bp
+from . import bp, service
 from .forms import PhotoForm, StatusForm
 
 PAGE = 25
 LONG_NUMBER = re.compile(r"[0-9Xx]{11,}")
-PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
-# The clerk's actions on a record's status (restore brings it back to good standing).
-RECORD_STATUS = StateMachine(
-    "licence_record",
-    "status",
-    {
-        "valid": {"suspended", "revoked", "cancelled"},
-        "suspended": {"valid", "revoked", "cancelled"},
-        "revoked": {"valid", "cancelled"},
-        "points_full": {"valid", "suspended", "revoked", "cancelled"},
-        "overdue_review": {"valid", "suspended", "revoked", "cancelled"},
-        "expired": {"valid", "cancelled"},
-        "cancelled": set(),
-    },
-)
 ACTIONS = {
     "suspended": _l("Suspend"),
     "revoked": _l("Revoke"),
@@ -56,11 +42,16 @@ def search_query(q: str):
     return query.where(LicenceRecord.name.startswith(q))
 
 
-@bp.get("/records")
+@bp.route("/records", methods=["GET", "POST"])
 @role_required(LICENCE_CLERK)
 def records():
-    """Search the licence records (htmx swaps the results while typing)."""
-    q = request.args.get("q", "")
+    """Search the licence records (htmx swaps the results).
+
+    The form posts, so an ID number typed in it never lands in a URL (access logs, browser
+    history); a GET ?q= still works for names and paging, and its query string is never
+    written to the access log either (gunicorn.conf.py).
+    """
+    q = request.form.get("q", "") if request.method == "POST" else request.args.get("q", "")
     page = page_number()
     rows = list(search_query(q).paginate(page, PAGE + 1))
     if q:
@@ -86,7 +77,7 @@ def record_or_404(record_id: int) -> LicenceRecord:
 def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> dict:
     """What the record page shows."""
     status_form = status_form or StatusForm()
-    targets = RECORD_STATUS.targets(record.status)
+    targets = service.RECORD_STATUS.targets(record.status)
     status_form.action.choices = choices((k, v) for k, v in ACTIONS.items() if k in targets)
     return {
         "record": record,
@@ -113,17 +104,14 @@ def record_status(record_id: int):
     form = StatusForm()
     context = record_context(record, status_form=form)
     if form.validate_on_submit():
-        done = RECORD_STATUS.apply(
-            record,
-            form.action.data,
-            detail={"reason": form.reason.data},
-            status_reason=form.reason.data.strip(),
-            updated_at=utcnow(),
-        )
-        if done:
-            flash(_("The licence is now: %(status)s.", status=ACTIONS[form.action.data]), "ok")
+        try:
+            service.set_record_status(
+                record, form.action.data, form.reason.data, current_user._get_current_object()
+            )
+        except StepError as exc:
+            flash(str(exc.message), "warn")
         else:
-            flash(_("Someone else changed this licence meanwhile; nothing was done."), "warn")
+            flash(_("The licence is now: %(status)s.", status=ACTIONS[form.action.data]), "ok")
         return redirect_to(url_for("licence.record", record_id=record.id))
     return render_template("licence/record.html", **context), 422
 
@@ -136,22 +124,10 @@ def record_photo(record_id: int):
     form = PhotoForm()
     if form.validate_on_submit():
         try:
-            stored = store_upload(
-                form.photo.data, "photos", {"image/jpeg", "image/png"}, PHOTO_MAX_BYTES
-            )
-        except ValidationError as exc:
-            form.photo.errors.append(str(exc.message))
+            service.set_record_photo(record, form.photo.data, current_user._get_current_object())
+        except StepError as exc:
+            form_error(form, exc)
         else:
-            try:
-                with write_tx():
-                    LicenceRecord.update(photo=stored.relpath, updated_at=utcnow()).where(
-                        LicenceRecord.id == record.id
-                    ).execute()
-                    audit("licence.photo", record, detail={"sha256": stored.sha256})
-            except Exception:
-                remove_stored(stored.relpath)  # nothing half written: no file without its row
-                raise
-            remove_stored(record.photo)  # the photo it replaces
             flash(_("The photo has been saved."), "ok")
             return redirect_to(url_for("licence.record", record_id=record.id))
     return render_template("licence/record.html", **record_context(record, photo_form=form)), 422

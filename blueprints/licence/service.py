@@ -1,14 +1,24 @@
-"""The e-licence's logic as plain functions: issuing it, checking its codes, share codes."""
+"""The e-licence's logic as plain functions: issuing it, checking its codes, share codes.
+
+Steps follow the service convention (core.steps): an explicit actor, one write transaction,
+refusals as StepError. A check's verdict (CheckResult, ShareResult) is an answer, not a
+refusal: every verdict, "invalid" included, is the check doing its job.
+"""
 
 import datetime as dt
 import time
 from dataclasses import dataclass
 
 import pyotp
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from core.audit import audit, client_addr
+from core.filelimits import PHOTO
 from core.identity import identity_proven
+from core.states import InvalidTransition, StateMachine
+from core.steps import StepError
+from core.uploads import remove_stored, store_upload
 from models import (
     ELicence,
     LicenceCheck,
@@ -19,9 +29,11 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_get, compiled_insert
 from models.licence import new_handle, new_typing_key
 from rules import totp
+from rules.validators import ValidationError
+
+from .labels import ISSUE_REASONS, STATUS_LABELS
 
 # Failed checks per licence (per handle): 10 in 10 minutes lock it for the rest of the window.
 LICENCE_FAILURES = 10
@@ -32,7 +44,7 @@ CLIENT_WINDOW = 600
 # A code this many steps old is reported as expired rather than invalid.
 EXPIRED_LOOKBACK_STEPS = 20
 
-# The verdicts of DESIGN.md's verifier contract, from the record's standing.
+# The verdicts of the verifier contract (docs/DESIGN.md#verdicts), from the record's standing.
 STANDING_VERDICTS = {
     "valid": "valid",
     "points_full": "points-full",
@@ -44,52 +56,84 @@ STANDING_VERDICTS = {
 }
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
 
+# The clerk's actions on a record's status (restore brings it back to good standing).
+RECORD_STATUS = StateMachine(
+    "licence_record",
+    "status",
+    {
+        "valid": {"suspended", "revoked", "cancelled"},
+        "suspended": {"valid", "revoked", "cancelled"},
+        "revoked": {"valid", "cancelled"},
+        "points_full": {"valid", "suspended", "revoked", "cancelled"},
+        "overdue_review": {"valid", "suspended", "revoked", "cancelled"},
+        "expired": {"valid", "cancelled"},
+        "cancelled": set(),
+    },
+)
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+PHOTO_TYPES = {"image/jpeg", "image/png"}
 
-@dataclass
-class IssueResult:
-    """The outcome of applying for the e-licence."""
 
-    elicence: ELicence | None = None
-    reason: str | None = None  # no-record | name-mismatch | <record standing>
+def issue_refusal(reason: str):
+    """The words of a refused application, for its reason (a record's standing, or none)."""
+    return ISSUE_REASONS.get(reason) or _l(
+        "Your licence record is not in good standing (%(status)s), so no e-licence can be "
+        "issued. Contact the vehicle office.",
+        status=STATUS_LABELS.get(reason, reason),
+    )
 
 
-def apply_for_elicence(user: User) -> IssueResult:
+class IssueRefused(StepError):
+    """The e-licence cannot be issued; `reason` is identity-unproven, no-record, name-mismatch
+    or the standing."""
+
+    def __init__(self, reason: str):
+        """Keep the reason code (audited and counted) beside the words for the applicant."""
+        super().__init__(issue_refusal(reason))
+        self.reason = reason
+
+
+def apply_for_elicence(user: User) -> ELicence:
     """Issue the e-licence at once when the user's name and ID number match a record in good
-    standing; otherwise say why not. Issuing twice returns the existing e-licence.
+    standing; otherwise the refusal is audited and raised (IssueRefused, a StepError). Issuing
+    twice returns the existing e-licence.
 
     Only an account that proved its ID number gets the licence kept under it (core.identity).
     """
+    record = LicenceRecord.by_licence_no(user.resident_id or "")
     if not identity_proven(user):
-        return IssueResult(reason="identity-unproven")
-    record = compiled_get(
-        LicenceRecord,
-        "licence-record-by-number",
-        lambda: LicenceRecord.select().where(LicenceRecord.licence_no == ""),
-        user.resident_id or "",
-    )
-    if record is None:
-        return IssueResult(reason="no-record")
-    if record.name != user.real_name:
-        return IssueResult(reason="name-mismatch")
-    if not record.in_good_standing():
-        return IssueResult(reason=record.standing())
+        reason = "identity-unproven"
+    elif record is None:
+        reason = "no-record"
+    elif record.name != user.real_name:
+        reason = "name-mismatch"
+    elif not record.in_good_standing():
+        reason = record.standing()
+    else:
+        reason = None
+    if reason is not None:
+        with write_tx():
+            audit("licence.apply_refused", user, actor=user, result=reason)
+        raise IssueRefused(reason)
     try:
         with write_tx():
-            existing = compiled_get(
-                ELicence,
-                "elicence-by-record",
-                lambda: ELicence.select().where(ELicence.record == 0),
-                record.id,
-            )
+            existing = ELicence.by_record(record.id)
             if existing is not None:
-                return IssueResult(elicence=existing)
+                return existing
             elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
-            compiled_insert(elicence)
+            elicence.insert_new()
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
     except IntegrityError:
         # Two applications at the same moment (a double tap): the other one issued it.
-        return IssueResult(elicence=ELicence.get(ELicence.record == record))
-    return IssueResult(elicence=elicence)
+        return ELicence.get(ELicence.record == record)
+    return elicence
+
+
+def reveal_number(elicence: ELicence, actor: User) -> LicenceRecord:
+    """The holder asks to see their full licence number: shown once, and audited."""
+    with write_tx():
+        audit("licence.reveal", elicence.record, actor=actor, detail={"by": "holder"})
+    return elicence.record
 
 
 def reset_codes(elicence: ELicence, actor: User) -> ELicence:
@@ -160,27 +204,16 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
     """The e-licence behind a QR handle or a typed key (case and spaces forgiven), with its
     licence record read in the same query (`elicence.record` costs no second one)."""
     if handle:
-        column, value = "handle", handle
+        elicence = ELicence.by_handle(handle)
     else:
         key = "".join((typing_key or "").split()).replace("-", "").upper()
         value = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
         if len(value) != 8:
             return None
-        column = "typing_key"
+        elicence = ELicence.by_typing_key(value)
     # Two one-row lookups with compiled SQL text cost less than building one join.
-    elicence = compiled_get(
-        ELicence,
-        f"elicence-by-{column}",
-        lambda: ELicence.select().where(getattr(ELicence, column) == ""),
-        value,
-    )
     if elicence is not None:
-        elicence.record = compiled_get(
-            LicenceRecord,
-            "licence-record-by-id",
-            lambda: LicenceRecord.select().where(LicenceRecord.id == 0),
-            elicence.record_id,
-        )
+        elicence.record = LicenceRecord.by_id(elicence.record_id)
     return elicence
 
 
@@ -246,25 +279,25 @@ def check_code(
 
 def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
     kind = "firm" if via == "share" else checker_kind(checker)
-    compiled_insert(
-        LicenceCheck(
-            elicence=elicence.id,
-            via=via,
-            checker_kind=kind,
-            checker=checker.id if checker else None,
-            checker_label=label,
-            verdict=verdict,
-            client_addr=client_addr(),
-        )
-    )
+    LicenceCheck(
+        elicence=elicence.id,
+        via=via,
+        checker_kind=kind,
+        checker=checker.id if checker else None,
+        checker_label=label,
+        verdict=verdict,
+        client_addr=client_addr(),
+    ).insert_new()
     audit("licence.check", elicence, result=verdict, actor=checker,
           detail={"via": via, "checker": kind, **({"firm": label} if label else {})})  # fmt: skip
 
 
-def create_share_code(elicence: ELicence, days: int, show_points: bool, note: str) -> ShareCode:
-    """A code for a firm, valid for `days` (1 to 21) from now."""
+def create_share_code(
+    elicence: ELicence, days: int, show_points: bool, note: str, actor: User | None = None
+) -> ShareCode:
+    """A code for a firm, valid for `days` (1 to 21) from now; `actor` is the holder."""
     if not 1 <= days <= 21:
-        raise ValueError("days must be 1..21")
+        raise StepError(_l("A share code lasts from 1 to 21 days."), "days")
     with write_tx():
         share = ShareCode.create(
             elicence=elicence,
@@ -272,12 +305,17 @@ def create_share_code(elicence: ELicence, days: int, show_points: bool, note: st
             show_points=show_points,
             note=note.strip()[:60],
         )
-        audit("licence.share_create", share, detail={"days": days, "points": show_points})
+        audit(
+            "licence.share_create",
+            share,
+            actor=actor,
+            detail={"days": days, "points": show_points},
+        )
     return share
 
 
-def cancel_share_code(share: ShareCode) -> bool:
-    """Cancel a live share code (a conditional update: at most once)."""
+def cancel_share_code(share: ShareCode, actor: User | None = None) -> bool:
+    """Cancel a live share code (a conditional update: at most once); `actor` is the holder."""
     with write_tx():
         changed = (
             ShareCode.update(cancelled_at=utcnow())
@@ -285,7 +323,7 @@ def cancel_share_code(share: ShareCode) -> bool:
             .execute()
         )
         if changed:
-            audit("licence.share_cancel", share)
+            audit("licence.share_cancel", share, actor=actor)
     return changed == 1
 
 
@@ -315,9 +353,16 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
     record = None
     if share is not None:
         record = LicenceRecord.get_by_id(share.elicence.record_id)
+    if share is not None and Throttle.locked_until_for(f"share:{share.id}"):
+        # A live code whose licence number is being guessed: paused for every client.
+        return ShareResult("throttled", checked_at=checked_at)
     if share is None or len(last6) != 6 or record.licence_no[-6:] != last6:
         with write_tx():
             _client_failure()
+            if share is not None:
+                Throttle.register_failure(
+                    f"share:{share.id}", limit=LICENCE_FAILURES, window=CLIENT_WINDOW
+                )
             if share is not None:
                 _log_check(share.elicence, "share", "invalid", None, firm[:100])
         return ShareResult("invalid", checked_at=checked_at)
@@ -325,3 +370,43 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
     with write_tx():
         _log_check(share.elicence, "share", verdict, None, firm[:100])
     return ShareResult(verdict, share=share, record=record, checked_at=checked_at)
+
+
+# --- Licence clerks' steps on a record ----------------------------------------------------
+
+
+def set_record_status(record: LicenceRecord, to_state: str, reason: str, actor: User) -> None:
+    """Suspend, revoke, cancel or restore a record, with the reason (the next check shows it);
+    StepError when the move is not possible or someone else changed the record meanwhile."""
+    try:
+        moved = RECORD_STATUS.apply(
+            record,
+            to_state,
+            actor=actor,
+            detail={"reason": reason},
+            status_reason=reason.strip(),
+            updated_at=utcnow(),
+        )
+    except InvalidTransition:
+        moved = False
+    if not moved:
+        raise StepError(_l("Someone else changed this licence meanwhile; nothing was done."))
+
+
+def set_record_photo(record: LicenceRecord, upload, actor: User) -> None:
+    """Store the holder's photo (type by content, size capped, server-made name) and put it on
+    the record, audited; the photo it replaces is removed. StepError on `photo` when refused."""
+    try:
+        stored = store_upload(upload, "photos", PHOTO_TYPES, PHOTO_MAX_BYTES, PHOTO)
+    except ValidationError as exc:
+        raise StepError(exc.message, "photo") from None
+    try:
+        with write_tx():
+            LicenceRecord.update(photo=stored.relpath, updated_at=utcnow()).where(
+                LicenceRecord.id == record.id
+            ).execute()
+            audit("licence.photo", record, actor=actor, detail={"sha256": stored.sha256})
+    except Exception:
+        remove_stored(stored.relpath)  # nothing half written: no file without its row
+        raise
+    remove_stored(record.photo)  # the photo it replaces

@@ -8,15 +8,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import get_or_404, role_required
-from core.audit import audit
 from core.htmx import redirect_to, render
 from core.identity import identity_proven
+from core.steps import StepError, form_error
 from core.uploads import absolute_path
 from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
 
 from . import bp, service
 from .forms import ShareCodeForm
-from .labels import ISSUE_REASONS, STATUS_LABELS, labels
+from .labels import labels
 
 CHECK_LOG_LIMIT = 200
 
@@ -60,17 +60,12 @@ def index():
 @role_required(CITIZEN)
 def apply():
     """Apply for the e-licence: issued at once when the record is in good standing."""
-    result = service.apply_for_elicence(current_user._get_current_object())
-    if result.elicence is not None:
-        flash(_("Your electronic driving licence has been issued."), "ok")
-        return redirect_to(url_for("licence.card"))
-    reason = ISSUE_REASONS.get(result.reason) or _(
-        "Your licence record is not in good standing (%(status)s), so no e-licence can be "
-        "issued. Contact the vehicle office.",
-        status=STATUS_LABELS.get(result.reason, result.reason),
-    )
-    audit("licence.apply_refused", current_user._get_current_object(), result=result.reason)
-    return render_template("licence/index.html", elicence=None, refusal=reason), 422
+    try:
+        service.apply_for_elicence(current_user._get_current_object())
+    except StepError as exc:
+        return render_template("licence/index.html", elicence=None, refusal=exc.message), 422
+    flash(_("Your electronic driving licence has been issued."), "ok")
+    return redirect_to(url_for("licence.card"))
 
 
 @bp.route("/card", methods=["GET"])
@@ -88,9 +83,9 @@ def card():
 def reveal():
     """Show the full licence number once, on request; the reveal is audited."""
     elicence = require_elicence()
-    audit("licence.reveal", elicence.record, detail={"by": "holder"})
+    record = service.reveal_number(elicence, current_user._get_current_object())
     return render_template(
-        "licence/card.html", elicence=elicence, record=elicence.record, reveal=True, now=utcnow()
+        "licence/card.html", elicence=elicence, record=record, reveal=True, now=utcnow()
     )
 
 
@@ -169,10 +164,18 @@ def share():
     form = ShareCodeForm()
     created = None
     if form.validate_on_submit():
-        created = service.create_share_code(
-            elicence, form.days.data, form.show_points.data, form.note.data or ""
-        )
-        form = ShareCodeForm(formdata=None)
+        try:
+            created = service.create_share_code(
+                elicence,
+                form.days.data,
+                form.show_points.data,
+                form.note.data or "",
+                current_user._get_current_object(),
+            )
+        except StepError as exc:
+            form_error(form, exc)
+        else:
+            form = ShareCodeForm(formdata=None)
     codes = (
         ShareCode.select()
         .where(ShareCode.elicence == elicence)
@@ -197,6 +200,6 @@ def cancel_share(share_id: int):
     """Cancel one of the holder's share codes (someone else's answers 404)."""
     elicence = require_elicence()
     share = get_or_404(ShareCode, (ShareCode.id == share_id) & (ShareCode.elicence == elicence))
-    if service.cancel_share_code(share):
+    if service.cancel_share_code(share, current_user._get_current_object()):
         flash(_("The share code %(code)s is cancelled.", code=share.code), "ok")
     return redirect_to(url_for("licence.share"))

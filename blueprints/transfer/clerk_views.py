@@ -14,6 +14,7 @@ from core.access import role_required
 from core.audit import audit
 from core.htmx import render
 from core.paging import page_number
+from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path, store_upload
 from models import (
     MARKET_CLERK,
@@ -140,14 +141,26 @@ def market_new():
     form = MarketCaseForm()
     form.destination.choices = destination_choices()
     if form.validate_on_submit():
-        buyer = User.get_or_none(User.resident_id == form.buyer_resident_id.data)
-        if buyer is None:
-            form.buyer_resident_id.errors.append(
-                _("No account has this ID number: the buyer must register first.")
-            )
-        elif buyer.real_name != form.buyer_name.data.strip():
-            form.buyer_name.errors.append(_("The name does not match this ID number's account."))
+        # Name and ID number of an account are confirmed here: throttled (core.throttle).
+        attempt = identity_gate(current_user.id)
+        verdict = attempt.check_and_count()
+        buyer = None
+        if verdict.kind and not attempt.counted:
+            form.form_errors.append(identity_refusal(verdict))
         else:
+            buyer = User.get_or_none(User.resident_id == form.buyer_resident_id.data)
+            if buyer is None:
+                form.buyer_resident_id.errors.append(
+                    _("No account has this ID number: the buyer must register first.")
+                )
+            elif buyer.real_name != form.buyer_name.data.strip():
+                form.buyer_name.errors.append(
+                    _("The name does not match this ID number's account.")
+                )
+                buyer = None
+            else:
+                attempt.forgive()
+        if buyer is not None:
             case = open_from_form(form, buyer, market=current_user.office)
             if case is not None:
                 return opened(case)

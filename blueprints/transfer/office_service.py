@@ -93,7 +93,7 @@ def inspect(
                 reasons.append({"code": "inspection_failed", "text": remarks})
             stop(case, reasons, actor=actor, office=office)
         elif not stopped_by_checks(case, actor=actor, office=office):
-            move(case, AWAITING_ARCHIVE, "transfer.inspected")
+            move(case, AWAITING_ARCHIVE, "transfer.inspected", actor=actor)
             ArchiveTransfer.create(
                 case=case, from_office=case.origin_office_id, to_office=office, requested_by=actor
             )
@@ -140,7 +140,7 @@ def send_archive(case_id: int, actor) -> TransferCase:
             return case
         now = utcnow()
         text, sha = archive_doc.seal(build_archive(case, now))
-        move(case, ARCHIVE_RECEIVED, "transfer.archive_sent", detail={"sha256": sha})
+        move(case, ARCHIVE_RECEIVED, "transfer.archive_sent", detail={"sha256": sha}, actor=actor)
         ArchiveTransfer.update(
             status=ARCHIVE_SENT,
             reviewed_by=actor,
@@ -253,6 +253,7 @@ def register(case_id: int, actor) -> TransferCase:
             REGISTERED,
             "transfer.registered",
             detail={"plate": plate.plate},
+            actor=actor,
             open_vehicle=None,
             new_plate=plate.plate,
             new_certificate_no=certificate,

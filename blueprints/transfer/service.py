@@ -4,6 +4,7 @@ Every step locks and re-reads the case, refuses when the case is not in the step
 the checks again (a failed check stops the case with its reasons), and moves the case with the
 state machine: a conditional UPDATE whose row count is checked, plus its audit row. Two clerks
 acting at once therefore produce exactly one result; the other gets StepError.
+This is the service convention every measure follows (core.steps).
 """
 
 import hashlib
@@ -12,9 +13,11 @@ import json
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
+from core import steps
 from core.audit import audit
 from core.identity import identity_proven
 from core.states import StateMachine
+from core.steps import LostRace, StepError
 from models import (
     MARKET_CLERK,
     VEHICLE_CLERK,
@@ -26,7 +29,6 @@ from models import (
     Vehicle,
     for_update,
     utcnow,
-    write_tx,
 )
 from models.transfer import (
     ARCHIVE_RECEIVED,
@@ -47,19 +49,6 @@ CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
 # A plate is reserved only once both parties have confirmed the sale.
 PLATE_STATES = (AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
 NOT_NOW = _l("This step has already been taken, or is not possible in the case's present state.")
-
-
-class StepError(Exception):
-    """A step refused, with a message for the person who tried it."""
-
-    def __init__(self, message):
-        """Keep the lazy message: it is put into words in the reader's language."""
-        super().__init__(str(message))
-        self.message = message
-
-
-class LostRace(Exception):
-    """Another request changed the rows first: roll the whole step back."""
 
 
 def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEvent:
@@ -108,10 +97,10 @@ def locked_case(case_id: int, *states: str) -> TransferCase:
     return case
 
 
-def move(case, to_state: str, action: str, detail=None, **updates) -> None:
-    """One state-machine move; a lost race rolls the step back."""
+def move(case, to_state: str, action: str, detail=None, *, actor=None, **updates) -> None:
+    """One state-machine move by `actor`; a lost race rolls the step back."""
     if not CASE_MACHINE.apply(
-        case, to_state, action=action, detail=detail, updated_at=utcnow(), **updates
+        case, to_state, action=action, detail=detail, actor=actor, updated_at=utcnow(), **updates
     ):
         raise LostRace
 
@@ -126,7 +115,7 @@ def _release_plate(case) -> None:
         case.chosen_plate = None
 
 
-def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
+def _close(case, to_state: str, action: str, reasons=None, *, actor=None, **detail) -> None:
     """Stop or cancel: the vehicle is free for another case and the plate back in the pool."""
     extra = {"stop_reasons": json.dumps(reasons, ensure_ascii=False)} if reasons else {}
     move(
@@ -134,6 +123,7 @@ def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
         to_state,
         action,
         detail={**detail, **({"reasons": reasons} if reasons else {})},
+        actor=actor,
         open_vehicle=None,
         **extra,
     )
@@ -145,7 +135,7 @@ def _close(case, to_state: str, action: str, reasons=None, **detail) -> None:
 
 def stop(case, reasons: list[dict], *, actor, office) -> None:
     """Stop the case with its reasons (a closed case never reopens)."""
-    _close(case, STOPPED, "transfer.stopped", reasons)
+    _close(case, STOPPED, "transfer.stopped", reasons, actor=actor)
     event(case, "stopped", office=office, actor=actor, reasons=reasons)
 
 
@@ -158,12 +148,8 @@ def stopped_by_checks(case, *, actor, office) -> bool:
 
 
 def run_step(step):
-    """Run a step's transaction; a lost race becomes the step's refusal."""
-    try:
-        with write_tx():
-            return step()
-    except LostRace:
-        raise StepError(NOT_NOW) from None
+    """Run a step's transaction (core.steps.run_step); a lost race is refused with NOT_NOW."""
+    return steps.run_step(step, lost=NOT_NOW)
 
 
 # --- Opening ------------------------------------------------------------------------------
@@ -279,7 +265,7 @@ def confirm(case_id: int, party: str, actor) -> TransferCase:
         event(case, "confirmed", actor=actor, party=party)
         both = case.seller_confirmed_at and case.buyer_confirmed_at
         if both and not stopped_by_checks(case, actor=actor, office=None):
-            move(case, AWAITING_INSPECTION, "transfer.confirmed")
+            move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
         return case
 
     return run_step(step)
@@ -290,7 +276,7 @@ def decline(case_id: int, party: str, actor) -> TransferCase:
 
     def step():
         case = locked_case(case_id, AWAITING_CONFIRMATION)
-        _close(case, CANCELLED, "transfer.declined", party=party)
+        _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
         event(case, "declined", actor=actor, party=party)
         return case
 

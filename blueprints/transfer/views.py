@@ -15,6 +15,7 @@ from core.access import login_required, role_required
 from core.audit import audit
 from core.htmx import is_htmx, redirect_to, render
 from core.identity import proven_resident_id
+from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path
 from models import (
     CITIZEN,
@@ -154,10 +155,18 @@ def destination_choices() -> list[tuple[int, str]]:
 
 def open_from_form(form, buyer, market=None):
     """Open a case from a valid invoice form; None (with the error on the form) when refused."""
+    # The seller's ID number is confirmed here: throttled like a password, and a refusal says
+    # nothing of which field was wrong (core.throttle).
+    attempt = identity_gate(current_user.id)
+    verdict = attempt.check_and_count()
+    if verdict.kind and not attempt.counted:
+        form.form_errors.append(identity_refusal(verdict))
+        return None
     vehicle = find_vehicle(form.vin.data, form.plate.data, form.seller_resident_id.data)
     if vehicle is None:
         form.form_errors.append(str(NO_MATCH))
         return None
+    attempt.forgive()
     try:
         return open_case(
             vehicle=vehicle,

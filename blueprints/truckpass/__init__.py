@@ -10,3 +10,4 @@ from flask import Blueprint
 bp = Blueprint("truckpass", __name__, url_prefix="/trucks")
 
 from . import clerk, public, views  # noqa: E402,F401  (they register themselves on bp)
+from .measure import MEASURE  # noqa: E402,F401  (what the app registers: core.measures)

@@ -8,7 +8,7 @@ from core.access import get_or_404, role_required
 from core.audit import audit
 from core.htmx import redirect_to, render
 from core.paging import page_number
-from core.states import InvalidTransition
+from core.steps import StepError, form_error
 from core.uploads import absolute_path, store_upload
 from models import (
     TRUCKPASS_CLERK,
@@ -16,16 +16,14 @@ from models import (
     TruckPass,
     TruckPassDocument,
     ZoneRule,
-    utcnow,
-    write_tx,
 )
 from models.truckpass import APPROVED, PENDING_REVIEW
-from rules import truckrules
 from rules.validators import ValidationError
 
 from . import bp, service
 from .forms import DecisionForm, RuleForm, ZoneForm
 from .labels import STATUS_LABELS
+from .service import zone_warnings
 from .views import pass_context
 
 QUEUE_PAGE = 30
@@ -56,27 +54,21 @@ def review(pass_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         action = request.form.get("action")
-        reason = form.reason.data or ""
-        if action not in ("approve", "refuse", "revoke"):
+        if action not in service.CLERK_ACTIONS:
             abort(400)
-        if action in ("refuse", "revoke") and not reason.strip():
-            form.reason.errors.append(_("Give the reason; the applicant will see it."))
-        else:
-            try:
-                if action == "revoke":
-                    done = service.revoke(truck_pass, reason, current_user._get_current_object())
-                else:
-                    done = service.decide(
-                        truck_pass, action == "approve", reason, current_user._get_current_object()
-                    )
-            except (InvalidTransition, ValueError):
-                done = False
-            if done:
-                flash(_("Done: the application is now %(status)s.",
-                        status=STATUS_LABELS[truck_pass.status]), "ok")  # fmt: skip
+        try:
+            service.clerk_act(
+                truck_pass, action, form.reason.data or "", current_user._get_current_object()
+            )
+        except StepError as exc:
+            if exc.field:
+                form_error(form, exc)
             else:
-                flash(_("Nothing was changed: someone else decided it first, or the vehicle "
-                        "is blocked."), "warn")  # fmt: skip
+                flash(str(exc.message), "warn")
+                return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
+        else:
+            flash(_("Done: the application is now %(status)s.",
+                    status=STATUS_LABELS[truck_pass.status]), "ok")  # fmt: skip
             return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
     audit("truck_pass.view", truck_pass)
     status = 422 if form.errors else 200
@@ -102,11 +94,6 @@ def zones():
     return render_template("truckpass/zones.html", zones=all_zones, warnings=zone_warnings)
 
 
-def zone_warnings(zone: RestrictedZone) -> list:
-    """(class, weekday) pairs on which this zone's rules leave trucks under 6 free hours."""
-    return truckrules.free_hours_warning([r.as_rule() for r in zone.rules()])
-
-
 def save_map(form: ZoneForm) -> str | None:
     """Store an uploaded map image; None when none was sent."""
     upload = form.map_image.data
@@ -130,14 +117,15 @@ def zone(zone_id: int | None = None):
         except ValidationError as exc:
             form.map_image.errors.append(str(exc.message))
         else:
-            with write_tx():
-                zone = zone or RestrictedZone()
-                zone.name, zone.name_en = form.name.data.strip(), (form.name_en.data or "").strip()
-                zone.description, zone.active = form.description.data or "", form.active.data
-                if map_path:
-                    zone.map_image = map_path
-                zone.save()
-                audit("truck_zone.save", zone, detail={"name": zone.name, "active": zone.active})
+            zone = service.save_zone(
+                zone,
+                name=form.name.data,
+                name_en=form.name_en.data,
+                description=form.description.data,
+                active=form.active.data,
+                map_path=map_path,
+                actor=current_user._get_current_object(),
+            )
             flash(_("The zone is saved."), "ok")
             return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
     rules = list(zone.rules()) if zone else []
@@ -155,30 +143,25 @@ def add_rule(zone_id: int):
     form = RuleForm()
     if form.validate_on_submit():
         try:
-            windows = truckrules.parse_windows(form.windows.data)
-        except ValueError:
-            form.windows.errors.append(_("Write the windows as 07:00-09:00, separated by commas."))
+            service.add_rule(
+                zone,
+                classes=form.classes.data,
+                days=form.days.data,
+                windows_text=form.windows.data,
+                emissions=form.emissions.data,
+                max_days=form.max_days.data,
+                needs_review=form.needs_review.data,
+                actor=current_user._get_current_object(),
+            )
+        except StepError as exc:
+            form_error(form, exc)
         else:
-            if not form.classes.data:
-                form.classes.errors.append(_("Choose at least one class."))
-            if not form.days.data:
-                form.days.errors.append(_("Choose at least one day."))
-            if not form.errors:
-                with write_tx():
-                    rule = ZoneRule.create(
-                        zone=zone, classes=" ".join(form.classes.data),
-                        days="".join(str(d) for d in sorted(form.days.data)),
-                        windows=truckrules.format_windows(windows),
-                        emissions=" ".join(form.emissions.data or []),
-                        max_days=form.max_days.data, needs_review=form.needs_review.data,
-                        updated_at=utcnow())  # fmt: skip
-                    audit("truck_rule.add", rule, detail={"zone": zone.id, "rule": rule.windows})
-                if zone_warnings(zone):
-                    flash(_("Saved, but these rules leave trucks less than 6 hours a day on some "
-                            "days, below the national requirement."), "warn")  # fmt: skip
-                else:
-                    flash(_("The rule is saved."), "ok")
-                return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
+            if zone_warnings(zone):
+                flash(_("Saved, but these rules leave trucks less than 6 hours a day on some "
+                        "days, below the national requirement."), "warn")  # fmt: skip
+            else:
+                flash(_("The rule is saved."), "ok")
+            return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
     return render_template("truckpass/zone.html", zone=zone, form=ZoneForm(obj=zone),
                            rules=list(zone.rules()), rule_form=form,
                            warnings=zone_warnings(zone)), 422  # fmt: skip
@@ -193,8 +176,6 @@ def delete_rule(rule_id: int):
     if not request.form.get("confirm"):
         flash(_("Tick the box to confirm that the rule is to be removed."), "warn")
         return redirect_to(url_for("truckpass.zone", zone_id=zone_id))
-    with write_tx():
-        audit("truck_rule.delete", rule, detail={"zone": zone_id, "windows": rule.windows})
-        rule.delete_instance()
+    service.delete_rule(rule, current_user._get_current_object())
     flash(_("The rule is removed."), "ok")
     return redirect_to(url_for("truckpass.zone", zone_id=zone_id))

@@ -1,13 +1,22 @@
 """Truck passes as plain functions: the vehicle checks, the rule checks of each application
-step, deciding (refuse, approve at once, or queue for review), revoking, and the verifier."""
+step, deciding (refuse, approve at once, or queue for review), revoking, the clerks' rule book,
+and the verifier.
+
+Steps follow the service convention (core.steps): an explicit actor, one write transaction,
+refusals as StepError naming the form field they belong to.
+"""
 
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
+
 from core.audit import audit
 from core.clock import beijing_today
 from core.identity import identity_proven
-from core.states import StateMachine
+from core.states import InvalidTransition, StateMachine
+from core.steps import StepError
+from core.uploads import store_upload
 from models import (
     RestrictedZone,
     TruckPass,
@@ -18,7 +27,6 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.base import compiled_get, compiled_insert, compiled_select
 from models.truckpass import (
     APPROVED,
     PASS_TRANSITIONS,
@@ -28,7 +36,9 @@ from models.truckpass import (
 )
 from models.vehicles import SCRAPPED, SEIZED, STOLEN, TRANSFERRED_OUT
 from rules import truckrules
-from rules.validators import normalize_plate
+from rules.validators import ValidationError, normalize_plate
+
+from .labels import BLOCK_REASONS, EMISSION_LABELS
 
 PASS_STATE = StateMachine("truck_pass", "status", PASS_TRANSITIONS)
 
@@ -55,9 +65,7 @@ def vehicle_block(vehicle: Vehicle, today: dt.date | None = None) -> str | None:
 def find_truck(plate: str) -> tuple[Vehicle | None, str | None]:
     """The registered truck with this plate, or (None, why not)."""
     plate = normalize_plate(plate)  # ValidationError for a malformed plate
-    vehicle = compiled_get(
-        Vehicle, "vehicle-by-plate", lambda: Vehicle.select().where(Vehicle.plate == ""), plate
-    )
+    vehicle = Vehicle.by_plate(plate)
     if vehicle is None:
         return None, "not-registered"
     if not vehicle.is_truck:
@@ -83,27 +91,110 @@ def own_trucks(user):
     )
 
 
-# Every step of every application reads the zones and their rules: their SQL text is built once
-# (compiled_sql), once per number of zones asked for.
+# --- The application's steps: each decides, and refuses with the field to show it at -----------
+
+DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+NOTHING_CHANGED = _l(
+    "Nothing was changed: someone else decided it first, or the vehicle is blocked."
+)
+
+
+def step_vehicle(plate: str, actor) -> Vehicle:
+    """Step 1: the truck the application is for; StepError on `plate` when it may have none.
+
+    The police status of someone else's vehicle (stolen, seized...) is not told to whoever
+    types its plate: only its owner learns why.
+    """
+    try:
+        vehicle, why = find_truck(plate or "")
+    except ValidationError as exc:
+        raise StepError(exc.message, "plate") from None
+    block = why or vehicle_block(vehicle)
+    if block:
+        own = is_owner(vehicle, actor)
+        raise StepError(
+            BLOCK_REASONS[block] if own or not vehicle else BLOCK_REASONS["not-online"], "plate"
+        )
+    return vehicle
+
+
+def step_class(truck_class: str, emission: str, allowed) -> None:
+    """Step 2: a class this vehicle may apply as, and a known emission standard."""
+    if truck_class not in allowed:
+        raise StepError(_l("Choose the class of this truck."), "truck_class")
+    if emission not in truckrules.EMISSION_STANDARDS:
+        raise StepError(_l("Choose the emission standard."), "emission")
+
+
+def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
+    """Step 3: the zones asked for (those in force) and their rules; refused on `zones` when
+    none is chosen or the rules give this truck no pass for one of them (rules.truckrules)."""
+    chosen = [z for z in zone_ids or [] if z in zone_names]
+    if not chosen:
+        raise StepError(_l("Choose at least one zone."), "zones")
+    rules = rules_by_zone(chosen)
+    barred = truckrules.barred_zones(rules, truck_class, emission)
+    if barred:
+        raise StepError(
+            _l(
+                "%(emission)s trucks cannot get a pass for: %(zones)s.",
+                emission=EMISSION_LABELS[emission],
+                zones=", ".join(zone_names[z] for z in barred),
+            ),
+            "zones",
+        )
+    return chosen, rules
+
+
+def step_dates(start, end, windows_text: str, rules: dict, truck_class: str, emission: str):
+    """Step 4: the dates and daily windows; returns the windows, refused at the field at fault."""
+    if not start or not end:
+        raise StepError(_l("Enter a date (YYYY-MM-DD)."), "end_date" if start else "start_date")
+    if start < beijing_today():
+        raise StepError(_l("The first day cannot be in the past."), "start_date")
+    if end < start:
+        raise StepError(_l("The last day cannot be before the first."), "end_date")
+    try:
+        windows = truckrules.parse_windows(windows_text or "")
+    except ValueError:
+        raise StepError(
+            _l("Write the windows as 09:00-16:00, separated by commas."), "windows"
+        ) from None
+    refusals, _review = truckrules.check_application(rules, truck_class, emission, start, end)
+    too_long = [r for r in refusals if r.code == "too-long"]
+    if too_long:
+        raise StepError(
+            _l("A pass for this zone lasts at most %(n)d days.", n=min(r.limit for r in too_long)),
+            "end_date",
+        )
+    return windows
+
+
+def step_purpose(purpose: str, upload) -> list:
+    """Step 5: what the truck carries, and the document if one is sent (stored at once, so
+    that the last step need not send it again); returns the stored documents."""
+    purpose = (purpose or "").strip()
+    if len(purpose) < 4 or len(purpose) > 200:
+        raise StepError(_l("Say in a few words what the truck carries and where."), "purpose")
+    if not upload or not getattr(upload, "filename", ""):
+        return []
+    try:
+        return [store_upload(upload, "truckpass", DOCUMENT_TYPES, DOCUMENT_MAX_BYTES)]
+    except ValidationError as exc:
+        raise StepError(exc.message, "document") from None
+
+
 def active_zones() -> list[RestrictedZone]:
     """The zones currently in force."""
-    return list(compiled_select(
-        RestrictedZone, "active-zones",
-        lambda: RestrictedZone.select().where(RestrictedZone.active == True)  # noqa: E712
-        .order_by(RestrictedZone.id),
-        True,
-    ))  # fmt: skip
+    return RestrictedZone.in_force()
 
 
 def rules_by_zone(zone_ids) -> dict[int, list]:
     """The pure rules of the given zones, keyed by zone id."""
     zone_ids = list(zone_ids)
     found = {zone_id: [] for zone_id in zone_ids}
-    rows = compiled_select(
-        ZoneRule, f"zone-rules-of-{len(zone_ids)}",
-        lambda: ZoneRule.select().where(ZoneRule.zone.in_(zone_ids)), *zone_ids,
-    ) if zone_ids else []  # fmt: skip
-    for row in rows:
+    for row in ZoneRule.of_zones(zone_ids):
         found[row.zone_id].append(row.as_rule())
     return found
 
@@ -155,9 +246,9 @@ def submit(app: Application, applicant) -> TruckPass:
             windows=truckrules.format_windows(app.windows),
             purpose=app.purpose,
         )
-        compiled_insert(truck_pass)
+        truck_pass.insert_new()
         for zone_id in app.zone_ids:
-            compiled_insert(TruckPassZone(truck_pass=truck_pass, zone=zone_id))
+            TruckPassZone(truck_pass=truck_pass, zone=zone_id).insert_new()
         for stored in app.documents:
             TruckPassDocument.create(
                 truck_pass=truck_pass,
@@ -170,28 +261,140 @@ def submit(app: Application, applicant) -> TruckPass:
               detail={"zones": app.zone_ids, "class": app.truck_class})  # fmt: skip
         if block or refusals:
             reason = block or ",".join(sorted({r.code for r in refusals}))
-            PASS_STATE.apply(truck_pass, REFUSED, reason=reason, decided_at=utcnow())
+            PASS_STATE.apply(
+                truck_pass, REFUSED, actor=applicant, reason=reason, decided_at=utcnow()
+            )
         elif reasons := review_reasons(app, applicant, zone_review):
-            PASS_STATE.apply(truck_pass, PENDING_REVIEW, reason=",".join(reasons))
+            PASS_STATE.apply(truck_pass, PENDING_REVIEW, actor=applicant, reason=",".join(reasons))
         else:
-            PASS_STATE.apply(truck_pass, APPROVED, reason="", decided_at=utcnow(),
-                             detail={"automatic": True})  # fmt: skip
+            PASS_STATE.apply(
+                truck_pass,
+                APPROVED,
+                actor=applicant,
+                reason="",
+                decided_at=utcnow(),
+                detail={"automatic": True},
+            )
     return truck_pass
 
 
-def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> bool:
-    """A clerk's decision on a queued application; False when someone decided it first."""
+CLERK_ACTIONS = ("approve", "refuse", "revoke")
+
+
+def _clerk_move(truck_pass: TruckPass, target: str, reason: str, clerk) -> TruckPass:
+    """One clerk's move of a pass, refused when the move is not possible or was lost."""
+    try:
+        moved = PASS_STATE.apply(
+            truck_pass,
+            target,
+            actor=clerk,
+            reason=reason.strip(),
+            decided_by=clerk,
+            decided_at=utcnow(),
+            detail={"reason": reason.strip()},
+        )
+    except InvalidTransition:
+        moved = False
+    if not moved:
+        raise StepError(NOTHING_CHANGED)
+    return truck_pass
+
+
+def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> TruckPass:
+    """A clerk's decision on a queued application; StepError when someone decided it first or
+    the vehicle is blocked (an approval), or when a refusal gives no reason."""
+    if not approve and not reason.strip():
+        raise StepError(_l("Give the reason; the applicant will see it."), "reason")
     if approve and vehicle_block(Vehicle.get_by_id(truck_pass.vehicle_id)):
-        raise ValueError("the vehicle is blocked")
-    target = APPROVED if approve else REFUSED
-    return PASS_STATE.apply(truck_pass, target, reason=reason.strip(), decided_by=clerk,
-                            decided_at=utcnow(), detail={"reason": reason.strip()})  # fmt: skip
+        raise StepError(NOTHING_CHANGED)
+    return _clerk_move(truck_pass, APPROVED if approve else REFUSED, reason, clerk)
 
 
-def revoke(truck_pass: TruckPass, reason: str, clerk) -> bool:
-    """Revoke an issued pass (the verifier says "revoked" from the next check on)."""
-    return PASS_STATE.apply(truck_pass, REVOKED, reason=reason.strip(), decided_by=clerk,
-                            decided_at=utcnow(), detail={"reason": reason.strip()})  # fmt: skip
+def revoke(truck_pass: TruckPass, reason: str, clerk) -> TruckPass:
+    """Revoke an issued pass (the verifier says "revoked" from the next check on); the reason
+    is required, as the holder sees it."""
+    if not reason.strip():
+        raise StepError(_l("Give the reason; the applicant will see it."), "reason")
+    return _clerk_move(truck_pass, REVOKED, reason, clerk)
+
+
+def clerk_act(truck_pass: TruckPass, action: str, reason: str, clerk) -> TruckPass:
+    """Approve, refuse or revoke, as the clerk's form asks (ValueError for another action)."""
+    if action == "revoke":
+        return revoke(truck_pass, reason, clerk)
+    if action in ("approve", "refuse"):
+        return decide(truck_pass, action == "approve", reason, clerk)
+    raise ValueError(action)
+
+
+# --- The rule book ---------------------------------------------------------------------------
+
+
+def save_zone(
+    zone: RestrictedZone | None, *, name, name_en, description, active, map_path, actor
+) -> RestrictedZone:
+    """Create a zone or change one (a new map only when one was uploaded), audited."""
+    with write_tx():
+        zone = zone or RestrictedZone()
+        zone.name, zone.name_en = name.strip(), (name_en or "").strip()
+        zone.description, zone.active = description or "", active
+        if map_path:
+            zone.map_image = map_path
+        zone.save()
+        audit(
+            "truck_zone.save", zone, actor=actor, detail={"name": zone.name, "active": zone.active}
+        )
+    return zone
+
+
+def add_rule(
+    zone: RestrictedZone, *, classes, days, windows_text, emissions, max_days, needs_review, actor
+) -> ZoneRule:
+    """Add a rule to a zone; StepError on the field at fault (the windows, classes or days).
+
+    A rule book that leaves trucks under 6 free hours a day is allowed, with a warning
+    (zone_warnings): the clerk may be entering a rule the city has really made.
+    """
+    try:
+        windows = truckrules.parse_windows(windows_text or "")
+    except ValueError:
+        raise StepError(
+            _l("Write the windows as 07:00-09:00, separated by commas."), "windows"
+        ) from None
+    if not classes:
+        raise StepError(_l("Choose at least one class."), "classes")
+    if not days:
+        raise StepError(_l("Choose at least one day."), "days")
+    with write_tx():
+        rule = ZoneRule.create(
+            zone=zone,
+            classes=" ".join(classes),
+            days="".join(str(d) for d in sorted(days)),
+            windows=truckrules.format_windows(windows),
+            emissions=" ".join(emissions or []),
+            max_days=max_days,
+            needs_review=needs_review,
+            updated_at=utcnow(),
+        )
+        audit("truck_rule.add", rule, actor=actor, detail={"zone": zone.id, "rule": rule.windows})
+    return rule
+
+
+def delete_rule(rule: ZoneRule, actor) -> None:
+    """Remove a rule, audited (the row is gone, its audit row says what it was)."""
+    with write_tx():
+        audit(
+            "truck_rule.delete",
+            rule,
+            actor=actor,
+            detail={"zone": rule.zone_id, "windows": rule.windows},
+        )
+        rule.delete_instance()
+
+
+def zone_warnings(zone: RestrictedZone) -> list:
+    """(class, weekday) pairs on which this zone's rules leave trucks under 6 free hours."""
+    return truckrules.free_hours_warning([r.as_rule() for r in zone.rules()])
 
 
 def passes_for_plate(plate: str, zone_id: int | None = None):

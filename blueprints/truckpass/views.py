@@ -2,23 +2,19 @@
 
 import segno
 from flask import abort, current_app, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
-from core.clock import beijing_now, beijing_today
+from core.clock import beijing_now
 from core.forms import choices
 from core.htmx import redirect_to, render
-from core.uploads import remove_stored, store_upload
+from core.steps import StepError, form_error
+from core.uploads import remove_stored
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
-from rules import truckrules
-from rules.validators import ValidationError
 
 from . import bp, service
 from .forms import STEPS, ApplyForm
-from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS, labels
-
-DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+from .labels import CLASS_LABELS, labels
 
 
 @bp.context_processor
@@ -37,104 +33,44 @@ def prepare(form: ApplyForm) -> None:
 
 
 def check_step(form: ApplyForm, step: int, state: dict) -> bool:
-    """Check one step, putting the reason next to its field; fills `state` for later steps."""
-    if step == 1:
-        try:
-            vehicle, why = service.find_truck(form.plate.data or "")
-        except ValidationError as exc:
-            form.plate.errors.append(str(exc.message))
-            return False
-        block = why or service.vehicle_block(vehicle)
-        if block:
-            # The police status of someone else's vehicle (stolen, seized...) is not told to
-            # whoever types its plate: only its owner learns why.
-            own = service.is_owner(vehicle, current_user)
-            message = BLOCK_REASONS[block] if own or not vehicle else BLOCK_REASONS["not-online"]
-            form.plate.errors.append(str(message))
-            return False
-        state["vehicle"] = vehicle
-        allowed = service.CLASSES_BY_TYPE[vehicle.vehicle_type]
-        form.allowed_classes = allowed
-        form.truck_class.choices = choices((c, CLASS_LABELS[c]) for c in allowed)
-        if not form.truck_class.data or form.truck_class.data not in allowed:
-            form.truck_class.data = allowed[0]
-        if vehicle.emission_standard:
-            # The registered standard decides, not what the applicant says.
-            form.emission.data = vehicle.emission_standard
-        return True
-    if step == 2:
-        if form.truck_class.data not in form.allowed_classes:
-            form.truck_class.errors.append(_("Choose the class of this truck."))
-            return False
-        if form.emission.data not in truckrules.EMISSION_STANDARDS:
-            form.emission.errors.append(_("Choose the emission standard."))
-            return False
-        return True
-    if step == 3:
-        chosen = [z for z in form.zones.data or [] if z in form.zone_names]
-        if not chosen:
-            form.zones.errors.append(_("Choose at least one zone."))
-            return False
-        rules = service.rules_by_zone(chosen)
-        barred = [
-            z for z, rs in rules.items()
-            if any(form.truck_class.data in r.classes and form.emission.data not in r.emissions
-                   for r in rs)
-        ]  # fmt: skip
-        if barred:
-            names = ", ".join(form.zone_names[z] for z in barred)
-            form.zones.errors.append(_(
-                "%(emission)s trucks cannot get a pass for: %(zones)s.",
-                emission=EMISSION_LABELS[form.emission.data], zones=names))  # fmt: skip
-            return False
-        state["zone_ids"] = chosen
-        state["rules"] = rules
-        return True
-    if step == 4:
-        start, end = form.start_date.data, form.end_date.data
-        if not start or not end:
-            (form.start_date if not start else form.end_date).errors.append(
-                _("Enter a date (YYYY-MM-DD).")
+    """Check one step with the service, putting a refusal next to its field; fills `state` for
+    later steps, and the form's choices that the vehicle decides."""
+    actor = current_user._get_current_object()
+    try:
+        if step == 1:
+            vehicle = service.step_vehicle(form.plate.data, actor)
+            state["vehicle"] = vehicle
+            allowed = service.CLASSES_BY_TYPE[vehicle.vehicle_type]
+            form.allowed_classes = allowed
+            form.truck_class.choices = choices((c, CLASS_LABELS[c]) for c in allowed)
+            if not form.truck_class.data or form.truck_class.data not in allowed:
+                form.truck_class.data = allowed[0]
+            if vehicle.emission_standard:
+                # The registered standard decides, not what the applicant says.
+                form.emission.data = vehicle.emission_standard
+        elif step == 2:
+            service.step_class(form.truck_class.data, form.emission.data, form.allowed_classes)
+        elif step == 3:
+            state["zone_ids"], state["rules"] = service.step_zones(
+                form.zones.data, form.zone_names, form.truck_class.data, form.emission.data
             )
-            return False
-        if start < beijing_today():
-            form.start_date.errors.append(_("The first day cannot be in the past."))
-            return False
-        if end < start:
-            form.end_date.errors.append(_("The last day cannot be before the first."))
-            return False
-        try:
-            state["windows"] = truckrules.parse_windows(form.windows.data or "")
-        except ValueError:
-            form.windows.errors.append(_("Write the windows as 09:00-16:00, separated by commas."))
-            return False
-        refusals, _review = truckrules.check_application(
-            state["rules"], form.truck_class.data, form.emission.data, start, end
-        )
-        too_long = [r for r in refusals if r.code == "too-long"]
-        if too_long:
-            form.end_date.errors.append(_(
-                "A pass for this zone lasts at most %(n)d days.",
-                n=min(r.limit for r in too_long)))  # fmt: skip
-            return False
-        return True
-    if step == 5:
-        purpose = (form.purpose.data or "").strip()
-        if len(purpose) < 4 or len(purpose) > 200:
-            form.purpose.errors.append(_("Say in a few words what the truck carries and where."))
-            return False
-        state["documents"] = []
-        upload = form.document.data
-        if upload and getattr(upload, "filename", ""):
-            try:
-                state["documents"].append(store_upload(
-                    upload, "truckpass", {"application/pdf", "image/jpeg", "image/png"},
-                    DOCUMENT_MAX_BYTES))  # fmt: skip
-            except ValidationError as exc:
-                form.document.errors.append(str(exc.message))
-                return False
-        return True
-    raise ValueError(step)
+        elif step == 4:
+            state["windows"] = service.step_dates(
+                form.start_date.data,
+                form.end_date.data,
+                form.windows.data,
+                state["rules"],
+                form.truck_class.data,
+                form.emission.data,
+            )
+        elif step == 5:
+            state["documents"] = service.step_purpose(form.purpose.data, form.document.data)
+        else:
+            raise ValueError(step)
+    except StepError as exc:
+        form_error(form, exc)
+        return False
+    return True
 
 
 def submit_or_clean_up(application: service.Application, applicant):
@@ -186,7 +122,7 @@ def apply():
         step=step,
         steps=STEPS,
         state=state,
-        own_trucks=list(service.own_trucks(current_user)),
+        own_trucks=list(service.own_trucks(current_user._get_current_object())),
     )
 
 

@@ -4,6 +4,9 @@ Most demo citizens proved their ID number by SMS, so every measure's demo works 
 One proved it at a counter, one opened a single accident case with its notice's query code and
 nothing else, and one has proven nothing: they see none of their records until they ask for a
 code (the development gateway shows it at /dev/sms) or visit a counter.
+
+Identity is shared by every measure, not one of them, so core.demo runs this after the
+measures' own loaders (it reads the accident case the evidence measure made, when there is one).
 """
 
 from models import AccidentCase, CaseParty, utcnow
@@ -28,8 +31,8 @@ def load_demo(context) -> None:
             )
             continue
         if i == BY_QUERY_CODE_ONLY:
-            case = AccidentCase.get(AccidentCase.case_no == QUERY_CODE_CASE)
-            if CaseParty.get_or_none(
+            case = AccidentCase.get_or_none(AccidentCase.case_no == QUERY_CODE_CASE)
+            if case is not None and CaseParty.get_or_none(
                 (CaseParty.case == case) & (CaseParty.resident_id == citizen.resident_id)
             ):
                 IdentityProof.create(

@@ -1,0 +1,57 @@
+"""The accident evidence review's declaration (core.measures): its links, cards, audit labels,
+demo data and statistics."""
+
+from flask_babel import lazy_gettext as _l
+
+from core.measures import Card, Link, Measure, staff
+from models import ACCIDENT_OFFICER
+
+from . import bp
+from .demo import load_demo
+
+MEASURE = Measure(
+    name="evidence",
+    blueprint=bp,
+    links=(
+        Link("evidence.index", _l("My accident cases")),
+        Link("evidence.index", _l("Accident cases"), staff(ACCIDENT_OFFICER)),
+    ),
+    staff_cards=(
+        Card(
+            "evidence.index",
+            _l("Accident cases"),
+            _l("Open cases, add the parties, upload evidence and decide what the parties may see."),
+            staff(ACCIDENT_OFFICER),
+        ),
+    ),
+    home_card=Card(
+        "evidence.index",
+        _l("Accident evidence online"),
+        _l(
+            "Parties to an accident view and copy the scene diagram, survey records and appraisal "
+            "opinions online."
+        ),
+    ),
+    audit_labels={
+        "evidence.case_open": _l("Accident case opened"),
+        "evidence.case.evidence_gathered": _l("Accident case: evidence gathered"),
+        "evidence.case.determination_delivered": _l("Accident case: determination delivered"),
+        "evidence.case.open_for_review": _l("Accident case: evidence opened for review"),
+        "evidence.case.closed": _l("Accident case closed"),
+        "evidence.case_view": _l("Accident case viewed"),
+        "evidence.party_add": _l("Party added to an accident case"),
+        "evidence.party_remove": _l("Party removed from an accident case"),
+        "evidence.notice": _l("Query code issued to a party"),
+        "evidence.code_ok": _l("Accident case opened with a query code"),
+        "evidence.code_failed": _l("Wrong accident case number or query code"),
+        "evidence.item_upload": _l("Evidence uploaded"),
+        "evidence.item_release": _l("Evidence released to the parties"),
+        "evidence.item_withhold": _l("Evidence withheld from the parties"),
+        "evidence.item_page": _l("Evidence item page opened"),
+        "evidence.item_view": _l("Evidence viewed"),
+        "evidence.item_download": _l("Copy of evidence downloaded"),
+        "evidence.log_view": _l("Accident case access log viewed"),
+    },
+    demo=load_demo,
+    statistics=("evidence",),
+)

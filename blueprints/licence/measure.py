@@ -1,0 +1,62 @@
+"""The electronic driving licence's declaration (core.measures): its links, cards, audit
+labels, demo data and statistics."""
+
+from flask_babel import lazy_gettext as _l
+
+from core.measures import Card, Link, Measure, staff
+from models import LICENCE_CLERK, POLICE_INSPECTOR
+
+from . import bp
+from .demo import load_demo
+
+MEASURE = Measure(
+    name="licence",
+    blueprint=bp,
+    links=(
+        Link("licence.index", _l("My e-licence")),
+        Link("licence.records", _l("Licence records"), staff(LICENCE_CLERK)),
+    ),
+    staff_cards=(
+        Card(
+            "licence.records",
+            _l("Licence records"),
+            _l("Search, view and change driving-licence records; add photos."),
+            staff(LICENCE_CLERK),
+        ),
+        # The verifier is shared with truck passes, but a logged-in inspector checks licences.
+        Card(
+            "verify.form",
+            _l("Check a licence"),
+            _l("Logged in, you see the full licence number and the points."),
+            staff(POLICE_INSPECTOR),
+        ),
+    ),
+    home_card=Card(
+        "licence.index",
+        _l("Electronic driving licence"),
+        _l(
+            "Show your licence and a time-limited code on your phone at a roadside check, at the "
+            "vehicle office and when handling a violation. Valid nationwide."
+        ),
+    ),
+    audit_labels={
+        "licence.issue": _l("E-licence issued"),
+        "licence.apply_refused": _l("E-licence refused"),
+        "licence.reveal": _l("Full licence number shown"),
+        "licence.codes_reset": _l("All licence codes revoked"),
+        "licence.check": _l("Licence checked"),
+        "licence.share_create": _l("Share code created"),
+        "licence.share_cancel": _l("Share code cancelled"),
+        "licence.search": _l("Licence records searched"),
+        "licence.record_view": _l("Licence record viewed"),
+        "licence.photo": _l("Licence photo uploaded"),
+        "licence.import": _l("Licence records imported"),
+        "licence.mobile_set": _l("Recorded mobile number set"),
+        "licence_record.suspended": _l("Licence suspended"),
+        "licence_record.revoked": _l("Licence revoked"),
+        "licence_record.cancelled": _l("Licence cancelled"),
+        "licence_record.valid": _l("Licence restored"),
+    },
+    demo=load_demo,
+    statistics=("elicence", "licence_check", "share_code"),
+)

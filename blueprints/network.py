@@ -1,0 +1,166 @@
+"""The network's HTTP side: the signed published document, the inbox other deployments post
+envelopes to, and the administrator's page of peers (城市间联网)."""
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import fn
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length
+
+from blueprints.auth.forms import REQUIRED
+from core.access import get_or_404, role_required
+from core.forms import Form
+from core.network import identity, inbox, outbox, peers
+from core.security import csrf
+from models import ADMIN, OUTBOX_PENDING, PEER_ACTIVE, PEER_SUSPENDED, OutboxMessage, Peer
+
+bp = Blueprint("network", __name__)
+
+MAX_ENVELOPE_BYTES = 512 * 1024
+
+
+@bp.get("/.well-known/jiaoguan.json")
+def document():
+    """Who this deployment is, signed by each of its keys (JWS, general JSON serialization)."""
+    response = jsonify(identity.signed_document())
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public, and signed
+    return response
+
+
+@bp.post("/network/inbox")
+@csrf.exempt
+def receive():
+    """An envelope from another deployment (a compact JWS): a signed acknowledgement or a signed
+    refusal comes back. No session, no cookie, no CSRF token: the signature is the credential."""
+    if (request.content_length or 0) > MAX_ENVELOPE_BYTES:
+        status, token = inbox.refuse("malformed", {}, "too large")
+    else:
+        status, token = inbox.receive(request.get_data(as_text=True).strip())
+    return Response(token, status=status, mimetype="application/jose")
+
+
+class FetchPeerForm(Form):
+    """Step one of peering: the other deployment's address."""
+
+    url = StringField(
+        _l("Address of the other deployment"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("Its public base URL, e.g. https://jg.jinan.example"),
+    )
+
+
+class ConfirmPeerForm(Form):
+    """Step two: the fingerprint the other city read out, typed back."""
+
+    url = HiddenField()
+    kid = HiddenField()
+    fingerprint = StringField(
+        _l("Fingerprint confirmed with the other city"),
+        validators=[DataRequired(REQUIRED), Length(max=120)],
+        description=_l("Have the other city's administrator read their fingerprint out to you "
+                       "(by telephone or in person) and type what you hear: it must be the one "
+                       "shown above."),
+    )  # fmt: skip
+
+
+def peers_context(fetch_form=None) -> dict:
+    """What the peers page shows: each peer with its waiting messages, and the overdue alert."""
+    waiting = dict(
+        OutboxMessage.select(OutboxMessage.recipient, fn.COUNT(OutboxMessage.id))
+        .where(OutboxMessage.status == OUTBOX_PENDING)
+        .group_by(OutboxMessage.recipient)
+        .tuples()
+    )
+    return {
+        "peers": list(Peer.select().order_by(Peer.base_url)),
+        "waiting": waiting,
+        "overdue": list(outbox.overdue().limit(50)),
+        "fetch_form": fetch_form or FetchPeerForm(),
+        "own_fingerprint": own_fingerprint(),
+    }
+
+
+def own_fingerprint() -> str:
+    """This deployment's fingerprint, to read out to another city."""
+    from core.network.keys import fingerprint, signing_key
+
+    return fingerprint(signing_key().kid)
+
+
+@bp.get("/network/peers")
+@role_required(ADMIN)
+def peer_list():
+    """The peers, their last contact and waiting messages; alerts; the form to add one."""
+    return render_template("network/peers.html", **peers_context())
+
+
+@bp.post("/network/peers/fetch")
+@role_required(ADMIN)
+def peer_fetch():
+    """Fetch a deployment's document and ask for its fingerprint."""
+    form = FetchPeerForm()
+    if not form.validate_on_submit():
+        return render_template("network/peers.html", **peers_context(form)), 422
+    try:
+        candidate = peers.fetch_candidate(form.url.data)
+    except peers.PeerError as exc:
+        form.url.errors.append(_("This deployment's document could not be verified: %(why)s",
+                                 why=str(exc)))  # fmt: skip
+        return render_template("network/peers.html", **peers_context(form)), 422
+    confirm = ConfirmPeerForm(formdata=None, url=candidate.url, kid=candidate.kid)
+    return render_template("network/confirm_peer.html", candidate=candidate, form=confirm)
+
+
+@bp.post("/network/peers/confirm")
+@role_required(ADMIN)
+def peer_confirm():
+    """Add the peer when the typed fingerprint is its key's; the document is fetched again and
+    must still be signed by the key that was shown."""
+    form = ConfirmPeerForm()
+    candidate = None
+    if form.validate_on_submit():
+        try:
+            candidate = peers.fetch_candidate(form.url.data)
+            if candidate.kid != form.kid.data:
+                raise peers.PeerError("the deployment's key changed since it was shown")
+            peers.add_peer(candidate, form.fingerprint.data, added_by=current_user.username)
+        except peers.PeerError as exc:
+            form.fingerprint.errors.append(_("Not added: %(why)s", why=str(exc)))
+        else:
+            flash(_("%(url)s is now a peer.", url=candidate.url), "ok")
+            return redirect(url_for("network.peer_list"), code=303)
+    if candidate is None:
+        return redirect(url_for("network.peer_list"), code=303)
+    return render_template("network/confirm_peer.html", candidate=candidate, form=form), 422
+
+
+ACTIONS = {
+    "suspend": _l("Suspend"),
+    "resume": _l("Resume"),
+    "remove": _l("Remove"),
+}
+
+
+@bp.route("/network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
+          methods=["GET", "POST"])  # fmt: skip
+@role_required(ADMIN)
+def peer_action(peer_id: int, action: str):
+    """Suspend, resume or remove a peer, after a confirmation page."""
+    peer = get_or_404(Peer, Peer.id == peer_id)
+    waiting = (
+        OutboxMessage.select()
+        .where(OutboxMessage.recipient == peer.base_url, OutboxMessage.status == OUTBOX_PENDING)
+        .count()
+    )
+    form = Form()
+    if request.method == "POST" and form.validate_on_submit():
+        if action == "remove":
+            peers.remove_peer(peer)
+        else:
+            peers.set_status(peer, PEER_SUSPENDED if action == "suspend" else PEER_ACTIVE)
+        flash(_("Done: %(url)s.", url=peer.base_url), "ok")
+        return redirect(url_for("network.peer_list"), code=303)
+    return render_template("network/peer_action.html", peer=peer, action=action,
+                           label=ACTIONS[action], waiting=waiting, form=form)  # fmt: skip

@@ -1,0 +1,66 @@
+"""The cross-region vehicle transfer's declaration (core.measures): its links, cards, audit
+labels, demo data and statistics."""
+
+from flask_babel import lazy_gettext as _l
+
+from core.measures import Card, Link, Measure, staff
+from models import MARKET_CLERK, VEHICLE_CLERK
+
+from . import bp
+from .demo import load_demo
+
+MEASURE = Measure(
+    name="transfer",
+    blueprint=bp,
+    links=(
+        Link("transfer.index", _l("My vehicles and transfers")),
+        Link("transfer.market_queue", _l("Sales"), staff(MARKET_CLERK)),
+        Link("transfer.office_queue", _l("Transfers"), staff(VEHICLE_CLERK)),
+        Link("transfer.archive_queue", _l("Archive requests"), staff(VEHICLE_CLERK)),
+    ),
+    staff_cards=(
+        Card(
+            "transfer.market_queue",
+            _l("Sales invoiced here"),
+            _l("Issue the unified invoice of a used-car sale and follow the transfer."),
+            staff(MARKET_CLERK),
+        ),
+        Card(
+            "transfer.office_queue",
+            _l("Transfers into this city"),
+            _l("Inspect vehicles bought from other cities and register them to their buyers."),
+            staff(VEHICLE_CLERK),
+        ),
+        Card(
+            "transfer.archive_queue",
+            _l("Archive requests"),
+            _l("Send the archives of vehicles sold to other cities, or refuse with a reason."),
+            staff(VEHICLE_CLERK),
+        ),
+    ),
+    home_card=Card(
+        "transfer.index",
+        _l("Buying a used car from another city"),
+        _l(
+            "Invoice, inspection and registration in one place: the vehicle's archive is sent "
+            "between the offices online."
+        ),
+    ),
+    audit_labels={
+        "transfer.open": _l("Transfer case opened"),
+        "transfer.confirm": _l("Sale confirmed by a party"),
+        "transfer.confirmed": _l("Sale confirmed by both parties"),
+        "transfer.declined": _l("Sale declined: case cancelled"),
+        "transfer.plate_chosen": _l("Plate chosen"),
+        "transfer.inspect": _l("Vehicle inspected"),
+        "transfer.inspected": _l("Inspection passed: archive requested"),
+        "transfer.archive_sent": _l("Vehicle archive sent"),
+        "transfer.registered": _l("Transfer registered"),
+        "transfer.stopped": _l("Transfer case stopped"),
+        "transfer.case_view": _l("Transfer case viewed"),
+        "transfer.queue_view": _l("Transfer queue viewed"),
+        "transfer.archive_read": _l("Vehicle archive read"),
+    },
+    demo=load_demo,
+    statistics=("transfer",),
+)

@@ -1,0 +1,122 @@
+"""What a measure (便民措施, one of the city's online services) declares about itself.
+
+Each measure's package (`blueprints/licence`, `transfer`, `truckpass`, `evidence`) exports one
+`Measure`; `app.py` alone lists them and hands the list to `init_app`, which keeps it on the app.
+The shared code reads the list from there and never imports a measure: the navigation, the
+staff landing page and the home page loop over the links and cards below, the audit search asks
+`audit_label()`, and the demo city runs each `demo` loader. docs/ARCHITECTURE.md walks through
+adding a measure.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, has_app_context
+from flask_login import current_user
+
+EXTENSION = "measures"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link in the site's navigation, for citizens (no roles) or for staff of some roles."""
+
+    endpoint: str
+    label: object  # a lazy string: rendered in the reader's language
+    roles: frozenset[str] = frozenset()
+
+    def shown_to(self, user) -> bool:
+        """True when `user` (logged in) sees the link: citizens see citizens' links, staff see
+        the links of their roles."""
+        if not user.is_staff:
+            return not self.roles
+        return any(user.has_role(role) for role in self.roles)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card of the staff landing page, or of the home page (no roles then): a title linking
+    to the measure, what it is for, and any further links under it."""
+
+    endpoint: str
+    title: object
+    text: object
+    roles: frozenset[str] = frozenset()
+    more: tuple[tuple[str, object], ...] = ()  # (endpoint, label) links under the text
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure's declaration: everything the shared pages and tools need to know of it."""
+
+    name: str
+    blueprint: object  # flask.Blueprint, registered by app.py
+    links: tuple[Link, ...] = ()
+    staff_cards: tuple[Card, ...] = ()
+    home_card: Card | None = None
+    audit_labels: Mapping[str, object] = field(default_factory=dict)
+    demo: Callable | None = None  # load_demo(core.demo.DemoContext), run in the demo's transaction
+    # The statistics' measures it is counted under (keys of rules.stats.MEASURES): the counting
+    # tables stay in rules.stats, pure and run inside the audit row's transaction.
+    statistics: tuple[str, ...] = ()
+
+
+def staff(*roles: str) -> frozenset[str]:
+    """The roles a link or card is for (reads better in a declaration than frozenset({...}))."""
+    return frozenset(roles)
+
+
+def init_app(app: Flask, measures: Iterable[Measure]) -> None:
+    """Keep the measures on the app, register their blueprints and the templates' helpers."""
+    measures = tuple(measures)
+    names = [m.name for m in measures]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two measures share a name: {names}")
+    app.extensions[EXTENSION] = measures
+    for measure in measures:
+        app.register_blueprint(measure.blueprint)
+    app.context_processor(_template_helpers)
+
+
+def _template_helpers() -> dict:
+    """What base.html, staff/index.html and main/home.html loop over."""
+    return {"measure_links": measure_links, "measure_cards": staff_cards, "home_cards": home_cards}
+
+
+def registered() -> tuple[Measure, ...]:
+    """The measures of the running app (none outside an app context)."""
+    return current_app.extensions.get(EXTENSION, ()) if has_app_context() else ()
+
+
+def measure_links(user=None) -> list[Link]:
+    """The measures' navigation links the user sees, in the measures' order."""
+    user = user or current_user
+    if not user.is_authenticated:
+        return []
+    return [link for m in registered() for link in m.links if link.shown_to(user)]
+
+
+def staff_cards(user=None) -> list[Card]:
+    """The measures' cards on a staff member's landing page, for the roles they hold."""
+    user = user or current_user
+    return [
+        card
+        for m in registered()
+        for card in m.staff_cards
+        if any(user.has_role(role) for role in card.roles)
+    ]
+
+
+def home_cards() -> list[Card]:
+    """One card per measure on the home page."""
+    return [m.home_card for m in registered() if m.home_card is not None]
+
+
+def audit_labels() -> dict[str, object]:
+    """The audit actions' labels of every registered measure."""
+    return {action: label for m in registered() for action, label in m.audit_labels.items()}
+
+
+def demo_loaders() -> list[Callable]:
+    """Each measure's demo loader, in the measures' order."""
+    return [m.demo for m in registered() if m.demo is not None]

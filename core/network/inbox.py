@@ -1,0 +1,201 @@
+"""Receiving envelopes: every check a message must pass, the handlers by message type, and
+the signed answer (an acknowledgement, or a refusal with a reason code).
+
+A message is handled once: its handler's changes, the stored answer and the audit row commit
+in one transaction, and the same message again gets the stored answer without running the
+handler. A refusal changes nothing but the audit log.
+"""
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+from peewee import IntegrityError
+
+from models import InboxMessage, Peer, utcnow, write_tx
+
+from . import keys
+from .envelope import EnvelopeError, canonical, peek, sign, verify
+from .identity import base_url
+from .journal import record
+from .peers import normalise_url, refresh_keys
+
+# Reason codes of refusals, and the HTTP status each is answered with.
+REFUSAL_STATUS = {
+    "malformed": 400,
+    "clock_skew": 400,
+    "bad_signature": 403,
+    "unknown_sender": 403,
+    "suspended_peer": 403,
+    "replayed_id": 409,
+    "wrong_recipient": 421,
+    "unknown_type": 422,
+}
+ANSWER_TYPES = ("ack", "refusal")
+
+
+class BadBody(Exception):
+    """Raised by a handler when the body is not well formed for its type (refused: malformed)."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    """What a message type does when received: `handle(body, peer)` returns the answer's body
+    and makes its changes in the caller's transaction, or raises BadBody."""
+
+    type: str
+    handle: Callable[[dict, Peer], dict]
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def register(type_: str):
+    """Decorator: the function handles messages of `type_` (one handler per type)."""
+
+    def decorator(func):
+        """Record the handler under its type."""
+        if type_ in HANDLERS or type_ in ANSWER_TYPES:
+            raise ValueError(f"a handler for {type_!r} exists already")
+        HANDLERS[type_] = Handler(type_, func)
+        return func
+
+    return decorator
+
+
+@register("ping")
+def ping(body: dict, peer: Peer) -> dict:
+    """Echo: proves that two deployments hear each other and verify each other's signatures."""
+    text = body.get("text", "")
+    if set(body) - {"text"} or not isinstance(text, str) or len(text) > 200:
+        raise BadBody("a ping carries at most a 'text' of up to 200 characters")
+    return {"echo": text}
+
+
+def answer(kind: str, *, to: str, in_reply_to: str, reason: str = "", body=None) -> str:
+    """A signed acknowledgement or refusal."""
+    payload = {
+        "id": str(uuid.uuid4()),
+        "type": kind,
+        "from": base_url(),
+        "to": to,
+        "iat": int(time.time()),
+        "in_reply_to": in_reply_to,
+        "body": body or {},
+    }
+    if reason:
+        payload["reason"] = reason
+    return sign(payload, keys.signing_key())
+
+
+def digest(payload: dict) -> str:
+    """What makes two deliveries the same message: its type and body (not its time or
+    signature, which a retry renews)."""
+    return hashlib.sha256(canonical([payload.get("type"), payload.get("body")])).hexdigest()
+
+
+def well_formed(payload: dict) -> bool:
+    """The envelope's own fields have the right types and sizes."""
+    return (
+        isinstance(payload.get("id"), str) and 8 <= len(payload["id"]) <= 64
+        and isinstance(payload.get("type"), str) and 0 < len(payload["type"]) <= 40
+        and isinstance(payload.get("to"), str)
+        and isinstance(payload.get("iat"), int)
+        and isinstance(payload.get("body"), dict)
+    )  # fmt: skip
+
+
+def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
+    """Audit the refusal and answer it, signed. Nothing else is written."""
+    sender = str(payload.get("from", ""))[:200]
+    message_id = str(payload.get("id", ""))[:64]
+    with write_tx():
+        record("network.refused", peer_url=sender, message_id=message_id, result=reason,
+               detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]})  # fmt: skip
+    token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason)
+    return REFUSAL_STATUS[reason], token
+
+
+def _verified(token: str, peer: Peer) -> dict:
+    """The payload, verified with the peer's keys; once more after fetching its document when
+    the key is one we do not know yet (the peer rotated its key)."""
+    try:
+        return verify(token, peer.doc["keys"])
+    except EnvelopeError:
+        header, _ = peek(token)
+        known = {j["kid"] for j in peer.doc["keys"]}
+        if header.get("kid") in known or not refresh_keys(peer):
+            raise
+        return verify(token, peer.doc["keys"])
+
+
+def receive(token: str) -> tuple[int, str]:
+    """Check one envelope and answer it: (HTTP status, signed answer)."""
+    try:
+        _, claimed = peek(token)
+    except EnvelopeError as exc:
+        return refuse("malformed", {}, exc.detail)
+    peer = Peer.get_or_none(Peer.base_url == normalise_url(str(claimed.get("from", ""))))
+    if peer is None:
+        return refuse("unknown_sender", claimed)
+    if not peer.is_active:
+        return refuse("suspended_peer", claimed)
+    try:
+        payload = _verified(token, peer)
+    except EnvelopeError as exc:
+        return refuse(exc.reason, claimed, exc.detail)
+    if not well_formed(payload):
+        return refuse("malformed", payload, "envelope fields")
+    if normalise_url(payload["to"]) != base_url():
+        return refuse("wrong_recipient", payload)
+    seen = InboxMessage.get_or_none(
+        (InboxMessage.sender == peer.base_url) & (InboxMessage.message_id == payload["id"])
+    )
+    if seen is not None:
+        return _repeat(seen, payload)
+    skew = current_app.config["NETWORK_CLOCK_SKEW_SECONDS"]
+    if abs(int(time.time()) - payload["iat"]) > skew:
+        return refuse("clock_skew", payload, f"sent at {payload['iat']}")
+    handler = HANDLERS.get(payload["type"])
+    if handler is None:
+        return refuse("unknown_type", payload)
+    try:
+        return _handle(handler, payload, peer)
+    except BadBody as exc:
+        return refuse("malformed", payload, str(exc))
+    except IntegrityError:
+        # The same message arrived twice at once; the other delivery was stored first.
+        seen = InboxMessage.get(
+            (InboxMessage.sender == peer.base_url) & (InboxMessage.message_id == payload["id"])
+        )
+        return _repeat(seen, payload)
+
+
+def _repeat(seen: InboxMessage, payload: dict) -> tuple[int, str]:
+    """A message id received before: the same answer for the same message, else a refusal."""
+    if seen.digest != digest(payload):
+        return refuse("replayed_id", payload, "this id was used by another message")
+    return (200 if seen.outcome == "ack" else REFUSAL_STATUS[seen.reason]), seen.answer
+
+
+def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
+    """Run the handler, store the answer and audit, all in one transaction."""
+    with write_tx():
+        reply = handler.handle(payload["body"], peer)
+        token = answer("ack", to=peer.base_url, in_reply_to=payload["id"], body=reply)
+        InboxMessage.create(
+            sender=peer.base_url,
+            message_id=payload["id"],
+            type=payload["type"],
+            digest=digest(payload),
+            body=canonical(payload["body"]).decode(),
+            outcome="ack",
+            answer=token,
+        )
+        Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
+        record("network.received", peer_url=peer.base_url, message_id=payload["id"],
+               detail={"type": payload["type"]})  # fmt: skip
+    return 200, token

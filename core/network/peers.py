@@ -1,0 +1,132 @@
+"""Peers trusted on purpose: fetched, shown by fingerprint, added only once an administrator
+types the fingerprint the other city read out to them; suspended or removed by hand."""
+
+import json
+from dataclasses import dataclass
+
+from models import (
+    OUTBOX_CANCELLED,
+    OUTBOX_PENDING,
+    PEER_ACTIVE,
+    OutboxMessage,
+    Peer,
+    utcnow,
+    write_tx,
+)
+
+from . import http
+from .envelope import EnvelopeError, verify_document
+from .identity import FORMAT
+from .keys import fingerprint, same_fingerprint
+
+
+class PeerError(Exception):
+    """Why a peer cannot be added (shown to the administrator)."""
+
+
+@dataclass
+class Candidate:
+    """A fetched and self-verified document, waiting for the administrator's confirmation."""
+
+    url: str
+    document: dict
+    kid: str
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint the administrator confirms with the other city."""
+        return fingerprint(self.kid)
+
+
+def normalise_url(url: str) -> str:
+    """A deployment's base URL as compared everywhere (no trailing slash, no spaces)."""
+    return (url or "").strip().rstrip("/")
+
+
+def fetch_candidate(url: str) -> Candidate:
+    """Fetch a deployment's document and check that it is signed by its own newest key and
+    names the URL it was fetched from. Raises PeerError."""
+    url = normalise_url(url)
+    try:
+        serialized = http.fetch_json(url + "/.well-known/jiaoguan.json")
+        document, kid = verify_document(serialized)
+    except http.Unreachable as exc:
+        raise PeerError(f"unreachable: {exc}") from exc
+    except EnvelopeError as exc:
+        raise PeerError(f"document refused: {exc}") from exc
+    if document.get("jiaoguan") != FORMAT:
+        raise PeerError("unknown document format")
+    if normalise_url(document.get("base_url")) != url:
+        raise PeerError(f"the document names another address: {document.get('base_url')!r}")
+    return Candidate(url, document, kid)
+
+
+def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
+    """Trust the candidate when `typed` is its fingerprint; audited. Raises PeerError."""
+    from core.audit import audit
+
+    if not same_fingerprint(typed, candidate.fingerprint):
+        raise PeerError("the fingerprint typed is not the one of this deployment's key")
+    with write_tx():
+        if Peer.get_or_none(Peer.base_url == candidate.url) is not None:
+            raise PeerError("this deployment is a peer already")
+        peer = Peer.create(
+            base_url=candidate.url,
+            name=str(candidate.document.get("name", ""))[:100],
+            city=str(candidate.document.get("city", ""))[:50],
+            fingerprint=candidate.kid,
+            document=json.dumps(candidate.document, ensure_ascii=False),
+            added_by=added_by[:60],
+        )
+        audit("network.peer_added", peer,
+              detail={"url": peer.base_url, "fingerprint": candidate.fingerprint})  # fmt: skip
+    return peer
+
+
+def refresh_keys(peer: Peer) -> bool:
+    """Fetch the peer's document again and take its new keys when a key we already trust signed
+    it (a rotation on the other side). True when the keys changed."""
+    try:
+        serialized = http.fetch_json(peer.base_url + "/.well-known/jiaoguan.json")
+        document, _ = verify_document(serialized, trusted=peer.doc["keys"])
+    except (http.Unreachable, EnvelopeError):
+        return False
+    if normalise_url(document.get("base_url")) != peer.base_url:
+        return False
+    if document["keys"] == peer.doc["keys"]:
+        return False
+    newest = max(document["keys"], key=lambda j: int(j.get("nbf", 0)))["kid"]
+    with write_tx():
+        Peer.update(document=json.dumps(document, ensure_ascii=False), fingerprint=newest).where(
+            Peer.id == peer.id
+        ).execute()
+    peer.document, peer.fingerprint = json.dumps(document, ensure_ascii=False), newest
+    return True
+
+
+def set_status(peer: Peer, status: str, actor=None) -> None:
+    """Suspend or resume a peer; audited. A suspended peer is neither heard nor sent to."""
+    from core.audit import audit
+
+    with write_tx():
+        Peer.update(status=status).where(Peer.id == peer.id).execute()
+        action = "network.peer_resumed" if status == PEER_ACTIVE else "network.peer_suspended"
+        audit(action, peer, actor=actor, detail={"url": peer.base_url})
+
+
+def remove_peer(peer: Peer, actor=None) -> int:
+    """Forget a peer; its undelivered messages are cancelled (returns how many). Audited."""
+    from core.audit import audit
+
+    with write_tx():
+        cancelled = (
+            OutboxMessage.update(status=OUTBOX_CANCELLED, done_at=utcnow(), reason="peer_removed")
+            .where(
+                OutboxMessage.recipient == peer.base_url, OutboxMessage.status == OUTBOX_PENDING
+            )  # fmt: skip
+            .execute()
+        )
+        audit("network.peer_removed", peer, actor=actor,
+              detail={"url": peer.base_url, "cancelled": cancelled})  # fmt: skip
+        Peer.delete().where(Peer.id == peer.id).execute()
+    return cancelled

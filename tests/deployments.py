@@ -1,0 +1,124 @@
+"""Whole deployments for the network tests: each city with its own database, instance folder,
+keys and gunicorn server on loopback, and its `flask` commands run as an administrator would."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+
+from core.db import make_database, upgrade
+from core.network.keys import SigningKey, _as_key
+from models import Office, db
+
+from .helpers import release_database
+from .nodes import ROOT, Node, free_port
+
+CITIES = {
+    "qingdao": ("370200", "青岛市车管所", "Qingdao Vehicle Office", "青岛", "Qingdao", "鲁B"),
+    "jinan": ("370100", "济南市车管所", "Jinan Vehicle Office", "济南", "Jinan", "鲁A"),
+}
+
+
+class Deployment:
+    """One city's jiaoguan: migrated database with its vehicle office, served by gunicorn."""
+
+    def __init__(self, root, city: str, database_url: str | None = None):
+        self.city = city
+        self.instance = str(root / city)
+        os.makedirs(self.instance, exist_ok=True)
+        self.database_url = database_url or f"sqlite:///{self.instance}/jiaoguan.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = {
+            "INSTANCE_PATH": self.instance,
+            "DEPLOYMENT_NAME": f"jiaoguan {city}",
+            "NETWORK_TIMEOUT_SECONDS": "5",
+        }
+        upgrade_and_add_office(self.database_url, city)
+        self.node = None
+        self.start()
+
+    def start(self) -> None:
+        """Start (or restart, on the same address) the deployment's server."""
+        self.node = Node(self.database_url, self.instance, workers=1, port=self.port,
+                         **self.settings)  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop the server (the database and keys stay)."""
+        self.node.stop()
+
+    def env(self) -> dict:
+        """The environment of this deployment's commands (the same settings as its server)."""
+        return {**os.environ, "FLASK_APP": "app:create_app", "DATABASE_URL": self.database_url,
+                "PUBLIC_BASE_URL": self.url, "SECRET_KEY": "shared-by-all-nodes",
+                **self.settings}  # fmt: skip
+
+    def flask(self, *args, input: str | None = None, check: bool = True):
+        """Run `flask ...` for this deployment; returns the finished process."""
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", *args], cwd=ROOT, env=self.env(), input=input,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(f"flask {' '.join(args)}: {done.stdout}\n{done.stderr}")
+        return done
+
+    def fingerprint(self) -> str:
+        """What this city's administrator reads out on the telephone."""
+        out = self.flask("network", "show-key").stdout
+        return out.split("fingerprint:", 1)[1].strip()
+
+    def keys(self) -> list[SigningKey]:
+        """The deployment's private keys (a test forging or crafting messages reads them)."""
+        with open(os.path.join(self.instance, "network", "keys.json")) as fh:
+            return [_as_key(e) for e in json.load(fh)["keys"]]
+
+    @contextmanager
+    def database(self):
+        """The models bound to this deployment's database, for assertions."""
+        db.initialize(make_database(self.database_url))
+        try:
+            with db.connection_context():
+                yield
+        finally:
+            release_database()
+
+
+def upgrade_and_add_office(database_url: str, city: str) -> None:
+    """Migrate a new deployment's database and give it its city's vehicle office."""
+    db.initialize(make_database(database_url))
+    try:
+        upgrade()
+        code, name, name_en, city_zh, city_en, prefix = CITIES[city]
+        with db.connection_context():
+            Office.create(code=code, name=name, name_en=name_en, kind="vehicle_office",
+                          city=city_zh, city_en=city_en, plate_prefix=prefix)  # fmt: skip
+    finally:
+        release_database()
+
+
+def post_envelope(deployment: Deployment, token: str) -> tuple[int, str]:
+    """POST a compact JWS to a deployment's inbox as another deployment would."""
+    request = urllib.request.Request(  # noqa: S310
+        deployment.url + "/network/inbox", data=token.encode(), method="POST",
+        headers={"Content-Type": "application/jose"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def get_json(url: str):
+    """GET a JSON document: (status, headers, parsed body)."""
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
+        return response.status, dict(response.headers), json.loads(response.read())
+
+
+def peer(a: Deployment, b: Deployment) -> None:
+    """a trusts b: the fingerprint read out by b's administrator is typed at a."""
+    a.flask("network", "add-peer", b.url, input=b.fingerprint() + "\n")

@@ -1,0 +1,95 @@
+"""The named query methods that keep compiled SQL inside models/: each gives what the plain
+peewee query gives, and the compare-and-set moves a row only from the state it was seen in."""
+
+from models import (
+    AccidentCase,
+    ELicence,
+    EvidenceItem,
+    LicenceCheck,
+    LicenceRecord,
+    RestrictedZone,
+    User,
+    Vehicle,
+    ZoneRule,
+)
+from models.stats import office_code_by
+
+
+def test_licence_lookups(app, make, conn):
+    elicence = make.elicence()
+    with conn():
+        record = LicenceRecord.get_by_id(elicence.record_id)
+        assert LicenceRecord.by_licence_no(record.licence_no).id == record.id
+        assert LicenceRecord.by_licence_no("000000000000000000") is None
+        assert LicenceRecord.by_id(record.id).licence_no == record.licence_no
+        assert LicenceRecord.by_id(-1) is None
+        assert ELicence.by_handle(elicence.handle).id == elicence.id
+        assert ELicence.by_handle("no-such-handle") is None
+        assert ELicence.by_typing_key(elicence.typing_key).id == elicence.id
+        assert ELicence.by_record(record.id).id == elicence.id
+        assert ELicence.by_record(-1) is None
+
+
+def test_insert_new_fills_defaults_and_sets_the_id(app, make, conn):
+    elicence = make.elicence()
+    with conn():
+        check = LicenceCheck(
+            elicence=elicence.id, via="qr", checker_kind="anonymous", verdict="valid"
+        )
+        new_id = check.insert_new()
+        assert check.id == new_id
+        stored = LicenceCheck.get_by_id(new_id)
+        assert (stored.elicence_id, stored.verdict, stored.client_addr) == (
+            elicence.id,
+            "valid",
+            "",
+        )
+        assert stored.at is not None
+
+
+def test_set_if_moves_only_from_the_state_seen(app, make, conn):
+    user = make.citizen(locale="zh")
+    with conn():
+        assert User.set_if(user.id, User.locale, "zh", {User.locale: "en"}) == 1
+        assert User.set_if(user.id, User.locale, "zh", {User.locale: "fr"}) == 0
+        assert User.get_by_id(user.id).locale == "en"
+
+
+def test_vehicle_by_plate(app, make, conn):
+    truck = make.truck()
+    with conn():
+        assert Vehicle.by_plate(truck.plate).id == truck.id
+        assert Vehicle.by_plate("鲁B00000X") is None
+
+
+def test_zones_in_force_and_their_rules(app, make, conn):
+    first = make.zone({"classes": "heavy"}, {"classes": "light"}, name="甲")
+    second = make.zone(name="乙")
+    with conn():
+        RestrictedZone.update(active=False).where(RestrictedZone.id == second.id).execute()
+        assert [z.id for z in RestrictedZone.in_force()] == [first.id]
+        rows = ZoneRule.of_zones([first.id, second.id])
+        expected = ZoneRule.select().where(ZoneRule.zone.in_([first.id, second.id]))
+        assert sorted(r.id for r in rows) == sorted(r.id for r in expected)
+        assert ZoneRule.of_zones([]) == []
+
+
+def test_office_codes_of_counted_events(app, make, conn):
+    elicence = make.elicence()
+    truck = make.truck()
+    case = make.accident_case()
+    item = make.evidence(case)
+    with conn():
+        record = LicenceRecord.get_by_id(elicence.record_id)
+        office = record.issuing_office
+        assert office_code_by("office", office.id) == office.code
+        assert office_code_by("record", record.id) == office.code
+        assert office_code_by("licence-no", record.licence_no) == office.code
+        assert (
+            office_code_by("vehicle", truck.id)
+            == Vehicle.get_by_id(truck.id).registration_office.code
+        )
+        brigade = AccidentCase.get_by_id(case.id).office.code
+        assert office_code_by("evidence-item", item.id) == brigade
+        assert EvidenceItem.get_by_id(item.id).case_id == case.id
+        assert office_code_by("office", -1) == ""

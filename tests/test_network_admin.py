@@ -1,0 +1,127 @@
+"""The administrator's page of peers: peering by typed fingerprint against a real deployment,
+suspending and removing with confirmation, and the alert for a message a day undelivered."""
+
+import datetime as dt
+
+import pytest
+
+from core.network.outbox import enqueue
+from models import (
+    OUTBOX_CANCELLED,
+    AuditEvent,
+    OutboxMessage,
+    Peer,
+    db,
+    utcnow,
+    write_tx,
+)
+
+from .deployments import Deployment
+from .helpers import field_error, page
+
+
+@pytest.fixture
+def jinan(tmp_path, app):
+    """A real deployment to peer with (its own SQLite file, instance folder and server)."""
+    deployment = Deployment(tmp_path, "jinan")
+    # The Deployment helper bound the models to Jinan's database for a moment: back to ours.
+    from core.db import make_database
+
+    db.initialize(make_database(app.config["DATABASE_URL"]))
+    yield deployment
+    deployment.stop()
+
+
+def test_only_administrators_reach_the_peers_page(client, make, login):
+    assert client.get("/network/peers").status_code == 302
+    login(make.staff("vehicle_clerk"))
+    assert client.get("/network/peers").status_code == 403
+
+
+def test_peering_on_the_page_needs_the_typed_fingerprint(client, make, login, jinan, conn):
+    login(make.staff("admin"))
+    soup = page(client.post("/network/peers/fetch", data={"url": jinan.url + "/"}))
+    shown = soup.find(id="peer-fingerprint").get_text(strip=True)
+    assert shown == jinan.fingerprint()
+    kid = soup.find("input", attrs={"name": "kid"})["value"]
+    wrong = {"url": jinan.url, "kid": kid, "fingerprint": shown[:-4] + "0000"}
+    soup = page(client.post("/network/peers/confirm", data=wrong), status=422)
+    assert "Not added" in field_error(soup, "fingerprint") or "未添加" in field_error(
+        soup, "fingerprint"
+    )
+    with conn():
+        assert Peer.select().count() == 0
+    right = {"url": jinan.url, "kid": kid, "fingerprint": shown.replace(" ", "")}
+    response = client.post("/network/peers/confirm", data=right)
+    assert response.status_code == 303
+    soup = page(client.get("/network/peers"))
+    assert jinan.url in soup.find(id="peers").get_text()
+    with conn():
+        assert Peer.get().base_url == jinan.url
+
+
+def test_an_unreachable_or_unsigned_address_is_explained(client, make, login):
+    login(make.staff("admin"))
+    soup = page(client.post("/network/peers/fetch", data={"url": "http://127.0.0.1:9/"}),
+                status=422)  # fmt: skip
+    assert field_error(soup, "url")
+
+
+def make_peer(url="https://jg.jinan.example") -> Peer:
+    return Peer.create(base_url=url, name="jiaoguan jinan", city="济南", fingerprint="x",
+                       document='{"keys": []}')  # fmt: skip
+
+
+def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(client, make, login,
+                                                                           conn):  # fmt: skip
+    with conn(), write_tx():
+        peer = make_peer()
+        enqueue(peer.base_url, "ping", {"text": "x"})
+    login(make.staff("admin"))
+    soup = page(client.get(f"/network/peers/{peer.id}/suspend"))
+    assert soup.find(id="peer-action-form")
+    with conn():
+        assert Peer.get_by_id(peer.id).status == "active"  # a GET changes nothing
+    assert client.post(f"/network/peers/{peer.id}/suspend", data={}).status_code == 303
+    with conn():
+        assert Peer.get_by_id(peer.id).status == "suspended"
+    page(client.get(f"/network/peers/{peer.id}/remove"))
+    assert client.post(f"/network/peers/{peer.id}/remove", data={}).status_code == 303
+    with conn():
+        assert Peer.select().count() == 0
+        assert OutboxMessage.get().status == OUTBOX_CANCELLED
+        actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.seq)]
+        assert actions[-2:] == ["network.peer_suspended", "network.peer_removed"]
+
+
+def test_a_message_undelivered_for_a_day_is_an_alert(client, make, login, conn):
+    with conn(), write_tx():
+        peer = make_peer()
+        fresh = enqueue(peer.base_url, "ping", {"text": "new"})
+        stale = enqueue(peer.base_url, "ping", {"text": "old"})
+        OutboxMessage.update(created_at=utcnow() - dt.timedelta(hours=25)).where(
+            OutboxMessage.id == stale.id
+        ).execute()
+    login(make.staff("admin"))
+    soup = page(client.get("/network/peers", headers={"Accept-Language": "en"}))
+    alert = soup.find(id="overdue-alert").get_text(" ", strip=True)
+    assert "1 message has waited more than a day" in alert
+    assert fresh.recipient in alert
+    assert "2" in soup.find(id="peers").get_text()  # two messages waiting for the peer
+
+
+def test_enqueue_belongs_to_the_transaction_of_its_cause(app, conn):
+    with conn():
+        peer = make_peer()
+        with pytest.raises(RuntimeError):
+            enqueue(peer.base_url, "ping", {})
+        with pytest.raises(ValueError), write_tx():
+            enqueue("https://not-a-peer.example", "ping", {})
+
+        class Rollback(Exception):
+            pass
+
+        with pytest.raises(Rollback), write_tx():
+            enqueue(peer.base_url, "ping", {})
+            raise Rollback
+        assert OutboxMessage.select().count() == 0  # rolled back with its cause

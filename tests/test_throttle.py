@@ -1,0 +1,149 @@
+"""Login throttles (core.throttle): a stranger cannot lock the owner out; sprayers are stopped;
+the Chinese common passwords are refused."""
+
+import pytest
+
+from blueprints.auth.service import check_password_step
+from models import AuditEvent, Throttle, TransferCase, db
+
+from .factories import Factory
+from .helpers import field_error, page
+
+OWNER_ADDR = "203.0.113.7"
+
+
+def from_addr(app, addr: str):
+    """A browser-like client whose requests come from `addr`."""
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = addr
+    return c
+
+
+def stranger_addr(i: int) -> str:
+    """A thousand different addresses, none of them the owner's."""
+    return f"198.51.{100 + i // 250}.{i % 250 + 1}"
+
+
+def test_a_thousand_wrong_passwords_from_elsewhere_do_not_stop_the_owner(app, make):
+    user = make.citizen()
+    owner = from_addr(app, OWNER_ADDR)
+    assert make.login(owner, user).status_code in (302, 303)  # the owner's device, known
+    owner.post("/logout", data={})
+    # The attack goes through the login step itself (not HTTP: a thousand page loads with
+    # their CSRF fetch would only slow the suite), each attempt from its own address.
+    verdicts = []
+    for i in range(1000):
+        with app.test_request_context("/login", environ_base={"REMOTE_ADDR": stranger_addr(i)}):
+            db.connect()
+            try:
+                verdicts.append(check_password_step(user.mobile, f"guess-{i}-wrong").error)
+            finally:
+                db.close()
+    assert set(verdicts) == {"bad-credentials", "locked"}
+    # The slow account-wide limit (NIST's 100) closed the account to new addresses...
+    assert verdicts.count("bad-credentials") == 99 and verdicts[-1] == "locked"
+    with db.connection_context():
+        assert AuditEvent.select().where(AuditEvent.action == "login.failed").count() == 100
+    # ...and told a newcomer which lock holds, in words of its own.
+    newcomer = from_addr(app, "192.0.2.99")
+    response = newcomer.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    message = page(response, 422).select_one(".form-error").get_text()
+    assert "曾登录过此账号的设备" in message
+    # The owner, from their own address, logs in with the right password at once.
+    response = owner.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert response.status_code in (302, 303)
+    assert owner.get("/account").status_code == 200
+
+
+def test_ten_wrong_passwords_lock_only_that_address_out_of_that_account(app, make):
+    user = make.citizen()
+    make.login(from_addr(app, OWNER_ADDR), user)
+    stranger = from_addr(app, "198.51.100.1")
+    for i in range(10):
+        stranger.post("/login", data={"account": user.mobile, "password": f"wrong-{i}-pass"})
+    response = stranger.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert response.status_code == 422 and "锁定至" in response.get_data(as_text=True)
+    owner = from_addr(app, OWNER_ADDR)
+    response = owner.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert response.status_code in (302, 303)
+
+
+def test_one_address_cannot_spray_a_password_over_many_accounts(app, make):
+    app.config["LOGIN_ADDRESS_MAX_FAILURES"] = 5
+    users = [make.citizen() for _ in range(7)]
+    sprayer = from_addr(app, "198.51.100.50")
+    answers = [
+        sprayer.post("/login", data={"account": u.mobile, "password": "Password-2024!"})
+        for u in users
+    ]
+    assert [r.status_code for r in answers] == [422] * 7
+    text = answers[-1].get_data(as_text=True)
+    assert "网络地址" in text
+    # Another address, the same accounts: not held by the sprayer's lock.
+    response = from_addr(app, "192.0.2.1").post(
+        "/login", data={"account": users[-1].mobile, "password": Factory.PASSWORD}
+    )
+    assert response.status_code in (302, 303)
+
+
+@pytest.mark.parametrize("password", ["wang123456", "5201314520", "woainima", "WoAiNiMa"])
+def test_chinese_common_passwords_are_refused_at_registration(client, password):
+    from .test_auth import GOOD
+
+    response = client.post("/register", data={**GOOD, "password": password, "confirm": password})
+    soup = page(response, 422, allow_ids=(GOOD["resident_id"],))
+    assert "常见" in field_error(soup, "password")
+
+
+@pytest.mark.parametrize("password", ["wang123456", "5201314520", "woainima"])
+def test_chinese_common_passwords_are_refused_at_password_change(client, make, password):
+    make.login(client, make.citizen())
+    response = client.post(
+        "/account",
+        data={"current": Factory.PASSWORD, "password": password, "confirm": password},
+    )
+    assert response.status_code == 422
+    assert "常见" in field_error(page(response, 422), "password")
+
+
+def test_guessing_a_sellers_id_number_is_paused_and_reveals_nothing(app, make, conn):
+    from .test_transfer_pages import invoice_form
+
+    w = make.transfer_world()
+    buyer = from_addr(app, OWNER_ADDR)
+    make.login(buyer, w.buyer)
+    answers = []
+    for _ in range(5):
+        form = invoice_form(w, seller_resident_id=make.resident_id())
+        answers.append(buyer.post("/transfer/new", data=form))
+    assert [r.status_code for r in answers] == [422] * 5
+    assert "对应不上" in answers[0].get_data(as_text=True)
+    # The sixth try, with the right ID number, is refused like the others: no case opens.
+    response = buyer.post("/transfer/new", data=invoice_form(w))
+    text = page(response, 422).get_text()
+    assert "不匹配的核对次数过多" in text
+    with conn():
+        assert TransferCase.select().count() == 0
+    # A right answer within the limit takes back only its own count.
+    other = make.transfer_world()
+    second = from_addr(app, "192.0.2.40")
+    make.login(second, other.buyer)
+    second.post("/transfer/new", data=invoice_form(other, seller_resident_id=make.resident_id()))
+    assert second.post("/transfer/new", data=invoice_form(other)).status_code == 303
+    with conn():
+        assert Throttle.get(Throttle.key == f"idcheck:{other.buyer.id}@192.0.2.40").failures == 1
+
+
+def test_guessing_the_licence_number_behind_a_share_code_is_paused(app, make):
+    el = make.elicence()
+    holder = app.test_client()
+    make.login(holder, el.holder)
+    code = page(holder.post("/licence/share", data={"days": "7"})).select_one(".share-code")
+    code = code.get_text().replace("-", "")
+    last6 = el.record.licence_no[-6:]
+    wrong = [f"{n:06d}" for n in range(11) if f"{n:06d}" != last6][:10]
+    for i, guess in enumerate(wrong):  # each from its own address: the per-client limit is 30
+        c = from_addr(app, stranger_addr(i))
+        assert "电子码无效" in c.get(f"/verify/share?code={code}&last6={guess}").get_data(True)
+    right = from_addr(app, "192.0.2.77").get(f"/verify/share?code={code}&last6={last6}")
+    assert 'content="throttled"' in right.get_data(as_text=True)
