@@ -6,7 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, db, errors, i18n, measures, security, session_auth
+from core import cli, db, errors, i18n, measures, security, session_auth, sms
 from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
 
@@ -35,6 +35,9 @@ SETTINGS = {
     "IDCHECK_ACCOUNT_WINDOW_SECONDS": "86400",
     "TRUSTED_PROXIES": "0",
     "SESSION_IDLE_MINUTES": "120",
+    "SMS_GATEWAY": "dev",
+    "SMS_GATEWAY_URL": "",
+    "SMS_GATEWAY_TOKEN": "",
     # The network of deployments (README, "Network"); name and city default to the offices'.
     "DEPLOYMENT_NAME": "",
     "DEPLOYMENT_CITY": "",
@@ -113,6 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.instance_path
         )
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    sms.check_settings(app.config)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -134,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints import (
         auth,
         evidence,
+        identity,
         licence,
         main,
         network,
@@ -146,6 +151,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(identity.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(stats.bp)

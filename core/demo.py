@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyotp
 
-from core import measures
+from core import identity_demo, measures
 from core.audit import audit
 from core.passwords import hash_password
 from models import (
@@ -182,6 +182,8 @@ def load_demo_city(progress=print) -> dict:
         context = DemoContext(rng=rng, offices=offices, citizens=citizens, staff=staff_users)
         for loader in measures.demo_loaders():
             loader(context)
+        # Identity proofs last: they name the cases and records the measures made.
+        identity_demo.load_demo(context)
         logins["notes"] = context.notes
         Setting.set_value(DEMO_KEY, json.dumps(logins, ensure_ascii=False))
         audit("demo.load", detail={"staff": len(STAFF), "citizens": len(CITIZENS)})

@@ -17,6 +17,7 @@ from .evidence import (
     EvidenceAccess,
     EvidenceItem,
 )
+from .identity import IdentityProof, SmsChallenge
 from .licence import (
     LICENCE_CLASSES,
     RECORD_STATUSES,
@@ -105,6 +106,8 @@ ALL_MODELS = [
     Peer,
     InboxMessage,
     OutboxMessage,
+    IdentityProof,
+    SmsChallenge,
 ]
 
 __all__ = [
@@ -141,6 +144,7 @@ __all__ = [
     "LicenceCheck",
     "LicenceRecord",
     "ShareCode",
+    "SmsChallenge",
     "AuditEvent",
     "BaseModel",
     "CaseParty",
@@ -148,6 +152,7 @@ __all__ = [
     "EvidenceItem",
     "InboxMessage",
     "Inspection",
+    "IdentityProof",
     "InspectionPhoto",
     "Office",
     "OutboxMessage",

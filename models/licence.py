@@ -74,6 +74,8 @@ class LicenceRecord(BaseModel):
     birth_date = DateField()
     nationality = CharField(max_length=30, default="中国")
     address = CharField(max_length=200)
+    # The mobile number the office recorded with the licence: identity codes go only here.
+    mobile = CharField(max_length=11, null=True)
     photo = CharField(max_length=200, null=True)  # relative path under UPLOAD_FOLDER
     classes = CharField(max_length=60)  # space-separated, e.g. "C1 D"
     first_issue_date = DateField()

@@ -79,6 +79,8 @@ class Vehicle(BaseModel):
     owner = ForeignKeyField(User, null=True, backref="vehicles", on_delete="SET NULL")
     owner_name = CharField(max_length=50)
     owner_resident_id = CharField(max_length=18, index=True)
+    # The owner's mobile number as recorded at the office: identity codes go only here.
+    owner_mobile = CharField(max_length=11, null=True)
     registration_office = ForeignKeyField(Office, backref="vehicles", on_delete="RESTRICT")
     certificate_no = CharField(max_length=20, unique=True)
     inspection_valid_until = DateField(null=True)

@@ -21,6 +21,7 @@ __all__ = [
     "birth_date_from_resident_id",
     "format_plate",
     "mask_id",
+    "mask_mobile",
     "normalize_mobile",
     "normalize_plate",
     "normalize_resident_id",
@@ -287,3 +288,15 @@ def mask_id(value: str | None) -> str:
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_mobile(value: str | None) -> str:
+    """Mask a mobile number the way Chinese services show one: 138****5678.
+
+    Enough for its owner to recognise it, too little for anyone else to call it.
+    """
+    if not value:
+        return ""
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]

@@ -23,6 +23,7 @@ from models import (
     CaseParty,
     ELicence,
     EvidenceItem,
+    IdentityProof,
     LicenceRecord,
     Office,
     PlateNumber,
@@ -144,7 +145,9 @@ class Factory:
                 return rid
 
     @connected
-    def citizen(self, password: str = PASSWORD, **kw) -> User:
+    def citizen(self, password: str = PASSWORD, proven: bool = True, **kw) -> User:
+        """A citizen account; proven (by SMS) unless `proven=False`, so that it sees the records
+        kept under its ID number as most tests expect."""
         n = next(_counter)
         defaults = {
             "real_name": f"测试{n}",
@@ -152,7 +155,18 @@ class Factory:
             "mobile": f"139{n:08d}",
             "password_hash": password_hash(password),
         }
-        return User.create(**{**defaults, **kw})
+        user = User.create(**{**defaults, **kw})
+        if proven:
+            self.proof(user)
+        return user
+
+    @connected
+    def proof(self, user: User, method: str = "sms", **kw) -> IdentityProof:
+        """An identity proof of the account's current ID number."""
+        defaults = {"user": user, "resident_id": user.resident_id, "method": method}
+        if method == "sms":
+            defaults["mobile"] = user.mobile
+        return IdentityProof.create(**{**defaults, **kw})
 
     @connected
     def staff(self, *roles: str, password: str = PASSWORD, enrolled: bool = True, **kw) -> User:
@@ -202,6 +216,7 @@ class Factory:
         today = dt.date.today()
         defaults = {
             "licence_no": rid,
+            "mobile": holder.mobile if holder else None,
             "file_no": f"{370200000000 + n}",
             "name": holder.real_name if holder else f"驾驶人{n}",
             "sex": sex_from_resident_id(rid),
@@ -307,6 +322,7 @@ class Factory:
             "owner": owner,
             "owner_name": owner.real_name if owner else "无账号车主",
             "owner_resident_id": owner.resident_id if owner else self.resident_id(area="370102"),
+            "owner_mobile": owner.mobile if owner else None,
             "registration_office": office,
             "certificate_no": f"{office.code}{n:06d}",
             "inspection_valid_until": dt.date.today() + dt.timedelta(days=200),

@@ -139,6 +139,30 @@ def test_csv_import_reports_and_never_imports_twice(app, make, runner, tmp_path,
         assert AuditEvent.select().where(AuditEvent.action == "licence.import").count() == 2
 
 
+def test_csv_import_takes_an_optional_mobile_column(app, make, runner, tmp_path, conn):
+    """The recorded mobile (where identity codes go) is checked, and a later run may add it."""
+    office = make.office()
+    text, ids = csv_text(make)
+    lines = text.splitlines()
+    header, good, third = lines[0] + ",mobile", lines[1] + ",+86 136-0000-1111", lines[5]
+    path = tmp_path / "mobiles.csv"
+
+    def run(third_mobile):
+        path.write_text("\n".join([header, good, third + "," + third_mobile]) + "\n", "utf-8")
+        return runner.invoke(args=["licence", "import", str(path), "--office", office.code])
+
+    assert "imported 2, already there 0, rejected 0" in run("").output
+    with conn():
+        assert LicenceRecord.get(LicenceRecord.licence_no == ids[0]).mobile == "13600001111"
+        assert LicenceRecord.get(LicenceRecord.licence_no == ids[2]).mobile is None
+    result = run("12345")
+    assert "rejected 1" in result.output and "bad mobile" in result.output
+    result = run("13900002222")
+    assert "already there 1, rejected 0, recorded mobile added or changed 1" in result.output
+    with conn():
+        assert LicenceRecord.get(LicenceRecord.licence_no == ids[2]).mobile == "13900002222"
+
+
 def test_search_by_id_number_posts_and_leaves_no_id_number_in_the_access_log(app, make, tmp_path):
     import re
 

@@ -10,6 +10,14 @@ EXPECTED_ROUTES = {
     "GET /",
     "GET /account",
     "POST /account",
+    # Proving one's identity (issue 15)
+    "GET /account/identity",
+    "POST /account/identity/sms",
+    "POST /account/identity/code",
+    "GET /staff/identity",
+    "POST /staff/identity",
+    "POST /staff/identity/activate",
+    "GET /dev/sms",
     "GET /evidence/",
     "GET /evidence/cases/<int:case_id>",
     "GET /evidence/cases/<int:case_id>/items/<int:item_id>",
@@ -148,6 +156,7 @@ PUBLIC = [
 CITIZEN = [
     "/",
     "/account",
+    "/account/identity",
     "/licence/",
     "/evidence/",
     "/evidence/open",
@@ -169,9 +178,15 @@ ADMIN = [
     "/stats/",
     "/network/peers",
 ]
-VEHICLE_CLERK = ["/staff/", "/transfer/office", "/transfer/archives", "/transfer/office?state=all"]
+VEHICLE_CLERK = [
+    "/staff/",
+    "/transfer/office",
+    "/transfer/archives",
+    "/transfer/office?state=all",
+    "/staff/identity",
+]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
-LICENCE_CLERK = ["/staff/", "/licence/records"]
+LICENCE_CLERK = ["/staff/", "/licence/records", "/staff/identity"]
 TRUCKPASS_CLERK = ["/staff/", "/trucks/queue", "/trucks/zones", "/trucks/zones/new"]
 
 

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.audit import audit, client_addr
 from core.i18n import localtime
+from core.identity import may_see_case, record_query_code
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
 from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
@@ -122,7 +123,9 @@ def case_access(case_id: int, user) -> CaseAccess | None:
         party = CaseParty.get_or_none(
             (CaseParty.case == case.id) & (CaseParty.resident_id == user.resident_id)
         )
-        if party is not None:
+        # A party by ID number sees the case once that number is proven, or once they opened
+        # this very case with its notice's query code.
+        if party is not None and may_see_case(user, case.id):
             return CaseAccess(case, party, user)
     return None
 
@@ -480,6 +483,7 @@ def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
         )
         return None
     Throttle.reset(throttle_keys(user)[0][0])
+    record_query_code(user, case)
     audit("evidence.code_ok", case, actor=user)
     return case
 

@@ -10,6 +10,7 @@ from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
+from core.identity import visible_party_cases
 from core.steps import StepError, form_error
 from core.uploads import EXTENSIONS
 from models import (
@@ -98,7 +99,7 @@ def index():
     if is_officer_user():
         cases = list(AccidentCase.for_office(current_user.office_id))
         return render_template("evidence/office.html", cases=cases)
-    cases = list(AccidentCase.for_party(current_user.resident_id))
+    cases = list(visible_party_cases(current_user))
     return render_template("evidence/mine.html", cases=cases, form=QueryCodeForm())
 
 

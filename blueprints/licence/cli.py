@@ -35,7 +35,8 @@ def import_command(path, office_code):
             report = import_csv(fh, office, progress=lambda _line: bar.update(1))
     click.echo(
         f"imported {report.imported}, already there {report.unchanged}, "
-        f"rejected {len(report.rejected)}"
+        f"rejected {len(report.rejected)}, "
+        f"recorded mobile added or changed {report.mobiles_set}"
     )
     for line, licence_no, reason in report.rejected:
         click.echo(f"  line {line}: {mask_id(licence_no)}: {reason}")

@@ -63,13 +63,14 @@ def _dates(rng, birth: dt.date, status: str, today: dt.date):
     return first, valid_from, valid_from.replace(year=valid_from.year + years)
 
 
-def make_record(rng, office, *, rid, name, status, classes, seq, today):
-    """One licence record with a generated photo."""
+def make_record(rng, office, *, rid, name, status, classes, seq, today, mobile=None):
+    """One licence record with a generated photo (and the holder's recorded mobile, if any)."""
     birth, sex = birth_date_from_resident_id(rid), sex_from_resident_id(rid)
     first, valid_from, valid_until = _dates(rng, birth, status, today)
     photo = store_bytes(avatar_png(rng, sex == "F"), "photos", {"image/png"}, 1 << 20)
     return LicenceRecord.create(
         licence_no=rid,
+        mobile=mobile,
         file_no=f"{office.code}{seq:06d}",
         name=name,
         sex=sex,
@@ -105,6 +106,7 @@ def load_demo(context) -> None:
             classes=classes,
             seq=seq,
             today=today,
+            mobile=citizen.mobile,
         )
         seq += 1
         if issued:

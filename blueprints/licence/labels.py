@@ -90,6 +90,10 @@ ISSUE_REASONS = {
         "The name on your account differs from the name on your licence record. Contact the "
         "vehicle office to correct it."
     ),
+    "identity-unproven": _l(
+        "First prove that your ID number is yours: by a code sent to the mobile number "
+        "recorded at the vehicle office, or at an office counter with your ID card."
+    ),
 }
 
 

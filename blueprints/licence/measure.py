@@ -51,6 +51,7 @@ MEASURE = Measure(
         "licence.record_view": _l("Licence record viewed"),
         "licence.photo": _l("Licence photo uploaded"),
         "licence.import": _l("Licence records imported"),
+        "licence.mobile_set": _l("Recorded mobile number set"),
         "licence_record.suspended": _l("Licence suspended"),
         "licence_record.revoked": _l("Licence revoked"),
         "licence_record.cancelled": _l("Licence cancelled"),

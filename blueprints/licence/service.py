@@ -16,6 +16,7 @@ from peewee import IntegrityError
 
 from core.audit import audit, client_addr
 from core.filelimits import PHOTO
+from core.identity import identity_proven
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
 from core.uploads import remove_stored, store_upload
@@ -90,7 +91,8 @@ def issue_refusal(reason: str):
 
 
 class IssueRefused(StepError):
-    """The e-licence cannot be issued; `reason` is no-record, name-mismatch or the standing."""
+    """The e-licence cannot be issued; `reason` is identity-unproven, no-record, name-mismatch
+    or the standing."""
 
     def __init__(self, reason: str):
         """Keep the reason code (audited and counted) beside the words for the applicant."""
@@ -101,9 +103,14 @@ class IssueRefused(StepError):
 def apply_for_elicence(user: User) -> ELicence:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise the refusal is audited and raised (IssueRefused, a StepError). Issuing
-    twice returns the existing e-licence."""
+    twice returns the existing e-licence.
+
+    Only an account that proved its ID number gets the licence kept under it (core.identity).
+    """
     record = LicenceRecord.by_licence_no(user.resident_id or "")
-    if record is None:
+    if not identity_proven(user):
+        reason = "identity-unproven"
+    elif record is None:
         reason = "no-record"
     elif record.name != user.real_name:
         reason = "name-mismatch"

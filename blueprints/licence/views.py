@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core.access import get_or_404, role_required
 from core.htmx import redirect_to, render
+from core.identity import identity_proven
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
 from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
@@ -27,14 +28,17 @@ def _labels():
 
 
 def my_elicence() -> ELicence | None:
-    """The logged-in citizen's e-licence (looked up once per request)."""
+    """The logged-in citizen's e-licence (looked up once per request); none until the account
+    proved its ID number, even one issued before proofs existed."""
     if "elicence" not in g:
-        g.elicence = (
-            ELicence.select(ELicence, LicenceRecord)
-            .join(LicenceRecord)
-            .where(ELicence.holder == current_user.id)
-            .first()
-        )
+        g.elicence = None
+        if identity_proven(current_user):
+            g.elicence = (
+                ELicence.select(ELicence, LicenceRecord)
+                .join(LicenceRecord)
+                .where(ELicence.holder == current_user.id)
+                .first()
+            )
     return g.elicence
 
 

@@ -84,6 +84,7 @@ def load_demo(context) -> None:
             owner=owner,
             owner_name=owner.real_name if owner else name,
             owner_resident_id=owner.resident_id if owner else rid,
+            owner_mobile=owner.mobile if owner else None,
             registration_office=office,
             certificate_no=f"{office.code}{rng.randint(0, 999999):06d}",
             inspection_valid_until=today + dt.timedelta(days=inspection_days),

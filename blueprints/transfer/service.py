@@ -15,6 +15,7 @@ from peewee import IntegrityError, fn
 
 from core import steps
 from core.audit import audit
+from core.identity import identity_proven
 from core.states import StateMachine
 from core.steps import LostRace, StepError
 from models import (
@@ -64,14 +65,15 @@ def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEven
 def case_roles(case: TransferCase, user) -> set[str]:
     """What the user is in this case: buyer, seller, market, destination or origin clerk.
 
-    The origin office's clerks see the case only once its archive has been asked for.
+    The origin office's clerks see the case only once its archive has been asked for. The
+    seller is matched by ID number, so they are the seller only once that number is proven.
     """
     roles = set()
     if user is None or not user.is_authenticated:
         return roles
     if user.id == case.buyer_id:
         roles.add("buyer")
-    if user.id == case.seller_id:
+    if user.id == case.seller_id and identity_proven(user):
         roles.add("seller")
     if user.is_staff and user.office_id:
         if user.has_role(MARKET_CLERK) and user.office_id == case.market_id:

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from core.access import login_required, role_required
 from core.audit import audit
 from core.htmx import is_htmx, redirect_to, render
+from core.identity import proven_resident_id
 from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path
 from models import (
@@ -217,13 +218,13 @@ def opened(case):
 @bp.get("/")
 @role_required(CITIZEN)
 def index():
-    """My vehicles and the transfers I buy or sell in."""
-    vehicles = Vehicle.select().where(Vehicle.owner_resident_id == current_user.resident_id)
-    cases = (
-        TransferCase.select()
-        .where((TransferCase.buyer == current_user.id) | (TransferCase.seller == current_user.id))
-        .order_by(TransferCase.updated_at.desc())
-    )
+    """My vehicles and the transfers I buy or sell in (vehicles and sales once proven)."""
+    rid = proven_resident_id(current_user)
+    vehicles = Vehicle.select().where(Vehicle.owner_resident_id == rid) if rid else []
+    mine = TransferCase.buyer == current_user.id
+    if rid:
+        mine = mine | (TransferCase.seller == current_user.id)
+    cases = TransferCase.select().where(mine).order_by(TransferCase.updated_at.desc())
     return render_page("transfer/index.html", vehicles=list(vehicles), cases=list(cases))
 
 
@@ -244,8 +245,9 @@ def new_case():
 @role_required(CITIZEN)
 def vehicle(vehicle_id: int):
     """One of my vehicles and its archive (earlier owners are not named)."""
-    found = Vehicle.get_or_none(
-        (Vehicle.id == vehicle_id) & (Vehicle.owner_resident_id == current_user.resident_id)
+    rid = proven_resident_id(current_user)
+    found = rid and Vehicle.get_or_none(
+        (Vehicle.id == vehicle_id) & (Vehicle.owner_resident_id == rid)
     )
     if found is None:
         abort(404)

@@ -87,6 +87,7 @@ def load_demo(context) -> None:
                 owner=owner,
                 owner_name=owner.real_name,
                 owner_resident_id=owner.resident_id,
+                owner_mobile=owner.mobile,
                 registration_office=qingdao,
                 certificate_no=f"370200{rng.randint(10**9, 10**10 - 1)}",
                 status=status,

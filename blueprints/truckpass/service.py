@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
+from core.identity import identity_proven
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
 from core.uploads import store_upload
@@ -72,8 +73,17 @@ def find_truck(plate: str) -> tuple[Vehicle | None, str | None]:
     return vehicle, None
 
 
+def is_owner(vehicle, user) -> bool:
+    """The user is this vehicle's owner for a pass: the linked account, with its ID number
+    proven (an unproven account is treated as anyone else, and goes to a clerk)."""
+    return vehicle is not None and vehicle.owner_id == user.id and identity_proven(user)
+
+
 def own_trucks(user):
-    """The trucks the user owns (offered first in the form)."""
+    """The trucks the user owns (offered first in the form); none until the account proved its
+    ID number (the office links an owner's account by that number)."""
+    if not identity_proven(user):
+        return []
     return (
         Vehicle.select()
         .where((Vehicle.owner == user) & Vehicle.vehicle_type.in_(list(CLASSES_BY_TYPE)))
@@ -102,7 +112,7 @@ def step_vehicle(plate: str, actor) -> Vehicle:
         raise StepError(exc.message, "plate") from None
     block = why or vehicle_block(vehicle)
     if block:
-        own = vehicle is not None and vehicle.owner_id == actor.id
+        own = is_owner(vehicle, actor)
         raise StepError(
             BLOCK_REASONS[block] if own or not vehicle else BLOCK_REASONS["not-online"], "plate"
         )
@@ -210,7 +220,7 @@ def review_reasons(app: Application, applicant, zone_review: bool) -> list[str]:
     reasons = ["zone-review"] if zone_review else []
     if app.truck_class == "hazardous":
         reasons.append("hazardous")
-    if app.vehicle.owner_id != applicant.id:
+    if not is_owner(app.vehicle, applicant):
         reasons.append("not-owner")
     if app.documents:
         reasons.append("documents")

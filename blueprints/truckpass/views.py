@@ -130,7 +130,7 @@ def apply():
         step=step,
         steps=STEPS,
         state=state,
-        own_trucks=list(service.own_trucks(current_user.id)),
+        own_trucks=list(service.own_trucks(current_user._get_current_object())),
     )
 
 

@@ -1,0 +1,51 @@
+"""Forms of proving one's identity: the SMS code, and the clerk's counter look-up and activation."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import DataRequired, InputRequired, Regexp
+
+from core.forms import Form, Normalized
+from rules.validators import normalize_resident_id
+
+REQUIRED = _l("This field is required.")
+
+
+class SendCodeForm(Form):
+    """Ask for a code by SMS (nothing to fill in: the number is the office's, not typed)."""
+
+
+class SmsCodeForm(Form):
+    """The six-digit code from the message."""
+
+    code = StringField(
+        _l("Code from the message"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits of the message.")),
+        ],
+    )
+
+
+class CounterLookupForm(Form):
+    """The clerk types the ID number from the card and the reference the citizen reads out."""
+
+    resident_id = StringField(
+        _l("Resident ID number (from the ID card)"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
+    )
+    reference = StringField(
+        _l("Counter reference"),
+        description=_l("Shown on the citizen's own identity page; they read it out."),
+        validators=[DataRequired(REQUIRED)],
+    )
+
+
+class CounterActivateForm(Form):
+    """The clerk confirms having seen the ID card of the person at the counter."""
+
+    account = HiddenField(validators=[InputRequired()])
+    reference = HiddenField(validators=[InputRequired()])
+    seen_card = BooleanField(
+        _l("I have seen this person's ID card: the photo, name and number match."),
+        validators=[DataRequired(_l("Confirm that you have seen the ID card."))],
+    )

@@ -1,0 +1,178 @@
+"""The identity pages: a citizen proves their ID number; a clerk activates an account at a counter.
+
+Until proven, an account sees nothing kept under its ID number (core.identity); the pages that
+would show it point here.
+"""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core import identity, sms
+from core.access import role_required
+from core.audit import audit
+from core.i18n import localtime
+from models import ADMIN, CITIZEN, LICENCE_CLERK, VEHICLE_CLERK, User
+from models.identity import IdentityProof, SmsChallenge
+from rules.validators import mask_mobile
+
+from . import bp
+from .forms import CounterActivateForm, CounterLookupForm, SendCodeForm, SmsCodeForm
+
+# The activation form's fields are prefixed: the look-up form on the same page has a reference.
+ACTIVATE = "activate"
+
+
+@bp.app_context_processor
+def _identity_helpers():
+    """`identity_proven()` for templates: pages that depend on it show the way to prove it."""
+    return {"identity_proven": lambda: identity.identity_proven(current_user)}
+
+
+def refusal_text(exc: identity.IdentityRefused) -> str:
+    """The refusal in words, with the time a lock ends when there is one."""
+    if exc.locked_until:
+        again = _(
+            "Try again after %(time)s (Beijing time).", time=localtime(exc.locked_until, "HH:mm")
+        )
+        return f"{exc.message} {again}"
+    return str(exc.message)
+
+
+def identity_page(status: int = 200, error: str | None = None, code_form=None):
+    """The citizen's identity page: standing and the three ways to prove it."""
+    user = current_user._get_current_object()
+    mobile = identity.recorded_mobile(user)
+    return render_template(
+        "identity/index.html",
+        proven=identity.identity_proven(user),
+        proof=IdentityProof.latest(user),
+        recorded_mobile=mask_mobile(mobile),
+        code_sent=SmsChallenge.live_for(user) is not None,
+        reference=identity.counter_reference(user),
+        send_form=SendCodeForm(),
+        code_form=code_form or SmsCodeForm(),
+        error=error,
+    ), status
+
+
+@bp.get("/account/identity")
+@role_required(CITIZEN)
+def index():
+    """How the account stands, and the three ways to prove the ID number."""
+    return identity_page()
+
+
+@bp.post("/account/identity/sms")
+@role_required(CITIZEN)
+def send_code():
+    """Send a code to the mobile number recorded at the office."""
+    if not SendCodeForm().validate_on_submit():
+        abort(400)
+    try:
+        masked = identity.send_code(current_user._get_current_object())
+    except identity.IdentityRefused as exc:
+        return identity_page(429 if exc.locked_until else 422, error=refusal_text(exc))
+    flash(_("A code was sent to %(mobile)s. It is valid for 10 minutes.", mobile=masked), "ok")
+    return redirect(url_for("identity.index"), code=303)
+
+
+@bp.post("/account/identity/code")
+@role_required(CITIZEN)
+def confirm_code():
+    """Prove the account with the code from the message."""
+    form = SmsCodeForm()
+    if not form.validate_on_submit():
+        return identity_page(422, code_form=form)
+    try:
+        identity.confirm_code(current_user._get_current_object(), form.code.data)
+    except identity.IdentityRefused as exc:
+        return identity_page(429 if exc.locked_until else 422, error=refusal_text(exc))
+    flash(_("Your identity is proven. Your records are now open to you."), "ok")
+    return redirect(url_for("identity.index"), code=303)
+
+
+# --- At the counter ------------------------------------------------------------------------
+
+
+@bp.route("/staff/identity", methods=["GET", "POST"])
+@role_required(LICENCE_CLERK, VEHICLE_CLERK)
+def counter():
+    """A clerk finds the account of the person at the counter (ID number and reference)."""
+    form = CounterLookupForm()
+    found = None
+    if form.validate_on_submit():
+        found = identity.find_for_counter(form.resident_id.data, form.reference.data)
+        audit(
+            "identity.counter_lookup",
+            found.account if found else None,
+            result="ok" if found else "not_found",
+        )
+        if found is None:
+            form.form_errors.append(
+                _("No account has this ID number with this reference. Check both with the person.")
+            )
+    # A full ID number is never sent back in a page.
+    form.resident_id.raw_data, form.resident_id.data = [], ""
+    activate = None
+    if found is not None:
+        activate = CounterActivateForm(
+            formdata=None,
+            prefix=ACTIVATE,
+            account=found.account.id,
+            reference=form.reference.data.upper(),
+        )
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template(
+        "identity/counter.html", form=form, found=found, activate=activate
+    ), status
+
+
+@bp.post("/staff/identity/activate")
+@role_required(LICENCE_CLERK, VEHICLE_CLERK)
+def activate():
+    """Activate the account after seeing the ID card (the clerk is named in the audit row)."""
+    form = CounterActivateForm(prefix=ACTIVATE)
+    if not form.account.data or not form.account.data.isdigit():
+        abort(400)
+    account = User.get_or_none(User.id == int(form.account.data))
+    if account is None or account.is_staff:
+        abort(404)
+    # The reference again: the activation cannot skip the look-up.
+    if form.reference.data != identity.counter_reference(account):
+        abort(404)
+    if not form.validate_on_submit():
+        found = identity.CounterLookup(account, identity.identity_proven(account))
+        return render_template(
+            "identity/counter.html",
+            form=CounterLookupForm(formdata=None),
+            found=found,
+            activate=form,
+        ), 422
+    try:
+        identity.activate_at_counter(current_user._get_current_object(), account)
+    except identity.IdentityRefused as exc:
+        flash(str(exc.message), "bad")
+        return redirect(url_for("identity.counter"), code=303)
+    flash(_("The account of %(name)s is activated.", name=account.real_name), "ok")
+    return redirect(url_for("identity.counter"), code=303)
+
+
+# --- The development gateway's messages -----------------------------------------------------
+
+
+@bp.get("/dev/sms")
+def dev_sms():
+    """The messages the development gateway kept instead of sending (the demo reads codes here).
+
+    Exists only while that gateway is active, and only for the demo city or an administrator:
+    a deployment that sends real messages answers 404.
+    """
+    from core.demo import is_loaded
+
+    if not sms.dev_gateway_active():
+        abort(404)
+    admin = current_user.is_authenticated and current_user.has_role(ADMIN)
+    if not (is_loaded() or admin):
+        abort(404)
+    return render_template("identity/dev_sms.html", messages=sms.gateway().messages())

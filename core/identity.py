@@ -1,0 +1,315 @@
+"""Whether an account may see what is kept under its resident ID number, and the ways to prove it.
+
+`identity_proven(user)` is the one predicate every page and step asks before it trusts
+`User.resident_id` for access: the e-licence, the vehicles, selling a car, the accident cases
+listed by ID number and truck passes for one's own trucks. A case opened with its notice's query
+code is the one exception, for that case only (`may_see_case`).
+
+The three proofs (models/identity.py): a one-time code sent by SMS to the mobile number the
+office recorded with the licence or vehicle; a clerk's activation at an office counter after
+seeing the ID card; a notice's query code (one case).
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core import sms
+from core.audit import audit, client_addr
+from core.steps import StepError
+from models import (
+    LICENCE_CLERK,
+    VEHICLE_CLERK,
+    AccidentCase,
+    Throttle,
+    User,
+    utcnow,
+    write_tx,
+)
+from models.identity import (
+    COUNTER,
+    QUERY_CODE,
+    SMS,
+    IdentityProof,
+    SmsChallenge,
+    recorded_mobiles,
+)
+from rules.validators import mask_id, mask_mobile
+
+CODE_TTL_SECONDS = 600
+CODE_DIGITS = 6
+# Codes sent: per account and per client address in an hour (each message costs the office).
+SENDS_PER_ACCOUNT = 5
+SENDS_PER_ADDR = 20
+SEND_WINDOW = 3600
+# Wrong codes: per account and per address in ten minutes, then a lock of fifteen.
+WRONG_PER_ACCOUNT = 5
+WRONG_PER_ADDR = 20
+WRONG_WINDOW = 600
+WRONG_LOCK = 900
+# The roles that may activate an account at a counter.
+COUNTER_ROLES = (LICENCE_CLERK, VEHICLE_CLERK)
+REFERENCE_LENGTH = 6
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class IdentityRefused(StepError):
+    """A proof step refused (core.steps convention), with the end of any lock that holds."""
+
+    def __init__(self, message, locked_until=None, field: str | None = None):
+        """Keep the lazy message (rendered in the reader's language) and any lock's end."""
+        super().__init__(message, field)
+        self.locked_until = locked_until
+
+
+# --- The predicate ---------------------------------------------------------------------------
+
+
+def identity_proven(user) -> bool:
+    """True when the account proved its ID number by SMS or at a counter (cached per object).
+
+    Staff accounts and anonymous users never see records by ID number through this.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or user.is_staff:
+        return False
+    if not user.resident_id:
+        return False
+    cached = getattr(user, "_identity_proven", None)
+    if cached is None or cached[0] != user.resident_id:
+        cached = (user.resident_id, IdentityProof.proves(user))
+        user._identity_proven = cached
+    return cached[1]
+
+
+def proven_resident_id(user) -> str | None:
+    """The account's ID number when proven, else None: the key to records kept under it."""
+    return user.resident_id if identity_proven(user) else None
+
+
+def may_see_case(user, case_id: int) -> bool:
+    """A party's account may see an accident case when proven, or when it opened that case
+    with the notice's query code (the party's ID number is checked by the caller)."""
+    if identity_proven(user):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False) or user.is_staff:
+        return False
+    return case_id in IdentityProof.opened_case_ids(user)
+
+
+def visible_party_cases(user):
+    """The accident cases listed to a party: all under the ID number once proven, else only
+    those opened with a notice's query code."""
+    if not user.resident_id or user.is_staff:
+        return []
+    cases = AccidentCase.for_party(user.resident_id)
+    if identity_proven(user):
+        return cases
+    opened = IdentityProof.opened_case_ids(user)
+    return cases.where(AccidentCase.id.in_(list(opened))) if opened else []
+
+
+def forget(user) -> None:
+    """Drop the cached answer (after a proof is added)."""
+    if hasattr(user, "_identity_proven"):
+        del user._identity_proven
+
+
+# --- (a) A code by SMS to the recorded mobile --------------------------------------------------
+
+
+def hash_code(user_id: int, code: str) -> str:
+    """HMAC-SHA256 of a code under the secret key, bound to the account."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"identity-sms:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def recorded_mobile(user) -> str | None:
+    """The number a code would go to: the licence record's, else the newest vehicle's."""
+    if not user.resident_id:
+        return None
+    found = recorded_mobiles(user.resident_id)
+    return found[0] if found else None
+
+
+def send_keys(user) -> list[tuple[str, int]]:
+    """Throttle keys of sending codes and their limits."""
+    return [
+        (f"identity-send:user:{user.id}", SENDS_PER_ACCOUNT),
+        (f"identity-send:addr:{client_addr()}", SENDS_PER_ADDR),
+    ]
+
+
+def wrong_keys(user) -> list[tuple[str, int]]:
+    """Throttle keys of wrong codes and their limits."""
+    return [
+        (f"identity-code:user:{user.id}", WRONG_PER_ACCOUNT),
+        (f"identity-code:addr:{client_addr()}", WRONG_PER_ADDR),
+    ]
+
+
+def locked_until(keys) -> object:
+    """The latest end of a lock on any of the keys, or None."""
+    ends = [Throttle.locked_until_for(key) for key, _limit in keys]
+    ends = [end for end in ends if end]
+    return max(ends) if ends else None
+
+
+def send_code(user) -> str:
+    """Send a fresh code to the recorded mobile; returns that number masked.
+
+    A new code replaces any earlier one. Refused when there is no recorded number, when the
+    account is proven already, or past the hourly limits.
+    """
+    if identity_proven(user):
+        raise IdentityRefused(_l("Your identity is proven already."))
+    mobile = recorded_mobile(user)
+    if mobile is None:
+        raise IdentityRefused(
+            _l(
+                "The office has no mobile number recorded with a licence or vehicle under your "
+                "ID number. Prove your identity at an office counter instead."
+            )
+        )
+    keys = send_keys(user)
+    until = locked_until(keys)
+    if until:
+        raise IdentityRefused(_l("Too many codes were sent."), locked_until=until)
+    for key, limit in keys:
+        # Counted as "failures" of the throttle: the limit-th send locks further ones.
+        Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    now = utcnow()
+    with write_tx():
+        SmsChallenge.retire_all(user)
+        challenge = SmsChallenge.create(
+            user=user.id,
+            resident_id=user.resident_id,
+            mobile=mobile,
+            code_hash=hash_code(user.id, code),
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=CODE_TTL_SECONDS),
+        )
+        audit("identity.sms_sent", challenge, actor=user, detail={"to": mask_mobile(mobile)})
+    text = _(
+        "[jiaoguan] Your identity code is %(code)s, valid for 10 minutes. It proves that an "
+        "account is yours: never tell it to anyone, staff included.",
+        code=code,
+    )
+    try:
+        sms.send(mobile, text)
+    except sms.SmsError:
+        SmsChallenge.retire_all(user)
+        raise IdentityRefused(
+            _l("The message could not be sent just now. Try again in a few minutes.")
+        ) from None
+    return mask_mobile(mobile)
+
+
+def confirm_code(user, code: str) -> None:
+    """Prove the account with the code just received; IdentityRefused when wrong or locked."""
+    keys = wrong_keys(user)
+    until = locked_until(keys)
+    if until:
+        raise IdentityRefused(_l("Too many wrong codes."), locked_until=until)
+    challenge = SmsChallenge.live_for(user)
+    typed = "".join((code or "").split())
+    ok = (
+        challenge is not None
+        and hmac.compare_digest(challenge.code_hash, hash_code(user.id, typed))
+        and challenge.use()
+    )
+    if not ok:
+        for key, limit in keys:
+            Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
+        audit("identity.sms_failed", user, actor=user, result="refused")
+        raise IdentityRefused(
+            _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
+        )
+    with write_tx():
+        IdentityProof.create(
+            user=user.id, resident_id=user.resident_id, method=SMS, mobile=challenge.mobile
+        )
+        audit("identity.proven", user, actor=user, detail={"method": SMS})
+    Throttle.reset(keys[0][0])
+    forget(user)
+
+
+# --- (b) At an office counter ------------------------------------------------------------------
+
+
+def counter_reference(user) -> str:
+    """A short code shown only to the logged-in account, read out at the counter.
+
+    The clerk types it with the ID number: it proves that the person showing the ID card is the
+    one logged in to this account, not merely someone who knows the account exists.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"identity-counter:{user.id}".encode(), hashlib.sha256).digest()
+    n = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _i in range(REFERENCE_LENGTH):
+        n, r = divmod(n, len(REFERENCE_ALPHABET))
+        chars.append(REFERENCE_ALPHABET[r])
+    return "".join(chars)
+
+
+@dataclass
+class CounterLookup:
+    """What the clerk sees before activating: the account, masked, and its standing."""
+
+    account: User
+    proven: bool
+
+
+def find_for_counter(resident_id: str, reference: str) -> CounterLookup | None:
+    """The citizen account with this ID number whose counter reference matches, or None."""
+    account = User.get_or_none(
+        (User.resident_id == resident_id) & (User.is_staff == False)  # noqa: E712
+    )
+    typed = "".join((reference or "").upper().split())
+    if account is None or not hmac.compare_digest(counter_reference(account), typed):
+        return None
+    return CounterLookup(account, identity_proven(account))
+
+
+def activate_at_counter(clerk, account) -> None:
+    """A clerk who saw the ID card activates the account (audited with the clerk's name)."""
+    if not (clerk.is_staff and clerk.has_role(*COUNTER_ROLES)):
+        raise IdentityRefused(_l("Only licence and vehicle clerks may activate accounts."))
+    if account.is_staff or not account.resident_id:
+        raise IdentityRefused(_l("This is not a citizen's account."))
+    with write_tx():
+        IdentityProof.create(
+            user=account.id, resident_id=account.resident_id, method=COUNTER, clerk=clerk.id
+        )
+        audit(
+            "identity.counter_activated",
+            account,
+            actor=clerk,
+            detail={
+                "clerk": clerk.real_name,
+                "office": clerk.office.code if clerk.office_id else "",
+                "resident_id": mask_id(account.resident_id),
+            },
+        )
+    forget(account)
+
+
+# --- (c) A notice's query code, for one case ---------------------------------------------------
+
+
+def record_query_code(user, case) -> None:
+    """Remember that the account opened this case with its query code (that case only)."""
+    IdentityProof.insert(
+        user=user.id,
+        resident_id=user.resident_id,
+        method=QUERY_CODE,
+        case=case.id,
+        proven_at=utcnow(),
+    ).on_conflict_ignore().execute()

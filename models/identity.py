@@ -1,0 +1,161 @@
+"""How an account proved that the resident ID number it registered with is its holder's (身份核验).
+
+Registering gives an account; it does not prove that the person typing a name and an ID number
+(both printed on many documents) is that person. What the account may see of records kept under
+the number depends on a proof kept here:
+
+- `sms`: a one-time code sent to the mobile number the office recorded with the holder's licence
+  or vehicle (never to a number the registrant typed);
+- `counter`: a licence or vehicle clerk saw the ID card at an office counter and activated the
+  account (the clerk is named);
+- `query_code`: the query code of an accident notice opened that one case, and nothing else.
+
+A proof binds the ID number as it was when proven: an account whose number changes later is
+unproven again.
+"""
+
+import datetime as dt
+
+from peewee import CharField, DateTimeField, ForeignKeyField
+
+from .base import BaseModel, utcnow
+from .evidence import AccidentCase
+from .licence import LicenceRecord
+from .people import User
+from .vehicles import TRANSFERRED_OUT, Vehicle
+
+SMS = "sms"
+COUNTER = "counter"
+QUERY_CODE = "query_code"
+PROOF_METHODS = (SMS, COUNTER, QUERY_CODE)
+# The methods that prove the whole ID number (a query code proves one case only).
+FULL_PROOFS = (SMS, COUNTER)
+
+
+class IdentityProof(BaseModel):
+    """One proof that an account's holder is the person of its resident ID number."""
+
+    user = ForeignKeyField(User, backref="identity_proofs", on_delete="CASCADE")
+    resident_id = CharField(max_length=18)
+    method = CharField(max_length=12)
+    # query_code: the one case the code opened.
+    case = ForeignKeyField(AccidentCase, null=True, backref="+", on_delete="CASCADE")
+    # sms: the recorded mobile number the code went to.
+    mobile = CharField(max_length=11, null=True)
+    # counter: the clerk who saw the ID card.
+    clerk = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    proven_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        # One row per account and case opened by code; sms/counter rows (case NULL) may repeat.
+        indexes = ((("user", "case"), True),)
+
+    @classmethod
+    def proves(cls, user) -> bool:
+        """True when the account proved its current ID number by SMS or at a counter."""
+        if not user.resident_id:
+            return False
+        return (
+            cls.select(cls.id)
+            .where(
+                (cls.user == user.id)
+                & (cls.resident_id == user.resident_id)
+                & cls.method.in_(FULL_PROOFS)
+            )
+            .exists()
+        )
+
+    @classmethod
+    def opened_case_ids(cls, user) -> set[int]:
+        """The accident cases this account opened with a notice's query code."""
+        if not user.resident_id:
+            return set()
+        rows = cls.select(cls.case).where(
+            (cls.user == user.id)
+            & (cls.resident_id == user.resident_id)
+            & (cls.method == QUERY_CODE)
+        )
+        return {r.case_id for r in rows}
+
+    @classmethod
+    def latest(cls, user):
+        """The account's newest full proof, or None (shown on the identity page)."""
+        return (
+            cls.select()
+            .where(
+                (cls.user == user.id)
+                & (cls.resident_id == (user.resident_id or ""))
+                & cls.method.in_(FULL_PROOFS)
+            )
+            .order_by(cls.proven_at.desc(), cls.id.desc())
+            .first()
+        )
+
+
+class SmsChallenge(BaseModel):
+    """A one-time code sent by SMS to a recorded mobile number: kept hashed, good once, briefly."""
+
+    user = ForeignKeyField(User, backref="sms_challenges", on_delete="CASCADE")
+    resident_id = CharField(max_length=18)
+    mobile = CharField(max_length=11)
+    # HMAC-SHA256 of the code under the deployment's secret key: a copy of the table alone does
+    # not give the codes back (a plain hash of six digits would be undone in a second).
+    code_hash = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    @classmethod
+    def live_for(cls, user, now: dt.datetime | None = None):
+        """The account's newest unused, unexpired challenge for its current ID number, or None."""
+        now = now or utcnow()
+        return (
+            cls.select()
+            .where(
+                (cls.user == user.id)
+                & (cls.resident_id == (user.resident_id or ""))
+                & cls.used_at.is_null()
+                & (cls.expires_at > now)
+            )
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .first()
+        )
+
+    def use(self) -> bool:
+        """Spend the code, once: a conditional update, so two submissions cannot both pass."""
+        updated = (
+            SmsChallenge.update(used_at=utcnow())
+            .where((SmsChallenge.id == self.id) & SmsChallenge.used_at.is_null())
+            .execute()
+        )
+        return updated == 1
+
+    @classmethod
+    def retire_all(cls, user) -> None:
+        """Spend every outstanding code of the account (a new code replaces the old ones)."""
+        cls.update(used_at=utcnow()).where((cls.user == user.id) & cls.used_at.is_null()).execute()
+
+
+def recorded_mobiles(resident_id: str) -> list[str]:
+    """The mobile numbers the office recorded under this ID number, the licence's first.
+
+    Only what a clerk entered or the office imported counts: a number typed at registration
+    proves nothing. Vehicles that left this office (transferred out) no longer count.
+    """
+    found = []
+    record = LicenceRecord.get_or_none(LicenceRecord.licence_no == resident_id)
+    if record is not None and record.mobile:
+        found.append(record.mobile)
+    vehicles = (
+        Vehicle.select(Vehicle.owner_mobile)
+        .where(
+            (Vehicle.owner_resident_id == resident_id)
+            & Vehicle.owner_mobile.is_null(False)
+            & (Vehicle.status != TRANSFERRED_OUT)
+        )
+        .order_by(Vehicle.updated_at.desc(), Vehicle.id.desc())
+    )
+    for vehicle in vehicles:
+        if vehicle.owner_mobile not in found:
+            found.append(vehicle.owner_mobile)
+    return found
