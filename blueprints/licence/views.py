@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core.access import get_or_404, role_required
 from core.htmx import redirect_to, render
+from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
 from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
@@ -47,6 +48,7 @@ def require_elicence() -> ELicence:
 
 @bp.get("/")
 @role_required(CITIZEN)
+@no_personal_data
 def index():
     """The e-licence home: apply, or the ways to use it."""
     return render_template("licence/index.html", elicence=my_elicence())
@@ -54,6 +56,7 @@ def index():
 
 @bp.post("/apply")
 @role_required(CITIZEN)
+@no_personal_data
 def apply():
     """Apply for the e-licence: issued at once when the record is in good standing."""
     try:
@@ -66,6 +69,7 @@ def apply():
 
 @bp.route("/card", methods=["GET"])
 @role_required(CITIZEN)
+@no_personal_data
 def card():
     """Showing the licence (亮证): front and back, number masked."""
     elicence = require_elicence()
@@ -76,6 +80,7 @@ def card():
 
 @bp.post("/card/reveal")
 @role_required(CITIZEN)
+@no_personal_data
 def reveal():
     """Show the full licence number once, on request; the reveal is audited."""
     elicence = require_elicence()
@@ -87,6 +92,7 @@ def reveal():
 
 @bp.get("/photo")
 @role_required(CITIZEN)
+@no_personal_data
 def photo():
     """The holder's own photo."""
     record = require_elicence().record
@@ -121,6 +127,7 @@ def code_context() -> dict:
 
 @bp.get("/code")
 @role_required(CITIZEN)
+@no_personal_data
 def code():
     """Showing the code (亮码): a QR of the verify URL and the same code to type."""
     return render("licence/code.html", "licence/_code.html", **code_context())
@@ -128,6 +135,7 @@ def code():
 
 @bp.get("/checks")
 @role_required(CITIZEN)
+@no_personal_data
 def checks():
     """Every check of the holder's licence: when, by whom, with what verdict."""
     elicence = require_elicence()
@@ -142,6 +150,7 @@ def checks():
 
 @bp.route("/reset-codes", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def reset_codes():
     """Revoke all outstanding codes (new secret and QR address), after a confirmation."""
     elicence = require_elicence()
@@ -154,6 +163,7 @@ def reset_codes():
 
 @bp.route("/share", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def share():
     """Share codes for firms: create, list, cancel."""
     elicence = require_elicence()
@@ -192,6 +202,7 @@ def share():
 
 @bp.post("/share/<int:share_id>/cancel")
 @role_required(CITIZEN)
+@no_personal_data
 def cancel_share(share_id: int):
     """Cancel one of the holder's share codes (someone else's answers 404)."""
     elicence = require_elicence()
