@@ -5,10 +5,10 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
+from core.audit import audit
 from core.clock import beijing_now
 from core.forms import choices
 from core.htmx import redirect_to, render
-from core.audit import audit
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import remove_stored
