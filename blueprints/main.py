@@ -4,6 +4,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user
 
 from core.i18n import LANGUAGES
+from core.privacy import no_personal_data
 from core.security import local_path
 from models import User, db
 
@@ -11,12 +12,14 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@no_personal_data
 def home():
     """The four services, introduced; staff see their work first."""
     return render_template("main/home.html")
 
 
 @bp.post("/lang")
+@no_personal_data
 def set_language():
     """Switch the interface language (kept in the session; no account needed)."""
     lang = request.form.get("lang")
@@ -29,6 +32,7 @@ def set_language():
 
 
 @bp.get("/healthz")
+@no_personal_data
 def healthz():
     """For load balancers: the database answers."""
     db.execute_sql("SELECT 1")

@@ -14,6 +14,7 @@ from core.audit import audit
 from core.forms import REQUIRED, Form, StrongPassword, choices
 from core.paging import page_number
 from core.passwords import hash_password
+from core.privacy import no_personal_data, reads_personal_data
 from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
 from rules.clock import BEIJING_OFFSET
 
@@ -45,6 +46,7 @@ class StaffForm(Form):
 
 @bp.get("/")
 @role_required(*STAFF_ROLES)
+@no_personal_data
 def index():
     """Where staff land after login: the work their roles open to them."""
     return render_template("staff/index.html", role_labels=ROLE_LABELS)
@@ -52,6 +54,7 @@ def index():
 
 @bp.route("/accounts", methods=["GET", "POST"])
 @role_required(ADMIN)
+@reads_personal_data("staff.list")
 def accounts():
     """List staff accounts and create new ones."""
     form = StaffForm()
@@ -89,11 +92,13 @@ def accounts():
     for row in UserRole.select().join(User).where(User.is_staff == True):  # noqa: E712
         roles.setdefault(row.user_id, []).append(str(ROLE_LABELS.get(row.role, row.role)))
     status = 422 if form.errors else 200
+    audit("staff.list")
     return render_template("staff/accounts.html", form=form, staff=staff, roles=roles), status
 
 
 @bp.post("/accounts/<int:user_id>/<any(deactivate, activate, reset_totp):action>")
 @role_required(ADMIN)
+@no_personal_data
 def account_action(user_id: int, action: str):
     """Deactivate or reactivate a staff account, or reset its authenticator."""
     user = get_or_404(User, (User.id == user_id) & (User.is_staff == True))  # noqa: E712
@@ -115,6 +120,7 @@ def account_action(user_id: int, action: str):
 
 @bp.get("/offices")
 @role_required(ADMIN)
+@no_personal_data
 def offices():
     """The offices of this deployment and of the other cities it exchanges archives with."""
     return render_template("staff/offices.html", offices=Office.select().order_by(Office.code))
@@ -130,6 +136,7 @@ def parse_day(value: str | None) -> dt.date | None:
 
 @bp.get("/audit")
 @role_required(ADMIN)
+@reads_personal_data("audit.search")
 def audit_search():
     """Search the audit log by actor, action, object and day (Beijing days, stored UTC)."""
     args = request.args

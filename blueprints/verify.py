@@ -20,6 +20,7 @@ from blueprints.licence.labels import labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
+from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
 from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
 from core.security import csrf
 from core.uploads import absolute_path
@@ -68,6 +69,8 @@ def is_inspector() -> bool:
 
 def show_result(result, via: str):
     """The verdict page: large verdict, and the licence's data when the code was genuine."""
+    if result.record is None:
+        nothing_to_audit()  # a refusal shows nobody's data
     photo_url = None
     if result.genuine and result.record.photo:
         token = _photo_signer().dumps(result.record.id)
@@ -83,6 +86,7 @@ def show_result(result, via: str):
 
 
 @bp.get("/verify")
+@no_personal_data
 def form():
     """The form to type a licence key and code, or to photograph the QR (works in any phone or
     text browser, with no script)."""
@@ -90,6 +94,7 @@ def form():
 
 
 @bp.get("/verify/check")
+@reads_personal_data("licence.check")
 def typed():
     """A typed check: the 8-character licence key and the 6-digit code."""
     key, code = request.args.get("key", ""), request.args.get("code", "")
@@ -110,6 +115,7 @@ def is_prefetch() -> bool:
 
 
 @bp.get("/v/<handle>/<code>")
+@reads_personal_data("licence.check")
 def qr(handle: str, code: str):
     """The QR's address: checks the code in it (once: a prefetch must not use it up)."""
     if len(handle) > 32 or len(code) > 32:
@@ -174,6 +180,7 @@ def photo_check():
 
 
 @bp.get("/v/photo/<token>")
+@covered_by("licence.check")
 def photo(token: str):
     """The photo shown with a genuine verdict (a signed link that lasts a few minutes)."""
     try:
@@ -187,12 +194,16 @@ def photo(token: str):
 
 
 @bp.get("/verify/share")
+@reads_personal_data("licence.check")
 def share():
     """A firm's check with a share code and the last 6 characters of the licence number."""
     code, last6 = request.args.get("code", ""), request.args.get("last6", "")
     if not code.strip() and not last6.strip():
+        nothing_to_audit()
         return render_template("verify/share.html", result=None)
     result = service.check_share_code(code, last6, request.args.get("firm", ""))
+    if result.record is None:
+        nothing_to_audit()
     return render_template("verify/share.html", result=result, record=result.record)
 
 
@@ -217,6 +228,7 @@ def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
 
 
 @bp.get("/p/<handle>")
+@reads_personal_data("truck_pass.check")
 def truck_pass(handle: str):
     """A truck pass's QR address: is this pass valid at this moment?"""
     found = TruckPass.get_or_none(TruckPass.handle == handle[:32])
@@ -226,11 +238,13 @@ def truck_pass(handle: str):
 
 
 @bp.get("/verify/truck")
+@reads_personal_data("truck_pass.check")
 def truck_by_plate():
     """ "Has truck 鲁B12345 a pass for zone Y now?", asked by plate (and optionally zone)."""
     zones = list(truckpass_service.active_zones())
     raw_plate = request.args.get("plate", "")
     if not raw_plate.strip():
+        nothing_to_audit()
         return render_template("verify/truck.html", zones=zones, error=None)
     try:
         plate = normalize_plate(raw_plate)
@@ -244,6 +258,7 @@ def truck_by_plate():
 
 
 @bp.get("/api/v1/licence-check")
+@reads_personal_data("licence.check")
 def api_check():
     """The same verdict for integrations: ?handle=&code= or ?key=&code=."""
     args = request.args
@@ -256,6 +271,8 @@ def api_check():
         via="json",
         checker=checker(),
     )
+    if result.record is None:
+        nothing_to_audit()
     body = {"verdict": result.verdict, "checked_at": result.checked_at.isoformat() + "Z"}
     if result.genuine:
         r = result.record

@@ -119,6 +119,17 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = "30"
         return response
 
+    @app.errorhandler(OSError)
+    def _file_system(exc):
+        # A file could not be written: on a full disk that is the same 503 as the database's
+        # (nothing was saved, come back later); anything else is a fault of ours.
+        if not storage_full(exc):
+            return _unexpected(exc)
+        app.logger.error("storage full on %s %s: %s", request.method, request.path, exc)
+        response = app.make_response(render_error(503, STORAGE_FULL, standalone=True))
+        response.headers["Retry-After"] = "30"
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)

@@ -1,6 +1,7 @@
 """Uploaded files: type checked by content, size capped, stored under a server-made name with
 their SHA-256, never at a path the uploader chose."""
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -63,11 +64,18 @@ def store_bytes(
     folder = os.path.join(current_app.config["UPLOAD_FOLDER"], subfolder)
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".{name}.part")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, os.path.join(folder, name))  # never a half-written file under the real name
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, os.path.join(folder, name))  # never half a file under the real name
+    except OSError:
+        # A full disk (or a failing one): the half-written copy goes, and the error goes on to
+        # core.errors, which answers "storage full" (503) for ENOSPC.
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     return StoredFile(relpath=f"{subfolder}/{name}", sha256=digest, size=len(data), mime=mime)
 
 

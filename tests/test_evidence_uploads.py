@@ -4,8 +4,10 @@ real PDFs, JPEGs and PNGs are stored under server-made names with their SHA-256.
 import hashlib
 import io
 import os
+import subprocess
 
 import pytest
+from PIL import Image
 from pypdf import PdfWriter
 
 from models import ACCIDENT_OFFICER, AuditEvent, EvidenceItem
@@ -146,3 +148,38 @@ def test_only_the_officer_can_upload(app, client, make, login):
     login(citizen)
     assert upload(client, case, sample_pdf(), "x.pdf").status_code == 404
     assert stored_files(app) == []
+
+
+@pytest.fixture
+def full_upload_disk(app):
+    """The upload folder on a 1 MB file system of its own (tmpfs; the tests run as root, as CI
+    does), filled up to about 16 KB."""
+    folder = app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder], check=True)
+    try:
+        stats = os.statvfs(folder)
+        with open(os.path.join(folder, "filler"), "wb") as fh:
+            fh.write(b"\0" * max(0, stats.f_bavail * stats.f_frsize - 16 * 1024))
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", folder], check=False)
+
+
+def noisy_jpeg() -> bytes:
+    """A photo that does not compress: about 200 KB, far more than the disk has left."""
+    image = Image.frombytes("RGB", (400, 400), os.urandom(400 * 400 * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_an_upload_to_a_full_disk_answers_storage_full_and_leaves_nothing(
+    app, client, officer_case, full_upload_disk, conn
+):
+    response = upload(client, officer_case, noisy_jpeg(), "photo.jpg")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "storage is full" in response.get_data(as_text=True)
+    assert [os.path.basename(f) for f in stored_files(app)] == ["filler"]  # no .part left
+    with conn():
+        assert EvidenceItem.select().count() == 0

@@ -4,6 +4,7 @@ pixels), officers get the original, and every view and download is in the log.""
 import datetime as dt
 import hashlib
 import io
+import os
 from unittest import mock
 
 import pytest
@@ -176,3 +177,21 @@ def test_structure_check_refuses_pixel_bombs(monkeypatch):
     monkeypatch.setattr(files, "MAX_PIXELS", 1000)
     with pytest.raises(ValidationError):
         check_structure(sample_image("PNG", size=(100, 100)), "image/png")
+
+
+def test_a_partys_copy_is_made_once_and_kept(app, client, make, conn, party_case, monkeypatch):
+    """The second look serves the kept copy: the same bytes, and no watermarking work."""
+    from blueprints.evidence import service
+
+    case, citizen = party_case
+    item = make.evidence(case, sample_pdf("Survey record", pages=2))
+    url = f"/evidence/cases/{case.id}/items/{item.id}/download"
+    first = client.get(url).get_data()
+    made = []
+    monkeypatch.setattr(service, "watermark", lambda *args: made.append(args) or b"remade")
+    second = client.get(f"/evidence/cases/{case.id}/items/{item.id}/view")
+    assert second.status_code == 200 and second.get_data() == first and made == []
+    with conn():
+        assert EvidenceAccess.select().count() == 2  # each look is still logged
+    assert os.path.exists(os.path.join(app.config["UPLOAD_FOLDER"], "evidence-copies",
+                                       f"{item.id}-{citizen.id}.pdf"))  # fmt: skip

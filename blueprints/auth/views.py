@@ -14,6 +14,7 @@ from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.passwords import hash_password, verify_password
+from core.privacy import no_personal_data
 from core.security import local_path
 from core.session_auth import (
     clear_pending_2fa,
@@ -63,6 +64,7 @@ def lock_message(until: dt.datetime, kind: str | None = "pair") -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@no_personal_data
 def register():
     """A citizen creates an account with real name, ID number, mobile and password."""
     if current_user.is_authenticated:
@@ -106,6 +108,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@no_personal_data
 def login():
     """Step one: account and password. Staff go on to their authenticator code."""
     if current_user.is_authenticated:
@@ -132,6 +135,7 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
+@no_personal_data
 def code():
     """Step two for staff: the code of the enrolled authenticator app."""
     user = pending_2fa_user()
@@ -160,6 +164,7 @@ def code():
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
+@no_personal_data
 def enrol():
     """First login of a staff member: scan the QR into an authenticator app, confirm a code."""
     user = pending_2fa_user()
@@ -205,6 +210,7 @@ def enrol():
 
 
 @bp.post("/logout")
+@no_personal_data
 def logout():
     """End this session."""
     if current_user.is_authenticated:
@@ -219,6 +225,7 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+@no_personal_data
 def account():
     """One's own account: masked identity, password change, recent logins."""
     form = ChangePasswordForm()

@@ -51,6 +51,7 @@ MEASURE = Measure(
         "evidence.item_view": _l("Evidence viewed"),
         "evidence.item_download": _l("Copy of evidence downloaded"),
         "evidence.log_view": _l("Accident case access log viewed"),
+        "evidence.case_list": _l("Brigade's accident cases listed"),
     },
     demo=load_demo,
     statistics=("evidence",),

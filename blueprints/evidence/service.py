@@ -10,8 +10,10 @@ the user it was granted to), one write transaction, refusals as StepError. What 
 see is None here; the views answer it with 404.
 """
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -24,7 +26,7 @@ from core.i18n import localtime
 from core.identity import may_see_case, record_query_code
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
-from core.uploads import absolute_path, remove_stored, sniff_type, store_bytes
+from core.uploads import EXTENSIONS, absolute_path, remove_stored, sniff_type, store_bytes
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,
@@ -50,6 +52,7 @@ ACCESS_ACTIONS = {
 ALLOWED_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 UPLOAD_SUBFOLDER = "evidence"
+COPIES_SUBFOLDER = "evidence-copies"  # parties' watermarked copies, kept (file_bytes)
 
 # Progress of a case (办案进度): each move is an officer's act, audited.
 CASE_PROGRESS = StateMachine(
@@ -194,13 +197,43 @@ def copies_resume_at(user: User):
     return locked
 
 
+def copy_path(item: EvidenceItem, user: User) -> str:
+    """Where a party's watermarked copy of an item is kept (one per party and item)."""
+    return f"{COPIES_SUBFOLDER}/{item.id}-{user.id}{EXTENSIONS[item.mime]}"
+
+
 def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAccess) -> bytes:
-    """The file as this user gets it: the original for officers, a watermarked copy for parties."""
+    """The file as this user gets it: the original for officers, a watermarked copy for parties.
+
+    A party's copy is made once, at their first view or download (numbered after that access),
+    and kept: a long PDF is watermarked once, not at every look, so no later request waits.
+    """
+    if not access.is_officer:
+        kept = absolute_path(copy_path(item, access.user))
+        with contextlib.suppress(FileNotFoundError), open(kept, "rb") as fh:
+            return fh.read()
     with open(absolute_path(item.file_path), "rb") as fh:
         data = fh.read()
     if access.is_officer:
         return data
-    return watermark(data, item.mime, watermark_lines(access.user, access.case, access_row))
+    copy = watermark(data, item.mime, watermark_lines(access.user, access.case, access_row))
+    keep_copy(kept, copy)
+    return copy
+
+
+def keep_copy(path: str, copy: bytes) -> None:
+    """Keep a made copy for next time (written whole, then renamed). A copy that cannot be kept
+    (a full disk) is still served: it is made again next time."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{secrets.token_hex(4)}.part"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(copy)
+        os.replace(tmp, path)
+    except OSError as exc:
+        current_app.logger.warning("could not keep the copy %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
 
 
 # --- Officers' acts on a case ---------------------------------------------------------------

@@ -11,6 +11,7 @@ from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import visible_party_cases
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import EXTENSIONS
 from models import (
@@ -94,17 +95,21 @@ def is_officer_user() -> bool:
 
 @bp.get("/")
 @role_required(CITIZEN, ACCIDENT_OFFICER)
+@reads_personal_data("evidence.case_list")
 def index():
     """Citizens: the cases they are a party to. Officers: their brigade's cases."""
     if is_officer_user():
         cases = list(AccidentCase.for_office(current_user.office_id))
+        audit("evidence.case_list", detail={"cases": len(cases)})
         return render_template("evidence/office.html", cases=cases)
+    nothing_to_audit()
     cases = list(visible_party_cases(current_user))
     return render_template("evidence/mine.html", cases=cases, form=QueryCodeForm())
 
 
 @bp.route("/open", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def open_with_code():
     """A party opens a case with the case number and query code from the paper notice."""
     form = QueryCodeForm()
@@ -131,6 +136,7 @@ def open_with_code():
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @role_required(ACCIDENT_OFFICER)
+@no_personal_data
 def new_case():
     """An officer opens a case in their brigade."""
     form = CaseForm()
@@ -184,6 +190,7 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
 
 @bp.get("/cases/<int:case_id>")
 @login_required
+@reads_personal_data("evidence.case_view")
 def case(case_id: int):
     """A case as its officer or one of its parties sees it (404 for anyone else)."""
     access = case_access_or_404(case_id)
@@ -193,6 +200,7 @@ def case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/progress")
 @login_required
+@no_personal_data
 def progress(case_id: int):
     """Move the case one step on (an officer's act)."""
     access = officer_access_or_404(case_id)
@@ -214,6 +222,7 @@ def progress(case_id: int):
 
 @bp.post("/cases/<int:case_id>/parties")
 @login_required
+@no_personal_data
 def add_party(case_id: int):
     """Add a party to the case (an officer's act)."""
     access = officer_access_or_404(case_id)
@@ -244,6 +253,7 @@ def party_or_404(access: service.CaseAccess, party_id: int) -> CaseParty:
 
 @bp.post("/cases/<int:case_id>/parties/<int:party_id>/notice")
 @login_required
+@no_personal_data
 def notice(case_id: int, party_id: int):
     """A printable notice for a party with a new query code (the old code stops working)."""
     access = officer_access_or_404(case_id)
@@ -254,6 +264,7 @@ def notice(case_id: int, party_id: int):
 
 @bp.post("/cases/<int:case_id>/parties/<int:party_id>/remove")
 @login_required
+@no_personal_data
 def remove_party(case_id: int, party_id: int):
     """Take a wrongly added party off the case: their access ends at once."""
     access = officer_access_or_404(case_id)
@@ -265,6 +276,7 @@ def remove_party(case_id: int, party_id: int):
 
 @bp.post("/cases/<int:case_id>/items")
 @login_required
+@no_personal_data
 def upload(case_id: int):
     """Add an evidence file (an officer's act); a refused file leaves nothing behind."""
     access = officer_access_or_404(case_id)
@@ -296,6 +308,7 @@ def upload(case_id: int):
 
 @bp.get("/cases/<int:case_id>/items/<int:item_id>")
 @login_required
+@reads_personal_data("evidence.item_page")
 def item(case_id: int, item_id: int):
     """One item: what it is, a preview (pictures), a copy to download; officers decide release."""
     access = case_access_or_404(case_id)
@@ -324,6 +337,7 @@ def item_page(access, evidence, status: int = 200, release_form=None):
 
 @bp.post("/cases/<int:case_id>/items/<int:item_id>/release")
 @login_required
+@no_personal_data
 def release(case_id: int, item_id: int):
     """Release an item to the parties, or withhold it with a reason (an officer's act)."""
     access = officer_access_or_404(case_id)
@@ -372,6 +386,7 @@ def file_response(case_id: int, item_id: int, kind: str):
 
 @bp.get("/cases/<int:case_id>/items/<int:item_id>/view")
 @login_required
+@reads_personal_data("evidence.item_view")
 def view(case_id: int, item_id: int):
     """Show the item in the browser (logged; watermarked for parties)."""
     return file_response(case_id, item_id, "view")
@@ -379,6 +394,7 @@ def view(case_id: int, item_id: int):
 
 @bp.get("/cases/<int:case_id>/items/<int:item_id>/download")
 @login_required
+@reads_personal_data("evidence.item_download")
 def download(case_id: int, item_id: int):
     """Download a copy of the item (logged; watermarked for parties)."""
     return file_response(case_id, item_id, "download")
@@ -386,6 +402,7 @@ def download(case_id: int, item_id: int):
 
 @bp.get("/cases/<int:case_id>/log")
 @login_required
+@reads_personal_data("evidence.log_view")
 def access_log(case_id: int):
     """Who looked at what and when: officers see it per case, parties for their own case."""
     access = case_access_or_404(case_id)

@@ -49,6 +49,7 @@ MEASURE = Measure(
         "licence.share_cancel": _l("Share code cancelled"),
         "licence.search": _l("Licence records searched"),
         "licence.record_view": _l("Licence record viewed"),
+        "licence.photo_view": _l("Licence photo viewed by staff"),
         "licence.photo": _l("Licence photo uploaded"),
         "licence.import": _l("Licence records imported"),
         "licence.mobile_set": _l("Recorded mobile number set"),

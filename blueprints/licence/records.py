@@ -12,6 +12,7 @@ from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.paging import page_number
+from core.privacy import no_personal_data, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
 from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord
@@ -44,6 +45,7 @@ def search_query(q: str):
 
 @bp.route("/records", methods=["GET", "POST"])
 @role_required(LICENCE_CLERK)
+@reads_personal_data("licence.search")
 def records():
     """Search the licence records (htmx swaps the results).
 
@@ -54,11 +56,11 @@ def records():
     q = request.form.get("q", "") if request.method == "POST" else request.args.get("q", "")
     page = page_number()
     rows = list(search_query(q).paginate(page, PAGE + 1))
-    if q:
-        # The audit log is shown to administrators: never keep a full ID number in it (nor
-        # a long run of its digits).
-        shown = LONG_NUMBER.sub(lambda m: mask_id(m.group()), q.strip()[:40])
-        audit("licence.search", detail={"q": shown, "found": min(len(rows), PAGE)})
+    # The unfiltered list names people too: it is a search with no words, and logged as one.
+    # The audit log is shown to administrators: never keep a full ID number in it (nor a long
+    # run of its digits).
+    shown = LONG_NUMBER.sub(lambda m: mask_id(m.group()), q.strip()[:40])
+    audit("licence.search", detail={"q": shown, "found": min(len(rows), PAGE), "page": page})
     return render(
         "licence/records.html",
         "licence/_records.html",
@@ -89,6 +91,7 @@ def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> 
 
 @bp.get("/records/<int:record_id>")
 @role_required(LICENCE_CLERK)
+@reads_personal_data("licence.record_view")
 def record(record_id: int):
     """One licence record in full (a read of someone's personal data: audited)."""
     record = record_or_404(record_id)
@@ -98,6 +101,7 @@ def record(record_id: int):
 
 @bp.post("/records/<int:record_id>/status")
 @role_required(LICENCE_CLERK)
+@no_personal_data
 def record_status(record_id: int):
     """Suspend, revoke, cancel or restore, with a reason; the next check shows it."""
     record = record_or_404(record_id)
@@ -118,6 +122,7 @@ def record_status(record_id: int):
 
 @bp.post("/records/<int:record_id>/photo")
 @role_required(LICENCE_CLERK)
+@no_personal_data
 def record_photo(record_id: int):
     """Upload the holder's photo (type by content, size capped, server-made name)."""
     record = record_or_404(record_id)
@@ -135,9 +140,11 @@ def record_photo(record_id: int):
 
 @bp.get("/records/<int:record_id>/photo")
 @role_required(LICENCE_CLERK, POLICE_INSPECTOR)
+@reads_personal_data("licence.photo_view")
 def record_photo_file(record_id: int):
-    """The photo of a record, for staff."""
+    """The photo of a record, for staff (a read of someone's personal data: audited)."""
     record = record_or_404(record_id)
     if not record.photo:
         abort(404)
+    audit("licence.photo_view", record)
     return send_file(absolute_path(record.photo), max_age=0)

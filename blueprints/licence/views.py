@@ -10,6 +10,7 @@ from flask_login import current_user
 from core.access import get_or_404, role_required
 from core.htmx import redirect_to, render
 from core.identity import identity_proven
+from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
 from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
@@ -52,6 +53,7 @@ def require_elicence() -> ELicence:
 
 @bp.get("/")
 @role_required(CITIZEN)
+@no_personal_data
 def index():
     """The e-licence home: apply, or the ways to use it."""
     return render_template("licence/index.html", elicence=my_elicence())
@@ -59,6 +61,7 @@ def index():
 
 @bp.post("/apply")
 @role_required(CITIZEN)
+@no_personal_data
 def apply():
     """Apply for the e-licence: issued at once when the record is in good standing."""
     try:
@@ -71,6 +74,7 @@ def apply():
 
 @bp.route("/card", methods=["GET"])
 @role_required(CITIZEN)
+@no_personal_data
 def card():
     """Showing the licence (亮证): front and back, number masked."""
     elicence = require_elicence()
@@ -81,6 +85,7 @@ def card():
 
 @bp.post("/card/reveal")
 @role_required(CITIZEN)
+@no_personal_data
 def reveal():
     """Show the full licence number once, on request; the reveal is audited."""
     elicence = require_elicence()
@@ -92,6 +97,7 @@ def reveal():
 
 @bp.get("/photo")
 @role_required(CITIZEN)
+@no_personal_data
 def photo():
     """The holder's own photo."""
     record = require_elicence().record
@@ -135,6 +141,7 @@ def code_context() -> dict:
 
 @bp.get("/code")
 @role_required(CITIZEN)
+@no_personal_data
 def code():
     """Showing the code (亮码): a QR of the verify URL and the same code to type."""
     return render("licence/code.html", "licence/_code.html", **code_context())
@@ -150,6 +157,7 @@ def countdown_css():
 
 @bp.get("/checks")
 @role_required(CITIZEN)
+@no_personal_data
 def checks():
     """Every check of the holder's licence: when, by whom, with what verdict."""
     elicence = require_elicence()
@@ -164,6 +172,7 @@ def checks():
 
 @bp.route("/reset-codes", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def reset_codes():
     """Revoke all outstanding codes (new secret and QR address), after a confirmation."""
     elicence = require_elicence()
@@ -176,6 +185,7 @@ def reset_codes():
 
 @bp.route("/share", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def share():
     """Share codes for firms: create, list, cancel."""
     elicence = require_elicence()
@@ -214,6 +224,7 @@ def share():
 
 @bp.post("/share/<int:share_id>/cancel")
 @role_required(CITIZEN)
+@no_personal_data
 def cancel_share(share_id: int):
     """Cancel one of the holder's share codes (someone else's answers 404)."""
     elicence = require_elicence()

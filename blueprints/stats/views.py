@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from core.access import role_required
 from core.audit import audit
 from core.htmx import render
+from core.privacy import no_personal_data
 from models import ADMIN, Office, utcnow
 from rules.clock import beijing_today
 from rules.stats import HEADLINES, MEASURE_KEYS, MEASURES, OFFICE_HOURS, QUIET_WINDOW_HOURS
@@ -67,6 +68,7 @@ def dashboard_charts(dash) -> dict:
 
 @bp.get("/stats/")
 @role_required(ADMIN)
+@no_personal_data
 def dashboard():
     """Every measure per day, hour and office for a date range and office; htmx swaps the body."""
     form = filter_form()
@@ -88,6 +90,7 @@ def dashboard():
 
 @bp.get("/stats/export/<measure>/<any(day, hour, office):by>.csv")
 @role_required(ADMIN)
+@no_personal_data
 def export(measure: str, by: str):
     """One dashboard table as a CSV file, for the same filter."""
     if measure not in MEASURE_KEYS:
@@ -126,6 +129,7 @@ def report_chart(report):
 
 
 @bp.get("/report")
+@no_personal_data
 def public_report():
     """Today's and yesterday's totals for everyone, and when to apply to avoid the queue."""
     report = build_report(beijing_today())

@@ -14,6 +14,7 @@ from core.access import role_required
 from core.audit import audit
 from core.htmx import render
 from core.paging import page_number
+from core.privacy import no_personal_data, reads_personal_data
 from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path, store_upload
 from models import (
@@ -127,6 +128,7 @@ def by_state(query, state: str):
 
 @bp.get("/market")
 @role_required(MARKET_CLERK)
+@reads_personal_data("transfer.queue_view")
 def market_queue():
     """The sales this market invoiced."""
     state = request.args.get("state") or "open"
@@ -136,6 +138,7 @@ def market_queue():
 
 @bp.route("/market/new", methods=["GET", "POST"])
 @role_required(MARKET_CLERK)
+@no_personal_data
 def market_new():
     """The market issues the sale's invoice and opens the case for seller and buyer."""
     form = MarketCaseForm()
@@ -169,6 +172,7 @@ def market_new():
 
 @bp.get("/office")
 @role_required(VEHICLE_CLERK)
+@reads_personal_data("transfer.queue_view")
 def office_queue():
     """Cases to be inspected and registered at this office."""
     state = request.args.get("state") or "action"
@@ -180,6 +184,7 @@ def office_queue():
 
 @bp.get("/archives")
 @role_required(VEHICLE_CLERK)
+@reads_personal_data("transfer.queue_view")
 def archive_queue():
     """Requests for archives of vehicles registered at this office."""
     status = request.args.get("state") or "requested"
@@ -204,6 +209,7 @@ def clerk_of(case_id: int, role: str):
 
 @bp.post("/cases/<int:case_id>/inspect")
 @role_required(VEHICLE_CLERK)
+@no_personal_data
 def inspect_case(case_id: int):
     """Record the inspection with its photos."""
     clerk_of(case_id, "destination")
@@ -247,6 +253,7 @@ def inspect_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/archive/send")
 @role_required(VEHICLE_CLERK)
+@no_personal_data
 def send_case_archive(case_id: int):
     """The origin office sends the archive."""
     clerk_of(case_id, "origin")
@@ -260,6 +267,7 @@ def send_case_archive(case_id: int):
 
 @bp.post("/cases/<int:case_id>/archive/refuse")
 @role_required(VEHICLE_CLERK)
+@no_personal_data
 def refuse_case_archive(case_id: int):
     """The origin office refuses to send the archive, with a reason."""
     clerk_of(case_id, "origin")
@@ -277,6 +285,7 @@ def refuse_case_archive(case_id: int):
 
 @bp.post("/cases/<int:case_id>/register")
 @role_required(VEHICLE_CLERK)
+@no_personal_data
 def register_case(case_id: int):
     """Register the vehicle to the buyer under a plate of this city."""
     clerk_of(case_id, "destination")

@@ -15,6 +15,7 @@ from core.access import login_required, role_required
 from core.audit import audit
 from core.htmx import is_htmx, redirect_to, render
 from core.identity import proven_resident_id
+from core.privacy import covered_by, no_personal_data, reads_personal_data
 from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path
 from models import (
@@ -217,6 +218,7 @@ def opened(case):
 
 @bp.get("/")
 @role_required(CITIZEN)
+@no_personal_data
 def index():
     """My vehicles and the transfers I buy or sell in (vehicles and sales once proven)."""
     rid = proven_resident_id(current_user)
@@ -230,6 +232,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def new_case():
     """The buyer opens a case from the invoice of a car bought from another city's owner."""
     form = CaseForm()
@@ -243,6 +246,7 @@ def new_case():
 
 @bp.get("/vehicles/<int:vehicle_id>")
 @role_required(CITIZEN)
+@no_personal_data
 def vehicle(vehicle_id: int):
     """One of my vehicles and its archive (earlier owners are not named)."""
     rid = proven_resident_id(current_user)
@@ -256,6 +260,7 @@ def vehicle(vehicle_id: int):
 
 @bp.get("/cases/<int:case_id>")
 @login_required
+@reads_personal_data("transfer.case_view")
 def case(case_id: int):
     """The case: parties, vehicle, checks, what the reader may do next, and the timeline."""
     found, roles = load_case(case_id)
@@ -274,6 +279,7 @@ def party_of(roles) -> str:
 
 @bp.post("/cases/<int:case_id>/confirm")
 @login_required
+@no_personal_data
 def confirm_case(case_id: int):
     """The seller or buyer confirms the sale."""
     _case, roles = load_case(case_id)
@@ -284,6 +290,7 @@ def confirm_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/decline")
 @login_required
+@no_personal_data
 def decline_case(case_id: int):
     """The seller or buyer declines the sale: the case is cancelled."""
     _case, roles = load_case(case_id)
@@ -294,6 +301,7 @@ def decline_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/plate")
 @login_required
+@no_personal_data
 def plate(case_id: int):
     """The buyer chooses a plate from the few offered."""
     _case, roles = load_case(case_id)
@@ -312,6 +320,7 @@ def plate(case_id: int):
 
 @bp.get("/cases/<int:case_id>/photos/<int:photo_id>")
 @login_required
+@covered_by("transfer.case_view")
 def photo(case_id: int, photo_id: int):
     """An inspection photo, for the people in the case."""
     found, _roles = load_case(case_id)
@@ -330,6 +339,7 @@ def photo(case_id: int, photo_id: int):
 
 @bp.get("/cases/<int:case_id>/archive.json")
 @login_required
+@reads_personal_data("transfer.archive_read")
 def archive_json(case_id: int):
     """The archive document as it travelled, for the clerks of the two offices (audited)."""
     found, roles = load_case(case_id)

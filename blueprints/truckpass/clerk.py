@@ -8,6 +8,7 @@ from core.access import get_or_404, role_required
 from core.audit import audit
 from core.htmx import redirect_to, render
 from core.paging import page_number
+from core.privacy import no_personal_data, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path, store_upload
 from models import (
@@ -32,6 +33,7 @@ MAP_MAX_BYTES = 2 * 1024 * 1024
 
 @bp.get("/queue")
 @role_required(TRUCKPASS_CLERK)
+@reads_personal_data("truck_pass.queue_view")
 def queue():
     """Applications waiting for a clerk, oldest first (htmx refreshes the list)."""
     page = page_number()
@@ -53,6 +55,7 @@ def queue():
 
 @bp.route("/review/<int:pass_id>", methods=["GET", "POST"])
 @role_required(TRUCKPASS_CLERK)
+@reads_personal_data("truck_pass.view")
 def review(pass_id: int):
     """One application or pass in full, with the decision or revocation form."""
     truck_pass = get_or_404(TruckPass, TruckPass.id == pass_id)
@@ -93,6 +96,7 @@ def review(pass_id: int):
 
 @bp.get("/documents/<int:doc_id>")
 @role_required(TRUCKPASS_CLERK)
+@reads_personal_data("truck_pass.document_read")
 def document(doc_id: int):
     """A document attached to an application (for the reviewing clerk; the read is audited)."""
     doc = get_or_404(TruckPassDocument, TruckPassDocument.id == doc_id)
@@ -102,6 +106,7 @@ def document(doc_id: int):
 
 @bp.get("/zones")
 @role_required(TRUCKPASS_CLERK)
+@no_personal_data
 def zones():
     """The rule book: every zone and its rules, with the 6-hour warning."""
     all_zones = list(RestrictedZone.select().order_by(RestrictedZone.id))
@@ -119,6 +124,7 @@ def save_map(form: ZoneForm) -> str | None:
 @bp.route("/zones/new", methods=["GET", "POST"])
 @bp.route("/zones/<int:zone_id>", methods=["GET", "POST"])
 @role_required(TRUCKPASS_CLERK)
+@no_personal_data
 def zone(zone_id: int | None = None):
     """Create or edit a zone; its rules are listed below with their own forms."""
     zone = RestrictedZone.get_or_none(RestrictedZone.id == zone_id) if zone_id else None
@@ -156,6 +162,7 @@ def zone(zone_id: int | None = None):
 
 @bp.post("/zones/<int:zone_id>/rules")
 @role_required(TRUCKPASS_CLERK)
+@no_personal_data
 def add_rule(zone_id: int):
     """Add a rule to a zone; warn (but allow) when it leaves trucks under 6 hours a day."""
     zone = get_or_404(RestrictedZone, RestrictedZone.id == zone_id)
@@ -198,6 +205,7 @@ def add_rule(zone_id: int):
 
 @bp.post("/rules/<int:rule_id>/delete")
 @role_required(TRUCKPASS_CLERK)
+@no_personal_data
 def delete_rule(rule_id: int):
     """Remove a rule (after the confirmation the form asks for)."""
     rule = get_or_404(ZoneRule, ZoneRule.id == rule_id)

@@ -3,6 +3,7 @@
 from flask import abort, render_template, request, send_file
 
 from core.forms import choices
+from core.privacy import no_personal_data
 from core.uploads import absolute_path
 from models import RestrictedZone
 from rules import truckrules
@@ -13,6 +14,7 @@ from .forms import MayEnterForm
 
 
 @bp.get("/rules")
+@no_personal_data
 def rules():
     """The rules of every zone in force, and the question form (a GET form: no login, no CSRF)."""
     zones = list(service.active_zones())
@@ -36,6 +38,7 @@ def rules():
 
 
 @bp.get("/zones/<int:zone_id>/map")
+@no_personal_data
 def zone_map(zone_id: int):
     """A zone's map image."""
     zone = RestrictedZone.get_or_none(RestrictedZone.id == zone_id)

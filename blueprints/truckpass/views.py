@@ -5,8 +5,10 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
+from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to, render
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import remove_stored
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
@@ -85,6 +87,7 @@ def submit_or_clean_up(application: service.Application, applicant):
 
 @bp.route("/apply", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def apply():
     """The application, step by step: each step a fragment swapped by htmx, or a plain form."""
     form = ApplyForm()
@@ -136,6 +139,7 @@ def apply():
 
 @bp.get("/")
 @role_required(CITIZEN)
+@no_personal_data
 def index():
     """The applicant's passes and applications."""
     passes = (
@@ -171,7 +175,12 @@ def pass_context(truck_pass: TruckPass) -> dict:
 
 @bp.get("/passes/<int:pass_id>")
 @login_required
+@reads_personal_data("truck_pass.view")
 def show(pass_id: int):
     """A pass on the applicant's phone: green while valid now, grey when not."""
     truck_pass = pass_or_404(pass_id)
+    if truck_pass.applicant_id == current_user.id:
+        nothing_to_audit()
+    else:
+        audit("truck_pass.view", truck_pass, detail={"page": "pass"})
     return render("truckpass/pass.html", "truckpass/_pass.html", **pass_context(truck_pass))
