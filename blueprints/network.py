@@ -9,10 +9,10 @@ from peewee import fn
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
-from blueprints.auth.forms import REQUIRED
 from core.access import get_or_404, role_required
-from core.forms import Form
+from core.forms import REQUIRED, Form
 from core.network import identity, inbox, outbox, peers
+from core.privacy import no_personal_data
 from core.security import csrf
 from models import ADMIN, OUTBOX_PENDING, PEER_ACTIVE, PEER_SUSPENDED, OutboxMessage, Peer
 
@@ -22,6 +22,7 @@ MAX_ENVELOPE_BYTES = 512 * 1024
 
 
 @bp.get("/.well-known/jiaoguan.json")
+@no_personal_data
 def document():
     """Who this deployment is, signed by each of its keys (JWS, general JSON serialization)."""
     response = jsonify(identity.signed_document())
@@ -31,6 +32,7 @@ def document():
 
 @bp.post("/network/inbox")
 @csrf.exempt
+@no_personal_data
 def receive():
     """An envelope from another deployment (a compact JWS): a signed acknowledgement or a signed
     refusal comes back. No session, no cookie, no CSRF token: the signature is the credential."""
@@ -93,6 +95,7 @@ def own_fingerprint() -> str:
 
 @bp.get("/network/peers")
 @role_required(ADMIN)
+@no_personal_data
 def peer_list():
     """The peers, their last contact and waiting messages; alerts; the form to add one."""
     return render_template("network/peers.html", **peers_context())
@@ -100,6 +103,7 @@ def peer_list():
 
 @bp.post("/network/peers/fetch")
 @role_required(ADMIN)
+@no_personal_data
 def peer_fetch():
     """Fetch a deployment's document and ask for its fingerprint."""
     form = FetchPeerForm()
@@ -118,6 +122,7 @@ def peer_fetch():
 
 @bp.post("/network/peers/confirm")
 @role_required(ADMIN)
+@no_personal_data
 def peer_confirm():
     """Add the peer when the typed fingerprint is its key's; the document is fetched again and
     must still be signed by the key that was shown."""
@@ -150,6 +155,7 @@ ACTIONS = {
     "/network/peers/<int:peer_id>/<any(suspend, resume, remove):action>", methods=["GET", "POST"]
 )
 @role_required(ADMIN)
+@no_personal_data
 def peer_action(peer_id: int, action: str):
     """Suspend, resume or remove a peer, after a confirmation page."""
     peer = get_or_404(Peer, Peer.id == peer_id)

@@ -146,6 +146,7 @@ def _in_memory(*_args, **_kwargs):
 
 @bp.post("/verify/photo")
 @csrf.exempt  # no session and no cookie here (see photo_check); SameSite=Lax guards the rest
+@reads_personal_data("licence.check")
 def photo_check():
     """A photo of the driver's QR, taken in the verifier page: decoded here and checked.
 

@@ -63,6 +63,7 @@ ACTION_LABELS = {
     "identity.proven": _l("Identity proven by SMS"),
     "identity.counter_lookup": _l("Account looked up at the counter"),
     "identity.counter_activated": _l("Identity proven at the counter"),
+    "identity.dev_sms_view": _l("Development SMS messages viewed"),
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),
     "network.peer_added": _l("Network peer added"),

@@ -12,6 +12,7 @@ from core import identity, sms
 from core.access import role_required
 from core.audit import audit
 from core.i18n import localtime
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from models import ADMIN, CITIZEN, LICENCE_CLERK, VEHICLE_CLERK, User
 from models.identity import IdentityProof, SmsChallenge
 from rules.validators import mask_mobile
@@ -58,6 +59,7 @@ def identity_page(status: int = 200, error: str | None = None, code_form=None):
 
 @bp.get("/account/identity")
 @role_required(CITIZEN)
+@no_personal_data
 def index():
     """How the account stands, and the three ways to prove the ID number."""
     return identity_page()
@@ -65,6 +67,7 @@ def index():
 
 @bp.post("/account/identity/sms")
 @role_required(CITIZEN)
+@no_personal_data
 def send_code():
     """Send a code to the mobile number recorded at the office."""
     if not SendCodeForm().validate_on_submit():
@@ -79,6 +82,7 @@ def send_code():
 
 @bp.post("/account/identity/code")
 @role_required(CITIZEN)
+@no_personal_data
 def confirm_code():
     """Prove the account with the code from the message."""
     form = SmsCodeForm()
@@ -97,10 +101,13 @@ def confirm_code():
 
 @bp.route("/staff/identity", methods=["GET", "POST"])
 @role_required(LICENCE_CLERK, VEHICLE_CLERK)
+@reads_personal_data("identity.counter_lookup")
 def counter():
     """A clerk finds the account of the person at the counter (ID number and reference)."""
     form = CounterLookupForm()
     found = None
+    if not form.is_submitted():
+        nothing_to_audit()  # the empty look-up form
     if form.validate_on_submit():
         found = identity.find_for_counter(form.resident_id.data, form.reference.data)
         audit(
@@ -130,6 +137,7 @@ def counter():
 
 @bp.post("/staff/identity/activate")
 @role_required(LICENCE_CLERK, VEHICLE_CLERK)
+@no_personal_data
 def activate():
     """Activate the account after seeing the ID card (the clerk is named in the audit row)."""
     form = CounterActivateForm(prefix=ACTIVATE)
@@ -162,6 +170,7 @@ def activate():
 
 
 @bp.get("/dev/sms")
+@reads_personal_data("identity.dev_sms_view")
 def dev_sms():
     """The messages the development gateway kept instead of sending (the demo reads codes here).
 

@@ -148,6 +148,7 @@ def code():
 
 
 @bp.get("/countdown.css")
+@no_personal_data
 def countdown_css():
     """The code page's countdown, made from the licence code's step (about 1 KB; like every
     response but static files it is not cached, so a changed step shows at once)."""
