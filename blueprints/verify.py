@@ -11,7 +11,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from blueprints.licence import service
-from blueprints.licence.labels import labels
+from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
@@ -132,7 +132,13 @@ def share():
     if not code.strip() and not last6.strip():
         return render_template("verify/share.html", result=None)
     result = service.check_share_code(code, last6, request.args.get("firm", ""))
-    return render_template("verify/share.html", result=result, record=result.record)
+    # The share code's own words for its verdicts (labels.SHARE_VERDICT_LABELS).
+    return render_template(
+        "verify/share.html",
+        result=result,
+        record=result.record,
+        VERDICT_LABELS=SHARE_VERDICT_LABELS,
+    )
 
 
 def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):

@@ -5,7 +5,7 @@ import datetime as dt
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
 
-from core.audit import action_label
+from core.audit import action_label, role_label
 from rules.validators import mask_id
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["mask"] = mask_id
     app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.filters["role_label"] = role_label
 
     @app.context_processor
     def _languages():

@@ -31,7 +31,7 @@ STATUS_LABELS = {
     "pending_review": _l("Waiting for review"),
     "approved": _l("Approved"),
     "refused": _l("Refused"),
-    "revoked": _l("Revoked"),
+    "revoked": _l("Pass revoked"),
 }
 VERDICT_LABELS = {
     "valid": _l("Pass valid now"),
