@@ -321,13 +321,22 @@ def clerk_act(truck_pass: TruckPass, action: str, reason: str, clerk) -> TruckPa
 
 
 def save_zone(
-    zone: RestrictedZone | None, *, name, name_en, description, active, map_path, actor
+    zone: RestrictedZone | None,
+    *,
+    name,
+    name_en,
+    description,
+    active,
+    map_path,
+    actor,
+    description_en="",
 ) -> RestrictedZone:
     """Create a zone or change one (a new map only when one was uploaded), audited."""
     with write_tx():
         zone = zone or RestrictedZone()
         zone.name, zone.name_en = name.strip(), (name_en or "").strip()
         zone.description, zone.active = description or "", active
+        zone.description_en = (description_en or "").strip()
         if map_path:
             zone.map_image = map_path
         zone.save()
