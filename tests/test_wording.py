@@ -24,8 +24,9 @@ from models import RestrictedZone, User, db
 
 LANGS = ["zh-CN", "en"]
 # Where each walk starts (links lead on from there).
-CITIZEN_START = ["/", "/account", "/licence/", "/licence/share", "/licence/checks", "/evidence/",
-                 "/evidence/open", "/transfer/", "/trucks/", "/trucks/rules", "/report", "/logout"]  # fmt: skip
+CITIZEN_START = ["/", "/account", "/licence/", "/licence/share", "/licence/checks",
+                 "/evidence/", "/evidence/open", "/transfer/", "/trucks/", "/trucks/rules",
+                 "/report", "/logout"]  # fmt: skip
 STAFF_START = ["/", "/account", "/staff/", "/logout"]
 # Demo citizens walked: enough to reach a licence, a transfer in each state and a pass.
 CITIZENS_WALKED = 6
