@@ -83,6 +83,18 @@ def test_public_rules_and_the_question(client, make, clock):
         assert expected in soup.select_one(".answer").get_text()
 
 
+def test_a_zone_issuing_no_pass_does_not_blame_the_emission_standard(client, make, clock):
+    tunnel = make.zone({"classes": "hazardous", "days": "1234567", "windows": "00:00-24:00",
+                        "emissions": ""}, name="隧道")  # fmt: skip
+    ask = (
+        f"/trucks/rules?zone={tunnel.id}&truck_class=hazardous&emission=china6&at=2026-11-30T08:00"
+    )
+    answer = page(client.get(ask)).select_one(".answer").get_text()
+    assert "不核发通行码" in answer and "排放" not in answer
+    answer = page(client.get(ask, headers={"Accept-Language": "en"})).select_one(".answer")
+    assert "no pass is issued" in answer.get_text() and "emission" not in answer.get_text()
+
+
 def test_an_application_meeting_every_rule_is_approved_at_once(client, make, login, clock, conn):
     owner = make.citizen()
     truck, zone = make.truck(owner), make.zone()
