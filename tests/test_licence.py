@@ -144,7 +144,8 @@ def test_share_code_for_a_firm(client, make, login, conn):
     assert "驾驶证有效" in text and el.record.name in text and "C1" in text
     assert "4 / 12" not in text  # points not chosen
     wrong = page(client.get(f"/verify/share?code={code}&last6=000000"))
-    assert "电子码无效" in wrong.get_text()
+    # Issue 18: the share code's own words (was the roadside code's 电子码无效).
+    assert "分享码或驾驶证号后6位不正确" in wrong.get_text()
     with conn():
         checks = list(
             LicenceCheck.select().where(LicenceCheck.via == "share").order_by(LicenceCheck.id)
@@ -155,7 +156,7 @@ def test_share_code_for_a_firm(client, make, login, conn):
         ]
     client.post(f"/licence/share/{share.id}/cancel", data={})
     after = page(client.get(f"/verify/share?code={code}&last6={last6}"))
-    assert "电子码已过期" in after.get_text()
+    assert "分享码已过期或已被持证人取消" in after.get_text()  # was 电子码已过期
 
 
 def test_share_code_with_points_and_limits(client, make, login):

@@ -38,6 +38,10 @@ CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 ENGLISH_SENTENCE = re.compile(r"[A-Za-z][a-z']*(?:[ ,]+[A-Za-z][a-z']*){2,}")
 DOTTED_KEY = re.compile(r"(?<![\w./@-])([a-z][a-z_]*)((?:\.[a-z_]+)+)(?![\w/@-])")
 USER_ID = re.compile(r"\bUser \d+\b")
+# ASCII , : ; ? ! ( ) touching Chinese text (Chinese takes full-width ，：；？！（）).
+ASCII_PUNCTUATION = re.compile(
+    r"[\u3400-\u9fff\uff08\uff09\uff1a] ?[,:;?!()]|[,:;?!()] ?[\u3400-\u9fff\uff08\uff09]"
+)
 NOT_TEXT = ("script", "style", "noscript", "template", "textarea", "title")
 
 
@@ -113,6 +117,11 @@ def wording_faults(html: str, lang: str, prefixes: set[str], data: str) -> list[
             ]
         if lang.startswith("zh") and not marked.startswith("en"):
             faults += [
+                f"ASCII punctuation {m!r} in {text!r}"
+                for m in ASCII_PUNCTUATION.findall(text)
+                if m not in data
+            ]
+            faults += [
                 f"English {m!r} in {text!r}"
                 for m in ENGLISH_SENTENCE.findall(text)
                 if m not in data
@@ -172,6 +181,7 @@ def test_wording_test_catches_what_it_should():
     assert wording_faults(page.format("User 9"), "en", prefixes, "")
     assert wording_faults(page.format("老城区的说明"), "en", prefixes, "")
     assert wording_faults(page.format("Not a valid date value."), "zh-CN", prefixes, "")
+    assert wording_faults(page.format("张伟 (警察)"), "zh-CN", prefixes, "")
     assert not wording_faults(page.format("张伟 鲁B12345"), "en", prefixes, "张伟\n鲁B12345")
     assert not wording_faults('<body><p lang="zh-CN">老城区</p></body>', "en", prefixes, "")
     assert not wording_faults(page.format("jg.example.test archive.json"), "en", prefixes, "")

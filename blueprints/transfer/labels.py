@@ -2,8 +2,8 @@
 language. Stored values are English codes; these labels are looked up when a page is drawn."""
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from models.transfer import (
     ARCHIVE_RECEIVED,

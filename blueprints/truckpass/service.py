@@ -9,6 +9,7 @@ refusals as StepError naming the form field they belong to.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
@@ -130,7 +131,7 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
             _l(
                 "%(emission)s trucks cannot get a pass for: %(zones)s.",
                 emission=EMISSION_LABELS[emission],
-                zones=", ".join(zone_names[z] for z in barred),
+                zones=_(", ").join(zone_names[z] for z in barred),
             ),
             "zones",
         )
