@@ -176,3 +176,11 @@ def test_cannot_cancel_someone_elses_share_code(client, make, login, conn):
         share = ShareCode.create(elicence=other.id, expires_at=utcnow() + dt.timedelta(days=1))
     login(make.elicence().holder)
     assert client.post(f"/licence/share/{share.id}/cancel", data={}).status_code == 404
+
+
+@pytest.mark.parametrize(("days", "message"), [("0", "请选择 1 至 21 天。"), ("", "此项必填。")])
+def test_share_days_zero_gets_the_range_message(client, make, login, days, message):
+    """0 is typed, so it is out of range, not missing (issue 18: it said 此项必填)."""
+    login(make.elicence().holder)
+    soup = page(client.post("/licence/share", data={"days": days}), 422)
+    assert soup.find(id="days-error").get_text(strip=True) == message
