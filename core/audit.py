@@ -87,6 +87,21 @@ OBJECT_LABELS = {
     "TruckPassDocument": _l("Truck pass document"),
     "Vehicle": _l("Vehicle"),
 }
+# The result column's shared values (a measure's own verdicts show as stored).
+RESULT_LABELS = {
+    "ok": _l("Done"),
+    "refused": _l("Refused"),
+    "failed": _l("Did not succeed"),
+    "invalid": _l("Invalid"),
+}
+
+
+def result_label(result: str) -> str:
+    """The result column of an audit row in words (as stored when it is not a shared value)."""
+    label = RESULT_LABELS.get(result)
+    return str(label) if label is not None else result
+
+
 # The role column of a row made without a logged-in user.
 ANONYMOUS = _l("Not logged in")
 

@@ -6,7 +6,7 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
 from markupsafe import Markup
 
-from core.audit import action_label, role_label
+from core.audit import action_label, result_label, role_label
 from rules.validators import mask_id
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["mask"] = mask_id
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["result_label"] = result_label
 
     @app.context_processor
     def _languages():

@@ -122,9 +122,12 @@ def test_audit_rows_name_people_roles_and_objects_in_words(client, make, login):
     client.post("/logout", data={})
     client.post("/login", data={"account": "nobody", "password": "wrong-password"})
     login(admin)
-    text = page(client.get("/staff/audit")).get_text(" ")
+    soup = page(client.get("/staff/audit"))
+    text = soup.get_text(" ")
+    results = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(7)")}
     assert f"User {made.id}" not in text and "李秀英" in text
     assert "管理员" in text and "未登录" in text
+    assert {"成功", "未成功"} <= results and not {"ok", "failed"} & results  # in words
     assert "anonymous" not in text and "admin" not in text.replace(admin.username, "")
 
 
