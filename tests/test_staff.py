@@ -140,3 +140,7 @@ def test_staff_see_their_own_cards_on_the_home_page(client, make, login):
     assert links and "/licence/" not in links
     for href in links:
         assert client.get(href).status_code == 200, href
+    client.post("/logout", data={})
+    login(make.staff("admin"))  # no measure's card: the home page leads to the work page
+    soup = page(client.get("/"))
+    assert not soup.select("ul.services") and soup.select_one('main a[href="/staff/"]')
