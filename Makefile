@@ -36,6 +36,8 @@ translations: $(VENV)/.installed
 migrate: install
 	$(BIN)/flask db upgrade
 
+# QR codes and notices carry PUBLIC_BASE_URL: unless it is set, it is where `make run` serves.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 # The network worker (outbox delivery) runs in the background and stops with the server.
 run: migrate
 	$(BIN)/flask demo load --if-empty

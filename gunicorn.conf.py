@@ -6,3 +6,16 @@ and read far more widely than the database. `%(U)s` is the path alone.
 """
 
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
+
+
+def when_ready(server):
+    """Warn at start when PUBLIC_BASE_URL (what QR codes and notices carry) names this machine
+    at another host or port than the one served (core.public_url)."""
+    import os
+
+    from core.public_url import bind_mismatch
+
+    public = os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+    warning = bind_mismatch(public.rstrip("/"), list(server.cfg.bind))
+    if warning:
+        server.log.warning(warning)

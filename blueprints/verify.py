@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.formparser import parse_form_data
 
 from blueprints.licence import service
-from blueprints.licence.labels import labels
+from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
@@ -205,7 +205,13 @@ def share():
     result = service.check_share_code(code, last6, request.args.get("firm", ""))
     if result.record is None:
         nothing_to_audit()
-    return render_template("verify/share.html", result=result, record=result.record)
+    # The share code's own words for its verdicts (labels.SHARE_VERDICT_LABELS).
+    return render_template(
+        "verify/share.html",
+        result=result,
+        record=result.record,
+        VERDICT_LABELS=SHARE_VERDICT_LABELS,
+    )
 
 
 def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):

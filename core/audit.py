@@ -1,10 +1,14 @@
 """Writing audit rows with the request's actor, role, office and client address filled in."""
 
+from collections.abc import Mapping
+
 from flask import g, has_app_context, has_request_context, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core import measures
+from core.access import ROLE_LABELS
 from core.stats import count_event
 from models import AuditEvent, db
 
@@ -83,3 +87,58 @@ def action_label(action: str) -> str:
     has none, so an action of an older release still shows)."""
     label = ACTION_LABELS.get(action) or measures.audit_labels().get(action)
     return str(label) if label is not None else action
+
+
+# Words for the kinds of object an audit row names (the model's class name is stored).
+OBJECT_LABELS = {
+    "User": _l("Account"),
+    "Office": _l("Office"),
+    "AccidentCase": _l("Accident case"),
+    "CaseParty": _l("Party to an accident case"),
+    "EvidenceItem": _l("Evidence item"),
+    "LicenceRecord": _l("Licence record"),
+    "ELicence": _l("E-licence"),
+    "ShareCode": _l("Share code"),
+    "TransferCase": _l("Transfer case"),
+    "RestrictedZone": _l("Restricted zone"),
+    "ZoneRule": _l("Truck rule"),
+    "TruckPass": _l("Truck pass"),
+    "TruckPassDocument": _l("Truck pass document"),
+    "Vehicle": _l("Vehicle"),
+}
+# The result column's shared values (a measure's own verdicts show as stored).
+RESULT_LABELS = {
+    "ok": _l("Done"),
+    "refused": _l("Refused"),
+    "failed": _l("Did not succeed"),
+    "invalid": _l("Invalid"),
+}
+
+
+def result_label(result: str) -> str:
+    """The result column of an audit row in words (as stored when it is not a shared value)."""
+    label = RESULT_LABELS.get(result)
+    return str(label) if label is not None else result
+
+
+# The role column of a row made without a logged-in user.
+ANONYMOUS = _l("Not logged in")
+
+
+def object_label(object_type: str, object_id: str, people: Mapping[str, str] | None = None) -> str:
+    """The object of an audit row in words: an account by its holder's name (from `people`,
+    user id -> name, looked up by the page), anything else as its kind and number."""
+    if not object_type:
+        return ""
+    if object_type == "User" and people and object_id in people:
+        return people[object_id]
+    label = OBJECT_LABELS.get(object_type)
+    return f"{label if label is not None else object_type} {object_id}".strip()
+
+
+def role_label(roles: str) -> str:
+    """The role column of an audit row (comma-separated role keys) in words."""
+    if not roles or roles == "anonymous":
+        return str(ANONYMOUS)
+    separator = "、" if str(get_locale() or "zh").startswith("zh") else ", "
+    return separator.join(str(ROLE_LABELS.get(r, r)) for r in roles.split(","))

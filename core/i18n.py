@@ -4,8 +4,9 @@ import datetime as dt
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale
+from markupsafe import Markup
 
-from core.audit import action_label
+from core.audit import action_label, result_label, role_label
 from rules.clock import TIMEZONE_NAME
 from rules.validators import mask_id
 
@@ -32,12 +33,32 @@ def localtime(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(value.replace(tzinfo=dt.UTC), fmt)
 
 
+def is_chinese() -> bool:
+    """True when the page is being written in Chinese."""
+    return str(get_locale() or DEFAULT_LOCALE).startswith("zh")
+
+
+def aside(text) -> Markup:
+    """A remark in brackets after a name: full-width （…） in Chinese, " (…)" in English (Chinese
+    text takes full-width punctuation: ，：；（）？！)."""
+    return (Markup("（%s）") if is_chinese() else Markup(" (%s)")) % text
+
+
+def colon() -> str:
+    """A label's colon: full-width in Chinese."""
+    return "：" if is_chinese() else ": "
+
+
 def init_app(app: Flask) -> None:
     """Set up Flask-Babel and the template filters that format times and mask ID numbers."""
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["aside"] = aside
+    app.jinja_env.globals["colon"] = colon
     app.jinja_env.filters["mask"] = mask_id
     app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["result_label"] = result_label
 
     @app.context_processor
     def _languages():

@@ -107,8 +107,12 @@ def staff_cards(user=None) -> list[Card]:
     ]
 
 
-def home_cards() -> list[Card]:
-    """One card per measure on the home page."""
+def home_cards(user=None) -> list[Card]:
+    """The home page's cards: one per measure for citizens and visitors; a staff member sees the
+    cards of their own roles instead, as the citizens' pages would only answer them 403."""
+    user = user or current_user
+    if user.is_authenticated and user.is_staff:
+        return staff_cards(user)
     return [m.home_card for m in registered() if m.home_card is not None]
 
 

@@ -44,6 +44,7 @@ class RestrictedZone(BaseModel):
     name = CharField(max_length=60)
     name_en = CharField(max_length=60, default="")
     description = TextField(default="")
+    description_en = TextField(default="")
     map_image = CharField(max_length=200, null=True)  # relative path under UPLOAD_FOLDER
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
@@ -65,6 +66,11 @@ class RestrictedZone(BaseModel):
     def display_name(self, locale: str) -> str:
         """The zone's name in the UI language."""
         return self.name_en if locale.startswith("en") and self.name_en else self.name
+
+    def display_description(self, locale: str) -> str:
+        """The zone's description in the UI language ("" when English is asked and not written:
+        the page then shows the Chinese one, marked as Chinese)."""
+        return self.description_en if locale.startswith("en") else self.description
 
     def rules(self):
         """This zone's rules."""

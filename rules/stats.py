@@ -168,6 +168,19 @@ def quietest_window(per_hour: list[int], hours=OFFICE_HOURS, width=QUIET_WINDOW_
     return min(starts, key=lambda h: (sum(per_hour[h : h + width]), h))
 
 
+# Below this much history a "busy hour" is noise (one application at 2 a.m. in a city just set
+# up made that hour the busiest): applications on at least BUSY_MIN_DAYS days of the week, and
+# BUSY_MIN_APPLICATIONS of them in all.
+BUSY_MIN_DAYS = 3
+BUSY_MIN_APPLICATIONS = 20
+
+
+def enough_history(per_day: list[int]) -> bool:
+    """True when the week's applications per day are enough to call an hour busy."""
+    days = sum(1 for n in per_day if n > 0)
+    return days >= BUSY_MIN_DAYS and sum(per_day) >= BUSY_MIN_APPLICATIONS
+
+
 def is_busy_hour(per_hour: list[int], hour: int, share: int = BUSY_SHARE) -> bool:
     """True when `hour` is among the busiest third of the day's hours (ties count as busy).
 

@@ -148,7 +148,10 @@ def free_hours_warning(rules) -> list[tuple[str, int]]:
 # Answers to "may truck X enter zone Y at time T?"
 FREE = "free"  # no rule restricts it then: no pass needed
 PASS_NEEDED = "pass-needed"  # noqa: S105 (restricted, but a pass can be had)
-BARRED = "barred"  # restricted, and this truck cannot get a pass for it
+BARRED = "barred"  # restricted, and this truck's emission standard cannot get a pass for it
+CLOSED = (
+    "closed"  # restricted by a rule that issues no pass at all (e.g. hazardous goods in a tunnel)
+)
 
 
 def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[str, list]:
@@ -158,6 +161,10 @@ def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[
         return FREE, []
     if all(emission in r.emissions for r in restricting):
         return PASS_NEEDED, restricting
+    closed = [r for r in restricting if not r.emissions]
+    if closed:
+        # No standard would do: the answer must not blame this truck's (issue 18).
+        return CLOSED, closed
     return BARRED, restricting
 
 

@@ -218,7 +218,9 @@ def test_password_change_ends_other_sessions(app, make, conn):
 
 def test_logout_needs_post_with_csrf(client, make):
     make.login(client, make.citizen())
-    assert client.get("/logout").status_code == 405
+    # Issue 18: a GET asks to confirm (it was 405); it still never logs out.
+    assert client.get("/logout").status_code == 200
+    assert client.get("/account").status_code == 200
     assert client.post("/logout", data={}, csrf=False).status_code == 400
     assert client.post("/logout", data={}).status_code == 303
     assert client.get("/account").status_code == 302
@@ -307,3 +309,22 @@ def test_a_burst_of_parallel_guesses_stays_under_the_limit(live_app, base_url):
     with db.connection_context():
         checked = AuditEvent.select().where(AuditEvent.action == "login.failed").count()
     assert checked == 10  # the passwords actually tried; the rest were refused as locked
+
+
+def test_get_logout_asks_and_only_post_logs_out(client, make, login):
+    """A typed /logout shows the button (no 405); the GET itself never ends the session."""
+    citizen = make.citizen()
+    login(citizen)
+    soup = page(client.get("/logout"))
+    form = soup.select_one("main form#logout-form")
+    assert form["method"] == "post" and form["action"] == "/logout"
+    assert client.get("/account").status_code == 200  # still logged in
+    assert client.post("/logout", data={}).status_code == 303
+    assert client.get("/account").status_code == 302
+    assert not page(client.get("/logout")).select("main form#logout-form")
+
+
+def test_recent_logins_on_the_account_page_are_in_words(client, make, login):
+    login(make.citizen())
+    text = page(client.get("/account")).get_text()
+    assert "login.ok" not in text and "登录成功" in text

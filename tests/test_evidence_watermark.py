@@ -193,5 +193,6 @@ def test_a_partys_copy_is_made_once_and_kept(app, client, make, conn, party_case
     assert second.status_code == 200 and second.get_data() == first and made == []
     with conn():
         assert EvidenceAccess.select().count() == 2  # each look is still logged
-    assert os.path.exists(os.path.join(app.config["UPLOAD_FOLDER"], "evidence-copies",
-                                       f"{item.id}-{citizen.id}.pdf"))  # fmt: skip
+    assert os.path.exists(
+        os.path.join(app.config["UPLOAD_FOLDER"], "evidence-copies", f"{item.id}-{citizen.id}.pdf")
+    )

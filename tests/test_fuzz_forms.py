@@ -111,12 +111,14 @@ def forms_of(html: str, url: str) -> list[dict]:
             else:
                 value = tag.get("value", "")
             fields.setdefault(name, value)
-        found.append({
-            "method": (form.get("method") or "get").lower(),
-            "path": action.path,
-            "fields": fields,
-            "csrf": csrf,
-        })  # fmt: skip
+        found.append(
+            {
+                "method": (form.get("method") or "get").lower(),
+                "path": action.path,
+                "fields": fields,
+                "csrf": csrf,
+            }
+        )
     return found
 
 

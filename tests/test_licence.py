@@ -198,7 +198,8 @@ def test_share_code_for_a_firm(client, make, login, conn):
     assert "驾驶证有效" in text and el.record.name in text and "C1" in text
     assert "4 / 12" not in text  # points not chosen
     wrong = page(client.get(f"/verify/share?code={code}&last6=000000"))
-    assert "电子码无效" in wrong.get_text()
+    # Issue 18: the share code's own words (was the roadside code's 电子码无效).
+    assert "分享码或驾驶证号后6位不正确" in wrong.get_text()
     with conn():
         checks = list(
             LicenceCheck.select().where(LicenceCheck.via == "share").order_by(LicenceCheck.id)
@@ -209,7 +210,7 @@ def test_share_code_for_a_firm(client, make, login, conn):
         ]
     client.post(f"/licence/share/{share.id}/cancel", data={})
     after = page(client.get(f"/verify/share?code={code}&last6={last6}"))
-    assert "电子码已过期" in after.get_text()
+    assert "分享码已过期或已被持证人取消" in after.get_text()  # was 电子码已过期
 
 
 def test_share_code_with_points_and_limits(client, make, login):
@@ -229,3 +230,11 @@ def test_cannot_cancel_someone_elses_share_code(client, make, login, conn):
         share = ShareCode.create(elicence=other.id, expires_at=utcnow() + dt.timedelta(days=1))
     login(make.elicence().holder)
     assert client.post(f"/licence/share/{share.id}/cancel", data={}).status_code == 404
+
+
+@pytest.mark.parametrize(("days", "message"), [("0", "请选择 1 至 21 天。"), ("", "此项必填。")])
+def test_share_days_zero_gets_the_range_message(client, make, login, days, message):
+    """0 is typed, so it is out of range, not missing (issue 18: it said 此项必填)."""
+    login(make.elicence().holder)
+    soup = page(client.post("/licence/share", data={"days": days}), 422)
+    assert soup.find(id="days-error").get_text(strip=True) == message

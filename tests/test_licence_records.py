@@ -1,6 +1,7 @@
 """Licence clerks: search, audited views, status changes, photos, and the CSV import."""
 
 import io
+import re
 
 from models import AuditEvent, LicenceRecord
 
@@ -124,12 +125,14 @@ def test_csv_import_reports_and_never_imports_twice(app, make, runner, tmp_path,
     path = tmp_path / "records.csv"
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(args=["licence", "import", str(path), "--office", office.code])
-    assert result.exit_code == 0, result.output
+    # Rows were rejected: the exit status says so (issue 18; it was 0 before).
+    assert result.exit_code == 1, result.output
     assert "imported 2, already there 0, rejected 3" in result.output
     assert "line 3" in result.output and "unknown class: Z9" in result.output
     assert "line 4" in result.output and "bad ID number" in result.output
     assert "line 5" in result.output and "duplicate of line 2" in result.output
     assert ids[0] not in result.output  # masked in the report
+    assert not re.search(r"[\u4e00-\u9fff]", result.output)  # one language: English
     with conn():
         assert LicenceRecord.get(LicenceRecord.licence_no == ids[2]).classes == "A2 D"
     again = runner.invoke(args=["licence", "import", str(path), "--office", office.code])
@@ -161,6 +164,19 @@ def test_csv_import_takes_an_optional_mobile_column(app, make, runner, tmp_path,
     assert "already there 1, rejected 0, recorded mobile added or changed 1" in result.output
     with conn():
         assert LicenceRecord.get(LicenceRecord.licence_no == ids[2]).mobile == "13900002222"
+
+
+def test_points_above_a_cycle_are_rejected_and_a_clean_file_exits_0(make, runner, tmp_path):
+    office = make.office()
+    text, _ids = csv_text(make)
+    header, first = text.splitlines()[:2]
+    path = tmp_path / "points.csv"
+    path.write_text(f"{header}\n{first.replace(',0,valid', ',15,valid')}\n", encoding="utf-8")
+    result = runner.invoke(args=["licence", "import", str(path), "--office", office.code])
+    assert result.exit_code == 1 and "points out of range (0 to 12)" in result.output
+    path.write_text(f"{header}\n{first.replace(',0,valid', ',12,valid')}\n", encoding="utf-8")
+    result = runner.invoke(args=["licence", "import", str(path), "--office", office.code])
+    assert result.exit_code == 0 and "imported 1, already there 0, rejected 0" in result.output
 
 
 def test_search_by_id_number_posts_and_leaves_no_id_number_in_the_access_log(app, make, tmp_path):

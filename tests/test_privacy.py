@@ -73,7 +73,10 @@ def test_a_clerk_opening_a_citizens_truck_pass_is_logged_and_the_holder_is_not(
     assert client.get(f"/trucks/passes/{truck_pass.id}").status_code == 200
     (row,) = actions(conn, "truck_pass.view")
     assert (row.actor_id, row.object_type, row.object_id) == (
-        clerk.id, TruckPass.__name__, str(truck_pass.id))  # fmt: skip
+        clerk.id,
+        TruckPass.__name__,
+        str(truck_pass.id),
+    )
 
 
 def test_lists_of_people_are_logged(client, make, login, conn):

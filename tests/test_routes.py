@@ -42,6 +42,7 @@ EXPECTED_ROUTES = {
     "POST /login/code",
     "GET /login/enrol",
     "POST /login/enrol",
+    "GET /logout",
     "POST /logout",
     "GET /register",
     "POST /register",

@@ -111,3 +111,36 @@ def test_audit_search_filters_and_is_itself_audited(client, make, login, conn):
     fragment = client.get("/staff/audit?actor=nobody", headers={"HX-Request": "true"})
     html = fragment.get_data(as_text=True)
     assert html.startswith('<div id="audit-rows"') and "<html" not in html
+
+
+def test_audit_rows_name_people_roles_and_objects_in_words(client, make, login):
+    """No 'User 9', no 'licence_clerk', no 'anonymous' in the audit search (issue 18)."""
+    admin = make.staff("admin")
+    login(admin)
+    made = make.staff("licence_clerk", real_name="李秀英")
+    client.post(f"/staff/accounts/{made.id}/deactivate", data={})
+    client.post("/logout", data={})
+    client.post("/login", data={"account": "nobody", "password": "wrong-password"})
+    login(admin)
+    soup = page(client.get("/staff/audit"))
+    text = soup.get_text(" ")
+    results = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(7)")}
+    assert f"User {made.id}" not in text and "李秀英" in text
+    assert "管理员" in text and "未登录" in text
+    assert {"成功", "未成功"} <= results and not {"ok", "failed"} & results  # in words
+    assert "anonymous" not in text and "admin" not in text.replace(admin.username, "")
+
+
+def test_staff_see_their_own_cards_on_the_home_page(client, make, login):
+    """Citizens' cards lead staff to 403: a staff member's home page shows their roles' cards."""
+    citizen_home = page(client.get("/")).select("ul.services a")
+    assert any(a["href"] == "/licence/" for a in citizen_home)
+    login(make.staff("licence_clerk"))
+    links = [a["href"] for a in page(client.get("/")).select("ul.services a")]
+    assert links and "/licence/" not in links
+    for href in links:
+        assert client.get(href).status_code == 200, href
+    client.post("/logout", data={})
+    login(make.staff("admin"))  # no measure's card: the home page leads to the work page
+    soup = page(client.get("/"))
+    assert not soup.select("ul.services") and soup.select_one('main a[href="/staff/"]')

@@ -475,6 +475,12 @@ def test_bad_filters_are_refused_next_to_the_field(client, make, login, args, fi
     assert client.get("/stats/export/elicence/day.csv", query_string=args).status_code == 400
 
 
+def test_a_bad_date_is_refused_in_the_readers_language(client, make, login):
+    login(make.staff("admin"))
+    soup = page(client.get("/stats/", query_string={"since": "yesterday"}), 422)
+    assert soup.find(id="since-error").get_text(strip=True) == "不是有效的日期值。"
+
+
 def test_only_administrators_see_the_dashboard(client, make, login):
     assert client.get("/stats/").status_code == 302
     assert client.get("/stats/export/elicence/day.csv").status_code == 302
@@ -503,13 +509,40 @@ def test_csv_office_names_cannot_become_formulas(client, make, login, app, conn,
     assert rows[1][0] == "'=HYPERLINK(1)" and rows[1][1] == "1"
 
 
-def test_licence_page_links_the_report_in_a_busy_hour(client, make, login):
+def test_busy_hours_need_a_week_of_history():
+    assert not rules.enough_history([0, 0, 0, 0, 0, 0, 1])
+    assert not rules.enough_history([0, 0, 0, 0, 0, 0, 50])  # one day only
+    assert not rules.enough_history([1, 1, 0, 0, 0, 0, 1])  # three days, too few
+    assert rules.enough_history([7, 7, 0, 0, 0, 0, 7])
+
+
+def seed_history(conn, today: dt.date, hour: int, per_day: int = 7, days: int = 3) -> None:
+    """Applications counted on the `days` days before today, all in `hour` (Beijing)."""
+    with conn():
+        for back in range(1, days + 1):
+            for _ in range(per_day):
+                StatCounter.add(
+                    today - dt.timedelta(days=back), hour, "", [("elicence", "refused")]
+                )
+
+
+def test_no_busy_hour_banner_without_history(client, make, login):
+    """A city just set up: its first application makes no hour "busy" (issue 18)."""
+    login(make.citizen())
+    client.post("/licence/apply", data={})
+    assert not page(client.get("/licence/")).select('main a[href^="/report"]')
+
+
+def test_licence_page_links_the_report_in_a_busy_hour(client, make, login, conn):
+    # A busy hour needs a week's history: three days of it, at another hour.
+    now = clock.beijing_now()
+    seed_history(conn, now.date(), (now.hour + 12) % 24)
     citizen = make.citizen()  # no licence record: the application is refused, the form stays
     login(citizen)
     soup = page(client.get("/licence/"))
     assert not soup.select('main a[href^="/report"]')
     client.post("/licence/apply", data={})
-    # The only applications of the week came in this hour: it is the busiest one.
+    # This hour's application puts it in the busiest third of the week's hours.
     soup = page(client.get("/licence/"))
     link = soup.select_one('main a[href^="/report"]')
     assert link is not None and link["href"] == "/report#when-to-apply"

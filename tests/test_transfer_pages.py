@@ -429,3 +429,21 @@ def test_only_an_offered_plate_can_be_chosen_and_the_offer_is_stable(client, mak
     client.post(f"/transfer/cases/{case.id}/plate", data={"plate": str(offer[0])})
     with conn():
         assert TransferCase.get_by_id(case.id).chosen_plate_id == offer[0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "photos", "text"),
+    [
+        ("en", 1, "The vehicle was inspected and passed (1 photo)."),
+        ("en", 3, "The vehicle was inspected and passed (3 photos)."),
+        ("zh-CN", 1, "车辆查验合格（照片 1 张）。"),
+    ],
+)
+def test_inspection_entry_counts_its_photos_in_words(app, lang, photos, text):
+    from types import SimpleNamespace
+
+    from blueprints.transfer.labels import event_text
+
+    event = SimpleNamespace(kind="inspected", detail_dict={"passed": True, "photos": photos})
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        assert event_text(event) == text

@@ -100,6 +100,20 @@ def test_public_rules_and_the_question(client, make, clock):
         assert expected in soup.select_one(".answer").get_text()
 
 
+def test_a_zone_issuing_no_pass_does_not_blame_the_emission_standard(client, make, clock):
+    tunnel = make.zone(
+        {"classes": "hazardous", "days": "1234567", "windows": "00:00-24:00", "emissions": ""},
+        name="隧道",
+    )
+    ask = (
+        f"/trucks/rules?zone={tunnel.id}&truck_class=hazardous&emission=china6&at=2026-11-30T08:00"
+    )
+    answer = page(client.get(ask)).select_one(".answer").get_text()
+    assert "不核发通行码" in answer and "排放" not in answer
+    answer = page(client.get(ask, headers={"Accept-Language": "en"})).select_one(".answer")
+    assert "no pass is issued" in answer.get_text() and "emission" not in answer.get_text()
+
+
 def test_an_application_meeting_every_rule_is_approved_at_once(client, make, login, clock, conn):
     owner = make.citizen()
     truck, zone = make.truck(owner), make.zone()
@@ -283,7 +297,7 @@ def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make
     assert response.status_code == 303
     soup = page(client.get(f"/trucks/zones/{zone.id}"))
     assert "少于 6 小时" in soup.select_one(".form-error").get_text()
-    assert "重型货车: 周一" in soup.get_text()
+    assert "重型货车：周一" in soup.get_text()  # full-width colon since issue 18
     bad = client.post(f"/trucks/zones/{zone.id}/rules", data={**form, "windows": "soon"})
     assert field_error(page(bad, 422), "windows")
     with conn():

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from rules.truckrules import (
     BARRED,
+    CLOSED,
     FREE,
     PASS_NEEDED,
     Rule,
@@ -108,6 +109,14 @@ def test_window_parsing():
 )
 def test_may_enter(emission, moment, answer):
     assert may_enter([rule()], "heavy", emission, at(moment))[0] == answer
+
+
+def test_a_zone_that_issues_no_pass_is_closed_whatever_the_emission_standard():
+    tunnel = rule(classes="hazardous", days=ALL_DAYS, windows="00:00-24:00", emissions="")
+    for emission in ("china6", "nev", "china3"):
+        answer, rules = may_enter([tunnel], "hazardous", emission, at("2026-11-23 08:00"))
+        assert answer == CLOSED and rules == [tunnel]
+    assert may_enter([tunnel], "heavy", "china3", at("2026-11-23 08:00"))[0] == FREE
 
 
 def test_six_hour_warning():

@@ -209,6 +209,13 @@ def enrol():
     )
 
 
+@bp.get("/logout")
+def logout_confirm():
+    """A typed or bookmarked /logout: a page with the log-out button (a GET never logs out, so
+    a link or an image on another site cannot end the session)."""
+    return render_template("auth/logout.html")
+
+
 @bp.post("/logout")
 @no_personal_data
 def logout():

@@ -1,6 +1,7 @@
 """`flask licence import FILE`: load the city's licence records from CSV."""
 
 import click
+from flask_babel import force_locale
 
 from models import Office, db
 from rules.validators import mask_id
@@ -24,7 +25,9 @@ def import_command(path, office_code):
     """Import licence records from a CSV file (UTF-8, header row; see the README)."""
     with open(path, encoding="utf-8-sig") as fh:
         total = max(0, sum(1 for _ in fh) - 1)
-    with db.connection_context():
+    # The operator's report is in English throughout: the validators' messages (lazy, Chinese
+    # by default outside a request) are asked for in English too.
+    with db.connection_context(), force_locale("en"):
         office = Office.get_or_none(Office.code == office_code)
         if office is None:
             raise click.BadParameter(f"no office {office_code}", param_hint="--office")
@@ -40,3 +43,6 @@ def import_command(path, office_code):
     )
     for line, licence_no, reason in report.rejected:
         click.echo(f"  line {line}: {mask_id(licence_no)}: {reason}")
+    if report.rejected:
+        # Scripts and cron see that rows were left out (the good rows are imported).
+        raise SystemExit(1)

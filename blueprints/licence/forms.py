@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.forms import REQUIRED, Form
 
@@ -14,8 +14,10 @@ class ShareCodeForm(Form):
     days = IntegerField(
         _l("Valid for (days)"),
         default=7,
+        # InputRequired, not DataRequired: 0 is typed (and falsy), and must get the range's
+        # message, not "This field is required".
         validators=[
-            DataRequired(REQUIRED),
+            InputRequired(REQUIRED),
             NumberRange(1, 21, message=_l("Choose between 1 and 21 days.")),
         ],
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from core.audit import audit
 from models import LICENCE_CLASSES, RECORD_STATUSES, LicenceRecord, Office, write_tx
+from models.licence import POINTS_PER_CYCLE
 from rules.validators import (
     ValidationError,
     birth_date_from_resident_id,
@@ -89,8 +90,8 @@ def parse_row(row: dict, office: Office) -> dict:
         points = int(row["points"])
     except ValueError:
         raise RowError("points: not a number") from None
-    if not 0 <= points <= 99:
-        raise RowError("points out of range")
+    if not 0 <= points <= POINTS_PER_CYCLE:
+        raise RowError(f"points out of range (0 to {POINTS_PER_CYCLE})")
     file_no = row["file_no"].strip()
     if not file_no.isdigit() or len(file_no) != 12:
         raise RowError("file_no: 12 digits expected")

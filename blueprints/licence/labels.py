@@ -39,6 +39,15 @@ def code_step_hint() -> str:
     )
 
 
+# A firm's check with a share code fails on the share code, not on a roadside code: its words
+# name the share code (the roadside verdicts "Invalid code" and "Code expired" would not).
+SHARE_VERDICT_LABELS = {
+    **VERDICT_LABELS,
+    "invalid": _l("Wrong share code or last 6 characters of the licence number"),
+    "expired-code": _l("Share code expired or cancelled by the holder"),
+    "throttled": _l("Too many failed checks of this share code"),
+}
+
 VERDICT_HINTS = {
     "invalid": _l(
         "This code does not belong to any licence. Ask the driver to show the code again."

@@ -456,8 +456,12 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
                 )
                 _log_check(share.elicence, "share", "invalid", None, firm[:100])
             else:
-                audit("licence.check", None, result="invalid",
-                      detail={"via": "share", "unknown": True})  # fmt: skip
+                audit(
+                    "licence.check",
+                    None,
+                    result="invalid",
+                    detail={"via": "share", "unknown": True},
+                )
         return ShareResult("invalid", checked_at=checked_at)
     verdict = STANDING_VERDICTS[record.standing()] if share.is_live() else "expired-code"
     with write_tx():

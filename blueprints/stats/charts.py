@@ -9,6 +9,7 @@ not style attributes, so the strict CSP (style-src 'self') does not hide them.
 import math
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 WIDTH = 360
@@ -147,9 +148,10 @@ def line_chart(chart_id, title, x_labels, series, *, y_label, x_label) -> Markup
         canvas.add(f'<g class="series" data-series="{escape(s.key)}">')
         canvas.add(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for x, y, v, label in zip(xs, ys, s.values, x_labels, strict=True):
+            tip = _("%(series)s, %(label)s: %(value)s", series=s.label, label=label, value=f"{v:,}")
             canvas.add(
                 f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{radius}" fill="{colour}">'
-                f"<title>{escape(s.label)}, {escape(label)}: {v:,}</title></circle>"
+                f"<title>{escape(tip)}</title></circle>"
             )
         canvas.add("</g>")
     height = _legend(
@@ -158,6 +160,12 @@ def line_chart(chart_id, title, x_labels, series, *, y_label, x_label) -> Markup
         lambda x, y, c: f'<rect x="{_num(x)}" y="{_num(y + 3)}" width="12" height="4" fill="{c}"/>',
     )
     return canvas.finish(height)
+
+
+def hour_title(hour: int, total: int) -> str:
+    """A bar's tooltip: the hour and its count (a full-width colon in Chinese)."""
+    hours = f"{hour:02d}:00-{hour + 1:02d}:00"
+    return _("%(hours)s: %(value)s", hours=hours, value=f"{total:,}")
 
 
 def hour_chart(chart_id, title, series, *, y_label, x_label, highlight=None) -> Markup:
@@ -184,7 +192,7 @@ def hour_chart(chart_id, title, series, *, y_label, x_label, highlight=None) -> 
         x = left + hour * slot + (slot - bar) / 2
         canvas.add(
             f'<g class="bar" data-hour="{hour}" data-total="{totals[hour]}">'
-            f"<title>{hour:02d}:00-{hour + 1:02d}:00: {totals[hour]:,}</title>"
+            f"<title>{escape(hour_title(hour, totals[hour]))}</title>"
         )
         y = bottom
         for i, s in enumerate(series):

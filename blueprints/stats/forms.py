@@ -3,9 +3,12 @@ nothing)."""
 
 import datetime as dt
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, SelectField
 from wtforms.validators import Optional, ValidationError
+
+from core.forms import wtforms_translations
 
 from .figures import MAX_DAYS, Filters
 
@@ -22,6 +25,11 @@ def in_range(day: dt.date | None) -> bool:
 
 class StatsFilterForm(Form):
     """From, to (Beijing days, inclusive) and one office or all."""
+
+    class Meta:
+        def get_translations(self, form):
+            """WTForms' own messages ("Not a valid date value.") in the reader's language."""
+            return wtforms_translations(str(get_locale()))
 
     since = DateField(_l("First day"), validators=[Optional()])
     until = DateField(_l("Last day"), validators=[Optional()])

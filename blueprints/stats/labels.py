@@ -27,7 +27,7 @@ METRIC_LABELS = {
     ("truck_pass", "applied"): _l("Applications"),
     ("truck_pass", "issued"): _l("Issued"),
     ("truck_pass", "refused"): _l("Refused"),
-    ("truck_pass", "revoked"): _l("Revoked"),
+    ("truck_pass", "revoked"): _l("Passes revoked"),
     ("evidence", "viewed"): _l("Viewed"),
     ("evidence", "downloaded"): _l("Copies downloaded"),
 }

@@ -19,6 +19,7 @@ from rules.stats import (
     OFFICE_HOURS,
     QUIET_WINDOW_HOURS,
     TRANSACTIONS,
+    enough_history,
     is_busy_hour,
     quietest_window,
 )
@@ -94,6 +95,10 @@ def build_report(day: dt.date) -> Report:
 def busy_now() -> bool:
     """Is this hour (Beijing) one of the busiest third for applications over the last week?"""
     now = beijing_now()
+    week = Filters(now.date() - dt.timedelta(days=ADVICE_DAYS - 1), now.date())
+    per_day = [sum(c[pair] for pair in APPLICATIONS) for c in counts_by(week, "day").values()]
+    if not enough_history(per_day):
+        return False  # no banner on a new city's first applications
     per_hour = applications_per_hour(now.date())
     return is_busy_hour([sum(v[h] for v in per_hour.values()) for h in range(24)], now.hour)
 

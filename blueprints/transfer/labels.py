@@ -3,6 +3,7 @@ language. Stored values are English codes; these labels are looked up when a pag
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from models.transfer import (
     ARCHIVE_RECEIVED,
@@ -132,7 +133,11 @@ def event_text(event) -> str:
         return _("The buyer declined the sale; the case is cancelled.")
     if kind == "inspected":
         if d.get("passed"):
-            return _("The vehicle was inspected and passed (%(n)s photos).", n=d.get("photos", 0))
+            return ngettext(
+                "The vehicle was inspected and passed (%(num)d photo).",
+                "The vehicle was inspected and passed (%(num)d photos).",
+                int(d.get("photos", 0)),
+            )
         return _("The vehicle was inspected and failed.")
     if kind == "archive_requested":
         return _("The archive was requested from the registration office.")

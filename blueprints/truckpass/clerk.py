@@ -142,6 +142,7 @@ def zone(zone_id: int | None = None):
                 name=form.name.data,
                 name_en=form.name_en.data,
                 description=form.description.data,
+                description_en=form.description_en.data,
                 active=form.active.data,
                 map_path=map_path,
                 actor=current_user._get_current_object(),

@@ -14,6 +14,7 @@ ZONES = [
         "市南老城区",
         "Shinan old town",
         "中山路、馆陶路一带的老城区，道路狭窄。",
+        "The old town around Zhongshan Road and Guantao Road, with narrow streets.",
         [
             ("medium heavy", "12345", "07:00-09:00,17:00-19:00", "china5 china6 nev", 30, False),
             ("hazardous", "1234567", "06:00-22:00", "china6 nev", 7, True),
@@ -23,6 +24,7 @@ ZONES = [
         "崂山风景区",
         "Laoshan scenic area",
         "景区道路，夜间保护生态。",
+        "Roads of the scenic area, kept quiet at night for its wildlife.",
         [
             ("heavy", "1234567", "22:00-06:00", "china6 nev", 15, False),
         ],
@@ -31,6 +33,7 @@ ZONES = [
         "胶州湾隧道",
         "Jiaozhou Bay tunnel",
         "隧道内禁止危险货物运输车辆通行。",
+        "No vehicle carrying hazardous goods may use the tunnel.",
         [
             ("hazardous", "1234567", "00:00-24:00", "", 1, True),
         ],
@@ -55,8 +58,10 @@ def load_demo(context) -> None:
     rng, today = context.rng, beijing_today()
     qingdao = context.offices["370200"]
     zones = []
-    for name, name_en, description, rules in ZONES:
-        zone = RestrictedZone.create(name=name, name_en=name_en, description=description)
+    for name, name_en, description, description_en, rules in ZONES:
+        zone = RestrictedZone.create(
+            name=name, name_en=name_en, description=description, description_en=description_en
+        )
         for classes, days, windows, emissions, max_days, review in rules:
             ZoneRule.create(
                 zone=zone,

@@ -68,9 +68,14 @@ class DecisionForm(Form):
 class ZoneForm(Form):
     """A restricted zone."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=60)])
+    name = StringField(_l("Zone name"), validators=[DataRequired(REQUIRED), Length(max=60)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=60)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(
+        _l("What the zone covers"), validators=[Optional(), Length(max=2000)]
+    )
+    description_en = TextAreaField(
+        _l("What the zone covers, in English"), validators=[Optional(), Length(max=2000)]
+    )
     active = BooleanField(_l("In force"), default=True)
     map_image = FileField(
         _l("Map (optional)"), description=_l("A PNG or JPEG of the zone, at most 2 MB.")

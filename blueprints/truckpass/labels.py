@@ -31,7 +31,7 @@ STATUS_LABELS = {
     "pending_review": _l("Waiting for review"),
     "approved": _l("Approved"),
     "refused": _l("Refused"),
-    "revoked": _l("Revoked"),
+    "revoked": _l("Pass revoked"),
 }
 VERDICT_LABELS = {
     "valid": _l("Pass valid now"),
@@ -69,6 +69,7 @@ ANSWERS = {
     "free": _l("Yes: no restriction applies at that time."),
     "pass-needed": _l("Only with a pass: this truck can apply for one."),
     "barred": _l("No: the truck is restricted then and its emission standard cannot get a pass."),
+    "closed": _l("No: the zone is closed to this truck then, and no pass is issued for it."),
 }
 
 

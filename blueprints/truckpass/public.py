@@ -1,6 +1,7 @@
 """The city's truck rules for everyone: in plain words, and "may truck X enter zone Y at T?"."""
 
 from flask import abort, render_template, request, send_file
+from flask_babel import get_locale
 
 from core.forms import choices
 from core.privacy import no_personal_data
@@ -20,7 +21,7 @@ def rules():
     zones = list(service.active_zones())
     rules_of = service.rules_by_zone([z.id for z in zones])
     form = MayEnterForm(request.args)
-    form.zone.choices = choices((z.id, z.name) for z in zones)
+    form.zone.choices = choices((z.id, z.display_name(str(get_locale()))) for z in zones)
     answer = None
     if form.at.data and not 2000 <= form.at.data.year <= 2100:
         form.at.data = None  # a far-off year is a typing mistake: ask about now instead

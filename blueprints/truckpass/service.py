@@ -9,6 +9,7 @@ refusals as StepError naming the form field they belong to.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
@@ -140,7 +141,7 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
             _l(
                 "%(emission)s trucks cannot get a pass for: %(zones)s.",
                 emission=EMISSION_LABELS[emission],
-                zones=", ".join(zone_names[z] for z in barred),
+                zones=_(", ").join(zone_names[z] for z in barred),
             ),
             "zones",
         )
@@ -335,13 +336,22 @@ def clerk_act(truck_pass: TruckPass, action: str, reason: str, clerk) -> TruckPa
 
 
 def save_zone(
-    zone: RestrictedZone | None, *, name, name_en, description, active, map_path, actor
+    zone: RestrictedZone | None,
+    *,
+    name,
+    name_en,
+    description,
+    active,
+    map_path,
+    actor,
+    description_en="",
 ) -> RestrictedZone:
     """Create a zone or change one (a new map only when one was uploaded), audited."""
     with write_tx():
         zone = zone or RestrictedZone()
         zone.name, zone.name_en = name.strip(), (name_en or "").strip()
         zone.description, zone.active = description or "", active
+        zone.description_en = (description_en or "").strip()
         if map_path:
             zone.map_image = map_path
         zone.save()

@@ -2,6 +2,7 @@
 
 import segno
 from flask import abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
@@ -28,7 +29,7 @@ def prepare(form: ApplyForm) -> None:
     """Fill the choices that depend on the data; make every field ready to take errors."""
     for f in form:
         f.errors = []
-    form.zone_names = {z.id: z.name for z in service.active_zones()}
+    form.zone_names = {z.id: z.display_name(str(get_locale())) for z in service.active_zones()}
     form.zones.choices = choices(form.zone_names.items())
     form.allowed_classes = list(CLASS_LABELS)
     form.truck_class.choices = choices(CLASS_LABELS.items())
