@@ -210,6 +210,7 @@ def enrol():
 
 
 @bp.get("/logout")
+@no_personal_data
 def logout_confirm():
     """A typed or bookmarked /logout: a page with the log-out button (a GET never logs out, so
     a link or an image on another site cannot end the session)."""
