@@ -1,7 +1,7 @@
 """Whether PUBLIC_BASE_URL points at the server being started.
 
 QR codes and printed notices carry PUBLIC_BASE_URL. Started with `make run PORT=8080` and the
-default (http://127.0.0.1:5000), every code pointed at a port nothing served (issue 18). Behind
+default (http://127.0.0.1:5000), every code pointed at a port nothing served. Behind
 a proxy the public URL names another host on purpose, so only a URL naming this machine (a
 loopback address, or the very host bound) is compared with the addresses bound.
 """

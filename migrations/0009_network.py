@@ -1,5 +1,5 @@
 """The network of deployments: trusted peers, messages received (with their answers) and the
-outbox of messages to deliver (issue 13)."""
+outbox of messages to deliver."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""Identity bound to the office's records (issue 15): recorded mobiles, proofs and SMS codes.
+"""Identity bound to the office's records: recorded mobiles, proofs and SMS codes.
 
 The licence record and the vehicle keep the mobile number recorded at the office (identity
 codes go only there). `identity_proof` holds how an account proved its ID number (SMS, counter,

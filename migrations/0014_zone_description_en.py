@@ -1,6 +1,6 @@
 """A restricted zone's description in English, next to the Chinese one.
 
-English pages showed the zones' Chinese descriptions (issue 18): the city now writes both, as it
+English pages showed the zones' Chinese descriptions: the city now writes both, as it
 already did the zone's name. Existing zones get an empty English description (the Chinese one is
 shown, marked as Chinese, until a clerk writes it).
 """

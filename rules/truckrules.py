@@ -163,7 +163,7 @@ def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[
         return PASS_NEEDED, restricting
     closed = [r for r in restricting if not r.emissions]
     if closed:
-        # No standard would do: the answer must not blame this truck's (issue 18).
+        # No standard would do: the answer must not blame this truck's.
         return CLOSED, closed
     return BARRED, restricting
 

@@ -65,7 +65,7 @@ def test_404_is_friendly_and_translated(client):
 
 
 def test_405_keeps_allow_header(client):
-    # /lang is POST only (GET /logout now answers a confirmation page, issue 18).
+    # /lang is POST only (GET /logout now answers a confirmation page).
     response = client.get("/lang")
     page(response, 405)
     assert "POST" in response.headers["Allow"]

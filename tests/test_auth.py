@@ -218,7 +218,7 @@ def test_password_change_ends_other_sessions(app, make, conn):
 
 def test_logout_needs_post_with_csrf(client, make):
     make.login(client, make.citizen())
-    # Issue 18: a GET asks to confirm (it was 405); it still never logs out.
+    # A GET asks to confirm; it never logs out.
     assert client.get("/logout").status_code == 200
     assert client.get("/account").status_code == 200
     assert client.post("/logout", data={}, csrf=False).status_code == 400

@@ -132,3 +132,15 @@ def test_heading_anchors_follow_githubs_rule():
     anchors = heading_anchors(DESIGN)
     assert {"the-verifier", "verdicts", "transactions", "services", "access", "audit"} <= anchors
     assert "between-deployments-the-network" in anchors
+
+
+def test_no_process_notes_in_code():
+    """Code says what a thing is and why, never which issue or ticket brought it: the history
+    lives in git, and a note such as "since issue 18" means nothing to the next reader."""
+    notes = []
+    for path in project_files(CODE_FILES):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                if re.search(r"\b(issue|ticket)\s+#?\d+", line, re.IGNORECASE):
+                    notes.append(f"{os.path.relpath(path, ROOT)}:{number}")
+    assert notes == []

@@ -1,7 +1,7 @@
 """Every form of the application, fuzzed as its rightful user: no input reaches a 5xx.
 
-Issue 16 (finding 8) found 500s from a file part sent in a text field and from a huge number
-typed into a time. This test keeps looking for that class of bug. It builds a small city
+An attack on the demo city once found 500s from a file part sent in a text field and from a
+huge number typed into a time. This test keeps looking for that class of bug. It builds a small city
 (a citizen with an e-licence, a truck pass, an accident case and a transfer case, and a staff
 member of every role), logs each person in, crawls the pages their links lead to, and parses
 every form found there. Each form is then sent as the person whose page it was on, with

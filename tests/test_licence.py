@@ -198,7 +198,7 @@ def test_share_code_for_a_firm(client, make, login, conn):
     assert "驾驶证有效" in text and el.record.name in text and "C1" in text
     assert "4 / 12" not in text  # points not chosen
     wrong = page(client.get(f"/verify/share?code={code}&last6=000000"))
-    # Issue 18: the share code's own words (was the roadside code's 电子码无效).
+    # The share code's own words, not the roadside code's 电子码无效.
     assert "分享码或驾驶证号后6位不正确" in wrong.get_text()
     with conn():
         checks = list(
@@ -234,7 +234,7 @@ def test_cannot_cancel_someone_elses_share_code(client, make, login, conn):
 
 @pytest.mark.parametrize(("days", "message"), [("0", "请选择 1 至 21 天。"), ("", "此项必填。")])
 def test_share_days_zero_gets_the_range_message(client, make, login, days, message):
-    """0 is typed, so it is out of range, not missing (issue 18: it said 此项必填)."""
+    """0 is typed, so it is out of range, not missing, not 此项必填."""
     login(make.elicence().holder)
     soup = page(client.post("/licence/share", data={"days": days}), 422)
     assert soup.find(id="days-error").get_text(strip=True) == message

@@ -125,7 +125,7 @@ def test_csv_import_reports_and_never_imports_twice(app, make, runner, tmp_path,
     path = tmp_path / "records.csv"
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(args=["licence", "import", str(path), "--office", office.code])
-    # Rows were rejected: the exit status says so (issue 18; it was 0 before).
+    # Rows were rejected: the exit status says so.
     assert result.exit_code == 1, result.output
     assert "imported 2, already there 0, rejected 3" in result.output
     assert "line 3" in result.output and "unknown class: Z9" in result.output

@@ -2,7 +2,7 @@
 
 The route snapshot (app.url_map) is walked: a view without a core.privacy declaration fails,
 so a new page has to say how its reads are audited before it can ship. Then the reads the
-attack on the demo city found unlogged (issue 16, finding 4) are each shown to write a row.
+attack on the demo city found unlogged are each shown to write a row.
 """
 
 import io

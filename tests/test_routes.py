@@ -10,7 +10,7 @@ EXPECTED_ROUTES = {
     "GET /",
     "GET /account",
     "POST /account",
-    # Proving one's identity (issue 15)
+    # Proving one's identity
     "GET /account/identity",
     "POST /account/identity/sms",
     "POST /account/identity/code",

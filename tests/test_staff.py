@@ -114,7 +114,7 @@ def test_audit_search_filters_and_is_itself_audited(client, make, login, conn):
 
 
 def test_audit_rows_name_people_roles_and_objects_in_words(client, make, login):
-    """No 'User 9', no 'licence_clerk', no 'anonymous' in the audit search (issue 18)."""
+    """No 'User 9', no 'licence_clerk', no 'anonymous' in the audit search."""
     admin = make.staff("admin")
     login(admin)
     made = make.staff("licence_clerk", real_name="李秀英")

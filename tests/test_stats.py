@@ -527,7 +527,7 @@ def seed_history(conn, today: dt.date, hour: int, per_day: int = 7, days: int = 
 
 
 def test_no_busy_hour_banner_without_history(client, make, login):
-    """A city just set up: its first application makes no hour "busy" (issue 18)."""
+    """A city just set up: its first application makes no hour "busy"."""
     login(make.citizen())
     client.post("/licence/apply", data={})
     assert not page(client.get("/licence/")).select('main a[href^="/report"]')

@@ -144,7 +144,7 @@ def test_guessing_the_licence_number_behind_a_share_code_is_paused(app, make):
     wrong = [f"{n:06d}" for n in range(11) if f"{n:06d}" != last6][:10]
     for i, guess in enumerate(wrong):  # each from its own address: the per-client limit is 30
         c = from_addr(app, stranger_addr(i))
-        # The share code's own words since issue 18 (was the roadside code's 电子码无效).
+        # The share code's own words, not the roadside code's 电子码无效.
         answer = c.get(f"/verify/share?code={code}&last6={guess}").get_data(True)
         assert "分享码或驾驶证号后6位不正确" in answer
     right = from_addr(app, "192.0.2.77").get(f"/verify/share?code={code}&last6={last6}")

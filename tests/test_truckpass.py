@@ -297,7 +297,7 @@ def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make
     assert response.status_code == 303
     soup = page(client.get(f"/trucks/zones/{zone.id}"))
     assert "少于 6 小时" in soup.select_one(".form-error").get_text()
-    assert "重型货车：周一" in soup.get_text()  # full-width colon since issue 18
+    assert "重型货车：周一" in soup.get_text()  # a full-width colon in Chinese
     bad = client.post(f"/trucks/zones/{zone.id}/rules", data={**form, "windows": "soon"})
     assert field_error(page(bad, 422), "windows")
     with conn():

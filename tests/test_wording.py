@@ -4,8 +4,8 @@ no sentence of the other language outside names and codes.
 The demo city is loaded once per test; each role (every staff role and several citizens) logs in
 once and walks the site from its starting pages by following links, one GET per route of the
 snapshot (tests/test_routes.py) per role, in Chinese and in English. The verifier's routes are
-skipped for now: another change is rewriting those pages (issue 18, "The verifier's own links
-and structure"), and a check of them here would fail on work in progress.
+skipped for now: their language links and structure are being reworked, and a check of
+them here would fail on work in progress.
 """
 
 import re
