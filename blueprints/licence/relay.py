@@ -10,8 +10,8 @@ across the network), and answers a signed verdict statement: a JWS of the issuer
 key that the verifier checks, shows, and hands to a firm as proof it can keep.
 
 When the issuer does not answer in time, or its answer does not verify, the verdict is
-`undetermined`: never `invalid` for a licence that may be valid (docs/DESIGN.md, "Between
-deployments").
+`undetermined`: never `invalid` for a licence that may be valid
+(docs/DESIGN.md#between-deployments-the-network).
 """
 
 import datetime as dt
