@@ -129,7 +129,7 @@ def readme_example() -> dict:
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
         text = fh.read().split("**Proof for firms.**", 1)[1]
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
-    assert len(code.strip().splitlines()) <= 12
+    assert len([line for line in code.splitlines() if line.strip()]) <= 11
     names: dict = {}
     exec(compile(code, "README.md", "exec"), names)  # noqa: S102 - our own documentation
     return names
