@@ -6,17 +6,15 @@ refusal: every verdict, "invalid" included, is the check doing its job.
 """
 
 import datetime as dt
-import hashlib
 import math
 import time
 from dataclasses import dataclass
 
 import pyotp
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-from core.audit import audit, client_addr
+from core.audit import audit
 from core.filelimits import PHOTO
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
@@ -31,11 +29,12 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.licence import TYPING_ALPHABET, new_handle, new_typing_key
+from models.licence import new_handle, new_typing_key
 from rules import licencecode, totp
 from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, STATUS_LABELS
+from .origin import Origin, key_prefix, local_origin
 
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
 # (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
@@ -80,54 +79,6 @@ RECORD_STATUS = StateMachine(
 )
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 PHOTO_TYPES = {"image/jpeg", "image/png"}
-
-
-def key_prefix() -> str:
-    """This deployment's typing-key prefix (LICENCE_KEY_PREFIX): the first characters of every
-    typing key and share code it makes, published so that other cities relay their checks
-    here. At most 2 characters of the keys' own alphabet, so a key keeps 30 random bits."""
-    prefix = (current_app.config.get("LICENCE_KEY_PREFIX") or "").strip().upper()
-    if len(prefix) > 2 or any(c not in TYPING_ALPHABET for c in prefix):
-        raise ValueError(f"LICENCE_KEY_PREFIX {prefix!r}: at most 2 of {TYPING_ALPHABET}")
-    return prefix
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a check comes from: this deployment's own client, or a peer that relayed it.
-
-    A relayed check names the relaying deployment (`relay`, its base URL), its city, the kind
-    of checker there and, for staff, their name and office code; `client_addr` is the address
-    the relaying deployment reports. Throttles are counted here, at the issuer, per relaying
-    deployment and reported address, so they hold across the whole network.
-    """
-
-    client_addr: str
-    relay: str = ""
-    city: str = ""
-    kind: str = ""
-    name: str = ""
-    office: str = ""
-
-    @property
-    def client(self) -> str:
-        """The unit of per-client throttles: the address, within its relaying deployment (a
-        digest keeps the key short whatever the deployment's URL)."""
-        if not self.relay:
-            return self.client_addr
-        tag = hashlib.sha256(self.relay.encode()).hexdigest()[:12]
-        return f"{tag}|{self.client_addr}"
-
-    @property
-    def network(self) -> str:
-        """The unit of typed-code delays: the client's network, within its relaying deployment."""
-        net = licencecode.client_network(self.client_addr)
-        return f"{self.client.rsplit('|', 1)[0]}|{net}" if self.relay else net
-
-
-def local_origin() -> Origin:
-    """A check made by this deployment's own client (the request's address)."""
-    return Origin(client_addr())
 
 
 def issue_refusal(reason: str):
