@@ -60,8 +60,11 @@ def _compact(value: str) -> str:
 
 
 def _peer_by_prefix(value: str) -> Peer | None:
-    """The active peer whose published prefix begins this key (never our own prefix)."""
+    """The active peer whose published prefix begins this key (never our own prefix: a key
+    with it is ours, and costs no query here)."""
     own = service.key_prefix()
+    if own and value.startswith(own):
+        return None
     for peer in Peer.select().where(Peer.status == PEER_ACTIVE):
         prefix = str(peer.doc.get("licence_key_prefix") or "")
         if prefix and prefix != own and value.startswith(prefix):
@@ -73,17 +76,19 @@ def issuer_of_key(typing_key: str) -> Peer | None:
     """The peer that issued a typing key, when the key is not one of ours (ours are looked up
     first: keys made before a prefix was set have none)."""
     value = _compact(typing_key)
-    if len(value) != 8 or service.find_elicence(typing_key=value) is not None:
+    peer = _peer_by_prefix(value) if len(value) == 8 else None
+    if peer is None or service.find_elicence(typing_key=value) is not None:
         return None
-    return _peer_by_prefix(value)
+    return peer
 
 
 def issuer_of_share(code: str) -> Peer | None:
     """The peer that issued a share code, when the code is not one of ours."""
     value = _compact(code)
-    if len(value) != 8 or ShareCode.get_or_none(ShareCode.code == value) is not None:
+    peer = _peer_by_prefix(value) if len(value) == 8 else None
+    if peer is None or ShareCode.get_or_none(ShareCode.code == value) is not None:
         return None
-    return _peer_by_prefix(value)
+    return peer
 
 
 def _qr_parts(text: str, base: str) -> tuple[str, str] | None:
