@@ -7,15 +7,13 @@ no cookie is needed), a few kilobytes per page, and a machine-readable verdict i
 """
 
 import io
-import re
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.formparser import parse_form_data
 
-from blueprints.licence import service
+from blueprints.licence import relay, service
 from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
@@ -26,7 +24,7 @@ from core.security import csrf
 from core.uploads import absolute_path
 from models import POLICE_INSPECTOR, LicenceRecord, RestrictedZone, TruckPass, utcnow
 from rules.clock import beijing_now
-from rules.validators import ValidationError, mask_id, normalize_plate
+from rules.validators import ValidationError, normalize_plate
 
 bp = Blueprint("verify", __name__)
 
@@ -67,12 +65,19 @@ def is_inspector() -> bool:
     return current_user.is_authenticated and current_user.has_role(POLICE_INSPECTOR)
 
 
+def _nothing_read_here(result) -> None:
+    """A refusal shows nobody's data, and a relayed check is logged by relay.relay_check (as
+    licence.check_relayed): neither owes a licence.check row here."""
+    if getattr(result, "record", None) is None or isinstance(result, relay.RelayedResult):
+        nothing_to_audit()
+
+
 def show_result(result, via: str):
-    """The verdict page: large verdict, and the licence's data when the code was genuine."""
-    if result.record is None:
-        nothing_to_audit()  # a refusal shows nobody's data
+    """The verdict page: large verdict, and the licence's data when the code was genuine (for
+    another city's licence, what its issuer sent; its photo stays there)."""
+    _nothing_read_here(result)
     photo_url = None
-    if result.genuine and result.record.photo:
+    if result.genuine and result.record.photo and isinstance(result, service.CheckResult):
         token = _photo_signer().dumps(result.record.id)
         photo_url = f"/v/photo/{token}"
     return render_template(
@@ -82,7 +87,18 @@ def show_result(result, via: str):
         via=via,
         inspector=is_inspector(),
         photo_url=photo_url,
+        issuer=getattr(result, "issuer", None),
     )
+
+
+def check_qr_target(target, via: str):
+    """Check a licence QR link: ours here, a peer's at its issuer."""
+    peer, handle, code = target
+    if peer is not None:
+        check = {"via": via, "handle": handle, "code": code}
+        return show_result(relay.relay_check(peer, check, checker()), via)
+    result = service.check_code(handle=handle, code=code, via=via, checker=checker())
+    return show_result(result, via)
 
 
 @bp.get("/verify")
@@ -96,10 +112,18 @@ def form():
 @bp.get("/verify/check")
 @reads_personal_data("licence.check")
 def typed():
-    """A typed check: the 8-character licence key and the 6-digit code."""
+    """A typed check: the 8-character licence key and the 6-digit code; or a licence QR link
+    pasted into the key field (of this city or another)."""
     key, code = request.args.get("key", ""), request.args.get("code", "")
+    target = relay.qr_target(key)
+    if target is not None:
+        return check_qr_target(target, "typed")
     if not key.strip() or not code.strip():
         return render_template("verify/form.html", verdict=None, missing=True), 400
+    issuer = relay.issuer_of_key(key)
+    if issuer is not None:
+        check = {"via": "typed", "key": key.strip()[:20], "code": code.strip()[:32]}
+        return show_result(relay.relay_check(issuer, check, checker()), "typed")
     result = service.check_code(typing_key=key, code=code, via="typed", checker=checker())
     return show_result(result, "typed")
 
@@ -124,19 +148,6 @@ def qr(handle: str, code: str):
         return "", 204
     result = service.check_code(handle=handle, code=code, via="qr", checker=checker())
     return show_result(result, "qr")
-
-
-QR_PATH = re.compile(r"/v/([A-Za-z0-9_-]{1,32})/([A-Za-z0-9-]{1,32})")
-
-
-def licence_qr(text: str) -> tuple[str, str] | None:
-    """(handle, code) when a QR's text is this deployment's licence verify URL, else None."""
-    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
-    url = urlsplit(text.strip())
-    found = QR_PATH.fullmatch(url.path)
-    if found is None or (url.scheme, url.netloc.lower()) != (base.scheme, base.netloc.lower()):
-        return None
-    return found.group(1), found.group(2)
 
 
 def _in_memory(*_args, **_kwargs):
@@ -172,11 +183,9 @@ def photo_check():
     except UnreadablePhoto as exc:
         return render_template("verify/form.html", verdict=None, photo_error=exc.reason), 422
     for text in texts:
-        found = licence_qr(text)
-        if found:
-            handle, code = found
-            result = service.check_code(handle=handle, code=code, via="photo", checker=checker())
-            return show_result(result, "photo")
+        target = relay.qr_target(text)
+        if target is not None:
+            return check_qr_target(target, "photo")
     return render_template("verify/form.html", verdict=None, photo_error="not-licence"), 422
 
 
@@ -197,21 +206,32 @@ def photo(token: str):
 @bp.get("/verify/share")
 @reads_personal_data("licence.check")
 def share():
-    """A firm's check with a share code and the last 6 characters of the licence number."""
+    """A firm's check with a share code and the last 6 characters of the licence number (a
+    share code of another city is checked at its issuer)."""
     code, last6 = request.args.get("code", ""), request.args.get("last6", "")
     if not code.strip() and not last6.strip():
         nothing_to_audit()
         return render_template("verify/share.html", result=None)
-    result = service.check_share_code(code, last6, request.args.get("firm", ""))
-    if result.record is None:
-        nothing_to_audit()
+    result = share_result(code, last6, request.args.get("firm", ""))
+    _nothing_read_here(result)
     # The share code's own words for its verdicts (labels.SHARE_VERDICT_LABELS).
     return render_template(
         "verify/share.html",
         result=result,
         record=result.record,
         VERDICT_LABELS=SHARE_VERDICT_LABELS,
+        issuer=getattr(result, "issuer", None),
     )
+
+
+def share_result(code: str, last6: str, firm: str):
+    """A share code's verdict: here, or at the peer that issued it."""
+    issuer = relay.issuer_of_share(code)
+    if issuer is not None:
+        check = {"via": "share", "share": code.strip()[:20], "last6": last6[:20]}
+        check["firm"] = firm[:100]
+        return relay.relay_check(issuer, check, None)
+    return service.check_share_code(code, last6, firm)
 
 
 def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
@@ -267,10 +287,24 @@ def truck_by_plate():
 @bp.get("/api/v1/licence-check")
 @reads_personal_data("licence.check")
 def api_check():
-    """The same verdict for integrations: ?handle=&code= or ?key=&code=."""
+    """The same verdict for integrations, signed by the issuing deployment (README, "Checks
+    across cities"): ?handle=&code=, ?key=&code=, ?url= (a QR link), or ?share=&last6=&firm=."""
     args = request.args
+    if args.get("share"):
+        result = share_result(args["share"], args.get("last6", ""), args.get("firm", ""))
+        return _api_answer(result, "share")
+    target = relay.qr_target(args.get("url", ""))
+    if target is not None:
+        peer, handle, code = target
+        args = {"handle": handle, "code": code}
+        if peer is not None:
+            return _api_answer(relay.relay_check(peer, {"via": "json", **args}, checker()), "json")
     if not args.get("code") or not (args.get("handle") or args.get("key")):
-        return jsonify(error="give code and handle or key"), 400
+        return jsonify(error="give code and handle, key or url; or share and last6"), 400
+    issuer = relay.issuer_of_key(args["key"]) if args.get("key") else None
+    if issuer is not None:
+        check = {"via": "json", "key": args["key"][:20], "code": args["code"][:32]}
+        return _api_answer(relay.relay_check(issuer, check, checker()), "json")
     result = service.check_code(
         handle=args.get("handle"),
         typing_key=args.get("key"),
@@ -278,17 +312,23 @@ def api_check():
         via="json",
         checker=checker(),
     )
-    if result.record is None:
-        nothing_to_audit()
+    return _api_answer(result, "json")
+
+
+def _api_answer(result, via: str):
+    """The JSON answer, with the issuer's signed statement of it in the Jiaoguan-Statement
+    header: a compact JWS a firm keeps as proof and verifies against the issuer's published
+    keys (README, "Checks across cities")."""
+    _nothing_read_here(result)
+    if isinstance(result, relay.RelayedResult):
+        response = jsonify(relay.api_body(result))
+        if result.statement:
+            response.headers[relay.STATEMENT_HEADER] = result.statement
+        return response
+    token, licence = relay.local_statement(result, via, checker() if via != "share" else None)
     body = {"verdict": result.verdict, "checked_at": result.checked_at.isoformat() + "Z"}
-    if result.genuine:
-        r = result.record
-        body["licence"] = {
-            "name": r.name,
-            "licence_no_masked": mask_id(r.licence_no),
-            "classes": r.class_list,
-            "valid_from": r.valid_from.isoformat(),
-            "valid_until": r.valid_until.isoformat(),
-            "status": r.standing(),
-        }
-    return jsonify(body)
+    if licence:
+        body["licence"] = licence
+    response = jsonify(body)
+    response.headers[relay.STATEMENT_HEADER] = token
+    return response

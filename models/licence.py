@@ -53,9 +53,11 @@ POINTS_PER_CYCLE = 12
 TYPING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_typing_key() -> str:
-    """An 8-character key (40 random bits) that identifies an e-licence when typed."""
-    return "".join(secrets.choice(TYPING_ALPHABET) for _ in range(8))
+def new_typing_key(prefix: str = "") -> str:
+    """An 8-character key that identifies an e-licence when typed: the deployment's prefix
+    (LICENCE_KEY_PREFIX, 0 to 2 characters, naming the issuing city to other cities' verifiers)
+    and random characters for the rest (40 random bits without a prefix, 30 with two)."""
+    return prefix + "".join(secrets.choice(TYPING_ALPHABET) for _ in range(8 - len(prefix)))
 
 
 def new_handle() -> str:
@@ -204,6 +206,10 @@ class LicenceCheck(BaseModel):
     checker_label = CharField(max_length=100, default="")
     verdict = CharField(max_length=20)
     client_addr = CharField(max_length=64, default="")
+    # A check relayed by another city's deployment: that city, and the office code of its
+    # inspector ('' for a check made here by a phone or a firm). The holder's log names them.
+    checker_city = CharField(max_length=50, default="")
+    checker_office = CharField(max_length=20, default="")
 
     class Meta:
         indexes = ((("elicence", "at"), False),)

@@ -25,7 +25,7 @@ CITIES = {
 class Deployment:
     """One city's jiaoguan: migrated database with its vehicle office, served by gunicorn."""
 
-    def __init__(self, root, city: str, database_url: str | None = None):
+    def __init__(self, root, city: str, database_url: str | None = None, **settings: str):
         self.city = city
         self.instance = str(root / city)
         os.makedirs(self.instance, exist_ok=True)
@@ -36,6 +36,7 @@ class Deployment:
             "INSTANCE_PATH": self.instance,
             "DEPLOYMENT_NAME": f"jiaoguan {city}",
             "NETWORK_TIMEOUT_SECONDS": "5",
+            **settings,
         }
         upgrade_and_add_office(self.database_url, city)
         self.node = None

@@ -28,6 +28,7 @@ VERDICT_LABELS = {
     "points-full": _l("Points full: may not drive"),
     "overdue-review": _l("Overdue for review"),
     "old-code-format": _l("Old code format"),
+    "undetermined": _l("Cannot be checked now"),
 }
 
 
@@ -59,6 +60,11 @@ VERDICT_HINTS = {
     "old-code-format": _l(
         "This QR code comes from an old version of the code page and can no longer be checked. "
         "Ask the driver to refresh the code page and show the new QR code."
+    ),
+    "undetermined": _l(
+        "The city that issued this licence did not answer in time. This does not mean the "
+        "licence is invalid: check it another way (the paper licence, the police system, or "
+        "again in a moment)."
     ),
 }
 

@@ -45,6 +45,7 @@ MEASURE = Measure(
         "licence.reveal": _l("Full licence number shown"),
         "licence.codes_reset": _l("All licence codes revoked"),
         "licence.check": _l("Licence checked"),
+        "licence.check_relayed": _l("Licence of another city checked at its issuer"),
         "licence.share_create": _l("Share code created"),
         "licence.share_cancel": _l("Share code cancelled"),
         "licence.search": _l("Licence records searched"),

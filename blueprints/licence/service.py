@@ -14,7 +14,7 @@ import pyotp
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
-from core.audit import audit, client_addr
+from core.audit import audit
 from core.filelimits import PHOTO
 from core.identity import identity_proven
 from core.states import InvalidTransition, StateMachine
@@ -35,6 +35,7 @@ from rules import licencecode, totp
 from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, STATUS_LABELS
+from .origin import Origin, key_prefix, local_origin
 
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
 # (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
@@ -127,7 +128,12 @@ def apply_for_elicence(user: User) -> ELicence:
             existing = ELicence.by_record(record.id)
             if existing is not None:
                 return existing
-            elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
+            elicence = ELicence(
+                holder=user.id,
+                record=record.id,
+                secret=pyotp.random_base32(),
+                typing_key=new_typing_key(key_prefix()),
+            )
             elicence.insert_new()
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
     except IntegrityError:
@@ -149,7 +155,7 @@ def reset_codes(elicence: ELicence, actor: User) -> ELicence:
         ELicence.update(
             secret=pyotp.random_base32(),
             handle=new_handle(),
-            typing_key=new_typing_key(),
+            typing_key=new_typing_key(key_prefix()),
             last_used_step=None,
             codes_reset_at=utcnow(),
         ).where(ELicence.id == elicence.id).execute()
@@ -206,18 +212,19 @@ class CheckResult:
         return max(0, math.ceil((self.locked_until - utcnow()).total_seconds()))
 
 
-def client_locked() -> dt.datetime | None:
+def client_locked(origin: Origin | None = None) -> dt.datetime | None:
     """The lock on this client address after too many failed look-ups, if any."""
-    return Throttle.locked_until_for(client_key())
+    return Throttle.locked_until_for(client_key(origin))
 
 
-def client_key() -> str:
-    """The throttle key of this client address."""
-    return f"verify-client:{client_addr()}"
+def client_key(origin: Origin | None = None) -> str:
+    """The throttle key of this client address (within its relaying deployment, if relayed)."""
+    return f"verify-client:{(origin or local_origin()).client}"
 
 
-def _client_failure() -> None:
-    Throttle.register_failure(client_key(), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
+def _client_failure(origin: Origin | None = None) -> None:
+    """One more failed look-up from this client."""
+    Throttle.register_failure(client_key(origin), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
 
 
 def checker_kind(checker: User | None) -> str:
@@ -252,6 +259,7 @@ def check_code(
     typing_key: str | None = None,
     checker: User | None = None,
     now: float | None = None,
+    origin: Origin | None = None,
 ) -> CheckResult:
     """Check a licence code: the heart of the verifier.
 
@@ -259,25 +267,27 @@ def check_code(
     code. Either is good for its own step (CODE_STEP_SECONDS) and the one before, once (the two
     share the e-licence's last-used step). Every check of a known e-licence is logged for its
     holder and in the audit log, in the same transaction that uses the code, so two
-    simultaneous checks of one code give exactly one "valid".
+    simultaneous checks of one code give exactly one "valid". A check relayed by another city
+    gives its `origin` (and no local `checker`): the same rules, counted here.
     """
+    origin = origin or local_origin()
     now = time.time() if now is None else now
     checked_at = utcnow()
     # Read what can be read first (the e-licence with its record, the client's lock), so the
     # write transaction that follows is short.
     elicence = find_elicence(handle, typing_key)
-    client_lock = client_locked()
+    client_lock = client_locked(origin)
     if client_lock:
         return CheckResult("throttled", checked_at=checked_at, locked_until=client_lock)
     if elicence is None:
         with write_tx():
-            _client_failure()
+            _client_failure(origin)
             audit(
                 "licence.check",
                 None,
                 result="invalid",
                 actor=checker,
-                detail={"via": via, "unknown": True},
+                detail={"via": via, "unknown": True, **_relay_detail(origin)},
             )
         return CheckResult("invalid", checked_at=checked_at)
 
@@ -285,8 +295,8 @@ def check_code(
         if handle:
             verdict, locked = _qr_verdict(elicence, code, now), None
         else:
-            verdict, locked = _typed_verdict(elicence, code, now)
-        _log_check(elicence, via, verdict, checker)
+            verdict, locked = _typed_verdict(elicence, code, now, origin)
+        _log_check(elicence, via, verdict, checker, origin=origin)
     result = CheckResult(verdict, elicence=elicence, checked_at=checked_at, locked_until=locked)
     if result.genuine:
         result.record = elicence.record
@@ -309,12 +319,13 @@ def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
     return _use_step(elicence, step) if step >= now_step - 1 else "expired-code"
 
 
-def typed_pair_key(elicence: ELicence) -> str:
-    """The throttle key of typed checks of this licence from this client's network."""
-    return f"typed:{elicence.typing_key}:{licencecode.client_network(client_addr())}"
+def typed_pair_key(elicence: ELicence, origin: Origin | None = None) -> str:
+    """The throttle key of typed checks of this licence from this client's network (within
+    the relaying deployment, for a check relayed from another city)."""
+    return f"typed:{elicence.typing_key}:{(origin or local_origin()).network}"
 
 
-def _typed_verdict(elicence: ELicence, code: str, now: float):
+def _typed_verdict(elicence: ELicence, code: str, now: float, origin: Origin):
     """The typed path (6 digits, guessable): each client network that types wrong codes waits
     longer and longer (its own delay, nobody else's), and a ceiling across all addresses stops
     a guessing botnet without letting one stranger lock the holder out.
@@ -322,7 +333,7 @@ def _typed_verdict(elicence: ELicence, code: str, now: float):
     Runs inside the check's write transaction; the throttle rows are read locked so that a
     burst of guesses cannot slip past the count. Returns (verdict, wait until).
     """
-    pair = typed_pair_key(elicence)
+    pair = typed_pair_key(elicence, origin)
     locked = Throttle.locked_until_for(elicence.throttle_key, lock=True) or (
         Throttle.locked_until_for(pair, lock=True)
     )
@@ -363,23 +374,43 @@ def typed_guesses(elicence: ELicence):
     return Throttle.recent_failures(elicence.throttle_key, TYPED_WINDOW)
 
 
-def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
-    kind = "firm" if via == "share" else checker_kind(checker)
+def _relay_detail(origin: Origin) -> dict:
+    """What the audit row adds about a relayed check: who relayed it, for whom."""
+    if not origin.relay:
+        return {}
+    return {"relay": origin.relay, "city": origin.city, "office": origin.office}
+
+
+def _log_check(elicence, via, verdict, checker, label: str = "", origin=None) -> None:
+    """The holder's check-log row and the audit row of one check of a known e-licence."""
+    origin = origin or local_origin()
+    kind = "firm" if via == "share" else (origin.kind or checker_kind(checker))
+    label = label or origin.name
+    office = origin.office
+    if not office and checker is not None and kind == "inspector" and checker.office_id:
+        office = checker.office.code
     LicenceCheck(
         elicence=elicence.id,
         via=via,
         checker_kind=kind,
         checker=checker.id if checker else None,
-        checker_label=label,
+        checker_label=label[:100],
         verdict=verdict,
-        client_addr=client_addr(),
+        client_addr=origin.client_addr[:64],
+        checker_city=origin.city[:50],
+        checker_office=office[:20],
     ).insert_new()
     audit(
         "licence.check",
         elicence,
         result=verdict,
         actor=checker,
-        detail={"via": via, "checker": kind, **({"firm": label} if label else {})},
+        detail={
+            "via": via,
+            "checker": kind,
+            **({"firm": label} if via == "share" and label else {}),
+            **_relay_detail(origin),
+        },
     )
 
 
@@ -391,6 +422,7 @@ def create_share_code(
         raise StepError(_l("A share code lasts from 1 to 21 days."), "days")
     with write_tx():
         share = ShareCode.create(
+            code=new_typing_key(key_prefix()),
             elicence=elicence,
             expires_at=utcnow() + dt.timedelta(days=days),
             show_points=show_points,
@@ -432,11 +464,20 @@ class ShareResult:
         """The share code and licence number matched a live code."""
         return self.verdict in GENUINE
 
+    @property
+    def shows_points(self) -> bool:
+        """The holder let this share code show the points."""
+        return self.share is not None and self.share.show_points
 
-def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
-    """A firm's check: a live share code and the last 6 characters of the licence number."""
+
+def check_share_code(
+    code: str, last6: str, firm: str = "", origin: Origin | None = None
+) -> ShareResult:
+    """A firm's check: a live share code and the last 6 characters of the licence number (from
+    this deployment's verifier, or relayed by another city's with its `origin`)."""
+    origin = origin or local_origin()
     checked_at = utcnow()
-    if client_locked():
+    if client_locked(origin):
         return ShareResult("throttled", checked_at=checked_at)
     code = "".join((code or "").split()).replace("-", "").upper()
     last6 = "".join((last6 or "").split()).upper()
@@ -449,12 +490,12 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
         return ShareResult("throttled", checked_at=checked_at)
     if share is None or len(last6) != 6 or record.licence_no[-6:] != last6:
         with write_tx():
-            _client_failure()
+            _client_failure(origin)
             if share is not None:
                 Throttle.register_failure(
                     f"share:{share.id}", limit=SHARE_FAILURES, window=CLIENT_WINDOW
                 )
-                _log_check(share.elicence, "share", "invalid", None, firm[:100])
+                _log_check(share.elicence, "share", "invalid", None, firm[:100], origin)
             else:
                 audit(
                     "licence.check",
@@ -465,7 +506,7 @@ def check_share_code(code: str, last6: str, firm: str = "") -> ShareResult:
         return ShareResult("invalid", checked_at=checked_at)
     verdict = STANDING_VERDICTS[record.standing()] if share.is_live() else "expired-code"
     with write_tx():
-        _log_check(share.elicence, "share", verdict, None, firm[:100])
+        _log_check(share.elicence, "share", verdict, None, firm[:100], origin)
     return ShareResult(verdict, share=share, record=record, checked_at=checked_at)
 
 

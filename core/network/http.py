@@ -31,13 +31,14 @@ def fetch_json(url: str) -> dict:
         raise Unreachable(str(exc)[:200]) from exc
 
 
-def post_jose(url: str, token: str) -> tuple[int, str]:
-    """POST a compact JWS; returns (status, body) of any answer, refusals included."""
+def post_jose(url: str, token: str, timeout: float | None = None) -> tuple[int, str]:
+    """POST a compact JWS; returns (status, body) of any answer, refusals included. `timeout`
+    (seconds) replaces NETWORK_TIMEOUT_SECONDS for a call someone waits on (a relayed check)."""
     _check_scheme(url)
     request = urllib.request.Request(  # noqa: S310
         url, data=token.encode(), method="POST", headers={"Content-Type": "application/jose"}
     )
-    timeout = current_app.config["NETWORK_TIMEOUT_SECONDS"]
+    timeout = timeout or current_app.config["NETWORK_TIMEOUT_SECONDS"]
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status, response.read(MAX_ANSWER_BYTES).decode()

@@ -41,6 +41,9 @@ def document() -> dict:
             }
             for o in local
         ],
+        # The first characters of this deployment's typing keys and share codes: a verifier of
+        # another city sends a check of such a key here (README, "Checks across cities").
+        "licence_key_prefix": current_app.config.get("LICENCE_KEY_PREFIX", ""),
         "keys": [k.public_jwk() for k in keys.all_keys()],
         "iat": int(time.time()),
     }

@@ -1,0 +1,176 @@
+"""The relay's rules inside one deployment: typing-key prefixes, which keys and links go to which
+peer, what a relayed check may claim, `undetermined` for a peer that does not answer, and the
+signed statement of our own JSON answers. The two-city runs are in test_verify_relay.py."""
+
+import base64
+import json
+import time
+
+import pytest
+from joserfc import jws
+from joserfc.jwk import KeySet
+
+from blueprints.licence import relay, service
+from core.network import identity
+from core.network.inbox import BadBody
+from models import PEER_SUSPENDED, AuditEvent, ELicence, Peer, write_tx
+from rules import licencecode, totp
+
+from .helpers import page
+from .test_verify import verdict
+
+PEER_URL = "http://127.0.0.1:9"  # the discard port: nothing answers there
+
+
+def add_peer(prefix="QD", url=PEER_URL, offices=("370200",), city="青岛") -> Peer:
+    """A trusted peer whose document publishes `prefix` (no key: it can never vouch)."""
+    document = {
+        "base_url": url,
+        "inbox": url + "/network/inbox",
+        "city": city,
+        "licence_key_prefix": prefix,
+        "offices": [{"code": code} for code in offices],
+        "keys": [],
+    }
+    return Peer.create(
+        base_url=url,
+        name=f"jiaoguan {city}",
+        city=city,
+        fingerprint="x",
+        document=json.dumps(document),
+    )
+
+
+def typed_code(elicence) -> str:
+    return totp.totp(elicence.secret, step=licencecode.CODE_STEP_SECONDS).now()
+
+
+def test_new_keys_and_share_codes_carry_the_published_prefix(app, make, conn):
+    app.config["LICENCE_KEY_PREFIX"] = "JN"
+    citizen = make.citizen()
+    make.licence_record(citizen)
+    with app.test_request_context(), conn():
+        elicence = service.apply_for_elicence(citizen)
+        share = service.create_share_code(elicence, 3, False, "")
+        reset = service.reset_codes(elicence, citizen)
+        assert elicence.typing_key.startswith("JN") and len(elicence.typing_key) == 8
+        assert share.code.startswith("JN") and reset.typing_key.startswith("JN")
+        assert identity.document()["licence_key_prefix"] == "JN"
+        app.config["LICENCE_KEY_PREFIX"] = "JNX"
+        with pytest.raises(ValueError, match="LICENCE_KEY_PREFIX"):
+            service.key_prefix()
+        app.config["LICENCE_KEY_PREFIX"] = "IL"  # not in the keys' alphabet
+        with pytest.raises(ValueError, match="LICENCE_KEY_PREFIX"):
+            service.key_prefix()
+
+
+def test_keys_and_links_go_to_the_peer_that_issued_them(app, make, conn):
+    local = make.elicence()
+    with app.test_request_context(), conn():
+        peer = add_peer("QD")
+        ELicence.update(typing_key="QD" + local.typing_key[2:]).where(
+            ELicence.id == local.id
+        ).execute()
+        # Ours first, whatever its first characters (keys made before a prefix was set).
+        assert relay.issuer_of_key("QD" + local.typing_key[2:]) is None
+        assert relay.issuer_of_key("qd12-3456").base_url == peer.base_url
+        assert relay.issuer_of_key("JN123456") is None
+        assert relay.issuer_of_share("QDABCDEF").base_url == peer.base_url
+        found = relay.qr_target(f"{PEER_URL}/v/abcDEF_12/{'A' * 20}")
+        assert (found[0].base_url, found[1], found[2]) == (PEER_URL, "abcDEF_12", "A" * 20)
+        assert relay.qr_target(f"https://jg.example.test/v/h1/{'B' * 20}") == (None, "h1", "B" * 20)
+        assert relay.qr_target("https://elsewhere.example/v/h1/code") is None
+        Peer.update(status=PEER_SUSPENDED).execute()
+        assert relay.issuer_of_key("QD123456") is None  # a suspended peer is not asked
+
+
+def test_a_peer_that_does_not_answer_gives_undetermined_never_invalid(client, make, conn):
+    with conn():
+        add_peer("QD")
+    started = time.monotonic()
+    response = client.get("/verify/check?key=QD123456&code=123456")
+    soup = page(response)
+    assert verdict(response) == "undetermined"
+    assert time.monotonic() - started < 3.0
+    assert "does not mean the licence is invalid" in soup.get_text() or "不代表" in soup.get_text()
+    assert response.headers["Cache-Control"] == "no-store"
+    api = client.get("/api/v1/licence-check?key=QD123456&code=123456").get_json()
+    assert api["verdict"] == "undetermined" and api["issuer"] == PEER_URL
+    assert api["reason"] == "unreachable"
+    share = client.get("/verify/share?code=QD123456&last6=123456")
+    assert verdict(share) == "undetermined"
+    with conn():
+        rows = AuditEvent.select().where(AuditEvent.action == "licence.check_relayed")
+        assert [r.result for r in rows] == ["undetermined"] * 3
+
+
+def test_our_json_answer_carries_our_signed_statement(client, make, app):
+    el = make.elicence(points=4)
+    response = client.get(f"/api/v1/licence-check?key={el.typing_key}&code={typed_code(el)}")
+    body = response.get_json()
+    document = client.get("/.well-known/jiaoguan.json").get_json()
+    keys = KeySet.import_key_set({"keys": json.loads(_b64(document["payload"]))["keys"]})
+    signed = jws.deserialize_compact(
+        response.headers["Jiaoguan-Statement"], keys, algorithms=["Ed25519"]
+    )
+    claims = json.loads(signed.payload)
+    assert claims["iss"] == app.config["PUBLIC_BASE_URL"]
+    assert claims["verdict"] == body["verdict"] == "valid"
+    assert claims["licence"] == body["licence"] and "points" not in claims["licence"]
+    assert claims["checker"] == {"kind": "anonymous"}
+
+
+def _b64(segment: str) -> bytes:
+    """A base64url segment decoded (the published document's payload)."""
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "via": "typed",
+            "key": "QD123456",
+            "code": "1",
+            "checker": {"kind": "inspector", "office": "999999"},
+        },
+        {"via": "typed", "key": "QD123456", "code": "1", "checker": {"kind": "king"}},
+        {"via": "typed", "code": "1", "checker": {"kind": "anonymous"}},
+        {"via": "typed", "key": "K", "handle": "H", "code": "1", "checker": {"kind": "anonymous"}},
+        {"via": "teleport", "key": "QD123456", "code": "1", "checker": {"kind": "anonymous"}},
+        {"via": "typed", "key": "QD123456", "code": "1", "checker": {"kind": "anonymous"}, "x": 1},
+    ],
+)
+def test_a_relayed_check_claims_only_what_it_may(app, conn, body):
+    with app.test_request_context(), conn():
+        peer = add_peer("JN", url="http://127.0.0.1:10", offices=("370100",), city="济南")
+        full = {"client_addr": "10.0.0.1", "request": "r" * 36, **body}
+        with pytest.raises(BadBody), write_tx():
+            relay.answer_check(full, peer)
+
+
+def test_a_relayed_inspector_is_logged_with_city_and_office(app, make, conn):
+    el = make.elicence()
+    with app.test_request_context(), conn():
+        peer = add_peer("JN", url="http://127.0.0.1:10", offices=("370100",), city="济南")
+        check = {
+            "via": "typed",
+            "key": el.typing_key,
+            "code": typed_code(el),
+            "checker": {"kind": "inspector", "name": "王警官", "office": "370100"},
+            "client_addr": "10.0.0.1",
+            "request": "r" * 36,
+        }
+        with write_tx():
+            answer = relay.answer_check(check, peer)
+        claims = json.loads(jws.extract_compact(answer["statement"].encode()).payload)
+        assert claims["verdict"] == "valid" and claims["aud"] == peer.base_url
+        assert claims["licence"]["licence_no"] == el.record.licence_no  # an inspector's view
+        assert claims["request"] == "r" * 36
+        row = el.checks.get()
+        assert (row.checker_kind, row.checker_label, row.checker_office, row.checker_city) == (
+            "inspector",
+            "王警官",
+            "370100",
+            "济南",
+        )
