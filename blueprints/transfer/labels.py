@@ -70,6 +70,18 @@ NEXT_STEPS = {
     CANCELLED: _l("The sale was declined and the case is closed; nothing more happens."),
 }
 
+# What the owner of a vehicle needing attention can do (the vehicle page), keyed by the cause.
+VEHICLE_NEXT_STEPS = {
+    "inspection": _l(
+        "Take the vehicle to a safety inspection station (机动车安全技术检验机构) for its "
+        "periodic inspection; until then it may not be driven on the road nor sold."
+    ),
+    "violations": _l(
+        "Handle the violations below (pay the fine and have the points recorded) at a traffic "
+        "police window or online; a sale cannot go ahead while any is unhandled."
+    ),
+}
+
 ARCHIVE_LABELS = {
     ARCHIVE_REQUESTED: _l("Requested"),
     ARCHIVE_SENT: _l("Sent"),

@@ -24,6 +24,7 @@ from models import (
     Inspection,
     InspectionPhoto,
     Office,
+    TrafficViolation,
     TransferCase,
     Vehicle,
 )
@@ -34,12 +35,14 @@ from models.transfer import (
     AWAITING_INSPECTION,
     STOPPED,
 )
+from models.vehicles import NORMAL
+from rules.clock import beijing_today
 from rules.validators import format_plate
 
 from . import bp
 from .checks import run_checks, waits_for_permit
 from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
-from .labels import TEMPLATE_HELPERS
+from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS
 from .office_service import build_archive
 from .service import (
     PLATE_STATES,
@@ -61,7 +64,7 @@ NO_MATCH = _l("The VIN, plate and seller's ID number do not match one registered
 @bp.context_processor
 def _labels():
     """The label helpers (states, reasons, plates) in this blueprint's templates."""
-    return TEMPLATE_HELPERS
+    return {**TEMPLATE_HELPERS, "VEHICLE_NEXT_STEPS": VEHICLE_NEXT_STEPS}
 
 
 def load_case(case_id: int):
@@ -264,7 +267,27 @@ def vehicle(vehicle_id: int):
     )
     if found is None:
         abort(404)
-    return render_page("transfer/vehicle.html", vehicle=found, history=list(found.history()))
+    violations = list(found.unhandled_violations().order_by(TrafficViolation.occurred_on))
+    attention = [] if found.status != NORMAL else vehicle_attention(found, violations)
+    return render_page(
+        "transfer/vehicle.html",
+        vehicle=found,
+        history=list(found.history()),
+        violations=violations,
+        inspection_ok=found.inspection_valid_on(beijing_today()),
+        attention=attention,
+    )
+
+
+def vehicle_attention(vehicle, violations) -> list[str]:
+    """Why a vehicle in normal standing still needs its owner's attention (a lapsed
+    inspection, unhandled violations): the keys of labels.VEHICLE_NEXT_STEPS."""
+    causes = []
+    if not vehicle.inspection_valid_on(beijing_today()):
+        causes.append("inspection")
+    if violations:
+        causes.append("violations")
+    return causes
 
 
 @bp.get("/cases/<int:case_id>")
