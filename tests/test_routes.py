@@ -32,6 +32,9 @@ EXPECTED_ROUTES = {
     "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/notice",
     "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/remove",
     "POST /evidence/cases/<int:case_id>/progress",
+    "POST /evidence/cases/<int:case_id>/review",
+    "GET /evidence/reviews",
+    "POST /evidence/reviews/<int:request_id>/answer",
     "POST /evidence/cases/new",
     "POST /evidence/open",
     "GET /healthz",
@@ -92,6 +95,11 @@ EXPECTED_ROUTES = {
     "POST /licence/records/<int:record_id>/status",
     "POST /licence/records/<int:record_id>/photo",
     "GET /licence/records/<int:record_id>/photo",
+    "POST /licence/records/<int:record_id>/correct",
+    "GET /licence/name-correction",
+    "POST /licence/name-correction",
+    "GET /licence/corrections",
+    "POST /licence/corrections/<int:request_id>",
     # The verifier
     "GET /verify",
     "GET /verify/check",
@@ -189,7 +197,7 @@ VEHICLE_CLERK = [
     "/staff/identity",
 ]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
-LICENCE_CLERK = ["/staff/", "/licence/records", "/staff/identity"]
+LICENCE_CLERK = ["/staff/", "/licence/records", "/licence/corrections", "/staff/identity"]
 TRUCKPASS_CLERK = ["/staff/", "/trucks/queue", "/trucks/zones", "/trucks/zones/new"]
 
 

@@ -5,5 +5,5 @@ from flask import Blueprint
 
 bp = Blueprint("licence", __name__, url_prefix="/licence")
 
-from . import cli, records, views  # noqa: E402,F401  (they register themselves on bp)
+from . import cli, correction_views, records, views  # noqa: E402,F401  (they register themselves on bp)
 from .measure import MEASURE  # noqa: E402,F401  (what the app registers: core.measures)
