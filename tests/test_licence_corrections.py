@@ -35,6 +35,8 @@ def test_suspension_reason_and_date_reach_the_holder(make, client, conn):
     assert "自" in soup.find(id="standing-reason").get_text()  # since when
     assert "暂扣期满" in soup.find(id="next-step").get_text()
     assert "全国有效" not in soup.get_text()  # no longer "valid nationwide"
+    card = page(client.get("/licence/card"))
+    assert "不能使用" in card.find(id="card-standing").get_text()
 
 
 def test_points_full_refusal_names_the_study_and_exam(make, client):
