@@ -20,6 +20,8 @@ SETTINGS = {
     "MAX_CONTENT_LENGTH": str(10 * 1024 * 1024),
     "EVIDENCE_MAX_BYTES": str(8 * 1024 * 1024),
     "EVIDENCE_COPIES_PER_HOUR": "60",
+    # Days a party has to ask for a review (复核) after the determination is delivered.
+    "EVIDENCE_REVIEW_DAYS": "3",
     "PASSWORD_HASH_METHOD": "scrypt",
     "LOGIN_MAX_FAILURES": "10",
     "LOGIN_WINDOW_SECONDS": "900",
@@ -54,6 +56,7 @@ INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
     "EVIDENCE_MAX_BYTES",
     "EVIDENCE_COPIES_PER_HOUR",
+    "EVIDENCE_REVIEW_DAYS",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_SECONDS",
     "LOGIN_LOCK_SECONDS",

@@ -108,6 +108,12 @@ CITIZENS = [
 # County-level area codes of Qingdao (市南, 市北, 黄岛, 崂山, 李沧, 城阳).
 AREAS = ["370202", "370203", "370211", "370212", "370213", "370214"]
 
+# Where people bring a car or papers (fictional streets of the demo city), by office code.
+OFFICE_ADDRESSES = {
+    "370200": ("青岛市市北区辽阳西路 100 号", "100 Liaoyang West Road, Shibei, Qingdao"),
+    "370202": ("青岛市市南区香港中路 20 号", "20 Hong Kong Middle Road, Shinan, Qingdao"),
+}
+
 
 def fictional_resident_id(rng: random.Random, birth_year: int, female: bool) -> str:
     """A well-formed ID number: real area code, real date, sequence, MOD 11-2 check char."""
@@ -149,6 +155,8 @@ def load_demo_city(progress=print) -> dict:
                 city_en=city_en,
                 plate_prefix=prefix,
                 is_local=local,
+                address=OFFICE_ADDRESSES.get(code, ("", ""))[0],
+                address_en=OFFICE_ADDRESSES.get(code, ("", ""))[1],
             )
         for username, real_name, office_code, roles in STAFF:
             password = "Demo-" + secrets.token_urlsafe(9)

@@ -16,6 +16,7 @@ from .evidence import (
     CaseParty,
     EvidenceAccess,
     EvidenceItem,
+    ReviewRequest,
 )
 from .identity import IdentityProof, SmsChallenge
 from .licence import (
@@ -24,6 +25,7 @@ from .licence import (
     ELicence,
     LicenceCheck,
     LicenceRecord,
+    NameCorrection,
     ShareCode,
 )
 from .network import (
@@ -108,6 +110,8 @@ ALL_MODELS = [
     OutboxMessage,
     IdentityProof,
     SmsChallenge,
+    NameCorrection,
+    ReviewRequest,
 ]
 
 __all__ = [
@@ -143,6 +147,8 @@ __all__ = [
     "ELicence",
     "LicenceCheck",
     "LicenceRecord",
+    "NameCorrection",
+    "ReviewRequest",
     "ShareCode",
     "SmsChallenge",
     "AuditEvent",

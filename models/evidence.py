@@ -166,3 +166,23 @@ class EvidenceAccess(BaseModel):
             .where(cls.case == case_id)
             .order_by(cls.id.desc())
         )
+
+
+# A party's request for a review (复核) of the case's handling, here of withheld evidence.
+REVIEW_PENDING = "pending"
+REVIEW_ANSWERED = "answered"
+REVIEW_STATUSES = (REVIEW_PENDING, REVIEW_ANSWERED)
+
+
+class ReviewRequest(BaseModel):
+    """A party asks for a review (复核申请); the handling officer's answer reaches the party."""
+
+    case = ForeignKeyField(AccidentCase, backref="review_requests", on_delete="CASCADE")
+    party = ForeignKeyField(CaseParty, backref="review_requests", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
+    grounds = TextField()
+    status = CharField(max_length=10, default=REVIEW_PENDING, index=True)
+    requested_at = DateTimeField(default=utcnow)
+    answered_by = ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    answered_at = DateTimeField(null=True)
+    answer = TextField(default="")

@@ -86,6 +86,8 @@ class LicenceRecord(BaseModel):
     points = IntegerField(default=0)  # penalty points in the current 12-point cycle
     status = CharField(max_length=20, default=VALID, index=True)
     status_reason = CharField(max_length=200, default="")
+    # When the clerk last changed the status: the holder sees the date of a suspension.
+    status_changed_at = DateTimeField(null=True)
     issuing_office = ForeignKeyField(Office, backref="licence_records", on_delete="RESTRICT")
     updated_at = DateTimeField(default=utcnow)
 
@@ -235,3 +237,25 @@ class ShareCode(BaseModel):
         """Not cancelled and not past its end."""
         now = now or utcnow()
         return self.cancelled_at is None and self.expires_at > now
+
+
+# A citizen's request to correct the name on their account (a typo made at registration),
+# decided by a licence clerk who compares it with the licence record and the ID card.
+CORRECTION_PENDING = "pending"
+CORRECTION_APPROVED = "approved"
+CORRECTION_REFUSED = "refused"
+CORRECTION_STATUSES = (CORRECTION_PENDING, CORRECTION_APPROVED, CORRECTION_REFUSED)
+
+
+class NameCorrection(BaseModel):
+    """A request to correct the account's real name (姓名更正申请), and the clerk's answer."""
+
+    user = ForeignKeyField(User, backref="name_corrections", on_delete="CASCADE")
+    old_name = CharField(max_length=50)
+    new_name = CharField(max_length=50)
+    note = CharField(max_length=200, default="")
+    status = CharField(max_length=10, default=CORRECTION_PENDING, index=True)
+    requested_at = DateTimeField(default=utcnow)
+    decided_by = ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
+    decided_at = DateTimeField(null=True)
+    answer = CharField(max_length=200, default="")

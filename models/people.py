@@ -51,7 +51,16 @@ class Office(BaseModel):
     # Plate prefix of the city, e.g. 鲁B for Qingdao.
     plate_prefix = CharField(max_length=4)
     is_local = BooleanField(default=True)
+    # Where people bring a car or papers: shown in the next-step sentences.
+    address = CharField(max_length=200, default="")
+    address_en = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
+
+    def display_address(self, locale: str) -> str:
+        """The office's street address in the given UI language ('' when not recorded)."""
+        if locale.startswith("en") and self.address_en:
+            return self.address_en
+        return self.address
 
     def display_name(self, locale: str) -> str:
         """The office's name in the given UI language."""

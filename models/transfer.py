@@ -27,6 +27,7 @@ from .vehicles import PlateNumber, Vehicle
 
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 AWAITING_INSPECTION = "awaiting_inspection"
+INSPECTION_FAILED = "inspection_failed"
 AWAITING_ARCHIVE = "awaiting_archive"
 ARCHIVE_RECEIVED = "archive_received"
 REGISTERED = "registered"
@@ -36,6 +37,7 @@ CANCELLED = "cancelled"
 CASE_STATES = (
     AWAITING_CONFIRMATION,
     AWAITING_INSPECTION,
+    INSPECTION_FAILED,
     AWAITING_ARCHIVE,
     ARCHIVE_RECEIVED,
     REGISTERED,
@@ -47,9 +49,12 @@ OPEN_STATES = tuple(s for s in CASE_STATES if s not in CLOSED_STATES)
 
 # Every allowed move. No step can be skipped (each state has one way forward) and none done
 # twice (a closed state has no way out). A failed check stops the case at any open step.
+# A failed inspection is not the end: the clerk may inspect the vehicle again (a slip at the
+# counter, or a fault the owner has since repaired), or stop the case for good.
 CASE_TRANSITIONS = {
     AWAITING_CONFIRMATION: {AWAITING_INSPECTION, STOPPED, CANCELLED},
-    AWAITING_INSPECTION: {AWAITING_ARCHIVE, STOPPED},
+    AWAITING_INSPECTION: {AWAITING_ARCHIVE, INSPECTION_FAILED, STOPPED},
+    INSPECTION_FAILED: {AWAITING_INSPECTION, STOPPED},
     AWAITING_ARCHIVE: {ARCHIVE_RECEIVED, STOPPED},
     ARCHIVE_RECEIVED: {REGISTERED, STOPPED},
     REGISTERED: set(),
@@ -124,9 +129,12 @@ class TransferCase(BaseModel):
 
 
 class Inspection(BaseModel):
-    """The vehicle inspection (查验) at this city's office: identifiers read off the vehicle."""
+    """The vehicle inspection (查验) at this city's office: identifiers read off the vehicle.
 
-    case = ForeignKeyField(TransferCase, unique=True, backref="inspections", on_delete="CASCADE")
+    A case may have several: a failed inspection is kept when the vehicle is inspected again.
+    """
+
+    case = ForeignKeyField(TransferCase, backref="inspections", on_delete="CASCADE")
     inspector = ForeignKeyField(User, on_delete="RESTRICT")
     office = ForeignKeyField(Office, on_delete="RESTRICT")
     at = DateTimeField(default=utcnow)

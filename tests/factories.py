@@ -130,6 +130,8 @@ class Factory:
             "city": "青岛",
             "city_en": "Qingdao",
             "plate_prefix": "鲁B",
+            "address": f"测试路{n}号",
+            "address_en": f"{n} Test Road",
         }
         return Office.create(**{**defaults, **kw})
 

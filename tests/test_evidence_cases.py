@@ -113,7 +113,9 @@ def test_officer_adds_and_removes_parties(client, officer, make, conn):
         party = CaseParty.get()
         assert party.resident_id == citizen.resident_id
     assert (
-        client.post(f"/evidence/cases/{case.id}/parties/{party.id}/remove", data={}).status_code
+        client.post(
+            f"/evidence/cases/{case.id}/parties/{party.id}/remove", data={"confirmed": "yes"}
+        ).status_code
         == 303
     )
     with conn():

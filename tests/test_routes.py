@@ -32,6 +32,9 @@ EXPECTED_ROUTES = {
     "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/notice",
     "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/remove",
     "POST /evidence/cases/<int:case_id>/progress",
+    "POST /evidence/cases/<int:case_id>/review",
+    "GET /evidence/reviews",
+    "POST /evidence/reviews/<int:request_id>/answer",
     "POST /evidence/cases/new",
     "POST /evidence/open",
     "GET /healthz",
@@ -93,6 +96,11 @@ EXPECTED_ROUTES = {
     "POST /licence/records/<int:record_id>/status",
     "POST /licence/records/<int:record_id>/photo",
     "GET /licence/records/<int:record_id>/photo",
+    "POST /licence/records/<int:record_id>/correct",
+    "GET /licence/name-correction",
+    "POST /licence/name-correction",
+    "GET /licence/corrections",
+    "POST /licence/corrections/<int:request_id>",
     # The verifier
     "GET /verify",
     "GET /verify/check",
@@ -108,10 +116,13 @@ EXPECTED_ROUTES = {
     "GET /transfer/cases/<int:case_id>",
     "POST /transfer/cases/<int:case_id>/confirm",
     "POST /transfer/cases/<int:case_id>/decline",
+    "POST /transfer/cases/<int:case_id>/permit",
     "POST /transfer/cases/<int:case_id>/plate",
     "GET /transfer/cases/<int:case_id>/photos/<int:photo_id>",
     "GET /transfer/cases/<int:case_id>/archive.json",
     "POST /transfer/cases/<int:case_id>/inspect",
+    "POST /transfer/cases/<int:case_id>/reinspect",
+    "POST /transfer/cases/<int:case_id>/stop",
     "POST /transfer/cases/<int:case_id>/archive/send",
     "POST /transfer/cases/<int:case_id>/archive/refuse",
     "POST /transfer/cases/<int:case_id>/register",
@@ -187,7 +198,7 @@ VEHICLE_CLERK = [
     "/staff/identity",
 ]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
-LICENCE_CLERK = ["/staff/", "/licence/records", "/staff/identity"]
+LICENCE_CLERK = ["/staff/", "/licence/records", "/licence/corrections", "/staff/identity"]
 TRUCKPASS_CLERK = ["/staff/", "/trucks/queue", "/trucks/zones", "/trucks/zones/new"]
 
 

@@ -1,18 +1,22 @@
 """Transfer measure: every blocking condition stops the case with its reason, when the case
-opens and again at a later step; refusals before a case opens."""
+opens and again at a later step; refusals before a case opens. A missing residence permit and
+a failed inspection are not blocking: the case waits."""
 
 import datetime as dt
+import json
 
 import pytest
 
 from blueprints.transfer import office_service, service
+from blueprints.transfer.checks import run_checks, waits_for_permit
 from blueprints.transfer.labels import reason_text
 from blueprints.transfer.service import StepError
-from models import ArchiveTransfer, TransferCase, Vehicle
+from models import ArchiveTransfer, AuditEvent, Inspection, TransferCase, Vehicle
 from models.transfer import (
     AWAITING_ARCHIVE,
     AWAITING_CONFIRMATION,
     AWAITING_INSPECTION,
+    INSPECTION_FAILED,
     STOPPED,
 )
 
@@ -67,10 +71,16 @@ def test_expired_or_missing_inspection_stops(app, make, conn):
 
 
 def test_buyer_from_another_city_needs_a_residence_permit(app, make, conn):
+    """Asked for, not a reason to stop: the case waits for the number."""
     w = make.transfer_world()
     outsider = make.citizen(resident_id=make.resident_id(area="110105"))
-    reasons = stopped_reasons(make.transfer_case(w, buyer=outsider))
-    assert reasons == [{"code": "buyer_eligible", "city": "青岛"}]
+    waiting = make.transfer_case(w, buyer=outsider)
+    assert waiting.state == AWAITING_CONFIRMATION and waiting.open_vehicle_id == w.vehicle.id
+    with conn():
+        assert waits_for_permit(waiting)
+        assert [r.reason for r in run_checks(waiting) if not r.ok] == [
+            {"code": "buyer_eligible", "city": "青岛"}
+        ]
     other = make.transfer_world()
     outsider2 = make.citizen(resident_id=make.resident_id(area="110105"))
     case = make.transfer_case(other, buyer=outsider2, residence_permit_no="Q370200123456")
@@ -119,7 +129,7 @@ def test_registration_rechecks_too(app, make, conn):
         assert TransferCase.get_by_id(case.id).state == STOPPED
 
 
-def test_failed_inspection_stops_with_its_reason(app, make, conn):
+def test_failed_inspection_waits_for_another_with_its_reason(app, make, conn):
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     with conn():
@@ -131,18 +141,36 @@ def test_failed_inspection_stops_with_its_reason(app, make, conn):
             passed=False,
             remarks="发动机号被改动",
         )
-        reasons = stopped_reasons(TransferCase.get_by_id(case.id))
-    assert reasons == [{"code": "inspection_failed", "text": "发动机号被改动"}]
+        assert TransferCase.get_by_id(case.id).state == INSPECTION_FAILED
+        failed = AuditEvent.get(AuditEvent.action == "transfer.inspection_failed")
+    assert json.loads(failed.detail)["reasons"] == [
+        {"code": "inspection_failed", "text": "发动机号被改动"}
+    ]
 
 
 def test_vin_read_off_the_vehicle_must_match(app, make, conn):
+    """A differing VIN is asked about first; confirmed, the inspection fails with the reason."""
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     other_vin = make.vin()
     with conn():
+        with pytest.raises(office_service.ReadingMismatch) as asked:
+            office_service.inspect(
+                case.id, w.clerk, vin_read=other_vin, plate_read=w.vehicle.plate, passed=True
+            )
+        assert asked.value.field == "vin_read"
+        assert TransferCase.get_by_id(case.id).state == AWAITING_INSPECTION
+        assert not Inspection.select().where(Inspection.case == case.id).exists()
         office_service.inspect(
-            case.id, w.clerk, vin_read=other_vin, plate_read=w.vehicle.plate, passed=True
+            case.id,
+            w.clerk,
+            vin_read=other_vin,
+            plate_read=w.vehicle.plate,
+            passed=True,
+            mismatch_confirmed=True,
         )
+        assert TransferCase.get_by_id(case.id).state == INSPECTION_FAILED
+        office_service.stop_after_failed_inspection(case.id, w.clerk)
         reasons = stopped_reasons(TransferCase.get_by_id(case.id))
     assert reasons == [{"code": "vin_mismatch", "read": other_vin}]
 

@@ -106,7 +106,7 @@ def test_two_clerks_register_the_same_case_at_once(live):
         for clerk in clerks:
             clerk.request(f"/transfer/cases/{case.id}")
         url = f"/transfer/cases/{case.id}/register"
-        results = at_once(*(lambda c=c, u=url: c.request(u, {}) for c in clerks))
+        results = at_once(*(lambda c=c, u=url: c.request(u, {"confirmed": "yes"}) for c in clerks))
         assert [status for status, _html in results] == [200, 200]
         outcomes = sorted("flash-ok" in html for _status, html in results)
         assert outcomes == [False, True], "exactly one clerk is told it is registered"

@@ -29,6 +29,7 @@ from models.transfer import (
     CASE_STATES,
     CASE_TRANSITIONS,
     CLOSED_STATES,
+    INSPECTION_FAILED,
     REGISTERED,
     STOPPED,
 )
@@ -56,7 +57,9 @@ def test_transition_table_has_no_shortcuts():
     # Each open state has exactly one way forward; the others are stop/cancel.
     forward = {s: CASE_TRANSITIONS[s] - {STOPPED, CANCELLED} for s in CASE_TRANSITIONS}
     assert forward[AWAITING_CONFIRMATION] == {AWAITING_INSPECTION}
-    assert forward[AWAITING_INSPECTION] == {AWAITING_ARCHIVE}
+    # A failed inspection is a side branch whose only way forward is another inspection.
+    assert forward[AWAITING_INSPECTION] == {AWAITING_ARCHIVE, INSPECTION_FAILED}
+    assert forward[INSPECTION_FAILED] == {AWAITING_INSPECTION}
     assert forward[AWAITING_ARCHIVE] == {ARCHIVE_RECEIVED}
     assert forward[ARCHIVE_RECEIVED] == {REGISTERED}
 

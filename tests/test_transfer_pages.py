@@ -98,7 +98,12 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     queue = page(origin.get("/transfer/archives"))
     assert queue.find("a", string=f"ZY{case_id:06d}")
     assert page(origin.get(f"/transfer/cases/{case_id}")).find(id="send-archive-form")
-    assert origin.post(f"/transfer/cases/{case_id}/archive/send", data={}).status_code == 303
+    assert (
+        origin.post(
+            f"/transfer/cases/{case_id}/archive/send", data={"confirmed": "yes"}
+        ).status_code
+        == 303
+    )
     with conn():
         assert TransferCase.get_by_id(case_id).state == ARCHIVE_RECEIVED
         assert Vehicle.get_by_id(w.vehicle.id).status == "transferred_out"
@@ -113,7 +118,10 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     assert buyer.post(f"/transfer/cases/{case_id}/plate", data={"plate": chosen}).status_code == 303
     # Registration.
     assert page(clerk.get(f"/transfer/cases/{case_id}")).find(id="register-form")
-    assert clerk.post(f"/transfer/cases/{case_id}/register", data={}).status_code == 303
+    assert (
+        clerk.post(f"/transfer/cases/{case_id}/register", data={"confirmed": "yes"}).status_code
+        == 303
+    )
     with conn():
         case = TransferCase.get_by_id(case_id)
         vehicle = Vehicle.get_by_id(w.vehicle.id)
@@ -280,7 +288,7 @@ def test_refusal_needs_a_reason_and_reaches_the_parties(make, as_user, conn):
     origin = as_user(w.origin_clerk)
     url = f"/transfer/cases/{case.id}/archive/refuse"
     assert field_error(page(origin.post(url, data={"reason": ""}), 422), "reason")
-    assert origin.post(url, data={"reason": "档案资料不全"}).status_code == 303
+    assert origin.post(url, data={"reason": "档案资料不全", "confirmed": "yes"}).status_code == 303
     text = page(as_user(w.buyer).get(f"/transfer/cases/{case.id}")).get_text()
     assert "档案资料不全" in text
 
@@ -382,7 +390,10 @@ def test_a_party_declines_and_the_vehicle_is_free_again(make, as_user, conn):
     w = make.transfer_world()
     case = make.transfer_case(w)
     seller = as_user(w.seller)
-    assert seller.post(f"/transfer/cases/{case.id}/decline", data={}).status_code == 303
+    assert (
+        seller.post(f"/transfer/cases/{case.id}/decline", data={"confirmed": "yes"}).status_code
+        == 303
+    )
     with conn():
         case = TransferCase.get_by_id(case.id)
         assert case.state == "cancelled" and case.open_vehicle_id is None

@@ -181,3 +181,20 @@ class QueryCodeForm(Form):
         ],
         description=_l("Printed on the notice you were given, e.g. K7QM-3XPA."),
     )
+
+
+class ReviewRequestForm(Form):
+    """A party asks for a review (复核) of the case's withheld evidence."""
+
+    grounds = TextAreaField(
+        _l("What should be reviewed, and why"),
+        validators=[DataRequired(REQUIRED), Length(max=1000)],
+    )
+
+
+class ReviewAnswerForm(Form):
+    """The officer's answer to a review request, which the party reads."""
+
+    answer = TextAreaField(
+        _l("Answer to the party"), validators=[DataRequired(REQUIRED), Length(max=1000)]
+    )

@@ -33,6 +33,9 @@ MEASURE = Measure(
         ),
     ),
     audit_labels={
+        "evidence.review_requested": _l("Review of evidence asked for"),
+        "evidence.review_answered": _l("Review request answered"),
+        "evidence.review_queue_view": _l("Review requests viewed"),
         "evidence.case_open": _l("Accident case opened"),
         "evidence.case.evidence_gathered": _l("Accident case: evidence gathered"),
         "evidence.case.determination_delivered": _l("Accident case: determination delivered"),

@@ -1,12 +1,14 @@
 """Views of the accident-evidence pages: cases, parties, evidence, copies and the access log."""
 
 from flask import abort, flash, make_response, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
 from core.access import get_or_404, login_required, role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
@@ -20,12 +22,13 @@ from models import (
     AccidentCase,
     CaseParty,
     EvidenceAccess,
+    Office,
     User,
     utcnow,
 )
 from rules.validators import ValidationError
 
-from . import bp, service
+from . import bp, review, service
 from .forms import (
     CATEGORY_LABELS,
     KIND_LABELS,
@@ -39,8 +42,10 @@ from .forms import (
     ProgressForm,
     QueryCodeForm,
     ReleaseForm,
+    ReviewRequestForm,
     UploadForm,
 )
+from .labels import NEXT_STEPS, REVIEW_STATUS_LABELS
 
 # Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
 # browser's own PDF viewer show a PDF opened from this site.
@@ -61,6 +66,7 @@ def _labels():
         "EV_CATEGORY": CATEGORY_LABELS,
         "EV_REASON": REASON_LABELS,
         "EV_KIND": KIND_LABELS,
+        "EV_REVIEW_STATUS": REVIEW_STATUS_LABELS,
     }
 
 
@@ -185,7 +191,29 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
         )
     else:
         context["parties"] = list(case.parties.order_by(CaseParty.id))
+        context.update(party_review_context(access, forms.get("review_form")))
     return make_response(render_template("evidence/case.html", **context), status)
+
+
+def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
+    """What a party sees of withheld evidence and reviews: the items kept from them (category
+    and grounds), the next step, their requests with the answers, and the form while the
+    period runs."""
+    case = access.case
+    days = review.review_period_days()
+    key = case.status if case.procedure == "general" else "simple"
+    next_step = str(NEXT_STEPS[key]) % {
+        "days": days,
+        "office": Office.get_by_id(case.office_id).display_name(str(get_locale())),
+    }
+    may_ask = review.may_request_review(case)
+    return {
+        "withheld": review.withheld_items(case) if access.review_open else [],
+        "next_step": next_step,
+        "review_requests": review.party_requests(access.party),
+        "review_deadline": review.review_deadline(case),
+        "review_form": (review_form or ReviewRequestForm(formdata=None)) if may_ask else None,
+    }
 
 
 @bp.get("/cases/<int:case_id>")
@@ -269,6 +297,18 @@ def remove_party(case_id: int, party_id: int):
     """Take a wrongly added party off the case: their access ends at once."""
     access = officer_access_or_404(case_id)
     party = party_or_404(access, party_id)
+    if not confirmed():
+        return confirmation_page(
+            title=_("Remove the party?"),
+            message=_(
+                "%(name)s will no longer be a party to case %(no)s: their access ends at once, "
+                "and adding them again makes a new notice with a new query code.",
+                name=party.name,
+                no=access.case.case_no,
+            ),
+            back=url_for("evidence.case", case_id=access.case.id) + "#parties",
+            button=_("Yes, remove the party"),
+        )
     service.remove_party(access, party)
     flash(_("%(name)s is no longer a party to this case.", name=party.name), "ok")
     return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")

@@ -46,3 +46,44 @@ class PhotoForm(Form):
     """A licence clerk uploads the holder's photo (JPEG or PNG)."""
 
     photo = FileField(_l("Photo (JPEG or PNG)"), validators=[FileRequired(REQUIRED)])
+
+
+class RecordCorrectionForm(Form):
+    """A licence clerk corrects one field of a record, with a reason."""
+
+    field = SelectField(_l("Field"), validators=[DataRequired(REQUIRED)])
+    value = StringField(
+        _l("Corrected value"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("Sex as M or F, a date as YYYY-MM-DD."),
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Give the reason; the holder and the audit log will see it.")),
+            Length(max=200),
+        ],
+    )
+
+
+class NameCorrectionForm(Form):
+    """A citizen asks for the name on their account to be corrected."""
+
+    new_name = StringField(
+        _l("Correct name"),
+        validators=[DataRequired(REQUIRED), Length(min=2, max=50)],
+        description=_l("As on your ID card."),
+    )
+    note = StringField(
+        _l("Anything the clerk should know (optional)"), validators=[Optional(), Length(max=200)]
+    )
+
+
+class CorrectionDecisionForm(Form):
+    """A licence clerk's answer to a name correction request (approve or refuse)."""
+
+    answer = TextAreaField(
+        _l("Answer to the citizen"),
+        validators=[Length(max=200)],
+        description=_l("Required when refusing: say why."),
+    )

@@ -102,13 +102,60 @@ ISSUE_REASONS = {
         "contact the vehicle office."
     ),
     "name-mismatch": _l(
-        "The name on your account differs from the name on your licence record. Contact the "
-        "vehicle office to correct it."
+        "The name on your account differs from the name on your licence record. If your "
+        "account's name is mistyped, ask for a correction below; a clerk checks it."
     ),
     "identity-unproven": _l(
         "First prove that your ID number is yours: by a code sent to the mobile number "
         "recorded at the vehicle office, or at an office counter with your ID card."
     ),
+}
+
+
+# What happens next and what the holder can do, one sentence per standing: shown when an
+# e-licence is refused and on the licence home meanwhile.
+# 满分学习 and the theory exam are those of the Ministry's Order 162 for a 12-point cycle.
+NEXT_STEPS = {
+    "points_full": _l(
+        "Your licence has 12 penalty points: attend the seven-day road-safety study (满分学习) "
+        "at the vehicle office, then pass the theory exam (科目一); the points are cleared and "
+        "you may apply again."
+    ),
+    "suspended": _l(
+        "Your licence is suspended: you may not drive until the suspension ends and the "
+        "vehicle office restores it; then your e-licence works again without a new application."
+    ),
+    "revoked": _l(
+        "Your licence is revoked: you may not drive. Ask the vehicle office when you may apply "
+        "for a new licence (the law sets a waiting period)."
+    ),
+    "cancelled": _l(
+        "Your licence is cancelled: to drive again you must apply for a new licence and pass "
+        "its exams."
+    ),
+    "overdue_review": _l(
+        "Your licence is overdue for its review (审验): bring your ID card and a medical "
+        "certificate to any vehicle office to have it reviewed."
+    ),
+    "expired": _l(
+        "Your licence has expired: renew it (换证) at any vehicle office with your ID card and a "
+        "medical certificate, then apply again."
+    ),
+}
+
+CORRECTION_LABELS = {
+    "pending": _l("Waiting for a clerk"),
+    "approved": _l("Approved"),
+    "refused": _l("Refused"),
+}
+
+# Record fields a licence clerk may correct (with a reason, audited, the holder told).
+CORRECTABLE_FIELDS = {
+    "name": _l("Name"),
+    "sex": _l("Sex"),
+    "birth_date": _l("Date of birth"),
+    "nationality": _l("Nationality"),
+    "address": _l("Address"),
 }
 
 
@@ -121,6 +168,9 @@ def labels() -> dict:
         "CHECKER_LABELS": CHECKER_LABELS,
         "VIA_LABELS": VIA_LABELS,
         "ISSUE_REASONS": ISSUE_REASONS,
+        "NEXT_STEPS": NEXT_STEPS,
+        "CORRECTION_LABELS": CORRECTION_LABELS,
+        "CORRECTABLE_FIELDS": CORRECTABLE_FIELDS,
         "PHOTO_ERRORS": PHOTO_ERRORS,
         "PHOTO_HINT": PHOTO_HINT,
         "CODE_STEP_SECONDS": licencecode.CODE_STEP_SECONDS,

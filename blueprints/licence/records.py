@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core.access import get_or_404, role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.paging import page_number
@@ -19,11 +20,14 @@ from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord
 from rules.validators import mask_id
 
 from . import bp, service
-from .forms import PhotoForm, StatusForm
+from .forms import PhotoForm, RecordCorrectionForm, StatusForm
+from .labels import CORRECTABLE_FIELDS
 
 PAGE = 25
 LONG_NUMBER = re.compile(r"[0-9Xx]{11,}")
 
+# The status a record never leaves (RECORD_STATUS): asked for confirmation first.
+FINAL_ACTIONS = {"cancelled"}
 ACTIONS = {
     "suspended": _l("Suspend"),
     "revoked": _l("Revoke"),
@@ -76,15 +80,20 @@ def record_or_404(record_id: int) -> LicenceRecord:
     return get_or_404(LicenceRecord, LicenceRecord.id == record_id)
 
 
-def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> dict:
+def record_context(
+    record: LicenceRecord, status_form=None, photo_form=None, correction_form=None
+) -> dict:
     """What the record page shows."""
     status_form = status_form or StatusForm()
+    correction_form = correction_form or RecordCorrectionForm(prefix="correction")
+    correction_form.field.choices = choices(CORRECTABLE_FIELDS.items())
     targets = service.RECORD_STATUS.targets(record.status)
     status_form.action.choices = choices((k, v) for k, v in ACTIONS.items() if k in targets)
     return {
         "record": record,
         "status_form": status_form,
         "photo_form": photo_form or PhotoForm(),
+        "correction_form": correction_form,
         "elicence": ELicence.get_or_none(ELicence.record == record),
     }
 
@@ -108,6 +117,18 @@ def record_status(record_id: int):
     form = StatusForm()
     context = record_context(record, status_form=form)
     if form.validate_on_submit():
+        if form.action.data in FINAL_ACTIONS and not confirmed():
+            return confirmation_page(
+                title=_("Cancel the licence?"),
+                message=_(
+                    "Cancelling the licence of %(name)s is final: it can never be restored, "
+                    "and the holder must apply for a new licence to drive again.",
+                    name=record.name,
+                ),
+                details=[_("Reason: %(reason)s", reason=form.reason.data.strip())],
+                back=url_for("licence.record", record_id=record.id),
+                button=_("Yes, cancel the licence"),
+            )
         try:
             service.set_record_status(
                 record, form.action.data, form.reason.data, current_user._get_current_object()

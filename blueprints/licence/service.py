@@ -34,7 +34,7 @@ from models.licence import new_handle, new_typing_key
 from rules import licencecode, totp
 from rules.validators import ValidationError
 
-from .labels import ISSUE_REASONS, STATUS_LABELS
+from .labels import ISSUE_REASONS, NEXT_STEPS
 from .origin import Origin, key_prefix, local_origin
 
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
@@ -83,11 +83,12 @@ PHOTO_TYPES = {"image/jpeg", "image/png"}
 
 
 def issue_refusal(reason: str):
-    """The words of a refused application, for its reason (a record's standing, or none)."""
-    return ISSUE_REASONS.get(reason) or _l(
-        "Your licence record is not in good standing (%(status)s), so no e-licence can be "
-        "issued. Contact the vehicle office.",
-        status=STATUS_LABELS.get(reason, reason),
+    """The words of a refused application, for its reason: what is wrong and what to do next
+    (a record's standing has its own next step, labels.NEXT_STEPS)."""
+    return (
+        ISSUE_REASONS.get(reason)
+        or NEXT_STEPS.get(reason)
+        or _l("Your licence record is not in good standing, so no e-licence can be issued.")
     )
 
 
@@ -523,12 +524,14 @@ def set_record_status(record: LicenceRecord, to_state: str, reason: str, actor: 
             actor=actor,
             detail={"reason": reason},
             status_reason=reason.strip(),
+            status_changed_at=utcnow(),
             updated_at=utcnow(),
         )
     except InvalidTransition:
         moved = False
     if not moved:
         raise StepError(_l("Someone else changed this licence meanwhile; nothing was done."))
+    # notice: tell the holder the new status, its reason and what to do next (NEXT_STEPS).
 
 
 def set_record_photo(record: LicenceRecord, upload, actor: User) -> None:

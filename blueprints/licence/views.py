@@ -67,7 +67,15 @@ def apply():
     try:
         service.apply_for_elicence(current_user._get_current_object())
     except StepError as exc:
-        return render_template("licence/index.html", elicence=None, refusal=exc.message), 422
+        return (
+            render_template(
+                "licence/index.html",
+                elicence=None,
+                refusal=exc.message,
+                refusal_reason=getattr(exc, "reason", None),
+            ),
+            422,
+        )
     flash(_("Your electronic driving licence has been issued."), "ok")
     return redirect_to(url_for("licence.card"))
 

@@ -68,6 +68,16 @@ def check_buyer(case: TransferCase, buyer: User, destination: Office) -> CheckRe
     return CheckResult("buyer_eligible", {"code": "buyer_eligible", "city": destination.city})
 
 
+def waits_for_permit(case: TransferCase) -> bool:
+    """The buyer's household is elsewhere and no residence permit number was given yet.
+
+    Before the sale is confirmed this is something to ask for, not a reason to stop: the case
+    waits at confirmation until the buyer gives the number (service.give_residence_permit).
+    """
+    buyer = User.get_by_id(case.buyer_id)
+    return not check_buyer(case, buyer, Office.get_by_id(case.destination_office_id)).ok
+
+
 def run_checks(case: TransferCase, today: dt.date | None = None) -> list[CheckResult]:
     """Every check, on fresh rows of the vehicle, buyer and destination."""
     today = today or beijing_today()

@@ -5,16 +5,18 @@ offices' steps on a case, done in place on the case panel."""
 import contextlib
 import os
 
-from flask import abort, request
+from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.access import role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.htmx import render
 from core.paging import page_number
 from core.privacy import no_personal_data, reads_personal_data
+from core.steps import StepError, form_error
 from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path, store_upload
 from models import (
@@ -28,8 +30,10 @@ from models import (
 from models.transfer import (
     ARCHIVE_RECEIVED,
     ARCHIVE_STATUSES,
+    AWAITING_ARCHIVE,
     AWAITING_INSPECTION,
     CASE_STATES,
+    INSPECTION_FAILED,
     OPEN_STATES,
 )
 from rules.validators import ValidationError, normalize_plate
@@ -43,7 +47,14 @@ from .forms import (
     RefuseArchiveForm,
 )
 from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
-from .office_service import inspect, refuse_archive, register, send_archive
+from .office_service import (
+    inspect,
+    refuse_archive,
+    register,
+    reinspect,
+    send_archive,
+    stop_after_failed_inspection,
+)
 from .views import (
     destination_choices,
     load_case,
@@ -55,7 +66,7 @@ from .views import (
 )
 
 PAGE = 20
-ACTION_STATES = (AWAITING_INSPECTION, ARCHIVE_RECEIVED)
+ACTION_STATES = (AWAITING_INSPECTION, INSPECTION_FAILED, ARCHIVE_RECEIVED)
 CASE_FILTERS = [
     ("action", _l("Needs action")),
     ("open", _l("All open")),
@@ -207,6 +218,26 @@ def clerk_of(case_id: int, role: str):
     return found
 
 
+def confirm_first(case, title, message, button, details=()):
+    """The confirmation page of an irreversible step on the case (None once confirmed)."""
+    if confirmed():
+        return None
+    return confirmation_page(
+        title=title,
+        message=message,
+        details=details,
+        back=url_for("transfer.case", case_id=case.id),
+        button=button,
+    )
+
+
+def remove_photos(photos) -> None:
+    """Remove stored photos of an inspection that was not recorded."""
+    for photo in photos:
+        with contextlib.suppress(OSError):
+            os.remove(absolute_path(photo.relpath))
+
+
 @bp.post("/cases/<int:case_id>/inspect")
 @role_required(VEHICLE_CLERK)
 @no_personal_data
@@ -225,29 +256,77 @@ def inspect_case(case_id: int):
         form.photos.errors = [*form.photos.errors, str(exc.message)]
         return respond(case_id, "bad", _("Please correct the form."), 422, inspection_form=form)
     actor = current_user._get_current_object()
+    try:
+        case = inspect(
+            case_id,
+            actor,
+            vin_read=form.vin_read.data,
+            plate_read=form.plate_read.data,
+            passed=form.result.data == "passed",
+            remarks=(form.remarks.data or "").strip(),
+            photos=photos,
+            mismatch_confirmed=bool(form.confirm_mismatch.data),
+        )
+    except StepError as exc:
+        # Nothing was recorded (a reading to check again, or another clerk was first): keep
+        # no stray files. A reading to check goes next to its field, with the confirmation.
+        remove_photos(photos)
+        if exc.field:
+            form_error(form, exc)
+            return respond(case_id, "bad", _("Please check the form."), 422, inspection_form=form)
+        return respond(case_id, "bad", str(exc.message))
+    except Exception:
+        remove_photos(photos)
+        raise
+    if case.state == AWAITING_ARCHIVE:
+        return respond(
+            case_id,
+            "ok",
+            _("Inspection recorded. The archive has been requested from the registration office."),
+        )
+    if case.state == INSPECTION_FAILED:
+        return respond(
+            case_id, "bad", _("Inspection recorded as failed. The vehicle may be inspected again.")
+        )
+    return respond(case_id, "bad", _("The case was stopped. The reasons are shown on the case."))
 
-    def step():
-        try:
-            return inspect(
-                case_id,
-                actor,
-                vin_read=form.vin_read.data,
-                plate_read=form.plate_read.data,
-                passed=form.result.data == "passed",
-                remarks=(form.remarks.data or "").strip(),
-                photos=photos,
-            )
-        except Exception:
-            # Nothing was recorded (e.g. another clerk inspected first): keep no stray files.
-            for photo in photos:
-                with contextlib.suppress(OSError):
-                    os.remove(absolute_path(photo.relpath))
-            raise
 
+@bp.post("/cases/<int:case_id>/reinspect")
+@role_required(VEHICLE_CLERK)
+def reinspect_case(case_id: int):
+    """Open a new inspection after a failed one."""
+    clerk_of(case_id, "destination")
+    actor = current_user._get_current_object()
     return run(
         case_id,
-        step,
-        _("Inspection recorded. The archive has been requested from the registration office."),
+        lambda: reinspect(case_id, actor),
+        _("Inspect the vehicle again: the failed inspection stays on record."),
+    )
+
+
+@bp.post("/cases/<int:case_id>/stop")
+@role_required(VEHICLE_CLERK)
+def stop_case(case_id: int):
+    """End a case whose vehicle failed inspection (after confirmation)."""
+    found = clerk_of(case_id, "destination")
+    asked = confirm_first(
+        found,
+        _("Stop the case?"),
+        _(
+            "Stopping closes case %(no)s for good: the vehicle cannot be inspected again in "
+            "this case.",
+            no=found.number,
+        ),
+        _("Yes, stop the case"),
+    )
+    if asked:
+        return asked
+    actor = current_user._get_current_object()
+    return run(
+        case_id,
+        lambda: stop_after_failed_inspection(case_id, actor),
+        _("The case is stopped."),
+        expect_stop=True,
     )
 
 
@@ -255,8 +334,20 @@ def inspect_case(case_id: int):
 @role_required(VEHICLE_CLERK)
 @no_personal_data
 def send_case_archive(case_id: int):
-    """The origin office sends the archive."""
-    clerk_of(case_id, "origin")
+    """The origin office sends the archive (after confirmation: it transfers the car out)."""
+    found = clerk_of(case_id, "origin")
+    asked = confirm_first(
+        found,
+        _("Send the archive?"),
+        _(
+            "Sending the archive of case %(no)s transfers the vehicle out of your office: it "
+            "is then registered in the other city.",
+            no=found.number,
+        ),
+        _("Yes, send the archive"),
+    )
+    if asked:
+        return asked
     actor = current_user._get_current_object()
     return run(
         case_id,
@@ -269,11 +360,23 @@ def send_case_archive(case_id: int):
 @role_required(VEHICLE_CLERK)
 @no_personal_data
 def refuse_case_archive(case_id: int):
-    """The origin office refuses to send the archive, with a reason."""
-    clerk_of(case_id, "origin")
+    """The origin office refuses to send the archive, with a reason (after confirmation)."""
+    found = clerk_of(case_id, "origin")
     form = RefuseArchiveForm()
     if not form.validate_on_submit():
         return respond(case_id, "bad", _("Please give a reason."), 422, refuse_form=form)
+    asked = confirm_first(
+        found,
+        _("Refuse the archive?"),
+        _(
+            "Refusing stops case %(no)s for good. Buyer and seller see your reason.",
+            no=found.number,
+        ),
+        _("Yes, refuse"),
+        details=[_("Reason: %(reason)s", reason=form.reason.data.strip())],
+    )
+    if asked:
+        return asked
     actor = current_user._get_current_object()
     return run(
         case_id,
@@ -287,8 +390,20 @@ def refuse_case_archive(case_id: int):
 @role_required(VEHICLE_CLERK)
 @no_personal_data
 def register_case(case_id: int):
-    """Register the vehicle to the buyer under a plate of this city."""
-    clerk_of(case_id, "destination")
+    """Register the vehicle to the buyer under a plate of this city (after confirmation)."""
+    found = clerk_of(case_id, "destination")
+    asked = confirm_first(
+        found,
+        _("Register the vehicle?"),
+        _(
+            "Registering case %(no)s makes the buyer the owner, assigns the plate and issues "
+            "a new registration certificate.",
+            no=found.number,
+        ),
+        _("Yes, register to the buyer"),
+    )
+    if asked:
+        return asked
     actor = current_user._get_current_object()
     return run(
         case_id,

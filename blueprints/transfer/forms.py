@@ -3,7 +3,15 @@ the plate choice. VINs, plates and ID numbers go through the shared normalisers.
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
-from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FormError
@@ -109,6 +117,10 @@ class InspectionForm(Form):
     photos = MultipleFileField(
         _l("Photos"), description=_l("JPEG or PNG, at most 6, each up to 5 MB.")
     )
+    # Asked only after a reading differed from the record (office_service.ReadingMismatch).
+    confirm_mismatch = BooleanField(
+        _l("I read it off the vehicle again: it really differs from the record")
+    )
 
     def validate_remarks(self, field):
         """A failed inspection says why."""
@@ -120,6 +132,19 @@ class InspectionForm(Form):
         files = [f for f in field.data or [] if f and f.filename]
         if len(files) > MAX_PHOTOS:
             raise FormError(_l("At most 6 photos."))
+
+
+class PermitForm(Form):
+    """The buyer gives the residence permit number the case waits for."""
+
+    residence_permit_no = StringField(
+        _l("Residence permit number"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^[0-9A-Za-z]{6,30}$", message=_l("6 to 30 letters or digits.")),
+        ],
+        description=_l("The number on your residence permit (居住证) of this city."),
+    )
 
 
 class RefuseArchiveForm(Form):

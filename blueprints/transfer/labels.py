@@ -15,19 +15,72 @@ from models.transfer import (
     AWAITING_CONFIRMATION,
     AWAITING_INSPECTION,
     CANCELLED,
+    INSPECTION_FAILED,
     REGISTERED,
     STOPPED,
 )
 from rules.validators import ValidationError, format_plate
 
+from .checks import waits_for_permit
+
 STATE_LABELS = {
     AWAITING_CONFIRMATION: _l("Awaiting confirmation by seller and buyer"),
     AWAITING_INSPECTION: _l("Awaiting inspection"),
+    INSPECTION_FAILED: _l("Failed inspection, may be inspected again"),
     AWAITING_ARCHIVE: _l("Awaiting the archive from the other city"),
     ARCHIVE_RECEIVED: _l("Archive received, awaiting registration"),
     REGISTERED: _l("Registered to the buyer"),
     STOPPED: _l("Stopped"),
     CANCELLED: _l("Cancelled"),
+}
+
+# What happens next and what the reader can do, one sentence per state. "permit" is the wait
+# for a residence permit number within awaiting_confirmation.
+# Placeholders: %(office)s and %(address)s name the destination office (where the car is
+# inspected and registered), %(origin)s the office that keeps the archive.
+NEXT_STEPS = {
+    AWAITING_CONFIRMATION: _l(
+        "Next, seller and buyer each confirm the sale on this page; when both have, the "
+        "vehicle is inspected at %(office)s."
+    ),
+    "permit": _l(
+        "The case waits for the buyer's residence permit number of this city: the buyer gives "
+        "it below, and the case goes on to inspection once both have confirmed."
+    ),
+    AWAITING_INSPECTION: _l(
+        "Bring the vehicle, its registration certificate and your ID card to %(office)s "
+        "(%(address)s) for inspection; a clerk reads its VIN and plate off the vehicle."
+    ),
+    INSPECTION_FAILED: _l(
+        "The vehicle failed inspection. Remedy what the remarks say and bring it back to "
+        "%(office)s (%(address)s): the clerk inspects it again."
+    ),
+    AWAITING_ARCHIVE: _l(
+        "%(origin)s now sends the vehicle's archive online; nobody needs to travel. Meanwhile "
+        "the buyer may choose a plate."
+    ),
+    ARCHIVE_RECEIVED: _l(
+        "The archive has arrived: %(office)s registers the vehicle to the buyer and issues the "
+        "plates and the registration certificate, to be collected at %(address)s."
+    ),
+    REGISTERED: _l("Done: the vehicle is registered to the buyer. Nothing more is needed."),
+    STOPPED: _l(
+        "The case is closed. Once the reasons above are dealt with, the buyer may open a new "
+        "case with the same invoice."
+    ),
+    CANCELLED: _l("The sale was declined and the case is closed; nothing more happens."),
+}
+
+# What the owner of a vehicle needing attention can do (the vehicle page), keyed by the cause.
+VEHICLE_NEXT_STEPS = {
+    "inspection": _l(
+        "Take the vehicle to a safety inspection station (机动车安全技术检验机构) for its "
+        "periodic inspection; until then it may not be driven on the road nor sold."
+    ),
+    "violations": _l(
+        "Handle the violations below (pay the fine and have the points recorded) at a traffic "
+        "police window or online; a sale cannot go ahead while any is unhandled."
+    ),
 }
 
 ARCHIVE_LABELS = {
@@ -98,8 +151,8 @@ def reason_text(reason: dict) -> str:
         return _("The vehicle has no valid safety inspection.")
     if code == "buyer_eligible":
         return _(
-            "The buyer's household registration is not in %(city)s and no residence permit "
-            "of the city was given.",
+            "The buyer's household registration is not in %(city)s: the number of a residence "
+            "permit of the city is needed.",
             city=reason.get("city", ""),
         )
     if code == "vin_mismatch":
@@ -139,6 +192,10 @@ def event_text(event) -> str:
                 int(d.get("photos", 0)),
             )
         return _("The vehicle was inspected and failed.")
+    if kind == "permit_given":
+        return _("The buyer gave the residence permit number.")
+    if kind == "reinspection":
+        return _("The vehicle is to be inspected again.")
     if kind == "archive_requested":
         return _("The archive was requested from the registration office.")
     if kind == "archive_sent":
@@ -156,6 +213,19 @@ def event_text(event) -> str:
     if kind == "stopped":
         return _("The case was stopped.")
     return kind
+
+
+def next_step(case, locale: str) -> str:
+    """What happens next in the case and what the reader can do, in one sentence."""
+    key = case.state
+    if key == AWAITING_CONFIRMATION and case.is_open and waits_for_permit(case):
+        key = "permit"
+    office = case.destination_office
+    return str(NEXT_STEPS[key]) % {
+        "office": office.display_name(locale),
+        "address": office.display_address(locale) or _("address at the office's counter"),
+        "origin": case.origin_office.display_name(locale),
+    }
 
 
 def label(table: dict, value) -> str:
@@ -183,4 +253,5 @@ TEMPLATE_HELPERS = {
     "check_label": lambda v: label(CHECK_LABELS, v),
     "reason_text": reason_text,
     "event_text": event_text,
+    "next_step": next_step,
 }

@@ -26,6 +26,7 @@ from models.transfer import (
     ARCHIVE_SENT,
     AWAITING_ARCHIVE,
     AWAITING_INSPECTION,
+    INSPECTION_FAILED,
     REGISTERED,
 )
 from models.vehicles import NORMAL, PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED, TRANSFERRED_OUT
@@ -43,6 +44,30 @@ from .service import (
 )
 
 
+class ReadingMismatch(StepError):
+    """The VIN or plate typed at the inspection differs from the record: nothing is recorded
+    until the clerk, having read it again, confirms it (a typo must not fail the inspection)."""
+
+
+def mismatch_refusal(vin_ok: bool, plate_ok: bool) -> ReadingMismatch:
+    """The "are you sure?" for a reading that differs from the record, on its field."""
+    if not vin_ok:
+        return ReadingMismatch(
+            _l(
+                "The VIN typed differs from the record. Read it off the vehicle again: if it "
+                "really differs, tick the confirmation and record it (the inspection fails)."
+            ),
+            "vin_read",
+        )
+    return ReadingMismatch(
+        _l(
+            "The plate typed differs from the record. Read it off the vehicle again: if it "
+            "really differs, tick the confirmation and record it (the inspection fails)."
+        ),
+        "plate_read",
+    )
+
+
 def inspect(
     case_id: int,
     actor,
@@ -52,15 +77,23 @@ def inspect(
     passed: bool,
     remarks: str = "",
     photos=(),
+    mismatch_confirmed: bool = False,
 ) -> TransferCase:
-    """Record the inspection (查验). A failure, or a VIN or plate that differs from the record,
-    stops the case; a pass asks the origin office for the archive."""
+    """Record the inspection (查验). A pass asks the origin office for the archive; a failure
+    (or a confirmed VIN or plate that differs from the record) leaves the case at
+    `inspection_failed`, from which the vehicle may be inspected again.
+
+    A reading that differs from the record and is not confirmed records nothing: it raises
+    ReadingMismatch on its field, so that a mistyped VIN is typed again rather than failed.
+    """
 
     def step():
         case = locked_case(case_id, AWAITING_INSPECTION)
         vehicle = Vehicle.get_by_id(case.vehicle_id)
         office = case.destination_office
         vin_ok, plate_ok = vin_read == vehicle.vin, plate_read == vehicle.plate
+        if not (vin_ok and plate_ok) and not mismatch_confirmed:
+            raise mismatch_refusal(vin_ok, plate_ok)
         ok = passed and vin_ok and plate_ok
         inspection = Inspection.create(
             case=case,
@@ -91,13 +124,57 @@ def inspect(
                 reasons.append({"code": "plate_mismatch", "read": plate_read})
             if not passed:
                 reasons.append({"code": "inspection_failed", "text": remarks})
-            stop(case, reasons, actor=actor, office=office)
+            move(
+                case,
+                INSPECTION_FAILED,
+                "transfer.inspection_failed",
+                {"reasons": reasons},
+                actor=actor,
+            )
+            # notice: tell buyer and seller the vehicle failed and what to do (notices work).
         elif not stopped_by_checks(case, actor=actor, office=office):
             move(case, AWAITING_ARCHIVE, "transfer.inspected", actor=actor)
             ArchiveTransfer.create(
                 case=case, from_office=case.origin_office_id, to_office=office, requested_by=actor
             )
             event(case, "archive_requested", office=office, actor=actor)
+        return case
+
+    return run_step(step)
+
+
+def reinspect(case_id: int, actor) -> TransferCase:
+    """After a failed inspection the clerk opens a new one (the failed one stays on record)."""
+
+    def step():
+        case = locked_case(case_id, INSPECTION_FAILED)
+        move(case, AWAITING_INSPECTION, "transfer.reinspect", actor=actor)
+        event(case, "reinspection", office=case.destination_office, actor=actor)
+        return case
+
+    return run_step(step)
+
+
+def stop_after_failed_inspection(case_id: int, actor) -> TransferCase:
+    """The clerk ends a case whose vehicle failed inspection (final: the case never reopens)."""
+
+    def step():
+        case = locked_case(case_id, INSPECTION_FAILED)
+        last = (
+            Inspection.select()
+            .where(Inspection.case == case)
+            .order_by(Inspection.id.desc())
+            .first()
+        )
+        reasons = []
+        if last is not None:
+            if not last.vin_matches:
+                reasons.append({"code": "vin_mismatch", "read": last.vin_read})
+            if not last.plate_matches:
+                reasons.append({"code": "plate_mismatch", "read": last.plate_read})
+            if last.vin_matches and last.plate_matches:
+                reasons.append({"code": "inspection_failed", "text": last.remarks})
+        stop(case, reasons, actor=actor, office=case.destination_office)
         return case
 
     return run_step(step)

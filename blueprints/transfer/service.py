@@ -39,15 +39,16 @@ from models.transfer import (
     AWAITING_INSPECTION,
     CANCELLED,
     CASE_TRANSITIONS,
+    INSPECTION_FAILED,
     STOPPED,
 )
 from models.vehicles import PLATE_FREE, PLATE_RESERVED
 
-from .checks import failures, run_checks
+from .checks import failures, run_checks, waits_for_permit
 
 CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
 # A plate is reserved only once both parties have confirmed the sale.
-PLATE_STATES = (AWAITING_INSPECTION, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
+PLATE_STATES = (AWAITING_INSPECTION, INSPECTION_FAILED, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
 NOT_NOW = _l("This step has already been taken, or is not possible in the case's present state.")
 
 
@@ -140,8 +141,13 @@ def stop(case, reasons: list[dict], *, actor, office) -> None:
 
 
 def stopped_by_checks(case, *, actor, office) -> bool:
-    """Run the checks; when any fails, stop the case with the reasons and return True."""
+    """Run the checks; when any fails, stop the case with the reasons and return True.
+
+    A missing residence permit does not stop a case still awaiting confirmation (it waits).
+    """
     reasons = failures(run_checks(case))
+    if case.state == AWAITING_CONFIRMATION:
+        reasons = [r for r in reasons if r["code"] != "buyer_eligible"]
     if reasons:
         stop(case, reasons, actor=actor, office=office)
     return bool(reasons)
@@ -263,9 +269,40 @@ def confirm(case_id: int, party: str, actor) -> TransferCase:
         setattr(case, column.name, now)
         audit("transfer.confirm", case, actor=actor, detail={"party": party})
         event(case, "confirmed", actor=actor, party=party)
-        both = case.seller_confirmed_at and case.buyer_confirmed_at
-        if both and not stopped_by_checks(case, actor=actor, office=None):
-            move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
+        _to_inspection_when_ready(case, actor)
+        return case
+
+    return run_step(step)
+
+
+def _to_inspection_when_ready(case, actor) -> None:
+    """Both parties confirmed, the checks pass and nothing is missing: on to inspection."""
+    both = case.seller_confirmed_at and case.buyer_confirmed_at
+    ready = both and not stopped_by_checks(case, actor=actor, office=None)
+    if ready and not waits_for_permit(case):
+        move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
+
+
+def give_residence_permit(case_id: int, actor, number: str) -> TransferCase:
+    """The buyer gives the number of their residence permit (居住证) of this city, which the
+    case was waiting for; once the sale is confirmed by both, the case goes on to inspection."""
+
+    def step():
+        case = locked_case(case_id, AWAITING_CONFIRMATION)
+        if case.buyer_id != actor.id:
+            raise StepError(NOT_NOW)
+        changed = (
+            TransferCase.update(residence_permit_no=number, updated_at=utcnow())
+            .where((TransferCase.id == case.id) & (TransferCase.state == AWAITING_CONFIRMATION))
+            .execute()
+        )
+        if changed != 1:
+            raise LostRace
+        case.residence_permit_no = number
+        audit("transfer.permit_given", case, actor=actor)
+        event(case, "permit_given", actor=actor)
+        # notice: tell the seller that the case goes on (wired by the notices work).
+        _to_inspection_when_ready(case, actor)
         return case
 
     return run_step(step)

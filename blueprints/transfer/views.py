@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.access import login_required, role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.htmx import is_htmx, redirect_to, render
 from core.identity import proven_resident_id
 from core.privacy import covered_by, no_personal_data, reads_personal_data
@@ -24,16 +25,25 @@ from models import (
     Inspection,
     InspectionPhoto,
     Office,
+    TrafficViolation,
     TransferCase,
     Vehicle,
 )
-from models.transfer import ARCHIVE_SENT, AWAITING_ARCHIVE, AWAITING_INSPECTION, STOPPED
+from models.transfer import (
+    ARCHIVE_SENT,
+    AWAITING_ARCHIVE,
+    AWAITING_CONFIRMATION,
+    AWAITING_INSPECTION,
+    STOPPED,
+)
+from models.vehicles import NORMAL
+from rules.clock import beijing_today
 from rules.validators import format_plate
 
 from . import bp
-from .checks import run_checks
-from .forms import CaseForm, InspectionForm, PlateForm, RefuseArchiveForm
-from .labels import TEMPLATE_HELPERS
+from .checks import run_checks, waits_for_permit
+from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
+from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS
 from .office_service import build_archive
 from .service import (
     PLATE_STATES,
@@ -43,6 +53,7 @@ from .service import (
     confirm,
     decline,
     find_vehicle,
+    give_residence_permit,
     offered_plates,
     open_case,
 )
@@ -54,7 +65,7 @@ NO_MATCH = _l("The VIN, plate and seller's ID number do not match one registered
 @bp.context_processor
 def _labels():
     """The label helpers (states, reasons, plates) in this blueprint's templates."""
-    return TEMPLATE_HELPERS
+    return {**TEMPLATE_HELPERS, "VEHICLE_NEXT_STEPS": VEHICLE_NEXT_STEPS}
 
 
 def load_case(case_id: int):
@@ -69,7 +80,10 @@ def load_case(case_id: int):
 def case_context(case, roles, **forms) -> dict:
     """Everything the case panel shows, for the page and its htmx fragment alike."""
     archive = ArchiveTransfer.get_or_none(ArchiveTransfer.case == case)
-    inspection = Inspection.get_or_none(Inspection.case == case)
+    # The newest inspection in full; earlier (failed) ones stay listed on the timeline.
+    inspection = (
+        Inspection.select().where(Inspection.case == case).order_by(Inspection.id.desc()).first()
+    )
     context = {
         "case": case,
         "roles": roles,
@@ -89,6 +103,8 @@ def case_context(case, roles, **forms) -> dict:
             SelectChoice(p.id, format_plate(p.plate)) for p in offered_plates(case)
         ]
         context["plate_form"] = form
+    if "buyer" in roles and case.state == AWAITING_CONFIRMATION and waits_for_permit(case):
+        context["permit_form"] = forms.get("permit_form") or PermitForm()
     if "destination" in roles and case.state == AWAITING_INSPECTION:
         context["inspection_form"] = forms.get("inspection_form") or InspectionForm()
     if "origin" in roles and case.state == AWAITING_ARCHIVE:
@@ -255,7 +271,27 @@ def vehicle(vehicle_id: int):
     )
     if found is None:
         abort(404)
-    return render_page("transfer/vehicle.html", vehicle=found, history=list(found.history()))
+    violations = list(found.unhandled_violations().order_by(TrafficViolation.occurred_on))
+    attention = [] if found.status != NORMAL else vehicle_attention(found, violations)
+    return render_page(
+        "transfer/vehicle.html",
+        vehicle=found,
+        history=list(found.history()),
+        violations=violations,
+        inspection_ok=found.inspection_valid_on(beijing_today()),
+        attention=attention,
+    )
+
+
+def vehicle_attention(vehicle, violations) -> list[str]:
+    """Why a vehicle in normal standing still needs its owner's attention (a lapsed
+    inspection, unhandled violations): the keys of labels.VEHICLE_NEXT_STEPS."""
+    causes = []
+    if not vehicle.inspection_valid_on(beijing_today()):
+        causes.append("inspection")
+    if violations:
+        causes.append("violations")
+    return causes
 
 
 @bp.get("/cases/<int:case_id>")
@@ -292,11 +328,41 @@ def confirm_case(case_id: int):
 @login_required
 @no_personal_data
 def decline_case(case_id: int):
-    """The seller or buyer declines the sale: the case is cancelled."""
-    _case, roles = load_case(case_id)
+    """The seller or buyer declines the sale: the case is cancelled, once they confirm it."""
+    found, roles = load_case(case_id)
     party = party_of(roles)
+    if not confirmed():
+        return confirmation_page(
+            title=_("Decline the sale?"),
+            message=_(
+                "Declining cancels case %(no)s for good: the sale cannot go on, and a new case "
+                "would have to be opened with a new invoice.",
+                no=found.number,
+            ),
+            back=url_for("transfer.case", case_id=case_id),
+            button=_("Yes, decline the sale"),
+        )
     actor = current_user._get_current_object()
     return run(case_id, lambda: decline(case_id, party, actor), _("The case is cancelled."))
+
+
+@bp.post("/cases/<int:case_id>/permit")
+@login_required
+def permit(case_id: int):
+    """The buyer gives the residence permit number the case waits for."""
+    _case, roles = load_case(case_id)
+    if "buyer" not in roles:
+        abort(403)
+    form = PermitForm()
+    if not form.validate_on_submit():
+        return respond(case_id, "bad", _("Please correct the form."), 422, permit_form=form)
+    actor = current_user._get_current_object()
+    number = form.residence_permit_no.data.strip().upper()
+    return run(
+        case_id,
+        lambda: give_residence_permit(case_id, actor, number),
+        _("Thank you: the residence permit number is recorded."),
+    )
 
 
 @bp.post("/cases/<int:case_id>/plate")

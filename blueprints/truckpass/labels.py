@@ -122,6 +122,29 @@ def describe_rule(rule) -> str:
     return text
 
 
+# What happens next with an application and what the applicant can do, one sentence per
+# status.
+NEXT_STEPS = {
+    "submitted": _l("Your application is being checked against the city's truck rules."),
+    "pending_review": _l(
+        "A truck-pass clerk reviews your application, usually within one working day; you see "
+        "the decision here. You need do nothing meanwhile."
+    ),
+    "approved": _l(
+        "Your pass is issued: show this page or its QR code at a check, within the zones, dates "
+        "and daily times above."
+    ),
+    "refused": _l(
+        "Your application was refused for the reason above. Deal with it (or choose other "
+        "zones, dates or times) and apply again."
+    ),
+    "revoked": _l(
+        "Your pass was revoked for the reason above and no longer allows entry; you may apply "
+        "again once the reason is dealt with."
+    ),
+}
+
+
 def labels() -> dict:
     """The label tables, for templates."""
     return {
@@ -131,6 +154,7 @@ def labels() -> dict:
         "PASS_VERDICT_LABELS": VERDICT_LABELS,
         "BLOCK_REASONS": BLOCK_REASONS,
         "REVIEW_REASONS": REVIEW_REASONS,
+        "PASS_NEXT_STEPS": NEXT_STEPS,
         "DAY_LABELS": DAY_LABELS,
         "ANSWERS": ANSWERS,
         "describe_rule": describe_rule,

@@ -102,6 +102,7 @@ def test_whole_transfer_path_in_the_browser(browser, live_app, base_url):
     origin.click(f"#queue-rows >> text={number}")
     origin.locator("#send-archive-form").wait_for()
     origin.click("#send-archive-form button")
+    origin.click("#confirm-form button")  # sending the archive is final: it asks first
     origin.locator("#case-panel .case-title").get_by_text("档案已接收，待办理登记").wait_for()
     assert no_horizontal_scroll(origin)
 
@@ -115,6 +116,7 @@ def test_whole_transfer_path_in_the_browser(browser, live_app, base_url):
     # This city's clerk registers the vehicle to the buyer.
     clerk.goto(case_url)
     clerk.click("#register-form button")
+    clerk.click("#confirm-form button")  # so is registering
     clerk.locator("#case-panel .case-title").get_by_text("已登记到买方名下").wait_for()
 
     # Each party has a confirmation; the seller is no longer the owner.

@@ -1,0 +1,149 @@
+"""Reviews (复核) of withheld evidence: a party asks within the legal period, the handling
+brigade's officers answer, and the answer reaches the party.
+
+Steps follow the service convention (core.steps): the actor is the CaseAccess's user, one
+write transaction, refusals as StepError; each answer is a conditional UPDATE with its audit row.
+"""
+
+import datetime as dt
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from core.audit import audit
+from core.states import StateMachine
+from core.steps import LostRace, StepError, run_step
+from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, utcnow
+from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING
+from rules.clock import beijing_today
+
+# The period for asking a review, in days from the determination's delivery. It is a setting
+# (EVIDENCE_REVIEW_DAYS, app.SETTINGS), since provinces differ; 3 days is the common window of
+# the accident-handling rules (《道路交通事故处理程序规定》: 复核 is asked for within three days of
+# the determination's delivery). This is the default when the app sets none.
+REVIEW_PERIOD_DAYS = 3
+
+REVIEW_MACHINE = StateMachine(
+    "evidence.review", "status", {REVIEW_PENDING: {REVIEW_ANSWERED}, REVIEW_ANSWERED: set()}
+)
+
+
+def review_period_days() -> int:
+    """The deployment's review period (EVIDENCE_REVIEW_DAYS), else the default."""
+    return int(current_app.config.get("EVIDENCE_REVIEW_DAYS", REVIEW_PERIOD_DAYS))
+
+
+def review_deadline(case: AccidentCase) -> dt.date | None:
+    """The last day a party may ask for a review (None before the determination's delivery)."""
+    if case.determination_delivered_on is None:
+        return None
+    return case.determination_delivered_on + dt.timedelta(days=review_period_days())
+
+
+def may_request_review(case: AccidentCase, today: dt.date | None = None) -> bool:
+    """A general-procedure case whose determination was delivered, within the period."""
+    deadline = review_deadline(case)
+    today = today or beijing_today()
+    return (
+        case.procedure == "general"
+        and deadline is not None
+        and case.determination_delivered_on <= today <= deadline
+        and case.status != "closed"
+    )
+
+
+def withheld_items(case: AccidentCase):
+    """The items kept from the parties, with their category and grounds (not the officers'
+    note): a party learns what exists and why it is withheld, never its content."""
+    return list(
+        EvidenceItem.select(EvidenceItem.id, EvidenceItem.category, EvidenceItem.withhold_reason)
+        .where((EvidenceItem.case == case.id) & (EvidenceItem.released == False))  # noqa: E712
+        .order_by(EvidenceItem.category, EvidenceItem.id)
+    )
+
+
+def party_requests(party: CaseParty):
+    """One party's review requests, newest first."""
+    return list(
+        ReviewRequest.select()
+        .where(ReviewRequest.party == party.id)
+        .order_by(ReviewRequest.requested_at.desc(), ReviewRequest.id.desc())
+    )
+
+
+def request_review(access, grounds: str) -> ReviewRequest:
+    """A party asks for a review, with their grounds; StepError outside the period or while an
+    earlier request of theirs waits for its answer."""
+    if access.party is None:
+        raise StepError(_l("Only a party to the case may ask for a review."))
+    grounds = (grounds or "").strip()
+    if not grounds:
+        raise StepError(_l("Say what should be reviewed, and why."), "grounds")
+    case = access.case
+    if not may_request_review(case):
+        raise StepError(
+            _l(
+                "A review can be asked for within %(days)d days of the determination's delivery "
+                "only.",
+                days=review_period_days(),
+            )
+        )
+
+    def step():
+        waiting = ReviewRequest.select().where(
+            (ReviewRequest.party == access.party.id) & (ReviewRequest.status == REVIEW_PENDING)
+        )
+        if waiting.exists():
+            raise StepError(_l("Your earlier request is still waiting for its answer."))
+        request = ReviewRequest.create(
+            case=case.id, party=access.party.id, user=access.user.id, grounds=grounds
+        )
+        audit("evidence.review_requested", request, actor=access.user, detail={"case": case.id})
+        # notice: tell the handling officer a review was asked for (notices work).
+        return request
+
+    return run_step(step)
+
+
+def officer_queue(office_id: int, pending_only: bool = True):
+    """Review requests of one brigade's cases, oldest waiting first, with case and party."""
+    query = (
+        ReviewRequest.select(ReviewRequest, AccidentCase, CaseParty)
+        .join(AccidentCase, on=(ReviewRequest.case == AccidentCase.id))
+        .switch(ReviewRequest)
+        .join(CaseParty, on=(ReviewRequest.party == CaseParty.id))
+        .where(AccidentCase.office == office_id)
+    )
+    if pending_only:
+        query = query.where(ReviewRequest.status == REVIEW_PENDING)
+    return list(query.order_by(ReviewRequest.requested_at, ReviewRequest.id))
+
+
+def answer_review(request_id: int, actor, answer: str) -> ReviewRequest:
+    """An officer of the case's brigade answers a request; the party reads the answer on the
+    case page. StepError when already answered or not this officer's brigade."""
+    answer = (answer or "").strip()
+    if not answer:
+        raise StepError(_l("Write the answer the party will read."), "answer")
+
+    def step():
+        request = ReviewRequest.get_or_none(ReviewRequest.id == request_id)
+        case = request and AccidentCase.get_by_id(request.case_id)
+        if case is None or case.office_id != actor.office_id:
+            raise StepError(_l("No such request."))
+        if request.status != REVIEW_PENDING:
+            raise LostRace
+        if not REVIEW_MACHINE.apply(
+            request,
+            REVIEW_ANSWERED,
+            action="evidence.review_answered",
+            actor=actor,
+            answered_by=actor.id,
+            answered_at=utcnow(),
+            answer=answer,
+        ):
+            raise LostRace
+        # notice: tell the party the officer answered their review request (notices work).
+        return request
+
+    return run_step(step, lost=_l("This request has already been answered."))

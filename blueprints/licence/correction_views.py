@@ -1,0 +1,128 @@
+"""Pages for corrections: the clerk's correction of a record field, the citizen's
+name correction request and the licence clerks' queue of such requests. Views only translate
+HTTP: form -> step (blueprints.licence.corrections) -> StepError into a form error."""
+
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.access import role_required
+from core.audit import audit
+from core.forms import choices
+from core.htmx import redirect_to
+from core.steps import StepError, form_error
+from models import CITIZEN, LICENCE_CLERK, LicenceRecord, NameCorrection
+
+from . import bp, corrections
+from .forms import CorrectionDecisionForm, NameCorrectionForm, RecordCorrectionForm
+from .labels import CORRECTABLE_FIELDS
+from .records import record_context, record_or_404
+
+
+@bp.post("/records/<int:record_id>/correct")
+@role_required(LICENCE_CLERK)
+def record_correct(record_id: int):
+    """Correct one field of a licence record, with a reason (audited; the holder is told)."""
+    record = record_or_404(record_id)
+    form = RecordCorrectionForm(prefix="correction")
+    form.field.choices = choices(CORRECTABLE_FIELDS.items())
+    if form.validate_on_submit():
+        try:
+            corrections.correct_record(
+                record.id,
+                current_user._get_current_object(),
+                field=form.field.data,
+                value=form.value.data,
+                reason=form.reason.data,
+            )
+        except StepError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("The record has been corrected."), "ok")
+            return redirect_to(url_for("licence.record", record_id=record.id))
+    context = record_context(record, correction_form=form)
+    return render_template("licence/record.html", **context), 422
+
+
+def my_requests():
+    """The citizen's name correction requests, newest first."""
+    return (
+        NameCorrection.select()
+        .where(NameCorrection.user == current_user.id)
+        .order_by(NameCorrection.requested_at.desc(), NameCorrection.id.desc())
+    )
+
+
+@bp.route("/name-correction", methods=["GET", "POST"])
+@role_required(CITIZEN)
+def name_correction():
+    """The citizen asks for the name on their account to be corrected; their requests and
+    the clerks' answers are listed."""
+    form = NameCorrectionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            corrections.request_name_correction(
+                current_user._get_current_object(),
+                new_name=form.new_name.data,
+                note=form.note.data,
+            )
+        except StepError as exc:
+            form_error(form, exc)
+        else:
+            flash(_("Your request has been sent. A licence clerk will check it."), "ok")
+            return redirect_to(url_for("licence.name_correction"))
+    if form.errors or form.form_errors:
+        status = 422
+    return (
+        render_template(
+            "licence/name_correction.html",
+            form=form,
+            requests=list(my_requests()),
+            pending=corrections.pending_request(current_user),
+        ),
+        status,
+    )
+
+
+@bp.get("/corrections")
+@role_required(LICENCE_CLERK)
+def correction_queue():
+    """Name correction requests waiting for a clerk, each beside the licence record's name."""
+    rows = []
+    for item in corrections.correction_queue():
+        record = LicenceRecord.by_licence_no(item.user.resident_id or "")
+        rows.append((item, record, CorrectionDecisionForm(prefix=f"c{item.id}")))
+    # The rows name citizens with their (masked) ID numbers: reading them is logged.
+    audit("licence.correction_queue_view", detail={"n": len(rows)})
+    return render_template("licence/corrections.html", rows=rows)
+
+
+@bp.post("/corrections/<int:request_id>")
+@role_required(LICENCE_CLERK)
+def decide_correction(request_id: int):
+    """Approve or refuse one request, with an answer the citizen reads."""
+    form = CorrectionDecisionForm(prefix=f"c{request_id}")
+    decision = request.form.get("decision")
+    if decision not in ("approve", "refuse") or not form.validate_on_submit():
+        abort(400)
+    if decision == "refuse" and not (form.answer.data or "").strip():
+        flash(_("Say why the request is refused: the citizen reads your answer."), "bad")
+        return redirect_to(url_for("licence.correction_queue"))
+    try:
+        corrections.decide_name_correction(
+            request_id,
+            current_user._get_current_object(),
+            approve=decision == "approve",
+            answer=form.answer.data,
+        )
+    except StepError as exc:
+        flash(str(exc.message), "bad")
+    else:
+        flash(
+            _("Approved: the account's name is corrected.")
+            if decision == "approve"
+            else _("Refused. The citizen sees your answer."),
+            "ok",
+        )
+    return redirect_to(url_for("licence.correction_queue"))

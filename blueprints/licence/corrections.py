@@ -1,0 +1,162 @@
+"""Corrections: a licence clerk corrects a field of a
+licence record with a reason, and a citizen asks for the name on their account to be corrected,
+which a licence clerk approves or refuses (a small request queue).
+
+Steps follow the service convention (core.steps): an explicit actor, one write transaction,
+refusals as StepError; each change is a conditional UPDATE with its audit row.
+"""
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+
+from core.audit import audit
+from core.identity import identity_proven
+from core.states import StateMachine
+from core.steps import LostRace, StepError, run_step
+from models import LicenceRecord, NameCorrection, User, utcnow
+from models.licence import CORRECTION_APPROVED, CORRECTION_PENDING, CORRECTION_REFUSED
+
+# A request is decided once: approved or refused, never reopened (a new request may follow).
+CORRECTION_MACHINE = StateMachine(
+    "name_correction",
+    "status",
+    {
+        CORRECTION_PENDING: {CORRECTION_APPROVED, CORRECTION_REFUSED},
+        CORRECTION_APPROVED: set(),
+        CORRECTION_REFUSED: set(),
+    },
+)
+CORRECTABLE = ("name", "sex", "birth_date", "nationality", "address")
+
+
+def _value(field: str, text: str):
+    """The typed value of a record field from the clerk's text; StepError on `value`."""
+    text = (text or "").strip()
+    if field == "sex":
+        if text.upper() not in ("M", "F"):
+            raise StepError(_l("Enter M or F."), "value")
+        return text.upper()
+    if field == "birth_date":
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise StepError(_l("Enter the date as YYYY-MM-DD."), "value") from None
+    limit = 200 if field == "address" else 50
+    if not text or len(text) > limit:
+        raise StepError(_l("Enter the corrected value."), "value")
+    return text
+
+
+def correct_record(record_id: int, actor, *, field: str, value: str, reason: str):
+    """Correct one field of a licence record, with the reason (audited with the old and new
+    value). StepError when the field cannot be corrected, the value is the same or someone
+    else changed the field meanwhile."""
+    if field not in CORRECTABLE:
+        raise StepError(_l("This field cannot be corrected here."), "field")
+    new = _value(field, value)
+    if not (reason or "").strip():
+        raise StepError(_l("Give the reason; the holder and the audit log will see it."), "reason")
+    column = getattr(LicenceRecord, field)
+
+    def step():
+        record = LicenceRecord.get_or_none(LicenceRecord.id == record_id)
+        if record is None:
+            raise StepError(_l("No such licence record."))
+        old = getattr(record, field)
+        if old == new:
+            raise StepError(_l("The record already says this."), "value")
+        changed = (
+            LicenceRecord.update({column: new, LicenceRecord.updated_at: utcnow()})
+            .where((LicenceRecord.id == record_id) & (column == old))
+            .execute()
+        )
+        if changed != 1:
+            raise LostRace
+        audit(
+            "licence.record_corrected",
+            record,
+            actor=actor,
+            detail={"field": field, "old": str(old), "new": str(new), "reason": reason.strip()},
+        )
+        # notice: tell the holder which field of their licence was corrected, and why.
+        return LicenceRecord.get_by_id(record_id)
+
+    return run_step(step, lost=_l("Someone else changed this licence meanwhile; nothing was done."))
+
+
+def pending_request(user) -> NameCorrection | None:
+    """The user's request still waiting for a clerk, if any."""
+    return NameCorrection.get_or_none(
+        (NameCorrection.user == user.id) & (NameCorrection.status == CORRECTION_PENDING)
+    )
+
+
+def request_name_correction(user, *, new_name: str, note: str = "") -> NameCorrection:
+    """The citizen asks for the name on their account to be corrected (a typo at registration).
+
+    Only an account whose ID number is proven may ask (the clerk then compares the new name
+    with the licence record and the ID card); one request at a time.
+    """
+    new_name = (new_name or "").strip()
+    if not identity_proven(user):
+        raise StepError(
+            _l("First prove that your ID number is yours; then you can ask for a correction.")
+        )
+    if new_name == user.real_name:
+        raise StepError(_l("This is the name your account already has."), "new_name")
+
+    def step():
+        if pending_request(user) is not None:
+            raise StepError(_l("You already have a request waiting for a clerk."))
+        request = NameCorrection.create(
+            user=user.id, old_name=user.real_name, new_name=new_name, note=(note or "").strip()
+        )
+        audit("licence.name_correction_requested", request, actor=user)
+        return request
+
+    return run_step(step)
+
+
+def decide_name_correction(request_id: int, actor, *, approve: bool, answer: str = ""):
+    """A licence clerk approves (the account's name is changed) or refuses, with an answer the
+    citizen reads; the decision is audited. StepError when already decided or the account's
+    name changed since the request."""
+
+    def step():
+        request = NameCorrection.get_or_none(NameCorrection.id == request_id)
+        if request is None or request.status != CORRECTION_PENDING:
+            raise StepError(_l("This request has already been decided."))
+        to = CORRECTION_APPROVED if approve else CORRECTION_REFUSED
+        moved = CORRECTION_MACHINE.apply(
+            request,
+            to,
+            actor=actor,
+            decided_by=actor.id,
+            decided_at=utcnow(),
+            answer=(answer or "").strip(),
+        )
+        if not moved:
+            raise LostRace
+        if approve:
+            renamed = (
+                User.update(real_name=request.new_name)
+                .where((User.id == request.user_id) & (User.real_name == request.old_name))
+                .execute()
+            )
+            if renamed != 1:
+                raise LostRace
+        # notice: tell the citizen the decision and the clerk's answer.
+        return request
+
+    return run_step(step, lost=_l("This request has already been decided."))
+
+
+def correction_queue():
+    """Requests waiting for a clerk, oldest first, with the account."""
+    return (
+        NameCorrection.select(NameCorrection, User)
+        .join(User, on=(NameCorrection.user == User.id))
+        .where(NameCorrection.status == CORRECTION_PENDING)
+        .order_by(NameCorrection.requested_at, NameCorrection.id)
+    )

@@ -1,0 +1,40 @@
+"""Confirmation of irreversible acts: a real page that works without script.
+
+An irreversible act (declining a sale, sending an archive, cancelling a licence...) is posted
+twice: the first post, without `confirmed=yes`, answers a page that says what will happen and
+cannot be undone, with a form that posts the same fields again plus the confirmation, and a
+way back. Nothing is written by the first post. Views use it as
+
+    if not confirmed():
+        return confirmation_page(title=..., message=..., action=request.path, back=...)
+"""
+
+from flask import render_template, request
+
+CONFIRM_FIELD = "confirmed"
+# Fields never carried over to the confirmation form (the token is written afresh).
+NOT_CARRIED = {"csrf_token", CONFIRM_FIELD}
+
+
+def confirmed() -> bool:
+    """True when this post is the second one, made from the confirmation page."""
+    return request.form.get(CONFIRM_FIELD) == "yes"
+
+
+def confirmation_page(*, title, message, back: str, button, status: int = 200, details=()):
+    """The page that asks for confirmation, re-posting the form's own fields to this URL.
+
+    `details` are extra lines (e.g. the reason typed) shown under the message.
+    """
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_CARRIED]
+    html = render_template(
+        "main/confirm.html",
+        title=title,
+        message=message,
+        details=list(details),
+        action=request.path,
+        fields=fields,
+        back=back,
+        button=button,
+    )
+    return html, status

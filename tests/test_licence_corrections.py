@@ -1,0 +1,141 @@
+"""Licence corrections and reasons shown: the holder sees why and since when the
+licence is suspended and that the e-licence cannot be used; refusals say what to do next; a
+clerk corrects a record field with a reason (audited); a citizen's name correction request is
+approved or refused by a clerk; cancelling a licence asks first."""
+
+import json
+
+import pytest
+
+from blueprints.licence import corrections, service
+from blueprints.licence.labels import NEXT_STEPS
+from core.steps import StepError
+from models import AuditEvent, LicenceRecord, NameCorrection, User
+from models.licence import RECORD_STATUSES
+
+from .helpers import field_error, page
+
+
+def test_every_bad_standing_has_a_next_step():
+    assert set(RECORD_STATUSES) - {"valid"} == set(NEXT_STEPS)
+
+
+def test_suspension_reason_and_date_reach_the_holder(make, client, conn):
+    elicence = make.elicence()
+    clerk = make.staff("licence_clerk")
+    with conn():
+        record = LicenceRecord.get_by_id(elicence.record_id)
+        service.set_record_status(record, "suspended", "酒后驾驶，暂扣六个月", clerk)
+        assert LicenceRecord.get_by_id(record.id).status_changed_at is not None
+    make.login(client, elicence.holder)
+    soup = page(client.get("/licence/"))
+    standing = soup.find(id="licence-standing").get_text()
+    assert "暂扣" in standing and "不能使用" in standing
+    assert "酒后驾驶，暂扣六个月" in soup.find(id="standing-reason").get_text()
+    assert "自" in soup.find(id="standing-reason").get_text()  # since when
+    assert "暂扣期满" in soup.find(id="next-step").get_text()
+    assert "全国有效" not in soup.get_text()  # no longer "valid nationwide"
+    card = page(client.get("/licence/card"))
+    assert "不能使用" in card.find(id="card-standing").get_text()
+
+
+def test_points_full_refusal_names_the_study_and_exam(make, client):
+    holder = make.citizen()
+    make.licence_record(holder, points=12)
+    make.login(client, holder)
+    soup = page(client.post("/licence/apply", data={}), 422)
+    text = soup.select_one(".form-error").get_text()
+    assert "满分学习" in text and "科目一" in text
+
+
+def test_clerk_corrects_a_record_with_a_reason(make, app, conn):
+    record = make.licence_record(address="青岛市旧地址1号")
+    clerk = make.staff("licence_clerk")
+    client = app.test_client()
+    make.login(client, clerk)
+    url = f"/licence/records/{record.id}/correct"
+    soup = page(client.get(f"/licence/records/{record.id}"))
+    assert soup.find(id="correction-form")
+    no_reason = {"correction-field": "address", "correction-value": "青岛市新地址2号"}
+    assert field_error(page(client.post(url, data=no_reason), 422), "correction-reason")
+    data = {**no_reason, "correction-reason": "登记时地址录入错误"}
+    assert client.post(url, data=data).status_code == 303
+    with conn():
+        assert LicenceRecord.get_by_id(record.id).address == "青岛市新地址2号"
+        row = AuditEvent.get(AuditEvent.action == "licence.record_corrected")
+    assert row.actor_id == clerk.id
+    assert json.loads(row.detail) == {
+        "field": "address",
+        "old": "青岛市旧地址1号",
+        "new": "青岛市新地址2号",
+        "reason": "登记时地址录入错误",
+    }
+    bad_date = {"correction-field": "birth_date", "correction-value": "1990/1/1"}
+    bad_date["correction-reason"] = "x"
+    assert field_error(page(client.post(url, data=bad_date), 422), "correction-value")
+
+
+def test_cancelling_a_licence_asks_first(make, app, conn):
+    record = make.licence_record()
+    clerk = make.staff("licence_clerk")
+    client = app.test_client()
+    make.login(client, clerk)
+    url = f"/licence/records/{record.id}/status"
+    data = {"action": "cancelled", "reason": "本人申请注销"}
+    soup = page(client.post(url, data=data))
+    assert soup.find(id="confirm-form") and "本人申请注销" in soup.get_text()
+    with conn():
+        assert LicenceRecord.get_by_id(record.id).status == "valid"
+    assert client.post(url, data={**data, "confirmed": "yes"}).status_code == 303
+    with conn():
+        assert LicenceRecord.get_by_id(record.id).status == "cancelled"
+
+
+def test_name_correction_walked_from_citizen_to_clerk_and_back(make, app, conn):
+    citizen = make.citizen(real_name="张三风")
+    make.licence_record(citizen, name="张三丰")
+    person = app.test_client()
+    make.login(person, citizen)
+    refused = page(person.post("/licence/apply", data={}), 422)
+    assert refused.find(id="name-correction-link")["href"] == "/licence/name-correction"
+    assert person.post("/licence/name-correction", data={"new_name": "张三丰"}).status_code == 303
+    soup = page(person.get("/licence/name-correction"))
+    assert soup.find(id="pending-request") and not soup.find(id="name-correction-form")
+    clerk = make.staff("licence_clerk")
+    desk = app.test_client()
+    make.login(desk, clerk)
+    queue = page(desk.get("/licence/corrections"))
+    with conn():
+        request = NameCorrection.get(NameCorrection.user == citizen.id)
+    entry = queue.find(id=f"correction-{request.id}").get_text()
+    assert "张三风" in entry and "张三丰" in entry  # the account's, asked and recorded names
+    done = desk.post(
+        f"/licence/corrections/{request.id}",
+        data={"decision": "approve", f"c{request.id}-answer": "已核对身份证"},
+    )
+    assert done.status_code == 303
+    with conn():
+        assert User.get_by_id(citizen.id).real_name == "张三丰"
+        assert NameCorrection.get_by_id(request.id).status == "approved"
+        assert AuditEvent.get(AuditEvent.action == "name_correction.approved").actor_id == clerk.id
+    # The answer reaches the citizen, who now gets the e-licence.
+    assert "已核对身份证" in page(person.get("/licence/name-correction")).get_text()
+    assert person.post("/licence/apply", data={}).status_code == 303
+
+
+def test_name_correction_refusals(make, conn):
+    citizen = make.citizen(real_name="李四")
+    unproven = make.citizen(proven=False)
+    clerk = make.staff("licence_clerk")
+    with conn():
+        with pytest.raises(StepError):
+            corrections.request_name_correction(unproven, new_name="王五")
+        with pytest.raises(StepError):
+            corrections.request_name_correction(citizen, new_name="李四")
+        first = corrections.request_name_correction(citizen, new_name="李泗")
+        with pytest.raises(StepError):  # one at a time
+            corrections.request_name_correction(citizen, new_name="李思")
+        corrections.decide_name_correction(first.id, clerk, approve=False, answer="与档案不符")
+        with pytest.raises(StepError):  # decided once
+            corrections.decide_name_correction(first.id, clerk, approve=True)
+        assert User.get_by_id(citizen.id).real_name == "李四"
