@@ -21,7 +21,7 @@ NEXT_STEPS = {
     ),
     "open_for_review": _l(
         "View and copy the released evidence below. If you disagree with what was withheld, "
-        "ask for a review (复核) within %(days)d days of the determination's delivery."
+        "ask for a review within %(days)d days of the determination's delivery."
     ),
     "closed": _l("The case is closed: nothing more happens here."),
     "simple": _l(

@@ -55,6 +55,7 @@ MEASURE = Measure(
         "evidence.item_download": _l("Copy of evidence downloaded"),
         "evidence.log_view": _l("Accident case access log viewed"),
         "evidence.case_list": _l("Brigade's accident cases listed"),
+        "evidence.review_queue": _l("Review requests listed"),
     },
     demo=load_demo,
     statistics=("evidence",),

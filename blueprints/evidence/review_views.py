@@ -9,6 +9,7 @@ from flask_login import current_user
 from core.access import role_required
 from core.audit import audit
 from core.htmx import redirect_to
+from core.privacy import no_personal_data, reads_personal_data
 from core.steps import StepError, form_error
 from models import ACCIDENT_OFFICER, CITIZEN
 
@@ -19,6 +20,7 @@ from .views import case_access_or_404, case_page
 
 @bp.post("/cases/<int:case_id>/review")
 @role_required(CITIZEN)
+@no_personal_data
 def request_review(case_id: int):
     """A party asks for a review of the case's withheld evidence, within the period."""
     access = case_access_or_404(case_id)
@@ -36,6 +38,7 @@ def request_review(case_id: int):
 
 @bp.get("/reviews")
 @role_required(ACCIDENT_OFFICER)
+@reads_personal_data("evidence.review_queue")
 def review_queue():
     """Review requests of this brigade's cases waiting for an answer."""
     rows = [
@@ -49,6 +52,7 @@ def review_queue():
 
 @bp.post("/reviews/<int:request_id>/answer")
 @role_required(ACCIDENT_OFFICER)
+@no_personal_data
 def answer_review(request_id: int):
     """Answer one review request; the party reads the answer on the case page."""
     form = ReviewAnswerForm(prefix=f"r{request_id}")

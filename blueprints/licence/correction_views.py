@@ -10,6 +10,7 @@ from core.access import role_required
 from core.audit import audit
 from core.forms import choices
 from core.htmx import redirect_to
+from core.privacy import no_personal_data, reads_personal_data
 from core.steps import StepError, form_error
 from models import CITIZEN, LICENCE_CLERK, LicenceRecord, NameCorrection
 
@@ -21,6 +22,7 @@ from .records import record_context, record_or_404
 
 @bp.post("/records/<int:record_id>/correct")
 @role_required(LICENCE_CLERK)
+@no_personal_data
 def record_correct(record_id: int):
     """Correct one field of a licence record, with a reason (audited; the holder is told)."""
     record = record_or_404(record_id)
@@ -55,6 +57,7 @@ def my_requests():
 
 @bp.route("/name-correction", methods=["GET", "POST"])
 @role_required(CITIZEN)
+@no_personal_data
 def name_correction():
     """The citizen asks for the name on their account to be corrected; their requests and
     the clerks' answers are listed."""
@@ -87,6 +90,7 @@ def name_correction():
 
 @bp.get("/corrections")
 @role_required(LICENCE_CLERK)
+@reads_personal_data("licence.correction_queue")
 def correction_queue():
     """Name correction requests waiting for a clerk, each beside the licence record's name."""
     rows = []
@@ -100,6 +104,7 @@ def correction_queue():
 
 @bp.post("/corrections/<int:request_id>")
 @role_required(LICENCE_CLERK)
+@no_personal_data
 def decide_correction(request_id: int):
     """Approve or refuse one request, with an answer the citizen reads."""
     form = CorrectionDecisionForm(prefix=f"c{request_id}")

@@ -50,6 +50,7 @@ MEASURE = Measure(
         "licence.share_cancel": _l("Share code cancelled"),
         "licence.search": _l("Licence records searched"),
         "licence.record_view": _l("Licence record viewed"),
+        "licence.correction_queue": _l("Name-correction requests listed"),
         "licence.photo_view": _l("Licence photo viewed by staff"),
         "licence.photo": _l("Licence photo uploaded"),
         "licence.import": _l("Licence records imported"),

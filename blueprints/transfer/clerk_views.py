@@ -293,6 +293,7 @@ def inspect_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/reinspect")
 @role_required(VEHICLE_CLERK)
+@no_personal_data
 def reinspect_case(case_id: int):
     """Open a new inspection after a failed one."""
     clerk_of(case_id, "destination")
@@ -306,6 +307,7 @@ def reinspect_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/stop")
 @role_required(VEHICLE_CLERK)
+@no_personal_data
 def stop_case(case_id: int):
     """End a case whose vehicle failed inspection (after confirmation)."""
     found = clerk_of(case_id, "destination")

@@ -348,6 +348,7 @@ def decline_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/permit")
 @login_required
+@no_personal_data
 def permit(case_id: int):
     """The buyer gives the residence permit number the case waits for."""
     _case, roles = load_case(case_id)
