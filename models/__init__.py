@@ -37,6 +37,7 @@ from .network import (
     OutboxMessage,
     Peer,
 )
+from .notices import Notice
 from .people import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -108,6 +109,7 @@ ALL_MODELS = [
     OutboxMessage,
     IdentityProof,
     SmsChallenge,
+    Notice,
 ]
 
 __all__ = [
@@ -151,6 +153,7 @@ __all__ = [
     "EvidenceAccess",
     "EvidenceItem",
     "InboxMessage",
+    "Notice",
     "Inspection",
     "IdentityProof",
     "InspectionPhoto",

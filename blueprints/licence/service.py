@@ -32,9 +32,11 @@ from models import (
 )
 from models.licence import new_handle, new_typing_key
 from rules import licencecode, totp
+from rules.clock import beijing_today
 from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, STATUS_LABELS
+from .notices import tell_issued, tell_status
 
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
 # (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
@@ -130,6 +132,7 @@ def apply_for_elicence(user: User) -> ELicence:
             elicence = ELicence(holder=user.id, record=record.id, secret=pyotp.random_base32())
             elicence.insert_new()
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
+            tell_issued(user, record)
     except IntegrityError:
         # Two applications at the same moment (a double tap): the other one issued it.
         return ELicence.get(ELicence.record == record)
@@ -469,14 +472,17 @@ def set_record_status(record: LicenceRecord, to_state: str, reason: str, actor: 
     """Suspend, revoke, cancel or restore a record, with the reason (the next check shows it);
     StepError when the move is not possible or someone else changed the record meanwhile."""
     try:
-        moved = RECORD_STATUS.apply(
-            record,
-            to_state,
-            actor=actor,
-            detail={"reason": reason},
-            status_reason=reason.strip(),
-            updated_at=utcnow(),
-        )
+        with write_tx():
+            moved = RECORD_STATUS.apply(
+                record,
+                to_state,
+                actor=actor,
+                detail={"reason": reason},
+                status_reason=reason.strip(),
+                updated_at=utcnow(),
+            )
+            if moved:
+                tell_status(record, beijing_today().isoformat())
     except InvalidTransition:
         moved = False
     if not moved:
