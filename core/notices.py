@@ -128,7 +128,9 @@ def notify(user, kind_name: str, **params) -> Notice | None:
     body = {"notice": notice.message_id}
     if account.notice_sms and account.mobile:
         enqueue(account.mobile, OUTBOX_TYPE, body, channel=SMS)
-    if account.notice_email and account.email and email_enabled():
+    # E-mail is offered only while SMTP_HOST is set; a delivery written while it is not waits
+    # for the server (the outbox retries it, and an overdue message alerts the administrator).
+    if account.notice_email and account.email:
         enqueue(account.email, OUTBOX_TYPE, body, channel=EMAIL)
     return notice
 
@@ -177,9 +179,13 @@ def _url(spec: NoticeKind, params: dict, external: bool) -> str | None:
         return None
     values = {a: params[a] for a in spec.args if a in params}
     if external or not has_request_context():
-        base = current_app.config["PUBLIC_BASE_URL"]
-        with current_app.test_request_context(base_url=base):
-            return url_for(spec.endpoint, _external=True, **values)
+        # Built from the URL map alone: a request context would close the worker's connection
+        # when it ends (core.db).
+        base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+        adapter = current_app.url_map.bind(
+            base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+        )
+        return adapter.build(spec.endpoint, values, force_external=True)
     return url_for(spec.endpoint, **values)
 
 
