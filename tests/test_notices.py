@@ -25,7 +25,11 @@ from models.transfer import REGISTERED
 
 from .helpers import field_error, page
 from .smtp import SmtpServer
-from .test_truckpass import clock, created_pass, steps  # noqa: F401  (clock is a fixture)
+from .test_truckpass import (
+    clock,  # noqa: F401  (the truck tests' clock fixture)
+    created_pass,
+    steps,
+)
 
 
 @pytest.fixture
@@ -126,14 +130,8 @@ def test_an_unproven_seller_is_not_told(app, make):
     assert kinds(w.buyer) == ["transfer.confirm_purchase"]
 
 
-def test_a_truck_pass_with_review_tells_the_applicant_each_decision(
-    app,
-    client,
-    make,
-    login,
-    clock,
-    smtp,  # noqa: F811
-):
+@pytest.mark.usefixtures("clock")
+def test_a_truck_pass_with_review_tells_the_applicant_each_decision(app, client, make, login, smtp):
     owner, other = make.citizen(), make.citizen()
     choose(owner, email="driver@example.test", locale="en")
     truck, zone = make.truck(other), make.zone()
