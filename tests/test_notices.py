@@ -277,3 +277,35 @@ def test_a_refused_address_is_final_and_a_server_down_is_retried(app, make, smtp
         waiting = OutboxMessage.get(OutboxMessage.recipient == "later@example.test")
     assert waiting.status == OUTBOX_PENDING and waiting.attempts == 1
     assert "Connection" in waiting.last_error or "Errno" in waiting.last_error
+
+
+def test_a_licence_issued_suspended_and_restored_tells_its_proven_holder(app, make, smtp):
+    from blueprints.licence.service import apply_for_elicence, set_record_status
+
+    holder, stranger = make.citizen(), make.citizen(proven=False)
+    choose(holder, email="holder@example.test")
+    record = make.licence_record(holder)
+    unproven_record = make.licence_record(stranger)
+    clerk = make.staff("licence_clerk")
+    with app.test_request_context(), db.connection_context():
+        apply_for_elicence(User.get_by_id(holder.id))
+        set_record_status(record, "suspended", "酒后驾驶，暂扣六个月", clerk)
+        set_record_status(record, "valid", "暂扣期满", clerk)
+        set_record_status(unproven_record, "suspended", "酒后驾驶", clerk)
+    assert kinds(holder) == ["licence.issued", "licence.restricted", "licence.restored"]
+    assert kinds(stranger) == []
+    deliver(app)
+    suspended = smtp.mailbox.to("holder@example.test")[1]
+    assert "暂扣" in suspended["Subject"] and "酒后驾驶，暂扣六个月" in suspended.get_content()
+    assert "不能用于驾驶" in suspended.get_content()
+
+
+def test_proving_identity_at_the_counter_is_told(app, make):
+    from core.identity import activate_at_counter
+
+    citizen, clerk = make.citizen(proven=False), make.staff("licence_clerk")
+    with app.test_request_context(), db.connection_context():
+        activate_at_counter(User.get_by_id(clerk.id), User.get_by_id(citizen.id))
+        text = render(Notice.of(citizen.id).get())
+    assert text.title == "身份已核验" and "营业厅" in text.what
+    assert citizen.resident_id not in text.what and citizen.resident_id[-4:] in text.what
