@@ -319,6 +319,7 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _unread():
+        """`unread_notices()` in every template (called only where the navigation shows it)."""
         from flask_login import current_user
 
         def unread_notices() -> int:

@@ -5,11 +5,13 @@ unread. Marking read is a POST (a form with its own action, htmx on top).
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import login_required
 from core.audit import audit
+from core.i18n import DEFAULT_LOCALE
 from core.notices import email_enabled, render
 from core.paging import page_number
 from models import Notice, User, write_tx
@@ -26,7 +28,9 @@ def index():
     """The inbox, newest first, each notice put into words in the reader's language."""
     page = page_number()
     rows = list(Notice.of(current_user.id).paginate(page, PAGE + 1))
-    notices = [(n, render(n, locale=_reader_locale())) for n in rows[:PAGE]]
+    # The inbox reads in the language the page is shown in (the reader is the one looking).
+    locale = str(get_locale() or DEFAULT_LOCALE)
+    notices = [(n, render(n, locale=locale)) for n in rows[:PAGE]]
     return render_template(
         "notices/index.html",
         notices=notices,
@@ -34,13 +38,6 @@ def index():
         more=len(rows) > PAGE,
         unread=Notice.unread_count(current_user.id),
     )
-
-
-def _reader_locale() -> str:
-    """The page's language: the inbox reads in the language the page is shown in."""
-    from flask_babel import get_locale
-
-    return str(get_locale() or "zh")
 
 
 @bp.route("/<int:notice_id>/read", methods=["POST"])
