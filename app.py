@@ -6,7 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, db, errors, i18n, measures, security, session_auth, sms
+from core import cli, db, errors, i18n, measures, notices, security, session_auth, sms
 from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
 
@@ -40,6 +40,13 @@ SETTINGS = {
     "SMS_GATEWAY": "dev",
     "SMS_GATEWAY_URL": "",
     "SMS_GATEWAY_TOKEN": "",
+    # Notices by e-mail (README, "Notices"): off while SMTP_HOST is empty.
+    "SMTP_HOST": "",
+    "SMTP_PORT": "587",
+    "SMTP_TLS": "starttls",
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "",
     # The network of deployments (README, "Network"); name and city default to the offices'.
     "DEPLOYMENT_NAME": "",
     "DEPLOYMENT_CITY": "",
@@ -71,6 +78,7 @@ INT_SETTINGS = {
     "IDCHECK_ACCOUNT_WINDOW_SECONDS",
     "TRUSTED_PROXIES",
     "SESSION_IDLE_MINUTES",
+    "SMTP_PORT",
     "NETWORK_KEY_DAYS",
     "NETWORK_CLOCK_SKEW_SECONDS",
     "NETWORK_TIMEOUT_SECONDS",
@@ -132,6 +140,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    notices.init_app(app)
     session_auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -149,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
         licence,
         main,
         network,
+        notices,
         staff,
         stats,
         transfer,
@@ -163,5 +173,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(network.bp)
+    app.register_blueprint(notices.bp)
     # The city's four measures (便民措施), in the order pages show them.
     measures.init_app(app, [licence.MEASURE, transfer.MEASURE, truckpass.MEASURE, evidence.MEASURE])

@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "account.register": _l("Registered"),
     "account.password_changed": _l("Password changed"),
     "account.totp_enrolled": _l("Authenticator set up"),
+    "account.notice_preferences": _l("Notice preferences changed"),
     "staff.create": _l("Staff account created"),
     "staff.deactivate": _l("Staff account deactivated"),
     "staff.activate": _l("Staff account reactivated"),

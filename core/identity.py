@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_addr
+from core.notices import kind, notify
 from core.steps import StepError
 from models import (
     LICENCE_CLERK,
@@ -66,6 +67,23 @@ class IdentityRefused(StepError):
         """Keep the lazy message (rendered in the reader's language) and any lock's end."""
         super().__init__(message, field)
         self.locked_until = locked_until
+
+
+kind(
+    "identity.proven",
+    title=_l("Your identity is proven"),
+    what=_l("This account is now bound to ID number %(resident_id)s (%(method)s)."),
+    next_step=_l(
+        "You can now see your licence, vehicles and accident cases here. If this was not you, "
+        "call the vehicle office at once."
+    ),
+    endpoint="identity.index",
+    prepare=lambda p: {**p, "method": str(METHOD_WORDS.get(p.get("method"), p.get("method")))},
+)
+METHOD_WORDS = {
+    SMS: _l("a code sent to the mobile number the office recorded"),
+    COUNTER: _l("your ID card shown at an office counter"),
+}
 
 
 # --- The predicate ---------------------------------------------------------------------------
@@ -236,6 +254,7 @@ def confirm_code(user, code: str) -> None:
             user=user.id, resident_id=user.resident_id, method=SMS, mobile=challenge.mobile
         )
         audit("identity.proven", user, actor=user, detail={"method": SMS})
+        notify(user, "identity.proven", method=SMS, resident_id=mask_id(user.resident_id))
     Throttle.reset(keys[0][0])
     forget(user)
 
@@ -298,6 +317,7 @@ def activate_at_counter(clerk, account) -> None:
                 "resident_id": mask_id(account.resident_id),
             },
         )
+        notify(account, "identity.proven", method=COUNTER, resident_id=mask_id(account.resident_id))
     forget(account)
 
 

@@ -3,7 +3,9 @@
 - `http`: the common form of an SMS provider's or a government messaging platform's API: POST
   JSON `{"mobile": ..., "text": ...}` to SMS_GATEWAY_URL with `Authorization: Bearer
   <SMS_GATEWAY_TOKEN>`; any 2xx is accepted. Nothing else is assumed about the provider, so a
-  small relay in front of a particular one adapts it.
+  small relay in front of a particular one adapts it. A notice's message carries an
+  `Idempotency-Key` header (the same on every attempt), so a gateway that keeps keys sends a
+  repeat once only.
 - `dev`: no message leaves the machine. It is written to the log and to a file in the instance
   folder, which the page /dev/sms shows while this gateway is active (so the demo can read the
   codes). A deployment that sends real messages sets SMS_GATEWAY=http.
@@ -42,7 +44,7 @@ class HttpGateway:
     token: str
     timeout: float = HTTP_TIMEOUT_SECONDS
 
-    def send(self, mobile: str, text: str) -> None:
+    def send(self, mobile: str, text: str, key: str | None = None) -> None:
         """Hand one message to the gateway; SmsError when it does not accept it."""
         if not self.url.startswith(("http://", "https://")):
             raise SmsError("the gateway URL must be http(s)")
@@ -54,6 +56,7 @@ class HttpGateway:
             headers={
                 "Content-Type": "application/json; charset=utf-8",
                 "Authorization": f"Bearer {self.token}",
+                **({"Idempotency-Key": key} if key else {}),
             },
         )
         try:
@@ -75,19 +78,27 @@ class DevGateway:
 
     path: str
 
-    def send(self, mobile: str, text: str) -> None:
-        """Record the message instead of sending it."""
+    def send(self, mobile: str, text: str, key: str | None = None) -> None:
+        """Record the message instead of sending it; a key already recorded is not recorded
+        again (as a gateway that keeps idempotency keys would not send it twice)."""
+        if key and any(m.get("key") == key for m in self.messages(keep=None)):
+            log.info("SMS (dev gateway) %s already sent", key)
+            return
         log.info("SMS (dev gateway) to %s: %s", mobile, text)
         entry = {"at": utcnow().isoformat(timespec="seconds"), "mobile": mobile, "text": text}
+        if key:
+            entry["key"] = key
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
-    def messages(self) -> list[dict]:
-        """The newest messages, newest first."""
+    def messages(self, keep: int | None = DEV_KEEP) -> list[dict]:
+        """The newest messages (`keep` of them, None for all), newest first."""
         if not os.path.exists(self.path):
             return []
         with open(self.path, encoding="utf-8") as f:
-            lines = f.readlines()[-DEV_KEEP:]
+            lines = f.readlines()
+        if keep is not None:
+            lines = lines[-keep:]
         return [json.loads(line) for line in reversed(lines) if line.strip()]
 
 
@@ -106,9 +117,10 @@ def dev_gateway_active() -> bool:
     return current_app.config["SMS_GATEWAY"] == DEV
 
 
-def send(mobile: str, text: str) -> None:
-    """Send one message through the configured gateway (SmsError when it fails)."""
-    gateway().send(mobile, text)
+def send(mobile: str, text: str, key: str | None = None) -> None:
+    """Send one message through the configured gateway (SmsError when it fails); `key`, when
+    given, identifies it across attempts (the gateway's idempotency key)."""
+    gateway().send(mobile, text, key)
 
 
 def check_settings(config: dict) -> None:

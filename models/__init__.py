@@ -39,6 +39,7 @@ from .network import (
     OutboxMessage,
     Peer,
 )
+from .notices import Notice
 from .people import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -112,6 +113,7 @@ ALL_MODELS = [
     SmsChallenge,
     NameCorrection,
     ReviewRequest,
+    Notice,
 ]
 
 __all__ = [
@@ -157,6 +159,7 @@ __all__ = [
     "EvidenceAccess",
     "EvidenceItem",
     "InboxMessage",
+    "Notice",
     "Inspection",
     "IdentityProof",
     "InspectionPhoto",

@@ -85,6 +85,11 @@ class User(UserMixin, BaseModel):
     session_token = CharField(max_length=32, default=lambda: secrets.token_hex(16))
     active = BooleanField(default=True)
     locale = CharField(max_length=10, null=True)
+    # Notices (core.notices): an optional e-mail address, and the channels the person chose
+    # besides the inbox on the site, which every notice reaches.
+    email = CharField(max_length=254, null=True)
+    notice_sms = BooleanField(default=False)
+    notice_email = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
 

@@ -16,16 +16,17 @@ from rules import stats as rules
 ROOT = Path(__file__).resolve().parent.parent
 
 # The navigation each kind of user had before the measures declared themselves; the
-# declarations must give exactly these (order within a role kept too).
+# declarations must give exactly these (order within a role kept too), and every account
+# has its notices before its account page.
 NAV = {
-    None: ["/licence/", "/transfer/", "/trucks/", "/evidence/", "/account"],
-    "licence_clerk": ["/staff/", "/licence/records", "/account"],
-    "market_clerk": ["/staff/", "/transfer/market", "/account"],
-    "vehicle_clerk": ["/staff/", "/transfer/office", "/transfer/archives", "/account"],
-    "truckpass_clerk": ["/staff/", "/trucks/queue", "/trucks/zones", "/account"],
-    "admin": ["/staff/", "/staff/accounts", "/staff/audit", "/stats/", "/account"],
-    "accident_officer": ["/staff/", "/evidence/", "/account"],
-    "police_inspector": ["/staff/", "/account"],
+    None: ["/licence/", "/transfer/", "/trucks/", "/evidence/", "/notices/", "/account"],
+    "licence_clerk": ["/staff/", "/licence/records", "/notices/", "/account"],
+    "market_clerk": ["/staff/", "/transfer/market", "/notices/", "/account"],
+    "vehicle_clerk": ["/staff/", "/transfer/office", "/transfer/archives", "/notices/", "/account"],
+    "truckpass_clerk": ["/staff/", "/trucks/queue", "/trucks/zones", "/notices/", "/account"],
+    "admin": ["/staff/", "/staff/accounts", "/staff/audit", "/stats/", "/notices/", "/account"],
+    "accident_officer": ["/staff/", "/evidence/", "/notices/", "/account"],
+    "police_inspector": ["/staff/", "/notices/", "/account"],
 }
 # The cards of the staff landing page, per role (as before, and the network peers for admins).
 CARDS = {
@@ -67,7 +68,14 @@ def test_every_role_sees_the_cards_it_saw_before(client, make, login):
 def test_a_staff_member_of_two_roles_sees_the_links_of_both(client, make, login):
     login(make.staff("licence_clerk", "truckpass_clerk"))
     links = nav_links(client.get("/staff/").get_data(as_text=True))
-    assert links == ["/staff/", "/licence/records", "/trucks/queue", "/trucks/zones", "/account"]
+    assert links == [
+        "/staff/",
+        "/licence/records",
+        "/trucks/queue",
+        "/trucks/zones",
+        "/notices/",
+        "/account",
+    ]
 
 
 def test_the_home_page_has_one_card_per_measure(client):

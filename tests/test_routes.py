@@ -143,6 +143,11 @@ EXPECTED_ROUTES = {
     "POST /network/peers/confirm",
     "GET /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
     "POST /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
+    # Notices: the inbox and the choice of channels
+    "GET /notices/",
+    "POST /notices/<int:notice_id>/read",
+    "POST /notices/read-all",
+    "POST /notices/preferences",
 }
 
 
@@ -169,6 +174,7 @@ CITIZEN = [
     "/",
     "/account",
     "/account/identity",
+    "/notices/",
     "/licence/",
     "/evidence/",
     "/evidence/open",
@@ -189,6 +195,7 @@ ADMIN = [
     "/staff/audit",
     "/stats/",
     "/network/peers",
+    "/notices/",
 ]
 VEHICLE_CLERK = [
     "/staff/",

@@ -15,10 +15,12 @@ class Gateway(BaseHTTPRequestHandler):
 
     status = 200
     received: list = []
+    keys: list = []
 
     def do_POST(self):  # noqa: N802  (http.server's name)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Gateway.received.append((self.headers["Authorization"], json.loads(body)))
+        Gateway.keys.append(self.headers.get("Idempotency-Key"))
         self.send_response(Gateway.status)
         self.end_headers()
 
@@ -29,7 +31,7 @@ class Gateway(BaseHTTPRequestHandler):
 @pytest.fixture
 def provider():
     """A local HTTP server standing in for the SMS provider."""
-    Gateway.received, Gateway.status = [], 200
+    Gateway.received, Gateway.keys, Gateway.status = [], [], 200
     server = HTTPServer(("127.0.0.1", 0), Gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -42,6 +44,21 @@ def test_http_gateway_posts_json_with_a_bearer_token(provider):
     sms.HttpGateway(provider, "tok-123").send("13600001111", "验证码 123456")
     assert Gateway.received == [
         ("Bearer tok-123", {"mobile": "13600001111", "text": "验证码 123456"})
+    ]
+
+
+def test_a_notice_carries_its_idempotency_key(provider, tmp_path):
+    sms.HttpGateway(provider, "t").send("13600001111", "x", key="msg-1")
+    sms.HttpGateway(provider, "t").send("13600001111", "y")
+    assert Gateway.keys == ["msg-1", None]
+    # The dev gateway, like a gateway that keeps keys, records a repeated key once.
+    dev = sms.DevGateway(str(tmp_path / "sms.jsonl"))
+    for _ in range(2):
+        dev.send("13600001111", "通知", key="msg-1")
+    dev.send("13600001111", "验证码")
+    assert [(m["text"], m.get("key")) for m in dev.messages()] == [
+        ("验证码", None),
+        ("通知", "msg-1"),
     ]
 
 

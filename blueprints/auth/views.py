@@ -25,6 +25,7 @@ from core.session_auth import (
 from models import AuditEvent, Throttle, User, utcnow, write_tx
 from rules import totp
 
+from ..notices.views import preferences_form
 from . import bp
 from .forms import ChangePasswordForm, CodeForm, LoginForm, RegisterForm
 from .service import check_code_step, check_password_step
@@ -258,4 +259,6 @@ def account():
         .limit(10)
     )
     status = 422 if form.errors else 200
-    return render_template("auth/account.html", form=form, logins=logins), status
+    return render_template(
+        "auth/account.html", form=form, logins=logins, prefs_form=preferences_form()
+    ), status

@@ -42,6 +42,7 @@ from rules.clock import beijing_to_utc, beijing_today
 from rules.validators import ValidationError, mask_id
 
 from .files import check_structure, watermark
+from .notices import tell_opened, tell_party, tell_withheld
 
 # The audit action of each kind of look (the access table has its own row too).
 ACCESS_ACTIONS = {
@@ -300,14 +301,17 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
     if to == "closed" and case.procedure == "general" and case.status != "open_for_review":
         raise StepError(_l("Open the evidence to the parties before closing the case."))
     try:
-        moved = CASE_PROGRESS.apply(
-            case,
-            to,
-            action=f"evidence.case.{to}",
-            actor=access.user,
-            detail={"case_no": case.case_no},
-            **updates,
-        )
+        with write_tx():
+            moved = CASE_PROGRESS.apply(
+                case,
+                to,
+                action=f"evidence.case.{to}",
+                actor=access.user,
+                detail={"case_no": case.case_no},
+                **updates,
+            )
+            if moved and to == "open_for_review":
+                tell_opened(case)
     except InvalidTransition:
         moved = False
     if not moved:
@@ -334,6 +338,7 @@ def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) 
         audit(
             "evidence.party_add", party, actor=access.user, detail={"case_no": access.case.case_no}
         )
+        tell_party(access.case, party, "evidence.party_added")
     return party
 
 
@@ -424,6 +429,8 @@ def add_item(access: CaseAccess, stored, *, category, title, released, reason, n
                     "released": released,
                 },
             )
+            if not released:
+                tell_withheld(access.case, item)
     except Exception:
         remove_stored(stored.relpath)
         raise
@@ -446,6 +453,8 @@ def set_release(
             actor=actor,
             detail={"reason": reason} if not released else None,
         )
+        if not released:
+            tell_withheld(item.case, EvidenceItem.get_by_id(item.id))
 
 
 # --- Query codes -----------------------------------------------------------------------------

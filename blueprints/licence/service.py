@@ -32,9 +32,11 @@ from models import (
 )
 from models.licence import new_handle, new_typing_key
 from rules import licencecode, totp
+from rules.clock import beijing_today
 from rules.validators import ValidationError
 
 from .labels import ISSUE_REASONS, NEXT_STEPS
+from .notices import tell_issued, tell_status
 from .origin import Origin, key_prefix, local_origin
 
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
@@ -137,6 +139,7 @@ def apply_for_elicence(user: User) -> ELicence:
             )
             elicence.insert_new()
             audit("licence.issue", elicence, actor=user, detail={"record": record.id})
+            tell_issued(user, record)
     except IntegrityError:
         # Two applications at the same moment (a double tap): the other one issued it.
         return ELicence.get(ELicence.record == record)
@@ -518,20 +521,22 @@ def set_record_status(record: LicenceRecord, to_state: str, reason: str, actor: 
     """Suspend, revoke, cancel or restore a record, with the reason (the next check shows it);
     StepError when the move is not possible or someone else changed the record meanwhile."""
     try:
-        moved = RECORD_STATUS.apply(
-            record,
-            to_state,
-            actor=actor,
-            detail={"reason": reason},
-            status_reason=reason.strip(),
-            status_changed_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        with write_tx():
+            moved = RECORD_STATUS.apply(
+                record,
+                to_state,
+                actor=actor,
+                detail={"reason": reason},
+                status_reason=reason.strip(),
+                status_changed_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            if moved:
+                tell_status(record, beijing_today().isoformat())
     except InvalidTransition:
         moved = False
     if not moved:
         raise StepError(_l("Someone else changed this licence meanwhile; nothing was done."))
-    # notice: tell the holder the new status, its reason and what to do next (NEXT_STEPS).
 
 
 def set_record_photo(record: LicenceRecord, upload, actor: User) -> None:

@@ -32,6 +32,7 @@ from models.transfer import (
 from models.vehicles import NORMAL, PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED, TRANSFERRED_OUT
 
 from . import archive as archive_doc
+from .notices import tell
 from .service import (
     LostRace,
     StepError,
@@ -239,6 +240,8 @@ def send_archive(case_id: int, actor) -> TransferCase:
         )
         event(case, "archive_sent", office=origin, actor=actor, sha256=sha)
         receive_archive(case, text, sha)
+        tell(case, "transfer.archive_sent", "seller")
+        tell(case, "transfer.archive_arrived", "buyer")
         return case
 
     return run_step(step)
@@ -336,6 +339,10 @@ def register(case_id: int, actor) -> TransferCase:
             new_certificate_no=certificate,
             registered_at=now,
             registered_by=actor,
+        )
+        tell(case, "transfer.sold", "seller")
+        tell(
+            case, "transfer.registered", "buyer", new_plate=plate.plate, certificate_no=certificate
         )
         buyer = User.get_by_id(case.buyer_id)
         moved = (

@@ -45,6 +45,7 @@ from models.transfer import (
 from models.vehicles import PLATE_FREE, PLATE_RESERVED
 
 from .checks import failures, run_checks, waits_for_permit
+from .notices import tell
 
 CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
 # A plate is reserved only once both parties have confirmed the sale.
@@ -138,6 +139,7 @@ def stop(case, reasons: list[dict], *, actor, office) -> None:
     """Stop the case with its reasons (a closed case never reopens)."""
     _close(case, STOPPED, "transfer.stopped", reasons, actor=actor)
     event(case, "stopped", office=office, actor=actor, reasons=reasons)
+    tell(case, "transfer.stopped", reasons=reasons)
 
 
 def stopped_by_checks(case, *, actor, office) -> bool:
@@ -231,7 +233,9 @@ def open_case(
             detail={"vehicle": vehicle.id, "invoice_no": invoice_no},
         )
         event(case, "opened", office=market, actor=opened_by, invoice_no=invoice_no)
-        stopped_by_checks(case, actor=opened_by, office=market)
+        if not stopped_by_checks(case, actor=opened_by, office=market):
+            tell(case, "transfer.confirm_sale", "seller")
+            tell(case, "transfer.confirm_purchase", "buyer")
         return case
 
     try:
@@ -281,6 +285,8 @@ def _to_inspection_when_ready(case, actor) -> None:
     ready = both and not stopped_by_checks(case, actor=actor, office=None)
     if ready and not waits_for_permit(case):
         move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
+        tell(case, "transfer.bring_for_inspection", "buyer")
+        tell(case, "transfer.sale_confirmed", "seller")
 
 
 def give_residence_permit(case_id: int, actor, number: str) -> TransferCase:
@@ -301,7 +307,6 @@ def give_residence_permit(case_id: int, actor, number: str) -> TransferCase:
         case.residence_permit_no = number
         audit("transfer.permit_given", case, actor=actor)
         event(case, "permit_given", actor=actor)
-        # notice: tell the seller that the case goes on (wired by the notices work).
         _to_inspection_when_ready(case, actor)
         return case
 
@@ -315,6 +320,7 @@ def decline(case_id: int, party: str, actor) -> TransferCase:
         case = locked_case(case_id, AWAITING_CONFIRMATION)
         _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
         event(case, "declined", actor=actor, party=party)
+        tell(case, "transfer.declined", "buyer" if party == "seller" else "seller", party=party)
         return case
 
     return run_step(step)

@@ -40,6 +40,7 @@ from rules.clock import beijing_today
 from rules.validators import ValidationError, normalize_plate
 
 from .labels import BLOCK_REASONS, EMISSION_LABELS
+from .notices import tell_applicant
 
 PASS_STATE = StateMachine("truck_pass", "status", PASS_TRANSITIONS)
 
@@ -280,6 +281,7 @@ def submit(app: Application, applicant) -> TruckPass:
                 decided_at=utcnow(),
                 detail={"automatic": True},
             )
+        tell_applicant(truck_pass)
     return truck_pass
 
 
@@ -289,15 +291,18 @@ CLERK_ACTIONS = ("approve", "refuse", "revoke")
 def _clerk_move(truck_pass: TruckPass, target: str, reason: str, clerk) -> TruckPass:
     """One clerk's move of a pass, refused when the move is not possible or was lost."""
     try:
-        moved = PASS_STATE.apply(
-            truck_pass,
-            target,
-            actor=clerk,
-            reason=reason.strip(),
-            decided_by=clerk,
-            decided_at=utcnow(),
-            detail={"reason": reason.strip()},
-        )
+        with write_tx():
+            moved = PASS_STATE.apply(
+                truck_pass,
+                target,
+                actor=clerk,
+                reason=reason.strip(),
+                decided_by=clerk,
+                decided_at=utcnow(),
+                detail={"reason": reason.strip()},
+            )
+            if moved:
+                tell_applicant(truck_pass)
     except InvalidTransition:
         moved = False
     if not moved:

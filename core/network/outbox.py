@@ -130,9 +130,10 @@ def _settle(message: OutboxMessage, outcome: Outcome) -> None:
         )
     with write_tx():
         OutboxMessage.update(changes).where(OutboxMessage.id == message.id).execute()
-        if outcome.status in (OUTBOX_DELIVERED, OUTBOX_REFUSED):
-            if message.channel == "network":
-                Peer.update(last_contact_at=now).where(Peer.base_url == message.recipient).execute()
+        # Notices (channels sms, email) are not journalled here: their recipient is a person's
+        # number or address, not a peer (core.notices keeps them on the notice's outbox row).
+        if outcome.status in (OUTBOX_DELIVERED, OUTBOX_REFUSED) and message.channel == "network":
+            Peer.update(last_contact_at=now).where(Peer.base_url == message.recipient).execute()
             action = (
                 "network.sent" if outcome.status == OUTBOX_DELIVERED else "network.send_refused"
             )

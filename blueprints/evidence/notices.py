@@ -1,0 +1,120 @@
+"""The notices of an accident case (core.notices): its parties are told when the case concerns
+them, when its evidence opens for review, and when an item is withheld from them.
+
+Parties are kept by ID number, so a notice reaches a party's account only once that account
+proved the number (core.notices.notify_holder).
+"""
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+
+from core.notices import kind, notify_holder
+from models import CaseParty, EvidenceItem
+from rules.clock import BEIJING_OFFSET
+
+from .forms import CATEGORY_LABELS, PARTY_ROLE_LABELS, REASON_LABELS
+
+CASE_PAGE = {"endpoint": "evidence.case", "args": ("case_id",)}
+# A party may ask for a review (复核) of the accident determination in writing within three
+# days of its delivery (道路交通事故处理程序规定, art. 71).
+REVIEW_REQUEST_DAYS = 3
+
+
+def _labels(params: dict) -> dict:
+    """Role, category and withholding reason in the reader's language."""
+    out = dict(params)
+    if "role" in params:
+        out["role"] = str(PARTY_ROLE_LABELS.get(params["role"], params["role"]))
+    if "category" in params:
+        out["category"] = str(CATEGORY_LABELS.get(params["category"], params["category"]))
+    if "reason" in params:
+        out["reason"] = str(REASON_LABELS.get(params["reason"], params["reason"] or ""))
+    return out
+
+
+kind(
+    "evidence.party_added",
+    title=_l("Accident case %(case_no)s concerns you"),
+    what=_l(
+        "%(office)s handles the accident of %(occurred_on)s at %(place)s; you are a party to it "
+        "as %(role)s."
+    ),
+    next_step=_l(
+        "Nothing to do yet. Once the accident determination is delivered and the officer opens "
+        "the evidence, you can review it online; you will be told."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.open_for_review",
+    title=_l("The evidence of case %(case_no)s is open to you"),
+    what=_l(
+        "You can now view and copy the evidence of accident case %(case_no)s online: "
+        "%(released)s items; %(withheld)s withheld."
+    ),
+    next_step=_l(
+        "Open the case page to review it. A review (复核) of the determination may be asked "
+        "for in writing at %(office)s by %(review_by_on)s."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.withheld",
+    title=_l("An item of case %(case_no)s is withheld"),
+    what=_l('The item "%(title)s" (%(category)s) is not shown to the parties: %(reason)s.'),
+    next_step=_l(
+        "The case page lists the withheld items. If you think it should be shown, ask %(office)s."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+
+
+def case_params(case) -> dict:
+    """What every accident-case notice names."""
+    delivered = case.determination_delivered_on
+    review_by = delivered + dt.timedelta(days=REVIEW_REQUEST_DAYS) if delivered else None
+    return {
+        "case_id": case.id,
+        "case_no": case.case_no,
+        "office_id": case.office_id,
+        "place": case.place,
+        "occurred_on": (case.occurred_at + BEIJING_OFFSET).date().isoformat(),
+        "review_by_on": review_by.isoformat() if review_by else "",
+    }
+
+
+def tell_party(case, party, kind_name: str, **extra) -> None:
+    """Tell one party (by their proven account), inside the step's write transaction."""
+    notify_holder(party.resident_id, kind_name, **case_params(case), role=party.role, **extra)
+
+
+def tell_parties(case, kind_name: str, **extra) -> None:
+    """Tell every party of the case."""
+    for party in CaseParty.select().where(CaseParty.case == case.id):
+        tell_party(case, party, kind_name, **extra)
+
+
+def tell_opened(case) -> None:
+    """The evidence opened for review: each party, with what they can see and by when to ask."""
+    items = EvidenceItem.select().where(EvidenceItem.case == case.id)
+    released = items.where(EvidenceItem.released == True).count()  # noqa: E712
+    tell_parties(
+        case, "evidence.open_for_review", released=released, withheld=items.count() - released
+    )
+
+
+def tell_withheld(case, item) -> None:
+    """An item withheld once the parties can see the case's evidence (before that, the
+    opening's notice counts it)."""
+    if case.status in ("open_for_review", "closed"):
+        tell_parties(
+            case,
+            "evidence.withheld",
+            title=item.title,
+            category=item.category,
+            reason=item.withhold_reason or "",
+        )

@@ -1,0 +1,88 @@
+"""The notices of a truck pass (core.notices): its applicant is told each decision."""
+
+from flask_babel import lazy_gettext as _l
+
+from core.notices import kind, notify
+from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, REVOKED
+
+from .labels import BLOCK_REASONS, REVIEW_REASONS
+
+PASS_PAGE = {"endpoint": "truckpass.show", "args": ("pass_id",)}
+KIND_OF_STATUS = {
+    APPROVED: "truckpass.approved",
+    REFUSED: "truckpass.refused",
+    PENDING_REVIEW: "truckpass.queued",
+    REVOKED: "truckpass.revoked",
+}
+
+
+def _reason(params: dict) -> dict:
+    """The reason in the reader's language: codes by their label, a clerk's words as written."""
+    raw = params.get("reason") or ""
+    codes = [c for c in raw.split(",") if c]
+    table = {**BLOCK_REASONS, **REVIEW_REASONS}
+    if codes and all(c in table for c in codes):
+        words = "; ".join(str(table[c]) for c in codes)
+    else:
+        words = raw
+    return {**params, "reason": words}
+
+
+kind(
+    "truckpass.approved",
+    title=_l("Truck pass for %(plate)s issued"),
+    what=_l("Your truck pass for %(plate)s is valid from %(start_on)s to %(end_on)s."),
+    next_step=_l(
+        "The driver shows the pass's code at checks; open the pass to see its zones and hours."
+    ),
+    prepare=_reason,
+    **PASS_PAGE,
+)
+kind(
+    "truckpass.queued",
+    title=_l("Truck pass for %(plate)s: a clerk reviews it"),
+    what=_l("Your application needs a clerk's review: %(reason)s."),
+    next_step=_l(
+        "Nothing to do meanwhile: the truck-pass office decides it and you will be told. "
+        "Do not drive into the zones before the pass is issued."
+    ),
+    prepare=_reason,
+    **PASS_PAGE,
+)
+kind(
+    "truckpass.refused",
+    title=_l("Truck pass for %(plate)s refused"),
+    what=_l("Your application was refused: %(reason)s"),
+    next_step=_l(
+        "You may apply again once the cause is dealt with; the truck-pass office answers questions."
+    ),
+    prepare=_reason,
+    **PASS_PAGE,
+)
+kind(
+    "truckpass.revoked",
+    title=_l("Truck pass for %(plate)s revoked"),
+    what=_l("Your truck pass was revoked: %(reason)s"),
+    next_step=_l(
+        "The pass can no longer be used, from now on. Apply for a new one if the truck still "
+        "needs to enter the zones."
+    ),
+    prepare=_reason,
+    **PASS_PAGE,
+)
+
+
+def tell_applicant(truck_pass) -> None:
+    """Tell the applicant where the pass stands now (inside the decision's transaction)."""
+    kind_name = KIND_OF_STATUS.get(truck_pass.status)
+    if kind_name is None:
+        return
+    notify(
+        truck_pass.applicant_id,
+        kind_name,
+        pass_id=truck_pass.id,
+        plate=truck_pass.plate,
+        start_on=truck_pass.start_date.isoformat(),
+        end_on=truck_pass.end_date.isoformat(),
+        reason=truck_pass.reason or "",
+    )

@@ -1,0 +1,53 @@
+"""Notices (通知) to a person: the inbox rows on the site, each the source of its SMS or e-mail.
+
+A notice stores its kind and parameters, not text: it is put into words in the reader's
+language when shown or delivered (core.notices), so a citizen who switches language reads old
+notices in the new one.
+"""
+
+import json
+
+from peewee import CharField, DateTimeField, ForeignKeyField, TextField
+
+from .base import BaseModel, utcnow
+from .people import User
+
+
+class Notice(BaseModel):
+    """One notice to one account: what happened (kind + params), when, and whether it was read."""
+
+    user = ForeignKeyField(User, backref="notices", on_delete="CASCADE")
+    # Also the reference its SMS and e-mail carry (core.notices).
+    message_id = CharField(max_length=64, unique=True)
+    kind = CharField(max_length=60)
+    params = TextField(default="{}")
+    created_at = DateTimeField(default=utcnow)
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at"), False),)
+
+    @property
+    def params_dict(self) -> dict:
+        """The parameters as a dict."""
+        return json.loads(self.params or "{}")
+
+    @classmethod
+    def unread_count(cls, user_id: int) -> int:
+        """How many notices the account has not read (the number in the navigation)."""
+        return cls.select().where((cls.user == user_id) & cls.read_at.is_null()).count()
+
+    @classmethod
+    def of(cls, user_id: int):
+        """The account's notices, newest first."""
+        return (
+            cls.select().where(cls.user == user_id).order_by(cls.created_at.desc(), cls.id.desc())
+        )
+
+    @classmethod
+    def mark_read(cls, user_id: int, notice_id: int | None = None) -> int:
+        """Mark one notice (or all) of the account read; returns how many changed."""
+        query = cls.update(read_at=utcnow()).where((cls.user == user_id) & cls.read_at.is_null())
+        if notice_id is not None:
+            query = query.where(cls.id == notice_id)
+        return query.execute()
