@@ -14,6 +14,7 @@ from core.audit import audit
 from core.i18n import DEFAULT_LOCALE
 from core.notices import email_enabled, render
 from core.paging import page_number
+from core.privacy import no_personal_data
 from models import Notice, User, write_tx
 
 from .forms import NoticePreferencesForm
@@ -24,6 +25,7 @@ PAGE = 30
 
 @bp.route("/")
 @login_required
+@no_personal_data  # one's own notices and settings
 def index():
     """The inbox, newest first, each notice put into words in the reader's language."""
     page = page_number()
@@ -42,6 +44,7 @@ def index():
 
 @bp.route("/<int:notice_id>/read", methods=["POST"])
 @login_required
+@no_personal_data  # one's own notices and settings
 def mark_read(notice_id: int):
     """Mark one of one's own notices read (another's is not found)."""
     notice = Notice.get_or_none((Notice.id == notice_id) & (Notice.user == current_user.id))
@@ -54,6 +57,7 @@ def mark_read(notice_id: int):
 
 @bp.route("/read-all", methods=["POST"])
 @login_required
+@no_personal_data  # one's own notices and settings
 def mark_all_read():
     """Mark every notice of one's own read."""
     with write_tx():
@@ -71,6 +75,7 @@ def preferences_form() -> NoticePreferencesForm:
 
 @bp.route("/preferences", methods=["POST"])
 @login_required
+@no_personal_data  # one's own notices and settings
 def preferences():
     """Save how else one receives notices: SMS to one's mobile, e-mail to an address."""
     form = preferences_form()
