@@ -44,9 +44,9 @@ def parse_boundary(text: str) -> dict | None:
     if not isinstance(data, dict) or data.get("type") not in ("Polygon", "MultiPolygon"):
         raise ValidationError(_l("The boundary must be a GeoJSON Polygon or MultiPolygon."))
     coordinates = data.get("coordinates")
-    polygons = [coordinates] if data["type"] == "Polygon" else coordinates
-    if not isinstance(polygons, list) or not polygons:
+    if not isinstance(coordinates, list) or not coordinates:
         raise ValidationError(_l("The boundary has no coordinates."))
+    polygons = [coordinates] if data["type"] == "Polygon" else coordinates
     if len(polygons) > MAX_POLYGONS:
         raise ValidationError(_l("The boundary has too many parts: at most %(n)s.", n=MAX_POLYGONS))
     clean = [_polygon(polygon) for polygon in polygons]
