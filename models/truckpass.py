@@ -1,6 +1,7 @@
 """Truck electronic pass codes (货车电子通行码) and the city's truck rules kept as data."""
 
 import datetime as dt
+import json
 import secrets
 
 from peewee import (
@@ -14,6 +15,7 @@ from peewee import (
 )
 
 from rules.truckrules import Rule, parse_windows, window_covers
+from rules.zonegeo import draw
 
 from .base import BaseModel, compiled_select, utcnow
 from .people import User
@@ -46,6 +48,9 @@ class RestrictedZone(BaseModel):
     description = TextField(default="")
     description_en = TextField(default="")
     map_image = CharField(max_length=200, null=True)  # relative path under UPLOAD_FOLDER
+    # GeoJSON text of a Polygon or MultiPolygon (WGS-84 lon/lat), checked by rules/zonegeo.py;
+    # "" when the clerk has not drawn it yet.
+    boundary = TextField(default="")
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -71,6 +76,10 @@ class RestrictedZone(BaseModel):
         """The zone's description in the UI language ("" when English is asked and not written:
         the page then shows the Chinese one, marked as Chinese)."""
         return self.description_en if locale.startswith("en") else self.description
+
+    def boundary_drawing(self, width: int = 320, height: int = 220):
+        """The boundary projected for an SVG (None when the zone has none)."""
+        return draw(json.loads(self.boundary), width, height) if self.boundary else None
 
     def rules(self):
         """This zone's rules."""

@@ -68,6 +68,8 @@ EXPECTED_ROUTES = {
     "POST /trucks/review/<int:pass_id>",
     "GET /trucks/rules",
     "POST /trucks/rules/<int:rule_id>/delete",
+    "GET /trucks/rules/<int:rule_id>/edit",
+    "POST /trucks/rules/<int:rule_id>/edit",
     "GET /trucks/zones",
     "GET /trucks/zones/<int:zone_id>",
     "POST /trucks/zones/<int:zone_id>",

@@ -293,7 +293,14 @@ def test_rule_editor_warns_below_six_hours_and_asks_before_removing(client, make
         "emissions": ["china6"],
         "max_days": "10",
     }
-    response = client.post(f"/trucks/zones/{zone.id}/rules", data=form)
+    # The warning comes in the preview, before the rule is live; publishing needs a tick.
+    preview = page(client.post(f"/trucks/zones/{zone.id}/rules", data=form))
+    assert "少于 6 小时" in preview.select_one("#rule-warning").get_text()
+    seen = preview.select_one("input[name=seen]")["value"]
+    response = client.post(
+        f"/trucks/zones/{zone.id}/rules",
+        data={**form, "intent": "publish", "seen": seen, "confirm": "y"},
+    )
     assert response.status_code == 303
     soup = page(client.get(f"/trucks/zones/{zone.id}"))
     assert "少于 6 小时" in soup.select_one(".form-error").get_text()

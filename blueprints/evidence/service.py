@@ -41,7 +41,7 @@ from models import (
 from rules.clock import beijing_to_utc, beijing_today
 from rules.validators import ValidationError, mask_id
 
-from .files import check_structure, watermark
+from .files import LAYOUT, check_structure, watermark
 from .notices import tell_opened, tell_party, tell_withheld
 
 # The audit action of each kind of look (the access table has its own row too).
@@ -198,9 +198,21 @@ def copies_resume_at(user: User):
     return locked
 
 
-def copy_path(item: EvidenceItem, user: User) -> str:
-    """Where a party's watermarked copy of an item is kept (one per party and item)."""
-    return f"{COPIES_SUBFOLDER}/{item.id}-{user.id}{EXTENSIONS[item.mime]}"
+def copies_paused_until(user: User):
+    """When a party's copies resume, if the hour's copies are used up now, else None.
+
+    Counts nothing: the item page asks it, to say so in words instead of showing a picture
+    that would be refused (a broken image with no words)."""
+    return Throttle.locked_until_for(f"evidence-copies:user:{user.id}")
+
+
+def copy_path(item: EvidenceItem, user: User, layout: int = LAYOUT) -> str:
+    """Where a party's watermarked copy of an item is kept (one per party, item and layout).
+
+    The layout's number is in the name, so a copy kept with an older layout is not served:
+    it is made again with the present one (and the old file removed, see file_bytes)."""
+    stem = f"{item.id}-{user.id}" if layout == 1 else f"{item.id}-{user.id}-v{layout}"
+    return f"{COPIES_SUBFOLDER}/{stem}{EXTENSIONS[item.mime]}"
 
 
 def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAccess) -> bytes:
@@ -219,6 +231,9 @@ def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAcces
         return data
     copy = watermark(data, item.mime, watermark_lines(access.user, access.case, access_row))
     keep_copy(kept, copy)
+    for older in range(1, LAYOUT):
+        with contextlib.suppress(OSError):
+            os.remove(absolute_path(copy_path(item, access.user, older)))
     return copy
 
 

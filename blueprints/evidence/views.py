@@ -360,7 +360,9 @@ def item(case_id: int, item_id: int):
 
 def item_page(access, evidence, status: int = 200, release_form=None):
     """The item page (also re-shown with the release form's errors)."""
-    context = {"access": access, "case": access.case, "item": evidence}
+    context = {"access": access, "case": access.case, "item": evidence, "copies_resume": None}
+    if not access.is_officer:
+        context["copies_resume"] = service.copies_paused_until(access.user)
     if access.is_officer:
         if release_form is None:
             release_form = ReleaseForm(formdata=None)

@@ -137,18 +137,23 @@ def zone(zone_id: int | None = None):
         except ValidationError as exc:
             form.map_image.errors.append(str(exc.message))
         else:
-            zone = service.save_zone(
-                zone,
-                name=form.name.data,
-                name_en=form.name_en.data,
-                description=form.description.data,
-                description_en=form.description_en.data,
-                active=form.active.data,
-                map_path=map_path,
-                actor=current_user._get_current_object(),
-            )
-            flash(_("The zone is saved."), "ok")
-            return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
+            try:
+                zone = service.save_zone(
+                    zone,
+                    name=form.name.data,
+                    name_en=form.name_en.data,
+                    description=form.description.data,
+                    description_en=form.description_en.data,
+                    active=form.active.data,
+                    map_path=map_path,
+                    boundary=form.boundary.data or "",
+                    actor=current_user._get_current_object(),
+                )
+            except StepError as exc:
+                form_error(form, exc)
+            else:
+                flash(_("The zone is saved."), "ok")
+                return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
     rules = list(zone.rules()) if zone else []
     status = 422 if form.errors else 200
     return render_template(
@@ -165,43 +170,84 @@ def zone(zone_id: int | None = None):
 @role_required(TRUCKPASS_CLERK)
 @no_personal_data
 def add_rule(zone_id: int):
-    """Add a rule to a zone; warn (but allow) when it leaves trucks under 6 hours a day."""
+    """A new rule: previewed first (with the 6-hour warning), published on confirmation."""
     zone = get_or_404(RestrictedZone, RestrictedZone.id == zone_id)
-    form = RuleForm()
+    return rule_editor(zone, None, RuleForm())
+
+
+@bp.route("/rules/<int:rule_id>/edit", methods=["GET", "POST"])
+@role_required(TRUCKPASS_CLERK)
+@no_personal_data
+def edit_rule(rule_id: int):
+    """Change a rule in place: the same preview, then published over the old one."""
+    rule = get_or_404(ZoneRule, ZoneRule.id == rule_id)
+    zone = RestrictedZone.get_by_id(rule.zone_id)
+    if request.method == "GET":
+        form = RuleForm(formdata=None)
+        form.classes.data = rule.classes.split()
+        form.days.data = [int(d) for d in rule.days]
+        form.windows.data = rule.windows
+        form.emissions.data = rule.emissions.split()
+        form.max_days.data = rule.max_days
+        form.needs_review.data = rule.needs_review
+        return render_template("truckpass/rule.html", zone=zone, rule=rule, form=form)
+    return rule_editor(zone, rule, RuleForm())
+
+
+def rule_editor(zone: RestrictedZone, rule: ZoneRule | None, form: RuleForm):
+    """Preview a rule as the public will read it, with the warnings it would bring; publish it
+    only from a preview ("publish"), the warnings confirmed. Errors re-show the editor (422)."""
+    draft, warnings = None, []
     if form.validate_on_submit():
         try:
-            service.add_rule(
-                zone,
+            draft = service.draft_rule(
                 classes=form.classes.data,
                 days=form.days.data,
                 windows_text=form.windows.data,
                 emissions=form.emissions.data,
                 max_days=form.max_days.data,
                 needs_review=form.needs_review.data,
-                actor=current_user._get_current_object(),
             )
         except StepError as exc:
             form_error(form, exc)
-        else:
-            if zone_warnings(zone):
-                flash(
-                    _(
-                        "Saved, but these rules leave trucks less than 6 hours a day on some "
-                        "days, below the national requirement."
-                    ),
-                    "warn",
+    if draft is not None:
+        warnings = service.preview_warnings(zone, draft, rule)
+        if request.form.get("intent") == "publish":
+            accepted = (form.seen.data or "").split() if form.confirm.data else []
+            try:
+                service.publish_rule(
+                    zone,
+                    draft,
+                    actor=current_user._get_current_object(),
+                    accepted=accepted,
+                    replacing=rule,
                 )
+            except StepError as exc:
+                form_error(form, exc)
             else:
-                flash(_("The rule is saved."), "ok")
-            return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
+                if warnings:
+                    flash(
+                        _(
+                            "Published, although these rules leave trucks less than 6 hours a "
+                            "day on some days, below the national requirement."
+                        ),
+                        "warn",
+                    )
+                else:
+                    flash(_("The rule is published."), "ok")
+                return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
+        # The confirmation holds only for the warnings shown now: it is asked again each time.
+        form.seen.data = " ".join(service.warning_keys(warnings))
+        form.confirm.data = False
+    status = 422 if form.errors or draft is None else 200
     return render_template(
-        "truckpass/zone.html",
+        "truckpass/rule.html",
         zone=zone,
-        form=ZoneForm(obj=zone),
-        rules=list(zone.rules()),
-        rule_form=form,
-        warnings=zone_warnings(zone),
-    ), 422
+        rule=rule,
+        form=form,
+        draft=draft.as_rule(zone.id) if draft else None,
+        warnings=warnings,
+    ), status
 
 
 @bp.post("/rules/<int:rule_id>/delete")

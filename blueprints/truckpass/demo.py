@@ -8,6 +8,7 @@ from models import RestrictedZone, TruckPass, TruckPassZone, Vehicle, ZoneRule, 
 from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, REVOKED
 from rules.clock import beijing_today
 from rules.truckrules import format_windows, parse_windows
+from rules.zonegeo import dump_boundary
 
 ZONES = [
     (
@@ -40,6 +41,39 @@ ZONES = [
     ),
 ]
 
+# Plausible boundaries of the demo zones in Qingdao (WGS-84 lon/lat, traced by hand from the
+# streets and the coast: the old town between Zhongshan Road and Guantao Road, the Laoshan
+# scenic area on the eastern coast, and the bay tunnel's corridor from Tuandao to Xuejiadao).
+BOUNDARIES = {
+    "市南老城区": [
+        [120.3045, 36.0625],
+        [120.3185, 36.0610],
+        [120.3300, 36.0640],
+        [120.3335, 36.0720],
+        [120.3260, 36.0790],
+        [120.3120, 36.0800],
+        [120.3030, 36.0735],
+        [120.3045, 36.0625],
+    ],
+    "崂山风景区": [
+        [120.5600, 36.1200],
+        [120.6400, 36.1050],
+        [120.7000, 36.1500],
+        [120.6900, 36.2300],
+        [120.6200, 36.2550],
+        [120.5650, 36.2100],
+        [120.5450, 36.1650],
+        [120.5600, 36.1200],
+    ],
+    "胶州湾隧道": [
+        [120.2440, 36.0190],
+        [120.2480, 36.0168],
+        [120.2990, 36.0610],
+        [120.2955, 36.0638],
+        [120.2440, 36.0190],
+    ],
+}
+
 # Trucks of the demo: (citizen index, type, emission, status, inspection days from today).
 TRUCKS = [
     (0, "heavy_truck", "china6", "normal", 200),
@@ -60,7 +94,11 @@ def load_demo(context) -> None:
     zones = []
     for name, name_en, description, description_en, rules in ZONES:
         zone = RestrictedZone.create(
-            name=name, name_en=name_en, description=description, description_en=description_en
+            name=name,
+            name_en=name_en,
+            description=description,
+            description_en=description_en,
+            boundary=dump_boundary({"type": "Polygon", "coordinates": [BOUNDARIES[name]]}),
         )
         for classes, days, windows, emissions, max_days, review in rules:
             ZoneRule.create(

@@ -80,6 +80,15 @@ class ZoneForm(Form):
     map_image = FileField(
         _l("Map (optional)"), description=_l("A PNG or JPEG of the zone, at most 2 MB.")
     )
+    # Checked by the service (rules.zonegeo), whose message names what is wrong.
+    boundary = TextAreaField(
+        _l("Boundary (GeoJSON)"),
+        validators=[Optional()],
+        description=_l(
+            "A GeoJSON Polygon or MultiPolygon in longitude, latitude (WGS-84), as exported by "
+            "a map tool; each ring closed. Leave empty for none."
+        ),
+    )
 
 
 class RuleForm(Form):
@@ -104,6 +113,10 @@ class RuleForm(Form):
         validators=[DataRequired(REQUIRED), NumberRange(1, MAX_PASS_DAYS)],
     )
     needs_review = BooleanField(_l("A clerk reviews every application"))
+    # The preview's 6-hour warnings the clerk saw ("heavy:1 heavy:2"), and the clerk's
+    # confirmation that the rule is to be published anyway.
+    seen = HiddenField()
+    confirm = BooleanField(_l("Publish anyway: I have read the warning"))
 
 
 class MayEnterForm(Form):

@@ -58,6 +58,7 @@ MEASURE = Measure(
         "truck_pass.document_read": _l("Truck pass document read"),
         "truck_zone.save": _l("Restricted zone saved"),
         "truck_rule.add": _l("Truck rule added"),
+        "truck_rule.edit": _l("Truck rule changed"),
         "truck_rule.delete": _l("Truck rule removed"),
     },
     demo=load_demo,

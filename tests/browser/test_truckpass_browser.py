@@ -72,3 +72,50 @@ def test_apply_with_javascript_off(browser, live_app, base_url):
     log_in(page, base_url, owner)
     walk_the_steps(page, base_url, truck, zone, htmx=False)
     context.close()
+
+
+def log_in_clerk(page, base_url, clerk):
+    """A clerk logs in with password and authenticator code."""
+    page.goto(f"{base_url}/login")
+    page.fill("#account", clerk.username)
+    page.fill("#password", Factory.PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base_url}/login/code")
+    page.fill("#code", Factory.fresh_code(clerk))
+    page.click("#code-form button[type=submit]")
+    page.wait_for_url(f"{base_url}/staff/")
+
+
+def test_a_rule_is_previewed_with_its_warning_then_confirmed(desktop, live_app, base_url):
+    """The clerk sees the 6-hour warning before the rule is live; publishing without the tick
+    is refused, with the tick it goes live and shows on the public page."""
+    from models import ZoneRule, db
+
+    def rules_of_zone() -> int:
+        with live_app.app_context(), db.connection_context():
+            return ZoneRule.select().where(ZoneRule.zone == zone.id).count()
+
+    with live_app.app_context():
+        make = Factory(live_app)
+        clerk, zone = make.staff("truckpass_clerk"), make.zone()
+    page = desktop
+    log_in_clerk(page, base_url, clerk)
+    page.goto(f"{base_url}/trucks/zones/{zone.id}")
+    page.check("#rule-form input[name=classes][value=heavy]")
+    for day in range(1, 8):
+        page.check(f"#rule-form input[name=days][value='{day}']")
+    page.fill("#rule-form #windows", "05:00-23:30")
+    page.press("#rule-form #windows", "Enter")  # Enter previews: never publishes
+    page.locator("#rule-preview").wait_for()
+    assert "少于 6 小时" in page.locator("#rule-warning").inner_text()
+    assert rules_of_zone() == 1
+    page.click("#rule-form button[value=publish]")
+    page.locator("#confirm-error").wait_for()
+    assert rules_of_zone() == 1
+    page.check("#confirm")
+    page.click("#rule-form button[value=publish]")
+    page.wait_for_url(f"{base_url}/trucks/zones/{zone.id}")
+    assert "已发布" in page.locator(".flash").inner_text()
+    assert rules_of_zone() == 2
+    page.goto(f"{base_url}/trucks/rules")
+    assert "05:00-23:30" in page.locator("main").inner_text()
