@@ -3,7 +3,7 @@
 Import models from here (`from models import User, db`); the submodules are split by subject.
 """
 
-from .audit import AuditChainHead, AuditEvent
+from .audit import AuditCheckpoint, AuditEvent, AuditTreeNode
 from .base import BaseModel, db, for_update, is_postgres, utcnow, write_tx
 from .evidence import (
     ACCESS_KINDS,
@@ -75,8 +75,9 @@ ALL_MODELS = [
     Office,
     User,
     UserRole,
-    AuditChainHead,
     AuditEvent,
+    AuditTreeNode,
+    AuditCheckpoint,
     Throttle,
     Setting,
     LicenceRecord,
@@ -136,7 +137,8 @@ __all__ = [
     "WITHHOLD_REASONS",
     "AccidentCase",
     "ArchiveTransfer",
-    "AuditChainHead",
+    "AuditCheckpoint",
+    "AuditTreeNode",
     "ELicence",
     "LicenceCheck",
     "LicenceRecord",
