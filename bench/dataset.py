@@ -26,7 +26,6 @@ from models import (
     ACCIDENT_OFFICER,
     CITIZEN,
     AccidentCase,
-    AuditChainHead,
     AuditEvent,
     CaseParty,
     ELicence,
@@ -46,7 +45,6 @@ from models import (
     ZoneRule,
     db,
 )
-from models.audit import GENESIS
 from models.licence import TYPING_ALPHABET
 from rules.validators import resident_id_check_char, vin_check_digit
 
@@ -705,12 +703,7 @@ def b_now() -> dt.datetime:
 
 
 def _chain_audit(rows: list[dict], progress) -> None:
-    """Give the month's audit rows their sequence and hash chain, in time order."""
+    """Insert the month's audit rows in time order, unnumbered: the integrator numbers them
+    and builds their Merkle tree (`flask audit integrate --once`) as it would have live."""
     rows.sort(key=lambda r: r["at"])
-    prev = GENESIS
-    for seq, row in enumerate(rows, start=1):
-        row["seq"] = seq
-        row["prev_hash"] = prev
-        row["hash"] = prev = AuditEvent(**row).compute_hash(prev)
     batch_insert(AuditEvent, rows, progress)
-    AuditChainHead.update(seq=len(rows), hash=prev).where(AuditChainHead.id == 1).execute()
