@@ -87,7 +87,8 @@ def audit_verify():
 @audit_cli.command("integrate")
 @click.option("--once", is_flag=True, help="Integrate what waits now, then stop.")
 @click.option("--interval", default=0.5, show_default=True, help="Seconds between idle runs.")
-def audit_integrate(once, interval):
+@click.option("--batch", default=5000, show_default=True, help="Entries per checkpoint at most.")
+def audit_integrate(once, interval, batch):
     """Number the new audit entries, extend the Merkle tree and sign a checkpoint, in batches,
     until SIGTERM (one integrator at a time across nodes; more wait their turn)."""
     import signal
@@ -97,7 +98,9 @@ def audit_integrate(once, interval):
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     with db.connection_context():
-        size = run_integrator(interval=interval, stop=lambda: bool(stopping), once=once)
+        size = run_integrator(
+            interval=interval, stop=lambda: bool(stopping), once=once, batch=batch
+        )
     click.echo(f"tree size {size}" if size else "nothing to integrate")
 
 

@@ -81,12 +81,7 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
         for offset, event in enumerate(waiting):
             event.seq = size + offset + 1
             leaf_hashes.append(merkle.leaf_hash(event.leaf()))
-        # The append-only trigger lets a number be given once, to an unnumbered row, and
-        # nothing else change (migration 0011).
-        for event in waiting:
-            AuditEvent.update(seq=event.seq).where(
-                (AuditEvent.id == event.id) & AuditEvent.seq.is_null()
-            ).execute()
+        _number([(event.id, event.seq) for event in waiting])
         known = AuditTreeNode.fetch(merkle.frontier_keys(size))
         new = merkle.append_nodes(size, leaf_hashes, known)
         rows = [{"level": lv, "idx": ix, "hash": h.hex()} for (lv, ix), h in new.items()]
@@ -97,6 +92,25 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
         return _checkpoint(total, root)
 
 
+def _number(pairs: list[tuple[int, int]]) -> None:
+    """Give each (id, seq) row its number, a few hundred rows per statement (one round trip
+    each, not one per row). The append-only trigger lets a number be given once, to an
+    unnumbered row, and nothing else change (migration 0011)."""
+    mark = "%s" if is_postgres() else "?"
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        values = ", ".join([f"({mark}, {mark})"] * len(chunk))
+        names = "v(id, seq)" if is_postgres() else "v"
+        id_col, seq_col = ("v.id", "v.seq") if is_postgres() else ("v.column1", "v.column2")
+        sql = (
+            f"UPDATE audit_event SET seq = {seq_col} FROM (VALUES {values}) AS {names} "
+            f"WHERE audit_event.id = {id_col} AND audit_event.seq IS NULL"
+        )
+        params = [value for pair in chunk for value in pair]
+        if db.execute_sql(sql, params).rowcount != len(chunk):
+            raise RuntimeError("an audit entry was numbered by someone else: integration stopped")
+
+
 def _checkpoint(size: int, root: bytes) -> AuditCheckpoint:
     """Sign and store the checkpoint of a tree of `size` entries with this root."""
     name = origin()
@@ -105,15 +119,18 @@ def _checkpoint(size: int, root: bytes) -> AuditCheckpoint:
     return AuditCheckpoint.create(tree_size=size, root_hash=root.hex(), at=utcnow(), note=note)
 
 
-def run_integrator(interval: float = 0.5, stop=lambda: False, once: bool = False) -> int:
-    """Integrate until `stop()` says so (or once), pausing `interval` seconds when nothing
-    waits; returns how many entries were integrated. The caller holds a connection."""
+def run_integrator(
+    interval: float = 0.5, stop=lambda: False, once: bool = False, batch: int = BATCH
+) -> int:
+    """Integrate until `stop()` says so (with `once`: until nothing waits), pausing
+    `interval` seconds when nothing waits; returns the tree size reached (0: nothing
+    integrated). The caller holds a connection."""
     total = 0
     while True:
-        checkpoint = integrate()
+        checkpoint = integrate(batch)
         if checkpoint is not None:
             total = checkpoint.tree_size
-        if once or stop():
+        if stop() or once and checkpoint is None:
             return total
         if checkpoint is None:
             time.sleep(interval)
