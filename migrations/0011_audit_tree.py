@@ -12,7 +12,11 @@ audit_tree_node and its signed checkpoints in audit_checkpoint. This migration:
 - puts every existing row into the tree (their numbers stay); the integrator signs the first
   checkpoint of them on its first run, with the deployment's key (which lives outside the
   database, so it is not read here);
-- drops audit_chain_head, the one row every audited write used to lock.
+- drops audit_chain_head, the one row every audited write used to lock;
+- replaces the licence_check table by a view of the same name over the `licence.check`
+  entries of e-licences: every check wrote both rows with the same facts (the audit detail
+  carries how and by what kind of checker), so the table's rows are dropped, not copied, and
+  from now on a check writes one row. PostgreSQL gets an index on the view's licence number.
 """
 
 import hashlib
@@ -161,6 +165,38 @@ def up(migrator, db):
         level += 1
     _triggers(db, postgres)
     migrator.migrate(migrator.drop_table("audit_chain_head"))
+    migrator.migrate(migrator.drop_table("licence_check"))
+    _check_log_view(db, postgres)
+
+
+CHECKS = "action = 'licence.check' AND object_type = 'ELicence'"
+
+
+def _check_log_view(db, postgres: bool) -> None:
+    """The holder's check log as a view of the audit entries of their licence."""
+    if postgres:
+        # object_id is text; a safe cast (no error on other rows), indexed as written.
+        elicence = "(CASE WHEN object_id ~ '^[0-9]{1,18}$' THEN object_id::bigint END)"
+        field = "COALESCE(detail::json ->> '{0}', '')"
+        db.execute_sql(
+            f"CREATE INDEX audit_event_licence_check ON audit_event ({elicence}, at) "
+            f"WHERE {CHECKS}"
+        )
+    else:
+        # SQLite compares the text column with a number as text, so the partial index on
+        # (object_id, at) serves the view.
+        elicence = "object_id"
+        field = "COALESCE(json_extract(detail, '$.{0}'), '')"
+        db.execute_sql(
+            f"CREATE INDEX audit_event_licence_check ON audit_event (object_id, at) WHERE {CHECKS}"
+        )
+    db.execute_sql(
+        "CREATE VIEW licence_check AS SELECT id, "
+        f"{elicence} AS elicence_id, at, {field.format('via')} AS via, "
+        f"{field.format('checker')} AS checker_kind, actor_id AS checker_id, "
+        f"{field.format('firm')} AS checker_label, result AS verdict, client_addr "
+        f"FROM audit_event WHERE {CHECKS}"
+    )
 
 
 def down(migrator, db):

@@ -137,6 +137,20 @@ class AuditEvent(BaseModel):
         return cls.select().where(cls.seq.is_null(False)).order_by(cls.seq)
 
 
+# The holder's check log (the LicenceCheck view, migration 0011) reads one licence's checks
+# newest first. On SQLite this partial index is exactly that; PostgreSQL's index of the same
+# name is on the view's safe cast of object_id to a number instead (the schema check pairs
+# partial indexes by name).
+AuditEvent.add_index(
+    AuditEvent.index(
+        AuditEvent.object_id,
+        AuditEvent.at,
+        name="audit_event_licence_check",
+        where=(AuditEvent.action == "licence.check") & (AuditEvent.object_type == "ELicence"),
+    )
+)
+
+
 class AuditTreeNode(BaseModel):
     """The hash of one complete subtree of the audit log's Merkle tree.
 

@@ -21,7 +21,6 @@ from core.steps import StepError
 from core.uploads import remove_stored, store_upload
 from models import (
     ELicence,
-    LicenceCheck,
     LicenceRecord,
     ShareCode,
     Throttle,
@@ -357,16 +356,9 @@ def typed_guesses(elicence: ELicence):
 
 
 def _log_check(elicence, via, verdict, checker, label: str = "") -> None:
+    """Record one check: a single audit entry, which the holder's check log reads (the
+    LicenceCheck view) and the statistics count, in the check's own transaction."""
     kind = "firm" if via == "share" else checker_kind(checker)
-    LicenceCheck(
-        elicence=elicence.id,
-        via=via,
-        checker_kind=kind,
-        checker=checker.id if checker else None,
-        checker_label=label,
-        verdict=verdict,
-        client_addr=client_addr(),
-    ).insert_new()
     audit(
         "licence.check",
         elicence,
