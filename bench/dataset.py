@@ -31,7 +31,6 @@ from models import (
     ELicence,
     EvidenceAccess,
     EvidenceItem,
-    LicenceCheck,
     LicenceRecord,
     Office,
     PlateNumber,
@@ -347,24 +346,13 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
         )
     batch_insert(ELicence, elicences, progress)
 
-    # A month of licence checks: anonymous phones mostly, some inspectors; all logged twice
-    # (the holder's check log and the audit log).
-    checks = []
+    # A month of licence checks: anonymous phones mostly, some inspectors; one audit entry
+    # each, which the holder's check log reads (issue 17).
     for _ in range(sizes["checks"]):
         e = rng.randint(1, n_holders)
         at = b.at_in_month()
         verdict = rng.choices(["valid", "used-code", "expired-code", "invalid"], [90, 4, 4, 2])[0]
         via = rng.choices(["qr", "typed", "json"], [80, 15, 5])[0]
-        checks.append(
-            {
-                "elicence": e,
-                "at": at,
-                "via": via,
-                "checker_kind": "anonymous",
-                "verdict": verdict,
-                "client_addr": "10.0.0.1",
-            }
-        )
         b.audit_row(
             at,
             "licence.check",
@@ -374,7 +362,6 @@ def _fill(b: CityBuilder, sizes: dict, progress) -> dict:
             via=via,
             checker="anonymous",
         )
-    batch_insert(LicenceCheck, checks, progress)
 
     # Vehicles: most registered in Qingdao to holders; some in Jinan (sold to Qingdao buyers).
     n_vehicles = sizes["vehicles"]

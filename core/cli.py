@@ -79,9 +79,8 @@ def audit_verify():
         )
         raise SystemExit(1)
     waiting = f", {found.waiting} waiting for the integrator" if found.waiting else ""
-    click.echo(
-        f"audit log intact: {found.entries} entries, {found.checkpoints} signed checkpoints{waiting}"
-    )
+    checkpoints = f"{found.checkpoints} signed checkpoints"
+    click.echo(f"audit log intact: {found.entries} entries, {checkpoints}{waiting}")
 
 
 @audit_cli.command("integrate")
@@ -92,11 +91,15 @@ def audit_integrate(once, interval, batch):
     """Number the new audit entries, extend the Merkle tree and sign a checkpoint, in batches,
     until SIGTERM (one integrator at a time across nodes; more wait their turn)."""
     import signal
+    import sys
 
     from core.auditlog.log import run_integrator
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    if not once:
+        click.echo("integrator running (SIGTERM stops it after the batch in hand)", nl=True)
+        sys.stdout.flush()
     with db.connection_context():
         size = run_integrator(
             interval=interval, stop=lambda: bool(stopping), once=once, batch=batch

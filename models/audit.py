@@ -25,7 +25,7 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel, compiled_insert, db, utcnow
+from .base import BaseModel, compiled_insert, utcnow
 
 GENESIS = "0" * 64  # the first row's prev_hash in the retired hash chain (rows before 0011)
 
@@ -82,7 +82,9 @@ class AuditEvent(BaseModel):
             if name == "at":
                 value = value.isoformat(timespec="microseconds")
             values[name] = value
-        return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+        return json.dumps(
+            values, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        ).encode()
 
     @classmethod
     def append(cls, *, action: str, detail: dict | None = None, **fields) -> "AuditEvent":

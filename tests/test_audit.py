@@ -142,7 +142,9 @@ def test_rehashing_a_row_does_not_hide_the_change(app, client, make, runner, con
         victim.actor = "someone-else"
         new_leaf = merkle.leaf_hash(victim.leaf()).hex()
     _tamper("UPDATE audit_event SET actor = ? WHERE id = ?", "someone-else", victim.id)
-    _rewrite("UPDATE audit_tree_node SET hash = ? WHERE level = 0 AND idx = ?", new_leaf, victim.seq - 1)
+    _rewrite(
+        "UPDATE audit_tree_node SET hash = ? WHERE level = 0 AND idx = ?", new_leaf, victim.seq - 1
+    )
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"seq {victim.seq}..{victim.seq}" in result.output and "signed root" in result.output
@@ -181,8 +183,9 @@ def test_attack_change_one_row_and_recompute_everything_after_it(app, client, ma
     assert f"seq {victim.seq}..{victim.seq}" in result.output
     assert f"({victim.seq - 1} entries verified before it)" in result.output
     # Re-signing the forged roots with a key of one's own does not help either.
-    from core.auditlog.note import Checkpoint, sign
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from core.auditlog.note import Checkpoint, sign
 
     forger = Ed25519PrivateKey.generate()
     with app.app_context(), db.connection_context():

@@ -95,6 +95,8 @@ def test_two_nodes_appending_with_two_integrators_number_every_entry_once(deploy
     settings = {k: env[k] for k in ("NETWORK_KEY_FOLDER", "PASSWORD_HASH_METHOD")}
     nodes = [Node(env["DATABASE_URL"], str(tmp_path), **settings) for _ in range(2)]
     integrators = [integrator(env, "--interval", "0.05") for _ in range(2)]
+    for proc in integrators:  # both running (and stoppable by SIGTERM) before the writes
+        assert b"integrator running" in proc.stdout.readline()
     try:
         with ThreadPoolExecutor(4) as pool:
             statuses = list(

@@ -114,7 +114,9 @@ def test_inclusion_proofs_match_and_verify(number, size, path):
                 )
     if path:
         with pytest.raises(merkle.ProofError):
-            merkle.verify_inclusion(number - 1, size, leaf, h(path)[:-1], bytes.fromhex(ROOTS[size - 1]))
+            merkle.verify_inclusion(
+                number - 1, size, leaf, h(path)[:-1], bytes.fromhex(ROOTS[size - 1])
+            )
 
 
 @pytest.mark.parametrize(("old", "new", "proof"), CONSISTENCY)
@@ -148,6 +150,9 @@ def test_proofs_of_any_tree_verify(size, data):
 def test_a_proof_at_ten_million_entries_is_at_most_24_hashes():
     """Issue 17's target, from the proof-path length (no need to build the tree)."""
     size = 10_000_000
-    worst = max(merkle.inclusion_proof_length(i, size) for i in (0, size // 2, size - 1, 8_388_607, 8_388_608))
+    worst = max(
+        merkle.inclusion_proof_length(i, size)
+        for i in (0, size // 2, size - 1, 8_388_607, 8_388_608)
+    )
     assert worst <= math.ceil(math.log2(size)) == 24
     assert len(merkle.keys_for(merkle.inclusion_ranges(size - 1, size))) <= 2 * 24

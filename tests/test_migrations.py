@@ -59,7 +59,9 @@ def test_the_check_log_view_reads_one_licence_through_its_partial_index(app):
     from models import LicenceCheck
 
     with db.connection_context():
-        query = LicenceCheck.select().where(LicenceCheck.elicence == 7).order_by(LicenceCheck.at.desc())
+        query = (
+            LicenceCheck.select().where(LicenceCheck.elicence == 7).order_by(LicenceCheck.at.desc())
+        )
         sql, params = query.limit(50).sql()
         plan = " ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert "audit_event_licence_check" in plan, plan

@@ -50,9 +50,7 @@ def _take_integrator_lock() -> None:
 def tree_size() -> int:
     """How many entries the tree holds: its last leaf's index + 1 (after migration 0011 the
     tree can be ahead of the latest checkpoint, until the integrator signs one)."""
-    last = (
-        AuditTreeNode.select(fn.MAX(AuditTreeNode.idx)).where(AuditTreeNode.level == 0).scalar()
-    )
+    last = AuditTreeNode.select(fn.MAX(AuditTreeNode.idx)).where(AuditTreeNode.level == 0).scalar()
     return 0 if last is None else last + 1
 
 
@@ -66,10 +64,7 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
         _take_integrator_lock()
         size = tree_size()
         waiting = list(
-            AuditEvent.select()
-            .where(AuditEvent.seq.is_null())
-            .order_by(AuditEvent.id)
-            .limit(batch)
+            AuditEvent.select().where(AuditEvent.seq.is_null()).order_by(AuditEvent.id).limit(batch)
         )
         if not waiting:
             latest = AuditCheckpoint.latest()
@@ -102,10 +97,9 @@ def _number(pairs: list[tuple[int, int]]) -> None:
         values = ", ".join([f"({mark}, {mark})"] * len(chunk))
         names = "v(id, seq)" if is_postgres() else "v"
         id_col, seq_col = ("v.id", "v.seq") if is_postgres() else ("v.column1", "v.column2")
-        sql = (
-            f"UPDATE audit_event SET seq = {seq_col} FROM (VALUES {values}) AS {names} "
-            f"WHERE audit_event.id = {id_col} AND audit_event.seq IS NULL"
-        )
+        # Only placeholders and fixed names go into the text; the values are parameters.
+        update = f"UPDATE audit_event SET seq = {seq_col} FROM (VALUES {values}) AS {names}"  # noqa: S608
+        sql = f"{update} WHERE audit_event.id = {id_col} AND audit_event.seq IS NULL"
         params = [value for pair in chunk for value in pair]
         if db.execute_sql(sql, params).rowcount != len(chunk):
             raise RuntimeError("an audit entry was numbered by someone else: integration stopped")

@@ -143,5 +143,8 @@ def _check_checkpoint(row: AuditCheckpoint, root: bytes, previous) -> str:
                 consistency_proof(previous[0], row.tree_size),
             )
         except (merkle.ProofError, KeyError) as exc:
-            return f"the kept tree does not prove checkpoint {after} consistent with {row.tree_size}: {exc}"
+            return (
+                f"the kept tree does not prove checkpoint {after} consistent with "
+                f"{row.tree_size}: {exc}"
+            )
     return ""
