@@ -107,6 +107,16 @@ def audit_integrate(once, interval, batch):
     click.echo(f"tree size {size}" if size else "nothing to integrate")
 
 
+@audit_cli.command("keys")
+def audit_keys():
+    """Print the log's verifier keys (C2SP form), for people checking receipts with
+    docs/verify_receipt.py --key: publish them, or read them out."""
+    from core.auditlog.log import verifier_keys
+
+    for key in verifier_keys():
+        click.echo(key)
+
+
 @audit_cli.command("prove")
 @click.argument("seq", type=int)
 def audit_prove(seq):

@@ -47,6 +47,7 @@ def test_a_receipt_verifies_offline_with_the_standalone_script(app, client, make
     path.write_text(result.output)
     with app.app_context(), db.connection_context():
         (key,) = verifier_keys()
+    assert runner.invoke(args=["audit", "keys"]).output.split() == [key]
     done = run_script(path, "--key", key)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"VERIFIED: entry 2 of {receipt['tree_size']}" in done.stdout
