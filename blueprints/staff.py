@@ -140,7 +140,7 @@ def parse_day(value: str | None) -> dt.date | None:
 def audit_search():
     """Search the audit log by actor, action, object and day (Beijing days, stored UTC)."""
     args = request.args
-    query = AuditEvent.select().order_by(AuditEvent.seq.desc())
+    query = AuditEvent.select().order_by(AuditEvent.id.desc())
     if args.get("actor"):
         query = query.where(AuditEvent.actor == args["actor"].strip())
     if args.get("action"):

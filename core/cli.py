@@ -4,7 +4,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from models import STAFF_ROLES, AuditEvent, Office, User, db, write_tx
+from models import STAFF_ROLES, Office, User, db, write_tx
 
 db_cli = AppGroup("db", help="Database schema.")
 audit_cli = AppGroup("audit", help="The audit log.")
@@ -61,14 +61,81 @@ def db_restore(path):
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Walk the hash chain; exit 1 and name the first broken row when it is broken."""
+    """Recompute the Merkle tree from the entries and hold it to every signed checkpoint;
+    exit 1 and name the first entry that differs."""
+    from core.auditlog.verify import verify_log
+
     with db.connection_context():
-        checked, broken, why = AuditEvent.verify_chain()
-    if why:
-        where = f"row id={broken.id} seq={broken.seq}" if broken is not None else "chain head"
-        click.echo(f"BROKEN at {where}: {why} ({checked} rows verified before it)", err=True)
+        found = verify_log()
+    if not found.intact:
+        where = (
+            f"row id={found.entry.id} seq={found.entry.seq}"
+            if found.entry is not None
+            else "checkpoints"
+        )
+        click.echo(
+            f"BROKEN at {where}: {found.problem} ({found.entries} entries verified before it)",
+            err=True,
+        )
         raise SystemExit(1)
-    click.echo(f"audit chain intact: {checked} rows")
+    waiting = f", {found.waiting} waiting for the integrator" if found.waiting else ""
+    checkpoints = f"{found.checkpoints} signed checkpoints"
+    click.echo(f"audit log intact: {found.entries} entries, {checkpoints}{waiting}")
+
+
+@audit_cli.command("integrate")
+@click.option("--once", is_flag=True, help="Integrate what waits now, then stop.")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds between idle runs.")
+@click.option("--batch", default=5000, show_default=True, help="Entries per checkpoint at most.")
+def audit_integrate(once, interval, batch):
+    """Number the new audit entries, extend the Merkle tree and sign a checkpoint, in batches,
+    until SIGTERM (one integrator at a time across nodes; more wait their turn)."""
+    import signal
+    import sys
+
+    from core.auditlog.log import run_integrator
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    if not once:
+        click.echo("integrator running (SIGTERM stops it after the batch in hand)", nl=True)
+        sys.stdout.flush()
+    with db.connection_context():
+        size = run_integrator(
+            interval=interval, stop=lambda: bool(stopping), once=once, batch=batch
+        )
+    click.echo(f"tree size {size}" if size else "nothing to integrate")
+
+
+@audit_cli.command("keys")
+def audit_keys():
+    """Print the log's verifier keys (C2SP form), for people checking receipts with
+    docs/verify_receipt.py --key: publish them, or read them out."""
+    from core.auditlog.log import verifier_keys
+
+    for key in verifier_keys():
+        click.echo(key)
+
+
+@audit_cli.command("prove")
+@click.argument("seq", type=int)
+def audit_prove(seq):
+    """Print entry SEQ's receipt as JSON: its leaf, audit path and the signed checkpoint it is
+    in (check it offline with docs/verify_receipt.py)."""
+    import json
+
+    from core.auditlog.log import NotYetIntegrated, receipt
+
+    with db.connection_context():
+        try:
+            proof = receipt(seq)
+        except NotYetIntegrated as exc:
+            raise click.ClickException(
+                f"entry {seq} is not in a signed checkpoint yet: run `flask audit integrate`"
+            ) from exc
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(proof, ensure_ascii=False, indent=2))
 
 
 @staff_cli.command("create")

@@ -3,7 +3,7 @@
 Import models from here (`from models import User, db`); the submodules are split by subject.
 """
 
-from .audit import AuditChainHead, AuditEvent
+from .audit import AuditCheckpoint, AuditEvent, AuditTreeNode
 from .base import BaseModel, db, for_update, is_postgres, utcnow, write_tx
 from .evidence import (
     ACCESS_KINDS,
@@ -74,18 +74,19 @@ from .truckpass import (
 )
 from .vehicles import PlateNumber, TrafficViolation, Vehicle, VehicleRecord
 
-# Every table, in dependency order (for create_tables in migrations and tests).
+# Every table, in dependency order (for create_tables in migrations and tests); LicenceCheck
+# is a view over AuditEvent (migration 0011), so it is not listed.
 ALL_MODELS = [
     Office,
     User,
     UserRole,
-    AuditChainHead,
     AuditEvent,
+    AuditTreeNode,
+    AuditCheckpoint,
     Throttle,
     Setting,
     LicenceRecord,
     ELicence,
-    LicenceCheck,
     ShareCode,
     Vehicle,
     VehicleRecord,
@@ -145,7 +146,8 @@ __all__ = [
     "WITHHOLD_REASONS",
     "AccidentCase",
     "ArchiveTransfer",
-    "AuditChainHead",
+    "AuditCheckpoint",
+    "AuditTreeNode",
     "ELicence",
     "LicenceCheck",
     "LicenceRecord",

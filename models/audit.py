@@ -1,44 +1,45 @@
-"""The append-only, hash-chained audit log (审计日志).
+"""The audit log (审计日志): append-only entries in a Merkle tree with signed checkpoints.
 
-Every state change and every read of someone else's personal data adds one row. Each row
-stores the hash of the row before it, so changing or deleting any row breaks the chain from
-that row on; `flask audit verify` walks the chain and names the first broken row.
+Every state change and every read of someone else's personal data adds one entry, inserted
+in the transaction of the change. The integrator (core.auditlog) numbers committed entries,
+adds them to an RFC 9162 Merkle tree whose complete subtrees are kept here (AuditTreeNode),
+and signs a checkpoint of the tree (AuditCheckpoint). A checkpoint commits to every entry
+before it: changing or deleting one, even with every later hash recomputed, gives another
+root, which the deployment's key never signed (`flask audit verify`); an entry's inclusion
+proof against a checkpoint is a receipt anyone can check offline (`flask audit prove`).
 """
 
 import datetime as dt
 import hashlib
 import json
+from functools import reduce
+from operator import or_
 
-from peewee import BigIntegerField, CharField, DateTimeField, IntegerField, TextField
-
-from .base import (
-    BaseModel,
-    compiled_execute,
-    compiled_get,
-    compiled_insert,
-    db,
-    for_update,
-    utcnow,
+from peewee import (
+    BigIntegerField,
+    CharField,
+    CompositeKey,
+    DateTimeField,
+    IntegerField,
+    SmallIntegerField,
+    TextField,
 )
 
-GENESIS = "0" * 64
+from .base import BaseModel, compiled_insert, utcnow
 
-
-class AuditChainHead(BaseModel):
-    """The single row holding the chain's last sequence number and hash.
-
-    Appending locks this row (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write lock does
-    the same), so concurrent writers append one after the other and never fork the chain.
-    """
-
-    seq = BigIntegerField(default=0)
-    hash = CharField(max_length=64, default=GENESIS)
+GENESIS = "0" * 64  # the first row's prev_hash in the retired hash chain (rows before 0011)
 
 
 class AuditEvent(BaseModel):
-    """One audit row: who did what to which object, with what result, from where."""
+    """One audit row: who did what to which object, with what result, from where.
 
-    seq = BigIntegerField(unique=True)
+    A row is inserted with no sequence number, in the transaction of the change it records,
+    and locks nothing shared; the integrator (core.auditlog.integrator) numbers it once it
+    is committed and adds it to the Merkle tree. `prev_hash` and `hash` belong to the hash
+    chain that migration 0011 retired: rows written before it keep them, newer rows have none.
+    """
+
+    seq = BigIntegerField(unique=True, null=True)
     at = DateTimeField(index=True)
     actor_id = IntegerField(null=True, index=True)
     actor = CharField(max_length=60, default="")
@@ -50,14 +51,15 @@ class AuditEvent(BaseModel):
     result = CharField(max_length=30, default="ok")
     client_addr = CharField(max_length=64, default="")
     detail = TextField(default="{}")
-    prev_hash = CharField(max_length=64)
-    hash = CharField(max_length=64)
+    prev_hash = CharField(max_length=64, null=True)
+    hash = CharField(max_length=64, null=True)
 
     class Meta:
         indexes = ((("object_type", "object_id"), False),)
 
-    HASHED = (
-        "seq",
+    # The fields a Merkle leaf carries, in this order (the sequence number is the leaf's
+    # position in the tree, so it is not repeated inside).
+    LEAF_FIELDS = (
         "at",
         "actor_id",
         "actor",
@@ -71,50 +73,32 @@ class AuditEvent(BaseModel):
         "detail",
     )
 
-    def compute_hash(self, prev_hash: str) -> str:
-        """SHA-256 over the previous hash and this row's fields in a canonical form."""
-        values = []
-        for name in self.HASHED:
+    def leaf(self) -> bytes:
+        """The entry as the bytes its Merkle leaf hashes: a JSON object of LEAF_FIELDS, keys
+        sorted, no spaces, UTF-8 (a receipt carries these bytes, so anyone can read them)."""
+        values = {}
+        for name in self.LEAF_FIELDS:
             value = getattr(self, name)
             if name == "at":
                 value = value.isoformat(timespec="microseconds")
-            values.append(value)
-        payload = json.dumps([prev_hash, *values], ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(payload.encode()).hexdigest()
+            values[name] = value
+        return json.dumps(
+            values, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        ).encode()
 
     @classmethod
     def append(cls, *, action: str, detail: dict | None = None, **fields) -> "AuditEvent":
-        """Append one row to the chain, inside the caller's transaction (or its own)."""
-        with db.atomic():
-            # On every audited write: the SQL text is built once (compiled_get).
-            head = compiled_get(
-                AuditChainHead,
-                "audit-chain-head",
-                lambda: for_update(AuditChainHead.select().where(AuditChainHead.id == 1)),
-                1,
-            )
-            if head is None:
-                # Migration 0008 puts the row in place; creating it here would let two first
-                # appends race on its primary key, and restart a chain whose head was deleted.
-                raise RuntimeError("the audit chain head row is missing: run `flask db upgrade`")
-            event = cls(
-                seq=head.seq + 1,
-                at=utcnow(),
-                action=action,
-                detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
-                prev_hash=head.hash,
-                **{k: ("" if v is None and k != "actor_id" else v) for k, v in fields.items()},
-            )
-            event.object_id = str(event.object_id)
-            event.hash = event.compute_hash(head.hash)
-            compiled_insert(event)
-            compiled_execute(
-                "audit-chain-head-move",
-                lambda: AuditChainHead.update(seq=0, hash="").where(AuditChainHead.id == 1),
-                event.seq,
-                event.hash,
-                1,
-            )
+        """Insert one row in the caller's transaction (or its own), unnumbered: no shared row
+        is locked, so audited writes of every node run side by side."""
+        event = cls(
+            seq=None,
+            at=utcnow(),
+            action=action,
+            detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
+            **{k: ("" if v is None and k != "actor_id" else v) for k, v in fields.items()},
+        )
+        event.object_id = str(event.object_id)
+        compiled_insert(event)
         return event
 
     @classmethod
@@ -136,30 +120,78 @@ class AuditEvent(BaseModel):
             .exists()
         )
 
-    @classmethod
-    def verify_chain(cls, batch: int = 5000):
-        """Walk the whole chain in order. Returns (rows checked, first broken row or None, why)."""
-        prev_hash, expected_seq, checked = GENESIS, 1, 0
-        last_seq = 0
-        while True:
-            rows = list(cls.select().where(cls.seq > last_seq).order_by(cls.seq).limit(batch))
-            if not rows:
-                break
-            for row in rows:
-                if row.seq != expected_seq:
-                    return checked, row, f"sequence gap: expected {expected_seq}, found {row.seq}"
-                if row.prev_hash != prev_hash:
-                    return checked, row, "previous-hash link does not match the row before"
-                if row.compute_hash(prev_hash) != row.hash:
-                    return checked, row, "row contents do not match its hash"
-                prev_hash, expected_seq, checked = row.hash, row.seq + 1, checked + 1
-            last_seq = rows[-1].seq
-        head = AuditChainHead.get_or_none(AuditChainHead.id == 1)
-        if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
-            return checked, None, "the chain head does not match the last row (rows removed)"
-        return checked, None, ""
-
     @property
     def detail_dict(self) -> dict:
         """The detail JSON as a dict."""
         return json.loads(self.detail or "{}")
+
+    def legacy_hash(self, prev_hash: str) -> str:
+        """The retired chain's hash of a row written before migration 0011: SHA-256 over the
+        previous hash and the row's fields in a canonical form."""
+        values = [self.seq, *(getattr(self, name) for name in self.LEAF_FIELDS)]
+        values[1] = values[1].isoformat(timespec="microseconds")
+        payload = json.dumps([prev_hash, *values], ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @classmethod
+    def integrated(cls):
+        """The numbered entries, in tree order."""
+        return cls.select().where(cls.seq.is_null(False)).order_by(cls.seq)
+
+
+# The holder's check log (the LicenceCheck view, migration 0011) reads one licence's checks
+# newest first. On SQLite this partial index is exactly that; PostgreSQL's index of the same
+# name is on the view's safe cast of object_id to a number instead (the schema check pairs
+# partial indexes by name).
+AuditEvent.add_index(
+    AuditEvent.index(
+        AuditEvent.object_id,
+        AuditEvent.at,
+        name="audit_event_licence_check",
+        where=(AuditEvent.action == "licence.check") & (AuditEvent.object_type == "ELicence"),
+    )
+)
+
+
+class AuditTreeNode(BaseModel):
+    """The hash of one complete subtree of the audit log's Merkle tree.
+
+    Node (level, index) covers entries index * 2^level + 1 ... (index + 1) * 2^level (level
+    0: one entry's leaf hash). Only complete subtrees are kept, each written once when the
+    integrator completes it, so any root or proof reads O(log n) of them (rules.merkle).
+    """
+
+    level = SmallIntegerField()
+    idx = BigIntegerField()
+    hash = CharField(max_length=64)
+
+    class Meta:
+        primary_key = CompositeKey("level", "idx")
+
+    @classmethod
+    def fetch(cls, keys) -> dict:
+        """{(level, index): hash bytes} of these nodes, in one query (missing ones absent)."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        where = reduce(or_, ((cls.level == lv) & (cls.idx == ix) for lv, ix in keys))
+        return {(n.level, n.idx): bytes.fromhex(n.hash) for n in cls.select().where(where)}
+
+
+class AuditCheckpoint(BaseModel):
+    """One signed checkpoint: the tree's size and root at a time, as a C2SP signed note."""
+
+    tree_size = BigIntegerField(unique=True)
+    root_hash = CharField(max_length=64)
+    at = DateTimeField()
+    note = TextField()
+
+    @classmethod
+    def latest(cls) -> "AuditCheckpoint | None":
+        """The newest checkpoint (the largest tree), or None before the first."""
+        return cls.select().order_by(cls.tree_size.desc()).first()
+
+    @classmethod
+    def covering(cls, seq: int) -> "AuditCheckpoint | None":
+        """The newest checkpoint whose tree holds entry `seq`."""
+        return cls.select().where(cls.tree_size >= seq).order_by(cls.tree_size.desc()).first()

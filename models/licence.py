@@ -198,13 +198,18 @@ class ELicence(BaseModel):
 
 
 class LicenceCheck(BaseModel):
-    """One check of an e-licence (查验记录), shown to the holder in their check log."""
+    """One check of an e-licence (查验记录), shown to the holder in their check log.
 
-    elicence = ForeignKeyField(ELicence, backref="checks", on_delete="CASCADE")
-    at = DateTimeField(default=utcnow)
+    Not a table of its own: a view (migration 0011) over the audit log's `licence.check`
+    entries of e-licences, so each check writes one row that serves both the holder's log
+    and the audit log. Read-only: checks are recorded with core.audit.audit.
+    """
+
+    elicence = ForeignKeyField(ELicence, backref="checks")
+    at = DateTimeField()
     via = CharField(max_length=10)  # qr | typed | json | share
     checker_kind = CharField(max_length=12)  # anonymous | inspector | staff | firm
-    checker = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    checker = ForeignKeyField(User, null=True)
     checker_label = CharField(max_length=100, default="")
     verdict = CharField(max_length=20)
     client_addr = CharField(max_length=64, default="")
@@ -214,7 +219,7 @@ class LicenceCheck(BaseModel):
     checker_office = CharField(max_length=20, default="")
 
     class Meta:
-        indexes = ((("elicence", "at"), False),)
+        table_name = "licence_check"
 
 
 def new_share_code() -> str:

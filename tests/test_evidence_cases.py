@@ -158,7 +158,7 @@ def test_progress_follows_the_table(client, officer, make, conn):
             a.action
             for a in AuditEvent.select()
             .where(AuditEvent.action.startswith("evidence.case."))
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         ]
     assert moves == [
         "evidence.case.evidence_gathered",

@@ -49,3 +49,19 @@ def test_unhandled_violations_of_a_vehicle_use_the_two_column_index(app):
         sql, params = Vehicle(id=1).unhandled_violations().sql()
         plan = " ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert "traffic_violation_vehicle_id_handled" in plan, plan
+
+
+def test_the_check_log_view_reads_one_licence_through_its_partial_index(app):
+    """The holder's check log is a view over the audit log: reading one licence's
+    checks must not walk the whole log."""
+    if on_postgres():
+        return
+    from models import LicenceCheck
+
+    with db.connection_context():
+        query = (
+            LicenceCheck.select().where(LicenceCheck.elicence == 7).order_by(LicenceCheck.at.desc())
+        )
+        sql, params = query.limit(50).sql()
+        plan = " ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "audit_event_licence_check" in plan, plan

@@ -5,13 +5,14 @@ from models import (
     AccidentCase,
     ELicence,
     EvidenceItem,
-    LicenceCheck,
     LicenceRecord,
     RestrictedZone,
+    ShareCode,
     User,
     Vehicle,
     ZoneRule,
 )
+from models.base import utcnow
 from models.stats import office_code_by
 
 
@@ -31,20 +32,17 @@ def test_licence_lookups(app, make, conn):
 
 
 def test_insert_new_fills_defaults_and_sets_the_id(app, make, conn):
+    """LicenceCheck is a read-only view over the audit log, so this test of the generic
+    insert_new() inserts a ShareCode (same assertions: the id, the given and the
+    default values)."""
     elicence = make.elicence()
     with conn():
-        check = LicenceCheck(
-            elicence=elicence.id, via="qr", checker_kind="anonymous", verdict="valid"
-        )
-        new_id = check.insert_new()
-        assert check.id == new_id
-        stored = LicenceCheck.get_by_id(new_id)
-        assert (stored.elicence_id, stored.verdict, stored.client_addr) == (
-            elicence.id,
-            "valid",
-            "",
-        )
-        assert stored.at is not None
+        share = ShareCode(elicence=elicence.id, expires_at=utcnow())
+        new_id = share.insert_new()
+        assert share.id == new_id
+        stored = ShareCode.get_by_id(new_id)
+        assert (stored.elicence_id, stored.show_points, stored.note) == (elicence.id, False, "")
+        assert stored.created_at is not None and len(stored.code) == 8
 
 
 def test_set_if_moves_only_from_the_state_seen(app, make, conn):

@@ -93,7 +93,7 @@ def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(
     with conn():
         assert Peer.select().count() == 0
         assert OutboxMessage.get().status == OUTBOX_CANCELLED
-        actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.seq)]
+        actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.id)]
         assert actions[-2:] == ["network.peer_suspended", "network.peer_removed"]
 
 

@@ -67,7 +67,7 @@ def assert_refused(pair, payload, reason, status, key=None):
     assert inbox_after == inbox_before  # nothing handled, nothing stored
     assert refused_after == refused_before + 1
     with jinan.database():
-        row = AuditEvent.select().order_by(AuditEvent.seq.desc()).get()
+        row = AuditEvent.select().order_by(AuditEvent.id.desc()).get()
         assert (row.action, row.result, row.object_id) == (
             "network.refused",
             reason,

@@ -125,7 +125,7 @@ def test_an_application_meeting_every_rule_is_approved_at_once(client, make, log
     with conn():
         actions = [
             a.action
-            for a in AuditEvent.select().order_by(AuditEvent.seq)
+            for a in AuditEvent.select().order_by(AuditEvent.id)
             if a.action.startswith("truck_pass.")
         ]
     assert actions == ["truck_pass.apply", "truck_pass.approved"]

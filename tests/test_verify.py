@@ -147,7 +147,7 @@ def test_every_check_is_logged_for_the_holder_and_audited(client, make, conn):
         audited = AuditEvent.select().where(
             (AuditEvent.action == "licence.check") & (AuditEvent.object_id == str(el.id))
         )
-        assert [a.result for a in audited.order_by(AuditEvent.seq)] == ["valid", "used-code"]
+        assert [a.result for a in audited.order_by(AuditEvent.id)] == ["valid", "used-code"]
 
 
 def typed_url(elicence, code):

@@ -255,7 +255,7 @@ def account():
     logins = (
         AuditEvent.select()
         .where((AuditEvent.actor_id == current_user.id) & (AuditEvent.action.startswith("login.")))
-        .order_by(AuditEvent.seq.desc())
+        .order_by(AuditEvent.id.desc())
         .limit(10)
     )
     status = 422 if form.errors else 200

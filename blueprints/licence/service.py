@@ -22,7 +22,6 @@ from core.steps import StepError
 from core.uploads import remove_stored, store_upload
 from models import (
     ELicence,
-    LicenceCheck,
     LicenceRecord,
     ShareCode,
     Throttle,
@@ -386,33 +385,27 @@ def _relay_detail(origin: Origin) -> dict:
 
 
 def _log_check(elicence, via, verdict, checker, label: str = "", origin=None) -> None:
-    """The holder's check-log row and the audit row of one check of a known e-licence."""
+    """Record one check: a single audit entry, which the holder's check log reads (the
+    LicenceCheck view: the label, city and office come from its detail) and the statistics
+    count, in the check's own transaction. A relayed check carries the address the relaying
+    deployment reports, not that deployment's own."""
     origin = origin or local_origin()
     kind = "firm" if via == "share" else (origin.kind or checker_kind(checker))
     label = label or origin.name
     office = origin.office
     if not office and checker is not None and kind == "inspector" and checker.office_id:
         office = checker.office.code
-    LicenceCheck(
-        elicence=elicence.id,
-        via=via,
-        checker_kind=kind,
-        checker=checker.id if checker else None,
-        checker_label=label[:100],
-        verdict=verdict,
-        client_addr=origin.client_addr[:64],
-        checker_city=origin.city[:50],
-        checker_office=office[:20],
-    ).insert_new()
     audit(
         "licence.check",
         elicence,
         result=verdict,
         actor=checker,
+        client_addr=origin.client_addr[:64],
         detail={
             "via": via,
             "checker": kind,
-            **({"firm": label} if via == "share" and label else {}),
+            **({"firm": label[:100]} if label else {}),
+            **({"office": office[:20]} if office and not origin.relay else {}),
             **_relay_detail(origin),
         },
     )

@@ -101,8 +101,9 @@ def _as_key(entry: dict) -> SigningKey:
     return SigningKey(OKPKey.import_key(entry["jwk"]), entry["kid"], entry["nbf"], entry["exp"])
 
 
-def all_keys(now: int | None = None) -> list[SigningKey]:
-    """Every key not yet expired, newest first; the first one is made on first use."""
+def all_keys(now: int | None = None, expired: bool = False) -> list[SigningKey]:
+    """Every key not yet expired (every key ever made, with `expired`: the audit log's old
+    checkpoints stay verifiable), newest first; the first one is made on first use."""
     now = int(time.time()) if now is None else now
     folder = key_folder()
     entries = _read(folder)
@@ -112,7 +113,7 @@ def all_keys(now: int | None = None) -> list[SigningKey]:
             if not any(e["exp"] > now for e in entries):
                 entries.append(_new_entry(current_app.config["NETWORK_KEY_DAYS"], now))
                 _write(folder, entries)
-    keys = [_as_key(e) for e in entries if e["exp"] > now]
+    keys = [_as_key(e) for e in entries if expired or e["exp"] > now]
     return sorted(keys, key=lambda k: k.nbf, reverse=True)
 
 

@@ -1,0 +1,187 @@
+"""Integrating audit entries into the Merkle tree, signing checkpoints, and receipts.
+
+Writers only insert unnumbered entries (models.AuditEvent.append). `integrate()` runs one at
+a time across every node of a deployment (PostgreSQL: a transaction-level advisory lock;
+SQLite: the write lock of its IMMEDIATE transaction), so numbering never forks: it takes the
+committed entries that have no number yet in id order, gives them the next sequence numbers,
+stores the tree nodes they complete and a checkpoint signed with the deployment's key, all in
+one transaction. A crash (kill -9) rolls the whole batch back, and the next run numbers the
+same entries: none is lost, none numbered twice.
+"""
+
+import base64
+import time
+
+from flask import current_app
+from peewee import fn
+
+from core.network import keys
+from models import AuditCheckpoint, AuditEvent, AuditTreeNode, db, is_postgres, utcnow, write_tx
+from rules import merkle
+
+from .note import Checkpoint, NoteError, open_note, raw_public, sign, verifier_key
+
+# pg_advisory_xact_lock's key for the integrator ("jgaudit" in ASCII).
+ADVISORY_KEY = 0x6A6761756469
+BATCH = 5000
+
+
+def origin() -> str:
+    """The log's name in checkpoints and its key name: the deployment's address without the
+    scheme, then /audit (C2SP recommends a schema-less URL)."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return base.split("://", 1)[-1].rstrip("/") + "/audit"
+
+
+def verifier_keys(name: str | None = None) -> list[str]:
+    """The verifier keys (C2SP text form) of every key this deployment has signed with, under
+    `name` (the origin by default); expired keys included, as old checkpoints need them."""
+    name = name or origin()
+    return [verifier_key(name, raw_public(k.key.public_key)) for k in keys.all_keys(expired=True)]
+
+
+def _take_integrator_lock() -> None:
+    """One integrator at a time across nodes: the write transaction already serialises on
+    SQLite; on PostgreSQL an advisory lock held until commit or rollback."""
+    if is_postgres():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_KEY,))
+
+
+def tree_size() -> int:
+    """How many entries the tree holds: its last leaf's index + 1 (after migration 0011 the
+    tree can be ahead of the latest checkpoint, until the integrator signs one)."""
+    last = AuditTreeNode.select(fn.MAX(AuditTreeNode.idx)).where(AuditTreeNode.level == 0).scalar()
+    return 0 if last is None else last + 1
+
+
+def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
+    """Number up to `batch` waiting entries, extend the tree and sign a checkpoint.
+
+    Returns the new checkpoint, or None when no entry was waiting. The caller holds a
+    connection (db.connection_context()).
+    """
+    with write_tx():
+        _take_integrator_lock()
+        size = tree_size()
+        waiting = list(
+            AuditEvent.select().where(AuditEvent.seq.is_null()).order_by(AuditEvent.id).limit(batch)
+        )
+        if not waiting:
+            latest = AuditCheckpoint.latest()
+            if size and (latest is None or latest.tree_size < size):
+                nodes = AuditTreeNode.fetch(merkle.frontier_keys(size))
+                return _checkpoint(size, merkle.range_hash(0, size, nodes))
+            return None
+        leaf_hashes = []
+        for offset, event in enumerate(waiting):
+            event.seq = size + offset + 1
+            leaf_hashes.append(merkle.leaf_hash(event.leaf()))
+        _number([(event.id, event.seq) for event in waiting])
+        known = AuditTreeNode.fetch(merkle.frontier_keys(size))
+        new = merkle.append_nodes(size, leaf_hashes, known)
+        rows = [{"level": lv, "idx": ix, "hash": h.hex()} for (lv, ix), h in new.items()]
+        for start in range(0, len(rows), 500):
+            AuditTreeNode.insert_many(rows[start : start + 500]).execute()
+        total = size + len(waiting)
+        root = merkle.range_hash(0, total, {**known, **new})
+        return _checkpoint(total, root)
+
+
+def _number(pairs: list[tuple[int, int]]) -> None:
+    """Give each (id, seq) row its number, a few hundred rows per statement (one round trip
+    each, not one per row). The append-only trigger lets a number be given once, to an
+    unnumbered row, and nothing else change (migration 0011)."""
+    mark = "%s" if is_postgres() else "?"
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        values = ", ".join([f"({mark}, {mark})"] * len(chunk))
+        names = "v(id, seq)" if is_postgres() else "v"
+        id_col, seq_col = ("v.id", "v.seq") if is_postgres() else ("v.column1", "v.column2")
+        # Only placeholders and fixed names go into the text; the values are parameters.
+        update = f"UPDATE audit_event SET seq = {seq_col} FROM (VALUES {values}) AS {names}"  # noqa: S608
+        sql = f"{update} WHERE audit_event.id = {id_col} AND audit_event.seq IS NULL"
+        params = [value for pair in chunk for value in pair]
+        if db.execute_sql(sql, params).rowcount != len(chunk):
+            raise RuntimeError("an audit entry was numbered by someone else: integration stopped")
+
+
+def _checkpoint(size: int, root: bytes) -> AuditCheckpoint:
+    """Sign and store the checkpoint of a tree of `size` entries with this root."""
+    name = origin()
+    text = Checkpoint(name, size, root).text()
+    note = sign(text, name, keys.signing_key().key.private_key)
+    return AuditCheckpoint.create(tree_size=size, root_hash=root.hex(), at=utcnow(), note=note)
+
+
+def run_integrator(
+    interval: float = 0.5, stop=lambda: False, once: bool = False, batch: int = BATCH
+) -> int:
+    """Integrate until `stop()` says so (with `once`: until nothing waits), pausing
+    `interval` seconds when nothing waits; returns the tree size reached (0: nothing
+    integrated). The caller holds a connection."""
+    total = 0
+    while True:
+        checkpoint = integrate(batch)
+        if checkpoint is not None:
+            total = checkpoint.tree_size
+        if stop() or once and checkpoint is None:
+            return total
+        if checkpoint is None:
+            time.sleep(interval)
+
+
+def _b64(values) -> list[str]:
+    """Hashes as base64 (as checkpoints write them)."""
+    return [base64.b64encode(v).decode() for v in values]
+
+
+def inclusion_proof(event: AuditEvent, checkpoint: AuditCheckpoint) -> list[bytes]:
+    """The audit path of an integrated entry in the tree of `checkpoint` (O(log n) nodes)."""
+    ranges = merkle.inclusion_ranges(event.seq - 1, checkpoint.tree_size)
+    nodes = AuditTreeNode.fetch(merkle.keys_for(ranges))
+    return [merkle.range_hash(start, end, nodes) for start, end in ranges]
+
+
+def consistency_proof(old: int, new: int) -> list[bytes]:
+    """The RFC 9162 consistency proof between the trees of `old` and `new` entries."""
+    ranges = merkle.consistency_ranges(old, new)
+    nodes = AuditTreeNode.fetch(merkle.keys_for(ranges))
+    return [merkle.range_hash(start, end, nodes) for start, end in ranges]
+
+
+class NotYetIntegrated(LookupError):
+    """The entry exists but no checkpoint covers it yet (the integrator runs every second)."""
+
+
+def receipt(seq: int) -> dict:
+    """The receipt of entry `seq`: its leaf, its audit path and the signed checkpoint.
+
+    Everything docs/verify_receipt.py needs to check it offline with the standard library.
+    """
+    event = AuditEvent.get_or_none(AuditEvent.seq == seq)
+    if event is None:
+        raise LookupError(f"no audit entry numbered {seq}")
+    checkpoint = AuditCheckpoint.covering(seq)
+    if checkpoint is None:
+        raise NotYetIntegrated(seq)
+    name = Checkpoint.parse(checkpoint.note.rpartition("\n\n")[0] + "\n").origin
+    return {
+        "format": "jiaoguan-audit-receipt/1",
+        "leaf_index": seq - 1,
+        "leaf": event.leaf().decode(),
+        "tree_size": checkpoint.tree_size,
+        "audit_path": _b64(inclusion_proof(event, checkpoint)),
+        "checkpoint": checkpoint.note,
+        "log_keys": verifier_keys(name),
+    }
+
+
+def open_checkpoint(row: AuditCheckpoint) -> Checkpoint:
+    """The checkpoint of a stored row, its signature checked against this deployment's keys;
+    NoteError when it does not verify or does not say what the row says."""
+    text = row.note.rpartition("\n\n")[0] + "\n"
+    body = Checkpoint.parse(text)
+    open_note(row.note, verifier_keys(body.origin))
+    if body.size != row.tree_size or body.root.hex() != row.root_hash:
+        raise NoteError("the signed checkpoint differs from the row that stores it")
+    return body

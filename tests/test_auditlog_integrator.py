@@ -1,0 +1,122 @@
+"""The integrator: one at a time across nodes, in whole batches, nothing lost or repeated.
+
+Runs on the suite's database: one SQLite file, or PostgreSQL when TEST_DATABASE_URL points at
+it (the real several-node deployment, where the advisory lock is what serialises).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from app import create_app
+from core.auditlog.verify import verify_log
+from core.db import upgrade
+from models import AuditCheckpoint, AuditEvent, db, write_tx
+
+from .helpers import fresh_database_url, release_database
+from .nodes import ROOT, Node
+from .test_faults import register, registration
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    """A migrated database, the app bound to it, and the environment of its commands."""
+    url = fresh_database_url(tmp_path)
+    settings = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "shared-by-all-nodes",
+        "PUBLIC_BASE_URL": "https://jg.example.test",
+        "NETWORK_KEY_FOLDER": str(tmp_path / "network"),
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+    }
+    app = create_app(settings)
+    upgrade()
+    env = {**os.environ, "FLASK_APP": "app:create_app", **settings}
+    yield app, env
+    release_database()
+
+
+def integrator(env, *args):
+    """`flask audit integrate ...` as its own process (as the worker runs it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "audit", "integrate", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def numbers():
+    """Every entry's sequence number (None: not integrated), in id order."""
+    with db.connection_context():
+        return [e.seq for e in AuditEvent.select(AuditEvent.seq).order_by(AuditEvent.id)]
+
+
+def test_kill_9_of_the_integrator_mid_batch_loses_nothing_and_repeats_nothing(deployment):
+    app, env = deployment
+    total, batch = 4000, 250
+    with app.app_context(), db.connection_context(), write_tx():
+        for i in range(total):
+            AuditEvent.append(action="test.entry", object_type="test", object_id=i)
+    proc = integrator(env, "--batch", str(batch), "--interval", "0.05")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the first batch is in: it is working on the next
+            with db.connection_context():
+                if AuditCheckpoint.select().exists():
+                    break
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    seqs = [s for s in numbers() if s is not None]
+    # Only whole batches: each is one transaction, and the one in hand rolled back.
+    assert 0 < len(seqs) < total and len(seqs) % batch == 0
+    assert sorted(seqs) == list(range(1, len(seqs) + 1))
+
+    done = integrator(env, "--once")
+    assert done.wait(timeout=120) == 0, done.stdout.read()
+    seqs = numbers()
+    assert seqs == list(range(1, total + 1))  # none lost, none twice, in commit (id) order
+    with app.app_context(), db.connection_context():
+        found = verify_log()
+    assert found.intact and found.entries == total and found.waiting == 0, found.problem
+
+
+def test_two_nodes_appending_with_two_integrators_number_every_entry_once(deployment, tmp_path):
+    app, env = deployment
+    settings = {k: env[k] for k in ("NETWORK_KEY_FOLDER", "PASSWORD_HASH_METHOD")}
+    nodes = [Node(env["DATABASE_URL"], str(tmp_path), **settings) for _ in range(2)]
+    integrators = [integrator(env, "--interval", "0.05") for _ in range(2)]
+    for proc in integrators:  # both running (and stoppable by SIGTERM) before the writes
+        assert b"integrator running" in proc.stdout.readline()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            statuses = list(
+                pool.map(lambda n: register(nodes[n % 2].url, registration(7000 + n)), range(40))
+            )
+        assert statuses.count(303) == 40
+    finally:
+        for node in nodes:
+            node.stop()
+        for proc in integrators:
+            proc.send_signal(signal.SIGTERM)
+        for proc in integrators:
+            assert proc.wait(timeout=60) == 0
+    done = integrator(env, "--once")
+    assert done.wait(timeout=120) == 0
+    seqs = numbers()
+    assert None not in seqs and sorted(seqs) == list(range(1, len(seqs) + 1))
+    with db.connection_context():
+        registered = AuditEvent.select().where(AuditEvent.action == "account.register").count()
+    assert registered == 40
+    with app.app_context(), db.connection_context():
+        found = verify_log()
+    assert found.intact and found.entries == len(seqs), found.problem
