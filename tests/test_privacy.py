@@ -39,7 +39,7 @@ def test_declared_actions_are_labelled(app):
 def actions(conn, action: str) -> list:
     """The audit rows of one action, oldest first."""
     with conn():
-        return list(AuditEvent.select().where(AuditEvent.action == action).order_by(AuditEvent.seq))
+        return list(AuditEvent.select().where(AuditEvent.action == action).order_by(AuditEvent.id))
 
 
 @pytest.mark.parametrize("role", ["licence_clerk", "police_inspector"])

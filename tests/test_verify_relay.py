@@ -258,7 +258,7 @@ def test_a_verdict_signed_with_another_key_is_refused(cities):
         row = (
             AuditEvent.select()
             .where(AuditEvent.action == "licence.check_relayed")
-            .order_by(AuditEvent.seq.desc())
+            .order_by(AuditEvent.id.desc())
             .get()
         )
         assert row.result == "undetermined" and '"bad_signature"' in row.detail
