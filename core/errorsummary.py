@@ -23,13 +23,10 @@ def field_errors(body: str) -> list[tuple[str, str, str]]:
     found = []
     for field_id, message in FIELD_ERROR.findall(str(body)):
         label = re.search(rf'<label for="{re.escape(field_id)}"[^>]*>(.*?)</label>', body, re.S)
-        found.append(
-            (
-                field_id,
-                Markup(label.group(1)).striptags() if label else "",
-                Markup(message).striptags(),
-            )
-        )
+        # The macros' own escaped output: striptags() drops tags and unescapes to plain text,
+        # which the summary's template escapes again.
+        text = Markup(label.group(1)).striptags() if label else ""  # noqa: S704
+        found.append((field_id, text, Markup(message).striptags()))  # noqa: S704
     return found
 
 

@@ -69,7 +69,8 @@ def test_a_share_check_result_leads_with_its_verdict(client, make):
 def test_a_typed_check_missing_its_code_keeps_its_key_and_is_announced(client):
     response = client.get("/verify/check?key=ABCD1234&code=&hl=en")
     soup = page(response, status=400)
-    assert soup.find(attrs={"role": "alert"}).get_text() == "Enter both the licence key and the code."
+    alert = soup.find(attrs={"role": "alert"})
+    assert alert.get_text() == "Enter both the licence key and the code."
     assert soup.find(id="code")["aria-invalid"] == "true"
     assert soup.find(id="key").get("aria-invalid") is None
     assert soup.find(id="key")["value"] == "ABCD1234"

@@ -88,6 +88,7 @@ def test_dark_mode_and_forced_colours(browser, live_app, base_url):
     styles = []
     for url in pages[:2]:  # valid, then used
         page.goto(url)
-        styles.append(page.locator(".verdict:visible").evaluate("v => getComputedStyle(v).borderStyle"))
+        box = page.locator(".verdict:visible")
+        styles.append(box.evaluate("v => getComputedStyle(v).borderStyle"))
     assert styles[0] != styles[1]
     context.close()
