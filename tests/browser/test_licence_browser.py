@@ -55,7 +55,7 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     inspector.goto(url)
     assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
     assert el.record.name in inspector.content()
-    photo = inspector.locator("img")
+    photo = inspector.locator("#zh img")  # the page also holds an English copy (#en)
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
     inspector.goto(url)
     assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == (
