@@ -6,7 +6,18 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import cli, db, errors, i18n, measures, notices, security, session_auth, sms
+from core import (
+    cli,
+    db,
+    errors,
+    errorsummary,
+    i18n,
+    measures,
+    notices,
+    security,
+    session_auth,
+    sms,
+)
 from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
 
@@ -141,6 +152,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     notices.init_app(app)
+    errorsummary.init_app(app)
     session_auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

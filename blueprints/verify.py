@@ -9,8 +9,10 @@ no cookie is needed), a few kilobytes per page, and a machine-readable verdict i
 import io
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 from werkzeug.formparser import parse_form_data
 
 from blueprints.licence import relay, service
@@ -18,6 +20,7 @@ from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
+from core.i18n import DEFAULT_LOCALE, LANGUAGES
 from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
 from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
 from core.security import csrf
@@ -44,9 +47,36 @@ def _verifier_headers(response):
     return response
 
 
+# Verdicts that judge neither way: the check could not be made (yet), so neither tick nor cross.
+UNSETTLED_VERDICTS = frozenset({"throttled", "undetermined"})
+
+
+def verdict_tone(verdict: str) -> str:
+    """How a verdict looks: "ok" (a tick, green) only for a valid licence or pass, "unknown"
+    (a question mark) when nothing was judged, else "bad" (a cross, red)."""
+    if verdict == "valid":
+        return "ok"
+    return "unknown" if verdict in UNSETTLED_VERDICTS else "bad"
+
+
 @bp.context_processor
 def _labels():
-    return {**labels(), **truckpass_labels()}
+    return {**labels(), **truckpass_labels(), "verdict_tone": verdict_tone}
+
+
+def render_page(template: str, **context) -> str:
+    """A result page in the reader's language with a copy in the other one (#zh / #en).
+
+    The language link of a result page moves to that copy inside the page: following a link
+    that asked again would run the check again, and a once-only code would turn from "valid"
+    to "already used" in front of the inspector.
+    """
+    here = str(get_locale() or DEFAULT_LOCALE)
+    other = next(code for code in LANGUAGES if code != here)
+    with force_locale(other):
+        alt = render_template(template, body_only=True, **context)
+    # Markup: the copy is our own template's output, escaped as it was written.
+    return render_template(template, alt=Markup(alt), **context)  # noqa: S704
 
 
 def _photo_signer() -> URLSafeTimedSerializer:
@@ -80,7 +110,7 @@ def show_result(result, via: str):
     if result.genuine and result.record.photo and isinstance(result, service.CheckResult):
         token = _photo_signer().dumps(result.record.id)
         photo_url = f"/v/photo/{token}"
-    return render_template(
+    return render_page(
         "verify/result.html",
         result=result,
         record=result.record,
@@ -215,7 +245,7 @@ def share():
     result = share_result(code, last6, request.args.get("firm", ""))
     _nothing_read_here(result)
     # The share code's own words for its verdicts (labels.SHARE_VERDICT_LABELS).
-    return render_template(
+    return render_page(
         "verify/share.html",
         result=result,
         record=result.record,
@@ -243,7 +273,7 @@ def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
         result=verdict,
         detail={"plate": plate or (truck_pass.plate if truck_pass else "")},
     )
-    return render_template(
+    return render_page(
         "verify/pass.html",
         verdict=verdict,
         truck_pass=truck_pass,

@@ -26,7 +26,7 @@ README_INSTANCE = "instance"
 SKIPPED_DIRS = {".venv", ".git", "instance", "__pycache__", ".pytest_cache", "out", "build"}
 CITING_FILES = (".py", ".html", ".md", ".css", ".lua", ".toml", ".cfg", ".sh", ".service")
 # In code (as opposed to the documents), a citation of the design must name its section.
-CODE_FILES = (".py", ".html", ".css", ".lua", ".sh")
+CODE_FILES = (".py", ".html", ".css", ".js", ".lua", ".sh")
 DESIGN_CITATION = re.compile(r"docs/DESIGN\.md#([\w-]+)")
 
 

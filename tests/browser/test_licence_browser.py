@@ -9,6 +9,7 @@ import time
 import pytest
 import zxingcpp
 from PIL import Image
+from playwright.sync_api import expect
 
 from blueprints.licence.demo import avatar_png
 from core.uploads import store_bytes
@@ -54,7 +55,7 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     inspector.goto(url)
     assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
     assert el.record.name in inspector.content()
-    photo = inspector.locator("img")
+    photo = inspector.locator("#zh img")  # the page also holds an English copy (#en)
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
     inspector.goto(url)
     assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == (
@@ -76,7 +77,7 @@ def test_typed_check_with_javascript_off_at_360(browser, live_app, base_url):
     page.click("form[action$='/verify/check'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/verify/check\?.*"))
     assert page.locator('meta[name="verification-result"]').get_attribute("content") == "valid"
-    assert page.locator(".verdict").inner_text() == "驾驶证有效"
+    assert page.locator(".verdict:visible").inner_text() == "✓ 驾驶证有效"
     assert page.evaluate("document.documentElement.scrollWidth <= 360")
     context.close()
 
@@ -120,3 +121,32 @@ def test_photo_check_with_javascript_off_at_360(browser, live_app, base_url, tmp
     assert el.record.name in page.content()
     assert page.evaluate("document.documentElement.scrollWidth <= 360")
     context.close()
+
+
+def in_view(page, selector: str) -> bool:
+    """The element is wholly inside the viewport as the page first shows (nothing scrolled)."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return (
+        page.evaluate("window.scrollY") == 0
+        and box["y"] >= 0
+        and box["x"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] + box["width"] <= size["width"]
+    )
+
+
+def test_code_page_at_360x640_shows_qr_key_and_code_and_counts_down(phone, live_app, base_url):
+    el = holder_with_photo(live_app)
+    log_in(phone, base_url, el.holder)
+    # A wrong typed code puts a warning on the panel; the code still shows first.
+    phone.request.get(f"{base_url}/verify/check?key={el.typing_key}&code=000000")
+    phone.goto(f"{base_url}/licence/code")
+    assert phone.locator("#code-panel .form-error").count() == 1
+    for part in (".code-qr svg", ".code-key", ".code-otp"):
+        assert in_view(phone, part), part
+    # With JavaScript on, the seconds left count down (countdown.js) between the panel's swaps.
+    seconds = phone.locator(".countdown-seconds")
+    first = int(seconds.inner_text())
+    expect(seconds).not_to_have_text(str(first), timeout=5000)
+    assert int(seconds.inner_text()) < first or first <= 2

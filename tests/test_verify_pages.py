@@ -1,0 +1,110 @@
+"""The verifier's own links and structure: language links that never run a check
+again, the verdict as the page's heading with a symbol, errors announced, an icon that exists,
+and styles for dark mode and forced colours."""
+
+from urllib.parse import parse_qs, urlsplit
+
+from bs4 import BeautifulSoup
+
+from models import LicenceCheck
+
+from .helpers import page
+from .test_verify import qr_code_at, qr_url
+
+
+def language_link(soup: BeautifulSoup):
+    """The header's link to the other language."""
+    return soup.select("header nav a")[-1]
+
+
+def test_a_result_holds_both_languages_and_its_link_stays_in_the_page(client, make, conn):
+    el = make.elicence()
+    soup = page(client.get(qr_url(el, qr_code_at(el))))
+    link = language_link(soup)
+    assert link["href"] == "#en" and link.get_text() == "English"
+    assert soup.select_one("#zh h1.verdict").get_text(strip=True) == "✓驾驶证有效"
+    english = soup.select_one("#en")
+    assert english["lang"] == "en" and "alt" in english["class"]
+    assert english.select_one("h1.verdict").get_text(strip=True) == "✓Valid licence"
+    assert el.record.name in english.get_text()
+    with conn():
+        assert LicenceCheck.select().where(LicenceCheck.elicence == el.id).count() == 1
+
+
+def test_in_english_the_link_leads_to_the_chinese_copy(client, make):
+    el = make.elicence()
+    soup = page(client.get(qr_url(el, qr_code_at(el)) + "?hl=en"))
+    assert language_link(soup)["href"] == "#zh"
+    assert soup.select_one("#zh")["lang"] == "zh-CN"
+    assert soup.select_one("#en h1.verdict").get_text(strip=True) == "✓Valid licence"
+
+
+def test_the_verdict_is_the_heading_with_a_symbol_for_every_tone(client, make):
+    el = make.elicence()
+    code = qr_code_at(el)
+    client.get(qr_url(el, code))
+    used = page(client.get(qr_url(el, code)))
+    heading = used.select_one("#zh h1")
+    assert "verdict" in heading["class"] and "bad" in heading["class"]
+    assert heading.find("span", attrs={"aria-hidden": "true"}).get_text() == "✗"
+    assert not used.find(class_="verdict", attrs={"role": "status"})
+
+
+def test_a_truck_pass_result_has_its_own_header_and_heading(client, make):
+    truck_pass = make.truck_pass()
+    soup = page(client.get(f"/p/{truck_pass.handle}"))
+    assert soup.header.strong.get_text() == "货车通行证核验"
+    assert soup.select_one("#zh h1.verdict")
+    assert language_link(soup)["href"] == "#en"
+
+
+def test_a_share_check_result_leads_with_its_verdict(client, make):
+    soup = page(client.get("/verify/share?code=NOPE1234&last6=123456"))
+    heading = soup.select_one("#zh h1")
+    assert "verdict" in heading["class"]
+    assert soup.select_one("#en h1.verdict")
+    assert len(soup.find_all("form")) == 1  # the next check's form, once
+
+
+def test_a_typed_check_missing_its_code_keeps_its_key_and_is_announced(client):
+    response = client.get("/verify/check?key=ABCD1234&code=&hl=en")
+    soup = page(response, status=400)
+    alert = soup.find(attrs={"role": "alert"})
+    assert alert.get_text() == "Enter both the licence key and the code."
+    assert soup.find(id="code")["aria-invalid"] == "true"
+    assert soup.find(id="key").get("aria-invalid") is None
+    assert soup.find(id="key")["value"] == "ABCD1234"
+    # The language link goes to the form, so it cannot send a check.
+    href = language_link(soup)["href"]
+    assert urlsplit(href).path == "/verify" and parse_qs(urlsplit(href).query) == {"hl": ["zh"]}
+    # The typed form keeps the language it is written in.
+    assert soup.find("input", attrs={"type": "hidden", "name": "hl"})["value"] == "en"
+
+
+def test_a_wrong_plate_is_announced_at_its_field(client):
+    soup = page(client.get("/verify/truck?plate=12&hl=en"), status=400)
+    alert = soup.find(attrs={"role": "alert"})
+    plate = soup.find(id="plate")
+    assert plate["aria-invalid"] == "true" and plate["aria-describedby"] == alert["id"]
+    assert urlsplit(language_link(soup)["href"]).path == "/verify/truck"
+    assert soup.header.strong.get_text() == "Truck pass check"
+
+
+def test_the_form_pages_switch_language_with_a_plain_link(client):
+    for url in ("/verify", "/verify/share", "/verify/truck"):
+        href = language_link(page(client.get(url)))["href"]
+        assert href == f"{url}?hl=en"
+
+
+def test_the_icon_exists_and_every_page_links_it(client, make):
+    el = make.elicence()
+    for url in ("/verify", qr_url(el, qr_code_at(el)), "/verify/truck"):
+        icon = page(client.get(url)).find("link", rel="icon")
+        assert client.get(icon["href"]).status_code == 200
+
+
+def test_the_styles_cover_dark_mode_and_forced_colours(client):
+    css = client.get("/static/css/verify.css").get_data(as_text=True)
+    assert "@media(prefers-color-scheme:dark)" in css
+    assert "@media(forced-colors:active)" in css
+    assert "min-height:44px" in css
