@@ -80,7 +80,10 @@ def record_context(record: LicenceRecord, status_form=None, photo_form=None) -> 
     """What the record page shows."""
     status_form = status_form or StatusForm()
     targets = service.RECORD_STATUS.targets(record.status)
-    status_form.action.choices = choices((k, v) for k, v in ACTIONS.items() if k in targets)
+    actions = [(k, v) for k, v in ACTIONS.items() if k in targets]
+    # An empty first option: the clerk chooses, nothing is suspended or revoked by default (none
+    # at all when no change is possible: the page then shows no form).
+    status_form.action.choices = choices([("", _l("Choose…")), *actions] if actions else [])
     return {
         "record": record,
         "status_form": status_form,
