@@ -49,14 +49,17 @@ run: migrate
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
 
 # Browser tests are never skipped silently: Chromium is installed when missing (as root), or the
-# run stops with the command to install it; SKIP_BROWSER=1 runs the suite without them.
+# run stops with the command to install it; SKIP_BROWSER=1 runs the suite without them. The same
+# for the Nu HTML checker the standards test runs (vnu-jar from npm into .cache/vnu, and Java).
 test: install-test
 	scripts/ensure-chromium.sh
+	scripts/ensure-vnu.sh >/dev/null
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL (starts Debian's cluster and makes the test database; needs root).
 test-pg: install-test
 	scripts/ensure-chromium.sh
+	scripts/ensure-vnu.sh >/dev/null
 	TEST_DATABASE_URL=$$(scripts/pg-test-server.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The benchmark against a real gunicorn (not part of the tests): docs/PERFORMANCE.md.

@@ -88,7 +88,7 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
     )
     assert panel.select_one(".code-key").get_text().replace(" ", "") == el.typing_key
     assert panel.select_one(".code-qr svg") is not None
-    assert re.fullmatch(r"load delay:\d+s", panel["hx-trigger"])
+    assert re.fullmatch(r"load delay:\d+s", panel["data-hx-trigger"])
     refresh = soup.find("noscript").find("meta")
     assert refresh["http-equiv"] == "refresh" and 1 <= int(refresh["content"]) <= 30
     fragment = client.get("/licence/code", headers={"HX-Request": "true"})

@@ -65,6 +65,8 @@ KIND_LABELS = {
     "view": _l("Viewed"),
     "download": _l("Downloaded a copy"),
 }
+# The reason list's first, empty choice (an option needs words to be read out).
+NOT_WITHHELD = _l("Not withheld")
 CASE_NO_RE = r"^[0-9A-Za-z-]{6,32}$"
 
 
@@ -128,7 +130,7 @@ class UploadForm(Form):
         default="released",
     )
     reason = SelectField(
-        _l("Reason for withholding"), choices=choices(REASON_LABELS, ""), default=""
+        _l("Reason for withholding"), choices=choices(REASON_LABELS, NOT_WITHHELD), default=""
     )
     note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
 
@@ -146,7 +148,7 @@ class ReleaseForm(Form):
         choices=choices(RELEASE_LABELS),
     )
     reason = SelectField(
-        _l("Reason for withholding"), choices=choices(REASON_LABELS, ""), default=""
+        _l("Reason for withholding"), choices=choices(REASON_LABELS, NOT_WITHHELD), default=""
     )
     note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
 

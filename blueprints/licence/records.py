@@ -88,7 +88,10 @@ def record_context(
     correction_form = correction_form or RecordCorrectionForm(prefix="correction")
     correction_form.field.choices = choices(CORRECTABLE_FIELDS.items())
     targets = service.RECORD_STATUS.targets(record.status)
-    status_form.action.choices = choices((k, v) for k, v in ACTIONS.items() if k in targets)
+    actions = [(k, v) for k, v in ACTIONS.items() if k in targets]
+    # An empty first option: the clerk chooses, nothing is suspended or revoked by default (none
+    # at all when no change is possible: the page then shows no form).
+    status_form.action.choices = choices([("", _l("Choose…")), *actions] if actions else [])
     return {
         "record": record,
         "status_form": status_form,

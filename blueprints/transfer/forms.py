@@ -106,7 +106,13 @@ class InspectionForm(Form):
     )
     result = SelectField(
         _l("Result"),
-        choices=[SelectChoice("passed", _l("Passed")), SelectChoice("failed", _l("Failed"))],
+        # No default: the clerk chooses (an empty first option, as HTML wants of a required
+        # select, and no result is taken for "passed" by mistake).
+        choices=[
+            SelectChoice("", _l("Choose…")),
+            SelectChoice("passed", _l("Passed")),
+            SelectChoice("failed", _l("Failed")),
+        ],
         validators=[DataRequired(REQUIRED)],
     )
     remarks = TextAreaField(

@@ -87,7 +87,7 @@ def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
     log_in(phone, base_url, el.holder)
     phone.goto(f"{base_url}/licence/code")
     assert phone.evaluate("document.documentElement.scrollWidth <= 360")
-    trigger = phone.locator("#code-panel").get_attribute("hx-trigger")
+    trigger = phone.locator("#code-panel").get_attribute("data-hx-trigger")
     delay = int(re.search(r"delay:(\d+)s", trigger).group(1))
     with phone.expect_response(re.compile(r".*/licence/code$"), timeout=(delay + 5) * 1000) as r:
         pass
