@@ -1,16 +1,20 @@
 """The notices of an accident case (core.notices): its parties are told when the case concerns
-them, when its evidence opens for review, and when an item is withheld from them.
+them, when its evidence opens for review, when an item is withheld from them and when their
+request for a review (复核) is answered; the handling officer is told when a review is asked for.
 
 Parties are kept by ID number, so a notice reaches a party's account only once that account
-proved the number (core.notices.notify_holder).
+proved the number (core.notices.notify_holder); a review's answer goes to the account that
+asked, while it may still see the case (core.identity.may_see_case: proven, or the case opened
+with its query code).
 """
 
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from core.notices import kind, notify_holder
-from models import CaseParty, EvidenceItem
+from core.identity import may_see_case
+from core.notices import kind, notify, notify_holder
+from models import CaseParty, EvidenceItem, User
 from rules.clock import BEIJING_OFFSET
 
 from .forms import CATEGORY_LABELS, PARTY_ROLE_LABELS, REASON_LABELS
@@ -73,6 +77,35 @@ kind(
 )
 
 
+kind(
+    "evidence.review_requested",
+    title=_l("A review is asked for in case %(case_no)s"),
+    what=_l(
+        "A party to accident case %(case_no)s (%(role)s) asked for a review of the withheld "
+        "evidence: %(grounds)s"
+    ),
+    next_step=_l(
+        "Answer the request in the review queue; the party reads your answer on the case page "
+        "and is told of it."
+    ),
+    endpoint="evidence.review_queue",
+    prepare=_labels,
+)
+kind(
+    "evidence.review_answered",
+    title=_l("Your review request in case %(case_no)s is answered"),
+    what=_l("%(office)s answered your request for a review of accident case %(case_no)s."),
+    next_step=_l(
+        "Read the answer on the case page. Questions about it go to %(office)s, which handles "
+        "the case."
+    ),
+    **CASE_PAGE,
+)
+
+# The grounds quoted to the officer, at most this long (the queue shows them in full).
+GROUNDS_QUOTED = 120
+
+
 def case_params(case) -> dict:
     """What every accident-case notice names."""
     delivered = case.determination_delivered_on
@@ -118,3 +151,24 @@ def tell_withheld(case, item) -> None:
             category=item.category,
             reason=item.withhold_reason or "",
         )
+
+
+def tell_review_requested(case, party, grounds: str) -> None:
+    """A party asked for a review: the handling officer is told (a staff account; the party is
+    named by role only, the queue shows the rest), inside the request's transaction."""
+    quoted = grounds if len(grounds) <= GROUNDS_QUOTED else grounds[: GROUNDS_QUOTED - 1] + "…"
+    notify(
+        case.officer_id,
+        "evidence.review_requested",
+        **case_params(case),
+        role=party.role,
+        grounds=quoted,
+    )
+
+
+def tell_review_answered(case, request) -> None:
+    """The officer answered: the account that asked is told, if it may still see the case. The
+    answer itself stays on the case page, where access is checked and logged."""
+    account = User.get_or_none(User.id == request.user_id)
+    if account is not None and may_see_case(account, case.id):
+        notify(account, "evidence.review_answered", **case_params(case))

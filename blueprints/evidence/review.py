@@ -2,7 +2,9 @@
 brigade's officers answer, and the answer reaches the party.
 
 Steps follow the service convention (core.steps): the actor is the CaseAccess's user, one
-write transaction, refusals as StepError; each answer is a conditional UPDATE with its audit row.
+write transaction, refusals as StepError; each answer is a conditional UPDATE with its audit
+row. The officer is told of a request, and the party of its answer, in the step's transaction
+(blueprints.evidence.notices).
 """
 
 import datetime as dt
@@ -16,6 +18,8 @@ from core.steps import LostRace, StepError, run_step
 from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, utcnow
 from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING
 from rules.clock import beijing_today
+
+from .notices import tell_review_answered, tell_review_requested
 
 # The period for asking a review, in days from the determination's delivery. It is a setting
 # (EVIDENCE_REVIEW_DAYS, app.SETTINGS), since provinces differ; 3 days is the common window of
@@ -99,7 +103,7 @@ def request_review(access, grounds: str) -> ReviewRequest:
             case=case.id, party=access.party.id, user=access.user.id, grounds=grounds
         )
         audit("evidence.review_requested", request, actor=access.user, detail={"case": case.id})
-        # notice: tell the handling officer a review was asked for (notices work).
+        tell_review_requested(case, access.party, grounds)
         return request
 
     return run_step(step)
@@ -143,7 +147,7 @@ def answer_review(request_id: int, actor, answer: str) -> ReviewRequest:
             answer=answer,
         ):
             raise LostRace
-        # notice: tell the party the officer answered their review request (notices work).
+        tell_review_answered(case, request)
         return request
 
     return run_step(step, lost=_l("This request has already been answered."))

@@ -3,7 +3,8 @@ licence record with a reason, and a citizen asks for the name on their account t
 which a licence clerk approves or refuses (a small request queue).
 
 Steps follow the service convention (core.steps): an explicit actor, one write transaction,
-refusals as StepError; each change is a conditional UPDATE with its audit row.
+refusals as StepError; each change is a conditional UPDATE with its audit row, and the person
+it concerns is told in the same transaction (blueprints.licence.notices).
 """
 
 import datetime as dt
@@ -16,6 +17,9 @@ from core.states import StateMachine
 from core.steps import LostRace, StepError, run_step
 from models import LicenceRecord, NameCorrection, User, utcnow
 from models.licence import CORRECTION_APPROVED, CORRECTION_PENDING, CORRECTION_REFUSED
+from rules.clock import beijing_today
+
+from .notices import tell_corrected, tell_name_decision
 
 # A request is decided once: approved or refused, never reopened (a new request may follow).
 CORRECTION_MACHINE = StateMachine(
@@ -79,7 +83,7 @@ def correct_record(record_id: int, actor, *, field: str, value: str, reason: str
             actor=actor,
             detail={"field": field, "old": str(old), "new": str(new), "reason": reason.strip()},
         )
-        # notice: tell the holder which field of their licence was corrected, and why.
+        tell_corrected(record, field, reason.strip(), actor.office_id, beijing_today().isoformat())
         return LicenceRecord.get_by_id(record_id)
 
     return run_step(step, lost=_l("Someone else changed this licence meanwhile; nothing was done."))
@@ -146,7 +150,7 @@ def decide_name_correction(request_id: int, actor, *, approve: bool, answer: str
             )
             if renamed != 1:
                 raise LostRace
-        # notice: tell the citizen the decision and the clerk's answer.
+        tell_name_decision(request)
         return request
 
     return run_step(step, lost=_l("This request has already been decided."))

@@ -72,6 +72,37 @@ kind(
     **CASE_PAGE,
 )
 kind(
+    "transfer.inspection_failed",
+    title=_l("%(plate)s failed its inspection"),
+    what=_l(
+        "On %(inspected_on)s %(destination_office)s inspected %(plate)s and it failed "
+        "(case %(case_no)s): %(reasons)s"
+    ),
+    next_step=_l(
+        "The case stays open: the clerk may inspect the vehicle again. Put right what failed, "
+        "then bring the vehicle and your ID card back to %(destination_office)s "
+        "(%(destination_office_city)s) during office hours. If the vehicle cannot pass, the "
+        "clerk ends the case."
+    ),
+    prepare=_reasons,
+    **CASE_PAGE,
+)
+kind(
+    "transfer.inspection_failed_seller",
+    title=_l("%(plate)s failed its inspection"),
+    what=_l(
+        "On %(inspected_on)s %(destination_office)s inspected %(plate)s, which you are selling, "
+        "and it failed (case %(case_no)s): %(reasons)s"
+    ),
+    next_step=_l(
+        "The case stays open: the clerk may inspect the vehicle again once the buyer brings it "
+        "back to %(destination_office)s. Nothing is needed from you unless the buyer or the "
+        "office asks; you will be told how the case goes on."
+    ),
+    prepare=_reasons,
+    **CASE_PAGE,
+)
+kind(
     "transfer.archive_sent",
     title=_l("The archive of %(plate)s has left %(origin_office)s"),
     what=_l(

@@ -30,6 +30,7 @@ from models.transfer import (
     REGISTERED,
 )
 from models.vehicles import NORMAL, PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED, TRANSFERRED_OUT
+from rules.clock import beijing_today
 
 from . import archive as archive_doc
 from .notices import tell
@@ -82,7 +83,8 @@ def inspect(
 ) -> TransferCase:
     """Record the inspection (查验). A pass asks the origin office for the archive; a failure
     (or a confirmed VIN or plate that differs from the record) leaves the case at
-    `inspection_failed`, from which the vehicle may be inspected again.
+    `inspection_failed`, from which the vehicle may be inspected again; buyer and seller are
+    told why and what to do.
 
     A reading that differs from the record and is not confirmed records nothing: it raises
     ReadingMismatch on its field, so that a mistyped VIN is typed again rather than failed.
@@ -132,7 +134,9 @@ def inspect(
                 {"reasons": reasons},
                 actor=actor,
             )
-            # notice: tell buyer and seller the vehicle failed and what to do (notices work).
+            failed = {"reasons": reasons, "inspected_on": beijing_today().isoformat()}
+            tell(case, "transfer.inspection_failed", "buyer", **failed)
+            tell(case, "transfer.inspection_failed_seller", "seller", **failed)
         elif not stopped_by_checks(case, actor=actor, office=office):
             move(case, AWAITING_ARCHIVE, "transfer.inspected", actor=actor)
             ArchiveTransfer.create(
