@@ -46,6 +46,9 @@ SETTINGS = {
     "NETWORK_CLOCK_SKEW_SECONDS": "300",
     "NETWORK_TIMEOUT_SECONDS": "10",
     "NETWORK_ALERT_HOURS": "24",
+    # How long the origin deployment's answer to a vehicle's checks counts as fresh for a step
+    # of a cross-deployment transfer; older, the step asks the origin again.
+    "NETWORK_CHECKS_FRESH_SECONDS": "300",
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
@@ -69,6 +72,7 @@ INT_SETTINGS = {
     "NETWORK_CLOCK_SKEW_SECONDS",
     "NETWORK_TIMEOUT_SECONDS",
     "NETWORK_ALERT_HOURS",
+    "NETWORK_CHECKS_FRESH_SECONDS",
 }
 
 

@@ -61,6 +61,7 @@ from .transfer import (
     TransferCase,
     TransferEvent,
 )
+from .transfer_network import OutgoingEvent, OutgoingTransfer, TransferLink
 from .truckpass import (
     PASS_STATUSES,
     RestrictedZone,
@@ -108,6 +109,9 @@ ALL_MODELS = [
     OutboxMessage,
     IdentityProof,
     SmsChallenge,
+    TransferLink,
+    OutgoingTransfer,
+    OutgoingEvent,
 ]
 
 __all__ = [
@@ -115,6 +119,9 @@ __all__ = [
     "ACCIDENT_OFFICER",
     "ADMIN",
     "ALL_MODELS",
+    "OutgoingEvent",
+    "OutgoingTransfer",
+    "TransferLink",
     "CASE_STATUSES",
     "CITIZEN",
     "EVIDENCE_CATEGORIES",

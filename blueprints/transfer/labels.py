@@ -113,6 +113,12 @@ def reason_text(reason: dict) -> str:
         return _("Inspection failed: %(text)s", text=reason.get("text", ""))
     if code == "archive_refused":
         return _("The origin office refused to send the archive: %(text)s", text=reason["text"])
+    if code == "origin_refused":
+        return _(
+            "The vehicle office of the city where the vehicle is registered cannot take part in "
+            "this transfer: %(text)s",
+            text=reason.get("text", ""),
+        )
     return str(code)
 
 

@@ -55,6 +55,9 @@ def inspect(
 ) -> TransferCase:
     """Record the inspection (查验). A failure, or a VIN or plate that differs from the record,
     stops the case; a pass asks the origin office for the archive."""
+    from . import network
+
+    network.fresh_checks(case_id)
 
     def step():
         case = locked_case(case_id, AWAITING_INSPECTION)
@@ -238,7 +241,11 @@ def new_certificate_no(office) -> str:
 
 
 def register(case_id: int, actor) -> TransferCase:
-    """Register the vehicle to the buyer under a plate of this city and a new certificate."""
+    """Register the vehicle to the buyer under a plate of this city and a new certificate (for
+    a case opened over the network, the relayed `registered` event is the origin's notice)."""
+    from . import network
+
+    network.fresh_checks(case_id)
 
     def step():
         case = locked_case(case_id, ARCHIVE_RECEIVED)

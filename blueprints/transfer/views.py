@@ -29,7 +29,7 @@ from models import (
 from models.transfer import ARCHIVE_SENT, AWAITING_ARCHIVE, AWAITING_INSPECTION, STOPPED
 from rules.validators import format_plate
 
-from . import bp
+from . import bp, network
 from .checks import run_checks
 from .forms import CaseForm, InspectionForm, PlateForm, RefuseArchiveForm
 from .labels import TEMPLATE_HELPERS
@@ -163,6 +163,18 @@ def open_from_form(form, buyer, market=None):
         form.form_errors.append(identity_refusal(verdict))
         return None
     vehicle = find_vehicle(form.vin.data, form.plate.data, form.seller_resident_id.data)
+    origin_answer = None
+    if vehicle is None:
+        # Registered in another city's deployment: ask its office (a signed enquiry).
+        try:
+            found = network.find_remote_vehicle(
+                form.vin.data, form.plate.data, form.seller_resident_id.data
+            )
+        except StepError as exc:
+            form.form_errors.append(str(exc.message))
+            return None
+        if found is not None:
+            vehicle, origin_answer = found
     if vehicle is None:
         form.form_errors.append(str(NO_MATCH))
         return None
@@ -178,6 +190,7 @@ def open_from_form(form, buyer, market=None):
             invoice_date=form.invoice_date.data,
             price=form.price.data,
             residence_permit_no=(form.residence_permit_no.data or "").upper() or None,
+            origin_answer=origin_answer,
         )
     except StepError as exc:
         form.form_errors.append(str(exc.message))

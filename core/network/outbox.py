@@ -43,8 +43,8 @@ BACKOFF_MAX = dt.timedelta(hours=1)
 # A worker's claim on a message: another worker leaves it alone this long.
 LEASE = dt.timedelta(seconds=120)
 # Refusals that may pass later: the peer has not added us yet, has suspended us for now, our
-# clocks disagree, or it still holds our old keys.
-TRANSIENT_REFUSALS = {"unknown_sender", "suspended_peer", "clock_skew", "bad_signature"}
+# clocks disagree, it still holds our old keys, or an earlier message has not reached it yet.
+TRANSIENT_REFUSALS = {"unknown_sender", "suspended_peer", "clock_skew", "bad_signature", "not_yet"}
 
 
 @dataclass(frozen=True)
