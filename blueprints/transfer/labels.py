@@ -29,6 +29,14 @@ STATE_LABELS = {
     CANCELLED: _l("Cancelled"),
 }
 
+OUTGOING_LABELS = {
+    "open": _l("Awaiting confirmation"),
+    "archive_requested": _l("Archive requested by the buyer's city"),
+    "archive_sent": _l("Archive sent, awaiting registration there"),
+    "transferred_out": _l("Transferred out: registered in the buyer's city"),
+    "closed": _l("Closed without transfer"),
+}
+
 ARCHIVE_LABELS = {
     ARCHIVE_REQUESTED: _l("Requested"),
     ARCHIVE_SENT: _l("Sent"),
@@ -178,6 +186,7 @@ TEMPLATE_HELPERS = {
     "fmt_plate": fmt_plate,
     "state_label": lambda v: label(STATE_LABELS, v),
     "archive_label": lambda v: label(ARCHIVE_LABELS, v),
+    "outgoing_state_label": lambda v: label(OUTGOING_LABELS, v),
     "vehicle_status_label": lambda v: label(VEHICLE_STATUS_LABELS, v),
     "vehicle_type_label": lambda v: label(VEHICLE_TYPE_LABELS, v),
     "record_label": lambda v: label(RECORD_LABELS, v),

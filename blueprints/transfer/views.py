@@ -78,6 +78,8 @@ def case_context(case, roles, **forms) -> dict:
         "archive": archive,
         "inspection": inspection,
         "photos": list(inspection.photos) if inspection else [],
+        # A case opened over the network: its origin deployment and the seller registered there.
+        "link": network.link_of(case),
         "staff_view": bool(roles & {"market", "destination", "origin"}),
         # Opened inside a queue page (htmx): offer a link to the case's own page.
         "in_queue": is_htmx() and "/cases/" not in request.headers.get("HX-Current-URL", ""),
