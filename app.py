@@ -6,6 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from blueprints.transfer import network_demo
 from core import cli, db, errors, i18n, measures, security, session_auth, sms
 from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
@@ -133,6 +134,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     network_cli.init_app(app)
+    network_demo.init_app(app)
     register_blueprints(app)
     return app
 
