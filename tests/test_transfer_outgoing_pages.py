@@ -109,3 +109,42 @@ def test_outsiders_see_nothing(app, make, conn, outgoing):
     assert "ZY000007" not in page(stranger.get("/transfer/outgoing")).get_text()
     with conn():
         assert OutboxMessage.select().count() == 0
+
+
+def test_the_buyers_page_of_a_case_opened_over_the_network(app, make, conn):
+    """At the destination the seller is a user of the origin: named from the case's link; the
+    buyer's confirmation is relayed to the origin with the step."""
+    from blueprints.transfer import service
+
+    w = make.transfer_world()
+    with conn():
+        Peer.create(base_url=OTHER, city="济南", fingerprint="x", document=json.dumps({"keys": []}))
+        answer = {
+            "peer_url": OTHER,
+            "seller_resident_id": w.seller.resident_id,
+            "seller": {"name": "卖方甲", "registered": True},
+            "reasons": [],
+        }
+        case = service.open_case(
+            vehicle=w.vehicle,
+            buyer=w.buyer,
+            opened_by=w.market_clerk,
+            market=w.market,
+            destination=w.dest,
+            invoice_no="INV-LINK",
+            invoice_date=w.vehicle.first_registered_on,
+            price=86000,
+            origin_answer=answer,
+        )
+        assert case.seller_id is None
+        assert [m.type for m in OutboxMessage.select()] == ["transfer.opened"]
+    client = as_user(app, make, w.buyer)
+    text = page(client.get(f"/transfer/cases/{case.id}")).get_text()
+    assert "卖方甲" in text and w.seller.resident_id not in text
+    client.post(f"/transfer/cases/{case.id}/confirm", data={})
+    with conn():
+        relayed = OutboxMessage.select().where(OutboxMessage.type == "transfer.event")
+        assert [json.loads(m.body)["event"]["kind"] for m in relayed] == ["confirmed"]
+    # The seller of the origin's deployment is no one here: their own account sees nothing.
+    seller = as_user(app, make, w.seller)
+    assert seller.get(f"/transfer/cases/{case.id}").status_code == 404
