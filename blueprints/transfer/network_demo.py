@@ -55,6 +55,7 @@ def connected(command):
 
     return wrapped
 
+
 CITIES = {
     # code, office, office (en), city, city (en), plate prefix, area codes of its citizens
     "qingdao": (
