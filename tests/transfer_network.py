@@ -8,7 +8,7 @@ import time
 from decimal import Decimal
 from types import SimpleNamespace
 
-from blueprints.transfer import network, office_service, service
+from blueprints.transfer import links, network, office_service, service
 from models import VEHICLE_CLERK, Office, OutgoingTransfer, TransferCase
 
 from .deployments import Deployment, peer
@@ -72,7 +72,7 @@ def user(user_id: int):
 def open_case(jinan: Deployment, t, invoice_no: str) -> TransferCase:
     """Jinan: the buyer opens the case from the invoice (the origin is asked about the car)."""
     with jinan.act():
-        found = network.find_remote_vehicle(t.car.vin, t.car.plate, t.seller_rid)
+        found = links.find_remote_vehicle(t.car.vin, t.car.plate, t.seller_rid)
         assert found is not None
         vehicle, answer = found
         buyer = user(t.buyer_id)

@@ -72,7 +72,7 @@ def run_checks(case: TransferCase, today: dt.date | None = None) -> list[CheckRe
     """Every check, on fresh rows of the vehicle, buyer and destination.
 
     For a vehicle registered in another deployment, the vehicle's checks are the origin's: its
-    last answer, kept with the case and made fresh before each step (network.fresh_checks)."""
+    last answer, kept with the case and made fresh before each step (links.fresh_checks)."""
     today = today or beijing_today()
     buyer = User.get_by_id(case.buyer_id)
     destination = Office.get_by_id(case.destination_office_id)

@@ -32,8 +32,11 @@ a step at the destination uses it while younger than NETWORK_CHECKS_FRESH_SECOND
 the origin again, synchronously, before its transaction (and refuses for now when the origin
 cannot be reached). Every message from the origin carries its checks as they stand when sent.
 
-A deployment with both offices never comes here: `origin_peer()` is None for a local office or
-an office no peer publishes, and the in-database path runs as before.
+A deployment with both offices never comes here: `links.peer_for_plate()` is None for a plate
+prefix of our own offices or one no peer publishes, a case without a TransferLink is an
+in-database case, and the in-database path runs as before. What the service steps call on the
+network path is in links.py (below them); this module holds the handlers of the messages and
+the origin's own steps (above them).
 """
 
 import datetime as dt
@@ -48,7 +51,6 @@ from peewee import IntegrityError
 
 from core.audit import audit
 from core.network import outbox
-from core.network.client import AskFailed, ask
 from core.network.envelope import EnvelopeError, canonical, sign, verify
 from core.network.inbox import BadBody, register
 from core.network.keys import signing_key
@@ -68,7 +70,6 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.network import PEER_ACTIVE
 from models.transfer import (
     ARCHIVE_REQUESTED,
     ARCHIVE_SENT,
@@ -87,72 +88,23 @@ from rules.clock import beijing_today
 
 from . import archive as archive_doc
 from .checks import check_inspection, check_violations
+from .links import _store_reasons
+from .office_service import receive_archive
+from .office_service import refuse_archive as refuse_here
+from .service import (
+    LostRace,
+    confirm,
+    decline,
+    event,
+    locked_case,
+    move,
+    run_step,
+    stop,
+    stopped_by_checks,
+)
 
-UNREACHABLE = _l(
-    "The vehicle office of %(city)s cannot be reached just now, and its checks of the vehicle "
-    "are needed for this step. Please try again in a few minutes."
-)
-SELLER_NOT_THERE = _l(
-    "The seller has no account at %(city)s's deployment yet: they must register there before "
-    "they can confirm the sale online."
-)
-# Relayed events whose message type says more than "an event": the archive request and the
-# registration notice.
-RELAY_TYPES = {"archive_requested": "transfer.archive_request", "registered": "transfer.registered"}
 CLOSING_KINDS = {"stopped", "declined", "cancelled"}
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
-
-
-# --- Where a vehicle is registered --------------------------------------------------------
-
-
-def _active_peers():
-    """The peers we talk to."""
-    return Peer.select().where(Peer.status == PEER_ACTIVE).order_by(Peer.id)
-
-
-def peer_for_plate(plate: str) -> Peer | None:
-    """The peer whose vehicle offices issue plates of this prefix (鲁B...), when none of ours
-    does: the deployment to ask about a vehicle registered elsewhere."""
-    prefix = (plate or "")[:2]
-    if not prefix:
-        return None
-    ours = Office.select().where((Office.is_local == True) & (Office.plate_prefix == prefix))  # noqa: E712
-    if ours.exists():
-        return None
-    for peer in _active_peers():
-        offices = peer.doc.get("offices", [])
-        if any(o.get("plate_prefix") == prefix for o in offices):
-            return peer
-    return None
-
-
-def link_of(case) -> TransferLink | None:
-    """The case's link to its origin deployment; None for an in-database case."""
-    case_id = case if isinstance(case, int) else case.id
-    return TransferLink.get_or_none(TransferLink.case == case_id)
-
-
-def remote_office(peer: Peer, ref: dict) -> Office:
-    """Our copy of a peer's office (not local), made or refreshed from what it publishes."""
-    code = str(ref.get("code", ""))[:16]
-    published = {o.get("code") for o in peer.doc.get("offices", [])}
-    if not code or code not in published:
-        raise BadBody("the office is not one the peer publishes")
-    fields = {
-        "name": str(ref.get("name", ""))[:100],
-        "name_en": str(ref.get("name_en", ""))[:100],
-        "kind": "vehicle_office",
-        "city": str(ref.get("city", ""))[:50],
-        "city_en": str(ref.get("city_en", ref.get("city", "")))[:50],
-        "plate_prefix": str(ref.get("plate_prefix", ""))[:4],
-    }
-    office = Office.get_or_none(Office.code == code)
-    if office is None:
-        return Office.create(code=code, is_local=False, **fields)
-    if office.is_local:
-        raise BadBody("the office named is one of ours")
-    return office
 
 
 def _local_city() -> tuple[str, str]:
@@ -207,183 +159,6 @@ def _reasons_of(body: dict) -> list[dict]:
         if len(canonical(r)) > 500:
             raise BadBody("a reason is too long")
     return reasons
-
-
-def _store_reasons(link: TransferLink, reasons: list[dict]) -> None:
-    """Keep the origin's latest answer to the checks, with its time."""
-    now = utcnow()
-    TransferLink.update(
-        origin_reasons=json.dumps(reasons, ensure_ascii=False), checked_at=now
-    ).where(TransferLink.id == link.id).execute()
-    link.origin_reasons, link.checked_at = json.dumps(reasons, ensure_ascii=False), now
-
-
-def _ask_vehicle(peer_url: str, vin: str, plate: str, seller_resident_id: str) -> dict:
-    """The origin's answer to a vehicle enquiry (raises AskFailed)."""
-    return ask(
-        peer_url,
-        "transfer.enquiry",
-        {"vin": vin, "plate": plate, "seller_resident_id": seller_resident_id},
-    )
-
-
-def fresh_checks(case_id: int) -> None:
-    """Before a step at the destination: make sure the origin's checks are fresh enough, asking
-    the origin again when they are not. Nothing to do for an in-database case, or inside a
-    transaction (a message being handled carries the origin's checks itself)."""
-    if db.in_transaction():
-        return
-    link = link_of(case_id)
-    if link is None:
-        return
-    age = utcnow() - link.checked_at
-    if age < dt.timedelta(seconds=current_app.config["NETWORK_CHECKS_FRESH_SECONDS"]):
-        return
-    case = TransferCase.get_by_id(case_id)
-    vehicle = Vehicle.get_by_id(case.vehicle_id)
-    try:
-        answer = _ask_vehicle(link.peer_url, vehicle.vin, vehicle.plate, link.seller_resident_id)
-    except AskFailed:
-        raise StepError(UNREACHABLE % {"city": case.origin_office.city}) from None
-    if answer.get("found"):
-        reasons = answer.get("reasons", [])
-    else:
-        reasons = [{"code": "origin_refused", "text": "vehicle not found"}]
-    with write_tx():
-        _store_reasons(link, reasons)
-
-
-def origin_results(case) -> list[dict] | None:
-    """The origin's last answer to the vehicle checks of a network case (None for an
-    in-database case, whose vehicle is checked in this database)."""
-    link = link_of(case)
-    return None if link is None else link.reasons
-
-
-# --- Destination: opening a case ----------------------------------------------------------
-
-
-def find_remote_vehicle(vin: str, plate: str, seller_resident_id: str):
-    """Ask the deployment that issues this plate about the vehicle: (our copy of the vehicle,
-    the origin's answer) when it is registered there to this seller, None when no peer issues
-    the plate or the origin has no such vehicle. Raises StepError when it cannot be asked."""
-    peer = peer_for_plate(plate)
-    if peer is None:
-        return None
-    try:
-        answer = _ask_vehicle(peer.base_url, vin, plate, seller_resident_id)
-    except AskFailed:
-        raise StepError(UNREACHABLE % {"city": peer.city or peer.base_url}) from None
-    if not answer.get("found"):
-        return None
-    summary = answer.get("vehicle") or {}
-    if summary.get("vin") != vin or summary.get("plate") != plate:
-        return None
-    seller = answer.get("seller") or {}
-    if not seller.get("registered"):
-        raise StepError(SELLER_NOT_THERE % {"city": peer.city or peer.base_url})
-    with write_tx():
-        office = remote_office(peer, answer.get("office") or {})
-        vehicle = _copy_vehicle(summary, office, seller.get("name", ""), seller_resident_id)
-    answer["peer_url"] = peer.base_url
-    answer["seller_resident_id"] = seller_resident_id
-    return vehicle, answer
-
-
-def _copy_vehicle(summary: dict, office: Office, owner_name: str, owner_resident_id: str):
-    """Our copy of a vehicle registered at a peer, made or refreshed from its summary."""
-    fields = {
-        "plate": summary["plate"],
-        "brand": str(summary.get("brand", ""))[:40],
-        "model_name": str(summary.get("model", ""))[:60],
-        "vehicle_type": str(summary.get("vehicle_type", "small_car"))[:20],
-        "colour": str(summary.get("colour", ""))[:20],
-        "engine_no": str(summary.get("engine_no", ""))[:30],
-        "first_registered_on": dt.date.fromisoformat(summary["first_registered_on"]),
-        "gross_mass_kg": summary.get("gross_mass_kg"),
-        "owner": None,
-        "owner_name": owner_name[:50],
-        "owner_resident_id": owner_resident_id,
-        "registration_office": office,
-        "certificate_no": str(summary.get("certificate_no", ""))[:20],
-        "inspection_valid_until": (
-            dt.date.fromisoformat(summary["inspection_valid_until"])
-            if summary.get("inspection_valid_until")
-            else None
-        ),
-        "status": NORMAL,
-        "updated_at": utcnow(),
-    }
-    vehicle = Vehicle.get_or_none(Vehicle.vin == summary["vin"])
-    if vehicle is None:
-        return Vehicle.create(vin=summary["vin"], **fields)
-    if vehicle.registration_office.is_local and vehicle.status != TRANSFERRED_OUT:
-        raise StepError(_l("This vehicle is registered in this city."))
-    if TransferCase.select().where(TransferCase.open_vehicle == vehicle).exists():
-        raise StepError(_l("This vehicle is already in an open transfer case."))
-    # A vehicle that left this city once and is sold back: its copy follows the origin.
-    Vehicle.update(**fields).where(Vehicle.id == vehicle.id).execute()
-    return Vehicle.get_by_id(vehicle.id)
-
-
-def opened(case, answer: dict) -> None:
-    """In the opening step: link the case to its origin and tell the origin (outbox)."""
-    link = TransferLink.create(
-        case=case,
-        peer_url=answer["peer_url"],
-        seller_name=(answer.get("seller") or {}).get("name", "")[:50],
-        seller_resident_id=answer["seller_resident_id"],
-        origin_reasons=json.dumps(answer.get("reasons", []), ensure_ascii=False),
-        checked_at=utcnow(),
-    )
-    vehicle = Vehicle.get_by_id(case.vehicle_id)
-    buyer = User.get_by_id(case.buyer_id)
-    outbox.enqueue(
-        link.peer_url,
-        "transfer.opened",
-        {
-            "case_id": case.id,
-            "number": case.number,
-            "vin": vehicle.vin,
-            "plate": vehicle.plate,
-            "seller_resident_id": link.seller_resident_id,
-            "buyer_name": buyer.real_name,
-            "invoice_no": case.invoice_no,
-            "invoice_date": case.invoice_date.isoformat(),
-            "price": str(case.price),
-            "at": case.opened_at.replace(microsecond=0).isoformat(),
-            "destination": archive_doc.office_ref(case.destination_office)
-            | {"city_en": case.destination_office.city_en},
-        },
-    )
-
-
-# --- Relaying the timeline ----------------------------------------------------------------
-
-
-def event_ref(ev, case) -> dict:
-    """A timeline event as it travels: kind, time, the city that did it, its details."""
-    office = ev.office if ev.office_id else case.destination_office
-    return {
-        "kind": ev.kind,
-        "at": ev.at.replace(microsecond=0).isoformat(),
-        "city": office.city,
-        "city_en": office.city_en,
-        "detail": ev.detail_dict,
-    }
-
-
-def relay(case, ev) -> None:
-    """Send a new event of a network case to the origin's record (in the step's transaction);
-    the origin's own acts (events of the origin office, which it told us of) are not sent back,
-    and the opening travels as `transfer.opened` itself."""
-    if ev.kind == "opened" or (ev.office_id and ev.office_id == case.origin_office_id):
-        return
-    link = link_of(case)
-    if link is None:
-        return
-    kind_type = RELAY_TYPES.get(ev.kind, "transfer.event")
-    outbox.enqueue(link.peer_url, kind_type, {"case_id": case.id, "event": event_ref(ev, case)})
 
 
 # --- Origin: the handlers and the outgoing record -----------------------------------------
@@ -767,8 +542,6 @@ def _as_origin(run):
 @register("transfer.seller_confirmed")
 def handle_seller_confirmed(body: dict, peer: Peer) -> dict:
     """Destination: the seller confirmed at the origin; the same confirmation step runs here."""
-    from .service import confirm
-
     if set(body) - {"case_id", "reasons"}:
         raise BadBody("unknown fields")
     case, link = _linked_case(body, peer)
@@ -779,8 +552,6 @@ def handle_seller_confirmed(body: dict, peer: Peer) -> dict:
 @register("transfer.seller_declined")
 def handle_seller_declined(body: dict, peer: Peer) -> dict:
     """Destination: the seller declined at the origin; the case is cancelled here."""
-    from .service import decline
-
     case, _ = _linked_case(body, peer)
     return _as_origin(lambda: decline(case.id, "seller", None, office=case.origin_office))
 
@@ -788,8 +559,6 @@ def handle_seller_declined(body: dict, peer: Peer) -> dict:
 @register("transfer.origin_stopped")
 def handle_origin_stopped(body: dict, peer: Peer) -> dict:
     """Destination: a check at the origin failed; the case stops here with its reasons."""
-    from .service import locked_case, run_step, stop
-
     case, link = _linked_case(body, peer)
     reasons = _reasons_of(body) or [{"code": "origin_refused", "text": ""}]
     _store_reasons(link, reasons)
@@ -804,8 +573,6 @@ def handle_origin_stopped(body: dict, peer: Peer) -> dict:
 @register("transfer.archive_refused")
 def handle_archive_refused(body: dict, peer: Peer) -> dict:
     """Destination: the origin's clerk refused to send the archive; the case stops."""
-    from .office_service import refuse_archive as refuse_here
-
     case, _ = _linked_case(body, peer)
     reason = _text(body, "reason", max_len=500)
     return _as_origin(lambda: refuse_here(case.id, None, reason))
@@ -836,9 +603,6 @@ def open_archive(body: dict, peer: Peer, vin: str) -> tuple[str, str]:
 def handle_archive(body: dict, peer: Peer) -> dict:
     """Destination: the origin sent the archive. Verified first (a bad one is refused and
     changes nothing); accepted once, by the case awaiting it, through the same state table."""
-    from .office_service import receive_archive
-    from .service import LostRace, event, locked_case, move, run_step, stopped_by_checks
-
     if set(body) - {"case_id", "archive", "sha256", "reasons"}:
         raise BadBody("unknown fields")
     case, link = _linked_case(body, peer)

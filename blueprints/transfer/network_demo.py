@@ -247,7 +247,7 @@ def cars():
 def cases(cars_json):
     """Jinan: take the demo's cross-deployment cases to their steps here (sale i by buyer i,
     invoiced at the market); Qingdao's steps run with `flask network-demo origin`."""
-    from . import network, office_service, service
+    from . import links, office_service, service
 
     market = _user("market")
     clerk = _user("vehicle")
@@ -259,7 +259,7 @@ def cases(cars_json):
             or TransferCase.select().where(TransferCase.invoice_no == invoice_no(i)).exists()
         ):
             continue
-        found = network.find_remote_vehicle(car["vin"], car["plate"], car["seller"])
+        found = links.find_remote_vehicle(car["vin"], car["plate"], car["seller"])
         if found is None:
             raise click.ClickException(f"Qingdao does not know {car['plate']}")
         vehicle, answer = found

@@ -31,6 +31,7 @@ from models.transfer import (
 from models.vehicles import NORMAL, PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED, TRANSFERRED_OUT
 
 from . import archive as archive_doc
+from . import links
 from .service import (
     LostRace,
     StepError,
@@ -55,9 +56,7 @@ def inspect(
 ) -> TransferCase:
     """Record the inspection (查验). A failure, or a VIN or plate that differs from the record,
     stops the case; a pass asks the origin office for the archive."""
-    from . import network
-
-    network.fresh_checks(case_id)
+    links.fresh_checks(case_id)
 
     def step():
         case = locked_case(case_id, AWAITING_INSPECTION)
@@ -243,9 +242,7 @@ def new_certificate_no(office) -> str:
 def register(case_id: int, actor) -> TransferCase:
     """Register the vehicle to the buyer under a plate of this city and a new certificate (for
     a case opened over the network, the relayed `registered` event is the origin's notice)."""
-    from . import network
-
-    network.fresh_checks(case_id)
+    links.fresh_checks(case_id)
 
     def step():
         case = locked_case(case_id, ARCHIVE_RECEIVED)

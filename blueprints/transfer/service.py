@@ -43,6 +43,7 @@ from models.transfer import (
 )
 from models.vehicles import PLATE_FREE, PLATE_RESERVED
 
+from . import links
 from .checks import failures, run_checks
 
 CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
@@ -54,8 +55,6 @@ NOT_NOW = _l("This step has already been taken, or is not possible in the case's
 def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEvent:
     """Add a step to the case's timeline (relayed to the origin's deployment for a case opened
     over the network, in the same transaction)."""
-    from . import network
-
     created = TransferEvent.create(
         case=case,
         kind=kind,
@@ -63,7 +62,7 @@ def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEven
         actor=actor,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
     )
-    network.relay(case, created)
+    links.relay(case, created)
     return created
 
 
@@ -185,10 +184,8 @@ def open_case(
     """Open a case from the sale's invoice; the checks run at once and may stop it.
 
     `origin_answer` is the origin deployment's answer to the vehicle enquiry when the vehicle is
-    registered in another deployment (network.find_remote_vehicle): the seller is a user there,
+    registered in another deployment (links.find_remote_vehicle): the seller is a user there,
     confirms there, and the origin hears of the case through the outbox."""
-    from . import network
-
     origin = vehicle.registration_office
     if origin.city == destination.city:
         raise StepError(
@@ -234,7 +231,7 @@ def open_case(
             residence_permit_no=residence_permit_no or None,
         )
         if origin_answer is not None:
-            network.opened(case, origin_answer)
+            links.opened(case, origin_answer)
         audit(
             "transfer.open",
             case,
@@ -259,9 +256,7 @@ def confirm(case_id: int, party: str, actor, office=None) -> TransferCase:
     """The seller or buyer confirms the sale; the second confirmation moves it to inspection.
 
     `office` is the origin office when the seller confirmed at the origin's deployment."""
-    from . import network
-
-    network.fresh_checks(case_id)
+    links.fresh_checks(case_id)
     column = {"seller": TransferCase.seller_confirmed_at, "buyer": TransferCase.buyer_confirmed_at}[
         party
     ]

@@ -29,7 +29,7 @@ from models import (
 from models.transfer import ARCHIVE_SENT, AWAITING_ARCHIVE, AWAITING_INSPECTION, STOPPED
 from rules.validators import format_plate
 
-from . import bp, network
+from . import bp, links
 from .checks import run_checks
 from .forms import CaseForm, InspectionForm, PlateForm, RefuseArchiveForm
 from .labels import TEMPLATE_HELPERS
@@ -79,7 +79,7 @@ def case_context(case, roles, **forms) -> dict:
         "inspection": inspection,
         "photos": list(inspection.photos) if inspection else [],
         # A case opened over the network: its origin deployment and the seller registered there.
-        "link": network.link_of(case),
+        "link": links.link_of(case),
         "staff_view": bool(roles & {"market", "destination", "origin"}),
         # Opened inside a queue page (htmx): offer a link to the case's own page.
         "in_queue": is_htmx() and "/cases/" not in request.headers.get("HX-Current-URL", ""),
@@ -169,7 +169,7 @@ def open_from_form(form, buyer, market=None):
     if vehicle is None:
         # Registered in another city's deployment: ask its office (a signed enquiry).
         try:
-            found = network.find_remote_vehicle(
+            found = links.find_remote_vehicle(
                 form.vin.data, form.plate.data, form.seller_resident_id.data
             )
         except StepError as exc:
