@@ -211,11 +211,12 @@ def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
             outcome="ack",
             answer=token,
         )
-        Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
         record(
             "network.received",
             peer_url=peer.base_url,
             message_id=payload["id"],
             detail={"type": payload["type"]},
         )
+        # The peer's row last, as the outbox's settling takes it (no two-way wait).
+        Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
     return 200, token
