@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app:create_app
 
-.PHONY: run test test-pg install install-test translations messages migrate lint fmt clean bench
+.PHONY: run run-network test test-pg install install-test translations messages migrate lint fmt clean bench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ run: migrate
 	$(BIN)/flask audit integrate & integrator=$$!; \
 	trap 'kill $$worker $$integrator 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
+
+# Two cities' deployments peered with each other (README, "Network"): Qingdao on :5000 and
+# Jinan on :5001, with cross-deployment transfer cases at every step.
+run-network: install
+	scripts/run-network.sh
 
 # Browser tests are never skipped silently: Chromium is installed when missing (as root), or the
 # run stops with the command to install it; SKIP_BROWSER=1 runs the suite without them. The same

@@ -6,6 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from blueprints.transfer import network_demo
 from core import (
     cli,
     db,
@@ -69,6 +70,9 @@ SETTINGS = {
     # Licence checks relayed to the issuing city (README, "Checks across cities").
     "LICENCE_KEY_PREFIX": "",
     "NETWORK_CHECK_TIMEOUT_SECONDS": "2",
+    # How long the origin deployment's answer to a vehicle's checks counts as fresh for a step
+    # of a cross-deployment transfer; older, the step asks the origin again.
+    "NETWORK_CHECKS_FRESH_SECONDS": "300",
 }
 INT_SETTINGS = {
     "MAX_CONTENT_LENGTH",
@@ -95,6 +99,7 @@ INT_SETTINGS = {
     "NETWORK_TIMEOUT_SECONDS",
     "NETWORK_ALERT_HOURS",
     "NETWORK_CHECK_TIMEOUT_SECONDS",
+    "NETWORK_CHECKS_FRESH_SECONDS",
 }
 
 
@@ -157,6 +162,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     network_cli.init_app(app)
+    network_demo.init_app(app)
     register_blueprints(app)
     return app
 

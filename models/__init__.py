@@ -64,6 +64,7 @@ from .transfer import (
     TransferCase,
     TransferEvent,
 )
+from .transfer_network import OutgoingEvent, OutgoingTransfer, TransferLink
 from .truckpass import (
     PASS_STATUSES,
     RestrictedZone,
@@ -115,6 +116,9 @@ ALL_MODELS = [
     NameCorrection,
     ReviewRequest,
     Notice,
+    TransferLink,
+    OutgoingTransfer,
+    OutgoingEvent,
 ]
 
 __all__ = [
@@ -122,6 +126,9 @@ __all__ = [
     "ACCIDENT_OFFICER",
     "ADMIN",
     "ALL_MODELS",
+    "OutgoingEvent",
+    "OutgoingTransfer",
+    "TransferLink",
     "CASE_STATUSES",
     "CITIZEN",
     "EVIDENCE_CATEGORIES",

@@ -73,7 +73,9 @@ class TransferCase(BaseModel):
     open_vehicle = ForeignKeyField(
         Vehicle, null=True, unique=True, backref="open_case", on_delete="RESTRICT"
     )
-    seller = ForeignKeyField(User, backref="sales", on_delete="RESTRICT")
+    # None when the seller is a user of another deployment (a case opened over the network:
+    # the seller confirms at the origin, TransferLink names them).
+    seller = ForeignKeyField(User, null=True, backref="sales", on_delete="RESTRICT")
     buyer = ForeignKeyField(User, backref="purchases", on_delete="RESTRICT")
     # Where the invoice was issued: a used-car market, or None when the buyer opened the case.
     market = ForeignKeyField(Office, null=True, backref="market_cases", on_delete="RESTRICT")

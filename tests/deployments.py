@@ -3,12 +3,14 @@ keys and gunicorn server on loopback, and its `flask` commands run as an adminis
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
+from app import create_app
 from core.db import make_database, upgrade
 from core.network.keys import SigningKey, _as_key
 from models import Office, db
@@ -40,6 +42,8 @@ class Deployment:
         }
         upgrade_and_add_office(self.database_url, city)
         self.node = None
+        self.worker = None
+        self._app = None
         self.start()
 
     def start(self) -> None:
@@ -49,8 +53,65 @@ class Deployment:
         )
 
     def stop(self) -> None:
-        """Stop the server (the database and keys stay)."""
+        """Stop the server and its worker (the database and keys stay)."""
+        self.stop_worker()
         self.node.stop()
+
+    def kill(self) -> None:
+        """kill -9 the server and the worker at once: no chance to clean up."""
+        if self.worker is not None:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait()
+            self.worker = None
+        self.node.kill()
+
+    def start_worker(self, interval: float = 0.2) -> None:
+        """Start the deployment's outbox worker (`flask network worker`), as `make run` does."""
+        log = open(os.path.join(self.instance, "worker.log"), "ab")  # noqa: SIM115
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "network", "worker", "--interval", str(interval)],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop_worker(self) -> None:
+        """Stop the worker, if one runs."""
+        if self.worker is not None:
+            os.killpg(self.worker.pid, signal.SIGTERM)
+            self.worker.wait(timeout=30)
+            self.worker = None
+
+    def app(self):
+        """This deployment's application in the test process: a test acts as its users do
+        (the same service steps the views call), on its database and with its keys."""
+        if self._app is None:
+            self._app = create_app(
+                {
+                    "TESTING": True,
+                    "SECRET_KEY": "shared-by-all-nodes",
+                    "DATABASE_URL": self.database_url,
+                    "PUBLIC_BASE_URL": self.url,
+                    "NETWORK_KEY_FOLDER": os.path.join(self.instance, "network"),
+                    "UPLOAD_FOLDER": os.path.join(self.instance, "uploads"),
+                    "DEPLOYMENT_NAME": self.settings["DEPLOYMENT_NAME"],
+                    "NETWORK_TIMEOUT_SECONDS": 5,
+                }
+            )
+        return self._app
+
+    @contextmanager
+    def act(self):
+        """Within: this deployment's app context and database (for its steps and assertions)."""
+        app = self.app()
+        db.initialize(make_database(self.database_url))
+        try:
+            with app.app_context(), db.connection_context():
+                yield app
+        finally:
+            release_database()
 
     def env(self) -> dict:
         """The environment of this deployment's commands (the same settings as its server)."""

@@ -7,7 +7,7 @@ labels.reason_text in the reader's language), so a stopped case always says why.
 import datetime as dt
 from dataclasses import dataclass
 
-from models import Office, TransferCase, User, Vehicle
+from models import Office, TransferCase, TransferLink, User, Vehicle
 from models.transfer import ARCHIVE_RECEIVED
 from models.vehicles import NORMAL, TRANSFERRED_OUT
 from rules.clock import beijing_today
@@ -79,11 +79,22 @@ def waits_for_permit(case: TransferCase) -> bool:
 
 
 def run_checks(case: TransferCase, today: dt.date | None = None) -> list[CheckResult]:
-    """Every check, on fresh rows of the vehicle, buyer and destination."""
+    """Every check, on fresh rows of the vehicle, buyer and destination.
+
+    For a vehicle registered in another deployment, the vehicle's checks are the origin's: its
+    last answer, kept with the case and made fresh before each step (links.fresh_checks)."""
     today = today or beijing_today()
-    vehicle = Vehicle.get_by_id(case.vehicle_id)
     buyer = User.get_by_id(case.buyer_id)
     destination = Office.get_by_id(case.destination_office_id)
+    link = TransferLink.get_or_none(TransferLink.case == case.id)
+    if link is not None:
+        failed = {r["code"]: r for r in link.reasons}
+        codes = ["vehicle_status", "violations", "inspection"]
+        codes += [c for c in failed if c not in codes]
+        return [CheckResult(c, failed.get(c)) for c in codes] + [
+            check_buyer(case, buyer, destination)
+        ]
+    vehicle = Vehicle.get_by_id(case.vehicle_id)
     return [
         check_vehicle_status(case, vehicle),
         check_violations(vehicle),

@@ -83,6 +83,15 @@ VEHICLE_NEXT_STEPS = {
     ),
 }
 
+# The seller's outgoing-transfer record at the origin deployment, by its state.
+OUTGOING_LABELS = {
+    "open": _l("Awaiting confirmation"),
+    "archive_requested": _l("Archive requested by the buyer's city"),
+    "archive_sent": _l("Archive sent, awaiting registration there"),
+    "transferred_out": _l("Transferred out: registered in the buyer's city"),
+    "closed": _l("Closed without transfer"),
+}
+
 ARCHIVE_LABELS = {
     ARCHIVE_REQUESTED: _l("Requested"),
     ARCHIVE_SENT: _l("Sent"),
@@ -167,6 +176,12 @@ def reason_text(reason: dict) -> str:
         return _("Inspection failed: %(text)s", text=reason.get("text", ""))
     if code == "archive_refused":
         return _("The origin office refused to send the archive: %(text)s", text=reason["text"])
+    if code == "origin_refused":
+        return _(
+            "The vehicle office of the city where the vehicle is registered cannot take part in "
+            "this transfer: %(text)s",
+            text=reason.get("text", ""),
+        )
     return str(code)
 
 
@@ -247,6 +262,7 @@ TEMPLATE_HELPERS = {
     "fmt_plate": fmt_plate,
     "state_label": lambda v: label(STATE_LABELS, v),
     "archive_label": lambda v: label(ARCHIVE_LABELS, v),
+    "outgoing_state_label": lambda v: label(OUTGOING_LABELS, v),
     "vehicle_status_label": lambda v: label(VEHICLE_STATUS_LABELS, v),
     "vehicle_type_label": lambda v: label(VEHICLE_TYPE_LABELS, v),
     "record_label": lambda v: label(RECORD_LABELS, v),

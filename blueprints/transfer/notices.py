@@ -186,7 +186,10 @@ def tell(case, kind_name: str, *parties: str, **extra) -> None:
     write transaction."""
     params = {**case_params(case), **extra}
     for party in parties or ("seller", "buyer"):
-        user = User.get_by_id(case.seller_id if party == "seller" else case.buyer_id)
+        user_id = case.seller_id if party == "seller" else case.buyer_id
+        if user_id is None:
+            continue  # a seller registered in another city's deployment: that deployment tells
+        user = User.get_by_id(user_id)
         if party == "seller" and not identity_proven(user):
             continue
         notify(user, kind_name, **params)

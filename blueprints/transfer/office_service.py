@@ -33,6 +33,7 @@ from models.vehicles import NORMAL, PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED, 
 from rules.clock import beijing_today
 
 from . import archive as archive_doc
+from . import links
 from .notices import tell
 from .service import (
     LostRace,
@@ -89,6 +90,7 @@ def inspect(
     A reading that differs from the record and is not confirmed records nothing: it raises
     ReadingMismatch on its field, so that a mistyped VIN is typed again rather than failed.
     """
+    links.fresh_checks(case_id)
 
     def step():
         case = locked_case(case_id, AWAITING_INSPECTION)
@@ -322,7 +324,9 @@ def new_certificate_no(office) -> str:
 
 
 def register(case_id: int, actor) -> TransferCase:
-    """Register the vehicle to the buyer under a plate of this city and a new certificate."""
+    """Register the vehicle to the buyer under a plate of this city and a new certificate (for
+    a case opened over the network, the relayed `registered` event is the origin's notice)."""
+    links.fresh_checks(case_id)
 
     def step():
         case = locked_case(case_id, ARCHIVE_RECEIVED)

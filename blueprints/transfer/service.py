@@ -44,6 +44,7 @@ from models.transfer import (
 )
 from models.vehicles import PLATE_FREE, PLATE_RESERVED
 
+from . import links
 from .checks import failures, run_checks, waits_for_permit
 from .notices import tell
 
@@ -54,14 +55,17 @@ NOT_NOW = _l("This step has already been taken, or is not possible in the case's
 
 
 def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEvent:
-    """Add a step to the case's timeline."""
-    return TransferEvent.create(
+    """Add a step to the case's timeline (relayed to the origin's deployment for a case opened
+    over the network, in the same transaction)."""
+    created = TransferEvent.create(
         case=case,
         kind=kind,
         office=office,
         actor=actor,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
     )
+    links.relay(case, created)
+    return created
 
 
 def case_roles(case: TransferCase, user) -> set[str]:
@@ -183,8 +187,13 @@ def open_case(
     invoice_date,
     price,
     residence_permit_no=None,
+    origin_answer=None,
 ) -> TransferCase:
-    """Open a case from the sale's invoice; the checks run at once and may stop it."""
+    """Open a case from the sale's invoice; the checks run at once and may stop it.
+
+    `origin_answer` is the origin deployment's answer to the vehicle enquiry when the vehicle is
+    registered in another deployment (links.find_remote_vehicle): the seller is a user there,
+    confirms there, and the origin hears of the case through the outbox."""
     origin = vehicle.registration_office
     if origin.city == destination.city:
         raise StepError(
@@ -194,14 +203,17 @@ def open_case(
             )
         )
     seller = User.get_or_none(User.resident_id == vehicle.owner_resident_id)
-    if seller is None:
+    if origin_answer is not None:
+        seller = None  # a user of the origin's deployment, named by the case's link
+    elif seller is None:
         raise StepError(
             _l(
                 "The seller has no account here yet: they must register before "
                 "they can confirm the sale online."
             )
         )
-    if seller.id == buyer.id:
+    same = seller.id == buyer.id if seller else vehicle.owner_resident_id == buyer.resident_id
+    if same:
         raise StepError(_l("The buyer and the seller are the same person."))
     if TransferCase.select().where(TransferCase.open_vehicle == vehicle).exists():
         raise StepError(_l("This vehicle is already in an open transfer case."))
@@ -226,6 +238,8 @@ def open_case(
             price=price,
             residence_permit_no=residence_permit_no or None,
         )
+        if origin_answer is not None:
+            links.opened(case, origin_answer)
         audit(
             "transfer.open",
             case,
@@ -248,8 +262,11 @@ def open_case(
 # --- Seller and buyer ---------------------------------------------------------------------
 
 
-def confirm(case_id: int, party: str, actor) -> TransferCase:
-    """The seller or buyer confirms the sale; the second confirmation moves it to inspection."""
+def confirm(case_id: int, party: str, actor, office=None) -> TransferCase:
+    """The seller or buyer confirms the sale; the second confirmation moves it to inspection.
+
+    `office` is the origin office when the seller confirmed at the origin's deployment."""
+    links.fresh_checks(case_id)
     column = {"seller": TransferCase.seller_confirmed_at, "buyer": TransferCase.buyer_confirmed_at}[
         party
     ]
@@ -272,7 +289,7 @@ def confirm(case_id: int, party: str, actor) -> TransferCase:
             raise LostRace
         setattr(case, column.name, now)
         audit("transfer.confirm", case, actor=actor, detail={"party": party})
-        event(case, "confirmed", actor=actor, party=party)
+        event(case, "confirmed", office=office, actor=actor, party=party)
         _to_inspection_when_ready(case, actor)
         return case
 
@@ -313,13 +330,15 @@ def give_residence_permit(case_id: int, actor, number: str) -> TransferCase:
     return run_step(step)
 
 
-def decline(case_id: int, party: str, actor) -> TransferCase:
-    """The seller or buyer declines the sale before it is confirmed: the case is cancelled."""
+def decline(case_id: int, party: str, actor, office=None) -> TransferCase:
+    """The seller or buyer declines the sale before it is confirmed: the case is cancelled.
+
+    `office` is the origin office when the seller declined at the origin's deployment."""
 
     def step():
         case = locked_case(case_id, AWAITING_CONFIRMATION)
         _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
-        event(case, "declined", actor=actor, party=party)
+        event(case, "declined", office=office, actor=actor, party=party)
         tell(case, "transfer.declined", "buyer" if party == "seller" else "seller", party=party)
         return case
 

@@ -40,7 +40,7 @@ from models.vehicles import NORMAL
 from rules.clock import beijing_today
 from rules.validators import format_plate
 
-from . import bp
+from . import bp, links
 from .checks import run_checks, waits_for_permit
 from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
 from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS
@@ -93,6 +93,8 @@ def case_context(case, roles, **forms) -> dict:
         "archive": archive,
         "inspection": inspection,
         "photos": list(inspection.photos) if inspection else [],
+        # A case opened over the network: its origin deployment and the seller registered there.
+        "link": links.link_of(case),
         "staff_view": bool(roles & {"market", "destination", "origin"}),
         # Opened inside a queue page (htmx): offer a link to the case's own page.
         "in_queue": is_htmx() and "/cases/" not in request.headers.get("HX-Current-URL", ""),
@@ -180,6 +182,18 @@ def open_from_form(form, buyer, market=None):
         form.form_errors.append(identity_refusal(verdict))
         return None
     vehicle = find_vehicle(form.vin.data, form.plate.data, form.seller_resident_id.data)
+    origin_answer = None
+    if vehicle is None:
+        # Registered in another city's deployment: ask its office (a signed enquiry).
+        try:
+            found = links.find_remote_vehicle(
+                form.vin.data, form.plate.data, form.seller_resident_id.data
+            )
+        except StepError as exc:
+            form.form_errors.append(str(exc.message))
+            return None
+        if found is not None:
+            vehicle, origin_answer = found
     if vehicle is None:
         form.form_errors.append(str(NO_MATCH))
         return None
@@ -195,6 +209,7 @@ def open_from_form(form, buyer, market=None):
             invoice_date=form.invoice_date.data,
             price=form.price.data,
             residence_permit_no=(form.residence_permit_no.data or "").upper() or None,
+            origin_answer=origin_answer,
         )
     except StepError as exc:
         form.form_errors.append(str(exc.message))

@@ -33,12 +33,21 @@ REFUSAL_STATUS = {
     "replayed_id": 409,
     "wrong_recipient": 421,
     "unknown_type": 422,
+    # A body of a known type whose content does not hold (e.g. an archive that does not verify).
+    "bad_archive": 422,
+    # The message comes before one it depends on (delivery is not ordered): send it again later.
+    "not_yet": 425,
 }
 ANSWER_TYPES = ("ack", "refusal")
 
 
 class BadBody(Exception):
-    """Raised by a handler when the body is not well formed for its type (refused: malformed)."""
+    """Raised by a handler when the body is not well formed for its type (refused: malformed,
+    or the more precise reason code given)."""
+
+    def __init__(self, message: str = "", reason: str = "malformed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -172,7 +181,7 @@ def receive(token: str) -> tuple[int, str]:
     try:
         return _handle(handler, payload, peer)
     except BadBody as exc:
-        return refuse("malformed", payload, str(exc))
+        return refuse(exc.reason, payload, str(exc))
     except IntegrityError:
         # The same message arrived twice at once; the other delivery was stored first.
         seen = InboxMessage.get(
@@ -202,11 +211,12 @@ def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
             outcome="ack",
             answer=token,
         )
-        Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
         record(
             "network.received",
             peer_url=peer.base_url,
             message_id=payload["id"],
             detail={"type": payload["type"]},
         )
+        # The peer's row last, as the outbox's settling takes it (no two-way wait).
+        Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
     return 200, token

@@ -43,8 +43,8 @@ BACKOFF_MAX = dt.timedelta(hours=1)
 # A worker's claim on a message: another worker leaves it alone this long.
 LEASE = dt.timedelta(seconds=120)
 # Refusals that may pass later: the peer has not added us yet, has suspended us for now, our
-# clocks disagree, or it still holds our old keys.
-TRANSIENT_REFUSALS = {"unknown_sender", "suspended_peer", "clock_skew", "bad_signature"}
+# clocks disagree, it still holds our old keys, or an earlier message has not reached it yet.
+TRANSIENT_REFUSALS = {"unknown_sender", "suspended_peer", "clock_skew", "bad_signature", "not_yet"}
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,12 @@ def _settle(message: OutboxMessage, outcome: Outcome) -> None:
         # Notices (channels sms, email) are not journalled here: their recipient is a person's
         # number or address, not a peer (core.notices keeps them on the notice's outbox row).
         if outcome.status in (OUTBOX_DELIVERED, OUTBOX_REFUSED) and message.channel == "network":
-            Peer.update(last_contact_at=now).where(Peer.base_url == message.recipient).execute()
             action = (
                 "network.sent" if outcome.status == OUTBOX_DELIVERED else "network.send_refused"
             )
+            # The audit row before the peer's row: the inbox takes them in this order too (a
+            # handler's audit rows, then the peer), so that two transactions cannot wait for
+            # each other (PostgreSQL would abort one as a deadlock).
             record(
                 action,
                 peer_url=message.recipient,
@@ -144,6 +146,7 @@ def _settle(message: OutboxMessage, outcome: Outcome) -> None:
                 result=outcome.reason or "ok",
                 detail={"type": message.type, "channel": message.channel, "attempts": attempts},
             )
+            Peer.update(last_contact_at=now).where(Peer.base_url == message.recipient).execute()
 
 
 def deliver_due(limit: int = 50) -> int:
@@ -247,8 +250,16 @@ def _verified_answer(text: str, peer: Peer) -> dict:
 def run_worker(once: bool = False, interval: float = 2.0, stop=lambda: False) -> None:
     """Deliver due messages until stopped; each round on a connection of its own."""
     while True:
-        with db.connection_context():
-            attempted = deliver_due()
+        try:
+            with db.connection_context():
+                attempted = deliver_due()
+        except Exception:  # noqa: BLE001 - the worker outlives a failed round (e.g. the
+            # database aborting a transaction); a message claimed in it is tried again once its
+            # lease ends, and the receiver answers a repeated message without a second effect.
+            if once:
+                raise
+            current_app.logger.exception("outbox round failed; trying again")
+            attempted = 0
         if once or stop():
             return
         if not attempted:

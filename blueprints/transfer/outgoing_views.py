@@ -1,0 +1,151 @@
+"""The origin's side of a transfer opened in another city's deployment: the outgoing-transfer
+record as its seller (who confirms the sale here, where they are registered) and this office's
+vehicle clerks (who send the archive or refuse it) see it, with the whole case's timeline."""
+
+from flask import abort, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.access import login_required
+from core.audit import audit
+from core.htmx import redirect_to
+from core.identity import identity_proven
+from core.steps import StepError
+from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
+
+from . import bp, network
+from .forms import RefuseArchiveForm
+from .views import render_page
+
+
+def outgoing_roles(out: OutgoingTransfer, user) -> set[str]:
+    """What the user is in this outgoing transfer: its seller, or a clerk of the vehicle's
+    office (once the destination asked for the archive, as in the in-database path)."""
+    roles = set()
+    if not user.is_authenticated:
+        return roles
+    if user.id == out.seller_id and identity_proven(user):
+        roles.add("seller")
+    vehicle = Vehicle.get_by_id(out.vehicle_id)
+    if (
+        user.is_staff
+        and user.has_role(VEHICLE_CLERK)
+        and user.office_id == vehicle.registration_office_id
+    ):
+        roles.add("origin")
+    return roles
+
+
+def mine():
+    """The outgoing transfers the current user may see."""
+    query = OutgoingTransfer.select().order_by(OutgoingTransfer.updated_at.desc())
+    if current_user.is_staff and current_user.has_role(VEHICLE_CLERK):
+        return query.join(Vehicle, on=(OutgoingTransfer.vehicle == Vehicle.id)).where(
+            Vehicle.registration_office == current_user.office_id
+        )
+    if identity_proven(current_user):
+        return query.where(OutgoingTransfer.seller == current_user.id)
+    return query.where(False)
+
+
+@bp.get("/outgoing")
+@login_required
+def outgoing_list():
+    """Vehicles of this city sold to buyers registering them in another city."""
+    rows = list(mine().limit(200))
+    if current_user.is_staff:
+        audit("transfer.queue_view", detail={"queue": "outgoing"})
+    return render_page("transfer/outgoing_list.html", rows=rows)
+
+
+def load_outgoing(out_id: int):
+    """The record and the user's roles in it; 404 when the user has none."""
+    out = OutgoingTransfer.get_or_none(OutgoingTransfer.id == out_id)
+    roles = outgoing_roles(out, current_user) if out is not None else set()
+    if not roles:
+        abort(404)
+    return out, roles
+
+
+@bp.get("/outgoing/<int:out_id>")
+@login_required
+def outgoing_case(out_id: int):
+    """One outgoing transfer: vehicle, buyer's city, what the reader may do, the timeline."""
+    out, roles = load_outgoing(out_id)
+    audit("transfer.case_view", out, detail={"as": sorted(roles), "outgoing": True})
+    return render_page(
+        "transfer/outgoing_case.html",
+        out=out,
+        roles=roles,
+        vehicle=Vehicle.get_by_id(out.vehicle_id),
+        events=list(out.events()),
+        refuse_form=RefuseArchiveForm(),
+    )
+
+
+def act(out_id: int, role: str, step, done: str):
+    """Run one step of the record as `role`, then back to its page with what came of it."""
+    _out, roles = load_outgoing(out_id)
+    if role not in roles:
+        abort(403)
+    try:
+        step(current_user._get_current_object())
+        flash(done, "ok")
+    except StepError as exc:
+        flash(str(exc.message), "bad")
+    return redirect_to(url_for("transfer.outgoing_case", out_id=out_id))
+
+
+@bp.post("/outgoing/<int:out_id>/confirm")
+@login_required
+def outgoing_confirm(out_id: int):
+    """The seller confirms the sale here; the buyer's city hears of it."""
+    return act(
+        out_id,
+        "seller",
+        lambda actor: network.seller_confirm(out_id, actor),
+        _("Thank you: confirmed."),
+    )
+
+
+@bp.post("/outgoing/<int:out_id>/decline")
+@login_required
+def outgoing_decline(out_id: int):
+    """The seller declines the sale: the case is cancelled in the buyer's city."""
+    return act(
+        out_id,
+        "seller",
+        lambda actor: network.seller_decline(out_id, actor),
+        _("The case is cancelled."),
+    )
+
+
+@bp.post("/outgoing/<int:out_id>/archive/send")
+@login_required
+def outgoing_send(out_id: int):
+    """The clerk sends the archive, signed by this deployment."""
+    return act(
+        out_id,
+        "origin",
+        lambda actor: network.send_archive(out_id, actor),
+        _("The archive is sent. The vehicle is transferred out once the other city registers it."),
+    )
+
+
+@bp.post("/outgoing/<int:out_id>/archive/refuse")
+@login_required
+def outgoing_refuse(out_id: int):
+    """The clerk refuses to send the archive, with a reason."""
+    form = RefuseArchiveForm()
+    if not form.validate_on_submit():
+        _out, roles = load_outgoing(out_id)
+        if "origin" not in roles:
+            abort(403)
+        flash(_("Give the reason for the refusal."), "bad")
+        return redirect_to(url_for("transfer.outgoing_case", out_id=out_id))
+    return act(
+        out_id,
+        "origin",
+        lambda actor: network.refuse_archive(out_id, actor, form.reason.data),
+        _("Refused. Buyer and seller see your reason."),
+    )

@@ -1,0 +1,71 @@
+#!/bin/sh
+# The demo network (make run-network): Qingdao (鲁B) on :5000 and Jinan (鲁A) on :5001, each its
+# own deployment with its own SQLite database, instance folder and keys, peered by typing each
+# other's fingerprint as two administrators would, both outbox workers running, and
+# cross-deployment transfer cases at every step. A second run reuses the two deployments.
+# Demo data only: never in production.
+set -eu
+BIN=${BIN:-.venv/bin}
+HOST=${HOST:-127.0.0.1}
+ROOT=${NETWORK_DEMO_DIR:-instance/network-demo}
+mkdir -p "$ROOT"
+ROOT=$(cd "$ROOT" && pwd)
+Q=${QINGDAO_PORT:-5000}
+J=${JINAN_PORT:-5001}
+export FLASK_APP=app:create_app
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+env_of() {  # city port -> the deployment's settings, as its own server and commands see them
+	echo "INSTANCE_PATH=$ROOT/$1 DATABASE_URL=sqlite:///$ROOT/$1/jiaoguan.db PUBLIC_BASE_URL=http://$HOST:$2 DEPLOYMENT_NAME=jiaoguan-$1"
+}
+city() {  # city port command... -> run a command as that deployment
+	c=$1 p=$2; shift 2
+	env $(env_of "$c" "$p") "$@"
+}
+
+fresh=""
+for spec in qingdao:$Q jinan:$J; do
+	c=${spec%%:*} p=${spec##*:}
+	mkdir -p "$ROOT/$c"
+	[ -f "$ROOT/$c/jiaoguan.db" ] || fresh=yes
+	city "$c" "$p" "$BIN/flask" db upgrade >/dev/null
+	city "$c" "$p" "$BIN/flask" network-demo load "$c"
+	city "$c" "$p" "$BIN/flask" network show-key >/dev/null  # makes the key on first use
+	city "$c" "$p" "$BIN/gunicorn" --bind "$HOST:$p" --workers 2 --log-level warning 'app:create_app()' &
+	pids="$pids $!"
+done
+for p in $Q $J; do
+	until curl -fsS "http://$HOST:$p/.well-known/jiaoguan.json" >/dev/null 2>&1; do sleep 0.3; done
+done
+
+fingerprint() { city "$1" "$2" "$BIN/flask" network show-key | sed -n 's/.*fingerprint: *//p'; }
+if [ -n "$fresh" ]; then
+	# Each administrator types the fingerprint the other city read out on the telephone.
+	fingerprint jinan $J | city qingdao $Q "$BIN/flask" network add-peer "http://$HOST:$J"
+	fingerprint qingdao $Q | city jinan $J "$BIN/flask" network add-peer "http://$HOST:$Q"
+fi
+for spec in qingdao:$Q jinan:$J; do
+	city "${spec%%:*}" "${spec##*:}" "$BIN/flask" network worker &
+	pids="$pids $!"
+done
+
+if [ -n "$fresh" ]; then
+	echo "making the demo's cross-deployment cases ..."
+	cars=$(city qingdao $Q "$BIN/flask" network-demo cars)
+	city jinan $J "$BIN/flask" network-demo cases "$cars"       # invoices, buyers confirm
+	city qingdao $Q "$BIN/flask" network-demo origin confirm    # sellers confirm at Qingdao
+	city jinan $J "$BIN/flask" network-demo cases "$cars"       # inspections
+	city qingdao $Q "$BIN/flask" network-demo origin send       # archives sent
+	city jinan $J "$BIN/flask" network-demo cases "$cars"       # a registration
+	city qingdao $Q "$BIN/flask" network-demo wait
+fi
+
+echo
+echo "=== Qingdao (鲁B, where the cars are registered): http://$HOST:$Q"
+city qingdao $Q "$BIN/flask" demo logins
+echo "=== Jinan (鲁A, where the buyers register them): http://$HOST:$J"
+city jinan $J "$BIN/flask" demo logins
+echo "Staff codes: FLASK_APP=app:create_app $(env_of jinan $J) $BIN/flask demo code vehicle"
+wait

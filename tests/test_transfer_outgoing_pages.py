@@ -1,0 +1,150 @@
+"""The origin's pages of a transfer opened in another city's deployment: the seller confirms
+here, the vehicle office's clerk sends the archive (signed by this deployment) or refuses it;
+each step writes its message to the outbox with the change; outsiders see nothing."""
+
+import json
+
+import pytest
+
+from core.network import keys
+from core.network.envelope import verify
+from models import VEHICLE_CLERK, OutboxMessage, OutgoingTransfer, Peer, Vehicle
+
+from .helpers import page
+
+OTHER = "https://jg.jinan.example"
+
+
+@pytest.fixture
+def outgoing(make, conn):
+    """A Qingdao car sold to a Jinan buyer whose case (id 7 there) reached us."""
+    office = make.office(code="370200", city="青岛", plate_prefix="鲁B")
+    seller = make.citizen()
+    car = make.vehicle(office, seller)
+    clerk = make.staff(VEHICLE_CLERK, office=office)
+    with conn():
+        Peer.create(base_url=OTHER, city="济南", fingerprint="x", document=json.dumps({"keys": []}))
+        out = OutgoingTransfer.create(
+            peer_url=OTHER,
+            remote_case_id=7,
+            case_number="ZY000007",
+            vehicle=car,
+            open_vehicle=car,
+            seller=seller,
+            buyer_name="买方",
+            destination=json.dumps({"code": "370100", "name": "济南市车管所", "city": "济南"}),
+            invoice_no="INV-7",
+            invoice_date="2026-11-30",
+            price="65000.00",
+        )
+    return out, seller, clerk
+
+
+def as_user(app, make, user):
+    client = app.test_client()
+    make.login(client, user)
+    return client
+
+
+def sent(type_):
+    return OutboxMessage.select().where(OutboxMessage.type == type_)
+
+
+def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
+    out, seller, _ = outgoing
+    client = as_user(app, make, seller)
+    assert "ZY000007" in page(client.get("/transfer/outgoing")).get_text()
+    assert "INV-7" in page(client.get(f"/transfer/outgoing/{out.id}")).get_text()
+    response = client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
+    assert response.status_code == 303
+    with conn():
+        assert OutgoingTransfer.get_by_id(out.id).seller_confirmed_at is not None
+        [message] = sent("transfer.seller_confirmed")
+        assert (message.recipient, json.loads(message.body)) == (
+            OTHER,
+            {"case_id": 7, "reasons": []},
+        )
+    client.post(f"/transfer/outgoing/{out.id}/confirm", data={})  # twice: no second message
+    with conn():
+        assert sent("transfer.seller_confirmed").count() == 1
+
+
+def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):
+    out, _, clerk = outgoing
+    with conn():
+        OutgoingTransfer.update(state="archive_requested").execute()
+    client = as_user(app, make, clerk)
+    assert page(client.get(f"/transfer/outgoing/{out.id}")).find(id="send-form")
+    assert client.post(f"/transfer/outgoing/{out.id}/archive/send", data={}).status_code == 303
+    with conn(), app.app_context():
+        [message] = sent("transfer.archive")
+        body = json.loads(message.body)
+        public = [k.public_jwk() for k in keys.all_keys()]
+        document = verify(body["archive"], public)
+        assert document["vehicle"]["vin"] == out.vehicle.vin
+        assert document["transfer"]["case"] == "ZY000007"
+        after = OutgoingTransfer.get_by_id(out.id)
+        assert (after.state, after.archive_sha256) == ("archive_sent", body["sha256"])
+        # Transferred out only on the registration notice.
+        assert Vehicle.get_by_id(out.vehicle_id).status == "normal"
+
+
+def test_the_clerk_refuses_with_a_reason(app, make, conn, outgoing):
+    out, _, clerk = outgoing
+    with conn():
+        OutgoingTransfer.update(state="archive_requested").execute()
+    client = as_user(app, make, clerk)
+    client.post(f"/transfer/outgoing/{out.id}/archive/refuse", data={"reason": "抵押未解除"})
+    with conn():
+        [message] = sent("transfer.archive_refused")
+        assert json.loads(message.body) == {"case_id": 7, "reason": "抵押未解除"}
+        assert OutgoingTransfer.get_by_id(out.id).open_vehicle_id is None
+
+
+def test_outsiders_see_nothing(app, make, conn, outgoing):
+    out, _, _ = outgoing
+    stranger = as_user(app, make, make.citizen())
+    assert stranger.get(f"/transfer/outgoing/{out.id}").status_code == 404
+    assert stranger.post(f"/transfer/outgoing/{out.id}/confirm", data={}).status_code == 404
+    assert "ZY000007" not in page(stranger.get("/transfer/outgoing")).get_text()
+    with conn():
+        assert OutboxMessage.select().count() == 0
+
+
+def test_the_buyers_page_of_a_case_opened_over_the_network(app, make, conn):
+    """At the destination the seller is a user of the origin: named from the case's link; the
+    buyer's confirmation is relayed to the origin with the step."""
+    from blueprints.transfer import service
+
+    w = make.transfer_world()
+    with conn():
+        Peer.create(base_url=OTHER, city="济南", fingerprint="x", document=json.dumps({"keys": []}))
+        answer = {
+            "peer_url": OTHER,
+            "seller_resident_id": w.seller.resident_id,
+            "seller": {"name": "卖方甲", "registered": True},
+            "reasons": [],
+        }
+        case = service.open_case(
+            vehicle=w.vehicle,
+            buyer=w.buyer,
+            opened_by=w.market_clerk,
+            market=w.market,
+            destination=w.dest,
+            invoice_no="INV-LINK",
+            invoice_date=w.vehicle.first_registered_on,
+            price=86000,
+            origin_answer=answer,
+        )
+        assert case.seller_id is None
+        assert [m.type for m in OutboxMessage.select()] == ["transfer.opened"]
+    client = as_user(app, make, w.buyer)
+    text = page(client.get(f"/transfer/cases/{case.id}")).get_text()
+    assert "卖方甲" in text and w.seller.resident_id not in text
+    client.post(f"/transfer/cases/{case.id}/confirm", data={})
+    with conn():
+        relayed = OutboxMessage.select().where(OutboxMessage.type == "transfer.event")
+        assert [json.loads(m.body)["event"]["kind"] for m in relayed] == ["confirmed"]
+    # The seller of the origin's deployment is no one here: their own account sees nothing.
+    seller = as_user(app, make, w.seller)
+    assert seller.get(f"/transfer/cases/{case.id}").status_code == 404
