@@ -10,6 +10,7 @@ from core.access import login_required
 from core.audit import audit
 from core.htmx import redirect_to
 from core.identity import identity_proven
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
 
@@ -50,11 +51,14 @@ def mine():
 
 @bp.get("/outgoing")
 @login_required
+@reads_personal_data("transfer.queue_view")
 def outgoing_list():
     """Vehicles of this city sold to buyers registering them in another city."""
     rows = list(mine().limit(200))
     if current_user.is_staff:
         audit("transfer.queue_view", detail={"queue": "outgoing"})
+    else:
+        nothing_to_audit()  # a seller's own sales
     return render_page("transfer/outgoing_list.html", rows=rows)
 
 
@@ -69,6 +73,7 @@ def load_outgoing(out_id: int):
 
 @bp.get("/outgoing/<int:out_id>")
 @login_required
+@reads_personal_data("transfer.case_view")
 def outgoing_case(out_id: int):
     """One outgoing transfer: vehicle, buyer's city, what the reader may do, the timeline."""
     out, roles = load_outgoing(out_id)
@@ -98,6 +103,7 @@ def act(out_id: int, role: str, step, done: str):
 
 @bp.post("/outgoing/<int:out_id>/confirm")
 @login_required
+@no_personal_data
 def outgoing_confirm(out_id: int):
     """The seller confirms the sale here; the buyer's city hears of it."""
     return act(
@@ -110,6 +116,7 @@ def outgoing_confirm(out_id: int):
 
 @bp.post("/outgoing/<int:out_id>/decline")
 @login_required
+@no_personal_data
 def outgoing_decline(out_id: int):
     """The seller declines the sale: the case is cancelled in the buyer's city."""
     return act(
@@ -122,6 +129,7 @@ def outgoing_decline(out_id: int):
 
 @bp.post("/outgoing/<int:out_id>/archive/send")
 @login_required
+@no_personal_data
 def outgoing_send(out_id: int):
     """The clerk sends the archive, signed by this deployment."""
     return act(
@@ -134,6 +142,7 @@ def outgoing_send(out_id: int):
 
 @bp.post("/outgoing/<int:out_id>/archive/refuse")
 @login_required
+@no_personal_data
 def outgoing_refuse(out_id: int):
     """The clerk refuses to send the archive, with a reason."""
     form = RefuseArchiveForm()
