@@ -4,6 +4,7 @@ HTTP: form -> step (blueprints.licence.corrections) -> StepError into a form err
 
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.access import role_required
@@ -27,7 +28,7 @@ def record_correct(record_id: int):
     """Correct one field of a licence record, with a reason (audited; the holder is told)."""
     record = record_or_404(record_id)
     form = RecordCorrectionForm(prefix="correction")
-    form.field.choices = choices(CORRECTABLE_FIELDS.items())
+    form.field.choices = choices([("", _l("Choose…")), *CORRECTABLE_FIELDS.items()])
     if form.validate_on_submit():
         try:
             corrections.correct_record(

@@ -86,7 +86,7 @@ def record_context(
     """What the record page shows."""
     status_form = status_form or StatusForm()
     correction_form = correction_form or RecordCorrectionForm(prefix="correction")
-    correction_form.field.choices = choices(CORRECTABLE_FIELDS.items())
+    correction_form.field.choices = choices([("", _l("Choose…")), *CORRECTABLE_FIELDS.items()])
     targets = service.RECORD_STATUS.targets(record.status)
     actions = [(k, v) for k, v in ACTIONS.items() if k in targets]
     # An empty first option: the clerk chooses, nothing is suspended or revoked by default (none
