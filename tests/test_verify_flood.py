@@ -95,3 +95,25 @@ def test_a_locked_client_on_the_share_page_is_told_so(client):
     response = client.get("/verify/share?code=AAAA-BBBB&last6=123456")
     text = page(response).get_text(" ", strip=True)
     assert verdict(response) == "throttled" and "此地址的核验已暂停" in text
+
+
+def test_refused_truck_pass_checks_are_counted_not_logged_one_by_one(client, make, conn):
+    truck_pass = make.truck_pass()
+    for i in range(30):  # unknown pass addresses are guesses: they lock the client too
+        assert verdict(client.get(f"/p/unknown{i:04d}")) == "invalid"
+    with conn():
+        audit_before = AuditEvent.select().count()
+    for _ in range(100):
+        response = client.get(f"/p/{truck_pass.handle}")
+        assert verdict(response) == "throttled"
+    text = page(response).get_text(" ", strip=True)
+    assert "此地址的核验已暂停" in text and truck_pass.plate not in text
+    assert verdict(client.get(f"/verify/truck?plate={truck_pass.plate}")) == "throttled"
+    with conn():
+        assert AuditEvent.select().count() - audit_before <= 2
+        assert sum(w.count for w in RefusedCheck.of("truck_pass", truck_pass.id)) == 101
+        started = AuditEvent.select().where(
+            (AuditEvent.action == "truck_pass.check") & (AuditEvent.result == "throttled")
+        )
+        assert 1 <= started.count() <= 2
+    assert verdict(client.get("/p/unknown9999")) == "throttled"

@@ -231,6 +231,17 @@ def client_key(origin: Origin | None = None) -> str:
     return f"verify-client:{(origin or local_origin()).client}"
 
 
+def count_failed_lookup(origin: Origin | None = None) -> bool:
+    """Count a failed look-up of this client (an unknown truck-pass address, say) in its own
+    transaction, with the row read locked first so the limit holds across nodes; False when
+    the client is locked already (the look-up is refused, not judged)."""
+    with write_tx():
+        if Throttle.locked_until_for(client_key(origin), lock=True):
+            return False
+        _client_failure(origin)
+    return True
+
+
 def _client_failure(origin: Origin | None = None) -> None:
     """One more failed look-up from this client."""
     Throttle.register_failure(client_key(origin), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
