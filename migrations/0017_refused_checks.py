@@ -1,4 +1,4 @@
-"""Refused checks counted per window (issue 16, finding 5): a table `refused_check` with one
+"""Refused checks counted per window: a table `refused_check` with one
 row per (licence or truck pass, window) and a count, so a flood of attempts refused by a lock
 costs one upsert each instead of an audit row each.
 

@@ -1,4 +1,4 @@
-"""Refused checks under a flood (issue 16, findings 5 and 9): attempts a lock refuses are
+"""Refused checks under a flood: attempts a lock refuses are
 counted per (licence, window), not written one row each; the holder's log shows the count; and
 each lock speaks its own words while the meta verdict stays "throttled"."""
 
