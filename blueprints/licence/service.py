@@ -287,7 +287,9 @@ def check_code(
     code. Either is good for its own step (CODE_STEP_SECONDS) and the one before, once (the two
     share the e-licence's last-used step). Every check of a known e-licence is logged for its
     holder and in the audit log, in the same transaction that uses the code, so two
-    simultaneous checks of one code give exactly one "valid". A check relayed by another city
+    simultaneous checks of one code give exactly one "valid"; a check a lock refuses is
+    counted instead (RefusedCheck: one upsert, only a window's first refusal logged), so a
+    flood adds no row per attempt. A check relayed by another city
     gives its `origin` (and no local `checker`): the same rules, counted here.
     """
     origin = origin or local_origin()
