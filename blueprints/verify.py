@@ -25,7 +25,15 @@ from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_p
 from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
 from core.security import csrf
 from core.uploads import absolute_path
-from models import POLICE_INSPECTOR, LicenceRecord, RestrictedZone, TruckPass, utcnow
+from models import (
+    POLICE_INSPECTOR,
+    LicenceRecord,
+    RefusedCheck,
+    RestrictedZone,
+    TruckPass,
+    utcnow,
+    write_tx,
+)
 from rules.clock import beijing_now
 from rules.validators import ValidationError, normalize_plate
 
@@ -284,12 +292,44 @@ def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
     )
 
 
+def refuse_pass(truck_pass, plate: str = ""):
+    """A truck-pass check refused by the client address's lock (too many failed look-ups):
+    nothing of the pass is shown, and the refusal is counted against the pass asked about
+    (RefusedCheck, one upsert) rather than audited one row each; the window's first refusal
+    is audited, so the log shows that refusals started."""
+    nothing_to_audit()
+    if truck_pass is not None:
+        with write_tx():
+            if RefusedCheck.count_one("truck_pass", truck_pass.id) == 1:
+                audit(
+                    "truck_pass.check",
+                    truck_pass,
+                    result="throttled",
+                    detail={"plate": plate or truck_pass.plate},
+                )
+    return render_page(
+        "verify/pass.html",
+        verdict="throttled",
+        lock="client",
+        truck_pass=None,
+        zones=[],
+        plate="",
+        zone=None,
+        checked_at=utcnow(),
+    )
+
+
 @bp.get("/p/<handle>")
 @reads_personal_data("truck_pass.check")
 def truck_pass(handle: str):
-    """A truck pass's QR address: is this pass valid at this moment?"""
+    """A truck pass's QR address: is this pass valid at this moment? An unknown address counts
+    as a failed look-up of this client (its handle is a secret: unknown ones are guesses)."""
     found = TruckPass.get_or_none(TruckPass.handle == handle[:32])
+    if service.client_locked():
+        return refuse_pass(found)
     if found is None:
+        if not service.count_failed_lookup():
+            return refuse_pass(None)
         return show_pass("invalid", None)
     return show_pass(found.verdict_at(beijing_now()), found)
 
@@ -311,6 +351,8 @@ def truck_by_plate():
     verdict, found = truckpass_service.plate_verdict(
         plate, zone.id if zone else None, beijing_now()
     )
+    if service.client_locked():
+        return refuse_pass(found, plate)
     return show_pass(verdict, found, plate=plate, zone=zone)
 
 

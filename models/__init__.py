@@ -55,7 +55,7 @@ from .people import (
     User,
     UserRole,
 )
-from .security import Setting, Throttle
+from .security import RefusedCheck, Setting, Throttle
 from .stats import StatCounter
 from .transfer import (
     ArchiveTransfer,
@@ -85,6 +85,7 @@ ALL_MODELS = [
     AuditTreeNode,
     AuditCheckpoint,
     Throttle,
+    RefusedCheck,
     Setting,
     LicenceRecord,
     ELicence,
@@ -159,6 +160,7 @@ __all__ = [
     "LicenceCheck",
     "LicenceRecord",
     "NameCorrection",
+    "RefusedCheck",
     "ReviewRequest",
     "ShareCode",
     "SmsChallenge",

@@ -1,4 +1,5 @@
-"""Shared security state that must hold across processes and nodes: throttles and settings."""
+"""Shared security state that must hold across processes and nodes: throttles, the count of
+refused checks, and settings."""
 
 import datetime as dt
 
@@ -98,6 +99,64 @@ class Throttle(BaseModel):
     def reset(cls, key: str) -> None:
         """Forget the failures of a key (after a success)."""
         cls.delete().where(cls.key == key).execute()
+
+
+# Refused checks are counted per window of this many seconds (aligned to the clock): one row per
+# (thing checked, window), however many attempts a flood sends.
+REFUSED_WINDOW = 600
+
+
+class RefusedCheck(BaseModel):
+    """Checks of one licence or truck pass refused by a throttle or lock in one window, counted.
+
+    A refused attempt judges nothing and shows nothing, so it costs one upsert here instead of
+    an audit row of its own: a flood against a locked licence cannot push real checks out of
+    the holder's log. The first refusal of a window is audited as a check (the holder and the
+    audit log see that refusals started); this row says how many followed and until when.
+    """
+
+    kind = CharField(max_length=12)  # licence | truck_pass
+    object_id = IntegerField()  # the e-licence's or the truck pass's id
+    window_start = DateTimeField()
+    first_at = DateTimeField(default=utcnow)
+    last_at = DateTimeField(default=utcnow)
+    count = IntegerField(default=1)
+
+    class Meta:
+        table_name = "refused_check"
+        indexes = ((("kind", "object_id", "window_start"), True),)
+
+    @classmethod
+    def count_one(cls, kind: str, object_id: int, now: dt.datetime | None = None) -> int:
+        """Count one refused check in the current window (one statement: an upsert); returns
+        the window's count so far, 1 for its first refusal. Run it in the check's transaction."""
+        now = now or utcnow()
+        epoch = int(now.replace(tzinfo=dt.UTC).timestamp())
+        window_start = dt.datetime.fromtimestamp(epoch - epoch % REFUSED_WINDOW, dt.UTC)
+        query = (
+            cls.insert(
+                kind=kind,
+                object_id=object_id,
+                window_start=window_start.replace(tzinfo=None),
+                first_at=now,
+                last_at=now,
+                count=1,
+            )
+            .on_conflict(
+                conflict_target=[cls.kind, cls.object_id, cls.window_start],
+                update={cls.count: cls.count + 1, cls.last_at: now},
+            )
+            .returning(cls.count)
+        )
+        return list(query.execute())[0].count
+
+    @classmethod
+    def of(cls, kind: str, object_id: int, since: dt.datetime | None = None):
+        """The windows of refused checks of one licence or pass, newest first."""
+        query = cls.select().where((cls.kind == kind) & (cls.object_id == object_id))
+        if since is not None:
+            query = query.where(cls.last_at >= since)
+        return query.order_by(cls.last_at.desc())
 
 
 class Setting(BaseModel):

@@ -64,6 +64,17 @@ def test_failed_guesses_on_both_nodes_add_up(cluster):
     assert verdict(phone.get(check)[2]) == "throttled"
 
 
+def test_failed_lookups_from_one_address_on_both_nodes_stop_at_the_limit(cluster):
+    """40 look-ups of unknown keys at once from one address, half on each node: exactly
+    CLIENT_FAILURES (30) are judged, the rest refused (the count is read locked in the
+    transaction that adds to it, so no node slips one past the limit)."""
+    _, _, (a, b) = cluster
+    urls = [f"{(a, b)[i % 2].url}/verify/check?key=ZZZZ{i:04d}&code=123456" for i in range(40)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        verdicts = list(pool.map(lambda url: verdict(Browser().get(url)[2]), urls))
+    assert verdicts.count("invalid") == 30 and verdicts.count("throttled") == 10
+
+
 def test_logged_in_on_a_is_logged_in_on_b(cluster):
     _, make, (a, b) = cluster
     citizen = make.citizen()

@@ -68,6 +68,34 @@ VERDICT_HINTS = {
     ),
 }
 
+# A "throttled" verdict in the words of the lock that refused it (the verdict meta stays
+# "throttled"): a locked client address says nothing about the licence, and a paused typed
+# check still leaves the QR.
+LOCK_LABELS = {
+    "client": _l("Checks from this address are paused"),
+    "network": _l("Typed checks from your network are paused"),
+    "licence": _l("Typed checks of this licence are paused"),
+    "share": _l("Checks of this share code are paused"),
+}
+LOCK_HINTS = {
+    "client": _l(
+        "Too many look-ups from this network address found no licence or share code, so its "
+        "checks are paused for a while. This says nothing about any licence. Try again later."
+    ),
+    "network": _l(
+        "Too many wrong codes for this licence were typed from your network. Wait, then type "
+        "the current code, or scan the driver's QR code."
+    ),
+    "licence": _l(
+        "Typed checks of this licence are paused after repeated wrong codes from many places. "
+        "Scan the driver's QR code instead, or try later."
+    ),
+    "share": _l(
+        "This share code is paused after repeated wrong licence numbers. Try later, or ask "
+        "the holder for a new share code."
+    ),
+}
+
 # Why a photo of a QR gave no check, and what the inspector can do about it.
 PHOTO_ERRORS = {
     "missing": _l("Take or choose a photo of the driver's QR code."),
@@ -165,6 +193,8 @@ def labels() -> dict:
         "STATUS_LABELS": STATUS_LABELS,
         "VERDICT_LABELS": VERDICT_LABELS,
         "VERDICT_HINTS": VERDICT_HINTS,
+        "LOCK_LABELS": LOCK_LABELS,
+        "LOCK_HINTS": LOCK_HINTS,
         "CHECKER_LABELS": CHECKER_LABELS,
         "VIA_LABELS": VIA_LABELS,
         "ISSUE_REASONS": ISSUE_REASONS,

@@ -22,7 +22,9 @@ from core.steps import StepError
 from core.uploads import remove_stored, store_upload
 from models import (
     ELicence,
+    LicenceCheck,
     LicenceRecord,
+    RefusedCheck,
     ShareCode,
     Throttle,
     User,
@@ -201,6 +203,10 @@ class CheckResult:
     record: LicenceRecord | None = None
     checked_at: dt.datetime | None = None
     locked_until: dt.datetime | None = None
+    # Which lock refused a "throttled" check (labels.LOCK_HINTS): "client" (this address made
+    # too many failed look-ups), "network" (wrong typed codes of this licence from this
+    # network), "licence" (typed checks of this licence paused for everyone).
+    lock: str | None = None
 
     @property
     def genuine(self) -> bool:
@@ -223,6 +229,17 @@ def client_locked(origin: Origin | None = None) -> dt.datetime | None:
 def client_key(origin: Origin | None = None) -> str:
     """The throttle key of this client address (within its relaying deployment, if relayed)."""
     return f"verify-client:{(origin or local_origin()).client}"
+
+
+def count_failed_lookup(origin: Origin | None = None) -> bool:
+    """Count a failed look-up of this client (an unknown truck-pass address, say) in its own
+    transaction, with the row read locked first so the limit holds across nodes; False when
+    the client is locked already (the look-up is refused, not judged)."""
+    with write_tx():
+        if Throttle.locked_until_for(client_key(origin), lock=True):
+            return False
+        _client_failure(origin)
+    return True
 
 
 def _client_failure(origin: Origin | None = None) -> None:
@@ -270,7 +287,9 @@ def check_code(
     code. Either is good for its own step (CODE_STEP_SECONDS) and the one before, once (the two
     share the e-licence's last-used step). Every check of a known e-licence is logged for its
     holder and in the audit log, in the same transaction that uses the code, so two
-    simultaneous checks of one code give exactly one "valid". A check relayed by another city
+    simultaneous checks of one code give exactly one "valid"; a check a lock refuses is
+    counted instead (RefusedCheck: one upsert, only a window's first refusal logged), so a
+    flood adds no row per attempt. A check relayed by another city
     gives its `origin` (and no local `checker`): the same rules, counted here.
     """
     origin = origin or local_origin()
@@ -281,9 +300,22 @@ def check_code(
     elicence = find_elicence(handle, typing_key)
     client_lock = client_locked(origin)
     if client_lock:
-        return CheckResult("throttled", checked_at=checked_at, locked_until=client_lock)
+        if elicence is not None:
+            with write_tx():
+                _log_refusal(elicence, via, checker, origin)
+        return CheckResult(
+            "throttled", checked_at=checked_at, locked_until=client_lock, lock="client"
+        )
     if elicence is None:
         with write_tx():
+            # Read again with the row locked, in the transaction that counts: parallel
+            # look-ups from one address (on any node) queue here, so no more than
+            # CLIENT_FAILURES of them are judged.
+            client_lock = Throttle.locked_until_for(client_key(origin), lock=True)
+            if client_lock:
+                return CheckResult(
+                    "throttled", checked_at=checked_at, locked_until=client_lock, lock="client"
+                )
             _client_failure(origin)
             audit(
                 "licence.check",
@@ -296,11 +328,16 @@ def check_code(
 
     with write_tx():
         if handle:
-            verdict, locked = _qr_verdict(elicence, code, now), None
+            verdict, locked, lock = _qr_verdict(elicence, code, now), None, None
         else:
-            verdict, locked = _typed_verdict(elicence, code, now, origin)
-        _log_check(elicence, via, verdict, checker, origin=origin)
-    result = CheckResult(verdict, elicence=elicence, checked_at=checked_at, locked_until=locked)
+            verdict, locked, lock = _typed_verdict(elicence, code, now, origin)
+        if verdict == "throttled":
+            _log_refusal(elicence, via, checker, origin)
+        else:
+            _log_check(elicence, via, verdict, checker, origin=origin)
+    result = CheckResult(
+        verdict, elicence=elicence, checked_at=checked_at, locked_until=locked, lock=lock
+    )
     if result.genuine:
         result.record = elicence.record
     return result
@@ -334,31 +371,33 @@ def _typed_verdict(elicence: ELicence, code: str, now: float, origin: Origin):
     a guessing botnet without letting one stranger lock the holder out.
 
     Runs inside the check's write transaction; the throttle rows are read locked so that a
-    burst of guesses cannot slip past the count. Returns (verdict, wait until).
+    burst of guesses cannot slip past the count. Returns (verdict, wait until, which lock
+    refused it: "licence" for the ceiling, "network" for this network's delay, else None).
     """
     pair = typed_pair_key(elicence, origin)
-    locked = Throttle.locked_until_for(elicence.throttle_key, lock=True) or (
-        Throttle.locked_until_for(pair, lock=True)
-    )
+    locked = Throttle.locked_until_for(elicence.throttle_key, lock=True)
     if locked:
-        return "throttled", locked
+        return "throttled", locked, "licence"
+    locked = Throttle.locked_until_for(pair, lock=True)
+    if locked:
+        return "throttled", locked, "network"
     step = totp.matching_step(
         elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=1
     )
     if step is not None:
-        return _use_step(elicence, step), None
+        return _use_step(elicence, step), None, None
     older = totp.matching_step(
         elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=EXPIRED_LOOKBACK_STEPS
     )
     if older is not None:
-        return "expired-code", None
+        return "expired-code", None, None
     wait = Throttle.register_delayed_failure(
         pair, window=TYPED_WINDOW, delay=licencecode.typed_delay
     )
     ceiling = Throttle.register_failure(
         elicence.throttle_key, limit=TYPED_KEY_CEILING, window=TYPED_WINDOW
     )
-    return "invalid", max(filter(None, (wait, ceiling)), default=None)
+    return "invalid", max(filter(None, (wait, ceiling)), default=None), None
 
 
 def _use_step(elicence: ELicence, step: int) -> str:
@@ -382,6 +421,47 @@ def _relay_detail(origin: Origin) -> dict:
     if not origin.relay:
         return {}
     return {"relay": origin.relay, "city": origin.city, "office": origin.office}
+
+
+def _log_refusal(elicence, via, checker, origin=None, label: str = "") -> None:
+    """Record a check refused by a lock: counted in the window's RefusedCheck row (one
+    upsert), and only the window's first refusal written as a check of its own, so the holder
+    and the audit log see that refusals started, and a flood adds no row per attempt."""
+    if RefusedCheck.count_one("licence", elicence.id) == 1:
+        _log_check(elicence, via, "throttled", checker, label, origin)
+
+
+@dataclass
+class RefusedEntry:
+    """A line of the holder's check log for a window of refused checks: after the first
+    refusal (logged as a check of its own), `more` attempts were refused until `last_at`."""
+
+    first_at: dt.datetime
+    last_at: dt.datetime
+    more: int
+
+    @property
+    def at(self) -> dt.datetime:
+        """Where the line sorts among the checks: at the window's last refusal."""
+        return self.last_at
+
+
+def check_log(elicence: ELicence, limit: int) -> list:
+    """The holder's check log, newest first: the checks (LicenceCheck rows) and, among them,
+    one line per window of refused checks with how many more were refused in it."""
+    checks = list(
+        LicenceCheck.select()
+        .where(LicenceCheck.elicence == elicence)
+        .order_by(LicenceCheck.at.desc())
+        .limit(limit)
+    )
+    since = checks[-1].at if len(checks) == limit else None
+    refused = [
+        RefusedEntry(row.first_at, row.last_at, row.count - 1)
+        for row in RefusedCheck.of("licence", elicence.id, since)
+        if row.count > 1
+    ]
+    return sorted(checks + refused, key=lambda entry: entry.at, reverse=True)
 
 
 def _log_check(elicence, via, verdict, checker, label: str = "", origin=None) -> None:
@@ -455,6 +535,8 @@ class ShareResult:
     share: ShareCode | None = None
     record: LicenceRecord | None = None
     checked_at: dt.datetime | None = None
+    # Which lock refused a "throttled" check: "client" (this address) or "share" (this code).
+    lock: str | None = None
 
     @property
     def genuine(self) -> bool:
@@ -475,7 +557,7 @@ def check_share_code(
     origin = origin or local_origin()
     checked_at = utcnow()
     if client_locked(origin):
-        return ShareResult("throttled", checked_at=checked_at)
+        return ShareResult("throttled", checked_at=checked_at, lock="client")
     code = "".join((code or "").split()).replace("-", "").upper()
     last6 = "".join((last6 or "").split()).upper()
     share = ShareCode.get_or_none(ShareCode.code == code) if len(code) == 8 else None
@@ -484,9 +566,14 @@ def check_share_code(
         record = LicenceRecord.get_by_id(share.elicence.record_id)
     if share is not None and Throttle.locked_until_for(f"share:{share.id}"):
         # A live code whose licence number is being guessed: paused for every client.
-        return ShareResult("throttled", checked_at=checked_at)
+        with write_tx():
+            _log_refusal(share.elicence, "share", None, origin, firm[:100])
+        return ShareResult("throttled", checked_at=checked_at, lock="share")
     if share is None or len(last6) != 6 or record.licence_no[-6:] != last6:
         with write_tx():
+            # Locked read in the counting transaction, as in check_code: exact across nodes.
+            if Throttle.locked_until_for(client_key(origin), lock=True):
+                return ShareResult("throttled", checked_at=checked_at, lock="client")
             _client_failure(origin)
             if share is not None:
                 Throttle.register_failure(

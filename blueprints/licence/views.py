@@ -13,7 +13,7 @@ from core.identity import identity_proven
 from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
-from models import CITIZEN, ELicence, LicenceCheck, LicenceRecord, ShareCode, Throttle, utcnow
+from models import CITIZEN, ELicence, LicenceRecord, ShareCode, Throttle, utcnow
 from rules import licencecode
 
 from . import bp, service
@@ -168,14 +168,10 @@ def countdown_css():
 @role_required(CITIZEN)
 @no_personal_data
 def checks():
-    """Every check of the holder's licence: when, by whom, with what verdict."""
+    """Every check of the holder's licence: when, by whom, with what verdict (a flood of
+    refused attempts as one line per window, with its count)."""
     elicence = require_elicence()
-    rows = (
-        LicenceCheck.select()
-        .where(LicenceCheck.elicence == elicence)
-        .order_by(LicenceCheck.at.desc())
-        .limit(CHECK_LOG_LIMIT)
-    )
+    rows = service.check_log(elicence, CHECK_LOG_LIMIT)
     return render_template("licence/checks.html", elicence=elicence, checks=rows)
 
 

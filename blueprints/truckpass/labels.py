@@ -42,6 +42,7 @@ VERDICT_LABELS = {
     "not-approved": _l("Not an issued pass"),
     "no-pass": _l("No pass for this truck"),
     "invalid": _l("Unknown pass"),
+    "throttled": _l("Too many failed checks"),
 }
 BLOCK_REASONS = {
     "stolen": _l("The vehicle is reported stolen."),
