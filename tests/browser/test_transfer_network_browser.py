@@ -118,6 +118,8 @@ def walk(browser, qingdao, jinan):
     # Jinan's clerk registers the car under a Jinan plate.
     jc.goto(case_url)
     jc.click("#register-form button")
+    jc.locator("#confirm-box").wait_for()  # registering cannot be undone: it asks first
+    jc.click("#confirm-form button")
     jc.locator("#case-panel .case-title").get_by_text("已登记到买方名下").wait_for()
 
     # One timeline on each side, naming the city of each step.
