@@ -10,11 +10,20 @@ from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.access import get_or_404, role_required
+from core.auditlog import witness  # noqa: F401 - registers the inbox handler of checkpoint_cosign
 from core.forms import REQUIRED, Form
 from core.network import identity, inbox, outbox, peers
 from core.privacy import no_personal_data
 from core.security import csrf
-from models import ADMIN, OUTBOX_PENDING, PEER_ACTIVE, PEER_SUSPENDED, OutboxMessage, Peer
+from models import (
+    ADMIN,
+    OUTBOX_PENDING,
+    PEER_ACTIVE,
+    PEER_SUSPENDED,
+    OutboxMessage,
+    Peer,
+    WitnessAlert,
+)
 
 bp = Blueprint("network", __name__)
 
@@ -81,6 +90,7 @@ def peers_context(fetch_form=None) -> dict:
         "peers": list(Peer.select().order_by(Peer.base_url)),
         "waiting": waiting,
         "overdue": list(outbox.overdue().limit(50)),
+        "witness_alerts": list(WitnessAlert.open().limit(50)),
         "fetch_form": fetch_form or FetchPeerForm(),
         "own_fingerprint": own_fingerprint(),
     }

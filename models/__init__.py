@@ -73,6 +73,14 @@ from .truckpass import (
     ZoneRule,
 )
 from .vehicles import PlateNumber, TrafficViolation, Vehicle, VehicleRecord
+from .witness import (
+    ALERT_LOG,
+    ALERT_SIDES,
+    ALERT_WITNESS,
+    AuditCosignature,
+    WitnessAlert,
+    WitnessedLog,
+)
 
 # Every table, in dependency order (for create_tables in migrations and tests); LicenceCheck
 # is a view over AuditEvent (migration 0011), so it is not listed.
@@ -115,12 +123,18 @@ ALL_MODELS = [
     NameCorrection,
     ReviewRequest,
     Notice,
+    AuditCosignature,
+    WitnessedLog,
+    WitnessAlert,
 ]
 
 __all__ = [
     "ACCESS_KINDS",
     "ACCIDENT_OFFICER",
     "ADMIN",
+    "ALERT_LOG",
+    "ALERT_SIDES",
+    "ALERT_WITNESS",
     "ALL_MODELS",
     "CASE_STATUSES",
     "CITIZEN",
@@ -144,9 +158,12 @@ __all__ = [
     "LICENCE_CLASSES",
     "RECORD_STATUSES",
     "WITHHOLD_REASONS",
+    "WitnessAlert",
+    "WitnessedLog",
     "AccidentCase",
     "ArchiveTransfer",
     "AuditCheckpoint",
+    "AuditCosignature",
     "AuditTreeNode",
     "ELicence",
     "LicenceCheck",

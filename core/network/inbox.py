@@ -33,12 +33,31 @@ REFUSAL_STATUS = {
     "replayed_id": 409,
     "wrong_recipient": 421,
     "unknown_type": 422,
+    # Witnessing (core.auditlog.witness), after C2SP tlog-witness's status codes.
+    "unknown_log": 404,
+    "bad_checkpoint_signature": 403,
+    "witness_size_mismatch": 409,
+    "stale_checkpoint": 400,
+    "inconsistent_checkpoint": 422,
 }
 ANSWER_TYPES = ("ack", "refusal")
 
 
 class BadBody(Exception):
     """Raised by a handler when the body is not well formed for its type (refused: malformed)."""
+
+
+class Refused(Exception):
+    """Raised by a handler to refuse a message with its own reason code (one of
+    REFUSAL_STATUS). The handler's changes roll back; `body` goes back in the signed refusal,
+    and `also()`, when given, writes in the transaction of the refusal's audit row (an alert
+    that must outlive the rollback)."""
+
+    def __init__(self, reason: str, detail: str = "", body=None, also=None):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        if reason not in REFUSAL_STATUS:
+            raise ValueError(f"unknown refusal reason {reason!r}")
+        self.reason, self.detail, self.body, self.also = reason, detail, body or {}, also
 
 
 @dataclass(frozen=True)
@@ -110,8 +129,9 @@ def well_formed(payload: dict) -> bool:
     )
 
 
-def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
-    """Audit the refusal and answer it, signed. Nothing else is written."""
+def refuse(reason: str, payload: dict, detail: str = "", body=None, also=None) -> tuple[int, str]:
+    """Audit the refusal and answer it, signed (with `body` when the sender needs to know
+    more). Nothing else is written, but what `also()` writes with the audit row."""
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
@@ -122,7 +142,9 @@ def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
             result=reason,
             detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]},
         )
-    token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason)
+        if also is not None:
+            also()
+    token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason, body=body)
     return REFUSAL_STATUS[reason], token
 
 
@@ -173,6 +195,8 @@ def receive(token: str) -> tuple[int, str]:
         return _handle(handler, payload, peer)
     except BadBody as exc:
         return refuse("malformed", payload, str(exc))
+    except Refused as exc:
+        return refuse(exc.reason, payload, exc.detail, body=exc.body, also=exc.also)
     except IntegrityError:
         # The same message arrived twice at once; the other delivery was stored first.
         seen = InboxMessage.get(
