@@ -1,4 +1,4 @@
-"""Witnessing between deployments (issue 17, part 2): the cosignatures our checkpoints
+"""Witnessing between deployments: the cosignatures our checkpoints
 received, the newest checkpoint of each peer's log we cosigned, and the alerts raised when a
 checkpoint is not consistent with what a witness saw.
 

@@ -121,7 +121,7 @@ def _read_request(body: dict) -> tuple[str, int, list[bytes]]:
     return note, old, hashes
 
 
-@register(WITNESS_TYPE)
+@register(WITNESS_TYPE, journal=False)
 def witness_checkpoint(body: dict, peer: Peer) -> dict:
     """Cosign the peer's checkpoint when it is consistent with the last one cosigned here."""
     note, old, proof = _read_request(body)

@@ -63,23 +63,27 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Handler:
     """What a message type does when received: `handle(body, peer)` returns the answer's body
-    and makes its changes in the caller's transaction, or raises BadBody."""
+    and makes its changes in the caller's transaction, or raises BadBody. With `journal`
+    False an acknowledged message writes no audit row (refusals always do): witness requests,
+    whose audit rows would grow the witness's log, which its peers then witness, and so on
+    for ever; their record is the cosignature itself."""
 
     type: str
     handle: Callable[[dict, Peer], dict]
+    journal: bool = True
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def register(type_: str):
+def register(type_: str, journal: bool = True):
     """Decorator: the function handles messages of `type_` (one handler per type)."""
 
     def decorator(func):
         """Record the handler under its type."""
         if type_ in HANDLERS or type_ in ANSWER_TYPES:
             raise ValueError(f"a handler for {type_!r} exists already")
-        HANDLERS[type_] = Handler(type_, func)
+        HANDLERS[type_] = Handler(type_, func, journal)
         return func
 
     return decorator
@@ -227,10 +231,11 @@ def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
             answer=token,
         )
         Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
-        record(
-            "network.received",
-            peer_url=peer.base_url,
-            message_id=payload["id"],
-            detail={"type": payload["type"]},
-        )
+        if handler.journal:
+            record(
+                "network.received",
+                peer_url=peer.base_url,
+                message_id=payload["id"],
+                detail={"type": payload["type"]},
+            )
     return 200, token
