@@ -82,6 +82,7 @@ ACTION_LABELS = {
     "network.refused": _l("Message from another deployment refused"),
     "audit.witness_refused": _l("A witness refused our audit checkpoint"),
     "audit.checkpoint_refused": _l("A peer's audit checkpoint refused as inconsistent"),
+    "audit.alert_acknowledged": _l("Witnessing alert acknowledged"),
 }
 
 

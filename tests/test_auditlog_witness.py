@@ -115,6 +115,8 @@ def test_a_rewritten_log_is_refused_with_an_alert_on_both_sides(cities):
         ).execute()
     grown = add_entries(qingdao, 2)
     assert witness(qingdao) == "inconsistent_checkpoint"
+    # Asked again next round: refused again, and the open alert is not repeated.
+    assert witness(qingdao) == "inconsistent_checkpoint"
     with jinan.database():
         assert WitnessedLog.get().tree_size == cosigned  # still the honest one
         alert = WitnessAlert.get()

@@ -4,7 +4,14 @@ the peers page."""
 
 import datetime as dt
 
-from models import ALERT_LOG, ALERT_WITNESS, AuditCheckpoint, AuditCosignature, WitnessAlert
+from models import (
+    ALERT_LOG,
+    ALERT_WITNESS,
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEvent,
+    WitnessAlert,
+)
 
 from .helpers import page
 
@@ -63,3 +70,37 @@ def test_an_alert_shows_on_the_audit_page_and_the_peers_page(client, make, login
         assert "12" in alerts[ALERT_LOG] and "refused 10 -> 12" in alerts[ALERT_LOG]
         assert "7" in alerts[ALERT_WITNESS]
         assert all("https://jg.jinan.example" in text for text in alerts.values())
+
+
+def test_an_acknowledged_alert_leaves_the_pages_and_is_audited(client, make, login, conn):
+    with conn():
+        alert = WitnessAlert.create(
+            side=ALERT_WITNESS,
+            peer_url="https://jg.jinan.example",
+            reason="inconsistent_checkpoint",
+            tree_size=7,
+        )
+    login(make.staff("admin"))
+    soup = page(client.get("/staff/audit"))
+    form = soup.find(id=f"ack-alert-{alert.id}")
+    assert form.find("input", attrs={"name": "back"})["value"] == "audit"
+    response = client.post(form["action"], data={"back": "audit"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/staff/audit")
+    with conn():
+        assert WitnessAlert.get_by_id(alert.id).acknowledged_at is not None
+        row = AuditEvent.get(AuditEvent.action == "audit.alert_acknowledged")
+        assert (row.object_type, row.object_id) == ("WitnessAlert", str(alert.id))
+    for url in ("/staff/audit", "/network/peers"):
+        assert page(client.get(url)).find(id="witness-alerts") is None
+
+
+def test_only_administrators_acknowledge_alerts(client, make, login, conn):
+    with conn():
+        alert = WitnessAlert.create(
+            side=ALERT_LOG, peer_url="https://jg.jinan.example", reason="inconsistent_checkpoint"
+        )
+    login(make.staff("vehicle_clerk"))
+    url = f"/network/witness-alerts/{alert.id}/acknowledge"
+    assert client.post(url, data={"back": "peers"}).status_code == 403
+    with conn():
+        assert WitnessAlert.get_by_id(alert.id).acknowledged_at is None

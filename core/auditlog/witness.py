@@ -81,7 +81,18 @@ def note_text(note: str) -> str:
 
 def raise_alert(side: str, peer_url: str, reason: str, size, detail: str, message_id: str):
     """Record an inconsistency: an alert for the administrator and an audit row, in the
-    caller's transaction."""
+    caller's transaction; once, while the same alert is open (the log asks again each round)."""
+    if (
+        WitnessAlert.open()
+        .where(
+            WitnessAlert.side == side,
+            WitnessAlert.peer_url == peer_url,
+            WitnessAlert.reason == reason,
+            WitnessAlert.tree_size == size,
+        )
+        .exists()
+    ):
+        return
     WitnessAlert.create(
         side=side, peer_url=peer_url, reason=reason, tree_size=size, detail=detail[:500]
     )
