@@ -38,14 +38,16 @@ migrate: install
 
 # QR codes and notices carry PUBLIC_BASE_URL: unless it is set, it is where `make run` serves.
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
-# The network worker (outbox delivery) and the audit integrator (numbers audit entries and
-# signs checkpoints) run in the background and stop with the server.
+# The network worker (outbox delivery), the audit integrator (numbers audit entries and
+# signs checkpoints) and the witness requests (peers cosign our checkpoints) run in the
+# background and stop with the server.
 run: migrate
 	$(BIN)/flask demo load --if-empty
 	$(BIN)/flask demo logins
 	$(BIN)/flask network worker & worker=$$!; \
 	$(BIN)/flask audit integrate & integrator=$$!; \
-	trap 'kill $$worker $$integrator 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask audit witness & witness=$$!; \
+	trap 'kill $$worker $$integrator $$witness 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - 'app:create_app()'
 
 # Two cities' deployments peered with each other (README, "Network"): Qingdao on :5000 and

@@ -10,11 +10,23 @@ from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from core.access import get_or_404, role_required
+from core.audit import audit
+from core.auditlog import witness  # noqa: F401 - registers the inbox handler of checkpoint_cosign
 from core.forms import REQUIRED, Form
 from core.network import identity, inbox, outbox, peers
 from core.privacy import no_personal_data
 from core.security import csrf
-from models import ADMIN, OUTBOX_PENDING, PEER_ACTIVE, PEER_SUSPENDED, OutboxMessage, Peer
+from models import (
+    ADMIN,
+    OUTBOX_PENDING,
+    PEER_ACTIVE,
+    PEER_SUSPENDED,
+    OutboxMessage,
+    Peer,
+    WitnessAlert,
+    utcnow,
+    write_tx,
+)
 
 bp = Blueprint("network", __name__)
 
@@ -81,6 +93,7 @@ def peers_context(fetch_form=None) -> dict:
         "peers": list(Peer.select().order_by(Peer.base_url)),
         "waiting": waiting,
         "overdue": list(outbox.overdue().limit(50)),
+        "witness_alerts": list(WitnessAlert.open().limit(50)),
         "fetch_form": fetch_form or FetchPeerForm(),
         "own_fingerprint": own_fingerprint(),
     }
@@ -180,3 +193,28 @@ def peer_action(peer_id: int, action: str):
         waiting=waiting,
         form=form,
     )
+
+
+@bp.post("/network/witness-alerts/<int:alert_id>/acknowledge")
+@role_required(ADMIN)
+@no_personal_data
+def alert_acknowledge(alert_id: int):
+    """Mark a witnessing alert as seen and handled (audited): it leaves the audit and peers
+    pages. The same inconsistency seen again later raises a new one."""
+    alert = get_or_404(WitnessAlert, WitnessAlert.id == alert_id)
+    if Form().validate_on_submit():
+        with write_tx():
+            done = (
+                WitnessAlert.update(acknowledged_at=utcnow())
+                .where(WitnessAlert.id == alert.id, WitnessAlert.acknowledged_at.is_null())
+                .execute()
+            )
+            if done:
+                audit(
+                    "audit.alert_acknowledged",
+                    alert,
+                    detail={"peer": alert.peer_url, "reason": alert.reason, "side": alert.side},
+                )
+        flash(_("Alert acknowledged."), "ok")
+    back = "staff.audit_search" if request.form.get("back") == "audit" else "network.peer_list"
+    return redirect(url_for(back), code=303)

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from core.access import ROLE_LABELS, get_or_404, role_required
 from core.audit import audit, object_label
+from core.auditlog.witness import latest_cosigned
 from core.forms import REQUIRED, Form, StrongPassword, choices
 from core.paging import page_number
 from core.passwords import hash_password
@@ -165,9 +166,11 @@ def audit_search():
         str(u.id): u.real_name or u.username or u.mobile
         for u in (User.select().where(User.id.in_(user_ids)) if user_ids else ())
     }
-    template = "staff/_audit_rows.html" if request.headers.get("HX-Request") else "staff/audit.html"
+    fragment = bool(request.headers.get("HX-Request"))
+    template = "staff/_audit_rows.html" if fragment else "staff/audit.html"
     return render_template(
         template,
+        **({} if fragment else latest_cosigned()),
         rows=rows[:AUDIT_PAGE],
         has_more=len(rows) > AUDIT_PAGE,
         page=page,

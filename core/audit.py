@@ -80,6 +80,9 @@ ACTION_LABELS = {
     "network.send_refused": _l("Message refused by a peer"),
     "network.received": _l("Message received from a peer"),
     "network.refused": _l("Message from another deployment refused"),
+    "audit.witness_refused": _l("A witness refused our audit checkpoint"),
+    "audit.checkpoint_refused": _l("A peer's audit checkpoint refused as inconsistent"),
+    "audit.alert_acknowledged": _l("Witnessing alert acknowledged"),
 }
 
 

@@ -107,6 +107,26 @@ def audit_integrate(once, interval, batch):
     click.echo(f"tree size {size}" if size else "nothing to integrate")
 
 
+@audit_cli.command("witness")
+@click.option("--once", is_flag=True, help="Ask every peer once, then stop.")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
+def audit_witness(once, interval):
+    """Ask every active peer to cosign the newest checkpoint (with a consistency proof from
+    the last one it cosigned), until SIGTERM; print what each peer answered."""
+    import signal
+
+    from core.auditlog.witness import run_witness
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    with db.connection_context():
+        outcomes = run_witness(interval=interval, stop=lambda: bool(stopping), once=once)
+    for url, outcome in outcomes.items():
+        click.echo(f"{url}: {outcome}")
+    if not outcomes:
+        click.echo("no active peer to witness the log")
+
+
 @audit_cli.command("keys")
 def audit_keys():
     """Print the log's verifier keys (C2SP form), for people checking receipts with

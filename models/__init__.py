@@ -74,6 +74,14 @@ from .truckpass import (
     ZoneRule,
 )
 from .vehicles import PlateNumber, TrafficViolation, Vehicle, VehicleRecord
+from .witness import (
+    ALERT_LOG,
+    ALERT_SIDES,
+    ALERT_WITNESS,
+    AuditCosignature,
+    WitnessAlert,
+    WitnessedLog,
+)
 
 # Every table, in dependency order (for create_tables in migrations and tests); LicenceCheck
 # is a view over AuditEvent (migration 0011), so it is not listed.
@@ -117,6 +125,9 @@ ALL_MODELS = [
     NameCorrection,
     ReviewRequest,
     Notice,
+    AuditCosignature,
+    WitnessedLog,
+    WitnessAlert,
     TransferLink,
     OutgoingTransfer,
     OutgoingEvent,
@@ -126,6 +137,9 @@ __all__ = [
     "ACCESS_KINDS",
     "ACCIDENT_OFFICER",
     "ADMIN",
+    "ALERT_LOG",
+    "ALERT_SIDES",
+    "ALERT_WITNESS",
     "ALL_MODELS",
     "OutgoingEvent",
     "OutgoingTransfer",
@@ -152,9 +166,12 @@ __all__ = [
     "LICENCE_CLASSES",
     "RECORD_STATUSES",
     "WITHHOLD_REASONS",
+    "WitnessAlert",
+    "WitnessedLog",
     "AccidentCase",
     "ArchiveTransfer",
     "AuditCheckpoint",
+    "AuditCosignature",
     "AuditTreeNode",
     "ELicence",
     "LicenceCheck",

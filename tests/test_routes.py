@@ -151,6 +151,7 @@ EXPECTED_ROUTES = {
     "POST /network/peers/confirm",
     "GET /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
     "POST /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
+    "POST /network/witness-alerts/<int:alert_id>/acknowledge",
     # Notices: the inbox and the choice of channels
     "GET /notices/",
     "POST /notices/<int:notice_id>/read",

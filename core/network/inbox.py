@@ -33,6 +33,12 @@ REFUSAL_STATUS = {
     "replayed_id": 409,
     "wrong_recipient": 421,
     "unknown_type": 422,
+    # Witnessing (core.auditlog.witness), after C2SP tlog-witness's status codes.
+    "unknown_log": 404,
+    "bad_checkpoint_signature": 403,
+    "witness_size_mismatch": 409,
+    "stale_checkpoint": 400,
+    "inconsistent_checkpoint": 422,
     # A body of a known type whose content does not hold (e.g. an archive that does not verify).
     "bad_archive": 422,
     # The message comes before one it depends on (delivery is not ordered): send it again later.
@@ -50,26 +56,43 @@ class BadBody(Exception):
         self.reason = reason
 
 
+class Refused(Exception):
+    """Raised by a handler to refuse a message with its own reason code (one of
+    REFUSAL_STATUS). The handler's changes roll back; `body` goes back in the signed refusal,
+    and `also()`, when given, writes in the transaction of the refusal's audit row (an alert
+    that must outlive the rollback)."""
+
+    def __init__(self, reason: str, detail: str = "", body=None, also=None):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        if reason not in REFUSAL_STATUS:
+            raise ValueError(f"unknown refusal reason {reason!r}")
+        self.reason, self.detail, self.body, self.also = reason, detail, body or {}, also
+
+
 @dataclass(frozen=True)
 class Handler:
     """What a message type does when received: `handle(body, peer)` returns the answer's body
-    and makes its changes in the caller's transaction, or raises BadBody."""
+    and makes its changes in the caller's transaction, or raises BadBody. With `journal`
+    False an acknowledged message writes no audit row (refusals always do): witness requests,
+    whose audit rows would grow the witness's log, which its peers then witness, and so on
+    for ever; their record is the cosignature itself."""
 
     type: str
     handle: Callable[[dict, Peer], dict]
+    journal: bool = True
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def register(type_: str):
+def register(type_: str, journal: bool = True):
     """Decorator: the function handles messages of `type_` (one handler per type)."""
 
     def decorator(func):
         """Record the handler under its type."""
         if type_ in HANDLERS or type_ in ANSWER_TYPES:
             raise ValueError(f"a handler for {type_!r} exists already")
-        HANDLERS[type_] = Handler(type_, func)
+        HANDLERS[type_] = Handler(type_, func, journal)
         return func
 
     return decorator
@@ -119,8 +142,9 @@ def well_formed(payload: dict) -> bool:
     )
 
 
-def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
-    """Audit the refusal and answer it, signed. Nothing else is written."""
+def refuse(reason: str, payload: dict, detail: str = "", body=None, also=None) -> tuple[int, str]:
+    """Audit the refusal and answer it, signed (with `body` when the sender needs to know
+    more). Nothing else is written, but what `also()` writes with the audit row."""
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
@@ -131,7 +155,9 @@ def refuse(reason: str, payload: dict, detail: str = "") -> tuple[int, str]:
             result=reason,
             detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]},
         )
-    token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason)
+        if also is not None:
+            also()
+    token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason, body=body)
     return REFUSAL_STATUS[reason], token
 
 
@@ -182,6 +208,8 @@ def receive(token: str) -> tuple[int, str]:
         return _handle(handler, payload, peer)
     except BadBody as exc:
         return refuse(exc.reason, payload, str(exc))
+    except Refused as exc:
+        return refuse(exc.reason, payload, exc.detail, body=exc.body, also=exc.also)
     except IntegrityError:
         # The same message arrived twice at once; the other delivery was stored first.
         seen = InboxMessage.get(
@@ -211,12 +239,13 @@ def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
             outcome="ack",
             answer=token,
         )
-        record(
-            "network.received",
-            peer_url=peer.base_url,
-            message_id=payload["id"],
-            detail={"type": payload["type"]},
-        )
+        if handler.journal:
+            record(
+                "network.received",
+                peer_url=peer.base_url,
+                message_id=payload["id"],
+                detail={"type": payload["type"]},
+            )
         # The peer's row last, as the outbox's settling takes it (no two-way wait).
         Peer.update(last_contact_at=utcnow()).where(Peer.id == peer.id).execute()
     return 200, token

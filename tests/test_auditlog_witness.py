@@ -1,0 +1,205 @@
+"""Two real deployments witness each other's audit logs: Qingdao's
+checkpoint is cosigned by Jinan, the next one too with a consistency proof, and a rewritten
+log or a forged checkpoint is refused by Jinan with an alert on both sides. Jinan runs on
+PostgreSQL when TEST_DATABASE_URL points at it."""
+
+import base64
+import time
+import uuid
+
+import pytest
+
+from core.auditlog.cosign import cosigner_name, verify_cosignature
+from core.auditlog.note import Checkpoint, sign
+from core.auditlog.witness import WITNESS_TYPE, log_origin, note_text
+from core.network import envelope
+from models import (
+    ALERT_LOG,
+    ALERT_WITNESS,
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditEvent,
+    AuditTreeNode,
+    WitnessAlert,
+    WitnessedLog,
+)
+from rules import merkle
+
+from .deployments import Deployment, peer, post_envelope
+from .helpers import fresh_database_url, on_postgres
+
+
+@pytest.fixture
+def cities(tmp_path):
+    """Qingdao (the log) and Jinan (its witness), peered both ways."""
+    qingdao = Deployment(tmp_path, "qingdao")
+    jinan = Deployment(tmp_path, "jinan", fresh_database_url(tmp_path) if on_postgres() else None)
+    peer(qingdao, jinan)
+    peer(jinan, qingdao)
+    yield qingdao, jinan
+    qingdao.stop()
+    jinan.stop()
+
+
+def add_entries(deployment: Deployment, count: int) -> int:
+    """Append `count` audit entries at the deployment and integrate them; the new tree size."""
+    with deployment.database():
+        for n in range(count):
+            AuditEvent.append(action="test.entry", object_type="Test", object_id=str(n))
+    out = deployment.flask("audit", "integrate", "--once").stdout
+    return int(out.split("tree size", 1)[1])
+
+
+def witness(deployment: Deployment) -> str:
+    """One witnessing round of the deployment's log: what its (only) peer answered."""
+    return deployment.flask("audit", "witness", "--once").stdout.strip().split(": ", 1)[1]
+
+
+def test_a_checkpoint_is_cosigned_and_the_next_one_with_a_consistency_proof(cities):
+    qingdao, jinan = cities
+    first = add_entries(qingdao, 3)
+    with jinan.database():
+        entries = AuditEvent.select().count()
+    assert witness(qingdao) == "cosigned"
+    with qingdao.database():
+        cosig = AuditCosignature.get()
+        checkpoint = cosig.checkpoint
+        assert (checkpoint.tree_size, cosig.witness_url, cosig.witness_city) == (
+            first,
+            jinan.url,
+            "济南",
+        )
+        jinan_public = jinan.keys()[0].key.private_key.public_key()
+        from core.auditlog.note import raw_public
+
+        stamp = verify_cosignature(
+            cosig.signature,
+            note_text(checkpoint.note),
+            cosigner_name(jinan.url),
+            [raw_public(jinan_public)],
+        )
+        assert abs(stamp - time.time()) < 300
+    with jinan.database():
+        seen = WitnessedLog.get()
+        assert (seen.peer_url, seen.tree_size) == (qingdao.url, first)
+        assert seen.origin == log_origin(qingdao.url)
+        # Cosigning writes no audit row at the witness: else each witness's log would grow
+        # with every request, to be witnessed in turn, for ever.
+        assert AuditEvent.select().count() == entries
+    # Nothing new: the same checkpoint is not sent again.
+    assert witness(qingdao) == "already"
+
+    second = add_entries(qingdao, 5)
+    assert second > first
+    assert witness(qingdao) == "cosigned"
+    with qingdao.database():
+        sizes = [c.checkpoint.tree_size for c in AuditCosignature.select()]
+        assert sorted(sizes) == [first, second]
+        assert WitnessAlert.select().count() == 0
+    with jinan.database():
+        assert WitnessedLog.get().tree_size == second
+        assert WitnessAlert.select().count() == 0
+    assert "audit log intact" in qingdao.flask("audit", "verify").stdout
+
+
+def test_a_rewritten_log_is_refused_with_an_alert_on_both_sides(cities):
+    qingdao, jinan = cities
+    cosigned = add_entries(qingdao, 4)
+    assert witness(qingdao) == "cosigned"
+    # Someone who holds Qingdao's database and key rewrites its history: a subtree of the
+    # cosigned tree is replaced, and the log grows and signs on from the rewritten tree.
+    with qingdao.database():
+        level, idx = merkle.frontier_keys(cosigned)[0]
+        AuditTreeNode.update(hash="ab" * 32).where(
+            AuditTreeNode.level == level, AuditTreeNode.idx == idx
+        ).execute()
+    grown = add_entries(qingdao, 2)
+    assert witness(qingdao) == "inconsistent_checkpoint"
+    # Asked again next round: refused again, and the open alert is not repeated.
+    assert witness(qingdao) == "inconsistent_checkpoint"
+    with jinan.database():
+        assert WitnessedLog.get().tree_size == cosigned  # still the honest one
+        alert = WitnessAlert.get()
+        assert (alert.side, alert.peer_url, alert.reason, alert.tree_size) == (
+            ALERT_WITNESS,
+            qingdao.url,
+            "inconsistent_checkpoint",
+            grown,
+        )
+        row = AuditEvent.get(AuditEvent.action == "audit.checkpoint_refused")
+        assert (row.actor, row.result) == (qingdao.url, "inconsistent_checkpoint")
+    with qingdao.database():
+        alert = WitnessAlert.get()
+        assert (alert.side, alert.peer_url, alert.reason, alert.tree_size) == (
+            ALERT_LOG,
+            jinan.url,
+            "inconsistent_checkpoint",
+            grown,
+        )
+        assert AuditEvent.get(AuditEvent.action == "audit.witness_refused").actor == jinan.url
+        latest = AuditCheckpoint.latest()
+        assert not latest.cosignatures.exists()
+
+
+def forged_request(qingdao: Deployment, jinan: Deployment, size: int, root: bytes, old: int):
+    """A witness request signed with Qingdao's real key for a checkpoint of its choosing."""
+    key = qingdao.keys()[0]
+    origin = log_origin(qingdao.url)
+    note = sign(Checkpoint(origin, size, root).text(), origin, key.key.private_key)
+    payload = {
+        "id": str(uuid.uuid4()),
+        "type": WITNESS_TYPE,
+        "from": qingdao.url,
+        "to": jinan.url,
+        "iat": int(time.time()),
+        "body": {"checkpoint": note, "old": old, "proof": []},
+    }
+    return post_envelope(jinan, envelope.sign(payload, key))
+
+
+def test_another_root_for_a_cosigned_size_is_refused_and_alerted(cities):
+    qingdao, jinan = cities
+    cosigned = add_entries(qingdao, 2)
+    assert witness(qingdao) == "cosigned"
+    status, token = forged_request(qingdao, jinan, cosigned, b"\x07" * 32, old=cosigned)
+    assert status == 422
+    answer = envelope.peek(token)[1]
+    assert (answer["type"], answer["reason"]) == ("refusal", "inconsistent_checkpoint")
+    assert answer["body"] == {"size": cosigned}
+    with jinan.database():
+        assert WitnessedLog.get().tree_size == cosigned
+        assert WitnessAlert.get().reason == "inconsistent_checkpoint"
+        assert AuditEvent.select().where(AuditEvent.action == "audit.checkpoint_refused").count()
+
+
+def test_a_wrong_old_size_is_answered_with_the_witness_size_and_no_alert(cities):
+    qingdao, jinan = cities
+    cosigned = add_entries(qingdao, 2)
+    assert witness(qingdao) == "cosigned"
+    status, token = forged_request(qingdao, jinan, cosigned + 5, b"\x07" * 32, old=0)
+    assert status == 409
+    answer = envelope.peek(token)[1]
+    assert (answer["reason"], answer["body"]) == ("witness_size_mismatch", {"size": cosigned})
+    with jinan.database():
+        assert WitnessAlert.select().count() == 0
+
+
+def test_a_checkpoint_not_signed_by_the_log_is_refused(cities):
+    qingdao, jinan = cities
+    add_entries(qingdao, 1)
+    origin = log_origin(qingdao.url)
+    other = jinan.keys()[0].key.private_key  # not Qingdao's log key
+    note = sign(Checkpoint(origin, 1, b"\x01" * 32).text(), origin, other)
+    payload = {
+        "id": str(uuid.uuid4()),
+        "type": WITNESS_TYPE,
+        "from": qingdao.url,
+        "to": jinan.url,
+        "iat": int(time.time()),
+        "body": {"checkpoint": note, "old": 0, "proof": [base64.b64encode(b"x" * 32).decode()]},
+    }
+    status, token = post_envelope(jinan, envelope.sign(payload, qingdao.keys()[0]))
+    assert status == 403
+    assert envelope.peek(token)[1]["reason"] == "bad_checkpoint_signature"
+    with jinan.database():
+        assert WitnessedLog.select().count() == 0
