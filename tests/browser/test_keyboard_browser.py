@@ -44,11 +44,15 @@ def type_date(page, selector: str, day: dt.date) -> None:
 
 
 def expect_error_at(page, field_id: str) -> None:
-    """The field in error has focus, the summary announces it and links to it, the title says so."""
-    expect(page.locator(f"#{field_id}")).to_be_focused()
-    assert page.locator(f"#{field_id}").get_attribute("aria-invalid") == "true"
+    """The field in error has focus, the summary announces it and links to it, the title says so.
+
+    The summary is awaited first: the field may have had focus before the answer came (Enter
+    pressed in it), so its focus alone does not say that the new step is in place.
+    """
     summary = page.locator(".error-summary[role=alert]")
     expect(summary.locator(f"a[href='#{field_id}']")).to_have_count(1)
+    expect(page.locator(f"#{field_id}")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{field_id}")).to_be_focused()
     expect(page).to_have_title(re.compile(r"^错误："))
 
 
