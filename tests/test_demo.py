@@ -77,21 +77,16 @@ def test_a_name_correction_waits_for_a_licence_clerk(demo, conn, make, client):
     assert any("/licence/corrections" in n for n in demo["notes"])
 
 
-def test_loading_again_when_loaded_changes_nothing(demo, runner, conn):
+def counts(conn) -> tuple[int, ...]:
+    """How many audit rows, review requests, name corrections and transfer cases there are."""
     with conn():
-        before = (
-            AuditEvent.select().count(),
-            ReviewRequest.select().count(),
-            NameCorrection.select().count(),
-            TransferCase.select().count(),
+        return tuple(
+            m.select().count() for m in (AuditEvent, ReviewRequest, NameCorrection, TransferCase)
         )
+
+
+def test_loading_again_when_loaded_changes_nothing(demo, runner, conn):
+    before = counts(conn)
     again = runner.invoke(args=["demo", "load", "--if-empty"])
     assert again.exit_code == 0 and "not empty" in again.output
-    with conn():
-        after = (
-            AuditEvent.select().count(),
-            ReviewRequest.select().count(),
-            NameCorrection.select().count(),
-            TransferCase.select().count(),
-        )
-    assert after == before
+    assert counts(conn) == before
