@@ -51,6 +51,16 @@ def opened(qingdao, jinan, t, invoice_no: str) -> None:
     t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
 
 
+def to_the_archive_request(qingdao, jinan, t) -> None:
+    """The seller confirms at Qingdao, Jinan inspects the car, Qingdao is asked for the archive
+    (the sale is confirmed by both before the inspection, so the seller has been told)."""
+    seller_confirms(qingdao, t)
+    wait_for(lambda: case_state(jinan, t) == "awaiting_inspection", what="the confirmation")
+    wait_for(has_notice(qingdao, t, "sale_confirmed"), what="both confirmed, at Qingdao")
+    inspect(jinan, t)
+    wait_for(lambda: outgoing(qingdao, t).state == "archive_requested", what="the request")
+
+
 def test_the_seller_at_the_origin_is_told_each_step_in_their_language(net):
     qingdao, jinan, sales = net
     t = sales[0]
@@ -65,11 +75,8 @@ def test_the_seller_at_the_origin_is_told_each_step_in_their_language(net):
         assert "registering it in Jinan" in words.what  # the destination's own English name
         assert words.url.endswith(f"/transfer/outgoing/{t.out_id}")
         assert "济南" in render(notice, locale="zh").what
-    seller_confirms(qingdao, t)
-    wait_for(has_notice(qingdao, t, "sale_confirmed"), what="both confirmed")
-    wait_for(lambda: case_state(jinan, t) == "awaiting_inspection", what="the confirmation")
-    inspect(jinan, t)
-    wait_for(lambda: outgoing(qingdao, t).state == "archive_requested", what="the request")
+    to_the_archive_request(qingdao, jinan, t)
+    assert "transfer.outgoing.sale_confirmed" in seller_notices(qingdao, t)
     send_archive(qingdao, t)
     wait_for(lambda: case_state(jinan, t) == "archive_received", what="the archive")
     register(jinan, t)
@@ -133,10 +140,7 @@ def test_the_origin_refusing_the_archive_tells_its_seller(net):
     qingdao, jinan, sales = net
     t = sales[3]
     opened(qingdao, jinan, t, "INV-TELL-4")
-    seller_confirms(qingdao, t)
-    wait_for(lambda: case_state(jinan, t) == "awaiting_inspection", what="the confirmation")
-    inspect(jinan, t)
-    wait_for(lambda: outgoing(qingdao, t).state == "archive_requested", what="the request")
+    to_the_archive_request(qingdao, jinan, t)
     with qingdao.act():
         network.refuse_archive(t.out_id, user(t.q_clerk_id), "抵押未解除")
         # Told in the refusal's own transaction, before any message leaves.
