@@ -109,6 +109,13 @@ OBJECT_LABELS = {
     "TruckPass": _l("Truck pass"),
     "TruckPassDocument": _l("Truck pass document"),
     "Vehicle": _l("Vehicle"),
+    "OutgoingTransfer": _l("Sale to another city"),
+    "NameCorrection": _l("Name correction request"),
+    "ReviewRequest": _l("Review request"),
+    "SmsChallenge": _l("SMS code"),
+    "Peer": _l("Peer deployment"),
+    # core.network.journal: a message exchanged with a peer, by its message id.
+    "message": _l("Network message"),
 }
 # The result column's shared values (a measure's own verdicts show as stored).
 RESULT_LABELS = {
@@ -127,6 +134,8 @@ def result_label(result: str) -> str:
 
 # The role column of a row made without a logged-in user.
 ANONYMOUS = _l("Not logged in")
+# Actors that are not people (core.network.journal writes "peer": another city's deployment).
+OTHER_ROLES = {"peer": _l("Peer deployment")}
 
 
 def object_label(object_type: str, object_id: str, people: Mapping[str, str] | None = None) -> str:
@@ -145,4 +154,4 @@ def role_label(roles: str) -> str:
     if not roles or roles == "anonymous":
         return str(ANONYMOUS)
     separator = "、" if str(get_locale() or "zh").startswith("zh") else ", "
-    return separator.join(str(ROLE_LABELS.get(r, r)) for r in roles.split(","))
+    return separator.join(str(ROLE_LABELS.get(r, OTHER_ROLES.get(r, r))) for r in roles.split(","))

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The demo network (make run-network): Qingdao (鲁B) on :5000 and Jinan (鲁A) on :5001, each its
 # own deployment with its own SQLite database, instance folder and keys, peered by typing each
-# other's fingerprint as two administrators would, both outbox workers running, and
-# cross-deployment transfer cases at every step. A second run reuses the two deployments.
+# other's fingerprint as two administrators would, both outbox workers, audit integrators and
+# witnesses running, and cross-deployment transfer cases at every step. A second run reuses the two deployments.
 # Demo data only: never in production.
 set -eu
 BIN=${BIN:-.venv/bin}
@@ -14,7 +14,11 @@ Q=${QINGDAO_PORT:-5000}
 J=${JINAN_PORT:-5001}
 export FLASK_APP=app:create_app
 pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; }
+cleanup() {  # stop every process started below, then wait for each to finish its work
+	trap - EXIT INT TERM
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+}
 trap cleanup EXIT INT TERM
 
 env_of() {  # city port -> the deployment's settings, as its own server and commands see them
@@ -23,6 +27,14 @@ env_of() {  # city port -> the deployment's settings, as its own server and comm
 city() {  # city port command... -> run a command as that deployment
 	c=$1 p=$2; shift 2
 	env $(env_of "$c" "$p") "$@"
+}
+start() {  # city port command... -> run it in the background as that deployment; the process
+	# itself (exec, no shell in between) is what cleanup stops
+	(
+		c=$1 p=$2; shift 2
+		exec env $(env_of "$c" "$p") "$@"
+	) &
+	pids="$pids $!"
 }
 
 fresh=""
@@ -33,8 +45,7 @@ for spec in qingdao:$Q jinan:$J; do
 	city "$c" "$p" "$BIN/flask" db upgrade >/dev/null
 	city "$c" "$p" "$BIN/flask" network-demo load "$c"
 	city "$c" "$p" "$BIN/flask" network show-key >/dev/null  # makes the key on first use
-	city "$c" "$p" "$BIN/gunicorn" --bind "$HOST:$p" --workers 2 --log-level warning 'app:create_app()' &
-	pids="$pids $!"
+	start "$c" "$p" "$BIN/gunicorn" --bind "$HOST:$p" --workers 2 --log-level warning 'app:create_app()'
 done
 for p in $Q $J; do
 	until curl -fsS "http://$HOST:$p/.well-known/jiaoguan.json" >/dev/null 2>&1; do sleep 0.3; done
@@ -46,9 +57,13 @@ if [ -n "$fresh" ]; then
 	fingerprint jinan $J | city qingdao $Q "$BIN/flask" network add-peer "http://$HOST:$J"
 	fingerprint qingdao $Q | city jinan $J "$BIN/flask" network add-peer "http://$HOST:$Q"
 fi
+# Per city: the outbox worker, the audit log's integrator (numbers the entries and signs
+# checkpoints) and its witness client (asks the other city to cosign the newest checkpoint), so
+# each audit page shows its latest checkpoint cosigned by the other city.
 for spec in qingdao:$Q jinan:$J; do
-	city "${spec%%:*}" "${spec##*:}" "$BIN/flask" network worker &
-	pids="$pids $!"
+	for cmd in "network worker" "audit integrate" "audit witness --interval ${WITNESS_INTERVAL:-5}"; do
+		start "${spec%%:*}" "${spec##*:}" "$BIN/flask" $cmd
+	done
 done
 
 if [ -n "$fresh" ]; then

@@ -75,7 +75,12 @@ def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):
         OutgoingTransfer.update(state="archive_requested").execute()
     client = as_user(app, make, clerk)
     assert page(client.get(f"/transfer/outgoing/{out.id}")).find(id="send-form")
-    assert client.post(f"/transfer/outgoing/{out.id}/archive/send", data={}).status_code == 303
+    url = f"/transfer/outgoing/{out.id}/archive/send"
+    asked = page(client.post(url, data={}))  # it cannot be undone: asked first
+    assert asked.find(id="confirm-box") and "ZY000007" in asked.get_text()
+    with conn():
+        assert sent("transfer.archive").count() == 0
+    assert client.post(url, data={"confirmed": "yes"}).status_code == 303
     with conn(), app.app_context():
         [message] = sent("transfer.archive")
         body = json.loads(message.body)
@@ -94,11 +99,31 @@ def test_the_clerk_refuses_with_a_reason(app, make, conn, outgoing):
     with conn():
         OutgoingTransfer.update(state="archive_requested").execute()
     client = as_user(app, make, clerk)
-    client.post(f"/transfer/outgoing/{out.id}/archive/refuse", data={"reason": "抵押未解除"})
+    url = f"/transfer/outgoing/{out.id}/archive/refuse"
+    asked = page(client.post(url, data={"reason": "抵押未解除"}))
+    assert asked.find(id="confirm-box") and "抵押未解除" in asked.get_text()
+    with conn():
+        assert sent("transfer.archive_refused").count() == 0
+    client.post(url, data={"reason": "抵押未解除", "confirmed": "yes"})
     with conn():
         [message] = sent("transfer.archive_refused")
         assert json.loads(message.body) == {"case_id": 7, "reason": "抵押未解除"}
         assert OutgoingTransfer.get_by_id(out.id).open_vehicle_id is None
+
+
+def test_the_seller_declines_once_they_confirm_it(app, make, conn, outgoing):
+    out, seller, _ = outgoing
+    client = as_user(app, make, seller)
+    url = f"/transfer/outgoing/{out.id}/decline"
+    asked = page(client.post(url, data={}))
+    assert asked.find(id="confirm-box") and "ZY000007" in asked.get_text()
+    with conn():
+        assert OutgoingTransfer.get_by_id(out.id).is_open
+    assert client.post(url, data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        assert not OutgoingTransfer.get_by_id(out.id).is_open
+        [message] = sent("transfer.seller_declined")
+        assert json.loads(message.body) == {"case_id": 7, "reasons": []}
 
 
 def test_outsiders_see_nothing(app, make, conn, outgoing):

@@ -11,10 +11,12 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from core.audit import audit
 from core.uploads import store_bytes
-from models import AccidentCase, CaseParty, EvidenceItem
+from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest
 
 from .files import FONT_PATH, PDF_FONT, register_pdf_font
+from .notices import tell_review_requested
 from .service import ALLOWED_TYPES, DEFAULT_MAX_BYTES, UPLOAD_SUBFOLDER, hash_code
 
 # The query code of the first party of the first demo case, for trying the notice path.
@@ -229,3 +231,25 @@ def load_demo(context) -> None:
     add_item(
         fourth, officer, "scene_diagram", "现场图", scene_diagram(fourth.case_no, fourth.place)
     )
+    waiting_review(first, people[1], officer, getattr(context, "notes", None))
+
+
+def waiting_review(case, person, officer, notes) -> None:
+    """A review request (复核申请) of the first case, asked by its second driver the day after
+    the determination was delivered, still waiting in the officer's queue."""
+    party = CaseParty.get((CaseParty.case == case) & (CaseParty.resident_id == person.resident_id))
+    grounds = "现场图未标出 B 车的制动痕迹，与现场勘查笔录不一致，请复核现场图和勘查笔录。"
+    request = ReviewRequest.create(
+        case=case,
+        party=party,
+        user=person,
+        grounds=grounds,
+        requested_at=dt.datetime(2021, 9, 4, 1, 30),  # 09:30 in Qingdao
+    )
+    audit("evidence.review_requested", request, actor=person, detail={"case": case.id})
+    tell_review_requested(case, party, grounds)
+    if notes is not None:
+        notes.append(
+            f"{person.real_name}: asked for a review (复核) of case {case.case_no}; it waits "
+            f"for accident ({officer.real_name}) at /evidence/reviews"
+        )

@@ -7,8 +7,9 @@ import io
 import pyotp
 from PIL import Image, ImageDraw
 
+from core.audit import audit
 from core.uploads import store_bytes
-from models import ELicence, LicenceRecord
+from models import ELicence, LicenceRecord, NameCorrection, User
 from rules.clock import beijing_today
 from rules.validators import birth_date_from_resident_id, sex_from_resident_id
 
@@ -28,6 +29,10 @@ PLAN = [
     ("valid", "C2", False),
     (None, "", False),
 ]
+# The demo citizen (index) whose account name was mistyped at registration, and the name typed:
+# their licence record and ID card carry the right name, and their request to correct the
+# account's name (姓名更正) waits for a licence clerk.
+MISTYPED = (9, "罗静仪")
 STREETS = ["香港中路", "延安三路", "山东路", "辽阳西路", "南京路", "长江中路", "黄河路", "崂山路"]
 COLOURS = [(198, 219, 239), (222, 235, 247), (229, 245, 224), (254, 230, 206), (239, 237, 245)]
 
@@ -124,3 +129,23 @@ def load_demo(context) -> None:
             rng, office, rid=rid, name=name, status=status, classes=classes, seq=seq, today=today
         )
         seq += 1
+    mistyped_name(context)
+
+
+def mistyped_name(context) -> None:
+    """The account of one demo citizen carries a mistyped name, and the request to correct it
+    waits in the licence clerks' queue (inside the demo transaction)."""
+    index, typed = MISTYPED
+    citizen = context.citizens[index]
+    User.update(real_name=typed).where(User.id == citizen.id).execute()
+    request = NameCorrection.create(
+        user=citizen.id,
+        old_name=typed,
+        new_name=citizen.real_name,
+        note=f"身份证和驾驶证上是“{citizen.real_name}”，注册时误写为“{typed}”。",
+    )
+    audit("licence.name_correction_requested", request, actor=citizen)
+    context.notes.append(
+        f"{citizen.real_name}: account registered as {typed} by mistake; the request to correct "
+        f"it waits for licence ({context.staff['licence'].real_name}) at /licence/corrections"
+    )

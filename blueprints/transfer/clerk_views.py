@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.audit import audit
-from core.confirm import confirmation_page, confirmed
 from core.htmx import render
 from core.paging import page_number
 from core.privacy import no_personal_data, reads_personal_data
@@ -39,6 +38,7 @@ from models.transfer import (
 from rules.validators import ValidationError, normalize_plate
 
 from . import bp
+from .asking import REFUSE_ARCHIVE, REGISTER, SEND_ARCHIVE, STOP, Question, ask_first
 from .forms import (
     PHOTO_MAX_BYTES,
     PHOTO_TYPES,
@@ -218,17 +218,15 @@ def clerk_of(case_id: int, role: str):
     return found
 
 
-def confirm_first(case, title, message, button, details=()):
-    """The confirmation page of an irreversible step on the case (None once confirmed)."""
-    if confirmed():
-        return None
-    return confirmation_page(
-        title=title,
-        message=message,
-        details=details,
-        back=url_for("transfer.case", case_id=case.id),
-        button=button,
-    )
+def confirmed_step(case, question: Question, step, done, expect_stop=False, details=()):
+    """An irreversible office step on the case: asked first (asking.py), then run as the
+    clerk, `step(actor)`, and answered with its outcome."""
+    back = url_for("transfer.case", case_id=case.id)
+    asked = ask_first(question, case.number, back, details)
+    if asked:
+        return asked
+    actor = current_user._get_current_object()
+    return run(case.id, lambda: step(actor), done, expect_stop=expect_stop)
 
 
 def remove_photos(photos) -> None:
@@ -310,23 +308,10 @@ def reinspect_case(case_id: int):
 @no_personal_data
 def stop_case(case_id: int):
     """End a case whose vehicle failed inspection (after confirmation)."""
-    found = clerk_of(case_id, "destination")
-    asked = confirm_first(
-        found,
-        _("Stop the case?"),
-        _(
-            "Stopping closes case %(no)s for good: the vehicle cannot be inspected again in "
-            "this case.",
-            no=found.number,
-        ),
-        _("Yes, stop the case"),
-    )
-    if asked:
-        return asked
-    actor = current_user._get_current_object()
-    return run(
-        case_id,
-        lambda: stop_after_failed_inspection(case_id, actor),
+    return confirmed_step(
+        clerk_of(case_id, "destination"),
+        STOP,
+        lambda actor: stop_after_failed_inspection(case_id, actor),
         _("The case is stopped."),
         expect_stop=True,
     )
@@ -337,23 +322,10 @@ def stop_case(case_id: int):
 @no_personal_data
 def send_case_archive(case_id: int):
     """The origin office sends the archive (after confirmation: it transfers the car out)."""
-    found = clerk_of(case_id, "origin")
-    asked = confirm_first(
-        found,
-        _("Send the archive?"),
-        _(
-            "Sending the archive of case %(no)s transfers the vehicle out of your office: it "
-            "is then registered in the other city.",
-            no=found.number,
-        ),
-        _("Yes, send the archive"),
-    )
-    if asked:
-        return asked
-    actor = current_user._get_current_object()
-    return run(
-        case_id,
-        lambda: send_archive(case_id, actor),
+    return confirmed_step(
+        clerk_of(case_id, "origin"),
+        SEND_ARCHIVE,
+        lambda actor: send_archive(case_id, actor),
         _("Archive sent. The vehicle is now transferred out at your office."),
     )
 
@@ -367,24 +339,14 @@ def refuse_case_archive(case_id: int):
     form = RefuseArchiveForm()
     if not form.validate_on_submit():
         return respond(case_id, "bad", _("Please give a reason."), 422, refuse_form=form)
-    asked = confirm_first(
+    reason = form.reason.data.strip()
+    return confirmed_step(
         found,
-        _("Refuse the archive?"),
-        _(
-            "Refusing stops case %(no)s for good. Buyer and seller see your reason.",
-            no=found.number,
-        ),
-        _("Yes, refuse"),
-        details=[_("Reason: %(reason)s", reason=form.reason.data.strip())],
-    )
-    if asked:
-        return asked
-    actor = current_user._get_current_object()
-    return run(
-        case_id,
-        lambda: refuse_archive(case_id, actor, form.reason.data.strip()),
+        REFUSE_ARCHIVE,
+        lambda actor: refuse_archive(case_id, actor, reason),
         _("Refused. Buyer and seller see your reason."),
         expect_stop=True,
+        details=[_("Reason: %(reason)s", reason=reason)],
     )
 
 
@@ -393,23 +355,10 @@ def refuse_case_archive(case_id: int):
 @no_personal_data
 def register_case(case_id: int):
     """Register the vehicle to the buyer under a plate of this city (after confirmation)."""
-    found = clerk_of(case_id, "destination")
-    asked = confirm_first(
-        found,
-        _("Register the vehicle?"),
-        _(
-            "Registering case %(no)s makes the buyer the owner, assigns the plate and issues "
-            "a new registration certificate.",
-            no=found.number,
-        ),
-        _("Yes, register to the buyer"),
-    )
-    if asked:
-        return asked
-    actor = current_user._get_current_object()
-    return run(
-        case_id,
-        lambda: register(case_id, actor),
+    return confirmed_step(
+        clerk_of(case_id, "destination"),
+        REGISTER,
+        lambda actor: register(case_id, actor),
         lambda case: _(
             "Registered to the buyer: plate %(plate)s, certificate %(cert)s.",
             plate=fmt_plate(case.new_plate),

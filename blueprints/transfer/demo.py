@@ -68,25 +68,28 @@ def load_demo(context) -> None:
     citizens = context.citizens
     taken = set()
 
-    def vehicle(office, owner, n, status="normal", inspection_days=300, name=None, rid=None):
+    def vehicle(
+        office, owner, n, status="normal", inspection_days=300, name=None, rid=None, gen=None
+    ):
+        gen = gen or rng
         brand, model, vtype, wmi, mass = MODELS[n % len(MODELS)]
-        year = rng.randint(2012, 2020)
+        year = gen.randint(2012, 2020)
         v = Vehicle.create(
-            vin=demo_vin(rng, wmi, year),
-            plate=demo_plate(rng, office.plate_prefix, taken),
+            vin=demo_vin(gen, wmi, year),
+            plate=demo_plate(gen, office.plate_prefix, taken),
             brand=brand,
             model_name=model,
             vehicle_type=vtype,
-            colour=rng.choice(COLOURS),
-            engine_no=f"{rng.choice(VIN_LETTERS)}{rng.randint(10**7, 10**8 - 1)}",
-            first_registered_on=dt.date(year, rng.randint(1, 12), rng.randint(1, 28)),
+            colour=gen.choice(COLOURS),
+            engine_no=f"{gen.choice(VIN_LETTERS)}{gen.randint(10**7, 10**8 - 1)}",
+            first_registered_on=dt.date(year, gen.randint(1, 12), gen.randint(1, 28)),
             gross_mass_kg=mass,
             owner=owner,
             owner_name=owner.real_name if owner else name,
             owner_resident_id=owner.resident_id if owner else rid,
             owner_mobile=owner.mobile if owner else None,
             registration_office=office,
-            certificate_no=f"{office.code}{rng.randint(0, 999999):06d}",
+            certificate_no=f"{office.code}{gen.randint(0, 999999):06d}",
             inspection_valid_until=today + dt.timedelta(days=inspection_days),
             status=status,
         )
@@ -127,16 +130,17 @@ def load_demo(context) -> None:
     clerk, origin_clerk = staff["vehicle"], staff["jinan.vehicle"]
     seller_of = {v.id: User.get_by_id(v.owner_id) for v in for_sale}
 
-    def sale(v, buyer, by_market=True, days_ago=3):
+    def sale(v, buyer, by_market=True, days_ago=3, gen=None):
+        gen = gen or rng
         return service.open_case(
             vehicle=v,
             buyer=buyer,
             opened_by=staff["market"] if by_market else buyer,
             market=market if by_market else None,
             destination=qingdao,
-            invoice_no=f"{rng.randint(10**7, 10**8 - 1)}",
+            invoice_no=f"{gen.randint(10**7, 10**8 - 1)}",
             invoice_date=today - dt.timedelta(days=days_ago),
-            price=Decimal(rng.randrange(30000, 160000, 500)),
+            price=Decimal(gen.randrange(30000, 160000, 500)),
         )
 
     # Registered: the whole path done.
@@ -168,6 +172,22 @@ def load_demo(context) -> None:
         (Vehicle.status == "mortgaged") & (Vehicle.registration_office == jinan)
     )
     sale(mortgaged, citizens[8], days_ago=5)
+    # Failed its inspection at Qingdao, waiting in inspection_failed for the clerk to inspect
+    # again or end the case (made with a generator of its own, so that the data the shared one
+    # makes, here and in the measures loaded after this one, stays as it was).
+    own = random.Random(20210902)
+    lamp = vehicle(jinan, citizens[9], 2, gen=own)
+    failed = sale(lamp, citizens[8], days_ago=4, gen=own)
+    service.confirm(failed.id, "seller", citizens[9])
+    service.confirm(failed.id, "buyer", citizens[8])
+    office_service.inspect(
+        failed.id,
+        clerk,
+        vin_read=lamp.vin,
+        plate_read=lamp.plate,
+        passed=False,
+        remarks="左前大灯不亮，排气检测未通过。",
+    )
     # for_sale[3] (citizens[7]'s car) is left free to walk the whole path by hand.
     notes = getattr(context, "notes", None)  # lines for `flask demo logins`, where supported
     if notes is not None:
@@ -176,8 +196,12 @@ def load_demo(context) -> None:
             f"{citizens[7].real_name}: sells {free.brand} {free.model_name} {free.plate}, "
             f"VIN {free.vin} (registered in Jinan, no transfer case yet)"
         )
-        for case in (done, waiting, inspect_me, pending):
+        for case in (done, waiting, inspect_me, pending, failed):
             case = TransferCase.get_by_id(case.id)
             notes.append(
                 f"{case.buyer.real_name}: buys in transfer case {case.number} ({case.state})"
             )
+        notes.append(
+            f"vehicle ({clerk.real_name}): case {failed.number} failed its inspection and waits "
+            "in inspection_failed, to be inspected again or ended"
+        )

@@ -89,6 +89,7 @@ from rules.clock import beijing_today
 from . import archive as archive_doc
 from .checks import check_inspection, check_violations
 from .links import _store_reasons
+from .notices import beijing_day, tell_seller_at_origin
 from .office_service import receive_archive
 from .office_service import refuse_archive as refuse_here
 from .service import (
@@ -308,6 +309,7 @@ def handle_opened(body: dict, peer: Peer) -> dict:
         at=opened_at,
         invoice_no=fields["invoice_no"],
     )
+    tell_seller_at_origin(out, "confirm_sale")
     return {"accepted": True}
 
 
@@ -339,24 +341,61 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
     if len(canonical(ev.get("detail", {}))) > 2000:
         raise BadBody("event detail is too long")
     out = _outgoing(peer, case_id, lock=True)
+    detail = ev.get("detail", {})
     _out_event(
         out,
         kind,
         city=_text(ev, "city", max_len=50),
         city_en=str(ev.get("city_en", ""))[:50],
         at=at,
-        **ev.get("detail", {}),
+        **detail,
     )
     if kind == "archive_requested" and out.state == OUT_OPEN:
         _set_out(out, state=OUT_ARCHIVE_REQUESTED)
         audit("transfer.outgoing_archive_requested", out, detail={"peer": peer.base_url})
     elif kind == "registered":
-        _transferred_out(out, str(ev.get("detail", {}).get("plate", ""))[:8])
+        _transferred_out(out, str(detail.get("plate", ""))[:8])
     elif kind in CLOSING_KINDS and out.is_open:
         _close_out(out)
         audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
+        _tell_closed(out, kind, detail)
+    elif kind == "confirmed" and detail.get("party") == "buyer" and out.is_open:
+        if out.seller_confirmed_at is not None:
+            tell_seller_at_origin(out, "sale_confirmed")
+    elif kind == "inspected" and detail.get("passed") is False and out.is_open:
+        tell_seller_at_origin(
+            out,
+            "inspection_failed_seller",
+            reasons=_event_reasons(detail),
+            inspected_on=beijing_day(at),
+        )
     _set_out(out)
     return {"accepted": True}
+
+
+def _tell_closed(out: OutgoingTransfer, kind: str, detail: dict) -> None:
+    """Origin: tell the seller that the destination stopped the case, or that the buyer
+    declined the sale there."""
+    if kind == "stopped":
+        tell_seller_at_origin(out, "stopped", reasons=_event_reasons(detail))
+    elif kind == "declined":
+        tell_seller_at_origin(out, "declined", party=str(detail.get("party", "buyer")))
+
+
+def _event_reasons(detail: dict) -> list[dict]:
+    """The reasons a relayed event carries, for a notice: the well-formed ones (the event is
+    already on the timeline, so an odd reason is left out of the words, not refused)."""
+    reasons = detail.get("reasons")
+    if not isinstance(reasons, list):
+        return []
+    return [r for r in reasons[:10] if isinstance(r, dict) and isinstance(r.get("code"), str)]
+
+
+def _buyer_confirmed(out: OutgoingTransfer) -> bool:
+    """Whether the buyer's confirmation, relayed from the destination, is on our timeline."""
+    return any(
+        e.kind == "confirmed" and e.detail_dict.get("party") == "buyer" for e in out.events()
+    )
 
 
 def _transferred_out(out: OutgoingTransfer, new_plate: str) -> None:
@@ -376,6 +415,7 @@ def _transferred_out(out: OutgoingTransfer, new_plate: str) -> None:
     )
     _close_out(out, state=OUT_TRANSFERRED, new_plate=new_plate or None, transferred_out_at=now)
     audit("transfer.transferred_out", out, detail={"vehicle": vehicle.id, "plate": new_plate})
+    tell_seller_at_origin(out, "sold")
 
 
 for _type, _expected in (
@@ -404,6 +444,7 @@ def _stopped_here(out, actor, peer_url: str) -> bool:
         _close_out(out)
         _out_event(out, "stopped", actor=actor, reasons=reasons)
         audit("transfer.outgoing_stopped", out, actor=actor, detail={"reasons": reasons})
+        tell_seller_at_origin(out, "stopped", reasons=reasons)
         outbox.enqueue(
             peer_url, "transfer.origin_stopped", {"case_id": out.remote_case_id, "reasons": reasons}
         )
@@ -421,6 +462,8 @@ def seller_confirm(out_id: int, actor) -> OutgoingTransfer:
         _set_out(out, seller_confirmed_at=utcnow())
         _out_event(out, "confirmed", actor=actor, party="seller")
         audit("transfer.confirm", out, actor=actor, detail={"party": "seller"})
+        if _buyer_confirmed(out):
+            tell_seller_at_origin(out, "sale_confirmed")
         outbox.enqueue(
             out.peer_url,
             "transfer.seller_confirmed",
@@ -489,6 +532,7 @@ def send_archive(out_id: int, actor) -> OutgoingTransfer:
         )
         _out_event(out, "archive_sent", actor=actor, sha256=sha)
         audit("transfer.archive_sent", out, actor=actor, detail={"sha256": sha})
+        tell_seller_at_origin(out, "archive_sent")
         outbox.enqueue(
             out.peer_url,
             "transfer.archive",
@@ -507,6 +551,7 @@ def refuse_archive(out_id: int, actor, reason: str) -> OutgoingTransfer:
         _close_out(out, refusal_reason=reason)
         _out_event(out, "archive_refused", actor=actor)
         audit("transfer.archive_refused", out, actor=actor, detail={"reason": reason})
+        tell_seller_at_origin(out, "stopped", reasons=[{"code": "archive_refused", "text": reason}])
         outbox.enqueue(
             out.peer_url,
             "transfer.archive_refused",

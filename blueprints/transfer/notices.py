@@ -2,13 +2,22 @@
 
 The seller's account is found by ID number, so the seller is told only once that number is
 proven (as they may act on the case only then: service.case_roles); the buyer always.
+
+A case opened in another city's deployment has its seller here, at the origin: the origin tells
+them (`tell_seller_at_origin`) as its outgoing record moves, with the same words as the
+in-database path, linked to the outgoing record's page and naming the destination office as
+its deployment named it (network.py calls it in the handler's or the step's transaction).
 """
 
+import datetime as dt
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from core.identity import identity_proven
-from core.notices import kind, notify
+from core.notices import KINDS, kind, notify
 from models import User, Vehicle
+from rules.clock import BEIJING
 
 from .labels import PARTY_LABELS, reason_text
 
@@ -193,3 +202,83 @@ def tell(case, kind_name: str, *parties: str, **extra) -> None:
         if party == "seller" and not identity_proven(user):
             continue
         notify(user, kind_name, **params)
+
+
+# --- At the origin: the seller of a case opened in another city's deployment ---------------
+
+OUTGOING_PAGE = {"endpoint": "transfer.outgoing_case", "args": ("out_id",)}
+ORIGIN_PREFIX = "transfer.outgoing."
+
+
+def _destination_named(params: dict) -> dict:
+    """The destination office and its city in the reader's language, from the names its
+    deployment sent (it is not an office of this database)."""
+    dest = params.get("destination") or {}
+    english = str(get_locale()).startswith("en")
+    office = (dest.get("name_en") if english else "") or dest.get("name", "")
+    city = (dest.get("city_en") if english else "") or dest.get("city", "")
+    return {**params, "destination_office": office, "destination_office_city": city}
+
+
+def _at_origin(name: str, **words) -> None:
+    """Register the origin's twin of the seller's notice `transfer.<name>`: the same words
+    (unless `words` replace some), linked to the outgoing record."""
+    spec = KINDS[f"transfer.{name}"]
+
+    def prepare(params: dict, _inner=spec.prepare) -> dict:
+        """The destination's names first, then the kind's own parameters."""
+        params = _destination_named(params)
+        return _inner(params) if _inner else params
+
+    kind(
+        ORIGIN_PREFIX + name,
+        title=words.get("title", spec.title),
+        what=words.get("what", spec.what),
+        next_step=words.get("next_step", spec.next_step),
+        prepare=prepare,
+        **OUTGOING_PAGE,
+    )
+
+
+for _name in (
+    "confirm_sale",
+    "sale_confirmed",
+    "inspection_failed_seller",
+    "sold",
+    "stopped",
+    "declined",
+):
+    _at_origin(_name)
+# At the origin the vehicle stays registered to the seller until the destination registers it.
+_at_origin(
+    "archive_sent",
+    what=_l(
+        "%(origin_office)s sent the vehicle's archive to %(destination_office)s "
+        "(case %(case_no)s). %(plate)s stays registered to you here until that office "
+        "registers it to its buyer."
+    ),
+)
+
+
+def beijing_day(at: dt.datetime) -> str:
+    """The Beijing date (ISO) of a UTC time, as notices name days."""
+    return at.replace(tzinfo=dt.UTC).astimezone(BEIJING).date().isoformat()
+
+
+def tell_seller_at_origin(out, name: str, **extra) -> None:
+    """Tell the seller of an outgoing record (once their ID number is proven, as for the
+    in-database path) that its case moved: the origin's twin of `transfer.<name>`."""
+    seller = User.get_by_id(out.seller_id)
+    if not identity_proven(seller):
+        return
+    vehicle = Vehicle.get_by_id(out.vehicle_id)
+    dest = out.destination_office
+    params = {
+        "out_id": out.id,
+        "case_no": out.case_number,
+        "plate": vehicle.plate,
+        "invoice_no": out.invoice_no,
+        "origin_office_id": vehicle.registration_office_id,
+        "destination": {k: str(dest.get(k, "")) for k in ("name", "name_en", "city", "city_en")},
+    }
+    notify(seller, ORIGIN_PREFIX + name, **{**params, **extra})

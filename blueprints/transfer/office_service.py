@@ -120,15 +120,19 @@ def inspect(
                 mime=photo.mime,
             )
         audit("transfer.inspect", case, actor=actor, detail={"passed": ok, "photos": len(photos)})
-        event(case, "inspected", office=office, actor=actor, passed=ok, photos=len(photos))
+        reasons = []
+        if not vin_ok:
+            reasons.append({"code": "vin_mismatch", "read": vin_read})
+        if not plate_ok:
+            reasons.append({"code": "plate_mismatch", "read": plate_read})
+        if not passed:
+            reasons.append({"code": "inspection_failed", "text": remarks})
+        # A failure's reasons travel with the event, so the origin can tell a remote seller.
+        failure = {"reasons": reasons} if reasons else {}
+        event(
+            case, "inspected", office=office, actor=actor, passed=ok, photos=len(photos), **failure
+        )
         if not ok:
-            reasons = []
-            if not vin_ok:
-                reasons.append({"code": "vin_mismatch", "read": vin_read})
-            if not plate_ok:
-                reasons.append({"code": "plate_mismatch", "read": plate_read})
-            if not passed:
-                reasons.append({"code": "inspection_failed", "text": remarks})
             move(
                 case,
                 INSPECTION_FAILED,

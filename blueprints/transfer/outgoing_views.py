@@ -15,6 +15,7 @@ from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
 
 from . import bp, network
+from .asking import DECLINE, REFUSE_ARCHIVE, SEND_ARCHIVE_AWAY, Question, ask_first
 from .forms import RefuseArchiveForm
 from .views import render_page
 
@@ -88,17 +89,22 @@ def outgoing_case(out_id: int):
     )
 
 
-def act(out_id: int, role: str, step, done: str):
-    """Run one step of the record as `role`, then back to its page with what came of it."""
-    _out, roles = load_outgoing(out_id)
+def act(out_id: int, role: str, step, done: str, question: Question | None = None, details=()):
+    """Run one step of the record as `role`, asked first when it cannot be undone (the same
+    questions as the case pages, asking.py), then back to its page with what came of it."""
+    out, roles = load_outgoing(out_id)
     if role not in roles:
         abort(403)
+    back = url_for("transfer.outgoing_case", out_id=out_id)
+    asked = question and ask_first(question, out.case_number, back, details)
+    if asked:
+        return asked
     try:
         step(current_user._get_current_object())
         flash(done, "ok")
     except StepError as exc:
         flash(str(exc.message), "bad")
-    return redirect_to(url_for("transfer.outgoing_case", out_id=out_id))
+    return redirect_to(back)
 
 
 @bp.post("/outgoing/<int:out_id>/confirm")
@@ -124,6 +130,7 @@ def outgoing_decline(out_id: int):
         "seller",
         lambda actor: network.seller_decline(out_id, actor),
         _("The case is cancelled."),
+        DECLINE,
     )
 
 
@@ -137,6 +144,7 @@ def outgoing_send(out_id: int):
         "origin",
         lambda actor: network.send_archive(out_id, actor),
         _("The archive is sent. The vehicle is transferred out once the other city registers it."),
+        SEND_ARCHIVE_AWAY,
     )
 
 
@@ -152,9 +160,12 @@ def outgoing_refuse(out_id: int):
             abort(403)
         flash(_("Give the reason for the refusal."), "bad")
         return redirect_to(url_for("transfer.outgoing_case", out_id=out_id))
+    reason = form.reason.data.strip()
     return act(
         out_id,
         "origin",
-        lambda actor: network.refuse_archive(out_id, actor, form.reason.data),
+        lambda actor: network.refuse_archive(out_id, actor, reason),
         _("Refused. Buyer and seller see your reason."),
+        REFUSE_ARCHIVE,
+        details=[_("Reason: %(reason)s", reason=reason)],
     )

@@ -13,7 +13,6 @@ from wtforms.fields.choices import SelectChoice
 
 from core.access import login_required, role_required
 from core.audit import audit
-from core.confirm import confirmation_page, confirmed
 from core.htmx import is_htmx, redirect_to, render
 from core.identity import proven_resident_id
 from core.privacy import covered_by, no_personal_data, reads_personal_data
@@ -41,6 +40,7 @@ from rules.clock import beijing_today
 from rules.validators import format_plate
 
 from . import bp, links
+from .asking import DECLINE, ask_first
 from .checks import run_checks, waits_for_permit
 from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
 from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS
@@ -346,17 +346,9 @@ def decline_case(case_id: int):
     """The seller or buyer declines the sale: the case is cancelled, once they confirm it."""
     found, roles = load_case(case_id)
     party = party_of(roles)
-    if not confirmed():
-        return confirmation_page(
-            title=_("Decline the sale?"),
-            message=_(
-                "Declining cancels case %(no)s for good: the sale cannot go on, and a new case "
-                "would have to be opened with a new invoice.",
-                no=found.number,
-            ),
-            back=url_for("transfer.case", case_id=case_id),
-            button=_("Yes, decline the sale"),
-        )
+    asked = ask_first(DECLINE, found.number, url_for("transfer.case", case_id=case_id))
+    if asked:
+        return asked
     actor = current_user._get_current_object()
     return run(case_id, lambda: decline(case_id, party, actor), _("The case is cancelled."))
 

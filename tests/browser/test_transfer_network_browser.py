@@ -112,6 +112,8 @@ def walk(browser, qingdao, jinan):
     out_url = s.url
     wait_for(lambda: qc.goto(out_url) and qc.locator("#send-form").count() == 1, what="request")
     qc.click("#send-form button")
+    qc.locator("#confirm-box").wait_for()  # a sent archive cannot be called back: it asks first
+    qc.click("#confirm-form button")
     qc.get_by_text("档案已转递").first.wait_for()
     wait_for(lambda: state() == "archive_received", what="the archive at Jinan")
 

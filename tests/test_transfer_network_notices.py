@@ -1,0 +1,153 @@
+"""The origin tells its seller: on two real deployments (Qingdao the origin, Jinan the
+destination), the seller registered at Qingdao finds in their inbox there, in their language,
+each move of the case that lives at Jinan, linked to Qingdao's outgoing record."""
+
+import pytest
+
+from blueprints.transfer import network, office_service, service
+from core.notices import render
+from models import Notice, User
+
+from .transfer_network import (
+    case_state,
+    inspect,
+    network_pair,
+    open_case,
+    outgoing,
+    register,
+    seed,
+    seller_confirms,
+    send_archive,
+    user,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    """Qingdao and Jinan, peered, their workers running, and four sales to make."""
+    qingdao, jinan = network_pair(tmp_path_factory.mktemp("transfer-notices"))
+    sales = seed(qingdao, jinan, 4)
+    yield qingdao, jinan, sales
+    qingdao.stop()
+    jinan.stop()
+
+
+def seller_notices(qingdao, t) -> list[str]:
+    """The kinds of the notices in the seller's inbox at Qingdao, oldest first."""
+    with qingdao.act():
+        rows = Notice.select().where(Notice.user == t.seller_id).order_by(Notice.id)
+        return [n.kind for n in rows]
+
+
+def has_notice(qingdao, t, kind: str):
+    """A predicate: the seller at Qingdao has a notice of this kind."""
+    return lambda: ("transfer.outgoing." + kind) in seller_notices(qingdao, t)
+
+
+def opened(qingdao, jinan, t, invoice_no: str) -> None:
+    """Jinan opens the case (the buyer confirms at once); Qingdao keeps its record."""
+    open_case(jinan, t, invoice_no)
+    t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+
+
+def to_the_archive_request(qingdao, jinan, t) -> None:
+    """The seller confirms at Qingdao, Jinan inspects the car, Qingdao is asked for the archive
+    (the sale is confirmed by both before the inspection, so the seller has been told)."""
+    seller_confirms(qingdao, t)
+    wait_for(lambda: case_state(jinan, t) == "awaiting_inspection", what="the confirmation")
+    wait_for(has_notice(qingdao, t, "sale_confirmed"), what="both confirmed, at Qingdao")
+    inspect(jinan, t)
+    wait_for(lambda: outgoing(qingdao, t).state == "archive_requested", what="the request")
+
+
+def test_the_seller_at_the_origin_is_told_each_step_in_their_language(net):
+    qingdao, jinan, sales = net
+    t = sales[0]
+    with qingdao.act():
+        User.update(locale="en").where(User.id == t.seller_id).execute()
+    opened(qingdao, jinan, t, "INV-TELL-1")
+    assert seller_notices(qingdao, t) == ["transfer.outgoing.confirm_sale"]
+    with qingdao.act():
+        notice = Notice.get(Notice.user == t.seller_id)
+        words = render(notice)
+        assert words.title == f"Your sale of {t.car.plate} waits for your confirmation"
+        assert "registering it in Jinan" in words.what  # the destination's own English name
+        assert words.url.endswith(f"/transfer/outgoing/{t.out_id}")
+        assert "济南" in render(notice, locale="zh").what
+    to_the_archive_request(qingdao, jinan, t)
+    assert "transfer.outgoing.sale_confirmed" in seller_notices(qingdao, t)
+    send_archive(qingdao, t)
+    wait_for(lambda: case_state(jinan, t) == "archive_received", what="the archive")
+    register(jinan, t)
+    wait_for(lambda: outgoing(qingdao, t).state == "transferred_out", what="the notice")
+    assert seller_notices(qingdao, t) == [
+        "transfer.outgoing." + k for k in ("confirm_sale", "sale_confirmed", "archive_sent", "sold")
+    ]
+    with qingdao.act():
+        sent, sold = Notice.select().where(Notice.user == t.seller_id).order_by(Notice.id)[2:]
+        assert "stays registered to you here" in render(sent).what
+        assert render(sold).what.startswith("The vehicle is registered to its buyer in Jinan")
+
+
+def test_a_failed_inspection_and_its_stop_reach_the_seller(net):
+    qingdao, jinan, sales = net
+    t = sales[1]
+    opened(qingdao, jinan, t, "INV-TELL-2")
+    seller_confirms(qingdao, t)
+    wait_for(lambda: case_state(jinan, t) == "awaiting_inspection", what="the confirmation")
+    with jinan.act():
+        office_service.inspect(
+            t.case_id,
+            user(t.j_clerk_id),
+            vin_read=t.car.vin,
+            plate_read=t.car.plate,
+            passed=False,
+            remarks="制动失灵",
+        )
+    wait_for(has_notice(qingdao, t, "inspection_failed_seller"), what="the failed inspection")
+    with qingdao.act():
+        failed = Notice.get(Notice.kind == "transfer.outgoing.inspection_failed_seller")
+        words = render(failed)  # Chinese, the seller's default
+        assert "制动失灵" in words.what and "济南市车管所" in words.what
+    with jinan.act():
+        office_service.stop_after_failed_inspection(t.case_id, user(t.j_clerk_id))
+    wait_for(has_notice(qingdao, t, "stopped"), what="the stop")
+    assert not outgoing(qingdao, t).is_open
+    with qingdao.act():
+        stopped = Notice.get(
+            (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.stopped")
+        )
+        assert "制动失灵" in render(stopped).what
+
+
+def test_the_buyer_declining_at_the_destination_reaches_the_seller(net):
+    qingdao, jinan, sales = net
+    t = sales[2]
+    opened(qingdao, jinan, t, "INV-TELL-3")  # the buyer confirmed; the seller has not yet
+    with jinan.act():
+        service.decline(t.case_id, "buyer", user(t.buyer_id))
+    wait_for(has_notice(qingdao, t, "declined"), what="the refusal")
+    with qingdao.act():
+        declined = Notice.get(
+            (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.declined")
+        )
+        assert "买方" in render(declined).what
+    assert seller_notices(qingdao, t)[0] == "transfer.outgoing.confirm_sale"
+
+
+def test_the_origin_refusing_the_archive_tells_its_seller(net):
+    qingdao, jinan, sales = net
+    t = sales[3]
+    opened(qingdao, jinan, t, "INV-TELL-4")
+    to_the_archive_request(qingdao, jinan, t)
+    with qingdao.act():
+        network.refuse_archive(t.out_id, user(t.q_clerk_id), "抵押未解除")
+        # Told in the refusal's own transaction, before any message leaves.
+        stopped = Notice.get(
+            (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.stopped")
+        )
+        assert "抵押未解除" in render(stopped).what
+    wait_for(lambda: case_state(jinan, t) == "stopped", what="the refusal at Jinan")
+    # The destination's stop was caused by the origin, so it is not relayed back: told once.
+    assert seller_notices(qingdao, t).count("transfer.outgoing.stopped") == 1
