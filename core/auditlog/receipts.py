@@ -13,10 +13,12 @@ module builds the receipt and the page, for every measure alike.
 import base64
 import json
 
-from flask import Response, render_template
+from flask import Response, redirect, render_template
+from flask_babel import lazy_gettext as _l
 
 from models import PEER_ACTIVE, AuditCheckpoint, AuditCosignature, AuditEvent, Peer
 
+from core.audit import OBJECT_LABELS
 from .cosign import COSIGNATURE_V1, key_id
 from .log import NotYetIntegrated, inclusion_proof, verifier_keys
 from .note import Checkpoint
@@ -33,6 +35,42 @@ LICENCE_HOLDER = frozenset(
 EVIDENCE_PARTY = frozenset({"detail.case", "detail.as_party"})
 TRANSFER_PARTY = frozenset({"office", "detail.party", "detail.plate", "detail.passed"})
 TRANSFER_STAFF = TRANSFER_PARTY | {"actor", "role"}
+
+# Words for the sealed fields a receipt page may show (the raw name for any other).
+FIELD_LABELS = {
+    "actor_id": _l("Account number"),
+    "actor": _l("Account"),
+    "role": _l("Role"),
+    "office": _l("Office code"),
+    "client_addr": _l("Client address"),
+    "detail.via": _l("How"),
+    "detail.checker": _l("Checked by"),
+    "detail.firm": _l("Firm"),
+    "detail.office": _l("Office"),
+    "detail.city": _l("City"),
+    "detail.case": _l("Case"),
+    "detail.as_party": _l("As a party"),
+    "detail.party": _l("Party"),
+    "detail.plate": _l("Plate"),
+    "detail.passed": _l("Passed"),
+}
+
+
+def field_label(name: str) -> str:
+    """A sealed field's name in the reader's language."""
+    label = FIELD_LABELS.get(name)
+    return str(label) if label is not None else name
+
+
+def field_value(value) -> str:
+    """A disclosed value as the page shows it (text as is, anything else as JSON)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def object_label(object_type: str) -> str:
+    """The kind of object an entry names, in the reader's language."""
+    label = OBJECT_LABELS.get(object_type)
+    return str(label) if label is not None else object_type
 
 
 def _b64(raw: bytes) -> str:
@@ -118,9 +156,13 @@ def receipt(seq: int) -> dict:
     return build(event, ALL)
 
 
-def download(event: AuditEvent, disclose) -> Response:
-    """The receipt as a JSON file to keep and check offline."""
-    body = json.dumps(build(event, disclose), ensure_ascii=False, indent=2) + "\n"
+def download(event: AuditEvent, disclose, page_url: str) -> Response:
+    """The receipt as a JSON file to keep and check offline; while the entry is not in the
+    log yet, a redirect to its page (which says to try again in a moment)."""
+    try:
+        body = json.dumps(build(event, disclose), ensure_ascii=False, indent=2) + "\n"
+    except NotYetIntegrated:
+        return redirect(page_url, 303)
     response = Response(body, mimetype="application/json")
     name = f"jiaoguan-receipt-{event.seq}.json"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -131,7 +173,12 @@ def page(event: AuditEvent, disclose, *, json_url: str, back_url: str, back_labe
     """The human page of a receipt: what was logged and when, the checkpoint it is proved
     against and who witnessed it, the download, and how to check it offline. An entry the
     integrator has not numbered yet (it runs every second) gets a "try again" page instead."""
-    context = {"event": event, "back_url": back_url, "back_label": back_label}
+    context = {
+        "event": event,
+        "back_url": back_url,
+        "back_label": back_label,
+        "object_label": object_label,
+    }
     try:
         receipt = build(event, disclose)
     except NotYetIntegrated:
@@ -148,6 +195,8 @@ def page(event: AuditEvent, disclose, *, json_url: str, back_url: str, back_labe
         disclosed=receipt.get("disclosed"),
         sealed_count=_sealed_count(receipt),
         json_url=json_url,
+        field_label=field_label,
+        field_value=field_value,
         **context,
     )
 
