@@ -52,7 +52,7 @@ def test_the_holder_gets_a_receipt_of_each_check_that_verifies_offline(
     integrate_now(app)
     soup = page(client.get(link))
     text = soup.get_text(" ", strip=True)
-    assert "审计日志" in text and "verify_receipt.py" in text
+    assert "审计日志" in text and "verify_receipt.py" in text and "扫码" in text
     assert soup.find(id="receipt-unwitnessed")  # one deployment: nobody cosigns
     receipt, path = _download(client, link, tmp_path)
     raw = path.read_text()

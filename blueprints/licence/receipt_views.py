@@ -10,7 +10,11 @@ from core.privacy import no_personal_data
 from models import CITIZEN, AuditEvent
 
 from . import bp
+from .labels import CHECKER_LABELS, VERDICT_LABELS, VIA_LABELS
 from .views import require_elicence
+
+# The check log's own words for the fields a holder's receipt shows.
+WORDS = {"result": VERDICT_LABELS, "detail.via": VIA_LABELS, "detail.checker": CHECKER_LABELS}
 
 
 def check_entry_or_404(entry_id: int) -> AuditEvent:
@@ -41,6 +45,7 @@ def check_receipt(entry_id: int):
         json_url=url_for(".check_receipt_json", entry_id=entry_id),
         back_url=url_for(".checks"),
         back_label=_("Back to who checked my licence"),
+        words=WORDS,
     )
 
 

@@ -12,6 +12,7 @@ from core.auditlog import receipts
 from core.privacy import nothing_to_audit, reads_personal_data
 
 from . import bp
+from .labels import PARTY_LABELS
 from .timeline_receipts import step_entry
 from .views import load_case
 
@@ -46,6 +47,7 @@ def step_receipt(case_id: int, entry_id: int):
         json_url=url_for(".step_receipt_json", case_id=case_id, entry_id=entry_id),
         back_url=url_for(".case", case_id=case_id),
         back_label=_("Back to case %(no)s", no=case.number),
+        words={"detail.party": PARTY_LABELS},
     )
 
 

@@ -62,8 +62,16 @@ def field_label(name: str) -> str:
     return str(label) if label is not None else name
 
 
-def field_value(value) -> str:
-    """A disclosed value as the page shows it (text as is, anything else as JSON)."""
+YES_NO = {True: _l("Yes"), False: _l("No")}
+
+
+def field_value(value, words=None) -> str:
+    """A disclosed value as the page shows it: in the words of the reader's own page when
+    the blueprint gave them (`words`: value -> label), else text as is, yes or no, or JSON."""
+    if words and isinstance(value, str | bool) and value in words:
+        return str(words[value])
+    if isinstance(value, bool):
+        return str(YES_NO[value])
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -169,11 +177,22 @@ def download(event: AuditEvent, disclose, page_url: str) -> Response:
     return response
 
 
-def page(event: AuditEvent, disclose, *, json_url: str, back_url: str, back_label: str):
+def page(
+    event: AuditEvent,
+    disclose,
+    *,
+    json_url: str,
+    back_url: str,
+    back_label: str,
+    words: dict | None = None,
+):
     """The human page of a receipt: what was logged and when, the checkpoint it is proved
     against and who witnessed it, the download, and how to check it offline. An entry the
-    integrator has not numbered yet (it runs every second) gets a "try again" page instead."""
+    integrator has not numbered yet (it runs every second) gets a "try again" page instead.
+    `words` gives, per field ("result", "detail.via", ...), the reader's page's labels of its
+    values, so the receipt says what their page says."""
     context = {
+        "words": words or {},
         "event": event,
         "back_url": back_url,
         "back_label": back_label,
