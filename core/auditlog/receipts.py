@@ -81,6 +81,11 @@ def object_label(object_type: str) -> str:
     return str(label) if label is not None else object_type
 
 
+class OpenLeaf(LookupError):
+    """The entry has a format-1 leaf (written before migration 0020), which holds every field
+    in clear: a receipt of it would show this reader what their page does not."""
+
+
 def _b64(raw: bytes) -> str:
     """Standard base64 text."""
     return base64.b64encode(raw).decode()
@@ -120,7 +125,10 @@ def _witness_key(cosignature: AuditCosignature) -> str | None:
 
 def build(event: AuditEvent, disclose=ALL) -> dict:
     """The receipt of an integrated entry, disclosing the sealed fields in `disclose` (ALL:
-    every one); NotYetIntegrated while no checkpoint covers it."""
+    every one); NotYetIntegrated while no checkpoint covers it, OpenLeaf for a format-1
+    entry when not everything may be disclosed."""
+    if disclose is not ALL and not event.salt:
+        raise OpenLeaf(event.id)
     if event.seq is None:
         raise NotYetIntegrated(event.id)
     checkpoint, cosignatures = witnessed_checkpoint(event.seq)
@@ -169,7 +177,7 @@ def download(event: AuditEvent, disclose, page_url: str) -> Response:
     log yet, a redirect to its page (which says to try again in a moment)."""
     try:
         body = json.dumps(build(event, disclose), ensure_ascii=False, indent=2) + "\n"
-    except NotYetIntegrated:
+    except (NotYetIntegrated, OpenLeaf):
         return redirect(page_url, 303)
     response = Response(body, mimetype="application/json")
     name = f"jiaoguan-receipt-{event.seq}.json"
@@ -202,6 +210,8 @@ def page(
         receipt = build(event, disclose)
     except NotYetIntegrated:
         return render_template("audit/receipt.html", pending=True, **context)
+    except OpenLeaf:
+        return render_template("audit/receipt.html", open_leaf=True, **context)
     checkpoint, cosignatures = witnessed_checkpoint(event.seq)
     witnessed = {w["name"] for w in receipt["witnesses"]}
     return render_template(
