@@ -16,9 +16,9 @@ import json
 from flask import Response, redirect, render_template
 from flask_babel import lazy_gettext as _l
 
+from core.audit import OBJECT_LABELS
 from models import PEER_ACTIVE, AuditCheckpoint, AuditCosignature, AuditEvent, Peer
 
-from core.audit import OBJECT_LABELS
 from .cosign import COSIGNATURE_V1, key_id
 from .log import NotYetIntegrated, inclusion_proof, verifier_keys
 from .note import Checkpoint
@@ -140,9 +140,7 @@ def build(event: AuditEvent, disclose=ALL) -> dict:
         if key is None:
             continue
         note += cosignature.signature + "\n"
-        witnesses.append(
-            {"name": cosignature.name, "city": cosignature.witness_city, "key": key}
-        )
+        witnesses.append({"name": cosignature.name, "city": cosignature.witness_city, "key": key})
     origin = Checkpoint.parse(checkpoint.note.rpartition("\n\n")[0] + "\n").origin
     receipt = {
         "format": RECEIPT_FORMAT,
