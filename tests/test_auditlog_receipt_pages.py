@@ -129,6 +129,14 @@ def test_a_party_gets_receipts_of_the_case_access_log(app, client, make, login, 
     login(other_citizen)
     assert client.get(link).status_code == 404
     assert client.get(link.replace("/receipt", "/receipt.json")).status_code == 404
+    # The case's officer, whose log page shows addresses, gets every field.
+    client.post("/logout", data={})
+    with app.app_context(), db.connection_context():
+        officer = type(case).get_by_id(case.id).officer
+    login(officer)
+    receipt, path = _download(client, link, tmp_path, "officer.json")
+    assert receipt["disclosed"]["client_addr"]["value"] == CHECKER_ADDR
+    assert run_script(path).returncode == 0
 
 
 def make_user(app, party):

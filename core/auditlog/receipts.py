@@ -210,7 +210,9 @@ def page(
         return render_template("audit/receipt.html", pending=True, **context)
     except OpenLeaf:
         return render_template("audit/receipt.html", open_leaf=True, **context)
-    checkpoint, cosignatures = witnessed_checkpoint(event.seq)
+    # The checkpoint this receipt proves against (a newer cosignature may arrive meanwhile).
+    checkpoint = AuditCheckpoint.get(AuditCheckpoint.tree_size == receipt["tree_size"])
+    cosignatures = checkpoint.cosignatures.order_by(AuditCosignature.witness_url)
     witnessed = {w["name"] for w in receipt["witnesses"]}
     return render_template(
         "audit/receipt.html",
