@@ -83,6 +83,7 @@ ACTION_LABELS = {
     "audit.witness_refused": _l("A witness refused our audit checkpoint"),
     "audit.checkpoint_refused": _l("A peer's audit checkpoint refused as inconsistent"),
     "audit.alert_acknowledged": _l("Witnessing alert acknowledged"),
+    "audit.receipt_view": _l("Receipt of another person's log entry viewed"),
 }
 
 

@@ -140,11 +140,12 @@ def audit_keys():
 @audit_cli.command("prove")
 @click.argument("seq", type=int)
 def audit_prove(seq):
-    """Print entry SEQ's receipt as JSON: its leaf, audit path and the signed checkpoint it is
-    in (check it offline with docs/verify_receipt.py)."""
+    """Print entry SEQ's receipt as JSON: its leaf (every sealed field disclosed), audit path
+    and the newest witnessed checkpoint it is in (check it offline with docs/verify_receipt.py)."""
     import json
 
-    from core.auditlog.log import NotYetIntegrated, receipt
+    from core.auditlog.log import NotYetIntegrated
+    from core.auditlog.receipts import receipt
 
     with db.connection_context():
         try:

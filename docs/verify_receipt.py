@@ -3,16 +3,25 @@
 
 A receipt (`flask audit prove SEQ > receipt.json`, or a receipt link on a person's own page)
 says: "this entry is number SEQ of the city's audit log, and here is the log's signed
-checkpoint that commits to it". This script checks the three things that make it true:
+checkpoint that commits to it, cosigned by witnesses (other cities)". This script checks
+the things that make it true:
 
 1. the leaf hash: SHA-256(0x00 || the entry's bytes) (RFC 9162, section 2.1.1);
 2. the audit path from that leaf up to the checkpoint's root hash (RFC 9162, 2.1.3.2);
-3. the checkpoint's Ed25519 signature (C2SP signed-note), with the log's verifier key.
+3. the checkpoint's Ed25519 signature (C2SP signed-note), with the log's verifier key;
+4. each witness's cosignature on the checkpoint (C2SP tlog-cosignature v1: signature type
+   0x04, Ed25519 over "cosignature/v1", the time and the checkpoint's text);
+5. the fields disclosed to you: a format-2 leaf ({"v": 2, ...}) keeps time, action, object
+   and result readable and seals the rest (who, from which address, the detail key by key)
+   as SHA-256(field salt || name || 0x0A || JSON value); each disclosed field's salt and value
+   must give the leaf's commitment. Fields not disclosed stay sealed.
 
 Usage:  python3 verify_receipt.py receipt.json [--key 'name+keyid+base64key']
+                                               [--witness 'name+keyid+base64key']
 
-Give --key the verifier key the city publishes (or read out to you): without it the script
-uses the keys inside the receipt, which proves the receipt is whole but not whose it is.
+Give --key the verifier key the city publishes (or read out to you), and --witness the keys
+of the witnesses you trust: without them the script uses the keys inside the receipt, which
+proves the receipt is whole but not whose it is.
 The standard library has no Ed25519, so RFC 8032's verification is written out below (a
 plain, not constant-time implementation: it only ever handles public data).
 Exit status 0: the receipt verifies; 1: it does not (the reason is printed).
@@ -23,6 +32,7 @@ import base64
 import hashlib
 import json
 import sys
+import time
 
 # --- Ed25519 verification (RFC 8032, section 5.1) -------------------------------------
 
@@ -163,7 +173,71 @@ def open_checkpoint(note: str, vkeys: list) -> tuple:
     return origin, int(size), base64.b64decode(root, validate=True)
 
 
-def verify(receipt: dict, vkeys: list) -> str:
+# --- Cosignatures (C2SP tlog-cosignature v1) -------------------------------------------
+
+
+def parse_witness_key(vkey: str):
+    """(name, key id, public key) of a cosigner key 'name+hex key id+base64(0x04 || key)'."""
+    name, kid, encoded = vkey.split("+", 2)
+    raw = base64.b64decode(encoded, validate=True)
+    expected = hashlib.sha256(name.encode() + b"\n" + raw[:1] + raw[1:]).digest()[:4]
+    if raw[:1] != b"\x04" or len(raw) != 33 or expected.hex() != kid:
+        raise ValueError(f"malformed witness key {vkey!r}")
+    return name, expected, raw[1:]
+
+
+def check_cosignatures(note: str, wkeys: list) -> list:
+    """[(witness name, unix time)] of the cosignatures of every witness key in `wkeys`; each
+    must have cosigned this checkpoint, or ValueError."""
+    text, _, signatures = note.rpartition("\n\n")
+    text += "\n"
+    lines = [line.split(" ", 2) for line in signatures.rstrip("\n").split("\n")]
+    vouched = []
+    for name, kid, public in map(parse_witness_key, wkeys):
+        found = None
+        for dash, signer, blob in lines:
+            raw = base64.b64decode(blob, validate=True)
+            if dash == "\u2014" and signer == name and raw[:4] == kid and len(raw) == 76:
+                found = raw
+        if found is None:
+            raise ValueError(f"no cosignature of the witness {name}")
+        stamp = int.from_bytes(found[4:12], "big")
+        message = f"cosignature/v1\ntime {stamp}\n{text}".encode()
+        if stamp >= 2**63 or not ed25519_verify(public, message, found[12:]):
+            raise ValueError(f"the cosignature of {name} does not verify")
+        vouched.append((name, stamp))
+    return vouched
+
+
+# --- Sealed and disclosed fields (leaf format 2) ------------------------------------------
+
+
+def canonical(value) -> str:
+    """JSON as the log writes it: sorted keys, no spaces, non-ASCII kept."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def open_fields(receipt: dict) -> dict:
+    """The entry's fields this receipt shows: all of a format-1 leaf; of a format-2 leaf the
+    open ones and each disclosed field, whose salt and value must give its commitment."""
+    leaf = json.loads(receipt["leaf"])
+    if leaf.get("v") != 2:
+        return leaf
+    sealed = leaf.pop("sealed")
+    leaf.pop("v")
+    for name, shown in receipt.get("disclosed", {}).items():
+        salt = base64.b64decode(shown["salt"], validate=True)
+        payload = salt + name.encode() + b"\n" + canonical(shown["value"]).encode()
+        if sealed.get(name) != hashlib.sha256(payload).hexdigest():
+            raise ValueError(f"the disclosed field {name} is not the one the entry sealed")
+        leaf[name] = shown["value"]
+    hidden = sorted(set(sealed) - set(leaf))
+    if hidden:
+        leaf["(sealed, not shown to you)"] = hidden
+    return leaf
+
+
+def verify(receipt: dict, vkeys: list, wkeys: list | None = None) -> str:
     """Check a receipt; returns what it proves, raises ValueError when it proves nothing."""
     leaf = hashlib.sha256(b"\x00" + receipt["leaf"].encode()).digest()
     path = [base64.b64decode(h, validate=True) for h in receipt["audit_path"]]
@@ -172,7 +246,16 @@ def verify(receipt: dict, vkeys: list) -> str:
         raise ValueError("the receipt's tree size is not the checkpoint's")
     if root_from_path(receipt["leaf_index"], size, leaf, path) != root:
         raise ValueError("the audit path does not lead to the checkpoint's root")
-    return f"entry {receipt['leaf_index'] + 1} of {size} in the log {origin}"
+    open_fields(receipt)
+    if wkeys is None:
+        wkeys = [w["key"] for w in receipt.get("witnesses", [])]
+    proved = f"entry {receipt['leaf_index'] + 1} of {size} in the log {origin}"
+    for name, stamp in check_cosignatures(receipt["checkpoint"], wkeys):
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
+        proved += f"\nWITNESSED by {name} at {when}"
+    if not wkeys:
+        proved += "\nnot witnessed yet: no witness cosigned this checkpoint"
+    return proved
 
 
 def main(argv=None) -> int:
@@ -180,18 +263,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("receipt", help="the receipt JSON file ('-' for standard input)")
     parser.add_argument("--key", action="append", help="the log's verifier key (repeatable)")
+    parser.add_argument(
+        "--witness", action="append", help="a witness's cosigner key that must have cosigned"
+    )
     args = parser.parse_args(argv)
     with sys.stdin if args.receipt == "-" else open(args.receipt, encoding="utf-8") as fh:
         receipt = json.load(fh)
     try:
-        proved = verify(receipt, args.key or receipt["log_keys"])
-    except (ValueError, KeyError) as exc:
+        proved = verify(receipt, args.key or receipt["log_keys"], args.witness)
+        fields = open_fields(receipt)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         print(f"NOT VERIFIED: {exc}")
         return 1
     print(f"VERIFIED: {proved}")
     if not args.key:
         print("(checked with the keys inside the receipt: pass --key to check whose log it is)")
-    print(receipt["leaf"])
+    print(json.dumps(fields, ensure_ascii=False, indent=2, sort_keys=True))
     return 0
 
 

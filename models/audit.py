@@ -11,7 +11,9 @@ proof against a checkpoint is a receipt anyone can check offline (`flask audit p
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import secrets
 from functools import reduce
 from operator import or_
 
@@ -28,6 +30,18 @@ from peewee import (
 from .base import BaseModel, compiled_insert, utcnow
 
 GENESIS = "0" * 64  # the first row's prev_hash in the retired hash chain (rows before 0011)
+
+
+def canonical(value) -> str:
+    """JSON with sorted keys, no spaces, non-ASCII kept: the one spelling leaves use."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def seal(field_salt: bytes, name: str, value) -> str:
+    """The commitment to one sealed field of a format-2 leaf (docs/verify_receipt.py
+    recomputes it from a disclosed field's salt and value)."""
+    payload = field_salt + name.encode() + b"\n" + canonical(value).encode()
+    return hashlib.sha256(payload).hexdigest()
 
 
 class AuditEvent(BaseModel):
@@ -53,6 +67,10 @@ class AuditEvent(BaseModel):
     detail = TextField(default="{}")
     prev_hash = CharField(max_length=64, null=True)
     hash = CharField(max_length=64, null=True)
+    # The entry's random salt (hex, 32 bytes; migration 0020). An entry with a salt has a
+    # leaf of format 2, which seals who did it and from where (SEALED_FIELDS) under salted
+    # hashes; an entry without one (written before 0020) keeps its format-1 leaf.
+    salt = CharField(max_length=64, null=True)
 
     class Meta:
         indexes = ((("object_type", "object_id"), False),)
@@ -73,18 +91,52 @@ class AuditEvent(BaseModel):
         "detail",
     )
 
+    # Leaf format 2: these fields stay readable in the leaf; every other field (who, from
+    # which address, the detail key by key) is sealed as a salted hash, so a receipt shows a
+    # reader only the fields it discloses to them (with their field salts).
+    OPEN_FIELDS = ("at", "action", "object_type", "object_id", "result")
+    SEALED_FIELDS = ("actor_id", "actor", "role", "office", "client_addr")
+
+    def _values(self) -> dict:
+        """LEAF_FIELDS as the leaf writes them (the time in ISO form, to the microsecond)."""
+        values = {name: getattr(self, name) for name in self.LEAF_FIELDS}
+        values["at"] = values["at"].isoformat(timespec="microseconds")
+        return values
+
+    def sealed_values(self) -> dict:
+        """{sealed field name: value} of a format-2 entry: SEALED_FIELDS, then the detail one
+        key at a time as "detail.<key>" (a reader may see how a licence was checked and not
+        who checked it); a detail that is not a JSON object is sealed whole as "detail"."""
+        values = {name: getattr(self, name) for name in self.SEALED_FIELDS}
+        detail = json.loads(self.detail or "{}")
+        if isinstance(detail, dict):
+            values.update({f"detail.{key}": value for key, value in detail.items()})
+        else:
+            values["detail"] = detail
+        return values
+
+    def field_salt(self, name: str) -> bytes:
+        """The salt of one sealed field: HMAC-SHA256(entry salt, field name). Disclosing it
+        opens that field only; the entry's salt itself is never shown."""
+        return hmac.new(bytes.fromhex(self.salt), name.encode(), hashlib.sha256).digest()
+
     def leaf(self) -> bytes:
-        """The entry as the bytes its Merkle leaf hashes: a JSON object of LEAF_FIELDS, keys
-        sorted, no spaces, UTF-8 (a receipt carries these bytes, so anyone can read them)."""
-        values = {}
-        for name in self.LEAF_FIELDS:
-            value = getattr(self, name)
-            if name == "at":
-                value = value.isoformat(timespec="microseconds")
-            values[name] = value
-        return json.dumps(
-            values, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        ).encode()
+        """The entry as the bytes its Merkle leaf hashes (a receipt carries them).
+
+        Format 1 (no salt: entries written before migration 0020): a JSON object of
+        LEAF_FIELDS. Format 2: {"v": 2, OPEN_FIELDS..., "sealed": {name: commitment}} with
+        commitment(name) = hex SHA-256(field salt || name || 0x0A || canonical JSON value).
+        Both: keys sorted, no spaces, UTF-8.
+        """
+        values = self._values()
+        if self.salt:
+            values = {name: values[name] for name in self.OPEN_FIELDS}
+            values["v"] = 2
+            values["sealed"] = {
+                name: seal(self.field_salt(name), name, value)
+                for name, value in self.sealed_values().items()
+            }
+        return canonical(values).encode()
 
     @classmethod
     def append(cls, *, action: str, detail: dict | None = None, **fields) -> "AuditEvent":
@@ -92,6 +144,7 @@ class AuditEvent(BaseModel):
         is locked, so audited writes of every node run side by side."""
         event = cls(
             seq=None,
+            salt=secrets.token_hex(32),
             at=utcnow(),
             action=action,
             detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),

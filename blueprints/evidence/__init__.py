@@ -8,5 +8,5 @@ from flask import Blueprint
 
 bp = Blueprint("evidence", __name__, url_prefix="/evidence")
 
-from . import review_views, views  # noqa: E402,F401  (the views attach themselves to bp)
+from . import receipt_views, review_views, views  # noqa: E402,F401  (the views attach themselves to bp)
 from .measure import MEASURE  # noqa: E402,F401  (what the app registers: core.measures)

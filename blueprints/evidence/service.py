@@ -30,6 +30,7 @@ from core.uploads import EXTENSIONS, absolute_path, remove_stored, sniff_type, s
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,
+    AuditEvent,
     CaseParty,
     EvidenceAccess,
     EvidenceItem,
@@ -168,6 +169,25 @@ def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) 
             detail={"case": access.case.case_no, "access": row.id, "as_party": row.as_party},
         )
     return row
+
+
+def access_entry_ids(rows: list[EvidenceAccess]) -> dict[int, int]:
+    """{access row id: audit entry id} of the access log's rows (each look wrote one entry,
+    whose detail names its row): the log page links each row to its receipt."""
+    if not rows:
+        return {}
+    ids = {row.id for row in rows}
+    found = {}
+    query = AuditEvent.select(AuditEvent.id, AuditEvent.detail).where(
+        AuditEvent.action.in_(list(ACCESS_ACTIONS.values()))
+        & (AuditEvent.actor_id.in_({row.user_id for row in rows}))
+        & (AuditEvent.at >= min(row.at for row in rows))
+    )
+    for event in query:
+        access_id = event.detail_dict.get("access")
+        if access_id in ids:
+            found[access_id] = event.id
+    return found
 
 
 def watermark_lines(user: User, case: AccidentCase, access_row: EvidenceAccess) -> list:

@@ -460,4 +460,5 @@ def access_log(case_id: int):
         rows=rows,
         party_by_rid=party_by_rid,
         shown_items=shown_items,
+        entry_ids=service.access_entry_ids(rows),
     )

@@ -5,5 +5,5 @@ from flask import Blueprint
 
 bp = Blueprint("licence", __name__, url_prefix="/licence")
 
-from . import cli, correction_views, records, relay, views  # noqa: E402,F401  (they register)
+from . import cli, correction_views, receipt_views, records, relay, views  # noqa: E402,F401  (they register)
 from .measure import MEASURE  # noqa: E402,F401  (what the app registers: core.measures)

@@ -39,7 +39,7 @@ from models.vehicles import NORMAL
 from rules.clock import beijing_today
 from rules.validators import format_plate
 
-from . import bp, links
+from . import bp, links, timeline_receipts
 from .asking import DECLINE, ask_first
 from .checks import run_checks, waits_for_permit
 from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
@@ -80,6 +80,7 @@ def load_case(case_id: int):
 def case_context(case, roles, **forms) -> dict:
     """Everything the case panel shows, for the page and its htmx fragment alike."""
     archive = ArchiveTransfer.get_or_none(ArchiveTransfer.case == case)
+    events = list(case.events())
     # The newest inspection in full; earlier (failed) ones stay listed on the timeline.
     inspection = (
         Inspection.select().where(Inspection.case == case).order_by(Inspection.id.desc()).first()
@@ -89,7 +90,9 @@ def case_context(case, roles, **forms) -> dict:
         "roles": roles,
         "vehicle": case.vehicle,
         "checks": run_checks(case) if case.is_open else [],
-        "events": list(case.events()),
+        "events": events,
+        # Each step's audit entry, for its receipt link (timeline_receipts).
+        "entry_ids": timeline_receipts.entry_ids(case, events),
         "archive": archive,
         "inspection": inspection,
         "photos": list(inspection.photos) if inspection else [],

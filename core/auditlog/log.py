@@ -1,4 +1,4 @@
-"""Integrating audit entries into the Merkle tree, signing checkpoints, and receipts.
+"""Integrating audit entries into the Merkle tree, signing checkpoints, and their proofs.
 
 Writers only insert unnumbered entries (models.AuditEvent.append). `integrate()` runs one at
 a time across every node of a deployment (PostgreSQL: a transaction-level advisory lock;
@@ -9,7 +9,6 @@ one transaction. A crash (kill -9) rolls the whole batch back, and the next run 
 same entries: none is lost, none numbered twice.
 """
 
-import base64
 import time
 
 from flask import current_app
@@ -130,11 +129,6 @@ def run_integrator(
             time.sleep(interval)
 
 
-def _b64(values) -> list[str]:
-    """Hashes as base64 (as checkpoints write them)."""
-    return [base64.b64encode(v).decode() for v in values]
-
-
 def inclusion_proof(event: AuditEvent, checkpoint: AuditCheckpoint) -> list[bytes]:
     """The audit path of an integrated entry in the tree of `checkpoint` (O(log n) nodes)."""
     ranges = merkle.inclusion_ranges(event.seq - 1, checkpoint.tree_size)
@@ -151,29 +145,6 @@ def consistency_proof(old: int, new: int) -> list[bytes]:
 
 class NotYetIntegrated(LookupError):
     """The entry exists but no checkpoint covers it yet (the integrator runs every second)."""
-
-
-def receipt(seq: int) -> dict:
-    """The receipt of entry `seq`: its leaf, its audit path and the signed checkpoint.
-
-    Everything docs/verify_receipt.py needs to check it offline with the standard library.
-    """
-    event = AuditEvent.get_or_none(AuditEvent.seq == seq)
-    if event is None:
-        raise LookupError(f"no audit entry numbered {seq}")
-    checkpoint = AuditCheckpoint.covering(seq)
-    if checkpoint is None:
-        raise NotYetIntegrated(seq)
-    name = Checkpoint.parse(checkpoint.note.rpartition("\n\n")[0] + "\n").origin
-    return {
-        "format": "jiaoguan-audit-receipt/1",
-        "leaf_index": seq - 1,
-        "leaf": event.leaf().decode(),
-        "tree_size": checkpoint.tree_size,
-        "audit_path": _b64(inclusion_proof(event, checkpoint)),
-        "checkpoint": checkpoint.note,
-        "log_keys": verifier_keys(name),
-    }
 
 
 def open_checkpoint(row: AuditCheckpoint) -> Checkpoint:

@@ -1,0 +1,175 @@
+"""Receipts for the people the log is about: the holder's check log, a party's case access
+log and a transfer's timeline link each entry to a receipt page and its JSON, which
+docs/verify_receipt.py verifies as its own process; other people get 404, and a receipt
+shows its reader only what their own page shows (no checker's address)."""
+
+import json
+import time
+
+from models import AuditEvent, db
+from models.transfer import AWAITING_INSPECTION
+from rules import licencecode, totp
+
+from .helpers import page
+from .test_audit import integrate_now
+from .test_auditlog_receipt import run_script
+
+CHECKER_ADDR = "203.0.113.77"
+
+
+def _check(client, el):
+    """One roadside check of the licence's QR code, from a distinctive address."""
+    code = licencecode.qr_code(
+        el.secret, totp.step_at(time.time(), step=licencecode.CODE_STEP_SECONDS)
+    )
+    client.environ_base["REMOTE_ADDR"] = CHECKER_ADDR
+    client.get(f"/v/{el.handle}/{code}")
+    client.environ_base.pop("REMOTE_ADDR")
+
+
+def _download(client, link, tmp_path, name="receipt.json"):
+    """The JSON behind a receipt page's download link, saved to a file."""
+    soup = page(client.get(link))
+    response = client.get(soup.find(id="receipt-download")["href"])
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    path = tmp_path / name
+    path.write_bytes(response.data)
+    return json.loads(response.data), path
+
+
+def test_the_holder_gets_a_receipt_of_each_check_that_verifies_offline(
+    app, client, make, login, tmp_path
+):
+    el = make.elicence()
+    _check(client, el)
+    login(el.holder)
+    link = page(client.get("/licence/checks")).select_one("tbody a")["href"]
+    # Not integrated yet: the page says so, and the download leads back to it.
+    pending = page(client.get(link))
+    assert pending.find(id="receipt-pending") and not pending.find(id="receipt-download")
+    assert client.get(link + ".json").status_code == 303
+    integrate_now(app)
+    soup = page(client.get(link))
+    text = soup.get_text(" ", strip=True)
+    assert "审计日志" in text and "verify_receipt.py" in text and "扫码" in text
+    assert soup.find(id="receipt-unwitnessed")  # one deployment: nobody cosigns
+    receipt, path = _download(client, link, tmp_path)
+    raw = path.read_text()
+    assert CHECKER_ADDR not in raw and '"client_addr"' in receipt["leaf"]  # sealed, not shown
+    assert set(receipt["disclosed"]) == {"detail.via", "detail.checker"}
+    done = run_script(path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"detail.via": "qr"' in done.stdout and CHECKER_ADDR not in done.stdout
+    assert "not witnessed yet" in done.stdout
+    # The admin's full receipt still holds the address, and `flask audit verify` recomputes it.
+    with app.app_context(), db.connection_context():
+        event = AuditEvent.get(AuditEvent.action == "licence.check")
+        assert event.client_addr == CHECKER_ADDR and event.salt
+    full = app.test_cli_runner().invoke(args=["audit", "prove", str(event.seq)])
+    assert json.loads(full.output)["disclosed"]["client_addr"]["value"] == CHECKER_ADDR
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+    # Tampering: a disclosed value, the leaf, the path, the checkpoint.
+    def tampered(**change):
+        path.write_text(json.dumps({**receipt, **change}))
+        return run_script(path).returncode
+
+    disclosed = json.loads(json.dumps(receipt["disclosed"]))
+    disclosed["detail.via"]["value"] = "typed"
+    assert tampered(disclosed=disclosed) == 1
+    assert tampered(leaf=receipt["leaf"].replace('"result":"valid"', '"result":"revoked"')) == 1
+    assert tampered(audit_path=["AAAA" + h[4:] for h in receipt["audit_path"]] or ["AA=="]) == 1
+    origin, size, rest = receipt["checkpoint"].split("\n", 2)
+    assert tampered(checkpoint=f"{origin}\n{int(size) + 1}\n{rest}") == 1
+
+
+def test_another_citizen_gets_404_for_the_holders_receipt(app, client, make, login):
+    el = make.elicence()
+    _check(client, el)
+    integrate_now(app)
+    with app.app_context(), db.connection_context():
+        entry = AuditEvent.get(AuditEvent.action == "licence.check").id
+        login_entry = AuditEvent.select().where(AuditEvent.action != "licence.check").first()
+    other = make.elicence()
+    login(other.holder)
+    for url in (f"/licence/checks/{entry}/receipt", f"/licence/checks/{entry}/receipt.json"):
+        assert client.get(url).status_code == 404
+    # An entry of another kind is no check of anyone's licence.
+    if login_entry is not None:
+        assert client.get(f"/licence/checks/{login_entry.id}/receipt").status_code == 404
+    client.post("/logout", data={})
+    login(el.holder)
+    page(client.get(f"/licence/checks/{entry}/receipt"), 200)
+
+
+def test_a_party_gets_receipts_of_the_case_access_log(app, client, make, login, tmp_path):
+    case = make.accident_case()
+    make.evidence(case)
+    first, second = make.party(case), make.party(case)
+    other_citizen = make.citizen()
+    # The second party opens the case; the first reads the log and its receipt.
+    login(make_user(app, second))
+    client.environ_base["REMOTE_ADDR"] = CHECKER_ADDR
+    page(client.get(f"/evidence/cases/{case.id}"))
+    client.environ_base.pop("REMOTE_ADDR")
+    integrate_now(app)
+    client.post("/logout", data={})
+    login(make_user(app, first))
+    soup = page(client.get(f"/evidence/cases/{case.id}/log"))
+    link = soup.select_one("tbody a[href*='/receipt']")["href"]
+    receipt, path = _download(client, link, tmp_path)
+    assert CHECKER_ADDR not in path.read_text()
+    assert set(receipt["disclosed"]) <= {"detail.case", "detail.as_party"}
+    assert run_script(path).returncode == 0
+    with app.app_context(), db.connection_context():
+        read = AuditEvent.select().where(AuditEvent.action == "audit.receipt_view")
+        assert read.count() == 2  # the page and the JSON: another party's look, read
+    client.post("/logout", data={})
+    login(other_citizen)
+    assert client.get(link).status_code == 404
+    assert client.get(link.replace("/receipt", "/receipt.json")).status_code == 404
+    # The case's officer, whose log page shows addresses, gets every field.
+    client.post("/logout", data={})
+    with app.app_context(), db.connection_context():
+        officer = type(case).get_by_id(case.id).officer
+    login(officer)
+    receipt, path = _download(client, link, tmp_path, "officer.json")
+    assert receipt["disclosed"]["client_addr"]["value"] == CHECKER_ADDR
+    assert run_script(path).returncode == 0
+
+
+def make_user(app, party):
+    """The account of a party row (matched by ID number)."""
+    from models import User
+
+    with app.app_context(), db.connection_context():
+        return User.get(User.resident_id == party.resident_id)
+
+
+def test_the_buyer_gets_receipts_of_the_timeline(app, client, make, login, tmp_path):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    integrate_now(app)
+    login(w.buyer)
+    soup = page(client.get(f"/transfer/cases/{case.id}"))
+    links = [a["href"] for a in soup.select(".timeline a.receipt")]
+    assert len(links) == 3  # opened, confirmed by the seller, confirmed by the buyer
+    receipt, path = _download(client, links[0], tmp_path)
+    assert json.loads(receipt["leaf"])["action"] == "transfer.open"
+    assert "actor" not in receipt["disclosed"] and "client_addr" not in receipt["disclosed"]
+    done = run_script(path)
+    assert done.returncode == 0, done.stdout
+    client.post("/logout", data={})
+    login(make.citizen())
+    assert client.get(links[0]).status_code == 404
+    # An entry of another case, through this case's address: 404 too.
+    other = make.transfer_case(make.transfer_world())
+    integrate_now(app)
+    with app.app_context(), db.connection_context():
+        foreign = AuditEvent.get(
+            (AuditEvent.action == "transfer.open") & (AuditEvent.object_id == str(other.id))
+        )
+    client.post("/logout", data={})
+    login(w.buyer)
+    assert client.get(f"/transfer/cases/{case.id}/receipt/{foreign.id}").status_code == 404
