@@ -74,9 +74,8 @@ def handle(client: socket.socket, target: tuple[str, int], delay: float) -> None
 
 
 def serve(listen: tuple[str, int], target: tuple[str, int], delay: float) -> None:
-    """Accept connections on `listen` until SIGTERM, each relayed in threads of its own."""
+    """Accept connections on `listen` for ever, each relayed in threads of its own."""
     sock = socket.create_server(listen, backlog=512)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"delaying {listen[0]}:{listen[1]} -> {target[0]}:{target[1]} by {delay * 1000:g} ms")
     sys.stdout.flush()
     while True:
@@ -97,6 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=address, required=True)
     parser.add_argument("--delay-ms", type=float, default=1.0, help="each way")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     serve(args.listen, args.target, args.delay_ms / 1000)
     return 0
 

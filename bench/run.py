@@ -348,9 +348,9 @@ def integration_delays(mark: int, wait: float = 60.0) -> dict:
     deadline = time.time() + wait
     with db.connection_context():
         scenario = AuditEvent.id > mark
-        while time.time() < deadline:
+        while True:
             waiting = AuditEvent.select().where(scenario & AuditEvent.seq.is_null()).count()
-            if not waiting:
+            if not waiting or time.time() >= deadline:
                 break
             time.sleep(0.5)
         events = list(
