@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app:create_app
 
-.PHONY: run run-network test test-pg install install-test translations messages migrate lint fmt clean bench
+.PHONY: run run-network test test-pg install install-test translations messages migrate lint fmt clean bench bench-pg
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -76,6 +76,22 @@ bench: $(VENV)/.installed-bench translations
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The same scenarios on PostgreSQL (docs/PERFORMANCE.md, "PostgreSQL"): one node, then one and
+# two nodes with a 2 ms round trip to the database (bench/delayproxy.py). Starts Debian's
+# cluster (scripts/pg-test-server.sh) and uses the database jiaoguan_bench, made when missing;
+# a smaller city by default (BENCH_PG_SCALE), as the sessions are logged in anew for it.
+BENCH_PG_SCALE ?= 0.1
+BENCH_PG_ARGS ?= --duration 5 --configs 1,1d,2d
+bench-pg: $(VENV)/.installed-bench translations
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+	url=$$(scripts/pg-test-server.sh) && \
+	bench_url=$${url%/*}/jiaoguan_bench && \
+	{ runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'jiaoguan_bench'" | grep -q 1 || \
+	  runuser -u postgres -- createdb -O jiaoguan jiaoguan_bench; } && \
+	$(BIN)/python -m bench.run --pg $$bench_url --scale $(BENCH_PG_SCALE) $(BENCH_PG_ARGS) $(BENCH_ARGS)
 
 # Style, formatting, and the layers (pyproject.toml's [tool.importlinter]: no upward import).
 lint: install-test

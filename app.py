@@ -28,6 +28,9 @@ SETTINGS = {
     "DATABASE_URL": "sqlite:///{instance}/jiaoguan.db",
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "SQLITE_SYNCHRONOUS": "normal",
+    # PostgreSQL connections pooled per process (core.db.make_database).
+    "PG_POOL_MAX_CONNECTIONS": "20",
+    "PG_POOL_STALE_SECONDS": "300",
     "UPLOAD_FOLDER": "{instance}/uploads",
     "MAX_CONTENT_LENGTH": str(10 * 1024 * 1024),
     "EVIDENCE_MAX_BYTES": str(8 * 1024 * 1024),
@@ -75,6 +78,8 @@ SETTINGS = {
     "NETWORK_CHECKS_FRESH_SECONDS": "300",
 }
 INT_SETTINGS = {
+    "PG_POOL_MAX_CONNECTIONS",
+    "PG_POOL_STALE_SECONDS",
     "MAX_CONTENT_LENGTH",
     "EVIDENCE_MAX_BYTES",
     "EVIDENCE_COPIES_PER_HOUR",

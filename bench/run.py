@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run [--duration 10] [--workers CORES] [--only verify,apply]
                                    [--rebuild] [--profile]
+    .venv/bin/python -m bench.run --pg postgresql://... [--configs 1,1d,2d]   (make bench-pg)
 
 Builds (once, cached in bench/out/) the bench city of bench/dataset.py, starts gunicorn on
 127.0.0.1:5800 with it, logs in the people the scenarios need (once per database build), then
@@ -10,12 +11,20 @@ errors, and the ratio to the ceiling, a minimal endpoint of the same stack (/hea
 right before each scenario (the first row is the median of those). Then the benchmark's targets
 (docs/PERFORMANCE.md), met or not, and the nation's day one on this machine. --repeat N runs
 every scenario N times and reports the median round.
-Results also go to bench/out/latest.json. --profile samples the workers with py-spy during
-each scenario into bench/out/profile-<scenario>.txt (collapsed stacks) and a summary.
+The audit integrator (`flask audit integrate`) runs beside the server, as deploy/ runs it, and
+every scenario that writes audit entries reports its audited writes per second and the
+integration delay (an entry's insert time to the time of the first checkpoint that covers it),
+p50 and p99. With --pg the city is built into that PostgreSQL database and each of --configs
+runs in turn: `1` one node, `2` two nodes (two gunicorns on two ports, the load split between
+them, one wrk each), a `d` suffix puts bench/delayproxy.py between the application and the
+database (1 ms each way). Results also go to bench/out/latest.json. --profile samples the
+workers with py-spy during each scenario into bench/out/profile-<scenario>.txt (collapsed
+stacks) and a summary.
 """
 
 import argparse
 import collections
+import contextlib
 import datetime as dt
 import json
 import os
@@ -41,6 +50,7 @@ DB_PATH = os.path.join(CITY, "bench.db")
 META_PATH = os.path.join(CITY, "dataset.json")
 SESSIONS_PATH = os.path.join(CITY, "sessions.json")
 STEP_FILE = os.path.join(CITY, "last-code-step")
+DB_URL = f"sqlite:///{DB_PATH}"  # the runner's own connection (never through the delay)
 LUA = os.path.join(ROOT, "bench", "requests.lua")
 VENV_BIN = os.path.dirname(sys.executable)
 
@@ -63,36 +73,67 @@ def log(msg: str) -> None:
 # --- the database -----------------------------------------------------------------------
 
 
-def use_city(scale: float) -> None:
-    """Keep a city of another scale in a folder of its own (so it never replaces the big one)."""
-    global CITY, DB_PATH, META_PATH, SESSIONS_PATH, STEP_FILE
-    CITY = OUT if scale == 1 else os.path.join(OUT, f"city-x{scale:g}")
+def use_city(scale: float, pg_url: str = "") -> None:
+    """Keep a city of another scale in a folder of its own (so it never replaces the big one);
+    a PostgreSQL city keeps its description and sessions in a folder of its own too."""
+    global CITY, DB_PATH, META_PATH, SESSIONS_PATH, STEP_FILE, DB_URL
+    if pg_url:
+        CITY = os.path.join(OUT, f"pg-city-x{scale:g}")
+    else:
+        CITY = OUT if scale == 1 else os.path.join(OUT, f"city-x{scale:g}")
     DB_PATH = os.path.join(CITY, "bench.db")
+    DB_URL = pg_url or f"sqlite:///{DB_PATH}"
     META_PATH = os.path.join(CITY, "dataset.json")
     SESSIONS_PATH = os.path.join(CITY, "sessions.json")
     STEP_FILE = os.path.join(CITY, "last-code-step")
 
 
-def ensure_dataset(rebuild: bool, scale: float = 1.0) -> dict:
+def ensure_dataset(rebuild: bool, scale: float = 1.0, pg_url: str = "") -> dict:
     """The bench city's description, building the database first when needed."""
-    use_city(scale)
+    use_city(scale, pg_url)
     os.makedirs(CITY, exist_ok=True)
-    if not rebuild and os.path.exists(DB_PATH) and os.path.exists(META_PATH):
+    there = os.path.exists(DB_PATH) if not pg_url else bool(built_here())
+    if not rebuild and there and os.path.exists(META_PATH):
         with open(META_PATH) as fh:
             meta = json.load(fh)
-        if meta.get("version") == dataset.DATASET_VERSION and meta.get("scale", 1.0) == scale:
-            if dataset.bring_up_to_date(DB_PATH, meta, log):
+        same = meta.get("version") == dataset.DATASET_VERSION and meta.get("scale", 1.0) == scale
+        if pg_url and built_here() != meta.get("build_id"):
+            same = False  # the database holds a city of another scale now
+        if same and meta.get("database", DB_URL) == DB_URL:
+            if dataset.bring_up_to_date(DB_URL, meta, log, work_dir=CITY):
                 with open(META_PATH, "w") as fh:
                     json.dump(meta, fh)
             return meta
     log("building the bench city (once; cached in bench/out/) ...")
     sizes = {k: max(10, int(v * scale)) for k, v in dataset.SIZES.items()}
-    meta = dataset.build(DB_PATH, sizes, progress=log)
+    meta = dataset.build(DB_URL, sizes, progress=log, work_dir=CITY)
     meta["scale"] = scale
+    meta["database"] = DB_URL
+    if pg_url:  # one PostgreSQL database serves every scale: it says which city it holds
+        from models import Setting
+
+        with open_db().connection_context():
+            Setting.set_value(BUILD_SETTING, meta["build_id"])
     meta["secret_key"] = os.urandom(24).hex()
     with open(META_PATH, "w") as fh:
         json.dump(meta, fh)
     return meta
+
+
+BUILD_SETTING = "bench.build_id"
+
+
+def built_here() -> str | None:
+    """The build id of the city in the PostgreSQL database (None when it holds none)."""
+    import peewee
+
+    from models import Setting
+
+    try:
+        with open_db().connection_context():
+            return Setting.get_value(BUILD_SETTING)
+    except peewee.DatabaseError:
+        return None
 
 
 def open_db():
@@ -101,7 +142,7 @@ def open_db():
     from models import db
 
     if db.obj is None:
-        db.initialize(make_database(f"sqlite:///{DB_PATH}"))
+        db.initialize(make_database(DB_URL))
     return db
 
 
@@ -124,13 +165,19 @@ def reset_applicants(meta: dict) -> int:
 class Server:
     """gunicorn with the real app factory on loopback, as deploy/jiaoguan.service runs it."""
 
-    def __init__(self, port: int, workers: int, meta: dict, app_dir: str = ROOT):
+    def __init__(self, port: int, workers: int, meta: dict, app_dir: str = ROOT, db_url: str = ""):
         """Settings as environment variables, like a deployment's /etc/jiaoguan/env."""
         self.port, self.workers, self.app_dir = port, workers, app_dir
-        self.log_path = os.path.join(OUT, "server.log")
+        self.log_path = os.path.join(OUT, "server.log" if port == 5800 else f"server-{port}.log")
         self.env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{DB_PATH}",
+            "DATABASE_URL": db_url or DB_URL,
+            # The set-up logs thousands of citizens in from one address (127.0.0.1); the
+            # address counter counts every login attempt and is never reset by a right
+            # password (core/throttle.py), so it is lifted for the bench.
+            "LOGIN_ADDRESS_MAX_FAILURES": "100000000",
+            # Every node and the integrator sign with the same deployment key.
+            "NETWORK_KEY_FOLDER": os.path.join(CITY, "network"),
             "SECRET_KEY": meta["secret_key"],
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "PASSWORD_HASH_METHOD": dataset.PASSWORD_HASH_METHOD,
@@ -190,6 +237,153 @@ class Server:
             return fh.read().count(b"database is locked")
 
 
+class Integrator:
+    """`flask audit integrate` beside the server(s), as deploy/jiaoguan-audit.service runs it
+    (the same settings, half a second between idle runs)."""
+
+    def __init__(self, env: dict, app_dir: str = ROOT):
+        """The integrator of the deployment whose environment is `env`."""
+        self.env, self.app_dir, self.proc = env, app_dir, None
+        self.log_path = os.path.join(OUT, "integrator.log")
+
+    def catch_up(self) -> None:
+        """Number what waits (a new city's month of entries) before anything is measured."""
+        started = time.time()
+        subprocess.run(
+            [os.path.join(VENV_BIN, "flask"), "audit", "integrate", "--once"],
+            cwd=self.app_dir,
+            env={**self.env, "FLASK_APP": "app:create_app"},
+            check=True,
+            capture_output=True,
+        )
+        log(f"  audit entries waiting integrated in {time.time() - started:.0f} s")
+
+    def __enter__(self):
+        """Start it."""
+        self.log_file = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [os.path.join(VENV_BIN, "flask"), "audit", "integrate"],
+            cwd=self.app_dir,
+            env={**self.env, "FLASK_APP": "app:create_app"},
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def __exit__(self, *exc):
+        """SIGTERM: it stops after the batch in hand."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log_file.close()
+
+
+class DelayProxy:
+    """bench/delayproxy.py between the application and PostgreSQL (1 ms each way)."""
+
+    def __init__(self, pg_url: str, port: int, delay_ms: float):
+        """A proxy on `port` in front of the database of `pg_url`."""
+        parts = urllib.parse.urlsplit(pg_url)
+        self.target = f"{parts.hostname or '127.0.0.1'}:{parts.port or 5432}"
+        self.url = parts._replace(netloc=parts.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{port}")
+        self.url = urllib.parse.urlunsplit(self.url)
+        self.port, self.delay_ms, self.proc = port, delay_ms, None
+
+    def __enter__(self):
+        """Start it and wait until it accepts."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.delayproxy", "--listen", f"127.0.0.1:{self.port}"]
+            + ["--target", self.target, "--delay-ms", str(self.delay_ms)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        import socket
+
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the delaying proxy did not start")
+
+    def __exit__(self, *exc):
+        """Stop it."""
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+# --- the audit log ----------------------------------------------------------------------
+
+
+def audit_mark() -> int:
+    """The id of the newest audit entry (entries after it are the scenario's)."""
+    from peewee import fn
+
+    from models import AuditEvent
+
+    with open_db().connection_context():
+        return AuditEvent.select(fn.MAX(AuditEvent.id)).scalar() or 0
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of `values`."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))]
+
+
+def integration_delays(mark: int, wait: float = 60.0) -> dict:
+    """The audit entries written after `mark`: how many, and how long each waited from its
+    insert to the first signed checkpoint whose tree holds it (p50, p99, max in ms). Waits up
+    to `wait` seconds for the integrator to number them all (a backlog left counts as
+    `unintegrated`)."""
+    import bisect
+
+    from models import AuditCheckpoint, AuditEvent
+
+    db = open_db()
+    deadline = time.time() + wait
+    with db.connection_context():
+        scenario = AuditEvent.id > mark
+        while True:
+            waiting = AuditEvent.select().where(scenario & AuditEvent.seq.is_null()).count()
+            if not waiting or time.time() >= deadline:
+                break
+            time.sleep(0.5)
+        events = list(
+            AuditEvent.select(AuditEvent.seq, AuditEvent.at)
+            .where(scenario & AuditEvent.seq.is_null(False))
+            .tuples()
+        )
+        if not events:
+            return {"entries": 0, "unintegrated": waiting}
+        first = min(seq for seq, _ in events)
+        checkpoints = list(
+            AuditCheckpoint.select(AuditCheckpoint.tree_size, AuditCheckpoint.at)
+            .where(AuditCheckpoint.tree_size >= first)
+            .order_by(AuditCheckpoint.tree_size)
+            .tuples()
+        )
+    sizes = [size for size, _ in checkpoints]
+    delays = []
+    for seq, at in events:
+        i = bisect.bisect_left(sizes, seq)
+        if i < len(checkpoints):
+            delays.append((checkpoints[i][1] - at).total_seconds() * 1000)
+    if not delays:
+        return {"entries": len(events), "unintegrated": len(events)}
+    return {
+        "entries": len(events),
+        "unintegrated": waiting + len(events) - len(delays),
+        "p50_ms": percentile(delays, 50),
+        "p99_ms": percentile(delays, 99),
+        "max_ms": max(delays),
+    }
+
+
 # --- the scenarios ----------------------------------------------------------------------
 
 
@@ -213,6 +407,7 @@ class Context:
             self.elicences = list(rows)
         self.rng.shuffle(self.elicences)
         self.next_elicence = 0  # each e-licence's code is used once per step in a whole run
+        self.last_step = 0
         self.first_step = None
 
     def cookie(self, user_id: int) -> str:
@@ -244,7 +439,15 @@ class Context:
             time.sleep(wait)
             step += 1
         if self.next_elicence + n > len(self.elicences):
-            self.next_elicence = 0  # a later step: every e-licence may be used again
+            # Every e-licence may be used again, with a code of a step after the last one used
+            # (a smaller city, or several configurations in one run, go round the list).
+            if step <= self.last_step:
+                wait = (self.last_step + 1) * CODE_STEP_SECONDS - time.time() + 0.05
+                log(f"  waiting {wait:.0f} s for a code step this run has not used")
+                time.sleep(max(0.0, wait))
+                step = self.last_step + 1
+            self.next_elicence = 0
+        self.last_step = max(self.last_step, step)
         chosen = self.elicences[self.next_elicence : self.next_elicence + n]
         self.next_elicence += n
         if self.first_step is None:
@@ -440,7 +643,7 @@ SCENARIOS = [
 
 
 def run_wrk(
-    server: Server,
+    servers: list,
     name: str,
     spec: dict,
     connections: int,
@@ -448,11 +651,13 @@ def run_wrk(
     threads: int,
     profile: bool,
 ) -> dict:
-    """Drive one scenario; returns wrk's figures plus the server's 'locked' count."""
-    list_path = os.path.join(OUT, f"requests-{name}.tsv")
-    with open(list_path, "w") as fh:
-        fh.write("\n".join(spec["lines"]) + "\n")
-    offset = server.log_offset()
+    """Drive one scenario; returns wrk's figures plus the servers' 'locked' count.
+
+    With several servers (nodes) the request list is dealt out between them and one wrk per
+    node runs at the same time, each with its share of the connections: requests, errors and
+    requests per second are summed, p50 is the nodes' mean and p99 the worst node's (wrk
+    reports percentiles, not its samples)."""
+    offsets = [server.log_offset() for server in servers]
     profiler = None
     if profile:
         profiler = subprocess.Popen(
@@ -460,7 +665,7 @@ def run_wrk(
                 os.path.join(VENV_BIN, "py-spy"),
                 "record",
                 "--pid",
-                str(server.proc.pid),
+                str(servers[0].proc.pid),
                 "--subprocesses",
                 "--format",
                 "raw",
@@ -475,32 +680,61 @@ def run_wrk(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    cmd = [
-        "wrk",
-        "--threads",
-        str(threads),
-        "--connections",
-        str(connections),
-        "--duration",
-        f"{duration}s",
-        "--timeout",
-        "10s",
-        "--script",
-        LUA,
-        f"http://127.0.0.1:{server.port}",
-        "--",
-        list_path,
-        spec["expect"],
-        "wrap" if spec["wrap"] else "once",
-        str(threads),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    procs = []
+    for i, server in enumerate(servers):
+        list_path = os.path.join(OUT, f"requests-{name}-{i}.tsv")
+        with open(list_path, "w") as fh:
+            fh.write("\n".join(spec["lines"][i :: len(servers)]) + "\n")
+        cmd = [
+            "wrk",
+            "--threads",
+            str(threads),
+            "--connections",
+            str(max(threads, connections // len(servers))),
+            "--duration",
+            f"{duration}s",
+            "--timeout",
+            "10s",
+            "--script",
+            LUA,
+            f"http://127.0.0.1:{server.port}",
+            "--",
+            list_path,
+            spec["expect"],
+            "wrap" if spec["wrap"] else "once",
+            str(threads),
+        ]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+    parts = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"wrk failed ({proc.returncode})")
+        parts.append(json.loads(out.split("WRKJSON ", 1)[1].splitlines()[0]))
     if profiler:
         profiler.wait()
-    figures = json.loads(out.split("WRKJSON ", 1)[1].splitlines()[0])
-    figures["locked"] = server.locked_since(offset)
+    figures = {
+        key: sum(p[key] for p in parts)
+        for key in (
+            "requests",
+            "connect",
+            "read",
+            "write",
+            "timeout",
+            "bad_status",
+            "wrong_body",
+            "status_503",
+            "status_5xx",
+        )
+    }
+    figures["wrong_seen"] = " ".join(p.get("wrong_seen", "") for p in parts).strip()[:200]
+    figures["duration_us"] = max(p["duration_us"] for p in parts)
+    figures["p50_us"] = sum(p["p50_us"] for p in parts) / len(parts)
+    figures["p99_us"] = max(p["p99_us"] for p in parts)
+    figures["exhausted"] = any(p.get("exhausted") for p in parts)
+    figures["locked"] = sum(s.locked_since(o) for s, o in zip(servers, offsets, strict=True))
     figures["listed"] = len(spec["lines"])
-    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    figures["rps"] = sum(p["requests"] / (p["duration_us"] / 1e6) for p in parts)
     figures["errors"] = (
         figures["connect"]
         + figures["read"]
@@ -513,22 +747,33 @@ def run_wrk(
     return figures
 
 
-def measure(server, ctx, args, name, builder, conns, ceiling_rps) -> dict:
-    """Build a scenario's request list and drive it once; its figures."""
+def measure(servers, ctx, args, name, builder, conns, ceiling_rps) -> dict:
+    """Build a scenario's request list and drive it once; its figures, with the audit entries
+    it wrote per second and their integration delay."""
     label = next(lab for n, lab, *_ in SCENARIOS if n == name)
     n = int((ceiling_rps or 2000) * args.duration * 1.1)
     spec = builder(ctx, n)
     log(f"{label}: {len(spec['lines']):,} requests listed, {conns} connections, {args.duration} s")
-    figures = run_wrk(server, name, spec, conns, args.duration, args.threads, args.profile)
+    mark = audit_mark()
+    figures = run_wrk(servers, name, spec, conns, args.duration, args.threads, args.profile)
     if "after" in spec:  # what the responses cannot show: checked in the database
         figures["wrong_outcome"] = spec["after"](ctx)
         figures["errors"] += figures["wrong_outcome"]
     figures.update(label=label, wrap=spec["wrap"])
     if "weights" in spec:
         figures["weights"] = spec["weights"]
+    audit = integration_delays(mark) if name != "ceiling" else {"entries": 0}
+    figures["audit"] = audit
+    figures["audited_per_s"] = audit["entries"] / (figures["duration_us"] / 1e6)
+    delay = ""
+    if audit.get("p99_ms") is not None:
+        delay = (
+            f", {figures['audited_per_s']:,.0f} audited/s, integration delay p50 "
+            f"{audit['p50_ms']:.0f} ms p99 {audit['p99_ms']:.0f} ms"
+        )
     log(
         f"  {figures['rps']:,.0f} req/s, p99 {figures['p99_us'] / 1000:.1f} ms, "
-        f"{figures['errors']} errors, {figures['locked']} locked"
+        f"{figures['errors']} errors, {figures['locked']} locked{delay}"
     )
     time.sleep(1)
     return figures
@@ -547,15 +792,26 @@ def median_run(name_runs: list[dict]) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    """The results as a Markdown table (pasted as is into docs/PERFORMANCE.md)."""
-    head = "| scenario | conns | req/s | p50 ms | p99 ms | errors | locked | × ceiling |"
-    lines = [head, "|" + "---|" * 8]
+    """The results as a Markdown table (pasted as is into docs/PERFORMANCE.md): requests,
+    latency, errors, and for scenarios that write audit entries, how many a second and their
+    integration delay (insert to covering checkpoint)."""
+    head = (
+        "| scenario | conns | req/s | p50 ms | p99 ms | errors | locked | × ceiling "
+        "| audited/s | integration p50 / p99 ms |"
+    )
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         note = " (list ran out)" if r["exhausted"] and not r["wrap"] else ""
+        audit = r.get("audit") or {}
+        if audit.get("p99_ms") is not None:
+            audited = f"{r['audited_per_s']:,.0f}"
+            delay = f"{audit['p50_ms']:,.0f} / {audit['p99_ms']:,.0f}"
+        else:
+            audited, delay = "–", "–"
         lines.append(
             f"| {r['label']}{note} | {r['connections']} | {r['rps']:,.0f} | "
             f"{r['p50_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['errors']} | "
-            f"{r['locked']} | {r['ratio']:.2f} |"
+            f"{r['locked']} | {r['ratio']:.2f} | {audited} | {delay} |"
         )
     return "\n".join(lines)
 
@@ -591,6 +847,19 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
             r["locked"] == 0 and r["errors"] == 0,
         )
     m = results.get("mixed")
+    if m and m.get("audit", {}).get("p99_ms") is not None:
+        a = m["audit"]
+        check(
+            "the integrator keeps up with the mixed day: integration delay p99 < 2 s",
+            f"p99 {a['p99_ms']:,.0f} ms, {a['unintegrated']} left waiting",
+            a["p99_ms"] < 2000 and not a["unintegrated"],
+        )
+    for key in ("code", "mixed"):
+        r = results.get(key)
+        if r and r.get("ratio") is not None and key == "code":
+            check("code page ≥ 0.25 × ceiling", f"{r['ratio']:.2f} ×", r["ratio"] >= 0.25)
+        elif r and r.get("ratio") is not None:
+            check("mixed day ≥ 0.40 × ceiling", f"{r['ratio']:.2f} ×", r["ratio"] >= 0.4)
     if m and m["rps"]:
         hours = DAY_ONE_TOTAL / m["rps"] / 3600
         check(
@@ -598,6 +867,35 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
             f"{TARGET_HOURS:.0f} h",
             f"{hours:.2f} h at {m['rps']:,.0f} req/s",
             hours < TARGET_HOURS and m["errors"] == 0,
+        )
+    return out
+
+
+def scaling_targets(by_config: dict) -> list[tuple[str, str, bool]]:
+    """The PostgreSQL targets across configurations: with the delay, two nodes give at least
+    1.6 times the audited writes a second of one node, with p99 under 100 ms."""
+    out = []
+    one, two = by_config.get("1d"), by_config.get("2d")
+    if not (one and two):
+        return out
+    for key in ("verify", "apply"):
+        a, b = one.get(key), two.get(key)
+        if not (a and b and a["audited_per_s"]):
+            continue
+        gain = b["audited_per_s"] / a["audited_per_s"]
+        out.append(
+            (
+                f"{a['label']}, 2 ms round trip: two nodes ≥ 1.6 × one node's audited writes/s",
+                f"{a['audited_per_s']:,.0f} → {b['audited_per_s']:,.0f} /s, {gain:.2f} ×",
+                gain >= 1.6,
+            )
+        )
+        out.append(
+            (
+                f"{a['label']}, 2 ms round trip, two nodes: p99 < 100 ms",
+                f"{b['p99_us'] / 1000:.1f} ms",
+                b["p99_us"] < 100_000,
+            )
         )
     return out
 
@@ -640,6 +938,71 @@ def mobiles_of(user_ids) -> list[tuple[int, str]]:
         return list(rows)
 
 
+CONFIG_LABELS = {
+    "1": "one node",
+    "2": "two nodes",
+    "1d": "one node, 2 ms round trip to the database",
+    "2d": "two nodes, 2 ms round trip to the database",
+}
+
+
+def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
+    """Every chosen scenario on one configuration (1 or 2 nodes, with or without the delay);
+    {scenario: median figures}."""
+    nodes = int(config[0])
+    url = proxy_url if config.endswith("d") else DB_URL
+    only = {s for s in args.only.split(",") if s} or {name for name, *_ in SCENARIOS}
+    if config.endswith("d"):
+        only &= set(args.delay_only.split(","))
+    app_dir = os.path.abspath(args.app_dir)
+    servers = [Server(args.port + i, args.workers, meta, app_dir, url) for i in range(nodes)]
+    log(f"== {CONFIG_LABELS.get(config, config)}: {nodes} × gunicorn --workers {args.workers}")
+    runs: dict[str, list] = collections.defaultdict(list)
+    with contextlib.ExitStack() as stack:
+        for server in servers:
+            stack.enter_context(server)
+        integrator = Integrator(servers[0].env, app_dir)
+        integrator.catch_up()
+        stack.enter_context(integrator)
+        log("preparing sessions ...")
+        store = prepare_sessions(meta, args.port)
+        ctx = Context(meta, store, args.port)
+        ctx.duration = args.duration
+        first = meta["holders"]["first_user_id"]
+        ctx.holder_ids = list(range(first, first + min(HOLDER_SESSIONS, meta["holders"]["count"])))
+        ctx.officer_ids = [s["id"] for s in meta["staff"] if s["role"] == "accident_officer"]
+        ctx.evidence_cases = len(meta["accident_cases"])
+        ctx.transfer_cases = len(meta["open_transfers"])
+        if args.context is not None:  # one run, several configurations: codes used stay used
+            ctx.next_elicence, ctx.last_step = args.context
+        for round_no in range(args.repeat):
+            for name, _label, builder, conns in SCENARIOS:
+                if name not in only or name == "ceiling":
+                    continue
+                if config.endswith("d"):
+                    # Sync workers waiting on the database: one connection per worker keeps
+                    # every worker busy; more would only queue in front of them and add
+                    # their wait to the latency, not throughput.
+                    conns = args.workers * nodes
+                # The ceiling is measured right before each scenario and the scenario's ratio
+                # taken to that one: on a shared machine the load of others comes and goes.
+                ceiling = measure(servers, ctx, args, "ceiling", sc_ceiling, conns, None)
+                runs["ceiling"].append(ceiling)
+                # One-shot lists get as many requests as the ceiling can serve (no scenario
+                # is faster than the ceiling), capped by what the city has.
+                figures = measure(servers, ctx, args, name, builder, conns, ceiling["rps"])
+                figures["ceiling_rps"] = ceiling["rps"]
+                figures["ratio"] = figures["rps"] / ceiling["rps"]
+                runs[name].append(figures)
+            if args.repeat > 1:
+                log(f"round {round_no + 1} of {args.repeat} done")
+        args.context = (ctx.next_elicence, ctx.last_step)
+    results = {name: median_run(name_runs) for name, name_runs in runs.items()}
+    if "ceiling" in results:
+        results["ceiling"]["ratio"] = 1.0
+    return results
+
+
 def main(argv=None) -> int:
     """Run the bench; the exit status is 0 even when targets are missed (it reports them)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -648,9 +1011,9 @@ def main(argv=None) -> int:
         "--workers",
         type=int,
         default=int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2)),
-        help="gunicorn workers (one per core, as deploy/)",
+        help="gunicorn workers per node (one per core, as deploy/)",
     )
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (per node)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--rebuild", action="store_true", help="build the database again")
@@ -668,70 +1031,75 @@ def main(argv=None) -> int:
         "`git archive`, to measure before and after)",
     )
     parser.add_argument("--scale", type=float, default=1.0, help="city size (1 = full size)")
+    parser.add_argument("--pg", default="", help="a PostgreSQL URL: the city is built there")
+    parser.add_argument(
+        "--configs",
+        default="",
+        help="with --pg: comma-separated 1, 2 (nodes), 1d, 2d (with the 2 ms round trip)",
+    )
+    parser.add_argument(
+        "--delay-only",
+        default="verify,apply",
+        help="the scenarios of the configurations with the delay",
+    )
+    parser.add_argument("--delay-ms", type=float, default=1.0, help="each way")
     args = parser.parse_args(argv)
+    args.context = None
     if not shutil.which("wrk"):
         log("wrk is missing: `make bench` installs it (apt-get install wrk)")
         return 2
-    meta = ensure_dataset(args.rebuild, args.scale)
-    only = {s for s in args.only.split(",") if s} or {name for name, *_ in SCENARIOS}
-    only.add("ceiling")
-    with Server(args.port, args.workers, meta, os.path.abspath(args.app_dir)) as server:
-        log("preparing sessions ...")
-        store = prepare_sessions(meta, args.port)
-        ctx = Context(meta, store, args.port)
-        ctx.duration = args.duration
-        first = meta["holders"]["first_user_id"]
-        ctx.holder_ids = list(range(first, first + min(HOLDER_SESSIONS, meta["holders"]["count"])))
-        ctx.officer_ids = [s["id"] for s in meta["staff"] if s["role"] == "accident_officer"]
-        ctx.evidence_cases = len(meta["accident_cases"])
-        ctx.transfer_cases = len(meta["open_transfers"])
-        runs: dict[str, list] = collections.defaultdict(list)
-        for round_no in range(args.repeat):
-            for name, _label, builder, conns in SCENARIOS:
-                if name not in only or name == "ceiling":
-                    continue
-                # The ceiling is measured right before each scenario and the scenario's ratio
-                # taken to that one: on a shared machine the load of others comes and goes.
-                ceiling = measure(server, ctx, args, "ceiling", sc_ceiling, 32, None)
-                runs["ceiling"].append(ceiling)
-                # One-shot lists get as many requests as the ceiling can serve (no scenario
-                # is faster than the ceiling), capped by what the city has.
-                figures = measure(server, ctx, args, name, builder, conns, ceiling["rps"])
-                figures["ceiling_rps"] = ceiling["rps"]
-                figures["ratio"] = figures["rps"] / ceiling["rps"]
-                runs[name].append(figures)
-            if args.repeat > 1:
-                log(f"round {round_no + 1} of {args.repeat} done")
-    results = {name: median_run(name_runs) for name, name_runs in runs.items()}
-    if "ceiling" not in results:
-        log("no scenario ran")
-        return 1
-    results["ceiling"]["ratio"] = 1.0
-    rows = [results[name] for name, *_ in SCENARIOS if name in results]
+    meta = ensure_dataset(args.rebuild, args.scale, args.pg)
+    configs = [c for c in (args.configs or "1").split(",") if c]
+    if not args.pg and configs != ["1"]:
+        log("two nodes and the delay need PostgreSQL (--pg URL)")
+        return 2
+    by_config = {}
+    with contextlib.ExitStack() as stack:
+        proxy_url = ""
+        if any(c.endswith("d") for c in configs):
+            proxy_url = stack.enter_context(DelayProxy(args.pg, args.port + 10, args.delay_ms)).url
+        for config in configs:
+            by_config[config] = run_config(config, args, meta, proxy_url)
     print()
+    backend = "PostgreSQL 15 on the same machine" if args.pg else "SQLite"
     print(
-        f"jiaoguan bench, {dt.datetime.now().isoformat(timespec='seconds')}, "
-        f"{os.cpu_count()} cores, gunicorn --workers {args.workers}, wrk {args.threads} "
-        f"threads, {args.duration} s per scenario, median of {args.repeat}, each against "
-        f"the ceiling measured just before it"
+        f"jiaoguan bench, {dt.datetime.now().isoformat(timespec='seconds')}, {backend}, "
+        f"{os.cpu_count()} cores, gunicorn --workers {args.workers} per node, wrk {args.threads} "
+        f"threads per node, {args.duration} s per scenario, median of {args.repeat}, each "
+        f"against the ceiling measured just before it, city scale {args.scale:g}"
     )
-    print()
-    print(table(rows))
-    print()
-    for what, measured, met in targets(results):
-        mark = "met" if met else "NOT MET"
-        print(f"- {what}: {measured} — {mark}")
-    if "mixed" in results and results["mixed"]["rps"]:
-        m = results["mixed"]
-        hours = DAY_ONE_TOTAL / m["rps"] / 3600
-        print(
-            f"- the nation's day one, {DAY_ONE_TOTAL:,} transactions in the mix "
-            f"{dict(m['weights'])}: {hours:.2f} h on this machine"
-        )
-    with open(os.path.join(OUT, "latest.json"), "w") as fh:
-        json.dump({"args": vars(args), "results": results}, fh, indent=1, default=str)
+    for config, results in by_config.items():
+        if "ceiling" not in results:
+            continue
+        rows = [results[name] for name, *_ in SCENARIOS if name in results]
+        print()
+        if len(by_config) > 1 or args.pg:
+            print(f"### {CONFIG_LABELS.get(config, config)}")
+            print()
+        print(table(rows))
+        print()
+        # The single-node targets are set for the database beside the application; with the
+        # delay the targets are the scaling ones below.
+        for what, measured, met in [] if config.endswith("d") else targets(results):
+            mark = "met" if met else "NOT MET"
+            print(f"- {what}: {measured} — {mark}")
+        if "mixed" in results and results["mixed"]["rps"]:
+            m = results["mixed"]
+            hours = DAY_ONE_TOTAL / m["rps"] / 3600
+            print(
+                f"- the nation's day one, {DAY_ONE_TOTAL:,} transactions in the mix "
+                f"{dict(m['weights'])}: {hours:.2f} h on this machine"
+            )
+    scaling = scaling_targets(by_config)
+    if scaling:
+        print()
+    for what, measured, met in scaling:
+        print(f"- {what}: {measured} — {'met' if met else 'NOT MET'}")
+    with open(os.path.join(OUT, "latest-pg.json" if args.pg else "latest.json"), "w") as fh:
+        args.context = None
+        json.dump({"args": vars(args), "results": by_config}, fh, indent=1, default=str)
     if args.profile:
-        for name in results:
+        for name in by_config.get(configs[0], {}):
             summarise_profile(name)
     return 0
 

@@ -5,9 +5,9 @@ import os
 import time
 
 from flask import Flask
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
 from playhouse.migrations import Runner
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from models import db
 
@@ -28,6 +28,9 @@ def sqlite_pragmas(synchronous: str = "normal") -> dict:
 
 # A pooled SQLite connection is closed for real after this many seconds (then reopened).
 SQLITE_POOL_RECYCLE = 300
+# How long a request waits for a pooled PostgreSQL connection when the process has
+# PG_POOL_MAX_CONNECTIONS in use (a threaded server), before it fails with a 503.
+PG_POOL_WAIT = 10
 # How long a writer waits in the queue before leaving it to SQLite's busy timeout.
 WRITER_QUEUE_WAIT = 10.0
 
@@ -120,18 +123,32 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
         return super()._close_raw(conn)
 
 
-def make_database(url: str, sqlite_synchronous: str = "normal"):
+def make_database(
+    url: str,
+    sqlite_synchronous: str = "normal",
+    pg_pool_max: int = 20,
+    pg_pool_stale: int = 300,
+):
     """A peewee database for a DATABASE_URL; SQLite writes begin IMMEDIATE.
 
     autoconnect is off: a query outside a request or connection_context() is a bug (a
     connection nobody closes), and fails loudly instead of leaking.
 
-    SQLite connections are pooled per process: db.close() at the end of a request hands the
-    connection back (rolling back anything left open) instead of closing it. Closing the last
-    connection to a WAL database checkpoints and deletes the WAL, and every new connection
-    runs the pragmas, parses the schema and starts with an empty page cache; per request that
-    cost more than a licence check itself (docs/PERFORMANCE.md). The request still opens and
-    closes its connection, so a query outside a request fails as before.
+    Connections are pooled per process on both backends: db.close() at the end of a request
+    hands the connection back (rolling back anything left open) instead of closing it. On
+    SQLite, closing the last connection to a WAL database checkpoints and deletes the WAL, and
+    every new connection runs the pragmas, parses the schema and starts with an empty page
+    cache; per request that cost more than a licence check itself (docs/PERFORMANCE.md). On
+    PostgreSQL a new connection is a TCP (and maybe TLS) handshake, authentication and a new
+    server process: several round trips and milliseconds per request, more than a check's
+    statements when the database is on another machine. A pooled PostgreSQL connection is
+    kept at most `pg_pool_stale` seconds (then reopened), at most `pg_pool_max` are open per
+    process, and one handed back inside a transaction is rolled back before it is reused
+    (peewee's pool asks psycopg2 for the transaction status; a connection whose status is
+    unknown, the server gone, is closed instead). peewee checks each connection it hands out
+    with a `SELECT 1` (one round trip), so one the server dropped is replaced, not failed on.
+    The request still opens and closes its connection, so a query outside a request fails as
+    before.
     """
     if url.startswith("sqlite:"):
         path = url.split("sqlite:///", 1)[1]
@@ -146,13 +163,29 @@ def make_database(url: str, sqlite_synchronous: str = "normal"):
             # gives each connection to one thread at a time.
             check_same_thread=False,
         )
-    # A database that does not answer must give a 503 within seconds, not hang the worker.
+    if url.startswith(("postgres:", "postgresql:")):
+        params = parse(url)
+        # A database that does not answer must give a 503 within seconds, not hang the worker.
+        params.setdefault("connect_timeout", 3)
+        return PooledPostgresqlDatabase(
+            params.pop("database"),
+            autoconnect=False,
+            max_connections=pg_pool_max,
+            stale_timeout=pg_pool_stale,
+            timeout=PG_POOL_WAIT,
+            **params,
+        )
     return connect(url, autoconnect=False, connect_timeout=3)
 
 
 def init_app(app: Flask) -> None:
     """Point the model proxy at the configured database and open/close it around requests."""
-    database = make_database(app.config["DATABASE_URL"], app.config["SQLITE_SYNCHRONOUS"])
+    database = make_database(
+        app.config["DATABASE_URL"],
+        app.config["SQLITE_SYNCHRONOUS"],
+        pg_pool_max=app.config["PG_POOL_MAX_CONNECTIONS"],
+        pg_pool_stale=app.config["PG_POOL_STALE_SECONDS"],
+    )
     db.initialize(database)
 
     @app.before_request

@@ -1,5 +1,5 @@
-"""SQLite connections are pooled per process and writers queue on a file lock; hot lookups
-reuse their SQL text."""
+"""Connections are pooled per process (SQLite and PostgreSQL), SQLite writers queue on a file
+lock; hot lookups reuse their SQL text."""
 
 import fcntl
 import os
@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from core import db as core_db
 from models import Setting, db, write_tx
@@ -15,6 +15,7 @@ from models import Setting, db, write_tx
 from .helpers import on_postgres
 
 sqlite_only = pytest.mark.skipif(on_postgres(), reason="the pool is SQLite's")
+postgres_only = pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's pool")
 
 
 @sqlite_only
@@ -39,6 +40,66 @@ def test_a_connection_handed_back_mid_transaction_is_rolled_back(app):
         assert Setting.get_value("half") is None
         Setting.set_value("after", "ok")
         assert Setting.get_value("after") == "ok"
+
+
+@postgres_only
+def test_postgres_requests_reuse_one_pooled_connection(app, client):
+    assert isinstance(db.obj, PooledPostgresqlDatabase)
+    assert db.obj._max_connections == app.config["PG_POOL_MAX_CONNECTIONS"]
+    assert db.obj._stale_timeout == app.config["PG_POOL_STALE_SECONDS"]
+    db.obj.close_all()
+    backends = set()
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+        assert db.is_closed()  # handed back at the end of the request
+        with db.connection_context():
+            backends.add(db.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+    assert len(backends) == 1  # one server process served every request
+    assert len(db.obj._connections) == 1
+
+
+@postgres_only
+def test_a_postgres_connection_handed_back_mid_transaction_is_rolled_back(app):
+    import psycopg2.extensions as ext
+
+    with db.connection_context():
+        raw = db.connection()
+        pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+        db.execute_sql("BEGIN")
+        db.execute_sql("INSERT INTO setting (key, value) VALUES ('half', 'written')")
+        db.execute_sql("SELECT pg_advisory_xact_lock(42)")
+        assert raw.get_transaction_status() == ext.TRANSACTION_STATUS_INTRANS
+    # Back in the pool: rolled back (the row gone, the transaction's lock released), reused.
+    assert raw.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+    with db.connection_context():
+        assert db.connection() is raw
+        assert db.execute_sql("SELECT pg_backend_pid()").fetchone()[0] == pid
+        assert Setting.get_value("half") is None
+        Setting.set_value("after", "ok")
+        assert Setting.get_value("after") == "ok"
+        held = db.execute_sql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s", (pid,)
+        ).fetchone()[0]
+        assert held == 0
+
+
+@postgres_only
+def test_a_postgres_connection_the_server_closed_is_replaced(app):
+    with db.connection_context():
+        pid = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    import psycopg2
+
+    from .helpers import TEST_DATABASE_URL
+
+    admin = psycopg2.connect(TEST_DATABASE_URL)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    admin.close()
+    # The pool asks the connection (SELECT 1) when it hands it out: the dead one is dropped
+    # and the request gets a new one without an error.
+    with db.connection_context():
+        assert db.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != pid
 
 
 def test_compiled_select_gives_what_the_query_gives(app, make):
