@@ -1,6 +1,8 @@
-"""The home page, the language switch and the health check."""
+"""The home page, the language switch, the health check and the receipt checker's script."""
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from pathlib import Path
+
+from flask import Blueprint, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
 from core.i18n import LANGUAGES
@@ -37,6 +39,18 @@ def healthz():
     """For load balancers: the database answers."""
     db.execute_sql("SELECT 1")
     return {"status": "ok"}
+
+
+# The standalone receipt checker (standard library only), served by the deployment itself so
+# that a person holding a receipt needs nothing from elsewhere to check it.
+RECEIPT_SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "verify_receipt.py"
+
+
+@bp.get("/audit/verify_receipt.py")
+@no_personal_data
+def receipt_script():
+    """docs/verify_receipt.py, as a download."""
+    return send_file(RECEIPT_SCRIPT, mimetype="text/x-python", as_attachment=True, max_age=3600)
 
 
 @bp.app_context_processor

@@ -4,7 +4,10 @@ docs/verify_receipt.py verifies as its own process; other people get 404, and a 
 shows its reader only what their own page shows (no checker's address)."""
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from models import AuditEvent, db
 from models.transfer import AWAITING_INSPECTION
@@ -82,6 +85,28 @@ def test_the_holder_gets_a_receipt_of_each_check_that_verifies_offline(
     assert tampered(audit_path=["AAAA" + h[4:] for h in receipt["audit_path"]] or ["AA=="]) == 1
     origin, size, rest = receipt["checkpoint"].split("\n", 2)
     assert tampered(checkpoint=f"{origin}\n{int(size) + 1}\n{rest}") == 1
+
+
+def test_the_receipt_page_serves_the_checker_script_itself(app, client, make, login, tmp_path):
+    """Nothing from elsewhere is needed: the page links the deployment's copy of the script,
+    and that copy verifies the downloaded receipt."""
+    el = make.elicence()
+    _check(client, el)
+    integrate_now(app)
+    login(el.holder)
+    link = page(client.get("/licence/checks")).select_one("tbody a")["href"]
+    receipt, path = _download(client, link, tmp_path)
+    script_link = page(client.get(link)).select_one("a[href$='verify_receipt.py']")["href"]
+    client.get("/logout")
+    served = client.get(script_link)  # public: a script, no personal data
+    assert served.status_code == 200 and "attachment" in served.headers["Content-Disposition"]
+    assert served.data == (Path(__file__).parent.parent / "docs" / "verify_receipt.py").read_bytes()
+    script = tmp_path / "verify_receipt.py"
+    script.write_bytes(served.data)
+    done = subprocess.run(
+        [sys.executable, "-I", str(script), str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_another_citizen_gets_404_for_the_holders_receipt(app, client, make, login):

@@ -40,6 +40,7 @@ EXPECTED_ROUTES = {
     "POST /evidence/cases/new",
     "POST /evidence/open",
     "GET /healthz",
+    "GET /audit/verify_receipt.py",
     "POST /lang",
     "GET /login",
     "POST /login",
