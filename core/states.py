@@ -38,6 +38,17 @@ class StateMachine:
         Returns True on success, False when another request changed the object first (nothing
         is written then). Raises InvalidTransition when the table forbids the move.
         """
+        moved = self.apply_logged(
+            obj, to_state, action=action, detail=detail, actor=actor, **updates
+        )
+        return moved is not None
+
+    def apply_logged(
+        self, obj, to_state: str, *, action: str | None = None, detail=None, actor=None, **updates
+    ):
+        """`apply`, returning the audit entry the move wrote (None when another request changed
+        the object first), so a record of the step can name its entry in the same transaction
+        (a transfer's timeline links each step to its receipt that way)."""
         model = type(obj)
         field = getattr(model, self.field_name)
         seen = getattr(obj, self.field_name)
@@ -51,8 +62,8 @@ class StateMachine:
                 {field: to_state, **{getattr(model, k): v for k, v in updates.items()}},
             )
             if changed != 1:
-                return False
-            audit(
+                return None
+            entry = audit(
                 action or f"{self.name}.{to_state}",
                 obj,
                 actor=actor,
@@ -61,4 +72,4 @@ class StateMachine:
         setattr(obj, self.field_name, to_state)
         for key, value in updates.items():
             setattr(obj, key, value)
-        return True
+        return entry

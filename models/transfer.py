@@ -21,6 +21,7 @@ from peewee import (
     TextField,
 )
 
+from .audit import AuditEvent
 from .base import BaseModel, utcnow
 from .people import Office, User
 from .vehicles import PlateNumber, Vehicle
@@ -197,6 +198,11 @@ class TransferEvent(BaseModel):
     office = ForeignKeyField(Office, null=True, on_delete="RESTRICT")
     actor = ForeignKeyField(User, null=True, on_delete="RESTRICT")
     detail = TextField(default="{}")
+    # The audit entry written with this step, in its transaction: the step's receipt
+    # (blueprints/transfer/timeline_receipts.py). Null for a step no entry records (the
+    # archive arriving, a refusal logged by the stop that follows) and for steps written
+    # before migration 0021.
+    audit_event = ForeignKeyField(AuditEvent, null=True, backref="+", on_delete="RESTRICT")
 
     @property
     def detail_dict(self) -> dict:

@@ -663,7 +663,7 @@ def handle_archive(body: dict, peer: Peer) -> dict:
         if stopped_by_checks(locked, actor=None, office=origin):
             return
         now = utcnow()
-        move(locked, "archive_received", "transfer.archive_sent", detail={"sha256": sha})
+        entry = move(locked, "archive_received", "transfer.archive_sent", detail={"sha256": sha})
         ArchiveTransfer.update(
             status=ARCHIVE_SENT,
             reviewed_at=now,
@@ -681,7 +681,7 @@ def handle_archive(body: dict, peer: Peer) -> dict:
         )
         if moved != 1:
             raise LostRace
-        event(locked, "archive_sent", office=origin, sha256=sha)
+        event(locked, "archive_sent", office=origin, entry=entry, sha256=sha)
         receive_archive(locked, text, sha)
 
     return _as_origin(lambda: run_step(step))

@@ -119,7 +119,9 @@ def inspect(
                 size=photo.size,
                 mime=photo.mime,
             )
-        audit("transfer.inspect", case, actor=actor, detail={"passed": ok, "photos": len(photos)})
+        entry = audit(
+            "transfer.inspect", case, actor=actor, detail={"passed": ok, "photos": len(photos)}
+        )
         reasons = []
         if not vin_ok:
             reasons.append({"code": "vin_mismatch", "read": vin_read})
@@ -130,7 +132,14 @@ def inspect(
         # A failure's reasons travel with the event, so the origin can tell a remote seller.
         failure = {"reasons": reasons} if reasons else {}
         event(
-            case, "inspected", office=office, actor=actor, passed=ok, photos=len(photos), **failure
+            case,
+            "inspected",
+            office=office,
+            actor=actor,
+            entry=entry,
+            passed=ok,
+            photos=len(photos),
+            **failure,
         )
         if not ok:
             move(
@@ -144,11 +153,11 @@ def inspect(
             tell(case, "transfer.inspection_failed", "buyer", **failed)
             tell(case, "transfer.inspection_failed_seller", "seller", **failed)
         elif not stopped_by_checks(case, actor=actor, office=office):
-            move(case, AWAITING_ARCHIVE, "transfer.inspected", actor=actor)
+            asked = move(case, AWAITING_ARCHIVE, "transfer.inspected", actor=actor)
             ArchiveTransfer.create(
                 case=case, from_office=case.origin_office_id, to_office=office, requested_by=actor
             )
-            event(case, "archive_requested", office=office, actor=actor)
+            event(case, "archive_requested", office=office, actor=actor, entry=asked)
         return case
 
     return run_step(step)
@@ -159,8 +168,8 @@ def reinspect(case_id: int, actor) -> TransferCase:
 
     def step():
         case = locked_case(case_id, INSPECTION_FAILED)
-        move(case, AWAITING_INSPECTION, "transfer.reinspect", actor=actor)
-        event(case, "reinspection", office=case.destination_office, actor=actor)
+        entry = move(case, AWAITING_INSPECTION, "transfer.reinspect", actor=actor)
+        event(case, "reinspection", office=case.destination_office, actor=actor, entry=entry)
         return case
 
     return run_step(step)
@@ -228,7 +237,9 @@ def send_archive(case_id: int, actor) -> TransferCase:
             return case
         now = utcnow()
         text, sha = archive_doc.seal(build_archive(case, now))
-        move(case, ARCHIVE_RECEIVED, "transfer.archive_sent", detail={"sha256": sha}, actor=actor)
+        entry = move(
+            case, ARCHIVE_RECEIVED, "transfer.archive_sent", detail={"sha256": sha}, actor=actor
+        )
         ArchiveTransfer.update(
             status=ARCHIVE_SENT,
             reviewed_by=actor,
@@ -248,7 +259,7 @@ def send_archive(case_id: int, actor) -> TransferCase:
         vehicle.record(
             "transfer_out", origin, note=f"{case.number} → {case.destination_office.code}"
         )
-        event(case, "archive_sent", office=origin, actor=actor, sha256=sha)
+        event(case, "archive_sent", office=origin, actor=actor, entry=entry, sha256=sha)
         receive_archive(case, text, sha)
         tell(case, "transfer.archive_sent", "seller")
         tell(case, "transfer.archive_arrived", "buyer")
@@ -340,7 +351,7 @@ def register(case_id: int, actor) -> TransferCase:
         now = utcnow()
         plate = _take_plate(case, now)
         certificate = new_certificate_no(office)
-        move(
+        entry = move(
             case,
             REGISTERED,
             "transfer.registered",
@@ -379,7 +390,7 @@ def register(case_id: int, actor) -> TransferCase:
         vehicle.record("document", office, note=f"二手车销售统一发票 {case.invoice_no}")
         vehicle.record("document", office, note=f"机动车查验记录 {case.number}")
         vehicle.record("transfer_registration", office, note=case.number)
-        event(case, "registered", office=office, actor=actor, plate=plate.plate)
+        event(case, "registered", office=office, actor=actor, entry=entry, plate=plate.plate)
         return case
 
     return run_step(step)

@@ -22,6 +22,7 @@ from models import (
     MARKET_CLERK,
     VEHICLE_CLERK,
     ArchiveTransfer,
+    AuditEvent,
     PlateNumber,
     TransferCase,
     TransferEvent,
@@ -54,14 +55,16 @@ PLATE_STATES = (AWAITING_INSPECTION, INSPECTION_FAILED, AWAITING_ARCHIVE, ARCHIV
 NOT_NOW = _l("This step has already been taken, or is not possible in the case's present state.")
 
 
-def event(case, kind: str, *, office=None, actor=None, **detail) -> TransferEvent:
+def event(case, kind: str, *, office=None, actor=None, entry=None, **detail) -> TransferEvent:
     """Add a step to the case's timeline (relayed to the origin's deployment for a case opened
-    over the network, in the same transaction)."""
+    over the network, in the same transaction). `entry` is the audit entry written with the
+    step, which the timeline links to as its receipt; None for a step no entry records."""
     created = TransferEvent.create(
         case=case,
         kind=kind,
         office=office,
         actor=actor,
+        audit_event=entry,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
     )
     links.relay(case, created)
@@ -103,12 +106,15 @@ def locked_case(case_id: int, *states: str) -> TransferCase:
     return case
 
 
-def move(case, to_state: str, action: str, detail=None, *, actor=None, **updates) -> None:
-    """One state-machine move by `actor`; a lost race rolls the step back."""
-    if not CASE_MACHINE.apply(
+def move(case, to_state: str, action: str, detail=None, *, actor=None, **updates) -> AuditEvent:
+    """One state-machine move by `actor`, returning its audit entry (for the timeline step
+    that records the move); a lost race rolls the step back."""
+    entry = CASE_MACHINE.apply_logged(
         case, to_state, action=action, detail=detail, actor=actor, updated_at=utcnow(), **updates
-    ):
+    )
+    if entry is None:
         raise LostRace
+    return entry
 
 
 def _release_plate(case) -> None:
@@ -121,10 +127,11 @@ def _release_plate(case) -> None:
         case.chosen_plate = None
 
 
-def _close(case, to_state: str, action: str, reasons=None, *, actor=None, **detail) -> None:
-    """Stop or cancel: the vehicle is free for another case and the plate back in the pool."""
+def _close(case, to_state: str, action: str, reasons=None, *, actor=None, **detail) -> AuditEvent:
+    """Stop or cancel: the vehicle is free for another case and the plate back in the pool.
+    Returns the move's audit entry, for the timeline step."""
     extra = {"stop_reasons": json.dumps(reasons, ensure_ascii=False)} if reasons else {}
-    move(
+    entry = move(
         case,
         to_state,
         action,
@@ -137,12 +144,13 @@ def _close(case, to_state: str, action: str, reasons=None, *, actor=None, **deta
     ArchiveTransfer.update(status=ARCHIVE_WITHDRAWN).where(
         (ArchiveTransfer.case == case) & (ArchiveTransfer.status == ARCHIVE_REQUESTED)
     ).execute()
+    return entry
 
 
 def stop(case, reasons: list[dict], *, actor, office) -> None:
     """Stop the case with its reasons (a closed case never reopens)."""
-    _close(case, STOPPED, "transfer.stopped", reasons, actor=actor)
-    event(case, "stopped", office=office, actor=actor, reasons=reasons)
+    entry = _close(case, STOPPED, "transfer.stopped", reasons, actor=actor)
+    event(case, "stopped", office=office, actor=actor, entry=entry, reasons=reasons)
     tell(case, "transfer.stopped", reasons=reasons)
 
 
@@ -240,13 +248,13 @@ def open_case(
         )
         if origin_answer is not None:
             links.opened(case, origin_answer)
-        audit(
+        entry = audit(
             "transfer.open",
             case,
             actor=opened_by,
             detail={"vehicle": vehicle.id, "invoice_no": invoice_no},
         )
-        event(case, "opened", office=market, actor=opened_by, invoice_no=invoice_no)
+        event(case, "opened", office=market, actor=opened_by, entry=entry, invoice_no=invoice_no)
         if not stopped_by_checks(case, actor=opened_by, office=market):
             tell(case, "transfer.confirm_sale", "seller")
             tell(case, "transfer.confirm_purchase", "buyer")
@@ -288,8 +296,8 @@ def confirm(case_id: int, party: str, actor, office=None) -> TransferCase:
         if changed != 1:
             raise LostRace
         setattr(case, column.name, now)
-        audit("transfer.confirm", case, actor=actor, detail={"party": party})
-        event(case, "confirmed", office=office, actor=actor, party=party)
+        entry = audit("transfer.confirm", case, actor=actor, detail={"party": party})
+        event(case, "confirmed", office=office, actor=actor, entry=entry, party=party)
         _to_inspection_when_ready(case, actor)
         return case
 
@@ -322,8 +330,8 @@ def give_residence_permit(case_id: int, actor, number: str) -> TransferCase:
         if changed != 1:
             raise LostRace
         case.residence_permit_no = number
-        audit("transfer.permit_given", case, actor=actor)
-        event(case, "permit_given", actor=actor)
+        entry = audit("transfer.permit_given", case, actor=actor)
+        event(case, "permit_given", actor=actor, entry=entry)
         _to_inspection_when_ready(case, actor)
         return case
 
@@ -337,8 +345,8 @@ def decline(case_id: int, party: str, actor, office=None) -> TransferCase:
 
     def step():
         case = locked_case(case_id, AWAITING_CONFIRMATION)
-        _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
-        event(case, "declined", office=office, actor=actor, party=party)
+        entry = _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
+        event(case, "declined", office=office, actor=actor, entry=entry, party=party)
         tell(case, "transfer.declined", "buyer" if party == "seller" else "seller", party=party)
         return case
 
@@ -395,8 +403,8 @@ def choose_plate(case_id: int, plate_id: int, actor) -> TransferCase:
         ).execute()
         case.chosen_plate = plate_id
         plate = PlateNumber.get_by_id(plate_id).plate
-        audit("transfer.plate_chosen", case, actor=actor, detail={"plate": plate})
-        event(case, "plate_chosen", actor=actor, plate=plate)
+        entry = audit("transfer.plate_chosen", case, actor=actor, detail={"plate": plate})
+        event(case, "plate_chosen", actor=actor, entry=entry, plate=plate)
         return case
 
     return run_step(step)
