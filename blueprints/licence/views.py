@@ -35,12 +35,10 @@ def my_elicence() -> ELicence | None:
     if "elicence" not in g:
         g.elicence = None
         if identity_proven(current_user):
-            g.elicence = (
-                ELicence.select(ELicence, LicenceRecord)
-                .join(LicenceRecord)
-                .where(ELicence.holder == current_user.id)
-                .first()
-            )
+            # Two one-row lookups with compiled SQL text cost less than building one join.
+            g.elicence = ELicence.by_holder(current_user.id)
+            if g.elicence is not None:
+                g.elicence.record = LicenceRecord.by_id(g.elicence.record_id)
     return g.elicence
 
 
