@@ -13,7 +13,8 @@ rule that picks the mask is segno's, unchanged: the lowest total penalty, the fi
 tie.
 
 Only the symbols segno would make as a regular QR Code (not Micro QR, no ECI, no Structured
-Append) take this path; anything else is handed to segno.make as it is.
+Append) take this path; anything else is handed to segno.make as it is. `svg_inline` writes
+segno's inline SVG of a symbol, the same text, from each row's runs of dark modules.
 """
 
 import re
@@ -148,3 +149,51 @@ def make(content: str, error: str = "m") -> segno.QRCode:
     encoder.add_format_info(final, version, level, best)
     encoder.add_version_info(final, version)
     return segno.QRCode(encoder.Code(final, version, level, best, segments))
+
+
+_DARK_RUNS = re.compile(rb"\x01+")
+# segno's SVG around the dark modules' path, per (size, dark, light, border): see svg_inline.
+_SVG_FRAMES: dict = {}
+
+
+def _dark_path(matrix, border: int) -> str:
+    """The `d` of segno's path of the dark modules: each row's runs of dark modules as
+    horizontal lines, the first absolute (M), the others relative to the end of the one before
+    (m), on the modules' middle line (y + 0.5), written as segno writes the numbers."""
+    parts = []
+    last_x, last_y = 0, 0
+    for index, row in enumerate(matrix):
+        y = border + index + 0.5
+        for run in _DARK_RUNS.finditer(row):
+            x1, x2 = border + run.start(), border + run.end()
+            dy = y - last_y
+            parts.append(
+                f"{'m' if parts else 'M'}{x1 - last_x} {int(dy) if int(dy) == dy else dy}h{x2 - x1}"
+            )
+            last_x, last_y = x2, y
+    return "".join(parts)
+
+
+def svg_inline(symbol: segno.QRCode, *, dark: str, light: str, border: int) -> str:
+    """symbol.svg_inline(omitsize=True, border=border, dark=dark, light=light), the same text.
+
+    segno writes the path of the dark modules one module at a time through generators; it is
+    written here from each row's runs of dark modules (one regular expression a row). What
+    surrounds the path (the svg element, the background) depends only on the size, the colours
+    and the border: it is taken from segno's own output once, and that first output is checked
+    to be rebuilt exactly, else segno keeps writing every symbol of that shape itself.
+    """
+    size = len(symbol.matrix)
+    key = (size, dark, light, border)
+    frame = _SVG_FRAMES.get(key)
+    if frame is None:
+        text = symbol.svg_inline(omitsize=True, border=border, dark=dark, light=light)
+        start = text.find(' d="', text.find('class="qrline"')) + 4
+        end = text.find('"/>', start)
+        path = _dark_path(symbol.matrix, border)
+        # False: this shape is left to segno (its text could not be rebuilt).
+        _SVG_FRAMES[key] = (text[:start], text[end:]) if text[start:end] == path else False
+        return text
+    if frame is False:
+        return symbol.svg_inline(omitsize=True, border=border, dark=dark, light=light)
+    return frame[0] + _dark_path(symbol.matrix, border) + frame[1]

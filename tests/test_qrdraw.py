@@ -71,3 +71,15 @@ def test_a_decoder_reads_the_symbol():
     qrdraw.make(url).save(png, kind="png", scale=6, border=4)
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.getvalue())))
     assert [barcode.text for barcode in found] == [url]
+
+
+@pytest.mark.parametrize("dark", ["#000", "#c62828"])
+def test_inline_svg_is_segnos_text(dark):
+    """The code page's SVG (both colours) as segno writes it, for the first symbol of a size
+    (taken from segno) and for the ones after it (written here)."""
+    qrdraw._SVG_FRAMES.clear()
+    for text in random_texts(len(dark), [60] * 30 + list(range(20, 300, 11))):
+        symbol = qrdraw.make(text)
+        expected = symbol.svg_inline(omitsize=True, border=2, dark=dark, light="#fff")
+        assert qrdraw.svg_inline(symbol, border=2, dark=dark, light="#fff") == expected
+    assert all(qrdraw._SVG_FRAMES.values())  # every size rebuilt, none left to segno

@@ -121,8 +121,9 @@ def qr_symbol(url: str) -> segno.QRCode:
 
 @lru_cache(maxsize=4096)
 def qr_svg(url: str, dark: str) -> str:
-    """The QR of a verify URL as inline SVG; cached, since it only changes with the code."""
-    return qr_symbol(url).svg_inline(omitsize=True, border=2, dark=dark, light="#fff")
+    """The QR of a verify URL as segno's inline SVG (written by core.qrdraw); cached, since it
+    only changes with the code."""
+    return qrdraw.svg_inline(qr_symbol(url), border=2, dark=dark, light="#fff")
 
 
 def code_context() -> dict:
