@@ -1,6 +1,7 @@
 """Two languages (zh-CN by default, English selectable) and times shown in Asia/Shanghai."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale, get_translations
@@ -27,10 +28,29 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LOCALE)
 
 
+# The all-digit patterns the pages use, written as Babel writes them (digits, zero-padded,
+# the same in every language), without Babel's locale and pattern machinery: a verdict page
+# shows a time in each of its two languages.
+NUMERIC_TIME_FORMATS = {
+    "yyyy-MM-dd HH:mm": "{0.year:04d}-{0.month:02d}-{0.day:02d} {0.hour:02d}:{0.minute:02d}",
+    "yyyy-MM-dd HH:mm:ss": (
+        "{0.year:04d}-{0.month:02d}-{0.day:02d} {0.hour:02d}:{0.minute:02d}:{0.second:02d}"
+    ),
+    "yyyy-MM-dd": "{0.year:04d}-{0.month:02d}-{0.day:02d}",
+    "HH:mm": "{0.hour:02d}:{0.minute:02d}",
+    "HH:mm:ss": "{0.hour:02d}:{0.minute:02d}:{0.second:02d}",
+}
+BEIJING = ZoneInfo(TIMEZONE_NAME)
+
+
 def localtime(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     """A UTC time from the database shown in Beijing time."""
     if value is None:
         return ""
+    numeric = NUMERIC_TIME_FORMATS.get(fmt)
+    # Before 1901 Beijing's offset was local mean time, with seconds, which Babel rounds.
+    if numeric is not None and value.year > 1900:
+        return numeric.format(value.replace(tzinfo=dt.UTC).astimezone(BEIJING))
     return format_datetime(value.replace(tzinfo=dt.UTC), fmt)
 
 
