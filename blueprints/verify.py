@@ -59,9 +59,13 @@ def _verifier_headers(response):
 UNSETTLED_VERDICTS = frozenset({"throttled", "undetermined"})
 
 
+@bp.app_template_global()
 def verdict_tone(verdict: str) -> str:
     """How a verdict looks: "ok" (a tick, green) only for a valid licence or pass, "unknown"
-    (a question mark) when nothing was judged, else "bad" (a cross, red)."""
+    (a question mark) when nothing was judged, else "bad" (a cross, red).
+
+    A template global: the verdict macro (verify/_verdict.html) is imported without the
+    page's context, so Jinja builds its module once instead of on every verdict page."""
     if verdict == "valid":
         return "ok"
     return "unknown" if verdict in UNSETTLED_VERDICTS else "bad"
@@ -69,7 +73,7 @@ def verdict_tone(verdict: str) -> str:
 
 @bp.context_processor
 def _labels():
-    return {**labels(), **truckpass_labels(), "verdict_tone": verdict_tone}
+    return {**labels(), **truckpass_labels()}
 
 
 def render_page(template: str, **context) -> str:

@@ -118,13 +118,19 @@ def notify(user, kind_name: str, **params) -> Notice | None:
         raise RuntimeError("notify() must run inside the write transaction of its cause")
     if kind_name not in KINDS:
         raise ValueError(f"no notice kind {kind_name!r}")
-    account = User.get_by_id(user if isinstance(user, int) else user.id)
-    notice = Notice.create(
+    # The account read afresh (its notice preferences), and the notice inserted, with SQL text
+    # built once: an e-licence application, most of the day's work, writes one.
+    user_id = user if isinstance(user, int) else user.id
+    account = User.by_id(user_id)
+    if account is None:
+        raise User.DoesNotExist(f"no account {user_id}")
+    notice = Notice(
         user=account.id,
         message_id=str(uuid.uuid4()),
         kind=kind_name,
         params=json.dumps(params, ensure_ascii=False, sort_keys=True, default=str),
     )
+    notice.insert_new()
     body = {"notice": notice.message_id}
     if account.notice_sms and account.mobile:
         enqueue(account.mobile, OUTBOX_TYPE, body, channel=SMS)

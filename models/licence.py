@@ -169,6 +169,18 @@ class ELicence(BaseModel):
         )
 
     @classmethod
+    def by_holder(cls, user_id: int) -> "ELicence | None":
+        """The e-licence kept under this account (the first, if ever more than one), or None:
+        every page of the holder's asks (the code page each code step)."""
+        return compiled_get(
+            cls,
+            "elicence-by-holder",
+            lambda: cls.select().where(cls.holder == 0).limit(1),
+            user_id,
+            1,  # the LIMIT
+        )
+
+    @classmethod
     def by_record(cls, record_id: int) -> "ELicence | None":
         """The e-licence of a licence record (there is at most one), or None."""
         return compiled_get(

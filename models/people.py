@@ -103,6 +103,12 @@ class User(UserMixin, BaseModel):
         return f"{self.id}:{self.session_token}"
 
     @classmethod
+    def by_id(cls, user_id: int) -> "User | None":
+        """The account with this id, or None (SQL text built once: every notice reads its
+        account's preferences, and an e-licence application writes one)."""
+        return compiled_get(cls, "user-by-id", lambda: cls.select().where(cls.id == 0), user_id)
+
+    @classmethod
     def from_login_id(cls, login_id: str):
         """The active user behind a Flask-Login identity, or None."""
         uid, _, token = (login_id or "").partition(":")

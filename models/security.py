@@ -90,7 +90,7 @@ class Throttle(BaseModel):
     def recent_failures(cls, key: str, window: int, now: dt.datetime | None = None):
         """(failures, since) counted on this key in its current window, or (0, None)."""
         now = now or utcnow()
-        row = cls.get_or_none(cls.key == key)
+        row = compiled_get(cls, "throttle-by-key", lambda: cls.select().where(cls.key == ""), key)
         if row is None or row.window_start <= now - dt.timedelta(seconds=window):
             return 0, None
         return row.failures, row.window_start

@@ -41,6 +41,54 @@ def test_times_are_shown_in_beijing_time(app):
         assert localtime(dt.datetime(2021, 9, 1, 0, 30)) == "2021-09-01 08:30"
 
 
+def test_numeric_times_are_written_as_babel_writes_them(app):
+    """The all-digit patterns skip Babel (core.i18n.NUMERIC_TIME_FORMATS) and give its text,
+    in both languages, across the date line and the year's end in Beijing."""
+    import datetime as dt
+
+    from flask_babel import force_locale, format_datetime
+
+    from core.i18n import NUMERIC_TIME_FORMATS, localtime
+
+    times = [
+        dt.datetime(2021, 9, 1, 0, 30),
+        dt.datetime(2025, 12, 31, 16, 0, 0),
+        dt.datetime(2026, 2, 28, 15, 59, 59, 999999),
+        dt.datetime(1988, 6, 1, 12, 0),  # Beijing kept summer time from 1986 to 1991
+        dt.datetime(999, 1, 2, 3, 4, 5),  # local mean time: left to Babel
+    ]
+    with app.test_request_context():
+        for language in ("zh", "en"):
+            with force_locale(language):
+                for fmt in NUMERIC_TIME_FORMATS:
+                    for value in times:
+                        expected = format_datetime(value.replace(tzinfo=dt.UTC), fmt)
+                        assert localtime(value, fmt) == expected
+
+
+def test_templates_translate_in_the_language_of_their_render(app):
+    """`_`, `gettext` and `ngettext` in a template follow the render's language, also inside
+    force_locale (the verifier's other-language copy), and format their variables."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    source = (
+        "{{ _('Log in') }}|{{ gettext('Try again in %(n)d s.', n=5) }}|"
+        "{{ ngettext('%(num)d wrong typed code since %(time)s: someone may be guessing your "
+        "code. Checks of your QR code are not affected; if this was not you, revoke all codes "
+        "to get a new key.', '%(num)d wrong typed codes since %(time)s: someone may be "
+        "guessing your code. Checks of your QR code are not affected; if this was not you, "
+        "revoke all codes to get a new key.', 2, time='<b>') }}"
+    )
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        chinese = render_template_string(source)
+        with force_locale("en"):
+            english = render_template_string(source)
+    assert english.startswith("Log in|Try again in 5 s.|2 wrong typed codes since &lt;b&gt;:")
+    assert chinese.split("|")[0] == "登录" and "5" in chinese.split("|")[1]
+    assert "&lt;b&gt;" in chinese and "<b>" not in chinese
+
+
 def test_wtforms_own_messages_follow_the_language(app):
     """WTForms' built-in messages come from its catalogue in the request's language (loaded
     once per process by core.forms.Form, not once per request)."""
