@@ -31,7 +31,7 @@ from core.network import http, keys
 from core.network.envelope import EnvelopeError, canonical, peek, sign, verify
 from core.network.identity import INBOX_PATH, base_url
 from core.network.inbox import BadBody, register
-from core.network.peers import normalise_url, refresh_keys
+from core.network.peers import normalise_url, verify_from
 from models import PEER_ACTIVE, Peer, ShareCode, User, utcnow, write_tx
 from rules.validators import mask_id
 
@@ -303,25 +303,13 @@ def checker_claim(checker: User | None) -> dict:
     return {"kind": kind, "name": checker.real_name[:50], "office": office}
 
 
-def _verified(text: str, peer: Peer) -> dict:
-    """The issuer's answer verified with its keys (once more after fetching its document, when
-    it signed with a key we do not know yet)."""
-    try:
-        return verify(text, peer.doc["keys"])
-    except EnvelopeError:
-        header, _ = peek(text)
-        if header.get("kid") in {j["kid"] for j in peer.doc["keys"]} or not refresh_keys(peer):
-            raise
-        return verify(text, peer.doc["keys"])
-
-
 def _ask(peer: Peer, payload: dict) -> dict:
     """Send the check and return the verified claims of the issuer's statement. Raises
     http.Unreachable or EnvelopeError (its reason: bad_signature, or the issuer's refusal)."""
     inbox = peer.doc.get("inbox") or peer.base_url + INBOX_PATH
     timeout = current_app.config["NETWORK_CHECK_TIMEOUT_SECONDS"]
     _, text = http.post_jose(inbox, sign(payload, keys.signing_key()), timeout=timeout)
-    reply = _verified(text.strip(), peer)
+    reply = verify_from(peer, text.strip())
     if (
         normalise_url(reply.get("from")) != peer.base_url
         or reply.get("in_reply_to") != payload["id"]

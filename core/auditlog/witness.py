@@ -29,11 +29,11 @@ import uuid
 from flask import current_app
 
 from core.network import http, keys
-from core.network.envelope import EnvelopeError, peek, sign, verify
+from core.network.envelope import EnvelopeError, sign
 from core.network.identity import INBOX_PATH, base_url
 from core.network.inbox import BadBody, Refused, register
 from core.network.journal import record
-from core.network.peers import normalise_url, refresh_keys
+from core.network.peers import normalise_url, verify_from
 from models import (
     ALERT_LOG,
     ALERT_WITNESS,
@@ -207,13 +207,7 @@ def _keep(peer: Peer, state, checkpoint: Checkpoint, note: str, old: int) -> Non
 
 def _verified_answer(text: str, peer: Peer) -> dict:
     """The witness's answer verified with its keys (again after a key refresh)."""
-    try:
-        reply = verify(text, peer.doc["keys"])
-    except EnvelopeError:
-        header, _ = peek(text)
-        if header.get("kid") in {j["kid"] for j in peer.doc["keys"]} or not refresh_keys(peer):
-            raise
-        reply = verify(text, peer.doc["keys"])
+    reply = verify_from(peer, text)
     if normalise_url(reply.get("from")) != peer.base_url or reply.get("to") != base_url():
         raise EnvelopeError("bad_signature", "answered by another deployment")
     return reply

@@ -18,10 +18,10 @@ from peewee import IntegrityError
 from models import InboxMessage, Peer, utcnow, write_tx
 
 from . import keys
-from .envelope import EnvelopeError, canonical, peek, sign, verify
+from .envelope import EnvelopeError, canonical, peek, sign
 from .identity import base_url
 from .journal import record
-from .peers import normalise_url, refresh_keys
+from .peers import normalise_url, verify_from
 
 # Reason codes of refusals, and the HTTP status each is answered with.
 REFUSAL_STATUS = {
@@ -161,19 +161,6 @@ def refuse(reason: str, payload: dict, detail: str = "", body=None, also=None) -
     return REFUSAL_STATUS[reason], token
 
 
-def _verified(token: str, peer: Peer) -> dict:
-    """The payload, verified with the peer's keys; once more after fetching its document when
-    the key is one we do not know yet (the peer rotated its key)."""
-    try:
-        return verify(token, peer.doc["keys"])
-    except EnvelopeError:
-        header, _ = peek(token)
-        known = {j["kid"] for j in peer.doc["keys"]}
-        if header.get("kid") in known or not refresh_keys(peer):
-            raise
-        return verify(token, peer.doc["keys"])
-
-
 def receive(token: str) -> tuple[int, str]:
     """Check one envelope and answer it: (HTTP status, signed answer)."""
     try:
@@ -186,7 +173,7 @@ def receive(token: str) -> tuple[int, str]:
     if not peer.is_active:
         return refuse("suspended_peer", claimed)
     try:
-        payload = _verified(token, peer)
+        payload = verify_from(peer, token)
     except EnvelopeError as exc:
         return refuse(exc.reason, claimed, exc.detail)
     if not well_formed(payload):

@@ -33,10 +33,10 @@ from models import (
 )
 
 from . import http, keys
-from .envelope import EnvelopeError, canonical, peek, sign, verify
+from .envelope import EnvelopeError, canonical, sign
 from .identity import base_url
 from .journal import record
-from .peers import refresh_keys
+from .peers import verify_from
 
 BACKOFF_FIRST = dt.timedelta(seconds=10)
 BACKOFF_MAX = dt.timedelta(hours=1)
@@ -235,13 +235,7 @@ def deliver_envelope(message: OutboxMessage) -> Outcome:
 
 def _verified_answer(text: str, peer: Peer) -> dict:
     """The peer's answer verified with its keys (once more after a key refresh)."""
-    try:
-        reply = verify(text, peer.doc["keys"])
-    except EnvelopeError:
-        header, _ = peek(text)
-        if header.get("kid") in {j["kid"] for j in peer.doc["keys"]} or not refresh_keys(peer):
-            raise
-        reply = verify(text, peer.doc["keys"])
+    reply = verify_from(peer, text)
     if reply.get("from") != peer.base_url:
         raise EnvelopeError("bad_signature", "answered by another deployment")
     return reply

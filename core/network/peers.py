@@ -15,7 +15,7 @@ from models import (
 )
 
 from . import http
-from .envelope import EnvelopeError, verify_document
+from .envelope import EnvelopeError, peek, verify, verify_document
 from .identity import FORMAT
 from .keys import fingerprint, same_fingerprint
 
@@ -105,6 +105,19 @@ def refresh_keys(peer: Peer) -> bool:
         ).execute()
     peer.document, peer.fingerprint = json.dumps(document, ensure_ascii=False), newest
     return True
+
+
+def verify_from(peer: Peer, token: str) -> dict:
+    """A JWS from the peer (a message or an answer), verified with its keys; once more after
+    fetching its document when the key is one we do not know yet (the peer rotated its key).
+    EnvelopeError when it does not verify."""
+    try:
+        return verify(token, peer.doc["keys"])
+    except EnvelopeError:
+        header, _ = peek(token)
+        if header.get("kid") in {j["kid"] for j in peer.doc["keys"]} or not refresh_keys(peer):
+            raise
+        return verify(token, peer.doc["keys"])
 
 
 def set_status(peer: Peer, status: str, actor=None) -> None:
