@@ -5,11 +5,10 @@ entries (a party's discloses what the party's log page shows, not the reader's a
 
 from flask import abort, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from core.audit import audit
 from core.auditlog import receipts
-from core.privacy import nothing_to_audit, reads_personal_data
+from core.privacy import reads_personal_data
 from models import AuditEvent, EvidenceAccess
 
 from . import bp
@@ -40,14 +39,7 @@ def _reader_view(case_id: int, entry_id: int):
     entry is someone else's look."""
     access = case_access_or_404(case_id)
     event = access_entry_or_404(access, entry_id)
-    if event.actor_id == current_user.id:
-        nothing_to_audit()
-    else:
-        audit(
-            "audit.receipt_view",
-            access.case,
-            detail={"case_no": access.case.case_no, "entry": event.id},
-        )
+    receipts.audit_read(event, access.case, {"case_no": access.case.case_no})
     return access, event, receipts.ALL if access.is_officer else receipts.EVIDENCE_PARTY
 
 

@@ -15,8 +15,10 @@ import json
 
 from flask import Response, redirect, render_template
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
-from core.audit import OBJECT_LABELS
+from core.audit import OBJECT_LABELS, audit
+from core.privacy import nothing_to_audit
 from models import PEER_ACTIVE, AuditCheckpoint, AuditCosignature, AuditEvent, Peer
 
 from .cosign import COSIGNATURE_V1, key_id
@@ -54,6 +56,15 @@ FIELD_LABELS = {
     "detail.plate": _l("Plate"),
     "detail.passed": _l("Passed"),
 }
+
+
+def audit_read(event: AuditEvent, obj, detail: dict) -> None:
+    """Audit the reading of a receipt of someone else's entry (`audit.receipt_view` on `obj`,
+    the entry named in the detail); one's own entry is no one else's data."""
+    if event.actor_id == current_user.id:
+        nothing_to_audit()
+    else:
+        audit("audit.receipt_view", obj, detail={**detail, "entry": event.id})
 
 
 def field_label(name: str) -> str:
