@@ -4,6 +4,7 @@ import peewee
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
@@ -108,9 +109,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(peewee.OperationalError)
     @app.errorhandler(peewee.InterfaceError)
+    @app.errorhandler(MaxConnectionsExceeded)
     def _database_unavailable(exc):
-        # The database is unreachable or cannot write (disk full): the transaction was rolled
-        # back, so tell the user nothing was saved and to come back, instead of a bare 500.
+        # The database is unreachable or cannot write (disk full), or every pooled connection
+        # stayed busy for PG_POOL_WAIT: the transaction was rolled back, so tell the user
+        # nothing was saved and to come back, instead of a bare 500.
         app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
         full = storage_full(exc)
         response = app.make_response(

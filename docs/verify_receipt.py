@@ -119,8 +119,8 @@ def _node(left: bytes, right: bytes) -> bytes:
 
 def root_from_path(index: int, size: int, leaf: bytes, path: list) -> bytes:
     """The root an inclusion proof leads to (RFC 9162 2.1.3.2)."""
-    if index >= size:
-        raise ValueError("leaf index beyond the tree")
+    if type(index) is not int or type(size) is not int or not 0 <= index < size:
+        raise ValueError("leaf index outside the tree")
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0:
@@ -247,12 +247,21 @@ def verify(receipt: dict, vkeys: list, wkeys: list | None = None) -> str:
     if root_from_path(receipt["leaf_index"], size, leaf, path) != root:
         raise ValueError("the audit path does not lead to the checkpoint's root")
     open_fields(receipt)
-    if wkeys is None:
+    pinned = wkeys is not None
+    if not pinned:
         wkeys = [w["key"] for w in receipt.get("witnesses", [])]
     proved = f"entry {receipt['leaf_index'] + 1} of {size} in the log {origin}"
     for name, stamp in check_cosignatures(receipt["checkpoint"], wkeys):
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
-        proved += f"\nWITNESSED by {name} at {when}"
+        if pinned:
+            proved += f"\nWITNESSED by {name} at {when}"
+        else:
+            # A key the receipt brings proves only that someone holding it signed: the log
+            # itself could have made it. Only a key the reader got elsewhere proves a witness.
+            proved += (
+                f"\ncosigned as {name} at {when}, with a key taken from the receipt"
+                " (pass --witness with that city's published key to know it vouched)"
+            )
     if not wkeys:
         proved += "\nnot witnessed yet: no witness cosigned this checkpoint"
     return proved

@@ -82,6 +82,7 @@ def test_the_holder_gets_a_receipt_of_each_check_that_verifies_offline(
     disclosed["detail.via"]["value"] = "typed"
     assert tampered(disclosed=disclosed) == 1
     assert tampered(leaf=receipt["leaf"].replace('"result":"valid"', '"result":"revoked"')) == 1
+    assert tampered(leaf_index=-1) == 1  # the same path leads to the root from -1 in some trees
     assert tampered(audit_path=["AAAA" + h[4:] for h in receipt["audit_path"]] or ["AA=="]) == 1
     origin, size, rest = receipt["checkpoint"].split("\n", 2)
     assert tampered(checkpoint=f"{origin}\n{int(size) + 1}\n{rest}") == 1
@@ -198,3 +199,22 @@ def test_the_buyer_gets_receipts_of_the_timeline(app, client, make, login, tmp_p
     client.post("/logout", data={})
     login(w.buyer)
     assert client.get(f"/transfer/cases/{case.id}/receipt/{foreign.id}").status_code == 404
+
+
+def test_a_clerks_receipt_of_a_citizens_step_shows_no_account(app, client, make, login, tmp_path):
+    """A citizen's account name is their mobile number, which the case page never shows the
+    clerk: the clerk's receipt of the buyer's step keeps it sealed."""
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    integrate_now(app)
+    login(w.clerk)
+    links = [
+        a["href"]
+        for a in page(client.get(f"/transfer/cases/{case.id}")).select(".timeline a.receipt")
+    ]
+    assert links
+    for n, link in enumerate(links):
+        receipt, path = _download(client, link, tmp_path, f"r{n}.json")
+        assert "actor" not in receipt["disclosed"] and "role" in receipt["disclosed"]
+        assert w.buyer.mobile not in path.read_text() and w.seller.mobile not in path.read_text()
+        assert run_script(path).returncode == 0

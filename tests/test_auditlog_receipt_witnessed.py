@@ -88,6 +88,11 @@ def test_a_holders_receipt_is_witnessed_by_the_other_city(cities, tmp_path):
     done = run_script(path, "--key", key, "--witness", jinan_witness_key(jinan))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"WITNESSED by {cosigner_name(jinan.url)}" in done.stdout
+    # Without the witness's key from elsewhere, a cosignature proves no one vouched: the log
+    # could have made the key it brings.
+    done = run_script(path, "--key", key)
+    assert done.returncode == 0 and "WITNESSED" not in done.stdout
+    assert "key taken from the receipt" in done.stdout
 
     # A changed cosignature, or one taken away while the witness is required: refused.
     text, _, lines = receipt["checkpoint"].rpartition("\n\n")

@@ -198,3 +198,28 @@ def test_without_a_lock_file_writers_rely_on_sqlite_alone(app, monkeypatch):
         Setting.set_value("unqueued", "ok")
     with db.connection_context():
         assert Setting.get_value("unqueued") == "ok"
+
+
+@postgres_only
+def test_a_full_postgres_pool_answers_503_not_500(app, client, monkeypatch):
+    """Every pooled connection busy for longer than the wait: the translated 503 page with
+    Retry-After (nothing was saved), not an unexplained 500."""
+    monkeypatch.setattr(db.obj, "_max_connections", 1)
+    monkeypatch.setattr(db.obj, "_wait_timeout", 1)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with db.connection_context():
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        response = client.get("/healthz")
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"

@@ -36,7 +36,9 @@ LICENCE_HOLDER = frozenset(
 )
 EVIDENCE_PARTY = frozenset({"detail.case", "detail.as_party"})
 TRANSFER_PARTY = frozenset({"office", "detail.party", "detail.plate", "detail.passed"})
-TRANSFER_STAFF = TRANSFER_PARTY | {"actor", "role"}
+# Not the actor: for a citizen it is the account's mobile number, which the case page never
+# shows a clerk.
+TRANSFER_STAFF = TRANSFER_PARTY | {"role"}
 
 # Words for the sealed fields a receipt page may show (the raw name for any other).
 FIELD_LABELS = {
