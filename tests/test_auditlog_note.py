@@ -70,3 +70,17 @@ def test_checkpoint_text_round_trip():
     assert Checkpoint.parse(cp.text()) == cp
     with pytest.raises(NoteError):
         Checkpoint.parse("jg.example.test/audit\n01\nAAAA\n")
+
+
+@pytest.mark.parametrize(
+    "size", ["\u00b2", "\u0661\u0662", "-1", "+5", "9223372036854775808", "1" * 400]
+)
+def test_a_tree_size_outside_ascii_digits_or_64_bits_is_refused(size):
+    """A peer's checkpoint is parsed before anything is stored: a size the database cannot
+    hold, or digits Python reads but the format does not allow, are refused as malformed."""
+    root = base64.b64encode(bytes(32)).decode()
+    with pytest.raises(NoteError):
+        Checkpoint.parse(f"jg.example.test/audit\n{size}\n{root}\n")
+    assert (
+        Checkpoint.parse(f"jg.example.test/audit\n9223372036854775807\n{root}\n").size == 2**63 - 1
+    )

@@ -12,11 +12,15 @@ tested against the Go reference note (tests/core/test_auditlog_note.py).
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+# A checkpoint's tree size: ASCII digits, no leading zero.
+TREE_SIZE = re.compile(r"0|[1-9][0-9]*")
 
 ED25519 = b"\x01"  # the signature type byte of plain Ed25519 signatures
 DASH = "\u2014"
@@ -116,7 +120,8 @@ class Checkpoint:
         if len(lines) < 4 or lines[-1] != "":
             raise NoteError("not a checkpoint")
         origin, size, root = lines[:3]
-        if not size.isdigit() or (size != "0" and size.startswith("0")):
+        # ASCII digits, no leading zero, and within the stored (signed 64-bit) size.
+        if not TREE_SIZE.fullmatch(size) or int(size) >= 2**63:
             raise NoteError("bad tree size")
         try:
             digest = base64.b64decode(root, validate=True)

@@ -191,7 +191,18 @@ def _keep(peer: Peer, state, checkpoint: Checkpoint, note: str, old: int) -> Non
         "cosigned_at": utcnow(),
     }
     if state is None:
-        WitnessedLog.create(peer_url=peer.base_url, **values)
+        # Two first requests at once: one row is made, the other is told the size it missed.
+        made = (
+            WitnessedLog.insert(peer_url=peer.base_url, **values)
+            .on_conflict_ignore()
+            .as_rowcount()
+            .execute()
+        )
+        if not made:
+            other = WitnessedLog.get(WitnessedLog.peer_url == peer.base_url)
+            raise Refused(
+                "witness_size_mismatch", "moved on meanwhile", body={"size": other.tree_size}
+            )
         return
     moved = (
         WitnessedLog.update(values)

@@ -198,10 +198,13 @@ def receive(token: str) -> tuple[int, str]:
     except Refused as exc:
         return refuse(exc.reason, payload, exc.detail, body=exc.body, also=exc.also)
     except IntegrityError:
-        # The same message arrived twice at once; the other delivery was stored first.
-        seen = InboxMessage.get(
+        # The same message arrived twice at once; the other delivery was stored first. (Any
+        # other conflict is a handler's own: not this message's business to hide.)
+        seen = InboxMessage.get_or_none(
             (InboxMessage.sender == peer.base_url) & (InboxMessage.message_id == payload["id"])
         )
+        if seen is None:
+            raise
         return _repeat(seen, payload)
 
 
