@@ -165,6 +165,33 @@ def test_a_party_gets_receipts_of_the_case_access_log(app, client, make, login, 
     assert run_script(path).returncode == 0
 
 
+def test_a_party_gets_no_receipt_of_a_look_at_a_withheld_item(app, client, make, login, tmp_path):
+    """The log page says "an item not shown to the parties"; the entry names the item, so its
+    receipt is the officer's only."""
+    case = make.accident_case()
+    withheld = make.evidence(case, released=False, title="未公开的证据")
+    party = make.party(case)
+    with app.app_context(), db.connection_context():
+        officer = type(case).get_by_id(case.id).officer
+    login(officer)
+    assert client.get(f"/evidence/cases/{case.id}/items/{withheld.id}/view").status_code == 200
+    integrate_now(app)
+    with app.app_context(), db.connection_context():
+        entry = (
+            AuditEvent.select()
+            .where(
+                AuditEvent.object_type == "EvidenceItem", AuditEvent.object_id == str(withheld.id)
+            )
+            .get()
+        )
+    link = f"/evidence/cases/{case.id}/log/{entry.id}/receipt"
+    assert client.get(link).status_code == 200
+    client.post("/logout", data={})
+    login(make_user(app, party))
+    assert client.get(link).status_code == 404
+    assert client.get(link + ".json").status_code == 404
+
+
 def make_user(app, party):
     """The account of a party row (matched by ID number)."""
     from models import User

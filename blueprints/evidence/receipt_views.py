@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from core.auditlog import receipts
 from core.privacy import reads_personal_data
-from models import AuditEvent, EvidenceAccess
+from models import AuditEvent, EvidenceAccess, EvidenceItem
 
 from . import bp
 from .service import ACCESS_ACTIONS, CaseAccess
@@ -17,7 +17,9 @@ from .views import case_access_or_404
 
 
 def access_entry_or_404(access: CaseAccess, entry_id: int) -> AuditEvent:
-    """The audit entry of a look at this case; 404 for any other entry (no probing)."""
+    """The audit entry of a look at this case; 404 for any other entry (no probing), and for a
+    party, 404 for a look at an item withheld from the parties (the entry names the item,
+    which their log page does not)."""
     event = AuditEvent.get_or_none(
         (AuditEvent.id == entry_id) & AuditEvent.action.in_(list(ACCESS_ACTIONS.values()))
     )
@@ -31,6 +33,10 @@ def access_entry_or_404(access: CaseAccess, entry_id: int) -> AuditEvent:
     )
     if row is None or row.user_id != event.actor_id:
         abort(404)
+    if row.item_id is not None and not access.is_officer:
+        item = EvidenceItem.get_by_id(row.item_id)
+        if not item.released:
+            abort(404)
     return event
 
 
