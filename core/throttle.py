@@ -71,12 +71,15 @@ class Gate:
         """Refuse while any lock holds; else count this attempt as a failure in advance.
 
         One transaction with the throttle rows locked (PostgreSQL) or the database write lock
-        (SQLite): parallel attempts queue, each sees the count of the ones before.
+        (SQLite): parallel attempts queue, each sees the count of the ones before. The rows
+        are made first when missing, else the first burst on a key would lock nothing and
+        every attempt in it would be counted and tried past the limit.
         """
         with write_tx():
             for rule in self.rules:
                 if not self._applies(rule):
                     continue
+                Throttle.ensure(rule.key)
                 until = Throttle.locked_until_for(rule.key, lock=True)
                 if until:
                     return Verdict(rule.kind, until)

@@ -38,6 +38,12 @@ class Throttle(BaseModel):
         return None
 
     @classmethod
+    def ensure(cls, key: str) -> None:
+        """Make the key's row (no failures yet) when it is missing, so that a row lock can be
+        taken on it: a lock on a row that does not exist yet holds nothing back."""
+        cls.insert(key=key, failures=0, window_start=utcnow()).on_conflict_ignore().execute()
+
+    @classmethod
     def register_failure(
         cls, key: str, *, limit: int, window: int, lock: int | None = None
     ) -> dt.datetime | None:
