@@ -311,6 +311,7 @@ def check_code(
             # Read again with the row locked, in the transaction that counts: parallel
             # look-ups from one address (on any node) queue here, so no more than
             # CLIENT_FAILURES of them are judged.
+            Throttle.ensure(client_key(origin))  # a missing row could not be locked
             client_lock = Throttle.locked_until_for(client_key(origin), lock=True)
             if client_lock:
                 return CheckResult(
@@ -375,6 +376,11 @@ def _typed_verdict(elicence: ELicence, code: str, now: float, origin: Origin):
     refused it: "licence" for the ceiling, "network" for this network's delay, else None).
     """
     pair = typed_pair_key(elicence, origin)
+    # The licence's row first (a lock on a missing row holds nothing back: a first burst of
+    # guesses would all be judged before any was counted). Locked, it queues every typed check
+    # of this licence, so the pair's row needs no such care (and no row per network is made
+    # for checks that are right).
+    Throttle.ensure(elicence.throttle_key)
     locked = Throttle.locked_until_for(elicence.throttle_key, lock=True)
     if locked:
         return "throttled", locked, "licence"
