@@ -60,6 +60,24 @@ def office_ref(office) -> dict:
     }
 
 
+def vehicle_ref(vehicle) -> dict:
+    """A vehicle as documents between offices describe it (the archive adds its status; the
+    answer to a destination's enquiry is this alone)."""
+    return {
+        "vin": vehicle.vin,
+        "plate": vehicle.plate,
+        "brand": vehicle.brand,
+        "model": vehicle.model_name,
+        "vehicle_type": vehicle.vehicle_type,
+        "colour": vehicle.colour,
+        "engine_no": vehicle.engine_no,
+        "first_registered_on": _day(vehicle.first_registered_on),
+        "gross_mass_kg": vehicle.gross_mass_kg,
+        "certificate_no": vehicle.certificate_no,
+        "inspection_valid_until": _day(vehicle.inspection_valid_until),
+    }
+
+
 def build(vehicle, history, violations, from_office, to_office, case, now: dt.datetime) -> dict:
     """The archive document of a vehicle as the origin office sends it for a transfer case."""
     return {
@@ -73,20 +91,7 @@ def build(vehicle, history, violations, from_office, to_office, case, now: dt.da
             "invoice_no": case.invoice_no,
             "invoice_date": _day(case.invoice_date),
         },
-        "vehicle": {
-            "vin": vehicle.vin,
-            "plate": vehicle.plate,
-            "brand": vehicle.brand,
-            "model": vehicle.model_name,
-            "vehicle_type": vehicle.vehicle_type,
-            "colour": vehicle.colour,
-            "engine_no": vehicle.engine_no,
-            "first_registered_on": _day(vehicle.first_registered_on),
-            "gross_mass_kg": vehicle.gross_mass_kg,
-            "certificate_no": vehicle.certificate_no,
-            "inspection_valid_until": _day(vehicle.inspection_valid_until),
-            "status": vehicle.status,
-        },
+        "vehicle": {**vehicle_ref(vehicle), "status": vehicle.status},
         "owner": {"name": vehicle.owner_name, "resident_id": vehicle.owner_resident_id},
         "violations": [
             {

@@ -130,25 +130,6 @@ def origin_reasons(vehicle: Vehicle) -> list[dict]:
     return reasons
 
 
-def vehicle_summary(vehicle: Vehicle) -> dict:
-    """What the destination needs to know of the vehicle to open and inspect a case."""
-    return {
-        "vin": vehicle.vin,
-        "plate": vehicle.plate,
-        "brand": vehicle.brand,
-        "model": vehicle.model_name,
-        "vehicle_type": vehicle.vehicle_type,
-        "colour": vehicle.colour,
-        "engine_no": vehicle.engine_no,
-        "first_registered_on": vehicle.first_registered_on.isoformat(),
-        "gross_mass_kg": vehicle.gross_mass_kg,
-        "certificate_no": vehicle.certificate_no,
-        "inspection_valid_until": (
-            vehicle.inspection_valid_until.isoformat() if vehicle.inspection_valid_until else None
-        ),
-    }
-
-
 def _reasons_of(body: dict) -> list[dict]:
     """The origin's reasons carried by a message, checked for shape."""
     reasons = body.get("reasons", [])
@@ -214,7 +195,8 @@ def handle_enquiry(body: dict, peer: Peer) -> dict:
         "found": True,
         "office": archive_doc.office_ref(vehicle.registration_office)
         | {"city_en": vehicle.registration_office.city_en},
-        "vehicle": vehicle_summary(vehicle),
+        # What the destination needs to know of the vehicle to open and inspect a case.
+        "vehicle": archive_doc.vehicle_ref(vehicle),
         "seller": {"name": vehicle.owner_name, "registered": seller is not None},
         "reasons": origin_reasons(vehicle),
     }
