@@ -72,7 +72,6 @@ from models import (
 )
 from models.transfer import (
     ARCHIVE_REQUESTED,
-    ARCHIVE_SENT,
     AWAITING_ARCHIVE,
     OPEN_STATES,
 )
@@ -90,7 +89,7 @@ from . import archive as archive_doc
 from .checks import check_inspection, check_violations
 from .links import _store_reasons
 from .notices import beijing_day, tell_seller_at_origin
-from .office_service import receive_archive
+from .office_service import mark_archive_sent, receive_archive
 from .office_service import refuse_archive as refuse_here
 from .service import (
     LostRace,
@@ -646,23 +645,7 @@ def handle_archive(body: dict, peer: Peer) -> dict:
             return
         now = utcnow()
         entry = move(locked, "archive_received", "transfer.archive_sent", detail={"sha256": sha})
-        ArchiveTransfer.update(
-            status=ARCHIVE_SENT,
-            reviewed_at=now,
-            document=text,
-            document_sha256=sha,
-            format_version=archive_doc.VERSION,
-        ).where(
-            (ArchiveTransfer.id == archive.id) & (ArchiveTransfer.status == ARCHIVE_REQUESTED)
-        ).execute()
-        # Our copy of the vehicle is now in our hands: registration takes it from here.
-        moved = (
-            Vehicle.update(status=TRANSFERRED_OUT, updated_at=now)
-            .where((Vehicle.id == locked.vehicle_id) & (Vehicle.status == NORMAL))
-            .execute()
-        )
-        if moved != 1:
-            raise LostRace
+        mark_archive_sent(locked, archive, text, sha, None, now)
         event(locked, "archive_sent", office=origin, entry=entry, sha256=sha)
         receive_archive(locked, text, sha)
 

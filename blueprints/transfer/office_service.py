@@ -222,6 +222,29 @@ def build_archive(case, now=None) -> dict:
     )
 
 
+def mark_archive_sent(case: TransferCase, archive, text: str, sha: str, actor, now) -> None:
+    """The archive of a locked case is sent (by our origin office's clerk, or by another city's
+    message, actor None): the document is kept, and our copy of the vehicle is transferred out
+    (registration takes it from here). LostRace when another step got there first."""
+    ArchiveTransfer.update(
+        status=ARCHIVE_SENT,
+        reviewed_by=actor,
+        reviewed_at=now,
+        document=text,
+        document_sha256=sha,
+        format_version=archive_doc.VERSION,
+    ).where(
+        (ArchiveTransfer.id == archive.id) & (ArchiveTransfer.status == ARCHIVE_REQUESTED)
+    ).execute()
+    out = (
+        Vehicle.update(status=TRANSFERRED_OUT, updated_at=now)
+        .where((Vehicle.id == case.vehicle_id) & (Vehicle.status == NORMAL))
+        .execute()
+    )
+    if out != 1:
+        raise LostRace
+
+
 def send_archive(case_id: int, actor) -> TransferCase:
     """The origin office sends the archive: from now on the vehicle is transferred out there.
 
@@ -240,21 +263,7 @@ def send_archive(case_id: int, actor) -> TransferCase:
         entry = move(
             case, ARCHIVE_RECEIVED, "transfer.archive_sent", detail={"sha256": sha}, actor=actor
         )
-        ArchiveTransfer.update(
-            status=ARCHIVE_SENT,
-            reviewed_by=actor,
-            reviewed_at=now,
-            document=text,
-            document_sha256=sha,
-            format_version=archive_doc.VERSION,
-        ).where(ArchiveTransfer.id == archive.id).execute()
-        out = (
-            Vehicle.update(status=TRANSFERRED_OUT, updated_at=now)
-            .where((Vehicle.id == case.vehicle_id) & (Vehicle.status == NORMAL))
-            .execute()
-        )
-        if out != 1:
-            raise LostRace
+        mark_archive_sent(case, archive, text, sha, actor, now)
         vehicle = Vehicle.get_by_id(case.vehicle_id)
         vehicle.record(
             "transfer_out", origin, note=f"{case.number} → {case.destination_office.code}"
