@@ -76,10 +76,10 @@ class Gate:
         every attempt in it would be counted and tried past the limit.
         """
         with write_tx():
+            Throttle.ensure(*(rule.key for rule in self.rules if self._applies(rule)))
             for rule in self.rules:
                 if not self._applies(rule):
                     continue
-                Throttle.ensure(rule.key)
                 until = Throttle.locked_until_for(rule.key, lock=True)
                 if until:
                     return Verdict(rule.kind, until)

@@ -38,10 +38,12 @@ class Throttle(BaseModel):
         return None
 
     @classmethod
-    def ensure(cls, key: str) -> None:
-        """Make the key's row (no failures yet) when it is missing, so that a row lock can be
-        taken on it: a lock on a row that does not exist yet holds nothing back."""
-        cls.insert(key=key, failures=0, window_start=utcnow()).on_conflict_ignore().execute()
+    def ensure(cls, *keys: str) -> None:
+        """Make the keys' rows (no failures yet) where missing, in one statement, so that row
+        locks can be taken on them: a lock on a row that does not exist yet holds nothing back."""
+        now = utcnow()
+        rows = [{"key": key, "failures": 0, "window_start": now} for key in keys]
+        cls.insert_many(rows).on_conflict_ignore().execute()
 
     @classmethod
     def register_failure(
