@@ -12,6 +12,7 @@ import json
 
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
+from .audit import AuditEvent
 from .base import BaseModel, utcnow
 from .people import User
 from .transfer import TransferCase
@@ -100,6 +101,9 @@ class OutgoingEvent(BaseModel):
     city_en = CharField(max_length=50, default="")
     actor = ForeignKeyField(User, null=True, on_delete="RESTRICT")
     detail = TextField(default="{}")
+    # The entry this city's audit log holds for the step, its receipt (migration 0022); None
+    # for a step our log does not record (a relayed step that moves nothing here).
+    audit_event = ForeignKeyField(AuditEvent, null=True, backref="+", on_delete="RESTRICT")
 
     @property
     def detail_dict(self) -> dict:

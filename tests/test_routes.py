@@ -131,6 +131,8 @@ EXPECTED_ROUTES = {
     "GET /transfer/cases/<int:case_id>/archive.json",
     "GET /transfer/outgoing",
     "GET /transfer/outgoing/<int:out_id>",
+    "GET /transfer/outgoing/<int:out_id>/receipt/<int:entry_id>",
+    "GET /transfer/outgoing/<int:out_id>/receipt/<int:entry_id>.json",
     "POST /transfer/outgoing/<int:out_id>/confirm",
     "POST /transfer/outgoing/<int:out_id>/decline",
     "POST /transfer/outgoing/<int:out_id>/archive/send",

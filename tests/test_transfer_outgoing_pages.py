@@ -173,3 +173,56 @@ def test_the_buyers_page_of_a_case_opened_over_the_network(app, make, conn):
     # The seller of the origin's deployment is no one here: their own account sees nothing.
     seller = as_user(app, make, w.seller)
     assert seller.get(f"/transfer/cases/{case.id}").status_code == 404
+
+
+def test_the_origins_timeline_links_its_own_steps_to_receipts(app, make, conn, outgoing, tmp_path):
+    """The seller's confirmation here and the archive request relayed from the destination
+    are in this city's log: the origin's timeline links each to a receipt that
+    docs/verify_receipt.py verifies; the seller's opens no account, the clerk's tells the role;
+    other people get 404."""
+    from blueprints.transfer import network
+    from models import AuditEvent, OutgoingEvent, utcnow
+
+    from .test_audit import integrate_now
+    from .test_auditlog_receipt import run_script
+
+    out, seller, clerk = outgoing
+    client = as_user(app, make, seller)
+    client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
+    with conn():
+        peer = Peer.get(Peer.base_url == OTHER)
+        at = utcnow().isoformat()  # after the confirmation: the timeline's second step
+        event = {"kind": "archive_requested", "at": at, "city": "济南"}
+        network._relayed({"case_id": 7, "event": event}, peer, "archive_requested")
+        steps = {e.kind: e for e in OutgoingTransfer.get_by_id(out.id).events()}
+        assert AuditEvent.get_by_id(steps["confirmed"].audit_event_id).action == "transfer.confirm"
+        requested = AuditEvent.get_by_id(steps["archive_requested"].audit_event_id)
+        assert requested.action == "transfer.outgoing_archive_requested"
+        assert OutgoingEvent.select().where(OutgoingEvent.audit_event.is_null()).count() == 0
+    integrate_now(app)
+
+    links = [
+        a["href"]
+        for a in page(client.get(f"/transfer/outgoing/{out.id}")).select(".timeline a.receipt")
+    ]
+    assert len(links) == 2
+    soup = page(client.get(links[0]))
+    download = client.get(soup.find(id="receipt-download")["href"])
+    assert download.status_code == 200
+    receipt = json.loads(download.data)
+    assert json.loads(receipt["leaf"])["action"] == "transfer.confirm"
+    assert "actor" not in receipt["disclosed"] and "client_addr" not in receipt["disclosed"]
+    path = tmp_path / "seller.json"
+    path.write_bytes(download.data)
+    assert run_script(path).returncode == 0
+
+    staff = as_user(app, make, clerk)
+    response = staff.get(links[1] + ".json")
+    assert response.status_code == 200 and "role" in json.loads(response.data)["disclosed"]
+
+    stranger = as_user(app, make, make.citizen())
+    assert stranger.get(links[0]).status_code == 404
+    # An entry of this city's log that no step of the record names: 404, even to its seller.
+    with conn():
+        foreign = AuditEvent.select().where(AuditEvent.action == "transfer.case_view").first()
+    assert client.get(f"/transfer/outgoing/{out.id}/receipt/{foreign.id}").status_code == 404

@@ -27,7 +27,7 @@ def test_every_step_names_the_entry_written_with_it(app, make, conn):
     case = make.transfer_case(w, until=REGISTERED)
     with conn():
         steps = list(TransferCase.get_by_id(case.id).events())
-        found = timeline_receipts.entry_ids(case, steps)
+        found = timeline_receipts.entry_ids(steps)
         for step in steps:
             if step.kind not in STEP_ACTIONS:
                 # The archive arriving is logged as its sending: no receipt of its own.
@@ -62,7 +62,7 @@ def test_two_steps_by_one_person_in_one_second_each_link_their_own_entry(app, ma
         TransferEvent.update(at=skewed).where(TransferEvent.id == chose[1].id).execute()
 
         steps = list(TransferCase.get_by_id(case.id).events())
-        found = timeline_receipts.entry_ids(case, steps)
+        found = timeline_receipts.entry_ids(steps)
         for step, plate in zip(chose, (first, second), strict=True):
             entry = timeline_receipts.step_entry(case, found[step.id])
             assert entry.action == "transfer.plate_chosen" and entry.actor_id == w.buyer.id
@@ -79,7 +79,7 @@ def test_a_step_without_a_link_has_no_receipt(app, make, conn):
         old = TransferEvent.create(case=case.id, kind="confirmed", actor=w.seller)
         stray = audit("transfer.confirm", case, actor=w.seller, detail={"party": "seller"})
         steps = list(TransferCase.get_by_id(case.id).events())
-        assert old.id not in timeline_receipts.entry_ids(case, steps)
+        assert old.id not in timeline_receipts.entry_ids(steps)
         assert timeline_receipts.step_entry(case, stray.id) is None
         # An entry a step of another case names is not this case's.
         other = make.transfer_case(make.transfer_world())

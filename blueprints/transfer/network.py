@@ -57,6 +57,7 @@ from core.network.keys import signing_key
 from core.steps import StepError
 from models import (
     ArchiveTransfer,
+    AuditEvent,
     Office,
     OutgoingEvent,
     OutgoingTransfer,
@@ -212,8 +213,11 @@ def _outgoing(peer: Peer, case_id: int, lock: bool = False) -> OutgoingTransfer:
     return out
 
 
-def _out_event(out, kind: str, *, city=None, city_en=None, at=None, actor=None, **detail):
-    """Add an event to an outgoing record's timeline (this city's, unless told)."""
+def _out_event(
+    out, kind: str, *, city=None, city_en=None, at=None, actor=None, entry=None, **detail
+):
+    """Add an event to an outgoing record's timeline (this city's, unless told). `entry` is
+    the audit entry written with it, which the timeline links to as its receipt."""
     if city is None:
         city, city_en = _local_city()
     return OutgoingEvent.create(
@@ -223,6 +227,7 @@ def _out_event(out, kind: str, *, city=None, city_en=None, at=None, actor=None, 
         city_en=(city_en or "")[:50],
         at=at or utcnow(),
         actor=actor,
+        audit_event=entry,
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
     )
 
@@ -281,10 +286,11 @@ def handle_opened(body: dict, peer: Peer) -> dict:
     except IntegrityError:
         _tell_stopped(peer, case_id, [{"code": "origin_refused", "text": "already in a transfer"}])
         return {"accepted": False}
-    audit("transfer.outgoing_opened", out, detail={"peer": peer.base_url, "case": number})
+    entry = audit("transfer.outgoing_opened", out, detail={"peer": peer.base_url, "case": number})
     _out_event(
         out,
         "opened",
+        entry=entry,
         city=str(destination.get("city", "")),
         city_en=str(destination.get("city_en", "")),
         at=opened_at,
@@ -323,7 +329,7 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         raise BadBody("event detail is too long")
     out = _outgoing(peer, case_id, lock=True)
     detail = ev.get("detail", {})
-    _out_event(
+    step = _out_event(
         out,
         kind,
         city=_text(ev, "city", max_len=50),
@@ -331,14 +337,15 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         at=at,
         **detail,
     )
+    entry = None  # what our own log records of the step, when it moves our record
     if kind == "archive_requested" and out.state == OUT_OPEN:
         _set_out(out, state=OUT_ARCHIVE_REQUESTED)
-        audit("transfer.outgoing_archive_requested", out, detail={"peer": peer.base_url})
+        entry = audit("transfer.outgoing_archive_requested", out, detail={"peer": peer.base_url})
     elif kind == "registered":
-        _transferred_out(out, str(detail.get("plate", ""))[:8])
+        entry = _transferred_out(out, str(detail.get("plate", ""))[:8])
     elif kind in CLOSING_KINDS and out.is_open:
         _close_out(out)
-        audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
+        entry = audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
         _tell_closed(out, kind, detail)
     elif kind == "confirmed" and detail.get("party") == "buyer" and out.is_open:
         if out.seller_confirmed_at is not None:
@@ -350,6 +357,8 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
             reasons=_event_reasons(detail),
             inspected_on=beijing_day(at),
         )
+    if entry is not None:
+        OutgoingEvent.update(audit_event=entry).where(OutgoingEvent.id == step.id).execute()
     _set_out(out)
     return {"accepted": True}
 
@@ -379,11 +388,11 @@ def _buyer_confirmed(out: OutgoingTransfer) -> bool:
     )
 
 
-def _transferred_out(out: OutgoingTransfer, new_plate: str) -> None:
+def _transferred_out(out: OutgoingTransfer, new_plate: str) -> AuditEvent | None:
     """Origin, on the registration notice: the vehicle is now registered in the other city, so
-    it is transferred out here (once, whatever arrives twice)."""
+    it is transferred out here (once, whatever arrives twice). Returns the entry it logged."""
     if out.state == OUT_TRANSFERRED:
-        return
+        return None
     now = utcnow()
     vehicle = Vehicle.get_by_id(out.vehicle_id)
     Vehicle.update(status=TRANSFERRED_OUT, updated_at=now).where(
@@ -395,8 +404,11 @@ def _transferred_out(out: OutgoingTransfer, new_plate: str) -> None:
         note=f"{out.case_number} → {out.destination_office.get('code', '')}",
     )
     _close_out(out, state=OUT_TRANSFERRED, new_plate=new_plate or None, transferred_out_at=now)
-    audit("transfer.transferred_out", out, detail={"vehicle": vehicle.id, "plate": new_plate})
+    entry = audit(
+        "transfer.transferred_out", out, detail={"vehicle": vehicle.id, "plate": new_plate}
+    )
     tell_seller_at_origin(out, "sold")
+    return entry
 
 
 for _type, _expected in (
@@ -423,8 +435,8 @@ def _stopped_here(out, actor, peer_url: str) -> bool:
     reasons = origin_reasons(Vehicle.get_by_id(out.vehicle_id))
     if reasons:
         _close_out(out)
-        _out_event(out, "stopped", actor=actor, reasons=reasons)
-        audit("transfer.outgoing_stopped", out, actor=actor, detail={"reasons": reasons})
+        entry = audit("transfer.outgoing_stopped", out, actor=actor, detail={"reasons": reasons})
+        _out_event(out, "stopped", actor=actor, entry=entry, reasons=reasons)
         tell_seller_at_origin(out, "stopped", reasons=reasons)
         outbox.enqueue(
             peer_url, "transfer.origin_stopped", {"case_id": out.remote_case_id, "reasons": reasons}
@@ -441,8 +453,8 @@ def seller_confirm(out_id: int, actor) -> OutgoingTransfer:
         if _stopped_here(out, actor, out.peer_url):
             return out
         _set_out(out, seller_confirmed_at=utcnow())
-        _out_event(out, "confirmed", actor=actor, party="seller")
-        audit("transfer.confirm", out, actor=actor, detail={"party": "seller"})
+        entry = audit("transfer.confirm", out, actor=actor, detail={"party": "seller"})
+        _out_event(out, "confirmed", actor=actor, entry=entry, party="seller")
         if _buyer_confirmed(out):
             tell_seller_at_origin(out, "sale_confirmed")
         outbox.enqueue(
@@ -460,8 +472,8 @@ def seller_decline(out_id: int, actor) -> OutgoingTransfer:
         if out.seller_id != actor.id or out.seller_confirmed_at is not None:
             raise StepError(_l("This step has already been taken, or is not possible now."))
         _close_out(out)
-        _out_event(out, "declined", actor=actor, party="seller")
-        audit("transfer.declined", out, actor=actor, detail={"party": "seller"})
+        entry = audit("transfer.declined", out, actor=actor, detail={"party": "seller"})
+        _out_event(out, "declined", actor=actor, entry=entry, party="seller")
         outbox.enqueue(
             out.peer_url, "transfer.seller_declined", {"case_id": out.remote_case_id, "reasons": []}
         )
@@ -511,8 +523,8 @@ def send_archive(out_id: int, actor) -> OutgoingTransfer:
             archive_sent_at=now,
             archive_sent_by=actor,
         )
-        _out_event(out, "archive_sent", actor=actor, sha256=sha)
-        audit("transfer.archive_sent", out, actor=actor, detail={"sha256": sha})
+        entry = audit("transfer.archive_sent", out, actor=actor, detail={"sha256": sha})
+        _out_event(out, "archive_sent", actor=actor, entry=entry, sha256=sha)
         tell_seller_at_origin(out, "archive_sent")
         outbox.enqueue(
             out.peer_url,
@@ -530,8 +542,8 @@ def refuse_archive(out_id: int, actor, reason: str) -> OutgoingTransfer:
     with write_tx():
         out = _locked_out(out_id, OUT_ARCHIVE_REQUESTED)
         _close_out(out, refusal_reason=reason)
-        _out_event(out, "archive_refused", actor=actor)
-        audit("transfer.archive_refused", out, actor=actor, detail={"reason": reason})
+        entry = audit("transfer.archive_refused", out, actor=actor, detail={"reason": reason})
+        _out_event(out, "archive_refused", actor=actor, entry=entry)
         tell_seller_at_origin(out, "stopped", reasons=[{"code": "archive_refused", "text": reason}])
         outbox.enqueue(
             out.peer_url,

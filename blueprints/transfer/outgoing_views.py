@@ -14,7 +14,7 @@ from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
 
-from . import bp, network
+from . import bp, network, timeline_receipts
 from .asking import DECLINE, REFUSE_ARCHIVE, SEND_ARCHIVE_AWAY, Question, ask_first
 from .forms import RefuseArchiveForm
 from .views import render_page
@@ -79,12 +79,15 @@ def outgoing_case(out_id: int):
     """One outgoing transfer: vehicle, buyer's city, what the reader may do, the timeline."""
     out, roles = load_outgoing(out_id)
     audit("transfer.case_view", out, detail={"as": sorted(roles), "outgoing": True})
+    events = list(out.events())
     return render_page(
         "transfer/outgoing_case.html",
         out=out,
         roles=roles,
         vehicle=Vehicle.get_by_id(out.vehicle_id),
-        events=list(out.events()),
+        events=events,
+        # Each step our log records, for its receipt link (timeline_receipts).
+        entry_ids=timeline_receipts.entry_ids(events),
         refuse_form=RefuseArchiveForm(),
     )
 

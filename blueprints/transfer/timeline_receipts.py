@@ -8,18 +8,19 @@ step names its entry (`TransferEvent.audit_event`, migration 0021), set when bot
 or on who acted. A step without a link has no receipt: steps no entry records (the archive
 arriving, which is logged as its sending; an archive refusal, logged by the stop that follows)
 and steps written before migration 0021.
+
+The origin's record of a sale to another city (OutgoingTransfer) keeps its own timeline, whose
+steps name the entry of this city's log written with them the same way (migration 0022); the
+steps the destination did are in the destination's log, so only those that moved our record
+(and were logged here) have a receipt here.
 """
 
-from models import AuditEvent, TransferCase, TransferEvent
+from models import AuditEvent, OutgoingEvent, OutgoingTransfer, TransferCase, TransferEvent
 
 
-def entry_ids(case: TransferCase, steps: list[TransferEvent]) -> dict[int, int]:
-    """{timeline step id: audit entry id} for the steps of this case that name their entry."""
-    return {
-        step.id: step.audit_event_id
-        for step in steps
-        if step.audit_event_id is not None and step.case_id == case.id
-    }
+def entry_ids(steps: list[TransferEvent] | list[OutgoingEvent]) -> dict[int, int]:
+    """{timeline step id: audit entry id} for the steps that name their entry."""
+    return {step.id: step.audit_event_id for step in steps if step.audit_event_id is not None}
 
 
 def step_entry(case: TransferCase, entry_id: int) -> AuditEvent | None:
@@ -27,6 +28,16 @@ def step_entry(case: TransferCase, entry_id: int) -> AuditEvent | None:
     named = (
         TransferEvent.select(TransferEvent.id)
         .where((TransferEvent.case == case) & (TransferEvent.audit_event == entry_id))
+        .exists()
+    )
+    return AuditEvent.get_by_id(entry_id) if named else None
+
+
+def outgoing_step_entry(out: OutgoingTransfer, entry_id: int) -> AuditEvent | None:
+    """The audit entry `entry_id` when a step of this outgoing record's timeline names it."""
+    named = (
+        OutgoingEvent.select(OutgoingEvent.id)
+        .where((OutgoingEvent.outgoing == out) & (OutgoingEvent.audit_event == entry_id))
         .exists()
     )
     return AuditEvent.get_by_id(entry_id) if named else None

@@ -92,7 +92,7 @@ def case_context(case, roles, **forms) -> dict:
         "checks": run_checks(case) if case.is_open else [],
         "events": events,
         # Each step's audit entry, for its receipt link (timeline_receipts).
-        "entry_ids": timeline_receipts.entry_ids(case, events),
+        "entry_ids": timeline_receipts.entry_ids(events),
         "archive": archive,
         "inspection": inspection,
         "photos": list(inspection.photos) if inspection else [],
