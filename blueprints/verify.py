@@ -59,16 +59,30 @@ def _verifier_headers(response):
 UNSETTLED_VERDICTS = frozenset({"throttled", "undetermined"})
 
 
-@bp.app_template_global()
 def verdict_tone(verdict: str) -> str:
     """How a verdict looks: "ok" (a tick, green) only for a valid licence or pass, "unknown"
-    (a question mark) when nothing was judged, else "bad" (a cross, red).
-
-    A template global: the verdict macro (verify/_verdict.html) is imported without the
-    page's context, so Jinja builds its module once instead of on every verdict page."""
+    (a question mark) when nothing was judged, else "bad" (a cross, red)."""
     if verdict == "valid":
         return "ok"
     return "unknown" if verdict in UNSETTLED_VERDICTS else "bad"
+
+
+TONE_SYMBOLS = {"ok": "✓", "bad": "✗", "unknown": "?"}
+VERDICT_HEADING = Markup(
+    '<h1 class="verdict {tone}"><span aria-hidden="true">{symbol}</span> {label}</h1>'
+)
+
+
+@bp.app_template_global()
+def verdict_heading(verdict: str, label) -> Markup:
+    """A verdict as the page's heading: a symbol as well as a colour (and words), so it reads
+    the same in forced colours, in grey and to a screen reader (the label escaped).
+
+    A template global rather than a macro: importing a macro made Jinja compare the page's
+    globals with the macro template's on every render, which cost a verdict page as much as
+    the rest of its verdict section, and the page is drawn twice (render_page)."""
+    tone = verdict_tone(verdict)
+    return VERDICT_HEADING.format(tone=tone, symbol=TONE_SYMBOLS[tone], label=label)
 
 
 @bp.context_processor

@@ -18,12 +18,13 @@ from models.stats import office_code_by
 from rules.stats import bucket, counted
 
 # The office an event is counted for, by the kind of object it was done to:
-# an e-licence at the office that keeps its record, a citizen's refused application at the
-# office that keeps their record (if any), a transfer at the office that registers it, accident
-# evidence at the brigade that handles the case, a truck pass at the office where the truck is
-# registered. Other objects count at the actor's office.
+# an e-licence at the office that keeps its record (a check reads that office's code with the
+# e-licence: ELicence.for_check), a citizen's refused application at the office that keeps
+# their record (if any), a transfer at the office that registers it, accident evidence at the
+# brigade that handles the case, a truck pass at the office where the truck is registered.
+# Other objects count at the actor's office.
 OFFICE_OF = {
-    ELicence: lambda obj: office_code_by("record", obj.record_id),
+    ELicence: lambda obj: obj.record_office_code or office_code_by("record", obj.record_id),
     User: lambda obj: office_code_by("licence-no", obj.resident_id or ""),
     TransferCase: lambda obj: office_code_by("office", obj.destination_office_id),
     AccidentCase: lambda obj: office_code_by("office", obj.office_id),

@@ -133,6 +133,41 @@ def compiled_get(model, name: str, build, *params):
 _ROW_READERS: dict = {}
 
 
+def compiled_get_joined(models, name: str, build, *params):
+    """The first row of a fixed-shape SELECT of several models joined (compiled_sql) as one
+    instance per model, or None: `build` selects every column of each model in turn (as
+    `select(*models)` lists them), then any further columns, whose values come after the
+    instances. One round trip where a lookup per model would take one each; the columns are
+    matched and converted as in compiled_get."""
+    sql = compiled_sql(name, build, len(params))
+    cursor = db.execute_sql(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    key = (tuple(models), sql, type(db.obj))
+    readers = _ROW_READERS.get(key)
+    if readers is None:
+        readers, start = [], 0
+        for model in models:
+            end = start + len(model._meta.sorted_fields)
+            readers.append((model, start, end, _row_reader(model, cursor.description[start:end])))
+            start = end
+        readers = _ROW_READERS[key] = (tuple(readers), start)
+    parts, rest = readers
+    found = []
+    for model, start, end, (names, converters) in parts:
+        instance = model(
+            __no_default__=1,
+            **{
+                name: (conv(value) if conv else value)
+                for name, conv, value in zip(names, converters, row[start:end], strict=True)
+            },
+        )
+        instance._dirty.clear()
+        found.append(instance)
+    return (*found, *row[rest:])
+
+
 def _row_reader(model, description) -> tuple[tuple, tuple]:
     """(names, converters) of a statement's columns, matched as peewee matches the columns of
     a raw query to a model: by field name or column name, converted by the field's

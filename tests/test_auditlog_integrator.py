@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app import create_app
+from core.auditlog import log
 from core.auditlog.verify import verify_log
 from core.db import upgrade
 from models import AuditCheckpoint, AuditEvent, db, write_tx
@@ -120,3 +121,55 @@ def test_two_nodes_appending_with_two_integrators_number_every_entry_once(deploy
     with app.app_context(), db.connection_context():
         found = verify_log()
     assert found.intact and found.entries == len(seqs), found.problem
+
+
+def test_an_entry_written_while_the_leaves_are_hashed_joins_the_same_batch(deployment, monkeypatch):
+    """The leaves are hashed before the write transaction: an entry committed in between is
+    still numbered in that batch, in id order, and the tree verifies."""
+    app, _env = deployment
+    hashed = log._leaf_hashes
+
+    def hash_then_write(query, limit=None):
+        leaves = hashed(query, limit)
+        if limit is not None:  # the read before the transaction: a writer commits meanwhile
+            with write_tx():
+                AuditEvent.append(action="test.entry", object_type="test", object_id="late")
+        return leaves
+
+    with app.app_context(), db.connection_context():
+        with write_tx():
+            for i in range(3):
+                AuditEvent.append(action="test.entry", object_type="test", object_id=i)
+        total = AuditEvent.select().count() + 1
+        monkeypatch.setattr(log, "_leaf_hashes", hash_then_write)
+        assert log.integrate().tree_size == total
+        found = verify_log()
+    assert numbers() == list(range(1, total + 1))
+    assert found.intact and found.entries == total and found.waiting == 0, found.problem
+
+
+def test_entries_another_integrator_took_meanwhile_are_not_numbered_again(deployment, monkeypatch):
+    """Another integrator may number the entries between this one's hashing and its write
+    transaction: this one then finds nothing waiting, and numbers nothing twice."""
+    app, _env = deployment
+    hashed = log._leaf_hashes
+    other = []
+
+    def hash_then_other_integrator(query, limit=None):
+        leaves = hashed(query, limit)
+        if limit is not None and not other:
+            other.append(None)  # once: the other integrator hashes its own leaves unhindered
+            other[0] = log.integrate()  # the other integrator, between read and write
+        return leaves
+
+    with app.app_context(), db.connection_context():
+        with write_tx():
+            for i in range(3):
+                AuditEvent.append(action="test.entry", object_type="test", object_id=i)
+        total = AuditEvent.select().count()
+        monkeypatch.setattr(log, "_leaf_hashes", hash_then_other_integrator)
+        assert log.integrate() is None
+        assert other[0].tree_size == total
+        found = verify_log()
+    assert numbers() == list(range(1, total + 1))
+    assert found.intact and found.entries == total, found.problem

@@ -31,6 +31,22 @@ def test_licence_lookups(app, make, conn):
         assert ELicence.by_record(-1) is None
 
 
+def test_a_check_reads_the_elicence_with_its_record_and_office_in_one_query(app, make, conn):
+    elicence = make.elicence()
+    with conn():
+        record = LicenceRecord.get_by_id(elicence.record_id)
+        stored = ELicence.get_by_id(elicence.id)
+        for by, value in (("handle", elicence.handle), ("typing_key", elicence.typing_key)):
+            found = ELicence.for_check(by, value)
+            assert found.__data__ == stored.__data__ and not found.is_dirty()
+            # The record as its own lookup gives it (dates and times converted), no query more.
+            assert found.record.__data__ == record.__data__
+            assert found.record_office_code == office_code_by("record", record.id)
+            assert found.record_office_code == record.issuing_office.code
+        assert ELicence.for_check("handle", "no-such-handle") is None
+        assert ELicence.for_check("typing_key", "ZZZZZZZZ") is None
+
+
 def test_insert_new_fills_defaults_and_sets_the_id(app, make, conn):
     """LicenceCheck is a read-only view over the audit log, so this test of the generic
     insert_new() inserts a ShareCode (same assertions: the id, the given and the
