@@ -74,10 +74,12 @@ def _layout(version: int):
     count = len(order)  # the text is the message's bits, then "0" and "1" for fixed modules
 
     def position(i: int, j: int, by_column: bool) -> int:
+        """The bit of module (i, j) in the matrix integer, row by row or column by column."""
         return (j * stride + i) if by_column else (i * stride + j)
 
     def gather(by_column: bool):
-        # Most significant character first: bit p of the integer is character -1 - p.
+        """The message's bits and the fixed modules in the integer's order, as characters of
+        the text (most significant first: bit p of the integer is character -1 - p)."""
         source = [count] * (width * stride)
         for i in range(width):
             for j in range(width):
