@@ -18,6 +18,7 @@ from core import (
     security,
     session_auth,
     sms,
+    urlcache,
 )
 from core.network import cli as network_cli
 from core.security import load_or_create_secret_key
@@ -163,6 +164,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     notices.init_app(app)
     errorsummary.init_app(app)
+    urlcache.init_app(app)
     session_auth.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -109,7 +109,8 @@ def template_gettext() -> dict:
         rv = ugettext(string)
         if context.eval_ctx.autoescape:
             rv = Markup(rv)  # noqa: S704 (the catalogue's own words, as Jinja's gettext)
-        return rv % variables
+        # Most of a page's words have no placeholder ("%" nowhere): formatting them is a no-op.
+        return rv % variables if "%" in rv else rv
 
     @pass_context
     def ngettext(context, singular: str, plural: str, num: int, **variables):

@@ -89,8 +89,9 @@ def registered() -> tuple[Measure, ...]:
 
 
 def measure_links(user=None) -> list[Link]:
-    """The measures' navigation links the user sees, in the measures' order."""
-    user = user or current_user
+    """The measures' navigation links the user sees, in the measures' order (on every page:
+    the account is taken from behind Flask-Login's proxy once, not once per link)."""
+    user = user or current_user._get_current_object()
     if not user.is_authenticated:
         return []
     return [link for m in registered() for link in m.links if link.shown_to(user)]

@@ -97,11 +97,21 @@ class Throttle(BaseModel):
     @classmethod
     def recent_failures(cls, key: str, window: int, now: dt.datetime | None = None):
         """(failures, since) counted on this key in its current window, or (0, None)."""
+        return cls.standing(key, window, now)[1:]
+
+    @classmethod
+    def standing(cls, key: str, window: int, now: dt.datetime | None = None):
+        """(lock's end or None, failures, since) of this key from one read of its row: what
+        locked_until_for and recent_failures answer, for a page that shows both (the holder's
+        code page, on every refresh)."""
         now = now or utcnow()
         row = compiled_get(cls, "throttle-by-key", lambda: cls.select().where(cls.key == ""), key)
-        if row is None or row.window_start <= now - dt.timedelta(seconds=window):
-            return 0, None
-        return row.failures, row.window_start
+        if row is None:
+            return None, 0, None
+        locked_until = row.locked_until if row.locked_until and row.locked_until > now else None
+        if row.window_start <= now - dt.timedelta(seconds=window):
+            return locked_until, 0, None
+        return locked_until, row.failures, row.window_start
 
     @classmethod
     def reset(cls, key: str) -> None:

@@ -83,3 +83,58 @@ def test_inline_svg_is_segnos_text(dark):
         expected = symbol.svg_inline(omitsize=True, border=2, dark=dark, light="#fff")
         assert qrdraw.svg_inline(symbol, border=2, dark=dark, light="#fff") == expected
     assert all(qrdraw._SVG_FRAMES.values())  # every size rebuilt, none left to segno
+
+
+def matrix_integers(matrix, width: int) -> tuple[int, int]:
+    """A matrix of 0/1 rows as qrdraw scores it: one integer row by row, one column by column
+    (bit p is module p, each line followed by qrdraw.PAD light bits)."""
+    stride = width + qrdraw.PAD
+    rows = columns = 0
+    for i in range(width):
+        for j in range(width):
+            if matrix[i][j]:
+                rows |= 1 << (i * stride + j)
+                columns |= 1 << (j * stride + i)
+    return rows, columns
+
+
+@pytest.mark.parametrize("version", [1, 5, 7])
+def test_penalty_is_segnos_on_any_matrix(version):
+    """The penalty of random matrices, and of ones holding finder-like patterns that overlap
+    (1:1:3:1:1 four or six modules after another, light or not around them, at a line's ends),
+    is segno's sum of N1 to N4: so the same mask wins."""
+    from segno import encoder
+
+    width, _count, _rows, _columns, _masks, same_line, below = qrdraw._layout(version)
+    rng = random.Random(version)
+    pieces = [
+        [1, 0, 1, 1, 1, 0, 1],
+        [1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1],  # the next one 4 modules on
+        [1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1],  # and 6 modules on
+        [0, 0, 0, 0],
+    ]
+    for trial in range(150):
+        dark_share = rng.choice([0.2, 0.5, 0.8])
+        matrix = [
+            bytearray(1 if rng.random() < dark_share else 0 for _ in range(width))
+            for _ in range(width)
+        ]
+        for _ in range(trial % 12):
+            piece = rng.choice(pieces)
+            row, start = rng.randrange(width), rng.randrange(width - len(piece) + 1)
+            matrix[row][start : start + len(piece)] = bytearray(piece)
+        if trial % 2:
+            matrix = [bytearray(column) for column in zip(*matrix, strict=True)]
+        rows, columns = matrix_integers(matrix, width)
+        expected = sum(encoder.mask_scores(matrix, width, width))
+        assert qrdraw._penalty(rows, columns, width, same_line, below) == expected
+
+
+def test_a_byte_mode_text_makes_segnos_segment():
+    """The verify URL's segment, written from one integer, is segno's prepare_data's."""
+    from segno import encoder
+
+    for text in ["https://jiaoguan.example.cn/v/AbCdEfGhIjKlMnOpQrStUv/0123456789", "a b", "x"]:
+        ours, theirs = qrdraw._segments(text), encoder.prepare_data(text, None, None)
+        assert list(ours) == list(theirs)
+        assert (ours.bit_length, ours.modes) == (theirs.bit_length, theirs.modes)

@@ -412,10 +412,11 @@ def _use_step(elicence: ELicence, step: int) -> str:
     return "used-code" if last == step else "expired-code"
 
 
-def typed_guesses(elicence: ELicence):
-    """Wrong typed codes of this licence in the current window, from every address, and since
-    when: (0, None) when there are none. Shown to the holder on the code page."""
-    return Throttle.recent_failures(elicence.throttle_key, TYPED_WINDOW)
+def typed_check_standing(elicence: ELicence):
+    """(end of the pause of typed checks or None, wrong typed codes in the current window,
+    since when) of this licence, from one read: the code page shows the pause, else the
+    guesses."""
+    return Throttle.standing(elicence.throttle_key, TYPED_WINDOW)
 
 
 def _relay_detail(origin: Origin) -> dict:

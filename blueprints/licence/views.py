@@ -1,5 +1,6 @@
 """The holder's pages: apply, show the licence (亮证) and the code (亮码), checks, share codes."""
 
+import time
 from functools import lru_cache
 
 import segno
@@ -14,7 +15,7 @@ from core.identity import identity_proven
 from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
-from models import CITIZEN, ELicence, LicenceRecord, ShareCode, Throttle, utcnow
+from models import CITIZEN, ELicence, LicenceRecord, ShareCode, utcnow
 from rules import licencecode
 
 from . import bp, service
@@ -129,10 +130,11 @@ def qr_svg(url: str, dark: str) -> str:
 def code_context() -> dict:
     """Everything the code page and its refreshing fragment show."""
     elicence = require_elicence()
-    code, remaining = service.current_code(elicence)
-    qr_code = service.current_qr_code(elicence)
+    now = time.time()  # the typed code and the QR's code of the same step
+    code, remaining = service.current_code(elicence, now)
+    qr_code = service.current_qr_code(elicence, now)
     url = service.verify_url(current_app.config["PUBLIC_BASE_URL"], elicence, qr_code)
-    guesses, guessed_since = service.typed_guesses(elicence)
+    locked_until, guesses, guessed_since = service.typed_check_standing(elicence)
     good = elicence.record.in_good_standing()
     return {
         "elicence": elicence,
@@ -142,7 +144,7 @@ def code_context() -> dict:
         "good": good,
         "qr": qr_svg(url, "#000" if good else "#c62828"),
         "typing_key": elicence.typing_key,
-        "locked_until": Throttle.locked_until_for(elicence.throttle_key),
+        "locked_until": locked_until,
         "typed_guesses": guesses,
         "guessed_since": guessed_since,
     }
