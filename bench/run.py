@@ -1,6 +1,6 @@
 """`make bench`: the application under gunicorn on loopback, a city-sized database, wrk.
 
-    .venv/bin/python -m bench.run [--duration 10] [--workers CORES] [--only verify,apply]
+    .venv/bin/python -m bench.run [--duration 10] [--workers N] [--only verify,apply]
                                    [--rebuild] [--profile]
     .venv/bin/python -m bench.run --pg postgresql://... [--configs 1,1d,2d]   (make bench-pg)
 
@@ -984,10 +984,11 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
                 if name not in only or name == "ceiling":
                     continue
                 if config.endswith("d"):
-                    # Sync workers waiting on the database: one connection per worker keeps
-                    # every worker busy; more would only queue in front of them and add
-                    # their wait to the latency, not throughput.
-                    conns = args.workers * nodes
+                    # The same offered load whatever --workers is: as many connections per
+                    # node as a PostgreSQL node's default sync workers, each busy with one
+                    # request at a time. With fewer workers (--workers 2) requests queue in
+                    # front of them while they wait on the database (docs/DESIGN.md#workers).
+                    conns = args.delay_connections * nodes
                 # The ceiling is measured right before each scenario and the scenario's ratio
                 # taken to that one: on a shared machine the load of others comes and goes.
                 ceiling = measure(servers, ctx, args, "ceiling", sc_ceiling, conns, None)
@@ -1014,8 +1015,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2)),
-        help="gunicorn workers per node (one per core, as deploy/)",
+        default=int(os.environ.get("BENCH_WORKERS", 0)),
+        help="gunicorn workers per node (default as deploy/: one per core on SQLite, "
+        "2 x cores + 1 on PostgreSQL, core.db.gunicorn_workers)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (per node)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
@@ -1047,8 +1049,20 @@ def main(argv=None) -> int:
         help="the scenarios of the configurations with the delay",
     )
     parser.add_argument("--delay-ms", type=float, default=1.0, help="each way")
+    parser.add_argument(
+        "--delay-connections",
+        type=int,
+        default=0,
+        help="connections per node in the configurations with the delay (default: a "
+        "PostgreSQL node's default workers, 2 x cores + 1)",
+    )
     args = parser.parse_args(argv)
     args.context = None
+    from core.db import gunicorn_workers
+
+    cores = os.cpu_count() or 2
+    args.workers = args.workers or gunicorn_workers(args.pg or DB_URL, cores)
+    args.delay_connections = args.delay_connections or gunicorn_workers("postgresql:", cores)
     if not shutil.which("wrk"):
         log("wrk is missing: `make bench` installs it (apt-get install wrk)")
         return 2

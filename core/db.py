@@ -216,6 +216,24 @@ class RoundTripSavingPostgresqlDatabase(PooledPostgresqlDatabase):
         return super()._close(conn, close_conn)
 
 
+def gunicorn_workers(database_url: str, cores: int) -> int:
+    """How many sync gunicorn workers a node runs by default (gunicorn.conf.py, the bench).
+
+    On SQLite, one per core: its requests are short and CPU-bound and the database takes one
+    writer at a time, so more workers only add switching and lock waits (docs/PERFORMANCE.md,
+    "Workers"). On PostgreSQL, gunicorn's own starting point, (2 x cores) + 1: the database is
+    usually on another machine and a request spends most of its time waiting for its round
+    trips (a licence check about 7 x 2.4 ms against 2 ms of CPU), so one worker per core
+    would leave the cores idle while requests queue (docs/DESIGN.md#workers). Each worker
+    holds one pooled connection: PostgreSQL's max_connections must cover workers x nodes plus
+    the audit integrator, network worker and witness of each node.
+    """
+    cores = max(1, cores)
+    if database_url.startswith(("postgres:", "postgresql:")):
+        return 2 * cores + 1
+    return cores
+
+
 def make_database(
     url: str,
     sqlite_synchronous: str = "normal",
