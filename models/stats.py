@@ -67,20 +67,7 @@ class StatCounter(BaseModel):
         for measure, metric in pairs:
             compiled_execute(
                 f"stat-counter-add-by-{by}",
-                lambda: cls.insert_from(
-                    Select(
-                        columns=[
-                            Value(dt.date(2000, 1, 1)),
-                            Value(0),
-                            fn.COALESCE(OFFICE_CODE_BY[by](), ""),
-                            Value(""),
-                            Value(""),
-                            Value(1),
-                        ]
-                    # SQLite reads `SELECT ... ON CONFLICT` as a join's ON without a WHERE.
-                    ).where(SQL("1 = 1")),
-                    [cls.day, cls.hour, cls.office, cls.measure, cls.metric, cls.count],
-                ).on_conflict(**cls._on_conflict()),
+                lambda: cls._add_by_statement(by),
                 day,
                 hour,
                 value,
@@ -90,6 +77,26 @@ class StatCounter(BaseModel):
                 1,
                 1,
             )
+
+    @classmethod
+    def _add_by_statement(cls, by: str):
+        """add_by()'s upsert, with stand-in values: INSERT ... SELECT the hour's row, its office
+        a scalar subquery of the lookup `by`, ON CONFLICT plus one."""
+        row = Select(
+            columns=[
+                Value(dt.date(2000, 1, 1)),
+                Value(0),
+                fn.COALESCE(OFFICE_CODE_BY[by](), ""),
+                Value(""),
+                Value(""),
+                Value(1),
+            ]
+        )
+        # The WHERE is for SQLite, which would read `SELECT ... ON CONFLICT` as a join's ON.
+        return cls.insert_from(
+            row.where(SQL("1 = 1")),
+            [cls.day, cls.hour, cls.office, cls.measure, cls.metric, cls.count],
+        ).on_conflict(**cls._on_conflict())
 
     @classmethod
     def _on_conflict(cls) -> dict:

@@ -142,9 +142,8 @@ def test_postgres_begin_travels_with_the_first_statement(app, sent):
         with pytest.raises(RuntimeError), write_tx():
             Setting.set_value("third", "3")
             raise RuntimeError
-        with write_tx():  # nested: a savepoint, after the held-back BEGIN
-            with write_tx():
-                Setting.set_value("fourth", "4")
+        with write_tx(), write_tx():  # nested: a savepoint, after the held-back BEGIN
+            Setting.set_value("fourth", "4")
     assert [s.split(";")[0] for s in sent if s.startswith("BEGIN")] == ["BEGIN"] * 3
     assert [s for s in sent if s in ("COMMIT", "ROLLBACK")] == ["COMMIT", "ROLLBACK", "COMMIT"]
     assert len(sent) == 9  # 4 statements (the savepoint with BEGIN), RELEASE, 3 ends, 1 read
