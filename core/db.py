@@ -147,8 +147,8 @@ class RoundTripSavingPostgresqlDatabase(PooledPostgresqlDatabase):
     - A connection is checked locally when handed out: closed, or in an unknown state, as
       peewee checks it, and its socket polled (socket_has_news): a server that ended the
       session (restart, terminate, idle timeout) has said so on the socket. Only a connection
-      whose network path broke silently passes, and its request fails as it would have failed
-      on the `SELECT 1` (after the connect timeout), the connection is then dropped.
+      whose network path broke silently passes; its first statement then fails where the
+      `SELECT 1` would have, the request gets the 503 page and the connection is dropped.
     - `BEGIN` is sent in the same message as the transaction's first statement
       (`BEGIN; UPDATE ...`, one simple-protocol query), as PostgreSQL's JDBC driver does. A
       transaction that runs no statement sends neither BEGIN nor COMMIT. The server runs the
