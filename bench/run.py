@@ -42,6 +42,7 @@ sys.path.insert(0, ROOT)
 
 from bench import dataset  # noqa: E402
 from bench.client import Client, SessionStore  # noqa: E402
+from core.db import gunicorn_workers  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "out")
 # The full-size bench city (bench/dataset.py) lives in bench/out/; smaller ones (--scale) beside it.
@@ -959,8 +960,12 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
     if config.endswith("d"):
         only &= set(args.delay_only.split(","))
     app_dir = os.path.abspath(args.app_dir)
-    servers = [Server(args.port + i, args.workers, meta, app_dir, url) for i in range(nodes)]
-    log(f"== {CONFIG_LABELS.get(config, config)}: {nodes} × gunicorn --workers {args.workers}")
+    # The nodes share this machine's cores: each is sized as a node with its share of them
+    # would be (deploy/: gunicorn.conf.py), unless --workers says otherwise.
+    share = max(1, (os.cpu_count() or 2) // nodes)
+    workers = args.workers or gunicorn_workers(url, share)
+    servers = [Server(args.port + i, workers, meta, app_dir, url) for i in range(nodes)]
+    log(f"== {CONFIG_LABELS.get(config, config)}: {nodes} × gunicorn --workers {workers}")
     runs: dict[str, list] = collections.defaultdict(list)
     with contextlib.ExitStack() as stack:
         for server in servers:
@@ -988,7 +993,7 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
                     # node as a PostgreSQL node's default sync workers, each busy with one
                     # request at a time. With fewer workers (--workers 2) requests queue in
                     # front of them while they wait on the database (docs/DESIGN.md#workers).
-                    conns = args.delay_connections * nodes
+                    conns = (args.delay_connections or gunicorn_workers(url, share)) * nodes
                 # The ceiling is measured right before each scenario and the scenario's ratio
                 # taken to that one: on a shared machine the load of others comes and goes.
                 ceiling = measure(servers, ctx, args, "ceiling", sc_ceiling, conns, None)
@@ -1016,8 +1021,8 @@ def main(argv=None) -> int:
         "--workers",
         type=int,
         default=int(os.environ.get("BENCH_WORKERS", 0)),
-        help="gunicorn workers per node (default as deploy/: one per core on SQLite, "
-        "2 x cores + 1 on PostgreSQL, core.db.gunicorn_workers)",
+        help="gunicorn workers per node (default as deploy/ for a node with its share of "
+        "the cores: one per core on SQLite, 2 x cores + 1 on PostgreSQL)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (per node)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
@@ -1053,16 +1058,11 @@ def main(argv=None) -> int:
         "--delay-connections",
         type=int,
         default=0,
-        help="connections per node in the configurations with the delay (default: a "
-        "PostgreSQL node's default workers, 2 x cores + 1)",
+        help="connections per node in the configurations with the delay (default: the "
+        "default workers of a PostgreSQL node with its share of the cores, 2 x cores + 1)",
     )
     args = parser.parse_args(argv)
     args.context = None
-    from core.db import gunicorn_workers
-
-    cores = os.cpu_count() or 2
-    args.workers = args.workers or gunicorn_workers(args.pg or DB_URL, cores)
-    args.delay_connections = args.delay_connections or gunicorn_workers("postgresql:", cores)
     if not shutil.which("wrk"):
         log("wrk is missing: `make bench` installs it (apt-get install wrk)")
         return 2
@@ -1082,7 +1082,8 @@ def main(argv=None) -> int:
     backend = "PostgreSQL 15 on the same machine" if args.pg else "SQLite"
     print(
         f"jiaoguan bench, {dt.datetime.now().isoformat(timespec='seconds')}, {backend}, "
-        f"{os.cpu_count()} cores, gunicorn --workers {args.workers} per node, wrk {args.threads} "
+        f"{os.cpu_count()} cores, gunicorn --workers {args.workers or 'as deploy/'} per node, "
+        f"wrk {args.threads} "
         f"threads per node, {args.duration} s per scenario, median of {args.repeat}, each "
         f"against the ceiling measured just before it, city scale {args.scale:g}"
     )
