@@ -5,14 +5,24 @@ licence number is a resident ID number, share codes, search terms), and a log li
 and read far more widely than the database. `%(U)s` is the path alone.
 """
 
+import os
+
+from core.db import gunicorn_workers
+
+# Sync workers (one request at a time each): one per core on SQLite, (2 x cores) + 1 on
+# PostgreSQL, whose requests mostly wait on the network (core.db.gunicorn_workers,
+# docs/DESIGN.md#workers). WEB_CONCURRENCY (gunicorn's own variable) or --workers overrides it.
+workers = int(
+    os.environ.get("WEB_CONCURRENCY")
+    or gunicorn_workers(os.environ.get("DATABASE_URL", ""), os.cpu_count() or 1)
+)
+
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
 
 
 def when_ready(server):
     """Warn at start when PUBLIC_BASE_URL (what QR codes and notices carry) names this machine
     at another host or port than the one served (core.public_url)."""
-    import os
-
     from core.public_url import bind_mismatch
 
     public = os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"

@@ -1,6 +1,6 @@
 """`make bench`: the application under gunicorn on loopback, a city-sized database, wrk.
 
-    .venv/bin/python -m bench.run [--duration 10] [--workers CORES] [--only verify,apply]
+    .venv/bin/python -m bench.run [--duration 10] [--workers N] [--only verify,apply]
                                    [--rebuild] [--profile]
     .venv/bin/python -m bench.run --pg postgresql://... [--configs 1,1d,2d]   (make bench-pg)
 
@@ -42,6 +42,7 @@ sys.path.insert(0, ROOT)
 
 from bench import dataset  # noqa: E402
 from bench.client import Client, SessionStore  # noqa: E402
+from core.db import gunicorn_workers  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "out")
 # The full-size bench city (bench/dataset.py) lives in bench/out/; smaller ones (--scale) beside it.
@@ -176,6 +177,10 @@ class Server:
             # address counter counts every login attempt and is never reset by a right
             # password (core/throttle.py), so it is lifted for the bench.
             "LOGIN_ADDRESS_MAX_FAILURES": "100000000",
+            # The cached sessions (sessions.json) are reused by runs hours or days apart; a
+            # session idle for SESSION_IDLE_MINUTES (2 h) is refused, and every applicant's
+            # request would then fail on its CSRF token. Their signatures still decide.
+            "SESSION_IDLE_MINUTES": str(60 * 24 * 365),
             # Every node and the integrator sign with the same deployment key.
             "NETWORK_KEY_FOLDER": os.path.join(CITY, "network"),
             "SECRET_KEY": meta["secret_key"],
@@ -955,8 +960,12 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
     if config.endswith("d"):
         only &= set(args.delay_only.split(","))
     app_dir = os.path.abspath(args.app_dir)
-    servers = [Server(args.port + i, args.workers, meta, app_dir, url) for i in range(nodes)]
-    log(f"== {CONFIG_LABELS.get(config, config)}: {nodes} × gunicorn --workers {args.workers}")
+    # The nodes share this machine's cores: each is sized as a node with its share of them
+    # would be (deploy/: gunicorn.conf.py), unless --workers says otherwise.
+    share = max(1, (os.cpu_count() or 2) // nodes)
+    workers = args.workers or gunicorn_workers(url, share)
+    servers = [Server(args.port + i, workers, meta, app_dir, url) for i in range(nodes)]
+    log(f"== {CONFIG_LABELS.get(config, config)}: {nodes} × gunicorn --workers {workers}")
     runs: dict[str, list] = collections.defaultdict(list)
     with contextlib.ExitStack() as stack:
         for server in servers:
@@ -980,10 +989,11 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
                 if name not in only or name == "ceiling":
                     continue
                 if config.endswith("d"):
-                    # Sync workers waiting on the database: one connection per worker keeps
-                    # every worker busy; more would only queue in front of them and add
-                    # their wait to the latency, not throughput.
-                    conns = args.workers * nodes
+                    # The same offered load whatever --workers is: as many connections per
+                    # node as a PostgreSQL node's default sync workers, each busy with one
+                    # request at a time. With fewer workers (--workers 2) requests queue in
+                    # front of them while they wait on the database (docs/DESIGN.md#workers).
+                    conns = (args.delay_connections or gunicorn_workers(url, share)) * nodes
                 # The ceiling is measured right before each scenario and the scenario's ratio
                 # taken to that one: on a shared machine the load of others comes and goes.
                 ceiling = measure(servers, ctx, args, "ceiling", sc_ceiling, conns, None)
@@ -1010,8 +1020,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2)),
-        help="gunicorn workers per node (one per core, as deploy/)",
+        default=int(os.environ.get("BENCH_WORKERS", 0)),
+        help="gunicorn workers per node (default as deploy/ for a node with its share of "
+        "the cores: one per core on SQLite, 2 x cores + 1 on PostgreSQL)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (per node)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
@@ -1043,6 +1054,13 @@ def main(argv=None) -> int:
         help="the scenarios of the configurations with the delay",
     )
     parser.add_argument("--delay-ms", type=float, default=1.0, help="each way")
+    parser.add_argument(
+        "--delay-connections",
+        type=int,
+        default=0,
+        help="connections per node in the configurations with the delay (default: the "
+        "default workers of a PostgreSQL node with its share of the cores, 2 x cores + 1)",
+    )
     args = parser.parse_args(argv)
     args.context = None
     if not shutil.which("wrk"):
@@ -1064,7 +1082,8 @@ def main(argv=None) -> int:
     backend = "PostgreSQL 15 on the same machine" if args.pg else "SQLite"
     print(
         f"jiaoguan bench, {dt.datetime.now().isoformat(timespec='seconds')}, {backend}, "
-        f"{os.cpu_count()} cores, gunicorn --workers {args.workers} per node, wrk {args.threads} "
+        f"{os.cpu_count()} cores, gunicorn --workers {args.workers or 'as deploy/'} per node, "
+        f"wrk {args.threads} "
         f"threads per node, {args.duration} s per scenario, median of {args.repeat}, each "
         f"against the ceiling measured just before it, city scale {args.scale:g}"
     )

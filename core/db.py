@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import select
 import time
 
 from flask import Flask
@@ -123,6 +124,116 @@ class QueuedWritersSqliteDatabase(PooledSqliteDatabase):
         return super()._close_raw(conn)
 
 
+def socket_has_news(fd: int) -> bool:
+    """True when the socket has something to read or is hung up, without waiting.
+
+    An idle PostgreSQL connection has nothing to read: the server speaks only when asked. When
+    the server ends the session (a restart, pg_terminate_backend, an idle timeout) it sends a
+    FATAL message and closes, and the socket becomes readable.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(0))
+
+
+class RoundTripSavingPostgresqlDatabase(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool with two round trips fewer per request (docs/DESIGN.md#data).
+
+    With the database on another machine every statement costs a network round trip (2.4 ms
+    in the bench), and a request's latency is mostly their number. peewee's pool sends a
+    `SELECT 1` each time it hands a connection out, and `BEGIN` on its own before a
+    transaction's first statement: two round trips that carry no work.
+
+    - A connection is checked locally when handed out: closed, or in an unknown state, as
+      peewee checks it, and its socket polled (socket_has_news): a server that ended the
+      session (restart, terminate, idle timeout) has said so on the socket. Only a connection
+      whose network path broke silently passes; its first statement then fails where the
+      `SELECT 1` would have, the request gets the 503 page and the connection is dropped.
+    - `BEGIN` is sent in the same message as the transaction's first statement
+      (`BEGIN; UPDATE ...`, one simple-protocol query), as PostgreSQL's JDBC driver does. A
+      transaction that runs no statement sends neither BEGIN nor COMMIT. The server runs the
+      two in order, so the transaction is the same; a failing first statement leaves it
+      aborted and the caller's rollback ends it, as before.
+    """
+
+    def _is_closed(self, conn):
+        """Closed, unknown state, or the server has hung up; an open transaction is rolled back
+        (peewee's own check, without its `SELECT 1`)."""
+        if conn.closed:
+            return True
+        status = self._adapter.txn_status(conn)
+        if status == self._adapter.txn_unknown:
+            return True
+        if status != self._adapter.txn_idle:
+            try:
+                self._adapter.rollback(conn)
+            except Exception:
+                return True
+            return False
+        try:
+            return socket_has_news(conn.fileno())
+        except (OSError, ValueError):
+            return True
+
+    def begin(self, isolation_level=None):
+        """Hold BEGIN back until the transaction's first statement (execute_sql)."""
+        if isolation_level is None:
+            isolation_level = self._isolation_level
+        stmt = "BEGIN"
+        if isolation_level:
+            stmt += " TRANSACTION ISOLATION LEVEL " + self._adapter.isolation_level_str(
+                isolation_level
+            )
+        self._state.pending_begin = stmt
+
+    def _take_pending_begin(self) -> str | None:
+        stmt = getattr(self._state, "pending_begin", None)
+        self._state.pending_begin = None
+        return stmt
+
+    def execute_sql(self, sql, params=None):
+        """Run a statement, preceded by a held-back BEGIN in the same message."""
+        begin = self._take_pending_begin()
+        if begin is not None:
+            sql = f"{begin}; {sql}"
+        return super().execute_sql(sql, params)
+
+    def commit(self):
+        """COMMIT, unless the transaction never began on the server (no statement ran)."""
+        if self._take_pending_begin() is not None:
+            return None
+        return super().commit()
+
+    def rollback(self):
+        """ROLLBACK, unless the transaction never began on the server (no statement ran)."""
+        if self._take_pending_begin() is not None:
+            return None
+        return super().rollback()
+
+    def _close(self, conn, close_conn=False):
+        # A transaction left open when the request ends: nothing held back may outlive it.
+        self._state.pending_begin = None
+        return super()._close(conn, close_conn)
+
+
+def gunicorn_workers(database_url: str, cores: int) -> int:
+    """How many sync gunicorn workers a node runs by default (gunicorn.conf.py, the bench).
+
+    On SQLite, one per core: its requests are short and CPU-bound and the database takes one
+    writer at a time, so more workers only add switching and lock waits (docs/PERFORMANCE.md,
+    "Workers"). On PostgreSQL, gunicorn's own starting point, (2 x cores) + 1: the database is
+    usually on another machine and a request spends most of its time waiting for its round
+    trips (a licence check about 7 x 2.4 ms against 2 ms of CPU), so one worker per core
+    would leave the cores idle while requests queue (docs/DESIGN.md#workers). Each worker
+    holds one pooled connection: PostgreSQL's max_connections must cover workers x nodes plus
+    the audit integrator, network worker and witness of each node.
+    """
+    cores = max(1, cores)
+    if database_url.startswith(("postgres:", "postgresql:")):
+        return 2 * cores + 1
+    return cores
+
+
 def make_database(
     url: str,
     sqlite_synchronous: str = "normal",
@@ -145,8 +256,9 @@ def make_database(
     kept at most `pg_pool_stale` seconds (then reopened), at most `pg_pool_max` are open per
     process, and one handed back inside a transaction is rolled back before it is reused
     (peewee's pool asks psycopg2 for the transaction status; a connection whose status is
-    unknown, the server gone, is closed instead). peewee checks each connection it hands out
-    with a `SELECT 1` (one round trip), so one the server dropped is replaced, not failed on.
+    unknown, the server gone, is closed instead). A connection is checked without a round trip
+    when it is handed out (RoundTripSavingPostgresqlDatabase), so one the server dropped is
+    replaced, not failed on.
     The request still opens and closes its connection, so a query outside a request fails as
     before.
     """
@@ -167,7 +279,7 @@ def make_database(
         params = parse(url)
         # A database that does not answer must give a 503 within seconds, not hang the worker.
         params.setdefault("connect_timeout", 3)
-        return PooledPostgresqlDatabase(
+        return RoundTripSavingPostgresqlDatabase(
             params.pop("database"),
             autoconnect=False,
             max_connections=pg_pool_max,

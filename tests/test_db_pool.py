@@ -94,12 +94,82 @@ def test_a_postgres_connection_the_server_closed_is_replaced(app):
     admin = psycopg2.connect(TEST_DATABASE_URL)
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        # Wait (up to 5 s) until the server process is gone, as after a restart: it has said
+        # goodbye on the connection's socket.
+        cur.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
     admin.close()
-    # The pool asks the connection (SELECT 1) when it hands it out: the dead one is dropped
-    # and the request gets a new one without an error.
+    # The pool looks at the connection's socket when it hands it out (no round trip): the
+    # dead one is dropped and the request gets a new one without an error.
     with db.connection_context():
         assert db.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+@pytest.fixture
+def sent(app):
+    """What the application sends PostgreSQL, one item per query message (a round trip): the
+    pool's connections made anew with a cursor that records each statement."""
+    import psycopg2.extensions as ext
+
+    messages = []
+
+    class Recording(ext.cursor):
+        def execute(self, sql, params=None):
+            messages.append(sql if isinstance(sql, str) else sql.decode())
+            return super().execute(sql, params)
+
+    db.obj.close_all()
+    db.obj.connect_params["cursor_factory"] = Recording
+    yield messages
+    db.obj.close_all()
+    del db.obj.connect_params["cursor_factory"]
+
+
+@postgres_only
+def test_a_postgres_request_sends_no_liveness_ping(app, client, sent):
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    assert sent == ["SELECT 1"] * 3  # the view's own statement, nothing from the pool
+
+
+@postgres_only
+def test_postgres_begin_travels_with_the_first_statement(app, sent):
+    with db.connection_context():
+        with write_tx():
+            Setting.set_value("first", "1")
+            Setting.set_value("second", "2")
+        with write_tx():
+            pass  # a transaction that does nothing costs nothing
+        with pytest.raises(RuntimeError), write_tx():
+            Setting.set_value("third", "3")
+            raise RuntimeError
+        with write_tx(), write_tx():  # nested: a savepoint, after the held-back BEGIN
+            Setting.set_value("fourth", "4")
+    assert [s.split(";")[0] for s in sent if s.startswith("BEGIN")] == ["BEGIN"] * 3
+    assert [s for s in sent if s in ("COMMIT", "ROLLBACK")] == ["COMMIT", "ROLLBACK", "COMMIT"]
+    assert len(sent) == 9  # 4 statements (the savepoint with BEGIN), RELEASE, 3 ends, 1 read
+    import psycopg2
+
+    from .helpers import TEST_DATABASE_URL
+
+    other = psycopg2.connect(TEST_DATABASE_URL)  # what another node sees
+    with other.cursor() as cur:
+        cur.execute("SELECT key, value FROM setting ORDER BY key")
+        assert cur.fetchall() == [("first", "1"), ("fourth", "4"), ("second", "2")]
+    other.close()
+
+
+@postgres_only
+def test_a_failing_first_statement_leaves_no_transaction_open(app):
+    import peewee
+    import psycopg2.extensions as ext
+
+    with db.connection_context():
+        with pytest.raises(peewee.IntegrityError), write_tx():
+            db.execute_sql("INSERT INTO setting (key, value) VALUES (NULL, 'x')")
+        assert db.connection().get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
+        with write_tx():
+            Setting.set_value("after", "ok")
+        assert Setting.get_value("after") == "ok"
 
 
 def test_compiled_select_gives_what_the_query_gives(app, make):

@@ -28,6 +28,7 @@ from models import (
     TransferCase,
     User,
     Vehicle,
+    db,
     utcnow,
     write_tx,
 )
@@ -186,6 +187,36 @@ def test_counters_are_kept_with_the_event_and_roll_back_with_it(app, make, conn)
         office = Office.get_by_id(elicence.record.issuing_office_id)
         assert row.office == office.code  # counted at the office that keeps the record
     assert counter_cells(conn) == recount_from_audit_log(conn)
+
+
+def test_a_counted_event_is_one_statement_with_its_office_looked_up_inside(app, make, conn):
+    """The office lookup rides in the counter's upsert: with the database on another machine
+    a separate lookup would be one more round trip in every check and application."""
+    elicence = make.elicence()
+    other = make.elicence()  # an e-licence at an office with a row already counted
+    statements = []
+    with app.test_request_context(), conn(), write_tx():
+        audit("licence.check", other, result="valid", detail={"via": "qr"})
+        db.obj.query_hooks.append(lambda event: statements.append(event.sql))
+        try:
+            audit("licence.check", elicence, result="valid", detail={"via": "qr"})
+        finally:
+            db.obj.query_hooks.pop()
+    assert [s.split()[:3] for s in statements] == [
+        ["INSERT", "INTO", '"audit_event"'],
+        ["INSERT", "INTO", '"stat_counter"'],
+    ]
+    with conn():
+        office = Office.get_by_id(elicence.record.issuing_office_id)
+        assert StatCounter.get(StatCounter.office == office.code).count == 2
+
+
+def test_an_object_without_an_office_counts_at_the_empty_office(app, make, conn):
+    citizen = make.citizen()  # no licence record kept under their number
+    with app.test_request_context(), conn():
+        audit("licence.apply_refused", citizen, result="refused")
+    with conn():
+        assert [(r.office, r.count) for r in StatCounter.select()] == [("", 1)]
 
 
 # --- The world of one test: events through the real pages ---------------------------------------
