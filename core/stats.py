@@ -38,10 +38,13 @@ def office_for(obj, actor_office: str) -> str:
     return find(obj) if find is not None else actor_office
 
 
-def count_event(event, obj, detail: dict | None) -> None:
-    """Add the event of an audit row just written to its counters, in the same transaction."""
+def count_event(event, obj, detail: dict | None, office: str | None = None) -> None:
+    """Add the event of an audit row just written to its counters, in the same transaction.
+    `office` is the code office_for would find, when the caller read it already."""
     pairs = counted(event.action, event.result, detail)
     if not pairs:
         return
     day, hour = bucket(event.at)
-    StatCounter.add(day, hour, office_for(obj, event.office), pairs)
+    if office is None:
+        office = office_for(obj, event.office)
+    StatCounter.add(day, hour, office, pairs)

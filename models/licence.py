@@ -104,6 +104,22 @@ class LicenceRecord(BaseModel):
         )
 
     @classmethod
+    def by_licence_no_with_office(cls, licence_no: str) -> "LicenceRecord | None":
+        """The record with this licence number, or None, with the code of the office that keeps
+        it (its `office_code`, which the application's counters are kept under) read in the same
+        statement: an e-licence application, most of the day's work, needs both."""
+        return compiled_get(
+            cls,
+            "licence-record-by-number-with-office",
+            lambda: (
+                cls.select(cls, Office.code.alias("office_code"))
+                .join(Office, on=(cls.issuing_office == Office.id))
+                .where(cls.licence_no == "")
+            ),
+            licence_no,
+        )
+
+    @classmethod
     def by_id(cls, record_id: int) -> "LicenceRecord | None":
         """The record with this id, or None."""
         return compiled_get(

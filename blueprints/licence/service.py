@@ -112,7 +112,9 @@ def apply_for_elicence(user: User) -> ELicence:
 
     Only an account that proved its ID number gets the licence kept under it (core.identity).
     """
-    record = LicenceRecord.by_licence_no(user.resident_id or "")
+    # The record and the code of its office (the counters' office) in one statement.
+    record = LicenceRecord.by_licence_no_with_office(user.resident_id or "")
+    office = record.office_code if record is not None else ""
     if not identity_proven(user):
         reason = "identity-unproven"
     elif record is None:
@@ -125,13 +127,13 @@ def apply_for_elicence(user: User) -> ELicence:
         reason = None
     if reason is not None:
         with write_tx():
-            audit("licence.apply_refused", user, actor=user, result=reason)
+            audit("licence.apply_refused", user, actor=user, result=reason, count_office=office)
         raise IssueRefused(reason)
     try:
+        # No lookup first: the record's e-licence is unique, so a second application (a
+        # double tap, or one after the first was issued) fails this insert and gets the one
+        # issued, its audit row and notice rolled back with it.
         with write_tx():
-            existing = ELicence.by_record(record.id)
-            if existing is not None:
-                return existing
             elicence = ELicence(
                 holder=user.id,
                 record=record.id,
@@ -139,11 +141,16 @@ def apply_for_elicence(user: User) -> ELicence:
                 typing_key=new_typing_key(key_prefix()),
             )
             elicence.insert_new()
-            audit("licence.issue", elicence, actor=user, detail={"record": record.id})
+            audit(
+                "licence.issue",
+                elicence,
+                actor=user,
+                detail={"record": record.id},
+                count_office=office,
+            )
             tell_issued(user, record)
     except IntegrityError:
-        # Two applications at the same moment (a double tap): the other one issued it.
-        return ELicence.get(ELicence.record == record)
+        return ELicence.get(ELicence.record == record.id)
     return elicence
 
 
