@@ -53,10 +53,23 @@ class SessionInterface(SecureCookieSessionInterface):
     otherwise re-send a logged-in inspector's cookie on every check to slide its expiry.
     """
 
+    def __init__(self):
+        """No serializer yet (get_signing_serializer makes one per secret key)."""
+        self._serializers: dict = {}
+
     def should_set_cookie(self, app, session) -> bool:
         if request.blueprint == "verify":
             return False
         return super().should_set_cookie(app, session)
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, made once per set of keys instead of twice a request (to read
+        the cookie, then to sign it again): it keeps no state between cookies."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
 
 
 def init_app(app: Flask) -> None:

@@ -31,7 +31,7 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.licence import new_handle, new_typing_key
+from models.licence import new_handle, new_secret, new_typing_key
 from rules import licencecode, totp
 from rules.clock import beijing_today
 from rules.validators import ValidationError
@@ -137,7 +137,7 @@ def apply_for_elicence(user: User) -> ELicence:
             elicence = ELicence(
                 holder=user.id,
                 record=record.id,
-                secret=pyotp.random_base32(),
+                secret=new_secret(),
                 typing_key=new_typing_key(key_prefix()),
             )
             elicence.insert_new()
@@ -165,7 +165,7 @@ def reset_codes(elicence: ELicence, actor: User) -> ELicence:
     """Revoke every outstanding code: new secret, new handle, new typing key."""
     with write_tx():
         ELicence.update(
-            secret=pyotp.random_base32(),
+            secret=new_secret(),
             handle=new_handle(),
             typing_key=new_typing_key(key_prefix()),
             last_used_step=None,
