@@ -1,5 +1,6 @@
 """CSRF, secure cookies and the security headers every response carries."""
 
+import hashlib
 import os
 import secrets
 from urllib.parse import urlsplit
@@ -52,6 +53,11 @@ class SessionInterface(SecureCookieSessionInterface):
     The verifier promises no session writes (docs/DESIGN.md#the-verifier); Flask would
     otherwise re-send a logged-in inspector's cookie on every check to slide its expiry.
     """
+
+    # SHA-1 as Flask signs with it, but named directly: Flask's default wraps it in a Python
+    # function (so that importing Flask works where SHA-1 is disabled), which sends every HMAC
+    # of the cookie down the standard library's slower pure-Python path.
+    digest_method = staticmethod(hashlib.sha1)
 
     def __init__(self):
         """No serializer yet (get_signing_serializer makes one per secret key)."""
