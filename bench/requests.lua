@@ -7,6 +7,22 @@
 --   WRAP       "wrap" to start the list again when a thread reaches its end (read-only
 --              scenarios); otherwise the thread stops and the runner reports it
 -- Statuses 2xx and 3xx are good. The done() callback prints one JSON line for bench/run.py.
+-- When a one-shot list runs out, "list_us" is the time from the first request until the last
+-- thread had none left: wrk divides by the whole run, which would count the idle rest of it.
+
+local ffi = require("ffi")
+ffi.cdef[[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock_id, bench_timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+
+-- Microseconds on the monotonic clock (one clock for every thread; os.clock is CPU time).
+local function now_us()
+  local ts = ffi.new("bench_timespec")
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) * 1000000 + math.floor(tonumber(ts.tv_nsec) / 1000)
+end
 
 local threads = {}
 local counter = 0
@@ -47,15 +63,19 @@ function init(args)
   status_5xx = 0
   exhausted = 0
   wrong_seen = ""
+  started_us = 0
+  ran_out_us = 0
 end
 
 function request()
+  if started_us == 0 then started_us = now_us() end
   pos = pos + 1
   if pos > #requests then
     exhausted = 1
     if wrap then
       pos = 1
     else
+      if ran_out_us == 0 then ran_out_us = now_us() end
       wrk.thread:stop()
       pos = #requests
     end
@@ -89,13 +109,22 @@ function done(summary, latency, requests)
   end
   local seen = ""
   for _, thread in ipairs(threads) do seen = seen .. (thread:get("wrong_seen") or "") end
+  -- The time the list lasted: a thread that never ran out was busy until the run's end.
+  local first, last, ended = nil, 0, now_us()
+  for _, thread in ipairs(threads) do
+    local started, ran_out = thread:get("started_us") or 0, thread:get("ran_out_us") or 0
+    if started > 0 and (first == nil or started < first) then first = started end
+    if ran_out == 0 then ran_out = ended end
+    if ran_out > last then last = ran_out end
+  end
+  local list_us = first and (last - first) or 0
   local e = summary.errors
   io.write(string.format(
     'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
     '"max_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, ' ..
     '"good": %d, "bad_status": %d, "wrong_body": %d, "status_503": %d, "status_5xx": %d, ' ..
-    '"exhausted": %d, "wrong_seen": "%s"}\n',
+    '"exhausted": %d, "list_us": %d, "wrong_seen": "%s"}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout,
-    t.good, t.bad_status, t.wrong_body, t.status_503, t.status_5xx, t.exhausted, seen))
+    t.good, t.bad_status, t.wrong_body, t.status_503, t.status_5xx, t.exhausted, list_us, seen))
 end

@@ -19,8 +19,20 @@ def client_addr() -> str:
     return (request.remote_addr or "") if has_request_context() else "cli"
 
 
-def audit(action: str, obj=None, *, result: str = "ok", actor=None, detail=None, **extra):
-    """Append an audit row for `action` on `obj` by the current (or given) user."""
+def audit(
+    action: str,
+    obj=None,
+    *,
+    result: str = "ok",
+    actor=None,
+    detail=None,
+    count_office: str | None = None,
+    **extra,
+):
+    """Append an audit row for `action` on `obj` by the current (or given) user.
+
+    `count_office`: the code of the office the event counts for (core.stats.office_for), when
+    the caller has read it already; the counters then need no lookup of their own."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
     fields = {
@@ -40,7 +52,7 @@ def audit(action: str, obj=None, *, result: str = "ok", actor=None, detail=None,
     # would only add two round trips to every audited write on PostgreSQL.
     with nullcontext() if db.in_transaction() else db.atomic():
         event = AuditEvent.append(action=action, detail=detail, **fields)
-        count_event(event, obj, detail)
+        count_event(event, obj, detail, count_office)
     if has_app_context():
         # core.privacy checks that a view declared to read personal data wrote its row.
         g.setdefault("audited_actions", set()).add(action)

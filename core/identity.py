@@ -105,6 +105,16 @@ def identity_proven(user) -> bool:
     return cached[1]
 
 
+def logged_in_user(login_id: str) -> User | None:
+    """Flask-Login's user loader: the account of the session, whose proof of its ID number is
+    read in the same statement (IdentityProof.logged_in_user) and kept as identity_proven's
+    answer for this request, so that the page's own check costs no second round trip."""
+    user = IdentityProof.logged_in_user(login_id)
+    if user is not None:
+        user._identity_proven = (user.resident_id, bool(user.full_proof))
+    return user
+
+
 def proven_resident_id(user) -> str | None:
     """The account's ID number when proven, else None: the key to records kept under it."""
     return user.resident_id if identity_proven(user) else None

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from core import sms
 from core.i18n import DEFAULT_LOCALE, LANGUAGES
@@ -106,6 +107,13 @@ def email_enabled() -> bool:
     return bool(current_app.config["SMTP_HOST"])
 
 
+def _request_user():
+    """The account this request's session logged in (None outside requests)."""
+    if not has_request_context():
+        return None
+    return current_user._get_current_object()
+
+
 def notify(user, kind_name: str, **params) -> Notice | None:
     """Tell `user` (a User or its id; None tells nobody) that `kind_name` happened.
 
@@ -118,12 +126,17 @@ def notify(user, kind_name: str, **params) -> Notice | None:
         raise RuntimeError("notify() must run inside the write transaction of its cause")
     if kind_name not in KINDS:
         raise ValueError(f"no notice kind {kind_name!r}")
-    # The account read afresh (its notice preferences), and the notice inserted, with SQL text
-    # built once: an e-licence application, most of the day's work, writes one.
-    user_id = user if isinstance(user, int) else user.id
-    account = User.by_id(user_id)
-    if account is None:
-        raise User.DoesNotExist(f"no account {user_id}")
+    # The account's notice preferences as they are now: the request's own logged-in account
+    # was read at the start of this request (the user loader), any other is read afresh. The
+    # notice is inserted with SQL text built once: an e-licence application, most of the
+    # day's work, writes one.
+    if isinstance(user, User) and user is _request_user():
+        account = user
+    else:
+        user_id = user if isinstance(user, int) else user.id
+        account = User.by_id(user_id)
+        if account is None:
+            raise User.DoesNotExist(f"no account {user_id}")
     notice = Notice(
         user=account.id,
         message_id=str(uuid.uuid4()),

@@ -1,5 +1,6 @@
 """CSRF, secure cookies and the security headers every response carries."""
 
+import hashlib
 import os
 import secrets
 from urllib.parse import urlsplit
@@ -53,10 +54,28 @@ class SessionInterface(SecureCookieSessionInterface):
     otherwise re-send a logged-in inspector's cookie on every check to slide its expiry.
     """
 
+    # SHA-1 as Flask signs with it, but named directly: Flask's default wraps it in a Python
+    # function (so that importing Flask works where SHA-1 is disabled), which sends every HMAC
+    # of the cookie down the standard library's slower pure-Python path.
+    digest_method = staticmethod(hashlib.sha1)
+
+    def __init__(self):
+        """No serializer yet (get_signing_serializer makes one per secret key)."""
+        self._serializers: dict = {}
+
     def should_set_cookie(self, app, session) -> bool:
         if request.blueprint == "verify":
             return False
         return super().should_set_cookie(app, session)
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, made once per set of keys instead of twice a request (to read
+        the cookie, then to sign it again): it keeps no state between cookies."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,7 @@ from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user
 
+from core.identity import logged_in_user
 from models import User, utcnow, write_tx
 
 login_manager = LoginManager()
@@ -19,7 +20,7 @@ PENDING_TTL = 300  # seconds between the password step and the code step
 
 @login_manager.user_loader
 def _load_user(login_id: str):
-    return User.from_login_id(login_id)
+    return logged_in_user(login_id)
 
 
 def start_session(user: User) -> None:

@@ -18,13 +18,13 @@ from models.stats import office_code_by
 from rules.stats import bucket, counted
 
 # The office an event is counted for, by the kind of object it was done to: an e-licence at
-# the office that keeps its record (a check reads that office's code with the e-licence:
-# ELicence.for_check, and counts it there with no lookup), a citizen's refused application at
-# the office that keeps their record (if any), a transfer at the office that registers it,
-# accident evidence at the brigade that handles the case, a truck pass at the office where the
-# truck is registered. Other objects count at the actor's office. Each is a lookup of
-# models.stats.OFFICE_CODE_BY and its value, which the counter's upsert runs itself (one
-# statement, not two: StatCounter.add_by).
+# the office that keeps its record, a citizen's refused application at the office that keeps
+# their record (if any), a transfer at the office that registers it, accident evidence at the
+# brigade that handles the case, a truck pass at the office where the truck is registered.
+# Other objects count at the actor's office. Each is a lookup of models.stats.OFFICE_CODE_BY
+# and its value, which the counter's upsert runs itself (one statement, not two:
+# StatCounter.add_by), unless the caller read the office already (audit's count_office: a
+# check reads it with the e-licence, an application with the record).
 OFFICE_OF = {
     ELicence: lambda obj: ("record", obj.record_id),
     User: lambda obj: ("licence-no", obj.resident_id or ""),
@@ -38,22 +38,21 @@ OFFICE_OF = {
 def office_for(obj, actor_office: str) -> str:
     """The office code an event on `obj` counts for (what count_event counts it at)."""
     find = OFFICE_OF.get(type(obj))
-    if find is None:
-        return actor_office
-    return getattr(obj, "record_office_code", None) or office_code_by(*find(obj))
+    return office_code_by(*find(obj)) if find is not None else actor_office
 
 
-def count_event(event, obj, detail: dict | None) -> None:
-    """Add the event of an audit row just written to its counters, in the same transaction."""
+def count_event(event, obj, detail: dict | None, office: str | None = None) -> None:
+    """Add the event of an audit row just written to its counters, in the same transaction.
+    `office` is the code office_for would find, when the caller read it already."""
     pairs = counted(event.action, event.result, detail)
     if not pairs:
         return
     day, hour = bucket(event.at)
-    find = OFFICE_OF.get(type(obj))
-    # The office when it is known without a lookup: the actor's for other objects, the record's
-    # for an e-licence read with it (ELicence.for_check).
-    known = event.office if find is None else getattr(obj, "record_office_code", None)
-    if known is not None:
-        StatCounter.add(day, hour, known, pairs)
-    else:
-        StatCounter.add_by(day, hour, *find(obj), pairs)
+    if office is None:
+        find = OFFICE_OF.get(type(obj))
+        if find is not None:
+            # The counter's upsert looks the office up itself (one statement, not two).
+            StatCounter.add_by(day, hour, *find(obj), pairs)
+            return
+        office = event.office
+    StatCounter.add(day, hour, office, pairs)

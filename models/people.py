@@ -108,22 +108,6 @@ class User(UserMixin, BaseModel):
         account's preferences, and an e-licence application writes one)."""
         return compiled_get(cls, "user-by-id", lambda: cls.select().where(cls.id == 0), user_id)
 
-    @classmethod
-    def from_login_id(cls, login_id: str):
-        """The active user behind a Flask-Login identity, or None."""
-        uid, _, token = (login_id or "").partition(":")
-        if not uid.isdigit() or not token:
-            return None
-        # On every request of a logged-in user: the SQL text is built once (compiled_get).
-        user = compiled_get(
-            cls,
-            "user-by-login-id",
-            lambda: cls.select().where((cls.id == 0) & (cls.session_token == "")),
-            int(uid),
-            token,
-        )
-        return user if user and user.active else None
-
     @property
     def roles(self) -> frozenset:
         """The set of role names of this account (cached per object)."""

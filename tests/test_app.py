@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 
 from app import load_settings
 from core.security import load_or_create_secret_key
@@ -47,6 +48,17 @@ def test_session_cookie_is_httponly_lax_and_secure_on_https(client):
     response = client.get("/login")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_session_cookies_are_signed_as_flasks_own_sign_them(app):
+    """The session interface names SHA-1 directly for speed: cookies signed by Flask's own
+    interface (sessions from before) still read, and its cookies read in Flask's."""
+    ours = app.session_interface.get_signing_serializer(app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert ours is app.session_interface.get_signing_serializer(app)  # made once
+    session = {"_user_id": "7:token", "_flashes": [("ok", "已签发")]}
+    assert ours.loads(flasks.dumps(session)) == session
+    assert flasks.loads(ours.dumps(session)) == session
 
 
 def test_pages_load_nothing_from_outside(client):

@@ -44,3 +44,29 @@ def test_percentile_is_the_nearest_rank():
     assert run.percentile(values, 50) == 50
     assert run.percentile(values, 99) == 99
     assert run.percentile([7.0], 99) == 7.0
+
+
+def test_a_mixed_list_keeps_the_days_proportions_when_applicants_are_few():
+    # 94 % applications: 1,000 requests want 940 applicants; a city with 470 gets half a list.
+    weights = {"apply": 940, "check": 40, "transfer": 20}
+    assert run.mix_counts(1000, weights, applicants=5000) == {
+        "apply": 940,
+        "check": 40,
+        "transfer": 20,
+    }
+    assert run.mix_counts(1000, weights, applicants=470) == {
+        "apply": 470,
+        "check": 20,
+        "transfer": 10,
+    }
+
+
+def test_a_one_shot_list_that_ran_out_is_rated_over_the_time_it_lasted():
+    ran_out = {"requests": 3000, "duration_us": 10_000_000, "exhausted": 2, "list_us": 4_000_000}
+    assert run.busy_us(ran_out, wrap=False) == 4_000_000
+    # A list that goes round again, or one that lasted the whole run, is rated over the run.
+    assert run.busy_us(ran_out, wrap=True) == 10_000_000
+    lasted = {"requests": 3000, "duration_us": 10_000_000, "exhausted": 0, "list_us": 10_000_500}
+    assert run.busy_us(lasted, wrap=False) == 10_000_000
+    # wrk's figures from before the script measured the list's time: the whole run.
+    assert run.busy_us({"duration_us": 10_000_000, "exhausted": 1}, wrap=False) == 10_000_000

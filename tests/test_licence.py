@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from blueprints.licence import service as licence_service
-from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord, ShareCode, utcnow
+from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord, Notice, ShareCode, utcnow
 from rules import licencecode, totp
 
 from .factories import Factory
@@ -29,6 +29,38 @@ def test_apply_issues_at_once_when_in_good_standing(client, make, login, conn):
     assert again.status_code == 303
     with conn():
         assert ELicence.select().count() == 1
+
+
+def test_applying_again_gives_the_same_elicence_and_tells_nobody_twice(client, make, login, conn):
+    citizen = make.citizen()
+    make.licence_record(citizen)
+    login(citizen)
+    page(client.get("/licence/"))
+    assert client.post("/licence/apply", data={}).status_code == 303
+    assert client.post("/licence/apply", data={}).status_code == 303
+    with conn():
+        el = ELicence.get(ELicence.holder == citizen.id)
+        issued = AuditEvent.select().where(AuditEvent.action == "licence.issue")
+        assert [e.object_id for e in issued] == [str(el.id)]
+        notices = Notice.select().where(Notice.user == citizen.id)
+        assert [n.kind for n in notices] == ["licence.issued"]
+    assert "/licence/card" in client.get("/licence/").get_data(as_text=True)
+
+
+def test_an_account_proven_after_its_login_may_apply_on_its_next_request(client, make, login, conn):
+    """The proof is read with the account on each request (core.identity.logged_in_user),
+    never kept from an earlier one."""
+    citizen = make.citizen(proven=False)
+    make.licence_record(citizen)
+    login(citizen)
+    page(client.get("/licence/"))
+    page(client.post("/licence/apply", data={}), 422)
+    make.proof(citizen)
+    assert client.post("/licence/apply", data={}).status_code == 303
+    with conn():
+        assert ELicence.get(ELicence.holder == citizen.id).record.licence_no == (
+            citizen.resident_id
+        )
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from models import (
     ZoneRule,
 )
 from models.base import utcnow
+from models.identity import COUNTER, QUERY_CODE, IdentityProof
+from models.licence import TYPING_ALPHABET, new_secret, new_typing_key
 from models.stats import office_code_by
 
 
@@ -29,6 +31,45 @@ def test_licence_lookups(app, make, conn):
         assert ELicence.by_typing_key(elicence.typing_key).id == elicence.id
         assert ELicence.by_record(record.id).id == elicence.id
         assert ELicence.by_record(-1) is None
+        with_office = LicenceRecord.by_licence_no_with_office(record.licence_no)
+        assert with_office.id == record.id and with_office.name == record.name
+        assert with_office.office_code == record.issuing_office.code
+        assert LicenceRecord.by_licence_no_with_office("000000000000000000") is None
+
+
+def test_the_logged_in_account_comes_with_whether_it_proved_its_id_number(app, make, conn):
+    proven = make.citizen()
+    unproven = make.citizen(proven=False)
+    by_code = make.citizen(proven=False)
+    make.proof(by_code, QUERY_CODE, case=make.accident_case())
+    at_counter = make.citizen(proven=False)
+    make.proof(at_counter, COUNTER)
+    with conn():
+        for user, expected in (
+            (proven, True),
+            (unproven, False),
+            (by_code, False),  # a query code proves one case, not the ID number
+            (at_counter, True),
+        ):
+            account = IdentityProof.logged_in_user(user.get_id())
+            assert account.id == user.id and bool(account.full_proof) is expected
+            assert IdentityProof.proves(account) is expected
+        assert IdentityProof.logged_in_user(f"{proven.id}:not-the-token") is None
+        assert IdentityProof.logged_in_user("nonsense") is None
+        User.update(active=False).where(User.id == proven.id).execute()
+        assert IdentityProof.logged_in_user(proven.get_id()) is None
+        # A proof of an earlier ID number does not prove the new one.
+        User.update(resident_id="110101199001011237").where(User.id == at_counter.id).execute()
+        assert not IdentityProof.logged_in_user(at_counter.get_id()).full_proof
+
+
+def test_new_secrets_and_typing_keys():
+    secret = new_secret()
+    assert len(secret) == 32 and set(secret) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    keys = [new_typing_key("37") for _ in range(200)]
+    assert all(len(k) == 8 and k.startswith("37") for k in keys)
+    assert set("".join(k[2:] for k in keys)) == set(TYPING_ALPHABET)  # 1,200 draws of 32
+    assert len(TYPING_ALPHABET) == 32  # so one random byte's low five bits pick evenly
 
 
 def test_a_check_reads_the_elicence_with_its_record_and_office_in_one_query(app, make, conn):

@@ -31,7 +31,7 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.licence import new_handle, new_typing_key
+from models.licence import new_handle, new_secret, new_typing_key
 from rules import licencecode, totp
 from rules.clock import beijing_today
 from rules.validators import ValidationError
@@ -112,7 +112,9 @@ def apply_for_elicence(user: User) -> ELicence:
 
     Only an account that proved its ID number gets the licence kept under it (core.identity).
     """
-    record = LicenceRecord.by_licence_no(user.resident_id or "")
+    # The record and the code of its office (the counters' office) in one statement.
+    record = LicenceRecord.by_licence_no_with_office(user.resident_id or "")
+    office = record.office_code if record is not None else ""
     if not identity_proven(user):
         reason = "identity-unproven"
     elif record is None:
@@ -125,25 +127,30 @@ def apply_for_elicence(user: User) -> ELicence:
         reason = None
     if reason is not None:
         with write_tx():
-            audit("licence.apply_refused", user, actor=user, result=reason)
+            audit("licence.apply_refused", user, actor=user, result=reason, count_office=office)
         raise IssueRefused(reason)
     try:
+        # No lookup first: the record's e-licence is unique, so a second application (a
+        # double tap, or one after the first was issued) fails this insert and gets the one
+        # issued, its audit row and notice rolled back with it.
         with write_tx():
-            existing = ELicence.by_record(record.id)
-            if existing is not None:
-                return existing
             elicence = ELicence(
                 holder=user.id,
                 record=record.id,
-                secret=pyotp.random_base32(),
+                secret=new_secret(),
                 typing_key=new_typing_key(key_prefix()),
             )
             elicence.insert_new()
-            audit("licence.issue", elicence, actor=user, detail={"record": record.id})
+            audit(
+                "licence.issue",
+                elicence,
+                actor=user,
+                detail={"record": record.id},
+                count_office=office,
+            )
             tell_issued(user, record)
     except IntegrityError:
-        # Two applications at the same moment (a double tap): the other one issued it.
-        return ELicence.get(ELicence.record == record)
+        return ELicence.get(ELicence.record == record.id)
     return elicence
 
 
@@ -158,7 +165,7 @@ def reset_codes(elicence: ELicence, actor: User) -> ELicence:
     """Revoke every outstanding code: new secret, new handle, new typing key."""
     with write_tx():
         ELicence.update(
-            secret=pyotp.random_base32(),
+            secret=new_secret(),
             handle=new_handle(),
             typing_key=new_typing_key(key_prefix()),
             last_used_step=None,
@@ -491,6 +498,8 @@ def _log_check(elicence, via, verdict, checker, label: str = "", origin=None) ->
             **({"office": office[:20]} if office and not origin.relay else {}),
             **_relay_detail(origin),
         },
+        # The record's office, when the check read it with the e-licence (ELicence.for_check).
+        count_office=elicence.record_office_code,
     )
 
 
