@@ -55,18 +55,20 @@ run: migrate
 run-network: install
 	scripts/run-network.sh
 
+# `make test` runs on SQLite (whatever TEST_DATABASE_URL says; `make test-pg` on PostgreSQL).
 # Browser tests are never skipped silently: Chromium is installed when missing (as root), or the
 # run stops with the command to install it; SKIP_BROWSER=1 runs the suite without them. The same
 # for the Nu HTML checker the standards test runs (vnu-jar from npm into .cache/vnu, and Java).
 # The suite runs in pytest-xdist workers, one per core (PYTEST_WORKERS=0: in this one process);
-# each worker has its own SQLite files, PostgreSQL database, ports and folders (tests/helpers.py).
+# each worker has its own SQLite files, PostgreSQL database, ports and folders (tests/helpers.py),
+# and takes whole test files (a module-scoped fixture, two cities say, is made once).
 PYTEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal
+PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test: install-test
 	scripts/ensure-chromium.sh
 	scripts/ensure-vnu.sh >/dev/null
-	$(PYTEST) $(PYTEST_ARGS)
+	TEST_DATABASE_URL= $(PYTEST) $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL (starts Debian's cluster and makes the test database; needs root).
 # A TEST_DATABASE_URL set in the environment is used instead of the script's jiaoguan_test; the
