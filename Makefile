@@ -55,19 +55,29 @@ run: migrate
 run-network: install
 	scripts/run-network.sh
 
+# `make test` runs on SQLite (whatever TEST_DATABASE_URL says; `make test-pg` on PostgreSQL).
 # Browser tests are never skipped silently: Chromium is installed when missing (as root), or the
 # run stops with the command to install it; SKIP_BROWSER=1 runs the suite without them. The same
 # for the Nu HTML checker the standards test runs (vnu-jar from npm into .cache/vnu, and Java).
+# The suite runs in pytest-xdist workers, one per core (PYTEST_WORKERS=0: in this one process);
+# each worker has its own SQLite files, PostgreSQL database, ports and folders (tests/helpers.py),
+# and takes whole test files (a module-scoped fixture, two cities say, is made once).
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 test: install-test
 	scripts/ensure-chromium.sh
 	scripts/ensure-vnu.sh >/dev/null
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	TEST_DATABASE_URL= $(PYTEST) $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL (starts Debian's cluster and makes the test database; needs root).
+# A TEST_DATABASE_URL set in the environment is used instead of the script's jiaoguan_test; the
+# workers run on databases named after it (jiaoguan_test_gw0, ...), made by tests/conftest.py.
 test-pg: install-test
 	scripts/ensure-chromium.sh
 	scripts/ensure-vnu.sh >/dev/null
-	TEST_DATABASE_URL=$$(scripts/pg-test-server.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	url=$$(scripts/pg-test-server.sh) && \
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$url} $(PYTEST) $(PYTEST_ARGS)
 
 # The benchmark against a real gunicorn (not part of the tests): docs/PERFORMANCE.md.
 # wrk comes from Debian's packages (installed here when missing; needs root, as CI has).

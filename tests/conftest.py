@@ -13,7 +13,7 @@ from core.db import upgrade
 from models import db
 
 from .factories import Factory
-from .helpers import CSRFClient, fresh_database_url, release_database
+from .helpers import CSRFClient, ensure_worker_database, migrated_database_url, release_database
 
 # No per-example deadline: on a loaded machine one slow example is not a failure (a property
 # that is really slow shows as a slow suite instead). HYPOTHESIS_PROFILE=default restores it.
@@ -21,14 +21,20 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
+def pytest_sessionstart(session):
+    """Each pytest-xdist worker runs on a PostgreSQL database of its own (tests/helpers.py)."""
+    ensure_worker_database()
+
+
 @pytest.fixture
 def app(tmp_path):
-    """The application on a real, migrated SQLite file of its own."""
+    """The application on a real, migrated database of its own (tests/helpers.py: a copy of
+    the migrated SQLite file, or PostgreSQL's migrated schema emptied)."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "DATABASE_URL": fresh_database_url(tmp_path),
+            "DATABASE_URL": migrated_database_url(tmp_path),
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "NETWORK_KEY_FOLDER": str(tmp_path / "network"),
             # Still scrypt (memory-hard), with a smaller cost so the suite stays fast.
@@ -85,7 +91,7 @@ def live_app(tmp_path):
     app = create_app(
         {
             "SECRET_KEY": "browser-test",
-            "DATABASE_URL": fresh_database_url(tmp_path),
+            "DATABASE_URL": migrated_database_url(tmp_path),
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "NETWORK_KEY_FOLDER": str(tmp_path / "network"),
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
