@@ -34,17 +34,25 @@ def local_path(target: str | None) -> str | None:
 
 
 def load_or_create_secret_key(instance_path: str) -> str:
-    """The deployment's secret key: generated once into the instance folder, never in code."""
+    """The deployment's secret key: generated once into the instance folder, never in code.
+
+    The key is written to a file of this process's own and linked into place, which fails if
+    the file exists: processes starting at once (gunicorn's workers, parallel tests) all read
+    the one key that won, never a file still being written."""
     path = os.path.join(instance_path, "secret_key")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with open(path) as fh:
-            return fh.read().strip()
-    with os.fdopen(fd, "w") as fh:
-        key = secrets.token_urlsafe(48)
-        fh.write(key)
-    return key
+    if not os.path.exists(path):
+        draft = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process linked its key first: that one is the key
+        finally:
+            os.unlink(draft)
+    with open(path) as fh:
+        return fh.read().strip()
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -34,6 +34,18 @@ def test_secret_key_is_generated_once_per_instance(tmp_path):
     assert len(keys[0]) >= 40
 
 
+def test_processes_starting_at_once_all_read_the_one_key(tmp_path):
+    """Eight processes create the key at the same moment (gunicorn's workers, parallel test
+    workers): each reads the same whole key, none a file still being written."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(8) as pool:
+        keys = pool.map(load_or_create_secret_key, [str(tmp_path)] * 8)
+    assert len(set(keys)) == 1 and len(keys[0]) >= 40
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
+
+
 def test_security_headers_on_every_page(client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
