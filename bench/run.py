@@ -975,6 +975,10 @@ CONFIG_LABELS = {
 }
 
 
+# Workers of each node in the configurations with the delay (run_config).
+DELAYED_NODE_WORKERS = 2
+
+
 def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
     """Every chosen scenario on one configuration (1 or 2 nodes, with or without the delay);
     {scenario: median figures}."""
@@ -984,10 +988,19 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
     if config.endswith("d"):
         only &= set(args.delay_only.split(","))
     app_dir = os.path.abspath(args.app_dir)
-    # The nodes share this machine's cores: each is sized as a node with its share of them
-    # would be (deploy/: gunicorn.conf.py), unless --workers says otherwise.
-    share = max(1, (os.cpu_count() or 2) // nodes)
-    workers = args.workers or gunicorn_workers(url, share)
+    # A node beside the database runs as deploy/ runs it on this machine (gunicorn.conf.py).
+    # With the delay, one node is compared with two: both share this machine's cores, so each
+    # node is a small one of DELAYED_NODE_WORKERS workers, which the round trips keep mostly
+    # waiting, with one connection each: neither configuration is bound by the shared CPU, and
+    # what the second node adds is what the database lets it add (a node sized for the whole
+    # machine would saturate the cores alone, and two would measure the CPU, not the database).
+    delayed = config.endswith("d")
+    if args.workers:
+        workers = args.workers
+    elif delayed:
+        workers = DELAYED_NODE_WORKERS
+    else:
+        workers = gunicorn_workers(url, os.cpu_count() or 2)
     servers = [Server(args.port + i, workers, meta, app_dir, url) for i in range(nodes)]
     log(f"== {CONFIG_LABELS.get(config, config)}: {nodes} × gunicorn --workers {workers}")
     runs: dict[str, list] = collections.defaultdict(list)
@@ -1012,12 +1025,10 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
             for name, _label, builder, conns in SCENARIOS:
                 if name not in only or name == "ceiling":
                     continue
-                if config.endswith("d"):
-                    # The same offered load whatever --workers is: as many connections per
-                    # node as a PostgreSQL node's default sync workers, each busy with one
-                    # request at a time. With fewer workers (--workers 2) requests queue in
-                    # front of them while they wait on the database (docs/DESIGN.md#workers).
-                    conns = (args.delay_connections or gunicorn_workers(url, share)) * nodes
+                if delayed:
+                    # One connection per worker by default: each worker busy with one request
+                    # at a time, none queued in front of it (--delay-connections to queue).
+                    conns = (args.delay_connections or workers) * nodes
                 # The ceiling is measured right before each scenario and the scenario's ratio
                 # taken to that one: on a shared machine the load of others comes and goes.
                 ceiling = measure(servers, ctx, args, "ceiling", sc_ceiling, conns, None)
@@ -1045,8 +1056,8 @@ def main(argv=None) -> int:
         "--workers",
         type=int,
         default=int(os.environ.get("BENCH_WORKERS", 0)),
-        help="gunicorn workers per node (default as deploy/ for a node with its share of "
-        "the cores: one per core on SQLite, 2 x cores + 1 on PostgreSQL)",
+        help="gunicorn workers per node (default as deploy/ on this machine: one per core on "
+        "SQLite, 2 x cores + 1 on PostgreSQL; with the delay, DELAYED_NODE_WORKERS)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (per node)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 5800)))
@@ -1082,8 +1093,7 @@ def main(argv=None) -> int:
         "--delay-connections",
         type=int,
         default=0,
-        help="connections per node in the configurations with the delay (default: the "
-        "default workers of a PostgreSQL node with its share of the cores, 2 x cores + 1)",
+        help="connections per node in the configurations with the delay (default: one per worker)",
     )
     args = parser.parse_args(argv)
     args.context = None
