@@ -225,16 +225,25 @@ class ELicence(BaseModel):
         return elicence
 
     @classmethod
-    def by_holder(cls, user_id: int) -> "ELicence | None":
-        """The e-licence kept under this account (the first, if ever more than one), or None:
-        every page of the holder's asks (the code page each code step)."""
-        return compiled_get(
-            cls,
-            "elicence-by-holder",
-            lambda: cls.select().where(cls.holder == 0).limit(1),
+    def with_record_of_holder(cls, user_id: int) -> "ELicence | None":
+        """The e-licence kept under this account (the first, if ever more than one), with its
+        licence record read in the same query, or None: every page of the holder's that shows
+        the licence reads both (the code page each code step)."""
+        found = compiled_get_joined(
+            (cls, LicenceRecord),
+            "elicence-with-record-by-holder",
+            lambda: (
+                cls.select(cls, LicenceRecord).join(LicenceRecord).where(cls.holder == 0).limit(1)
+            ),
             user_id,
             1,  # the LIMIT
         )
+        if found is None:
+            return None
+        elicence, record = found
+        elicence.record = record
+        elicence._dirty.clear()  # the record it was read with: nothing to save
+        return elicence
 
     @classmethod
     def by_record(cls, record_id: int) -> "ELicence | None":

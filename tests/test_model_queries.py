@@ -31,6 +31,10 @@ def test_licence_lookups(app, make, conn):
         assert ELicence.by_typing_key(elicence.typing_key).id == elicence.id
         assert ELicence.by_record(record.id).id == elicence.id
         assert ELicence.by_record(-1) is None
+        held = ELicence.with_record_of_holder(elicence.holder_id)
+        assert held.id == elicence.id and held.record.licence_no == record.licence_no
+        assert not held.is_dirty()  # read, not changed: nothing for a save() to write
+        assert ELicence.with_record_of_holder(-1) is None
         with_office = LicenceRecord.by_licence_no_with_office(record.licence_no)
         assert with_office.id == record.id and with_office.name == record.name
         assert with_office.office_code == record.issuing_office.code
