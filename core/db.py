@@ -194,9 +194,19 @@ class RoundTripSavingPostgresqlDatabase(PooledPostgresqlDatabase):
     def execute_sql(self, sql, params=None):
         """Run a statement, preceded by a held-back BEGIN in the same message."""
         begin = self._take_pending_begin()
-        if begin is not None:
-            sql = f"{begin}; {sql}"
-        return super().execute_sql(sql, params)
+        if begin is None:
+            return super().execute_sql(sql, params)
+        try:
+            return super().execute_sql(f"{begin}; {sql}", params)
+        except Exception:
+            # Refused before it was sent (psycopg2 could not adapt a value, or the parameters
+            # did not match): the server saw no BEGIN either, so it is held back again, and a
+            # caller that catches the error goes on inside its transaction, not in autocommit.
+            conn = self._state.conn
+            unsent = conn is not None and not conn.closed
+            if unsent and self._adapter.txn_status(conn) == self._adapter.txn_idle:
+                self._state.pending_begin = begin
+            raise
 
     def commit(self):
         """COMMIT, unless the transaction never began on the server (no statement ran)."""

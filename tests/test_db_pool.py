@@ -172,6 +172,24 @@ def test_a_failing_first_statement_leaves_no_transaction_open(app):
         assert Setting.get_value("after") == "ok"
 
 
+@postgres_only
+def test_a_first_statement_refused_before_sending_keeps_the_transaction(app):
+    """psycopg2 refuses a value it cannot adapt before anything is sent: the held-back BEGIN
+    must not be lost with it, or what follows would run in autocommit and survive the
+    rollback."""
+
+    class Unadaptable:
+        pass
+
+    with db.connection_context():
+        with pytest.raises(RuntimeError), write_tx():
+            with pytest.raises(Exception, match="adapt"):
+                db.execute_sql("SELECT %s", (Unadaptable(),))
+            Setting.set_value("refused-first", "kept?")
+            raise RuntimeError("roll it all back")
+        assert Setting.get_value("refused-first") is None
+
+
 def test_compiled_select_gives_what_the_query_gives(app, make):
     from models import User
     from models.base import compiled_select
