@@ -36,9 +36,10 @@ def local_path(target: str | None) -> str | None:
 def load_or_create_secret_key(instance_path: str) -> str:
     """The deployment's secret key: generated once into the instance folder, never in code.
 
-    The key is written to a file of this process's own and linked into place, which fails if
-    the file exists: processes starting at once (gunicorn's workers, parallel tests) all read
-    the one key that won, never a file still being written."""
+    The key is written to a file of this process's own, on disk before it has its name, and
+    linked into place, which fails if the file exists: processes starting at once (gunicorn's
+    workers, parallel tests) all read the one key that won, never a file still being written,
+    and a power cut leaves either no key or a whole one."""
     path = os.path.join(instance_path, "secret_key")
     if not os.path.exists(path):
         draft = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
@@ -46,13 +47,21 @@ def load_or_create_secret_key(instance_path: str) -> str:
         try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
+                fh.flush()
+                os.fsync(fh.fileno())
             os.link(draft, path)
         except FileExistsError:
             pass  # another process linked its key first: that one is the key
         finally:
             os.unlink(draft)
     with open(path) as fh:
-        return fh.read().strip()
+        key = fh.read().strip()
+    if not key:
+        raise RuntimeError(
+            f"{path} is empty: restore it from the backup, or delete it for a new key "
+            "(everyone is then logged out)"
+        )
+    return key
 
 
 class SessionInterface(SecureCookieSessionInterface):

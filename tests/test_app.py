@@ -46,6 +46,12 @@ def test_processes_starting_at_once_all_read_the_one_key(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
 
 
+def test_an_empty_key_file_stops_the_start_instead_of_signing_with_nothing(tmp_path):
+    (tmp_path / "secret_key").write_text("")
+    with pytest.raises(RuntimeError, match="empty"):
+        load_or_create_secret_key(str(tmp_path))
+
+
 def test_security_headers_on_every_page(client):
     response = client.get("/")
     csp = response.headers["Content-Security-Policy"]
