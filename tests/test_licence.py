@@ -47,6 +47,32 @@ def test_applying_again_gives_the_same_elicence_and_tells_nobody_twice(client, m
     assert "/licence/card" in client.get("/licence/").get_data(as_text=True)
 
 
+def test_a_typing_key_that_clashes_with_another_licence_is_drawn_again(
+    client, make, login, conn, monkeypatch
+):
+    """Typing keys are random: one that another licence already has (one in many thousands)
+    makes the insert fail on the key, not on the record. The application draws new keys and
+    is issued, instead of failing with an error page."""
+    from blueprints.licence import service
+
+    taken = make.elicence().typing_key
+    draws = iter([taken])
+    real = service.new_typing_key
+    monkeypatch.setattr(service, "new_typing_key", lambda prefix: next(draws, None) or real(prefix))
+    citizen = make.citizen()
+    make.licence_record(citizen)
+    login(citizen)
+    page(client.get("/licence/"))
+    assert client.post("/licence/apply", data={}).status_code == 303
+    with conn():
+        el = ELicence.get(ELicence.holder == citizen.id)
+        assert el.typing_key != taken
+        issued = AuditEvent.select().where(
+            (AuditEvent.action == "licence.issue") & (AuditEvent.object_id == str(el.id))
+        )
+        assert issued.count() == 1  # the clashing attempt's row rolled back with it
+
+
 def test_an_account_proven_after_its_login_may_apply_on_its_next_request(client, make, login, conn):
     """The proof is read with the account on each request (core.identity.logged_in_user),
     never kept from an earlier one."""

@@ -6,6 +6,7 @@ refusal: every verdict, "invalid" included, is the check doing its job.
 """
 
 import datetime as dt
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -105,6 +106,10 @@ class IssueRefused(StepError):
         self.reason = reason
 
 
+# How many times an application draws new random keys after a clash with another licence's.
+KEY_ATTEMPTS = 3
+
+
 def apply_for_elicence(user: User) -> ELicence:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise the refusal is audited and raised (IssueRefused, a StepError). Issuing
@@ -129,28 +134,40 @@ def apply_for_elicence(user: User) -> ELicence:
         with write_tx():
             audit("licence.apply_refused", user, actor=user, result=reason, count_office=office)
         raise IssueRefused(reason)
-    try:
-        # No lookup first: the record's e-licence is unique, so a second application (a
-        # double tap, or one after the first was issued) fails this insert and gets the one
-        # issued, its audit row and notice rolled back with it.
-        with write_tx():
-            elicence = ELicence(
-                holder=user.id,
-                record=record.id,
-                secret=new_secret(),
-                typing_key=new_typing_key(key_prefix()),
-            )
-            elicence.insert_new()
-            audit(
-                "licence.issue",
-                elicence,
-                actor=user,
-                detail={"record": record.id},
-                count_office=office,
-            )
-            tell_issued(user, record)
-    except IntegrityError:
-        return ELicence.get(ELicence.record == record.id)
+    # No lookup first: the record's e-licence is unique, so a second application (a double
+    # tap, or one after the first was issued) fails this insert and gets the one issued, its
+    # audit row and notice rolled back with it. A clash on a random key instead (another
+    # licence's typing key: one in many thousands) is tried again with new keys.
+    for attempt in itertools.count(1):
+        try:
+            return _issue(user, record, office)
+        except IntegrityError:
+            issued = ELicence.get_or_none(ELicence.record == record.id)
+            if issued is not None:
+                return issued
+            if attempt == KEY_ATTEMPTS:
+                raise
+
+
+def _issue(user: User, record: LicenceRecord, office: str) -> ELicence:
+    """Insert the e-licence with new random keys, its audit row and the holder's notice, in
+    one transaction (IntegrityError when the record has one already, or a key clashed)."""
+    with write_tx():
+        elicence = ELicence(
+            holder=user.id,
+            record=record.id,
+            secret=new_secret(),
+            typing_key=new_typing_key(key_prefix()),
+        )
+        elicence.insert_new()
+        audit(
+            "licence.issue",
+            elicence,
+            actor=user,
+            detail={"record": record.id},
+            count_office=office,
+        )
+        tell_issued(user, record)
     return elicence
 
 
