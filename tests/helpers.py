@@ -147,7 +147,8 @@ _sqlite_template: list[str] = []
 _pg_clean: dict[str, object] = {}
 
 # Everything a test could change in the schema besides the rows: tables, columns, defaults,
-# constraints, indexes, triggers (and whether they are enabled), functions, views, sequences,
+# constraints, indexes, triggers (the foreign keys' own included, and whether each is enabled),
+# functions, views, sequences (and their settings),
 # and the migrations recorded as applied.
 _PG_SCHEMA_FINGERPRINT = """
 SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
@@ -165,9 +166,15 @@ SELECT md5(string_agg(item, E'\\n' ORDER BY item)) FROM (
   UNION ALL
   SELECT format('idx %s', indexdef) FROM pg_indexes WHERE schemaname = 'public'
   UNION ALL
-  SELECT format('trg %s %s %s', tgname, tgenabled, pg_get_triggerdef(oid))
-    FROM pg_trigger WHERE NOT tgisinternal
-     AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+  SELECT format('trg %s %s %s', tgname, tgenabled,
+                CASE WHEN tgisinternal THEN '' ELSE pg_get_triggerdef(oid) END)
+    FROM pg_trigger
+   WHERE tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+  UNION ALL
+  SELECT format('seq %s %s %s %s %s', s.seqrelid::regclass, s.seqincrement, s.seqmin, s.seqmax,
+                s.seqcycle)
+    FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+   WHERE c.relnamespace = 'public'::regnamespace
   UNION ALL
   SELECT format('fn %s %s', p.oid::regprocedure, md5(pg_get_functiondef(p.oid)))
     FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prokind IN ('f', 'p')
