@@ -31,7 +31,7 @@ def audit(
 ):
     """Append an audit row for `action` on `obj` by the current (or given) user.
 
-    `count_office`: the code of the office the event counts for (core.stats.office_for), when
+    `count_office`: the code of the office the event counts for (core.stats.OFFICE_OF), when
     the caller has read it already; the counters then need no lookup of their own."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user

@@ -14,7 +14,6 @@ from models import (
     TruckPass,
     User,
 )
-from models.stats import office_code_by
 from rules.stats import bucket, counted
 
 # The office an event is counted for, by the kind of object it was done to: an e-licence at
@@ -35,15 +34,9 @@ OFFICE_OF = {
 }
 
 
-def office_for(obj, actor_office: str) -> str:
-    """The office code an event on `obj` counts for (what count_event counts it at)."""
-    find = OFFICE_OF.get(type(obj))
-    return office_code_by(*find(obj)) if find is not None else actor_office
-
-
 def count_event(event, obj, detail: dict | None, office: str | None = None) -> None:
     """Add the event of an audit row just written to its counters, in the same transaction.
-    `office` is the code office_for would find, when the caller read it already."""
+    `office` is the code OFFICE_OF's lookup would find, when the caller read it already."""
     pairs = counted(event.action, event.result, detail)
     if not pairs:
         return
