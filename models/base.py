@@ -118,15 +118,7 @@ def compiled_get(model, name: str, build, *params):
     reader = _ROW_READERS.get(key)
     if reader is None:
         reader = _ROW_READERS[key] = _row_reader(model, cursor.description)
-    instance = model(
-        __no_default__=1,
-        **{
-            name: (conv(value) if conv else value)
-            for name, conv, value in zip(reader[0], reader[1], row, strict=True)
-        },
-    )
-    instance._dirty.clear()
-    return instance
+    return _instance(model, reader, row)
 
 
 # How the columns of a compiled statement become a model's fields: see compiled_get.
@@ -154,18 +146,23 @@ def compiled_get_joined(models, name: str, build, *params):
             start = end
         readers = _ROW_READERS[key] = (tuple(readers), start)
     parts, rest = readers
-    found = []
-    for model, start, end, (names, converters) in parts:
-        instance = model(
-            __no_default__=1,
-            **{
-                name: (conv(value) if conv else value)
-                for name, conv, value in zip(names, converters, row[start:end], strict=True)
-            },
-        )
-        instance._dirty.clear()
-        found.append(instance)
+    found = [_instance(model, reader, row[start:end]) for model, start, end, reader in parts]
     return (*found, *row[rest:])
+
+
+def _instance(model, reader: tuple[tuple, tuple], values):
+    """A row's values as an instance of `model`, as peewee's raw query builds it: each value
+    through its converter (_row_reader), no defaults, nothing dirty."""
+    names, converters = reader
+    instance = model(
+        __no_default__=1,
+        **{
+            name: (conv(value) if conv else value)
+            for name, conv, value in zip(names, converters, values, strict=True)
+        },
+    )
+    instance._dirty.clear()
+    return instance
 
 
 def _row_reader(model, description) -> tuple[tuple, tuple]:
