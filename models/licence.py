@@ -205,8 +205,7 @@ class ELicence(BaseModel):
         "typing_key"), with its licence record and that record's office code, in one query:
         every verifier check reads them, and each lookup of its own was a round trip."""
         field = {"handle": cls.handle, "typing_key": cls.typing_key}[by]
-        found = compiled_get_joined(
-            (cls, LicenceRecord),
+        found = cls._with_record(
             f"elicence-for-check-by-{by}",
             lambda: (
                 cls.select(cls, LicenceRecord, Office.code)
@@ -218,9 +217,7 @@ class ELicence(BaseModel):
         )
         if found is None:
             return None
-        elicence, record, office_code = found
-        elicence.record = record
-        elicence._dirty.clear()  # the record it was read with: nothing to save
+        elicence, office_code = found
         elicence.record_office_code = office_code
         return elicence
 
@@ -229,8 +226,7 @@ class ELicence(BaseModel):
         """The e-licence kept under this account (the first, if ever more than one), with its
         licence record read in the same query, or None: every page of the holder's that shows
         the licence reads both (the code page each code step)."""
-        found = compiled_get_joined(
-            (cls, LicenceRecord),
+        found = cls._with_record(
             "elicence-with-record-by-holder",
             lambda: (
                 cls.select(cls, LicenceRecord).join(LicenceRecord).where(cls.holder == 0).limit(1)
@@ -238,12 +234,20 @@ class ELicence(BaseModel):
             user_id,
             1,  # the LIMIT
         )
+        return found[0] if found is not None else None
+
+    @classmethod
+    def _with_record(cls, name: str, build, *params) -> tuple | None:
+        """(e-licence, *further columns) of a fixed-shape SELECT of the e-licence and its
+        licence record (compiled_get_joined), the record set on the e-licence; None when no
+        row matched."""
+        found = compiled_get_joined((cls, LicenceRecord), name, build, *params)
         if found is None:
             return None
-        elicence, record = found
+        elicence, record, *rest = found
         elicence.record = record
         elicence._dirty.clear()  # the record it was read with: nothing to save
-        return elicence
+        return (elicence, *rest)
 
     @classmethod
     def by_record(cls, record_id: int) -> "ELicence | None":
