@@ -25,19 +25,20 @@ def entry_ids(steps: list[TransferEvent] | list[OutgoingEvent]) -> dict[int, int
 
 def step_entry(case: TransferCase, entry_id: int) -> AuditEvent | None:
     """The audit entry `entry_id` when a step of this case's timeline names it, else None."""
-    named = (
-        TransferEvent.select(TransferEvent.id)
-        .where((TransferEvent.case == case) & (TransferEvent.audit_event == entry_id))
-        .exists()
-    )
-    return AuditEvent.get_by_id(entry_id) if named else None
+    return _named_entry(TransferEvent.case == case, TransferEvent, entry_id)
 
 
 def outgoing_step_entry(out: OutgoingTransfer, entry_id: int) -> AuditEvent | None:
     """The audit entry `entry_id` when a step of this outgoing record's timeline names it."""
+    return _named_entry(OutgoingEvent.outgoing == out, OutgoingEvent, entry_id)
+
+
+def _named_entry(of_timeline, step_model, entry_id: int) -> AuditEvent | None:
+    """The audit entry `entry_id` when a step (of `step_model`, on the timeline the condition
+    `of_timeline` picks) names it, else None."""
     named = (
-        OutgoingEvent.select(OutgoingEvent.id)
-        .where((OutgoingEvent.outgoing == out) & (OutgoingEvent.audit_event == entry_id))
+        step_model.select(step_model.id)
+        .where(of_timeline & (step_model.audit_event == entry_id))
         .exists()
     )
     return AuditEvent.get_by_id(entry_id) if named else None
