@@ -113,7 +113,7 @@ def photo():
 
 def qr_symbol(url: str) -> segno.QRCode:
     """The QR symbol of a verify URL (the tests photograph this same symbol): segno's symbol,
-    drawn by core.qrdraw in a fifth of segno's time (a new one every code step)."""
+    drawn by core.qrdraw in about a tenth of segno's time (a new one every code step)."""
     return qrdraw.make(url, error="m")
 
 
