@@ -106,7 +106,9 @@ def ensure_dataset(rebuild: bool, scale: float = 1.0, pg_url: str = "") -> dict:
                     json.dump(meta, fh)
             return meta
     log("building the bench city (once; cached in bench/out/) ...")
-    sizes = {k: max(10, int(v * scale)) for k, v in dataset.SIZES.items()}
+    sizes = {
+        k: max(dataset.MINIMUM_SIZES.get(k, 10), int(v * scale)) for k, v in dataset.SIZES.items()
+    }
     meta = dataset.build(DB_URL, sizes, progress=log, work_dir=CITY)
     meta["scale"] = scale
     meta["database"] = DB_URL
@@ -830,7 +832,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         note = ""
         if r["exhausted"] and not r["wrap"]:
-            note = f" (list lasted {r['duration_us'] / 1e6:.1f} s)"
+            note = f" (list ran out after {r['duration_us'] / 1e6:.1f} s: not a steady state)"
         audit = r.get("audit") or {}
         if audit.get("p99_ms") is not None:
             audited = f"{r['audited_per_s']:,.0f}"
