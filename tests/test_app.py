@@ -1,9 +1,11 @@
 """The application factory, configuration, security headers and error pages."""
 
 import os
+import time
 
 import pytest
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import TimestampSigner
 
 from app import load_settings
 from core.security import load_or_create_secret_key
@@ -185,3 +187,41 @@ def test_a_file_sent_in_a_text_field_gets_a_message_not_a_500(client, path, fiel
     data[field] = (io.BytesIO(b"not text"), "x.txt")
     response = client.post(path, data=data, content_type="multipart/form-data")
     assert response.status_code == 422
+
+
+def _cookie_signed(app, client, seconds_ago: int, monkeypatch) -> str:
+    """The client's session cookie, signed again as if `seconds_ago` seconds ago."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    data = serializer.loads(client.get_cookie("jg_session").value)
+    with monkeypatch.context() as patch:
+        then = int(time.time()) - seconds_ago
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: then)
+        return serializer.dumps(data)
+
+
+def test_an_unchanged_session_is_not_signed_again_on_every_request(client, make):
+    make.login(client, make.citizen())
+    client.get("/account")  # anything the first page after logging in still writes
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert "jg_session" not in response.headers.get("Set-Cookie", "")
+
+
+def test_an_unchanged_session_a_minute_old_slides_its_expiry(app, client, make, monkeypatch):
+    make.login(client, make.citizen())
+    client.set_cookie("jg_session", _cookie_signed(app, client, 61, monkeypatch))
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert "jg_session=" in response.headers["Set-Cookie"]
+    serializer = app.session_interface.get_signing_serializer(app)
+    _, signed_at = serializer.loads(client.get_cookie("jg_session").value, return_timestamp=True)
+    assert time.time() - signed_at.timestamp() < 30  # signed now: the idle clock starts again
+    remaining = client.get_cookie("jg_session").expires.timestamp() - time.time()
+    assert 119 * 60 < remaining <= 120 * 60 + 5
+
+
+def test_a_session_idle_past_its_lifetime_is_logged_out(app, client, make, monkeypatch):
+    make.login(client, make.citizen())
+    client.set_cookie("jg_session", _cookie_signed(app, client, 120 * 60 + 1, monkeypatch))
+    response = client.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
