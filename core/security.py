@@ -1,5 +1,6 @@
 """CSRF, secure cookies and the security headers every response carries."""
 
+import datetime as dt
 import hashlib
 import os
 import secrets
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadSignature
 
 csrf = CSRFProtect()
 
@@ -64,11 +66,21 @@ def load_or_create_secret_key(instance_path: str) -> str:
     return key
 
 
-class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, except that the verifier never sets a cookie.
+# An unchanged session's cookie is signed again (its idle expiry slid on) at most this often.
+SESSION_REFRESH = dt.timedelta(seconds=60)
 
-    The verifier promises no session writes (docs/DESIGN.md#the-verifier); Flask would
-    otherwise re-send a logged-in inspector's cookie on every check to slide its expiry.
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with two differences.
+
+    - The verifier never sets a cookie. It promises no session writes
+      (docs/DESIGN.md#the-verifier); Flask would otherwise re-send a logged-in inspector's
+      cookie on every check to slide its expiry.
+    - A session that did not change is signed again only when its cookie is SESSION_REFRESH
+      old, not on every request. Flask slides the idle expiry (SESSION_IDLE_MINUTES) by
+      signing and sending the whole cookie with each response: a third of what a logged-in
+      page costs beyond its own work (docs/PERFORMANCE.md). A session now ends between
+      SESSION_IDLE_MINUTES less a minute and SESSION_IDLE_MINUTES after the last request.
     """
 
     # SHA-1 as Flask signs with it, but named directly: Flask's default wraps it in a Python
@@ -80,10 +92,33 @@ class SessionInterface(SecureCookieSessionInterface):
         """No serializer yet (get_signing_serializer makes one per secret key)."""
         self._serializers: dict = {}
 
+    def open_session(self, app, request):
+        """Flask's, keeping the time the cookie was signed (`signed_at`, aware UTC)."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at
+        return session
+
     def should_set_cookie(self, app, session) -> bool:
+        """Changed sessions always; an unchanged permanent one once SESSION_REFRESH old."""
         if request.blueprint == "verify":
             return False
-        return super().should_set_cookie(app, session)
+        if session.modified:
+            return True
+        if not super().should_set_cookie(app, session):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or dt.datetime.now(dt.UTC) - signed_at >= SESSION_REFRESH
 
     def get_signing_serializer(self, app):
         """Flask's serializer, made once per set of keys instead of twice a request (to read
