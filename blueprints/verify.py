@@ -20,7 +20,7 @@ from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core.audit import audit
-from core.i18n import DEFAULT_LOCALE, LANGUAGES
+from core.i18n import DEFAULT_LOCALE, LANGUAGES, language_context
 from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
 from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
 from core.security import csrf
@@ -96,13 +96,21 @@ def render_page(template: str, **context) -> str:
     The language link of a result page moves to that copy inside the page: following a link
     that asked again would run the check again, and a once-only code would turn from "valid"
     to "already used" in front of the inspector.
+
+    Both copies are rendered as Flask's render_template would, but the context processors run
+    once: their helpers are the same in both languages, and the language's own names (the
+    words, current_locale) are given again for the copy (core.i18n.language_context). Flask's
+    template signals are not sent for these pages (nothing listens to them).
     """
     here = str(get_locale() or DEFAULT_LOCALE)
     other = next(code for code in LANGUAGES if code != here)
+    app = current_app._get_current_object()
+    page = app.jinja_env.get_or_select_template(template)
+    app.update_template_context(context)
     with force_locale(other):
-        alt = render_template(template, body_only=True, **context)
+        alt = page.render(context, body_only=True, **language_context())
     # Markup: the copy is our own template's output, escaped as it was written.
-    return render_template(template, alt=Markup(alt), **context)  # noqa: S704
+    return page.render(context, alt=Markup(alt))  # noqa: S704
 
 
 def _photo_signer() -> URLSafeTimedSerializer:
