@@ -68,8 +68,9 @@ def verdict_tone(verdict: str) -> str:
 
 
 TONE_SYMBOLS = {"ok": "✓", "bad": "✗", "unknown": "?"}
+# Filled with % (which escapes each value as Markup.format does, at two thirds of its time).
 VERDICT_HEADING = Markup(
-    '<h1 class="verdict {tone}"><span aria-hidden="true">{symbol}</span> {label}</h1>'
+    '<h1 class="verdict %(tone)s"><span aria-hidden="true">%(symbol)s</span> %(label)s</h1>'
 )
 
 
@@ -82,7 +83,7 @@ def verdict_heading(verdict: str, label) -> Markup:
     globals with the macro template's on every render, which cost a verdict page as much as
     the rest of its verdict section, and the page is drawn twice (render_page)."""
     tone = verdict_tone(verdict)
-    return VERDICT_HEADING.format(tone=tone, symbol=TONE_SYMBOLS[tone], label=label)
+    return VERDICT_HEADING % {"tone": tone, "symbol": TONE_SYMBOLS[tone], "label": label}
 
 
 @bp.context_processor
@@ -119,14 +120,14 @@ def _photo_signer() -> URLSafeTimedSerializer:
 
 def checker():
     """The logged-in staff member checking, or None for an anonymous phone."""
-    if current_user.is_authenticated and current_user.is_staff:
-        return current_user._get_current_object()
-    return None
+    user = current_user._get_current_object()
+    return user if user.is_authenticated and user.is_staff else None
 
 
 def is_inspector() -> bool:
     """A logged-in police inspector sees the full licence number and the points."""
-    return current_user.is_authenticated and current_user.has_role(POLICE_INSPECTOR)
+    user = current_user._get_current_object()
+    return user.is_authenticated and user.has_role(POLICE_INSPECTOR)
 
 
 def _nothing_read_here(result) -> None:

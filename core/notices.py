@@ -334,9 +334,10 @@ def check_settings(config: dict) -> None:
 
 def unread_notices() -> int:
     """The logged-in account's unread notices (the navigation's count)."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         return 0
-    return Notice.unread_count(current_user.id)
+    return Notice.unread_count(user.id)
 
 
 def init_app(app) -> None:

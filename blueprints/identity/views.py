@@ -26,7 +26,7 @@ ACTIVATE = "activate"
 
 def _identity_proven() -> bool:
     """`identity_proven()` for templates: pages that depend on it show the way to prove it."""
-    return identity.identity_proven(current_user)
+    return identity.identity_proven(current_user._get_current_object())
 
 
 templatehelpers.add_when_registered(bp, identity_proven=_identity_proven)
