@@ -1,6 +1,5 @@
 """CSRF, secure cookies and the security headers every response carries."""
 
-import datetime as dt
 import hashlib
 import os
 import secrets
@@ -9,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
-from itsdangerous import BadSignature
 
 csrf = CSRFProtect()
 
@@ -17,6 +15,18 @@ csrf = CSRFProtect()
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# What every response carries unless its view set its own, in this order (name, lower case,
+# value).
+DEFAULT_HEADERS = tuple(
+    (name, name.lower(), value)
+    for name, value in (
+        ("Content-Security-Policy", DEFAULT_CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
 )
 
 
@@ -66,21 +76,11 @@ def load_or_create_secret_key(instance_path: str) -> str:
     return key
 
 
-# An unchanged session's cookie is signed again (its idle expiry slid on) at most this often.
-SESSION_REFRESH = dt.timedelta(seconds=60)
-
-
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with two differences.
+    """Flask's signed-cookie sessions, except that the verifier never sets a cookie.
 
-    - The verifier never sets a cookie. It promises no session writes
-      (docs/DESIGN.md#the-verifier); Flask would otherwise re-send a logged-in inspector's
-      cookie on every check to slide its expiry.
-    - A session that did not change is signed again only when its cookie is SESSION_REFRESH
-      old, not on every request. Flask slides the idle expiry (SESSION_IDLE_MINUTES) by
-      signing and sending the whole cookie with each response: a third of what a logged-in
-      page costs beyond its own work (docs/PERFORMANCE.md). A session now ends between
-      SESSION_IDLE_MINUTES less a minute and SESSION_IDLE_MINUTES after the last request.
+    The verifier promises no session writes (docs/DESIGN.md#the-verifier); Flask would
+    otherwise re-send a logged-in inspector's cookie on every check to slide its expiry.
     """
 
     # SHA-1 as Flask signs with it, but named directly: Flask's default wraps it in a Python
@@ -92,33 +92,10 @@ class SessionInterface(SecureCookieSessionInterface):
         """No serializer yet (get_signing_serializer makes one per secret key)."""
         self._serializers: dict = {}
 
-    def open_session(self, app, request):
-        """Flask's, keeping the time the cookie was signed (`signed_at`, aware UTC)."""
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
-        except BadSignature:
-            return self.session_class()
-        session = self.session_class(data)
-        session.signed_at = signed_at
-        return session
-
     def should_set_cookie(self, app, session) -> bool:
-        """Changed sessions always; an unchanged permanent one once SESSION_REFRESH old."""
         if request.blueprint == "verify":
             return False
-        if session.modified:
-            return True
-        if not super().should_set_cookie(app, session):
-            return False
-        signed_at = getattr(session, "signed_at", None)
-        return signed_at is None or dt.datetime.now(dt.UTC) - signed_at >= SESSION_REFRESH
+        return super().should_set_cookie(app, session)
 
     def get_signing_serializer(self, app):
         """Flask's serializer, made once per set of keys instead of twice a request (to read
@@ -138,17 +115,24 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", DEFAULT_CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # The names the view set, read once (each Headers.setdefault or get would scan them
+        # again: a tenth of the health check's time).
+        present = {name.lower() for name, _ in h}
+        for name, lower, value in DEFAULT_HEADERS:
+            if lower not in present:
+                h.add(name, value)
+        if request.is_secure and "strict-transport-security" not in present:
+            h.add("Strict-Transport-Security", "max-age=31536000")
         # Pages and their htmx fragments share URLs: caches must key on the header.
-        response.vary.add("HX-Request")
-        if request.endpoint != "static" and "no-store" not in h.get("Cache-Control", ""):
-            # Pages and files hold personal data: never kept by any cache (send_file's own
-            # "no-cache" would still let shared caches store a copy).
-            h["Cache-Control"] = "private, no-store"
+        if "vary" in present:
+            response.vary.add("HX-Request")
+        else:
+            h.add("Vary", "HX-Request")
+        # Pages and files hold personal data: never kept by any cache (send_file's own
+        # "no-cache" would still let shared caches store a copy).
+        if request.endpoint != "static":
+            if "cache-control" not in present:
+                h.add("Cache-Control", "private, no-store")
+            elif "no-store" not in h["Cache-Control"]:
+                h["Cache-Control"] = "private, no-store"
         return response
