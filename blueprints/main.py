@@ -5,6 +5,8 @@ from pathlib import Path
 from flask import Blueprint, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user
 
+from core import templatehelpers
+from core.demo import is_loaded
 from core.i18n import LANGUAGES
 from core.privacy import no_personal_data
 from core.security import local_path
@@ -53,10 +55,6 @@ def receipt_script():
     return send_file(RECEIPT_SCRIPT, mimetype="text/x-python", as_attachment=True, max_age=3600)
 
 
-@bp.app_context_processor
-def _demo_banner():
-    """Every page says "demo data" while the demo city is loaded (asked only by pages that show
-    the banner, so an error page about the database does not touch the database)."""
-    from core.demo import is_loaded
-
-    return {"demo_mode": is_loaded}
+# Every page says "demo data" while the demo city is loaded (asked only by pages that show the
+# banner, so an error page about the database does not touch the database).
+templatehelpers.add_when_registered(bp, demo_mode=is_loaded)

@@ -39,9 +39,10 @@ def role_required(*roles: str):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
+            user = current_user._get_current_object()  # once: each use of the proxy looks again
+            if not user.is_authenticated:
                 return redirect(url_for("auth.login", next=request.full_path))
-            if not current_user.has_role(*roles):
+            if not user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -81,13 +81,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.filters["result_label"] = result_label
 
-    @app.context_processor
-    def _languages():
-        return {
-            "LANGUAGES": LANGUAGES,
-            "current_locale": str(get_locale() or DEFAULT_LOCALE),
-            **template_gettext(),
-        }
+    app.context_processor(language_context)
+
+
+def language_context() -> dict:
+    """What a template needs of the language it is written in (a context processor: each
+    render, inside any force_locale)."""
+    return {
+        "LANGUAGES": LANGUAGES,
+        "current_locale": str(get_locale() or DEFAULT_LOCALE),
+        **template_gettext(),
+    }
 
 
 def template_gettext() -> dict:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app, has_app_context
 from flask_login import current_user
 
+from core import templatehelpers
+
 EXTENSION = "measures"
 
 
@@ -75,12 +77,10 @@ def init_app(app: Flask, measures: Iterable[Measure]) -> None:
     app.extensions[EXTENSION] = measures
     for measure in measures:
         app.register_blueprint(measure.blueprint)
-    app.context_processor(_template_helpers)
-
-
-def _template_helpers() -> dict:
-    """What base.html, staff/index.html and main/home.html loop over."""
-    return {"measure_links": measure_links, "measure_cards": staff_cards, "home_cards": home_cards}
+    # What base.html, staff/index.html and main/home.html loop over.
+    templatehelpers.add(
+        app, measure_links=measure_links, measure_cards=staff_cards, home_cards=home_cards
+    )
 
 
 def registered() -> tuple[Measure, ...]:

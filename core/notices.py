@@ -33,7 +33,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import sms
+from core import sms, templatehelpers
 from core.i18n import DEFAULT_LOCALE, LANGUAGES
 from core.network.outbox import Outcome, channel, enqueue
 from models import (
@@ -332,19 +332,15 @@ def check_settings(config: dict) -> None:
         raise RuntimeError(f"SMTP_TLS must be one of {', '.join(TLS_MODES)}")
 
 
+def unread_notices() -> int:
+    """The logged-in account's unread notices (the navigation's count)."""
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        return 0
+    return Notice.unread_count(user.id)
+
+
 def init_app(app) -> None:
-    """The unread count for the navigation, as a template global."""
+    """`unread_notices()` in every template (called only where the navigation shows it)."""
     check_settings(app.config)
-
-    @app.context_processor
-    def _unread():
-        """`unread_notices()` in every template (called only where the navigation shows it)."""
-        from flask_login import current_user
-
-        def unread_notices() -> int:
-            """The logged-in account's unread notices."""
-            if not current_user.is_authenticated:
-                return 0
-            return Notice.unread_count(current_user.id)
-
-        return {"unread_notices": unread_notices}
+    templatehelpers.add(app, unread_notices=unread_notices)

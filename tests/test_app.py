@@ -64,6 +64,33 @@ def test_security_headers_on_every_page(client):
     assert "no-store" in response.headers["Cache-Control"]
 
 
+def test_a_views_own_headers_stay_and_the_defaults_fill_the_rest(app):
+    from flask import Response
+
+    @app.get("/_own_headers")
+    def own_headers():
+        return Response(
+            "x",
+            headers={
+                "X-Frame-Options": "SAMEORIGIN",
+                "Vary": "Cookie",
+                "Cache-Control": "no-cache",
+                "Strict-Transport-Security": "max-age=60",
+            },
+        )
+
+    response = app.test_client().get("/_own_headers", base_url="https://localhost")
+    h = response.headers
+    assert h.get_all("X-Frame-Options") == ["SAMEORIGIN"]
+    assert h.get_all("Strict-Transport-Security") == ["max-age=60"]
+    assert h.get_all("Vary") == ["Cookie, HX-Request"]
+    assert h.get_all("Cache-Control") == ["private, no-store"]
+    assert h["Referrer-Policy"] == "same-origin" and h["X-Content-Type-Options"] == "nosniff"
+    plain = app.test_client().get("/healthz", base_url="https://localhost").headers
+    assert plain["Strict-Transport-Security"] == "max-age=31536000"
+    assert len(plain.get_all("Vary")) == 1 and "HX-Request" in plain["Vary"]
+
+
 def test_session_cookie_is_httponly_lax_and_secure_on_https(client):
     response = client.get("/login")
     cookie = response.headers["Set-Cookie"]

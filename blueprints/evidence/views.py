@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
+from core import templatehelpers
 from core.access import get_or_404, login_required, role_required
 from core.audit import audit
 from core.confirm import confirmation_page, confirmed
@@ -55,19 +56,18 @@ FILE_CSP = (
 )
 
 
-@bp.app_context_processor
-def _labels():
-    """The label tables, for the evidence templates (and the nav link in base.html)."""
-    return {
-        "EV_STATUS": STATUS_LABELS,
-        "EV_STEPS": STEP_LABELS,
-        "EV_PROCEDURE": PROCEDURE_LABELS,
-        "EV_PARTY_ROLE": PARTY_ROLE_LABELS,
-        "EV_CATEGORY": CATEGORY_LABELS,
-        "EV_REASON": REASON_LABELS,
-        "EV_KIND": KIND_LABELS,
-        "EV_REVIEW_STATUS": REVIEW_STATUS_LABELS,
-    }
+# The label tables, for the evidence templates (and the nav link in base.html).
+templatehelpers.add_when_registered(
+    bp,
+    EV_STATUS=STATUS_LABELS,
+    EV_STEPS=STEP_LABELS,
+    EV_PROCEDURE=PROCEDURE_LABELS,
+    EV_PARTY_ROLE=PARTY_ROLE_LABELS,
+    EV_CATEGORY=CATEGORY_LABELS,
+    EV_REASON=REASON_LABELS,
+    EV_KIND=KIND_LABELS,
+    EV_REVIEW_STATUS=REVIEW_STATUS_LABELS,
+)
 
 
 def case_access_or_404(case_id: int) -> service.CaseAccess:

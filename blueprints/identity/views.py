@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import identity, sms
+from core import identity, sms, templatehelpers
 from core.access import role_required
 from core.audit import audit
 from core.i18n import localtime
@@ -24,10 +24,12 @@ from .forms import CounterActivateForm, CounterLookupForm, SendCodeForm, SmsCode
 ACTIVATE = "activate"
 
 
-@bp.app_context_processor
-def _identity_helpers():
+def _identity_proven() -> bool:
     """`identity_proven()` for templates: pages that depend on it show the way to prove it."""
-    return {"identity_proven": lambda: identity.identity_proven(current_user)}
+    return identity.identity_proven(current_user._get_current_object())
+
+
+templatehelpers.add_when_registered(bp, identity_proven=_identity_proven)
 
 
 def refusal_text(exc: identity.IdentityRefused) -> str:

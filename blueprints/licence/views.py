@@ -35,8 +35,9 @@ def my_elicence() -> ELicence | None:
     proved its ID number, even one issued before proofs existed."""
     if "elicence" not in g:
         g.elicence = None
-        if identity_proven(current_user):
-            g.elicence = ELicence.with_record_of_holder(current_user.id)
+        user = current_user._get_current_object()
+        if identity_proven(user):
+            g.elicence = ELicence.with_record_of_holder(user.id)
     return g.elicence
 
 

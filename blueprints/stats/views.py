@@ -4,6 +4,7 @@ from flask import abort, make_response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from core import templatehelpers
 from core.access import role_required
 from core.audit import audit
 from core.htmx import render
@@ -151,7 +152,5 @@ def public_report():
     )
 
 
-@bp.app_context_processor
-def _busy_hour():
-    """`stats_busy_now()` for the licence application page: link the report in busy hours."""
-    return {"stats_busy_now": busy_now}
+# `stats_busy_now()` for the licence application page: link the report in busy hours.
+templatehelpers.add_when_registered(bp, stats_busy_now=busy_now)
