@@ -2,8 +2,6 @@
 destination), the seller registered at Qingdao finds in their inbox there, in their language,
 each move of the case that lives at Jinan, linked to Qingdao's outgoing record."""
 
-import pytest
-
 from blueprints.transfer import network, office_service, service
 from core.notices import render
 from models import Notice, User
@@ -11,26 +9,17 @@ from models import Notice, User
 from .transfer_network import (
     case_state,
     inspect,
-    network_pair,
     open_case,
     outgoing,
     register,
-    seed,
     seller_confirms,
     send_archive,
     user,
     wait_for,
 )
 
-
-@pytest.fixture(scope="module")
-def net(tmp_path_factory):
-    """Qingdao and Jinan, peered, their workers running, and four sales to make."""
-    qingdao, jinan = network_pair(tmp_path_factory.mktemp("transfer-notices"))
-    sales = seed(qingdao, jinan, 4)
-    yield qingdao, jinan, sales
-    qingdao.stop()
-    jinan.stop()
+# The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
+SALES = 4
 
 
 def seller_notices(qingdao, t) -> list[str]:
