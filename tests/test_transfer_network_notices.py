@@ -4,7 +4,8 @@ each move of the case that lives at Jinan, linked to Qingdao's outgoing record."
 
 from blueprints.transfer import network, office_service, service
 from core.notices import render
-from models import Notice, User
+from models import Notice, OutgoingTransfer, User, Vehicle
+from models.vehicles import MORTGAGED
 
 from .transfer_network import (
     case_state,
@@ -19,7 +20,7 @@ from .transfer_network import (
 )
 
 # The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
-SALES = 4
+SALES = 5
 
 
 def seller_notices(qingdao, t) -> list[str]:
@@ -38,6 +39,12 @@ def opened(qingdao, jinan, t, invoice_no: str) -> None:
     """Jinan opens the case (the buyer confirms at once); Qingdao keeps its record."""
     open_case(jinan, t, invoice_no)
     t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+
+
+def timeline(qingdao, t) -> list[str]:
+    """The kinds of the events on Qingdao's record of the case, oldest first."""
+    with qingdao.act():
+        return [e.kind for e in OutgoingTransfer.get_by_id(t.out_id).events()]
 
 
 def to_the_archive_request(qingdao, jinan, t) -> None:
@@ -140,3 +147,24 @@ def test_the_origin_refusing_the_archive_tells_its_seller(net):
     wait_for(lambda: case_state(jinan, t) == "stopped", what="the refusal at Jinan")
     # The destination's stop was caused by the origin, so it is not relayed back: told once.
     assert seller_notices(qingdao, t).count("transfer.outgoing.stopped") == 1
+
+
+def test_a_case_stopped_as_it_opens_does_not_ask_the_seller(net):
+    """The checks fail in Jinan's opening step (the car is mortgaged at Qingdao, as Qingdao
+    answered the enquiry): the seller is told that the case stopped and why, and is never
+    asked to confirm a sale that cannot go on, whichever of the two messages comes first."""
+    qingdao, jinan, sales = net
+    t = sales[4]
+    with qingdao.act():
+        Vehicle.update(status=MORTGAGED).where(Vehicle.id == t.car.id).execute()
+    assert open_case(jinan, t, "INV-TELL-5", buyer_confirms=False).state == "stopped"
+    t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+    assert not outgoing(qingdao, t).is_open  # closed from the start: nothing to confirm
+    wait_for(lambda: "stopped" in timeline(qingdao, t), what="the relayed stop at Qingdao")
+    assert timeline(qingdao, t) == ["opened", "stopped"]
+    assert seller_notices(qingdao, t) == ["transfer.outgoing.stopped"]  # told once
+    with qingdao.act():
+        stopped = Notice.get(Notice.user == t.seller_id)
+        words = render(stopped)  # Chinese, the seller's default
+        assert "该车已抵押" in words.what
+        assert words.url.endswith(f"/transfer/outgoing/{t.out_id}")
