@@ -8,7 +8,9 @@ peer's city (its plate prefix is one the peer publishes), the destination:
    only the origin can run (status: mortgage, seizure, theft, scrapping; unhandled violations;
    inspection), keeps a copy of the vehicle, and opens the case through the ordinary
    `service.open_case`; `transfer.opened` tells the origin, which keeps an outgoing-transfer
-   record its seller and vehicle clerks see;
+   record its seller and vehicle clerks see (closed from the start, when the opening's own
+   checks stopped the case: the message says so, and the seller is told of the stop, never
+   asked to confirm);
 2. hears the seller's confirmation (or refusal) from the origin, where the seller is
    registered (`transfer.seller_confirmed`, `transfer.seller_declined`), and runs the same
    `service.confirm`/`decline`;
