@@ -1,5 +1,6 @@
-"""Fixtures only: an app on a fresh SQLite file per test, clients, CLI runner, log-in helpers;
-and the suite's Hypothesis profile."""
+"""Fixtures only: an app on a fresh SQLite file per test, clients, CLI runner, log-in helpers,
+two cities' running deployments for the cross-city transfer tests; and the suite's Hypothesis
+profile."""
 
 import os
 import threading
@@ -14,6 +15,7 @@ from models import db
 
 from .factories import Factory
 from .helpers import CSRFClient, ensure_worker_database, migrated_database_url, release_database
+from .transfer_network import network_pair, seed
 
 # No per-example deadline: on a loaded machine one slow example is not a failure (a property
 # that is really slow shows as a slow suite instead). HYPOTHESIS_PROFILE=default restores it.
@@ -112,3 +114,17 @@ def live_app(tmp_path):
 def base_url(live_app):
     """Where the live server answers."""
     return live_app.config["PUBLIC_BASE_URL"]
+
+
+@pytest.fixture(scope="module")
+def net(request, tmp_path_factory):
+    """Qingdao and Jinan (tests/transfer_network.py), peered, their workers running, and the
+    sales a test module makes: its SALES (three unless it says), shared by its tests."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    qingdao, jinan = network_pair(tmp_path_factory.mktemp(name))
+    try:
+        sales = seed(qingdao, jinan, getattr(request.module, "SALES", 3))
+        yield qingdao, jinan, sales
+    finally:
+        qingdao.stop()
+        jinan.stop()

@@ -25,25 +25,16 @@ from .deployments import post_envelope
 from .transfer_network import (
     case_state,
     inspect,
-    network_pair,
     open_case,
     outgoing,
     register,
-    seed,
     seller_confirms,
     send_archive,
     wait_for,
 )
 
-
-@pytest.fixture(scope="module")
-def net(tmp_path_factory):
-    """Qingdao and Jinan, peered, their workers running, and three sales to make."""
-    qingdao, jinan = network_pair(tmp_path_factory.mktemp("transfer-network"))
-    sales = seed(qingdao, jinan, 3)
-    yield qingdao, jinan, sales
-    qingdao.stop()
-    jinan.stop()
+# The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
+SALES = 3
 
 
 def walk(qingdao, jinan, t, invoice_no):

@@ -2,35 +2,29 @@
 destination), the seller registered at Qingdao finds in their inbox there, in their language,
 each move of the case that lives at Jinan, linked to Qingdao's outgoing record."""
 
-import pytest
+import datetime as dt
+import json
 
 from blueprints.transfer import network, office_service, service
+from core.network import outbox
 from core.notices import render
-from models import Notice, User
+from models import Notice, OutboxMessage, OutgoingTransfer, User, Vehicle, utcnow
+from models.vehicles import MORTGAGED
 
 from .transfer_network import (
     case_state,
     inspect,
-    network_pair,
     open_case,
     outgoing,
     register,
-    seed,
     seller_confirms,
     send_archive,
     user,
     wait_for,
 )
 
-
-@pytest.fixture(scope="module")
-def net(tmp_path_factory):
-    """Qingdao and Jinan, peered, their workers running, and four sales to make."""
-    qingdao, jinan = network_pair(tmp_path_factory.mktemp("transfer-notices"))
-    sales = seed(qingdao, jinan, 4)
-    yield qingdao, jinan, sales
-    qingdao.stop()
-    jinan.stop()
+# The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
+SALES = 6
 
 
 def seller_notices(qingdao, t) -> list[str]:
@@ -49,6 +43,12 @@ def opened(qingdao, jinan, t, invoice_no: str) -> None:
     """Jinan opens the case (the buyer confirms at once); Qingdao keeps its record."""
     open_case(jinan, t, invoice_no)
     t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+
+
+def timeline(qingdao, t) -> list[str]:
+    """The kinds of the events on Qingdao's record of the case, oldest first."""
+    with qingdao.act():
+        return [e.kind for e in OutgoingTransfer.get_by_id(t.out_id).events()]
 
 
 def to_the_archive_request(qingdao, jinan, t) -> None:
@@ -151,3 +151,65 @@ def test_the_origin_refusing_the_archive_tells_its_seller(net):
     wait_for(lambda: case_state(jinan, t) == "stopped", what="the refusal at Jinan")
     # The destination's stop was caused by the origin, so it is not relayed back: told once.
     assert seller_notices(qingdao, t).count("transfer.outgoing.stopped") == 1
+
+
+def test_a_case_stopped_as_it_opens_does_not_ask_the_seller(net):
+    """The checks fail in Jinan's opening step (the car is mortgaged at Qingdao, as Qingdao
+    answered the enquiry): the seller is told that the case stopped and why, and is never
+    asked to confirm a sale that cannot go on."""
+    qingdao, jinan, sales = net
+    t = sales[4]
+    with qingdao.act():
+        Vehicle.update(status=MORTGAGED).where(Vehicle.id == t.car.id).execute()
+    assert open_case(jinan, t, "INV-TELL-5", buyer_confirms=False).state == "stopped"
+    t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+    assert not outgoing(qingdao, t).is_open  # closed from the start: nothing to confirm
+    wait_for(lambda: "stopped" in timeline(qingdao, t), what="the relayed stop at Qingdao")
+    assert timeline(qingdao, t) == ["opened", "stopped"]
+    assert seller_notices(qingdao, t) == ["transfer.outgoing.stopped"]  # told once
+    with qingdao.act():
+        stopped = Notice.get(Notice.user == t.seller_id)
+        words = render(stopped)  # Chinese, the seller's default
+        assert "该车已抵押" in words.what
+        assert words.url.endswith(f"/transfer/outgoing/{t.out_id}")
+
+
+def jinan_messages(jinan, t) -> dict[str, OutboxMessage]:
+    """Jinan's outbox messages about the case, by type."""
+    with jinan.act():
+        return {
+            m.type: m
+            for m in OutboxMessage.select().order_by(OutboxMessage.id)
+            if json.loads(m.body).get("case_id") == t.case_id
+        }
+
+
+def test_the_stop_arriving_before_the_opening_changes_nothing_for_the_seller(net):
+    """Delivery is not ordered: the stop's relayed event reaches Qingdao first (refused
+    not_yet), the opening after it; the seller is still told once, of the stop."""
+    qingdao, jinan, sales = net
+    t = sales[5]
+    with qingdao.act():
+        Vehicle.update(status=MORTGAGED).where(Vehicle.id == t.car.id).execute()
+    jinan.stop_worker()
+    try:
+        open_case(jinan, t, "INV-TELL-6", buyer_confirms=False)
+        opening = jinan_messages(jinan, t)["transfer.opened"]
+        with jinan.act():  # the opening held back an hour, as if its first tries had failed
+            OutboxMessage.update(next_attempt_at=utcnow() + dt.timedelta(hours=1)).where(
+                OutboxMessage.id == opening.id
+            ).execute()
+    finally:
+        jinan.start_worker()
+    wait_for(
+        lambda: jinan_messages(jinan, t)["transfer.event"].reason == "not_yet",
+        what="the stop refused at Qingdao for now",
+    )
+    assert outgoing(qingdao, t) is None
+    with jinan.act():
+        outbox.retry_now(qingdao.url)  # both due now: the opening, and the stop again
+    t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+    wait_for(lambda: "stopped" in timeline(qingdao, t), what="the relayed stop at Qingdao")
+    assert timeline(qingdao, t) == ["opened", "stopped"]
+    assert not outgoing(qingdao, t).is_open
+    assert seller_notices(qingdao, t) == ["transfer.outgoing.stopped"]

@@ -69,8 +69,9 @@ def user(user_id: int):
 # --- The steps, each where it is taken ---------------------------------------------------
 
 
-def open_case(jinan: Deployment, t, invoice_no: str) -> TransferCase:
-    """Jinan: the buyer opens the case from the invoice (the origin is asked about the car)."""
+def open_case(jinan: Deployment, t, invoice_no: str, buyer_confirms: bool = True) -> TransferCase:
+    """Jinan: the buyer opens the case from the invoice (the origin is asked about the car),
+    and confirms the purchase at once unless told not to (a case stopped as it opens)."""
     with jinan.act():
         found = links.find_remote_vehicle(t.car.vin, t.car.plate, t.seller_rid)
         assert found is not None
@@ -88,7 +89,8 @@ def open_case(jinan: Deployment, t, invoice_no: str) -> TransferCase:
             origin_answer=answer,
         )
         t.case_id = case.id
-        service.confirm(case.id, "buyer", buyer)
+        if buyer_confirms:
+            service.confirm(case.id, "buyer", buyer)
         return case
 
 

@@ -208,9 +208,10 @@ def _copy_vehicle(summary: dict, office: Office, owner_name: str, owner_resident
     return Vehicle.get_by_id(vehicle.id)
 
 
-def opened(case, answer: dict) -> None:
-    """In the opening step: link the case to its origin and tell the origin (outbox)."""
-    link = TransferLink.create(
+def link_to_origin(case, answer: dict) -> TransferLink:
+    """In the opening step: link the case to its origin, with the origin's answer to the
+    checks (which the opening's own checks then read)."""
+    return TransferLink.create(
         case=case,
         peer_url=answer["peer_url"],
         seller_name=(answer.get("seller") or {}).get("name", "")[:50],
@@ -218,6 +219,13 @@ def opened(case, answer: dict) -> None:
         origin_reasons=json.dumps(answer.get("reasons", []), ensure_ascii=False),
         checked_at=utcnow(),
     )
+
+
+def opened(case, link: TransferLink, stop_reasons: list[dict]) -> None:
+    """In the opening step, once its checks have run and before a stop they cause is relayed:
+    tell the origin (outbox). `stop_reasons` are those of the checks that stop the case in
+    this same step (empty when it opens), so the origin, which hears of the stop itself only
+    in a later message, never asks its seller to confirm a case already stopped."""
     vehicle = Vehicle.get_by_id(case.vehicle_id)
     buyer = User.get_by_id(case.buyer_id)
     outbox.enqueue(
@@ -236,6 +244,7 @@ def opened(case, answer: dict) -> None:
             "at": case.opened_at.replace(microsecond=0).isoformat(),
             "destination": archive_doc.office_ref(case.destination_office)
             | {"city_en": case.destination_office.city_en},
+            "stop_reasons": stop_reasons,
         },
     )
 

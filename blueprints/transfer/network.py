@@ -8,7 +8,9 @@ peer's city (its plate prefix is one the peer publishes), the destination:
    only the origin can run (status: mortgage, seizure, theft, scrapping; unhandled violations;
    inspection), keeps a copy of the vehicle, and opens the case through the ordinary
    `service.open_case`; `transfer.opened` tells the origin, which keeps an outgoing-transfer
-   record its seller and vehicle clerks see;
+   record its seller and vehicle clerks see (closed from the start, when the opening's own
+   checks stopped the case: the message says so, and the seller is told of the stop, never
+   asked to confirm);
 2. hears the seller's confirmation (or refusal) from the origin, where the seller is
    registered (`transfer.seller_confirmed`, `transfer.seller_declined`), and runs the same
    `service.confirm`/`decline`;
@@ -130,11 +132,12 @@ def origin_reasons(vehicle: Vehicle) -> list[dict]:
     return reasons
 
 
-def _reasons_of(body: dict) -> list[dict]:
-    """The origin's reasons carried by a message, checked for shape."""
-    reasons = body.get("reasons", [])
+def _reasons_of(body: dict, key: str = "reasons") -> list[dict]:
+    """The reasons carried by a message (the origin's checks, or the destination's stop),
+    checked for shape."""
+    reasons = body.get(key, [])
     if not isinstance(reasons, list) or len(reasons) > 10:
-        raise BadBody("reasons must be a short list")
+        raise BadBody(f"{key} must be a short list")
     for r in reasons:
         if not isinstance(r, dict) or not isinstance(r.get("code"), str):
             raise BadBody("a reason is an object with a code")
@@ -248,7 +251,14 @@ def _close_out(out, state: str = OUT_CLOSED, **changes) -> None:
 @register("transfer.opened")
 def handle_opened(body: dict, peer: Peer) -> dict:
     """Origin: a destination opened a case for one of our vehicles; keep the record the seller
-    and our clerks see. A vehicle we cannot hand over is answered with a stop (outbox)."""
+    and our clerks see, and ask the seller to confirm the sale. A vehicle we cannot hand over
+    is answered with a stop (outbox).
+
+    A case whose checks stopped it in the very step that opened it says so here
+    (`stop_reasons`): its record is closed from the start and the seller is told of the stop,
+    never asked to confirm. The stop's own relayed event may come before this message (it is
+    refused `not_yet` and comes again) or after it; either way it only adds its step to the
+    timeline of a record already closed, so the seller is told once."""
     case_id = _case_id(body)
     number = _text(body, "number", max_len=20)
     vin = _text(body, "vin", VIN, 17)
@@ -265,10 +275,12 @@ def handle_opened(body: dict, peer: Peer) -> dict:
         opened_at = dt.datetime.fromisoformat(_text(body, "at", max_len=40)).replace(tzinfo=None)
     except (ValueError, ArithmeticError):
         raise BadBody("invoice_date, price or at is not well formed") from None
+    stop_reasons = _reasons_of(body, "stop_reasons")  # absent from older destinations: open
     vehicle = _local_vehicle(vin, plate, rid)
     seller = User.get_or_none(User.resident_id == rid)
     if vehicle is None or seller is None:
-        _tell_stopped(peer, case_id, [{"code": "origin_refused", "text": "vehicle not found"}])
+        if not stop_reasons:  # a stopped case needs no stop from us
+            _tell_stopped(peer, case_id, [{"code": "origin_refused", "text": "vehicle not found"}])
         return {"accepted": False}
     try:
         with db.atomic():
@@ -277,7 +289,9 @@ def handle_opened(body: dict, peer: Peer) -> dict:
                 remote_case_id=case_id,
                 case_number=number,
                 vehicle=vehicle,
-                open_vehicle=vehicle,
+                # A stopped case holds the vehicle for no sale: closed from the start.
+                open_vehicle=None if stop_reasons else vehicle,
+                state=OUT_CLOSED if stop_reasons else OUT_OPEN,
                 seller=seller,
                 destination=json.dumps(destination, ensure_ascii=False),
                 price=price,
@@ -286,7 +300,10 @@ def handle_opened(body: dict, peer: Peer) -> dict:
     except IntegrityError:
         _tell_stopped(peer, case_id, [{"code": "origin_refused", "text": "already in a transfer"}])
         return {"accepted": False}
-    entry = audit("transfer.outgoing_opened", out, detail={"peer": peer.base_url, "case": number})
+    detail = {"peer": peer.base_url, "case": number}
+    if stop_reasons:
+        detail["stopped"] = [r["code"] for r in stop_reasons]
+    entry = audit("transfer.outgoing_opened", out, detail=detail)
     _out_event(
         out,
         "opened",
@@ -296,7 +313,10 @@ def handle_opened(body: dict, peer: Peer) -> dict:
         at=opened_at,
         invoice_no=fields["invoice_no"],
     )
-    tell_seller_at_origin(out, "confirm_sale")
+    if stop_reasons:
+        tell_seller_at_origin(out, "stopped", reasons=stop_reasons)
+    else:
+        tell_seller_at_origin(out, "confirm_sale")
     return {"accepted": True}
 
 

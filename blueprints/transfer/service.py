@@ -154,14 +154,20 @@ def stop(case, reasons: list[dict], *, actor, office) -> None:
     tell(case, "transfer.stopped", reasons=reasons)
 
 
-def stopped_by_checks(case, *, actor, office) -> bool:
-    """Run the checks; when any fails, stop the case with the reasons and return True.
+def failed_checks(case) -> list[dict]:
+    """Run the checks: the reasons of those that stop the case now (empty when none does).
 
     A missing residence permit does not stop a case still awaiting confirmation (it waits).
     """
     reasons = failures(run_checks(case))
     if case.state == AWAITING_CONFIRMATION:
         reasons = [r for r in reasons if r["code"] != "buyer_eligible"]
+    return reasons
+
+
+def stopped_by_checks(case, *, actor, office) -> bool:
+    """Run the checks; when any fails, stop the case with the reasons and return True."""
+    reasons = failed_checks(case)
     if reasons:
         stop(case, reasons, actor=actor, office=office)
     return bool(reasons)
@@ -246,8 +252,7 @@ def open_case(
             price=price,
             residence_permit_no=residence_permit_no or None,
         )
-        if origin_answer is not None:
-            links.opened(case, origin_answer)
+        link = links.link_to_origin(case, origin_answer) if origin_answer is not None else None
         entry = audit(
             "transfer.open",
             case,
@@ -255,7 +260,14 @@ def open_case(
             detail={"vehicle": vehicle.id, "invoice_no": invoice_no},
         )
         event(case, "opened", office=market, actor=opened_by, entry=entry, invoice_no=invoice_no)
-        if not stopped_by_checks(case, actor=opened_by, office=market):
+        reasons = failed_checks(case)
+        if link is not None:
+            # Before the stop below is relayed: the origin hears of the case first, and hears
+            # in that same message whether it stopped as it opened.
+            links.opened(case, link, reasons)
+        if reasons:
+            stop(case, reasons, actor=opened_by, office=market)
+        else:
             tell(case, "transfer.confirm_sale", "seller")
             tell(case, "transfer.confirm_purchase", "buyer")
         return case
