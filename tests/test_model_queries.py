@@ -186,9 +186,7 @@ def test_the_case_pages_lists(app, make, conn):
         assert [p.id for p in CaseParty.of_case(case.id)] == [p.id for p in parties]
         everything = EvidenceItem.select().where(EvidenceItem.case == case.id)
         ordered = everything.order_by(EvidenceItem.category, EvidenceItem.id)
-        assert [i.__data__ for i in EvidenceItem.of_case(case.id)] == [
-            i.__data__ for i in ordered
-        ]
+        assert [i.__data__ for i in EvidenceItem.of_case(case.id)] == [i.__data__ for i in ordered]
         assert [i.id for i in EvidenceItem.of_case(case.id, released_only=True)] == [released.id]
         kept = EvidenceItem.withheld_of_case(case.id)
         assert [(i.id, i.category, i.withhold_reason) for i in kept] == [
