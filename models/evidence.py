@@ -161,13 +161,11 @@ class CaseParty(BaseModel):
     def of_case(cls, case_id: int) -> list["CaseParty"]:
         """The parties of a case, in the order they were added (every view of the case page
         lists them: SQL text built once, compiled_select)."""
-        return list(
-            compiled_select(
-                cls,
-                "case-parties-of-case",
-                lambda: cls.select().where(cls.case == 0).order_by(cls.id),
-                case_id,
-            )
+        return compiled_select(
+            cls,
+            "case-parties-of-case",
+            lambda: cls.select().where(cls.case == 0).order_by(cls.id),
+            case_id,
         )
 
 
@@ -193,44 +191,38 @@ class EvidenceItem(BaseModel):
         """The items of a case (only the released ones when `released_only`), by category,
         then in the order they were added."""
         if released_only:
-            return list(
-                compiled_select(
-                    cls,
-                    "evidence-items-released-of-case",
-                    lambda: (
-                        cls.select()
-                        .where((cls.case == 0) & (cls.released == True))  # noqa: E712
-                        .order_by(cls.category, cls.id)
-                    ),
-                    case_id,
-                    True,
-                )
-            )
-        return list(
-            compiled_select(
+            return compiled_select(
                 cls,
-                "evidence-items-of-case",
-                lambda: cls.select().where(cls.case == 0).order_by(cls.category, cls.id),
+                "evidence-items-released-of-case",
+                lambda: (
+                    cls.select()
+                    .where((cls.case == 0) & (cls.released == True))  # noqa: E712
+                    .order_by(cls.category, cls.id)
+                ),
                 case_id,
+                True,
             )
+        return compiled_select(
+            cls,
+            "evidence-items-of-case",
+            lambda: cls.select().where(cls.case == 0).order_by(cls.category, cls.id),
+            case_id,
         )
 
     @classmethod
     def withheld_of_case(cls, case_id: int) -> list["EvidenceItem"]:
         """The items of a case kept from the parties, with their id, category and grounds
         only (not the title, file or the officers' note): what a party may know of them."""
-        return list(
-            compiled_select(
-                cls,
-                "evidence-items-withheld-of-case",
-                lambda: (
-                    cls.select(cls.id, cls.category, cls.withhold_reason)
-                    .where((cls.case == 0) & (cls.released == False))  # noqa: E712
-                    .order_by(cls.category, cls.id)
-                ),
-                case_id,
-                False,
-            )
+        return compiled_select(
+            cls,
+            "evidence-items-withheld-of-case",
+            lambda: (
+                cls.select(cls.id, cls.category, cls.withhold_reason)
+                .where((cls.case == 0) & (cls.released == False))  # noqa: E712
+                .order_by(cls.category, cls.id)
+            ),
+            case_id,
+            False,
         )
 
     @property
@@ -290,15 +282,11 @@ class ReviewRequest(BaseModel):
     def of_party(cls, party_id: int) -> list["ReviewRequest"]:
         """One party's requests, newest first (on every view of the case page by a party:
         SQL text built once, compiled_select)."""
-        return list(
-            compiled_select(
-                cls,
-                "review-requests-of-party",
-                lambda: (
-                    cls.select()
-                    .where(cls.party == 0)
-                    .order_by(cls.requested_at.desc(), cls.id.desc())
-                ),
-                party_id,
-            )
+        return compiled_select(
+            cls,
+            "review-requests-of-party",
+            lambda: (
+                cls.select().where(cls.party == 0).order_by(cls.requested_at.desc(), cls.id.desc())
+            ),
+            party_id,
         )

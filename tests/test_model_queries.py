@@ -209,3 +209,12 @@ def test_a_partys_review_requests_newest_first(app, make, conn):
         assert [r.id for r in found] == [second.id, first.id]
         assert found[0].__data__ == ReviewRequest.get_by_id(second.id).__data__
         assert ReviewRequest.of_party(-1) == []
+
+
+def test_an_accounts_roles(app, make, conn):
+    officer = make.staff("accident_officer", "admin")
+    citizen = make.citizen()
+    with conn():
+        assert User.get_by_id(officer.id).roles == {"accident_officer", "admin"}
+        assert User.get_by_id(make.staff("vehicle_clerk").id).roles == {"vehicle_clerk"}
+        assert User.get_by_id(citizen.id).roles == {"citizen"}
