@@ -98,6 +98,15 @@ class User(UserMixin, BaseModel):
         """Flask-Login: deactivated accounts cannot log in or stay logged in."""
         return self.active
 
+    def keep_office(self, office: Office) -> None:
+        """Keep this account's own office, read already with another row (an accident case's
+        brigade): `self.office` then needs no lookup of its own (the audit row of each act
+        names it). Nothing changes, so nothing is left for a save() to write."""
+        if office.id != self.office_id:
+            raise ValueError(f"office {office.id} is not the account's office {self.office_id}")
+        self.office = office
+        self._dirty.discard("office")
+
     def get_id(self) -> str:
         """Flask-Login's cookie identity: id plus session token, so a token change ends sessions."""
         return f"{self.id}:{self.session_token}"

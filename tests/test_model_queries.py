@@ -1,6 +1,8 @@
 """The named query methods that keep compiled SQL inside models/: each gives what the plain
 peewee query gives, and the compare-and-set moves a row only from the state it was seen in."""
 
+import pytest
+
 from models import (
     AccidentCase,
     CaseParty,
@@ -218,3 +220,14 @@ def test_an_accounts_roles(app, make, conn):
         assert User.get_by_id(officer.id).roles == {"accident_officer", "admin"}
         assert User.get_by_id(make.staff("vehicle_clerk").id).roles == {"vehicle_clerk"}
         assert User.get_by_id(citizen.id).roles == {"citizen"}
+
+
+def test_an_account_keeps_its_office_read_with_another_row(app, make, conn):
+    case = make.accident_case()
+    with conn():
+        officer = User.get_by_id(case.officer_id)
+        found, _ = AccidentCase.for_access(case.id, None)
+        officer.keep_office(found.office)
+        assert officer.office is found.office and not officer.is_dirty()
+        with pytest.raises(ValueError):
+            officer.keep_office(make.office())

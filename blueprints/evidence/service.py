@@ -130,10 +130,7 @@ def case_access(case_id: int, user) -> CaseAccess | None:
     case, party = found
     if is_case_officer(user, case):
         if user.office_id == case.office_id:
-            # The officer's brigade is the case's, read with it: the audit row of what they
-            # do names it without reading it again.
-            user.office = case.office
-            user._dirty.discard("office")
+            user.keep_office(case.office)  # read with the case: no second read for the audit
         return CaseAccess(case, None, user)
     # A party by ID number sees the case once that number is proven, or once they opened
     # this very case with its notice's query code.
