@@ -95,10 +95,17 @@ def compiled_sql(name: str, build, n_params: int) -> str:
     return sql
 
 
-def compiled_select(model, name: str, build, *params):
-    """Run a fixed-shape SELECT (compiled_sql) with `params`, in the order `build` has them.
-    Rows come back as `model` instances, values converted as from the query itself."""
-    return model.raw(compiled_sql(name, build, len(params)), *params)
+def compiled_select(model, name: str, build, *params) -> list:
+    """The rows of a fixed-shape SELECT (compiled_sql) with `params`, in the order `build` has
+    them, as a list of `model` instances: values converted as from the query itself, the
+    columns matched once per statement (as in compiled_get)."""
+    sql = compiled_sql(name, build, len(params))
+    cursor = db.execute_sql(sql, params)
+    rows = cursor.fetchall()
+    if not rows:
+        return []
+    reader = _row_reader_of(model, sql, cursor.description)
+    return [_instance(model, reader, row) for row in rows]
 
 
 def compiled_get(model, name: str, build, *params):
@@ -114,15 +121,21 @@ def compiled_get(model, name: str, build, *params):
     row = cursor.fetchone()
     if row is None:
         return None
-    key = (model, sql, type(db.obj))
-    reader = _ROW_READERS.get(key)
-    if reader is None:
-        reader = _ROW_READERS[key] = _row_reader(model, cursor.description)
-    return _instance(model, reader, row)
+    return _instance(model, _row_reader_of(model, sql, cursor.description), row)
 
 
 # How the columns of a compiled statement become a model's fields: see compiled_get.
 _ROW_READERS: dict = {}
+
+
+def _row_reader_of(model, sql: str, description) -> tuple[tuple, tuple]:
+    """The row reader (_row_reader) of one compiled statement's rows as `model`, worked out
+    at the statement's first run and kept."""
+    key = (model, sql, type(db.obj))
+    reader = _ROW_READERS.get(key)
+    if reader is None:
+        reader = _ROW_READERS[key] = _row_reader(model, description)
+    return reader
 
 
 def compiled_get_joined(models, name: str, build, *params):

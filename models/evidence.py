@@ -18,7 +18,7 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel, utcnow
+from .base import BaseModel, compiled_get_joined, compiled_select, utcnow
 from .people import Office, User
 
 # Procedure (处理程序): only cases under the general procedure (一般程序) have evidence to review;
@@ -66,6 +66,46 @@ class AccidentCase(BaseModel):
     status = CharField(max_length=30, default="opened", index=True)
     created_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     created_at = DateTimeField(default=utcnow)
+
+    # The handling officer's name, when read with the case (for_access): the case page shows it.
+    officer_name: str | None = None
+
+    @classmethod
+    def for_access(
+        cls, case_id: int, resident_id: str | None
+    ) -> "tuple[AccidentCase, CaseParty | None] | None":
+        """(the case, the party row of `resident_id` on it or None), or None when there is no
+        such case: every look at a case checks who may see it (blueprints.evidence.service),
+        and the case page shows its brigade and handling officer, so the case comes with its
+        office set on it and its officer's name (`officer_name`) in one statement, SQL text
+        built once (compiled_get_joined). `resident_id` None asks for no party row (an
+        officer's look)."""
+        found = compiled_get_joined(
+            (cls, Office, CaseParty),
+            "accident-case-for-access",
+            lambda: (
+                cls.select(cls, Office, CaseParty, User.real_name)
+                .join(Office, on=(cls.office == Office.id))
+                .switch(cls)
+                .join(User, on=(cls.officer == User.id))
+                .switch(cls)
+                .join(
+                    CaseParty,
+                    JOIN.LEFT_OUTER,
+                    on=((CaseParty.case == cls.id) & (CaseParty.resident_id == "")),
+                )
+                .where(cls.id == 0)
+            ),
+            resident_id,
+            case_id,
+        )
+        if found is None:
+            return None
+        case, office, party, officer_name = found
+        case.office = office
+        case._dirty.clear()  # the office it was read with: nothing to save
+        case.officer_name = officer_name
+        return case, (party if party.id is not None else None)
 
     def review_open(self, today: dt.date) -> bool:
         """True when the parties may see the evidence on `today` (a Beijing date).
@@ -117,6 +157,17 @@ class CaseParty(BaseModel):
     class Meta:
         indexes = ((("case", "resident_id"), True),)
 
+    @classmethod
+    def of_case(cls, case_id: int) -> list["CaseParty"]:
+        """The parties of a case, in the order they were added (every view of the case page
+        lists them: SQL text built once, compiled_select)."""
+        return compiled_select(
+            cls,
+            "case-parties-of-case",
+            lambda: cls.select().where(cls.case == 0).order_by(cls.id),
+            case_id,
+        )
+
 
 class EvidenceItem(BaseModel):
     """One file of evidence: stored under a server-made name, released or withheld."""
@@ -133,6 +184,46 @@ class EvidenceItem(BaseModel):
     withhold_note = TextField(default="")
     uploaded_by = ForeignKeyField(User, backref="+", on_delete="RESTRICT")
     uploaded_at = DateTimeField(default=utcnow)
+
+    # The case page reads these on every view: SQL text built once (compiled_select).
+    @classmethod
+    def of_case(cls, case_id: int, released_only: bool = False) -> list["EvidenceItem"]:
+        """The items of a case (only the released ones when `released_only`), by category,
+        then in the order they were added."""
+        if released_only:
+            return compiled_select(
+                cls,
+                "evidence-items-released-of-case",
+                lambda: (
+                    cls.select()
+                    .where((cls.case == 0) & (cls.released == True))  # noqa: E712
+                    .order_by(cls.category, cls.id)
+                ),
+                case_id,
+                True,
+            )
+        return compiled_select(
+            cls,
+            "evidence-items-of-case",
+            lambda: cls.select().where(cls.case == 0).order_by(cls.category, cls.id),
+            case_id,
+        )
+
+    @classmethod
+    def withheld_of_case(cls, case_id: int) -> list["EvidenceItem"]:
+        """The items of a case kept from the parties, with their id, category and grounds
+        only (not the title, file or the officers' note): what a party may know of them."""
+        return compiled_select(
+            cls,
+            "evidence-items-withheld-of-case",
+            lambda: (
+                cls.select(cls.id, cls.category, cls.withhold_reason)
+                .where((cls.case == 0) & (cls.released == False))  # noqa: E712
+                .order_by(cls.category, cls.id)
+            ),
+            case_id,
+            False,
+        )
 
     @property
     def is_image(self) -> bool:
@@ -186,3 +277,16 @@ class ReviewRequest(BaseModel):
     answered_by = ForeignKeyField(User, null=True, backref="+", on_delete="RESTRICT")
     answered_at = DateTimeField(null=True)
     answer = TextField(default="")
+
+    @classmethod
+    def of_party(cls, party_id: int) -> list["ReviewRequest"]:
+        """One party's requests, newest first (on every view of the case page by a party:
+        SQL text built once, compiled_select)."""
+        return compiled_select(
+            cls,
+            "review-requests-of-party",
+            lambda: (
+                cls.select().where(cls.party == 0).order_by(cls.requested_at.desc(), cls.id.desc())
+            ),
+            party_id,
+        )

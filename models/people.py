@@ -11,7 +11,7 @@ from peewee import (
     IntegerField,
 )
 
-from .base import BaseModel, compiled_get, utcnow
+from .base import BaseModel, compiled_get, compiled_select, utcnow
 
 # Role names are stored as these strings; their labels live in core.access.ROLE_LABELS.
 CITIZEN = "citizen"
@@ -98,6 +98,15 @@ class User(UserMixin, BaseModel):
         """Flask-Login: deactivated accounts cannot log in or stay logged in."""
         return self.active
 
+    def keep_office(self, office: Office) -> None:
+        """Keep this account's own office, read already with another row (an accident case's
+        brigade): `self.office` then needs no lookup of its own (the audit row of each act
+        names it). Nothing changes, so nothing is left for a save() to write."""
+        if office.id != self.office_id:
+            raise ValueError(f"office {office.id} is not the account's office {self.office_id}")
+        self.office = office
+        self._dirty.discard("office")
+
     def get_id(self) -> str:
         """Flask-Login's cookie identity: id plus session token, so a token change ends sessions."""
         return f"{self.id}:{self.session_token}"
@@ -115,9 +124,14 @@ class User(UserMixin, BaseModel):
             if not self.is_staff:
                 self._roles = frozenset({CITIZEN})
             else:
-                self._roles = frozenset(
-                    r.role for r in UserRole.select(UserRole.role).where(UserRole.user == self)
+                # Every page of a staff account asks: the SQL text is built once.
+                rows = compiled_select(
+                    UserRole,
+                    "user-roles-of-user",
+                    lambda: UserRole.select(UserRole.role).where(UserRole.user == 0),
+                    self.id,
                 )
+                self._roles = frozenset(r.role for r in rows)
         return self._roles
 
     def has_role(self, *roles: str) -> bool:

@@ -59,13 +59,11 @@ class RestrictedZone(BaseModel):
     @classmethod
     def in_force(cls) -> list["RestrictedZone"]:
         """The zones currently in force."""
-        return list(
-            compiled_select(
-                cls,
-                "active-zones",
-                lambda: cls.select().where(cls.active == True).order_by(cls.id),  # noqa: E712
-                True,
-            )
+        return compiled_select(
+            cls,
+            "active-zones",
+            lambda: cls.select().where(cls.active == True).order_by(cls.id),  # noqa: E712
+            True,
         )
 
     def display_name(self, locale: str) -> str:
@@ -103,13 +101,11 @@ class ZoneRule(BaseModel):
         """The rule rows of these zones (none when no zone is asked for)."""
         if not zone_ids:
             return []
-        return list(
-            compiled_select(
-                cls,
-                f"zone-rules-of-{len(zone_ids)}",
-                lambda: cls.select().where(cls.zone.in_(zone_ids)),
-                *zone_ids,
-            )
+        return compiled_select(
+            cls,
+            f"zone-rules-of-{len(zone_ids)}",
+            lambda: cls.select().where(cls.zone.in_(zone_ids)),
+            *zone_ids,
         )
 
     def as_rule(self) -> Rule:

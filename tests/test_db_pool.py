@@ -208,6 +208,27 @@ def test_compiled_select_gives_what_the_query_gives(app, make):
             compiled_select(User, "t-user-2", build, users[0].id)
 
 
+def test_compiled_select_reads_many_rows_as_the_query_reads_them(app, make):
+    """Every row of the list, values converted (times, booleans), as peewee's own query gives
+    them, and nothing dirty; the columns are matched once, at the statement's first run."""
+    from models import User
+    from models.base import compiled_select
+
+    users = [make.citizen() for _ in range(3)]
+    ids = [user.id for user in users]
+
+    def build():
+        return User.select().where(User.id >= 0).order_by(User.id)
+
+    with db.connection_context():
+        expected = [u.__data__ for u in User.select().where(User.id >= ids[0]).order_by(User.id)]
+        for _ in range(2):
+            rows = compiled_select(User, "t-users-from", build, ids[0])
+            assert [u.__data__ for u in rows] == expected
+            assert not any(u.is_dirty() for u in rows)
+        assert compiled_select(User, "t-users-from", build, ids[-1] + 1) == []
+
+
 def writer_lock(app):
     """Another holder of the writers' queue (a separate open file, as another process has)."""
     path = app.config["DATABASE_URL"].split("sqlite:///", 1)[1] + "-writer.lock"

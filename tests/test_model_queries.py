@@ -1,12 +1,16 @@
 """The named query methods that keep compiled SQL inside models/: each gives what the plain
 peewee query gives, and the compare-and-set moves a row only from the state it was seen in."""
 
+import pytest
+
 from models import (
     AccidentCase,
+    CaseParty,
     ELicence,
     EvidenceItem,
     LicenceRecord,
     RestrictedZone,
+    ReviewRequest,
     ShareCode,
     User,
     Vehicle,
@@ -152,3 +156,78 @@ def test_office_codes_of_counted_events(app, make, conn):
         assert office_code_by("evidence-item", item.id) == brigade
         assert EvidenceItem.get_by_id(item.id).case_id == case.id
         assert office_code_by("office", -1) == ""
+
+
+def test_a_case_is_read_with_its_office_officer_and_the_party_in_one_query(app, make, conn):
+    case = make.accident_case()
+    citizen = make.citizen()
+    party = make.party(case, citizen)
+    make.party(case)  # another party: not the one asked for
+    with conn():
+        stored = AccidentCase.get_by_id(case.id)
+        found, found_party = AccidentCase.for_access(case.id, citizen.resident_id)
+        assert found.__data__ == stored.__data__ and not found.is_dirty()
+        assert found.office.__data__ == stored.office.__data__
+        assert found.officer_name == stored.officer.real_name
+        assert found_party.__data__ == CaseParty.get_by_id(party.id).__data__
+        # No party row for another ID number, or when none is asked for (an officer's look).
+        assert AccidentCase.for_access(case.id, "110101199001011237")[1] is None
+        assert AccidentCase.for_access(case.id, None)[1] is None
+        assert AccidentCase.for_access(-1, citizen.resident_id) is None
+
+
+def test_the_case_pages_lists(app, make, conn):
+    case = make.accident_case()
+    other = make.accident_case()
+    parties = [make.party(case), make.party(case)]
+    make.party(other)
+    released = make.evidence(case, category="photo")
+    withheld = make.evidence(case, released=False, withhold_reason="privacy")
+    make.evidence(other)
+    with conn():
+        assert [p.id for p in CaseParty.of_case(case.id)] == [p.id for p in parties]
+        everything = EvidenceItem.select().where(EvidenceItem.case == case.id)
+        ordered = everything.order_by(EvidenceItem.category, EvidenceItem.id)
+        assert [i.__data__ for i in EvidenceItem.of_case(case.id)] == [i.__data__ for i in ordered]
+        assert [i.id for i in EvidenceItem.of_case(case.id, released_only=True)] == [released.id]
+        kept = EvidenceItem.withheld_of_case(case.id)
+        assert [(i.id, i.category, i.withhold_reason) for i in kept] == [
+            (withheld.id, withheld.category, "privacy")
+        ]
+        assert kept[0].title is None  # what a party may know of it only
+        assert CaseParty.of_case(-1) == [] and EvidenceItem.of_case(-1) == []
+
+
+def test_a_partys_review_requests_newest_first(app, make, conn):
+    case = make.accident_case()
+    citizen = make.citizen()
+    party = make.party(case, citizen)
+    with conn():
+        first = ReviewRequest.create(case=case.id, party=party.id, user=citizen.id, grounds="a")
+        second = ReviewRequest.create(
+            case=case.id, party=party.id, user=citizen.id, grounds="b", requested_at=utcnow()
+        )
+        found = ReviewRequest.of_party(party.id)
+        assert [r.id for r in found] == [second.id, first.id]
+        assert found[0].__data__ == ReviewRequest.get_by_id(second.id).__data__
+        assert ReviewRequest.of_party(-1) == []
+
+
+def test_an_accounts_roles(app, make, conn):
+    officer = make.staff("accident_officer", "admin")
+    citizen = make.citizen()
+    with conn():
+        assert User.get_by_id(officer.id).roles == {"accident_officer", "admin"}
+        assert User.get_by_id(make.staff("vehicle_clerk").id).roles == {"vehicle_clerk"}
+        assert User.get_by_id(citizen.id).roles == {"citizen"}
+
+
+def test_an_account_keeps_its_office_read_with_another_row(app, make, conn):
+    case = make.accident_case()
+    with conn():
+        officer = User.get_by_id(case.officer_id)
+        found, _ = AccidentCase.for_access(case.id, None)
+        officer.keep_office(found.office)
+        assert officer.office is found.office and not officer.is_dirty()
+        with pytest.raises(ValueError):
+            officer.keep_office(make.office())

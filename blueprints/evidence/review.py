@@ -59,20 +59,12 @@ def may_request_review(case: AccidentCase, today: dt.date | None = None) -> bool
 def withheld_items(case: AccidentCase):
     """The items kept from the parties, with their category and grounds (not the officers'
     note): a party learns what exists and why it is withheld, never its content."""
-    return list(
-        EvidenceItem.select(EvidenceItem.id, EvidenceItem.category, EvidenceItem.withhold_reason)
-        .where((EvidenceItem.case == case.id) & (EvidenceItem.released == False))  # noqa: E712
-        .order_by(EvidenceItem.category, EvidenceItem.id)
-    )
+    return EvidenceItem.withheld_of_case(case.id)
 
 
 def party_requests(party: CaseParty):
     """One party's review requests, newest first."""
-    return list(
-        ReviewRequest.select()
-        .where(ReviewRequest.party == party.id)
-        .order_by(ReviewRequest.requested_at.desc(), ReviewRequest.id.desc())
-    )
+    return ReviewRequest.of_party(party.id)
 
 
 def request_review(access, grounds: str) -> ReviewRequest:

@@ -98,12 +98,11 @@ class CaseAccess:
 
     def visible_items(self):
         """The items this user may see: all for officers; released ones for parties, once open."""
-        query = EvidenceItem.select().where(EvidenceItem.case == self.case.id)
-        if not self.is_officer:
-            if not self.review_open:
-                return []
-            query = query.where(EvidenceItem.released == True)  # noqa: E712
-        return list(query.order_by(EvidenceItem.category, EvidenceItem.id))
+        if self.is_officer:
+            return EvidenceItem.of_case(self.case.id)
+        if not self.review_open:
+            return []
+        return EvidenceItem.of_case(self.case.id, released_only=True)
 
 
 def is_case_officer(user, case: AccidentCase) -> bool:
@@ -118,20 +117,25 @@ def is_case_officer(user, case: AccidentCase) -> bool:
 
 def case_access(case_id: int, user) -> CaseAccess | None:
     """The case if `user` may see it; None otherwise (the view answers 404, never 403: no
-    hint that the case exists)."""
-    case = AccidentCase.get_or_none(AccidentCase.id == case_id)
-    if case is None or user is None or not user.is_authenticated:
+    hint that the case exists).
+
+    The case, its office, its officer's name and the party row of a citizen's ID number are
+    one read (AccidentCase.for_access): every look at a case starts here."""
+    if user is None or not user.is_authenticated:
         return None
+    may_be_party = not user.is_staff and bool(user.resident_id)
+    found = AccidentCase.for_access(case_id, user.resident_id if may_be_party else None)
+    if found is None:
+        return None
+    case, party = found
     if is_case_officer(user, case):
+        if user.office_id == case.office_id:
+            user.keep_office(case.office)  # read with the case: no second read for the audit
         return CaseAccess(case, None, user)
-    if not user.is_staff and user.resident_id:
-        party = CaseParty.get_or_none(
-            (CaseParty.case == case.id) & (CaseParty.resident_id == user.resident_id)
-        )
-        # A party by ID number sees the case once that number is proven, or once they opened
-        # this very case with its notice's query code.
-        if party is not None and may_see_case(user, case.id):
-            return CaseAccess(case, party, user)
+    # A party by ID number sees the case once that number is proven, or once they opened
+    # this very case with its notice's query code.
+    if party is not None and may_see_case(user, case.id):
+        return CaseAccess(case, party, user)
     return None
 
 
@@ -154,7 +158,7 @@ def visible_item(access: CaseAccess, item_id: int) -> EvidenceItem | None:
 def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) -> EvidenceAccess:
     """Record a look at the case (own table, for the officer and parties) and its audit row."""
     with write_tx():
-        row = EvidenceAccess.create(
+        row = EvidenceAccess(
             case=access.case.id,
             item=item.id if item else None,
             user=access.user.id,
@@ -162,6 +166,7 @@ def log_access(access: CaseAccess, kind: str, item: EvidenceItem | None = None) 
             as_party=not access.is_officer,
             client_addr=client_addr()[:64],
         )
+        row.insert_new()
         audit(
             ACCESS_ACTIONS[kind],
             item or access.case,

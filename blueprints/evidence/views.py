@@ -23,7 +23,6 @@ from models import (
     AccidentCase,
     CaseParty,
     EvidenceAccess,
-    Office,
     User,
     utcnow,
 )
@@ -177,12 +176,11 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
     context = {
         "access": access,
         "case": case,
-        "officer": User.get_by_id(case.officer_id),
         "items": access.visible_items(),
         "review_open": access.review_open,
+        "parties": CaseParty.of_case(case.id),
     }
     if access.is_officer:
-        context["parties"] = list(case.parties.order_by(CaseParty.id))
         context["party_form"] = forms.get("party_form") or PartyForm(formdata=None)
         context["upload_form"] = forms.get("upload_form") or UploadForm(formdata=None)
         context["progress_form"] = forms.get("progress_form") or ProgressForm(formdata=None)
@@ -190,7 +188,6 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
             service.CASE_PROGRESS.targets(case.status), key=list(STEP_LABELS).index
         )
     else:
-        context["parties"] = list(case.parties.order_by(CaseParty.id))
         context.update(party_review_context(access, forms.get("review_form")))
     return make_response(render_template("evidence/case.html", **context), status)
 
@@ -204,7 +201,7 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
     key = case.status if case.procedure == "general" else "simple"
     next_step = str(NEXT_STEPS[key]) % {
         "days": days,
-        "office": Office.get_by_id(case.office_id).display_name(str(get_locale())),
+        "office": case.office.display_name(str(get_locale())),
     }
     may_ask = review.may_request_review(case)
     return {
