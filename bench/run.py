@@ -246,7 +246,7 @@ class Server:
 
 class Integrator:
     """`flask audit integrate` beside the server(s), as deploy/jiaoguan-audit.service runs it
-    (the same settings, half a second between idle runs)."""
+    (the same settings, one batch every half second)."""
 
     def __init__(self, env: dict, app_dir: str = ROOT):
         """The integrator of the deployment whose environment is `env`."""

@@ -85,7 +85,7 @@ def audit_verify():
 
 @audit_cli.command("integrate")
 @click.option("--once", is_flag=True, help="Integrate what waits now, then stop.")
-@click.option("--interval", default=0.5, show_default=True, help="Seconds between idle runs.")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds between batches.")
 @click.option("--batch", default=5000, show_default=True, help="Entries per checkpoint at most.")
 def audit_integrate(once, interval, batch):
     """Number the new audit entries, extend the Merkle tree and sign a checkpoint, in batches,

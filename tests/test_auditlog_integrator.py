@@ -173,3 +173,71 @@ def test_entries_another_integrator_took_meanwhile_are_not_numbered_again(deploy
         found = verify_log()
     assert numbers() == list(range(1, total + 1))
     assert found.intact and found.entries == total, found.problem
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for run_integrator: sleeping moves the clock, and a
+    writer adds an entry each time a batch runs (a steady stream of audited writes)."""
+
+    def __init__(self, stop_after: int):
+        self.now, self.sleeps, self.stop_after = 1000.0, [], stop_after
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def append_entries(n: int, name: str = "test.entry") -> None:
+    with write_tx():
+        for i in range(n):
+            AuditEvent.append(action=name, object_type="test", object_id=i)
+
+
+def test_a_steady_stream_is_integrated_once_per_interval(deployment, monkeypatch):
+    """Entries that keep arriving while a batch runs wait for the next beat: one batch and one
+    checkpoint per interval, not a string of tiny batches each taking the write lock."""
+    app, _env = deployment
+    clock = FakeClock(stop_after=4)
+    integrate, calls = log.integrate, []
+
+    def integrate_while_writers_write(batch):
+        calls.append(batch)
+        checkpoint = integrate(batch)
+        append_entries(2)  # committed while this batch ran: they wait for the next one
+        clock.now += 0.1  # the batch took a tenth of a second
+        return checkpoint
+
+    monkeypatch.setattr(log, "time", clock)
+    monkeypatch.setattr(log, "integrate", integrate_while_writers_write)
+    with app.app_context(), db.connection_context():
+        append_entries(3)
+        before = AuditCheckpoint.select().count()
+        # Stopped after four pauses, or after ten batches if it never paused.
+        stop = lambda: len(clock.sleeps) >= clock.stop_after or len(calls) >= 10  # noqa: E731
+        log.run_integrator(interval=0.5, stop=stop)
+        made = AuditCheckpoint.select().count() - before
+        waiting = AuditEvent.select().where(AuditEvent.seq.is_null()).count()
+    # Five beats (the fifth sees stop()), each one checkpoint: the first of the 3 entries
+    # (and whatever migrations logged), each later one of the 2 written during the last.
+    assert made == 5
+    assert clock.sleeps == [pytest.approx(0.4)] * 4
+    assert waiting == 2  # written during the last batch, for the next beat
+
+
+def test_a_backlog_is_integrated_batch_after_batch_without_pausing(deployment, monkeypatch):
+    """A full batch means more may wait (a restart after an outage): the next one starts at
+    once, and the pause comes after the first batch that is not full."""
+    app, _env = deployment
+    clock = FakeClock(stop_after=1)
+    monkeypatch.setattr(log, "time", clock)
+    with app.app_context(), db.connection_context():
+        log.run_integrator(once=True)  # what the migrations logged
+        size = log.tree_size()
+        append_entries(25)
+        log.run_integrator(interval=0.5, batch=10, stop=lambda: len(clock.sleeps) >= 1)
+        sizes = [c.tree_size for c in AuditCheckpoint.select().order_by(AuditCheckpoint.id)]
+    assert sizes[-3:] == [size + 10, size + 20, size + 25]
+    assert clock.sleeps == [0.5]

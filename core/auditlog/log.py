@@ -148,18 +148,28 @@ def _checkpoint(size: int, root: bytes) -> AuditCheckpoint:
 def run_integrator(
     interval: float = 0.5, stop=lambda: False, once: bool = False, batch: int = BATCH
 ) -> int:
-    """Integrate until `stop()` says so (with `once`: until nothing waits), pausing
-    `interval` seconds when nothing waits; returns the tree size reached (0: nothing
-    integrated). The caller holds a connection."""
-    total = 0
+    """Integrate on a cadence until `stop()` says so; returns the tree size reached (0:
+    nothing integrated). The caller holds a connection.
+
+    One batch every `interval` seconds takes whatever waits, with one checkpoint (Tessera's
+    and Trillian's sequencers work so): running again as soon as a batch ended made, under a
+    steady stream of writes, a string of batches of one to three entries, each with its own
+    write transaction (on SQLite the one write lock, which every audited write waits for) and
+    its own signed checkpoint. A full batch (a backlog) goes on at once. With `once`: batch
+    after batch until nothing waits.
+    """
+    total, size = 0, tree_size()
     while True:
+        started = time.monotonic()
         checkpoint = integrate(batch)
+        backlog = False
         if checkpoint is not None:
-            total = checkpoint.tree_size
+            backlog = checkpoint.tree_size - size >= batch
+            total = size = checkpoint.tree_size
         if stop() or once and checkpoint is None:
             return total
-        if checkpoint is None:
-            time.sleep(interval)
+        if not once and not backlog:
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
 def inclusion_proof(event: AuditEvent, checkpoint: AuditCheckpoint) -> list[bytes]:
