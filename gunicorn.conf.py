@@ -5,6 +5,7 @@ licence number is a resident ID number, share codes, search terms), and a log li
 and read far more widely than the database. `%(U)s` is the path alone.
 """
 
+import gc
 import os
 
 from core.db import gunicorn_workers
@@ -29,3 +30,11 @@ def when_ready(server):
     warning = bind_mismatch(public.rstrip("/"), list(server.cfg.bind))
     if warning:
         server.log.warning(warning)
+
+
+def post_worker_init(worker):
+    """The worker has loaded the application: its modules, compiled templates, catalogues and
+    compiled SQL live as long as the worker. gc.freeze() moves them out of the collector's
+    generations, so a full collection walks only what requests left behind (with them, one
+    took about 40 ms in the middle of a request, every few thousand requests)."""
+    gc.freeze()

@@ -1,8 +1,6 @@
 """PUBLIC_BASE_URL against the addresses gunicorn binds: a warning only when codes would point
 at this machine where nothing answers."""
 
-from pathlib import Path
-
 import pytest
 
 from core.public_url import bind_mismatch
@@ -32,23 +30,3 @@ def test_no_warning_when_the_url_reaches_the_server(public, binds):
 def test_warning_when_the_url_names_this_machine_elsewhere(public, binds):
     warning = bind_mismatch(public, binds)
     assert warning and public in warning and binds[0] in warning
-
-
-def test_gunicorn_warns_at_start(monkeypatch):
-    import importlib.util
-    from types import SimpleNamespace
-
-    path = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
-    spec = importlib.util.spec_from_file_location("gunicorn_conf", path)
-    conf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conf)
-    said = []
-    log = SimpleNamespace(warning=said.append)
-    server = SimpleNamespace(cfg=SimpleNamespace(bind=["127.0.0.1:8123"]), log=log)
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
-    conf.when_ready(server)
-    assert said and "127.0.0.1:8123" in said[0]
-    said.clear()
-    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8123/")
-    conf.when_ready(server)
-    assert not said
