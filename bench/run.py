@@ -336,6 +336,36 @@ def audit_mark() -> int:
         return AuditEvent.select(fn.MAX(AuditEvent.id)).scalar() or 0
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a gunicorn master's workers), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it ended meanwhile
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user + system) the processes `pids` have used so far, from /proc: what a
+    scenario cost the machine, whatever else shared it (unlike requests a second, which the
+    load of others and wrk's own share of the cores move)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank) of `values`."""
     ordered = sorted(values)
@@ -414,6 +444,7 @@ class Context:
             self.elicences = list(rows)
         self.rng.shuffle(self.elicences)
         self.next_elicence = 0  # each e-licence's code is used once per step in a whole run
+        self.integrator_pid = None  # the integrator beside the servers (its CPU is counted)
         self.last_step = 0
         self.first_step = None
 
@@ -669,14 +700,21 @@ def run_wrk(
     duration: int,
     threads: int,
     profile: bool,
+    integrator_pid: int | None = None,
 ) -> dict:
     """Drive one scenario; returns wrk's figures plus the servers' 'locked' count.
 
     With several servers (nodes) the request list is dealt out between them and one wrk per
     node runs at the same time, each with its share of the connections: requests, errors and
     requests per second are summed, p50 is the nodes' mean and p99 the worst node's (wrk
-    reports percentiles, not its samples)."""
+    reports percentiles, not its samples).
+
+    It also takes the CPU time the nodes' workers (and the integrator) used meanwhile: CPU
+    milliseconds a request, the cost of a request with the machine's other load taken out."""
     offsets = [server.log_offset() for server in servers]
+    workers = [pid for server in servers for pid in children_of(server.proc.pid)]
+    integrator = [integrator_pid] if integrator_pid else []
+    cpu_before = cpu_seconds(workers), cpu_seconds(integrator)
     profiler = None
     if profile:
         profiler = subprocess.Popen(
@@ -730,6 +768,8 @@ def run_wrk(
         if proc.returncode:
             raise RuntimeError(f"wrk failed ({proc.returncode})")
         parts.append(json.loads(out.split("WRKJSON ", 1)[1].splitlines()[0]))
+    worker_cpu = cpu_seconds(workers) - cpu_before[0]
+    integrator_cpu = cpu_seconds(integrator) - cpu_before[1]
     if profiler:
         profiler.wait()
     figures = {
@@ -763,6 +803,8 @@ def run_wrk(
         + figures["wrong_body"]
     )
     figures["connections"] = connections
+    figures["cpu_ms"] = worker_cpu * 1000 / max(1, figures["requests"])
+    figures["integrator_cpu_ms"] = integrator_cpu * 1000 / max(1, figures["requests"])
     return figures
 
 
@@ -784,7 +826,9 @@ def measure(servers, ctx, args, name, builder, conns, ceiling_rps) -> dict:
     spec = builder(ctx, n)
     log(f"{label}: {len(spec['lines']):,} requests listed, {conns} connections, {args.duration} s")
     mark = audit_mark()
-    figures = run_wrk(servers, name, spec, conns, args.duration, args.threads, args.profile)
+    figures = run_wrk(
+        servers, name, spec, conns, args.duration, args.threads, args.profile, ctx.integrator_pid
+    )
     if "after" in spec:  # what the responses cannot show: checked in the database
         figures["wrong_outcome"] = spec["after"](ctx)
         figures["errors"] += figures["wrong_outcome"]
@@ -802,7 +846,9 @@ def measure(servers, ctx, args, name, builder, conns, ceiling_rps) -> dict:
         )
     log(
         f"  {figures['rps']:,.0f} req/s, p99 {figures['p99_us'] / 1000:.1f} ms, "
-        f"{figures['errors']} errors, {figures['locked']} locked{delay}"
+        f"{figures['errors']} errors, {figures['locked']} locked{delay}, "
+        f"CPU a request: workers {figures['cpu_ms']:.2f} ms, "
+        f"integrator {figures['integrator_cpu_ms']:.2f} ms"
     )
     time.sleep(1)
     return figures
@@ -823,12 +869,13 @@ def median_run(name_runs: list[dict]) -> dict:
 def table(rows: list[dict]) -> str:
     """The results as a Markdown table (pasted as is into docs/PERFORMANCE.md): requests,
     latency, errors, and for scenarios that write audit entries, how many a second and their
-    integration delay (insert to covering checkpoint)."""
+    integration delay (insert to covering checkpoint); and what a request cost the workers in
+    CPU, with the ratio to the ceiling by that measure (the machine's other load taken out)."""
     head = (
         "| scenario | conns | req/s | p50 ms | p99 ms | errors | locked | × ceiling "
-        "| audited/s | integration p50 / p99 ms |"
+        "| audited/s | integration p50 / p99 ms | CPU ms a request | × ceiling by CPU |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 12]
     for r in rows:
         note = ""
         if r["exhausted"] and not r["wrap"]:
@@ -842,7 +889,8 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['label']}{note} | {r['connections']} | {r['rps']:,.0f} | "
             f"{r['p50_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['errors']} | "
-            f"{r['locked']} | {r['ratio']:.2f} | {audited} | {delay} |"
+            f"{r['locked']} | {r['ratio']:.2f} | {audited} | {delay} | "
+            f"{r['cpu_ms']:.2f} | {r['cpu_ratio']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -1015,6 +1063,7 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
         log("preparing sessions ...")
         store = prepare_sessions(meta, args.port)
         ctx = Context(meta, store, args.port)
+        ctx.integrator_pid = integrator.proc.pid
         ctx.duration = args.duration
         first = meta["holders"]["first_user_id"]
         ctx.holder_ids = list(range(first, first + min(HOLDER_SESSIONS, meta["holders"]["count"])))
@@ -1040,13 +1089,15 @@ def run_config(config: str, args, meta: dict, proxy_url: str) -> dict:
                 figures = measure(servers, ctx, args, name, builder, conns, ceiling["rps"])
                 figures["ceiling_rps"] = ceiling["rps"]
                 figures["ratio"] = figures["rps"] / ceiling["rps"]
+                # The same ratio by CPU: how many /healthz one request of it costs, inverted.
+                figures["cpu_ratio"] = ceiling["cpu_ms"] / figures["cpu_ms"]
                 runs[name].append(figures)
             if args.repeat > 1:
                 log(f"round {round_no + 1} of {args.repeat} done")
         args.context = (ctx.next_elicence, ctx.last_step)
     results = {name: median_run(name_runs) for name, name_runs in runs.items()}
     if "ceiling" in results:
-        results["ceiling"]["ratio"] = 1.0
+        results["ceiling"]["ratio"] = results["ceiling"]["cpu_ratio"] = 1.0
     return results
 
 

@@ -4,6 +4,8 @@ The bench is not part of the suite (it asserts no timings); what it computes is,
 figures in docs/PERFORMANCE.md rest on it.
 """
 
+import os
+
 from bench import run
 from core.auditlog.log import integrate
 from models import AuditCheckpoint, AuditEvent, db
@@ -70,3 +72,36 @@ def test_a_one_shot_list_that_ran_out_is_rated_over_the_time_it_lasted():
     assert run.busy_us(lasted, wrap=False) == 10_000_000
     # wrk's figures from before the script measured the list's time: the whole run.
     assert run.busy_us({"duration_us": 10_000_000, "exhausted": 1}, wrap=False) == 10_000_000
+
+
+def test_the_cpu_of_a_servers_workers_is_read_from_proc():
+    """The bench counts the CPU time of a gunicorn master's children: found by their parent,
+    and growing with the work they do (not with the time they wait)."""
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys; "
+            "busy = subprocess.Popen([sys.executable, '-c', 'while True: pass']); "
+            "idle = subprocess.Popen(['sleep', '30']); busy.wait()",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while len(run.children_of(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = run.children_of(parent.pid)
+        assert len(children) == 2
+        start = run.cpu_seconds(children)
+        while run.cpu_seconds(children) - start < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.cpu_seconds(children) - start >= 0.2
+        assert run.cpu_seconds([parent.pid]) < 1  # the parent only waits
+    finally:
+        for pid in run.children_of(parent.pid):
+            os.kill(pid, 9)
+        parent.wait()
