@@ -336,17 +336,23 @@ def audit_mark() -> int:
         return AuditEvent.select(fn.MAX(AuditEvent.id)).scalar() or 0
 
 
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (proc(5) fields 3 on), or None
+    when the process has ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is `pid` (a gunicorn master's workers), from /proc."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # it ended meanwhile
-            if int(fields[1]) == pid:
+            fields = proc_stat(int(entry))
+            if fields and int(fields[1]) == pid:
                 found.append(int(entry))
     return found
 
@@ -357,12 +363,9 @@ def cpu_seconds(pids: list[int]) -> float:
     load of others and wrk's own share of the cores move)."""
     ticks = 0
     for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
+        fields = proc_stat(pid)
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -5,6 +5,9 @@ figures in docs/PERFORMANCE.md rest on it.
 """
 
 import os
+import subprocess
+import sys
+import time
 
 from bench import run
 from core.auditlog.log import integrate
@@ -77,10 +80,6 @@ def test_a_one_shot_list_that_ran_out_is_rated_over_the_time_it_lasted():
 def test_the_cpu_of_a_servers_workers_is_read_from_proc():
     """The bench counts the CPU time of a gunicorn master's children: found by their parent,
     and growing with the work they do (not with the time they wait)."""
-    import subprocess
-    import sys
-    import time
-
     parent = subprocess.Popen(
         [
             sys.executable,
