@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user
 
 from core.identity import logged_in_user
-from models import User, utcnow, write_tx
+from models import User
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -35,8 +35,6 @@ def start_session(user: User) -> None:
         session["lang"] = lang
     session.permanent = True  # expires after SESSION_IDLE_MINUTES without activity
     login_user(user)
-    with write_tx():
-        User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
 
 
 def set_pending_2fa(user: User) -> None:

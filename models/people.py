@@ -91,7 +91,6 @@ class User(UserMixin, BaseModel):
     notice_sms = BooleanField(default=False)
     notice_email = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
-    last_login_at = DateTimeField(null=True)
 
     @property
     def is_active(self) -> bool:
