@@ -37,7 +37,7 @@ class Deployment:
         self.settings = {
             "INSTANCE_PATH": self.instance,
             "DEPLOYMENT_NAME": f"jiaoguan {city}",
-            "NETWORK_TIMEOUT_SECONDS": "5",
+            "NETWORK_TIMEOUT_SECONDS": "30",  # a busy peer of one worker, on a loaded machine
             **settings,
         }
         upgrade_and_add_office(self.database_url, city)
@@ -97,7 +97,7 @@ class Deployment:
                     "NETWORK_KEY_FOLDER": os.path.join(self.instance, "network"),
                     "UPLOAD_FOLDER": os.path.join(self.instance, "uploads"),
                     "DEPLOYMENT_NAME": self.settings["DEPLOYMENT_NAME"],
-                    "NETWORK_TIMEOUT_SECONDS": 5,
+                    "NETWORK_TIMEOUT_SECONDS": 30,
                 }
             )
         return self._app

@@ -5,6 +5,7 @@ import contextlib
 import os
 import re
 import shutil
+import time
 from collections import Counter
 
 from bs4 import BeautifulSoup
@@ -345,3 +346,16 @@ def tiny_pdf(pages: int = 1) -> bytes:
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def wait_for(predicate, timeout: float = 90.0, what: str = ""):
+    """Poll until `predicate()` is true (the workers deliver in the background); a generous
+    deadline, never a fixed sleep standing in for the condition."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.1)

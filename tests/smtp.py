@@ -72,7 +72,9 @@ class SmtpServer:
     def __init__(self):
         self.mailbox = Mailbox()
         self.port = free_port()
-        self.controller = Controller(Handler(self.mailbox), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            Handler(self.mailbox), hostname="127.0.0.1", port=self.port, ready_timeout=30
+        )
         self.controller.start()
 
     def settings(self) -> dict:

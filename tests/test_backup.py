@@ -2,10 +2,10 @@
 exactly what was backed up."""
 
 import threading
-import time
 
 from models import AuditEvent, User, db
 
+from .helpers import wait_for
 from .nodes import Node
 from .test_faults import audit_rows_cover_every_user, register, registration
 
@@ -16,6 +16,12 @@ def snapshot() -> tuple:
         users = [tuple(u.__data__.values()) for u in User.select().order_by(User.id)]
         events = [(e.id, e.seq, e.leaf()) for e in AuditEvent.select().order_by(AuditEvent.id)]
     return users, events
+
+
+def writing(thread: threading.Thread) -> bool:
+    """The writer goes on (a request that failed ends it, and the test with it)."""
+    assert thread.is_alive(), "the writer stopped"
+    return True
 
 
 def test_backup_while_serving_then_restore_gives_back_that_moment(app, runner, tmp_path):
@@ -33,13 +39,12 @@ def test_backup_while_serving_then_restore_gives_back_that_moment(app, runner, t
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        while len(written) < 5:
-            time.sleep(0.02)
+        wait_for(lambda: writing(thread) and len(written) >= 5, what="5 registrations")
         path = tmp_path / "backup.db"
         result = runner.invoke(args=["db", "backup", str(path)])
         assert result.exit_code == 0, result.output
-        while len(written) < 10:  # the app goes on serving and writing
-            time.sleep(0.02)
+        # The app goes on serving and writing.
+        wait_for(lambda: writing(thread) and len(written) >= 10, what="10 registrations")
     finally:
         stop.set()
         thread.join(timeout=30)

@@ -14,7 +14,7 @@ from core.db import upgrade
 from models import AuditEvent, User, db
 
 from .factories import Factory
-from .helpers import fresh_database_url, on_postgres
+from .helpers import fresh_database_url, on_postgres, wait_for
 from .nodes import TOKEN_RE, Browser, Node, PgServer
 
 
@@ -39,7 +39,7 @@ def register(base_url: str, form: dict):
     browser = Browser()
     _, _, html = browser.get(f"{base_url}/register")
     status, _, _ = browser.request(
-        f"{base_url}/register", {**form, "csrf_token": TOKEN_RE.search(html).group(1)}, timeout=10
+        f"{base_url}/register", {**form, "csrf_token": TOKEN_RE.search(html).group(1)}, timeout=30
     )
     return status
 
@@ -74,8 +74,7 @@ def test_kill_9_during_writes_loses_no_acknowledged_write(tmp_path):
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    while len(acknowledged) < 40:
-        time.sleep(0.05)
+    wait_for(lambda: len(acknowledged) >= 40, what="40 acknowledged registrations")
     node.kill()  # kill -9, in the middle of the stream of writes
     stop.set()
     for t in threads:
@@ -172,13 +171,13 @@ def test_database_unreachable_gives_503_and_service_resumes(tmp_path):
         server.stop()
         started = time.monotonic()
         status, headers, body = browser.get(f"{node.url}/login")
-        assert status == 503 and time.monotonic() - started < 5
+        assert status == 503 and time.monotonic() - started < 15  # not the minutes of a hang
         assert "服务暂时不可用" in body and headers["Retry-After"] == "30"
         # Logged in: the same translated 503 (the error page never loads the user).
         status, headers, body = member.get(f"{node.url}/account")
         assert status == 503 and "服务暂时不可用" in body and headers["Retry-After"] == "30"
         server.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while browser.get(f"{node.url}/login")[0] != 200:
             assert time.monotonic() < deadline, "service did not resume"
             time.sleep(0.2)

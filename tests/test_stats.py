@@ -475,7 +475,11 @@ def test_dashboard_reading_is_audited_and_htmx_gets_the_body(world, client, conn
     assert "<html" not in body and 'id="stats-body"' in body
     csv_table(client, "evidence", "hour", since=day, until=day)
     with conn():
-        views = list(AuditEvent.select().where(AuditEvent.action.startswith("stats.")))
+        views = list(
+            AuditEvent.select()
+            .where(AuditEvent.action.startswith("stats."))
+            .order_by(AuditEvent.id)
+        )
     assert [e.action for e in views] == ["stats.view", "stats.export"]
     assert views[1].detail_dict["table"] == "evidence/hour"
 
@@ -564,10 +568,10 @@ def test_no_busy_hour_banner_without_history(client, make, login):
     assert not page(client.get("/licence/")).select('main a[href^="/report"]')
 
 
-def test_licence_page_links_the_report_in_a_busy_hour(client, make, login, conn):
-    # A busy hour needs a week's history: three days of it, at another hour.
-    now = clock.beijing_now()
-    seed_history(conn, now.date(), (now.hour + 12) % 24)
+def test_licence_page_links_the_report_in_a_busy_hour(client, make, login, conn, today):
+    # A busy hour needs a week's history: three days of it, at another hour. The clock stays
+    # at 10:00 (today), so the application and the page that follows are in one hour.
+    seed_history(conn, today, 22)
     citizen = make.citizen()  # no licence record: the application is refused, the form stays
     login(citizen)
     soup = page(client.get("/licence/"))

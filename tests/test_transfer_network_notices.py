@@ -11,6 +11,7 @@ from core.notices import render
 from models import Notice, OutboxMessage, OutgoingTransfer, User, Vehicle, utcnow
 from models.vehicles import MORTGAGED
 
+from .helpers import wait_for
 from .transfer_network import (
     case_state,
     inspect,
@@ -20,7 +21,6 @@ from .transfer_network import (
     seller_confirms,
     send_archive,
     user,
-    wait_for,
 )
 
 # The sales the module's tests make, on the two deployments of the `net` fixture (conftest).

@@ -214,7 +214,12 @@ def test_wrong_relayed_codes_are_counted_at_the_issuer_per_relay_and_client(citi
         assert len(mine) == 1 and mine[0].endswith("|127.0.0.1")
 
 
-def test_the_issuer_stopped_gives_undetermined_within_3_seconds(cities):
+# The relay waits NETWORK_CHECK_TIMEOUT_SECONDS (2 s) for the issuer, not urllib's minutes; what
+# a request takes beyond that is the loaded machine's, so the bound leaves room for it.
+WITHIN_SECONDS = 8.0
+
+
+def test_the_issuer_stopped_gives_undetermined_within_the_timeout(cities):
     qingdao, jinan, phone = cities
     elicence = qingdao_licence(qingdao)
     url = f"{jinan.url}/verify/check?key={elicence.typing_key}&code={typed_code(elicence)}"
@@ -222,7 +227,7 @@ def test_the_issuer_stopped_gives_undetermined_within_3_seconds(cities):
     try:
         started = time.monotonic()
         status, headers, html = phone.get(url)
-        assert time.monotonic() - started < 3.0
+        assert time.monotonic() - started < WITHIN_SECONDS
         assert status == 200 and verdict(html) == "undetermined"
         assert "does not mean the licence is invalid" in html or "不代表" in html
         assert_verifier_page(jinan, headers, html)
@@ -236,7 +241,7 @@ def test_the_issuer_stopped_gives_undetermined_within_3_seconds(cities):
             hung.listen(8)
             started = time.monotonic()
             _, _, html = phone.get(url)
-            assert time.monotonic() - started < 3.0
+            assert time.monotonic() - started < WITHIN_SECONDS
             assert verdict(html) == "undetermined"
     finally:
         qingdao.start()

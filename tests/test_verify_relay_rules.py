@@ -91,7 +91,7 @@ def test_a_peer_that_does_not_answer_gives_undetermined_never_invalid(client, ma
     response = client.get("/verify/check?key=QD123456&code=123456")
     soup = page(response)
     assert verdict(response) == "undetermined"
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 8.0  # the 2 s timeout, and room for a loaded machine
     assert "does not mean the licence is invalid" in soup.get_text() or "不代表" in soup.get_text()
     assert response.headers["Cache-Control"] == "no-store"
     api = client.get("/api/v1/licence-check?key=QD123456&code=123456").get_json()

@@ -4,12 +4,12 @@ destination), each with its own database, keys, gunicorn server and outbox worke
 both ways; and the steps of one transfer as its people take them, each on its own side."""
 
 import datetime as dt
-import time
 from decimal import Decimal
 from types import SimpleNamespace
 
 from blueprints.transfer import links, network, office_service, service
-from models import VEHICLE_CLERK, Office, OutgoingTransfer, TransferCase
+from models import VEHICLE_CLERK, Office, OutboxMessage, OutgoingTransfer, TransferCase
+from models.network import OUTBOX_PENDING
 
 from .deployments import Deployment, peer
 from .factories import Factory
@@ -132,14 +132,7 @@ def register(jinan: Deployment, t):
         return office_service.register(t.case_id, user(t.j_clerk_id))
 
 
-def wait_for(predicate, timeout: float = 90.0, what: str = ""):
-    """Poll until `predicate()` is true (the workers deliver in the background); a generous
-    deadline, never a fixed sleep standing in for the condition."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.1)
+def pending_count(side) -> int:
+    """Messages this deployment has yet to deliver."""
+    with side.act():
+        return OutboxMessage.select().where(OutboxMessage.status == OUTBOX_PENDING).count()

@@ -38,11 +38,16 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     el = holder_with_photo(live_app)
     log_in(phone, base_url, el.holder)
     phone.goto(f"{base_url}/licence/code")
-    png = phone.locator(".code-qr").screenshot()
+    # The page renews its codes at each step: the typed code read before and after the
+    # screenshot is the same when the screenshot falls inside one step (one renewal at most).
+    for _ in range(2):
+        typed = phone.locator(".code-otp").inner_text().replace(" ", "")
+        png = phone.locator(".code-qr").screenshot()
+        if phone.locator(".code-otp").inner_text().replace(" ", "") == typed:
+            break
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert len(results) == 1
     url = results[0].text
-    typed = phone.locator(".code-otp").inner_text().replace(" ", "")
     # The QR carries the long code of the step whose typed code the page shows, not the typed one.
     step = totp.matching_step(el.secret, typed, time.time(), step=CODE_STEP_SECONDS, back=1)
     assert url == f"{base_url}/v/{el.handle}/{licencecode.qr_code(el.secret, step)}"

@@ -11,7 +11,8 @@ import pytest
 
 from models import MARKET_CLERK, Office, TransferCase
 from tests.factories import Factory
-from tests.transfer_network import network_pair, seed, wait_for
+from tests.helpers import wait_for
+from tests.transfer_network import network_pair, seed
 
 pytestmark = pytest.mark.browser
 
