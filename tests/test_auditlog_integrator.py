@@ -63,7 +63,7 @@ def numbers():
 def test_kill_9_of_the_integrator_mid_batch_loses_nothing_and_repeats_nothing(deployment):
     app, env = deployment
     # 200 batches: far more work than any pause of this process while it waits for the first.
-    total, batch = 20_000, 100
+    total, batch = 10_000, 50
     with app.app_context(), db.connection_context(), write_tx():
         for i in range(total):
             AuditEvent.append(action="test.entry", object_type="test", object_id=i)
