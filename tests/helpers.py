@@ -349,8 +349,8 @@ def tiny_pdf(pages: int = 1) -> bytes:
 
 
 def wait_for(predicate, timeout: float = 90.0, what: str = ""):
-    """Poll until `predicate()` is true (the workers deliver in the background); a generous
-    deadline, never a fixed sleep standing in for the condition."""
+    """Poll until `predicate()` is true (a server, a worker or a thread does the work in the
+    background); a generous deadline, never a fixed sleep standing in for the condition."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
