@@ -13,9 +13,10 @@ hold across processes and nodes):
   owner out of their own device's address (`Gate.trusted`).
 
 Attempts are counted *before* the answer is checked, in one transaction with the lock read,
-so a burst of parallel guesses cannot slip in under a limit; a right answer clears the pair
-and account counters (never the address's: logging into one's own account must not buy a
-sprayer new guesses).
+so a burst of parallel guesses cannot slip in under a limit. A right answer clears the pair
+and account counters, and on the address's counter takes back only its own count: logging in
+must not count against the people behind the same address (an office's or a carrier's shared
+address), nor may logging into one's own account buy a sprayer new guesses.
 """
 
 import datetime as dt
@@ -103,26 +104,36 @@ class Gate:
         return Verdict()
 
     def success(self) -> None:
-        """The answer was right: forget the pair's and the account's failures."""
+        """The answer was right: forget the pair's and the account's failures, and take back
+        the address's count of this attempt."""
         with write_tx():
             for rule in self.rules:
                 if rule.kind != "address":
                     Throttle.reset(rule.key)
+            self._take_back(("address",))
 
-    def forgive(self) -> None:
-        """The answer was right: take back the failure counted in advance, and nothing more.
+    def forgive(self, kinds: tuple[str, ...] = ("pair", "address", "account")) -> None:
+        """The answer was right: take back the failure counted in advance (on the counters of
+        `kinds`), and nothing more.
 
         For identifier checks, where a right answer (one's own vehicle) must not buy new
         guesses at someone else's.
         """
         with write_tx():
-            for rule in self.counted:
-                Throttle.update(
-                    failures=Throttle.failures - 1,
-                    locked_until=Case(
-                        None, [(Throttle.failures <= rule.limit, None)], Throttle.locked_until
-                    ),
-                ).where((Throttle.key == rule.key) & (Throttle.failures > 0)).execute()
+            self._take_back(kinds)
+
+    def _take_back(self, kinds: tuple[str, ...]) -> None:
+        """Less one failure on each counter of `kinds` this attempt counted; a lock that this
+        count made goes with it."""
+        for rule in self.counted:
+            if rule.kind not in kinds:
+                continue
+            Throttle.update(
+                failures=Throttle.failures - 1,
+                locked_until=Case(
+                    None, [(Throttle.failures <= rule.limit, None)], Throttle.locked_until
+                ),
+            ).where((Throttle.key == rule.key) & (Throttle.failures > 0)).execute()
 
 
 def hashed(value: str) -> str:

@@ -86,6 +86,31 @@ def test_one_address_cannot_spray_a_password_over_many_accounts(app, make):
     assert response.status_code in (302, 303)
 
 
+def address_failures(addr: str) -> int:
+    """The login failures counted against a client address."""
+    with db.connection_context():
+        row = Throttle.get_or_none(Throttle.key == f"login:addr:{addr}")
+        return row.failures if row else 0
+
+
+def test_logins_that_succeed_do_not_count_against_a_shared_address(app, make):
+    """An office (or a carrier) puts many people behind one address: their logins are no
+    failures, and the address still stops a sprayer."""
+    app.config["LOGIN_ADDRESS_MAX_FAILURES"] = 5
+    office = "192.0.2.40"
+    for user in [make.citizen() for _ in range(8)] + [make.staff("vehicle_clerk")]:
+        client = from_addr(app, office)
+        make.login(client, user)  # citizens by password; staff by password and code
+        assert client.get("/account").status_code == 200
+    assert address_failures(office) == 0
+    victim = make.citizen()
+    answers = [
+        from_addr(app, office).post("/login", data={"account": victim.mobile, "password": "x1"})
+        for _ in range(6)
+    ]
+    assert address_failures(office) == 5 and "网络地址" in answers[-1].get_data(as_text=True)
+
+
 @pytest.mark.parametrize("password", ["wang123456", "5201314520", "woainima", "WoAiNiMa"])
 def test_chinese_common_passwords_are_refused_at_registration(client, password):
     from .test_auth import GOOD

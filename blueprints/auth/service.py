@@ -76,9 +76,12 @@ def check_password_step(account: str, password: str) -> LoginResult:
             locked_until=verdict.until,
             lock=verdict.kind,
         )
-    if not user.is_staff:
-        # Staff keep the count until their code is right too: knowing the password must not
-        # reset the guesses at the second factor.
+    if user.is_staff:
+        # Staff keep the pair's and the account's count until their code is right too: knowing
+        # the password must not reset the guesses at the second factor. A right password is no
+        # guess from this address, though.
+        attempt.forgive(kinds=("address",))
+    else:
         attempt.success()
     return LoginResult(user=user)
 
