@@ -88,7 +88,10 @@ def verdict_heading(verdict: str, label) -> Markup:
 
 @bp.context_processor
 def _labels():
-    return {**labels(), **truckpass_labels()}
+    # `hl`: the language a page's links carry on, when the reader chose one (else None, and
+    # the next page follows the browser's languages again); render_page sets it for a copy.
+    chosen = request.args.get("hl")
+    return {**labels(), **truckpass_labels(), "hl": chosen if chosen in LANGUAGES else None}
 
 
 def render_page(template: str, **context) -> str:
@@ -109,7 +112,7 @@ def render_page(template: str, **context) -> str:
     page = app.jinja_env.get_or_select_template(template)
     app.update_template_context(context)
     with force_locale(other):
-        alt = page.render(context, body_only=True, **language_context())
+        alt = page.render(context, body_only=True, hl=other, **language_context())
     # Markup: the copy is our own template's output, escaped as it was written.
     return page.render(context, alt=Markup(alt))  # noqa: S704
 

@@ -13,8 +13,8 @@ from .test_verify import qr_code_at, qr_url
 
 
 def language_link(soup: BeautifulSoup):
-    """The header's link to the other language."""
-    return soup.select("header nav a")[-1]
+    """The header's link to the other language (of the copy the page opens on)."""
+    return soup.header.select("nav a")[-1]
 
 
 def test_a_result_holds_both_languages_and_its_link_stays_in_the_page(client, make, conn):
@@ -27,6 +27,14 @@ def test_a_result_holds_both_languages_and_its_link_stays_in_the_page(client, ma
     assert english["lang"] == "en" and "alt" in english["class"]
     assert english.select_one("h1.verdict").get_text(strip=True) == "✓Valid licence"
     assert el.record.name in english.get_text()
+    # The English copy has its header in English, with links that stay in English and one
+    # back to the Chinese copy.
+    assert english.header.strong.get_text() == "Licence check"
+    new_check, back = english.header.select("nav a")
+    assert (new_check.get_text(), new_check["href"]) == ("New check", "/verify?hl=en")
+    assert (back.get_text(), back["href"]) == ("中文", "#zh")
+    another = english.find("a", string="Check another code")
+    assert another["href"] == "/verify?hl=en"
     with conn():
         assert LicenceCheck.select().where(LicenceCheck.elicence == el.id).count() == 1
 

@@ -30,9 +30,15 @@ def test_the_language_link_keeps_a_valid_result_and_checks_once(phone, live_app,
     assert phone.locator("h1:visible").inner_text() == "✓ Valid licence"
     assert phone.locator("#zh").is_hidden()
     assert el.record.name in phone.locator("#en").inner_text()
+    assert phone.locator("header:visible strong").inner_text() == "Licence check"
     assert verdict(phone) == "valid"
     assert checks_of(el) == 1
     phone.go_back()  # back to the Chinese copy: a move inside the page, no request
+    assert phone.locator("h1:visible").inner_text() == "✓ 驾驶证有效"
+    assert phone.locator("header:visible strong").inner_text() == "驾驶证核验"
+    phone.get_by_role("link", name="English").click()
+    phone.get_by_role("link", name="中文").click()  # and by the English copy's own link
+    phone.wait_for_url("**#zh")
     assert phone.locator("h1:visible").inner_text() == "✓ 驾驶证有效"
     assert checks_of(el) == 1
 
