@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 from core.access import ROLE_LABELS, get_or_404, role_required
 from core.audit import audit, object_label
 from core.auditlog.witness import latest_cosigned
+from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, Form, StrongPassword, choices
 from core.paging import page_number
 from core.passwords import hash_password
@@ -107,6 +108,31 @@ def account_action(user_id: int, action: str):
     if user.id == current_user.id:
         flash(_("You cannot change your own account here."), "warn")
         return redirect(url_for("staff.accounts"), code=303)
+    if action != "activate" and not confirmed():
+        question = {
+            "deactivate": (
+                _("Deactivate the account?"),
+                _(
+                    "%(u)s is logged out at once and cannot log in until the account is "
+                    "activated again.",
+                    u=user.username,
+                ),
+                _("Yes, deactivate"),
+            ),
+            "reset_totp": (
+                _("Reset the authenticator?"),
+                _(
+                    "%(u)s is logged out at once, and sets up a new authenticator at the next "
+                    "login: the codes of the old one stop working.",
+                    u=user.username,
+                ),
+                _("Yes, reset the authenticator"),
+            ),
+        }[action]
+        title, message, button = question
+        return confirmation_page(
+            title=title, message=message, back=url_for("staff.accounts"), button=button
+        )
     with write_tx():
         if action == "reset_totp":
             User.update(totp_secret=None, totp_enrolled_at=None, totp_last_step=None).where(
@@ -116,7 +142,12 @@ def account_action(user_id: int, action: str):
             User.update(active=(action == "activate")).where(User.id == user.id).execute()
         user.rotate_session_token()  # whatever changed, their open sessions end now
         audit(f"staff.{action}", user)
-    flash(_("Done: %(u)s.", u=user.username), "ok")
+    done = {
+        "deactivate": _("%(u)s is deactivated and logged out.", u=user.username),
+        "activate": _("%(u)s can log in again.", u=user.username),
+        "reset_totp": _("%(u)s sets up a new authenticator at the next login.", u=user.username),
+    }
+    flash(done[action], "ok")
     return redirect(url_for("staff.accounts"), code=303)
 
 

@@ -10,6 +10,7 @@ import io
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
@@ -188,9 +189,14 @@ def typed():
         return check_qr_target(target, "typed")
     if not key.strip() or not code.strip():
         return render_template("verify/form.html", verdict=None, missing=True), 400
+    code = "".join(code.split())  # "123 456" as the page shows it
+    if len(code) != 6 or not code.isdigit():
+        # Not a code at all: said so, and no licence is looked up or counted.
+        nothing_to_audit()
+        return render_template("verify/form.html", verdict=None, malformed=True), 400
     issuer = relay.issuer_of_key(key)
     if issuer is not None:
-        check = {"via": "typed", "key": key.strip()[:20], "code": code.strip()[:32]}
+        check = {"via": "typed", "key": key.strip()[:20], "code": code}
         return show_result(relay.relay_check(issuer, check, checker()), "typed")
     result = service.check_code(typing_key=key, code=code, via="typed", checker=checker())
     return show_result(result, "typed")
@@ -277,9 +283,13 @@ def share():
     """A firm's check with a share code and the last 6 characters of the licence number (a
     share code of another city is checked at its issuer)."""
     code, last6 = request.args.get("code", ""), request.args.get("last6", "")
-    if not code.strip() and not last6.strip():
+    if not code.strip() or not last6.strip():
         nothing_to_audit()
-        return render_template("verify/share.html", result=None)
+        # Sent with a field left empty (not just opened): said so.
+        missing = "code" in request.args or "last6" in request.args
+        return render_template("verify/share.html", result=None, missing=missing), (
+            400 if missing else 200
+        )
     result = share_result(code, last6, request.args.get("firm", ""))
     _nothing_read_here(result)
     # The share code's own words for its verdicts (labels.SHARE_VERDICT_LABELS).
@@ -372,6 +382,9 @@ def truck_by_plate():
     raw_plate = request.args.get("plate", "")
     if not raw_plate.strip():
         nothing_to_audit()
+        if "plate" in request.args:  # sent empty, not just opened
+            error = _("Enter the plate number.")
+            return render_template("verify/truck.html", zones=zones, error=error), 400
         return render_template("verify/truck.html", zones=zones, error=None)
     try:
         plate = normalize_plate(raw_plate)

@@ -279,6 +279,11 @@ class ReviewRequest(BaseModel):
     answer = TextField(default="")
 
     @classmethod
+    def waiting_on_case(cls, case_id: int) -> bool:
+        """True while a request of any party of this case waits for its answer."""
+        return cls.select().where((cls.case == case_id) & (cls.status == REVIEW_PENDING)).exists()
+
+    @classmethod
     def of_party(cls, party_id: int) -> list["ReviewRequest"]:
         """One party's requests, newest first (on every view of the case page by a party:
         SQL text built once, compiled_select)."""

@@ -173,7 +173,11 @@ def test_simple_procedure_never_opens_for_review(client, officer, make, conn):
     client.post(f"/evidence/cases/{case.id}/progress", data={"to": "open_for_review"})
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
-    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    asked = page(client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"}))
+    assert "结案" in asked.h1.get_text() and case.case_no in asked.get_text()
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed", "confirmed": "yes"})
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "closed"
 
@@ -182,7 +186,7 @@ def test_general_procedure_cannot_close_around_the_review(client, officer, make,
     case = make.accident_case(officer, status="determination_delivered")
     soup = page(client.get(f"/evidence/cases/{case.id}"))
     assert [b["value"] for b in soup.select("#progress-form button")] == ["open_for_review"]
-    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed", "confirmed": "yes"})
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
 
@@ -236,9 +240,10 @@ def test_release_decision(client, officer, make, conn):
         assert EvidenceItem.get_by_id(item.id).released
 
 
-def print_notice(client, case, party) -> str:
+def print_notice(client, case, party, **confirmation) -> str:
     """The query code on a freshly printed notice."""
-    soup = page(client.post(f"/evidence/cases/{case.id}/parties/{party.id}/notice", data={}))
+    url = f"/evidence/cases/{case.id}/parties/{party.id}/notice"
+    soup = page(client.post(url, data=confirmation))
     return soup.select_one(".query-code").get_text(strip=True)
 
 
@@ -267,8 +272,11 @@ def test_query_code_opens_the_case_for_its_party_only(app, make, login, conn):
         data={"case_no": case.case_no, "code": code.replace("-", "").lower()},
     )
     assert response.status_code == 303 and response.location.endswith(f"/cases/{case.id}")
-    # A new notice makes the old code useless.
-    print_notice(officer_client, case, party)
+    # A new notice makes the old code useless: the officer is asked first.
+    url = f"/evidence/cases/{case.id}/parties/{party.id}/notice"
+    asked = page(officer_client.post(url, data={}))
+    assert "打印新的告知书" in asked.h1.get_text() and not asked.select_one(".query-code")
+    print_notice(officer_client, case, party, confirmed="yes")
     response = party_client.post(
         "/evidence/open", data={"case_no": case.case_no, "code": code}, headers=EN
     )

@@ -9,7 +9,7 @@ import pytest
 from blueprints.evidence import review
 from blueprints.evidence.labels import NEXT_STEPS
 from core.steps import StepError
-from models import CASE_STATUSES, AuditEvent, CaseParty, ReviewRequest
+from models import CASE_STATUSES, AccidentCase, AuditEvent, CaseParty, ReviewRequest
 
 from .helpers import field_error, page
 
@@ -62,6 +62,11 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
     with conn():
         request = ReviewRequest.get(ReviewRequest.case == case.id)
     assert "请公开对方车辆的照片" in queue.find(id=f"review-request-{request.id}").get_text()
+    # The case cannot be closed while the request waits for its answer.
+    close = {"to": "closed", "confirmed": "yes"}
+    desk.post(f"/evidence/cases/{case.id}/progress", data=close)
+    warned = page(desk.get(f"/evidence/cases/{case.id}")).select_one(".flash-warn").get_text()
+    assert "复核申请尚待答复" in warned
     answer = {f"r{request.id}-answer": "照片含第三人隐私，不予公开"}
     assert desk.post(f"/evidence/reviews/{request.id}/answer", data=answer).status_code == 303
     assert not page(desk.get("/evidence/reviews")).find(id=f"review-request-{request.id}")
@@ -71,6 +76,10 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
 
     seen = page(party.get(f"/evidence/cases/{case.id}")).find(id=f"review-{request.id}")
     assert "照片含第三人隐私，不予公开" in seen.select_one(".review-answer").get_text()
+    # Answered: now it closes.
+    desk.post(f"/evidence/cases/{case.id}/progress", data=close)
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "closed"
 
 
 def test_requests_only_within_the_period(make, app, conn):

@@ -69,9 +69,17 @@ def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
     make.login(clerk_client, clerk)
     admin_client = app.test_client()
     make.login(admin_client, admin)
-    response = admin_client.post(f"/staff/accounts/{clerk.id}/deactivate", data={})
+    # Asked first: nothing changes until the administrator confirms.
+    asked = page(admin_client.post(f"/staff/accounts/{clerk.id}/deactivate", data={}))
+    assert "停用账号" in asked.h1.get_text() and clerk.username in asked.get_text()
+    assert clerk_client.get("/staff/").status_code == 200
+    response = admin_client.post(
+        f"/staff/accounts/{clerk.id}/deactivate", data={"confirmed": "yes"}
+    )
     assert response.status_code == 303
     assert clerk_client.get("/staff/").status_code == 302
+    flashed = page(admin_client.get("/staff/accounts")).select_one(".flash-ok").get_text()
+    assert clerk.username in flashed and "已停用" in flashed
     response = app.test_client().post(
         "/login", data={"account": clerk.username, "password": Factory.PASSWORD}
     )
@@ -84,6 +92,9 @@ def test_reset_totp_forces_new_enrolment(client, make, login, conn):
     admin, clerk = make.staff("admin"), make.staff("licence_clerk")
     login(admin)
     client.post(f"/staff/accounts/{clerk.id}/reset_totp", data={})
+    with conn():
+        assert not User.get_by_id(clerk.id).needs_totp_enrolment  # asked first
+    client.post(f"/staff/accounts/{clerk.id}/reset_totp", data={"confirmed": "yes"})
     with conn():
         assert User.get_by_id(clerk.id).needs_totp_enrolment
 
@@ -118,7 +129,7 @@ def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, lo
     admin = make.staff("admin")
     login(admin)
     made = make.staff("licence_clerk", real_name="李秀英")
-    client.post(f"/staff/accounts/{made.id}/deactivate", data={})
+    client.post(f"/staff/accounts/{made.id}/deactivate", data={"confirmed": "yes"})
     # A stranger's failed login from another browser (the admin stays logged in: logging in
     # again would wait out the authenticator's used step).
     app.test_client().post("/login", data={"account": "nobody", "password": "wrong-password"})

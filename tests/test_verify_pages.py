@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from models import LicenceCheck
 
 from .helpers import page
-from .test_verify import qr_code_at, qr_url
+from .test_verify import code_at, qr_code_at, qr_url, verdict
 
 
 def language_link(soup: BeautifulSoup):
@@ -116,3 +116,22 @@ def test_the_styles_cover_dark_mode_and_forced_colours(client):
     assert "@media(prefers-color-scheme:dark)" in css
     assert "@media(forced-colors:active)" in css
     assert "min-height:44px" in css
+
+
+def test_forms_sent_empty_or_with_no_code_say_what_is_missing(client, make, conn):
+    assert "请输入号牌号码" in page(client.get("/verify/truck?plate=&zone="), status=400).text
+    assert page(client.get("/verify/truck")).find(attrs={"role": "alert"}) is None  # opened
+    share = page(client.get("/verify/share?code=AB12CD34&last6=&firm="), status=400)
+    assert "请输入分享码和驾驶证号后 6 位" in share.find(attrs={"role": "alert"}).get_text()
+    assert page(client.get("/verify/share")).find(attrs={"role": "alert"}) is None
+    el = make.elicence()
+    for code in ("12", "abc!ef", "1234567"):
+        soup = page(client.get(f"/verify/check?key={el.typing_key}&code={code}"), status=400)
+        assert "6 位数字" in soup.find(attrs={"role": "alert"}).get_text()
+        assert soup.find(id="code")["aria-invalid"] == "true"
+    with conn():  # not a code: no licence was looked up, nothing counted against it
+        assert LicenceCheck.select().where(LicenceCheck.elicence == el.id).count() == 0
+    # As the holder's page shows it, "123 456", the code is read as six digits.
+    code = code_at(el)
+    spaced = client.get(f"/verify/check?key={el.typing_key}&code={code[:3]}+{code[3:]}")
+    assert verdict(spaced) == "valid"

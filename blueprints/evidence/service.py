@@ -34,6 +34,7 @@ from models import (
     CaseParty,
     EvidenceAccess,
     EvidenceItem,
+    ReviewRequest,
     Throttle,
     User,
     UserRole,
@@ -325,7 +326,8 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
 
     Refused when a delivery day is missing or in the future (on `delivered_on`), when the
     simple procedure would open a review, when the general procedure would close without one
-    (the parties have a right to review), or when the case had already moved on.
+    (the parties have a right to review), while a party's review request waits for its answer,
+    or when the case had already moved on.
     """
     case = access.case
     updates = {}
@@ -342,6 +344,10 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
         raise StepError(_l("Open the evidence to the parties before closing the case."))
     try:
         with write_tx():
+            if to == "closed" and ReviewRequest.waiting_on_case(case.id):
+                raise StepError(
+                    _l("A party's review request waits for its answer: answer it first.")
+                )
             moved = CASE_PROGRESS.apply(
                 case,
                 to,

@@ -233,6 +233,17 @@ def progress(case_id: int):
     form = ProgressForm()
     if not form.validate_on_submit():
         abort(400)
+    if form.to.data == "closed" and not confirmed():
+        return confirmation_page(
+            title=_("Close the case?"),
+            message=_(
+                "Case %(no)s will be closed: nothing more can be done on it, and it cannot be "
+                "opened again.",
+                no=case.case_no,
+            ),
+            back=url_for("evidence.case", case_id=case.id),
+            button=_("Yes, close the case"),
+        )
     try:
         service.move_case(access, form.to.data, form.delivered_on.data)
     except StepError as exc:
@@ -283,6 +294,17 @@ def notice(case_id: int, party_id: int):
     """A printable notice for a party with a new query code (the old code stops working)."""
     access = officer_access_or_404(case_id)
     party = party_or_404(access, party_id)
+    if party.query_code_hash and not confirmed():
+        return confirmation_page(
+            title=_("Print a new notice?"),
+            message=_(
+                "The new notice has a new query code: the code on the notice printed for "
+                "%(name)s before stops working.",
+                name=party.name,
+            ),
+            back=url_for("evidence.case", case_id=access.case.id) + "#parties",
+            button=_("Yes, print a new notice"),
+        )
     code = service.issue_notice(party, current_user._get_current_object())
     return render_template("evidence/notice.html", case=access.case, party=party, code=code)
 
