@@ -91,6 +91,9 @@ def test_a_mistyped_vin_is_asked_about_and_records_nothing(make, as_user, conn):
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
     clerk = as_user(w.clerk)
     url = f"/transfer/cases/{case.id}/inspect"
+    # A field left empty is only an error: nothing differs yet, so nothing to confirm.
+    empty = page(clerk.post(url, data=inspection_form(w.vehicle, vin_read="")), 422)
+    assert field_error(empty, "vin_read") and not empty.find(id="confirm_mismatch")
     typo = make.vin()  # well-formed (its check digit is right), but not this vehicle's
     soup = page(clerk.post(url, data=inspection_form(w.vehicle, vin_read=typo)), 422)
     assert "车辆识别代号与档案不符" in field_error(soup, "vin_read")

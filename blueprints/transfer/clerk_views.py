@@ -48,6 +48,7 @@ from .forms import (
 )
 from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
 from .office_service import (
+    ReadingMismatch,
     inspect,
     refuse_archive,
     register,
@@ -270,6 +271,7 @@ def inspect_case(case_id: int):
         # no stray files. A reading to check goes next to its field, with the confirmation.
         remove_photos(photos)
         if exc.field:
+            form.reading_differs = isinstance(exc, ReadingMismatch)
             form_error(form, exc)
             return respond(case_id, "bad", _("Please check the form."), 422, inspection_form=form)
         return respond(case_id, "bad", str(exc.message))

@@ -127,6 +127,8 @@ class InspectionForm(Form):
     confirm_mismatch = BooleanField(
         _l("I read it off the vehicle again: it really differs from the record")
     )
+    # Set by the view when the step refused a reading that differs (not for an empty field).
+    reading_differs = False
 
     def validate_remarks(self, field):
         """A failed inspection says why."""
