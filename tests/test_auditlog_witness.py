@@ -4,11 +4,13 @@ log or a forged checkpoint is refused by Jinan with an alert on both sides. Jina
 PostgreSQL when TEST_DATABASE_URL points at it."""
 
 import base64
+import threading
 import time
 import uuid
 
 import pytest
 
+from core.auditlog import witness as witness_loop
 from core.auditlog.cosign import cosigner_name, verify_cosignature
 from core.auditlog.note import Checkpoint, sign
 from core.auditlog.witness import WITNESS_TYPE, log_origin, note_text
@@ -203,3 +205,21 @@ def test_a_checkpoint_not_signed_by_the_log_is_refused(cities):
     assert envelope.peek(token)[1]["reason"] == "bad_checkpoint_signature"
     with jinan.database():
         assert WitnessedLog.select().count() == 0
+
+
+def test_a_stop_ends_the_witness_loop_during_its_pause(monkeypatch):
+    """SIGTERM (the flag `stop` reads) ends the loop at once: not after the rest of a ten-minute
+    pause, and without another round."""
+    rounds, stopping = [], threading.Event()
+    monkeypatch.setattr(witness_loop, "witness_round", lambda: rounds.append(1) or {"peer": "ok"})
+    result = {}
+    loop = threading.Thread(
+        target=lambda: result.update(witness_loop.run_witness(interval=600, stop=stopping.is_set)),
+        daemon=True,  # a loop that does not stop must not hold the suite's end
+    )
+    loop.start()
+    while not rounds:
+        time.sleep(0.01)
+    stopping.set()
+    loop.join(timeout=30)
+    assert not loop.is_alive() and rounds == [1] and result == {"peer": "ok"}

@@ -266,7 +266,10 @@ def test_share_code_for_a_firm(client, make, login, conn):
             ("valid", "firm", "租车"),
             ("invalid", "firm", ""),
         ]
-    client.post(f"/licence/share/{share.id}/cancel", data={})
+    asked = page(client.post(f"/licence/share/{share.id}/cancel", data={}))
+    assert f"{code[:4]}-{code[4:]}" in asked.get_text()  # asked first: still good
+    assert "驾驶证有效" in page(client.get(f"/verify/share?code={code}&last6={last6}")).get_text()
+    client.post(f"/licence/share/{share.id}/cancel", data={"confirmed": "yes"})
     after = page(client.get(f"/verify/share?code={code}&last6={last6}"))
     assert "分享码已过期或已被持证人取消" in after.get_text()  # was 电子码已过期
 

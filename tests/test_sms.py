@@ -1,5 +1,6 @@
 """The SMS gateways: the HTTP adapter's request and its failures, the development adapter's page."""
 
+import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -8,6 +9,9 @@ import pytest
 
 from app import create_app
 from core import sms
+from core.i18n import BEIJING
+
+from .helpers import page
 
 
 class Gateway(BaseHTTPRequestHandler):
@@ -104,6 +108,11 @@ def test_dev_page_only_with_the_dev_gateway_and_for_admins_or_the_demo(app, clie
     assert client.get("/dev/sms").status_code == 404  # no demo city loaded
     client.post("/logout", data={})
     login(make.staff("admin"))
-    assert client.get("/dev/sms").status_code == 200
+    with app.test_request_context():
+        sms.gateway().send("13700000000", "测试短信")
+        kept = sms.gateway().messages()[0]["at"]  # UTC, as kept
+    row = page(client.get("/dev/sms")).select_one("#dev-sms tbody tr")
+    shown = dt.datetime.fromisoformat(kept).replace(tzinfo=dt.UTC).astimezone(BEIJING)
+    assert row.td.get_text() == shown.strftime("%Y-%m-%d %H:%M:%S")  # Beijing time
     app.config["SMS_GATEWAY"] = "http"
     assert client.get("/dev/sms").status_code == 404

@@ -4,6 +4,8 @@ Until proven, an account sees nothing kept under its ID number (core.identity); 
 would show it point here.
 """
 
+import datetime as dt
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -186,4 +188,6 @@ def dev_sms():
     admin = current_user.is_authenticated and current_user.has_role(ADMIN)
     if not (is_loaded() or admin):
         abort(404)
-    return render_template("identity/dev_sms.html", messages=sms.gateway().messages())
+    # Kept with UTC times (ISO 8601), shown in Beijing time as every other page.
+    messages = [{**m, "at": dt.datetime.fromisoformat(m["at"])} for m in sms.gateway().messages()]
+    return render_template("identity/dev_sms.html", messages=messages)
