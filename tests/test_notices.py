@@ -7,6 +7,7 @@ import pytest
 
 from blueprints.evidence import service as evidence
 from blueprints.evidence.service import CaseAccess
+from blueprints.transfer.labels import fmt_plate
 from core.network.outbox import deliver_due
 from core.notices import notify, render
 from core.sms import DevGateway
@@ -101,7 +102,7 @@ def test_a_whole_transfer_tells_seller_and_buyer_each_step(app, make, smtp):
     inspection = mails[1].get_content()
     assert "查验" in mails[1]["Subject"] and "青岛车管所" in inspection
     assert f"/transfer/cases/{case.id}" in inspection and "https://jg.example.test" in inspection
-    assert case.new_plate in mails[3]["Subject"]
+    assert fmt_plate(case.new_plate) in mails[3]["Subject"]  # 鲁B·12345, as pages write it
     assert case.new_certificate_no in mails[3].get_content()
     texts = [m["text"] for m in sms_to(app, w.seller.mobile)]
     assert len(texts) == 4 and "确认" in texts[0] and case.number in texts[0]

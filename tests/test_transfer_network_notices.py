@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from blueprints.transfer import network, office_service, service
+from blueprints.transfer.labels import fmt_plate
 from core.network import outbox
 from core.notices import render
 from models import Notice, OutboxMessage, OutgoingTransfer, User, Vehicle, utcnow
@@ -71,7 +72,7 @@ def test_the_seller_at_the_origin_is_told_each_step_in_their_language(net):
     with qingdao.act():
         notice = Notice.get(Notice.user == t.seller_id)
         words = render(notice)
-        assert words.title == f"Your sale of {t.car.plate} waits for your confirmation"
+        assert words.title == f"Your sale of {fmt_plate(t.car.plate)} waits for your confirmation"
         assert "registering it in Jinan" in words.what  # the destination's own English name
         assert words.url.endswith(f"/transfer/outgoing/{t.out_id}")
         assert "济南" in render(notice, locale="zh").what

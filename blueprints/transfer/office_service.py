@@ -34,6 +34,7 @@ from rules.clock import beijing_today
 
 from . import archive as archive_doc
 from . import links
+from .labels import fmt_plate
 from .notices import tell
 from .service import (
     LostRace,
@@ -374,7 +375,11 @@ def register(case_id: int, actor) -> TransferCase:
         )
         tell(case, "transfer.sold", "seller")
         tell(
-            case, "transfer.registered", "buyer", new_plate=plate.plate, certificate_no=certificate
+            case,
+            "transfer.registered",
+            "buyer",
+            new_plate=fmt_plate(plate.plate),
+            certificate_no=certificate,
         )
         buyer = User.get_by_id(case.buyer_id)
         moved = (
