@@ -131,7 +131,11 @@ def account_action(user_id: int, action: str):
         }[action]
         title, message, button = question
         return confirmation_page(
-            title=title, message=message, back=url_for("staff.accounts"), button=button
+            title=title,
+            message=message,
+            back=url_for("staff.accounts"),
+            button=button,
+            irreversible=action == "reset_totp",  # activation undoes a deactivation
         )
     with write_tx():
         if action == "reset_totp":

@@ -35,6 +35,7 @@ from models import (
     utcnow,
     write_tx,
 )
+from rules import totp
 from rules.clock import beijing_now
 from rules.validators import ValidationError, normalize_plate
 
@@ -189,8 +190,8 @@ def typed():
         return check_qr_target(target, "typed")
     if not key.strip() or not code.strip():
         return render_template("verify/form.html", verdict=None, missing=True), 400
-    code = "".join(code.split())  # "123 456" as the page shows it
-    if len(code) != 6 or not code.isdigit():
+    code = totp.typed_digits(code)  # "123 456" as the page shows it, or full-width digits
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         # Not a code at all: said so, and no licence is looked up or counted.
         nothing_to_audit()
         return render_template("verify/form.html", verdict=None, malformed=True), 400

@@ -21,10 +21,14 @@ def confirmed() -> bool:
     return request.form.get(CONFIRM_FIELD) == "yes"
 
 
-def confirmation_page(*, title, message, back: str, button, status: int = 200, details=()):
+def confirmation_page(
+    *, title, message, back: str, button, status: int = 200, details=(), irreversible=True
+):
     """The page that asks for confirmation, re-posting the form's own fields to this URL.
 
-    `details` are extra lines (e.g. the reason typed) shown under the message.
+    `details` are extra lines (e.g. the reason typed) shown under the message. An act that
+    can be undone later (`irreversible=False`: deactivating an account, which activation
+    reverses) is not called irreversible.
     """
     fields = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_CARRIED]
     html = render_template(
@@ -36,5 +40,6 @@ def confirmation_page(*, title, message, back: str, button, status: int = 200, d
         fields=fields,
         back=back,
         button=button,
+        irreversible=irreversible,
     )
     return html, status

@@ -18,7 +18,7 @@ from peewee import (
     TextField,
 )
 
-from .base import BaseModel, compiled_get_joined, compiled_select, utcnow
+from .base import BaseModel, compiled_get_joined, compiled_select, for_update, utcnow
 from .people import Office, User
 
 # Procedure (处理程序): only cases under the general procedure (一般程序) have evidence to review;
@@ -69,6 +69,12 @@ class AccidentCase(BaseModel):
 
     # The handling officer's name, when read with the case (for_access): the case page shows it.
     officer_name: str | None = None
+
+    @classmethod
+    def locked(cls, case_id: int) -> "AccidentCase":
+        """The case read again inside the caller's write transaction, its row locked on
+        PostgreSQL (SQLite's write transaction holds the whole database already)."""
+        return for_update(cls.select().where(cls.id == case_id)).get()
 
     @classmethod
     def for_access(

@@ -10,6 +10,7 @@ changing one clock cannot move the other.
 
 import datetime as dt
 import hmac
+import unicodedata
 
 import pyotp
 
@@ -38,6 +39,12 @@ def seconds_left(when: float, *, step: int) -> int:
     return step - int(when % step)
 
 
+def typed_digits(code: str | None) -> str:
+    """A code as typed, read as the digits meant: spaces dropped ("123 456", as pages show
+    it) and full-width digits (a Chinese input method's １２３４５６) made ASCII."""
+    return "".join(unicodedata.normalize("NFKC", code or "").split())
+
+
 def matching_step(
     secret: str, code: str, when: dt.datetime | float, *, step: int, back: int = 1
 ) -> int | None:
@@ -45,8 +52,8 @@ def matching_step(
 
     Compared in constant time; the newest matching step wins.
     """
-    code = "".join((code or "").split())
-    if len(code) != DIGITS or not code.isdigit():
+    code = typed_digits(code)
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     generator = totp(secret, step=step)
     now_step = step_at(when, step=step)

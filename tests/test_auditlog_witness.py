@@ -28,7 +28,7 @@ from models import (
 from rules import merkle
 
 from .deployments import Deployment, peer, post_envelope
-from .helpers import fresh_database_url, on_postgres
+from .helpers import fresh_database_url, on_postgres, wait_for
 
 
 @pytest.fixture
@@ -218,8 +218,7 @@ def test_a_stop_ends_the_witness_loop_during_its_pause(monkeypatch):
         daemon=True,  # a loop that does not stop must not hold the suite's end
     )
     loop.start()
-    while not rounds:
-        time.sleep(0.01)
+    wait_for(lambda: rounds, timeout=30, what="the first round")
     stopping.set()
     loop.join(timeout=30)
     assert not loop.is_alive() and rounds == [1] and result == {"peer": "ok"}

@@ -134,3 +134,17 @@ def test_removing_a_party_asks_first(make, app, conn):
     assert page(client.post(url, data={})).find(id="confirm-form")["action"] == url
     with conn():
         assert CaseParty.get_or_none(CaseParty.id == party.id) is not None
+
+
+def test_a_request_is_refused_when_the_case_closed_after_the_page_was_read(make, app, conn):
+    """The case is read again under lock in the request's transaction (an officer closing it
+    meanwhile wins, and no request waits on a closed case)."""
+    case = make.accident_case()
+    citizen = make.citizen()
+    make.party(case, citizen)
+    with app.test_request_context(), conn():
+        access = review_access(case, citizen)  # read while the case was open
+        AccidentCase.update(status="closed").where(AccidentCase.id == case.id).execute()
+        with pytest.raises(StepError):
+            review.request_review(access, "请复核")
+        assert not ReviewRequest.select().where(ReviewRequest.case == case.id).exists()

@@ -72,6 +72,7 @@ def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
     # Asked first: nothing changes until the administrator confirms.
     asked = page(admin_client.post(f"/staff/accounts/{clerk.id}/deactivate", data={}))
     assert "停用账号" in asked.h1.get_text() and clerk.username in asked.get_text()
+    assert "不可撤回" not in asked.get_text()  # activation undoes it
     assert clerk_client.get("/staff/").status_code == 200
     response = admin_client.post(
         f"/staff/accounts/{clerk.id}/deactivate", data={"confirmed": "yes"}
@@ -91,7 +92,8 @@ def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
 def test_reset_totp_forces_new_enrolment(client, make, login, conn):
     admin, clerk = make.staff("admin"), make.staff("licence_clerk")
     login(admin)
-    client.post(f"/staff/accounts/{clerk.id}/reset_totp", data={})
+    asked = page(client.post(f"/staff/accounts/{clerk.id}/reset_totp", data={}))
+    assert "重置验证器" in asked.h1.get_text() and "不可撤回" in asked.get_text()
     with conn():
         assert not User.get_by_id(clerk.id).needs_totp_enrolment  # asked first
     client.post(f"/staff/accounts/{clerk.id}/reset_totp", data={"confirmed": "yes"})

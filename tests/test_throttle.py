@@ -111,6 +111,22 @@ def test_logins_that_succeed_do_not_count_against_a_shared_address(app, make):
     assert address_failures(office) == 5 and "网络地址" in answers[-1].get_data(as_text=True)
 
 
+def test_a_sprayer_buys_no_guesses_by_logging_into_their_own_account(app, make):
+    """A right login takes back its own count only: the sprayer's failures stay counted."""
+    app.config["LOGIN_ADDRESS_MAX_FAILURES"] = 5
+    sprayer_addr, own, victim = "198.51.100.77", make.citizen(), make.citizen()
+    for i in range(4):
+        from_addr(app, sprayer_addr).post(
+            "/login", data={"account": victim.mobile, "password": f"guess-{i}"}
+        )
+    make.login(from_addr(app, sprayer_addr), own)
+    assert address_failures(sprayer_addr) == 4
+    last = from_addr(app, sprayer_addr).post(
+        "/login", data={"account": victim.mobile, "password": "guess-5"}
+    )
+    assert address_failures(sprayer_addr) == 5 and "网络地址" in last.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("password", ["wang123456", "5201314520", "woainima", "WoAiNiMa"])
 def test_chinese_common_passwords_are_refused_at_registration(client, password):
     from .test_auth import GOOD

@@ -123,6 +123,8 @@ def test_forms_sent_empty_or_with_no_code_say_what_is_missing(client, make, conn
     assert page(client.get("/verify/truck")).find(attrs={"role": "alert"}) is None  # opened
     share = page(client.get("/verify/share?code=AB12CD34&last6=&firm="), status=400)
     assert "请输入分享码和驾驶证号后 6 位" in share.find(attrs={"role": "alert"}).get_text()
+    assert share.find(id="share-code")["value"] == "AB12CD34"  # kept, the empty one marked
+    assert share.find(id="last6")["aria-invalid"] == "true"
     assert page(client.get("/verify/share")).find(attrs={"role": "alert"}) is None
     el = make.elicence()
     for code in ("12", "abc!ef", "1234567"):
@@ -135,3 +137,6 @@ def test_forms_sent_empty_or_with_no_code_say_what_is_missing(client, make, conn
     code = code_at(el)
     spaced = client.get(f"/verify/check?key={el.typing_key}&code={code[:3]}+{code[3:]}")
     assert verdict(spaced) == "valid"
+    # Full-width digits (a Chinese input method's) are the same digits; used now, so "used".
+    wide = code.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    assert verdict(client.get(f"/verify/check?key={el.typing_key}&code={wide}")) == "used-code"

@@ -76,16 +76,19 @@ def request_review(access, grounds: str) -> ReviewRequest:
     if not grounds:
         raise StepError(_l("Say what should be reviewed, and why."), "grounds")
     case = access.case
+    too_late = _l(
+        "A review can be asked for within %(days)d days of the determination's delivery only.",
+        days=review_period_days(),
+    )
     if not may_request_review(case):
-        raise StepError(
-            _l(
-                "A review can be asked for within %(days)d days of the determination's delivery "
-                "only.",
-                days=review_period_days(),
-            )
-        )
+        raise StepError(too_late)
 
     def step():
+        # The case row read again under lock: an officer closing it meanwhile (move_case,
+        # which locks it too) either closes it first, and the request is refused, or waits
+        # for it, and is refused because a request waits.
+        if not may_request_review(AccidentCase.locked(case.id)):
+            raise StepError(too_late)
         waiting = ReviewRequest.select().where(
             (ReviewRequest.party == access.party.id) & (ReviewRequest.status == REVIEW_PENDING)
         )

@@ -344,10 +344,14 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
         raise StepError(_l("Open the evidence to the parties before closing the case."))
     try:
         with write_tx():
-            if to == "closed" and ReviewRequest.waiting_on_case(case.id):
-                raise StepError(
-                    _l("A party's review request waits for its answer: answer it first.")
-                )
+            if to == "closed":
+                # The row locked first: a party asking for a review meanwhile waits for this
+                # step (review.request_review locks it too), then finds the case closed.
+                AccidentCase.locked(case.id)
+                if ReviewRequest.waiting_on_case(case.id):
+                    raise StepError(
+                        _l("A party's review request waits for its answer: answer it first.")
+                    )
             moved = CASE_PROGRESS.apply(
                 case,
                 to,

@@ -23,6 +23,7 @@ from models import (
     AccidentCase,
     CaseParty,
     EvidenceAccess,
+    ReviewRequest,
     User,
     utcnow,
 )
@@ -234,6 +235,9 @@ def progress(case_id: int):
     if not form.validate_on_submit():
         abort(400)
     if form.to.data == "closed" and not confirmed():
+        if ReviewRequest.waiting_on_case(case.id):  # refused anyway: not asked first
+            flash(_("A party's review request waits for its answer: answer it first."), "warn")
+            return redirect_to(url_for("evidence.case", case_id=case.id))
         return confirmation_page(
             title=_("Close the case?"),
             message=_(
