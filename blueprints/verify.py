@@ -191,7 +191,7 @@ def typed():
     if not key.strip() or not code.strip():
         return render_template("verify/form.html", verdict=None, missing=True), 400
     code = totp.typed_digits(code)  # "123 456" as the page shows it, or full-width digits
-    if len(code) != 6 or not (code.isascii() and code.isdigit()):
+    if not totp.well_formed(code):
         # Not a code at all: said so, and no licence is looked up or counted.
         nothing_to_audit()
         return render_template("verify/form.html", verdict=None, malformed=True), 400

@@ -319,6 +319,11 @@ class ShareCode(BaseModel):
     note = CharField(max_length=60, default="")  # the holder's own label, e.g. the firm's name
     cancelled_at = DateTimeField(null=True)
 
+    @property
+    def display(self) -> str:
+        """The code as pages and messages write it: two groups of four (1KDE-5V55)."""
+        return f"{self.code[:4]}-{self.code[4:]}"
+
     def is_live(self, now: dt.datetime | None = None) -> bool:
         """Not cancelled and not past its end."""
         now = now or utcnow()

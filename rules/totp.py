@@ -45,6 +45,11 @@ def typed_digits(code: str | None) -> str:
     return "".join(unicodedata.normalize("NFKC", code or "").split())
 
 
+def well_formed(code: str) -> bool:
+    """True when `code` (already read by typed_digits) is six ASCII digits."""
+    return len(code) == DIGITS and code.isascii() and code.isdigit()
+
+
 def matching_step(
     secret: str, code: str, when: dt.datetime | float, *, step: int, back: int = 1
 ) -> int | None:
@@ -53,7 +58,7 @@ def matching_step(
     Compared in constant time; the newest matching step wins.
     """
     code = typed_digits(code)
-    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
+    if not well_formed(code):
         return None
     generator = totp(secret, step=step)
     now_step = step_at(when, step=step)

@@ -321,6 +321,11 @@ def open_case(
     return case
 
 
+# Closing is refused while a party's review request waits (move_case; the case page's view
+# says so before asking for a confirmation).
+REVIEW_WAITING = _l("A party's review request waits for its answer: answer it first.")
+
+
 def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
     """Move the case one step on (the access's officer acts).
 
@@ -349,9 +354,7 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
                 # step (review.request_review locks it too), then finds the case closed.
                 AccidentCase.locked(case.id)
                 if ReviewRequest.waiting_on_case(case.id):
-                    raise StepError(
-                        _l("A party's review request waits for its answer: answer it first.")
-                    )
+                    raise StepError(REVIEW_WAITING)
             moved = CASE_PROGRESS.apply(
                 case,
                 to,

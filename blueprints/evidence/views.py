@@ -236,7 +236,7 @@ def progress(case_id: int):
         abort(400)
     if form.to.data == "closed" and not confirmed():
         if ReviewRequest.waiting_on_case(case.id):  # refused anyway: not asked first
-            flash(_("A party's review request waits for its answer: answer it first."), "warn")
+            flash(str(service.REVIEW_WAITING), "warn")
             return redirect_to(url_for("evidence.case", case_id=case.id))
         return confirmation_page(
             title=_("Close the case?"),

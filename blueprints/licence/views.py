@@ -236,18 +236,17 @@ def cancel_share(share_id: int):
     """Cancel one of the holder's share codes (someone else's answers 404)."""
     elicence = require_elicence()
     share = get_or_404(ShareCode, (ShareCode.id == share_id) & (ShareCode.elicence == elicence))
-    shown = f"{share.code[:4]}-{share.code[4:]}"  # as the page writes it
     if not confirmed():
         return confirmation_page(
             title=_("Cancel the share code?"),
             message=_(
                 "Whoever has the share code %(code)s can no longer check your licence with it. "
                 "A cancelled code cannot be used again; you can make a new one.",
-                code=shown,
+                code=share.display,
             ),
             back=url_for("licence.share"),
             button=_("Yes, cancel the share code"),
         )
     if service.cancel_share_code(share, current_user._get_current_object()):
-        flash(_("The share code %(code)s is cancelled.", code=shown), "ok")
+        flash(_("The share code %(code)s is cancelled.", code=share.display), "ok")
     return redirect_to(url_for("licence.share"))
