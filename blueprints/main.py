@@ -43,6 +43,14 @@ def healthz():
     return {"status": "ok"}
 
 
+@bp.get("/favicon.ico")
+@no_personal_data
+def favicon():
+    """Browsers ask for /favicon.ico where a page names no icon (a PDF, a downloaded receipt):
+    the one icon there is, for a day."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
 # The standalone receipt checker (standard library only), served by the deployment itself so
 # that a person holding a receipt needs nothing from elsewhere to check it.
 RECEIPT_SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "verify_receipt.py"

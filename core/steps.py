@@ -27,6 +27,24 @@ class StepError(Exception):
         self.field = field
 
 
+class StepErrors(StepError):
+    """Several refusals of one step, each at its own field: the person sees them all at once
+    rather than one per attempt. Raised only with at least one."""
+
+    def __init__(self, errors: list[StepError]):
+        """The first refusal is the exception's own message (for a caller that reads one)."""
+        super().__init__(errors[0].message, errors[0].field)
+        self.errors = errors
+
+
+def refuse_all(errors: list[StepError]) -> None:
+    """Raise the refusals found, if any: one as itself, several together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise StepErrors(errors)
+
+
 class LostRace(Exception):
     """Another request changed the rows first: roll the whole step back."""
 
@@ -41,9 +59,11 @@ def run_step(step, lost=NOT_NOW):
 
 
 def form_error(form, exc: StepError) -> None:
-    """Put a refusal on the form: next to its field when it names one, else on the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
+    """Put a refusal (each of several) on the form: next to its field when it names one, else
+    on the form."""
+    for one in getattr(exc, "errors", [exc]):
+        field = getattr(form, one.field, None) if one.field else None
+        if field is not None:
+            field.errors = [*field.errors, str(one.message)]
+        else:
+            form.form_errors.append(str(one.message))

@@ -17,6 +17,8 @@ from peewee import (
     TextField,
 )
 
+from rules.clock import beijing_today
+
 from .base import BaseModel, compiled_get, utcnow
 from .people import Office, User
 
@@ -104,6 +106,12 @@ class Vehicle(BaseModel):
     def inspection_valid_on(self, day: dt.date) -> bool:
         """True when the safety inspection (安全技术检验) is valid on `day`."""
         return self.inspection_valid_until is not None and self.inspection_valid_until >= day
+
+    @property
+    def inspection_lapsed(self) -> bool:
+        """The recorded inspection ran out before today (Beijing); False when none is recorded."""
+        until = self.inspection_valid_until
+        return until is not None and until < beijing_today()
 
     def unhandled_violations(self):
         """Traffic violations of this vehicle not yet handled."""

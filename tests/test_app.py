@@ -172,6 +172,12 @@ def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
+def test_the_icon_browsers_ask_for_is_there(client):
+    response = client.get("/favicon.ico", follow_redirects=True)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"<svg" in response.data
+
+
 def test_htmx_is_vendored_with_its_checksum():
     root = os.path.dirname(os.path.dirname(__file__))
     folder = os.path.join(root, "static", "vendor", "htmx")

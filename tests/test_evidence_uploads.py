@@ -141,6 +141,16 @@ def test_withheld_upload_needs_a_reason(app, client, officer_case, conn):
         assert not item.released and item.withhold_reason == "witness"
 
 
+def test_a_form_without_title_or_file_says_both(app, client, officer_case):
+    form = {"category": "photo", "title": "", "release": "released", "reason": "", "note": ""}
+    response = client.post(
+        f"/evidence/cases/{officer_case.id}/items", data=form, headers={"Accept-Language": "en"}
+    )
+    soup = page(response, 422)
+    assert field_error(soup, "title") and "Choose a file" in field_error(soup, "file")
+    assert stored_files(app) == []
+
+
 def test_only_the_officer_can_upload(app, client, make, login):
     case = make.accident_case()
     citizen = make.citizen()

@@ -40,6 +40,7 @@ EXPECTED_ROUTES = {
     "POST /evidence/cases/new",
     "POST /evidence/open",
     "GET /healthz",
+    "GET /favicon.ico",
     "GET /audit/verify_receipt.py",
     "POST /lang",
     "GET /login",

@@ -458,3 +458,17 @@ def test_inspection_entry_counts_its_photos_in_words(app, lang, photos, text):
     event = SimpleNamespace(kind="inspected", detail_dict={"passed": True, "photos": photos})
     with app.test_request_context(headers={"Accept-Language": lang}):
         assert event_text(event) == text
+
+
+def test_my_vehicles_mark_an_inspection_that_ran_out(make, as_user):
+    owner = make.citizen()
+    office = make.office()
+    lapsed = make.vehicle(office, owner, inspection_valid_until=dt.date.today() - dt.timedelta(1))
+    valid = make.vehicle(office, owner, inspection_valid_until=dt.date.today() + dt.timedelta(9))
+    soup = page(as_user(owner).get("/transfer/"))
+
+    def row_of(vehicle) -> str:
+        link = soup.find("a", href=f"/transfer/vehicles/{vehicle.id}")
+        return link.find_parent("tr").get_text(" ", strip=True)
+
+    assert "已过期" in row_of(lapsed) and "已过期" not in row_of(valid)

@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import rules.clock as app_clock
-from models import AuditEvent, TruckPass, TruckPassDocument, ZoneRule, db
+from models import AuditEvent, TruckPass, TruckPassDocument, Vehicle, ZoneRule, db
 from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED
 
 from .helpers import field_error, page, tiny_pdf, tiny_png
@@ -373,3 +373,34 @@ def test_review_actions_are_a_fixed_list(client, make, login):
     assert response.status_code == 400
     with db.connection_context():
         assert TruckPass.get_by_id(truck_pass.id).status == PENDING_REVIEW
+
+
+def test_the_clerk_sees_a_lapsed_inspection_and_not_the_applicants_next_step(
+    client, make, login, conn
+):
+    truck_pass = make.truck_pass(status="pending_review", reason="not-owner")
+    with conn():
+        Vehicle.update(inspection_valid_until=dt.date.today() - dt.timedelta(days=40)).where(
+            Vehicle.id == truck_pass.vehicle_id
+        ).execute()
+    login(truck_pass.applicant)
+    soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
+    assert "您无需做任何事" in soup.select_one("#next-step").get_text()
+    client.post("/logout", data={})
+    login(make.staff("truckpass_clerk"))
+    soup = page(client.get(f"/trucks/review/{truck_pass.id}"))
+    assert soup.select_one("#next-step") is None  # the applicant's words, not the clerk's
+    facts = soup.get_text(" ", strip=True)
+    assert "检验有效期至" in facts and "已过期" in facts
+
+
+def test_the_dates_step_says_every_fault_at_once(client, make, login, clock):
+    owner = make.citizen()
+    login(owner)
+    last_week = MONDAY - dt.timedelta(days=7)
+    soup = page(
+        steps(client, make.truck(owner).plate, make.zone(), start=last_week, windows="早上"), 422
+    )
+    assert "不能早于今天" in field_error(soup, "start_date")
+    assert "09:00-16:00" in field_error(soup, "windows")
+    assert not field_error(soup, "end_date")

@@ -344,28 +344,29 @@ def upload(case_id: int):
     """Add an evidence file (an officer's act); a refused file leaves nothing behind."""
     access = officer_access_or_404(case_id)
     form = UploadForm()
-    if form.validate_on_submit():
-        upload_file = request.files.get(form.file.name)
-        if upload_file is None or not upload_file.filename:
-            form.file.errors.append(_("Choose a file."))
+    # Every field is judged at once: a missing file is said with a missing title, not after it.
+    valid = form.validate_on_submit()
+    upload_file = request.files.get(form.file.name)
+    if upload_file is None or not upload_file.filename:
+        form.file.errors = [*form.file.errors, _("Choose a file.")]
+    elif valid:
+        try:
+            stored = service.store_evidence(upload_file)
+        except ValidationError as exc:
+            form.file.errors.append(str(exc.message))
         else:
-            try:
-                stored = service.store_evidence(upload_file)
-            except ValidationError as exc:
-                form.file.errors.append(str(exc.message))
-            else:
-                released = form.release.data == "released"
-                service.add_item(
-                    access,
-                    stored,
-                    category=form.category.data,
-                    title=form.title.data.strip(),
-                    released=released,
-                    reason=form.reason.data or None,
-                    note=(form.note.data or "").strip(),
-                )
-                flash(_("Evidence added: %(title)s.", title=form.title.data.strip()), "ok")
-                return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#items")
+            released = form.release.data == "released"
+            service.add_item(
+                access,
+                stored,
+                category=form.category.data,
+                title=form.title.data.strip(),
+                released=released,
+                reason=form.reason.data or None,
+                note=(form.note.data or "").strip(),
+            )
+            flash(_("Evidence added: %(title)s.", title=form.title.data.strip()), "ok")
+            return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#items")
     return case_page(access, 422, upload_form=form)
 
 

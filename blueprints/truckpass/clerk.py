@@ -91,6 +91,7 @@ def review(pass_id: int):
         **pass_context(truck_pass),
         can_decide=truck_pass.status == PENDING_REVIEW,
         can_revoke=truck_pass.status == APPROVED,
+        clerk=True,
     ), status
 
 

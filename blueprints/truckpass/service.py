@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from core.audit import audit
 from core.identity import identity_proven
 from core.states import InvalidTransition, StateMachine
-from core.steps import StepError
+from core.steps import StepError, refuse_all
 from core.uploads import store_upload
 from models import (
     RestrictedZone,
@@ -150,19 +150,24 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
 
 
 def step_dates(start, end, windows_text: str, rules: dict, truck_class: str, emission: str):
-    """Step 4: the dates and daily windows; returns the windows, refused at the field at fault."""
-    if not start or not end:
-        raise StepError(_l("Enter a date (YYYY-MM-DD)."), "end_date" if start else "start_date")
-    if start < beijing_today():
-        raise StepError(_l("The first day cannot be in the past."), "start_date")
-    if end < start:
-        raise StepError(_l("The last day cannot be before the first."), "end_date")
+    """Step 4: the dates and daily windows; returns the windows, refused at each field at
+    fault (all of them at once)."""
+    errors = []
+    if not start:
+        errors.append(StepError(_l("Enter a date (YYYY-MM-DD)."), "start_date"))
+    elif start < beijing_today():
+        errors.append(StepError(_l("The first day cannot be in the past."), "start_date"))
+    if not end:
+        errors.append(StepError(_l("Enter a date (YYYY-MM-DD)."), "end_date"))
+    elif start and end < start:
+        errors.append(StepError(_l("The last day cannot be before the first."), "end_date"))
     try:
         windows = truckrules.parse_windows(windows_text or "")
     except ValueError:
-        raise StepError(
-            _l("Write the windows as 09:00-16:00, separated by commas."), "windows"
-        ) from None
+        errors.append(
+            StepError(_l("Write the windows as 09:00-16:00, separated by commas."), "windows")
+        )
+    refuse_all(errors)
     refusals, _review = truckrules.check_application(rules, truck_class, emission, start, end)
     too_long = [r for r in refusals if r.code == "too-long"]
     if too_long:
