@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -46,6 +46,7 @@ from models import (
     OutboxMessage,
     User,
     db,
+    write_tx,
 )
 from models.identity import IdentityProof
 
@@ -340,7 +341,38 @@ def unread_notices() -> int:
     return Notice.unread_count(user.id)
 
 
+def read_on_its_page() -> None:
+    """A notice is read once its person opens the page it links to (from the inbox, an SMS, an
+    e-mail or by any other way): a request for that endpoint with the notice's own arguments
+    marks it read. So a step the person has seen and acted on leaves nothing "new" behind.
+
+    Runs before GET requests of the endpoints some kind links to (the rest cost a dict scan),
+    with one indexed read of the person's unread notices of those kinds, and a write only when
+    one matches.
+    """
+    if request.method != "GET":
+        return
+    kinds = [k for k in KINDS.values() if k.endpoint and k.endpoint == request.endpoint]
+    if not kinds:
+        return
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        return
+    here = {name: str(value) for name, value in (request.view_args or {}).items()}
+    by_name = {k.name: k for k in kinds}
+    seen = [
+        notice.id
+        for notice in Notice.unread_of(user.id, list(by_name))
+        if all(str(notice.params_dict.get(a)) == here.get(a) for a in by_name[notice.kind].args)
+    ]
+    if seen:
+        with write_tx():
+            Notice.mark_read(user.id, seen)
+
+
 def init_app(app) -> None:
-    """`unread_notices()` in every template (called only where the navigation shows it)."""
+    """`unread_notices()` in every template (called only where the navigation shows it), and
+    notices read on their own page."""
     check_settings(app.config)
     templatehelpers.add(app, unread_notices=unread_notices)
+    app.before_request(read_on_its_page)

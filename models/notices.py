@@ -50,9 +50,18 @@ class Notice(BaseModel):
         )
 
     @classmethod
-    def mark_read(cls, user_id: int, notice_id: int | None = None) -> int:
-        """Mark one notice (or all) of the account read; returns how many changed."""
+    def unread_of(cls, user_id: int, kinds: list[str]):
+        """The account's unread notices of these kinds."""
+        return cls.select().where(
+            (cls.user == user_id) & cls.read_at.is_null() & cls.kind.in_(kinds)
+        )
+
+    @classmethod
+    def mark_read(cls, user_id: int, notice_ids: int | list[int] | None = None) -> int:
+        """Mark one notice, several, or all of the account read; returns how many changed."""
         query = cls.update(read_at=utcnow()).where((cls.user == user_id) & cls.read_at.is_null())
-        if notice_id is not None:
-            query = query.where(cls.id == notice_id)
+        if isinstance(notice_ids, int):
+            query = query.where(cls.id == notice_ids)
+        elif notice_ids is not None:
+            query = query.where(cls.id.in_(notice_ids))
         return query.execute()

@@ -310,3 +310,27 @@ def test_proving_identity_at_the_counter_is_told(app, make):
         text = render(Notice.of(citizen.id).get())
     assert text.title == "身份已核验" and "营业厅" in text.what
     assert citizen.resident_id not in text.what and citizen.resident_id[-4:] in text.what
+
+
+def test_a_notice_is_read_once_its_person_opens_its_page(app, make, login, client):
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=REGISTERED)
+    with db.connection_context():
+        # A notice of the same kind about another case stays unread.
+        params = Notice.get(Notice.user == w.buyer.id, Notice.kind == "transfer.registered")
+        with write_tx():
+            elsewhere = notify(
+                w.buyer, "transfer.registered", **{**params.params_dict, "case_id": case.id + 1}
+            )
+        assert Notice.unread_count(w.buyer.id) == 5
+    login(w.buyer)
+    page(client.get(f"/transfer/cases/{case.id}"))
+    with db.connection_context():
+        assert Notice.unread_count(w.buyer.id) == 1
+        assert Notice.get_by_id(elsewhere.id).read_at is None
+        assert Notice.unread_count(w.seller.id) == 4  # the seller has not looked
+    # The inbox and other pages mark nothing read.
+    page(client.get("/notices/"))
+    page(client.get("/transfer/"))
+    with db.connection_context():
+        assert Notice.unread_count(w.buyer.id) == 1
