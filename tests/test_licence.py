@@ -132,6 +132,18 @@ def test_card_masks_the_number_until_an_audited_reveal(client, make, login, conn
         assert AuditEvent.get(AuditEvent.action == "licence.reveal").actor_id == el.holder.id
 
 
+def test_card_names_the_nationality_in_the_readers_language(client, make, login):
+    el = make.elicence()
+    login(el.holder)
+    card = page(client.get("/licence/card", headers={"Accept-Language": "en"}))
+    facts = {
+        term.get_text(strip=True): term.find_next_sibling("dd").get_text(strip=True)
+        for term in card.select("dt")
+    }
+    assert facts["Nationality"] == "China"
+    assert "国籍中国" in page(client.get("/licence/card")).get_text("", strip=True)
+
+
 def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
     el = make.elicence()
     login(el.holder)

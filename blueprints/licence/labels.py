@@ -186,6 +186,10 @@ CORRECTABLE_FIELDS = {
     "address": _l("Address"),
 }
 
+# The nationality as records write it (in Chinese), in the reader's language; another value is
+# shown as written.
+NATIONALITY_NAMES = {"中国": _l("China")}
+
 
 def labels() -> dict:
     """The label tables, for templates."""
@@ -201,6 +205,7 @@ def labels() -> dict:
         "NEXT_STEPS": NEXT_STEPS,
         "CORRECTION_LABELS": CORRECTION_LABELS,
         "CORRECTABLE_FIELDS": CORRECTABLE_FIELDS,
+        "NATIONALITY_NAMES": NATIONALITY_NAMES,
         "PHOTO_ERRORS": PHOTO_ERRORS,
         "PHOTO_HINT": PHOTO_HINT,
         "CODE_STEP_SECONDS": licencecode.CODE_STEP_SECONDS,
