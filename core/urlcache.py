@@ -21,7 +21,11 @@ def init_app(app: Flask) -> None:
     built: dict[tuple, str] = {}
 
     def url_for(endpoint: str, **values) -> str:
-        """Flask's url_for; a fixed link (see the module) from this process's earlier build."""
+        """Flask's url_for; a fixed link (see the module) from this process's earlier build.
+        A value of None adds nothing to a URL (Werkzeug leaves it out), so a link such as the
+        verifier's `url_for('verify.form', hl=hl)` without a chosen language is fixed too."""
+        if None in values.values():
+            values = {name: value for name, value in values.items() if value is not None}
         fixed = (
             has_request_context()
             and not endpoint.startswith(".")

@@ -25,6 +25,18 @@ def test_fixed_links_are_flasks_and_built_once(app, monkeypatch):
     assert built == ["main.home"]  # a link with an option is built by Flask every time
 
 
+def test_a_value_of_none_is_left_out_and_the_link_stays_fixed(app, monkeypatch):
+    source = "{{ url_for('verify.form', hl=hl) }}"
+    with app.test_request_context("/"):
+        assert render(app, source, hl=None) == url_for("verify.form", hl=None) == "/verify"
+    built = []
+    real = app.inject_url_defaults
+    monkeypatch.setattr(app, "inject_url_defaults", lambda *a: built.append(a[0]) or real(*a))
+    assert render(app, source, hl=None) == "/verify"
+    assert built == []
+    assert render(app, source, hl="en") == "/verify?hl=en" and built == ["verify.form"]
+
+
 def test_each_script_root_gets_its_own_links(app):
     source = "{{ url_for('main.home') }}|{{ url_for('static', filename='js/focus.js') }}"
     first = render(app, source)
