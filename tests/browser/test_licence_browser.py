@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from blueprints.licence.demo import avatar_png
 from core.demo import DEMO_KEY
+from core.notices import notify
 from core.uploads import store_bytes
 from models import Setting, db, write_tx
 from rules import licencecode, totp
@@ -164,11 +165,14 @@ def test_with_the_demo_banner_the_whole_code_shows_at_360x640(browser, live_app,
     el = holder_with_photo(live_app)
     with live_app.app_context(), db.connection_context(), write_tx():
         Setting.set_value(DEMO_KEY, "[]")  # the demo city's banner on every page
+        # An unread notice: its count and the count's words for screen readers in the nav.
+        notify(el.holder, "identity.proven", method="sms", resident_id=el.holder.resident_id)
     context = browser.new_context(viewport={"width": 360, "height": 640}, locale=lang)
     phone = context.new_page()
     log_in(phone, base_url, el.holder)
     phone.goto(f"{base_url}/licence/code")
     assert phone.locator(".demo-banner").is_visible()
+    assert phone.locator("#nav-notices .badge").inner_text() == "1"
     # The navigation is one row that scrolls sideways, and the page itself does not.
     assert phone.evaluate("document.documentElement.scrollWidth <= 360")
     for part in (".code-qr svg", ".code-key", ".code-otp", ".countdown"):
