@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.transfer import network_demo
 from core import (
+    cities,
     cli,
     db,
     errors,
@@ -163,6 +164,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     notices.init_app(app)
+    cities.init_app(app)
     errorsummary.init_app(app)
     urlcache.init_app(app)
     session_auth.init_app(app)

@@ -3,7 +3,6 @@
 import datetime as dt
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +17,7 @@ from core.forms import REQUIRED, Form, StrongPassword, choices
 from core.paging import page_number
 from core.passwords import hash_password
 from core.privacy import no_personal_data, reads_personal_data
-from models import ADMIN, STAFF_ROLES, AuditEvent, Office, Peer, User, UserRole, write_tx
+from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
 from rules.clock import BEIJING_OFFSET
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -171,16 +170,6 @@ def parse_day(value: str | None) -> dt.date | None:
         return None
 
 
-def witness_city(cosignature) -> str:
-    """A witness's city in the reader's language: the cosignature keeps the Chinese name; the
-    English one is what the witness's deployment publishes for its offices."""
-    if not str(get_locale() or "zh").startswith("en"):
-        return cosignature.witness_city
-    peer = Peer.get_or_none(Peer.base_url == cosignature.witness_url)
-    offices = peer.doc.get("offices", []) if peer is not None else []
-    return next((o["city_en"] for o in offices if o.get("city_en")), cosignature.witness_city)
-
-
 @bp.get("/audit")
 @role_required(ADMIN)
 @reads_personal_data("audit.search")
@@ -224,5 +213,4 @@ def audit_search():
         filters=filters,
         people=people,
         object_label=object_label,
-        witness_city=witness_city,
     )

@@ -22,7 +22,9 @@ cleanup() {  # stop every process started below, then wait for each to finish it
 trap cleanup EXIT INT TERM
 
 env_of() {  # city port -> the deployment's settings, as its own server and commands see them
-	echo "INSTANCE_PATH=$ROOT/$1 DATABASE_URL=sqlite:///$ROOT/$1/jiaoguan.db PUBLIC_BASE_URL=http://$HOST:$2 DEPLOYMENT_NAME=jiaoguan-$1"
+	# (each city's typing keys begin with its own prefix, so the other city routes typed checks)
+	case $1 in qingdao) kp=QD ;; *) kp=JN ;; esac
+	echo "INSTANCE_PATH=$ROOT/$1 DATABASE_URL=sqlite:///$ROOT/$1/jiaoguan.db PUBLIC_BASE_URL=http://$HOST:$2 DEPLOYMENT_NAME=jiaoguan-$1 LICENCE_KEY_PREFIX=$kp"
 }
 city() {  # city port command... -> run a command as that deployment
 	c=$1 p=$2; shift 2

@@ -7,7 +7,9 @@ import pytest
 
 from core.demo import CITIZENS, demo_logins
 from models import (
+    POLICE_INSPECTOR,
     AuditEvent,
+    ELicence,
     Inspection,
     NameCorrection,
     Notice,
@@ -90,3 +92,14 @@ def test_loading_again_when_loaded_changes_nothing(demo, runner, conn):
     again = runner.invoke(args=["demo", "load", "--if-empty"])
     assert again.exit_code == 0 and "not empty" in again.output
     assert counts(conn) == before
+
+
+def test_the_network_demos_qingdao_has_licences_for_jinans_inspector(app, runner, conn):
+    app.config["LICENCE_KEY_PREFIX"] = "QD"
+    result = runner.invoke(args=["network-demo", "load", "qingdao"])
+    assert result.exit_code == 0, result.output
+    with conn():
+        keys = [e.typing_key for e in ELicence.select()]
+        assert keys and all(k.startswith("QD") for k in keys)  # Jinan routes typed checks here
+        assert all(e.record.standing() == "valid" for e in ELicence.select())
+        assert User.get(User.username == "police").has_role(POLICE_INSPECTOR)

@@ -146,6 +146,9 @@ def test_an_inspector_of_jinan_checks_a_qingdao_licence_by_typed_key(cities):
     assert elicence.licence_no in text  # the full number, as a local inspector sees it
     assert "3 / 12" in text  # and the points
     assert "青岛" in text  # answered by the issuing city
+    # The page's English copy names the city in English, as Qingdao's offices name it.
+    english = BeautifulSoup(html, "html.parser").find(id="en").get_text(" ")
+    assert "issuing city: Qingdao" in english
     assert_verifier_page(jinan, headers, html)
     # The holder at Qingdao sees who checked, from which office, in which city.
     with qingdao.database():
@@ -165,7 +168,7 @@ def test_an_inspector_of_jinan_checks_a_qingdao_licence_by_typed_key(cities):
     _, _, log = holder.get(f"{qingdao.url}/licence/checks?hl=en")
     log_text = BeautifulSoup(log, "html.parser").find("tbody").get_text(" ")
     assert "Police inspector" in log_text
-    assert "office 370100" in log_text and "city of 济南" in log_text
+    assert "office 370100" in log_text and "city of Jinan" in log_text
 
 
 def test_an_inspector_of_jinan_checks_a_qingdao_licence_by_photo(cities):

@@ -10,8 +10,11 @@ from PIL import Image, ImageDraw
 from core.audit import audit
 from core.uploads import store_bytes
 from models import ELicence, LicenceRecord, NameCorrection, User
+from models.licence import new_typing_key
 from rules.clock import beijing_today
 from rules.validators import birth_date_from_resident_id, sex_from_resident_id
+
+from .origin import key_prefix
 
 # Per demo citizen (in core.demo.CITIZENS order): status, classes, and whether the e-licence
 # is already issued. The last citizen has no licence at all.
@@ -115,7 +118,12 @@ def load_demo(context) -> None:
         )
         seq += 1
         if issued:
-            ELicence.create(holder=citizen, record=record, secret=pyotp.random_base32())
+            ELicence.create(
+                holder=citizen,
+                record=record,
+                secret=pyotp.random_base32(),
+                typing_key=new_typing_key(key_prefix()),  # as the city issues them
+            )
         context.notes.append(
             f"{citizen.real_name}: licence {status}" + (", e-licence issued" if issued else "")
         )

@@ -20,12 +20,16 @@ import click
 import pyotp
 from flask.cli import AppGroup
 
+from blueprints.licence.demo import make_record
+from blueprints.licence.origin import key_prefix
 from core.demo import DEMO_KEY, fictional_resident_id
 from core.passwords import hash_password
 from models import (
     ADMIN,
     MARKET_CLERK,
+    POLICE_INSPECTOR,
     VEHICLE_CLERK,
+    ELicence,
     Office,
     OutboxMessage,
     OutgoingTransfer,
@@ -39,7 +43,9 @@ from models import (
     write_tx,
 )
 from models.identity import COUNTER, IdentityProof
+from models.licence import new_typing_key
 from models.network import OUTBOX_PENDING
+from rules.clock import beijing_today
 
 network_demo_cli = AppGroup("network-demo", help="The two-city demo network.")
 
@@ -117,6 +123,7 @@ def load_city(city: str) -> dict:
             ("admin", "管理员", office, [ADMIN]),
             ("vehicle", "车管所民警", office, [VEHICLE_CLERK]),
             ("market", "市场开票员", market, [MARKET_CLERK]),
+            ("police", "交警", office, [POLICE_INSPECTOR]),
         ):
             password, secret = "Demo-" + secrets.token_urlsafe(9), pyotp.random_base32()
             user = User.create(
@@ -158,12 +165,32 @@ def load_city(city: str) -> dict:
             logins["citizens"].append({"name": person, "mobile": mobile, "resident_id": rid})
             if city == "qingdao":
                 _car(rng, office, citizen, i)
+                # Their e-licences, to check in Jinan (by QR, by typed key and code).
+                record = make_record(
+                    rng,
+                    office,
+                    rid=rid,
+                    name=person,
+                    status="valid",
+                    classes="C1",
+                    seq=i + 1,
+                    today=beijing_today(),
+                    mobile=mobile,
+                )
+                ELicence.create(
+                    holder=citizen,
+                    record=record,
+                    secret=pyotp.random_base32(),
+                    typing_key=new_typing_key(key_prefix()),  # as the city issues them
+                )
         for n in range(40):
             PlateNumber.create(plate=f"{prefix}N{n + 100:03d}{'AB'[n % 2]}", office=office)
         if city == "qingdao":
             logins["notes"].append(
                 "Each citizen owns a 鲁B car; the first five are being sold to Jinan buyers "
-                "(cases at every step), the others are free to sell."
+                "(cases at every step), the others are free to sell. Each has an e-licence: "
+                "its code page's QR, or its key and code, checked by Jinan's inspector (police) "
+                "or any phone at Jinan's /verify, is judged here in Qingdao."
             )
         else:
             logins["notes"].append(
