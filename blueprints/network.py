@@ -1,7 +1,17 @@
 """The network's HTTP side: the signed published document, the inbox other deployments post
 envelopes to, and the administrator's page of peers (城市间联网)."""
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -89,8 +99,13 @@ def peers_context(fetch_form=None) -> dict:
         .group_by(OutboxMessage.recipient)
         .tuples()
     )
+    peers = list(Peer.select().order_by(Peer.base_url))
     return {
-        "peers": list(Peer.select().order_by(Peer.base_url)),
+        "peers": peers,
+        # Typed checks cross cities by the keys' prefixes (README, "Checks across cities"): a
+        # side without one has its licences' typed checks judged where they are made.
+        "own_prefix_missing": bool(peers) and not current_app.config.get("LICENCE_KEY_PREFIX"),
+        "no_prefix": [p for p in peers if p.is_active and not p.doc.get("licence_key_prefix")],
         "waiting": waiting,
         "overdue": list(outbox.overdue().limit(50)),
         "witness_alerts": list(WitnessAlert.open().limit(50)),

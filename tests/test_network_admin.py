@@ -113,6 +113,24 @@ def test_a_message_undelivered_for_a_day_is_an_alert(client, make, login, conn):
     assert "2" in soup.find(id="peers").get_text()  # two messages waiting for the peer
 
 
+def test_a_side_without_a_key_prefix_is_an_alert(app, client, make, login, conn):
+    with conn(), write_tx():
+        make_peer()  # publishes no licence_key_prefix
+        Peer.create(
+            base_url="https://jg.weifang.example",
+            city="潍坊",
+            fingerprint="y",
+            document='{"keys": [], "licence_key_prefix": "WF"}',
+        )
+    login(make.staff("admin"))
+    alert = page(client.get("/network/peers")).find(id="prefix-alert").get_text(" ", strip=True)
+    assert "本系统的识别码没有前缀" in alert and "济南未公布识别码前缀" in alert
+    assert "潍坊" not in alert
+    app.config["LICENCE_KEY_PREFIX"] = "QD"
+    alert = page(client.get("/network/peers")).find(id="prefix-alert").get_text(" ", strip=True)
+    assert "本系统" not in alert and "济南" in alert
+
+
 def test_enqueue_belongs_to_the_transaction_of_its_cause(app, conn):
     with conn():
         peer = make_peer()
