@@ -90,6 +90,39 @@ class OutgoingTransfer(BaseModel):
         """The whole case's timeline as the origin knows it, oldest first."""
         return self.timeline.order_by(OutgoingEvent.at, OutgoingEvent.id)
 
+    def progress(self, events) -> str:
+        """Where the case stands, for the seller and the clerks here: the record's state, and
+        while it is open (the case's early steps happen at the destination) how far the
+        relayed timeline `events` (oldest first) says the case has come."""
+        if self.state != OUT_OPEN:
+            return self.state
+        confirmed, inspection = set(), None
+        for event in events:
+            if event.kind == "confirmed":
+                confirmed.add(event.detail_dict.get("party"))
+            elif event.kind == "inspected":
+                inspection = "inspected" if event.detail_dict.get("passed") else "inspection_failed"
+            elif event.kind == "reinspection":
+                inspection = None
+        if inspection:
+            return inspection
+        if confirmed >= {"seller", "buyer"}:
+            return "awaiting_inspection"
+        return {"seller": "awaiting_buyer", "buyer": "awaiting_seller"}.get(
+            next(iter(confirmed), ""), OUT_OPEN
+        )
+
+    @classmethod
+    def progress_of(cls, records: list) -> dict[int, str]:
+        """`progress` of each record, by id, from one read of the open ones' timelines."""
+        open_ids = [r.id for r in records if r.state == OUT_OPEN]
+        timelines: dict[int, list] = {i: [] for i in open_ids}
+        if open_ids:
+            query = OutgoingEvent.select().where(OutgoingEvent.outgoing.in_(open_ids))
+            for event in query.order_by(OutgoingEvent.at, OutgoingEvent.id):
+                timelines[event.outgoing_id].append(event)
+        return {r.id: r.progress(timelines.get(r.id, [])) for r in records}
+
 
 class OutgoingEvent(BaseModel):
     """One event of an outgoing transfer's timeline: done here or relayed by the destination."""

@@ -8,7 +8,7 @@ import pytest
 
 from core.network import keys
 from core.network.envelope import verify
-from models import VEHICLE_CLERK, OutboxMessage, OutgoingTransfer, Peer, Vehicle
+from models import VEHICLE_CLERK, OutboxMessage, OutgoingEvent, OutgoingTransfer, Peer, Vehicle
 
 from .helpers import page
 
@@ -67,6 +67,42 @@ def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
     client.post(f"/transfer/outgoing/{out.id}/confirm", data={})  # twice: no second message
     with conn():
         assert sent("transfer.seller_confirmed").count() == 1
+
+
+def test_the_record_follows_the_case_in_the_buyers_city(app, make, conn, outgoing):
+    out, seller, clerk = outgoing
+    seller_client, clerk_client = as_user(app, make, seller), as_user(app, make, clerk)
+    english = {"Accept-Language": "en"}
+
+    def shown() -> tuple[str, str, str]:
+        """The state on the record's page, in the seller's list and in the clerk's."""
+        soup = page(seller_client.get(f"/transfer/outgoing/{out.id}", headers=english))
+        return (
+            soup.find(id="outgoing-state").get_text(strip=True),
+            page(seller_client.get("/transfer/outgoing", headers=english)).find("tbody").text,
+            page(clerk_client.get("/transfer/outgoing", headers=english)).find("tbody").text,
+        )
+
+    def relayed(kind, **detail):
+        with conn():
+            OutgoingEvent.create(outgoing=out.id, kind=kind, city="济南", detail=json.dumps(detail))
+
+    assert shown()[0] == "Awaiting confirmation"
+    relayed("confirmed", party="buyer")
+    assert shown()[0] == "Awaiting the seller's confirmation"
+    seller_client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
+    state, mine, clerks = shown()
+    assert state.startswith("Confirmed by both") and state in mine and state in clerks
+    panel = page(seller_client.get(f"/transfer/outgoing/{out.id}", headers=english))
+    assert "you need do nothing now" in panel.find(id="confirm-action").get_text()
+    relayed("inspected", passed=False)
+    assert shown()[0].startswith("Failed inspection")
+    relayed("reinspection")
+    assert shown()[0].startswith("Confirmed by both")
+    relayed("inspected", passed=True, photos=0)
+    assert shown()[0].startswith("Inspected")
+    timeline = page(seller_client.get(f"/transfer/outgoing/{out.id}", headers=english))
+    assert "inspected and passed." in timeline.get_text()  # no "(0 photos)"
 
 
 def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):

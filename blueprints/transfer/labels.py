@@ -86,6 +86,12 @@ VEHICLE_NEXT_STEPS = {
 # The seller's outgoing-transfer record at the origin deployment, by its state.
 OUTGOING_LABELS = {
     "open": _l("Awaiting confirmation"),
+    # While open, how far the case has come in the buyer's city (OutgoingTransfer.progress).
+    "awaiting_buyer": _l("Awaiting the buyer's confirmation"),
+    "awaiting_seller": _l("Awaiting the seller's confirmation"),
+    "awaiting_inspection": _l("Confirmed by both: the vehicle is inspected in the buyer's city"),
+    "inspection_failed": _l("Failed inspection in the buyer's city: awaiting a new one"),
+    "inspected": _l("Inspected in the buyer's city: awaiting the archive request"),
     "archive_requested": _l("Archive requested by the buyer's city"),
     "archive_sent": _l("Archive sent, awaiting registration there"),
     "transferred_out": _l("Transferred out: registered in the buyer's city"),
@@ -200,6 +206,8 @@ def event_text(event) -> str:
             return _("The seller declined the sale; the case is cancelled.")
         return _("The buyer declined the sale; the case is cancelled.")
     if kind == "inspected":
+        if d.get("passed") and not d.get("photos"):
+            return _("The vehicle was inspected and passed.")
         if d.get("passed"):
             return ngettext(
                 "The vehicle was inspected and passed (%(num)d photo).",
@@ -214,7 +222,10 @@ def event_text(event) -> str:
     if kind == "archive_requested":
         return _("The archive was requested from the registration office.")
     if kind == "archive_sent":
-        return _("The archive was sent online; the vehicle is transferred out there.")
+        return _(
+            "The archive was sent online; the vehicle is transferred out once the buyer's city "
+            "registers it."
+        )
     if kind == "archive_refused":
         return _("The registration office refused to send the archive.")
     if kind == "archive_received":

@@ -60,7 +60,9 @@ def outgoing_list():
         audit("transfer.queue_view", detail={"queue": "outgoing"})
     else:
         nothing_to_audit()  # a seller's own sales
-    return render_page("transfer/outgoing_list.html", rows=rows)
+    return render_page(
+        "transfer/outgoing_list.html", rows=rows, progress=OutgoingTransfer.progress_of(rows)
+    )
 
 
 def load_outgoing(out_id: int):
@@ -86,6 +88,7 @@ def outgoing_case(out_id: int):
         roles=roles,
         vehicle=Vehicle.get_by_id(out.vehicle_id),
         events=events,
+        progress=out.progress(events),
         # Each step our log records, for its receipt link (timeline_receipts).
         entry_ids=timeline_receipts.entry_ids(events),
         refuse_form=RefuseArchiveForm(),
