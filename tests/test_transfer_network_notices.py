@@ -80,6 +80,9 @@ def test_the_seller_at_the_origin_is_told_each_step_in_their_language(net):
     assert "transfer.outgoing.sale_confirmed" in seller_notices(qingdao, t)
     send_archive(qingdao, t)
     wait_for(lambda: case_state(jinan, t) == "archive_received", what="the archive")
+    with jinan.act():  # the buyer at Jinan is told the archive is there, as in one city
+        arrived = Notice.get(Notice.user == t.buyer_id, Notice.kind == "transfer.archive_arrived")
+        assert "青岛" in render(arrived).what
     register(jinan, t)
     wait_for(lambda: outgoing(qingdao, t).state == "transferred_out", what="the notice")
     assert seller_notices(qingdao, t) == [

@@ -200,8 +200,12 @@ def test_the_buyers_page_of_a_case_opened_over_the_network(app, make, conn):
         assert case.seller_id is None
         assert [m.type for m in OutboxMessage.select()] == ["transfer.opened"]
     client = as_user(app, make, w.buyer)
-    text = page(client.get(f"/transfer/cases/{case.id}")).get_text()
+    soup = page(client.get(f"/transfer/cases/{case.id}"))
+    text = soup.get_text()
     assert "卖方甲" in text and w.seller.resident_id not in text
+    # Nobody confirms for the seller "on this page": they do it where the car is registered.
+    next_step = soup.find(id="next-step").get_text()
+    assert "卖方在车辆登记地" in next_step and "分别在本页确认" not in next_step
     client.post(f"/transfer/cases/{case.id}/confirm", data={})
     with conn():
         relayed = OutboxMessage.select().where(OutboxMessage.type == "transfer.event")

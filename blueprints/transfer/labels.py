@@ -43,6 +43,11 @@ NEXT_STEPS = {
         "Next, seller and buyer each confirm the sale on this page; when both have, the "
         "vehicle is inspected at %(office)s."
     ),
+    # The same step when the seller confirms in the city where the vehicle is registered.
+    "confirm_remote": _l(
+        "Next, the buyer confirms on this page and the seller online at %(origin)s, where the "
+        "vehicle is registered; when both have, the vehicle is inspected at %(office)s."
+    ),
     "permit": _l(
         "The case waits for the buyer's residence permit number of this city: the buyer gives "
         "it below, and the case goes on to inspection once both have confirmed."
@@ -63,7 +68,10 @@ NEXT_STEPS = {
         "The archive has arrived: %(office)s registers the vehicle to the buyer and issues the "
         "plates and the registration certificate, to be collected at %(address)s."
     ),
-    REGISTERED: _l("Done: the vehicle is registered to the buyer. Nothing more is needed."),
+    REGISTERED: _l(
+        "Done: the vehicle is registered to the buyer, who collects the plates and the "
+        "registration certificate at %(office)s (%(address)s) with their ID card."
+    ),
     STOPPED: _l(
         "The case is closed. Once the reasons above are dealt with, the buyer may open a new "
         "case with the same invoice."
@@ -241,11 +249,14 @@ def event_text(event) -> str:
     return kind
 
 
-def next_step(case, locale: str) -> str:
-    """What happens next in the case and what the reader can do, in one sentence."""
+def next_step(case, locale: str, remote_seller: bool = False) -> str:
+    """What happens next in the case and what the reader can do, in one sentence
+    (`remote_seller`: the seller confirms in the deployment where the vehicle is registered)."""
     key = case.state
     if key == AWAITING_CONFIRMATION and case.is_open and waits_for_permit(case):
         key = "permit"
+    elif key == AWAITING_CONFIRMATION and remote_seller:
+        key = "confirm_remote"
     office = case.destination_office
     return str(NEXT_STEPS[key]) % {
         "office": office.display_name(locale),

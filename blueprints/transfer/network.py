@@ -91,7 +91,7 @@ from rules.clock import beijing_today
 from . import archive as archive_doc
 from .checks import check_inspection, check_violations
 from .links import _store_reasons
-from .notices import beijing_day, tell_seller_at_origin
+from .notices import beijing_day, tell, tell_seller_at_origin
 from .office_service import mark_archive_sent, receive_archive
 from .office_service import refuse_archive as refuse_here
 from .service import (
@@ -680,5 +680,6 @@ def handle_archive(body: dict, peer: Peer) -> dict:
         mark_archive_sent(locked, archive, text, sha, None, now)
         event(locked, "archive_sent", office=origin, entry=entry, sha256=sha)
         receive_archive(locked, text, sha)
+        tell(locked, "transfer.archive_arrived", "buyer")
 
     return _as_origin(lambda: run_step(step))

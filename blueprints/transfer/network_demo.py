@@ -108,6 +108,9 @@ def load_city(city: str) -> dict:
             city=city_zh,
             city_en=city_en,
             plate_prefix=prefix,
+            # Where buyers bring cars and collect plates (a fictional street of the demo).
+            address=f"{city_zh}市演示路 1 号",
+            address_en=f"1 Demo Road, {city_en}",
         )
         market = Office.create(
             code=f"{code}M1",
