@@ -113,6 +113,18 @@ class OutgoingTransfer(BaseModel):
         )
 
     @classmethod
+    def archive_requests_at(cls, office_id: int) -> int:
+        """How many records of vehicles registered at this office wait for their archive."""
+        return (
+            cls.select()
+            .join(Vehicle, on=(cls.vehicle == Vehicle.id))
+            .where(
+                (Vehicle.registration_office == office_id) & (cls.state == OUT_ARCHIVE_REQUESTED)
+            )
+            .count()
+        )
+
+    @classmethod
     def progress_of(cls, records: list) -> dict[int, str]:
         """`progress` of each record, by id, from one read of the open ones' timelines."""
         open_ids = [r.id for r in records if r.state == OUT_OPEN]

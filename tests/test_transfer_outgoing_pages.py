@@ -105,6 +105,19 @@ def test_the_record_follows_the_case_in_the_buyers_city(app, make, conn, outgoin
     assert "inspected and passed." in timeline.get_text()  # no "(0 photos)"
 
 
+def test_the_clerks_archive_queue_says_what_waits_from_other_cities(app, make, conn, outgoing):
+    out, _, clerk = outgoing
+    client = as_user(app, make, clerk)
+    assert page(client.get("/transfer/archives")).find(id="archives-elsewhere") is None
+    with conn():
+        OutgoingTransfer.update(state="archive_requested").where(
+            OutgoingTransfer.id == out.id
+        ).execute()
+    waiting = page(client.get("/transfer/archives")).find(id="archives-elsewhere")
+    assert "1 份其他城市系统的档案调取申请等待您处理" in waiting.get_text()
+    assert waiting.find("a")["href"] == "/transfer/outgoing"
+
+
 def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):
     out, _, clerk = outgoing
     with conn():

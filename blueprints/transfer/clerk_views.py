@@ -22,6 +22,7 @@ from models import (
     MARKET_CLERK,
     VEHICLE_CLERK,
     ArchiveTransfer,
+    OutgoingTransfer,
     TransferCase,
     User,
     Vehicle,
@@ -208,7 +209,16 @@ def archive_queue():
     )
     if status in ARCHIVE_STATUSES:
         query = query.where(ArchiveTransfer.status == status)
-    return queue("archives", query, ARCHIVE_FILTERS, status, _("Archive requests"), archives=True)
+    return queue(
+        "archives",
+        query,
+        ARCHIVE_FILTERS,
+        status,
+        _("Archive requests"),
+        archives=True,
+        # Requests of buyers' cities on other deployments wait on their own list (outgoing).
+        archives_elsewhere=OutgoingTransfer.archive_requests_at(current_user.office_id),
+    )
 
 
 def clerk_of(case_id: int, role: str):
