@@ -173,7 +173,7 @@ def peer_confirm():
 
 
 ACTIONS = {
-    "suspend": _l("Suspend"),
+    "suspend": _l("Suspend exchange"),  # not "Suspend": in Chinese that is a licence's 暂扣
     "resume": _l("Resume"),
     "remove": _l("Remove"),
 }

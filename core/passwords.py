@@ -39,7 +39,12 @@ def check_policy(password: str, *personal: str) -> None:
         raise ValidationError(_l("This password is too common; choose another."))
     for value in personal:
         if value and value.lower() in password.lower():
-            raise ValidationError(_l("The password must not contain your ID number or mobile."))
+            raise ValidationError(
+                _l(
+                    "The password must not contain the account's own details (ID number, "
+                    "mobile or user name)."
+                )
+            )
 
 
 def hash_password(password: str) -> str:

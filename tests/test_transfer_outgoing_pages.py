@@ -54,7 +54,8 @@ def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
     out, seller, _ = outgoing
     client = as_user(app, make, seller)
     assert "ZY000007" in page(client.get("/transfer/outgoing")).get_text()
-    assert "INV-7" in page(client.get(f"/transfer/outgoing/{out.id}")).get_text()
+    text = page(client.get(f"/transfer/outgoing/{out.id}")).get_text()
+    assert "INV-7" in text and "¥65,000.00" in text  # as the buyer's city writes the price
     response = client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
     assert response.status_code == 303
     with conn():

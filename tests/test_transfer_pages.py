@@ -109,7 +109,11 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
         assert Vehicle.get_by_id(w.vehicle.id).status == "transferred_out"
     document = origin.get(f"/transfer/cases/{case_id}/archive.json")
     assert document.status_code == 200 and document.mimetype == "application/json"
-    assert hashlib.sha256(document.data).hexdigest() == document.headers["X-Archive-SHA256"]
+    checksum = document.headers["X-Archive-SHA256"]
+    assert hashlib.sha256(document.data).hexdigest() == checksum
+    # The clerks compare the checksum; the parties are not shown it.
+    assert checksum in page(origin.get(f"/transfer/cases/{case_id}")).get_text()
+    assert checksum not in page(buyer.get(f"/transfer/cases/{case_id}")).get_text()
     # The buyer chooses a plate among the few offered.
     soup = page(buyer.get(f"/transfer/cases/{case_id}"))
     choices = soup.select("#plate-form input[type=radio]")

@@ -36,7 +36,9 @@ class CaseForm(Form):
     plate = StringField(
         _l("Present plate number"),
         validators=[DataRequired(REQUIRED), Normalized(normalize_plate)],
-        description=_l("The plate of the other city, e.g. 鲁A·12345."),
+        description=_l(
+            "As the vehicle carries it now, in the city where it is registered (e.g. 鲁B·12345)."
+        ),
     )
     seller_resident_id = StringField(
         _l("Seller's resident ID number"),

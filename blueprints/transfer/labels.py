@@ -1,6 +1,8 @@
 """What the transfer measure's states, statuses, types and reasons are called, in the reader's
 language. Stored values are English codes; these labels are looked up when a page is drawn."""
 
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -280,8 +282,18 @@ def fmt_plate(plate: str | None) -> str:
         return plate
 
 
+def fmt_price(price) -> str:
+    """An invoice's price as both cities' pages write it: ¥56,000.00 (the origin keeps the
+    price as the destination's message wrote it, as text)."""
+    try:
+        return f"¥{Decimal(str(price)):,.2f}"
+    except InvalidOperation:
+        return f"¥{price}"
+
+
 TEMPLATE_HELPERS = {
     "fmt_plate": fmt_plate,
+    "fmt_price": fmt_price,
     "state_label": lambda v: label(STATE_LABELS, v),
     "archive_label": lambda v: label(ARCHIVE_LABELS, v),
     "outgoing_state_label": lambda v: label(OUTGOING_LABELS, v),
