@@ -1,7 +1,7 @@
 """Writing audit rows with the request's actor, role, office and client address filled in."""
 
 from collections.abc import Mapping
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import get_locale
@@ -35,6 +35,7 @@ def audit(
     the caller has read it already; the counters then need no lookup of their own."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user
+    peer_url = g.get("acting_peer") if actor is None and has_app_context() else None
     fields = {
         "actor_id": actor.id if actor is not None else None,
         "actor": (actor.username or actor.mobile or str(actor.id)) if actor is not None else "",
@@ -45,6 +46,9 @@ def audit(
         "result": result,
         "client_addr": client_addr(),
     }
+    if peer_url:
+        # A change another city's message made (core.network.inbox): that deployment did it.
+        fields.update(actor=peer_url[:60], role="peer")
     fields.update(extra)
     # The statistics' counters change with the row, in one transaction: an event that rolls
     # back is neither logged nor counted, and no count is ever made twice or missed. Inside the
@@ -57,6 +61,18 @@ def audit(
         # core.privacy checks that a view declared to read personal data wrote its row.
         g.setdefault("audited_actions", set()).add(action)
     return event
+
+
+@contextmanager
+def acting_peer(peer_url: str):
+    """Audit rows written inside name the peer deployment `peer_url` as their actor (a
+    message it sent is being handled), unless they name a person."""
+    previous = g.get("acting_peer")
+    g.acting_peer = peer_url
+    try:
+        yield
+    finally:
+        g.acting_peer = previous
 
 
 # Labels of the shared (platform) audit actions people see in their own pages and the audit

@@ -90,6 +90,10 @@ def test_a_transfer_across_two_deployments(net):
     ]:
         assert step in seller_timeline, step
     assert seller_timeline.count(("confirmed", "青岛")) == 1  # not relayed back
+    with qingdao.act():
+        # What Jinan's messages changed here is logged as Jinan's doing, not an anonymous one.
+        opened = AuditEvent.get(AuditEvent.action == "transfer.outgoing_opened")
+        assert (opened.role, opened.actor) == ("peer", jinan.url)
     # Nothing left to deliver, and both audit logs verify.
     for side in (qingdao, jinan):
         # A message's effect shows on the other side before its sender hears the answer.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import current_app
 from peewee import IntegrityError
 
+from core.audit import acting_peer
 from models import InboxMessage, Peer, utcnow, write_tx
 
 from . import keys
@@ -217,7 +218,7 @@ def _repeat(seen: InboxMessage, payload: dict) -> tuple[int, str]:
 
 def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
     """Run the handler, store the answer and audit, all in one transaction."""
-    with write_tx():
+    with write_tx(), acting_peer(peer.base_url):
         reply = handler.handle(payload["body"], peer)
         token = answer("ack", to=peer.base_url, in_reply_to=payload["id"], body=reply)
         InboxMessage.create(
