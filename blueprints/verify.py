@@ -187,7 +187,8 @@ def typed():
     key, code = request.args.get("key", ""), request.args.get("code", "")
     target = relay.qr_target(key)
     if target is not None:
-        return check_qr_target(target, "typed")
+        # The QR's own long code is checked: the holder's log says "QR scan", not "Typed code".
+        return check_qr_target(target, "qr")
     if not key.strip() or not code.strip():
         return render_template("verify/form.html", verdict=None, missing=True), 400
     code = totp.typed_digits(code)  # "123 456" as the page shows it, or full-width digits

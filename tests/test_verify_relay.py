@@ -202,6 +202,7 @@ def test_a_pasted_qr_link_and_an_anonymous_phone_see_the_anonymous_view(cities):
     with qingdao.database():
         row = LicenceCheck.get(LicenceCheck.elicence == elicence.id)
         assert (row.checker_kind, row.checker_city, row.checker_office) == ("anonymous", "济南", "")
+        assert row.via == "qr"  # the QR's code, pasted: not a typed code
 
 
 def test_wrong_relayed_codes_are_counted_at_the_issuer_per_relay_and_client(cities):
