@@ -195,12 +195,13 @@ def audit_search():
     # The log names people and what was done to their data: reading it is itself audited.
     filters = {k: v[:60] for k, v in args.items() if k in AUDIT_FILTERS and v}
     audit("audit.search", detail={**filters, "page": page})
-    # Accounts named by their holders (one query for the page), never as "User 9".
+    # Accounts named by their holders (one query for the page), never as "User 9"; a citizen
+    # acting is named too, not by the mobile number the row keeps (staff by their user name).
     user_ids = {int(e.object_id) for e in rows if e.object_type == "User" and e.object_id.isdigit()}
-    people = {
-        str(u.id): u.real_name or u.username or u.mobile
-        for u in (User.select().where(User.id.in_(user_ids)) if user_ids else ())
-    }
+    user_ids |= {e.actor_id for e in rows if e.actor_id is not None}
+    accounts = list(User.select().where(User.id.in_(user_ids))) if user_ids else []
+    people = {str(u.id): u.real_name or u.username or u.mobile for u in accounts}
+    actors = {u.id: u.real_name for u in accounts if not u.is_staff and u.real_name}
     fragment = bool(request.headers.get("HX-Request"))
     template = "staff/_audit_rows.html" if fragment else "staff/audit.html"
     return render_template(
@@ -212,5 +213,6 @@ def audit_search():
         args=args,
         filters=filters,
         people=people,
+        actors=actors,
         object_label=object_label,
     )

@@ -135,6 +135,8 @@ def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, lo
     # A stranger's failed login from another browser (the admin stays logged in: logging in
     # again would wait out the authenticator's used step).
     app.test_client().post("/login", data={"account": "nobody", "password": "wrong-password"})
+    citizen = make.citizen(real_name="王小明")
+    make.login(app.test_client(), citizen)  # logs in: a row whose actor is the citizen
     soup = page(client.get("/staff/audit"))
     text = soup.get_text(" ")
     results = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(7)")}
@@ -142,6 +144,8 @@ def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, lo
     assert "管理员" in text and "未登录" in text
     assert {"成功", "未成功"} <= results and not {"ok", "failed"} & results  # in words
     assert "anonymous" not in text and "admin" not in text.replace(admin.username, "")
+    actors = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(3)")}
+    assert "王小明" in actors and citizen.mobile not in text  # named, not by the mobile number
 
 
 def test_staff_see_their_own_cards_on_the_home_page(client, make, login):
