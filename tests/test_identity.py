@@ -179,6 +179,9 @@ def test_a_clerk_activates_the_account_at_the_counter(app, client, make, victim,
     clerk_client = app.test_client()
     clerk = make.staff("vehicle_clerk", real_name="张伟")
     make.login(clerk_client, clerk)
+    # The clerk's work page leads to the counter.
+    card = page(clerk_client.get("/staff/")).find(id="counter-card")
+    assert card.find("a")["href"] == "/staff/identity"
     # A wrong reference finds nothing: knowing the ID number is not enough.
     response = clerk_client.post(
         "/staff/identity",
@@ -228,6 +231,7 @@ def test_only_licence_and_vehicle_clerks_activate(app, client, make, victim, rol
     staff_client = app.test_client()
     make.login(staff_client, make.staff(role))
     assert staff_client.get("/staff/identity").status_code == 403
+    assert page(staff_client.get("/staff/")).find(id="counter-card") is None
     assert staff_client.post("/staff/identity/activate", data=data).status_code == 403
     # A citizen cannot activate anyone either.
     assert client.post("/staff/identity/activate", data=data).status_code == 403
