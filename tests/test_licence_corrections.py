@@ -35,8 +35,26 @@ def test_suspension_reason_and_date_reach_the_holder(make, client, conn):
     assert "自" in soup.find(id="standing-reason").get_text()  # since when
     assert "暂扣期满" in soup.find(id="next-step").get_text()
     assert "全国有效" not in soup.get_text()  # no longer "valid nationwide"
+    english = page(client.get("/licence/", headers={"Accept-Language": "en"}))
+    standing = english.find(id="licence-standing").get_text(" ", strip=True)
+    assert standing.count("Your licence is suspended") == 1 and "Suspended" not in standing
     card = page(client.get("/licence/card"))
     assert "不能使用" in card.find(id="card-standing").get_text()
+
+
+def test_a_holder_not_in_good_standing_is_told_before_applying(make, client, conn):
+    holder = make.citizen()
+    record = make.licence_record(holder)
+    clerk = make.staff("licence_clerk")
+    with conn():
+        service.set_record_status(record, "suspended", "酒后驾驶，暂扣六个月", clerk)
+    make.login(client, holder)
+    soup = page(client.get("/licence/"))
+    assert "暂扣期满" in soup.find(id="next-step").get_text()
+    assert "酒后驾驶" in soup.find(id="standing-reason").get_text()
+    assert soup.find(id="apply-form") is None and "立即申领" not in soup.get_text()
+    # The e-licence's own words are not said to someone who has none.
+    assert "电子驾驶证不能使用" not in soup.get_text()
 
 
 def test_points_full_refusal_names_the_study_and_exam(make, client):

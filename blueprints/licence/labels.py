@@ -145,13 +145,14 @@ ISSUE_REASONS = {
 # 满分学习 and the theory exam are those of the Ministry's Order 162 for a 12-point cycle.
 NEXT_STEPS = {
     "points_full": _l(
-        "Your licence has 12 penalty points: attend the seven-day road-safety study (满分学习) "
-        "at the vehicle office, then pass the theory exam (科目一); the points are cleared and "
+        "Your licence has 12 penalty points: attend the seven-day road-safety study at the "
+        "vehicle office, then pass the theory exam; the points are cleared and "
         "you may apply again."
     ),
     "suspended": _l(
         "Your licence is suspended: you may not drive until the suspension ends and the "
-        "vehicle office restores it; then your e-licence works again without a new application."
+        "vehicle office restores it; an e-licence you hold then works again without a new "
+        "application."
     ),
     "revoked": _l(
         "Your licence is revoked: you may not drive. Ask the vehicle office when you may apply "
@@ -162,11 +163,11 @@ NEXT_STEPS = {
         "its exams."
     ),
     "overdue_review": _l(
-        "Your licence is overdue for its review (审验): bring your ID card and a medical "
+        "Your licence is overdue for its review: bring your ID card and a medical "
         "certificate to any vehicle office to have it reviewed."
     ),
     "expired": _l(
-        "Your licence has expired: renew it (换证) at any vehicle office with your ID card and a "
+        "Your licence has expired: renew it at any vehicle office with your ID card and a "
         "medical certificate, then apply again."
     ),
 }

@@ -22,7 +22,8 @@ HOME = {"endpoint": "licence.index"}
 def _status(params: dict) -> dict:
     """The status in the reader's language."""
     label = STATUS_LABELS.get(params.get("status"), params.get("status", ""))
-    return {**params, "status": str(label)}
+    # Mid-sentence ("Your driving licence is suspended"): a label's capital is for a heading.
+    return {**params, "status": str(label).lower()}
 
 
 def _field(params: dict) -> dict:
