@@ -30,10 +30,10 @@ NAV = {
 }
 # The cards of the staff landing page, per role (as before, and the network peers for admins).
 CARDS = {
-    "licence_clerk": ["/licence/records"],
+    "licence_clerk": ["/licence/records", "/staff/identity"],
     "police_inspector": ["/verify"],
     "market_clerk": ["/transfer/market"],
-    "vehicle_clerk": ["/transfer/office", "/transfer/archives"],
+    "vehicle_clerk": ["/transfer/office", "/transfer/archives", "/staff/identity"],
     "truckpass_clerk": ["/trucks/queue", "/trucks/zones"],
     "admin": ["/staff/accounts", "/staff/offices", "/staff/audit", "/network/peers", "/stats/"],
     "accident_officer": ["/evidence/"],
