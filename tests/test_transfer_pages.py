@@ -93,8 +93,10 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     photo_url = soup.select_one(".photos img")["src"]
     photo = buyer.get(photo_url)
     assert photo.status_code == 200 and photo.mimetype == "image/png" and photo.data == PNG
-    # The origin office sends the archive.
+    # The origin office sends the archive; its clerk reads who acts next, not the buyer's words.
     origin = as_user(w.origin_clerk)
+    said = page(origin.get(f"/transfer/cases/{case_id}")).find(id="next-step").get_text()
+    assert said.startswith("等待") and "往返" not in said
     queue = page(origin.get("/transfer/archives"))
     assert queue.find("a", string=f"ZY{case_id:06d}")
     assert page(origin.get(f"/transfer/cases/{case_id}")).find(id="send-archive-form")

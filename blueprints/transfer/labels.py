@@ -81,6 +81,29 @@ NEXT_STEPS = {
     CANCELLED: _l("The sale was declined and the case is closed; nothing more happens."),
 }
 
+# The same, as the offices' clerks read it: who acts next, in the third person (the steps
+# above speak to the parties: "bring the vehicle", "remedy what the remarks say").
+STAFF_NEXT_STEPS = {
+    AWAITING_CONFIRMATION: _l(
+        "Waiting for the seller's and the buyer's confirmations: nothing for the offices to do yet."
+    ),
+    AWAITING_INSPECTION: _l(
+        "Waiting for the buyer to bring the vehicle to %(office)s, whose clerk inspects it and "
+        "records the result on this page."
+    ),
+    INSPECTION_FAILED: _l(
+        "The vehicle failed inspection: %(office)s inspects it again when the buyer brings it "
+        "back, or stops the case with a reason."
+    ),
+    AWAITING_ARCHIVE: _l(
+        "Waiting for %(origin)s to send the vehicle's archive online, or to refuse it with a "
+        "reason."
+    ),
+    ARCHIVE_RECEIVED: _l(
+        "The archive has arrived: %(office)s registers the vehicle to the buyer on this page."
+    ),
+}
+
 # What the owner of a vehicle needing attention can do (the vehicle page), keyed by the cause.
 VEHICLE_NEXT_STEPS = {
     "inspection": _l(
@@ -251,16 +274,21 @@ def event_text(event) -> str:
     return kind
 
 
-def next_step(case, locale: str, remote_seller: bool = False) -> str:
+def next_step(case, locale: str, remote_seller: bool = False, staff: bool = False) -> str:
     """What happens next in the case and what the reader can do, in one sentence
-    (`remote_seller`: the seller confirms in the deployment where the vehicle is registered)."""
+    (`remote_seller`: the seller confirms in the deployment where the vehicle is registered;
+    `staff`: the reader is one of the offices' clerks)."""
     key = case.state
     if key == AWAITING_CONFIRMATION and case.is_open and waits_for_permit(case):
-        key = "permit"
+        text = NEXT_STEPS["permit"]  # said of the buyer in the third person: for everyone
+    elif staff and key in STAFF_NEXT_STEPS:
+        text = STAFF_NEXT_STEPS[key]
     elif key == AWAITING_CONFIRMATION and remote_seller:
-        key = "confirm_remote"
+        text = NEXT_STEPS["confirm_remote"]
+    else:
+        text = NEXT_STEPS[key]
     office = case.destination_office
-    return str(NEXT_STEPS[key]) % {
+    return str(text) % {
         "office": office.display_name(locale),
         "address": office.display_address(locale) or _("address at the office's counter"),
         "origin": case.origin_office.display_name(locale),
