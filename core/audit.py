@@ -155,12 +155,15 @@ RESULT_LABELS = {
     "refused": _l("Refused"),
     "failed": _l("Did not succeed"),
     "invalid": _l("Invalid"),
+    "not_found": _l("Not found"),
+    "throttled": _l("Paused after too many attempts"),
 }
 
 
-def result_label(result: str) -> str:
-    """The result column of an audit row in words (as stored when it is not a shared value)."""
-    label = RESULT_LABELS.get(result)
+def result_label(result: str, action: str = "") -> str:
+    """The result column of an audit row in words: a shared value, or one of its action's
+    measure (as stored when neither has words for it)."""
+    label = RESULT_LABELS.get(result) or measures.result_labels(action).get(result)
     return str(label) if label is not None else result
 
 

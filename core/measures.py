@@ -57,6 +57,9 @@ class Measure:
     staff_cards: tuple[Card, ...] = ()
     home_card: Card | None = None
     audit_labels: Mapping[str, object] = field(default_factory=dict)
+    # Words for the results its audit rows store beyond the shared ones (a verdict, a refusal's
+    # reason), read with that row's action: "revoked" is a licence's or a truck pass's.
+    result_labels: Mapping[str, object] = field(default_factory=dict)
     demo: Callable | None = None  # load_demo(core.demo.DemoContext), run in the demo's transaction
     # The statistics' measures it is counted under (keys of rules.stats.MEASURES): the counting
     # tables stay in rules.stats, pure and run inside the audit row's transaction.
@@ -120,6 +123,11 @@ def home_cards(user=None) -> list[Card]:
 def audit_labels() -> dict[str, object]:
     """The audit actions' labels of every registered measure."""
     return {action: label for m in registered() for action, label in m.audit_labels.items()}
+
+
+def result_labels(action: str) -> Mapping[str, object]:
+    """The result labels of the measure whose audit action this is (none for a shared one)."""
+    return next((m.result_labels for m in registered() if action in m.audit_labels), {})
 
 
 def demo_loaders() -> list[Callable]:

@@ -226,6 +226,11 @@ def test_the_buyer_gets_receipts_of_the_timeline(app, client, make, login, tmp_p
     client.post("/logout", data={})
     login(w.buyer)
     assert client.get(f"/transfer/cases/{case.id}/receipt/{foreign.id}").status_code == 404
+    # A clerk's receipt discloses the role that made the step: in words, not its key.
+    client.post("/logout", data={})
+    login(w.market_clerk)
+    shown = page(client.get(links[0])).find(id="receipt-entry").get_text(" ", strip=True)
+    assert "二手车交易市场工作人员" in shown and "market_clerk" not in shown
 
 
 def test_a_clerks_receipt_of_a_citizens_step_shows_no_account(app, client, make, login, tmp_path):

@@ -136,13 +136,16 @@ def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, lo
     # again would wait out the authenticator's used step).
     app.test_client().post("/login", data={"account": "nobody", "password": "wrong-password"})
     citizen = make.citizen(real_name="王小明")
-    make.login(app.test_client(), citizen)  # logs in: a row whose actor is the citizen
+    applicant = app.test_client()
+    make.login(applicant, citizen)  # logs in: a row whose actor is the citizen
+    applicant.post("/licence/apply", data={})  # refused: no licence record (a measure's result)
     soup = page(client.get("/staff/audit"))
     text = soup.get_text(" ")
     results = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(7)")}
     assert f"User {made.id}" not in text and "李秀英" in text
     assert "管理员" in text and "未登录" in text
     assert {"成功", "未成功"} <= results and not {"ok", "failed"} & results  # in words
+    assert "无驾驶证记录" in results and "no-record" not in results
     assert "anonymous" not in text and "admin" not in text.replace(admin.username, "")
     actors = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(3)")}
     assert "王小明" in actors and citizen.mobile not in text  # named, not by the mobile number

@@ -8,6 +8,7 @@ from models import LICENCE_CLERK, POLICE_INSPECTOR
 
 from . import bp
 from .demo import load_demo
+from .labels import STATUS_LABELS, VERDICT_LABELS
 
 MEASURE = Measure(
     name="licence",
@@ -66,5 +67,13 @@ MEASURE = Measure(
         "name_correction.refused": _l("Name correction refused"),
     },
     demo=load_demo,
+    # A check's verdict; a refused application's reason (its record's standing, or why not).
+    result_labels={
+        **STATUS_LABELS,
+        **VERDICT_LABELS,
+        "identity-unproven": _l("Identity not proven"),
+        "no-record": _l("No licence record"),
+        "name-mismatch": _l("Name differs from the record"),
+    },
     statistics=("elicence", "licence_check", "share_code"),
 )

@@ -8,6 +8,7 @@ from models import TRUCKPASS_CLERK
 
 from . import bp
 from .demo import load_demo
+from .labels import VERDICT_LABELS
 
 MEASURE = Measure(
     name="truckpass",
@@ -62,5 +63,6 @@ MEASURE = Measure(
         "truck_rule.delete": _l("Truck rule removed"),
     },
     demo=load_demo,
+    result_labels=VERDICT_LABELS,  # a pass check's verdict
     statistics=("truck_pass",),
 )
