@@ -1,9 +1,9 @@
-"""City names in the reader's language (core.cities): our offices' English names, then those a
-peer publishes for its offices; a name nobody translates is shown as given."""
+"""Cities and offices by name in the reader's language (core.cities): our offices' names, then
+those a peer publishes; a name or code nobody translates is shown as given."""
 
 import json
 
-from core.cities import city_name
+from core.cities import city_name, office_name
 from models import Peer
 
 
@@ -21,3 +21,24 @@ def test_a_city_is_named_in_the_language_of_the_page(app, make, conn):
         with app.test_request_context(f"/?hl={language}"), conn():
             names = [city_name(c) for c in ("青岛", "济南", "潍坊", None)]
         assert names == (expected or ["青岛", "济南", "潍坊", ""])
+
+
+def test_an_office_is_named_by_its_code(app, make, conn):
+    office = make.office()
+    with conn():
+        offices = [{"code": "370100", "name": "济南市车管所", "name_en": "Jinan Vehicle Office"}]
+        Peer.create(
+            base_url="https://jg.jinan.example",
+            fingerprint="f" * 64,
+            document=json.dumps({"offices": offices}),
+        )
+    codes = (office.code, "370100", "999999", "")
+    with app.test_request_context("/?hl=en"), conn():
+        assert [office_name(c) for c in codes] == [
+            office.name_en,
+            "Jinan Vehicle Office",
+            "999999",
+            "",
+        ]
+    with app.test_request_context("/?hl=zh"), conn():
+        assert [office_name(c) for c in codes][:2] == [office.name, "济南市车管所"]
