@@ -62,9 +62,15 @@ def test_status_change_with_reason(client, make, login, conn):
         f"/licence/records/{record.id}/status", data={"action": "suspended", "reason": "x"}
     )
     assert response.status_code == 422
-    client.post(f"/licence/records/{record.id}/status", data={"action": "valid", "reason": "期满"})
+    restored = client.post(
+        f"/licence/records/{record.id}/status",
+        data={"action": "valid", "reason": "期满"},
+        follow_redirects=True,
+    )
     with conn():
         assert LicenceRecord.get_by_id(record.id).status == "valid"
+    # The message names the state the licence is in, not the act ("恢复正常").
+    assert "驾驶证已变更为：有效。" in page(restored).get_text()
 
 
 def test_photo_upload_checks_the_content(client, make, login, conn):

@@ -21,7 +21,7 @@ from rules.validators import mask_id
 
 from . import bp, service
 from .forms import PhotoForm, RecordCorrectionForm, StatusForm
-from .labels import CORRECTABLE_FIELDS
+from .labels import CORRECTABLE_FIELDS, STATUS_LABELS
 
 PAGE = 25
 LONG_NUMBER = re.compile(r"[0-9Xx]{11,}")
@@ -139,7 +139,8 @@ def record_status(record_id: int):
         except StepError as exc:
             flash(str(exc.message), "warn")
         else:
-            flash(_("The licence is now: %(status)s.", status=ACTIONS[form.action.data]), "ok")
+            status = STATUS_LABELS[form.action.data]  # the state it is in, not the act's name
+            flash(_("The licence is now: %(status)s.", status=status), "ok")
         return redirect_to(url_for("licence.record", record_id=record.id))
     return render_template("licence/record.html", **context), 422
 
