@@ -170,6 +170,16 @@ def parse_day(value: str | None) -> dt.date | None:
         return None
 
 
+def date_range_error(since: str | None, until: str | None) -> str | None:
+    """What is wrong with the search's days, said rather than silently dropped (a malformed day
+    would widen the search to the whole log, a reversed range find nothing)."""
+    if (since and parse_day(since) is None) or (until and parse_day(until) is None):
+        return _("Enter a date (YYYY-MM-DD).")
+    if since and until and parse_day(until) < parse_day(since):
+        return _("The end of the range is before its start.")
+    return None
+
+
 @bp.get("/audit")
 @role_required(ADMIN)
 @reads_personal_data("audit.search")
@@ -177,6 +187,9 @@ def audit_search():
     """Search the audit log by actor, action, object and day (Beijing days, stored UTC)."""
     args = request.args
     query = AuditEvent.select().order_by(AuditEvent.id.desc())
+    date_error = date_range_error(args.get("since"), args.get("until"))
+    if date_error:
+        query = query.where(False)
     if args.get("actor"):
         query = query.where(AuditEvent.actor == args["actor"].strip())
     if args.get("action"):
@@ -214,5 +227,6 @@ def audit_search():
         filters=filters,
         people=people,
         actors=actors,
+        date_error=date_error,
         object_label=object_label,
     )

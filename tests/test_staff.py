@@ -126,6 +126,18 @@ def test_audit_search_filters_and_is_itself_audited(client, make, login, conn):
     assert html.startswith('<div id="audit-rows"') and "<html" not in html
 
 
+def test_audit_search_says_what_is_wrong_with_its_days(client, make, login):
+    login(make.staff("admin"))
+    for query, said in (
+        ("since=abc", "请输入日期"),
+        ("since=2026-12-05&until=2026-12-01", "截止日期早于起始日期"),
+    ):
+        soup = page(client.get(f"/staff/audit?{query}"))
+        assert said in soup.find(id="audit-date-error").get_text(), query
+        assert not soup.select("#audit-rows tbody tr td")  # nothing shown as if it were found
+    assert page(client.get("/staff/audit?since=2026-12-01")).find(id="audit-date-error") is None
+
+
 def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, login):
     """No 'User 9', no 'licence_clerk', no 'anonymous' in the audit search."""
     admin = make.staff("admin")
