@@ -334,3 +334,27 @@ def test_a_notice_is_read_once_its_person_opens_its_page(app, make, login, clien
     page(client.get("/transfer/"))
     with db.connection_context():
         assert Notice.unread_count(w.buyer.id) == 1
+
+
+def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
+    officer = make.staff(ACCIDENT_OFFICER, office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer, status="evidence_gathered")
+    party = make.citizen()
+    with app.test_request_context(), db.connection_context():
+        access = CaseAccess(case, None, officer)
+        evidence.add_party(
+            access,
+            name=party.real_name,
+            resident_id=party.resident_id,
+            mobile=party.mobile,
+            role="driver",
+        )
+        delivered = dt.date.today() - dt.timedelta(days=1)
+        evidence.move_case(access, "determination_delivered", delivered_on=delivered)
+        told = Notice.get(
+            Notice.user == party.id, Notice.kind == "evidence.determination_delivered"
+        )
+        words = render(told)
+    review_by = delivered + dt.timedelta(days=3)
+    assert "复核" in words.next_step and case.case_no in words.title
+    assert f"{review_by.year}年{review_by.month}月{review_by.day}日" in words.next_step

@@ -52,6 +52,21 @@ kind(
     **CASE_PAGE,
 )
 kind(
+    "evidence.determination_delivered",
+    title=_l("The determination of case %(case_no)s is delivered"),
+    what=_l(
+        "%(office)s recorded the accident determination of case %(case_no)s as delivered to "
+        "the parties on %(delivered_on)s."
+    ),
+    next_step=_l(
+        "A review of the determination may be asked for in writing at %(office)s by "
+        "%(review_by_on)s. Under the general procedure the evidence is opened to you online "
+        "first: you will be told."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
     "evidence.open_for_review",
     title=_l("The evidence of case %(case_no)s is open to you"),
     what=_l(
@@ -137,6 +152,15 @@ def tell_opened(case) -> None:
     released = items.where(EvidenceItem.released == True).count()  # noqa: E712
     tell_parties(
         case, "evidence.open_for_review", released=released, withheld=items.count() - released
+    )
+
+
+def tell_delivered(case) -> None:
+    """The determination delivered: each party learns by when a review may be asked for."""
+    tell_parties(
+        case,
+        "evidence.determination_delivered",
+        delivered_on=case.determination_delivered_on.isoformat(),
     )
 
 

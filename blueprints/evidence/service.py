@@ -44,7 +44,7 @@ from rules.clock import beijing_to_utc, beijing_today
 from rules.validators import ValidationError, mask_id
 
 from .files import LAYOUT, check_structure, watermark
-from .notices import tell_opened, tell_party, tell_withheld
+from .notices import tell_delivered, tell_opened, tell_party, tell_withheld
 
 # The audit action of each kind of look (the access table has its own row too).
 ACCESS_ACTIONS = {
@@ -365,6 +365,8 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
             )
             if moved and to == "open_for_review":
                 tell_opened(case)
+            elif moved and to == "determination_delivered":
+                tell_delivered(case)
     except InvalidTransition:
         moved = False
     if not moved:
