@@ -147,7 +147,13 @@ def test_progress_follows_the_table(client, officer, make, conn):
     )
     assert field_error(soup, "delivered_on")
     today = beijing_today().isoformat()
-    client.post(url, data={"to": "determination_delivered", "delivered_on": today})
+    # The day starts the parties' review period and is told to them: asked first.
+    delivery = {"to": "determination_delivered", "delivered_on": today}
+    asked = page(client.post(url, data=delivery))
+    assert today in asked.find(id="confirm-box").get_text()
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "evidence_gathered"
+    client.post(url, data={**delivery, "confirmed": "yes"})
     client.post(url, data={"to": "open_for_review"})
     with conn():
         case = AccidentCase.get_by_id(case.id)

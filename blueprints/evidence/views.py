@@ -1,5 +1,7 @@
 """Views of the accident-evidence pages: cases, parties, evidence, copies and the access log."""
 
+import datetime as dt
+
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -27,6 +29,7 @@ from models import (
     User,
     utcnow,
 )
+from rules.clock import beijing_today
 from rules.validators import ValidationError
 
 from . import bp, review, service
@@ -248,8 +251,25 @@ def progress(case_id: int):
             back=url_for("evidence.case", case_id=case.id),
             button=_("Yes, close the case"),
         )
+    day = form.delivered_on.data
+    delivering = form.to.data == "determination_delivered" and day and day <= beijing_today()
+    if delivering and not confirmed():
+        # The day starts the parties' time to ask for a review, and is told to them.
+        return confirmation_page(
+            title=_("Record the delivery?"),
+            message=_(
+                "The determination of case %(no)s is recorded as delivered on %(day)s. The "
+                "parties are told, and their time to ask for a review runs from that day "
+                "(until %(by)s).",
+                no=case.case_no,
+                day=day.isoformat(),
+                by=(day + dt.timedelta(days=review.review_period_days())).isoformat(),
+            ),
+            back=url_for("evidence.case", case_id=case.id),
+            button=_("Yes, record the delivery"),
+        )
     try:
-        service.move_case(access, form.to.data, form.delivered_on.data)
+        service.move_case(access, form.to.data, day)
     except StepError as exc:
         if exc.field:
             form_error(form, exc)
