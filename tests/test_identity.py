@@ -95,6 +95,9 @@ def test_sms_goes_to_the_recorded_mobile_only_and_proves_the_account(client, vic
         proof = IdentityProof.get(IdentityProof.user == user.id)
         assert (proof.method, proof.mobile) == (SMS, "13600001111")
         assert AuditEvent.select().where(AuditEvent.action == "identity.proven").exists()
+    # The page leads on to what the proof opened.
+    onward = [a["href"] for a in page(client.get("/account/identity")).select("#proven-next a")]
+    assert onward[0] == "/licence/" and "/transfer/" in onward and "/evidence/" in onward
     # Now the records open: the e-licence, the car, both cases.
     assert client.post("/licence/apply", data={}).status_code == 303
     assert f"/transfer/vehicles/{car.id}" in str(page(client.get("/transfer/")))
