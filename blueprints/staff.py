@@ -3,6 +3,7 @@
 import datetime as dt
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -60,7 +61,10 @@ def index():
 def accounts():
     """List staff accounts and create new ones."""
     form = StaffForm()
-    form.office.choices = choices((o.id, o.name) for o in Office.select().order_by(Office.code))
+    locale = str(get_locale() or "zh")
+    form.office.choices = choices(
+        (o.id, o.display_name(locale)) for o in Office.select().order_by(Office.code)
+    )
     form.roles.choices = choices((r, ROLE_LABELS[r]) for r in STAFF_ROLES)
     if form.validate_on_submit():
         if User.get_or_none(User.username == form.username.data):

@@ -32,7 +32,9 @@ def test_clerks_are_refused_admin_pages(client, make, login, url):
 def test_admin_creates_staff_account(client, make, login, conn):
     admin = make.staff("admin")
     login(admin)
-    page(client.get("/staff/accounts"))
+    english = page(client.get("/staff/accounts", headers={"Accept-Language": "en"}))
+    offices = [o.get_text() for o in english.select("#office option")]
+    assert admin.office.name_en in offices and admin.office.name not in offices
     response = client.post(
         "/staff/accounts",
         data={
