@@ -478,3 +478,12 @@ def test_my_vehicles_mark_an_inspection_that_ran_out(make, as_user):
         return link.find_parent("tr").get_text(" ", strip=True)
 
     assert "已过期" in row_of(lapsed) and "已过期" not in row_of(valid)
+
+
+def test_a_vehicles_colour_reads_in_the_page_language(make, as_user):
+    owner = make.citizen()
+    car = make.vehicle(make.office(), owner)  # 白, as the certificate writes it
+    client = as_user(owner)
+    facts = page(client.get(f"/transfer/vehicles/{car.id}", headers={"Accept-Language": "en"}))
+    assert "· white" in facts.get_text() and "白" not in facts.get_text()
+    assert "· 白" in page(client.get(f"/transfer/vehicles/{car.id}")).get_text()

@@ -170,6 +170,21 @@ RECORD_LABELS = {
 
 PARTY_LABELS = {"seller": _l("Seller"), "buyer": _l("Buyer")}
 
+# A vehicle's colour as the registration certificate writes it (one character, GA 802's
+# colour names), in the reader's language; another value is shown as written.
+COLOUR_LABELS = {
+    "白": _l("white"),
+    "黑": _l("black"),
+    "银": _l("silver"),
+    "灰": _l("grey"),
+    "蓝": _l("blue"),
+    "红": _l("red"),
+    "绿": _l("green"),
+    "黄": _l("yellow"),
+    "棕": _l("brown"),
+    "紫": _l("purple"),
+}
+
 CHECK_LABELS = {
     "vehicle_status": _l("Not mortgaged, seized, stolen or scrapped"),
     "violations": _l("No unhandled traffic violations"),
@@ -320,6 +335,7 @@ def fmt_price(price) -> str:
 
 
 TEMPLATE_HELPERS = {
+    "colour_label": lambda v: label(COLOUR_LABELS, v),
     "fmt_plate": fmt_plate,
     "fmt_price": fmt_price,
     "state_label": lambda v: label(STATE_LABELS, v),
