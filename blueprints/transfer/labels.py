@@ -170,8 +170,8 @@ RECORD_LABELS = {
 
 PARTY_LABELS = {"seller": _l("Seller"), "buyer": _l("Buyer")}
 
-# A vehicle's colour as the registration certificate writes it (one character, GA 802's
-# colour names), in the reader's language; another value is shown as written.
+# A vehicle's colour as the registration certificate writes it (one character), in the
+# reader's language; another value is shown as written.
 COLOUR_LABELS = {
     "白": _l("white"),
     "黑": _l("black"),
