@@ -2,7 +2,15 @@
 
 from pathlib import Path
 
-from flask import Blueprint, redirect, render_template, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from core import templatehelpers
@@ -47,8 +55,9 @@ def healthz():
 @no_personal_data
 def favicon():
     """Browsers ask for /favicon.ico where a page names no icon (a PDF, a downloaded receipt):
-    the one icon there is, for a day."""
-    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+    the one icon there is, at its static address (which caches keep; this answer they do not,
+    so the icon may move)."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=302)
 
 
 # The standalone receipt checker (standard library only), served by the deployment itself so

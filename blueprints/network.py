@@ -100,12 +100,22 @@ def peers_context(fetch_form=None) -> dict:
         .tuples()
     )
     peers = list(Peer.select().order_by(Peer.base_url))
+    active = [p for p in peers if p.is_active]
+    own_prefix = (current_app.config.get("LICENCE_KEY_PREFIX") or "").strip().upper()
+    prefixes = [p.doc.get("licence_key_prefix") for p in active]
     return {
         "peers": peers,
         # Typed checks cross cities by the keys' prefixes (README, "Checks across cities"): a
         # side without one has its licences' typed checks judged where they are made.
-        "own_prefix_missing": bool(peers) and not current_app.config.get("LICENCE_KEY_PREFIX"),
-        "no_prefix": [p for p in peers if p.is_active and not p.doc.get("licence_key_prefix")],
+        "own_prefix_missing": bool(peers) and not own_prefix,
+        "no_prefix": [p for p in active if not p.doc.get("licence_key_prefix")],
+        # A peer whose prefix is ours, or another peer's: its keys cannot be told apart.
+        "prefix_clash": [
+            p
+            for p in active
+            if (prefix := p.doc.get("licence_key_prefix"))
+            and (prefix == own_prefix or prefixes.count(prefix) > 1)
+        ],
         "waiting": waiting,
         "overdue": list(outbox.overdue().limit(50)),
         "witness_alerts": list(WitnessAlert.open().limit(50)),

@@ -15,6 +15,7 @@ from core.audit import audit, object_label
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, Form, StrongPassword, choices
+from core.identity import COUNTER_ROLES
 from core.paging import page_number
 from core.passwords import hash_password
 from core.privacy import no_personal_data, reads_personal_data
@@ -52,7 +53,7 @@ class StaffForm(Form):
 @no_personal_data
 def index():
     """Where staff land after login: the work their roles open to them."""
-    return render_template("staff/index.html", role_labels=ROLE_LABELS)
+    return render_template("staff/index.html", role_labels=ROLE_LABELS, COUNTER_ROLES=COUNTER_ROLES)
 
 
 @bp.route("/accounts", methods=["GET", "POST"])
@@ -195,7 +196,11 @@ def audit_search():
     if date_error:
         query = query.where(False)
     if args.get("actor"):
-        query = query.where(AuditEvent.actor == args["actor"].strip())
+        # As the rows show actors: a user name, a peer's address, or a citizen's name.
+        actor = args["actor"].strip()
+        citizens = User.select(User.id).where(~User.is_staff)
+        named = citizens.where(User.real_name == actor)
+        query = query.where((AuditEvent.actor == actor) | AuditEvent.actor_id.in_(named))
     if args.get("action"):
         query = query.where(AuditEvent.action.startswith(args["action"].strip()))
     if args.get("object_id"):

@@ -163,7 +163,7 @@ RESULT_LABELS = {
 def result_label(result: str, action: str = "") -> str:
     """The result column of an audit row in words: a shared value, or one of its action's
     measure (as stored when neither has words for it)."""
-    label = RESULT_LABELS.get(result) or measures.result_labels(action).get(result)
+    label = measures.result_labels(action).get(result) or RESULT_LABELS.get(result)
     return str(label) if label is not None else result
 
 

@@ -28,7 +28,10 @@ def _known() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         if office.city_en:
             cities[office.city] = office.city_en
     for peer in Peer.select(Peer.document):
-        for office in peer.doc.get("offices", []):
+        listed = peer.doc.get("offices")
+        for office in listed if isinstance(listed, list) else []:
+            if not isinstance(office, dict):
+                continue  # a peer's document is its own: a malformed entry names nothing
             name, code = str(office.get("name") or ""), str(office.get("code") or "")
             if code and name:
                 offices.setdefault(code, (name, str(office.get("name_en") or name)))
@@ -49,12 +52,10 @@ def city_name(city: str | None) -> str:
 
 def office_name(code: str | None) -> str:
     """An office of this city or a peer's, by its code, named in the language of the page
-    (the code itself when no office has it)."""
-    if not code:
-        return ""
-    names = _known()[1].get(code)
+    ('' when no office known here has it: the page then says the code)."""
+    names = _known()[1].get(code or "")
     if names is None:
-        return code
+        return ""
     return names[0] if is_chinese() else (names[1] or names[0])
 
 

@@ -32,6 +32,7 @@ from flask import current_app, has_request_context, request, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from peewee import DatabaseError
 
 from core import sms, templatehelpers
 from core.i18n import DEFAULT_LOCALE, LANGUAGES
@@ -341,23 +342,26 @@ def unread_notices() -> int:
     return Notice.unread_count(user.id)
 
 
-def read_on_its_page() -> None:
+def read_on_its_page(response):
     """A notice is read once its person opens the page it links to (from the inbox, an SMS, an
-    e-mail or by any other way): a request for that endpoint with the notice's own arguments
-    marks it read. So a step the person has seen and acted on leaves nothing "new" behind.
+    e-mail or by any other way): a page of that endpoint with the notice's own arguments, shown
+    to them, marks it read. So a step the person has seen and acted on leaves nothing "new"
+    behind.
 
-    Runs before GET requests of the endpoints some kind links to (the rest cost a dict scan),
-    with one indexed read of the person's unread notices of those kinds, and a write only when
-    one matches.
+    Runs after GET requests of the endpoints some kind links to (the rest cost a dict scan)
+    that answered the page itself: not a refusal or a redirect, and not an htmx request (a
+    panel refreshing itself in a tab nobody may be looking at). One indexed read of the
+    person's unread notices of those kinds, and a write only when one matches; a database that
+    cannot take the write now costs the mark, never the page.
     """
-    if request.method != "GET":
-        return
+    if request.method != "GET" or response.status_code != 200 or request.headers.get("HX-Request"):
+        return response
     kinds = [k for k in KINDS.values() if k.endpoint and k.endpoint == request.endpoint]
     if not kinds:
-        return
+        return response
     user = current_user._get_current_object()
     if not user.is_authenticated:
-        return
+        return response
     here = {name: str(value) for name, value in (request.view_args or {}).items()}
     by_name = {k.name: k for k in kinds}
     seen = [
@@ -366,8 +370,12 @@ def read_on_its_page() -> None:
         if all(str(notice.params_dict.get(a)) == here.get(a) for a in by_name[notice.kind].args)
     ]
     if seen:
-        with write_tx():
-            Notice.mark_read(user.id, seen)
+        try:
+            with write_tx():
+                Notice.mark_read(user.id, seen)
+        except DatabaseError:
+            current_app.logger.warning("notices %s not marked read: database busy", seen)
+    return response
 
 
 def init_app(app) -> None:
@@ -375,4 +383,4 @@ def init_app(app) -> None:
     notices read on their own page."""
     check_settings(app.config)
     templatehelpers.add(app, unread_notices=unread_notices)
-    app.before_request(read_on_its_page)
+    app.after_request(read_on_its_page)

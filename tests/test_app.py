@@ -173,6 +173,7 @@ def test_healthz(client):
 
 
 def test_the_icon_browsers_ask_for_is_there(client):
+    assert client.get("/favicon.ico").status_code == 302  # not 301: browsers keep those for ever
     response = client.get("/favicon.ico", follow_redirects=True)
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert b"<svg" in response.data

@@ -37,7 +37,7 @@ def test_an_office_is_named_by_its_code(app, make, conn):
         assert [office_name(c) for c in codes] == [
             office.name_en,
             "Jinan Vehicle Office",
-            "999999",
+            "",
             "",
         ]
     with app.test_request_context("/?hl=zh"), conn():

@@ -129,6 +129,9 @@ def test_a_side_without_a_key_prefix_is_an_alert(app, client, make, login, conn)
     app.config["LICENCE_KEY_PREFIX"] = "QD"
     alert = page(client.get("/network/peers")).find(id="prefix-alert").get_text(" ", strip=True)
     assert "本系统" not in alert and "济南" in alert
+    app.config["LICENCE_KEY_PREFIX"] = "WF"  # the same as Weifang's
+    alert = page(client.get("/network/peers")).find(id="prefix-alert").get_text(" ", strip=True)
+    assert "潍坊公布的识别码前缀 WF" in alert
 
 
 def test_enqueue_belongs_to_the_transaction_of_its_cause(app, conn):

@@ -324,6 +324,10 @@ def test_a_notice_is_read_once_its_person_opens_its_page(app, make, login, clien
             )
         assert Notice.unread_count(w.buyer.id) == 5
     login(w.buyer)
+    # A panel refreshing itself (htmx) is not the person looking: nothing is marked.
+    client.get(f"/transfer/cases/{case.id}", headers={"HX-Request": "true"})
+    with db.connection_context():
+        assert Notice.unread_count(w.buyer.id) == 5
     page(client.get(f"/transfer/cases/{case.id}"))
     with db.connection_context():
         assert Notice.unread_count(w.buyer.id) == 1
@@ -337,6 +341,7 @@ def test_a_notice_is_read_once_its_person_opens_its_page(app, make, login, clien
 
 
 def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
+    app.config["EVIDENCE_REVIEW_DAYS"] = 5  # the deployment's own period, not the usual 3
     officer = make.staff(ACCIDENT_OFFICER, office=make.office(kind="police_brigade"))
     case = make.accident_case(officer, status="evidence_gathered")
     party = make.citizen()
@@ -355,6 +360,23 @@ def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
             Notice.user == party.id, Notice.kind == "evidence.determination_delivered"
         )
         words = render(told)
-    review_by = delivered + dt.timedelta(days=3)
+    review_by = delivered + dt.timedelta(days=5)
     assert "复核" in words.next_step and case.case_no in words.title
     assert f"{review_by.year}年{review_by.month}月{review_by.day}日" in words.next_step
+
+
+def test_a_simple_procedure_delivery_invites_no_review(app, make):
+    officer = make.staff(ACCIDENT_OFFICER, office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer, status="evidence_gathered", procedure="simple")
+    party = make.citizen()
+    with app.test_request_context(), db.connection_context():
+        access = CaseAccess(case, None, officer)
+        evidence.add_party(
+            access,
+            name=party.real_name,
+            resident_id=party.resident_id,
+            mobile=party.mobile,
+            role="driver",
+        )
+        evidence.move_case(access, "determination_delivered", delivered_on=dt.date.today())
+    assert kinds(party) == ["evidence.party_added"]

@@ -163,6 +163,10 @@ def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, lo
     assert "anonymous" not in text and "admin" not in text.replace(admin.username, "")
     actors = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(3)")}
     assert "王小明" in actors and citizen.mobile not in text  # named, not by the mobile number
+    # The actor filter finds a citizen by the name the rows show.
+    found = page(client.get("/staff/audit", query_string={"actor": "王小明"}))
+    shown = {td.get_text(strip=True) for td in found.select("#audit-rows td:nth-of-type(3)")}
+    assert shown == {"王小明"}
 
 
 def test_staff_see_their_own_cards_on_the_home_page(client, make, login):

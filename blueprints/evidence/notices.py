@@ -8,8 +8,6 @@ asked, while it may still see the case (core.identity.may_see_case: proven, or t
 with its query code).
 """
 
-import datetime as dt
-
 from flask_babel import lazy_gettext as _l
 
 from core.identity import may_see_case
@@ -18,11 +16,9 @@ from models import CaseParty, EvidenceItem, User
 from rules.clock import BEIJING_OFFSET
 
 from .forms import CATEGORY_LABELS, PARTY_ROLE_LABELS, REASON_LABELS
+from .period import review_deadline
 
 CASE_PAGE = {"endpoint": "evidence.case", "args": ("case_id",)}
-# A party may ask for a review (复核) of the accident determination in writing within three
-# days of its delivery (道路交通事故处理程序规定, art. 71).
-REVIEW_REQUEST_DAYS = 3
 
 
 def _labels(params: dict) -> dict:
@@ -123,8 +119,7 @@ GROUNDS_QUOTED = 120
 
 def case_params(case) -> dict:
     """What every accident-case notice names."""
-    delivered = case.determination_delivered_on
-    review_by = delivered + dt.timedelta(days=REVIEW_REQUEST_DAYS) if delivered else None
+    review_by = review_deadline(case)  # the day the case page and the review steps use
     return {
         "case_id": case.id,
         "case_no": case.case_no,

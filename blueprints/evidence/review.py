@@ -9,7 +9,6 @@ row. The officer is told of a request, and the party of its answer, in the step'
 
 import datetime as dt
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
@@ -20,28 +19,11 @@ from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING
 from rules.clock import beijing_today
 
 from .notices import tell_review_answered, tell_review_requested
-
-# The period for asking a review, in days from the determination's delivery. It is a setting
-# (EVIDENCE_REVIEW_DAYS, app.SETTINGS), since provinces differ; 3 days is the common window of
-# the accident-handling rules (《道路交通事故处理程序规定》: 复核 is asked for within three days of
-# the determination's delivery). This is the default when the app sets none.
-REVIEW_PERIOD_DAYS = 3
+from .period import review_deadline, review_period_days
 
 REVIEW_MACHINE = StateMachine(
     "evidence.review", "status", {REVIEW_PENDING: {REVIEW_ANSWERED}, REVIEW_ANSWERED: set()}
 )
-
-
-def review_period_days() -> int:
-    """The deployment's review period (EVIDENCE_REVIEW_DAYS), else the default."""
-    return int(current_app.config.get("EVIDENCE_REVIEW_DAYS", REVIEW_PERIOD_DAYS))
-
-
-def review_deadline(case: AccidentCase) -> dt.date | None:
-    """The last day a party may ask for a review (None before the determination's delivery)."""
-    if case.determination_delivered_on is None:
-        return None
-    return case.determination_delivered_on + dt.timedelta(days=review_period_days())
 
 
 def may_request_review(case: AccidentCase, today: dt.date | None = None) -> bool:

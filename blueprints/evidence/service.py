@@ -365,8 +365,8 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
             )
             if moved and to == "open_for_review":
                 tell_opened(case)
-            elif moved and to == "determination_delivered":
-                tell_delivered(case)
+            elif moved and to == "determination_delivered" and case.procedure == "general":
+                tell_delivered(case)  # the simple procedure has no review to ask for
     except InvalidTransition:
         moved = False
     if not moved:

@@ -254,17 +254,27 @@ def progress(case_id: int):
     day = form.delivered_on.data
     delivering = form.to.data == "determination_delivered" and day and day <= beijing_today()
     if delivering and not confirmed():
-        # The day starts the parties' time to ask for a review, and is told to them.
-        return confirmation_page(
-            title=_("Record the delivery?"),
-            message=_(
+        # The day cannot be changed afterwards; under the general procedure it starts the
+        # parties' time to ask for a review, and they are told.
+        if case.procedure == "general":
+            message = _(
                 "The determination of case %(no)s is recorded as delivered on %(day)s. The "
                 "parties are told, and their time to ask for a review runs from that day "
                 "(until %(by)s).",
                 no=case.case_no,
                 day=day.isoformat(),
                 by=(day + dt.timedelta(days=review.review_period_days())).isoformat(),
-            ),
+            )
+        else:
+            message = _(
+                "The determination of case %(no)s is recorded as delivered on %(day)s; the day "
+                "cannot be changed afterwards.",
+                no=case.case_no,
+                day=day.isoformat(),
+            )
+        return confirmation_page(
+            title=_("Record the delivery?"),
+            message=message,
             back=url_for("evidence.case", case_id=case.id),
             button=_("Yes, record the delivery"),
         )

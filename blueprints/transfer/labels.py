@@ -84,6 +84,10 @@ NEXT_STEPS = {
 # The same, as the offices' clerks read it: who acts next, in the third person (the steps
 # above speak to the parties: "bring the vehicle", "remedy what the remarks say").
 STAFF_NEXT_STEPS = {
+    "permit": _l(
+        "Waiting for the buyer to give a residence permit number of this city on their page, "
+        "and for both parties' confirmations."
+    ),
     AWAITING_CONFIRMATION: _l(
         "Waiting for the seller's and the buyer's confirmations: nothing for the offices to do yet."
     ),
@@ -295,8 +299,8 @@ def next_step(case, locale: str, remote_seller: bool = False, staff: bool = Fals
     `staff`: the reader is one of the offices' clerks)."""
     key = case.state
     if key == AWAITING_CONFIRMATION and case.is_open and waits_for_permit(case):
-        text = NEXT_STEPS["permit"]  # said of the buyer in the third person: for everyone
-    elif staff and key in STAFF_NEXT_STEPS:
+        key = "permit"
+    if staff and key in STAFF_NEXT_STEPS:
         text = STAFF_NEXT_STEPS[key]
     elif key == AWAITING_CONFIRMATION and remote_seller:
         text = NEXT_STEPS["confirm_remote"]

@@ -1,0 +1,27 @@
+"""The period within which a party may ask for a review (复核) of an accident determination.
+
+Read by the review steps, the case page and the notices that name the last day, so that all
+of them say the same day.
+"""
+
+import datetime as dt
+
+from flask import current_app
+
+# The period for asking a review, in days from the determination's delivery. It is a setting
+# (EVIDENCE_REVIEW_DAYS, app.SETTINGS), since provinces differ; 3 days is the common window of
+# the accident-handling rules (《道路交通事故处理程序规定》: 复核 is asked for within three days of
+# the determination's delivery). This is the default when the app sets none.
+REVIEW_PERIOD_DAYS = 3
+
+
+def review_period_days() -> int:
+    """The deployment's review period (EVIDENCE_REVIEW_DAYS), else the default."""
+    return int(current_app.config.get("EVIDENCE_REVIEW_DAYS", REVIEW_PERIOD_DAYS))
+
+
+def review_deadline(case) -> dt.date | None:
+    """The last day a party may ask for a review (None before the determination's delivery)."""
+    if case.determination_delivered_on is None:
+        return None
+    return case.determination_delivered_on + dt.timedelta(days=review_period_days())
