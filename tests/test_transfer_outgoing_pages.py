@@ -2,6 +2,7 @@
 here, the vehicle office's clerk sends the archive (signed by this deployment) or refuses it;
 each step writes its message to the outbox with the change; outsiders see nothing."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -104,6 +105,26 @@ def test_the_record_follows_the_case_in_the_buyers_city(app, make, conn, outgoin
     assert shown()[0].startswith("Inspected")
     timeline = page(seller_client.get(f"/transfer/outgoing/{out.id}", headers=english))
     assert "inspected and passed." in timeline.get_text()  # no "(0 photos)"
+
+
+def test_the_records_progress_follows_the_times_of_the_steps_not_their_arrival(conn, outgoing):
+    out, _, _ = outgoing
+    second = dt.datetime(2026, 12, 1, 2, 0, 0)
+    with conn():
+        # Within one second the vehicle failed and was put up for inspection again; the outbox
+        # delivered the second step first.
+        for kind, detail, at in (
+            ("confirmed", {"party": "buyer"}, second),
+            ("confirmed", {"party": "seller"}, second),
+            ("reinspection", {}, second.replace(microsecond=700_000)),
+            ("inspected", {"passed": False}, second.replace(microsecond=300_000)),
+        ):
+            OutgoingEvent.create(
+                outgoing=out.id, kind=kind, city="济南", at=at, detail=json.dumps(detail)
+            )
+        record = OutgoingTransfer.get_by_id(out.id)
+        assert record.progress(list(record.events())) == "awaiting_inspection"
+        assert OutgoingTransfer.progress_of([record]) == {record.id: "awaiting_inspection"}
 
 
 def test_the_clerks_archive_queue_says_what_waits_from_other_cities(app, make, conn, outgoing):

@@ -257,7 +257,8 @@ def event_ref(ev, case) -> dict:
     office = ev.office if ev.office_id else case.destination_office
     return {
         "kind": ev.kind,
-        "at": ev.at.replace(microsecond=0).isoformat(),
+        # Whole: two steps within one second keep their order on the other side's timeline.
+        "at": ev.at.isoformat(),
         "city": office.city,
         "city_en": office.city_en,
         "detail": ev.detail_dict,
