@@ -96,6 +96,16 @@ def make_record(rng, office, *, rid, name, status, classes, seq, today, mobile=N
     )
 
 
+def demo_elicence(holder, record) -> ELicence:
+    """An e-licence issued to a demo holder, its key with the city's prefix as issued ones."""
+    return ELicence.create(
+        holder=holder,
+        record=record,
+        secret=pyotp.random_base32(),
+        typing_key=new_typing_key(key_prefix()),
+    )
+
+
 def load_demo(context) -> None:
     """Licence records for the demo citizens (every status) and a few more without accounts."""
     from core.demo import fictional_resident_id
@@ -118,12 +128,7 @@ def load_demo(context) -> None:
         )
         seq += 1
         if issued:
-            ELicence.create(
-                holder=citizen,
-                record=record,
-                secret=pyotp.random_base32(),
-                typing_key=new_typing_key(key_prefix()),  # as the city issues them
-            )
+            demo_elicence(citizen, record)
         context.notes.append(
             f"{citizen.real_name}: licence {status}" + (", e-licence issued" if issued else "")
         )

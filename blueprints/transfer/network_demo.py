@@ -20,8 +20,7 @@ import click
 import pyotp
 from flask.cli import AppGroup
 
-from blueprints.licence.demo import make_record
-from blueprints.licence.origin import key_prefix
+from blueprints.licence.demo import demo_elicence, make_record
 from core.demo import DEMO_KEY, fictional_resident_id
 from core.passwords import hash_password
 from models import (
@@ -29,7 +28,6 @@ from models import (
     MARKET_CLERK,
     POLICE_INSPECTOR,
     VEHICLE_CLERK,
-    ELicence,
     Office,
     OutboxMessage,
     OutgoingTransfer,
@@ -43,7 +41,6 @@ from models import (
     write_tx,
 )
 from models.identity import COUNTER, IdentityProof
-from models.licence import new_typing_key
 from models.network import OUTBOX_PENDING
 from rules.clock import beijing_today
 
@@ -180,12 +177,7 @@ def load_city(city: str) -> dict:
                     today=beijing_today(),
                     mobile=mobile,
                 )
-                ELicence.create(
-                    holder=citizen,
-                    record=record,
-                    secret=pyotp.random_base32(),
-                    typing_key=new_typing_key(key_prefix()),  # as the city issues them
-                )
+                demo_elicence(citizen, record)
         for n in range(40):
             PlateNumber.create(plate=f"{prefix}N{n + 100:03d}{'AB'[n % 2]}", office=office)
         if city == "qingdao":
