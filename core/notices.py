@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -339,7 +339,8 @@ def unread_notices() -> int:
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return 0
-    return Notice.unread_count(user.id)
+    g.unread_notices = Notice.unread_count(user.id)  # read_on_its_page needs no look when 0
+    return g.unread_notices
 
 
 def read_on_its_page(response):
@@ -351,13 +352,14 @@ def read_on_its_page(response):
     Runs after GET requests of the endpoints some kind links to (the rest cost a dict scan)
     that answered the page itself: not a refusal or a redirect, and not an htmx request (a
     panel refreshing itself in a tab nobody may be looking at). One indexed read of the
-    person's unread notices of those kinds, and a write only when one matches; a database that
+    person's unread notices of those kinds (none when the page's navigation counted no unread
+    notice), and a write only when one matches; a database that
     cannot take the write now costs the mark, never the page.
     """
     if request.method != "GET" or response.status_code != 200 or request.headers.get("HX-Request"):
         return response
     kinds = [k for k in KINDS.values() if k.endpoint and k.endpoint == request.endpoint]
-    if not kinds:
+    if not kinds or g.get("unread_notices") == 0:  # the page's navigation counted none
         return response
     user = current_user._get_current_object()
     if not user.is_authenticated:
