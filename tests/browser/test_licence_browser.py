@@ -1,6 +1,7 @@
 """The e-licence in a real Chromium: the QR decodes to the verify URL, the verifier without
 JavaScript, the code page on a phone."""
 
+import datetime as dt
 import io
 import random
 import re
@@ -15,7 +16,7 @@ from blueprints.licence.demo import avatar_png
 from core.demo import DEMO_KEY
 from core.notices import notify
 from core.uploads import store_bytes
-from models import Setting, db, write_tx
+from models import Setting, ShareCode, db, utcnow, write_tx
 from rules import licencecode, totp
 from rules.licencecode import CODE_STEP_SECONDS
 from tests.factories import Factory
@@ -179,4 +180,24 @@ def test_with_the_demo_banner_the_whole_code_shows_at_360x640(browser, live_app,
         assert in_view(phone, part), part
     phone.locator("header.site button.link").click()  # log out: the nav's last item
     phone.wait_for_url(f"{base_url}/")
+    context.close()
+
+
+def test_a_share_codes_cancel_button_and_its_header_stay_in_view_at_360(
+    browser, live_app, base_url
+):
+    el = holder_with_photo(live_app)
+    with live_app.app_context(), db.connection_context(), write_tx():
+        ShareCode.create(
+            elicence=el.id, expires_at=utcnow() + dt.timedelta(days=3), note="某租车公司某某门店"
+        )
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN")
+    phone = context.new_page()
+    log_in(phone, base_url, el.holder)
+    phone.goto(f"{base_url}/licence/share")
+    # The table scrolls inside its box; its actions column stays at the box's right edge.
+    assert phone.evaluate("document.documentElement.scrollWidth <= 360")
+    for part in ("th.row-actions", "td.row-actions button"):
+        box = phone.locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, part
     context.close()
