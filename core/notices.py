@@ -353,8 +353,8 @@ def read_on_its_page(response):
     that answered the page itself: not a refusal or a redirect, and not an htmx request (a
     panel refreshing itself in a tab nobody may be looking at). One indexed read of the
     person's unread notices of those kinds (none when the page's navigation counted no unread
-    notice), and a write only when one matches; a database that
-    cannot take the write now costs the mark, never the page.
+    notice), and a write only when one matches; a database that cannot take the write now costs
+    the mark, never the page.
     """
     if request.method != "GET" or response.status_code != 200 or request.headers.get("HX-Request"):
         return response

@@ -110,8 +110,8 @@ class Vehicle(BaseModel):
     @property
     def inspection_lapsed(self) -> bool:
         """The recorded inspection ran out before today (Beijing); False when none is recorded."""
-        until = self.inspection_valid_until
-        return until is not None and until < beijing_today()
+        recorded = self.inspection_valid_until is not None
+        return recorded and not self.inspection_valid_on(beijing_today())
 
     def unhandled_violations(self):
         """Traffic violations of this vehicle not yet handled."""

@@ -72,6 +72,17 @@ def choose(user, sms=False, email=None, locale=None):
         ).execute()
 
 
+def add_driver(access, citizen):
+    """The citizen added by the access's officer as a driver in its case."""
+    evidence.add_party(
+        access,
+        name=citizen.real_name,
+        resident_id=citizen.resident_id,
+        mobile=citizen.mobile,
+        role="driver",
+    )
+
+
 def test_a_whole_transfer_tells_seller_and_buyer_each_step(app, make, smtp):
     w = make.transfer_world()
     choose(w.seller, sms=True)
@@ -173,13 +184,7 @@ def test_an_evidence_case_tells_its_proven_parties(app, make, smtp):
     with app.test_request_context(), db.connection_context():
         access = CaseAccess(case, None, officer)
         for citizen in (proven, unproven):
-            evidence.add_party(
-                access,
-                name=citizen.real_name,
-                resident_id=citizen.resident_id,
-                mobile=citizen.mobile,
-                role="driver",
-            )
+            add_driver(access, citizen)
         evidence.move_case(access, "open_for_review")
         late = make.evidence(case, title="鉴定意见")
         evidence.set_release(late, False, "privacy", "", officer)
@@ -340,22 +345,24 @@ def test_a_notice_is_read_once_its_person_opens_its_page(app, make, login, clien
         assert Notice.unread_count(w.buyer.id) == 1
 
 
-def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
-    app.config["EVIDENCE_REVIEW_DAYS"] = 5  # the deployment's own period, not the usual 3
+def delivered_with_a_party(app, make, procedure: str, delivered: dt.date):
+    """A case of `procedure` with one proven party, its determination recorded as delivered
+    on `delivered` by its officer; (case, party)."""
     officer = make.staff(ACCIDENT_OFFICER, office=make.office(kind="police_brigade"))
-    case = make.accident_case(officer, status="evidence_gathered")
+    case = make.accident_case(officer, status="evidence_gathered", procedure=procedure)
     party = make.citizen()
     with app.test_request_context(), db.connection_context():
         access = CaseAccess(case, None, officer)
-        evidence.add_party(
-            access,
-            name=party.real_name,
-            resident_id=party.resident_id,
-            mobile=party.mobile,
-            role="driver",
-        )
-        delivered = dt.date.today() - dt.timedelta(days=1)
+        add_driver(access, party)
         evidence.move_case(access, "determination_delivered", delivered_on=delivered)
+    return case, party
+
+
+def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
+    app.config["EVIDENCE_REVIEW_DAYS"] = 5  # the deployment's own period, not the usual 3
+    delivered = dt.date.today() - dt.timedelta(days=1)
+    case, party = delivered_with_a_party(app, make, "general", delivered)
+    with app.test_request_context(), db.connection_context():
         told = Notice.get(
             Notice.user == party.id, Notice.kind == "evidence.determination_delivered"
         )
@@ -366,17 +373,5 @@ def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
 
 
 def test_a_simple_procedure_delivery_invites_no_review(app, make):
-    officer = make.staff(ACCIDENT_OFFICER, office=make.office(kind="police_brigade"))
-    case = make.accident_case(officer, status="evidence_gathered", procedure="simple")
-    party = make.citizen()
-    with app.test_request_context(), db.connection_context():
-        access = CaseAccess(case, None, officer)
-        evidence.add_party(
-            access,
-            name=party.real_name,
-            resident_id=party.resident_id,
-            mobile=party.mobile,
-            role="driver",
-        )
-        evidence.move_case(access, "determination_delivered", delivered_on=dt.date.today())
+    _case, party = delivered_with_a_party(app, make, "simple", dt.date.today())
     assert kinds(party) == ["evidence.party_added"]

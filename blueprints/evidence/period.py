@@ -20,8 +20,13 @@ def review_period_days() -> int:
     return int(current_app.config.get("EVIDENCE_REVIEW_DAYS", REVIEW_PERIOD_DAYS))
 
 
+def deadline_after(delivered_on: dt.date) -> dt.date:
+    """The last day to ask for a review of a determination delivered on `delivered_on`."""
+    return delivered_on + dt.timedelta(days=review_period_days())
+
+
 def review_deadline(case) -> dt.date | None:
     """The last day a party may ask for a review (None before the determination's delivery)."""
     if case.determination_delivered_on is None:
         return None
-    return case.determination_delivered_on + dt.timedelta(days=review_period_days())
+    return deadline_after(case.determination_delivered_on)

@@ -1,7 +1,5 @@
 """Views of the accident-evidence pages: cases, parties, evidence, copies and the access log."""
 
-import datetime as dt
-
 from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -50,6 +48,7 @@ from .forms import (
     UploadForm,
 )
 from .labels import NEXT_STEPS, REVIEW_STATUS_LABELS
+from .period import deadline_after
 
 # Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
 # browser's own PDF viewer show a PDF opened from this site.
@@ -263,7 +262,7 @@ def progress(case_id: int):
                 "(until %(by)s).",
                 no=case.case_no,
                 day=day.isoformat(),
-                by=(day + dt.timedelta(days=review.review_period_days())).isoformat(),
+                by=deadline_after(day).isoformat(),
             )
         else:
             message = _(

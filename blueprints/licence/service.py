@@ -110,6 +110,26 @@ class IssueRefused(StepError):
 KEY_ATTEMPTS = 3
 
 
+def refusal_reason(user: User, record: LicenceRecord | None) -> str | None:
+    """Why `record` (the one kept under the user's ID number, or None) gets the user no
+    e-licence: a key of ISSUE_REASONS when it is not theirs to have, else its standing when
+    that is not good; None when it may be issued."""
+    if not identity_proven(user):
+        return "identity-unproven"
+    if record is None:
+        return "no-record"
+    if record.name != user.real_name:
+        return "name-mismatch"
+    return None if record.in_good_standing() else record.standing()
+
+
+def held_record(user: User) -> LicenceRecord | None:
+    """The user's own licence record (proven, kept under their ID number, in their name), in
+    good standing or not; None when they hold none."""
+    record = LicenceRecord.by_licence_no_with_office(user.resident_id or "")
+    return None if refusal_reason(user, record) in ISSUE_REASONS else record
+
+
 def apply_for_elicence(user: User) -> ELicence:
     """Issue the e-licence at once when the user's name and ID number match a record in good
     standing; otherwise the refusal is audited and raised (IssueRefused, a StepError). Issuing
@@ -120,16 +140,7 @@ def apply_for_elicence(user: User) -> ELicence:
     # The record and the code of its office (the counters' office) in one statement.
     record = LicenceRecord.by_licence_no_with_office(user.resident_id or "")
     office = record.office_code if record is not None else ""
-    if not identity_proven(user):
-        reason = "identity-unproven"
-    elif record is None:
-        reason = "no-record"
-    elif record.name != user.real_name:
-        reason = "name-mismatch"
-    elif not record.in_good_standing():
-        reason = record.standing()
-    else:
-        reason = None
+    reason = refusal_reason(user, record)
     if reason is not None:
         with write_tx():
             audit("licence.apply_refused", user, actor=user, result=reason, count_office=office)

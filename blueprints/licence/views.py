@@ -16,7 +16,7 @@ from core.identity import identity_proven
 from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path
-from models import CITIZEN, ELicence, LicenceRecord, ShareCode, utcnow
+from models import CITIZEN, ELicence, ShareCode, utcnow
 from rules import licencecode
 
 from . import bp, service
@@ -42,16 +42,6 @@ def my_elicence() -> ELicence | None:
     return g.elicence
 
 
-def held_record() -> LicenceRecord | None:
-    """The proven citizen's own licence record (kept under their ID number, in their name),
-    for the home page to say before they apply that it is not in good standing."""
-    user = current_user._get_current_object()
-    if not identity_proven(user):
-        return None
-    record = LicenceRecord.by_licence_no_with_office(user.resident_id or "")
-    return record if record is not None and record.name == user.real_name else None
-
-
 def require_elicence() -> ELicence:
     """The citizen's e-licence, or 404 when they have none."""
     elicence = my_elicence()
@@ -67,7 +57,9 @@ def index():
     """The e-licence home: apply, or the ways to use it."""
     elicence = my_elicence()
     return render_template(
-        "licence/index.html", elicence=elicence, held=None if elicence else held_record()
+        "licence/index.html",
+        elicence=elicence,
+        held=None if elicence else service.held_record(current_user._get_current_object()),
     )
 
 
@@ -83,7 +75,7 @@ def apply():
             render_template(
                 "licence/index.html",
                 elicence=None,
-                held=held_record(),
+                held=service.held_record(current_user._get_current_object()),
                 refusal=exc.message,
                 refusal_reason=getattr(exc, "reason", None),
             ),
