@@ -94,11 +94,16 @@ class Rendered:
 
 
 KINDS: dict[str, NoticeKind] = {}
+# The kinds whose notices link to each endpoint (read_on_its_page looks here on every request).
+KINDS_BY_ENDPOINT: dict[str, dict[str, NoticeKind]] = {}
 
 
 def kind(name: str, *, title, what, next_step, endpoint=None, args=(), prepare=None) -> None:
     """Register a kind of notice (each measure registers its own at import)."""
-    KINDS[name] = NoticeKind(name, title, what, next_step, endpoint, tuple(args), prepare)
+    spec = NoticeKind(name, title, what, next_step, endpoint, tuple(args), prepare)
+    KINDS[name] = spec
+    if endpoint:
+        KINDS_BY_ENDPOINT.setdefault(endpoint, {})[name] = spec
 
 
 # --- Writing --------------------------------------------------------------------------------
@@ -349,7 +354,7 @@ def read_on_its_page(response):
     to them, marks it read. So a step the person has seen and acted on leaves nothing "new"
     behind.
 
-    Runs after GET requests of the endpoints some kind links to (the rest cost a dict scan)
+    Runs after GET requests of the endpoints some kind links to (the rest cost a dict look-up)
     that answered the page itself: not a refusal or a redirect, and not an htmx request (a
     panel refreshing itself in a tab nobody may be looking at). One indexed read of the
     person's unread notices of those kinds (none when the page's navigation counted no unread
@@ -358,14 +363,13 @@ def read_on_its_page(response):
     """
     if request.method != "GET" or response.status_code != 200 or request.headers.get("HX-Request"):
         return response
-    kinds = [k for k in KINDS.values() if k.endpoint and k.endpoint == request.endpoint]
-    if not kinds or g.get("unread_notices") == 0:  # the page's navigation counted none
+    by_name = KINDS_BY_ENDPOINT.get(request.endpoint)
+    if not by_name or g.get("unread_notices") == 0:  # the page's navigation counted none
         return response
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return response
     here = {name: str(value) for name, value in (request.view_args or {}).items()}
-    by_name = {k.name: k for k in kinds}
     seen = [
         notice.id
         for notice in Notice.unread_of(user.id, list(by_name))
