@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.formparser import parse_form_data
 
-from blueprints.licence import relay, service
+from blueprints.licence import checks, relay, sharing
 from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
@@ -147,7 +147,7 @@ def show_result(result, via: str):
     another city's licence, what its issuer sent; its photo stays there)."""
     _nothing_read_here(result)
     photo_url = None
-    if result.genuine and result.record.photo and isinstance(result, service.CheckResult):
+    if result.genuine and result.record.photo and isinstance(result, checks.CheckResult):
         token = _photo_signer().dumps(result.record.id)
         photo_url = f"/v/photo/{token}"
     return render_page(
@@ -167,7 +167,7 @@ def check_qr_target(target, via: str):
     if peer is not None:
         check = {"via": via, "handle": handle, "code": code}
         return show_result(relay.relay_check(peer, check, checker()), via)
-    result = service.check_code(handle=handle, code=code, via=via, checker=checker())
+    result = checks.check_code(handle=handle, code=code, via=via, checker=checker())
     return show_result(result, via)
 
 
@@ -200,7 +200,7 @@ def typed():
     if issuer is not None:
         check = {"via": "typed", "key": key.strip()[:20], "code": code}
         return show_result(relay.relay_check(issuer, check, checker()), "typed")
-    result = service.check_code(typing_key=key, code=code, via="typed", checker=checker())
+    result = checks.check_code(typing_key=key, code=code, via="typed", checker=checker())
     return show_result(result, "typed")
 
 
@@ -222,7 +222,7 @@ def qr(handle: str, code: str):
         abort(404)
     if is_prefetch():
         return "", 204
-    result = service.check_code(handle=handle, code=code, via="qr", checker=checker())
+    result = checks.check_code(handle=handle, code=code, via="qr", checker=checker())
     return show_result(result, "qr")
 
 
@@ -311,7 +311,7 @@ def share_result(code: str, last6: str, firm: str):
         check = {"via": "share", "share": code.strip()[:20], "last6": last6[:20]}
         check["firm"] = firm[:100]
         return relay.relay_check(issuer, check, None)
-    return service.check_share_code(code, last6, firm)
+    return sharing.check_share_code(code, last6, firm)
 
 
 def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
@@ -367,10 +367,10 @@ def truck_pass(handle: str):
     """A truck pass's QR address: is this pass valid at this moment? An unknown address counts
     as a failed look-up of this client (its handle is a secret: unknown ones are guesses)."""
     found = TruckPass.get_or_none(TruckPass.handle == handle[:32])
-    if service.client_locked():
+    if checks.client_locked():
         return refuse_pass(found)
     if found is None:
-        if not service.count_failed_lookup():
+        if not checks.count_failed_lookup():
             return refuse_pass(None)
         return show_pass("invalid", None)
     return show_pass(found.verdict_at(beijing_now()), found)
@@ -396,7 +396,7 @@ def truck_by_plate():
     verdict, found = truckpass_service.plate_verdict(
         plate, zone.id if zone else None, beijing_now()
     )
-    if service.client_locked():
+    if checks.client_locked():
         return refuse_pass(found, plate)
     return show_pass(verdict, found, plate=plate, zone=zone)
 
@@ -422,7 +422,7 @@ def api_check():
     if issuer is not None:
         check = {"via": "json", "key": args["key"][:20], "code": args["code"][:32]}
         return _api_answer(relay.relay_check(issuer, check, checker()), "json")
-    result = service.check_code(
+    result = checks.check_code(
         handle=args.get("handle"),
         typing_key=args.get("key"),
         code=args["code"],

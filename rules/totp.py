@@ -4,7 +4,7 @@ accepted).
 
 Two clocks use them, and each names its own step: the staff authenticator's is fixed at
 AUTHENTICATOR_STEP_SECONDS, while the licence code's (亮码) is the licence measure's setting
-(blueprints/licence/service.py CODE_STEP_SECONDS). No function here has a default step, so that
+(rules/licencecode.py CODE_STEP_SECONDS). No function here has a default step, so that
 changing one clock cannot move the other.
 """
 

@@ -7,7 +7,7 @@ import time
 import pyotp
 import pytest
 
-from blueprints.licence import service as licence_service
+from blueprints.licence import checks as licence_checks
 from models import AuditEvent, ELicence, LicenceCheck, LicenceRecord, Notice, ShareCode, utcnow
 from rules import licencecode, totp
 
@@ -170,7 +170,7 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
 def check_at(app, conn, elicence, code, now) -> str:
     """The verdict on a typed check of `code` at the moment `now` (seconds since the epoch)."""
     with app.test_request_context(), conn():
-        return licence_service.check_code(
+        return licence_checks.check_code(
             code=code, via="typed", typing_key=elicence.typing_key, now=now
         ).verdict
 

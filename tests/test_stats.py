@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from bs4 import BeautifulSoup
 
-from blueprints.licence import service as licence_service
+from blueprints.licence import checks as licence_checks
+from blueprints.licence import sharing as licence_sharing
 from blueprints.stats.export import safe_cell
 from core.audit import audit
 from models import (
@@ -115,8 +116,8 @@ def test_what_each_action_counts():
 
 
 def test_genuine_verdicts_are_the_licence_services():
-    assert rules.GENUINE_VERDICTS == licence_service.GENUINE
-    assert set(licence_service.STANDING_VERDICTS.values()) <= set(rules.CHECK_VERDICTS)
+    assert rules.GENUINE_VERDICTS == licence_checks.GENUINE
+    assert set(licence_checks.STANDING_VERDICTS.values()) <= set(rules.CHECK_VERDICTS)
 
 
 def test_beijing_buckets_match_the_tz_database():
@@ -258,7 +259,7 @@ def world(app, client, make, login, conn, today):
     client.get(f"/v/{el.handle}/{'0' if code[0] != '0' else '1'}{code[1:]}")
     # A share code: a firm sees the licence once, then types a wrong licence number.
     with app.test_request_context(), conn():
-        share = licence_service.create_share_code(elicences[1], 7, False, "租车公司")
+        share = licence_sharing.create_share_code(elicences[1], 7, False, "租车公司")
     last6 = holders[1].resident_id[-6:]
     client.get(f"/verify/share?code={share.code}&last6={last6}&firm=租车")
     client.get(f"/verify/share?code={share.code}&last6=000000&firm=租车")

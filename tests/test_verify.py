@@ -241,9 +241,9 @@ def test_a_stranger_hopping_inside_one_ipv6_network_is_one_sender(app, make):
 
 def test_the_per_key_ceiling_pauses_typed_checks_only(app, make, monkeypatch):
     """Many networks together reach the ceiling: typed checks of that key pause, QR goes on."""
-    from blueprints.licence import service
+    from blueprints.licence import checks
 
-    monkeypatch.setattr(service, "TYPED_KEY_CEILING", 6)
+    monkeypatch.setattr(checks, "TYPED_KEY_CEILING", 6)
     el = make.elicence()
     for i in range(6):
         botnet = app.test_client()

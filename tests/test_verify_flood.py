@@ -12,9 +12,9 @@ from .test_verify import code_at, qr_code_at, qr_url, typed_url, verdict, wrong_
 
 def pause_typed_checks(app, el, monkeypatch, ceiling=3):
     """Reach the per-key ceiling from several networks: typed checks of `el` pause for all."""
-    from blueprints.licence import service
+    from blueprints.licence import checks
 
-    monkeypatch.setattr(service, "TYPED_KEY_CEILING", ceiling)
+    monkeypatch.setattr(checks, "TYPED_KEY_CEILING", ceiling)
     for i in range(ceiling):
         botnet = app.test_client()
         botnet.environ_base["REMOTE_ADDR"] = f"192.0.2.{i + 1}"

@@ -10,7 +10,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from blueprints.licence import relay, service
+from blueprints.licence import relay, service, sharing
 from core.network import identity
 from core.network.inbox import BadBody
 from models import PEER_SUSPENDED, AuditEvent, ELicence, Peer, write_tx
@@ -51,7 +51,7 @@ def test_new_keys_and_share_codes_carry_the_published_prefix(app, make, conn):
     make.licence_record(citizen)
     with app.test_request_context(), conn():
         elicence = service.apply_for_elicence(citizen)
-        share = service.create_share_code(elicence, 3, False, "")
+        share = sharing.create_share_code(elicence, 3, False, "")
         reset = service.reset_codes(elicence, citizen)
         assert elicence.typing_key.startswith("JN") and len(elicence.typing_key) == 8
         assert share.code.startswith("JN") and reset.typing_key.startswith("JN")

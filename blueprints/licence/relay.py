@@ -35,7 +35,8 @@ from core.network.peers import normalise_url, verify_from
 from models import PEER_ACTIVE, Peer, ShareCode, User, utcnow, write_tx
 from rules.validators import mask_id
 
-from . import service
+from . import checks, sharing
+from .origin import Origin, key_prefix
 
 CHECK_TYPE = "licence_check"
 STATEMENT_TYP = "jiaoguan-verdict+jws"
@@ -62,7 +63,7 @@ def _compact(value: str) -> str:
 def _peer_by_prefix(value: str) -> Peer | None:
     """The active peer whose published prefix begins this key (never our own prefix: a key
     with it is ours, and costs no query here)."""
-    own = service.key_prefix()
+    own = key_prefix()
     if own and value.startswith(own):
         return None
     for peer in Peer.select().where(Peer.status == PEER_ACTIVE):
@@ -77,7 +78,7 @@ def issuer_of_key(typing_key: str) -> Peer | None:
     first: keys made before a prefix was set have none)."""
     value = _compact(typing_key)
     peer = _peer_by_prefix(value) if len(value) == 8 else None
-    if peer is None or service.find_elicence(typing_key=value) is not None:
+    if peer is None or checks.find_elicence(typing_key=value) is not None:
         return None
     return peer
 
@@ -192,7 +193,7 @@ def _text(body: dict, name: str, limit: int, required: bool = False) -> str:
     return value
 
 
-def _origin(body: dict, peer: Peer) -> service.Origin:
+def _origin(body: dict, peer: Peer) -> Origin:
     """Who checked, as the relaying deployment vouches: its city is its own (from the peer's
     confirmed document, not the message), a staff checker's office one it publishes."""
     checker = body.get("checker")
@@ -204,7 +205,7 @@ def _origin(body: dict, peer: Peer) -> service.Origin:
     name, office = _text(checker, "name", 50), _text(checker, "office", 20)
     if kind != "anonymous" and office not in {o.get("code") for o in peer.doc.get("offices", [])}:
         raise BadBody("checker office: not an office the relaying deployment publishes")
-    return service.Origin(
+    return Origin(
         client_addr=_text(body, "client_addr", 64, required=True),
         relay=peer.base_url,
         city=peer.city or str(peer.doc.get("city", "")),
@@ -224,7 +225,7 @@ def answer_check(body: dict, peer: Peer) -> dict:
     origin = _origin(body, peer)
     via = body["via"]
     if via == "share":
-        result = service.check_share_code(
+        result = sharing.check_share_code(
             _text(body, "share", 20, True),
             _text(body, "last6", 20),
             _text(body, "firm", 100),
@@ -234,7 +235,7 @@ def answer_check(body: dict, peer: Peer) -> dict:
         handle, key = _text(body, "handle", 32), _text(body, "key", 20)
         if bool(handle) == bool(key):
             raise BadBody("a licence check names a handle or a key")
-        result = service.check_code(
+        result = checks.check_code(
             handle=handle or None,
             typing_key=key or None,
             code=_text(body, "code", 32, required=True),
@@ -285,7 +286,7 @@ class RelayedResult:
     @property
     def genuine(self) -> bool:
         """The issuer found the code genuine and current: its data may be shown."""
-        return self.verdict in service.GENUINE and self.record is not None
+        return self.verdict in checks.GENUINE and self.record is not None
 
     @property
     def shows_points(self) -> bool:
@@ -296,7 +297,7 @@ class RelayedResult:
 def checker_claim(checker: User | None) -> dict:
     """Who checks, as this deployment vouches to the issuer: kind, and for staff their name
     and office code."""
-    kind = service.checker_kind(checker)
+    kind = checks.checker_kind(checker)
     if checker is None:
         return {"kind": kind}
     office = checker.office.code if checker.office_id else ""
@@ -418,7 +419,7 @@ def api_body(result) -> dict:
 def local_statement(result, via: str, checker: User | None) -> tuple[str, dict]:
     """A check of one of our licences for the JSON API: our signed statement, and its
     licence data (what the answer's body shows)."""
-    kind = "firm" if via == "share" else service.checker_kind(checker)
+    kind = "firm" if via == "share" else checks.checker_kind(checker)
     token = statement(result, via, {"kind": kind})
     claims = json.loads(jws.extract_compact(token.encode()).payload)
     return token, claims.get("licence")

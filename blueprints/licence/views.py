@@ -19,7 +19,8 @@ from core.uploads import absolute_path
 from models import CITIZEN, ELicence, ShareCode, utcnow
 from rules import licencecode
 
-from . import bp, service
+from . import bp, service, sharing
+from .checks import check_log, typed_check_standing
 from .forms import ShareCodeForm
 from .labels import labels
 
@@ -139,7 +140,7 @@ def code_context() -> dict:
     code, remaining = service.current_code(elicence, now)
     qr_code = service.current_qr_code(elicence, now)
     url = service.verify_url(current_app.config["PUBLIC_BASE_URL"], elicence, qr_code)
-    locked_until, guesses, guessed_since = service.typed_check_standing(elicence)
+    locked_until, guesses, guessed_since = typed_check_standing(elicence)
     good = elicence.record.in_good_standing()
     return {
         "elicence": elicence,
@@ -179,7 +180,7 @@ def checks():
     """Every check of the holder's licence: when, by whom, with what verdict (a flood of
     refused attempts as one line per window, with its count)."""
     elicence = require_elicence()
-    rows = service.check_log(elicence, CHECK_LOG_LIMIT)
+    rows = check_log(elicence, CHECK_LOG_LIMIT)
     return render_template("licence/checks.html", elicence=elicence, checks=rows)
 
 
@@ -206,7 +207,7 @@ def share():
     created = None
     if form.validate_on_submit():
         try:
-            created = service.create_share_code(
+            created = sharing.create_share_code(
                 elicence,
                 form.days.data,
                 form.show_points.data,
@@ -253,6 +254,6 @@ def cancel_share(share_id: int):
             back=url_for("licence.share"),
             button=_("Yes, cancel the share code"),
         )
-    if service.cancel_share_code(share, current_user._get_current_object()):
+    if sharing.cancel_share_code(share, current_user._get_current_object()):
         flash(_("The share code %(code)s is cancelled.", code=share.display), "ok")
     return redirect_to(url_for("licence.share"))

@@ -1,0 +1,353 @@
+"""Checking a licence code, the verifier's heart: the verdict, the locks that stop guessing
+and enumeration (each one a stranger cannot turn against the holder), and the holder's check
+log, which reads the check's own audit entry.
+
+A verdict (CheckResult) is an answer, not a refusal: every verdict, "invalid" included, is the
+check doing its job. Each check is one write transaction (core.steps' convention).
+"""
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+
+from core.audit import audit
+from models import (
+    ELicence,
+    LicenceCheck,
+    LicenceRecord,
+    RefusedCheck,
+    Throttle,
+    User,
+    utcnow,
+    write_tx,
+)
+from rules import licencecode, totp
+
+from .origin import Origin, local_origin
+
+# Wrong typed codes are counted per (typing key, client network) with a progressive delay
+# (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
+# pause typed checks of the key (QR checks go on). One client gets about a dozen tries in a
+# window, so it takes many networks to reach the ceiling.
+TYPED_KEY_CEILING = 100
+TYPED_WINDOW = 600
+# Failed look-ups per client address (unknown keys or share codes): stops enumeration.
+CLIENT_FAILURES = 30
+CLIENT_WINDOW = 600
+# A code this many steps old is reported as expired rather than invalid.
+EXPIRED_LOOKBACK_STEPS = 20
+
+# The verdicts of the verifier contract (docs/DESIGN.md#verdicts), from the record's standing.
+STANDING_VERDICTS = {
+    "valid": "valid",
+    "points_full": "points-full",
+    "suspended": "suspended",
+    "revoked": "revoked",
+    "cancelled": "cancelled",
+    "overdue_review": "overdue-review",
+    "expired": "expired-licence",
+}
+GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
+
+
+@dataclass
+class CheckResult:
+    """A verdict and what the verifier may show with it."""
+
+    verdict: str
+    elicence: ELicence | None = None
+    record: LicenceRecord | None = None
+    checked_at: dt.datetime | None = None
+    locked_until: dt.datetime | None = None
+    # Which lock refused a "throttled" check (labels.LOCK_HINTS): "client" (this address made
+    # too many failed look-ups), "network" (wrong typed codes of this licence from this
+    # network), "licence" (typed checks of this licence paused for everyone).
+    lock: str | None = None
+
+    @property
+    def genuine(self) -> bool:
+        """The code was genuine and current: the licence's own data may be shown."""
+        return self.verdict in GENUINE
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until this checker may try again (0: at once)."""
+        if self.locked_until is None:
+            return 0
+        return max(0, math.ceil((self.locked_until - utcnow()).total_seconds()))
+
+
+def client_locked(origin: Origin | None = None) -> dt.datetime | None:
+    """The lock on this client address after too many failed look-ups, if any."""
+    return Throttle.locked_until_for(client_key(origin))
+
+
+def client_key(origin: Origin | None = None) -> str:
+    """The throttle key of this client address (within its relaying deployment, if relayed)."""
+    return f"verify-client:{(origin or local_origin()).client}"
+
+
+def count_failed_lookup(origin: Origin | None = None) -> bool:
+    """Count a failed look-up of this client (an unknown truck-pass address, say) in its own
+    transaction, with the row read locked first so the limit holds across nodes; False when
+    the client is locked already (the look-up is refused, not judged)."""
+    with write_tx():
+        if Throttle.locked_until_for(client_key(origin), lock=True):
+            return False
+        count_client_failure(origin)
+    return True
+
+
+def count_client_failure(origin: Origin | None = None) -> None:
+    """One more failed look-up from this client."""
+    Throttle.register_failure(client_key(origin), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
+
+
+def checker_kind(checker: User | None) -> str:
+    """Who checked: an anonymous phone, a police inspector, or other staff."""
+    if checker is None:
+        return "anonymous"
+    return "inspector" if checker.has_role("police_inspector") else "staff"
+
+
+def find_elicence(handle: str | None = None, typing_key: str | None = None) -> ELicence | None:
+    """The e-licence behind a QR handle or a typed key (case and spaces forgiven), with its
+    licence record and the record's office code read in the same query (`elicence.record`
+    costs no second one, nor the check's statistics a third)."""
+    if handle:
+        return ELicence.for_check("handle", handle)
+    key = "".join((typing_key or "").split()).replace("-", "").upper()
+    value = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
+    if len(value) != 8:
+        return None
+    return ELicence.for_check("typing_key", value)
+
+
+def check_code(
+    *,
+    code: str,
+    via: str,
+    handle: str | None = None,
+    typing_key: str | None = None,
+    checker: User | None = None,
+    now: float | None = None,
+    origin: Origin | None = None,
+) -> CheckResult:
+    """Check a licence code: the heart of the verifier.
+
+    By handle (a QR's URL) the code is the long QR code; by typing key it is the 6-digit typed
+    code. Either is good for its own step (CODE_STEP_SECONDS) and the one before, once (the two
+    share the e-licence's last-used step). Every check of a known e-licence is logged for its
+    holder and in the audit log, in the same transaction that uses the code, so two
+    simultaneous checks of one code give exactly one "valid"; a check a lock refuses is
+    counted instead (RefusedCheck: one upsert, only a window's first refusal logged), so a
+    flood adds no row per attempt. A check relayed by another city
+    gives its `origin` (and no local `checker`): the same rules, counted here.
+    """
+    origin = origin or local_origin()
+    now = time.time() if now is None else now
+    checked_at = utcnow()
+    # Read what can be read first (the e-licence with its record, the client's lock), so the
+    # write transaction that follows is short.
+    elicence = find_elicence(handle, typing_key)
+    client_lock = client_locked(origin)
+    if client_lock:
+        if elicence is not None:
+            with write_tx():
+                log_refusal(elicence, via, checker, origin)
+        return CheckResult(
+            "throttled", checked_at=checked_at, locked_until=client_lock, lock="client"
+        )
+    if elicence is None:
+        with write_tx():
+            # Read again with the row locked, in the transaction that counts: parallel
+            # look-ups from one address (on any node) queue here, so no more than
+            # CLIENT_FAILURES of them are judged.
+            Throttle.ensure(client_key(origin))  # a missing row could not be locked
+            client_lock = Throttle.locked_until_for(client_key(origin), lock=True)
+            if client_lock:
+                return CheckResult(
+                    "throttled", checked_at=checked_at, locked_until=client_lock, lock="client"
+                )
+            count_client_failure(origin)
+            audit(
+                "licence.check",
+                None,
+                result="invalid",
+                actor=checker,
+                detail={"via": via, "unknown": True, **_relay_detail(origin)},
+            )
+        return CheckResult("invalid", checked_at=checked_at)
+
+    with write_tx():
+        if handle:
+            verdict, locked, lock = _qr_verdict(elicence, code, now), None, None
+        else:
+            verdict, locked, lock = _typed_verdict(elicence, code, now, origin)
+        if verdict == "throttled":
+            log_refusal(elicence, via, checker, origin)
+        else:
+            log_check(elicence, via, verdict, checker, origin=origin)
+    result = CheckResult(
+        verdict, elicence=elicence, checked_at=checked_at, locked_until=locked, lock=lock
+    )
+    if result.genuine:
+        result.record = elicence.record
+    return result
+
+
+def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
+    """The QR path: the long code cannot be guessed, so a wrong one is only noise. It is logged
+    but counted nowhere, and no lock refuses it: no stranger can stop a QR check."""
+    if licencecode.is_old_format(code):
+        return "old-code-format"
+    now_step = totp.step_at(now, step=licencecode.CODE_STEP_SECONDS)
+    # One pass back over the recent steps: the own step and the one before are good, older
+    # ones are reported as expired rather than invalid.
+    step = licencecode.matching_qr_step(
+        elicence.secret, code, now_step, back=EXPIRED_LOOKBACK_STEPS
+    )
+    if step is None:
+        return "invalid"
+    return _use_step(elicence, step) if step >= now_step - 1 else "expired-code"
+
+
+def typed_pair_key(elicence: ELicence, origin: Origin | None = None) -> str:
+    """The throttle key of typed checks of this licence from this client's network (within
+    the relaying deployment, for a check relayed from another city)."""
+    return f"typed:{elicence.typing_key}:{(origin or local_origin()).network}"
+
+
+def _typed_verdict(elicence: ELicence, code: str, now: float, origin: Origin):
+    """The typed path (6 digits, guessable): each client network that types wrong codes waits
+    longer and longer (its own delay, nobody else's), and a ceiling across all addresses stops
+    a guessing botnet without letting one stranger lock the holder out.
+
+    Runs inside the check's write transaction; the throttle rows are read locked so that a
+    burst of guesses cannot slip past the count. Returns (verdict, wait until, which lock
+    refused it: "licence" for the ceiling, "network" for this network's delay, else None).
+    """
+    pair = typed_pair_key(elicence, origin)
+    # The licence's row first (a lock on a missing row holds nothing back: a first burst of
+    # guesses would all be judged before any was counted). Locked, it queues every typed check
+    # of this licence, so the pair's row needs no such care (and no row per network is made
+    # for checks that are right).
+    Throttle.ensure(elicence.throttle_key)
+    locked = Throttle.locked_until_for(elicence.throttle_key, lock=True)
+    if locked:
+        return "throttled", locked, "licence"
+    locked = Throttle.locked_until_for(pair, lock=True)
+    if locked:
+        return "throttled", locked, "network"
+    step = totp.matching_step(
+        elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=1
+    )
+    if step is not None:
+        return _use_step(elicence, step), None, None
+    older = totp.matching_step(
+        elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=EXPIRED_LOOKBACK_STEPS
+    )
+    if older is not None:
+        return "expired-code", None, None
+    wait = Throttle.register_delayed_failure(
+        pair, window=TYPED_WINDOW, delay=licencecode.typed_delay
+    )
+    ceiling = Throttle.register_failure(
+        elicence.throttle_key, limit=TYPED_KEY_CEILING, window=TYPED_WINDOW
+    )
+    return "invalid", max(filter(None, (wait, ceiling)), default=None), None
+
+
+def _use_step(elicence: ELicence, step: int) -> str:
+    """Use a genuine code's step (once) and say what the check shows."""
+    if elicence.accept_step(step):
+        # The record as read just before: a status change racing this check is shown by the
+        # next check, as it would be a moment later anyway.
+        return STANDING_VERDICTS[elicence.record.standing()]
+    last = ELicence.get_by_id(elicence.id).last_used_step
+    return "used-code" if last == step else "expired-code"
+
+
+def typed_check_standing(elicence: ELicence):
+    """(end of the pause of typed checks or None, wrong typed codes in the current window,
+    since when) of this licence, from one read: the code page shows the pause, else the
+    guesses."""
+    return Throttle.standing(elicence.throttle_key, TYPED_WINDOW)
+
+
+def _relay_detail(origin: Origin) -> dict:
+    """What the audit row adds about a relayed check: who relayed it, for whom."""
+    if not origin.relay:
+        return {}
+    return {"relay": origin.relay, "city": origin.city, "office": origin.office}
+
+
+def log_refusal(elicence, via, checker, origin=None, label: str = "") -> None:
+    """Record a check refused by a lock: counted in the window's RefusedCheck row (one
+    upsert), and only the window's first refusal written as a check of its own, so the holder
+    and the audit log see that refusals started, and a flood adds no row per attempt."""
+    if RefusedCheck.count_one("licence", elicence.id) == 1:
+        log_check(elicence, via, "throttled", checker, label, origin)
+
+
+@dataclass
+class RefusedEntry:
+    """A line of the holder's check log for a window of refused checks: after the first
+    refusal (logged as a check of its own), `more` attempts were refused until `last_at`."""
+
+    first_at: dt.datetime
+    last_at: dt.datetime
+    more: int
+
+    @property
+    def at(self) -> dt.datetime:
+        """Where the line sorts among the checks: at the window's last refusal."""
+        return self.last_at
+
+
+def check_log(elicence: ELicence, limit: int) -> list:
+    """The holder's check log, newest first: the checks (LicenceCheck rows) and, among them,
+    one line per window of refused checks with how many more were refused in it."""
+    checks = list(
+        LicenceCheck.select()
+        .where(LicenceCheck.elicence == elicence)
+        .order_by(LicenceCheck.at.desc())
+        .limit(limit)
+    )
+    since = checks[-1].at if len(checks) == limit else None
+    refused = [
+        RefusedEntry(row.first_at, row.last_at, row.count - 1)
+        for row in RefusedCheck.of("licence", elicence.id, since)
+        if row.count > 1
+    ]
+    return sorted(checks + refused, key=lambda entry: entry.at, reverse=True)
+
+
+def log_check(elicence, via, verdict, checker, label: str = "", origin=None) -> None:
+    """Record one check: a single audit entry, which the holder's check log reads (the
+    LicenceCheck view: the label, city and office come from its detail) and the statistics
+    count, in the check's own transaction. A relayed check carries the address the relaying
+    deployment reports, not that deployment's own."""
+    origin = origin or local_origin()
+    kind = "firm" if via == "share" else (origin.kind or checker_kind(checker))
+    label = label or origin.name
+    office = origin.office
+    if not office and checker is not None and kind == "inspector" and checker.office_id:
+        office = checker.office.code
+    audit(
+        "licence.check",
+        elicence,
+        result=verdict,
+        actor=checker,
+        client_addr=origin.client_addr[:64],
+        detail={
+            "via": via,
+            "checker": kind,
+            **({"firm": label[:100]} if label else {}),
+            **({"office": office[:20]} if office and not origin.relay else {}),
+            **_relay_detail(origin),
+        },
+        # The record's office, when the check read it with the e-licence (ELicence.for_check).
+        count_office=elicence.record_office_code,
+    )
