@@ -110,12 +110,12 @@ def test_the_origin_refusing_the_archive_stops_the_case(net):
     wait_for(lambda: case_state(jinan, t) == "awaiting_inspection")
     inspect(jinan, t)
     wait_for(lambda: outgoing(qingdao, t).state == "archive_requested")
-    from blueprints.transfer import network
+    from blueprints.transfer import network_origin
 
     from .transfer_network import user
 
     with qingdao.act():
-        network.refuse_archive(t.out_id, user(t.q_clerk_id), "抵押未解除")
+        network_origin.refuse_archive(t.out_id, user(t.q_clerk_id), "抵押未解除")
     wait_for(lambda: case_state(jinan, t) == "stopped", what="the refusal")
     with jinan.act():
         case = TransferCase.get_by_id(t.case_id)
@@ -187,7 +187,7 @@ def awaiting_archive(net):
 def signed_archive(qingdao, t, alter=None, key=None):
     """The archive Qingdao would send for the case, optionally altered after sealing."""
     from blueprints.transfer import archive as archive_doc
-    from blueprints.transfer.network import build_outgoing_archive
+    from blueprints.transfer.network_origin import build_outgoing_archive
     from models import utcnow
 
     with qingdao.act():

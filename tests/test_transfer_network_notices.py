@@ -5,7 +5,7 @@ each move of the case that lives at Jinan, linked to Qingdao's outgoing record."
 import datetime as dt
 import json
 
-from blueprints.transfer import network, office_service, service
+from blueprints.transfer import network_origin, office_service, service
 from blueprints.transfer.labels import fmt_plate
 from core.network import outbox
 from core.notices import render
@@ -146,7 +146,7 @@ def test_the_origin_refusing_the_archive_tells_its_seller(net):
     opened(qingdao, jinan, t, "INV-TELL-4")
     to_the_archive_request(qingdao, jinan, t)
     with qingdao.act():
-        network.refuse_archive(t.out_id, user(t.q_clerk_id), "抵押未解除")
+        network_origin.refuse_archive(t.out_id, user(t.q_clerk_id), "抵押未解除")
         # Told in the refusal's own transaction, before any message leaves.
         stopped = Notice.get(
             (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.stopped")

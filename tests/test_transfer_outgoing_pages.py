@@ -255,7 +255,7 @@ def test_the_origins_timeline_links_its_own_steps_to_receipts(app, make, conn, o
     are in this city's log: the origin's timeline links each to a receipt that
     docs/verify_receipt.py verifies; the seller's opens no account, the clerk's tells the role;
     other people get 404."""
-    from blueprints.transfer import network
+    from blueprints.transfer import network_origin
     from models import AuditEvent, OutgoingEvent, utcnow
 
     from .test_audit import integrate_now
@@ -268,7 +268,7 @@ def test_the_origins_timeline_links_its_own_steps_to_receipts(app, make, conn, o
         peer = Peer.get(Peer.base_url == OTHER)
         at = utcnow().isoformat()  # after the confirmation: the timeline's second step
         event = {"kind": "archive_requested", "at": at, "city": "济南"}
-        network._relayed({"case_id": 7, "event": event}, peer, "archive_requested")
+        network_origin._relayed({"case_id": 7, "event": event}, peer, "archive_requested")
         steps = {e.kind: e for e in OutgoingTransfer.get_by_id(out.id).events()}
         assert AuditEvent.get_by_id(steps["confirmed"].audit_event_id).action == "transfer.confirm"
         requested = AuditEvent.get_by_id(steps["archive_requested"].audit_event_id)

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
 
-from blueprints.transfer import links, network, office_service, service
+from blueprints.transfer import links, network_origin, office_service, service
 from models import VEHICLE_CLERK, Office, OutboxMessage, OutgoingTransfer, TransferCase
 from models.network import OUTBOX_PENDING
 
@@ -109,7 +109,7 @@ def case_state(jinan: Deployment, t) -> str:
 def seller_confirms(qingdao: Deployment, t):
     """Qingdao: the seller confirms the sale where they are registered."""
     with qingdao.act():
-        return network.seller_confirm(t.out_id, user(t.seller_id))
+        return network_origin.seller_confirm(t.out_id, user(t.seller_id))
 
 
 def inspect(jinan: Deployment, t):
@@ -123,7 +123,7 @@ def inspect(jinan: Deployment, t):
 def send_archive(qingdao: Deployment, t):
     """Qingdao: the clerk sends the archive."""
     with qingdao.act():
-        return network.send_archive(t.out_id, user(t.q_clerk_id))
+        return network_origin.send_archive(t.out_id, user(t.q_clerk_id))
 
 
 def register(jinan: Deployment, t):

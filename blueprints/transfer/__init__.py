@@ -7,12 +7,15 @@ registers the vehicle to the buyer under a plate of this city. Nobody travels be
 
 Modules: views (citizens' pages and the case page), clerk_views (queues and clerks' steps),
 forms, service (the steps), checks (the conditions checked at every step), archive (the archive
-document), labels (what states and reasons are called), demo (the demo city's vehicles).
+document), labels (what states and reasons are called), demo (the demo city's vehicles); for a
+vehicle of another city, links (asking the origin), network (the protocol, the destination's
+handlers) and network_origin (the origin's handlers and steps), outgoing_views (the origin's
+pages).
 """
 
 from flask import Blueprint
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 
-from . import clerk_views, network, outgoing_views, receipt_views, views  # noqa: E402,F401  (views and message handlers register themselves)
+from . import clerk_views, network, network_origin, outgoing_views, receipt_views, views  # noqa: E402,F401  (views and message handlers register themselves)
 from .measure import MEASURE  # noqa: E402,F401  (what the app registers: core.measures)

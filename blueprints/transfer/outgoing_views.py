@@ -14,7 +14,7 @@ from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
 
-from . import bp, network, timeline_receipts
+from . import bp, network_origin, timeline_receipts
 from .asking import DECLINE, REFUSE_ARCHIVE, SEND_ARCHIVE_AWAY, Question, ask_first
 from .forms import RefuseArchiveForm
 from .views import render_page
@@ -121,7 +121,7 @@ def outgoing_confirm(out_id: int):
     return act(
         out_id,
         "seller",
-        lambda actor: network.seller_confirm(out_id, actor),
+        lambda actor: network_origin.seller_confirm(out_id, actor),
         _("Thank you: confirmed."),
     )
 
@@ -134,7 +134,7 @@ def outgoing_decline(out_id: int):
     return act(
         out_id,
         "seller",
-        lambda actor: network.seller_decline(out_id, actor),
+        lambda actor: network_origin.seller_decline(out_id, actor),
         _("The case is cancelled."),
         DECLINE,
     )
@@ -148,7 +148,7 @@ def outgoing_send(out_id: int):
     return act(
         out_id,
         "origin",
-        lambda actor: network.send_archive(out_id, actor),
+        lambda actor: network_origin.send_archive(out_id, actor),
         _("The archive is sent. The vehicle is transferred out once the other city registers it."),
         SEND_ARCHIVE_AWAY,
     )
@@ -170,7 +170,7 @@ def outgoing_refuse(out_id: int):
     return act(
         out_id,
         "origin",
-        lambda actor: network.refuse_archive(out_id, actor, reason),
+        lambda actor: network_origin.refuse_archive(out_id, actor, reason),
         _("Refused. Buyer and seller see your reason."),
         REFUSE_ARCHIVE,
         details=[_("Reason: %(reason)s", reason=reason)],
