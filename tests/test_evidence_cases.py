@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from blueprints.evidence.service import CODE_MAX_FAILURES, hash_code
+from blueprints.evidence.querycodes import CODE_MAX_FAILURES, hash_code
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,

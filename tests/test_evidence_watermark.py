@@ -315,14 +315,14 @@ def test_structure_check_refuses_pixel_bombs(monkeypatch):
 
 def test_a_partys_copy_is_made_once_and_kept(app, client, make, conn, party_case, monkeypatch):
     """The second look serves the kept copy: the same bytes, and no watermarking work."""
-    from blueprints.evidence import service
+    from blueprints.evidence import copies
 
     case, citizen = party_case
     item = make.evidence(case, sample_pdf("Survey record", pages=2))
     url = f"/evidence/cases/{case.id}/items/{item.id}/download"
     first = client.get(url).get_data()
     made = []
-    monkeypatch.setattr(service, "watermark", lambda *args: made.append(args) or b"remade")
+    monkeypatch.setattr(copies, "watermark", lambda *args: made.append(args) or b"remade")
     second = client.get(f"/evidence/cases/{case.id}/items/{item.id}/view")
     assert second.status_code == 200 and second.get_data() == first and made == []
     with conn():

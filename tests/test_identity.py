@@ -243,7 +243,7 @@ def test_only_licence_and_vehicle_clerks_activate(app, client, make, victim, rol
 
 
 def test_a_query_code_opens_its_case_only(app, client, make, victim, conn):
-    from blueprints.evidence.service import hash_code
+    from blueprints.evidence.querycodes import hash_code
 
     record, car, (first, second) = victim
     with conn():

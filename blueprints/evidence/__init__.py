@@ -2,6 +2,11 @@
 
 Officers open cases, add the parties and upload evidence; the parties view it and download
 watermarked copies once the accident determination has been delivered; every look is logged.
+
+Modules: views (the pages), service (who sees what, the case's progress, storing evidence),
+copies (a party's watermarked copies), files (drawing the watermark), querycodes (the paper
+notice's code), review and review_views (a party's request for review), period (the review
+period), notices, labels, forms, demo.
 """
 
 from flask import Blueprint

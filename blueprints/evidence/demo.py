@@ -17,7 +17,8 @@ from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest
 
 from .files import FONT_PATH, PDF_FONT, register_pdf_font
 from .notices import tell_review_requested
-from .service import ALLOWED_TYPES, DEFAULT_MAX_BYTES, UPLOAD_SUBFOLDER, hash_code
+from .querycodes import hash_code
+from .service import ALLOWED_TYPES, DEFAULT_MAX_BYTES, UPLOAD_SUBFOLDER
 
 # The query code of the first party of the first demo case, for trying the notice path.
 DEMO_QUERY_CODE = "DEMO-CASE"

@@ -10,23 +10,16 @@ the user it was granted to), one write transaction, refusals as StepError. What 
 see is None here; the views answer it with 404.
 """
 
-import contextlib
-import hashlib
-import hmac
-import os
-import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit, client_addr
-from core.i18n import localtime
-from core.identity import may_see_case, record_query_code
+from core.identity import may_see_case
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
-from core.uploads import EXTENSIONS, absolute_path, remove_stored, sniff_type, store_bytes
+from core.uploads import remove_stored, sniff_type, store_bytes
 from models import (
     ACCIDENT_OFFICER,
     AccidentCase,
@@ -35,15 +28,14 @@ from models import (
     EvidenceAccess,
     EvidenceItem,
     ReviewRequest,
-    Throttle,
     User,
     UserRole,
     write_tx,
 )
 from rules.clock import beijing_to_utc, beijing_today
-from rules.validators import ValidationError, mask_id
+from rules.validators import ValidationError
 
-from .files import LAYOUT, check_structure, watermark
+from .files import check_structure
 from .notices import tell_delivered, tell_opened, tell_party, tell_withheld
 
 # The audit action of each kind of look (the access table has its own row too).
@@ -55,7 +47,6 @@ ACCESS_ACTIONS = {
 ALLOWED_TYPES = {"application/pdf", "image/jpeg", "image/png"}
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 UPLOAD_SUBFOLDER = "evidence"
-COPIES_SUBFOLDER = "evidence-copies"  # parties' watermarked copies, kept (file_bytes)
 
 # Progress of a case (办案进度): each move is an officer's act, audited.
 CASE_PROGRESS = StateMachine(
@@ -69,14 +60,6 @@ CASE_PROGRESS = StateMachine(
         "closed": set(),
     },
 )
-
-# The query code on the paper notice: guessable in principle, so failures are throttled per
-# account and per client address, across processes and nodes (models.Throttle).
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-CODE_LENGTH = 8
-CODE_MAX_FAILURES = 5
-CODE_MAX_FAILURES_PER_ADDR = 30
-CODE_WINDOW = 900
 
 
 @dataclass
@@ -194,88 +177,6 @@ def access_entry_ids(rows: list[EvidenceAccess]) -> dict[int, int]:
         if access_id in ids:
             found[access_id] = event.id
     return found
-
-
-def watermark_lines(user: User, case: AccidentCase, access_row: EvidenceAccess) -> list:
-    """What a party's copy says about its source: who, when, which case, which copy."""
-    return [
-        f"{user.real_name}  {mask_id(user.resident_id)}",
-        f"{localtime(access_row.at, 'yyyy-MM-dd HH:mm')} · {case.case_no}",
-        _("Copy No. %(n)s · for the parties' review only", n=f"{access_row.id:06d}"),
-    ]
-
-
-# Every copy a party gets is made for them (a watermark on every page: seconds of CPU for a
-# long PDF) and is a copy of sensitive evidence: a party may make a limited number per hour,
-# counted across processes and nodes (models.Throttle). An officer's originals do not count.
-COPY_WINDOW = 3600
-
-
-def copies_resume_at(user: User):
-    """Count one copy for a party; returns when copies resume if the party has used up the
-    hour's copies (this one is then refused), else None (this one may be made)."""
-    key = f"evidence-copies:user:{user.id}"
-    with write_tx():
-        locked = Throttle.locked_until_for(key, lock=True)
-        if locked is None:
-            # A copy counts like an attempt: the limit-th copy is made, the next is refused.
-            limit = int(current_app.config.get("EVIDENCE_COPIES_PER_HOUR", 60))
-            Throttle.register_failure(key, limit=limit, window=COPY_WINDOW)
-    return locked
-
-
-def copies_paused_until(user: User):
-    """When a party's copies resume, if the hour's copies are used up now, else None.
-
-    Counts nothing: the item page asks it, to say so in words instead of showing a picture
-    that would be refused (a broken image with no words)."""
-    return Throttle.locked_until_for(f"evidence-copies:user:{user.id}")
-
-
-def copy_path(item: EvidenceItem, user: User, layout: int = LAYOUT) -> str:
-    """Where a party's watermarked copy of an item is kept (one per party, item and layout).
-
-    The layout's number is in the name, so a copy kept with an older layout is not served:
-    it is made again with the present one (and the old file removed, see file_bytes)."""
-    stem = f"{item.id}-{user.id}" if layout == 1 else f"{item.id}-{user.id}-v{layout}"
-    return f"{COPIES_SUBFOLDER}/{stem}{EXTENSIONS[item.mime]}"
-
-
-def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAccess) -> bytes:
-    """The file as this user gets it: the original for officers, a watermarked copy for parties.
-
-    A party's copy is made once, at their first view or download (numbered after that access),
-    and kept: a long PDF is watermarked once, not at every look, so no later request waits.
-    """
-    if not access.is_officer:
-        kept = absolute_path(copy_path(item, access.user))
-        with contextlib.suppress(FileNotFoundError), open(kept, "rb") as fh:
-            return fh.read()
-    with open(absolute_path(item.file_path), "rb") as fh:
-        data = fh.read()
-    if access.is_officer:
-        return data
-    copy = watermark(data, item.mime, watermark_lines(access.user, access.case, access_row))
-    keep_copy(kept, copy)
-    for older in range(1, LAYOUT):
-        with contextlib.suppress(OSError):
-            os.remove(absolute_path(copy_path(item, access.user, older)))
-    return copy
-
-
-def keep_copy(path: str, copy: bytes) -> None:
-    """Keep a made copy for next time (written whole, then renamed). A copy that cannot be kept
-    (a full disk) is still served: it is made again next time."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{secrets.token_hex(4)}.part"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(copy)
-        os.replace(tmp, path)
-    except OSError as exc:
-        current_app.logger.warning("could not keep the copy %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
 
 
 # --- Officers' acts on a case ---------------------------------------------------------------
@@ -510,79 +411,6 @@ def set_release(
         )
         if not released:
             tell_withheld(item.case, EvidenceItem.get_by_id(item.id))
-
-
-# --- Query codes -----------------------------------------------------------------------------
-
-
-def new_query_code() -> str:
-    """A fresh code for the paper notice, e.g. 'K7QM-3XPA' (8 characters, dash for reading)."""
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{raw[:4]}-{raw[4:]}"
-
-
-def hash_code(code: str) -> str:
-    """SHA-256 of a code in canonical form (upper case, no dash or spaces)."""
-    canonical = "".join(code.upper().split()).replace("-", "")
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def issue_notice(party: CaseParty, actor: User) -> str:
-    """A new query code for a party (the old one stops working); returns the code."""
-    code = new_query_code()
-    with write_tx():
-        CaseParty.update(query_code_hash=hash_code(code)).where(CaseParty.id == party.id).execute()
-        audit("evidence.notice", party, actor=actor, detail={"case_id": party.case_id})
-    return code
-
-
-def throttle_keys(user: User) -> list[tuple[str, int]]:
-    """The throttle keys of a query-code attempt and their limits."""
-    return [
-        (f"evidence-code:user:{user.id}", CODE_MAX_FAILURES),
-        (f"evidence-code:addr:{client_addr()}", CODE_MAX_FAILURES_PER_ADDR),
-    ]
-
-
-def code_locked_until(user: User):
-    """When the current lock on query-code attempts ends, or None."""
-    ends = [Throttle.locked_until_for(key) for key, _limit in throttle_keys(user)]
-    ends = [e for e in ends if e]
-    return max(ends) if ends else None
-
-
-def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
-    """The case when the user is a party (by verified ID number) and the code is theirs.
-
-    Every failure looks the same (no such case, not a party, wrong code) and counts against
-    the user and the client address.
-    """
-    case = AccidentCase.get_or_none(AccidentCase.case_no == case_no.strip().upper())
-    party = None
-    if case is not None and user.resident_id:
-        party = CaseParty.get_or_none(
-            (CaseParty.case == case.id) & (CaseParty.resident_id == user.resident_id)
-        )
-    ok = (
-        party is not None
-        and party.query_code_hash is not None
-        and hmac.compare_digest(party.query_code_hash, hash_code(code))
-    )
-    if not ok:
-        for key, limit in throttle_keys(user):
-            Throttle.register_failure(key, limit=limit, window=CODE_WINDOW)
-        audit(
-            "evidence.code_failed",
-            case,
-            actor=user,
-            result="refused",
-            detail={"case_no": case_no[:32]},
-        )
-        return None
-    Throttle.reset(throttle_keys(user)[0][0])
-    record_query_code(user, case)
-    audit("evidence.code_ok", case, actor=user)
-    return case
 
 
 def officers_of(office_id: int):

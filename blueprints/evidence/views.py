@@ -30,7 +30,7 @@ from models import (
 from rules.clock import beijing_today
 from rules.validators import ValidationError
 
-from . import bp, review, service
+from . import bp, copies, querycodes, review, service
 from .forms import (
     CATEGORY_LABELS,
     KIND_LABELS,
@@ -124,14 +124,14 @@ def open_with_code():
     error = None
     user = current_user._get_current_object()
     if form.validate_on_submit():
-        locked = service.code_locked_until(user)
+        locked = querycodes.code_locked_until(user)
         if locked:
             error = _(
                 "Too many wrong codes. Try again after %(time)s (Beijing time).",
                 time=localtime(locked, "HH:mm"),
             )
         else:
-            case = service.open_by_code(user, form.case_no.data, form.code.data)
+            case = querycodes.open_by_code(user, form.case_no.data, form.code.data)
             if case is not None:
                 return redirect_to(url_for("evidence.case", case_id=case.id))
             error = _(
@@ -338,7 +338,7 @@ def notice(case_id: int, party_id: int):
             back=url_for("evidence.case", case_id=access.case.id) + "#parties",
             button=_("Yes, print a new notice"),
         )
-    code = service.issue_notice(party, current_user._get_current_object())
+    code = querycodes.issue_notice(party, current_user._get_current_object())
     return render_template("evidence/notice.html", case=access.case, party=party, code=code)
 
 
@@ -415,7 +415,7 @@ def item_page(access, evidence, status: int = 200, release_form=None):
     """The item page (also re-shown with the release form's errors)."""
     context = {"access": access, "case": access.case, "item": evidence, "copies_resume": None}
     if not access.is_officer:
-        context["copies_resume"] = service.copies_paused_until(access.user)
+        context["copies_resume"] = copies.copies_paused_until(access.user)
     if access.is_officer:
         if release_form is None:
             release_form = ReleaseForm(formdata=None)
@@ -457,7 +457,7 @@ def file_response(case_id: int, item_id: int, kind: str):
     access = case_access_or_404(case_id)
     evidence = item_or_404(access, item_id)
     if not access.is_officer:
-        resume = service.copies_resume_at(current_user)
+        resume = copies.copies_resume_at(current_user)
         if resume is not None:
             refused = TooManyRequests(retry_after=max(1, int((resume - utcnow()).total_seconds())))
             refused.user_title = _("Copy limit reached")
@@ -468,7 +468,7 @@ def file_response(case_id: int, item_id: int, kind: str):
             )
             raise refused
     row = service.log_access(access, kind, evidence)
-    data = service.file_bytes(access, evidence, row)
+    data = copies.file_bytes(access, evidence, row)
     response = make_response(data)
     response.mimetype = evidence.mime
     name = f"{access.case.case_no}-{evidence.id}{EXTENSIONS[evidence.mime]}"

@@ -115,7 +115,7 @@ def test_party_sees_a_watermarked_preview_on_a_phone(phone, base_url, scene):
 
 
 def test_query_code_with_javascript_off(browser, live_app, base_url, scene):
-    from blueprints.evidence.service import hash_code
+    from blueprints.evidence.querycodes import hash_code
     from models import CaseParty, db
 
     with db.connection_context():
