@@ -1,4 +1,4 @@
-"""The clerks' rule book (blueprints/truckpass/clerk.py and service.py): a rule is previewed,
+"""The clerks' rule book (blueprints/truckpass/clerk.py and rulebook.py): a rule is previewed,
 with the 6-hour warning, before it goes live; publishing a warned rule needs a confirmation of
 the warnings shown; rules change in place; zone boundaries are GeoJSON, drawn as SVG."""
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from blueprints.truckpass import service
+from blueprints.truckpass import rulebook
 from core.steps import StepError
 from models import AuditEvent, RestrictedZone, TruckPassZone, ZoneRule
 from models.truckpass import APPROVED
@@ -47,7 +47,7 @@ def draft(**overrides):
         "needs_review": False,
         **overrides,
     }
-    return service.draft_rule(**fields)
+    return rulebook.draft_rule(**fields)
 
 
 # --- The service ------------------------------------------------------------------------------
@@ -58,16 +58,16 @@ def test_publish_refuses_a_warned_rule_without_the_warnings_accepted(app, make, 
     clerk = make.staff("truckpass_clerk")
     with app.test_request_context(), conn():
         warned = draft()
-        keys = service.warning_keys(service.preview_warnings(zone, warned))
+        keys = rulebook.warning_keys(rulebook.preview_warnings(zone, warned))
         assert keys == [f"heavy:{d}" for d in range(1, 8)]
         with pytest.raises(StepError) as refused:
-            service.publish_rule(zone, warned, actor=clerk)
+            rulebook.publish_rule(zone, warned, actor=clerk)
         assert refused.value.field == "confirm"
         # Accepting only some of the warnings is not accepting them.
         with pytest.raises(StepError):
-            service.publish_rule(zone, warned, actor=clerk, accepted=keys[:3])
+            rulebook.publish_rule(zone, warned, actor=clerk, accepted=keys[:3])
         assert ZoneRule.select().where(ZoneRule.zone == zone.id).count() == 1
-        rule = service.publish_rule(zone, warned, actor=clerk, accepted=keys)
+        rule = rulebook.publish_rule(zone, warned, actor=clerk, accepted=keys)
         assert rule.windows == "05:00-23:30"
         row = AuditEvent.get(AuditEvent.action == "truck_rule.add")
         assert row.detail_dict["below_six_hours"] == keys
@@ -77,7 +77,7 @@ def test_a_rule_without_warnings_needs_no_confirmation(app, make, conn):
     zone = make.zone()
     clerk = make.staff("truckpass_clerk")
     with app.test_request_context(), conn():
-        rule = service.publish_rule(zone, draft(windows_text="07:00-09:00"), actor=clerk)
+        rule = rulebook.publish_rule(zone, draft(windows_text="07:00-09:00"), actor=clerk)
         assert rule.id and "below_six_hours" not in AuditEvent.get().detail_dict
 
 
@@ -86,7 +86,7 @@ def test_a_rule_is_changed_in_place(app, make, conn):
     clerk = make.staff("truckpass_clerk")
     with app.test_request_context(), conn():
         rule = ZoneRule.get(ZoneRule.zone == zone.id)
-        changed = service.publish_rule(
+        changed = rulebook.publish_rule(
             zone, draft(windows_text="10:00-12:00"), actor=clerk, replacing=rule
         )
         assert changed.id == rule.id and changed.windows == "10:00-12:00"
@@ -101,8 +101,8 @@ def test_editing_a_rule_warns_against_the_other_rules_not_the_old_self(app, make
     zone = make.zone({"classes": "heavy", "days": "1234567", "windows": "05:00-23:30"})
     with app.test_request_context(), conn():
         rule = ZoneRule.get(ZoneRule.zone == zone.id)
-        assert service.preview_warnings(zone, draft(windows_text="07:00-09:00"), rule) == []
-        assert service.preview_warnings(zone, draft(windows_text="07:00-09:00")) != []
+        assert rulebook.preview_warnings(zone, draft(windows_text="07:00-09:00"), rule) == []
+        assert rulebook.preview_warnings(zone, draft(windows_text="07:00-09:00")) != []
 
 
 def test_a_rule_removed_meanwhile_is_not_brought_back(app, make, conn):
@@ -112,7 +112,7 @@ def test_a_rule_removed_meanwhile_is_not_brought_back(app, make, conn):
         rule = ZoneRule.get(ZoneRule.zone == zone.id)
         ZoneRule.delete().execute()
         with pytest.raises(StepError):
-            service.publish_rule(
+            rulebook.publish_rule(
                 zone, draft(windows_text="07:00-09:00"), actor=clerk, replacing=rule
             )
         assert ZoneRule.select().count() == 0

@@ -3,6 +3,10 @@
 Public: the rules in plain words and the "may this truck enter?" question. Citizens (owners or
 drivers): the step-by-step application and their passes with QR codes. Truck-pass clerks: the
 rule book editor, the review queue, revoking. The verifier answers for passes in `verify`.
+
+Modules: views (citizens), public (the rules, the question), clerk (the clerks' pages), service
+(the application's steps, deciding, revoking, the verifier's answer), rulebook (zones and
+rules), notices, labels, forms, demo.
 """
 
 from flask import Blueprint

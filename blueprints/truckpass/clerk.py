@@ -21,10 +21,10 @@ from models import (
 from models.truckpass import APPROVED, PENDING_REVIEW
 from rules.validators import ValidationError
 
-from . import bp, service
+from . import bp, rulebook, service
 from .forms import DecisionForm, RuleForm, ZoneForm
 from .labels import STATUS_LABELS
-from .service import zone_warnings
+from .rulebook import zone_warnings
 from .views import pass_context
 
 QUEUE_PAGE = 30
@@ -139,7 +139,7 @@ def zone(zone_id: int | None = None):
             form.map_image.errors.append(str(exc.message))
         else:
             try:
-                zone = service.save_zone(
+                zone = rulebook.save_zone(
                     zone,
                     name=form.name.data,
                     name_en=form.name_en.data,
@@ -201,7 +201,7 @@ def rule_editor(zone: RestrictedZone, rule: ZoneRule | None, form: RuleForm):
     draft, warnings = None, []
     if form.validate_on_submit():
         try:
-            draft = service.draft_rule(
+            draft = rulebook.draft_rule(
                 classes=form.classes.data,
                 days=form.days.data,
                 windows_text=form.windows.data,
@@ -212,11 +212,11 @@ def rule_editor(zone: RestrictedZone, rule: ZoneRule | None, form: RuleForm):
         except StepError as exc:
             form_error(form, exc)
     if draft is not None:
-        warnings = service.preview_warnings(zone, draft, rule)
+        warnings = rulebook.preview_warnings(zone, draft, rule)
         if request.form.get("intent") == "publish":
             accepted = (form.seen.data or "").split() if form.confirm.data else []
             try:
-                service.publish_rule(
+                rulebook.publish_rule(
                     zone,
                     draft,
                     actor=current_user._get_current_object(),
@@ -238,7 +238,7 @@ def rule_editor(zone: RestrictedZone, rule: ZoneRule | None, form: RuleForm):
                     flash(_("The rule is published."), "ok")
                 return redirect_to(url_for("truckpass.zone", zone_id=zone.id))
         # The confirmation holds only for the warnings shown now: it is asked again each time.
-        form.seen.data = " ".join(service.warning_keys(warnings))
+        form.seen.data = " ".join(rulebook.warning_keys(warnings))
         form.confirm.data = False
     status = 422 if form.errors or draft is None else 200
     return render_template(
@@ -261,6 +261,6 @@ def delete_rule(rule_id: int):
     if not request.form.get("confirm"):
         flash(_("Tick the box to confirm that the rule is to be removed."), "warn")
         return redirect_to(url_for("truckpass.zone", zone_id=zone_id))
-    service.delete_rule(rule, current_user._get_current_object())
+    rulebook.delete_rule(rule, current_user._get_current_object())
     flash(_("The rule is removed."), "ok")
     return redirect_to(url_for("truckpass.zone", zone_id=zone_id))
