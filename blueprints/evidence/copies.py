@@ -12,14 +12,7 @@ from flask_babel import gettext as _
 
 from core.i18n import localtime
 from core.uploads import EXTENSIONS, absolute_path
-from models import (
-    AccidentCase,
-    EvidenceAccess,
-    EvidenceItem,
-    Throttle,
-    User,
-    write_tx,
-)
+from models import AccidentCase, EvidenceAccess, EvidenceItem, Throttle, User, write_tx
 from rules.validators import mask_id
 
 from .files import LAYOUT, watermark

@@ -9,13 +9,7 @@ import secrets
 
 from core.audit import audit, client_addr
 from core.identity import record_query_code
-from models import (
-    AccidentCase,
-    CaseParty,
-    Throttle,
-    User,
-    write_tx,
-)
+from models import AccidentCase, CaseParty, Throttle, User, write_tx
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8

@@ -1,21 +1,19 @@
-"""Views of the accident-evidence pages: cases, parties, evidence, copies and the access log."""
+"""Views of the accident-evidence pages: the case list, a case and its evidence as an officer or a
+party sees them, copies and the access log (the officers' acts are in officer_views.py)."""
 
-from flask import abort, flash, make_response, render_template, request, url_for
+from flask import abort, make_response, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
 from core import templatehelpers
-from core.access import get_or_404, login_required, role_required
+from core.access import login_required, role_required
 from core.audit import audit
-from core.confirm import confirmation_page, confirmed
-from core.forms import choices
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import visible_party_cases
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
-from core.steps import StepError, form_error
 from core.uploads import EXTENSIONS
 from models import (
     ACCIDENT_OFFICER,
@@ -23,12 +21,9 @@ from models import (
     AccidentCase,
     CaseParty,
     EvidenceAccess,
-    ReviewRequest,
     User,
     utcnow,
 )
-from rules.clock import beijing_today
-from rules.validators import ValidationError
 
 from . import bp, copies, querycodes, review, service
 from .forms import (
@@ -39,7 +34,6 @@ from .forms import (
     REASON_LABELS,
     STATUS_LABELS,
     STEP_LABELS,
-    CaseForm,
     PartyForm,
     ProgressForm,
     QueryCodeForm,
@@ -48,7 +42,6 @@ from .forms import (
     UploadForm,
 )
 from .labels import NEXT_STEPS, REVIEW_STATUS_LABELS
-from .period import deadline_after
 
 # Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
 # browser's own PDF viewer show a PDF opened from this site.
@@ -142,37 +135,6 @@ def open_with_code():
     return render("evidence/open.html", "evidence/_code_form.html", status, form=form, error=error)
 
 
-@bp.route("/cases/new", methods=["GET", "POST"])
-@role_required(ACCIDENT_OFFICER)
-@no_personal_data
-def new_case():
-    """An officer opens a case in their brigade."""
-    form = CaseForm()
-    officers = list(service.officers_of(current_user.office_id))
-    form.officer.choices = choices((o.id, o.real_name) for o in officers)
-    if request.method == "GET":
-        form.officer.data = current_user.id
-    if form.validate_on_submit():
-        try:
-            case = service.open_case(
-                case_no=form.case_no.data,
-                officer_id=form.officer.data,
-                occurred_at=form.occurred_at.data,
-                place=form.place.data,
-                description=form.description.data,
-                procedure=form.procedure.data,
-                determination_delivered_on=form.determination_delivered_on.data,
-                actor=current_user._get_current_object(),
-            )
-        except StepError as exc:
-            form_error(form, exc)
-        else:
-            flash(_("Case %(no)s opened. Add the parties and the evidence.", no=case.case_no), "ok")
-            return redirect_to(url_for("evidence.case", case_id=case.id))
-    status = 422 if form.errors else 200
-    return render("evidence/new.html", "evidence/_case_form.html", status, form=form)
-
-
 def case_page(access: service.CaseAccess, status: int = 200, **forms):
     """The case page: facts, progress, parties, evidence; officers get their forms too."""
     case = access.case
@@ -226,179 +188,6 @@ def case(case_id: int):
     return case_page(access)
 
 
-@bp.post("/cases/<int:case_id>/progress")
-@login_required
-@no_personal_data
-def progress(case_id: int):
-    """Move the case one step on (an officer's act)."""
-    access = officer_access_or_404(case_id)
-    case = access.case
-    form = ProgressForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if form.to.data == "closed" and not confirmed():
-        if ReviewRequest.waiting_on_case(case.id):  # refused anyway: not asked first
-            flash(str(service.REVIEW_WAITING), "warn")
-            return redirect_to(url_for("evidence.case", case_id=case.id))
-        return confirmation_page(
-            title=_("Close the case?"),
-            message=_(
-                "Case %(no)s will be closed: nothing more can be done on it, and it cannot be "
-                "opened again.",
-                no=case.case_no,
-            ),
-            back=url_for("evidence.case", case_id=case.id),
-            button=_("Yes, close the case"),
-        )
-    day = form.delivered_on.data
-    delivering = form.to.data == "determination_delivered" and day and day <= beijing_today()
-    if delivering and not confirmed():
-        # The day cannot be changed afterwards; under the general procedure it starts the
-        # parties' time to ask for a review, and they are told.
-        if case.procedure == "general":
-            message = _(
-                "The determination of case %(no)s is recorded as delivered on %(day)s. The "
-                "parties are told, and their time to ask for a review runs from that day "
-                "(until %(by)s).",
-                no=case.case_no,
-                day=day.isoformat(),
-                by=deadline_after(day).isoformat(),
-            )
-        else:
-            message = _(
-                "The determination of case %(no)s is recorded as delivered on %(day)s; the day "
-                "cannot be changed afterwards.",
-                no=case.case_no,
-                day=day.isoformat(),
-            )
-        return confirmation_page(
-            title=_("Record the delivery?"),
-            message=message,
-            back=url_for("evidence.case", case_id=case.id),
-            button=_("Yes, record the delivery"),
-        )
-    try:
-        service.move_case(access, form.to.data, day)
-    except StepError as exc:
-        if exc.field:
-            form_error(form, exc)
-            return case_page(access, 422, progress_form=form)
-        flash(str(exc.message), "warn")
-    else:
-        flash(_("Progress: %(status)s.", status=STATUS_LABELS[case.status]), "ok")
-    return redirect_to(url_for("evidence.case", case_id=case.id))
-
-
-@bp.post("/cases/<int:case_id>/parties")
-@login_required
-@no_personal_data
-def add_party(case_id: int):
-    """Add a party to the case (an officer's act)."""
-    access = officer_access_or_404(case_id)
-    form = PartyForm()
-    if form.validate_on_submit():
-        try:
-            party = service.add_party(
-                access,
-                name=form.name.data,
-                resident_id=form.resident_id.data,
-                mobile=form.mobile.data,
-                role=form.role.data,
-            )
-        except StepError as exc:
-            form_error(form, exc)
-        else:
-            flash(
-                _("%(name)s added. Print their notice with the query code.", name=party.name), "ok"
-            )
-            return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
-    return case_page(access, 422, party_form=form)
-
-
-def party_or_404(access: service.CaseAccess, party_id: int) -> CaseParty:
-    """A party of this case, or 404."""
-    return get_or_404(CaseParty, (CaseParty.id == party_id) & (CaseParty.case == access.case.id))
-
-
-@bp.post("/cases/<int:case_id>/parties/<int:party_id>/notice")
-@login_required
-@no_personal_data
-def notice(case_id: int, party_id: int):
-    """A printable notice for a party with a new query code (the old code stops working)."""
-    access = officer_access_or_404(case_id)
-    party = party_or_404(access, party_id)
-    if party.query_code_hash and not confirmed():
-        return confirmation_page(
-            title=_("Print a new notice?"),
-            message=_(
-                "The new notice has a new query code: the code on the notice printed for "
-                "%(name)s before stops working.",
-                name=party.name,
-            ),
-            back=url_for("evidence.case", case_id=access.case.id) + "#parties",
-            button=_("Yes, print a new notice"),
-        )
-    code = querycodes.issue_notice(party, current_user._get_current_object())
-    return render_template("evidence/notice.html", case=access.case, party=party, code=code)
-
-
-@bp.post("/cases/<int:case_id>/parties/<int:party_id>/remove")
-@login_required
-@no_personal_data
-def remove_party(case_id: int, party_id: int):
-    """Take a wrongly added party off the case: their access ends at once."""
-    access = officer_access_or_404(case_id)
-    party = party_or_404(access, party_id)
-    if not confirmed():
-        return confirmation_page(
-            title=_("Remove the party?"),
-            message=_(
-                "%(name)s will no longer be a party to case %(no)s: their access ends at once, "
-                "and adding them again makes a new notice with a new query code.",
-                name=party.name,
-                no=access.case.case_no,
-            ),
-            back=url_for("evidence.case", case_id=access.case.id) + "#parties",
-            button=_("Yes, remove the party"),
-        )
-    service.remove_party(access, party)
-    flash(_("%(name)s is no longer a party to this case.", name=party.name), "ok")
-    return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
-
-
-@bp.post("/cases/<int:case_id>/items")
-@login_required
-@no_personal_data
-def upload(case_id: int):
-    """Add an evidence file (an officer's act); a refused file leaves nothing behind."""
-    access = officer_access_or_404(case_id)
-    form = UploadForm()
-    # Every field is judged at once: a missing file is said with a missing title, not after it.
-    valid = form.validate_on_submit()
-    upload_file = request.files.get(form.file.name)
-    if upload_file is None or not upload_file.filename:
-        form.file.errors = [*form.file.errors, _("Choose a file.")]
-    elif valid:
-        try:
-            stored = service.store_evidence(upload_file)
-        except ValidationError as exc:
-            form.file.errors.append(str(exc.message))
-        else:
-            released = form.release.data == "released"
-            service.add_item(
-                access,
-                stored,
-                category=form.category.data,
-                title=form.title.data.strip(),
-                released=released,
-                reason=form.reason.data or None,
-                note=(form.note.data or "").strip(),
-            )
-            flash(_("Evidence added: %(title)s.", title=form.title.data.strip()), "ok")
-            return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#items")
-    return case_page(access, 422, upload_form=form)
-
-
 @bp.get("/cases/<int:case_id>/items/<int:item_id>")
 @login_required
 @reads_personal_data("evidence.item_page")
@@ -428,28 +217,6 @@ def item_page(access, evidence, status: int = 200, release_form=None):
             EvidenceAccess.of_case(access.case.id).where(EvidenceAccess.item == evidence.id)
         )
     return make_response(render_template("evidence/item.html", **context), status)
-
-
-@bp.post("/cases/<int:case_id>/items/<int:item_id>/release")
-@login_required
-@no_personal_data
-def release(case_id: int, item_id: int):
-    """Release an item to the parties, or withhold it with a reason (an officer's act)."""
-    access = officer_access_or_404(case_id)
-    evidence = item_or_404(access, item_id)
-    form = ReleaseForm()
-    if form.validate_on_submit():
-        released = form.release.data == "released"
-        service.set_release(
-            evidence,
-            released,
-            form.reason.data or None,
-            (form.note.data or "").strip(),
-            current_user._get_current_object(),
-        )
-        flash(_("Released to the parties.") if released else _("Withheld from the parties."), "ok")
-        return redirect_to(url_for("evidence.item", case_id=case_id, item_id=item_id))
-    return item_page(access, evidence, 422, release_form=form)
 
 
 def file_response(case_id: int, item_id: int, kind: str):

@@ -11,15 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
 from core.steps import StepError
-from models import (
-    ELicence,
-    LicenceRecord,
-    ShareCode,
-    Throttle,
-    User,
-    utcnow,
-    write_tx,
-)
+from models import ELicence, LicenceRecord, ShareCode, Throttle, User, utcnow, write_tx
 from models.licence import new_typing_key
 
 from .checks import (
@@ -54,10 +46,7 @@ def create_share_code(
             note=note.strip()[:60],
         )
         audit(
-            "licence.share_create",
-            share,
-            actor=actor,
-            detail={"days": days, "points": show_points},
+            "licence.share_create", share, actor=actor, detail={"days": days, "points": show_points}
         )
     return share
 

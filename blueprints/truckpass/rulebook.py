@@ -10,12 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
 from core.steps import StepError
-from models import (
-    RestrictedZone,
-    ZoneRule,
-    utcnow,
-    write_tx,
-)
+from models import RestrictedZone, ZoneRule, utcnow, write_tx
 from rules import truckrules, zonegeo
 from rules.validators import ValidationError
 
@@ -132,12 +127,7 @@ def warning_keys(warnings) -> list[str]:
 
 
 def publish_rule(
-    zone: RestrictedZone,
-    draft: RuleDraft,
-    *,
-    actor,
-    accepted=(),
-    replacing: ZoneRule | None = None,
+    zone: RestrictedZone, draft: RuleDraft, *, actor, accepted=(), replacing: ZoneRule | None = None
 ) -> ZoneRule:
     """Make a previewed rule live: a new rule, or `replacing` changed in place; audited.
 
