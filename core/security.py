@@ -11,6 +11,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature
 
+from core import templatehelpers
+
 csrf = CSRFProtect()
 
 # No inline script anywhere: the only script is htmx, served from this deployment.
@@ -45,6 +47,20 @@ def local_path(target: str | None) -> str | None:
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
+
+
+def return_path() -> str | None:
+    """Where a switch made on this page (the language) comes back to: the page itself when it
+    was asked for with GET; when it answers a form (a confirmation page, a form shown again with
+    its errors), the page the form was on, from the Referer when that is a page of this site
+    (coming back to the form's own address would ask it with GET, which it does not answer);
+    else None (the home page)."""
+    if request.method == "GET":
+        return request.full_path if request.query_string else request.path
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc != request.host:
+        return None
+    return local_path(f"{parts.path}?{parts.query}" if parts.query else parts.path)
 
 
 def load_or_create_secret_key(instance_path: str) -> str:
@@ -146,6 +162,7 @@ def init_app(app: Flask) -> None:
     """CSRF on every state-changing request; headers on every response (views may tighten)."""
     csrf.init_app(app)
     app.session_interface = SessionInterface()
+    templatehelpers.add(app, return_path=return_path)
 
     @app.after_request
     def _headers(response):

@@ -146,3 +146,25 @@ def test_every_string_has_a_chinese_translation():
         }
     missing = sorted(str(m) for m in wanted - done)
     assert not missing, f"untranslated: {missing[:20]}"
+
+
+def test_the_switch_on_a_page_answering_a_form_comes_back_to_the_forms_page(client):
+    """A page shown in answer to a POST (a form with its errors, a confirmation) has no GET of
+    its own: the switch comes back to the page the form was on, never to the POST's address
+    (which answers a GET with 405), and never to another site."""
+
+    def switch_target(referrer):
+        headers = {"Referer": referrer}
+        soup = page(
+            client.post("/login", data={"username": "nobody", "password": "x"}, headers=headers),
+            422,
+        )
+        field = soup.select_one("form.lang input[name=next]")
+        return field["value"] if field else None
+
+    assert switch_target("http://localhost/login?next=%2Flicence%2F") == "/login?next=%2Flicence%2F"
+    assert switch_target("https://evil.example/login") is None
+    assert switch_target("") is None
+    # A page asked for with GET comes back to itself, query included.
+    soup = page(client.get("/login?next=%2Flicence%2F"))
+    assert soup.select_one("form.lang input[name=next]")["value"] == "/login?next=%2Flicence%2F"
