@@ -154,6 +154,20 @@ class TruckPass(BaseModel):
         """The zones the pass covers."""
         return [z.zone_id for z in TruckPassZone.select().where(TruckPassZone.truck_pass == self)]
 
+    @classmethod
+    def same_application(cls, applicant, vehicle, start, end, zone_ids) -> "TruckPass | None":
+        """An application of this applicant still standing (not refused or revoked) for this
+        truck, these days and exactly these zones: what a second tap on "submit" would repeat."""
+        wanted = set(zone_ids)
+        candidates = cls.select().where(
+            (cls.applicant == applicant)
+            & (cls.vehicle == vehicle)
+            & (cls.start_date == start)
+            & (cls.end_date == end)
+            & cls.status.not_in((REFUSED, REVOKED))
+        )
+        return next((p for p in candidates if set(p.zone_ids()) == wanted), None)
+
     def verdict_at(self, local: dt.datetime) -> str:
         """The pass's state at a Beijing wall-clock moment, as the verifier says it."""
         if self.status == REVOKED:

@@ -3,6 +3,7 @@ the pass code and the verifier (with a controllable clock)."""
 
 import datetime as dt
 import io
+import os
 import re
 
 import pytest
@@ -404,3 +405,28 @@ def test_the_dates_step_says_every_fault_at_once(client, make, login, clock):
     assert "不能早于今天" in field_error(soup, "start_date")
     assert "09:00-16:00" in field_error(soup, "windows")
     assert not field_error(soup, "end_date")
+
+
+def test_the_same_application_sent_twice_is_one_application(client, make, login, clock, app):
+    """A double tap on "submit" (or the same application sent again): the second answer leads to
+    the first application, nothing is added, and a document the second one carried is not kept.
+    Other days are another application."""
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    first = steps(client, truck.plate, zone)
+    assert first.status_code == 303
+
+    def stored():
+        return {name for _, _, names in os.walk(app.config["UPLOAD_FOLDER"]) for name in names}
+
+    kept = stored()
+    again = steps(client, truck.plate, zone, document=(io.BytesIO(tiny_pdf()), "permit.pdf"))
+    assert again.status_code == 303 and again.location == first.location
+    with db.connection_context():
+        assert TruckPass.select().count() == 1
+    assert stored() == kept
+    soup = page(client.get(again.location, headers={"Accept-Language": "en"}))
+    assert "You had sent this application already" in soup.get_text()
+    later = steps(client, truck.plate, zone, start=MONDAY + dt.timedelta(days=7))
+    assert later.status_code == 303 and later.location != first.location

@@ -24,6 +24,7 @@ from models import (
     TruckPassZone,
     Vehicle,
     ZoneRule,
+    for_update,
     utcnow,
     write_tx,
 )
@@ -234,14 +235,30 @@ def review_reasons(app: Application, applicant, zone_review: bool) -> list[str]:
     return reasons
 
 
+class AlreadyApplied(Exception):
+    """The same application stands already (a second tap on "submit"): `truck_pass` is it."""
+
+    def __init__(self, truck_pass: TruckPass):
+        """Keep the application that stands."""
+        super().__init__(truck_pass.id)
+        self.truck_pass = truck_pass
+
+
 def submit(app: Application, applicant) -> TruckPass:
-    """Record the application and decide it in the same transaction."""
+    """Record the application and decide it in the same transaction; AlreadyApplied when the
+    applicant's same application (truck, days, zones) stands already."""
     rules = app.rules if app.rules is not None else rules_by_zone(app.zone_ids)
     refusals, zone_review = truckrules.check_application(
         rules, app.truck_class, app.emission, app.start, app.end
     )
     block = vehicle_block(app.vehicle)
     with write_tx():
+        # Two submissions at once (a double tap) queue on the truck's row (SQLite's write lock
+        # queues them already), so the second finds the first.
+        for_update(Vehicle.select(Vehicle.id).where(Vehicle.id == app.vehicle.id)).first()
+        same = TruckPass.same_application(applicant, app.vehicle, app.start, app.end, app.zone_ids)
+        if same is not None:
+            raise AlreadyApplied(same)
         truck_pass = TruckPass(
             applicant=applicant,
             vehicle=app.vehicle,

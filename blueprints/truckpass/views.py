@@ -1,8 +1,9 @@
 """The applicant's pages: the step-by-step application, my passes, and a pass with its QR."""
 
 import segno
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
@@ -107,21 +108,25 @@ def apply():
         else:
             step = next((s for s in range(1, wanted + 1) if not check_step(form, s, state)), None)
             if step is None and wanted == STEPS:
-                truck_pass = submit_or_clean_up(
-                    service.Application(
-                        vehicle=state["vehicle"],
-                        truck_class=form.truck_class.data,
-                        emission=form.emission.data,
-                        zone_ids=state["zone_ids"],
-                        start=form.start_date.data,
-                        end=form.end_date.data,
-                        windows=state["windows"],
-                        purpose=form.purpose.data.strip(),
-                        documents=state["documents"],
-                        rules=state["rules"],
-                    ),
-                    current_user._get_current_object(),
-                )
+                try:
+                    truck_pass = submit_or_clean_up(
+                        service.Application(
+                            vehicle=state["vehicle"],
+                            truck_class=form.truck_class.data,
+                            emission=form.emission.data,
+                            zone_ids=state["zone_ids"],
+                            start=form.start_date.data,
+                            end=form.end_date.data,
+                            windows=state["windows"],
+                            purpose=form.purpose.data.strip(),
+                            documents=state["documents"],
+                            rules=state["rules"],
+                        ),
+                        current_user._get_current_object(),
+                    )
+                except service.AlreadyApplied as same:
+                    flash(_("You had sent this application already: here it is."), "ok")
+                    truck_pass = same.truck_pass
                 return redirect_to(url_for("truckpass.show", pass_id=truck_pass.id))
             step = step or wanted + 1
     has_errors = any(f.errors for f in form)

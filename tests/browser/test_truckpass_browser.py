@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from models import TruckPass, db
 from rules.clock import beijing_today
 from tests.browser.pages import htmx_settled, no_horizontal_scroll
 from tests.factories import Factory
@@ -26,8 +27,9 @@ def log_in(page, base_url, user):
     page.wait_for_url(f"{base_url}/")
 
 
-def walk_the_steps(page, base_url, truck, zone, htmx: bool):
-    """Fill each step and go on; with htmx only the form is swapped, so the URL stays."""
+def walk_the_steps(page, base_url, truck, zone, htmx: bool, double_tap: bool = False):
+    """Fill each step and go on; with htmx only the form is swapped, so the URL stays. With
+    `double_tap`, the last button is tapped twice in quick succession."""
     start = beijing_today() + dt.timedelta(days=1)
     page.goto(f"{base_url}/trucks/apply")
     page.fill("#plate", truck.plate)
@@ -50,7 +52,8 @@ def walk_the_steps(page, base_url, truck, zone, htmx: bool):
             htmx_settled(page)
         assert no_horizontal_scroll(page)
         fill()
-    page.click("#apply-form button[type=submit]:not([name=back])")
+    last = "#apply-form button[type=submit]:not([name=back])"
+    page.dblclick(last) if double_tap else page.click(last)
     page.wait_for_url(f"{base_url}/trucks/passes/*")
     assert "已批准" in page.locator("#pass-panel").inner_text()
     assert page.locator("#pass-panel .code-qr svg").count() == 1
@@ -60,6 +63,15 @@ def test_apply_with_javascript_on(phone, live_app, base_url):
     owner, truck, zone = setup(live_app)
     log_in(phone, base_url, owner)
     walk_the_steps(phone, base_url, truck, zone, htmx=True)
+
+
+def test_a_double_tap_on_the_last_step_sends_one_application(phone, live_app, base_url):
+    owner, truck, zone = setup(live_app)
+    log_in(phone, base_url, owner)
+    walk_the_steps(phone, base_url, truck, zone, htmx=True, double_tap=True)
+    htmx_settled(phone)
+    with live_app.app_context(), db.connection_context():
+        assert TruckPass.select().where(TruckPass.vehicle == truck.id).count() == 1
 
 
 def test_apply_with_javascript_off(browser, live_app, base_url):
