@@ -67,6 +67,7 @@ EXPECTED_ROUTES = {
     "POST /trucks/apply",
     "GET /trucks/documents/<int:doc_id>",
     "GET /trucks/passes/<int:pass_id>",
+    "POST /trucks/passes/<int:pass_id>/withdraw",
     "GET /trucks/queue",
     "GET /trucks/review/<int:pass_id>",
     "POST /trucks/review/<int:pass_id>",

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 import rules.clock as app_clock
 from models import AuditEvent, TruckPass, TruckPassDocument, Vehicle, ZoneRule, db
-from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED
+from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED, WITHDRAWN
 
 from .helpers import field_error, page, tiny_pdf, tiny_png
 
@@ -225,12 +225,18 @@ def test_review_queue_decision_and_revocation(client, make, login, clock, conn, 
     with conn():
         assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
     # A second decision on the same application changes nothing.
-    client.post(url, data={"action": "refuse", "reason": "迟到的决定"})
+    client.post(url, data={"action": "refuse", "reason": "迟到的决定", "confirmed": "yes"})
     with conn():
         assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
     clock("2026-11-30 08:00")
     assert verdict(client.get(f"/p/{truck_pass.handle}")) == "valid"
-    client.post(url, data={"action": "revoke", "reason": "违规通行"})
+    # Revoking is told to the holder at once and cannot be undone: it is asked first, with the
+    # reason shown.
+    asked = page(client.post(url, data={"action": "revoke", "reason": "违规通行"}))
+    assert "违规通行" in asked.get_text() and asked.select_one("input[name=confirmed][value=yes]")
+    with conn():
+        assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
+    client.post(url, data={"action": "revoke", "reason": "违规通行", "confirmed": "yes"})
     with conn():
         assert TruckPass.get_by_id(truck_pass.id).status == REVOKED
         assert AuditEvent.get(AuditEvent.action == "truck_pass.revoked").actor_id == clerk.id
@@ -430,3 +436,59 @@ def test_the_same_application_sent_twice_is_one_application(client, make, login,
     assert "You had sent this application already" in soup.get_text()
     later = steps(client, truck.plate, zone, start=MONDAY + dt.timedelta(days=7))
     assert later.status_code == 303 and later.location != first.location
+
+
+def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, login, clock, conn):
+    """A slip is undone by the applicant: an application waiting for review leaves the clerks'
+    queue, an issued pass stops being valid (its QR says so); each after a confirmation, and
+    only by the applicant."""
+    owner, other = make.citizen(), make.citizen()
+    borrowed, own = make.truck(other), make.truck(owner)
+    zone = make.zone()
+    login(owner)
+    assert steps(client, borrowed.plate, zone).status_code == 303
+    waiting = created_pass()
+    assert waiting.status == PENDING_REVIEW
+    assert steps(client, own.plate, zone).status_code == 303
+    issued = created_pass()
+    assert issued.status == APPROVED
+    for truck_pass, asked in (
+        (waiting, "Withdraw this application?"),
+        (issued, "Return this pass?"),
+    ):
+        url = f"/trucks/passes/{truck_pass.id}/withdraw"
+        soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
+        assert soup.select_one(f"form[action='{url}']")
+        shown = page(client.post(url, data={}, headers={"Accept-Language": "en"}))
+        assert asked in shown.get_text() and truck_pass.plate in shown.get_text()
+        with conn():
+            assert TruckPass.get_by_id(truck_pass.id).status == truck_pass.status
+        assert client.post(url, data={"confirmed": "yes"}).status_code == 303
+        with conn():
+            assert TruckPass.get_by_id(truck_pass.id).status == WITHDRAWN
+            assert (
+                AuditEvent.get(
+                    (AuditEvent.action == "truck_pass.withdrawn")
+                    & (AuditEvent.object_id == str(truck_pass.id))
+                ).actor_id
+                == owner.id
+            )
+    clock("2026-11-30 08:00")
+    assert verdict(client.get(f"/p/{issued.handle}")) == "withdrawn"
+    # Nothing more to take back, and the same days may be applied for again.
+    assert not page(client.get(f"/trucks/passes/{issued.id}")).select_one("form[action$=withdraw]")
+    assert steps(client, own.plate, zone).status_code == 303 and created_pass().id != issued.id
+    # Nobody else may withdraw it.
+    client.post("/logout", data={})
+    login(other)
+    assert (
+        client.post(
+            f"/trucks/passes/{created_pass().id}/withdraw", data={"confirmed": "yes"}
+        ).status_code
+        == 404
+    )
+    clerk = make.staff("truckpass_clerk")
+    client.post("/logout", data={})
+    login(clerk)
+    soup = page(client.get("/trucks/queue"))
+    assert borrowed.plate not in soup.select_one("#queue").get_text()

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from core.access import get_or_404, role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.htmx import redirect_to, render
 from core.paging import page_number
 from core.privacy import no_personal_data, reads_personal_data
@@ -64,6 +65,22 @@ def review(pass_id: int):
         action = request.form.get("action")
         if action not in service.CLERK_ACTIONS:
             abort(400)
+        reason = (form.reason.data or "").strip()
+        if action in ("refuse", "revoke") and reason and not confirmed():
+            # The applicant is told at once, with this reason, and neither can be undone.
+            return confirmation_page(
+                title=_("Refuse this application?")
+                if action == "refuse"
+                else _("Revoke this pass?"),
+                message=_(
+                    "%(plate)s: the applicant is told at once, with the reason below. This "
+                    "cannot be undone.",
+                    plate=truck_pass.plate,
+                ),
+                details=[reason],
+                back=url_for("truckpass.review", pass_id=truck_pass.id),
+                button=_("Yes, refuse it") if action == "refuse" else _("Yes, revoke it"),
+            )
         try:
             service.clerk_act(
                 truck_pass, action, form.reason.data or "", current_user._get_current_object()

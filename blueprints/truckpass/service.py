@@ -34,6 +34,7 @@ from models.truckpass import (
     PENDING_REVIEW,
     REFUSED,
     REVOKED,
+    WITHDRAWN,
 )
 from models.vehicles import SCRAPPED, SEIZED, STOLEN, TRANSFERRED_OUT
 from rules import truckrules
@@ -332,11 +333,31 @@ def _clerk_move(truck_pass: TruckPass, target: str, reason: str, clerk) -> Truck
     return truck_pass
 
 
+# What the applicant may still take back: an application waiting for review, an issued pass.
+WITHDRAWABLE = (PENDING_REVIEW, APPROVED)
+DECIDED_MEANWHILE = _l("This application was decided or withdrawn meanwhile; nothing was changed.")
+REASON_NEEDED = _l("Give the reason; the applicant will see it.")
+
+
+def withdraw(truck_pass: TruckPass, applicant) -> TruckPass:
+    """The applicant takes back an application waiting for review, or a pass they no longer
+    need (the verifier says "withdrawn" from the next check on); StepError when it is decided
+    or withdrawn already."""
+    try:
+        with write_tx():
+            moved = PASS_STATE.apply(truck_pass, WITHDRAWN, actor=applicant, decided_at=utcnow())
+    except InvalidTransition:
+        moved = False
+    if not moved:
+        raise StepError(DECIDED_MEANWHILE)
+    return truck_pass
+
+
 def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> TruckPass:
     """A clerk's decision on a queued application; StepError when someone decided it first or
     the vehicle is blocked (an approval), or when a refusal gives no reason."""
     if not approve and not reason.strip():
-        raise StepError(_l("Give the reason; the applicant will see it."), "reason")
+        raise StepError(REASON_NEEDED, "reason")
     if approve and vehicle_block(Vehicle.get_by_id(truck_pass.vehicle_id)):
         raise StepError(NOTHING_CHANGED)
     return _clerk_move(truck_pass, APPROVED if approve else REFUSED, reason, clerk)
@@ -346,7 +367,7 @@ def revoke(truck_pass: TruckPass, reason: str, clerk) -> TruckPass:
     """Revoke an issued pass (the verifier says "revoked" from the next check on); the reason
     is required, as the holder sees it."""
     if not reason.strip():
-        raise StepError(_l("Give the reason; the applicant will see it."), "reason")
+        raise StepError(REASON_NEEDED, "reason")
     return _clerk_move(truck_pass, REVOKED, reason, clerk)
 
 

@@ -8,12 +8,14 @@ from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.forms import choices
 from core.htmx import redirect_to, render
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import remove_stored
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
+from models.truckpass import APPROVED
 from rules.clock import beijing_now
 
 from . import bp, service
@@ -190,3 +192,50 @@ def show(pass_id: int):
     else:
         audit("truck_pass.view", truck_pass, detail={"page": "pass"})
     return render("truckpass/pass.html", "truckpass/_pass.html", **pass_context(truck_pass))
+
+
+@bp.post("/passes/<int:pass_id>/withdraw")
+@role_required(CITIZEN)
+@no_personal_data
+def withdraw(pass_id: int):
+    """The applicant takes back an application waiting for review, or returns a pass they no
+    longer need, after a confirmation (a pass's QR stops being valid at once)."""
+    truck_pass = get_or_404(TruckPass, TruckPass.id == pass_id)
+    if truck_pass.applicant_id != current_user.id:
+        abort(404)
+    back = url_for("truckpass.show", pass_id=truck_pass.id)
+    if truck_pass.status not in service.WITHDRAWABLE:
+        flash(str(service.DECIDED_MEANWHILE), "warn")
+        return redirect_to(back)
+    if not confirmed():
+        issued = truck_pass.status == APPROVED
+        return confirmation_page(
+            title=_("Return this pass?") if issued else _("Withdraw this application?"),
+            message=(
+                _(
+                    "The pass for %(plate)s (%(start)s – %(end)s) stops being valid at once: a "
+                    "check of its QR code will say it was withdrawn. For these days again, you "
+                    "would have to apply anew.",
+                    plate=truck_pass.plate,
+                    start=truck_pass.start_date.isoformat(),
+                    end=truck_pass.end_date.isoformat(),
+                )
+                if issued
+                else _(
+                    "The application for %(plate)s (%(start)s – %(end)s) leaves the clerks' "
+                    "queue and will not be decided. You may apply again at any time.",
+                    plate=truck_pass.plate,
+                    start=truck_pass.start_date.isoformat(),
+                    end=truck_pass.end_date.isoformat(),
+                )
+            ),
+            back=back,
+            button=_("Yes, return the pass") if issued else _("Yes, withdraw it"),
+        )
+    try:
+        service.withdraw(truck_pass, current_user._get_current_object())
+    except StepError as exc:
+        flash(str(exc.message), "warn")
+    else:
+        flash(_("Withdrawn."), "ok")
+    return redirect_to(back)
