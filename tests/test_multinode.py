@@ -116,7 +116,10 @@ def test_two_clerks_on_two_nodes_approve_one_application_once(cluster):
     _, make, (a, b) = cluster
     truck_pass = make.truck_pass(status="pending_review")
     clerks = staff_on_nodes(make, "truckpass_clerk", (a, b))
-    forms = [{"action": "approve", "reason": "A"}, {"action": "refuse", "reason": "B"}]
+    forms = [
+        {"action": "approve", "reason": "A"},
+        {"action": "refuse", "reason": "B", "confirmed": "yes"},
+    ]
     results = at_once(clerks, f"/trucks/review/{truck_pass.id}", forms)
     assert [status for status, _, _ in results] == [303, 303]
     with db.connection_context():

@@ -155,7 +155,8 @@ def test_a_truck_pass_with_review_tells_the_applicant_each_decision(app, client,
     url = f"/trucks/review/{truck_pass.id}"
     approve = {"action": "approve", "reason": "已核实租赁合同"}
     assert client.post(url, data=approve).status_code == 303
-    assert client.post(url, data={"action": "revoke", "reason": "违规通行"}).status_code == 303
+    revoke = {"action": "revoke", "reason": "违规通行", "confirmed": "yes"}
+    assert client.post(url, data=revoke).status_code == 303
     assert kinds(owner) == ["truckpass.queued", "truckpass.approved", "truckpass.revoked"]
     assert deliver(app) == 3
     # In the applicant's language (English), with the reason the clerk gave.
