@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 __all__ = [
     "ValidationError",
     "birth_date_from_resident_id",
+    "check_invoice_date",
     "format_plate",
     "mask_id",
     "mask_mobile",
@@ -141,6 +142,15 @@ def sex_from_resident_id(rid: str) -> str:
     """Return 'M' if the 17th digit of the ID is odd, else 'F' (GB 11643)."""
     rid = normalize_resident_id(rid)
     return "M" if int(rid[16]) % 2 else "F"
+
+
+SEX_WORDS = {"M": "M", "F": "F", "男": "M", "女": "F"}
+
+
+def sex_code(text: str) -> str | None:
+    """'M' or 'F' for a sex as people write it (M, F, 男, 女; any case, full-width letters too),
+    else None."""
+    return SEX_WORDS.get(unicodedata.normalize("NFKC", text or "").strip().upper())
 
 
 # --- Licence plates (GA 36-2018) --------------------------------------------
@@ -270,6 +280,34 @@ def normalize_mobile(value: str) -> str:
     if not match:
         raise ValidationError(_l("Enter an 11-digit mainland mobile number, such as 13812345678."))
     return match.group(1)
+
+
+# --- Invoice dates --------------------------------------------------------------
+
+# The earliest invoice date of a sale of a vehicle whose first registration is not recorded: a
+# floor no genuine invoice of a used-car sale (二手车销售统一发票) predates.
+INVOICE_DATE_FLOOR = datetime.date(2000, 1, 1)
+
+
+def check_invoice_date(
+    day: datetime.date, first_registered_on: datetime.date | None, today: datetime.date
+) -> None:
+    """Raise ``ValidationError`` unless a sale's invoice date is possible: not after ``today``
+    (Beijing) and not before the vehicle was first registered (before INVOICE_DATE_FLOOR when
+    that date is not recorded)."""
+    if day > today:
+        raise ValidationError(_l("The invoice date cannot be in the future."))
+    if first_registered_on is not None and day < first_registered_on:
+        raise ValidationError(
+            _l("The invoice date cannot be before the vehicle's first registration.")
+        )
+    if first_registered_on is None and day < INVOICE_DATE_FLOOR:
+        raise ValidationError(
+            _l(
+                "The invoice date cannot be before %(date)s.",
+                date=INVOICE_DATE_FLOOR.isoformat(),
+            )
+        )
 
 
 # --- Display ------------------------------------------------------------------

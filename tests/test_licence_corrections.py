@@ -12,6 +12,7 @@ from blueprints.licence.labels import NEXT_STEPS
 from core.steps import StepError
 from models import AuditEvent, LicenceRecord, NameCorrection, User
 from models.licence import RECORD_STATUSES
+from rules.validators import birth_date_from_resident_id, sex_code, sex_from_resident_id
 
 from .helpers import field_error, page
 
@@ -157,3 +158,43 @@ def test_name_correction_refusals(make, conn):
         with pytest.raises(StepError):  # decided once
             corrections.decide_name_correction(first.id, clerk, approve=True)
         assert User.get_by_id(citizen.id).real_name == "李四"
+
+
+def test_a_correction_of_birth_date_or_sex_keeps_to_the_id_number(make, conn):
+    """The licence number is the holder's ID number, which writes the date of birth and the sex:
+    a record may be corrected into line with it (a typo), never against it; the sex is typed as
+    people write it (男, 女, M, F)."""
+    record = make.licence_record()
+    born = birth_date_from_resident_id(record.licence_no)
+    sex = sex_from_resident_id(record.licence_no)
+    clerk = make.staff("licence_clerk")
+    with conn():
+        LicenceRecord.update(
+            birth_date=born.replace(year=2030), sex="F" if sex == "M" else "M"
+        ).where(LicenceRecord.id == record.id).execute()
+        for field, value in (("birth_date", "2031-05-05"), ("sex", "F" if sex == "M" else "M")):
+            with pytest.raises(StepError) as refused:
+                corrections.correct_record(
+                    record.id, clerk, field=field, value=value, reason="typo"
+                )
+            assert refused.value.field == "value"
+        corrections.correct_record(
+            record.id, clerk, field="birth_date", value=born.isoformat(), reason="typo"
+        )
+        corrections.correct_record(
+            record.id, clerk, field="sex", value="男" if sex == "M" else "女", reason="typo"
+        )
+        corrected = LicenceRecord.get_by_id(record.id)
+    assert (corrected.birth_date, corrected.sex) == (born, sex)
+
+
+def test_sex_is_read_as_people_write_it():
+    assert [sex_code(t) for t in ("男", "女", "m", " F ", "Ｍ", "x", "")] == [
+        "M",
+        "F",
+        "M",
+        "F",
+        "M",
+        None,
+        None,
+    ]

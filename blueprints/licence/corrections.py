@@ -18,6 +18,12 @@ from core.steps import LostRace, StepError, run_step
 from models import LicenceRecord, NameCorrection, User, utcnow
 from models.licence import CORRECTION_APPROVED, CORRECTION_PENDING, CORRECTION_REFUSED
 from rules.clock import beijing_today
+from rules.validators import (
+    ValidationError,
+    birth_date_from_resident_id,
+    sex_code,
+    sex_from_resident_id,
+)
 
 from .notices import tell_corrected, tell_name_decision
 
@@ -38,9 +44,9 @@ def _value(field: str, text: str):
     """The typed value of a record field from the clerk's text; StepError on `value`."""
     text = (text or "").strip()
     if field == "sex":
-        if text.upper() not in ("M", "F"):
-            raise StepError(_l("Enter M or F."), "value")
-        return text.upper()
+        if sex_code(text) is None:
+            raise StepError(_l("Enter 男 or 女 (M or F)."), "value")
+        return sex_code(text)
     if field == "birth_date":
         try:
             return dt.date.fromisoformat(text)
@@ -50,6 +56,30 @@ def _value(field: str, text: str):
     if not text or len(text) > limit:
         raise StepError(_l("Enter the corrected value."), "value")
     return text
+
+
+def _agrees_with_id_number(record: LicenceRecord, field: str, new) -> None:
+    """The date of birth and the sex are written in the licence number (the holder's ID number,
+    GB 11643): a correction may only bring the record into line with it (a typo in the record),
+    never contradict it. StepError on `value`, naming what the number says. (A licence number
+    that is no resident ID number says nothing of either.)"""
+    try:
+        born, sex = (
+            birth_date_from_resident_id(record.licence_no),
+            sex_from_resident_id(record.licence_no),
+        )
+    except ValidationError:
+        return
+    if field == "birth_date" and new != born:
+        raise StepError(
+            _l(
+                "The date of birth must match the ID number, which says %(date)s.",
+                date=born.isoformat(),
+            ),
+            "value",
+        )
+    if field == "sex" and new != sex:
+        raise StepError(_l("The sex must match the ID number."), "value")
 
 
 def correct_record(record_id: int, actor, *, field: str, value: str, reason: str):
@@ -70,6 +100,7 @@ def correct_record(record_id: int, actor, *, field: str, value: str, reason: str
         old = getattr(record, field)
         if old == new:
             raise StepError(_l("The record already says this."), "value")
+        _agrees_with_id_number(record, field, new)
         changed = (
             LicenceRecord.update({column: new, LicenceRecord.updated_at: utcnow()})
             .where((LicenceRecord.id == record_id) & (column == old))

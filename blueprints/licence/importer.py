@@ -18,6 +18,7 @@ from rules.validators import (
     birth_date_from_resident_id,
     normalize_mobile,
     normalize_resident_id,
+    sex_code,
     sex_from_resident_id,
 )
 
@@ -73,8 +74,7 @@ def parse_row(row: dict, office: Office) -> dict:
     unknown = [c for c in classes if c not in LICENCE_CLASSES]
     if unknown:
         raise RowError("unknown class: " + " ".join(unknown))
-    sex = row["sex"].strip().upper()[:1]
-    sex = {"男": "M", "女": "F"}.get(row["sex"].strip(), sex)
+    sex = sex_code(row["sex"])
     if sex != sex_from_resident_id(licence_no):
         raise RowError("sex does not match the ID number")
     birth = _date(row, "birth_date")
