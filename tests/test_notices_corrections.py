@@ -34,7 +34,7 @@ def test_a_corrected_record_tells_its_proven_holder_which_field_and_why(app, mak
             record.id, clerk, field="address", value="青岛市新地址2号", reason="登记时录入错误"
         )
         corrections.correct_record(
-            unproven_record.id, clerk, field="sex", value="F", reason="录入错误"
+            unproven_record.id, clerk, field="address", value="青岛市新地址3号", reason="录入错误"
         )
     assert kinds(holder) == ["licence.record_corrected"]
     assert kinds(stranger) == []
