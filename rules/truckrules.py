@@ -9,6 +9,7 @@ midnight (22:00-06:00 runs into the next morning).
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 TRUCK_CLASSES = ("light", "medium", "heavy", "hazardous")
@@ -65,9 +66,17 @@ def _minute(t: dt.time) -> int:
     return t.hour * 60 + t.minute
 
 
+# What people type between a window's ends, and between windows, besides "-" and ",": once
+# NFKC has folded the full-width forms a Chinese input method types (：，－～ and digits).
+RANGE_MARKS = re.compile(r"\s*(?:~|至|到|—|–|－)\s*")
+LIST_MARKS = re.compile(r"[、;；]")
+
+
 def parse_windows(text: str) -> list[Window]:
-    """'07:00-09:00, 17:00-19:00' -> windows; ValueError on any malformed part."""
-    parts = [part for part in text.replace("，", ",").split(",") if part.strip()]
+    """'07:00-09:00, 17:00-19:00' -> windows, also as typed in Chinese ('07：00～09：00，
+    17:00至19:00'); ValueError on any malformed part."""
+    text = RANGE_MARKS.sub("-", unicodedata.normalize("NFKC", text))
+    parts = [part for part in LIST_MARKS.sub(",", text).split(",") if part.strip()]
     if not parts:
         raise ValueError("no time window")
     if len(parts) > MAX_WINDOWS:

@@ -492,3 +492,18 @@ def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, 
     login(clerk)
     soup = page(client.get("/trucks/queue"))
     assert borrowed.plate not in soup.select_one("#queue").get_text()
+
+
+def test_the_purpose_says_its_limits(client, make, login, clock):
+    """A short purpose ("运煤") is enough; a long one is told its length, not "say briefly"; the
+    box itself stops at the limit; and the windows may be typed the Chinese way."""
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    long = steps(client, truck.plate, zone, purpose="钢" * 246)
+    soup = page(long, 422)
+    assert "246" in field_error(soup, "purpose") and "200" in field_error(soup, "purpose")
+    assert soup.select_one("#purpose")["maxlength"] == "200"
+    short = steps(client, truck.plate, zone, purpose="运煤", windows="09：00～16：00")
+    assert short.status_code == 303
+    assert created_pass().windows == "09:00-16:00"

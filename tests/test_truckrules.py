@@ -17,6 +17,7 @@ from rules.truckrules import (
     barred_zones,
     check_application,
     emission_barred,
+    format_windows,
     free_hours_warning,
     may_enter,
     parse_windows,
@@ -190,7 +191,10 @@ def test_the_emission_rule_bars_only_restricted_classes():
 
 
 @pytest.mark.parametrize(
-    "text", ["99999999999999999999:00-10:00", "08:99999999999999999999-10:00", "０８:00-10:00"]
+    # Digits of other scripts (Arabic-Indic here), which int() reads but NFKC leaves alone, are
+    # not times of day either (full-width ones are, once folded: see the test above).
+    "text",
+    ["99999999999999999999:00-10:00", "08:99999999999999999999-10:00", "٠٨:00-10:00"],
 )
 def test_absurd_times_are_a_value_error_not_an_overflow(text):
     with pytest.raises(ValueError):
@@ -207,3 +211,17 @@ def test_the_suite_gives_hypothesis_no_deadline():
     """The property above asks 2,880 minutes per example: under load one example can take
     longer than Hypothesis's default 200 ms, which is not a failure (tests/conftest.py)."""
     assert settings().deadline is None
+
+
+def test_windows_are_read_as_typed_in_chinese():
+    """A Chinese input method types full-width colons, digits and commas, and people write
+    ranges with 至 or ～ and lists with 、: all are the same windows."""
+    for typed in (
+        "07：00-09：00，17：00-19：00",
+        "０７:００～０９:００，17:00至19:00",
+        "07:00 - 09:00; 17:00—19:00",
+        "07:00-09:00、17:00-19:00",
+    ):
+        assert format_windows(parse_windows(typed)) == "07:00-09:00, 17:00-19:00"
+    with pytest.raises(ValueError):
+        parse_windows("七点到九点")

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import REQUIRED, Form, choices
+from models import TruckPass
 from rules.truckrules import EMISSION_STANDARDS, MAX_PASS_DAYS, TRUCK_CLASSES
 
 from .labels import CLASS_LABELS, DAY_LABELS, EMISSION_LABELS
@@ -53,7 +54,11 @@ class ApplyForm(Form):
         default="09:00-16:00",
         description=_l("When the truck will enter, e.g. 09:00-16:00 or 22:00-05:00."),
     )
-    purpose = TextAreaField(_l("Purpose"), description=_l("What the truck carries and where."))
+    purpose = TextAreaField(
+        _l("Purpose"),
+        description=_l("What the truck carries and where, in up to 200 characters."),
+        render_kw={"maxlength": TruckPass.purpose.max_length},
+    )
     document = FileField(
         _l("Document (optional)"), description=_l("A PDF, JPEG or PNG of at most 5 MB.")
     )

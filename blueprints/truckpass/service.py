@@ -98,6 +98,8 @@ def own_trucks(user):
 # --- The application's steps: each decides, and refuses with the field to show it at -----------
 
 DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+# The purpose: "运煤" (carrying coal) says enough; at most what the record holds.
+PURPOSE_MIN, PURPOSE_MAX = 2, TruckPass.purpose.max_length
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
 NOTHING_CHANGED = _l(
     "Nothing was changed: someone else decided it first, or the vehicle is blocked."
@@ -184,8 +186,17 @@ def step_purpose(purpose: str, upload) -> list:
     """Step 5: what the truck carries, and the document if one is sent (stored at once, so
     that the last step need not send it again); returns the stored documents."""
     purpose = (purpose or "").strip()
-    if len(purpose) < 4 or len(purpose) > 200:
+    if len(purpose) < PURPOSE_MIN:
         raise StepError(_l("Say in a few words what the truck carries and where."), "purpose")
+    if len(purpose) > PURPOSE_MAX:
+        raise StepError(
+            _l(
+                "Keep it to %(max)d characters (you wrote %(n)d).",
+                max=PURPOSE_MAX,
+                n=len(purpose),
+            ),
+            "purpose",
+        )
     if not upload or not getattr(upload, "filename", ""):
         return []
     try:
