@@ -134,3 +134,19 @@ def test_query_code_with_javascript_off(browser, live_app, base_url, scene):
     page.wait_for_url(f"{base_url}/evidence/cases/{scene['case'].id}")
     assert scene["case"].case_no in page.locator("h1").inner_text()
     context.close()
+
+
+def test_on_a_phone_in_english_the_actions_leave_the_titles_in_view(browser, base_url, scene):
+    """The actions column stays in view at the right of a wide table, but narrow (its buttons
+    one above the other): in English "Download a copy" would otherwise cover the titles."""
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="en-GB")
+    phone = context.new_page()
+    log_in(phone, base_url, scene["citizen"])
+    phone.goto(f"{base_url}/evidence/cases/{scene['case'].id}")
+    assert fits(phone, "party-case-en")
+    wrap = phone.locator("#items ~ .table-wrap").first.bounding_box()
+    actions = phone.locator("#items ~ .table-wrap td.row-actions").first.bounding_box()
+    title = phone.locator("#items ~ .table-wrap a", has_text="现场").first.bounding_box()
+    assert actions["width"] <= 0.4 * wrap["width"]
+    assert title["x"] >= wrap["x"] and title["x"] + 40 <= actions["x"]  # a title's start shows
+    context.close()
