@@ -11,10 +11,11 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from core.access import ROLE_LABELS, get_or_404, role_required
-from core.audit import audit, object_label
+from core.audit import actions_named, audit, object_label
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, Form, StrongPassword, choices
+from core.i18n import aside
 from core.identity import COUNTER_ROLES
 from core.paging import page_number
 from core.passwords import hash_password
@@ -196,13 +197,16 @@ def audit_search():
     if date_error:
         query = query.where(False)
     if args.get("actor"):
-        # As the rows show actors: a user name, a peer's address, or a citizen's name.
+        # As the rows show actors: a person's name, a staff member's user name, a peer's address.
         actor = args["actor"].strip()
-        citizens = User.select(User.id).where(~User.is_staff)
-        named = citizens.where(User.real_name == actor)
+        named = User.select(User.id).where(User.real_name == actor)
         query = query.where((AuditEvent.actor == actor) | AuditEvent.actor_id.in_(named))
     if args.get("action"):
-        query = query.where(AuditEvent.action.startswith(args["action"].strip()))
+        # The words a row shows ("revoked", "撤销"), or the start of the stored code ("login.").
+        action = args["action"].strip()
+        query = query.where(
+            AuditEvent.action.startswith(action) | AuditEvent.action.in_(actions_named(action))
+        )
     if args.get("object_id"):
         query = query.where(AuditEvent.object_id == args["object_id"].strip())
     china = BEIJING_OFFSET
@@ -223,7 +227,12 @@ def audit_search():
     user_ids |= {e.actor_id for e in rows if e.actor_id is not None}
     accounts = list(User.select().where(User.id.in_(user_ids))) if user_ids else []
     people = {str(u.id): u.real_name or u.username or u.mobile for u in accounts}
-    actors = {u.id: u.real_name for u in accounts if not u.is_staff and u.real_name}
+    # Staff by name with their user name (the row keeps the user name), citizens by name.
+    actors = {
+        u.id: u.real_name + aside(u.username) if u.is_staff else u.real_name
+        for u in accounts
+        if u.real_name
+    }
     fragment = bool(request.headers.get("HX-Request"))
     template = "staff/_audit_rows.html" if fragment else "staff/audit.html"
     return render_template(

@@ -125,6 +125,16 @@ def action_label(action: str) -> str:
     return str(label) if label is not None else action
 
 
+def actions_named(words: str) -> list[str]:
+    """The actions whose label, in the page's language, holds `words` (an administrator
+    searches the log with the words its rows show, not with the stored codes)."""
+    words = words.strip().casefold()
+    if not words:
+        return []
+    labels = {**ACTION_LABELS, **measures.audit_labels()}
+    return sorted(action for action, label in labels.items() if words in str(label).casefold())
+
+
 # Words for the kinds of object an audit row names (the model's class name is stored).
 OBJECT_LABELS = {
     "User": _l("Account"),

@@ -2,6 +2,7 @@
 
 import pytest
 
+from core.audit import audit
 from models import AuditEvent, User
 
 from .factories import Factory
@@ -182,3 +183,26 @@ def test_staff_see_their_own_cards_on_the_home_page(client, make, login):
     login(make.staff("admin"))  # no measure's card: the home page leads to the work page
     soup = page(client.get("/"))
     assert not soup.select("ul.services") and soup.select_one('main a[href="/staff/"]')
+
+
+def test_audit_search_finds_actions_by_their_words_and_staff_by_name(client, make, login, conn):
+    """An administrator searches with what the rows show: the words of an action (in the
+    page's language) and a staff member's name, which the rows show beside the user name."""
+    admin = make.staff("admin")
+    clerk = make.staff("licence_clerk", real_name="刘洋")
+    with conn():
+        audit("staff.deactivate", clerk, actor=admin)
+        audit("staff.activate", clerk, actor=admin)
+    login(admin)
+    english = {"Accept-Language": "en"}
+    for words, headers in (("deactivated", english), ("DEACTIVATED", english), ("staff.deact", {})):
+        rows = page(client.get(f"/staff/audit?action={words}", headers=headers)).select(
+            "#audit-rows tbody tr"
+        )
+        assert len(rows) == 1, words
+    assert not page(client.get("/staff/audit?action=nothing-like-it")).select(
+        "#audit-rows tbody tr td:nth-child(2)"
+    )
+    rows = page(client.get(f"/staff/audit?actor={admin.real_name}")).select("#audit-rows tbody tr")
+    assert rows and all(admin.username in row.get_text() for row in rows)
+    assert admin.real_name in rows[0].select("td")[2].get_text()

@@ -241,6 +241,12 @@ def test_review_queue_decision_and_revocation(client, make, login, clock, conn, 
         assert TruckPass.get_by_id(truck_pass.id).status == REVOKED
         assert AuditEvent.get(AuditEvent.action == "truck_pass.revoked").actor_id == clerk.id
     assert verdict(client.get(f"/p/{truck_pass.handle}")) == "revoked"
+    # Every row of the clerk's reading names the application: an act is audited as the act.
+    page(client.get(url))
+    with conn():
+        reads = AuditEvent.select().where(AuditEvent.action == "truck_pass.view")
+        assert reads.count() >= 1
+        assert {row.object_id for row in reads} == {str(truck_pass.id)}
 
 
 def test_documents_are_checked_and_send_the_application_to_review(client, make, login, clock):

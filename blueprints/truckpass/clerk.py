@@ -9,7 +9,7 @@ from core.audit import audit
 from core.confirm import confirmation_page, confirmed
 from core.htmx import redirect_to, render
 from core.paging import page_number
-from core.privacy import no_personal_data, reads_personal_data
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import absolute_path, store_upload
 from models import (
@@ -61,6 +61,12 @@ def review(pass_id: int):
     """One application or pass in full, with the decision or revocation form."""
     truck_pass = get_or_404(TruckPass, TruckPass.id == pass_id)
     form = DecisionForm()
+    if request.method == "POST":
+        # The clerk acts on the application they read (its GET was logged); the act is audited
+        # by the step, a refusal of it by nothing: not a new read of the applicant's data.
+        nothing_to_audit()
+    else:
+        audit("truck_pass.view", truck_pass)
     if form.validate_on_submit():
         action = request.form.get("action")
         if action not in service.CLERK_ACTIONS:
@@ -100,7 +106,6 @@ def review(pass_id: int):
                 "ok",
             )
             return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
-    audit("truck_pass.view", truck_pass)
     status = 422 if form.errors else 200
     return render_template(
         "truckpass/review.html",
