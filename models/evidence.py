@@ -268,7 +268,10 @@ class EvidenceAccess(BaseModel):
 # A party's request for a review (复核) of the case's handling, here of withheld evidence.
 REVIEW_PENDING = "pending"
 REVIEW_ANSWERED = "answered"
-REVIEW_STATUSES = (REVIEW_PENDING, REVIEW_ANSWERED)
+# The party took the request back before its answer (the column is a plain varchar(10) with
+# no CHECK: no migration; the moves are blueprints.evidence.review.REVIEW_MACHINE).
+REVIEW_WITHDRAWN = "withdrawn"
+REVIEW_STATUSES = (REVIEW_PENDING, REVIEW_ANSWERED, REVIEW_WITHDRAWN)
 
 
 class ReviewRequest(BaseModel):

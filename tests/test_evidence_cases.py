@@ -348,3 +348,44 @@ def test_the_access_log_does_not_name_withheld_items_to_parties(client, make, lo
     login(citizen)
     party_log = client.get(f"/evidence/cases/{case.id}/log").get_data(as_text=True)
     assert "证人王五的证言" not in party_log and "未向当事人公开的材料" in party_log
+
+
+def test_a_delivery_before_the_accident_is_refused_at_its_field(client, officer, make, conn):
+    # At opening: delivered the day before the accident.
+    response = client.post(
+        "/evidence/cases/new",
+        data=case_form(officer=officer.id, determination_delivered_on="2021-08-19"),
+        headers=EN,
+    )
+    soup = page(response, 422)
+    assert field_error(soup, "determination_delivered_on") == (
+        "The delivery date cannot be before the day of the accident."
+    )
+    # The day of the accident itself is fine.
+    response = client.post(
+        "/evidence/cases/new",
+        data=case_form(officer=officer.id, determination_delivered_on="2021-08-20"),
+    )
+    assert response.status_code == 303
+    # At the progress step: refused at the field before any confirmation is asked.
+    occurred = dt.datetime(2026, 3, 9, 17, 0)  # UTC: 10 March, 01:00 in Beijing
+    case = make.accident_case(officer, status="evidence_gathered", occurred_at=occurred)
+    case.determination_delivered_on = None
+    with conn():
+        AccidentCase.update(determination_delivered_on=None).where(
+            AccidentCase.id == case.id
+        ).execute()
+    url = f"/evidence/cases/{case.id}/progress"
+    early = {"to": "determination_delivered", "delivered_on": "2026-03-09"}
+    soup = page(client.post(url, data=early, headers=EN), 422)
+    assert not soup.find(id="confirm-box")
+    assert field_error(soup, "delivered_on") == (
+        "The delivery date cannot be before the day of the accident."
+    )
+    # A confirmed post is refused the same way (the step checks it again).
+    soup = page(client.post(url, data={**early, "confirmed": "yes"}, headers=EN), 422)
+    assert field_error(soup, "delivered_on")
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "evidence_gathered"
+    on_the_day = {"to": "determination_delivered", "delivered_on": "2026-03-10"}
+    assert page(client.post(url, data=on_the_day)).find(id="confirm-box")

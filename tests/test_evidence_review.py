@@ -13,6 +13,8 @@ from models import CASE_STATUSES, AccidentCase, AuditEvent, CaseParty, ReviewReq
 
 from .helpers import field_error, page
 
+EN = {"Accept-Language": "en"}
+
 
 def test_every_status_has_a_next_step():
     assert set(CASE_STATUSES) <= set(NEXT_STEPS)
@@ -52,9 +54,14 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
     url = f"/evidence/cases/{case.id}/review"
     assert field_error(page(party.post(url, data={"grounds": ""}), 422), "grounds")
     assert party.post(url, data={"grounds": "请公开对方车辆的照片"}).status_code == 303
-    # A second request waits for the first answer.
-    again = page(party.post(url, data={"grounds": "再次申请"}), 422)
-    assert "仍在等待答复" in again.get_text()
+    # A second request waits for the first answer: the page no longer offers the form, and a
+    # second post (an older tab) is told so at the top of the case page.
+    waiting = page(party.get(f"/evidence/cases/{case.id}"))
+    assert not waiting.find(id="review-form") and waiting.find(id="review-waiting")
+    again = party.post(url, data={"grounds": "再次申请"})
+    assert again.status_code == 303
+    told = page(party.get(again.location)).select_one(".flash-warn").get_text()
+    assert "仍在等待答复" in told
 
     desk = app.test_client()
     make.login(desk, officer)
@@ -148,3 +155,83 @@ def test_a_request_is_refused_when_the_case_closed_after_the_page_was_read(make,
         with pytest.raises(StepError):
             review.request_review(access, "请复核")
         assert not ReviewRequest.select().where(ReviewRequest.case == case.id).exists()
+
+
+def test_a_waiting_request_is_withdrawn_after_a_confirmation(make, app, conn):
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)
+    citizen, other = make.citizen(), make.citizen()
+    make.party(case, citizen)
+    make.party(case, other)
+    party = app.test_client()
+    make.login(party, citizen)
+    case_url = f"/evidence/cases/{case.id}"
+    assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
+    with conn():
+        request = ReviewRequest.get(ReviewRequest.case == case.id)
+    url = f"{case_url}/reviews/{request.id}/withdraw"
+    # While it waits: no second form, the request with its withdrawal (a POST form).
+    soup = page(party.get(case_url, headers=EN))
+    assert not soup.find(id="review-form")
+    button = soup.find(id=f"withdraw-review-{request.id}")
+    assert button["action"] == url and button["method"] == "post"
+    # Asked first; nothing changes yet.
+    asked = page(party.post(url, data={}, headers=EN))
+    assert asked.find(id="confirm-form")["action"] == url
+    assert "ask for a review again until" in asked.find(id="confirm-box").get_text()
+    with conn():
+        assert ReviewRequest.get_by_id(request.id).status == "pending"
+    # Another party of the case cannot withdraw it, nor can anyone without the token.
+    stranger = app.test_client()
+    make.login(stranger, other)
+    assert stranger.post(url, data={"confirmed": "yes"}).status_code == 404
+    assert party.post(url, data={"confirmed": "yes"}, csrf=False).status_code == 400
+    assert party.post(url, data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        assert ReviewRequest.get_by_id(request.id).status == "withdrawn"
+        row = AuditEvent.get(AuditEvent.action == "evidence.review_withdrawn")
+        assert row.actor_id == citizen.id and row.object_id == str(request.id)
+    # Gone from the officers' queue; the officer can no longer answer it, and may close.
+    desk = app.test_client()
+    make.login(desk, officer)
+    assert not page(desk.get("/evidence/reviews")).find(id=f"review-request-{request.id}")
+    with app.test_request_context(), conn():
+        with pytest.raises(StepError) as refused:
+            review.answer_review(request.id, officer, "答复")
+        assert refused.value.message is review.WITHDRAWN_ALREADY
+    # Shown as withdrawn; the party may ask again while the period runs.
+    soup = page(party.get(case_url, headers=EN))
+    assert "Withdrawn" in soup.find(id=f"review-{request.id}").get_text()
+    assert soup.find(id="review-form")
+    assert party.post(url, data={"confirmed": "yes"}).status_code == 303  # told, not changed
+    assert party.post(f"{case_url}/review", data={"grounds": "再次申请"}).status_code == 303
+    with conn():
+        assert ReviewRequest.select().where(ReviewRequest.status == "pending").count() == 1
+
+
+def test_a_blank_answer_is_refused_at_its_own_field(make, app, conn):
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)
+    requests = []
+    with conn():
+        for _ in range(2):
+            citizen = make.citizen()
+            party = make.party(case, citizen)
+            requests.append(
+                ReviewRequest.create(case=case.id, party=party.id, user=citizen.id, grounds="x")
+            )
+    first, second = requests
+    desk = app.test_client()
+    make.login(desk, officer)
+    url = f"/evidence/reviews/{second.id}/answer"
+    soup = page(desk.post(url, data={f"r{second.id}-answer": "   "}), 422)
+    assert field_error(soup, f"r{second.id}-answer")
+    assert not field_error(soup, f"r{first.id}-answer")
+    assert not soup.select(".flash-bad")
+    # What was typed stays (a too long answer, said at its field too).
+    long = "不予公开" * 251
+    soup = page(desk.post(url, data={f"r{second.id}-answer": long}), 422)
+    assert field_error(soup, f"r{second.id}-answer")
+    assert soup.find("textarea", id=f"r{second.id}-answer").get_text().strip() == long
+    with conn():
+        assert ReviewRequest.get_by_id(second.id).status == "pending"

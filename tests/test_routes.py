@@ -35,6 +35,7 @@ EXPECTED_ROUTES = {
     "POST /evidence/cases/<int:case_id>/parties/<int:party_id>/remove",
     "POST /evidence/cases/<int:case_id>/progress",
     "POST /evidence/cases/<int:case_id>/review",
+    "POST /evidence/cases/<int:case_id>/reviews/<int:request_id>/withdraw",
     "GET /evidence/reviews",
     "POST /evidence/reviews/<int:request_id>/answer",
     "POST /evidence/cases/new",

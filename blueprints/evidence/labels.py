@@ -33,4 +33,5 @@ NEXT_STEPS = {
 REVIEW_STATUS_LABELS = {
     "pending": _l("Waiting for the officer's answer"),
     "answered": _l("Answered"),
+    "withdrawn": _l("Withdrawn"),
 }

@@ -35,6 +35,7 @@ MEASURE = Measure(
     audit_labels={
         "evidence.review_requested": _l("Review of evidence asked for"),
         "evidence.review_answered": _l("Review request answered"),
+        "evidence.review_withdrawn": _l("Review request withdrawn"),
         "evidence.review_queue_view": _l("Review requests viewed"),
         "evidence.case_open": _l("Accident case opened"),
         "evidence.case.evidence_gathered": _l("Accident case: evidence gathered"),

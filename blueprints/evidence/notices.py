@@ -1,5 +1,6 @@
 """The notices of an accident case (core.notices): its parties are told when the case concerns
-them, when its evidence opens for review, when an item is withheld from them and when their
+them (in words that fit where the case stands when they are added), when they are removed from
+it, when its evidence opens for review, when an item is withheld from them and when their
 request for a review (复核) is answered; the handling officer is told when a review is asked for.
 
 Parties are kept by ID number, so a notice reaches a party's account only once that account
@@ -9,23 +10,42 @@ with its query code).
 """
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
+from core.i18n import is_chinese
 from core.identity import may_see_case
-from core.notices import kind, notify, notify_holder
-from models import CaseParty, EvidenceItem, User
+from core.notices import KINDS_BY_ENDPOINT, kind, notify, notify_holder
+from models import CaseParty, EvidenceItem, Notice, User
 from rules.clock import BEIJING_OFFSET
 
 from .forms import CATEGORY_LABELS, PARTY_ROLE_LABELS, REASON_LABELS
-from .period import review_deadline
+from .period import review_deadline, review_period_runs
 
 CASE_PAGE = {"endpoint": "evidence.case", "args": ("case_id",)}
 
 
+def role_in_text(role: str) -> str:
+    """A party's role as written inside a sentence: English writes the label (a common noun,
+    "Driver") in lower case there ("a party to it as driver"); Chinese has no case and keeps
+    it."""
+    label = str(PARTY_ROLE_LABELS.get(role, role))
+    return label if is_chinese() else label[:1].lower() + label[1:]
+
+
 def _labels(params: dict) -> dict:
-    """Role, category and withholding reason in the reader's language."""
+    """Role, category, withholding reason and the counts of items in the reader's language (the
+    role as written inside a sentence: "as driver", not "as Driver")."""
     out = dict(params)
     if "role" in params:
-        out["role"] = str(PARTY_ROLE_LABELS.get(params["role"], params["role"]))
+        out["role"] = role_in_text(params["role"])
+    if "released" in params:
+        out["released_items"] = ngettext(
+            "%(num)d item released", "%(num)d items released", int(params["released"])
+        )
+    if "withheld" in params:
+        out["withheld_items"] = ngettext(
+            "%(num)d item withheld", "%(num)d items withheld", int(params["withheld"])
+        )
     if "category" in params:
         out["category"] = str(CATEGORY_LABELS.get(params["category"], params["category"]))
     if "reason" in params:
@@ -47,6 +67,85 @@ kind(
     prepare=_labels,
     **CASE_PAGE,
 )
+# A party added once the case has moved on is told where it stands then (tell_added), not
+# that there is nothing to do yet.
+ADDED_DELIVERED = _l(
+    "%(office)s handles the accident of %(occurred_on)s at %(place)s; you are a party to it as "
+    "%(role)s. Its accident determination was delivered on %(delivered_on)s."
+)
+ADDED_OPEN = _l(
+    "%(office)s handles the accident of %(occurred_on)s at %(place)s; you are a party to it as "
+    "%(role)s. Its evidence is open to you online: %(released_items)s; %(withheld_items)s."
+)
+kind(
+    "evidence.party_added_simple",
+    title=_l("Accident case %(case_no)s concerns you"),
+    what=_l(
+        "%(office)s handles the accident of %(occurred_on)s at %(place)s; you are a party to it "
+        "as %(role)s."
+    ),
+    next_step=_l(
+        "The case is handled under the simple procedure: there is no evidence to review online."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.party_added_delivered",
+    title=_l("Accident case %(case_no)s concerns you"),
+    what=ADDED_DELIVERED,
+    next_step=_l(
+        "A review of the determination may be asked for in writing at %(office)s by "
+        "%(review_by_on)s. Under the general procedure the evidence is opened to you online "
+        "first: you will be told."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.party_added_delivered_late",
+    title=_l("Accident case %(case_no)s concerns you"),
+    what=ADDED_DELIVERED,
+    next_step=_l(
+        "Once the officer opens the evidence, you can review it online; you will be told. The "
+        "time to ask for a review of the determination has ended."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.party_added_open",
+    title=_l("The evidence of case %(case_no)s is open to you"),
+    what=ADDED_OPEN,
+    next_step=_l(
+        "Open the case page to review it. A review (复核) of the determination may be asked "
+        "for in writing at %(office)s by %(review_by_on)s."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.party_added_open_late",
+    title=_l("The evidence of case %(case_no)s is open to you"),
+    what=ADDED_OPEN,
+    next_step=_l(
+        "Open the case page to review it. The time to ask for a review of the determination "
+        "has ended."
+    ),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+kind(
+    "evidence.party_removed",
+    title=_l("You are no longer a party to case %(case_no)s"),
+    what=_l("%(office)s removed you as a party to accident case %(case_no)s."),
+    next_step=_l(
+        "You can no longer see the case online. If this is a mistake, contact %(office)s, "
+        "which handles the case."
+    ),
+    # The case page is no longer theirs: the link is the notices page, which marks it read.
+    endpoint="notices.index",
+)
 kind(
     "evidence.determination_delivered",
     title=_l("The determination of case %(case_no)s is delivered"),
@@ -67,7 +166,7 @@ kind(
     title=_l("The evidence of case %(case_no)s is open to you"),
     what=_l(
         "You can now view and copy the evidence of accident case %(case_no)s online: "
-        "%(released)s items; %(withheld)s withheld."
+        "%(released_items)s; %(withheld_items)s."
     ),
     next_step=_l(
         "Open the case page to review it. A review (复核) of the determination may be asked "
@@ -141,13 +240,57 @@ def tell_parties(case, kind_name: str, **extra) -> None:
         tell_party(case, party, kind_name, **extra)
 
 
-def tell_opened(case) -> None:
-    """The evidence opened for review: each party, with what they can see and by when to ask."""
+def item_counts(case) -> dict:
+    """How many items of the case the parties see, and how many are withheld from them."""
     items = EvidenceItem.select().where(EvidenceItem.case == case.id)
     released = items.where(EvidenceItem.released == True).count()  # noqa: E712
-    tell_parties(
-        case, "evidence.open_for_review", released=released, withheld=items.count() - released
+    return {"released": released, "withheld": items.count() - released}
+
+
+def tell_opened(case) -> None:
+    """The evidence opened for review: each party, with what they can see and by when to ask."""
+    tell_parties(case, "evidence.open_for_review", **item_counts(case))
+
+
+def tell_added(case, party) -> None:
+    """A party added: told where the case stands now. Before the determination, that there is
+    nothing to do yet; once delivered, by when a review may be asked for; once the evidence is
+    open, what they can see (and by when to ask, while the period runs)."""
+    late = "" if review_period_runs(case) else "_late"
+    if case.procedure != "general":
+        tell_party(case, party, "evidence.party_added_simple")
+    elif case.status in ("open_for_review", "closed"):
+        tell_party(case, party, f"evidence.party_added_open{late}", **item_counts(case))
+    elif case.status == "determination_delivered":
+        tell_party(
+            case,
+            party,
+            f"evidence.party_added_delivered{late}",
+            delivered_on=case.determination_delivered_on.isoformat(),
+        )
+    else:
+        tell_party(case, party, "evidence.party_added")
+
+
+def tell_removed(case, party) -> None:
+    """A party taken off the case: their account is told (if it could see the case), and its
+    unread notices about the case (the kinds that link to its page) are marked read, since
+    their links no longer open. Runs in
+    the removal's transaction, before the party's row is deleted."""
+    account = User.get_or_none(
+        (User.resident_id == party.resident_id) & (User.is_staff == False)  # noqa: E712
     )
+    if account is None:
+        return
+    about_case = [
+        notice.id
+        for notice in Notice.unread_of(account.id, list(KINDS_BY_ENDPOINT[CASE_PAGE["endpoint"]]))
+        if notice.params_dict.get("case_id") == case.id
+    ]
+    if about_case:
+        Notice.mark_read(account.id, about_case)
+    if may_see_case(account, case.id):
+        notify(account, "evidence.party_removed", **case_params(case))
 
 
 def tell_delivered(case) -> None:

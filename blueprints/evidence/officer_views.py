@@ -15,7 +15,6 @@ from core.htmx import redirect_to, render
 from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from models import ACCIDENT_OFFICER, CaseParty, ReviewRequest
-from rules.clock import beijing_today
 from rules.validators import ValidationError
 
 from . import bp, querycodes, service
@@ -80,8 +79,13 @@ def progress(case_id: int):
             button=_("Yes, close the case"),
         )
     day = form.delivered_on.data
-    delivering = form.to.data == "determination_delivered" and day and day <= beijing_today()
-    if delivering and not confirmed():
+    if form.to.data == "determination_delivered" and day and not confirmed():
+        # A day refused is said at its field before anything is asked.
+        try:
+            service.check_delivery_day(case, day)
+        except StepError as exc:
+            form_error(form, exc)
+            return case_page(access, 422, progress_form=form)
         # The day cannot be changed afterwards; under the general procedure it starts the
         # parties' time to ask for a review, and they are told.
         if case.procedure == "general":

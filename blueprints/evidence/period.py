@@ -8,6 +8,8 @@ import datetime as dt
 
 from flask import current_app
 
+from rules.clock import beijing_today
+
 # The period for asking a review, in days from the determination's delivery. It is a setting
 # (EVIDENCE_REVIEW_DAYS, app.SETTINGS), since provinces differ; 3 days is the common window of
 # the accident-handling rules (《道路交通事故处理程序规定》: 复核 is asked for within three days of
@@ -30,3 +32,17 @@ def review_deadline(case) -> dt.date | None:
     if case.determination_delivered_on is None:
         return None
     return deadline_after(case.determination_delivered_on)
+
+
+def review_period_runs(case, today: dt.date | None = None) -> bool:
+    """May a party ask for a review today: a general-procedure case whose determination was
+    delivered, not closed, within the period (the review steps, the case page and the notice a
+    party added late is sent all ask this)."""
+    deadline = review_deadline(case)
+    today = today or beijing_today()
+    return (
+        case.procedure == "general"
+        and deadline is not None
+        and case.determination_delivered_on <= today <= deadline
+        and case.status != "closed"
+    )

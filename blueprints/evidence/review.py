@@ -1,5 +1,6 @@
-"""Reviews (复核) of withheld evidence: a party asks within the legal period, the handling
-brigade's officers answer, and the answer reaches the party.
+"""Reviews (复核) of withheld evidence: a party asks within the legal period (and may withdraw
+the request while it waits), the handling brigade's officers answer, and the answer reaches the
+party.
 
 Steps follow the service convention (core.steps): the actor is the CaseAccess's user, one
 write transaction, refusals as StepError; each answer is a conditional UPDATE with its audit
@@ -15,27 +16,27 @@ from core.audit import audit
 from core.states import StateMachine
 from core.steps import LostRace, StepError, run_step
 from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, utcnow
-from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING
-from rules.clock import beijing_today
+from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING, REVIEW_WITHDRAWN
 
 from .notices import tell_review_answered, tell_review_requested
-from .period import review_deadline, review_period_days
+from .period import review_deadline, review_period_days, review_period_runs  # noqa: F401  (pages)
 
+# A request waits for its answer, or is taken back by its party first.
 REVIEW_MACHINE = StateMachine(
-    "evidence.review", "status", {REVIEW_PENDING: {REVIEW_ANSWERED}, REVIEW_ANSWERED: set()}
+    "evidence.review",
+    "status",
+    {
+        REVIEW_PENDING: {REVIEW_ANSWERED, REVIEW_WITHDRAWN},
+        REVIEW_ANSWERED: set(),
+        REVIEW_WITHDRAWN: set(),
+    },
 )
+WITHDRAWN_ALREADY = _l("The party withdrew this request.")
 
 
 def may_request_review(case: AccidentCase, today: dt.date | None = None) -> bool:
     """A general-procedure case whose determination was delivered, within the period."""
-    deadline = review_deadline(case)
-    today = today or beijing_today()
-    return (
-        case.procedure == "general"
-        and deadline is not None
-        and case.determination_delivered_on <= today <= deadline
-        and case.status != "closed"
-    )
+    return review_period_runs(case, today)
 
 
 def withheld_items(case: AccidentCase):
@@ -47,6 +48,11 @@ def withheld_items(case: AccidentCase):
 def party_requests(party: CaseParty):
     """One party's review requests, newest first."""
     return ReviewRequest.of_party(party.id)
+
+
+def waiting_request(requests) -> ReviewRequest | None:
+    """The request of these (one party's) that waits for its answer, if any."""
+    return next((r for r in requests if r.status == REVIEW_PENDING), None)
 
 
 def request_review(access, grounds: str) -> ReviewRequest:
@@ -112,6 +118,8 @@ def answer_review(request_id: int, actor, answer: str) -> ReviewRequest:
         case = request and AccidentCase.get_by_id(request.case_id)
         if case is None or case.office_id != actor.office_id:
             raise StepError(_l("No such request."))
+        if request.status == REVIEW_WITHDRAWN:
+            raise StepError(WITHDRAWN_ALREADY)
         if request.status != REVIEW_PENDING:
             raise LostRace
         if not REVIEW_MACHINE.apply(
@@ -128,3 +136,32 @@ def answer_review(request_id: int, actor, answer: str) -> ReviewRequest:
         return request
 
     return run_step(step, lost=_l("This request has already been answered."))
+
+
+def withdraw_review(access, request_id: int) -> ReviewRequest:
+    """A party takes back their request while it waits for its answer: it leaves the officers'
+    queue (a conditional UPDATE with its audit row), and the party may ask again while the
+    period runs. StepError when it was answered or withdrawn meanwhile; a request that is not
+    this party's is None for the view (404)."""
+    if access.party is None:
+        raise StepError(_l("Only a party to the case may withdraw a review request."))
+
+    def step():
+        request = ReviewRequest.get_or_none(
+            (ReviewRequest.id == request_id)
+            & (ReviewRequest.case == access.case.id)
+            & (ReviewRequest.party == access.party.id)
+        )
+        if request is None:
+            return None
+        if request.status != REVIEW_PENDING or not REVIEW_MACHINE.apply(
+            request,
+            REVIEW_WITHDRAWN,
+            action="evidence.review_withdrawn",
+            actor=access.user,
+            detail={"case": access.case.id},
+        ):
+            raise LostRace
+        return request
+
+    return run_step(step, lost=_l("This request is no longer waiting for an answer."))

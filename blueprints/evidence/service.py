@@ -32,11 +32,11 @@ from models import (
     UserRole,
     write_tx,
 )
-from rules.clock import beijing_to_utc, beijing_today
+from rules.clock import BEIJING_OFFSET, beijing_to_utc, beijing_today
 from rules.validators import ValidationError
 
 from .files import check_structure
-from .notices import tell_delivered, tell_opened, tell_party, tell_withheld
+from .notices import tell_added, tell_delivered, tell_opened, tell_removed, tell_withheld
 
 # The audit action of each kind of look (the access table has its own row too).
 ACCESS_ACTIONS = {
@@ -195,8 +195,8 @@ def open_case(
 ) -> AccidentCase:
     """An officer opens a case in their brigade; `occurred_at` is Beijing wall-clock time.
 
-    Refused (StepError on the field at fault) for a number already used, or an accident or a
-    delivery in the future.
+    Refused (StepError on the field at fault) for a number already used, an accident or a
+    delivery in the future, or a delivery before the day of the accident.
     """
     case_no = case_no.strip().upper()
     today = beijing_today()
@@ -206,6 +206,8 @@ def open_case(
         raise StepError(_l("The accident cannot be in the future."), "occurred_at")
     if determination_delivered_on and determination_delivered_on > today:
         raise StepError(_l("This date cannot be in the future."), "determination_delivered_on")
+    if determination_delivered_on and determination_delivered_on < occurred_at.date():
+        raise StepError(BEFORE_ACCIDENT, "determination_delivered_on")
     with write_tx():
         case = AccidentCase.create(
             case_no=case_no,
@@ -222,6 +224,24 @@ def open_case(
     return case
 
 
+# A determination is delivered on the day of the accident at the earliest.
+BEFORE_ACCIDENT = _l("The delivery date cannot be before the day of the accident.")
+
+
+def accident_day(case: AccidentCase):
+    """The (Beijing) day of the case's accident (occurred_at is stored in UTC)."""
+    return (case.occurred_at + BEIJING_OFFSET).date()
+
+
+def check_delivery_day(case: AccidentCase, day) -> None:
+    """Refuse (on `delivered_on`) a delivery day that is missing, in the future, or before the
+    accident; the progress view asks this before it asks for a confirmation."""
+    if day is None or day > beijing_today():
+        raise StepError(_l("Enter the day it was delivered (not in the future)."), "delivered_on")
+    if day < accident_day(case):
+        raise StepError(BEFORE_ACCIDENT, "delivered_on")
+
+
 # Closing is refused while a party's review request waits (move_case; the case page's view
 # says so before asking for a confirmation).
 REVIEW_WAITING = _l("A party's review request waits for its answer: answer it first.")
@@ -230,7 +250,8 @@ REVIEW_WAITING = _l("A party's review request waits for its answer: answer it fi
 def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
     """Move the case one step on (the access's officer acts).
 
-    Refused when a delivery day is missing or in the future (on `delivered_on`), when the
+    Refused when a delivery day is missing, in the future or before the accident (on
+    `delivered_on`), when the
     simple procedure would open a review, when the general procedure would close without one
     (the parties have a right to review), while a party's review request waits for its answer,
     or when the case had already moved on.
@@ -239,10 +260,7 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
     updates = {}
     if to == "determination_delivered":
         day = delivered_on or case.determination_delivered_on
-        if day is None or day > beijing_today():
-            raise StepError(
-                _l("Enter the day it was delivered (not in the future)."), "delivered_on"
-            )
+        check_delivery_day(case, day)
         updates["determination_delivered_on"] = day
     if to == "open_for_review" and case.procedure != "general":
         raise StepError(_l("Under the simple procedure there is no evidence review."))
@@ -294,14 +312,15 @@ def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) 
         audit(
             "evidence.party_add", party, actor=access.user, detail={"case_no": access.case.case_no}
         )
-        tell_party(access.case, party, "evidence.party_added")
+        tell_added(access.case, party)
     return party
 
 
 def remove_party(access: CaseAccess, party: CaseParty) -> None:
     """Take a wrongly added party off the case (the access's officer acts): their access
-    ends at once."""
+    ends at once, and they are told."""
     with write_tx():
+        tell_removed(access.case, party)
         CaseParty.delete().where(CaseParty.id == party.id).execute()
         audit(
             "evidence.party_remove",

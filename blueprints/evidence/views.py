@@ -159,8 +159,8 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
 
 def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
     """What a party sees of withheld evidence and reviews: the items kept from them (category
-    and grounds), the next step, their requests with the answers, and the form while the
-    period runs."""
+    and grounds), the next step, their requests with the answers (the waiting one with its
+    withdrawal), and the form while the period runs and no request of theirs waits."""
     case = access.case
     days = review.review_period_days()
     key = case.status if case.procedure == "general" else "simple"
@@ -168,11 +168,15 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
         "days": days,
         "office": case.office.display_name(str(get_locale())),
     }
-    may_ask = review.may_request_review(case)
+    requests = review.party_requests(access.party)
+    waiting = review.waiting_request(requests)
+    # While their request waits, the party is offered its withdrawal, not a second request.
+    may_ask = waiting is None and review.may_request_review(case)
     return {
         "withheld": review.withheld_items(case) if access.review_open else [],
         "next_step": next_step,
-        "review_requests": review.party_requests(access.party),
+        "review_requests": requests,
+        "review_waiting": waiting,
         "review_deadline": review.review_deadline(case),
         "review_form": (review_form or ReviewRequestForm(formdata=None)) if may_ask else None,
     }
