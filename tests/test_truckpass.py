@@ -513,3 +513,16 @@ def test_the_purpose_says_its_limits(client, make, login, clock):
     short = steps(client, truck.plate, zone, purpose="运煤", windows="09：00～16：00")
     assert short.status_code == 303
     assert created_pass().windows == "09:00-16:00"
+
+
+def test_someone_elses_truck_is_said_to_go_to_a_clerk_from_the_second_step(
+    client, make, login, clock
+):
+    owner, other = make.citizen(), make.citizen()
+    theirs, own = make.truck(other), make.truck(owner)
+    login(owner)
+    said = page(client.post("/trucks/apply", data={"step": "1", "plate": theirs.plate}))
+    assert said.find(id="not-own-truck")
+    assert not page(client.post("/trucks/apply", data={"step": "1", "plate": own.plate})).find(
+        id="not-own-truck"
+    )
