@@ -1,6 +1,7 @@
 """The base of every form, the words and checks forms of several measures share, and glue
 between the pure validators in rules/ and WTForms fields."""
 
+import unicodedata
 from functools import lru_cache
 
 from babel import support
@@ -88,6 +89,13 @@ class Normalized:
             field.data = self.normalizer(field.data or "", **self.kwargs)
         except ValidationError as exc:
             raise StopValidation(str(exc.message)) from exc
+
+
+def halfwidth(value):
+    """A WTForms filter for codes and numbers typed with a Chinese input method: full-width
+    letters, digits and dashes (３７０２, ＤＥＭＯ－ＣＡＳＥ) folded to ASCII (NFKC), and the
+    ends stripped, so that what looks right to the person is read as they meant it."""
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -246,6 +246,10 @@ def test_release_decision(client, officer, make, conn):
         assert EvidenceItem.get_by_id(item.id).released
 
 
+# ASCII letters, digits and "-" as a Chinese input method in full-width mode types them.
+FULL_WIDTH = {c: c + 0xFEE0 for c in range(0x21, 0x7F)}
+
+
 def print_notice(client, case, party, **confirmation) -> str:
     """The query code on a freshly printed notice."""
     url = f"/evidence/cases/{case.id}/parties/{party.id}/notice"
@@ -270,14 +274,19 @@ def test_query_code_opens_the_case_for_its_party_only(app, make, login, conn):
     )
     assert "No case matches" in page(response, 422).get_text()
     assert other_client.get(f"/evidence/cases/{case.id}").status_code == 404
-    # The party, with the code in lower case and without the dash, gets in.
+    # The party, with the code in lower case and without the dash, gets in; and as a Chinese
+    # input method types both, in full-width characters.
     make.login(party_client, citizen)
     page(party_client.get("/evidence/open"))
-    response = party_client.post(
-        "/evidence/open",
-        data={"case_no": case.case_no, "code": code.replace("-", "").lower()},
-    )
-    assert response.status_code == 303 and response.location.endswith(f"/cases/{case.id}")
+    for case_no, typed in (
+        (case.case_no, code.replace("-", "").lower()),
+        (
+            case.case_no.translate(FULL_WIDTH),
+            code.translate(FULL_WIDTH),
+        ),
+    ):
+        response = party_client.post("/evidence/open", data={"case_no": case_no, "code": typed})
+        assert response.status_code == 303 and response.location.endswith(f"/cases/{case.id}")
     # A new notice makes the old code useless: the officer is asked first.
     url = f"/evidence/cases/{case.id}/parties/{party.id}/notice"
     asked = page(officer_client.post(url, data={}))

@@ -19,7 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core.forms import REQUIRED, Form, Normalized
+from core.forms import REQUIRED, Form, Normalized, halfwidth
 from core.forms import choices as pairs_to_choices
 from rules.validators import normalize_mobile, normalize_resident_id
 
@@ -80,6 +80,7 @@ class CaseForm(Form):
 
     case_no = StringField(
         _l("Case number"),
+        filters=[halfwidth],
         validators=[
             DataRequired(REQUIRED),
             Regexp(CASE_NO_RE, message=_l("6-32 letters, digits or dashes.")),
@@ -170,6 +171,7 @@ class QueryCodeForm(Form):
 
     case_no = StringField(
         _l("Case number"),
+        filters=[halfwidth],
         validators=[
             DataRequired(REQUIRED),
             Regexp(CASE_NO_RE, message=_l("6-32 letters, digits or dashes.")),
@@ -177,6 +179,7 @@ class QueryCodeForm(Form):
     )
     code = StringField(
         _l("Query code"),
+        filters=[halfwidth],
         validators=[
             DataRequired(REQUIRED),
             Regexp(r"^\s*[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}\s*$", message=_l("8 letters and digits.")),
