@@ -241,6 +241,7 @@ def test_release_decision(client, officer, make, conn):
         assert AuditEvent.get(AuditEvent.action == "evidence.item_withhold")
     soup = page(client.get(f"/evidence/cases/{case.id}/items/{item.id}", headers=EN))
     assert "第三人隐私" in soup.get_text()  # the reason is shown to the officer
+    assert "PDF document" in soup.get_text() and "application/pdf" not in soup.get_text()
     client.post(url, data={"release": "released"})
     with conn():
         assert EvidenceItem.get_by_id(item.id).released

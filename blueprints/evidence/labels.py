@@ -35,3 +35,11 @@ REVIEW_STATUS_LABELS = {
     "answered": _l("Answered"),
     "withdrawn": _l("Withdrawn"),
 }
+
+
+# The kinds of file evidence may be (service.ALLOWED_TYPES), as an officer reads them.
+FILE_TYPE_LABELS = {
+    "application/pdf": _l("PDF document"),
+    "image/jpeg": _l("JPEG picture"),
+    "image/png": _l("PNG picture"),
+}

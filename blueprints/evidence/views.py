@@ -41,7 +41,7 @@ from .forms import (
     ReviewRequestForm,
     UploadForm,
 )
-from .labels import NEXT_STEPS, REVIEW_STATUS_LABELS
+from .labels import FILE_TYPE_LABELS, NEXT_STEPS, REVIEW_STATUS_LABELS
 
 # Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
 # browser's own PDF viewer show a PDF opened from this site.
@@ -62,6 +62,7 @@ templatehelpers.add_when_registered(
     EV_REASON=REASON_LABELS,
     EV_KIND=KIND_LABELS,
     EV_REVIEW_STATUS=REVIEW_STATUS_LABELS,
+    EV_FILE_TYPE=FILE_TYPE_LABELS,
 )
 
 
