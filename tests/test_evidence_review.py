@@ -9,7 +9,7 @@ import pytest
 from blueprints.evidence import review
 from blueprints.evidence.labels import NEXT_STEPS
 from core.steps import StepError
-from models import CASE_STATUSES, AccidentCase, AuditEvent, CaseParty, ReviewRequest
+from models import CASE_STATUSES, AccidentCase, AuditEvent, CaseParty, Notice, ReviewRequest
 
 from .helpers import field_error, page
 
@@ -191,7 +191,11 @@ def test_a_waiting_request_is_withdrawn_after_a_confirmation(make, app, conn):
         assert ReviewRequest.get_by_id(request.id).status == "withdrawn"
         row = AuditEvent.get(AuditEvent.action == "evidence.review_withdrawn")
         assert row.actor_id == citizen.id and row.object_id == str(request.id)
-    # Gone from the officers' queue; the officer can no longer answer it, and may close.
+    # Gone from the officers' queue, and the officer's notice of it is settled (read); the
+    # officer can no longer answer it, and may close.
+    with conn():
+        assert Notice.unread_count(officer.id) == 0
+        assert Notice.select().where(Notice.user == officer.id).count() == 1
     desk = app.test_client()
     make.login(desk, officer)
     assert not page(desk.get("/evidence/reviews")).find(id=f"review-request-{request.id}")

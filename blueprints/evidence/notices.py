@@ -15,7 +15,7 @@ from flask_babel import ngettext
 from core.i18n import is_chinese
 from core.identity import may_see_case
 from core.notices import KINDS_BY_ENDPOINT, kind, notify, notify_holder
-from models import CaseParty, EvidenceItem, Notice, User
+from models import CaseParty, EvidenceItem, Notice, ReviewRequest, User
 from rules.clock import BEIJING_OFFSET
 
 from .forms import CATEGORY_LABELS, PARTY_ROLE_LABELS, REASON_LABELS
@@ -326,6 +326,21 @@ def tell_review_requested(case, party, grounds: str) -> None:
         role=party.role,
         grounds=quoted,
     )
+
+
+def settle_review_requested(case) -> None:
+    """A party withdrew their review request: once no request of the case waits any more, the
+    handling officer's unread notices of requests on it are marked read (the queue they link to
+    no longer lists them). Runs in the withdrawal's transaction."""
+    if ReviewRequest.waiting_on_case(case.id):
+        return
+    asked = [
+        notice.id
+        for notice in Notice.unread_of(case.officer_id, ["evidence.review_requested"])
+        if notice.params_dict.get("case_id") == case.id
+    ]
+    if asked:
+        Notice.mark_read(case.officer_id, asked)
 
 
 def tell_review_answered(case, request) -> None:

@@ -18,7 +18,7 @@ from core.steps import LostRace, StepError, run_step
 from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, utcnow
 from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING, REVIEW_WITHDRAWN
 
-from .notices import tell_review_answered, tell_review_requested
+from .notices import settle_review_requested, tell_review_answered, tell_review_requested
 from .period import review_deadline, review_period_days, review_period_runs  # noqa: F401  (pages)
 
 # A request waits for its answer, or is taken back by its party first.
@@ -162,6 +162,7 @@ def withdraw_review(access, request_id: int) -> ReviewRequest:
             detail={"case": access.case.id},
         ):
             raise LostRace
+        settle_review_requested(access.case)
         return request
 
     return run_step(step, lost=_l("This request is no longer waiting for an answer."))
