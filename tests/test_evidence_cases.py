@@ -154,7 +154,12 @@ def test_progress_follows_the_table(client, officer, make, conn):
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "evidence_gathered"
     client.post(url, data={**delivery, "confirmed": "yes"})
-    client.post(url, data={"to": "open_for_review"})
+    # Opening the evidence tells every party at once and cannot be undone: asked first.
+    asked = page(client.post(url, data={"to": "open_for_review"}, headers=EN))
+    assert "0 released items" in asked.find(id="confirm-box").get_text()
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "determination_delivered"
+    client.post(url, data={"to": "open_for_review", "confirmed": "yes"})
     with conn():
         case = AccidentCase.get_by_id(case.id)
         assert (

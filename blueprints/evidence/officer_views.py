@@ -6,6 +6,7 @@ cannot be undone.
 
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from core.access import get_or_404, login_required, role_required
@@ -77,6 +78,25 @@ def progress(case_id: int):
             ),
             back=url_for("evidence.case", case_id=case.id),
             button=_("Yes, close the case"),
+        )
+    opening = form.to.data == "open_for_review" and case.procedure == "general"
+    if opening and form.to.data in service.CASE_PROGRESS.targets(case.status) and not confirmed():
+        # Every party is told at once and may copy what is released: asked first.
+        released = sum(1 for item in access.visible_items() if item.released)
+        return confirmation_page(
+            title=_("Open the evidence to the parties?"),
+            message=ngettext(
+                "The parties of case %(no)s are told at once and can view and copy the "
+                "%(num)d released item; withheld items stay withheld. The evidence cannot be "
+                "closed to them again.",
+                "The parties of case %(no)s are told at once and can view and copy the "
+                "%(num)d released items; withheld items stay withheld. The evidence cannot be "
+                "closed to them again.",
+                released,
+                no=case.case_no,
+            ),
+            back=url_for("evidence.case", case_id=case.id),
+            button=_("Yes, open the evidence"),
         )
     day = form.delivered_on.data
     if form.to.data == "determination_delivered" and day and not confirmed():
