@@ -3,13 +3,16 @@
 An irreversible act (declining a sale, sending an archive, cancelling a licence...) is posted
 twice: the first post, without `confirmed=yes`, answers a page that says what will happen and
 cannot be undone, with a form that posts the same fields again plus the confirmation, and a
-way back. Nothing is written by the first post. Views use it as
+way back. Nothing is written by the first post, also when htmx posted it (the page then
+replaces the body). Views use it as
 
     if not confirmed():
         return confirmation_page(title=..., message=..., action=request.path, back=...)
 """
 
-from flask import render_template, request
+from flask import make_response, render_template, request
+
+from core.htmx import is_htmx
 
 CONFIRM_FIELD = "confirmed"
 # Fields never carried over to the confirmation form (the token is written afresh).
@@ -42,4 +45,12 @@ def confirmation_page(
         button=button,
         irreversible=irreversible,
     )
-    return html, status
+    response = make_response(html, status)
+    response.vary.add("HX-Request")
+    if is_htmx():
+        # Asked from a form that htmx posts: the question is a page of its own, not a piece of
+        # the panel the form would have swapped, so it takes the whole body (its form posts
+        # without htmx, and its way back is a link).
+        response.headers["HX-Retarget"] = "body"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response

@@ -64,6 +64,10 @@ class Measure:
     # The statistics' measures it is counted under (keys of rules.stats.MEASURES): the counting
     # tables stay in rules.stats, pure and run inside the audit row's transaction.
     statistics: tuple[str, ...] = ()
+    # How people know its objects: per object type an audit row stores (the model's class
+    # name), a function of the stored object id giving the number people quote (a case's
+    # ZY000007), or None when there is none; the receipts name the object by it, not by its id.
+    object_names: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict)
 
 
 def staff(*roles: str) -> frozenset[str]:
@@ -133,3 +137,13 @@ def result_labels(action: str) -> Mapping[str, object]:
 def demo_loaders() -> list[Callable]:
     """Each measure's demo loader, in the measures' order."""
     return [m.demo for m in registered() if m.demo is not None]
+
+
+def object_number(object_type: str, object_id: str) -> str | None:
+    """The number people know an object by (a case number), from the measure that declares
+    one for its type; None when none does or the object has none."""
+    for m in registered():
+        name = m.object_names.get(object_type)
+        if name is not None and object_id:
+            return name(object_id)
+    return None

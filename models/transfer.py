@@ -109,7 +109,12 @@ class TransferCase(BaseModel):
     @property
     def number(self) -> str:
         """The case number people quote (e.g. ZY000042)."""
-        return f"ZY{self.id:06d}"
+        return self.number_of(self.id)
+
+    @staticmethod
+    def number_of(case_id: int) -> str:
+        """The number of the case with this id, without reading it."""
+        return f"ZY{case_id:06d}"
 
     @property
     def is_open(self) -> bool:

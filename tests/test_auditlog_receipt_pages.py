@@ -250,3 +250,37 @@ def test_a_clerks_receipt_of_a_citizens_step_shows_no_account(app, client, make,
         assert "actor" not in receipt["disclosed"] and "role" in receipt["disclosed"]
         assert w.buyer.mobile not in path.read_text() and w.seller.mobile not in path.read_text()
         assert run_script(path).returncode == 0
+
+
+def test_a_receipt_names_the_case_by_its_number_and_shows_no_empty_rows(app, client, make, login):
+    """The object is the case the reader knows (ZY000007), not its internal id; a field with
+    no value (a citizen's step has no office code) has no row, in either language."""
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    integrate_now(app)
+    login(w.buyer)
+    links = [
+        a["href"]
+        for a in page(client.get(f"/transfer/cases/{case.id}")).select(".timeline a.receipt")
+    ]
+    # The buyer's own confirmation: a citizen's step, made at no office.
+    with app.app_context(), db.connection_context():
+        mine = AuditEvent.get(
+            (AuditEvent.action == "transfer.confirm") & (AuditEvent.actor_id == w.buyer.id)
+        )
+    [link] = [href for href in links if href.endswith(f"/receipt/{mine.id}")]
+    for language, kind, office in (("en", "Transfer case", "Office code"), ("zh-CN", None, None)):
+        soup = page(client.get(link, headers={"Accept-Language": language}))
+        entry = soup.find(id="receipt-entry")
+        rows = dict(
+            zip(
+                [dt.get_text(strip=True) for dt in entry.find_all("dt")],
+                [dd.get_text(strip=True) for dd in entry.find_all("dd")],
+                strict=True,
+            )
+        )
+        assert all(rows.values()), rows
+        about = list(rows.values())[2]
+        assert case.number in about and about.split()[-1] != str(case.id)
+        if kind:
+            assert about == f"{kind} {case.number}" and office not in rows

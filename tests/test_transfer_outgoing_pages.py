@@ -57,7 +57,7 @@ def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
     assert "ZY000007" in page(client.get("/transfer/outgoing")).get_text()
     text = page(client.get(f"/transfer/outgoing/{out.id}")).get_text()
     assert "INV-7" in text and "¥65,000.00" in text  # as the buyer's city writes the price
-    response = client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
+    response = client.post(f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"})
     assert response.status_code == 303
     with conn():
         assert OutgoingTransfer.get_by_id(out.id).seller_confirmed_at is not None
@@ -66,9 +66,31 @@ def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
             OTHER,
             {"case_id": 7, "reasons": []},
         )
-    client.post(f"/transfer/outgoing/{out.id}/confirm", data={})  # twice: no second message
+    client.post(
+        f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"}
+    )  # twice: no second message
     with conn():
         assert sent("transfer.seller_confirmed").count() == 1
+
+
+def test_the_seller_is_asked_before_confirming_at_the_origin(app, make, conn, outgoing):
+    """Confirming commits the seller: the first post asks, naming the plate, the price and
+    the buyer, and writes nothing (nor sends anything to the buyer's city)."""
+    out, seller, _ = outgoing
+    client = as_user(app, make, seller)
+    url = f"/transfer/outgoing/{out.id}/confirm"
+    asked = page(client.post(url, data={}, headers={"Accept-Language": "en"}))
+    text = asked.find(id="confirm-box").get_text(" ", strip=True)
+    with conn():
+        plate = Vehicle.get_by_id(out.vehicle_id).plate
+    assert f"{plate[:2]}·{plate[2:]}" in text and "¥65,000.00" in text and "买方" in text
+    assert "ZY000007" in text
+    with conn():
+        assert OutgoingTransfer.get_by_id(out.id).seller_confirmed_at is None
+        assert sent("transfer.seller_confirmed").count() == 0
+    assert client.post(url, data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        assert OutgoingTransfer.get_by_id(out.id).seller_confirmed_at is not None
 
 
 def test_the_record_follows_the_case_in_the_buyers_city(app, make, conn, outgoing):
@@ -92,7 +114,7 @@ def test_the_record_follows_the_case_in_the_buyers_city(app, make, conn, outgoin
     assert shown()[0] == "Awaiting confirmation"
     relayed("confirmed", party="buyer")
     assert shown()[0] == "Awaiting the seller's confirmation"
-    seller_client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
+    seller_client.post(f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"})
     state, mine, clerks = shown()
     assert state.startswith("Confirmed by both") and state in mine and state in clerks
     panel = page(seller_client.get(f"/transfer/outgoing/{out.id}", headers=english))
@@ -201,7 +223,10 @@ def test_outsiders_see_nothing(app, make, conn, outgoing):
     out, _, _ = outgoing
     stranger = as_user(app, make, make.citizen())
     assert stranger.get(f"/transfer/outgoing/{out.id}").status_code == 404
-    assert stranger.post(f"/transfer/outgoing/{out.id}/confirm", data={}).status_code == 404
+    assert (
+        stranger.post(f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"}).status_code
+        == 404
+    )
     assert "ZY000007" not in page(stranger.get("/transfer/outgoing")).get_text()
     with conn():
         assert OutboxMessage.select().count() == 0
@@ -241,7 +266,7 @@ def test_the_buyers_page_of_a_case_opened_over_the_network(app, make, conn):
     # Nobody confirms for the seller "on this page": they do it where the car is registered.
     next_step = soup.find(id="next-step").get_text()
     assert "卖方在车辆登记地" in next_step and "分别在本页确认" not in next_step
-    client.post(f"/transfer/cases/{case.id}/confirm", data={})
+    client.post(f"/transfer/cases/{case.id}/confirm", data={"confirmed": "yes"})
     with conn():
         relayed = OutboxMessage.select().where(OutboxMessage.type == "transfer.event")
         assert [json.loads(m.body)["event"]["kind"] for m in relayed] == ["confirmed"]
@@ -263,7 +288,7 @@ def test_the_origins_timeline_links_its_own_steps_to_receipts(app, make, conn, o
 
     out, seller, clerk = outgoing
     client = as_user(app, make, seller)
-    client.post(f"/transfer/outgoing/{out.id}/confirm", data={})
+    client.post(f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"})
     with conn():
         peer = Peer.get(Peer.base_url == OTHER)
         at = utcnow().isoformat()  # after the confirmation: the timeline's second step
@@ -282,6 +307,9 @@ def test_the_origins_timeline_links_its_own_steps_to_receipts(app, make, conn, o
     ]
     assert len(links) == 2
     soup = page(client.get(links[0]))
+    # The record is named by the case number the seller knows, not by the record's id.
+    about = soup.find(id="receipt-entry").get_text(" ", strip=True)
+    assert "ZY000007" in about
     download = client.get(soup.find(id="receipt-download")["href"])
     assert download.status_code == 200
     receipt = json.loads(download.data)

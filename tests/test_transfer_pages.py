@@ -4,6 +4,7 @@ clerks; who may see what (404 for outsiders, masked ID numbers); forms, queues a
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 
 import pytest
@@ -64,10 +65,16 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     assert mask_id(w.seller.resident_id) in body and w.seller.resident_id not in body
     assert soup.find(id="confirm-form")
     # Both parties confirm.
-    assert buyer.post(f"/transfer/cases/{case_id}/confirm", data={}).status_code == 303
+    assert (
+        buyer.post(f"/transfer/cases/{case_id}/confirm", data={"confirmed": "yes"}).status_code
+        == 303
+    )
     seller_page = page(seller.get(f"/transfer/cases/{case_id}"))
     assert w.buyer.resident_id not in str(seller_page)
-    assert seller.post(f"/transfer/cases/{case_id}/confirm", data={}).status_code == 303
+    assert (
+        seller.post(f"/transfer/cases/{case_id}/confirm", data={"confirmed": "yes"}).status_code
+        == 303
+    )
     with conn():
         assert TransferCase.get_by_id(case_id).state == AWAITING_INSPECTION
     # This city's clerk inspects, with a photo.
@@ -199,9 +206,15 @@ def test_roles_see_the_case_but_may_only_do_their_own_steps(make, as_user):
     case = make.transfer_case(w)
     market = as_user(w.market_clerk)
     page(market.get(f"/transfer/cases/{case.id}"))
-    assert market.post(f"/transfer/cases/{case.id}/confirm", data={}).status_code == 403
+    assert (
+        market.post(f"/transfer/cases/{case.id}/confirm", data={"confirmed": "yes"}).status_code
+        == 403
+    )
     clerk = as_user(w.clerk)
-    assert clerk.post(f"/transfer/cases/{case.id}/confirm", data={}).status_code == 403
+    assert (
+        clerk.post(f"/transfer/cases/{case.id}/confirm", data={"confirmed": "yes"}).status_code
+        == 403
+    )
     buyer = as_user(w.buyer)
     assert buyer.post(f"/transfer/cases/{case.id}/register", data={}).status_code == 403
     page(buyer.get("/transfer/office"), 403)
@@ -307,7 +320,7 @@ def test_htmx_gets_fragments_and_queues_refresh(make, as_user):
     fragment = buyer.get(f"/transfer/cases/{case.id}", headers=hx)
     assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
     assert "HX-Request" in fragment.headers["Vary"]
-    done = buyer.post(f"/transfer/cases/{case.id}/confirm", data={}, headers=hx)
+    done = buyer.post(f"/transfer/cases/{case.id}/confirm", data={"confirmed": "yes"}, headers=hx)
     assert done.status_code == 200 and done.headers["HX-Trigger"] == "transfer-case-changed"
     assert 'id="case-panel"' in done.get_data(as_text=True)
     market = as_user(w.market_clerk)
@@ -487,3 +500,145 @@ def test_a_vehicles_colour_reads_in_the_page_language(make, as_user):
     facts = page(client.get(f"/transfer/vehicles/{car.id}", headers={"Accept-Language": "en"}))
     assert "· white" in facts.get_text() and "白" not in facts.get_text()
     assert "· 白" in page(client.get(f"/transfer/vehicles/{car.id}")).get_text()
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_a_declined_case_is_called_withdrawn_not_deregistered(make, as_user, app):
+    """The transfer's "cancelled" is a sale withdrawn (撤销), not the licence's "Cancelled"
+    (注销, deregistered): the case's badge and the statistics have words of their own."""
+    from flask_babel import force_locale
+
+    from blueprints.licence.labels import STATUS_LABELS as LICENCE_STATUS
+    from blueprints.stats.labels import METRIC_LABELS
+    from blueprints.transfer.labels import STATE_LABELS
+
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    seller = as_user(w.seller)
+    assert (
+        seller.post(f"/transfer/cases/{case.id}/decline", data={"confirmed": "yes"}).status_code
+        == 303
+    )
+    soup = page(seller.get(f"/transfer/cases/{case.id}", headers=EN))
+    assert soup.select_one(".case-title .state").get_text(strip=True) == "Withdrawn"
+    with app.test_request_context():
+        for language in ("en", "zh"):
+            with force_locale(language):
+                licence = str(LICENCE_STATUS["cancelled"])
+                assert str(STATE_LABELS["cancelled"]) != licence
+                assert str(METRIC_LABELS[("transfer", "cancelled")]) != licence
+
+
+def test_confirming_the_sale_asks_first_naming_plate_price_and_other_party(make, as_user, conn):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    url = f"/transfer/cases/{case.id}/confirm"
+    seller, buyer = as_user(w.seller), as_user(w.buyer)
+    # The case page's button posts without htmx, to the question.
+    form = page(seller.get(f"/transfer/cases/{case.id}")).find(id="confirm-form")
+    assert form["action"] == url and not form.get("data-hx-post")
+    plate = f"{w.vehicle.plate[:2]}·{w.vehicle.plate[2:]}"
+    for client, other in ((seller, w.buyer.real_name), (buyer, w.seller.real_name)):
+        # A plain post and an htmx one: both get the question, nothing is written.
+        asked = page(client.post(url, data={}, headers=EN))
+        text = asked.find(id="confirm-box").get_text(" ", strip=True)
+        assert plate in text and "¥86,000.00" in text and other in text and case.number in text
+        assert "can no longer be withdrawn online" in text
+        assert asked.select_one("#confirm-form input[name=confirmed]")["value"] == "yes"
+        hx = {**EN, "HX-Request": "true", "HX-Current-URL": f"http://x/transfer/cases/{case.id}"}
+        asked = client.post(url, data={}, headers=hx)
+        assert asked.status_code == 200 and asked.headers["HX-Retarget"] == "body"
+        assert "HX-Trigger" not in asked.headers
+        assert page(asked).find(id="confirm-box") and plate in asked.get_data(as_text=True)
+        with conn():
+            found = TransferCase.get_by_id(case.id)
+            assert found.seller_confirmed_at is None and found.buyer_confirmed_at is None
+    with conn():
+        rows = AuditEvent.select().where(AuditEvent.action == "transfer.case_view")
+        assert sum(json.loads(r.detail or "{}").get("asked") == "confirm" for r in rows) == 4
+    # Confirmed from the question's page: done.
+    assert seller.post(url, data={"confirmed": "yes"}).status_code == 303
+    assert buyer.post(url, data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        assert TransferCase.get_by_id(case.id).state == AWAITING_INSPECTION
+    # Once confirmed there is nothing to ask: a second post is refused at once.
+    again = page(seller.post(url, data={}, follow_redirects=True, headers=EN))
+    assert not again.find(id="confirm-box") and "already been taken" in again.get_text()
+
+
+def test_once_both_confirmed_the_parties_are_told_whom_to_contact(make, as_user):
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    seller = as_user(w.seller)
+    assert not page(seller.get(f"/transfer/cases/{case.id}", headers=EN)).find(id="no-withdrawal")
+    for until in (AWAITING_INSPECTION, AWAITING_ARCHIVE):
+        case = make.transfer_case(w, until=until, vehicle=make.vehicle(w.origin, w.seller))
+        for party in (w.seller, w.buyer):
+            soup = page(as_user(party).get(f"/transfer/cases/{case.id}", headers=EN))
+            said = soup.find(id="no-withdrawal").get_text(" ", strip=True)
+            assert "can no longer be withdrawn online" in said
+            assert w.dest.display_name("en") in said
+        # The clerks have no sale to withdraw from.
+        clerk = page(as_user(w.clerk).get(f"/transfer/cases/{case.id}", headers=EN))
+        assert not clerk.find(id="no-withdrawal")
+
+
+def test_an_invoice_dated_before_the_first_registration_is_refused(make, as_user, conn):
+    w = make.transfer_world()  # the vehicle was first registered on 2016-05-01
+    buyer = as_user(w.buyer)
+    soup = page(
+        buyer.post("/transfer/new", data=invoice_form(w, invoice_date="2001-01-01"), headers=EN),
+        422,
+    )
+    assert field_error(soup, "invoice_date") == (
+        "The invoice date cannot be before the vehicle's first registration."
+    )
+    assert not soup.select_one(".form-error")  # at the field, not about the whole form
+    day_before = invoice_form(w, invoice_date="2016-04-30")
+    assert field_error(page(buyer.post("/transfer/new", data=day_before), 422), "invoice_date")
+    with conn():
+        assert TransferCase.select().count() == 0
+    # The day of the first registration itself is possible.
+    case_id_from(buyer.post("/transfer/new", data=invoice_form(w, invoice_date="2016-05-01")))
+
+
+def test_the_service_refuses_impossible_invoice_dates_at_their_field(make, conn):
+    from blueprints.transfer import service
+    from core.steps import StepError
+
+    w = make.transfer_world()
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    for day in (dt.date(2001, 1, 1), tomorrow):
+        with conn(), pytest.raises(StepError) as refused:
+            service.open_case(
+                vehicle=Vehicle.get_by_id(w.vehicle.id),
+                buyer=w.buyer,
+                opened_by=w.market_clerk,
+                market=w.market,
+                destination=w.dest,
+                invoice_no="55550001",
+                invoice_date=day,
+                price=86000,
+            )
+        assert refused.value.field == "invoice_date"
+
+
+def test_a_cleared_id_number_says_why_it_is_empty(make, as_user):
+    w = make.transfer_world()
+    buyer = as_user(w.buyer)
+    assert not page(buyer.get("/transfer/new", headers=EN)).find(id="seller_resident_id-note")
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, invoice_no="12"), headers=EN), 422)
+    note = soup.find(id="seller_resident_id-note")
+    assert "cleared" in note.get_text() and "type it again" in note.get_text()
+    field = soup.find(id="seller_resident_id")
+    assert field["value"] == "" and "seller_resident_id-note" in field["aria-describedby"]
+    # Not typed in at all: nothing was cleared, the field's own error says what is missing.
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, seller_resident_id="")), 422)
+    assert field_error(soup, "seller_resident_id") and not soup.find(id="seller_resident_id-note")
+    # The market's form clears the buyer's ID number too, and says so.
+    market = as_user(w.market_clerk)
+    data = invoice_form(w, buyer_name=w.buyer.real_name, buyer_resident_id=w.buyer.resident_id)
+    soup = page(market.post("/transfer/market/new", data={**data, "price": "0"}), 422)
+    assert soup.find(id="seller_resident_id-note") and soup.find(id="buyer_resident_id-note")

@@ -428,3 +428,22 @@ def test_mask_id_keeps_ends_and_hides_middle(value):
 @given(st.text(max_size=10))
 def test_mask_id_hides_short_values_entirely(value):
     assert mask_id(value) == "*" * len(value)
+
+
+def test_invoice_dates_between_first_registration_and_today():
+    from rules.validators import INVOICE_DATE_FLOOR, check_invoice_date
+
+    today = datetime.date(2025, 6, 1)
+    first = datetime.date(2014, 3, 1)
+    for fine in (first, today, datetime.date(2020, 1, 1)):
+        check_invoice_date(fine, first, today)
+    for bad, registered in (
+        (datetime.date(2001, 1, 1), first),
+        (first - datetime.timedelta(days=1), first),
+        (today + datetime.timedelta(days=1), first),
+        (today + datetime.timedelta(days=1), None),
+        (INVOICE_DATE_FLOOR - datetime.timedelta(days=1), None),  # no first registration known
+    ):
+        with pytest.raises(ValidationError):
+            check_invoice_date(bad, registered, today)
+    check_invoice_date(INVOICE_DATE_FLOOR, None, today)

@@ -23,7 +23,8 @@ METRIC_LABELS = {
     ("transfer", "opened"): _l("Opened"),
     ("transfer", "registered"): _l("Registered"),
     ("transfer", "stopped"): _l("Stopped"),
-    ("transfer", "cancelled"): _l("Cancelled"),
+    # A declined sale is withdrawn (撤销): "Cancelled" is the licence's 注销 (transfer labels.py).
+    ("transfer", "cancelled"): _l("Withdrawn"),
     ("truck_pass", "applied"): _l("Applications"),
     ("truck_pass", "issued"): _l("Issued"),
     ("truck_pass", "refused"): _l("Refused"),

@@ -1,6 +1,7 @@
-"""The questions of the transfer's irreversible steps (core.confirm): declining a sale, stopping
-a case, sending or refusing the archive, registering. One question each, asked the same way by
-the case pages (in-database path) and by the origin's outgoing pages (across deployments)."""
+"""The questions of the transfer's irreversible steps (core.confirm): confirming or declining a
+sale, stopping a case, sending or refusing the archive, registering. One question each, asked
+the same way by the case pages (in-database path) and by the origin's outgoing pages (across
+deployments)."""
 
 from dataclasses import dataclass
 
@@ -64,6 +65,51 @@ REGISTER = Question(
     ),
     _l("Yes, register to the buyer"),
 )
+
+
+# Confirming commits the party to the sale: the question names what they agree to (the vehicle,
+# the price and the other party), as the invoice says it; one question for each party.
+_CONFIRM_TITLE = _l("Confirm the sale?")
+_CONFIRM_BUTTON = _l("Yes, confirm the sale")
+CONFIRM_SALE = {
+    "seller": Question(
+        _CONFIRM_TITLE,
+        _l(
+            "You confirm that you sell the vehicle %(plate)s to %(other)s for %(price)s "
+            "(case %(no)s)."
+        ),
+        _CONFIRM_BUTTON,
+    ),
+    "buyer": Question(
+        _CONFIRM_TITLE,
+        _l(
+            "You confirm that you buy the vehicle %(plate)s from %(other)s for %(price)s "
+            "(case %(no)s)."
+        ),
+        _CONFIRM_BUTTON,
+    ),
+}
+NO_WAY_BACK = _l(
+    "Check the plate, the price and the other party against the invoice. Once seller and buyer "
+    "have both confirmed, the sale can no longer be withdrawn online."
+)
+
+
+def ask_to_confirm_sale(party: str, number: str, back: str, *, plate: str, price: str, other: str):
+    """The confirmation page of the seller's or buyer's (`party`) confirmation of the sale of
+    case `number`, naming the plate, the price and the other party; None when this post
+    already is the confirmed one."""
+    if confirmed():
+        return None
+    question = CONFIRM_SALE[party]
+    words = {"no": number, "plate": plate, "price": price, "other": other}
+    return confirmation_page(
+        title=question.title,
+        message=str(question.message) % words,
+        details=[NO_WAY_BACK],
+        back=back,
+        button=question.button,
+    )
 
 
 def ask_first(question: Question, number: str, back: str, details=()):

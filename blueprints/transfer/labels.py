@@ -33,7 +33,9 @@ STATE_LABELS = {
     ARCHIVE_RECEIVED: _l("Archive received, awaiting registration"),
     REGISTERED: _l("Registered to the buyer"),
     STOPPED: _l("Stopped"),
-    CANCELLED: _l("Cancelled"),
+    # Not "Cancelled": that word is the licence's status (注销, deregistered) in the catalogue.
+    # A declined sale is withdrawn (撤销), as the messages about it say.
+    CANCELLED: _l("Withdrawn"),
 }
 
 # What happens next and what the reader can do, one sentence per state. "permit" is the wait

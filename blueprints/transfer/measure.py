@@ -4,10 +4,24 @@ labels, demo data and statistics."""
 from flask_babel import lazy_gettext as _l
 
 from core.measures import Card, Link, Measure, staff
-from models import MARKET_CLERK, VEHICLE_CLERK
+from models import MARKET_CLERK, VEHICLE_CLERK, OutgoingTransfer, TransferCase
 
 from . import bp
 from .demo import load_demo
+
+
+def case_number(object_id: str) -> str | None:
+    """A case's number (ZY000007), as its parties and clerks know it."""
+    return TransferCase.number_of(int(object_id)) if object_id.isdigit() else None
+
+
+def outgoing_case_number(object_id: str) -> str | None:
+    """The number of the case an outgoing record follows, as the buyer's city gave it."""
+    if not object_id.isdigit():
+        return None
+    out = OutgoingTransfer.get_or_none(OutgoingTransfer.id == int(object_id))
+    return out.case_number if out is not None else None
+
 
 MEASURE = Measure(
     name="transfer",
@@ -72,4 +86,5 @@ MEASURE = Measure(
     },
     demo=load_demo,
     statistics=("transfer",),
+    object_names={"TransferCase": case_number, "OutgoingTransfer": outgoing_case_number},
 )

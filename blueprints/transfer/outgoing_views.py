@@ -13,10 +13,19 @@ from core.identity import identity_proven
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
+from models.transfer_network import OUT_OPEN
 
 from . import bp, network_origin, timeline_receipts
-from .asking import DECLINE, REFUSE_ARCHIVE, SEND_ARCHIVE_AWAY, Question, ask_first
+from .asking import (
+    DECLINE,
+    REFUSE_ARCHIVE,
+    SEND_ARCHIVE_AWAY,
+    Question,
+    ask_first,
+    ask_to_confirm_sale,
+)
 from .forms import RefuseArchiveForm
+from .labels import fmt_plate, fmt_price
 from .views import render_page
 
 
@@ -115,9 +124,27 @@ def act(out_id: int, role: str, step, done: str, question: Question | None = Non
 
 @bp.post("/outgoing/<int:out_id>/confirm")
 @login_required
-@no_personal_data
+@reads_personal_data("transfer.case_view")
 def outgoing_confirm(out_id: int):
-    """The seller confirms the sale here; the buyer's city hears of it."""
+    """The seller confirms the sale here, asked first (the question names the buyer, a read of
+    the record); the buyer's city hears of it."""
+    out, roles = load_outgoing(out_id)
+    if "seller" not in roles:
+        abort(403)
+    if out.state == OUT_OPEN and out.seller_confirmed_at is None:
+        asked = ask_to_confirm_sale(
+            "seller",
+            out.case_number,
+            url_for("transfer.outgoing_case", out_id=out_id),
+            plate=fmt_plate(Vehicle.get_by_id(out.vehicle_id).plate),
+            price=fmt_price(out.price),
+            other=out.buyer_name,
+        )
+        if asked:
+            detail = {"as": sorted(roles), "outgoing": True, "asked": "confirm"}
+            audit("transfer.case_view", out, detail=detail)
+            return asked
+    nothing_to_audit()  # the step itself answers with a redirect
     return act(
         out_id,
         "seller",

@@ -44,6 +44,8 @@ from models.transfer import (
     STOPPED,
 )
 from models.vehicles import PLATE_FREE, PLATE_RESERVED
+from rules.clock import beijing_today
+from rules.validators import ValidationError, check_invoice_date
 
 from . import links
 from .checks import failures, run_checks, waits_for_permit
@@ -229,6 +231,12 @@ def open_case(
     same = seller.id == buyer.id if seller else vehicle.owner_resident_id == buyer.resident_id
     if same:
         raise StepError(_l("The buyer and the seller are the same person."))
+    try:
+        # A network case's copy of the vehicle has its first registration from the origin's
+        # summary (archive.vehicle_ref), so both paths check against the same date.
+        check_invoice_date(invoice_date, vehicle.first_registered_on, beijing_today())
+    except ValidationError as exc:
+        raise StepError(exc.message, field="invoice_date") from None
     if TransferCase.select().where(TransferCase.open_vehicle == vehicle).exists():
         raise StepError(_l("This vehicle is already in an open transfer case."))
     used = TransferCase.select().where(

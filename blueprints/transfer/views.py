@@ -15,7 +15,8 @@ from core.access import login_required, role_required
 from core.audit import audit
 from core.htmx import is_htmx, redirect_to, render
 from core.identity import proven_resident_id
-from core.privacy import covered_by, no_personal_data, reads_personal_data
+from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
+from core.steps import form_error
 from core.throttle import identity_gate, identity_refusal
 from core.uploads import absolute_path
 from models import (
@@ -40,10 +41,10 @@ from rules.clock import beijing_today
 from rules.validators import format_plate
 
 from . import bp, links, timeline_receipts
-from .asking import DECLINE, ask_first
+from .asking import DECLINE, ask_first, ask_to_confirm_sale
 from .checks import run_checks, waits_for_permit
 from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
-from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS
+from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS, fmt_plate, fmt_price
 from .office_service import build_archive
 from .service import (
     PLATE_STATES,
@@ -215,29 +216,36 @@ def open_from_form(form, buyer, market=None):
             origin_answer=origin_answer,
         )
     except StepError as exc:
-        form.form_errors.append(str(exc.message))
+        form_error(form, exc)  # next to its field when it names one (the invoice date)
         return None
 
 
-def forget_ids(form) -> None:
+def forget_ids(form) -> set[str]:
     """Empty the ID-number fields of a form drawn again: a full ID number is never sent back in
-    a page (people retype it; the check-digit message says what was wrong)."""
+    a page (people retype it; the check-digit message says what was wrong). Returns the names
+    of the fields that had been typed in, which the page says were cleared."""
+    cleared = set()
     for name in ("seller_resident_id", "buyer_resident_id"):
         field = getattr(form, name, None)
         if field is not None:
+            if any(str(value).strip() for value in field.raw_data or ()):
+                cleared.add(name)
             field.raw_data, field.data = [], ""
+    return cleared
 
 
 def open_form_page(form, endpoint: str):
     """The invoice form again, with its errors (for the buyer's and the market's page)."""
     status = 422 if (form.errors or form.form_errors) else 200
-    forget_ids(form)
+    cleared = forget_ids(form)
     return render(
         "transfer/open.html",
         "transfer/_open_form.html",
         status,
         form=form,
         action=url_for(endpoint),
+        # Under each ID number typed in, once the form comes back with errors: why it is empty.
+        cleared=cleared if status == 422 else set(),
     )
 
 
@@ -331,13 +339,41 @@ def party_of(roles) -> str:
     abort(403)
 
 
+def other_party_name(case, party: str) -> str:
+    """The name of the seller's or buyer's counterpart in the case (a seller registered in
+    another city's deployment as the case's link names them)."""
+    if party == "seller":
+        return case.buyer.real_name
+    if case.seller_id:
+        return case.seller.real_name
+    link = links.link_of(case)
+    return link.seller_name if link else ""
+
+
 @bp.post("/cases/<int:case_id>/confirm")
 @login_required
-@no_personal_data
+@reads_personal_data("transfer.case_view")
 def confirm_case(case_id: int):
-    """The seller or buyer confirms the sale."""
-    _case, roles = load_case(case_id)
+    """The seller or buyer confirms the sale, asked first: it commits them to it (the question
+    names the other party, whose name is a read of the case)."""
+    found, roles = load_case(case_id)
     party = party_of(roles)
+    confirmed_at = found.seller_confirmed_at if party == "seller" else found.buyer_confirmed_at
+    if found.state == AWAITING_CONFIRMATION and confirmed_at is None:
+        asked = ask_to_confirm_sale(
+            party,
+            found.number,
+            url_for("transfer.case", case_id=case_id),
+            plate=fmt_plate(found.vehicle.plate),
+            price=fmt_price(found.price),
+            other=other_party_name(found, party),
+        )
+        if asked:
+            audit("transfer.case_view", found, detail={"as": sorted(roles), "asked": "confirm"})
+            return asked
+    # Nothing to ask (the step is refused, or this post is the confirmed one): what follows
+    # shows the party their own case, as the case page they came from did.
+    nothing_to_audit()
     actor = current_user._get_current_object()
     return run(case_id, lambda: confirm(case_id, party, actor), _("Thank you: confirmed."))
 

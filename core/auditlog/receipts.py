@@ -17,6 +17,7 @@ from flask import Response, redirect, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core import measures
 from core.audit import OBJECT_LABELS, audit
 from core.privacy import nothing_to_audit
 from models import PEER_ACTIVE, AuditCheckpoint, AuditCosignature, AuditEvent, Peer
@@ -92,6 +93,20 @@ def object_label(object_type: str) -> str:
     """The kind of object an entry names, in the reader's language."""
     label = OBJECT_LABELS.get(object_type)
     return str(label) if label is not None else object_type
+
+
+def object_name(event: AuditEvent) -> str:
+    """The object an entry names, as its reader knows it: its kind and the number the measure
+    gives it (a transfer case's ZY000007), else its kind and stored id."""
+    kind = object_label(event.object_type)
+    number = measures.object_number(event.object_type, event.object_id) or event.object_id
+    return f"{kind} {number}".strip() if number else kind
+
+
+def is_empty(value) -> bool:
+    """A disclosed value with nothing to show (a citizen's office code is ""): the page leaves
+    its row out; the receipt itself keeps it, sealed and disclosed as it is in the leaf."""
+    return value is None or (isinstance(value, str | list | dict) and not value)
 
 
 class OpenLeaf(LookupError):
@@ -215,7 +230,7 @@ def page(
         "event": event,
         "back_url": back_url,
         "back_label": back_label,
-        "object_label": object_label,
+        "object_name": object_name(event),
     }
     try:
         receipt = build(event, disclose)
@@ -235,6 +250,11 @@ def page(
         cosignatures=[c for c in cosignatures if c.name in witnessed],
         has_witnesses=Peer.select().where(Peer.status == PEER_ACTIVE).exists(),
         disclosed=receipt.get("disclosed"),
+        shown_fields={
+            name: field
+            for name, field in (receipt.get("disclosed") or {}).items()
+            if not is_empty(field["value"])
+        },
         sealed_count=_sealed_count(receipt),
         json_url=json_url,
         field_label=field_label,

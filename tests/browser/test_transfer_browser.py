@@ -63,16 +63,24 @@ def test_whole_transfer_path_in_the_browser(browser, live_app, base_url):
     case_url = buyer.url
     case_id = int(case_url.rsplit("/", 1)[1])
     assert no_horizontal_scroll(buyer)
-    buyer.click("#confirm-form button")  # htmx: the panel is swapped in place
+    # Confirming commits the buyer: it asks first, naming the plate, the price and the seller.
+    buyer.click("#confirm-form button")
+    buyer.locator("#confirm-box").wait_for()
+    assert w.seller.real_name in buyer.locator("#confirm-box").inner_text()
+    assert no_horizontal_scroll(buyer)
+    buyer.click("#confirm-form button")
     buyer.locator("#confirm-action").get_by_text("您已确认交易").wait_for()
     assert buyer.url == case_url
 
-    # The seller confirms with JavaScript off: a real form post and a redirect.
+    # The seller confirms with JavaScript off: real form posts and a redirect.
     seller = person(browser, base_url, w.seller, javascript=False)
     seller.goto(case_url)
     assert w.seller.resident_id not in seller.content()
     seller.click("#confirm-form button")
+    seller.locator("#confirm-box").wait_for()
+    seller.click("#confirm-form button")
     seller.wait_for_url(case_url)
+    assert seller.locator("#no-withdrawal").is_visible()  # no way back now: whom to contact
     assert "待查验" in seller.locator(".case-title").inner_text()
 
     # This city's clerk works from the queue: the case opens and is inspected in place.

@@ -82,6 +82,8 @@ def walk(browser, qingdao, jinan):
     b = person(browser, jinan, buyer)
     b.goto(case_url)
     b.click("#confirm-form button")
+    b.locator("#confirm-box").wait_for()  # confirming commits the buyer: it asks first
+    b.click("#confirm-form button")
     b.locator("#confirm-action").get_by_text("您已确认交易").wait_for()
 
     # The seller confirms at Qingdao, where they and the car are registered.
@@ -90,6 +92,8 @@ def walk(browser, qingdao, jinan):
     number = f"ZY{t.case_id:06d}"
     wait_for(lambda: s.reload() or number in s.content(), what="the case at Qingdao")
     s.click(f"text={number}")
+    s.click("#confirm-form button")
+    s.locator("#confirm-box").wait_for()  # and the seller too
     s.click("#confirm-form button")
     s.locator("#confirm-action").get_by_text("您已确认交易").wait_for()
 

@@ -38,7 +38,9 @@ def test_a_decline_is_asked_and_can_be_taken_back(browser, live_app, base_url):
     seller.click("#decline-form button")
     seller.click("#confirm-form button")
     seller.wait_for_url(case_url)
-    assert "已注销" in seller.locator(".case-title").inner_text()
+    # Withdrawn (撤销), never the licence's word for deregistered (注销).
+    assert "已注销" not in seller.locator(".case-title").inner_text()
+    assert seller.locator(".case-title .state-cancelled").count() == 1
     assert state_of(case.id) == "cancelled"
     seller.context.close()
 
