@@ -144,13 +144,15 @@ def test_a_party_gets_receipts_of_the_case_access_log(app, client, make, login, 
     login(make_user(app, first))
     soup = page(client.get(f"/evidence/cases/{case.id}/log"))
     link = soup.select_one("tbody a[href*='/receipt']")["href"]
+    # The receipt names the case by its number, as the party knows it.
+    assert case.case_no in page(client.get(link)).get_text()
     receipt, path = _download(client, link, tmp_path)
     assert CHECKER_ADDR not in path.read_text()
     assert set(receipt["disclosed"]) <= {"detail.case", "detail.as_party"}
     assert run_script(path).returncode == 0
     with app.app_context(), db.connection_context():
         read = AuditEvent.select().where(AuditEvent.action == "audit.receipt_view")
-        assert read.count() == 2  # the page and the JSON: another party's look, read
+        assert read.count() == 3  # the page twice and the JSON: another party's look, read
     client.post("/logout", data={})
     login(other_citizen)
     assert client.get(link).status_code == 404

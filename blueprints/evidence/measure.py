@@ -4,10 +4,27 @@ demo data and statistics."""
 from flask_babel import lazy_gettext as _l
 
 from core.measures import Card, Link, Measure, staff
-from models import ACCIDENT_OFFICER
+from models import ACCIDENT_OFFICER, AccidentCase, EvidenceItem
 
 from . import bp
 from .demo import load_demo
+
+
+def case_number(object_id: str) -> str | None:
+    """An accident case's number (its case file's), as its parties and officers know it."""
+    case = (
+        AccidentCase.get_or_none(AccidentCase.id == int(object_id)) if object_id.isdigit() else None
+    )
+    return case.case_no if case is not None else None
+
+
+def item_title(object_id: str) -> str | None:
+    """An evidence item by its title (现场图), as the case page lists it."""
+    item = (
+        EvidenceItem.get_or_none(EvidenceItem.id == int(object_id)) if object_id.isdigit() else None
+    )
+    return item.title if item is not None else None
+
 
 MEASURE = Measure(
     name="evidence",
@@ -60,4 +77,5 @@ MEASURE = Measure(
     },
     demo=load_demo,
     statistics=("evidence",),
+    object_names={"AccidentCase": case_number, "EvidenceItem": item_title},
 )
