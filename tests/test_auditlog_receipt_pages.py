@@ -145,7 +145,10 @@ def test_a_party_gets_receipts_of_the_case_access_log(app, client, make, login, 
     soup = page(client.get(f"/evidence/cases/{case.id}/log"))
     link = soup.select_one("tbody a[href*='/receipt']")["href"]
     # The receipt names the case by its number, as the party knows it.
-    assert case.case_no in page(client.get(link)).get_text()
+    shown = page(client.get(link, headers={"Accept-Language": "en"})).find(id="receipt-entry")
+    names = [t.get_text(strip=True) for t in shown.find_all("dt")]
+    about = dict(zip(names, shown.find_all("dd"), strict=True))["About"]
+    assert about.get_text(strip=True) == f"Accident case {case.case_no}"
     receipt, path = _download(client, link, tmp_path)
     assert CHECKER_ADDR not in path.read_text()
     assert set(receipt["disclosed"]) <= {"detail.case", "detail.as_party"}
