@@ -45,7 +45,7 @@ def _value(field: str, text: str):
     text = (text or "").strip()
     if field == "sex":
         if sex_code(text) is None:
-            raise StepError(_l("Enter 男 or 女 (M or F)."), "value")
+            raise StepError(_l("Enter M or F."), "value")
         return sex_code(text)
     if field == "birth_date":
         try:

@@ -55,7 +55,7 @@ class RecordCorrectionForm(Form):
     value = StringField(
         _l("Corrected value"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
-        description=_l("Sex as 男 or 女 (M or F), a date as YYYY-MM-DD."),
+        description=_l("Sex as M or F, a date as YYYY-MM-DD."),
     )
     reason = TextAreaField(
         _l("Reason"),
