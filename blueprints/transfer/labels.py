@@ -99,7 +99,7 @@ STAFF_NEXT_STEPS = {
     ),
     INSPECTION_FAILED: _l(
         "The vehicle failed inspection: %(office)s inspects it again when the buyer brings it "
-        "back, or stops the case with a reason."
+        "back, or ends the case on the failed inspection."
     ),
     AWAITING_ARCHIVE: _l(
         "Waiting for %(origin)s to send the vehicle's archive online, or to refuse it with a "
