@@ -11,7 +11,7 @@ from blueprints.evidence import service
 from blueprints.evidence.period import deadline_after
 from blueprints.evidence.service import CaseAccess
 from core.notices import render
-from models import ACCIDENT_OFFICER, Notice, User, db
+from models import ACCIDENT_OFFICER, AuditEvent, Notice, User, db
 from rules.clock import beijing_today
 
 
@@ -136,6 +136,11 @@ def test_a_removed_party_is_told_and_their_notices_of_the_case_stop_waiting(
     login(officer)
     url = f"/evidence/cases/{case.id}/parties/{party.id}/remove"
     assert client.post(url, data={"confirmed": "yes"}).status_code == 303
+    # A second tap (the party read before the first removal committed) removes nobody again:
+    # no second notice, no second audit row.
+    with app.test_request_context(), conn():
+        service.remove_party(CaseAccess(case, None, User.get_by_id(officer.id)), party)
+        assert AuditEvent.select().where(AuditEvent.action == "evidence.party_remove").count() == 1
     added, other, removed = notices_of(app, citizen)
     assert added[0] == "evidence.party_added_open" and added[2]  # read: its link is gone
     assert not other[2]  # the other case's notice still waits

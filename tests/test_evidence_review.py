@@ -239,3 +239,27 @@ def test_a_blank_answer_is_refused_at_its_own_field(make, app, conn):
     assert soup.find("textarea", id=f"r{second.id}-answer").get_text().strip() == long
     with conn():
         assert ReviewRequest.get_by_id(second.id).status == "pending"
+
+
+def test_asking_and_withdrawing_in_a_loop_is_limited(make, app, conn):
+    """Each request tells the officer (SMS, e-mail): a party may ask a few times a day, not
+    loop request and withdrawal without end."""
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)
+    citizen = make.citizen()
+    make.party(case, citizen)
+    party = app.test_client()
+    make.login(party, citizen)
+    case_url = f"/evidence/cases/{case.id}"
+    for _ in range(review.REVIEW_REQUESTS_PER_DAY):
+        assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
+        with conn():
+            waiting = ReviewRequest.get(ReviewRequest.status == "pending")
+        withdraw = f"{case_url}/reviews/{waiting.id}/withdraw"
+        assert party.post(withdraw, data={"confirmed": "yes"}).status_code == 303
+    refused = party.post(f"{case_url}/review", data={"grounds": "请公开照片"}, headers=EN)
+    assert refused.status_code == 303
+    assert "times today" in page(party.get(case_url, headers=EN)).get_text()
+    with conn():
+        assert ReviewRequest.select().count() == review.REVIEW_REQUESTS_PER_DAY
+        assert Notice.select().where(Notice.user == officer.id).count() == 3

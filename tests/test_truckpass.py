@@ -219,6 +219,10 @@ def test_review_queue_decision_and_revocation(client, make, login, clock, conn, 
     url = f"/trucks/review/{truck_pass.id}"
     soup = page(client.post(url, data={"action": "refuse", "reason": ""}), 422)
     assert field_error(soup, "reason")
+    with conn():  # the page drawn again with its error is a read of the application, logged
+        assert AuditEvent.get(AuditEvent.action == "truck_pass.view").object_id == str(
+            truck_pass.id
+        )
     assert (
         client.post(url, data={"action": "approve", "reason": "已核实租赁合同"}).status_code == 303
     )

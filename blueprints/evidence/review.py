@@ -13,9 +13,10 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
+from core.i18n import localtime
 from core.states import StateMachine
 from core.steps import LostRace, StepError, run_step
-from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, utcnow
+from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, Throttle, utcnow
 from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING, REVIEW_WITHDRAWN
 
 from .notices import settle_review_requested, tell_review_answered, tell_review_requested
@@ -32,6 +33,10 @@ REVIEW_MACHINE = StateMachine(
     },
 )
 WITHDRAWN_ALREADY = _l("The party withdrew this request.")
+# Each request tells the handling officer (an SMS, an e-mail): with withdrawal, a party could
+# ask and take back in a loop. This many requests a day per party, counted across nodes.
+REVIEW_REQUESTS_PER_DAY = 3
+DAY = 24 * 3600
 
 
 def may_request_review(case: AccidentCase, today: dt.date | None = None) -> bool:
@@ -82,6 +87,18 @@ def request_review(access, grounds: str) -> ReviewRequest:
         )
         if waiting.exists():
             raise StepError(_l("Your earlier request is still waiting for its answer."))
+        key = f"evidence-review:party:{access.party.id}"
+        again_at = Throttle.locked_until_for(key, lock=True)
+        if again_at:
+            raise StepError(
+                _l(
+                    "You have asked for a review %(n)d times today: you can ask again from "
+                    "%(time)s (Beijing time).",
+                    n=REVIEW_REQUESTS_PER_DAY,
+                    time=localtime(again_at),
+                )
+            )
+        Throttle.register_failure(key, limit=REVIEW_REQUESTS_PER_DAY, window=DAY)
         request = ReviewRequest.create(
             case=case.id, party=access.party.id, user=access.user.id, grounds=grounds
         )

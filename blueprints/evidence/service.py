@@ -295,13 +295,16 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
 
 def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) -> CaseParty:
     """Add a party to the case (the access's officer acts); refused on `resident_id` when
-    this person is a party already."""
-    taken = CaseParty.get_or_none(
-        (CaseParty.case == access.case.id) & (CaseParty.resident_id == resident_id)
-    )
-    if taken:
-        raise StepError(_l("This person is a party to the case already."), "resident_id")
+    this person is a party already. The case's row is locked first: the notice the new party
+    gets follows the case's status at that moment, and an officer opening the evidence
+    meanwhile (move_case, which locks it too) either tells them or waits for them to be added."""
     with write_tx():
+        case = AccidentCase.locked(access.case.id)
+        taken = CaseParty.get_or_none(
+            (CaseParty.case == case.id) & (CaseParty.resident_id == resident_id)
+        )
+        if taken:
+            raise StepError(_l("This person is a party to the case already."), "resident_id")
         party = CaseParty.create(
             case=access.case.id,
             name=name.strip(),
@@ -309,18 +312,20 @@ def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) 
             mobile=mobile,
             role=role,
         )
-        audit(
-            "evidence.party_add", party, actor=access.user, detail={"case_no": access.case.case_no}
-        )
-        tell_added(access.case, party)
+        audit("evidence.party_add", party, actor=access.user, detail={"case_no": case.case_no})
+        tell_added(case, party)
     return party
 
 
 def remove_party(access: CaseAccess, party: CaseParty) -> None:
     """Take a wrongly added party off the case (the access's officer acts): their access
-    ends at once, and they are told."""
+    ends at once, and they are told. Once: a second removal (a double tap, another officer)
+    waits on the case's row and finds nobody to remove."""
     with write_tx():
-        tell_removed(access.case, party)
+        AccidentCase.locked(access.case.id)
+        if not CaseParty.select().where(CaseParty.id == party.id).exists():
+            return
+        tell_removed(access.case, party)  # while the party may still see the case
         CaseParty.delete().where(CaseParty.id == party.id).execute()
         audit(
             "evidence.party_remove",

@@ -61,26 +61,22 @@ def review(pass_id: int):
     """One application or pass in full, with the decision or revocation form."""
     truck_pass = get_or_404(TruckPass, TruckPass.id == pass_id)
     form = DecisionForm()
-    if request.method == "POST":
-        # The clerk acts on the application they read (its GET was logged); the act is audited
-        # by the step, a refusal of it by nothing: not a new read of the applicant's data.
-        nothing_to_audit()
-    else:
-        audit("truck_pass.view", truck_pass)
     if form.validate_on_submit():
+        # An act answered by its question or a redirect shows nothing new of the applicant (the
+        # act itself is audited by the step); the page drawn again with an error is a read.
         action = request.form.get("action")
         if action not in service.CLERK_ACTIONS:
             abort(400)
         reason = (form.reason.data or "").strip()
         if action in ("refuse", "revoke") and reason and not confirmed():
             # The applicant is told at once, with this reason, and neither can be undone.
+            nothing_to_audit()
             return confirmation_page(
                 title=_("Refuse this application?")
                 if action == "refuse"
                 else _("Revoke this pass?"),
                 message=_(
-                    "%(plate)s: the applicant is told at once, with the reason below. This "
-                    "cannot be undone.",
+                    "%(plate)s: the applicant is told at once, with the reason below.",
                     plate=truck_pass.plate,
                 ),
                 details=[reason],
@@ -96,6 +92,7 @@ def review(pass_id: int):
                 form_error(form, exc)
             else:
                 flash(str(exc.message), "warn")
+                nothing_to_audit()
                 return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
         else:
             flash(
@@ -105,7 +102,9 @@ def review(pass_id: int):
                 ),
                 "ok",
             )
+            nothing_to_audit()
             return redirect_to(url_for("truckpass.review", pass_id=truck_pass.id))
+    audit("truck_pass.view", truck_pass)
     status = 422 if form.errors else 200
     return render_template(
         "truckpass/review.html",
