@@ -6,7 +6,8 @@ watermarked copies once the accident determination has been delivered; every loo
 Modules: views (the pages), officer_views (the officers' acts), service (who sees what, the
 case's progress, storing evidence), copies (a party's watermarked copies), files (drawing the
 watermark), querycodes (the paper notice's code), review and review_views (a party's request
-for review), period (the review period), notices, labels, forms, demo.
+for review), period (the review period), receipt_views (receipts of the access log), notices,
+labels, forms, demo, measure (the declaration).
 """
 
 from flask import Blueprint

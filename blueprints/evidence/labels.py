@@ -4,7 +4,7 @@ the words of review requests (复核). The older label tables live in forms.py."
 from flask_babel import lazy_gettext as _l
 
 # What happens next and what a party can do, one sentence per case status. %(days)d is the
-# review period (review.review_period_days), %(office)s the handling brigade.
+# review period (period.review_period_days), %(office)s the handling brigade.
 NEXT_STEPS = {
     "opened": _l(
         "%(office)s is investigating the accident and gathering the evidence; you will be told "
@@ -33,7 +33,7 @@ NEXT_STEPS = {
 REVIEW_STATUS_LABELS = {
     "pending": _l("Waiting for the officer's answer"),
     "answered": _l("Answered"),
-    "withdrawn": _l("Withdrawn"),
+    "withdrawn": _l("Withdrawn by the party"),
 }
 
 

@@ -67,6 +67,17 @@ kind(
     prepare=_labels,
     **CASE_PAGE,
 )
+# The next step while the review period runs, once the determination is delivered and once
+# the evidence is open: the same words for a party told then and one added later.
+REVIEW_BY_DELIVERED = _l(
+    "A review of the determination may be asked for in writing at %(office)s by "
+    "%(review_by_on)s. Under the general procedure the evidence is opened to you online "
+    "first: you will be told."
+)
+REVIEW_BY_OPEN = _l(
+    "Open the case page to review it. A review (复核) of the determination may be asked "
+    "for in writing at %(office)s by %(review_by_on)s."
+)
 # A party added once the case has moved on is told where it stands then (tell_added), not
 # that there is nothing to do yet.
 ADDED_DELIVERED = _l(
@@ -94,11 +105,7 @@ kind(
     "evidence.party_added_delivered",
     title=_l("Accident case %(case_no)s concerns you"),
     what=ADDED_DELIVERED,
-    next_step=_l(
-        "A review of the determination may be asked for in writing at %(office)s by "
-        "%(review_by_on)s. Under the general procedure the evidence is opened to you online "
-        "first: you will be told."
-    ),
+    next_step=REVIEW_BY_DELIVERED,
     prepare=_labels,
     **CASE_PAGE,
 )
@@ -117,10 +124,7 @@ kind(
     "evidence.party_added_open",
     title=_l("The evidence of case %(case_no)s is open to you"),
     what=ADDED_OPEN,
-    next_step=_l(
-        "Open the case page to review it. A review (复核) of the determination may be asked "
-        "for in writing at %(office)s by %(review_by_on)s."
-    ),
+    next_step=REVIEW_BY_OPEN,
     prepare=_labels,
     **CASE_PAGE,
 )
@@ -153,11 +157,7 @@ kind(
         "%(office)s recorded the accident determination of case %(case_no)s as delivered to "
         "the parties on %(delivered_on)s."
     ),
-    next_step=_l(
-        "A review of the determination may be asked for in writing at %(office)s by "
-        "%(review_by_on)s. Under the general procedure the evidence is opened to you online "
-        "first: you will be told."
-    ),
+    next_step=REVIEW_BY_DELIVERED,
     prepare=_labels,
     **CASE_PAGE,
 )
@@ -168,10 +168,7 @@ kind(
         "You can now view and copy the evidence of accident case %(case_no)s online: "
         "%(released_items)s; %(withheld_items)s."
     ),
-    next_step=_l(
-        "Open the case page to review it. A review (复核) of the determination may be asked "
-        "for in writing at %(office)s by %(review_by_on)s."
-    ),
+    next_step=REVIEW_BY_OPEN,
     prepare=_labels,
     **CASE_PAGE,
 )

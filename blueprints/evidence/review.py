@@ -20,7 +20,7 @@ from models import AccidentCase, CaseParty, EvidenceItem, ReviewRequest, Throttl
 from models.evidence import REVIEW_ANSWERED, REVIEW_PENDING, REVIEW_WITHDRAWN
 
 from .notices import settle_review_requested, tell_review_answered, tell_review_requested
-from .period import review_deadline, review_period_days, review_period_runs  # noqa: F401  (pages)
+from .period import review_period_days, review_period_runs
 
 # A request waits for its answer, or is taken back by its party first.
 REVIEW_MACHINE = StateMachine(

@@ -15,7 +15,7 @@ from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from models import ACCIDENT_OFFICER, CITIZEN
 
-from . import bp, review
+from . import bp, period, review
 from .forms import ReviewAnswerForm, ReviewRequestForm
 from .views import case_access_or_404, case_page
 
@@ -60,14 +60,14 @@ def withdraw_review(case_id: int, request_id: int):
         if review.may_request_review(access.case):
             again = _(
                 "You may ask for a review again until %(date)s.",
-                date=review.review_deadline(access.case).isoformat(),
+                date=period.review_deadline(access.case).isoformat(),
             )
         else:
             again = _("The time to ask for a review has ended: you cannot ask again.")
         return confirmation_page(
             title=_("Withdraw your review request?"),
             message=_(
-                "Your request for a review in case %(no)s is withdrawn: the officer will not "
+                "Your request for a review in case %(no)s will be withdrawn: the officer will not "
                 "answer it.",
                 no=access.case.case_no,
             ),

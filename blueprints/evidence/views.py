@@ -25,7 +25,7 @@ from models import (
     utcnow,
 )
 
-from . import bp, copies, querycodes, review, service
+from . import bp, copies, period, querycodes, review, service
 from .forms import (
     CATEGORY_LABELS,
     KIND_LABELS,
@@ -163,7 +163,7 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
     and grounds), the next step, their requests with the answers (the waiting one with its
     withdrawal), and the form while the period runs and no request of theirs waits."""
     case = access.case
-    days = review.review_period_days()
+    days = period.review_period_days()
     key = case.status if case.procedure == "general" else "simple"
     next_step = str(NEXT_STEPS[key]) % {
         "days": days,
@@ -178,7 +178,7 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
         "next_step": next_step,
         "review_requests": requests,
         "review_waiting": waiting,
-        "review_deadline": review.review_deadline(case),
+        "review_deadline": period.review_deadline(case),
         "review_form": (review_form or ReviewRequestForm(formdata=None)) if may_ask else None,
     }
 

@@ -17,7 +17,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.validators import ValidationError as FormError
 
 from core.forms import REQUIRED, Form, Normalized
-from rules.clock import beijing_today
 from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
 
 MAX_PHOTOS = 6
@@ -76,11 +75,6 @@ class CaseForm(Form):
             "the buyer's residence permit of this city."
         ),
     )
-
-    def validate_invoice_date(self, field):
-        """An invoice is not dated in the future."""
-        if field.data and field.data > beijing_today():
-            raise FormError(_l("The invoice date cannot be in the future."))
 
 
 class MarketCaseForm(CaseForm):

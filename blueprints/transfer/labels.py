@@ -257,8 +257,8 @@ def event_text(event) -> str:
         return _("The buyer confirmed the sale.")
     if kind == "declined":
         if d.get("party") == "seller":
-            return _("The seller declined the sale; the case is cancelled.")
-        return _("The buyer declined the sale; the case is cancelled.")
+            return _("The seller declined the sale; the case is withdrawn.")
+        return _("The buyer declined the sale; the case is withdrawn.")
     if kind == "inspected":
         if d.get("passed") and not d.get("photos"):
             return _("The vehicle was inspected and passed.")

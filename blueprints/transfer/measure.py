@@ -64,7 +64,7 @@ MEASURE = Measure(
         "transfer.open": _l("Transfer case opened"),
         "transfer.confirm": _l("Sale confirmed by a party"),
         "transfer.confirmed": _l("Sale confirmed by both parties"),
-        "transfer.declined": _l("Sale declined: case cancelled"),
+        "transfer.declined": _l("Sale declined: case withdrawn"),
         "transfer.plate_chosen": _l("Plate chosen"),
         "transfer.inspect": _l("Vehicle inspected"),
         "transfer.inspected": _l("Inspection passed: archive requested"),

@@ -162,7 +162,7 @@ def outgoing_decline(out_id: int):
         out_id,
         "seller",
         lambda actor: network_origin.seller_decline(out_id, actor),
-        _("The case is cancelled."),
+        _("The case is withdrawn."),
         DECLINE,
     )
 

@@ -389,7 +389,7 @@ def decline_case(case_id: int):
     if asked:
         return asked
     actor = current_user._get_current_object()
-    return run(case_id, lambda: decline(case_id, party, actor), _("The case is cancelled."))
+    return run(case_id, lambda: decline(case_id, party, actor), _("The case is withdrawn."))
 
 
 @bp.post("/cases/<int:case_id>/permit")

@@ -6,7 +6,7 @@ rule book editor, the review queue, revoking. The verifier answers for passes in
 
 Modules: views (citizens), public (the rules, the question), clerk (the clerks' pages), service
 (the application's steps, deciding, revoking, the verifier's answer), rulebook (zones and
-rules), notices, labels, forms, demo.
+rules), notices, labels, forms, demo, measure (the declaration).
 """
 
 from flask import Blueprint
