@@ -293,6 +293,11 @@ class ReviewRequest(BaseModel):
         return cls.select().where((cls.case == case_id) & (cls.status == REVIEW_PENDING)).exists()
 
     @classmethod
+    def waiting_of_party(cls, party_id: int) -> bool:
+        """True while a request of this party waits for its answer."""
+        return cls.select().where((cls.party == party_id) & (cls.status == REVIEW_PENDING)).exists()
+
+    @classmethod
     def of_party(cls, party_id: int) -> list["ReviewRequest"]:
         """One party's requests, newest first (on every view of the case page by a party:
         SQL text built once, compiled_select)."""

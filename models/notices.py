@@ -50,6 +50,11 @@ class Notice(BaseModel):
         )
 
     @classmethod
+    def of_kinds(cls, user_id: int, kinds: list[str]):
+        """The account's notices of these kinds, read or not."""
+        return cls.select().where((cls.user == user_id) & cls.kind.in_(kinds))
+
+    @classmethod
     def unread_of(cls, user_id: int, kinds: list[str]):
         """The account's unread notices of these kinds."""
         return cls.select().where(

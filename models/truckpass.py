@@ -28,18 +28,21 @@ PENDING_REVIEW = "pending_review"
 APPROVED = "approved"
 REFUSED = "refused"
 REVOKED = "revoked"
-# The applicant took it back: an application waiting for review, or a pass they no longer need.
+# The applicant took back an application waiting for review; or returned a pass they no longer
+# need (the verifier then says so, by its QR and by its plate).
 WITHDRAWN = "withdrawn"
-PASS_STATUSES = (SUBMITTED, PENDING_REVIEW, APPROVED, REFUSED, REVOKED, WITHDRAWN)
+RETURNED = "returned"
+PASS_STATUSES = (SUBMITTED, PENDING_REVIEW, APPROVED, REFUSED, REVOKED, WITHDRAWN, RETURNED)
 
 # The explicit table of allowed moves (performed by core.states.StateMachine).
 PASS_TRANSITIONS = {
     SUBMITTED: {APPROVED, PENDING_REVIEW, REFUSED},
     PENDING_REVIEW: {APPROVED, REFUSED, WITHDRAWN},
-    APPROVED: {REVOKED, WITHDRAWN},
+    APPROVED: {REVOKED, RETURNED},
     REFUSED: set(),
     REVOKED: set(),
     WITHDRAWN: set(),
+    RETURNED: set(),
 }
 
 
@@ -159,16 +162,16 @@ class TruckPass(BaseModel):
 
     @classmethod
     def same_application(cls, applicant, vehicle, start, end, zone_ids) -> "TruckPass | None":
-        """An application of this applicant still standing (not refused, revoked or withdrawn)
-        for this truck, these days and exactly these zones: what a second tap on "submit" would
-        repeat."""
+        """An application of this applicant still standing (not refused, revoked, withdrawn or
+        returned) for this truck, these days and exactly these zones: what a second tap on
+        "submit" would repeat."""
         wanted = set(zone_ids)
         candidates = cls.select().where(
             (cls.applicant == applicant)
             & (cls.vehicle == vehicle)
             & (cls.start_date == start)
             & (cls.end_date == end)
-            & cls.status.not_in((REFUSED, REVOKED, WITHDRAWN))
+            & cls.status.not_in((REFUSED, REVOKED, WITHDRAWN, RETURNED))
         )
         return next((p for p in candidates if set(p.zone_ids()) == wanted), None)
 
@@ -176,8 +179,8 @@ class TruckPass(BaseModel):
         """The pass's state at a Beijing wall-clock moment, as the verifier says it."""
         if self.status == REVOKED:
             return "revoked"
-        if self.status == WITHDRAWN:
-            return "withdrawn"
+        if self.status == RETURNED:
+            return "returned"
         if self.status != APPROVED:
             return "not-approved"
         if window_covers(self.window_list, local, self.start_date, self.end_date):

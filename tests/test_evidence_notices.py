@@ -122,7 +122,7 @@ def test_english_notices_write_the_role_in_lower_case_and_count_in_plural(app, m
     assert "驾驶人" in notices_of(app, driver, "zh")[0][1].what
 
 
-def test_a_removed_party_is_told_and_their_notices_of_the_case_stop_waiting(
+def test_a_removed_party_is_told_and_their_notices_of_the_case_leave_the_inbox(
     app, make, client, login, conn
 ):
     officer = officer_of_brigade(make)
@@ -141,9 +141,11 @@ def test_a_removed_party_is_told_and_their_notices_of_the_case_stop_waiting(
     with app.test_request_context(), conn():
         service.remove_party(CaseAccess(case, None, User.get_by_id(officer.id)), party)
         assert AuditEvent.select().where(AuditEvent.action == "evidence.party_remove").count() == 1
-    added, other, removed = notices_of(app, citizen)
-    assert added[0] == "evidence.party_added_open" and added[2]  # read: its link is gone
-    assert not other[2]  # the other case's notice still waits
+    # The notice of the case they are no longer party to is gone (its link would open nothing);
+    # the other case's still waits.
+    other, removed = notices_of(app, citizen)
+    assert other[0] == "evidence.party_added_open" and not other[2]
+    assert other[1].url == f"/evidence/cases/{other_case.id}"
     kind, words, read = removed
     assert kind == "evidence.party_removed" and not read
     assert case.case_no in words.title and "removed you as a party" in words.what

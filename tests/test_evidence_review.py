@@ -263,3 +263,30 @@ def test_asking_and_withdrawing_in_a_loop_is_limited(make, app, conn):
     with conn():
         assert ReviewRequest.select().count() == review.REVIEW_REQUESTS_PER_DAY
         assert Notice.select().where(Notice.user == officer.id).count() == 3
+
+
+def test_a_party_whose_request_waits_is_not_removed(make, app, conn):
+    """Removing a party would take their waiting request with them, unanswered: it is refused
+    (before any question) until the request is answered or withdrawn."""
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)
+    citizen = make.citizen()
+    party_row = make.party(case, citizen)
+    party = app.test_client()
+    make.login(party, citizen)
+    case_url = f"/evidence/cases/{case.id}"
+    assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
+    desk = app.test_client()
+    make.login(desk, officer)
+    remove = f"{case_url}/parties/{party_row.id}/remove"
+    for data in ({}, {"confirmed": "yes"}):
+        assert desk.post(remove, data=data, headers=EN).status_code == 303
+        assert "answer it first" in page(desk.get(case_url, headers=EN)).get_text()
+        with conn():
+            assert CaseParty.select().where(CaseParty.id == party_row.id).exists()
+    with app.test_request_context(), conn():
+        request = ReviewRequest.get(ReviewRequest.case == case.id)
+        review.answer_review(request.id, officer, "已核实，维持不予公开")
+    assert desk.post(remove, data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        assert not CaseParty.select().where(CaseParty.id == party_row.id).exists()

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 import rules.clock as app_clock
 from models import AuditEvent, TruckPass, TruckPassDocument, Vehicle, ZoneRule, db
-from models.truckpass import APPROVED, PENDING_REVIEW, REVOKED, WITHDRAWN
+from models.truckpass import APPROVED, PENDING_REVIEW, RETURNED, REVOKED, WITHDRAWN
 
 from .helpers import field_error, page, tiny_pdf, tiny_png
 
@@ -461,9 +461,9 @@ def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, 
     assert steps(client, own.plate, zone).status_code == 303
     issued = created_pass()
     assert issued.status == APPROVED
-    for truck_pass, asked in (
-        (waiting, "Withdraw this application?"),
-        (issued, "Return this pass?"),
+    for truck_pass, asked, outcome in (
+        (waiting, "Withdraw this application?", WITHDRAWN),
+        (issued, "Return this pass?", RETURNED),
     ):
         url = f"/trucks/passes/{truck_pass.id}/withdraw"
         soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
@@ -474,16 +474,19 @@ def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, 
             assert TruckPass.get_by_id(truck_pass.id).status == truck_pass.status
         assert client.post(url, data={"confirmed": "yes"}).status_code == 303
         with conn():
-            assert TruckPass.get_by_id(truck_pass.id).status == WITHDRAWN
+            assert TruckPass.get_by_id(truck_pass.id).status == outcome
             assert (
                 AuditEvent.get(
-                    (AuditEvent.action == "truck_pass.withdrawn")
+                    (AuditEvent.action == f"truck_pass.{outcome}")
                     & (AuditEvent.object_id == str(truck_pass.id))
                 ).actor_id
                 == owner.id
             )
+    # The verifier says so, by the QR and by the plate; an application withdrawn was never a pass.
     clock("2026-11-30 08:00")
-    assert verdict(client.get(f"/p/{issued.handle}")) == "withdrawn"
+    assert verdict(client.get(f"/p/{issued.handle}")) == "returned"
+    assert verdict(client.get(f"/verify/truck?plate={own.plate}")) == "returned"
+    assert verdict(client.get(f"/verify/truck?plate={borrowed.plate}")) == "no-pass"
     # Nothing more to take back, and the same days may be applied for again.
     assert not page(client.get(f"/trucks/passes/{issued.id}")).select_one("form[action$=withdraw]")
     assert steps(client, own.plate, zone).status_code == 303 and created_pass().id != issued.id
@@ -513,6 +516,9 @@ def test_the_purpose_says_its_limits(client, make, login, clock):
     soup = page(long, 422)
     assert "246" in field_error(soup, "purpose") and "200" in field_error(soup, "purpose")
     assert soup.select_one("#purpose")["maxlength"] == "200"
+    # The summary of the last step shows the windows as read.
+    summary = page(steps(client, truck.plate, zone, purpose="", windows="09：00～16：00"), 422)
+    assert "09:00-16:00" in summary.select_one(".summary").get_text()
     short = steps(client, truck.plate, zone, purpose="运煤", windows="09：00～16：00")
     assert short.status_code == 303
     assert created_pass().windows == "09:00-16:00"

@@ -271,9 +271,10 @@ def tell_added(case, party) -> None:
 
 def tell_removed(case, party) -> None:
     """A party taken off the case: their account is told (if it could see the case), and its
-    unread notices about the case (the kinds that link to its page) are marked read, since
-    their links no longer open. Runs in
-    the removal's transaction, before the party's row is deleted."""
+    notices about the case (the kinds that link to its page, read or not) leave its inbox:
+    their links no longer open, and the case no longer concerns them (the messages already
+    sent stay sent; the audit log keeps what happened). Runs in the removal's transaction,
+    before the party's row is deleted."""
     account = User.get_or_none(
         (User.resident_id == party.resident_id) & (User.is_staff == False)  # noqa: E712
     )
@@ -281,11 +282,11 @@ def tell_removed(case, party) -> None:
         return
     about_case = [
         notice.id
-        for notice in Notice.unread_of(account.id, list(KINDS_BY_ENDPOINT[CASE_PAGE["endpoint"]]))
+        for notice in Notice.of_kinds(account.id, list(KINDS_BY_ENDPOINT[CASE_PAGE["endpoint"]]))
         if notice.params_dict.get("case_id") == case.id
     ]
     if about_case:
-        Notice.mark_read(account.id, about_case)
+        Notice.delete().where(Notice.id.in_(about_case)).execute()
     if may_see_case(account, case.id):
         notify(account, "evidence.party_removed", **case_params(case))
 

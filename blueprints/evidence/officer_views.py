@@ -202,6 +202,10 @@ def remove_party(case_id: int, party_id: int):
     """Take a wrongly added party off the case: their access ends at once."""
     access = officer_access_or_404(case_id)
     party = party_or_404(access, party_id)
+    back = url_for("evidence.case", case_id=access.case.id) + "#parties"
+    if ReviewRequest.waiting_of_party(party.id):  # refused anyway: not asked first
+        flash(str(service.PARTY_REVIEW_WAITING), "warn")
+        return redirect_to(back)
     if not confirmed():
         return confirmation_page(
             title=_("Remove the party?"),
@@ -211,12 +215,16 @@ def remove_party(case_id: int, party_id: int):
                 name=party.name,
                 no=access.case.case_no,
             ),
-            back=url_for("evidence.case", case_id=access.case.id) + "#parties",
+            back=back,
             button=_("Yes, remove the party"),
         )
-    service.remove_party(access, party)
-    flash(_("%(name)s is no longer a party to this case.", name=party.name), "ok")
-    return redirect_to(url_for("evidence.case", case_id=access.case.id) + "#parties")
+    try:
+        service.remove_party(access, party)
+    except StepError as exc:
+        flash(str(exc.message), "warn")
+    else:
+        flash(_("%(name)s is no longer a party to this case.", name=party.name), "ok")
+    return redirect_to(back)
 
 
 @bp.post("/cases/<int:case_id>/items")

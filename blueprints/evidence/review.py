@@ -82,10 +82,7 @@ def request_review(access, grounds: str) -> ReviewRequest:
         # for it, and is refused because a request waits.
         if not may_request_review(AccidentCase.locked(case.id)):
             raise StepError(too_late)
-        waiting = ReviewRequest.select().where(
-            (ReviewRequest.party == access.party.id) & (ReviewRequest.status == REVIEW_PENDING)
-        )
-        if waiting.exists():
+        if ReviewRequest.waiting_of_party(access.party.id):
             raise StepError(_l("Your earlier request is still waiting for its answer."))
         key = f"evidence-review:party:{access.party.id}"
         again_at = Throttle.locked_until_for(key, lock=True)

@@ -317,14 +317,22 @@ def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) 
     return party
 
 
+PARTY_REVIEW_WAITING = _l(
+    "This party's review request waits for its answer: answer it first, then remove the party."
+)
+
+
 def remove_party(access: CaseAccess, party: CaseParty) -> None:
     """Take a wrongly added party off the case (the access's officer acts): their access
     ends at once, and they are told. Once: a second removal (a double tap, another officer)
-    waits on the case's row and finds nobody to remove."""
+    waits on the case's row and finds nobody to remove. StepError while a review request of
+    theirs waits for its answer (it would go with them, unanswered)."""
     with write_tx():
         AccidentCase.locked(access.case.id)
         if not CaseParty.select().where(CaseParty.id == party.id).exists():
             return
+        if ReviewRequest.waiting_of_party(party.id):
+            raise StepError(PARTY_REVIEW_WAITING)
         tell_removed(access.case, party)  # while the party may still see the case
         CaseParty.delete().where(CaseParty.id == party.id).execute()
         audit(

@@ -33,6 +33,7 @@ STATUS_LABELS = {
     "refused": _l("Refused"),
     "revoked": _l("Pass revoked"),
     "withdrawn": _l("Withdrawn by the applicant"),
+    "returned": _l("Returned by the applicant"),
 }
 VERDICT_LABELS = {
     "valid": _l("Pass valid now"),
@@ -40,7 +41,7 @@ VERDICT_LABELS = {
     "not-yet-valid": _l("Not valid yet"),
     "expired-pass": _l("Pass expired"),
     "revoked": _l("Pass revoked"),
-    "withdrawn": _l("Pass withdrawn by its holder"),
+    "returned": _l("Pass returned by its holder"),
     "not-approved": _l("Not an issued pass"),
     "no-pass": _l("No pass for this truck"),
     "invalid": _l("Unknown pass"),

@@ -53,9 +53,8 @@ MEASURE = Measure(
         "truck_pass.pending_review": _l("Truck pass application sent for review"),
         "truck_pass.refused": _l("Truck pass refused"),
         "truck_pass.revoked": _l("Truck pass revoked"),
-        "truck_pass.withdrawn": _l(
-            "Truck pass application withdrawn or pass returned by the applicant"
-        ),
+        "truck_pass.withdrawn": _l("Truck pass application withdrawn by the applicant"),
+        "truck_pass.returned": _l("Truck pass returned by the applicant"),
         "truck_pass.check": _l("Truck pass checked"),
         "truck_pass.view": _l("Truck pass application viewed"),
         "truck_pass.queue_view": _l("Truck pass queue viewed"),

@@ -33,6 +33,7 @@ from models.truckpass import (
     PASS_TRANSITIONS,
     PENDING_REVIEW,
     REFUSED,
+    RETURNED,
     REVOKED,
     WITHDRAWN,
 )
@@ -352,11 +353,12 @@ REASON_NEEDED = _l("Give the reason; the applicant will see it.")
 
 def withdraw(truck_pass: TruckPass, applicant) -> TruckPass:
     """The applicant takes back an application waiting for review, or a pass they no longer
-    need (the verifier says "withdrawn" from the next check on); StepError when it is decided
-    or withdrawn already."""
+    need (the verifier says "returned" from the next check on); StepError when it is decided,
+    withdrawn or returned already."""
     try:
         with write_tx():
-            moved = PASS_STATE.apply(truck_pass, WITHDRAWN, actor=applicant, decided_at=utcnow())
+            target = RETURNED if truck_pass.status == APPROVED else WITHDRAWN
+            moved = PASS_STATE.apply(truck_pass, target, actor=applicant, decided_at=utcnow())
     except InvalidTransition:
         moved = False
     if not moved:
@@ -392,9 +394,10 @@ def clerk_act(truck_pass: TruckPass, action: str, reason: str, clerk) -> TruckPa
 
 
 def passes_for_plate(plate: str, zone_id: int | None = None):
-    """Every pass issued for a plate (optionally covering one zone), newest first."""
+    """Every pass issued for a plate (optionally covering one zone), newest first: revoked and
+    returned ones too, which the verifier names as such."""
     query = TruckPass.select().where(
-        (TruckPass.plate == plate) & TruckPass.status.in_([APPROVED, REVOKED])
+        (TruckPass.plate == plate) & TruckPass.status.in_([APPROVED, REVOKED, RETURNED])
     )
     if zone_id:
         query = query.join(TruckPassZone).where(TruckPassZone.zone == zone_id)
@@ -402,7 +405,7 @@ def passes_for_plate(plate: str, zone_id: int | None = None):
 
 
 # When several passes answer for one plate, the best verdict wins, in this order.
-VERDICT_ORDER = ["valid", "outside-window", "not-yet-valid", "expired-pass", "revoked"]
+VERDICT_ORDER = ["valid", "outside-window", "not-yet-valid", "expired-pass", "revoked", "returned"]
 
 
 def plate_verdict(plate: str, zone_id: int | None, local: dt.datetime):

@@ -15,7 +15,8 @@ from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import remove_stored
 from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
-from models.truckpass import APPROVED
+from models.truckpass import APPROVED, RETURNED
+from rules import truckrules
 from rules.clock import beijing_now
 
 from . import bp, service
@@ -69,6 +70,8 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
                 form.truck_class.data,
                 form.emission.data,
             )
+            # Carried on (hidden) and summed up as read: "09：00至16：00" becomes 09:00-16:00.
+            form.windows.data = truckrules.format_windows(state["windows"])
         elif step == 5:
             state["documents"] = service.step_purpose(form.purpose.data, form.document.data)
         else:
@@ -214,7 +217,7 @@ def withdraw(pass_id: int):
             message=(
                 _(
                     "The pass for %(plate)s (%(start)s – %(end)s) stops being valid at once: a "
-                    "check of its QR code will say it was withdrawn. For these days again, you "
+                    "check of its QR code will say it was returned. For these days again, you "
                     "would have to apply anew.",
                     plate=truck_pass.plate,
                     start=truck_pass.start_date.isoformat(),
@@ -237,5 +240,6 @@ def withdraw(pass_id: int):
     except StepError as exc:
         flash(str(exc.message), "warn")
     else:
-        flash(_("Withdrawn."), "ok")
+        returned = truck_pass.status == RETURNED
+        flash(_("The pass is returned.") if returned else _("The application is withdrawn."), "ok")
     return redirect_to(back)
