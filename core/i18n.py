@@ -59,6 +59,13 @@ def is_chinese() -> bool:
     return str(get_locale() or DEFAULT_LOCALE).startswith("zh")
 
 
+def in_sentence(label) -> str:
+    """A label (a common noun: "Driver", "Heavy trucks") as written inside an English sentence,
+    in lower case; Chinese has no case and keeps it."""
+    text = str(label)
+    return text if is_chinese() else text[:1].lower() + text[1:]
+
+
 def aside(text) -> Markup:
     """A remark in brackets after a name: full-width （…） in Chinese, " (…)" in English (Chinese
     text takes full-width punctuation: ，：；（）？！)."""

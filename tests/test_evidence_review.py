@@ -41,6 +41,20 @@ def test_party_sees_withheld_items_with_grounds_but_not_the_note(make, app):
     assert rows[0].get_text(" ", strip=True) == "照片 保护证人"
     assert "证人王某" not in soup.get_text() and "证人照片" not in soup.get_text()
     assert "复核" in soup.find(id="next-step").get_text()
+    english = page(client.get(f"/evidence/cases/{case.id}", headers=EN)).get_text()
+    assert "disagree with what was withheld" in english
+
+
+def test_a_party_with_nothing_withheld_is_not_told_of_withheld_evidence(make, app):
+    case = make.accident_case()
+    citizen = make.citizen()
+    make.party(case, citizen)
+    make.evidence(case, title="现场勘查笔录")
+    client = app.test_client()
+    make.login(client, citizen)
+    english = page(client.get(f"/evidence/cases/{case.id}", headers=EN)).get_text()
+    assert "Nothing is withheld from you" in english
+    assert "If you disagree with what was withheld, ask" not in english
 
 
 def test_review_walked_from_party_to_officer_and_back(make, app, conn):

@@ -89,6 +89,9 @@ def test_public_rules_and_the_question(client, make, clock):
     zone = make.zone()
     soup = page(client.get("/trucks/rules"))
     assert "周一–周五" in soup.get_text() and "07:00-09:00" in soup.get_text()
+    # In English the classes after the first are written inside the sentence, in lower case.
+    english = page(client.get("/trucks/rules", headers={"Accept-Language": "en"})).get_text()
+    assert "Medium trucks, heavy trucks may not enter" in english
     ask = "/trucks/rules?zone={}&truck_class={}&emission={}&at={}"
     cases = [
         ("heavy", "china6", "2026-11-30T08:00", "需持通行码"),

@@ -20,8 +20,8 @@ NEXT_STEPS = {
         "delivery."
     ),
     "open_for_review": _l(
-        "View and copy the released evidence below. If you disagree with what was withheld, "
-        "ask for a review within %(days)d days of the determination's delivery."
+        "View and copy the released evidence below. If you disagree with it, or with what was "
+        "withheld, ask for a review within %(days)d days of the determination's delivery."
     ),
     "closed": _l("The case is closed: nothing more happens here."),
     "simple": _l(

@@ -12,7 +12,7 @@ with its query code).
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from core.i18n import is_chinese
+from core.i18n import in_sentence
 from core.identity import may_see_case
 from core.notices import KINDS_BY_ENDPOINT, kind, notify, notify_holder
 from models import CaseParty, EvidenceItem, Notice, ReviewRequest, User
@@ -28,8 +28,7 @@ def role_in_text(role: str) -> str:
     """A party's role as written inside a sentence: English writes the label (a common noun,
     "Driver") in lower case there ("a party to it as driver"); Chinese has no case and keeps
     it."""
-    label = str(PARTY_ROLE_LABELS.get(role, role))
-    return label if is_chinese() else label[:1].lower() + label[1:]
+    return in_sentence(PARTY_ROLE_LABELS.get(role, role))
 
 
 def _labels(params: dict) -> dict:

@@ -4,6 +4,8 @@ into plain sentences, in the user's language."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.i18n import in_sentence
+
 CLASS_LABELS = {
     "light": _l("Light trucks"),
     "medium": _l("Medium trucks"),
@@ -102,7 +104,12 @@ def join(items) -> str:
 
 def describe_rule(rule) -> str:
     """A rule in plain words."""
-    classes = join(CLASS_LABELS[c] for c in sorted(rule.classes, key=list(CLASS_LABELS).index))
+    # The first class starts the sentence; the others are written inside it ("Medium trucks,
+    # heavy trucks may not enter").
+    ordered = sorted(rule.classes, key=list(CLASS_LABELS).index)
+    classes = join(
+        CLASS_LABELS[c] if n == 0 else in_sentence(CLASS_LABELS[c]) for n, c in enumerate(ordered)
+    )
     windows = ", ".join(str(w) for w in rule.windows)
     emissions = join(
         EMISSION_LABELS[e] for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
