@@ -284,6 +284,10 @@ def test_share_code_for_a_firm(client, make, login, conn):
     client.post(f"/licence/share/{share.id}/cancel", data={"confirmed": "yes"})
     after = page(client.get(f"/verify/share?code={code}&last6={last6}"))
     assert "分享码已过期或已被持证人取消" in after.get_text()  # was 电子码已过期
+    # The holder's log says the same of that check, in the share code's words.
+    log = page(client.get("/licence/checks")).select("tbody tr")
+    assert "分享码已过期或已被持证人取消" in log[0].get_text()
+    assert "分享码或驾驶证号后6位不正确" in page(client.get("/licence/checks")).get_text()
 
 
 def test_share_code_with_points_and_limits(client, make, login):

@@ -259,11 +259,20 @@ def test_preferences_on_the_account_page(app, client, make, login, smtp):
     assert field_error(page(client.get("/account")), "email") == ""
 
 
-def test_email_is_not_offered_without_an_smtp_server(app, client, make, login):
+def test_email_is_not_offered_without_an_smtp_server(app, client, make, login, conn):
+    """Neither the choice nor the address is asked for (an address kept from before stays);
+    the SMS tick box comes before its label."""
     user = make.citizen()
+    choose(user, email="kept@example.test")
     login(user)
     soup = page(client.get("/account"))
-    assert soup.select_one("#notice_email") is None and soup.select_one("#notice_sms")
+    assert soup.select_one("#notice_email") is None and soup.select_one("#email") is None
+    tick = soup.select_one("#notice_sms")
+    assert tick.find_next_sibling("label")["for"] == "notice_sms"
+    assert client.post("/notices/preferences", data={"notice_sms": "y"}).status_code == 303
+    with conn():
+        saved = User.get_by_id(user.id)
+    assert saved.notice_sms and saved.email == "kept@example.test"
 
 
 def test_a_refused_address_is_final_and_a_server_down_is_retried(app, make, smtp):

@@ -20,7 +20,7 @@ class NoticePreferencesForm(Form):
             # The form of an address only: the SMTP server's answer tells the rest.
             Regexp(EMAIL_SHAPE, message=_l("Enter an e-mail address such as name@example.com.")),
         ],
-        description=_l("Optional: only for notices, if you choose them below."),
+        description=_l("Only for notices, if you choose them below."),
     )
     notice_sms = BooleanField(_l("Notices by SMS to my mobile number"))
     notice_email = BooleanField(_l("Notices by e-mail"))

@@ -69,7 +69,10 @@ def preferences_form() -> NoticePreferencesForm:
     """The preferences form filled from the account (shown on the account page)."""
     form = NoticePreferencesForm(obj=current_user)
     if not email_enabled():
+        # No e-mail is sent: neither the choice nor the address is asked for (an address kept
+        # from before stays as it was).
         del form.notice_email
+        del form.email
     return form
 
 
@@ -84,13 +87,13 @@ def preferences():
             for error in errors:
                 flash(str(error), "error")
         return redirect(url_for("auth.account") + "#notice-preferences", code=303)
-    email = (form.email.data or "").strip() or None
+    changes = {"notice_sms": bool(form.notice_sms.data) and bool(current_user.mobile)}
+    if form.email is not None:
+        email = (form.email.data or "").strip() or None
+        changes["email"] = email
+        changes["notice_email"] = bool(form.notice_email.data) and bool(email)
     with write_tx():
-        User.update(
-            email=email,
-            notice_sms=bool(form.notice_sms.data) and bool(current_user.mobile),
-            notice_email=bool(form.notice_email and form.notice_email.data) and bool(email),
-        ).where(User.id == current_user.id).execute()
+        User.update(**changes).where(User.id == current_user.id).execute()
         audit(
             "account.notice_preferences",
             current_user,

@@ -200,4 +200,13 @@ def test_a_share_codes_cancel_button_and_its_header_stay_in_view_at_360(
     for part in ("th.row-actions", "td.row-actions button"):
         box = phone.locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360, part
+    # The column is no wider than its button, and the code is not broken across lines.
+    actions = phone.locator("td.row-actions").bounding_box()
+    button = phone.locator("td.row-actions button").bounding_box()
+    assert actions["width"] <= button["width"] + 24
+    lines = phone.locator("td.mono").first.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return r.getClientRects().length; }"
+    )
+    assert lines == 1
     context.close()
