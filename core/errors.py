@@ -1,7 +1,7 @@
 """Friendly, translated error pages; never a stack trace."""
 
 import peewee
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from playhouse.pool import MaxConnectionsExceeded
@@ -85,6 +85,21 @@ def storage_full(exc: BaseException | None) -> bool:
     return False
 
 
+def page_of_step() -> str | None:
+    """The page a form's step belongs to, for a GET of the step's own address (a reloaded or
+    restored confirmation page, a bookmarked form): /trucks/passes/10/withdraw answers only
+    POST, and its page is /trucks/passes/10. None when the address one level up is no page."""
+    parent = request.path.rstrip("/").rsplit("/", 1)[0]
+    if not parent:
+        return None
+    adapter = current_app.url_map.bind("", script_name=request.script_root or None)
+    try:
+        adapter.match(parent, method="GET")
+    except HTTPException:
+        return None
+    return request.script_root + parent
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -96,6 +111,8 @@ def init_app(app: Flask) -> None:
     def _http(exc):
         if exc.code not in MESSAGES:
             return exc
+        if exc.code == 405 and request.method == "GET" and (page := page_of_step()):
+            return redirect(page, code=303)
         response, code = render_error(
             exc.code, getattr(exc, "user_message", None), heading=getattr(exc, "user_title", None)
         )

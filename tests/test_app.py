@@ -130,6 +130,19 @@ def test_405_keeps_allow_header(client):
     assert "POST" in response.headers["Allow"]
 
 
+def test_a_step_asked_for_with_get_leads_to_its_page(client, make, login):
+    """A confirmation reloaded or restored asks the step's own address with GET, which only
+    POST answers: the page it belongs to, one level up, is shown instead of a 405. Without such
+    a page (a POST-only address at the top: /lang) the 405 stays."""
+    owner = make.citizen()
+    truck_pass = make.truck_pass(applicant=owner)
+    login(owner)
+    response = client.get(f"/trucks/passes/{truck_pass.id}/withdraw")
+    assert response.status_code == 303
+    assert response.location.endswith(f"/trucks/passes/{truck_pass.id}")
+    page(client.get("/lang"), 405)
+
+
 def test_500_never_shows_a_stack_trace(app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
