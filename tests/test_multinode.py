@@ -101,8 +101,9 @@ def staff_on_nodes(make, role, nodes):
 
 
 def at_once(logged_in, path, forms):
-    """Post one form per node at the same moment (each with its page's CSRF token)."""
-    tokens = [TOKEN_RE.search(br.get(node.url + path)[2]).group(1) for br, node in logged_in]
+    """Post one form per node at the same moment (each with its session's CSRF token, which
+    every page carries: the home page's here, as `path` itself answers POST only)."""
+    tokens = [TOKEN_RE.search(br.get(node.url + "/")[2]).group(1) for br, node in logged_in]
 
     def act(i):
         browser, node = logged_in[i]
