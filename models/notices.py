@@ -57,9 +57,7 @@ class Notice(BaseModel):
     @classmethod
     def unread_of(cls, user_id: int, kinds: list[str]):
         """The account's unread notices of these kinds."""
-        return cls.select().where(
-            (cls.user == user_id) & cls.read_at.is_null() & cls.kind.in_(kinds)
-        )
+        return cls.of_kinds(user_id, kinds).where(cls.read_at.is_null())
 
     @classmethod
     def mark_read(cls, user_id: int, notice_ids: int | list[int] | None = None) -> int:
