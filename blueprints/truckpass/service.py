@@ -323,26 +323,35 @@ def submit(app: Application, applicant) -> TruckPass:
 CLERK_ACTIONS = ("approve", "refuse", "revoke")
 
 
-def _clerk_move(truck_pass: TruckPass, target: str, reason: str, clerk) -> TruckPass:
-    """One clerk's move of a pass, refused when the move is not possible or was lost."""
+def _move(truck_pass: TruckPass, target: str, refused, tell: bool = False, **fields) -> TruckPass:
+    """One move of a pass in its own transaction (the applicant told when `tell`); StepError
+    with `refused` when the move is not possible or another one came first."""
     try:
         with write_tx():
-            moved = PASS_STATE.apply(
-                truck_pass,
-                target,
-                actor=clerk,
-                reason=reason.strip(),
-                decided_by=clerk,
-                decided_at=utcnow(),
-                detail={"reason": reason.strip()},
-            )
-            if moved:
+            moved = PASS_STATE.apply(truck_pass, target, **fields)
+            if moved and tell:
                 tell_applicant(truck_pass)
     except InvalidTransition:
         moved = False
     if not moved:
-        raise StepError(NOTHING_CHANGED)
+        raise StepError(refused)
     return truck_pass
+
+
+def _clerk_move(truck_pass: TruckPass, target: str, reason: str, clerk) -> TruckPass:
+    """One clerk's move of a pass, the applicant told; refused when not possible or lost."""
+    reason = reason.strip()
+    return _move(
+        truck_pass,
+        target,
+        NOTHING_CHANGED,
+        tell=True,
+        actor=clerk,
+        reason=reason,
+        decided_by=clerk,
+        decided_at=utcnow(),
+        detail={"reason": reason},
+    )
 
 
 # What the applicant may still take back: an application waiting for review, an issued pass.
@@ -355,15 +364,8 @@ def withdraw(truck_pass: TruckPass, applicant) -> TruckPass:
     """The applicant takes back an application waiting for review, or a pass they no longer
     need (the verifier says "returned" from the next check on); StepError when it is decided,
     withdrawn or returned already."""
-    try:
-        with write_tx():
-            target = RETURNED if truck_pass.status == APPROVED else WITHDRAWN
-            moved = PASS_STATE.apply(truck_pass, target, actor=applicant, decided_at=utcnow())
-    except InvalidTransition:
-        moved = False
-    if not moved:
-        raise StepError(DECIDED_MEANWHILE)
-    return truck_pass
+    target = RETURNED if truck_pass.status == APPROVED else WITHDRAWN
+    return _move(truck_pass, target, DECIDED_MEANWHILE, actor=applicant, decided_at=utcnow())
 
 
 def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> TruckPass:

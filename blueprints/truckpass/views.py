@@ -26,7 +26,7 @@ from .labels import CLASS_LABELS, labels
 
 @bp.context_processor
 def _labels():
-    return labels()
+    return {**labels(), "WITHDRAWABLE": service.WITHDRAWABLE}
 
 
 def prepare(form: ApplyForm) -> None:
