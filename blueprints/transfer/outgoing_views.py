@@ -104,10 +104,19 @@ def outgoing_case(out_id: int):
     )
 
 
-def act(out_id: int, role: str, step, done: str, question: Question | None = None, details=()):
+def act(
+    out_id: int,
+    role: str,
+    step,
+    done: str,
+    question: Question | None = None,
+    details=(),
+    loaded: tuple | None = None,
+):
     """Run one step of the record as `role`, asked first when it cannot be undone (the same
-    questions as the case pages, asking.py), then back to its page with what came of it."""
-    out, roles = load_outgoing(out_id)
+    questions as the case pages, asking.py), then back to its page with what came of it.
+    `loaded`: the record and roles when the view has them already (load_outgoing)."""
+    out, roles = loaded or load_outgoing(out_id)
     if role not in roles:
         abort(403)
     back = url_for("transfer.outgoing_case", out_id=out_id)
@@ -150,6 +159,7 @@ def outgoing_confirm(out_id: int):
         "seller",
         lambda actor: network_origin.seller_confirm(out_id, actor),
         _("Thank you: confirmed."),
+        loaded=(out, roles),
     )
 
 
