@@ -206,3 +206,15 @@ def test_audit_search_finds_actions_by_their_words_and_staff_by_name(client, mak
     rows = page(client.get(f"/staff/audit?actor={admin.real_name}")).select("#audit-rows tbody tr")
     assert rows and all(admin.username in row.get_text() for row in rows)
     assert admin.real_name in rows[0].select("td")[2].get_text()
+
+
+def test_audit_search_finds_a_clerk_decision_by_the_word_on_its_button(client, make, login, conn):
+    """A clerk refuses a pass with 不予核发; the audit row of that act says the same words, so
+    searching for them finds it (the row read 申请未通过 before)."""
+    admin = make.staff("admin")
+    clerk = make.staff("licence_clerk")
+    with conn():
+        audit("truck_pass.refused", clerk, actor=clerk)
+    login(admin)
+    rows = page(client.get("/staff/audit?action=不予核发")).select("#audit-rows tbody tr")
+    assert len(rows) == 1 and "不予核发" in rows[0].get_text()
