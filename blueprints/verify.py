@@ -214,14 +214,30 @@ def is_prefetch() -> bool:
     return any(value in request.headers.get(name, "").lower() for name, value in PREFETCH_HEADERS)
 
 
+# The verifier's addresses that check something: each use counts (a once-only code is used up,
+# the holder's log and the audit log gain a row, the guessing counters move).
+CHECKING_ENDPOINTS = frozenset(
+    f"verify.{name}"
+    for name in ("qr", "typed", "share", "truck_pass", "truck_by_plate", "api_check")
+)
+
+
+@bp.before_request
+def _unseen_checks_nothing():
+    """A HEAD request or a browser's prefetch (a link preview, a speculative load) of a checking
+    address is answered with nothing, before the view: nobody is looking, so no code is used
+    up and no log says that someone checked."""
+    if request.endpoint in CHECKING_ENDPOINTS and is_prefetch():
+        return "", 204
+    return None
+
+
 @bp.get("/v/<handle>/<code>")
 @reads_personal_data("licence.check")
 def qr(handle: str, code: str):
-    """The QR's address: checks the code in it (once: a prefetch must not use it up)."""
+    """The QR's address: checks the code in it (once: a prefetch checks nothing, above)."""
     if len(handle) > 32 or len(code) > 32:
         abort(404)
-    if is_prefetch():
-        return "", 204
     result = checks.check_code(handle=handle, code=code, via="qr", checker=checker())
     return show_result(result, "qr")
 

@@ -307,12 +307,20 @@ def test_english_verifier(client, make):
     assert "Valid licence" in response.get_data(as_text=True)
 
 
-def test_a_prefetch_or_head_does_not_use_up_the_code(client, make):
-    el = make.elicence()
-    url = qr_url(el, qr_code_at(el))
-    assert client.head(url).status_code == 204
-    assert client.get(url, headers={"Sec-Purpose": "prefetch;prerender"}).status_code == 204
-    assert verdict(client.get(url)) == "valid"
+def test_a_prefetch_or_head_does_not_use_up_the_code(client, make, conn):
+    """Neither the QR's address nor a typed check nor a truck's plate is checked by a HEAD
+    request or a link preview: the code stays unused and no log gains a row."""
+    el, other = make.elicence(), make.elicence()
+    urls = (qr_url(el, qr_code_at(el)), typed_url(other, code_at(other)), "/verify/truck?plate=鲁B1")
+    with conn():
+        before = AuditEvent.select().count()
+    for url in urls:
+        assert client.head(url).status_code == 204
+        assert client.get(url, headers={"Sec-Purpose": "prefetch;prerender"}).status_code == 204
+    with conn():
+        assert AuditEvent.select().count() == before and not LicenceCheck.select().count()
+    assert verdict(client.get(urls[0])) == "valid"
+    assert verdict(client.get(urls[1])) == "valid"
 
 
 def test_the_verifier_never_sets_a_cookie_even_for_a_logged_in_inspector(client, make, login):
