@@ -1,15 +1,17 @@
 """Each bad message sent to a real deployment's inbox is refused with its reason code, signed,
 audited, and changes nothing; a message sent twice is handled once and answered the same."""
 
+import http.client
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from joserfc.jwk import OKPKey
 
 from core.network.envelope import sign, verify, verify_document
 from core.network.keys import SigningKey
-from models import AuditEvent, InboxMessage
+from models import AuditEvent, InboxMessage, RefusedCheck
 
 from .deployments import Deployment, get_json, peer, post_envelope
 from .helpers import fresh_database_url, on_postgres
@@ -57,7 +59,22 @@ def counts(jinan):
         return InboxMessage.select().count(), refused.count()
 
 
-def assert_refused(pair, payload, reason, status, key=None):
+def strangers_refused(jinan) -> int:
+    """How many strangers' envelopes the inbox has refused in the current window: the first
+    is audited, the rest only counted."""
+    with jinan.database():
+        row = (
+            RefusedCheck.select()
+            .where(RefusedCheck.kind == "inbox")
+            .order_by(RefusedCheck.window_start.desc())
+            .first()
+        )
+        return row.count if row else 0
+
+
+def assert_refused(pair, payload, reason, status, key=None, stranger=False):
+    """Refused with `reason`, nothing stored; audited, but a stranger's refusal (not shown to
+    come from a peer) only when it is the first of its window."""
     jinan = pair[1]
     inbox_before, refused_before = counts(jinan)
     got_status, answer = send(pair, payload, key)
@@ -65,14 +82,16 @@ def assert_refused(pair, payload, reason, status, key=None):
     assert answer["body"] == {}  # a refusal tells nothing but its reason
     inbox_after, refused_after = counts(jinan)
     assert inbox_after == inbox_before  # nothing handled, nothing stored
-    assert refused_after == refused_before + 1
-    with jinan.database():
-        row = AuditEvent.select().order_by(AuditEvent.id.desc()).get()
-        assert (row.action, row.result, row.object_id) == (
-            "network.refused",
-            reason,
-            payload["id"][:64],
-        )
+    audited = not stranger or strangers_refused(jinan) == 1
+    assert refused_after == refused_before + audited
+    if audited:
+        with jinan.database():
+            row = AuditEvent.select().order_by(AuditEvent.id.desc()).get()
+            assert (row.action, row.result, row.object_id) == (
+                "network.refused",
+                reason,
+                payload["id"][:64],
+            )
 
 
 def new_key() -> SigningKey:
@@ -91,7 +110,7 @@ def test_a_forged_signature_is_refused(pair):
     forger = new_key()
     # Signed by another key that claims Qingdao's key id.
     forged = SigningKey(forger.key, qingdao.keys()[-1].kid, forger.nbf, forger.exp)
-    assert_refused(pair, envelope(qingdao, jinan), "bad_signature", 403, key=forged)
+    assert_refused(pair, envelope(qingdao, jinan), "bad_signature", 403, key=forged, stranger=True)
 
 
 def test_an_unknown_deployment_is_refused(pair):
@@ -100,14 +119,15 @@ def test_an_unknown_deployment_is_refused(pair):
     class Stranger:
         url = "https://jg.stranger.example"
 
-    assert_refused(pair, envelope(Stranger, jinan), "unknown_sender", 403, key=new_key())
+    payload = envelope(Stranger, jinan)
+    assert_refused(pair, payload, "unknown_sender", 403, key=new_key(), stranger=True)
 
 
 def test_a_suspended_peer_is_refused_until_resumed(pair):
     qingdao, jinan, _ = pair
     jinan.flask("network", "suspend", qingdao.url)
     try:
-        assert_refused(pair, envelope(qingdao, jinan), "suspended_peer", 403)
+        assert_refused(pair, envelope(qingdao, jinan), "suspended_peer", 403, stranger=True)
     finally:
         jinan.flask("network", "resume", qingdao.url)
     assert send(pair, envelope(qingdao, jinan))[1]["type"] == "ack"
@@ -152,6 +172,45 @@ def test_not_a_jws_at_all_is_refused_as_malformed(pair):
     status, text = post_envelope(jinan, "this is not an envelope")
     answer = verify(text, jinan_keys)
     assert (status, answer["type"], answer["reason"]) == (400, "refusal", "malformed")
+
+
+def new_strangers_window(jinan) -> None:
+    """Forget the strangers' refusals counted so far: the next one is a window's first."""
+    with jinan.database():
+        RefusedCheck.delete().where(RefusedCheck.kind == "inbox").execute()
+
+
+def test_a_flood_of_strangers_envelopes_is_counted_not_written_to_the_log_one_by_one(pair):
+    """Anyone may post to the inbox: 30 unreadable envelopes add one audit row (the first of
+    the window) to the log the peers witness, and are all counted."""
+    _, jinan, _ = pair
+    new_strangers_window(jinan)
+    _, refused_before = counts(jinan)
+    for i in range(30):
+        assert post_envelope(jinan, f"junk {i}")[0] == 400
+    _, refused_after = counts(jinan)
+    with jinan.database():
+        windows = list(RefusedCheck.select().where(RefusedCheck.kind == "inbox"))
+    # One row per window the flood touched (two only when a window ended meanwhile).
+    assert sum(w.count for w in windows) == 30
+    assert refused_after - refused_before == len(windows)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_unread(pair):
+    """A body sent in chunks says no length beforehand: it is read up to the limit only."""
+    _, jinan, jinan_keys = pair
+    new_strangers_window(jinan)
+    url = urlsplit(jinan.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    chunks = (b"x" * 65536 for _ in range(10))  # 640 KiB, over the 512 KiB limit
+    connection.request("POST", "/network/inbox", body=chunks, encode_chunked=True)
+    response = connection.getresponse()
+    answer = verify(response.read().decode(), jinan_keys)
+    connection.close()
+    assert (response.status, answer["reason"]) == (400, "malformed")
+    with jinan.database():
+        refused = AuditEvent.select().where(AuditEvent.action == "network.refused")
+        assert refused.order_by(AuditEvent.id.desc()).get().detail_dict["why"] == "too large"
 
 
 def test_the_same_message_twice_has_one_effect_and_the_same_answer(pair):

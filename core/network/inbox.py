@@ -9,14 +9,15 @@ handler. A refusal changes nothing but the audit log.
 import hashlib
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
 from peewee import IntegrityError
 
-from core.audit import acting_peer
-from models import InboxMessage, Peer, utcnow, write_tx
+from core.audit import acting_peer, client_addr
+from models import InboxMessage, Peer, RefusedCheck, utcnow, write_tx
 
 from . import keys
 from .envelope import EnvelopeError, canonical, peek, sign
@@ -143,19 +144,28 @@ def well_formed(payload: dict) -> bool:
     )
 
 
-def refuse(reason: str, payload: dict, detail: str = "", body=None, also=None) -> tuple[int, str]:
+def refuse(
+    reason: str, payload: dict, detail: str = "", body=None, also=None, stranger: bool = False
+) -> tuple[int, str]:
     """Audit the refusal and answer it, signed (with `body` when the sender needs to know
-    more). Nothing else is written, but what `also()` writes with the audit row."""
+    more). Nothing else is written, but what `also()` writes with the audit row.
+
+    A `stranger`'s envelope (unreadable, or not shown to come from a peer) is audited once per
+    address and window, and the rest only counted (RefusedCheck): anyone can post to the inbox,
+    and the audit log, which the peers witness and which never shrinks, is not theirs to fill.
+    """
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        record(
-            "network.refused",
-            peer_url=sender,
-            message_id=message_id,
-            result=reason,
-            detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]},
-        )
+        address = zlib.crc32(client_addr().encode())
+        if not stranger or RefusedCheck.count_one("inbox", address) == 1:
+            record(
+                "network.refused",
+                peer_url=sender,
+                message_id=message_id,
+                result=reason,
+                detail={"type": str(payload.get("type", ""))[:40], "why": detail[:200]},
+            )
         if also is not None:
             also()
     token = answer("refusal", to=sender, in_reply_to=message_id, reason=reason, body=body)
@@ -167,16 +177,16 @@ def receive(token: str) -> tuple[int, str]:
     try:
         _, claimed = peek(token)
     except EnvelopeError as exc:
-        return refuse("malformed", {}, exc.detail)
+        return refuse("malformed", {}, exc.detail, stranger=True)
     peer = Peer.get_or_none(Peer.base_url == normalise_url(str(claimed.get("from", ""))))
     if peer is None:
-        return refuse("unknown_sender", claimed)
+        return refuse("unknown_sender", claimed, stranger=True)
     if not peer.is_active:
-        return refuse("suspended_peer", claimed)
+        return refuse("suspended_peer", claimed, stranger=True)
     try:
         payload = verify_from(peer, token)
     except EnvelopeError as exc:
-        return refuse(exc.reason, claimed, exc.detail)
+        return refuse(exc.reason, claimed, exc.detail, stranger=True)
     if not well_formed(payload):
         return refuse("malformed", payload, "envelope fields")
     if normalise_url(payload["to"]) != base_url():
