@@ -194,6 +194,13 @@ def object_label(object_type: str, object_id: str, people: Mapping[str, str] | N
     return f"{label if label is not None else object_type} {object_id}".strip()
 
 
+def reason_of(event: AuditEvent) -> str | None:
+    """The reason an audit row keeps, in words (a clerk's refusal, a withholding), when its
+    measure declares one for the row's action (Measure.audit_reasons)."""
+    reader = measures.audit_reason_reader(event.action)
+    return reader(event.detail_dict) if reader is not None else None
+
+
 def role_label(roles: str) -> str:
     """The role column of an audit row (comma-separated role keys) in words."""
     if not roles or roles == "anonymous":

@@ -68,6 +68,25 @@ class Measure:
     # name), a function of the stored object id giving the number people quote (a case's
     # ZY000007), or None when there is none; the receipts name the object by it, not by its id.
     object_names: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # The reason an audit row of an action keeps in its detail (a refusal's, a revocation's),
+    # as the audit page shows it: per action, a function of the row's detail giving the words
+    # (typed_reason, coded_reason), or None when the row has none.
+    audit_reasons: Mapping[str, Callable[[Mapping], str | None]] = field(default_factory=dict)
+
+
+def typed_reason(detail: Mapping) -> str | None:
+    """An audit row's reason as the person gave it, in their own words."""
+    return str(detail.get("reason") or "").strip() or None
+
+
+def coded_reason(labels: Mapping[str, object]) -> Callable[[Mapping], str | None]:
+    """An audit row's reason stored as a code, put into words by `labels`."""
+
+    def words(detail: Mapping) -> str | None:
+        code = detail.get("reason")
+        return str(labels.get(code, code)) if code else None
+
+    return words
 
 
 def staff(*roles: str) -> frozenset[str]:
@@ -132,6 +151,11 @@ def audit_labels() -> dict[str, object]:
 def result_labels(action: str) -> Mapping[str, object]:
     """The result labels of the measure whose audit action this is (none for a shared one)."""
     return next((m.result_labels for m in registered() if action in m.audit_labels), {})
+
+
+def audit_reason_reader(action: str) -> Callable[[Mapping], str | None] | None:
+    """How the audit page reads the reason of an action's rows (None: its rows keep none)."""
+    return next((m.audit_reasons[action] for m in registered() if action in m.audit_reasons), None)
 
 
 def demo_loaders() -> list[Callable]:

@@ -218,3 +218,27 @@ def test_audit_search_finds_a_clerk_decision_by_the_word_on_its_button(client, m
     login(admin)
     rows = page(client.get("/staff/audit?action=不予核发")).select("#audit-rows tbody tr")
     assert len(rows) == 1 and "不予核发" in rows[0].get_text()
+
+
+def test_audit_rows_show_the_reason_in_words(client, make, login, conn):
+    """A refusal's or a withholding's reason shows under the action: a clerk's own words as
+    written, a stored code in words, a stopped transfer's reasons as sentences."""
+    admin = make.staff("admin")
+    clerk = make.staff("licence_clerk")
+    with conn():
+        audit("truck_pass.refused", clerk, actor=clerk, detail={"reason": "行驶证已过期"})
+        audit("evidence.item_withhold", clerk, actor=clerk, detail={"reason": "privacy"})
+        reasons = [{"code": "violations", "n": 3}]
+        audit("transfer.stopped", clerk, actor=clerk, detail={"reasons": reasons})
+        audit("staff.deactivate", clerk, actor=admin, detail={"reason": "not shown"})
+    login(admin)
+    cells = page(client.get("/staff/audit")).select("#audit-rows tbody td:nth-child(5)")
+    shown = [cell.get_text(" ", strip=True).replace(" ", "") for cell in cells]
+
+    def cell(label):
+        return next(text for text in shown if text.startswith(label))
+
+    assert "原因" not in cell("已停用工作人员账号")  # an action that keeps no reason shows none
+    assert "原因：有3条未处理的交通违法记录" in cell("转移登记业务终止")
+    assert "原因：涉及他人隐私" in cell("证据材料不向当事人公开")
+    assert "原因：行驶证已过期" in cell("货车通行码不予核发")

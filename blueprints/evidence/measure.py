@@ -3,11 +3,12 @@ demo data and statistics."""
 
 from flask_babel import lazy_gettext as _l
 
-from core.measures import Card, Link, Measure, staff
+from core.measures import Card, Link, Measure, coded_reason, staff
 from models import ACCIDENT_OFFICER, AccidentCase, EvidenceItem
 
 from . import bp
 from .demo import load_demo
+from .forms import REASON_LABELS
 
 
 def case_number(object_id: str) -> str | None:
@@ -75,6 +76,7 @@ MEASURE = Measure(
         "evidence.case_list": _l("Brigade's accident cases listed"),
         "evidence.review_queue": _l("Review requests listed"),
     },
+    audit_reasons={"evidence.item_withhold": coded_reason(REASON_LABELS)},
     demo=load_demo,
     statistics=("evidence",),
     object_names={"AccidentCase": case_number, "EvidenceItem": item_title},

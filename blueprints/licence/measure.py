@@ -3,7 +3,7 @@ labels, demo data and statistics."""
 
 from flask_babel import lazy_gettext as _l
 
-from core.measures import Card, Link, Measure, staff
+from core.measures import Card, Link, Measure, staff, typed_reason
 from models import LICENCE_CLERK, POLICE_INSPECTOR
 
 from . import bp
@@ -65,6 +65,17 @@ MEASURE = Measure(
         "licence.correction_queue_view": _l("Name correction requests viewed"),
         "name_correction.approved": _l("Name correction approved"),
         "name_correction.refused": _l("Name correction refused"),
+    },
+    # A clerk's reason for a change of standing or a correction, as they wrote it.
+    audit_reasons={
+        action: typed_reason
+        for action in (
+            "licence_record.suspended",
+            "licence_record.revoked",
+            "licence_record.cancelled",
+            "licence_record.valid",
+            "licence.record_corrected",
+        )
     },
     demo=load_demo,
     # A check's verdict; a refused application's reason (its record's standing, or why not).

@@ -245,6 +245,11 @@ def reason_text(reason: dict) -> str:
     return str(code)
 
 
+def reasons_in_words(detail: dict) -> str | None:
+    """The stop reasons an audit row keeps (`reasons`), as sentences for the audit page."""
+    return " ".join(reason_text(r) for r in detail.get("reasons") or ()) or None
+
+
 def event_text(event) -> str:
     """One timeline entry as a sentence in the reader's language."""
     d = event.detail_dict

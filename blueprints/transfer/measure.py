@@ -3,11 +3,12 @@ labels, demo data and statistics."""
 
 from flask_babel import lazy_gettext as _l
 
-from core.measures import Card, Link, Measure, staff
+from core.measures import Card, Link, Measure, staff, typed_reason
 from models import MARKET_CLERK, VEHICLE_CLERK, OutgoingTransfer, TransferCase
 
 from . import bp
 from .demo import load_demo
+from .labels import reasons_in_words
 
 
 def case_number(object_id: str) -> str | None:
@@ -83,6 +84,11 @@ MEASURE = Measure(
         "transfer.outgoing_stopped": _l("Outgoing transfer stopped by a check here"),
         "transfer.outgoing_closed": _l("Outgoing transfer closed by the other city"),
         "transfer.transferred_out": _l("Vehicle transferred out on the other city's notice"),
+    },
+    audit_reasons={
+        "transfer.archive_refused": typed_reason,
+        "transfer.stopped": reasons_in_words,
+        "transfer.outgoing_stopped": reasons_in_words,
     },
     demo=load_demo,
     statistics=("transfer",),

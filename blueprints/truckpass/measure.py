@@ -3,7 +3,7 @@ data and statistics."""
 
 from flask_babel import lazy_gettext as _l
 
-from core.measures import Card, Link, Measure, staff
+from core.measures import Card, Link, Measure, staff, typed_reason
 from models import TRUCKPASS_CLERK
 
 from . import bp
@@ -64,6 +64,7 @@ MEASURE = Measure(
         "truck_rule.edit": _l("Truck rule changed"),
         "truck_rule.delete": _l("Truck rule removed"),
     },
+    audit_reasons={"truck_pass.refused": typed_reason, "truck_pass.revoked": typed_reason},
     demo=load_demo,
     result_labels=VERDICT_LABELS,  # a pass check's verdict
     statistics=("truck_pass",),
