@@ -311,7 +311,8 @@ def test_a_prefetch_or_head_does_not_use_up_the_code(client, make, conn):
     """Neither the QR's address nor a typed check nor a truck's plate is checked by a HEAD
     request or a link preview: the code stays unused and no log gains a row."""
     el, other = make.elicence(), make.elicence()
-    urls = (qr_url(el, qr_code_at(el)), typed_url(other, code_at(other)), "/verify/truck?plate=鲁B1")
+    truck = "/verify/truck?plate=鲁B1"
+    urls = (qr_url(el, qr_code_at(el)), typed_url(other, code_at(other)), truck)
     with conn():
         before = AuditEvent.select().count()
     for url in urls:
