@@ -5,6 +5,7 @@ is down. Jinan runs on PostgreSQL when TEST_DATABASE_URL points at it."""
 import datetime as dt
 import os
 import stat
+import time
 
 import pytest
 
@@ -138,3 +139,24 @@ def test_a_rotated_key_is_taken_up_by_the_peer_from_the_document_the_old_key_sig
         assert kids == {old, new}
     _, _, serialized = get_json(qingdao.url + "/.well-known/jiaoguan.json")
     assert len(serialized["signatures"]) == 2
+
+
+def test_a_peer_document_is_fetched_again_at_most_once_a_minute(monkeypatch):
+    """Anyone can send an envelope claiming a peer's address with a key id nobody knows: each
+    would make us fetch that peer's document, inside the request. One process asks once a
+    minute at most."""
+    from core.network import peers
+
+    asked = []
+
+    def fetch_json(url):
+        asked.append(url)
+        raise peers.http.Unreachable("down")
+
+    monkeypatch.setattr(peers.http, "fetch_json", fetch_json)
+    peer = Peer(base_url="https://jg.refresh-test.example", document='{"keys": []}')
+    assert not peers.refresh_keys(peer) and not peers.refresh_keys(peer)
+    assert len(asked) == 1
+    monkeypatch.setitem(peers._refreshed_at, peer.base_url, time.monotonic() - 61)
+    assert not peers.refresh_keys(peer)
+    assert len(asked) == 2

@@ -2,6 +2,7 @@
 types the fingerprint the other city read out to them; suspended or removed by hand."""
 
 import json
+import time
 from dataclasses import dataclass
 
 from models import (
@@ -86,9 +87,20 @@ def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
     return peer
 
 
+# A peer's document is fetched again at most this often by one process: a message with a key
+# id we do not know makes us fetch it, and anyone can send one that claims a peer's address.
+REFRESH_INTERVAL = 60.0
+_refreshed_at: dict[str, float] = {}
+
+
 def refresh_keys(peer: Peer) -> bool:
     """Fetch the peer's document again and take its new keys when a key we already trust signed
-    it (a rotation on the other side). True when the keys changed."""
+    it (a rotation on the other side). True when the keys changed; False, without asking, when
+    this process asked less than REFRESH_INTERVAL ago (the sender's outbox tries again)."""
+    now = time.monotonic()
+    if now - _refreshed_at.get(peer.base_url, -REFRESH_INTERVAL) < REFRESH_INTERVAL:
+        return False
+    _refreshed_at[peer.base_url] = now
     try:
         serialized = http.fetch_json(peer.base_url + "/.well-known/jiaoguan.json")
         document, _ = verify_document(serialized, trusted=peer.doc["keys"])
