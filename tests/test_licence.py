@@ -301,6 +301,24 @@ def test_share_code_with_points_and_limits(client, make, login):
         assert client.post("/licence/share", data={"days": days}).status_code == 422
 
 
+def test_a_licence_has_at_most_ten_share_codes_in_use_at_once(client, make, login, conn):
+    """The eleventh live share code is refused with what to do; an expired or a cancelled one
+    does not count."""
+    el = make.elicence()
+    with conn():
+        ShareCode.create(elicence=el.id, expires_at=utcnow() - dt.timedelta(days=1))
+    login(el.holder)
+    for _ in range(10):
+        assert client.post("/licence/share", data={"days": "3"}).status_code == 200
+    soup = page(client.post("/licence/share", data={"days": "3"}), 422)
+    assert "最多只能同时有 10 个" in soup.select_one(".form-error").get_text()
+    with conn():
+        share = ShareCode.select().where(ShareCode.elicence == el.id).order_by(ShareCode.id.desc())
+        last = share.first()
+    client.post(f"/licence/share/{last.id}/cancel", data={"confirmed": "yes"})
+    assert client.post("/licence/share", data={"days": "3"}).status_code == 200
+
+
 def test_cannot_cancel_someone_elses_share_code(client, make, login, conn):
     other = make.elicence()
     with conn():

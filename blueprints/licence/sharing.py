@@ -11,7 +11,16 @@ from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
 from core.steps import StepError
-from models import ELicence, LicenceRecord, ShareCode, Throttle, User, utcnow, write_tx
+from models import (
+    ELicence,
+    LicenceRecord,
+    ShareCode,
+    Throttle,
+    User,
+    for_update,
+    utcnow,
+    write_tx,
+)
 from models.licence import new_typing_key
 
 from .checks import (
@@ -29,6 +38,9 @@ from .origin import Origin, key_prefix, local_origin
 # Wrong last-6 characters given with a live share code, from every client: this many in the
 # window pause that share code (its licence number is being guessed).
 SHARE_FAILURES = 10
+# Share codes live at once for one licence: enough for every firm a person deals with, and a
+# bound on what a share page lists and a guesser can aim at.
+MAX_LIVE_SHARES = 10
 
 
 def create_share_code(
@@ -38,6 +50,21 @@ def create_share_code(
     if not 1 <= days <= 21:
         raise StepError(_l("A share code lasts from 1 to 21 days."), "days")
     with write_tx():
+        # The licence's row locked: two creations at once count each other's codes.
+        for_update(ELicence.select(ELicence.id).where(ELicence.id == elicence.id)).first()
+        live = ShareCode.select().where(
+            (ShareCode.elicence == elicence)
+            & ShareCode.cancelled_at.is_null()
+            & (ShareCode.expires_at > utcnow())
+        )
+        if live.count() >= MAX_LIVE_SHARES:
+            raise StepError(
+                _l(
+                    "You have %(n)d share codes in use, the most there may be at once. Cancel "
+                    "one that is no longer needed first.",
+                    n=MAX_LIVE_SHARES,
+                )
+            )
         share = ShareCode.create(
             code=new_typing_key(key_prefix()),
             elicence=elicence,

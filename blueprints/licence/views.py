@@ -222,6 +222,7 @@ def share():
         ShareCode.select()
         .where(ShareCode.elicence == elicence)
         .order_by(ShareCode.created_at.desc())
+        .limit(50)  # the live ones (sharing.MAX_LIVE_SHARES) and the latest past ones
     )
     status = 422 if form.errors else 200
     return render(
