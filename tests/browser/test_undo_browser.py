@@ -45,6 +45,33 @@ def test_a_decline_is_asked_and_can_be_taken_back(browser, live_app, base_url):
     seller.context.close()
 
 
+def test_back_after_confirming_a_sale_shows_the_case_not_a_resubmission(
+    browser, live_app, base_url
+):
+    """The question is drawn in place of the page (htmx, no entry in the history): Back after
+    the confirmed act leads to the case page as it was, not to a posted page the browser
+    cannot show again without posting it (pages are never stored: ERR_CACHE_MISS)."""
+    w = Factory(live_app).transfer_world()
+    case = Factory(live_app).transfer_case(w)
+    case_url = f"{base_url}/transfer/cases/{case.id}"
+    buyer = person(browser, base_url, w.buyer)
+    buyer.goto(f"{base_url}/transfer/")
+    buyer.goto(case_url)
+    buyer.click("#confirm-form button")
+    buyer.locator("#confirm-box").wait_for()
+    assert buyer.url == case_url  # asked in place
+    with buyer.expect_navigation():
+        buyer.click("#confirm-box ~ .actions #confirm-form button")
+    assert buyer.url == case_url
+    buyer.go_back()
+    buyer.wait_for_load_state()
+    assert buyer.url == case_url and not buyer.url.startswith("chrome-error")
+    assert case.number in buyer.locator(".case-title").inner_text()
+    with db.connection_context():
+        assert TransferCase.get_by_id(case.id).buyer_confirmed_at is not None  # done once
+    buyer.context.close()
+
+
 def test_a_mistyped_vin_is_asked_about_and_typed_again(browser, live_app, base_url):
     make = Factory(live_app)
     w = make.transfer_world()
