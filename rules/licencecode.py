@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import unicodedata
 
 # Crockford's base32 alphabet: no I, L, O, U (models.licence.TYPING_ALPHABET is the same).
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -61,9 +62,10 @@ def qr_code(secret_b32: str, step: int) -> str:
 
 
 def normalise(code: str | None) -> str:
-    """A QR code as printed or typed back: case, spaces, hyphens and Crockford's look-alikes
+    """A QR code, typing key or share code as printed or typed back: full-width characters of
+    a Chinese input method (ＱＤ－３７), case, spaces, hyphens and Crockford's look-alikes
     forgiven."""
-    compact = "".join((code or "").split()).replace("-", "").upper()
+    compact = "".join(unicodedata.normalize("NFKC", code or "").split()).replace("-", "").upper()
     return compact.translate(CROCKFORD_READINGS)
 
 

@@ -265,6 +265,11 @@ def test_share_code_for_a_firm(client, make, login, conn):
     last6 = el.record.licence_no[-6:]
     result = page(client.get(f"/verify/share?code={code[:4]}-{code[4:]}&last6={last6}&firm=租车"))
     text = result.get_text()
+    # Typed with a Chinese input method: full-width letters, digits and dash, read as meant.
+    full = {c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHJKMNPQRSTVWXYZX-"}
+    typed = "".join(full[c] for c in f"{code[:4]}-{code[4:]}")
+    again = page(client.get(f"/verify/share?code={typed}&last6={''.join(full[c] for c in last6)}"))
+    assert "驾驶证有效" in again.get_text()
     assert "驾驶证有效" in text and el.record.name in text and "C1" in text
     assert "4 / 12" not in text  # points not chosen
     wrong = page(client.get(f"/verify/share?code={code}&last6=000000"))
@@ -276,6 +281,7 @@ def test_share_code_for_a_firm(client, make, login, conn):
         )
         assert [(c.verdict, c.checker_kind, c.checker_label) for c in checks] == [
             ("valid", "firm", "租车"),
+            ("valid", "firm", ""),
             ("invalid", "firm", ""),
         ]
     asked = page(client.post(f"/licence/share/{share.id}/cancel", data={}))

@@ -643,3 +643,22 @@ def test_a_cleared_id_number_says_why_it_is_empty(make, as_user):
     data = invoice_form(w, buyer_name=w.buyer.real_name, buyer_resident_id=w.buyer.resident_id)
     soup = page(market.post("/transfer/market/new", data={**data, "price": "0"}), 422)
     assert soup.find(id="seller_resident_id-note") and soup.find(id="buyer_resident_id-note")
+
+
+def test_the_invoice_number_and_price_are_read_as_typed_and_their_errors_say_the_range(
+    make, as_user, conn
+):
+    """Full-width digits from a Chinese input method are the number meant; a price of 0 is a
+    price too low, not a missing one; one too high is told the range."""
+    w = make.transfer_world()
+    buyer = as_user(w.buyer)
+    for price, said in (("0", "from 1 to 99,999,999"), ("100000000", "from 1 to 99,999,999")):
+        soup = page(buyer.post("/transfer/new", data=invoice_form(w, price=price), headers=EN), 422)
+        assert said in field_error(soup, "price")
+    with conn():
+        assert TransferCase.select().count() == 0
+    case_id = case_id_from(
+        buyer.post("/transfer/new", data=invoice_form(w, invoice_no="１２３４５６７８"))
+    )
+    with conn():
+        assert TransferCase.get_by_id(case_id).invoice_no == "12345678"

@@ -85,6 +85,13 @@ def test_typed_key_and_code(client, make):
     assert client.get("/verify/check?key=&code=").status_code == 400
 
 
+def test_a_typed_key_in_full_width_characters_is_read_as_meant(client, make):
+    """A Chinese input method types ＱＤ７Ｋ－…: the key is the same key."""
+    el = make.elicence()
+    key = "".join(chr(ord(c) + 0xFEE0) for c in f"{el.typing_key[:4]}-{el.typing_key[4:]}")
+    assert verdict(client.get(f"/verify/check?key={key}&code={code_at(el)}")) == "valid"
+
+
 def test_unknown_handle_is_invalid(client):
     assert verdict(client.get("/v/no-such-handle/123456")) == "invalid"
 

@@ -117,8 +117,7 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
     costs no second one, nor the check's statistics a third)."""
     if handle:
         return ELicence.for_check("handle", handle)
-    key = "".join((typing_key or "").split()).replace("-", "").upper()
-    value = key.replace("O", "0").replace("I", "1").replace("L", "1")  # Crockford's readings
+    value = licencecode.normalise(typing_key)
     if len(value) != 8:
         return None
     return ELicence.for_check("typing_key", value)

@@ -33,6 +33,7 @@ from core.network.identity import INBOX_PATH, base_url
 from core.network.inbox import BadBody, register
 from core.network.peers import normalise_url, verify_from
 from models import PEER_ACTIVE, Peer, ShareCode, User, utcnow, write_tx
+from rules import licencecode
 from rules.validators import mask_id
 
 from . import checks, sharing
@@ -54,12 +55,6 @@ QR_PATH = re.compile(r"/v/([A-Za-z0-9_-]{1,32})/([A-Za-z0-9-]{1,32})")
 # --- Which deployment issued it -------------------------------------------------------------
 
 
-def _compact(value: str) -> str:
-    """A key or share code as stored: no spaces or hyphens, upper case, Crockford's readings."""
-    key = "".join((value or "").split()).replace("-", "").upper()
-    return key.replace("O", "0").replace("I", "1").replace("L", "1")
-
-
 def _peer_by_prefix(value: str) -> Peer | None:
     """The active peer whose published prefix begins this key (never our own prefix: a key
     with it is ours, and costs no query here)."""
@@ -76,7 +71,7 @@ def _peer_by_prefix(value: str) -> Peer | None:
 def issuer_of_key(typing_key: str) -> Peer | None:
     """The peer that issued a typing key, when the key is not one of ours (ours are looked up
     first: keys made before a prefix was set have none)."""
-    value = _compact(typing_key)
+    value = licencecode.normalise(typing_key)
     peer = _peer_by_prefix(value) if len(value) == 8 else None
     if peer is None or checks.find_elicence(typing_key=value) is not None:
         return None
@@ -85,7 +80,7 @@ def issuer_of_key(typing_key: str) -> Peer | None:
 
 def issuer_of_share(code: str) -> Peer | None:
     """The peer that issued a share code, when the code is not one of ours."""
-    value = _compact(code)
+    value = licencecode.normalise(code)
     peer = _peer_by_prefix(value) if len(value) == 8 else None
     if peer is None or ShareCode.get_or_none(ShareCode.code == value) is not None:
         return None

@@ -5,6 +5,7 @@ A firm's check gives a ShareResult, logged in the holder's check log like any ot
 """
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -22,6 +23,7 @@ from models import (
     write_tx,
 )
 from models.licence import new_typing_key
+from rules import licencecode
 
 from .checks import (
     CLIENT_WINDOW,
@@ -122,8 +124,8 @@ def check_share_code(
     checked_at = utcnow()
     if client_locked(origin):
         return ShareResult("throttled", checked_at=checked_at, lock="client")
-    code = "".join((code or "").split()).replace("-", "").upper()
-    last6 = "".join((last6 or "").split()).upper()
+    code = licencecode.normalise(code)
+    last6 = "".join(unicodedata.normalize("NFKC", last6 or "").split()).upper()
     share = ShareCode.get_or_none(ShareCode.code == code) if len(code) == 8 else None
     record = None
     if share is not None:

@@ -13,10 +13,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FormError
 
-from core.forms import REQUIRED, Form, Normalized
+from core.forms import REQUIRED, Form, Normalized, halfwidth
 from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
 
 MAX_PHOTOS = 6
@@ -46,6 +46,7 @@ class CaseForm(Form):
     )
     invoice_no = StringField(
         _l("Invoice number"),
+        filters=[halfwidth],
         validators=[
             DataRequired(REQUIRED),
             Regexp(r"^\s*[0-9]{8,20}\s*$", message=_l("8 to 20 digits, as on the invoice.")),
@@ -59,8 +60,13 @@ class CaseForm(Form):
         _l("Price (yuan)"),
         places=2,
         validators=[
-            DataRequired(_l("Enter the price as on the invoice.")),
-            NumberRange(min=1, max=99_999_999, message=_l("Enter the price in yuan.")),
+            # 0 is a price typed (and too low), not one missing.
+            InputRequired(_l("Enter the price as on the invoice.")),
+            NumberRange(
+                min=1,
+                max=99_999_999,
+                message=_l("Enter the price in yuan, from 1 to 99,999,999."),
+            ),
         ],
     )
     destination = SelectField(_l("Register at"), coerce=int)
