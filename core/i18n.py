@@ -66,6 +66,12 @@ def in_sentence(label) -> str:
     return text if is_chinese() else text[:1].lower() + text[1:]
 
 
+def clauses(parts) -> str:
+    """Parts of one sentence (reasons, each in words) joined as the reader's language joins
+    them: "；" in Chinese, "; " in English."""
+    return ("；" if is_chinese() else "; ").join(str(part) for part in parts)
+
+
 def aside(text) -> Markup:
     """A remark in brackets after a name: full-width （…） in Chinese, " (…)" in English (Chinese
     text takes full-width punctuation: ，：；（）？！)."""
@@ -82,6 +88,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["aside"] = aside
+    app.jinja_env.filters["clauses"] = clauses
     app.jinja_env.globals["colon"] = colon
     app.jinja_env.filters["mask"] = mask_id
     app.jinja_env.filters["action_label"] = action_label

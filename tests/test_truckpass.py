@@ -538,3 +538,17 @@ def test_someone_elses_truck_is_said_to_go_to_a_clerk_from_the_second_step(
     assert not page(client.post("/trucks/apply", data={"step": "1", "plate": own.plate})).find(
         id="not-own-truck"
     )
+
+
+def test_reasons_are_joined_as_the_language_joins_them(client, make, login):
+    """Why a clerk reviews a pass: clauses joined by "；" in Chinese and "; " in English; a
+    clerk's refusal is shown as written, its commas kept."""
+    applicant = make.citizen()
+    waiting = make.truck_pass(applicant, status="pending_review", reason="zone-review,not-owner")
+    refused = make.truck_pass(applicant, status="refused", reason="证件不全，请补齐, 再申请")
+    login(applicant)
+    zh = page(client.get(f"/trucks/passes/{waiting.id}")).get_text()
+    assert "区域规则要求人工审核；申请人不是登记车主" in zh and "; " not in zh
+    en = page(client.get(f"/trucks/passes/{waiting.id}", headers={"Accept-Language": "en"}))
+    assert "a zone's rules ask for a clerk's review; the applicant is not" in en.get_text()
+    assert "证件不全，请补齐, 再申请" in page(client.get(f"/trucks/passes/{refused.id}")).get_text()

@@ -4,7 +4,7 @@ into plain sentences, in the user's language."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.i18n import in_sentence
+from core.i18n import clauses, in_sentence, is_chinese
 
 CLASS_LABELS = {
     "light": _l("Light trucks"),
@@ -156,9 +156,23 @@ NEXT_STEPS = {
 }
 
 
+def reason_words(raw: str | None) -> str:
+    """A pass's stored reason in the reader's language: its codes by their labels (reasons
+    that block a vehicle are sentences; the reasons for a review, clauses of one), else a
+    clerk's own words as written."""
+    codes = [code for code in (raw or "").split(",") if code]
+    if codes and all(code in BLOCK_REASONS for code in codes):
+        return ("" if is_chinese() else " ").join(str(BLOCK_REASONS[code]) for code in codes)
+    table = {**BLOCK_REASONS, **REVIEW_REASONS}
+    if codes and all(code in table for code in codes):
+        return clauses(table[code] for code in codes)
+    return raw or ""
+
+
 def labels() -> dict:
     """The label tables, for templates."""
     return {
+        "reason_words": reason_words,
         "CLASS_LABELS": CLASS_LABELS,
         "EMISSION_LABELS": EMISSION_LABELS,
         "PASS_STATUS_LABELS": STATUS_LABELS,

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from core.notices import kind, notify
 from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, REVOKED
 
-from .labels import BLOCK_REASONS, REVIEW_REASONS
+from .labels import reason_words
 
 PASS_PAGE = {"endpoint": "truckpass.show", "args": ("pass_id",)}
 KIND_OF_STATUS = {
@@ -18,14 +18,7 @@ KIND_OF_STATUS = {
 
 def _reason(params: dict) -> dict:
     """The reason in the reader's language: codes by their label, a clerk's words as written."""
-    raw = params.get("reason") or ""
-    codes = [c for c in raw.split(",") if c]
-    table = {**BLOCK_REASONS, **REVIEW_REASONS}
-    if codes and all(c in table for c in codes):
-        words = "; ".join(str(table[c]) for c in codes)
-    else:
-        words = raw
-    return {**params, "reason": words}
+    return {**params, "reason": reason_words(params.get("reason"))}
 
 
 kind(
