@@ -4,9 +4,11 @@ import datetime as dt
 
 import pytest
 
-from models import TruckPass, db
+from models import TruckPass, db, write_tx
+from core.notices import notify
 from rules.clock import beijing_today
 from tests.browser.pages import htmx_settled, no_horizontal_scroll
+from tests.browser.test_licence_browser import in_view
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -131,3 +133,27 @@ def test_a_rule_is_previewed_with_its_warning_then_confirmed(desktop, live_app, 
     assert rules_of_zone() == 2
     page.goto(f"{base_url}/trucks/rules")
     assert "05:00-23:30" in page.locator("main").inner_text()
+
+
+def test_the_list_of_passes_is_one_card_a_pass_on_a_phone(phone, live_app, base_url):
+    """On a phone each pass is a card of labelled facts, nothing cut off at the right (the
+    status column had been); an issued pass says what it is now, not "approved"; the unread
+    notices stay in view beside the brand, not at the end of the sideways-scrolling links."""
+    make = Factory(live_app)
+    applicant = make.citizen()
+    ago = dt.date.today() - dt.timedelta(days=10)
+    make.truck_pass(applicant, start_date=ago, end_date=ago + dt.timedelta(days=2))
+    make.truck_pass(applicant, windows="00:00-24:00")
+    with live_app.app_context(), db.connection_context(), write_tx():
+        notify(applicant, "identity.proven", method="sms", resident_id=applicant.resident_id)
+    log_in(phone, base_url, applicant)
+    phone.goto(f"{base_url}/trucks/")
+    assert no_horizontal_scroll(phone)
+    rows = phone.locator("table.cards tbody tr")
+    assert rows.count() == 2
+    for i in range(2):
+        box = rows.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+    statuses = phone.locator("table.cards tbody td[data-label='状态']").all_inner_texts()
+    assert sorted(statuses) == ["通行码已过期", "通行码当前有效"]
+    assert in_view(phone, "#nav-notices .badge")
