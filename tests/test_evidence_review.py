@@ -111,6 +111,10 @@ def test_requests_only_within_the_period(make, app, conn):
     make.login(client, citizen)
     soup = page(client.get(f"/evidence/cases/{case.id}"))
     assert not soup.find(id="review-form")
+    # The next step no longer offers the days that are over; it says when they ended.
+    ended = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    next_step = soup.find(id="next-step").get_text()
+    assert "内申请复核" not in next_step and ended in next_step
     with app.test_request_context(), conn():
         access = review_access(case, citizen)
         with pytest.raises(StepError):
@@ -118,6 +122,10 @@ def test_requests_only_within_the_period(make, app, conn):
         # The period is a setting: a province with a longer one.
         app.config["EVIDENCE_REVIEW_DAYS"] = 5
         assert review.request_review(access, "在期限内").status == "pending"
+        app.config["EVIDENCE_REVIEW_DAYS"] = 3
+    # Its request waits past the period: it is not told it may ask again.
+    waiting = page(client.get(f"/evidence/cases/{case.id}")).find(id="review-waiting").get_text()
+    assert "再次申请" not in waiting and "不能再提出新的申请" in waiting
 
 
 def review_access(case, citizen):

@@ -23,6 +23,11 @@ NEXT_STEPS = {
         "View and copy the released evidence below. If you disagree with it, or with what was "
         "withheld, ask for a review within %(days)d days of the determination's delivery."
     ),
+    # Either step of the two above once the review period has ended.
+    "review_over": _l(
+        "The period for asking for a review ended on %(date)s. The released evidence stays "
+        "below to view and copy."
+    ),
     "closed": _l("The case is closed: nothing more happens here."),
     "simple": _l(
         "This case was settled on the spot under the simple procedure: there is no evidence to "

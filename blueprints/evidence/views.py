@@ -164,21 +164,27 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
     withdrawal), and the form while the period runs and no request of theirs waits."""
     case = access.case
     days = period.review_period_days()
+    deadline = period.review_deadline(case)
+    runs = review.may_request_review(case)
     key = case.status if case.procedure == "general" else "simple"
+    if key in ("determination_delivered", "open_for_review") and not runs:
+        key = "review_over"  # no "ask within 3 days" once those days are over
     next_step = str(NEXT_STEPS[key]) % {
         "days": days,
         "office": case.office.display_name(str(get_locale())),
+        "date": deadline,
     }
     requests = review.party_requests(access.party)
     waiting = review.waiting_request(requests)
     # While their request waits, the party is offered its withdrawal, not a second request.
-    may_ask = waiting is None and review.may_request_review(case)
+    may_ask = waiting is None and runs
     return {
+        "review_period_runs": runs,
         "withheld": review.withheld_items(case) if access.review_open else [],
         "next_step": next_step,
         "review_requests": requests,
         "review_waiting": waiting,
-        "review_deadline": period.review_deadline(case),
+        "review_deadline": deadline,
         "review_form": (review_form or ReviewRequestForm(formdata=None)) if may_ask else None,
     }
 
