@@ -51,6 +51,22 @@ def sent(type_):
     return OutboxMessage.select().where(OutboxMessage.type == type_)
 
 
+def test_the_seller_finds_the_sale_among_their_transfers_and_on_the_vehicle(
+    app, make, outgoing
+):
+    """The case lives in the buyer's city; the seller's own list and the vehicle's page lead
+    to its record here (the list had said "no transfers yet")."""
+    out, seller, _ = outgoing
+    client = as_user(app, make, seller)
+    rows = page(client.get("/transfer/")).select("tr.sale-elsewhere")
+    assert len(rows) == 1 and "ZY000007" in rows[0].get_text()
+    assert rows[0].a["href"] == f"/transfer/outgoing/{out.id}"
+    note = page(client.get(f"/transfer/vehicles/{out.vehicle_id}")).find(id="sale-under-way")
+    assert note.a["href"] == f"/transfer/outgoing/{out.id}" and "ZY000007" in note.get_text()
+    other = as_user(app, make, make.citizen())
+    assert not page(other.get("/transfer/")).select("tr.sale-elsewhere")
+
+
 def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
     out, seller, _ = outgoing
     client = as_user(app, make, seller)

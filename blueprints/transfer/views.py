@@ -25,6 +25,7 @@ from models import (
     Inspection,
     InspectionPhoto,
     Office,
+    OutgoingTransfer,
     TrafficViolation,
     TransferCase,
     Vehicle,
@@ -269,7 +270,23 @@ def index():
     if rid:
         mine = mine | (TransferCase.seller == current_user.id)
     cases = TransferCase.select().where(mine).order_by(TransferCase.updated_at.desc())
-    return render_page("transfer/index.html", vehicles=list(vehicles), cases=list(cases))
+    # Sales of my vehicles to buyers in other cities: the case lives there, its record here.
+    sales = (
+        list(
+            OutgoingTransfer.select()
+            .where(OutgoingTransfer.seller == current_user.id)
+            .order_by(OutgoingTransfer.updated_at.desc())
+        )
+        if rid
+        else []
+    )
+    return render_page(
+        "transfer/index.html",
+        vehicles=list(vehicles),
+        cases=list(cases),
+        sales=sales,
+        sale_progress=OutgoingTransfer.progress_of(sales),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -299,9 +316,14 @@ def vehicle(vehicle_id: int):
         abort(404)
     violations = list(found.unhandled_violations().order_by(TrafficViolation.occurred_on))
     attention = [] if found.status != NORMAL else vehicle_attention(found, violations)
+    # A sale under way: its case here, or its record of a case in the buyer's city.
+    open_case = TransferCase.get_or_none(TransferCase.open_vehicle == found.id)
+    open_sale = OutgoingTransfer.get_or_none(OutgoingTransfer.open_vehicle == found.id)
     return render_page(
         "transfer/vehicle.html",
         vehicle=found,
+        open_case=open_case,
+        open_sale=open_sale,
         history=list(found.history()),
         violations=violations,
         inspection_ok=found.inspection_valid_on(beijing_today()),
