@@ -51,9 +51,7 @@ def sent(type_):
     return OutboxMessage.select().where(OutboxMessage.type == type_)
 
 
-def test_the_seller_finds_the_sale_among_their_transfers_and_on_the_vehicle(
-    app, make, outgoing
-):
+def test_the_seller_finds_the_sale_among_their_transfers_and_on_the_vehicle(app, make, outgoing):
     """The case lives in the buyer's city; the seller's own list and the vehicle's page lead
     to its record here (the list had said "no transfers yet")."""
     out, seller, _ = outgoing

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from models import TruckPass, db, write_tx
 from core.notices import notify
+from models import TruckPass, db, write_tx
 from rules.clock import beijing_today
 from tests.browser.pages import htmx_settled, no_horizontal_scroll
 from tests.browser.test_licence_browser import in_view
