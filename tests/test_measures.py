@@ -16,17 +16,17 @@ from rules import stats as rules
 ROOT = Path(__file__).resolve().parent.parent
 
 # The navigation each kind of user had before the measures declared themselves; the
-# declarations must give exactly these (order within a role kept too), and every account
-# has its notices before its account page.
+# declarations must give exactly these (order within a role kept too). The notices are not
+# among them: every account has them beside the brand (see nav_links).
 NAV = {
-    None: ["/licence/", "/transfer/", "/trucks/", "/evidence/", "/notices/", "/account"],
-    "licence_clerk": ["/staff/", "/licence/records", "/notices/", "/account"],
-    "market_clerk": ["/staff/", "/transfer/market", "/notices/", "/account"],
-    "vehicle_clerk": ["/staff/", "/transfer/office", "/transfer/archives", "/notices/", "/account"],
-    "truckpass_clerk": ["/staff/", "/trucks/queue", "/trucks/zones", "/notices/", "/account"],
-    "admin": ["/staff/", "/staff/accounts", "/staff/audit", "/stats/", "/notices/", "/account"],
-    "accident_officer": ["/staff/", "/evidence/", "/notices/", "/account"],
-    "police_inspector": ["/staff/", "/notices/", "/account"],
+    None: ["/licence/", "/transfer/", "/trucks/", "/evidence/", "/account"],
+    "licence_clerk": ["/staff/", "/licence/records", "/account"],
+    "market_clerk": ["/staff/", "/transfer/market", "/account"],
+    "vehicle_clerk": ["/staff/", "/transfer/office", "/transfer/archives", "/account"],
+    "truckpass_clerk": ["/staff/", "/trucks/queue", "/trucks/zones", "/account"],
+    "admin": ["/staff/", "/staff/accounts", "/staff/audit", "/stats/", "/account"],
+    "accident_officer": ["/staff/", "/evidence/", "/account"],
+    "police_inspector": ["/staff/", "/account"],
 }
 # The cards of the staff landing page, per role (as before, and the network peers for admins).
 CARDS = {
@@ -41,8 +41,11 @@ CARDS = {
 
 
 def nav_links(html: str) -> list[str]:
-    """The links of the main navigation."""
-    return [a["href"] for a in BeautifulSoup(html, "html.parser").select("nav.nav a")]
+    """The links of the main navigation (and the notices link every account has beside it)."""
+    soup = BeautifulSoup(html, "html.parser")
+    notices = soup.select_one("header.site > a#nav-notices")
+    assert notices is None or notices["href"] == "/notices/"
+    return [a["href"] for a in soup.select("nav.nav a")]
 
 
 def card_links(html: str) -> list[str]:
@@ -55,7 +58,22 @@ def test_every_role_sees_the_navigation_it_saw_before(client, make, login):
     for role, expected in NAV.items():
         client.post("/logout", data={})
         login(make.staff(role) if role else make.citizen())
-        assert nav_links(client.get("/account").get_data(as_text=True)) == expected, role
+        html = client.get("/account").get_data(as_text=True)
+        assert nav_links(html) == expected, role
+        assert 'id="nav-notices"' in html, role
+
+
+def test_the_queues_of_a_role_are_linked_from_its_card(client, make, login):
+    """A licence clerk reaches the name corrections, an officer the review requests, from the
+    work page (they had been linked only from inside another page)."""
+    for role, queue in (
+        ("licence_clerk", "/licence/corrections"),
+        ("accident_officer", "/evidence/reviews"),
+    ):
+        client.post("/logout", data={})
+        login(make.staff(role))
+        soup = BeautifulSoup(client.get("/staff/").get_data(as_text=True), "html.parser")
+        assert queue in [a["href"] for a in soup.select(".services .card p a")], role
 
 
 def test_every_role_sees_the_cards_it_saw_before(client, make, login):
@@ -73,7 +91,6 @@ def test_a_staff_member_of_two_roles_sees_the_links_of_both(client, make, login)
         "/licence/records",
         "/trucks/queue",
         "/trucks/zones",
-        "/notices/",
         "/account",
     ]
 

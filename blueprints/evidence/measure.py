@@ -40,6 +40,7 @@ MEASURE = Measure(
             _l("Accident cases"),
             _l("Open cases, add the parties, upload evidence and decide what the parties may see."),
             staff(ACCIDENT_OFFICER),
+            more=(("evidence.review_queue", _l("Review requests")),),
         ),
     ),
     home_card=Card(

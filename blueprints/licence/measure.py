@@ -23,6 +23,7 @@ MEASURE = Measure(
             _l("Licence records"),
             _l("Search, view and change driving-licence records; add photos."),
             staff(LICENCE_CLERK),
+            more=(("licence.correction_queue", _l("Name correction requests")),),
         ),
         # The verifier is shared with truck passes, but a logged-in inspector checks licences.
         Card(
