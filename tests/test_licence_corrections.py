@@ -198,3 +198,25 @@ def test_sex_is_read_as_people_write_it():
         None,
         None,
     ]
+
+
+def test_the_clerk_is_asked_before_approving_a_name_the_record_does_not_have(make, app, conn):
+    """郑晓燕 asks to be named 郑晓艳, the record says 郑晓燕: approving asks first; a refusal
+    without a reason is drawn again with the error at its own answer field."""
+    citizen = make.citizen(real_name="郑晓燕")
+    make.licence_record(citizen, name="郑晓燕")
+    with conn():
+        asked = corrections.request_name_correction(citizen, new_name="郑晓艳")
+    desk = app.test_client()
+    make.login(desk, make.staff("licence_clerk"))
+    url, answer = f"/licence/corrections/{asked.id}", f"c{asked.id}-answer"
+    refused = page(desk.post(url, data={"decision": "refuse", answer: " "}), 422)
+    assert refused.find(id=f"{answer}-error") and "error-summary" in str(refused)
+    question = page(desk.post(url, data={"decision": "approve", answer: ""}))
+    assert "郑晓艳" in question.find(id="confirm-box").get_text()
+    with conn():
+        assert User.get_by_id(citizen.id).real_name == "郑晓燕"  # nothing done yet
+    done = desk.post(url, data={"decision": "approve", answer: "", "confirmed": "yes"})
+    assert done.status_code == 303
+    with conn():
+        assert User.get_by_id(citizen.id).real_name == "郑晓艳"

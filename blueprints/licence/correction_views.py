@@ -9,9 +9,10 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.audit import audit
+from core.confirm import confirmation_page, confirmed
 from core.forms import choices
 from core.htmx import redirect_to
-from core.privacy import no_personal_data, reads_personal_data
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from models import CITIZEN, LICENCE_CLERK, LicenceRecord, NameCorrection
 
@@ -89,32 +90,62 @@ def name_correction():
     )
 
 
-@bp.get("/corrections")
-@role_required(LICENCE_CLERK)
-@reads_personal_data("licence.correction_queue")
-def correction_queue():
-    """Name correction requests waiting for a clerk, each beside the licence record's name."""
+def queue_page(status: int = 200, answered=None):
+    """The requests waiting, each beside the licence record's name (an audited read). With
+    `answered` (a request id and its form), that request's form is the one drawn again with
+    its errors."""
     rows = []
     for item in corrections.correction_queue():
         record = LicenceRecord.by_licence_no(item.user.resident_id or "")
-        rows.append((item, record, CorrectionDecisionForm(prefix=f"c{item.id}")))
+        form = CorrectionDecisionForm(prefix=f"c{item.id}", formdata=None)
+        if answered and answered[0] == item.id:
+            form = answered[1]
+        rows.append((item, record, form))
     # The rows name citizens with their (masked) ID numbers: reading them is logged.
     audit("licence.correction_queue_view", detail={"n": len(rows)})
-    return render_template("licence/corrections.html", rows=rows)
+    return render_template("licence/corrections.html", rows=rows), status
+
+
+@bp.get("/corrections")
+@role_required(LICENCE_CLERK)
+@reads_personal_data("licence.correction_queue_view")
+def correction_queue():
+    """Name correction requests waiting for a clerk, each beside the licence record's name."""
+    return queue_page()
 
 
 @bp.post("/corrections/<int:request_id>")
 @role_required(LICENCE_CLERK)
-@no_personal_data
+@reads_personal_data("licence.correction_queue_view")
 def decide_correction(request_id: int):
-    """Approve or refuse one request, with an answer the citizen reads."""
+    """Approve or refuse one request, with an answer the citizen reads. A refusal without a
+    reason is drawn again with the error at its answer; approving a name that differs from
+    the licence record's asks first."""
     form = CorrectionDecisionForm(prefix=f"c{request_id}")
     decision = request.form.get("decision")
     if decision not in ("approve", "refuse") or not form.validate_on_submit():
         abort(400)
     if decision == "refuse" and not (form.answer.data or "").strip():
-        flash(_("Say why the request is refused: the citizen reads your answer."), "bad")
-        return redirect_to(url_for("licence.correction_queue"))
+        form.answer.errors = [_("Say why the request is refused: the citizen reads your answer.")]
+        return queue_page(422, (request_id, form))
+    item = NameCorrection.get_or_none(NameCorrection.id == request_id)
+    record = item and LicenceRecord.by_licence_no(item.user.resident_id or "")
+    differs = item and record and record.name != item.new_name
+    if decision == "approve" and differs and not confirmed():
+        audit("licence.correction_queue_view", item, detail={"asked": "approve"})
+        return confirmation_page(
+            title=_("Approve a name that differs from the licence record?"),
+            message=_(
+                "%(new)s is not the name on the licence record (%(record)s). Approve only "
+                "when the citizen has shown an ID card with the new name at the counter.",
+                new=item.new_name,
+                record=record.name,
+            ),
+            back=url_for("licence.correction_queue"),
+            button=_("Yes, approve"),
+            irreversible=False,
+        )
+    nothing_to_audit()  # what follows leads back to the queue
     try:
         corrections.decide_name_correction(
             request_id,
