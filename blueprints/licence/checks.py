@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from core.audit import audit
 from models import (
+    AuditEvent,
     ELicence,
     LicenceCheck,
     LicenceRecord,
@@ -64,6 +65,9 @@ class CheckResult:
     # too many failed look-ups), "network" (wrong typed codes of this licence from this
     # network), "licence" (typed checks of this licence paused for everyone).
     lock: str | None = None
+    # A code this checker's own device checked a moment ago, asked again (a reload, Back):
+    # when that first check was, its verdict being the one shown (see shown_again).
+    shown_again_at: dt.datetime | None = None
 
     @property
     def genuine(self) -> bool:
@@ -181,26 +185,67 @@ def check_code(
 
     with write_tx():
         if handle:
-            verdict, locked, lock = _qr_verdict(elicence, code, now), None, None
+            (verdict, step), locked, lock = _qr_verdict(elicence, code, now), None, None
         else:
-            verdict, locked, lock = _typed_verdict(elicence, code, now, origin)
+            verdict, locked, lock, step = _typed_verdict(elicence, code, now, origin)
         if verdict == "throttled":
             log_refusal(elicence, via, checker, origin)
         else:
-            log_check(elicence, via, verdict, checker, origin=origin)
+            log_check(elicence, via, verdict, checker, origin=origin, step=step)
+        earlier = None
+        if verdict == "used-code" and via != "json" and not origin.relay:
+            earlier = shown_again(elicence, step, checker, origin)
     result = CheckResult(
         verdict, elicence=elicence, checked_at=checked_at, locked_until=locked, lock=lock
     )
+    if earlier is not None:
+        # The page shows what that check found (the code counts once: logged as used).
+        result.verdict, result.shown_again_at = earlier.result, earlier.at
     if result.genuine:
         result.record = elicence.record
     return result
 
 
-def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
+def shown_again(elicence: ELicence, step: int, checker, origin: Origin):
+    """The earlier check that used this code's `step`, when the same checker made it: the
+    same staff member, or for a phone with nobody logged in the same address and browser.
+    An inspector who reloads the result (or goes Back to it) sees that result again, not
+    "already used"; a copy of the code shown on another device is still "already used"."""
+    since = utcnow() - dt.timedelta(seconds=3 * licencecode.CODE_STEP_SECONDS)
+    rows = (
+        AuditEvent.select(AuditEvent.at, AuditEvent.result, AuditEvent.detail)
+        .where(
+            (AuditEvent.action == "licence.check")
+            & (AuditEvent.object_type == "ELicence")
+            & (AuditEvent.object_id == str(elicence.id))
+            & (AuditEvent.at >= since)
+            & AuditEvent.result.in_(GENUINE)
+            & (
+                (AuditEvent.actor_id == checker.id)
+                if checker is not None
+                else (
+                    AuditEvent.actor_id.is_null() & (AuditEvent.client_addr == origin.client_addr)
+                )
+            )
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(4)
+    )
+    for row in rows:
+        detail = row.detail_dict
+        if detail.get("step") == step and (
+            checker is not None or detail.get("device") == origin.device
+        ):
+            return row
+    return None
+
+
+def _qr_verdict(elicence: ELicence, code: str, now: float) -> tuple[str, int | None]:
     """The QR path: the long code cannot be guessed, so a wrong one is only noise. It is logged
-    but counted nowhere, and no lock refuses it: no stranger can stop a QR check."""
+    but counted nowhere, and no lock refuses it: no stranger can stop a QR check. Returns the
+    verdict and the code's step (None when the code is none of the licence's)."""
     if licencecode.is_old_format(code):
-        return "old-code-format"
+        return "old-code-format", None
     now_step = totp.step_at(now, step=licencecode.CODE_STEP_SECONDS)
     # One pass back over the recent steps: the own step and the one before are good, older
     # ones are reported as expired rather than invalid.
@@ -208,8 +253,8 @@ def _qr_verdict(elicence: ELicence, code: str, now: float) -> str:
         elicence.secret, code, now_step, back=EXPIRED_LOOKBACK_STEPS
     )
     if step is None:
-        return "invalid"
-    return _use_step(elicence, step) if step >= now_step - 1 else "expired-code"
+        return "invalid", None
+    return (_use_step(elicence, step) if step >= now_step - 1 else "expired-code"), step
 
 
 def typed_pair_key(elicence: ELicence, origin: Origin | None = None) -> str:
@@ -225,7 +270,8 @@ def _typed_verdict(elicence: ELicence, code: str, now: float, origin: Origin):
 
     Runs inside the check's write transaction; the throttle rows are read locked so that a
     burst of guesses cannot slip past the count. Returns (verdict, wait until, which lock
-    refused it: "licence" for the ceiling, "network" for this network's delay, else None).
+    refused it: "licence" for the ceiling, "network" for this network's delay, else None,
+    and the code's step when it was one of the licence's).
     """
     pair = typed_pair_key(elicence, origin)
     # The licence's row first (a lock on a missing row holds nothing back: a first burst of
@@ -235,27 +281,27 @@ def _typed_verdict(elicence: ELicence, code: str, now: float, origin: Origin):
     Throttle.ensure(elicence.throttle_key)
     locked = Throttle.locked_until_for(elicence.throttle_key, lock=True)
     if locked:
-        return "throttled", locked, "licence"
+        return "throttled", locked, "licence", None
     locked = Throttle.locked_until_for(pair, lock=True)
     if locked:
-        return "throttled", locked, "network"
+        return "throttled", locked, "network", None
     step = totp.matching_step(
         elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=1
     )
     if step is not None:
-        return _use_step(elicence, step), None, None
+        return _use_step(elicence, step), None, None, step
     older = totp.matching_step(
         elicence.secret, code, now, step=licencecode.CODE_STEP_SECONDS, back=EXPIRED_LOOKBACK_STEPS
     )
     if older is not None:
-        return "expired-code", None, None
+        return "expired-code", None, None, older
     wait = Throttle.register_delayed_failure(
         pair, window=TYPED_WINDOW, delay=licencecode.typed_delay
     )
     ceiling = Throttle.register_failure(
         elicence.throttle_key, limit=TYPED_KEY_CEILING, window=TYPED_WINDOW
     )
-    return "invalid", max(filter(None, (wait, ceiling)), default=None), None
+    return "invalid", max(filter(None, (wait, ceiling)), default=None), None, None
 
 
 def _use_step(elicence: ELicence, step: int) -> str:
@@ -323,7 +369,9 @@ def check_log(elicence: ELicence, limit: int) -> list:
     return sorted(checks + refused, key=lambda entry: entry.at, reverse=True)
 
 
-def log_check(elicence, via, verdict, checker, label: str = "", origin=None) -> None:
+def log_check(
+    elicence, via, verdict, checker, label: str = "", origin=None, step: int | None = None
+) -> None:
     """Record one check: a single audit entry, which the holder's check log reads (the
     LicenceCheck view: the label, city and office come from its detail) and the statistics
     count, in the check's own transaction. A relayed check carries the address the relaying
@@ -346,6 +394,10 @@ def log_check(elicence, via, verdict, checker, label: str = "", origin=None) -> 
             **({"firm": label[:100]} if label else {}),
             **({"office": office[:20]} if office and not origin.relay else {}),
             **_relay_detail(origin),
+            # The code's step it accepted, and for a phone with nobody logged in its browser:
+            # a reload of the same result is told from another device's check (shown_again).
+            **({"step": step} if step is not None and verdict in GENUINE else {}),
+            **({"device": origin.device} if checker is None and origin.device else {}),
         },
         # The record's office, when the check read it with the e-licence (ELicence.for_check).
         count_office=elicence.record_office_code,
