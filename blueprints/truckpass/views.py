@@ -110,6 +110,10 @@ def apply():
             step = max(1, wanted - 1)
             for s in range(1, step):
                 check_step(form, s, state)
+        elif "stay" in request.form:
+            # The same step again (the language switched): the earlier steps checked, as
+            # going on would, but this one drawn as it was, not judged yet.
+            step = next((s for s in range(1, wanted) if not check_step(form, s, state)), wanted)
         else:
             step = next((s for s in range(1, wanted + 1) if not check_step(form, s, state)), None)
             if step is None and wanted == STEPS:

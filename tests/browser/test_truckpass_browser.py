@@ -157,3 +157,36 @@ def test_the_list_of_passes_is_one_card_a_pass_on_a_phone(phone, live_app, base_
     statuses = phone.locator("table.cards tbody td[data-label='状态']").all_inner_texts()
     assert sorted(statuses) == ["通行码已过期", "通行码当前有效"]
     assert in_view(phone, "#nav-notices .badge")
+
+
+def test_switching_language_mid_application_keeps_the_step_and_what_was_typed(
+    phone, live_app, base_url
+):
+    """At step 4 with the dates typed, English: the page comes back in English at step 4,
+    the dates still there (it had gone back to step 1 with everything gone)."""
+    owner, truck, zone = setup(live_app)
+    log_in(phone, base_url, owner)
+    start = beijing_today() + dt.timedelta(days=1)
+    phone.goto(f"{base_url}/trucks/apply")
+    phone.fill("#plate", truck.plate)
+    for step, fill in (
+        (2, lambda: None),
+        (3, lambda: phone.check(f"input[name=zones][value='{zone.id}']")),
+        (4, lambda: None),
+    ):
+        phone.click("#apply-form button[type=submit]:not([name=back])")
+        phone.locator(".wizard-step", has_text=f"第 {step} 步").wait_for()
+        htmx_settled(phone)
+        fill()
+    phone.fill("#start_date", start.isoformat())
+    phone.fill("#windows", "09:00-16:00")
+    with phone.expect_navigation():
+        phone.click("form.lang button[value=en]")
+    phone.locator(".wizard-step", has_text="Step 4 of 5").wait_for()
+    assert phone.input_value("#start_date") == start.isoformat()
+    assert phone.input_value("#windows") == "09:00-16:00"
+    assert phone.locator("html[lang=en]").count() == 1
+    # Going on works as before: the earlier steps' answers rode along.
+    phone.fill("#end_date", (start + dt.timedelta(days=2)).isoformat())
+    phone.click("#apply-form button[type=submit]:not([name=back])")
+    phone.locator(".wizard-step", has_text="Step 5 of 5").wait_for()

@@ -215,3 +215,26 @@ def test_review_request_walked_from_party_to_officer_and_back(browser, live_app,
     answer = party.locator(".review-answer").inner_text()
     assert "照片含第三人隐私，不予公开" in answer
     party.context.close()
+
+
+def test_switching_language_keeps_the_typed_invoice_but_never_the_id_number(
+    browser, live_app, base_url
+):
+    """The buyer has typed the VIN, the invoice number and the seller's ID number, then
+    switches to English: the page comes back in English with what was typed, except the ID
+    number, which no page sends back."""
+    w = Factory(live_app).transfer_world()
+    buyer = person(browser, base_url, w.buyer)
+    buyer.goto(f"{base_url}/transfer/new")
+    buyer.fill("#vin", w.vehicle.vin)
+    buyer.fill("#invoice_no", "12345678")
+    buyer.fill("#seller_resident_id", w.seller.resident_id)
+    with buyer.expect_navigation():
+        buyer.click("form.lang button[value=en]")
+    assert buyer.locator("html[lang=en]").count() == 1
+    assert buyer.input_value("#vin") == w.vehicle.vin
+    assert buyer.input_value("#invoice_no") == "12345678"
+    assert buyer.input_value("#seller_resident_id") == ""
+    kept = buyer.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('jg-keep:'))")
+    assert kept == []  # kept only for the switch
+    buyer.context.close()

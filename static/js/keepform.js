@@ -1,0 +1,90 @@
+/* A switch of language keeps what was typed. The language form posts and the page comes back
+ * in the other language, drawn anew: a form marked data-keep-on-language (by the form macro's
+ * `keep`) is saved for that moment in the tab's sessionStorage and put back when the same page
+ * comes back, then forgotten. "fields": the typed values go back into their fields (never an
+ * ID number's field, whose page clears it, nor passwords or files). "step": a step-by-step form
+ * asks the server for the step it was on, with what the earlier steps gathered (sent with
+ * htmx as its own steps are, the CSRF token in the header every htmx request carries).
+ * No inline script: the CSP forbids it.
+ */
+(function () {
+  "use strict";
+
+  var PREFIX = "jg-keep:";
+  // Never kept: an ID number (its page never sends one back either) and the form's token.
+  var NEVER = /(^csrf_token$|resident_id$)/;
+
+  function typed(form) {
+    var pairs = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || NEVER.test(el.name)) return;
+      if (el.type === "file" || el.type === "password" || el.type === "submit") return;
+      if ((el.type === "checkbox" || el.type === "radio") && !el.checked) return;
+      if (el.tagName === "SELECT" && el.multiple) {
+        Array.prototype.forEach.call(el.selectedOptions, function (o) {
+          pairs.push([el.name, o.value]);
+        });
+        return;
+      }
+      pairs.push([el.name, el.value]);
+    });
+    return pairs;
+  }
+
+  document.addEventListener("submit", function (evt) {
+    if (!evt.target.matches || !evt.target.matches("form.lang")) return;
+    document.querySelectorAll("form[data-keep-on-language][id]").forEach(function (form) {
+      try {
+        var saved = { path: location.pathname, pairs: typed(form) };
+        sessionStorage.setItem(PREFIX + form.id, JSON.stringify(saved));
+      } catch (e) { /* storage full or off: the page comes back empty, as without script */ }
+    });
+  }, true);
+
+  function putBack(form, pairs) {
+    pairs.forEach(function (pair) {
+      var el = form.elements.namedItem(pair[0]);
+      if (!el) return;
+      var many = el.length !== undefined && el.tagName !== "SELECT" ? el : [el];
+      Array.prototype.forEach.call(many, function (one) {
+        if (one.type === "hidden" || one.type === "file" || one.type === "password") return;
+        if (one.type === "checkbox" || one.type === "radio") {
+          if (one.value === pair[1]) one.checked = true;
+        } else if (!one.value) {
+          one.value = pair[1];
+        }
+      });
+    });
+  }
+
+  function askForStep(form, pairs) {
+    if (!window.htmx) return;
+    // A form of its own, out of sight, sent like the step's own form (its values, the header).
+    var carrier = document.createElement("form");
+    carrier.hidden = true;
+    pairs.concat([["stay", "1"]]).forEach(function (pair) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = pair[0];
+      input.value = pair[1];
+      carrier.appendChild(input);
+    });
+    document.body.appendChild(carrier);
+    window.htmx.ajax("POST", form.getAttribute("action"), {
+      source: carrier, target: "#" + form.id, swap: "outerHTML"
+    }).finally(function () { carrier.remove(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-keep-on-language][id]").forEach(function (form) {
+      var saved = null;
+      try {
+        saved = JSON.parse(sessionStorage.getItem(PREFIX + form.id) || "null");
+        sessionStorage.removeItem(PREFIX + form.id);
+      } catch (e) { return; }
+      if (!saved || saved.path !== location.pathname) return;
+      if (form.getAttribute("data-keep-on-language") === "step") askForStep(form, saved.pairs);
+      else putBack(form, saved.pairs);
+    });
+  });
+})();
