@@ -94,13 +94,11 @@ class Node:
 class Browser:
     """Keeps cookies like a browser (across nodes of the same host) and posts real forms."""
 
-    def __init__(self, agent: str = "test phone"):
-        """`agent`: its User-Agent (two phones are two browsers)."""
+    def __init__(self):
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
         )
-        self.opener.addheaders = [("User-Agent", agent)]
 
     def request(self, url, data=None, timeout=30):
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None

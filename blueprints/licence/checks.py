@@ -65,8 +65,8 @@ class CheckResult:
     # too many failed look-ups), "network" (wrong typed codes of this licence from this
     # network), "licence" (typed checks of this licence paused for everyone).
     lock: str | None = None
-    # A code this checker's own device checked a moment ago, asked again (a reload, Back):
-    # when that first check was, its verdict being the one shown (see shown_again).
+    # A code this inspector used a moment ago, asked again (a reload, Back): when that first
+    # check was (the verdict is the licence's standing now, as a first check would say).
     shown_again_at: dt.datetime | None = None
 
     @property
@@ -193,51 +193,40 @@ def check_code(
         else:
             log_check(elicence, via, verdict, checker, origin=origin, step=step)
         earlier = None
-        if verdict == "used-code" and via != "json" and not origin.relay:
-            earlier = shown_again(elicence, step, checker, origin)
+        if verdict == "used-code" and checker is not None and via != "json" and not origin.relay:
+            earlier = shown_again(elicence, step, checker)
     result = CheckResult(
         verdict, elicence=elicence, checked_at=checked_at, locked_until=locked, lock=lock
     )
     if earlier is not None:
-        # The page shows what that check found (the code counts once: logged as used).
-        result.verdict, result.shown_again_at = earlier.result, earlier.at
+        # The licence as it stands now (a revocation meanwhile shows); logged as used.
+        result.verdict = STANDING_VERDICTS[elicence.record.standing()]
+        result.shown_again_at = earlier.at
     if result.genuine:
         result.record = elicence.record
     return result
 
 
-def shown_again(elicence: ELicence, step: int, checker, origin: Origin):
-    """The earlier check that used this code's `step`, when the same checker made it: the
-    same staff member, or for a phone with nobody logged in the same address and browser.
-    An inspector who reloads the result (or goes Back to it) sees that result again, not
-    "already used"; a copy of the code shown on another device is still "already used"."""
+def shown_again(elicence: ELicence, step: int, checker: User):
+    """The earlier check by this logged-in staff member that used this code's `step`: an
+    inspector who reloads the result (or goes Back to it) sees the licence again, not "already
+    used". Only a logged-in checker is known to be the same person; a phone with nobody
+    logged in (an address and a browser are shared by many) reads "already used"."""
     since = utcnow() - dt.timedelta(seconds=3 * licencecode.CODE_STEP_SECONDS)
     rows = (
-        AuditEvent.select(AuditEvent.at, AuditEvent.result, AuditEvent.detail)
+        AuditEvent.select(AuditEvent.at, AuditEvent.detail)
         .where(
             (AuditEvent.action == "licence.check")
             & (AuditEvent.object_type == "ELicence")
             & (AuditEvent.object_id == str(elicence.id))
             & (AuditEvent.at >= since)
             & AuditEvent.result.in_(GENUINE)
-            & (
-                (AuditEvent.actor_id == checker.id)
-                if checker is not None
-                else (
-                    AuditEvent.actor_id.is_null() & (AuditEvent.client_addr == origin.client_addr)
-                )
-            )
+            & (AuditEvent.actor_id == checker.id)
         )
         .order_by(AuditEvent.id.desc())
         .limit(4)
     )
-    for row in rows:
-        detail = row.detail_dict
-        if detail.get("step") == step and (
-            checker is not None or detail.get("device") == origin.device
-        ):
-            return row
-    return None
+    return next((row for row in rows if row.detail_dict.get("step") == step), None)
 
 
 def _qr_verdict(elicence: ELicence, code: str, now: float) -> tuple[str, int | None]:
@@ -394,10 +383,9 @@ def log_check(
             **({"firm": label[:100]} if label else {}),
             **({"office": office[:20]} if office and not origin.relay else {}),
             **_relay_detail(origin),
-            # The code's step it accepted, and for a phone with nobody logged in its browser:
-            # a reload of the same result is told from another device's check (shown_again).
+            # The code's step it accepted: the same inspector's reload is told apart from
+            # another's check of a copy (shown_again).
             **({"step": step} if step is not None and verdict in GENUINE else {}),
-            **({"device": origin.device} if checker is None and origin.device else {}),
         },
         # The record's office, when the check read it with the e-licence (ELicence.for_check).
         count_office=elicence.record_office_code,

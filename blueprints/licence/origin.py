@@ -9,7 +9,7 @@ other cities' verifiers (README, "Checks across cities").
 import hashlib
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 from core.audit import client_addr
 from models.licence import TYPING_ALPHABET
@@ -42,9 +42,6 @@ class Origin:
     kind: str = ""
     name: str = ""
     office: str = ""
-    # Which browser asked (a digest of its User-Agent), for a check made here: with the
-    # address, it tells a reload of the same phone from another device's check.
-    device: str = ""
 
     @property
     def client(self) -> str:
@@ -62,12 +59,6 @@ class Origin:
         return f"{self.client.rsplit('|', 1)[0]}|{net}" if self.relay else net
 
 
-def device_tag() -> str:
-    """A short digest of the request's User-Agent (never the header itself)."""
-    agent = request.headers.get("User-Agent", "") if has_request_context() else ""
-    return hashlib.sha256(agent.encode()).hexdigest()[:8]
-
-
 def local_origin() -> Origin:
-    """A check made by this deployment's own client (the request's address and browser)."""
-    return Origin(client_addr(), device=device_tag())
+    """A check made by this deployment's own client (the request's address)."""
+    return Origin(client_addr())

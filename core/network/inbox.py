@@ -157,7 +157,8 @@ def refuse(
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        address = zlib.crc32(client_addr().encode())
+        # The address as a number that fits the counter's integer column (31 bits).
+        address = zlib.crc32(client_addr().encode()) & 0x7FFFFFFF
         if not stranger or RefusedCheck.count_one("inbox", address) == 1:
             record(
                 "network.refused",

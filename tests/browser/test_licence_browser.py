@@ -66,19 +66,11 @@ def test_qr_on_the_code_page_is_exactly_the_verify_url(phone, browser, live_app,
     assert el.record.name in inspector.content()
     photo = inspector.locator("#zh img")  # the page also holds an English copy (#en)
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
-    # A reload on this phone shows that result again; another phone reads "already used".
     inspector.goto(url)
     assert inspector.locator('meta[name="verification-result"]').get_attribute("content") == (
-        "valid"
-    )
-    assert inspector.locator("#zh .shown-again").is_visible()
-    inspector.context.close()
-    other = browser.new_context(user_agent="another phone", java_script_enabled=False).new_page()
-    other.goto(url)
-    assert other.locator('meta[name="verification-result"]').get_attribute("content") == (
         "used-code"
     )
-    other.context.close()
+    inspector.context.close()
 
 
 def test_typed_check_with_javascript_off_at_360(browser, live_app, base_url):
