@@ -58,9 +58,11 @@ def document():
 def receive():
     """An envelope from another deployment (a compact JWS): a signed acknowledgement or a signed
     refusal comes back. No session, no cookie, no CSRF token: the signature is the credential."""
-    # Read up to the limit, never more: a chunked body says no length beforehand.
-    data = request.stream.read(MAX_ENVELOPE_BYTES + 1)
-    if len(data) > MAX_ENVELOPE_BYTES:
+    # Refused by its stated length before reading; a chunked body (which states none) is read
+    # up to the limit only.
+    too_large = (request.content_length or 0) > MAX_ENVELOPE_BYTES
+    data = b"" if too_large else request.stream.read(MAX_ENVELOPE_BYTES + 1)
+    if too_large or len(data) > MAX_ENVELOPE_BYTES:
         status, token = inbox.refuse("malformed", {}, "too large", stranger=True)
     else:
         status, token = inbox.receive(data.decode("utf-8", "replace").strip())

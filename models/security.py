@@ -133,8 +133,10 @@ class RefusedCheck(BaseModel):
     audit log see that refusals started); this row says how many followed and until when.
     """
 
-    kind = CharField(max_length=12)  # licence | truck_pass
-    object_id = IntegerField()  # the e-licence's or the truck pass's id
+    # licence | truck_pass | inbox (a stranger's envelopes refused, per client network) |
+    # inbox_all (all strangers' refusals audited, object_id 0): core.network.inbox.refuse
+    kind = CharField(max_length=12)
+    object_id = IntegerField()  # the e-licence's or the truck pass's id; a network's digest
     window_start = DateTimeField()
     first_at = DateTimeField(default=utcnow)
     last_at = DateTimeField(default=utcnow)

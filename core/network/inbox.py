@@ -17,6 +17,7 @@ from flask import current_app
 from peewee import IntegrityError
 
 from core.audit import acting_peer, client_addr
+from rules.licencecode import client_network
 from models import InboxMessage, Peer, RefusedCheck, utcnow, write_tx
 
 from . import keys
@@ -144,6 +145,11 @@ def well_formed(payload: dict) -> bool:
     )
 
 
+# Strangers' refusals audited in one window (models.security.REFUSED_WINDOW) across all
+# networks: past it they are only counted, however many networks the senders use.
+STRANGER_AUDITS = 20
+
+
 def refuse(
     reason: str, payload: dict, detail: str = "", body=None, also=None, stranger: bool = False
 ) -> tuple[int, str]:
@@ -151,15 +157,19 @@ def refuse(
     more). Nothing else is written, but what `also()` writes with the audit row.
 
     A `stranger`'s envelope (unreadable, or not shown to come from a peer) is audited once per
-    address and window, and the rest only counted (RefusedCheck): anyone can post to the inbox,
+    client network (an IPv4 address, an IPv6 /64) and window, at most STRANGER_AUDITS times a
+    window in all, and otherwise only counted (RefusedCheck): anyone can post to the inbox,
     and the audit log, which the peers witness and which never shrinks, is not theirs to fill.
     """
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        # The address as a number that fits the counter's integer column (31 bits).
-        address = zlib.crc32(client_addr().encode()) & 0x7FFFFFFF
-        if not stranger or RefusedCheck.count_one("inbox", address) == 1:
+        if stranger:
+            # The network as a number that fits the counter's integer column (31 bits).
+            network = zlib.crc32(client_network(client_addr()).encode()) & 0x7FFFFFFF
+            first = RefusedCheck.count_one("inbox", network) == 1
+            audited = first and RefusedCheck.count_one("inbox_all", 0) <= STRANGER_AUDITS
+        if not stranger or audited:
             record(
                 "network.refused",
                 peer_url=sender,
