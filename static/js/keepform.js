@@ -11,8 +11,9 @@
   "use strict";
 
   var PREFIX = "jg-keep:";
-  // Never kept: an ID number (its page never sends one back either) and the form's token.
-  var NEVER = /(^csrf_token$|resident_id$)/;
+  // Never kept: an ID number or a residence permit's (which carries one; their pages never
+  // send one back either), and the form's token.
+  var NEVER = /(^csrf_token$|resident_id$|permit_no$)/;
 
   function typed(form) {
     var pairs = [];
@@ -48,9 +49,10 @@
       var many = el.length !== undefined && el.tagName !== "SELECT" ? el : [el];
       Array.prototype.forEach.call(many, function (one) {
         if (one.type === "hidden" || one.type === "file" || one.type === "password") return;
+        if (NEVER.test(one.name)) return;
         if (one.type === "checkbox" || one.type === "radio") {
           if (one.value === pair[1]) one.checked = true;
-        } else if (!one.value) {
+        } else if (one.tagName === "SELECT" || !one.value) {
           one.value = pair[1];
         }
       });
@@ -75,13 +77,19 @@
     }).finally(function () { carrier.remove(); });
   }
 
+  // Every page that loads reads what was kept and forgets all of it: the page the switch
+  // came back to puts its form's part back; anything else kept is dropped, not left lying.
   document.addEventListener("DOMContentLoaded", function () {
+    var kept = {};
+    try {
+      Object.keys(sessionStorage).forEach(function (key) {
+        if (key.indexOf(PREFIX) !== 0) return;
+        kept[key.slice(PREFIX.length)] = JSON.parse(sessionStorage.getItem(key) || "null");
+        sessionStorage.removeItem(key);
+      });
+    } catch (e) { return; }
     document.querySelectorAll("form[data-keep-on-language][id]").forEach(function (form) {
-      var saved = null;
-      try {
-        saved = JSON.parse(sessionStorage.getItem(PREFIX + form.id) || "null");
-        sessionStorage.removeItem(PREFIX + form.id);
-      } catch (e) { return; }
+      var saved = kept[form.id];
       if (!saved || saved.path !== location.pathname) return;
       if (form.getAttribute("data-keep-on-language") === "step") askForStep(form, saved.pairs);
       else putBack(form, saved.pairs);
