@@ -9,6 +9,7 @@ import pytest
 
 from blueprints.licence import corrections, service
 from blueprints.licence.labels import NEXT_STEPS
+from core.audit import reason_of
 from core.steps import StepError
 from models import AuditEvent, LicenceRecord, NameCorrection, User
 from models.licence import RECORD_STATUSES
@@ -216,7 +217,21 @@ def test_the_clerk_is_asked_before_approving_a_name_the_record_does_not_have(mak
     assert "郑晓艳" in question.find(id="confirm-box").get_text()
     with conn():
         assert User.get_by_id(citizen.id).real_name == "郑晓燕"  # nothing done yet
+        with pytest.raises(StepError):  # the service asks for the confirmation too
+            corrections.decide_name_correction(asked.id, make.staff("licence_clerk"), approve=True)
     done = desk.post(url, data={"decision": "approve", answer: "", "confirmed": "yes"})
     assert done.status_code == 303
     with conn():
         assert User.get_by_id(citizen.id).real_name == "郑晓艳"
+
+
+def test_a_refused_name_correction_shows_its_reason_in_the_audit_log(app, make, conn):
+    citizen = make.citizen(real_name="李四")
+    with conn():
+        asked = corrections.request_name_correction(citizen, new_name="李泗")
+        corrections.decide_name_correction(
+            asked.id, make.staff("licence_clerk"), approve=False, answer="与档案不符"
+        )
+        row = AuditEvent.get(AuditEvent.action == "name_correction.refused")
+    with app.test_request_context():
+        assert reason_of(row) == "与档案不符"

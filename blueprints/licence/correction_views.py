@@ -15,6 +15,7 @@ from core.htmx import redirect_to
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from models import CITIZEN, LICENCE_CLERK, LicenceRecord, NameCorrection
+from models.licence import CORRECTION_PENDING
 
 from . import bp, corrections
 from .forms import CorrectionDecisionForm, NameCorrectionForm, RecordCorrectionForm
@@ -125,13 +126,9 @@ def decide_correction(request_id: int):
     decision = request.form.get("decision")
     if decision not in ("approve", "refuse") or not form.validate_on_submit():
         abort(400)
-    if decision == "refuse" and not (form.answer.data or "").strip():
-        form.answer.errors = [_("Say why the request is refused: the citizen reads your answer.")]
-        return queue_page(422, (request_id, form))
     item = NameCorrection.get_or_none(NameCorrection.id == request_id)
-    record = item and LicenceRecord.by_licence_no(item.user.resident_id or "")
-    differs = item and record and record.name != item.new_name
-    if decision == "approve" and differs and not confirmed():
+    on_record = item and decision == "approve" and corrections.name_on_record(item)
+    if on_record and not confirmed():
         audit("licence.correction_queue_view", item, detail={"asked": "approve"})
         return confirmation_page(
             title=_("Approve a name that differs from the licence record?"),
@@ -139,21 +136,25 @@ def decide_correction(request_id: int):
                 "%(new)s is not the name on the licence record (%(record)s). Approve only "
                 "when the citizen has shown an ID card with the new name at the counter.",
                 new=item.new_name,
-                record=record.name,
+                record=on_record,
             ),
             back=url_for("licence.correction_queue"),
             button=_("Yes, approve"),
             irreversible=False,
         )
-    nothing_to_audit()  # what follows leads back to the queue
     try:
         corrections.decide_name_correction(
             request_id,
             current_user._get_current_object(),
             approve=decision == "approve",
             answer=form.answer.data,
+            differing_confirmed=confirmed(),
         )
     except StepError as exc:
+        if exc.field and item and item.status == CORRECTION_PENDING:
+            # The refusal's missing reason, at its field on the queue drawn again.
+            form_error(form, exc)
+            return queue_page(422, (request_id, form))
         flash(str(exc.message), "bad")
     else:
         flash(
@@ -162,4 +163,5 @@ def decide_correction(request_id: int):
             else _("Refused. The citizen sees your answer."),
             "ok",
         )
+    nothing_to_audit()  # what follows leads back to the queue
     return redirect_to(url_for("licence.correction_queue"))

@@ -153,15 +153,33 @@ def request_name_correction(user, *, new_name: str, note: str = "") -> NameCorre
     return run_step(step)
 
 
-def decide_name_correction(request_id: int, actor, *, approve: bool, answer: str = ""):
+REASON_NEEDED = _l("Say why the request is refused: the citizen reads your answer.")
+
+
+def name_on_record(request: NameCorrection) -> str | None:
+    """The name on the licence record of the request's account when the name asked for is
+    not it (an approval is then asked first); None when they agree or there is no record."""
+    record = LicenceRecord.by_licence_no(request.user.resident_id or "")
+    return record.name if record is not None and record.name != request.new_name else None
+
+
+def decide_name_correction(
+    request_id: int, actor, *, approve: bool, answer: str = "", differing_confirmed: bool = False
+):
     """A licence clerk approves (the account's name is changed) or refuses, with an answer the
-    citizen reads; the decision is audited. StepError when already decided or the account's
-    name changed since the request."""
+    citizen reads (a refusal must give one); the decision is audited. Approving a name the
+    licence record does not have needs `differing_confirmed` (the clerk was asked). StepError
+    when already decided or the account's name changed since the request."""
+    answer = (answer or "").strip()
+    if not approve and not answer:
+        raise StepError(REASON_NEEDED, "answer")
 
     def step():
         request = NameCorrection.get_or_none(NameCorrection.id == request_id)
         if request is None or request.status != CORRECTION_PENDING:
             raise StepError(_l("This request has already been decided."))
+        if approve and not differing_confirmed and name_on_record(request) is not None:
+            raise StepError(_l("The name asked for is not the one on the licence record."))
         to = CORRECTION_APPROVED if approve else CORRECTION_REFUSED
         moved = CORRECTION_MACHINE.apply(
             request,
@@ -169,7 +187,8 @@ def decide_name_correction(request_id: int, actor, *, approve: bool, answer: str
             actor=actor,
             decided_by=actor.id,
             decided_at=utcnow(),
-            answer=(answer or "").strip(),
+            answer=answer,
+            detail={"reason": answer} if not approve else None,
         )
         if not moved:
             raise LostRace

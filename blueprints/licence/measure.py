@@ -76,6 +76,7 @@ MEASURE = Measure(
             "licence_record.cancelled",
             "licence_record.valid",
             "licence.record_corrected",
+            "name_correction.refused",
         )
     },
     demo=load_demo,
