@@ -17,8 +17,8 @@ from flask import current_app
 from peewee import IntegrityError
 
 from core.audit import acting_peer, client_addr
-from rules.licencecode import client_network
 from models import InboxMessage, Peer, RefusedCheck, utcnow, write_tx
+from rules.licencecode import client_network
 
 from . import keys
 from .envelope import EnvelopeError, canonical, peek, sign
