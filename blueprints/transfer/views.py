@@ -273,7 +273,8 @@ def index():
     # Sales of my vehicles to buyers in other cities: the case lives there, its record here.
     sales = (
         list(
-            OutgoingTransfer.select()
+            OutgoingTransfer.select(OutgoingTransfer, Vehicle)
+            .join(Vehicle, on=(OutgoingTransfer.vehicle == Vehicle.id))
             .where(OutgoingTransfer.seller == current_user.id)
             .order_by(OutgoingTransfer.updated_at.desc())
         )
