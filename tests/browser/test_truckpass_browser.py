@@ -190,3 +190,24 @@ def test_switching_language_mid_application_keeps_the_step_and_what_was_typed(
     phone.fill("#end_date", (start + dt.timedelta(days=2)).isoformat())
     phone.click("#apply-form button[type=submit]:not([name=back])")
     phone.locator(".wizard-step", has_text="Step 5 of 5").wait_for()
+
+
+def test_back_after_returning_a_pass_shows_the_pass_page(phone, live_app, base_url):
+    """The question takes the page's place (htmx, no history entry): Back after the act is the
+    pass's page, not a posted page the browser cannot show again."""
+    make = Factory(live_app)
+    applicant = make.citizen()
+    truck_pass = make.truck_pass(applicant)
+    log_in(phone, base_url, applicant)
+    url = f"{base_url}/trucks/passes/{truck_pass.id}"
+    phone.goto(url)
+    phone.click(f"form[action='/trucks/passes/{truck_pass.id}/withdraw'] button")
+    phone.locator("#confirm-box").wait_for()
+    assert phone.url == url
+    with phone.expect_navigation():
+        phone.click("#confirm-box ~ .actions #confirm-form button")
+    phone.go_back()
+    phone.wait_for_load_state()
+    assert phone.url == url  # the pass's page as it was, not the posted /withdraw
+    with db.connection_context():
+        assert TruckPass.get_by_id(truck_pass.id).status == "returned"
