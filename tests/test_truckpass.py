@@ -552,3 +552,18 @@ def test_reasons_are_joined_as_the_language_joins_them(client, make, login):
     en = page(client.get(f"/trucks/passes/{waiting.id}", headers={"Accept-Language": "en"}))
     assert "a zone's rules ask for a clerk's review; the applicant is not" in en.get_text()
     assert "证件不全，请补齐, 再申请" in page(client.get(f"/trucks/passes/{refused.id}")).get_text()
+
+
+def test_an_ended_pass_is_not_offered_for_return_nor_said_to_be_usable(client, make, login, conn):
+    """A pass past its last day: the page says it has ended, offers no return, and a return
+    posted anyway changes nothing."""
+    applicant = make.citizen()
+    ago = dt.date.today() - dt.timedelta(days=10)
+    ended = make.truck_pass(applicant, start_date=ago, end_date=ago + dt.timedelta(days=2))
+    login(applicant)
+    soup = page(client.get(f"/trucks/passes/{ended.id}"))
+    assert "到期结束" in soup.find(id="next-step").get_text()
+    assert not soup.find("form", action=f"/trucks/passes/{ended.id}/withdraw")
+    client.post(f"/trucks/passes/{ended.id}/withdraw", data={"confirmed": "yes"})
+    with conn():
+        assert TruckPass.get_by_id(ended.id).status == "approved"

@@ -145,6 +145,7 @@ NEXT_STEPS = {
         "Your pass is issued: show this page or its QR code at a check, within the zones, dates "
         "and daily times above."
     ),
+    "ended": _l("This pass has ended. For more days, apply for a new pass."),
     "refused": _l(
         "Your application was refused for the reason above. Deal with it (or choose other "
         "zones, dates or times) and apply again."

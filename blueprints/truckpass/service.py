@@ -39,7 +39,7 @@ from models.truckpass import (
 )
 from models.vehicles import SCRAPPED, SEIZED, STOLEN, TRANSFERRED_OUT
 from rules import truckrules
-from rules.clock import beijing_today
+from rules.clock import beijing_now, beijing_today
 from rules.validators import ValidationError, normalize_plate
 
 from .labels import BLOCK_REASONS, EMISSION_LABELS
@@ -354,16 +354,26 @@ def _clerk_move(truck_pass: TruckPass, target: str, reason: str, clerk) -> Truck
     )
 
 
-# What the applicant may still take back: an application waiting for review, an issued pass.
-WITHDRAWABLE = (PENDING_REVIEW, APPROVED)
 DECIDED_MEANWHILE = _l("This application was decided or withdrawn meanwhile; nothing was changed.")
+ENDED = _l("This pass has ended: there is nothing to return.")
 REASON_NEEDED = _l("Give the reason; the applicant will see it.")
+
+
+def may_take_back(truck_pass: TruckPass, now: dt.datetime | None = None) -> bool:
+    """What the applicant may still take back: an application waiting for review, or an issued
+    pass whose last day has not passed (an ended pass is past returning)."""
+    if truck_pass.status == PENDING_REVIEW:
+        return True
+    verdict = truck_pass.verdict_at(now or beijing_now())
+    return truck_pass.status == APPROVED and verdict != "expired-pass"
 
 
 def withdraw(truck_pass: TruckPass, applicant) -> TruckPass:
     """The applicant takes back an application waiting for review, or a pass they no longer
     need (the verifier says "returned" from the next check on); StepError when it is decided,
-    withdrawn or returned already."""
+    withdrawn, returned or ended already."""
+    if truck_pass.status == APPROVED and not may_take_back(truck_pass):
+        raise StepError(ENDED)
     target = RETURNED if truck_pass.status == APPROVED else WITHDRAWN
     return _move(truck_pass, target, DECIDED_MEANWHILE, actor=applicant, decided_at=utcnow())
 

@@ -26,7 +26,7 @@ from .labels import CLASS_LABELS, labels
 
 @bp.context_processor
 def _labels():
-    return {**labels(), "WITHDRAWABLE": service.WITHDRAWABLE}
+    return labels()
 
 
 def prepare(form: ApplyForm) -> None:
@@ -176,7 +176,8 @@ def pass_or_404(pass_id: int) -> TruckPass:
 
 def pass_context(truck_pass: TruckPass) -> dict:
     """What the pass page shows: its QR, and its state at this moment."""
-    verdict = truck_pass.verdict_at(beijing_now())
+    now = beijing_now()
+    verdict = truck_pass.verdict_at(now)
     url = f"{current_app.config['PUBLIC_BASE_URL']}/p/{truck_pass.handle}"
     colour = "#137333" if verdict == "valid" else "#6b7280"
     return {
@@ -185,6 +186,7 @@ def pass_context(truck_pass: TruckPass) -> dict:
         "zones": service.zones_of(truck_pass),
         "qr": segno.make(url, error="m").svg_inline(omitsize=True, border=2, dark=colour),
         "verify_url": url,
+        "may_take_back": service.may_take_back(truck_pass, now),
     }
 
 
@@ -211,8 +213,9 @@ def withdraw(pass_id: int):
     if truck_pass.applicant_id != current_user.id:
         abort(404)
     back = url_for("truckpass.show", pass_id=truck_pass.id)
-    if truck_pass.status not in service.WITHDRAWABLE:
-        flash(str(service.DECIDED_MEANWHILE), "warn")
+    if not service.may_take_back(truck_pass):
+        ended = truck_pass.status == APPROVED
+        flash(str(service.ENDED if ended else service.DECIDED_MEANWHILE), "warn")
         return redirect_to(back)
     if not confirmed():
         issued = truck_pass.status == APPROVED
