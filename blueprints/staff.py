@@ -64,9 +64,9 @@ def accounts():
     """List staff accounts and create new ones."""
     form = StaffForm()
     locale = str(get_locale() or "zh")
-    form.office.choices = choices(
-        (o.id, o.display_name(locale)) for o in Office.select().order_by(Office.code)
-    )
+    # This city's offices only (another city's are listed for archive exchange, not staffed).
+    local = Office.select().where(Office.is_local == True).order_by(Office.code)  # noqa: E712
+    form.office.choices = choices((o.id, o.display_name(locale)) for o in local)
     form.roles.choices = choices((r, ROLE_LABELS[r]) for r in STAFF_ROLES)
     if form.validate_on_submit():
         if User.get_or_none(User.username == form.username.data):
@@ -114,13 +114,14 @@ def account_action(user_id: int, action: str):
         flash(_("You cannot change your own account here."), "warn")
         return redirect(url_for("staff.accounts"), code=303)
     if action != "activate" and not confirmed():
+        who = user.real_name + aside(user.username) if user.real_name else user.username
         question = {
             "deactivate": (
                 _("Deactivate the account?"),
                 _(
                     "%(u)s is logged out at once and cannot log in until the account is "
                     "activated again.",
-                    u=user.username,
+                    u=who,
                 ),
                 _("Yes, deactivate"),
             ),
@@ -129,7 +130,7 @@ def account_action(user_id: int, action: str):
                 _(
                     "%(u)s is logged out at once, and sets up a new authenticator at the next "
                     "login: the codes of the old one stop working.",
-                    u=user.username,
+                    u=who,
                 ),
                 _("Yes, reset the authenticator"),
             ),

@@ -66,6 +66,19 @@ def test_admin_form_errors_are_shown(client, make, login):
     assert soup.find(id="username-error") and soup.find(id="password-error")
 
 
+def test_a_new_account_is_placed_only_in_an_office_of_this_city(client, make, login):
+    """Another city's office is listed for archive exchange, not staffed from here."""
+    admin = make.staff("admin")
+    elsewhere = make.office(code="370100", name="济南市车管所", city="济南", is_local=False)
+    login(admin)
+    options = page(client.get("/staff/accounts")).select("#office option")
+    assert str(admin.office.id) in [o["value"] for o in options]
+    assert str(elsewhere.id) not in [o["value"] for o in options]
+    data = {"username": "newclerk", "real_name": "王芳", "office": str(elsewhere.id)}
+    refused = page(client.post("/staff/accounts", data={**data, "password": "x" * 12}), 422)
+    assert refused.find(id="office-error")
+
+
 def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
     admin, clerk = make.staff("admin"), make.staff("licence_clerk")
     clerk_client = app.test_client()
@@ -74,7 +87,8 @@ def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
     make.login(admin_client, admin)
     # Asked first: nothing changes until the administrator confirms.
     asked = page(admin_client.post(f"/staff/accounts/{clerk.id}/deactivate", data={}))
-    assert "停用账号" in asked.h1.get_text() and clerk.username in asked.get_text()
+    assert "停用账号" in asked.h1.get_text()
+    assert f"{clerk.real_name}（{clerk.username}）" in asked.get_text()  # the person, by name
     assert "不可撤回" not in asked.get_text()  # activation undoes it
     assert clerk_client.get("/staff/").status_code == 200
     response = admin_client.post(

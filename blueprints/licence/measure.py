@@ -29,7 +29,7 @@ MEASURE = Measure(
         Card(
             "verify.form",
             _l("Check a licence"),
-            _l("Logged in, you see the full licence number and the points."),
+            _l("Scan or type a driver's code: you see the full licence number and the points."),
             staff(POLICE_INSPECTOR),
         ),
     ),
