@@ -238,3 +238,31 @@ def test_switching_language_keeps_the_typed_invoice_but_never_the_id_number(
     kept = buyer.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('jg-keep:'))")
     assert kept == []  # kept only for the switch
     buyer.context.close()
+
+
+def test_back_or_reload_after_a_posted_question_never_posts_again(browser, live_app, base_url):
+    """A clerk is asked before approving a name the record does not have (a page answering a
+    post, drawn without htmx) and approves: Back to the question, or a reload of it, asks the
+    address with GET, which leads to the queue, instead of the browser's resend warning."""
+    make = Factory(live_app)
+    citizen = make.citizen(real_name="郑晓燕")
+    make.licence_record(citizen, name="郑晓燕")
+    clerk = make.staff(LICENCE_CLERK)
+    with live_app.app_context(), db.connection_context():
+        from blueprints.licence import corrections
+
+        asked = corrections.request_name_correction(citizen, new_name="郑晓艳")
+    desk = person(browser, base_url, clerk, width=1280)
+    desk.goto(f"{base_url}/licence/corrections")
+    with desk.expect_navigation():
+        desk.click(f"#decide-{asked.id} button[value=approve]")
+    desk.locator("#confirm-box").wait_for()
+    desk.reload()  # asked with GET: the queue, the request still waiting
+    assert desk.url == f"{base_url}/licence/corrections"
+    assert desk.locator(f"#correction-{asked.id}").count() == 1
+    desk.go_back()  # the question's entry: GET as well, never a resend
+    desk.wait_for_load_state()
+    assert not desk.url.startswith("chrome-error")
+    with db.connection_context():
+        assert User.get_by_id(citizen.id).real_name == "郑晓燕"  # nothing approved by it
+    desk.context.close()
