@@ -61,7 +61,7 @@ def test_the_verdict_is_the_heading_with_a_symbol_for_every_tone(client, make):
 def test_a_truck_pass_result_has_its_own_header_and_heading(client, make):
     truck_pass = make.truck_pass()
     soup = page(client.get(f"/p/{truck_pass.handle}"))
-    assert soup.header.strong.get_text() == "货车通行证核验"
+    assert soup.header.strong.get_text() == "货车通行码核验"
     assert soup.select_one("#zh h1.verdict")
     assert language_link(soup)["href"] == "#en"
 
