@@ -567,3 +567,10 @@ def test_an_ended_pass_is_not_offered_for_return_nor_said_to_be_usable(client, m
     client.post(f"/trucks/passes/{ended.id}/withdraw", data={"confirmed": "yes"})
     with conn():
         assert TruckPass.get_by_id(ended.id).status == "approved"
+
+
+def test_a_rules_times_are_listed_as_the_language_lists(client, make):
+    make.zone({"windows": "07:00-09:00, 17:00-19:00"})
+    assert "07:00-09:00、17:00-19:00" in page(client.get("/trucks/rules")).get_text()
+    english = page(client.get("/trucks/rules", headers={"Accept-Language": "en"})).get_text()
+    assert "07:00-09:00, 17:00-19:00" in english

@@ -110,7 +110,7 @@ def describe_rule(rule) -> str:
     classes = join(
         CLASS_LABELS[c] if n == 0 else in_sentence(CLASS_LABELS[c]) for n, c in enumerate(ordered)
     )
-    windows = ", ".join(str(w) for w in rule.windows)
+    windows = join(rule.windows)
     emissions = join(
         EMISSION_LABELS[e] for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
     )
