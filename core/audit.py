@@ -85,6 +85,8 @@ ACTION_LABELS = {
     "logout": _l("Logged out"),
     "account.register": _l("Registered"),
     "account.password_changed": _l("Password changed"),
+    "account.password_reset_sent": _l("Code to reset the password sent"),
+    "account.password_reset": _l("Password reset with a code"),
     "account.totp_enrolled": _l("Authenticator set up"),
     "account.notice_preferences": _l("Notice preferences changed"),
     "staff.create": _l("Staff account created"),

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from core.forms import REQUIRED, Form, Normalized, StrongPassword
+from core.forms import REQUIRED, Form, Normalized, StrongPassword, halfwidth
 from rules.validators import normalize_mobile, normalize_resident_id
 
 
@@ -65,6 +65,40 @@ class ChangePasswordForm(Form):
     current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
     password = PasswordField(
         _l("New password"), validators=[DataRequired(REQUIRED), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+
+
+class ForgotPasswordForm(Form):
+    """Step one of a reset: which account (a citizen's mobile or ID number)."""
+
+    account = StringField(
+        _l("Mobile or ID number"),
+        filters=[halfwidth],
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+    )
+
+
+class ResetPasswordForm(Form):
+    """Step two: the code sent by SMS and the new password."""
+
+    account = StringField(
+        _l("Mobile or ID number"),
+        filters=[halfwidth],
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+    )
+    code = StringField(
+        _l("Code from the SMS"),
+        filters=[halfwidth],
+        validators=[DataRequired(REQUIRED), Length(max=12)],
+    )
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), StrongPassword("account")],
+        description=_l("At least 8 characters; not a common password."),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),

@@ -22,12 +22,20 @@ from core.session_auth import (
     set_pending_2fa,
     start_session,
 )
+from core.steps import form_error
 from models import AuditEvent, Throttle, User, utcnow, write_tx
 from rules import totp
 
 from ..notices.views import preferences_form
-from . import bp
-from .forms import ChangePasswordForm, CodeForm, LoginForm, RegisterForm
+from . import bp, reset
+from .forms import (
+    ChangePasswordForm,
+    CodeForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from .service import check_code_step, check_password_step
 
 ISSUER = "jiaoguan"
@@ -262,3 +270,52 @@ def account():
     return render_template(
         "auth/account.html", form=form, logins=logins, prefs_form=preferences_form()
     ), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@no_personal_data
+def forgot_password():
+    """Ask for a code to reset a forgotten password (a citizen's: mobile or ID number)."""
+    form = ForgotPasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            reset.send_reset_code(form.account.data)
+        except reset.ResetRefused as exc:
+            error = lock_text(exc)
+        else:
+            # The same answer whether or not an account exists (nobody learns which do).
+            return redirect(url_for("auth.reset_password", account=form.account.data), code=303)
+    status = 422 if (error or form.errors) else 200
+    return render_template("auth/forgot.html", form=form, error=error), status
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@no_personal_data
+def reset_password():
+    """The code from the SMS and a new password: every session of the account ends."""
+    form = ResetPasswordForm()
+    if request.method == "GET":
+        form.account.data = request.args.get("account", "")[:40]
+    error = None
+    if form.validate_on_submit():
+        try:
+            reset.reset_password(form.account.data, form.code.data, form.password.data)
+        except reset.ResetRefused as exc:
+            if exc.locked_until is not None:
+                error = lock_text(exc)
+            else:
+                form_error(form, exc)
+        else:
+            flash(_("Your password is set. Log in with it."), "ok")
+            return redirect(url_for("auth.login"), code=303)
+    status = 422 if (error or form.errors) else 200
+    return render_template("auth/reset.html", form=form, error=error), status
+
+
+def lock_text(exc) -> str:
+    """A refusal's words, with until when its lock holds (Beijing time) when one does."""
+    if exc.locked_until is None:
+        return str(exc.message)
+    until = localtime(exc.locked_until, "HH:mm:ss")
+    return _("%(why)s Try again after %(time)s (Beijing time).", why=exc.message, time=until)
