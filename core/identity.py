@@ -151,10 +151,44 @@ def forget(user) -> None:
 # --- (a) A code by SMS to the recorded mobile --------------------------------------------------
 
 
-def hash_code(user_id: int, code: str) -> str:
-    """HMAC-SHA256 of a code under the secret key, bound to the account."""
+def hash_code(user_id: int, code: str, purpose: str = "identity-sms") -> str:
+    """HMAC-SHA256 of a code under the secret key, bound to the account and to what the code
+    is for (a code sent to prove an identity does not reset a password, nor the reverse)."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"identity-sms:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{purpose}:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_challenge(user, mobile: str, purpose: str = "identity-sms") -> tuple[SmsChallenge, str]:
+    """A fresh code for the account, to be sent to `mobile` for `purpose`: it replaces any
+    earlier one and is kept only hashed. Run in the write transaction that audits the send."""
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    now = utcnow()
+    SmsChallenge.retire_all(user)
+    challenge = SmsChallenge.create(
+        user=user.id,
+        resident_id=user.resident_id or "",
+        mobile=mobile,
+        code_hash=hash_code(user.id, code, purpose),
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=CODE_TTL_SECONDS),
+    )
+    return challenge, code
+
+
+def spend_code(user, code: str, keys, purpose: str = "identity-sms") -> SmsChallenge | None:
+    """The account's live challenge when `code` is its code for `purpose`, spent now (once);
+    else None, the wrong code counted under each of the throttle `keys`."""
+    challenge = SmsChallenge.live_for(user) if user is not None else None
+    typed = "".join((code or "").split())
+    if (
+        challenge is not None
+        and hmac.compare_digest(challenge.code_hash, hash_code(user.id, typed, purpose))
+        and challenge.use()
+    ):
+        return challenge
+    for key, limit in keys:
+        Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
+    return None
 
 
 def recorded_mobile(user) -> str | None:
@@ -211,18 +245,8 @@ def send_code(user) -> str:
     for key, limit in keys:
         # Counted as "failures" of the throttle: the limit-th send locks further ones.
         Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    now = utcnow()
     with write_tx():
-        SmsChallenge.retire_all(user)
-        challenge = SmsChallenge.create(
-            user=user.id,
-            resident_id=user.resident_id,
-            mobile=mobile,
-            code_hash=hash_code(user.id, code),
-            created_at=now,
-            expires_at=now + dt.timedelta(seconds=CODE_TTL_SECONDS),
-        )
+        challenge, code = new_challenge(user, mobile)
         audit("identity.sms_sent", challenge, actor=user, detail={"to": mask_mobile(mobile)})
     text = _(
         "[jiaoguan] Your identity code is %(code)s, valid for 10 minutes. It proves that an "
@@ -245,16 +269,8 @@ def confirm_code(user, code: str) -> None:
     until = locked_until(keys)
     if until:
         raise IdentityRefused(_l("Too many wrong codes."), locked_until=until)
-    challenge = SmsChallenge.live_for(user)
-    typed = "".join((code or "").split())
-    ok = (
-        challenge is not None
-        and hmac.compare_digest(challenge.code_hash, hash_code(user.id, typed))
-        and challenge.use()
-    )
-    if not ok:
-        for key, limit in keys:
-            Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
+    challenge = spend_code(user, code, keys)
+    if challenge is None:
         audit("identity.sms_failed", user, actor=user, result="refused")
         raise IdentityRefused(
             _l("This code is wrong, used or expired. Check the message, or ask for a new code.")

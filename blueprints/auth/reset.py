@@ -6,35 +6,30 @@ and per address (core.identity's limits). A reset ends every session of the acco
 accounts are reset by an administrator, never here.
 """
 
-import datetime as dt
-import hashlib
-import hmac
-import secrets
-
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_addr
 from core.identity import (
-    CODE_DIGITS,
-    CODE_TTL_SECONDS,
     SEND_WINDOW,
-    WRONG_LOCK,
     WRONG_PER_ACCOUNT,
     WRONG_PER_ADDR,
-    WRONG_WINDOW,
+    locked_until,
+    new_challenge,
+    spend_code,
 )
 from core.passwords import hash_password
 from core.steps import StepError
-from models import SmsChallenge, Throttle, User, utcnow, write_tx
+from models import SmsChallenge, Throttle, User, write_tx
 from rules.validators import mask_mobile
 
 from .service import find_account
 
 SENDS_PER_ACCOUNT = 3
 SENDS_PER_ADDR = 10
+# What a reset code is for: its HMAC names it (core.identity.hash_code).
+PURPOSE = "password-reset"
 WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
 
 
@@ -44,18 +39,6 @@ class ResetRefused(StepError):
     def __init__(self, message, field: str | None = None, locked_until=None):
         super().__init__(message, field)
         self.locked_until = locked_until
-
-
-def _hash(user_id: int, code: str) -> str:
-    """HMAC of a reset code under the secret key, bound to the account and to this purpose (an
-    identity code is no reset code, nor the other way round)."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"password-reset:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def _locked(keys) -> dt.datetime | None:
-    ends = [end for end in (Throttle.locked_until_for(key) for key, _limit in keys) if end]
-    return max(ends) if ends else None
 
 
 def _citizen(account: str) -> User | None:
@@ -71,7 +54,7 @@ def send_reset_code(account: str) -> None:
     caller says the same whether or not (nobody learns that an account exists). Refused only
     when this address asked too often."""
     address = (f"reset-send:addr:{client_addr()}", SENDS_PER_ADDR)
-    until = _locked([address])
+    until = locked_until([address])
     if until:
         raise ResetRefused(_l("Too many codes were asked for from this network."), None, until)
     Throttle.register_failure(address[0], limit=address[1], window=SEND_WINDOW)
@@ -79,21 +62,11 @@ def send_reset_code(account: str) -> None:
     if user is None:
         return
     mine = (f"reset-send:user:{user.id}", SENDS_PER_ACCOUNT)
-    if _locked([mine]):
+    if locked_until([mine]):
         return  # the owner has codes enough this hour: nothing more is sent
     Throttle.register_failure(mine[0], limit=mine[1], window=SEND_WINDOW)
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    now = utcnow()
     with write_tx():
-        SmsChallenge.retire_all(user)
-        challenge = SmsChallenge.create(
-            user=user.id,
-            resident_id=user.resident_id or "",
-            mobile=user.mobile,
-            code_hash=_hash(user.id, code),
-            created_at=now,
-            expires_at=now + dt.timedelta(seconds=CODE_TTL_SECONDS),
-        )
+        challenge, code = new_challenge(user, user.mobile, PURPOSE)
         audit(
             "account.password_reset_sent",
             challenge,
@@ -121,19 +94,10 @@ def reset_password(account: str, code: str, password: str) -> User:
     keys = [(f"reset-code:addr:{client_addr()}", WRONG_PER_ADDR)]
     if user is not None:
         keys.insert(0, (f"reset-code:user:{user.id}", WRONG_PER_ACCOUNT))
-    until = _locked(keys)
+    until = locked_until(keys)
     if until:
         raise ResetRefused(_l("Too many wrong codes."), "code", until)
-    challenge = SmsChallenge.live_for(user) if user is not None else None
-    typed = "".join((code or "").split())
-    ok = (
-        challenge is not None
-        and hmac.compare_digest(challenge.code_hash, _hash(user.id, typed))
-        and challenge.use()
-    )
-    if not ok:
-        for key, limit in keys:
-            Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
+    if spend_code(user, code, keys, PURPOSE) is None:
         if user is not None:
             audit("account.password_reset", user, actor=user, result="refused")
         raise ResetRefused(WRONG_CODE, "code")
