@@ -266,3 +266,22 @@ def test_back_or_reload_after_a_posted_question_never_posts_again(browser, live_
     with db.connection_context():
         assert User.get_by_id(citizen.id).real_name == "郑晓燕"  # nothing approved by it
     desk.context.close()
+
+
+def test_switching_language_while_registering_keeps_the_name_but_not_the_id_number(
+    browser, live_app, base_url
+):
+    context = browser.new_context(viewport={"width": 360, "height": 720}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{base_url}/register")
+    page.fill("#real_name", "王小明")
+    page.fill("#resident_id", "370203198503211038")
+    page.fill("#mobile", "13812345678")
+    page.fill("#password", "Lantern-Harbour-42")
+    with page.expect_navigation():
+        page.click("form.lang button[value=en]")
+    assert page.locator("html[lang=en]").count() == 1
+    assert page.input_value("#real_name") == "王小明"
+    assert page.input_value("#mobile") == "13812345678"
+    assert page.input_value("#resident_id") == "" and page.input_value("#password") == ""
+    context.close()
