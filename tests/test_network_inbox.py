@@ -1,10 +1,8 @@
 """Each bad message sent to a real deployment's inbox is refused with its reason code, signed,
 audited, and changes nothing; a message sent twice is handled once and answered the same."""
 
-import http.client
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 from joserfc.jwk import OKPKey
@@ -181,23 +179,6 @@ def test_a_flood_of_strangers_envelopes_is_counted_not_written_to_the_log_one_by
     # One row per window the flood touched (two only when a window ended meanwhile).
     assert sum(w.count for w in windows) == 30
     assert refused_after - refused_before == len(windows)
-
-
-def test_a_chunked_body_over_the_limit_is_refused_unread(pair):
-    """A body sent in chunks says no length beforehand: it is read up to the limit only."""
-    _, jinan, jinan_keys = pair
-    new_strangers_window(jinan)
-    url = urlsplit(jinan.url)
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    chunks = (b"x" * 65536 for _ in range(10))  # 640 KiB, over the 512 KiB limit
-    connection.request("POST", "/network/inbox", body=chunks, encode_chunked=True)
-    response = connection.getresponse()
-    answer = verify(response.read().decode(), jinan_keys)
-    connection.close()
-    assert (response.status, answer["reason"]) == (400, "malformed")
-    with jinan.database():
-        refused = AuditEvent.select().where(AuditEvent.action == "network.refused")
-        assert refused.order_by(AuditEvent.id.desc()).get().detail_dict["why"] == "too large"
 
 
 def test_the_same_message_twice_has_one_effect_and_the_same_answer(pair):

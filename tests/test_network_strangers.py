@@ -2,6 +2,9 @@
 window audited, at most STRANGER_AUDITS in all (its own file: on PostgreSQL the inbox tests'
 two deployments share the test database that this test's `app` empties)."""
 
+import io
+
+from blueprints.network import MAX_ENVELOPE_BYTES
 from models import AuditEvent, RefusedCheck
 
 
@@ -23,3 +26,20 @@ def test_strangers_from_many_networks_are_audited_at_most_twenty_times_a_window(
     assert counted >= inbox.STRANGER_AUDITS + 5  # every network counted
     if windows == 1:  # (a window that ended in the middle would start the cap again)
         assert after - before == inbox.STRANGER_AUDITS
+
+
+def test_a_chunked_body_over_the_limit_is_read_only_up_to_it(app, client, conn):
+    """A body sent in chunks states no length beforehand: the inbox reads one byte past its
+    limit, no more, and refuses it as too large (signed, like every refusal)."""
+    body = io.BytesIO(b"x" * (MAX_ENVELOPE_BYTES + 128 * 1024))
+    response = client.post(
+        "/network/inbox",
+        input_stream=body,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 400 and response.mimetype == "application/jose"
+    assert body.tell() <= MAX_ENVELOPE_BYTES + 1  # the rest was never read
+    with conn():
+        refused = AuditEvent.select().where(AuditEvent.action == "network.refused")
+        assert refused.order_by(AuditEvent.id.desc()).get().detail_dict["why"] == "too large"
