@@ -150,6 +150,16 @@ def well_formed(payload: dict) -> bool:
 STRANGER_AUDITS = 20
 
 
+def _stranger_audited() -> bool:
+    """Count a stranger's refused envelope; True when it is the first of its client network in
+    this window and at most STRANGER_AUDITS are audited in the window in all, this one
+    included. Run in the refusal's transaction."""
+    # The network as a number that fits the counter's integer column (31 bits).
+    network = zlib.crc32(client_network(client_addr()).encode()) & 0x7FFFFFFF
+    first = RefusedCheck.count_one("inbox", network) == 1
+    return first and RefusedCheck.count_one("inbox_all", 0) <= STRANGER_AUDITS
+
+
 def refuse(
     reason: str, payload: dict, detail: str = "", body=None, also=None, stranger: bool = False
 ) -> tuple[int, str]:
@@ -164,12 +174,7 @@ def refuse(
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        if stranger:
-            # The network as a number that fits the counter's integer column (31 bits).
-            network = zlib.crc32(client_network(client_addr()).encode()) & 0x7FFFFFFF
-            first = RefusedCheck.count_one("inbox", network) == 1
-            audited = first and RefusedCheck.count_one("inbox_all", 0) <= STRANGER_AUDITS
-        if not stranger or audited:
+        if not stranger or _stranger_audited():
             record(
                 "network.refused",
                 peer_url=sender,
