@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_addr
+from core.i18n import localtime
 from core.notices import kind, notify
 from core.steps import StepError
 from models import (
@@ -67,6 +68,13 @@ class IdentityRefused(StepError):
         """Keep the lazy message (rendered in the reader's language) and any lock's end."""
         super().__init__(message, field)
         self.locked_until = locked_until
+
+    def words(self) -> str:
+        """The refusal in the reader's words, with the time a lock ends when there is one."""
+        if not self.locked_until:
+            return str(self.message)
+        time = localtime(self.locked_until, "HH:mm")
+        return f"{self.message} {_('Try again after %(time)s (Beijing time).', time=time)}"
 
 
 kind(

@@ -15,12 +15,12 @@ from core.identity import (
     SEND_WINDOW,
     WRONG_PER_ACCOUNT,
     WRONG_PER_ADDR,
+    IdentityRefused,
     locked_until,
     new_challenge,
     spend_code,
 )
 from core.passwords import hash_password
-from core.steps import StepError
 from models import SmsChallenge, Throttle, User, write_tx
 from rules.validators import mask_mobile
 
@@ -33,12 +33,8 @@ PURPOSE = "password-reset"
 WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
 
 
-class ResetRefused(StepError):
-    """A step of the reset refused, with the end of a lock when one holds."""
-
-    def __init__(self, message, field: str | None = None, locked_until=None):
-        super().__init__(message, field)
-        self.locked_until = locked_until
+class ResetRefused(IdentityRefused):
+    """A step of the reset refused, with the end of a lock when one holds (words() says it)."""
 
 
 def _citizen(account: str) -> User | None:
@@ -56,7 +52,7 @@ def send_reset_code(account: str) -> None:
     address = (f"reset-send:addr:{client_addr()}", SENDS_PER_ADDR)
     until = locked_until([address])
     if until:
-        raise ResetRefused(_l("Too many codes were asked for from this network."), None, until)
+        raise ResetRefused(_l("Too many codes were asked for from this network."), until)
     Throttle.register_failure(address[0], limit=address[1], window=SEND_WINDOW)
     user = _citizen(account)
     if user is None:
@@ -96,11 +92,11 @@ def reset_password(account: str, code: str, password: str) -> User:
         keys.insert(0, (f"reset-code:user:{user.id}", WRONG_PER_ACCOUNT))
     until = locked_until(keys)
     if until:
-        raise ResetRefused(_l("Too many wrong codes."), "code", until)
+        raise ResetRefused(_l("Too many wrong codes."), until, "code")
     if spend_code(user, code, keys, PURPOSE) is None:
         if user is not None:
             audit("account.password_reset", user, actor=user, result="refused")
-        raise ResetRefused(WRONG_CODE, "code")
+        raise ResetRefused(WRONG_CODE, field="code")
     hashed = hash_password(password)  # slow on purpose: outside the write lock
     with write_tx():
         fresh = User.get_by_id(user.id)

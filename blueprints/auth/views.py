@@ -282,7 +282,7 @@ def forgot_password():
         try:
             reset.send_reset_code(form.account.data)
         except reset.ResetRefused as exc:
-            error = lock_text(exc)
+            error = exc.words()
         else:
             # The same answer whether or not an account exists (nobody learns which do).
             return redirect(url_for("auth.reset_password", account=form.account.data), code=303)
@@ -303,7 +303,7 @@ def reset_password():
             reset.reset_password(form.account.data, form.code.data, form.password.data)
         except reset.ResetRefused as exc:
             if exc.locked_until is not None:
-                error = lock_text(exc)
+                error = exc.words()
             else:
                 form_error(form, exc)
         else:
@@ -311,11 +311,3 @@ def reset_password():
             return redirect(url_for("auth.login"), code=303)
     status = 422 if (error or form.errors) else 200
     return render_template("auth/reset.html", form=form, error=error), status
-
-
-def lock_text(exc) -> str:
-    """A refusal's words, with until when its lock holds (Beijing time) when one does."""
-    if exc.locked_until is None:
-        return str(exc.message)
-    until = localtime(exc.locked_until, "HH:mm:ss")
-    return _("%(why)s Try again after %(time)s (Beijing time).", why=exc.message, time=until)

@@ -13,7 +13,6 @@ from flask_login import current_user
 from core import identity, sms, templatehelpers
 from core.access import role_required
 from core.audit import audit
-from core.i18n import localtime
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from models import ADMIN, CITIZEN, LICENCE_CLERK, VEHICLE_CLERK, User
 from models.identity import IdentityProof, SmsChallenge
@@ -32,16 +31,6 @@ def _identity_proven() -> bool:
 
 
 templatehelpers.add_when_registered(bp, identity_proven=_identity_proven)
-
-
-def refusal_text(exc: identity.IdentityRefused) -> str:
-    """The refusal in words, with the time a lock ends when there is one."""
-    if exc.locked_until:
-        again = _(
-            "Try again after %(time)s (Beijing time).", time=localtime(exc.locked_until, "HH:mm")
-        )
-        return f"{exc.message} {again}"
-    return str(exc.message)
 
 
 def identity_page(status: int = 200, error: str | None = None, code_form=None):
@@ -79,7 +68,7 @@ def send_code():
     try:
         masked = identity.send_code(current_user._get_current_object())
     except identity.IdentityRefused as exc:
-        return identity_page(429 if exc.locked_until else 422, error=refusal_text(exc))
+        return identity_page(429 if exc.locked_until else 422, error=exc.words())
     flash(_("A code was sent to %(mobile)s. It is valid for 10 minutes.", mobile=masked), "ok")
     return redirect(url_for("identity.index"), code=303)
 
@@ -95,7 +84,7 @@ def confirm_code():
     try:
         identity.confirm_code(current_user._get_current_object(), form.code.data)
     except identity.IdentityRefused as exc:
-        return identity_page(429 if exc.locked_until else 422, error=refusal_text(exc))
+        return identity_page(429 if exc.locked_until else 422, error=exc.words())
     flash(_("Your identity is proven. Your records are now open to you."), "ok")
     return redirect(url_for("identity.index"), code=303)
 
