@@ -18,6 +18,7 @@ CHECK_VERDICTS = (
     "invalid",
     "expired-code",
     "used-code",
+    "shown-again",
     "throttled",
     "suspended",
     "revoked",

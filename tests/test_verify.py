@@ -73,7 +73,8 @@ def test_an_inspectors_reload_shows_the_licence_again_as_it_stands_now(
     """A logged-in inspector reloads the result, or goes Back to it: the licence is shown
     again, said to be shown again, not a red "already used"; revoked meanwhile, it says so.
     Another inspector, or a phone with nobody logged in (an address and a browser are shared
-    by many), with the same code reads "already used". The holder's log keeps every check."""
+    by many), with the same code reads "already used".
+    The holder's log keeps every check, and says which were the same inspector's reloads."""
     el = make.elicence()
     url = qr_url(el, qr_code_at(el))
     inspector = make.staff("police_inspector")
@@ -95,11 +96,15 @@ def test_an_inspectors_reload_shows_the_licence_again_as_it_stands_now(
         logged = LicenceCheck.select().where(LicenceCheck.elicence == el.id)
         assert [c.verdict for c in logged.order_by(LicenceCheck.id)] == [
             "valid",
-            "used-code",
-            "used-code",
+            "shown-again",
+            "shown-again",
             "used-code",
             "used-code",
         ]
+    holder = app.test_client()
+    make.login(holder, el.holder)
+    owner_log = page(holder.get("/licence/checks")).get_text()
+    assert owner_log.count("电子码已使用") == 2 and owner_log.count("同一检查人员再次查看") == 2
 
 
 def test_previous_step_is_accepted_once(client, make, steady_step):

@@ -50,6 +50,9 @@ STANDING_VERDICTS = {
     "expired": "expired-licence",
 }
 GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licence may be shown
+# What the log says of a used code asked again by the inspector who used it (shown_again): the
+# verifier answers with the licence's standing, never with this.
+SHOWN_AGAIN = "shown-again"
 
 
 @dataclass
@@ -188,18 +191,21 @@ def check_code(
             (verdict, step), locked, lock = _qr_verdict(elicence, code, now), None, None
         else:
             verdict, locked, lock, step = _typed_verdict(elicence, code, now, origin)
-        if verdict == "throttled":
-            log_refusal(elicence, via, checker, origin)
-        else:
-            log_check(elicence, via, verdict, checker, origin=origin, step=step)
         earlier = None
         if verdict == "used-code" and checker is not None and via != "json" and not origin.relay:
             earlier = shown_again(elicence, step, checker)
+        if verdict == "throttled":
+            log_refusal(elicence, via, checker, origin)
+        else:
+            # The same inspector's reload is logged as such: the holder's log does not say that
+            # someone tried a used code.
+            logged = SHOWN_AGAIN if earlier is not None else verdict
+            log_check(elicence, via, logged, checker, origin=origin, step=step)
     result = CheckResult(
         verdict, elicence=elicence, checked_at=checked_at, locked_until=locked, lock=lock
     )
     if earlier is not None:
-        # The licence as it stands now (a revocation meanwhile shows); logged as used.
+        # The licence as it stands now (a revocation meanwhile shows).
         result.verdict = STANDING_VERDICTS[elicence.record.standing()]
         result.shown_again_at = earlier.at
     if result.genuine:

@@ -20,6 +20,8 @@ VERDICT_LABELS = {
     "invalid": _l("Invalid code"),
     "expired-code": _l("Code expired"),
     "used-code": _l("Code already used"),
+    # Only in logs: the inspector who used the code asked again (a reload), and saw the licence.
+    "shown-again": _l("Shown again to the same inspector"),
     "throttled": _l("Too many failed checks"),
     "suspended": _l("Licence suspended"),
     "revoked": _l("Licence revoked"),
