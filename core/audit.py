@@ -87,6 +87,8 @@ ACTION_LABELS = {
     "account.password_changed": _l("Password changed"),
     "account.password_reset_sent": _l("Code to reset the password sent"),
     "account.password_reset": _l("Password reset with a code"),
+    "account.mobile_code_sent": _l("Code to confirm a new mobile number sent"),
+    "account.mobile_changed": _l("Mobile number changed"),
     "account.totp_enrolled": _l("Authenticator set up"),
     "account.notice_preferences": _l("Notice preferences changed"),
     "staff.create": _l("Staff account created"),

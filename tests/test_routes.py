@@ -10,6 +10,10 @@ EXPECTED_ROUTES = {
     "GET /",
     "GET /account",
     "POST /account",
+    "GET /account/mobile",
+    "POST /account/mobile",
+    "GET /account/mobile/confirm",
+    "POST /account/mobile/confirm",
     # Proving one's identity
     "GET /account/identity",
     "POST /account/identity/sms",

@@ -104,3 +104,24 @@ class ResetPasswordForm(Form):
         _l("Repeat the new password"),
         validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
     )
+
+
+class ChangeMobileForm(Form):
+    """Step one of a new mobile number: the number, and the current password."""
+
+    mobile = StringField(
+        _l("New mobile number"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_mobile)],
+        description=_l("A code is sent to it: have that phone at hand."),
+    )
+    password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+
+
+class MobileCodeForm(Form):
+    """Step two: the code the new number received."""
+
+    code = StringField(
+        _l("Code from the SMS"),
+        filters=[halfwidth],
+        validators=[DataRequired(REQUIRED), Length(max=12)],
+    )

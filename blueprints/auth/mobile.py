@@ -1,0 +1,146 @@
+"""A citizen's new mobile number: asked with the current password, confirmed with a code sent
+to the new number, and told to the old one.
+
+The mobile number logs in, receives the password-reset codes and the notices by SMS, so a
+change needs what only the owner has: the password (a session left open is not enough) and
+the new phone. Wrong passwords and wrong codes are throttled per account and per address, and
+the sends per account and per address (core.identity's limits). The old number is told by SMS
+that the number changed, so that a change the owner did not make does not go unnoticed.
+"""
+
+import contextlib
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core import sms
+from core.audit import audit, client_addr
+from core.identity import (
+    SEND_WINDOW,
+    WRONG_PER_ACCOUNT,
+    WRONG_PER_ADDR,
+    WRONG_WINDOW,
+    IdentityRefused,
+    locked_until,
+    new_challenge,
+    spend_code,
+)
+from core.notices import kind, notify
+from core.passwords import verify_password
+from models import SmsChallenge, Throttle, User, write_tx
+from rules.validators import mask_mobile
+
+SENDS_PER_ACCOUNT = 3
+SENDS_PER_ADDR = 10
+# What a code of this step is for: its HMAC names it (core.identity.hash_code).
+PURPOSE = "mobile-change"
+WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
+TAKEN = _l("This mobile number is used by another account.")
+
+kind(
+    "account.mobile_changed",
+    title=_l("Your mobile number was changed"),
+    what=_l("This account now uses the mobile number %(to)s (it used %(from_)s)."),
+    next_step=_l(
+        "Log in and receive codes and messages with the new number. If this was not you, call "
+        "the vehicle office at once."
+    ),
+    endpoint="auth.account",
+)
+
+
+class MobileRefused(IdentityRefused):
+    """A step of the change refused, with the end of a lock when one holds (words() says it)."""
+
+
+def _wrong_keys(user, step: str) -> list[tuple[str, int]]:
+    """Throttle keys of wrong passwords ("password") or codes ("code") and their limits."""
+    return [
+        (f"mobile-{step}:user:{user.id}", WRONG_PER_ACCOUNT),
+        (f"mobile-{step}:addr:{client_addr()}", WRONG_PER_ADDR),
+    ]
+
+
+def _refuse_when_locked(keys, message) -> None:
+    until = locked_until(keys)
+    if until:
+        raise MobileRefused(message, until)
+
+
+def send_change_code(user: User, mobile: str, password: str) -> str:
+    """Check the password and the new number, and send it a code; returns it masked.
+    MobileRefused (with the field at fault) when the password is wrong, the number is the
+    account's own or another's, or a limit holds."""
+    password_keys = _wrong_keys(user, "password")
+    _refuse_when_locked(password_keys, _l("Too many wrong passwords."))
+    if not verify_password(user.password_hash, password):
+        for key, limit in password_keys:
+            Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW)
+        raise MobileRefused(_l("The current password is not right."), field="password")
+    Throttle.reset(password_keys[0][0])
+    if mobile == user.mobile:
+        raise MobileRefused(_l("This is the number the account uses already."), field="mobile")
+    if User.select().where(User.mobile == mobile).exists():
+        raise MobileRefused(TAKEN, field="mobile")
+    send_keys = [
+        (f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT),
+        (f"mobile-send:addr:{client_addr()}", SENDS_PER_ADDR),
+    ]
+    _refuse_when_locked(send_keys, _l("Too many codes were sent."))
+    for key, limit in send_keys:
+        Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
+    with write_tx():
+        challenge, code = new_challenge(user, mobile, PURPOSE)
+        audit("account.mobile_code_sent", challenge, actor=user, detail={"to": mask_mobile(mobile)})
+    text = _(
+        "[jiaoguan] Your code to make this number your account's is %(code)s, valid for 10 "
+        "minutes. If you did not ask for it, ignore this message.",
+        code=code,
+    )
+    try:
+        sms.send(mobile, text)
+    except sms.SmsError:
+        SmsChallenge.retire_all(user)
+        raise MobileRefused(
+            _l("The message could not be sent just now. Try again in a few minutes.")
+        ) from None
+    return mask_mobile(mobile)
+
+
+def pending_mobile(user: User) -> str | None:
+    """The new number a live code of this step was sent to, masked; None when there is none."""
+    challenge = SmsChallenge.live_for(user)
+    return mask_mobile(challenge.mobile) if challenge is not None else None
+
+
+def confirm_change(user: User, code: str) -> User:
+    """Make the number the code was sent to the account's; the old number is told by SMS.
+    MobileRefused when the code is wrong, used or expired, when wrong codes locked the step, or
+    when another account took the number meanwhile."""
+    keys = _wrong_keys(user, "code")
+    _refuse_when_locked(keys, _l("Too many wrong codes."))
+    challenge = spend_code(user, code, keys, PURPOSE)
+    if challenge is None:
+        audit("account.mobile_changed", user, actor=user, result="refused")
+        raise MobileRefused(WRONG_CODE, field="code")
+    with write_tx():
+        fresh = User.get_by_id(user.id)
+        old = fresh.mobile
+        if User.select().where((User.mobile == challenge.mobile) & (User.id != user.id)).exists():
+            raise MobileRefused(TAKEN, field="code")
+        fresh.mobile = challenge.mobile
+        fresh.save()
+        words = {"from_": mask_mobile(old), "to": mask_mobile(fresh.mobile)}
+        audit("account.mobile_changed", fresh, actor=fresh, detail={**words})
+        notify(fresh, "account.mobile_changed", **words)
+    Throttle.reset(keys[0][0])
+    if old:
+        text = _(
+            "[jiaoguan] Your account now uses the mobile number %(to)s instead of this one. If "
+            "this was not you, call the vehicle office at once.",
+            to=mask_mobile(fresh.mobile),
+        )
+        # The change stands if this fails: the account's inbox has the notice.
+        with contextlib.suppress(sms.SmsError):
+            sms.send(old, text)
+    return fresh

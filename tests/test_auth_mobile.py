@@ -1,0 +1,100 @@
+"""A citizen's new mobile number: the current password, a code sent to the new number, the
+old number told; wrong passwords and codes refused at their fields and throttled, a number
+another account uses refused, and nothing changed until the code comes back."""
+
+import re
+
+import pytest
+
+from core.sms import DevGateway
+from models import AuditEvent, Notice, User
+
+from .factories import Factory
+from .helpers import field_error, page
+
+NEW_MOBILE = "13955550123"
+PASSWORD = Factory.PASSWORD
+
+
+@pytest.fixture
+def sms_box(app, tmp_path):
+    app.config["SMS_DEV_FILE"] = str(tmp_path / "sms.jsonl")
+    return DevGateway(app.config["SMS_DEV_FILE"])
+
+
+def texts_to(sms_box, mobile: str) -> list[str]:
+    return [m["text"] for m in sms_box.messages(keep=None) if m["mobile"] == mobile]
+
+
+def ask(client, mobile=NEW_MOBILE, password=PASSWORD):
+    data = {"mobile": mobile, "password": password}
+    return client.post("/account/mobile", data=data)
+
+
+def test_a_citizen_moves_the_account_to_a_new_number_and_the_old_one_is_told(
+    app, client, make, login, conn, sms_box
+):
+    citizen = make.citizen()
+    old = citizen.mobile
+    login(citizen)
+    assert page(client.get("/account")).find(id="change-mobile")["href"] == "/account/mobile"
+    asked = ask(client)
+    assert asked.status_code == 303 and asked.location.endswith("/account/mobile/confirm")
+    code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
+    waiting = page(client.get("/account/mobile/confirm"))
+    assert "139****0123" in waiting.find(id="code-sent").get_text()
+    with conn():
+        assert User.get_by_id(citizen.id).mobile == old  # nothing changed before the code
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert field_error(
+        page(client.post("/account/mobile/confirm", data={"code": wrong}), 422), "code"
+    )
+    done = client.post("/account/mobile/confirm", data={"code": code})
+    assert done.status_code == 303 and done.location.endswith("/account")
+    with conn():
+        assert User.get_by_id(citizen.id).mobile == NEW_MOBILE
+        notice = Notice.get(Notice.user == citizen.id, Notice.kind == "account.mobile_changed")
+        assert "139****0123" in notice.params
+        changed = AuditEvent.get(
+            (AuditEvent.action == "account.mobile_changed") & (AuditEvent.result == "ok")
+        )
+        assert changed.actor_id == citizen.id and NEW_MOBILE not in changed.detail
+    assert "139****0123" in texts_to(sms_box, old)[0]  # the old number is told
+    # The code was good once; the new number logs in, the old one no longer does.
+    again = client.post("/account/mobile/confirm", data={"code": code})
+    assert again.location.endswith("/account/mobile")
+    client.post("/logout", data={})
+    assert client.post("/login", data={"account": old, "password": PASSWORD}).status_code == 422
+    assert (
+        client.post("/login", data={"account": NEW_MOBILE, "password": PASSWORD}).status_code == 303
+    )
+
+
+def test_the_wrong_password_or_a_taken_number_is_refused_at_its_field(
+    client, make, login, conn, sms_box
+):
+    citizen, other = make.citizen(), make.citizen()
+    login(citizen)
+    assert field_error(page(ask(client, password="not-my-password"), 422), "password")
+    assert field_error(page(ask(client, mobile=other.mobile), 422), "mobile")
+    assert field_error(page(ask(client, mobile=citizen.mobile), 422), "mobile")
+    assert field_error(page(ask(client, mobile="12345"), 422), "mobile")
+    assert sms_box.messages(keep=None) == []
+    # Without a code waiting, the confirmation page sends back to the first step.
+    assert client.get("/account/mobile/confirm").location.endswith("/account/mobile")
+
+
+def test_wrong_passwords_and_wrong_codes_lock_their_step(client, make, login, conn, sms_box):
+    citizen = make.citizen()
+    login(citizen)
+    for _ in range(5):
+        ask(client, password="not-my-password")
+    locked = page(ask(client), 422)  # the right password, but locked now
+    assert "密码错误次数过多" in locked.find(class_="form-error").get_text()
+    assert sms_box.messages(keep=None) == []
+
+
+def test_staff_and_strangers_do_not_reach_it(client, make, login):
+    assert client.get("/account/mobile").status_code == 302  # to the login page
+    login(make.staff("licence_clerk"))
+    assert client.get("/account/mobile").status_code == 403
