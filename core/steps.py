@@ -26,6 +26,10 @@ class StepError(Exception):
         self.message = message
         self.field = field
 
+    def words(self) -> str:
+        """The refusal in the reader's words (a subclass may add to them, e.g. a lock's end)."""
+        return str(self.message)
+
 
 class StepErrors(StepError):
     """Several refusals of one step, each at its own field: the person sees them all at once
@@ -64,6 +68,6 @@ def form_error(form, exc: StepError) -> None:
     for one in getattr(exc, "errors", [exc]):
         field = getattr(form, one.field, None) if one.field else None
         if field is not None:
-            field.errors = [*field.errors, str(one.message)]
+            field.errors = [*field.errors, one.words()]
         else:
-            form.form_errors.append(str(one.message))
+            form.form_errors.append(one.words())

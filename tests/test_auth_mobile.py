@@ -98,3 +98,51 @@ def test_staff_and_strangers_do_not_reach_it(client, make, login):
     assert client.get("/account/mobile").status_code == 302  # to the login page
     login(make.staff("licence_clerk"))
     assert client.get("/account/mobile").status_code == 403
+
+
+def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
+    app, client, make, login, conn, sms_box
+):
+    """At the counter: the ID card seen, a code to the new phone read out; the number is the
+    account's, every session of it ends (the lost phone was logged in), the old number is told,
+    and the person resets the password with the new number."""
+    citizen = make.citizen()
+    lost_phone = app.test_client()
+    make.login(lost_phone, citizen)
+    clerk = make.staff("vehicle_clerk")
+    login(clerk)
+    form = page(client.get("/staff/identity/mobile")).find(id="counter-mobile-form")
+    assert form is not None
+    unknown = {"resident_id": "110101199003074477", "mobile": NEW_MOBILE, "seen_card": "y"}
+    assert field_error(
+        page(client.post("/staff/identity/mobile", data=unknown), 422), "resident_id"
+    )
+    unseen = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE}
+    assert client.post("/staff/identity/mobile", data=unseen).status_code == 422
+    sent = client.post("/staff/identity/mobile", data={**unseen, "seen_card": "y"})
+    assert sent.status_code == 303
+    step_two = page(client.get(sent.location))
+    assert citizen.real_name in step_two.find(id="counter-account").get_text()
+    ticket = step_two.find("input", attrs={"name": "ticket"})["value"]
+    code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
+    # Another clerk cannot use this clerk's ticket.
+    other = app.test_client()
+    make.login(other, make.staff("licence_clerk"))
+    taken = other.post("/staff/identity/mobile/confirm", data={"ticket": ticket, "code": code})
+    assert taken.status_code == 404
+    done = client.post("/staff/identity/mobile/confirm", data={"ticket": ticket, "code": code})
+    assert done.status_code == 303
+    with conn():
+        assert User.get_by_id(citizen.id).mobile == NEW_MOBILE
+        changed = AuditEvent.get(
+            (AuditEvent.action == "account.mobile_changed") & (AuditEvent.result == "ok")
+        )
+        assert changed.actor_id == clerk.id
+    assert lost_phone.get("/account").status_code == 302  # its session ended
+    assert texts_to(sms_box, citizen.mobile)  # the old number is told
+    assert client.post("/password/forgot", data={"account": NEW_MOBILE}).status_code == 303
+
+
+def test_only_counter_clerks_set_numbers(client, make, login):
+    login(make.staff("police_inspector"))
+    assert client.get("/staff/identity/mobile").status_code == 403

@@ -21,6 +21,9 @@ EXPECTED_ROUTES = {
     "GET /staff/identity",
     "POST /staff/identity",
     "POST /staff/identity/activate",
+    "GET /staff/identity/mobile",
+    "POST /staff/identity/mobile",
+    "POST /staff/identity/mobile/confirm",
     "GET /dev/sms",
     "GET /evidence/",
     "GET /evidence/cases/<int:case_id>",
@@ -203,6 +206,7 @@ CITIZEN = [
     "/",
     "/account",
     "/account/identity",
+    "/account/mobile",
     "/notices/",
     "/licence/",
     "/evidence/",
@@ -232,9 +236,16 @@ VEHICLE_CLERK = [
     "/transfer/archives",
     "/transfer/office?state=all",
     "/staff/identity",
+    "/staff/identity/mobile",
 ]
 MARKET_CLERK = ["/staff/", "/transfer/market", "/transfer/market/new"]
-LICENCE_CLERK = ["/staff/", "/licence/records", "/licence/corrections", "/staff/identity"]
+LICENCE_CLERK = [
+    "/staff/",
+    "/licence/records",
+    "/licence/corrections",
+    "/staff/identity",
+    "/staff/identity/mobile",
+]
 TRUCKPASS_CLERK = ["/staff/", "/trucks/queue", "/trucks/zones", "/trucks/zones/new"]
 
 

@@ -1,5 +1,6 @@
-"""A citizen's new mobile number: asked with the current password, confirmed with a code sent
-to the new number, and told to the old one.
+"""A citizen's new mobile number: asked with the current password (or, for someone who lost the
+phone, by a clerk at an office counter who saw the ID card), confirmed with a code sent to the
+new number, and told to the old one.
 
 The mobile number logs in, receives the password-reset codes and the notices by SMS, so a
 change needs what only the owner has: the password (a session left open is not enough) and
@@ -32,6 +33,7 @@ from rules.validators import mask_mobile
 
 SENDS_PER_ACCOUNT = 3
 SENDS_PER_ADDR = 10
+SENDS_PER_CLERK = 30  # an office counter serves many people an hour
 # What a code of this step is for: its HMAC names it (core.identity.hash_code).
 PURPOSE = "mobile-change"
 WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
@@ -67,6 +69,14 @@ def _refuse_when_locked(keys, message) -> None:
         raise MobileRefused(message, until)
 
 
+def check_new_number(user: User, mobile: str) -> None:
+    """MobileRefused at the number's field when it is the account's own or another's."""
+    if mobile == user.mobile:
+        raise MobileRefused(_l("This is the number the account uses already."), field="mobile")
+    if User.select().where(User.mobile == mobile).exists():
+        raise MobileRefused(TAKEN, field="mobile")
+
+
 def send_change_code(user: User, mobile: str, password: str) -> str:
     """Check the password and the new number, and send it a code; returns it masked.
     MobileRefused (with the field at fault) when the password is wrong, the number is the
@@ -78,27 +88,47 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
             Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW)
         raise MobileRefused(_l("The current password is not right."), field="password")
     Throttle.reset(password_keys[0][0])
-    if mobile == user.mobile:
-        raise MobileRefused(_l("This is the number the account uses already."), field="mobile")
-    if User.select().where(User.mobile == mobile).exists():
-        raise MobileRefused(TAKEN, field="mobile")
-    send_keys = [
-        (f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT),
-        (f"mobile-send:addr:{client_addr()}", SENDS_PER_ADDR),
-    ]
+    check_new_number(user, mobile)
+    text = _l(
+        "[jiaoguan] Your code to make this number your account's is %(code)s, valid for 10 "
+        "minutes. If you did not ask for it, ignore this message."
+    )
+    return _send_code(
+        user, mobile, user, (f"mobile-send:addr:{client_addr()}", SENDS_PER_ADDR), text
+    )
+
+
+def send_counter_code(clerk: User, account: User, mobile: str) -> str:
+    """At an office counter, for a person who lost the phone (and maybe the password): after
+    seeing the ID card, the clerk sends a code to the new number, which the person reads out.
+    Throttled per account and per clerk; returns the number masked."""
+    check_new_number(account, mobile)
+    text = _l(
+        "[jiaoguan] The office counter asks for this code to put this number on your account: "
+        "%(code)s, valid for 10 minutes. Tell it only to the clerk in front of you."
+    )
+    return _send_code(
+        account, mobile, clerk, (f"mobile-send:clerk:{clerk.id}", SENDS_PER_CLERK), text
+    )
+
+
+def _send_code(user: User, mobile: str, actor: User, limit: tuple[str, int], text) -> str:
+    """Send `user` a code for the new number (`text` with its %(code)s), counted per account
+    and under `limit` (the address's, or the clerk's); returns the number masked."""
+    send_keys = [(f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT), limit]
     _refuse_when_locked(send_keys, _l("Too many codes were sent."))
-    for key, limit in send_keys:
-        Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
+    for key, most in send_keys:
+        Throttle.register_failure(key, limit=most, window=SEND_WINDOW)
     with write_tx():
         challenge, code = new_challenge(user, mobile, PURPOSE)
-        audit("account.mobile_code_sent", challenge, actor=user, detail={"to": mask_mobile(mobile)})
-    text = _(
-        "[jiaoguan] Your code to make this number your account's is %(code)s, valid for 10 "
-        "minutes. If you did not ask for it, ignore this message.",
-        code=code,
-    )
+        audit(
+            "account.mobile_code_sent",
+            challenge,
+            actor=actor,
+            detail={"to": mask_mobile(mobile)},
+        )
     try:
-        sms.send(mobile, text)
+        sms.send(mobile, text % {"code": code})
     except sms.SmsError:
         SmsChallenge.retire_all(user)
         raise MobileRefused(
@@ -113,15 +143,20 @@ def pending_mobile(user: User) -> str | None:
     return mask_mobile(challenge.mobile) if challenge is not None else None
 
 
-def confirm_change(user: User, code: str) -> User:
-    """Make the number the code was sent to the account's; the old number is told by SMS.
-    MobileRefused when the code is wrong, used or expired, when wrong codes locked the step, or
-    when another account took the number meanwhile."""
+def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
+    """Make the number the code was sent to the account's (at a counter: named the `clerk`,
+    whose wrong codes count too, and every session of the account ends, as the lost phone may
+    still be logged in); the old number is told by SMS. MobileRefused when the code is
+    wrong, used or expired, when wrong codes locked the step, or when another account took the
+    number meanwhile."""
     keys = _wrong_keys(user, "code")
+    if clerk is not None:
+        keys[1] = (f"mobile-code:clerk:{clerk.id}", WRONG_PER_ADDR)
     _refuse_when_locked(keys, _l("Too many wrong codes."))
     challenge = spend_code(user, code, keys, PURPOSE)
+    actor = clerk or user
     if challenge is None:
-        audit("account.mobile_changed", user, actor=user, result="refused")
+        audit("account.mobile_changed", user, actor=actor, result="refused")
         raise MobileRefused(WRONG_CODE, field="code")
     with write_tx():
         fresh = User.get_by_id(user.id)
@@ -130,8 +165,10 @@ def confirm_change(user: User, code: str) -> User:
             raise MobileRefused(TAKEN, field="code")
         fresh.mobile = challenge.mobile
         fresh.save()
+        if clerk is not None:
+            fresh.rotate_session_token()  # the lost phone may still be logged in
         words = {"from_": mask_mobile(old), "to": mask_mobile(fresh.mobile)}
-        audit("account.mobile_changed", fresh, actor=fresh, detail={**words})
+        audit("account.mobile_changed", fresh, actor=actor, detail={**words})
         notify(fresh, "account.mobile_changed", **words)
     Throttle.reset(keys[0][0])
     if old:

@@ -15,34 +15,25 @@ from . import bp, mobile
 from .forms import ChangeMobileForm, MobileCodeForm
 
 
-def _refusal(form, exc: mobile.MobileRefused) -> str | None:
-    """A lock's refusal for the top of the form (with its end); any other goes to its field."""
-    if exc.locked_until is not None or exc.field is None:
-        return exc.words()
-    form_error(form, exc)
-    return None
-
-
 @bp.route("/account/mobile", methods=["GET", "POST"])
 @role_required(CITIZEN)
 @no_personal_data
 def change_mobile():
     """Ask for a new mobile number: the current password, and a code sent to the number."""
     form = ChangeMobileForm()
-    error = None
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
             masked = mobile.send_change_code(user, form.mobile.data, form.password.data)
         except mobile.MobileRefused as exc:
-            error = _refusal(form, exc)
+            form_error(form, exc)
         else:
             flash(
                 _("A code was sent to %(mobile)s. It is valid for 10 minutes.", mobile=masked), "ok"
             )
             return redirect(url_for("auth.confirm_mobile"), code=303)
-    status = 422 if (error or form.errors) else 200
-    return render_template("auth/mobile.html", form=form, error=error), status
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("auth/mobile.html", form=form), status
 
 
 @bp.route("/account/mobile/confirm", methods=["GET", "POST"])
@@ -56,12 +47,11 @@ def confirm_mobile():
         flash(_("No code is waiting: give the new number again."), "bad")
         return redirect(url_for("auth.change_mobile"), code=303)
     form = MobileCodeForm()
-    error = None
     if form.validate_on_submit():
         try:
             changed = mobile.confirm_change(user, form.code.data)
         except mobile.MobileRefused as exc:
-            error = _refusal(form, exc)
+            form_error(form, exc)
         else:
             flash(
                 _(
@@ -71,7 +61,5 @@ def confirm_mobile():
                 "ok",
             )
             return redirect(url_for("auth.account"), code=303)
-    status = 422 if (error or form.errors) else 200
-    return render_template(
-        "auth/mobile_confirm.html", form=form, error=error, pending=pending
-    ), status
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("auth/mobile_confirm.html", form=form, pending=pending), status

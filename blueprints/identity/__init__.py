@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("identity", __name__)
 
-from . import views  # noqa: E402,F401  (views register themselves on bp)
+from . import counter_mobile, views  # noqa: E402,F401  (views register themselves on bp)

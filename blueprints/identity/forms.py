@@ -5,7 +5,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Regexp
 
 from core.forms import Form, Normalized
-from rules.validators import normalize_resident_id
+from rules.validators import normalize_mobile, normalize_resident_id
 
 REQUIRED = _l("This field is required.")
 
@@ -48,4 +48,35 @@ class CounterActivateForm(Form):
     seen_card = BooleanField(
         _l("I have seen this person's ID card: the photo, name and number match."),
         validators=[DataRequired(_l("Confirm that you have seen the ID card."))],
+    )
+
+
+class CounterMobileForm(Form):
+    """At the counter, for a person who lost the phone: the ID card seen, the new number."""
+
+    resident_id = StringField(
+        _l("Resident ID number (from the ID card)"),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
+    )
+    mobile = StringField(
+        _l("New mobile number"),
+        description=_l("The person must have this phone at the counter: a code is sent to it."),
+        validators=[DataRequired(REQUIRED), Normalized(normalize_mobile)],
+    )
+    seen_card = BooleanField(
+        _l("I have seen this person's ID card: the photo, name and number match."),
+        validators=[DataRequired(_l("Confirm that you have seen the ID card."))],
+    )
+
+
+class CounterMobileCodeForm(Form):
+    """The code the person reads out from the new phone."""
+
+    ticket = HiddenField(validators=[InputRequired()])
+    code = StringField(
+        _l("Code the person reads out"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits of the message.")),
+        ],
     )
