@@ -73,8 +73,11 @@ class IdentityRefused(StepError):
         """The refusal in the reader's words, with the time a lock ends when there is one."""
         if not self.locked_until:
             return str(self.message)
-        time = localtime(self.locked_until, "HH:mm")
-        return f"{self.message} {_('Try again after %(time)s (Beijing time).', time=time)}"
+        # Not inside the f-string: pybabel would not find the words there.
+        again = _(
+            "Try again after %(time)s (Beijing time).", time=localtime(self.locked_until, "HH:mm")
+        )
+        return f"{self.message} {again}"
 
 
 kind(
