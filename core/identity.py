@@ -45,6 +45,8 @@ from models.identity import (
 from rules.validators import mask_id, mask_mobile
 
 CODE_TTL_SECONDS = 600
+# What a code sent to prove an identity is for (SmsChallenge.purpose; hash_code binds it).
+IDENTITY_SMS = "identity-sms"
 CODE_DIGITS = 6
 # Codes sent: per account and per client address in an hour (each message costs the office).
 SENDS_PER_ACCOUNT = 5
@@ -162,23 +164,25 @@ def forget(user) -> None:
 # --- (a) A code by SMS to the recorded mobile --------------------------------------------------
 
 
-def hash_code(user_id: int, code: str, purpose: str = "identity-sms") -> str:
+def hash_code(user_id: int, code: str, purpose: str = IDENTITY_SMS) -> str:
     """HMAC-SHA256 of a code under the secret key, bound to the account and to what the code
     is for (a code sent to prove an identity does not reset a password, nor the reverse)."""
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{purpose}:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def new_challenge(user, mobile: str, purpose: str = "identity-sms") -> tuple[SmsChallenge, str]:
+def new_challenge(user, mobile: str, purpose: str = IDENTITY_SMS) -> tuple[SmsChallenge, str]:
     """A fresh code for the account, to be sent to `mobile` for `purpose`: it replaces any
-    earlier one and is kept only hashed. Run in the write transaction that audits the send."""
+    earlier one of that purpose and is kept only hashed. Run in the write transaction that
+    audits the send."""
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     now = utcnow()
-    SmsChallenge.retire_all(user)
+    SmsChallenge.retire_all(user, purpose)
     challenge = SmsChallenge.create(
         user=user.id,
         resident_id=user.resident_id or "",
         mobile=mobile,
+        purpose=purpose,
         code_hash=hash_code(user.id, code, purpose),
         created_at=now,
         expires_at=now + dt.timedelta(seconds=CODE_TTL_SECONDS),
@@ -186,13 +190,16 @@ def new_challenge(user, mobile: str, purpose: str = "identity-sms") -> tuple[Sms
     return challenge, code
 
 
-def spend_code(user, code: str, keys, purpose: str = "identity-sms") -> SmsChallenge | None:
+def spend_code(user, code: str, keys, purpose: str = IDENTITY_SMS) -> SmsChallenge | None:
     """The account's live challenge when `code` is its code for `purpose`, spent now (once);
-    else None, the wrong code counted under each of the throttle `keys`."""
-    challenge = SmsChallenge.live_for(user) if user is not None else None
+    else None, the wrong code counted under each of the throttle `keys`. Each attempt first
+    takes one of the code's tries (SmsChallenge.TRIES, from everyone together): once they are
+    used up, the code is dead and a new one must be asked for."""
+    challenge = SmsChallenge.live_for(user, purpose) if user is not None else None
     typed = "".join((code or "").split())
     if (
         challenge is not None
+        and challenge.take_try()
         and hmac.compare_digest(challenge.code_hash, hash_code(user.id, typed, purpose))
         and challenge.use()
     ):
@@ -267,7 +274,7 @@ def send_code(user) -> str:
     try:
         sms.send(mobile, text)
     except sms.SmsError:
-        SmsChallenge.retire_all(user)
+        SmsChallenge.retire_all(user, IDENTITY_SMS)
         raise IdentityRefused(
             _l("The message could not be sent just now. Try again in a few minutes.")
         ) from None

@@ -16,7 +16,7 @@ unproven again.
 
 import datetime as dt
 
-from peewee import CharField, DateTimeField, ForeignKeyField, fn
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 from .base import BaseModel, compiled_get, compiled_scalar, utcnow
 from .evidence import AccidentCase
@@ -138,15 +138,23 @@ class SmsChallenge(BaseModel):
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
+    # What the code is for (core.identity.hash_code binds it too): identity-sms |
+    # password-reset | mobile-change. A new code replaces the older ones of its purpose only.
+    purpose = CharField(max_length=20, default="identity-sms")
+    tries = IntegerField(default=0)  # attempts taken (take_try), right or wrong
+
+    TRIES = 5  # attempts one code allows, from everyone together
 
     @classmethod
-    def live_for(cls, user, now: dt.datetime | None = None):
-        """The account's newest unused, unexpired challenge for its current ID number, or None."""
+    def live_for(cls, user, purpose: str, now: dt.datetime | None = None):
+        """The account's newest unused, unexpired challenge for `purpose` and its current ID
+        number, or None."""
         now = now or utcnow()
         return (
             cls.select()
             .where(
                 (cls.user == user.id)
+                & (cls.purpose == purpose)
                 & (cls.resident_id == (user.resident_id or ""))
                 & cls.used_at.is_null()
                 & (cls.expires_at > now)
@@ -164,10 +172,27 @@ class SmsChallenge(BaseModel):
         )
         return updated == 1
 
+    def take_try(self) -> bool:
+        """Take one attempt from the code before comparing it: a conditional update, so
+        attempts in parallel (on any node) get no more than TRIES between them."""
+        updated = (
+            SmsChallenge.update(tries=SmsChallenge.tries + 1)
+            .where(
+                (SmsChallenge.id == self.id)
+                & SmsChallenge.used_at.is_null()
+                & (SmsChallenge.tries < self.TRIES)
+            )
+            .execute()
+        )
+        return updated == 1
+
     @classmethod
-    def retire_all(cls, user) -> None:
-        """Spend every outstanding code of the account (a new code replaces the old ones)."""
-        cls.update(used_at=utcnow()).where((cls.user == user.id) & cls.used_at.is_null()).execute()
+    def retire_all(cls, user, purpose: str) -> None:
+        """Spend every outstanding code of the account for `purpose` (a new code replaces the
+        old ones of its purpose)."""
+        cls.update(used_at=utcnow()).where(
+            (cls.user == user.id) & (cls.purpose == purpose) & cls.used_at.is_null()
+        ).execute()
 
 
 def recorded_mobiles(resident_id: str) -> list[str]:

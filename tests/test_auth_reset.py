@@ -25,9 +25,14 @@ def code_sent_to(sms_box, mobile: str) -> str:
     return re.search(r"\d{6}", texts[0]).group(0)
 
 
-def reset(client, account, code, password=NEW):
-    data = {"account": account, "code": code, "password": password, "confirm": password}
+def reset(client, code, password=NEW):
+    """Step two, for the account step one named (kept in the client's session)."""
+    data = {"code": code, "password": password, "confirm": password}
     return client.post("/password/reset", data=data)
+
+
+def wrong(code: str, n: int = 1) -> str:
+    return f"{(int(code) + n) % 10**6:06d}"
 
 
 def test_a_citizen_resets_a_forgotten_password_and_other_sessions_end(
@@ -37,30 +42,42 @@ def test_a_citizen_resets_a_forgotten_password_and_other_sessions_end(
     elsewhere = app.test_client()
     make.login(elsewhere, citizen)
     assert "/password/forgot" in page(client.get("/login")).find(id="forgot-link")["href"]
-    asked = client.post("/password/forgot", data={"account": citizen.mobile})
-    assert asked.status_code == 303 and "/password/reset" in asked.location
+    # By ID number: it never goes into an address or back into a page.
+    asked = client.post("/password/forgot", data={"account": citizen.resident_id})
+    assert asked.status_code == 303 and asked.location == "/password/reset"
+    step_two = page(client.get(asked.location))
+    assert "**" in step_two.find(id="reset-account").get_text()
     code = code_sent_to(sms_box, citizen.mobile)
-    wrong = page(reset(client, citizen.mobile, f"{(int(code) + 1) % 10**6:06d}"), 422)
-    assert field_error(wrong, "code")
-    assert reset(client, citizen.resident_id, code).status_code == 303  # by ID number too
+    refused = page(reset(client, wrong(code)), 422)
+    assert field_error(refused, "code")
+    # The account's own other identifier is refused as a password (only the typed one was known).
+    own = page(reset(client, code, password=f"x{citizen.mobile}y"), 422)
+    assert field_error(own, "password")
+    assert reset(client, code).status_code == 303
     assert elsewhere.get("/account").status_code == 302  # that session ended
     assert make.login(client, citizen, password=NEW) is not None
-    assert reset(client, citizen.mobile, code).status_code == 422  # the code was good once
+    client.post("/password/forgot", data={"account": citizen.mobile})
+    assert reset(client, code).status_code == 422  # the code was good once
     with conn():
         actions = [e.action for e in AuditEvent.select().where(AuditEvent.actor_id == citizen.id)]
         assert "account.password_reset_sent" in actions and "account.password_reset" in actions
 
 
-def test_nobody_learns_whether_an_account_exists(client, make, sms_box):
+def test_nobody_learns_whether_an_account_exists(app, client, make, sms_box):
+    """The same page, and the same locks: wrong codes count per client network only, so five of
+    them lock an unknown account's reset exactly as a real one's."""
     citizen = make.citizen()
     known = client.post("/password/forgot", data={"account": citizen.mobile})
-    unknown = client.post("/password/forgot", data={"account": "13900000000"})
+    other = app.test_client()
+    unknown = other.post("/password/forgot", data={"account": "13900000000"})
     assert known.status_code == unknown.status_code == 303
     assert (
         page(client.get(known.location)).find(id="code-sent").get_text()
-        == page(client.get(unknown.location)).find(id="code-sent").get_text()
+        == page(other.get(unknown.location)).find(id="code-sent").get_text()
     )
     assert [m["mobile"] for m in sms_box.messages(keep=None)] == [citizen.mobile]
+    assert client.get("/password/reset").status_code == 200
+    assert app.test_client().get("/password/reset").location == "/password/forgot"
 
 
 def test_a_staff_account_is_not_reset_here(client, make, sms_box):
@@ -70,16 +87,32 @@ def test_a_staff_account_is_not_reset_here(client, make, sms_box):
     assert sms_box.messages(keep=None) == []
 
 
-def test_wrong_codes_lock_the_step_and_an_identity_code_is_no_reset_code(
+def test_a_code_allows_five_tries_from_everyone_together_and_a_stranger_cannot_lock_the_owner(
     app, client, make, conn, sms_box
 ):
+    """A stranger's wrong guesses use up one code, not the owner's right to reset: the owner's
+    next code works from their own device."""
     citizen = make.citizen()
-    client.post("/password/forgot", data={"account": citizen.mobile})
+    stranger = app.test_client()
+    stranger.post("/password/forgot", data={"account": citizen.mobile})
     code = code_sent_to(sms_box, citizen.mobile)
-    for i in range(5):
-        wrong = f"{(int(code) + 1 + i) % 10**6:06d}"
-        assert reset(client, citizen.mobile, wrong).status_code == 422
-    locked = page(reset(client, citizen.mobile, code), 422)  # right, but locked now
-    assert "Too many wrong codes" in locked.get_text() or "错误次数过多" in locked.get_text()
+    for n in range(1, 6):
+        assert reset(stranger, wrong(code, n)).status_code == 422
+    assert reset(stranger, code).status_code == 422  # right, but the code's tries are used up
     with conn():
         assert User.get_by_id(citizen.id).password_hash == citizen.password_hash
+    # The owner, from another network, asks again and resets.
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    owner.post("/password/forgot", data={"account": citizen.mobile})
+    texts = [m["text"] for m in sms_box.messages(keep=None) if m["mobile"] == citizen.mobile]
+    assert len(texts) == 2
+    assert reset(owner, re.search(r"\d{6}", texts[0]).group(0)).status_code == 303
+
+
+def test_wrong_codes_lock_the_network_and_the_lock_is_said_in_chinese(client, make, sms_box):
+    client.post("/password/forgot", data={"account": make.citizen().mobile})
+    for _ in range(20):
+        reset(client, "000000")
+    words = field_error(page(reset(client, "000000"), 422), "code")
+    assert "验证码错误次数过多" in words and "请在北京时间" in words

@@ -85,7 +85,7 @@ def test_a_failed_send_tells_the_citizen_and_leaves_no_live_code(app, client, ma
     response = client.post("/account/identity/sms", data={}, headers={"Accept-Language": "en"})
     assert response.status_code == 422 and b"could not be sent" in response.data
     with db.connection_context():
-        assert SmsChallenge.live_for(citizen) is None
+        assert SmsChallenge.live_for(citizen, "identity-sms") is None
 
 
 def test_unknown_gateway_or_missing_url_refuses_to_start(tmp_path, monkeypatch):

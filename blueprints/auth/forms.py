@@ -83,13 +83,9 @@ class ForgotPasswordForm(Form):
 
 
 class ResetPasswordForm(Form):
-    """Step two: the code sent by SMS and the new password."""
+    """Step two: the code sent by SMS and the new password (for the account step one named,
+    kept in the session; reset.reset_password refuses the account's own details)."""
 
-    account = StringField(
-        _l("Mobile or ID number"),
-        filters=[halfwidth],
-        validators=[DataRequired(REQUIRED), Length(max=40)],
-    )
     code = StringField(
         _l("Code from the SMS"),
         filters=[halfwidth],
@@ -97,7 +93,7 @@ class ResetPasswordForm(Form):
     )
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(REQUIRED), StrongPassword("account")],
+        validators=[DataRequired(REQUIRED), StrongPassword()],
         description=_l("At least 8 characters; not a common password."),
     )
     confirm = PasswordField(

@@ -130,7 +130,7 @@ def _send_code(user: User, mobile: str, actor: User, limit: tuple[str, int], tex
     try:
         sms.send(mobile, text % {"code": code})
     except sms.SmsError:
-        SmsChallenge.retire_all(user)
+        SmsChallenge.retire_all(user, PURPOSE)
         raise MobileRefused(
             _l("The message could not be sent just now. Try again in a few minutes.")
         ) from None
@@ -139,7 +139,7 @@ def _send_code(user: User, mobile: str, actor: User, limit: tuple[str, int], tex
 
 def pending_mobile(user: User) -> str | None:
     """The new number a live code of this step was sent to, masked; None when there is none."""
-    challenge = SmsChallenge.live_for(user)
+    challenge = SmsChallenge.live_for(user, PURPOSE)
     return mask_mobile(challenge.mobile) if challenge is not None else None
 
 

@@ -1,9 +1,13 @@
 """A forgotten password, reset with a code sent by SMS to the account's mobile number.
 
-Asking never says whether an account exists (the same answer either way), and both steps are
-throttled in the database: codes sent per account and per address, wrong codes per account
-and per address (core.identity's limits). A reset ends every session of the account. Staff
-accounts are reset by an administrator, never here.
+Asking never says whether an account exists (the same answer either way, and the same locks:
+none is kept per account, so a lock says nothing of one). Limits a stranger cannot turn
+against the owner: wrong codes are counted per client network, and each code allows
+SmsChallenge.TRIES attempts from everyone together (parallel guesses included), after which it
+is dead and the owner asks for another; the codes sent are counted per client network, and
+per account only for addresses the account has not logged in from (the owner's own devices
+keep their own count). A reset ends every session of the account. Staff accounts are reset by
+an administrator, never here.
 """
 
 from flask_babel import gettext as _
@@ -13,16 +17,16 @@ from core import sms
 from core.audit import audit, client_addr
 from core.identity import (
     SEND_WINDOW,
-    WRONG_PER_ACCOUNT,
     WRONG_PER_ADDR,
     IdentityRefused,
     locked_until,
     new_challenge,
     spend_code,
 )
-from core.passwords import hash_password
-from models import SmsChallenge, Throttle, User, write_tx
-from rules.validators import mask_mobile
+from core.passwords import check_policy, hash_password
+from models import AuditEvent, SmsChallenge, Throttle, User, write_tx
+from rules.licencecode import client_network
+from rules.validators import ValidationError, mask_mobile
 
 from .service import find_account
 
@@ -45,11 +49,16 @@ def _citizen(account: str) -> User | None:
     return user
 
 
+def _network() -> str:
+    """The unit the address limits count: an IPv4 address, an IPv6 /64."""
+    return client_network(client_addr())
+
+
 def send_reset_code(account: str) -> None:
     """Send a reset code to the mobile of the account `account` names, if there is one; the
     caller says the same whether or not (nobody learns that an account exists). Refused only
-    when this address asked too often."""
-    address = (f"reset-send:addr:{client_addr()}", SENDS_PER_ADDR)
+    when this network asked too often."""
+    address = (f"reset-send:net:{_network()}", SENDS_PER_ADDR)
     until = locked_until([address])
     if until:
         raise ResetRefused(_l("Too many codes were asked for from this network."), until)
@@ -57,9 +66,11 @@ def send_reset_code(account: str) -> None:
     user = _citizen(account)
     if user is None:
         return
-    mine = (f"reset-send:user:{user.id}", SENDS_PER_ACCOUNT)
+    # A stranger's requests use up strangers' count, never the owner's own devices'.
+    own = AuditEvent.known_address(user.id, client_addr())
+    mine = (f"reset-send:user:{user.id}{':own' if own else ''}", SENDS_PER_ACCOUNT)
     if locked_until([mine]):
-        return  # the owner has codes enough this hour: nothing more is sent
+        return  # this account had codes enough this hour from here: nothing more is sent
     Throttle.register_failure(mine[0], limit=mine[1], window=SEND_WINDOW)
     with write_tx():
         challenge, code = new_challenge(user, user.mobile, PURPOSE)
@@ -77,7 +88,7 @@ def send_reset_code(account: str) -> None:
     try:
         sms.send(user.mobile, text)
     except sms.SmsError:
-        SmsChallenge.retire_all(user)
+        SmsChallenge.retire_all(user, PURPOSE)
         raise ResetRefused(
             _l("The message could not be sent just now. Try again in a few minutes.")
         ) from None
@@ -87,12 +98,17 @@ def reset_password(account: str, code: str, password: str) -> User:
     """Set a new password with the code just received; ends every session of the account.
     ResetRefused when the code is wrong, used or expired, or wrong codes locked the step."""
     user = _citizen(account)
-    keys = [(f"reset-code:addr:{client_addr()}", WRONG_PER_ADDR)]
-    if user is not None:
-        keys.insert(0, (f"reset-code:user:{user.id}", WRONG_PER_ACCOUNT))
+    keys = [(f"reset-code:net:{_network()}", WRONG_PER_ADDR)]
     until = locked_until(keys)
     if until:
         raise ResetRefused(_l("Too many wrong codes."), until, "code")
+    if user is not None:
+        # The form knew only what was typed: the account's other identifier is refused too,
+        # before the code is spent.
+        try:
+            check_policy(password, user.resident_id or "", user.mobile or "")
+        except ValidationError as exc:
+            raise ResetRefused(exc.args[0], field="password") from None
     if spend_code(user, code, keys, PURPOSE) is None:
         if user is not None:
             audit("account.password_reset", user, actor=user, result="refused")
@@ -104,5 +120,4 @@ def reset_password(account: str, code: str, password: str) -> User:
         fresh.save()
         fresh.rotate_session_token()
         audit("account.password_reset", fresh, actor=fresh)
-    Throttle.reset(keys[0][0])
     return fresh

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pyotp
 import segno
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from peewee import IntegrityError
@@ -25,6 +25,7 @@ from core.session_auth import (
 from core.steps import form_error
 from models import AuditEvent, Throttle, User, utcnow, write_tx
 from rules import totp
+from rules.validators import mask_id, mask_mobile
 
 from ..notices.views import preferences_form
 from . import bp, reset
@@ -272,42 +273,51 @@ def account():
     ), status
 
 
+# The account a reset was asked for, kept in the session between the two steps: in the URL an
+# ID number would stay in the browser's history and the server's logs.
+RESET_ACCOUNT = "reset_account"
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @no_personal_data
 def forgot_password():
     """Ask for a code to reset a forgotten password (a citizen's: mobile or ID number)."""
     form = ForgotPasswordForm()
-    error = None
     if form.validate_on_submit():
         try:
             reset.send_reset_code(form.account.data)
         except reset.ResetRefused as exc:
-            error = exc.words()
+            form_error(form, exc)
+            form.account.raw_data, form.account.data = [], ""  # never an ID number sent back
         else:
             # The same answer whether or not an account exists (nobody learns which do).
-            return redirect(url_for("auth.reset_password", account=form.account.data), code=303)
-    status = 422 if (error or form.errors) else 200
-    return render_template("auth/forgot.html", form=form, error=error), status
+            session[RESET_ACCOUNT] = form.account.data
+            return redirect(url_for("auth.reset_password"), code=303)
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("auth/forgot.html", form=form), status
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
 @no_personal_data
 def reset_password():
     """The code from the SMS and a new password: every session of the account ends."""
+    account = session.get(RESET_ACCOUNT)
+    if not account:
+        return redirect(url_for("auth.forgot_password"), code=303)
     form = ResetPasswordForm()
-    if request.method == "GET":
-        form.account.data = request.args.get("account", "")[:40]
-    error = None
     if form.validate_on_submit():
         try:
-            reset.reset_password(form.account.data, form.code.data, form.password.data)
+            reset.reset_password(account, form.code.data, form.password.data)
         except reset.ResetRefused as exc:
-            if exc.locked_until is not None:
-                error = exc.words()
-            else:
-                form_error(form, exc)
+            form_error(form, exc)
         else:
+            session.pop(RESET_ACCOUNT, None)
             flash(_("Your password is set. Log in with it."), "ok")
             return redirect(url_for("auth.login"), code=303)
-    status = 422 if (error or form.errors) else 200
-    return render_template("auth/reset.html", form=form, error=error), status
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("auth/reset.html", form=form, account=masked_account(account)), status
+
+
+def masked_account(account: str) -> str:
+    """What the reset page shows of the account it is for: a mobile or ID number, masked."""
+    return mask_mobile(account) if len(account) == 11 and account.isdigit() else mask_id(account)

@@ -42,7 +42,7 @@ def identity_page(status: int = 200, error: str | None = None, code_form=None):
         proven=identity.identity_proven(user),
         proof=IdentityProof.latest(user),
         recorded_mobile=mask_mobile(mobile),
-        code_sent=SmsChallenge.live_for(user) is not None,
+        code_sent=SmsChallenge.live_for(user, identity.IDENTITY_SMS) is not None,
         reference=identity.counter_reference(user),
         send_form=SendCodeForm(),
         code_form=code_form or SmsCodeForm(),
