@@ -414,6 +414,11 @@ def truck_by_plate():
     )
     if checks.client_locked():
         return refuse_pass(found, plate)
+    # A plate without a pass, asked by nobody logged in, counts as a failed look-up of this
+    # client: a stranger walking through plates is stopped (and adds no row per plate to the
+    # audit log); an inspector checking trucks on the road is not.
+    if verdict == "no-pass" and checker() is None and not checks.count_failed_lookup():
+        return refuse_pass(None, plate)
     return show_pass(verdict, found, plate=plate, zone=zone)
 
 

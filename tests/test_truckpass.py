@@ -574,3 +574,25 @@ def test_a_rules_times_are_listed_as_the_language_lists(client, make):
     assert "07:00-09:00、17:00-19:00" in page(client.get("/trucks/rules")).get_text()
     english = page(client.get("/trucks/rules", headers={"Accept-Language": "en"})).get_text()
     assert "07:00-09:00, 17:00-19:00" in english
+
+
+def test_a_stranger_walking_through_plates_is_stopped_and_an_inspector_is_not(
+    app, client, make, login, conn
+):
+    """Plates without a pass, asked with nobody logged in, count as failed look-ups: after
+    CLIENT_FAILURES of them the address is refused (and the audit log gains no row per plate).
+    A logged-in inspector checks trucks on the road without such a limit."""
+    from blueprints.licence.checks import CLIENT_FAILURES
+
+    plates = [f"鲁B{n:05d}" for n in range(CLIENT_FAILURES + 5)]
+    answers = [verdict(client.get(f"/verify/truck?plate={plate}")) for plate in plates]
+    assert answers[:CLIENT_FAILURES] == ["no-pass"] * CLIENT_FAILURES
+    assert set(answers[CLIENT_FAILURES:]) == {"throttled"}
+    with conn():
+        checks = AuditEvent.select().where(AuditEvent.action == "truck_pass.check").count()
+    assert checks == CLIENT_FAILURES
+    inspector = app.test_client()
+    inspector.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    make.login(inspector, make.staff("police_inspector"))
+    answers = [verdict(inspector.get(f"/verify/truck?plate={plate}")) for plate in plates]
+    assert set(answers) == {"no-pass"}
