@@ -115,6 +115,15 @@ def test_requests_only_within_the_period(make, app, conn):
     ended = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     next_step = soup.find(id="next-step").get_text()
     assert "内申请复核" not in next_step and ended in next_step
+    # Determined but never opened for review: no word of released evidence.
+    unreleased = make.accident_case(
+        status="determination_delivered",
+        determination_delivered_on=dt.date.today() - dt.timedelta(days=4),
+    )
+    make.party(unreleased, citizen)
+    said = page(client.get(f"/evidence/cases/{unreleased.id}")).find(id="next-step").get_text()
+    assert ended in said and "已公开的证据" not in said
+    assert "已公开的证据" in next_step  # the first case was open for review: released
     with app.test_request_context(), conn():
         access = review_access(case, citizen)
         with pytest.raises(StepError):

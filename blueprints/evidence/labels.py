@@ -28,6 +28,7 @@ NEXT_STEPS = {
         "The period for asking for a review ended on %(date)s. The released evidence stays "
         "below to view and copy."
     ),
+    "review_over_unreleased": _l("The period for asking for a review ended on %(date)s."),
     "closed": _l("The case is closed: nothing more happens here."),
     "simple": _l(
         "This case was settled on the spot under the simple procedure: there is no evidence to "

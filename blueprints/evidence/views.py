@@ -168,7 +168,9 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
     runs = review.may_request_review(case)
     key = case.status if case.procedure == "general" else "simple"
     if key in ("determination_delivered", "open_for_review") and not runs:
-        key = "review_over"  # no "ask within 3 days" once those days are over
+        # No "ask within 3 days" once those days are over; evidence is released only once the
+        # case is open for review, so a delivered determination's words say nothing of it.
+        key = "review_over" if key == "open_for_review" else "review_over_unreleased"
     next_step = str(NEXT_STEPS[key]) % {
         "days": days,
         "office": case.office.display_name(str(get_locale())),
