@@ -256,26 +256,37 @@ def send_code(user) -> str:
                 "ID number. Prove your identity at an office counter instead."
             )
         )
-    keys = send_keys(user)
+    text = _l(
+        "[jiaoguan] Your identity code is %(code)s, valid for 10 minutes. It proves that an "
+        "account is yours: never tell it to anyone, staff included."
+    )
+    return send_challenge(user, mobile, IDENTITY_SMS, send_keys(user), text, "identity.sms_sent")
+
+
+def send_challenge(
+    user, mobile: str, purpose: str, keys, text, action: str, actor=None, refused=IdentityRefused
+) -> str:
+    """Send `user` a fresh code for `purpose` by SMS to `mobile`; returns the number masked.
+
+    Refused (`refused`, an IdentityRefused) while any of the throttle `keys` is locked, and
+    each counted; the send is audited as `action` by `actor` (the account itself by default);
+    `text` is the message, with %(code)s. When the gateway fails, the code is retired and the
+    step refused: nobody waits for a code that never comes.
+    """
     until = locked_until(keys)
     if until:
-        raise IdentityRefused(_l("Too many codes were sent."), locked_until=until)
+        raise refused(_l("Too many codes were sent."), until)
     for key, limit in keys:
         # Counted as "failures" of the throttle: the limit-th send locks further ones.
         Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
     with write_tx():
-        challenge, code = new_challenge(user, mobile)
-        audit("identity.sms_sent", challenge, actor=user, detail={"to": mask_mobile(mobile)})
-    text = _(
-        "[jiaoguan] Your identity code is %(code)s, valid for 10 minutes. It proves that an "
-        "account is yours: never tell it to anyone, staff included.",
-        code=code,
-    )
+        challenge, code = new_challenge(user, mobile, purpose)
+        audit(action, challenge, actor=actor or user, detail={"to": mask_mobile(mobile)})
     try:
-        sms.send(mobile, text)
+        sms.send(mobile, text % {"code": code})
     except sms.SmsError:
-        SmsChallenge.retire_all(user, IDENTITY_SMS)
-        raise IdentityRefused(
+        SmsChallenge.retire_all(user, purpose)
+        raise refused(
             _l("The message could not be sent just now. Try again in a few minutes.")
         ) from None
     return mask_mobile(mobile)

@@ -17,13 +17,12 @@ from flask_babel import lazy_gettext as _l
 from core import sms
 from core.audit import audit, client_addr
 from core.identity import (
-    SEND_WINDOW,
     WRONG_PER_ACCOUNT,
     WRONG_PER_ADDR,
     WRONG_WINDOW,
     IdentityRefused,
     locked_until,
-    new_challenge,
+    send_challenge,
     spend_code,
 )
 from core.notices import kind, notify
@@ -113,28 +112,12 @@ def send_counter_code(clerk: User, account: User, mobile: str) -> str:
 
 
 def _send_code(user: User, mobile: str, actor: User, limit: tuple[str, int], text) -> str:
-    """Send `user` a code for the new number (`text` with its %(code)s), counted per account
-    and under `limit` (the address's, or the clerk's); returns the number masked."""
-    send_keys = [(f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT), limit]
-    _refuse_when_locked(send_keys, _l("Too many codes were sent."))
-    for key, most in send_keys:
-        Throttle.register_failure(key, limit=most, window=SEND_WINDOW)
-    with write_tx():
-        challenge, code = new_challenge(user, mobile, PURPOSE)
-        audit(
-            "account.mobile_code_sent",
-            challenge,
-            actor=actor,
-            detail={"to": mask_mobile(mobile)},
-        )
-    try:
-        sms.send(mobile, text % {"code": code})
-    except sms.SmsError:
-        SmsChallenge.retire_all(user, PURPOSE)
-        raise MobileRefused(
-            _l("The message could not be sent just now. Try again in a few minutes.")
-        ) from None
-    return mask_mobile(mobile)
+    """Send `user` a code for the new number, counted per account and under `limit` (the
+    address's, or the clerk's); returns the number masked."""
+    keys = [(f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT), limit]
+    return send_challenge(
+        user, mobile, PURPOSE, keys, text, "account.mobile_code_sent", actor, MobileRefused
+    )
 
 
 def pending_mobile(user: User) -> str | None:

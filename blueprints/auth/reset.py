@@ -10,23 +10,21 @@ keep their own count). A reset ends every session of the account. Staff accounts
 an administrator, never here.
 """
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core import sms
 from core.audit import audit, client_addr
 from core.identity import (
     SEND_WINDOW,
     WRONG_PER_ADDR,
     IdentityRefused,
     locked_until,
-    new_challenge,
+    send_challenge,
     spend_code,
 )
 from core.passwords import check_policy, hash_password
-from models import AuditEvent, SmsChallenge, Throttle, User, write_tx
+from models import AuditEvent, Throttle, User, write_tx
 from rules.licencecode import client_network
-from rules.validators import ValidationError, mask_mobile
+from rules.validators import ValidationError
 
 from .service import find_account
 
@@ -71,27 +69,15 @@ def send_reset_code(account: str) -> None:
     mine = (f"reset-send:user:{user.id}{':own' if own else ''}", SENDS_PER_ACCOUNT)
     if locked_until([mine]):
         return  # this account had codes enough this hour from here: nothing more is sent
-    Throttle.register_failure(mine[0], limit=mine[1], window=SEND_WINDOW)
-    with write_tx():
-        challenge, code = new_challenge(user, user.mobile, PURPOSE)
-        audit(
-            "account.password_reset_sent",
-            challenge,
-            actor=user,
-            detail={"to": mask_mobile(user.mobile)},
-        )
-    text = _(
+    text = _l(
         "[jiaoguan] Your code to reset the password is %(code)s, valid for 10 minutes. If you "
-        "did not ask for it, ignore this message: your password stays as it is.",
-        code=code,
+        "did not ask for it, ignore this message: your password stays as it is."
     )
-    try:
-        sms.send(user.mobile, text)
-    except sms.SmsError:
-        SmsChallenge.retire_all(user, PURPOSE)
-        raise ResetRefused(
-            _l("The message could not be sent just now. Try again in a few minutes.")
-        ) from None
+    # Counted here (the account's lock sends nothing, silently); the send itself counts none.
+    Throttle.register_failure(mine[0], limit=mine[1], window=SEND_WINDOW)
+    send_challenge(
+        user, user.mobile, PURPOSE, [], text, "account.password_reset_sent", None, ResetRefused
+    )
 
 
 def reset_password(account: str, code: str, password: str) -> User:
