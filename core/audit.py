@@ -101,6 +101,7 @@ ACTION_LABELS = {
     "identity.sms_sent": _l("Identity code sent by SMS"),
     "identity.sms_failed": _l("Wrong identity code"),
     "identity.proven": _l("Identity proven by SMS"),
+    "identity.withdrawn": _l("Identity proofs withdrawn after a password reset"),
     "identity.counter_lookup": _l("Account looked up at the counter"),
     "identity.counter_activated": _l("Identity proven at the counter"),
     "identity.dev_sms_view": _l("Development SMS messages viewed"),

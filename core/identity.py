@@ -308,10 +308,41 @@ def confirm_code(user, code: str) -> None:
         IdentityProof.create(
             user=user.id, resident_id=user.resident_id, method=SMS, mobile=challenge.mobile
         )
+        if challenge.mobile == user.mobile:
+            # The office's recorded number is the account's: it is the person's own.
+            User.update(mobile_tied_at=utcnow()).where(User.id == user.id).execute()
         audit("identity.proven", user, actor=user, detail={"method": SMS})
         notify(user, "identity.proven", method=SMS, resident_id=mask_id(user.resident_id))
     Throttle.reset(keys[0][0])
     forget(user)
+
+
+def withdraw_proofs(user) -> bool:
+    """Withdraw the account's identity proofs (after a password reset by SMS to a number never
+    tied to the person: whoever holds the number may not be the person of the ID number). Run
+    in the reset's write transaction; True when there were any (the person was told)."""
+    removed = IdentityProof.delete().where(IdentityProof.user == user.id).execute()
+    if removed:
+        audit("identity.withdrawn", user, actor=user, detail={"proofs": removed})
+        notify(user, "identity.withdrawn")
+    forget(user)
+    return bool(removed)
+
+
+kind(
+    "identity.withdrawn",
+    title=_l("Prove your identity again"),
+    what=_l(
+        "The password of this account was reset with a code sent to its mobile number, which "
+        "was never tied to your ID number. Until you prove your identity again, the account "
+        "shows nothing kept under your ID number."
+    ),
+    next_step=_l(
+        "Prove it with a code sent to the number the office recorded, or at an office counter. "
+        "If you did not reset the password, call the vehicle office at once."
+    ),
+    endpoint="identity.index",
+)
 
 
 # --- (b) At an office counter ------------------------------------------------------------------

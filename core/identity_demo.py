@@ -9,7 +9,7 @@ Identity is shared by every measure, not one of them, so core.demo runs this aft
 measures' own loaders (it reads the accident case the evidence measure made, when there is one).
 """
 
-from models import AccidentCase, CaseParty, utcnow
+from models import AccidentCase, CaseParty, User, utcnow
 from models.identity import COUNTER, QUERY_CODE, SMS, IdentityProof
 
 # Indexes into the demo citizens.
@@ -66,4 +66,6 @@ def load_demo(context) -> None:
             mobile=citizen.mobile,
             proven_at=now,
         )
+        # A code to the account's own number ties it (as core.identity.confirm_code does).
+        User.update(mobile_tied_at=now).where(User.id == citizen.id).execute()
     context.notes.append("The other demo citizens proved their identity by SMS.")

@@ -90,6 +90,11 @@ class User(UserMixin, BaseModel):
     email = CharField(max_length=254, null=True)
     notice_sms = BooleanField(default=False)
     notice_email = BooleanField(default=False)
+    # When the mobile number was tied to the person of the ID number (a code to it came back
+    # in an identity proof, a clerk set it after seeing the ID card, or a proven account moved
+    # to it); None for a number only typed at registration. A password reset by SMS to an
+    # untied number withdraws the identity proofs (blueprints/auth/reset.py).
+    mobile_tied_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     @property

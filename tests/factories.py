@@ -167,7 +167,9 @@ class Factory:
         """An identity proof of the account's current ID number."""
         defaults = {"user": user, "resident_id": user.resident_id, "method": method}
         if method == "sms":
+            # As core.identity.confirm_code: a code to the account's own number ties it.
             defaults["mobile"] = user.mobile
+            User.update(mobile_tied_at=utcnow()).where(User.id == user.id).execute()
         return IdentityProof.create(**{**defaults, **kw})
 
     @connected

@@ -53,6 +53,8 @@ def test_a_citizen_moves_the_account_to_a_new_number_and_the_old_one_is_told(
     assert done.status_code == 303 and done.location.endswith("/account")
     with conn():
         assert User.get_by_id(citizen.id).mobile == NEW_MOBILE
+        # A proven account moved to the number: it is tied to the person.
+        assert User.get_by_id(citizen.id).mobile_tied_at is not None
         notice = Notice.get(Notice.user == citizen.id, Notice.kind == "account.mobile_changed")
         assert "139****0123" in notice.params
         changed = AuditEvent.get(
@@ -107,7 +109,7 @@ def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     """At the counter: the ID card seen, a code to the new phone read out; the number is the
     account's, every session of it ends (the lost phone was logged in), the old number is told,
     and the person resets the password with the new number."""
-    citizen = make.citizen()
+    citizen = make.citizen(proven=False)  # its number untied: the clerk's change ties the new one
     lost_phone = app.test_client()
     make.login(lost_phone, citizen)
     clerk = make.staff("vehicle_clerk")
@@ -135,6 +137,7 @@ def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     assert done.status_code == 303
     with conn():
         assert User.get_by_id(citizen.id).mobile == NEW_MOBILE
+        assert User.get_by_id(citizen.id).mobile_tied_at is not None  # the ID card was seen
         changed = AuditEvent.get(
             (AuditEvent.action == "account.mobile_changed") & (AuditEvent.result == "ok")
         )

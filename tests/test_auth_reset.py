@@ -116,3 +116,34 @@ def test_wrong_codes_lock_the_network_and_the_lock_is_said_in_chinese(client, ma
         reset(client, "000000")
     words = field_error(page(reset(client, "000000"), 422), "code")
     assert "验证码错误次数过多" in words and "请在北京时间" in words
+
+
+def test_a_reset_by_a_number_never_tied_to_the_person_withdraws_the_identity(
+    app, client, make, conn, sms_box
+):
+    """Holding the number proves the number, not the person: a proven account whose mobile was
+    only typed at registration (proven at the counter, say) is reset, and sees nothing kept
+    under the ID number until it proves again. One whose number a code proved keeps it."""
+    from core.identity import identity_proven
+    from models import IdentityProof, Notice
+
+    untied = make.citizen(proven=False)
+    make.proof(untied, method="counter")
+    tied = make.citizen()  # proven by a code to its own number
+    for citizen in (untied, tied):
+        someone = app.test_client()
+        someone.post("/password/forgot", data={"account": citizen.mobile})
+        done = reset(someone, code_sent_to(sms_box, citizen.mobile))
+        assert done.status_code == 303
+        told = "再次核验身份" in page(someone.get(done.location)).get_text()
+        with conn():
+            fresh = User.get_by_id(citizen.id)
+            assert told == (citizen is untied)
+            assert identity_proven(fresh) == (citizen is tied)
+            withdrawn = Notice.select().where(
+                (Notice.user == citizen.id) & (Notice.kind == "identity.withdrawn")
+            )
+            assert withdrawn.exists() == (citizen is untied)
+            assert IdentityProof.select().where(IdentityProof.user == citizen.id).exists() == (
+                citizen is tied
+            )

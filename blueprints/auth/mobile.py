@@ -21,13 +21,14 @@ from core.identity import (
     WRONG_PER_ADDR,
     WRONG_WINDOW,
     IdentityRefused,
+    identity_proven,
     locked_until,
     send_challenge,
     spend_code,
 )
 from core.notices import kind, notify
 from core.passwords import verify_password
-from models import SmsChallenge, Throttle, User, write_tx
+from models import SmsChallenge, Throttle, User, utcnow, write_tx
 from rules.validators import mask_mobile
 
 SENDS_PER_ACCOUNT = 3
@@ -147,6 +148,8 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
         if User.select().where((User.mobile == challenge.mobile) & (User.id != user.id)).exists():
             raise MobileRefused(TAKEN, field="code")
         fresh.mobile = challenge.mobile
+        # Tied to the person when a clerk saw the ID card, or the proven account moved to it.
+        fresh.mobile_tied_at = utcnow() if clerk is not None or identity_proven(fresh) else None
         fresh.save()
         if clerk is not None:
             fresh.rotate_session_token()  # the lost phone may still be logged in

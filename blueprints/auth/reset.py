@@ -10,6 +10,8 @@ keep their own count). A reset ends every session of the account. Staff accounts
 an administrator, never here.
 """
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit, client_addr
@@ -20,6 +22,7 @@ from core.identity import (
     locked_until,
     send_challenge,
     spend_code,
+    withdraw_proofs,
 )
 from core.passwords import check_policy, hash_password
 from models import AuditEvent, Throttle, User, write_tx
@@ -80,9 +83,18 @@ def send_reset_code(account: str) -> None:
     )
 
 
-def reset_password(account: str, code: str, password: str) -> User:
-    """Set a new password with the code just received; ends every session of the account.
-    ResetRefused when the code is wrong, used or expired, or wrong codes locked the step."""
+@dataclass(frozen=True)
+class ResetDone:
+    """A reset made: the account, and whether its identity proofs were withdrawn."""
+
+    user: User
+    proofs_withdrawn: bool
+
+
+def reset_password(account: str, code: str, password: str) -> ResetDone:
+    """Set a new password with the code just received; ends every session of the account, and
+    withdraws its identity proofs when its number was never tied to the person. ResetRefused
+    when the code is wrong, used or expired, or wrong codes locked the step."""
     user = _citizen(account)
     keys = [(f"reset-code:net:{_network()}", WRONG_PER_ADDR)]
     until = locked_until(keys)
@@ -106,4 +118,8 @@ def reset_password(account: str, code: str, password: str) -> User:
         fresh.save()
         fresh.rotate_session_token()
         audit("account.password_reset", fresh, actor=fresh)
-    return fresh
+        # Holding the number proves the number, not the person: one never tied to the ID
+        # number (typed at registration, perhaps since given to someone else) withdraws the
+        # identity proofs, and the person proves again.
+        withdrawn = fresh.mobile_tied_at is None and withdraw_proofs(fresh)
+    return ResetDone(fresh, withdrawn)

@@ -307,12 +307,14 @@ def reset_password():
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            reset.reset_password(account, form.code.data, form.password.data)
+            done = reset.reset_password(account, form.code.data, form.password.data)
         except reset.ResetRefused as exc:
             form_error(form, exc)
         else:
             session.pop(RESET_ACCOUNT, None)
             flash(_("Your password is set. Log in with it."), "ok")
+            if done.proofs_withdrawn:
+                flash(_("Then prove your identity again: see the notice in your account."), "ok")
             return redirect(url_for("auth.login"), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template("auth/reset.html", form=form, account=masked_account(account)), status
