@@ -115,3 +115,29 @@ def test_a_declared_view_that_forgets_its_row_gets_one_from_the_declaration(app,
     assert client.get("/test-forgetful").status_code == 200
     (row,) = actions(conn, "licence.record_view")
     assert "test_forgetful" in row.detail
+
+
+def test_a_page_drawn_again_after_a_refused_form_is_a_logged_read(app, make, conn):
+    """A staff member's form refused (here: sent empty) draws the object's page again, with
+    someone's data on it: that is a read like the page's own, and it is logged as one."""
+    from models.transfer import AWAITING_INSPECTION
+
+    def refused(user, url, action):
+        client = app.test_client()
+        make.login(client, user)
+        with conn():
+            before = AuditEvent.select().where(AuditEvent.action == action).count()
+        assert client.post(url, data={}).status_code == 422
+        with conn():
+            return AuditEvent.select().where(AuditEvent.action == action).count() - before
+
+    record = make.licence_record()
+    clerk = make.staff("licence_clerk")
+    assert refused(clerk, f"/licence/records/{record.id}/status", "licence.record_view") == 1
+    case = make.accident_case()
+    make.party(case)
+    assert refused(case.officer, f"/evidence/cases/{case.id}/parties", "evidence.case_view") == 1
+    w = make.transfer_world()
+    transfer = make.transfer_case(w, until=AWAITING_INSPECTION)
+    url = f"/transfer/cases/{transfer.id}/inspect"
+    assert refused(w.clerk, url, "transfer.case_view") == 1

@@ -137,7 +137,12 @@ def open_with_code():
 
 
 def case_page(access: service.CaseAccess, status: int = 200, **forms):
-    """The case page: facts, progress, parties, evidence; officers get their forms too."""
+    """The case page: facts, progress, parties, evidence; officers get their forms too.
+
+    Drawn again after a refused form (status 422), it is a look at the case like any other,
+    logged in the case's access log and the audit log."""
+    if status != 200:
+        service.log_access(access, "case")
     case = access.case
     context = {
         "access": access,
@@ -214,7 +219,9 @@ def item(case_id: int, item_id: int):
 
 
 def item_page(access, evidence, status: int = 200, release_form=None):
-    """The item page (also re-shown with the release form's errors)."""
+    """The item page (also re-shown with the release form's errors: audited as the page is)."""
+    if status != 200:
+        audit("evidence.item_page", evidence, detail={"case_no": access.case.case_no})
     context = {"access": access, "case": access.case, "item": evidence, "copies_resume": None}
     if not access.is_officer:
         context["copies_resume"] = copies.copies_paused_until(access.user)

@@ -20,7 +20,7 @@ from models.licence import CORRECTION_PENDING
 from . import bp, corrections
 from .forms import CorrectionDecisionForm, NameCorrectionForm, RecordCorrectionForm
 from .labels import CORRECTABLE_FIELDS
-from .records import record_context, record_or_404
+from .records import record_again, record_context, record_or_404
 
 
 @bp.post("/records/<int:record_id>/correct")
@@ -45,8 +45,7 @@ def record_correct(record_id: int):
         else:
             flash(_("The record has been corrected."), "ok")
             return redirect_to(url_for("licence.record", record_id=record.id))
-    context = record_context(record, correction_form=form)
-    return render_template("licence/record.html", **context), 422
+    return record_again(record, record_context(record, correction_form=form))
 
 
 def my_requests():

@@ -142,7 +142,7 @@ def record_status(record_id: int):
             status = STATUS_LABELS[form.action.data]  # the state it is in, not the act's name
             flash(_("The licence is now: %(status)s.", status=status), "ok")
         return redirect_to(url_for("licence.record", record_id=record.id))
-    return render_template("licence/record.html", **context), 422
+    return record_again(record, context)
 
 
 @bp.post("/records/<int:record_id>/photo")
@@ -160,7 +160,14 @@ def record_photo(record_id: int):
         else:
             flash(_("The photo has been saved."), "ok")
             return redirect_to(url_for("licence.record", record_id=record.id))
-    return render_template("licence/record.html", **record_context(record, photo_form=form)), 422
+    return record_again(record, record_context(record, photo_form=form))
+
+
+def record_again(record: LicenceRecord, context: dict):
+    """The record page drawn again with a refused form's errors: a read of the record like the
+    page's own, audited as it is."""
+    audit("licence.record_view", record, detail={"again": True})
+    return render_template("licence/record.html", **context), 422
 
 
 @bp.get("/records/<int:record_id>/photo")

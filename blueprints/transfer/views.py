@@ -140,10 +140,13 @@ def step_message(case, done, expect_stop: bool = False) -> tuple[str, str]:
 def respond(case_id: int, category: str, message: str, status: int = 200, **forms):
     """After a step: the refreshed case panel in place (htmx), else a redirect to the case page.
 
-    With form errors (422) the page or panel is drawn again with the errors next to the fields.
+    With form errors (422) the page or panel is drawn again with the errors next to the fields:
+    a look at the case like any other, audited as the case page is.
     """
     if is_htmx() or status != 200:
         case, roles = load_case(case_id)
+        if status != 200:
+            audit("transfer.case_view", case, detail={"as": sorted(roles), "again": True})
         response = render(
             "transfer/case.html",
             "transfer/_case.html",
