@@ -68,7 +68,8 @@ def test_register_rejects_common_password_and_duplicates(client, make):
     existing = make.citizen()
     response = client.post("/register", data={**GOOD, "resident_id": existing.resident_id})
     soup = page(response, 422, allow_ids=(existing.resident_id,))
-    assert "已注册" in field_error(soup, "resident_id")
+    said = field_error(soup, "resident_id")
+    assert "已注册" in said and "办事窗口" in said  # and what to do if it is not theirs
 
 
 def test_htmx_register_returns_the_form_fragment(client):

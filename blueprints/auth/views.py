@@ -88,7 +88,13 @@ def register():
     if form.validate_on_submit():
         taken = False
         if User.get_or_none(User.resident_id == form.resident_id.data):
-            form.resident_id.errors.append(_("An account with this ID number exists already."))
+            form.resident_id.errors.append(
+                _(
+                    "An account with this ID number exists already. If you forgot its password, "
+                    "reset it; if you never made it, take your ID card to an office counter, "
+                    "where a clerk puts your mobile number on it."
+                )
+            )
             taken = True
         if User.get_or_none(User.mobile == form.mobile.data):
             form.mobile.errors.append(_("This mobile number is used by another account."))
@@ -108,7 +114,13 @@ def register():
                     audit("account.register", user, actor=user)
             except IntegrityError:
                 # The same ID number or mobile registered a moment ago (a double submit).
-                form.resident_id.errors.append(_("An account with this ID number exists already."))
+                form.resident_id.errors.append(
+                _(
+                    "An account with this ID number exists already. If you forgot its password, "
+                    "reset it; if you never made it, take your ID card to an office counter, "
+                    "where a clerk puts your mobile number on it."
+                )
+            )
                 return render("auth/register.html", "auth/_register_form.html", 422, form=form)
             start_session(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.real_name), "ok")
