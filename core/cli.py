@@ -34,6 +34,18 @@ def db_status():
         raise SystemExit(1)
 
 
+@db_cli.command("prune")
+def db_prune():
+    """Delete spent security counters: throttles whose window began a week ago and whose lock
+    ended, and the peer inbox's counters of strangers after 30 days (deploy/jiaoguan-prune.timer
+    runs this daily)."""
+    from models import RefusedCheck, Throttle
+
+    with db.connection_context(), write_tx():
+        throttles, strangers = Throttle.prune(), RefusedCheck.prune_strangers()
+    click.echo(f"deleted {throttles} spent throttles and {strangers} strangers' counters")
+
+
 @db_cli.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False))
 def db_backup(path):

@@ -118,6 +118,16 @@ class Throttle(BaseModel):
         """Forget the failures of a key (after a success)."""
         cls.delete().where(cls.key == key).execute()
 
+    @classmethod
+    def prune(cls, now: dt.datetime | None = None, days: int = 7) -> int:
+        """Delete the rows that count nothing any more: a window begun `days` ago (longer than
+        any throttle's window) and no lock still running. Returns how many went."""
+        now = now or utcnow()
+        cutoff = now - dt.timedelta(days=days)
+        ended = cls.locked_until.is_null() | (cls.locked_until < now)
+        spent = (cls.window_start < cutoff) & ended
+        return cls.delete().where(spent).execute()
+
 
 # Refused checks are counted per window of this many seconds (aligned to the clock): one row per
 # (thing checked, window), however many attempts a flood sends.
@@ -169,6 +179,15 @@ class RefusedCheck(BaseModel):
             .returning(cls.count)
         )
         return list(query.execute())[0].count
+
+    @classmethod
+    def prune_strangers(cls, now: dt.datetime | None = None, days: int = 30) -> int:
+        """Delete the strangers' counters of the peer inbox (kinds inbox, inbox_all) whose window
+        ended `days` ago: one row per client network and window, read by nobody after it (the
+        licences' and passes' rows stay: the holder's log shows them)."""
+        cutoff = (now or utcnow()) - dt.timedelta(days=days)
+        old = cls.kind.in_(("inbox", "inbox_all")) & (cls.last_at < cutoff)
+        return cls.delete().where(old).execute()
 
     @classmethod
     def of(cls, kind: str, object_id: int, since: dt.datetime | None = None):

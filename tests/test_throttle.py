@@ -190,3 +190,44 @@ def test_guessing_the_licence_number_behind_a_share_code_is_paused(app, make):
         assert "分享码或驾驶证号后6位不正确" in answer
     right = from_addr(app, "192.0.2.77").get(f"/verify/share?code={code}&last6={last6}")
     assert 'content="throttled"' in right.get_data(as_text=True)
+
+
+def test_prune_deletes_only_spent_counters(runner, conn):
+    """A week-old window with no running lock goes; a recent window, a running lock, and the
+    licences' refused windows (the holder's log shows them) stay; strangers' inbox counters
+    go after 30 days."""
+    import datetime as dt
+
+    from models import RefusedCheck, Throttle, utcnow
+
+    now = utcnow()
+    old = now - dt.timedelta(days=8)
+    with conn():
+        Throttle.insert_many(
+            [
+                {"key": "spent", "failures": 3, "window_start": old},
+                {"key": "spent-lock", "failures": 5, "window_start": old, "locked_until": old},
+                {"key": "recent", "failures": 1, "window_start": now},
+                {"key": "locked", "failures": 9, "window_start": old, "locked_until": None},
+            ]
+        ).execute()
+        Throttle.update(locked_until=now + dt.timedelta(days=1)).where(
+            Throttle.key == "locked"
+        ).execute()
+        month = now - dt.timedelta(days=31)
+        for kind, at in (
+            ("inbox", month),
+            ("inbox_all", month),
+            ("inbox", now),
+            ("licence", month),
+        ):
+            RefusedCheck.create(kind=kind, object_id=1, window_start=at, first_at=at, last_at=at)
+    result = runner.invoke(args=["db", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 spent throttles and 2 strangers' counters" in result.output
+    with conn():
+        assert sorted(t.key for t in Throttle.select()) == ["locked", "recent"]
+        assert sorted((r.kind, r.last_at == now) for r in RefusedCheck.select()) == [
+            ("inbox", True),
+            ("licence", False),
+        ]
