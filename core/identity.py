@@ -17,13 +17,14 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_addr
 from core.i18n import localtime
-from core.notices import kind, notify
+from core.notices import kind, locale_of, notify
 from core.steps import StepError
 from models import (
     LICENCE_CLERK,
@@ -45,6 +46,9 @@ from models.identity import (
 from rules.validators import mask_id, mask_mobile
 
 CODE_TTL_SECONDS = 600
+# A code refused: wrong, spent, out of tries or expired (one answer for all: which it was would
+# tell a guesser something).
+WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
 # What a code sent to prove an identity is for (SmsChallenge.purpose; hash_code binds it).
 IDENTITY_SMS = "identity-sms"
 CODE_DIGITS = 6
@@ -190,20 +194,26 @@ def new_challenge(user, mobile: str, purpose: str = IDENTITY_SMS) -> tuple[SmsCh
     return challenge, code
 
 
-def spend_code(user, code: str, keys, purpose: str = IDENTITY_SMS) -> SmsChallenge | None:
+def spend_code(
+    user, code: str, keys, purpose: str = IDENTITY_SMS, check=None
+) -> SmsChallenge | None:
     """The account's live challenge when `code` is its code for `purpose`, spent now (once);
     else None, the wrong code counted under each of the throttle `keys`. Each attempt first
     takes one of the code's tries (SmsChallenge.TRIES, from everyone together): once they are
-    used up, the code is dead and a new one must be asked for."""
+    used up, the code is dead and a new one must be asked for. `check(challenge)`, when given,
+    runs once the code is right and before it is spent: a refusal it raises leaves the code
+    unspent (its try taken), so nothing that depends on the right code is told to a guesser."""
     challenge = SmsChallenge.live_for(user, purpose) if user is not None else None
     typed = "".join((code or "").split())
     if (
         challenge is not None
         and challenge.take_try()
         and hmac.compare_digest(challenge.code_hash, hash_code(user.id, typed, purpose))
-        and challenge.use()
     ):
-        return challenge
+        if check is not None:
+            check(challenge)
+        if challenge.use():
+            return challenge
     for key, limit in keys:
         Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
     return None
@@ -282,8 +292,10 @@ def send_challenge(
     with write_tx():
         challenge, code = new_challenge(user, mobile, purpose)
         audit(action, challenge, actor=actor or user, detail={"to": mask_mobile(mobile)})
+    with force_locale(locale_of(user)):  # the account's language, not the clerk's
+        words = str(text % {"code": code})
     try:
-        sms.send(mobile, text % {"code": code})
+        sms.send(mobile, words)
     except sms.SmsError:
         SmsChallenge.retire_all(user, purpose)
         raise refused(
@@ -301,9 +313,7 @@ def confirm_code(user, code: str) -> None:
     challenge = spend_code(user, code, keys)
     if challenge is None:
         audit("identity.sms_failed", user, actor=user, result="refused")
-        raise IdentityRefused(
-            _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
-        )
+        raise IdentityRefused(WRONG_CODE)
     with write_tx():
         IdentityProof.create(
             user=user.id, resident_id=user.resident_id, method=SMS, mobile=challenge.mobile

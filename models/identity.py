@@ -157,6 +157,7 @@ class SmsChallenge(BaseModel):
                 & (cls.purpose == purpose)
                 & (cls.resident_id == (user.resident_id or ""))
                 & cls.used_at.is_null()
+                & (cls.tries < cls.TRIES)
                 & (cls.expires_at > now)
             )
             .order_by(cls.created_at.desc(), cls.id.desc())
@@ -187,12 +188,14 @@ class SmsChallenge(BaseModel):
         return updated == 1
 
     @classmethod
-    def retire_all(cls, user, purpose: str) -> None:
+    def retire_all(cls, user, purpose: str | None = None) -> None:
         """Spend every outstanding code of the account for `purpose` (a new code replaces the
-        old ones of its purpose)."""
-        cls.update(used_at=utcnow()).where(
-            (cls.user == user.id) & (cls.purpose == purpose) & cls.used_at.is_null()
-        ).execute()
+        old ones of its purpose), or of every purpose (None: the account's number changed, and
+        a code sent to the old one must open nothing)."""
+        live = (cls.user == user.id) & cls.used_at.is_null()
+        if purpose is not None:
+            live &= cls.purpose == purpose
+        cls.update(used_at=utcnow()).where(live).execute()
 
 
 def recorded_mobiles(resident_id: str) -> list[str]:

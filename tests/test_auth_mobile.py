@@ -14,6 +14,7 @@ from .helpers import field_error, page
 
 NEW_MOBILE = "13955550123"
 PASSWORD = Factory.PASSWORD
+NEW_PASSWORD = "Harbour-Lantern-77"
 
 
 @pytest.fixture
@@ -106,12 +107,21 @@ def test_staff_and_strangers_do_not_reach_it(client, make, login):
 def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     app, client, make, login, conn, sms_box
 ):
-    """At the counter: the ID card seen, a code to the new phone read out; the number is the
-    account's, every session of it ends (the lost phone was logged in), the old number is told,
-    and the person resets the password with the new number."""
-    citizen = make.citizen(proven=False)  # its number untied: the clerk's change ties the new one
+    """At the counter: the ID card seen, a code to the new phone read out. Every session of the
+    account ends when the code is sent (the lost phone was logged in, and cannot see or lock the
+    counter's code), the password stops working and the e-mail address goes (a thief's or an
+    impostor's), a reset code sent to the old number opens nothing, and the old number is told.
+    The person sets a password with the new number; as one clerk alone ties no number to a
+    person, the identity is then to be proven again."""
+    from models import IdentityProof
+
+    citizen = make.citizen(email="thief@example.org")
     lost_phone = app.test_client()
     make.login(lost_phone, citizen)
+    # Whoever has the lost phone asks for a reset code to it first.
+    thief = app.test_client()
+    thief.post("/password/forgot", data={"account": citizen.mobile})
+    old_reset_code = re.search(r"\d{6}", texts_to(sms_box, citizen.mobile)[0]).group(0)
     clerk = make.staff("vehicle_clerk")
     login(clerk)
     form = page(client.get("/staff/identity/mobile")).find(id="counter-mobile-form")
@@ -124,6 +134,7 @@ def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     assert client.post("/staff/identity/mobile", data=unseen).status_code == 422
     sent = client.post("/staff/identity/mobile", data={**unseen, "seen_card": "y"})
     assert sent.status_code == 303
+    assert lost_phone.get("/account").status_code == 302  # its session ended at once
     step_two = page(client.get(sent.location))
     assert citizen.real_name in step_two.find(id="counter-account").get_text()
     ticket = step_two.find("input", attrs={"name": "ticket"})["value"]
@@ -136,15 +147,52 @@ def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     done = client.post("/staff/identity/mobile/confirm", data={"ticket": ticket, "code": code})
     assert done.status_code == 303
     with conn():
-        assert User.get_by_id(citizen.id).mobile == NEW_MOBILE
-        assert User.get_by_id(citizen.id).mobile_tied_at is not None  # the ID card was seen
+        fresh = User.get_by_id(citizen.id)
+        assert fresh.mobile == NEW_MOBILE and fresh.email is None
+        assert fresh.mobile_tied_at is None  # one clerk alone ties no number to a person
         changed = AuditEvent.get(
             (AuditEvent.action == "account.mobile_changed") & (AuditEvent.result == "ok")
         )
         assert changed.actor_id == clerk.id
-    assert lost_phone.get("/account").status_code == 302  # its session ended
     assert texts_to(sms_box, citizen.mobile)  # the old number is told
-    assert client.post("/password/forgot", data={"account": NEW_MOBILE}).status_code == 303
+    # The old password no longer works; the reset code sent to the old number opens nothing.
+    assert (
+        thief.post("/login", data={"account": NEW_MOBILE, "password": PASSWORD}).status_code == 422
+    )
+    assert reset_with(thief, old_reset_code).status_code == 422
+    # The person sets a password with the new number; the identity is to be proven again.
+    person = app.test_client()
+    person.post("/password/forgot", data={"account": NEW_MOBILE})
+    new_code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
+    assert reset_with(person, new_code).status_code == 303
+    with conn():
+        assert not IdentityProof.select().where(IdentityProof.user == citizen.id).exists()
+
+
+def reset_with(client, code):
+    data = {"code": code, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    return client.post("/password/reset", data=data)
+
+
+def test_a_session_on_the_lost_phone_cannot_see_or_lock_the_counters_code(
+    app, client, make, login, sms_box
+):
+    """The counter's code has its own purpose and counters: the account's own page shows no
+    code waiting, and wrong codes typed there do not lock the clerk's step."""
+    citizen = make.citizen()
+    clerk = make.staff("vehicle_clerk")
+    login(clerk)
+    data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
+    sent = client.post("/staff/identity/mobile", data=data)
+    ticket = page(client.get(sent.location)).find("input", attrs={"name": "ticket"})["value"]
+    lost_phone = app.test_client()
+    make.login(lost_phone, citizen)  # logged in again after the send (with the password)
+    assert lost_phone.get("/account/mobile/confirm").location.endswith("/account/mobile")
+    for n in range(6):
+        lost_phone.post("/account/mobile/confirm", data={"code": f"{n:06d}"})
+    code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
+    done = client.post("/staff/identity/mobile/confirm", data={"ticket": ticket, "code": code})
+    assert done.status_code == 303
 
 
 def test_only_counter_clerks_set_numbers(client, make, login):

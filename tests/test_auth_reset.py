@@ -45,6 +45,10 @@ def test_a_citizen_resets_a_forgotten_password_and_other_sessions_end(
     # By ID number: it never goes into an address or back into a page.
     asked = client.post("/password/forgot", data={"account": citizen.resident_id})
     assert asked.status_code == 303 and asked.location == "/password/reset"
+    # The session cookie is only signed: the account in it is sealed.
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    readable = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert "reset_account" in readable and citizen.resident_id not in str(readable)
     step_two = page(client.get(asked.location))
     assert "**" in step_two.find(id="reset-account").get_text()
     code = code_sent_to(sms_box, citizen.mobile)
@@ -87,7 +91,7 @@ def test_a_staff_account_is_not_reset_here(client, make, sms_box):
     assert sms_box.messages(keep=None) == []
 
 
-def test_a_code_allows_five_tries_from_everyone_together_and_a_stranger_cannot_lock_the_owner(
+def test_a_strangers_wrong_guesses_kill_one_code_not_the_owners_reset(
     app, client, make, conn, sms_box
 ):
     """A stranger's wrong guesses use up one code, not the owner's right to reset: the owner's
@@ -147,3 +151,41 @@ def test_a_reset_by_a_number_never_tied_to_the_person_withdraws_the_identity(
             assert IdentityProof.select().where(IdentityProof.user == citizen.id).exists() == (
                 citizen is tied
             )
+
+
+def test_without_the_code_the_password_rule_says_nothing_of_the_account(app, client, make, sms_box):
+    """A password holding the account's other identifier is refused only once the code is
+    right: before, a wrong code gives the same answer as for an account that does not exist,
+    so nobody links an ID number to a mobile by trying passwords. The identifier typed is
+    refused in a password for every account, existing or not."""
+    citizen = make.citizen()
+    client.post("/password/forgot", data={"account": citizen.resident_id})
+    guess = f"Zq{citizen.mobile}!"
+    known = page(reset(client, "000000", password=guess), 422)
+    other = app.test_client()
+    other.post("/password/forgot", data={"account": "110101199003074477"})
+    unknown = page(reset(other, "000000", password=guess), 422)
+    assert field_error(known, "code") == field_error(unknown, "code") != ""
+    assert field_error(known, "password") == field_error(unknown, "password") == ""
+    typed = page(reset(other, "000000", password="Zq110101199003074477!"), 422)
+    assert field_error(typed, "password")
+
+
+def test_the_owners_own_address_keeps_its_count_of_sends(app, make, sms_box):
+    """Strangers asking for the owner's codes use up the strangers' count; from an address the
+    owner logged in from, a code is still sent."""
+    citizen = make.citizen()
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    make.login(owner, citizen)
+    for n in range(4):
+        stranger = app.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        stranger.post("/password/forgot", data={"account": citizen.mobile})
+    assert len(texts_to(sms_box, citizen.mobile)) == 3  # the fourth stranger was sent nothing
+    owner.post("/password/forgot", data={"account": citizen.mobile})
+    assert len(texts_to(sms_box, citizen.mobile)) == 4
+
+
+def texts_to(sms_box, mobile):
+    return [m for m in sms_box.messages(keep=None) if m["mobile"] == mobile]

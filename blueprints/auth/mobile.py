@@ -1,22 +1,26 @@
 """A citizen's new mobile number: asked with the current password (or, for someone who lost the
-phone, by a clerk at an office counter who saw the ID card), confirmed with a code sent to the
-new number, and told to the old one.
+phone or whose ID number someone else registered, by a clerk at an office counter who saw the
+ID card), confirmed with a code sent to the new number, and told to the old one.
 
 The mobile number logs in, receives the password-reset codes and the notices by SMS, so a
 change needs what only the owner has: the password (a session left open is not enough) and
-the new phone. Wrong passwords and wrong codes are throttled per account and per address, and
-the sends per account and per address (core.identity's limits). The old number is told by SMS
-that the number changed, so that a change the owner did not make does not go unnoticed.
+the new phone. Wrong passwords and wrong codes are throttled per account and per address (at a
+counter: per clerk), and the sends too. A change retires every other code of the account, and
+the old number is told by SMS, so that a change the owner did not make does not go unnoticed.
 """
 
 import contextlib
+import secrets
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
 
 from core import sms
 from core.audit import audit, client_addr
 from core.identity import (
+    WRONG_CODE,
     WRONG_PER_ACCOUNT,
     WRONG_PER_ADDR,
     WRONG_WINDOW,
@@ -26,17 +30,18 @@ from core.identity import (
     send_challenge,
     spend_code,
 )
-from core.notices import kind, notify
-from core.passwords import verify_password
+from core.notices import kind, locale_of, notify
+from core.passwords import hash_password, verify_password
 from models import SmsChallenge, Throttle, User, utcnow, write_tx
 from rules.validators import mask_mobile
 
 SENDS_PER_ACCOUNT = 3
 SENDS_PER_ADDR = 10
-SENDS_PER_CLERK = 30  # an office counter serves many people an hour
-# What a code of this step is for: its HMAC names it (core.identity.hash_code).
+SENDS_PER_CLERK = 20  # an office counter serves many people an hour, a clerk not hundreds
+# What a code is for: its HMAC names it (core.identity.hash_code). The counter's codes have
+# their own purpose and counters: a session left on a lost phone cannot see, void or lock them.
 PURPOSE = "mobile-change"
-WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
+COUNTER_PURPOSE = "mobile-counter"
 TAKEN = _l("This mobile number is used by another account.")
 
 kind(
@@ -55,8 +60,14 @@ class MobileRefused(IdentityRefused):
     """A step of the change refused, with the end of a lock when one holds (words() says it)."""
 
 
-def _wrong_keys(user, step: str) -> list[tuple[str, int]]:
-    """Throttle keys of wrong passwords ("password") or codes ("code") and their limits."""
+def _keys(step: str, user: User, clerk: User | None = None) -> list[tuple[str, int]]:
+    """Throttle keys of wrong passwords ("password") or codes ("code"), with their limits: per
+    account, and per address (at a counter: per clerk)."""
+    if clerk is not None:
+        return [
+            (f"mobile-counter-{step}:user:{user.id}", WRONG_PER_ACCOUNT),
+            (f"mobile-counter-{step}:clerk:{clerk.id}", WRONG_PER_ADDR),
+        ]
     return [
         (f"mobile-{step}:user:{user.id}", WRONG_PER_ACCOUNT),
         (f"mobile-{step}:addr:{client_addr()}", WRONG_PER_ADDR),
@@ -69,11 +80,15 @@ def _refuse_when_locked(keys, message) -> None:
         raise MobileRefused(message, until)
 
 
+def _taken(mobile: str, user: User) -> bool:
+    return User.select().where((User.mobile == mobile) & (User.id != user.id)).exists()
+
+
 def check_new_number(user: User, mobile: str) -> None:
     """MobileRefused at the number's field when it is the account's own or another's."""
     if mobile == user.mobile:
         raise MobileRefused(_l("This is the number the account uses already."), field="mobile")
-    if User.select().where(User.mobile == mobile).exists():
+    if _taken(mobile, user):
         raise MobileRefused(TAKEN, field="mobile")
 
 
@@ -81,7 +96,7 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
     """Check the password and the new number, and send it a code; returns it masked.
     MobileRefused (with the field at fault) when the password is wrong, the number is the
     account's own or another's, or a limit holds."""
-    password_keys = _wrong_keys(user, "password")
+    password_keys = _keys("password", user)
     _refuse_when_locked(password_keys, _l("Too many wrong passwords."))
     if not verify_password(user.password_hash, password):
         for key, limit in password_keys:
@@ -93,76 +108,106 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
         "[jiaoguan] Your code to make this number your account's is %(code)s, valid for 10 "
         "minutes. If you did not ask for it, ignore this message."
     )
-    return _send_code(
-        user, mobile, user, (f"mobile-send:addr:{client_addr()}", SENDS_PER_ADDR), text
+    keys = [
+        (f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT),
+        (f"mobile-send:addr:{client_addr()}", SENDS_PER_ADDR),
+    ]
+    return send_challenge(
+        user, mobile, PURPOSE, keys, text, "account.mobile_code_sent", user, MobileRefused
     )
 
 
 def send_counter_code(clerk: User, account: User, mobile: str) -> str:
-    """At an office counter, for a person who lost the phone (and maybe the password): after
-    seeing the ID card, the clerk sends a code to the new number, which the person reads out.
-    Throttled per account and per clerk; returns the number masked."""
+    """At an office counter, for a person who lost the phone or whose ID number someone else
+    registered: after seeing the ID card, the clerk sends a code to the person's number, which
+    they read out. Every session of the account ends now (a session left on a lost phone must
+    not interfere). Throttled per account and per clerk; returns the number masked."""
+    if account.is_staff or not account.active:
+        raise MobileRefused(_l("This is not an active citizen's account."), field="resident_id")
     check_new_number(account, mobile)
     text = _l(
-        "[jiaoguan] The office counter asks for this code to put this number on your account: "
+        "[jiaoguan] The office counter asks for this code to bind this number to your account: "
         "%(code)s, valid for 10 minutes. Tell it only to the clerk in front of you."
     )
-    return _send_code(
-        account, mobile, clerk, (f"mobile-send:clerk:{clerk.id}", SENDS_PER_CLERK), text
-    )
-
-
-def _send_code(user: User, mobile: str, actor: User, limit: tuple[str, int], text) -> str:
-    """Send `user` a code for the new number, counted per account and under `limit` (the
-    address's, or the clerk's); returns the number masked."""
-    keys = [(f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT), limit]
+    keys = [
+        (f"mobile-counter-send:user:{account.id}", SENDS_PER_ACCOUNT),
+        (f"mobile-counter-send:clerk:{clerk.id}", SENDS_PER_CLERK),
+    ]
+    with write_tx():
+        User.get_by_id(account.id).rotate_session_token()
     return send_challenge(
-        user, mobile, PURPOSE, keys, text, "account.mobile_code_sent", actor, MobileRefused
+        account,
+        mobile,
+        COUNTER_PURPOSE,
+        keys,
+        text,
+        "account.mobile_code_sent",
+        clerk,
+        MobileRefused,
     )
 
 
-def pending_mobile(user: User) -> str | None:
-    """The new number a live code of this step was sent to, masked; None when there is none."""
-    challenge = SmsChallenge.live_for(user, PURPOSE)
+def pending_mobile(user: User, clerk: User | None = None) -> str | None:
+    """The new number a live code of this step (the citizen's own, or the counter's) was sent
+    to, masked; None when there is none."""
+    challenge = SmsChallenge.live_for(user, COUNTER_PURPOSE if clerk else PURPOSE)
     return mask_mobile(challenge.mobile) if challenge is not None else None
 
 
 def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
-    """Make the number the code was sent to the account's (at a counter: named the `clerk`,
-    whose wrong codes count too, and every session of the account ends, as the lost phone may
-    still be logged in); the old number is told by SMS. MobileRefused when the code is
-    wrong, used or expired, when wrong codes locked the step, or when another account took the
-    number meanwhile."""
-    keys = _wrong_keys(user, "code")
-    if clerk is not None:
-        keys[1] = (f"mobile-code:clerk:{clerk.id}", WRONG_PER_ADDR)
+    """Make the number the code was sent to the account's; every other code of the account is
+    retired (one sent to the old number, a reset code say, must open nothing), and the old
+    number is told by SMS.
+
+    At a counter (`clerk`): the password is made unusable and the e-mail address dropped (they
+    may be a thief's, or the impostor's who registered the ID number), every session ends,
+    and the number is not taken as tied to the person: the reset that follows withdraws the
+    identity proofs, and the person proves again (one clerk alone cannot hand anyone a proven
+    account). MobileRefused when the code is wrong, used or expired, when wrong codes locked
+    the step, or when another account has the number meanwhile."""
+    purpose = COUNTER_PURPOSE if clerk is not None else PURPOSE
+    keys = _keys("code", user, clerk)
     _refuse_when_locked(keys, _l("Too many wrong codes."))
-    challenge = spend_code(user, code, keys, PURPOSE)
     actor = clerk or user
+
+    def still_free(challenge) -> None:
+        if _taken(challenge.mobile, user):
+            audit("account.mobile_changed", user, actor=actor, result="refused")
+            raise MobileRefused(TAKEN, field="code")
+
+    challenge = spend_code(user, code, keys, purpose, check=still_free)
     if challenge is None:
         audit("account.mobile_changed", user, actor=actor, result="refused")
         raise MobileRefused(WRONG_CODE, field="code")
-    with write_tx():
-        fresh = User.get_by_id(user.id)
-        old = fresh.mobile
-        if User.select().where((User.mobile == challenge.mobile) & (User.id != user.id)).exists():
-            raise MobileRefused(TAKEN, field="code")
-        fresh.mobile = challenge.mobile
-        # Tied to the person when a clerk saw the ID card, or the proven account moved to it.
-        fresh.mobile_tied_at = utcnow() if clerk is not None or identity_proven(fresh) else None
-        fresh.save()
-        if clerk is not None:
-            fresh.rotate_session_token()  # the lost phone may still be logged in
-        words = {"from_": mask_mobile(old), "to": mask_mobile(fresh.mobile)}
-        audit("account.mobile_changed", fresh, actor=actor, detail={**words})
-        notify(fresh, "account.mobile_changed", **words)
+    unusable = hash_password(secrets.token_urlsafe(32)) if clerk is not None else None
+    try:
+        with write_tx():
+            fresh = User.get_by_id(user.id)
+            old = fresh.mobile
+            fresh.mobile = challenge.mobile
+            if clerk is not None:
+                fresh.password_hash = unusable
+                fresh.email, fresh.notice_email = None, False
+                fresh.mobile_tied_at = None
+                fresh.rotate_session_token()
+            else:
+                # Tied to the person when the account moving to it is proven.
+                fresh.mobile_tied_at = utcnow() if identity_proven(fresh) else None
+            fresh.save()
+            SmsChallenge.retire_all(fresh)
+            words = {"from_": mask_mobile(old), "to": mask_mobile(fresh.mobile)}
+            audit("account.mobile_changed", fresh, actor=actor, detail={**words})
+            notify(fresh, "account.mobile_changed", **words)
+    except IntegrityError:  # another account took the number between the check and the save
+        raise MobileRefused(TAKEN, field="code") from None
     Throttle.reset(keys[0][0])
     if old:
-        text = _(
-            "[jiaoguan] Your account now uses the mobile number %(to)s instead of this one. If "
-            "this was not you, call the vehicle office at once.",
-            to=mask_mobile(fresh.mobile),
-        )
+        with force_locale(locale_of(fresh)):
+            text = _(
+                "[jiaoguan] Your account now uses the mobile number %(to)s instead of this "
+                "one. If this was not you, call the vehicle office at once.",
+                to=mask_mobile(fresh.mobile),
+            )
         # The change stands if this fails: the account's inbox has the notice.
         with contextlib.suppress(sms.SmsError):
             sms.send(old, text)

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from core.audit import audit, client_addr
 from core.identity import (
     SEND_WINDOW,
+    WRONG_CODE,
     WRONG_PER_ADDR,
     IdentityRefused,
     locked_until,
@@ -35,7 +36,6 @@ SENDS_PER_ACCOUNT = 3
 SENDS_PER_ADDR = 10
 # What a reset code is for: its HMAC names it (core.identity.hash_code).
 PURPOSE = "password-reset"
-WRONG_CODE = _l("This code is wrong, used or expired. Check the message, or ask for a new code.")
 
 
 class ResetRefused(IdentityRefused):
@@ -100,14 +100,20 @@ def reset_password(account: str, code: str, password: str) -> ResetDone:
     until = locked_until(keys)
     if until:
         raise ResetRefused(_l("Too many wrong codes."), until, "code")
-    if user is not None:
-        # The form knew only what was typed: the account's other identifier is refused too,
-        # before the code is spent.
+
+    def fits(challenge) -> None:
+        """Once the code is right, before it is spent: it went to the account's number as it
+        is now (a number changed since opens nothing), and the password contains neither of
+        the account's identifiers (the form knew only the one typed). Asked only then, so a
+        stranger without the code learns nothing of the account from it."""
+        if challenge.mobile != user.mobile:
+            raise ResetRefused(WRONG_CODE, field="code")
         try:
             check_policy(password, user.resident_id or "", user.mobile or "")
         except ValidationError as exc:
             raise ResetRefused(exc.args[0], field="password") from None
-    if spend_code(user, code, keys, PURPOSE) is None:
+
+    if spend_code(user, code, keys, PURPOSE, check=fits) is None:
         if user is not None:
             audit("account.password_reset", user, actor=user, result="refused")
         raise ResetRefused(WRONG_CODE, field="code")

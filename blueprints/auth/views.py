@@ -1,11 +1,15 @@
 """Views of the account pages."""
 
+import base64
 import datetime as dt
+import hashlib
 
 import pyotp
 import segno
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from cryptography.fernet import Fernet, InvalidToken
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from peewee import IntegrityError
 
@@ -13,6 +17,7 @@ from core.access import login_required
 from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
+from core.identity import CODE_TTL_SECONDS
 from core.passwords import hash_password, verify_password
 from core.privacy import no_personal_data
 from core.security import local_path
@@ -40,7 +45,13 @@ from .forms import (
 from .service import check_code_step, check_password_step
 
 ISSUER = "jiaoguan"
-REGISTER_TAKEN_LIMIT = 10  # registrations refused as taken, per client address per hour
+REGISTER_TAKEN_LIMIT = 10
+# The registration's answer when the ID number has an account, with the way on for its holder.
+ID_TAKEN = _l(
+    "An account with this ID number exists already. If you forgot its password, reset it; if you "
+    "never made it, take your ID card to an office counter, where a clerk puts your mobile "
+    "number on it."
+)  # registrations refused as taken, per client address per hour
 
 
 def safe_next(default: str) -> str:
@@ -88,13 +99,7 @@ def register():
     if form.validate_on_submit():
         taken = False
         if User.get_or_none(User.resident_id == form.resident_id.data):
-            form.resident_id.errors.append(
-                _(
-                    "An account with this ID number exists already. If you forgot its password, "
-                    "reset it; if you never made it, take your ID card to an office counter, "
-                    "where a clerk puts your mobile number on it."
-                )
-            )
+            form.resident_id.errors.append(str(ID_TAKEN))
             taken = True
         if User.get_or_none(User.mobile == form.mobile.data):
             form.mobile.errors.append(_("This mobile number is used by another account."))
@@ -114,13 +119,7 @@ def register():
                     audit("account.register", user, actor=user)
             except IntegrityError:
                 # The same ID number or mobile registered a moment ago (a double submit).
-                form.resident_id.errors.append(
-                _(
-                    "An account with this ID number exists already. If you forgot its password, "
-                    "reset it; if you never made it, take your ID card to an office counter, "
-                    "where a clerk puts your mobile number on it."
-                )
-            )
+                form.resident_id.errors.append(str(ID_TAKEN))
                 return render("auth/register.html", "auth/_register_form.html", 422, form=form)
             start_session(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.real_name), "ok")
@@ -250,6 +249,7 @@ def logout():
             user.rotate_session_token()
             audit("logout", user)
     logout_user()
+    session.pop(RESET_ACCOUNT, None)
     return redirect(url_for("main.home"), code=303)
 
 
@@ -286,8 +286,26 @@ def account():
 
 
 # The account a reset was asked for, kept in the session between the two steps: in the URL an
-# ID number would stay in the browser's history and the server's logs.
+# ID number would stay in the browser's history and the server's logs. Sealed (encrypted, as
+# the session cookie is only signed) and good for the code's life: someone later at a shared
+# browser reads nothing from it.
 RESET_ACCOUNT = "reset_account"
+
+
+def _sealer() -> Fernet:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"reset-account:" + secret).digest()))
+
+
+def remembered_reset_account() -> str | None:
+    """The account step one named, while its code can still come back; else None."""
+    sealed = session.get(RESET_ACCOUNT)
+    if not sealed:
+        return None
+    try:
+        return _sealer().decrypt(sealed.encode(), ttl=CODE_TTL_SECONDS).decode()
+    except InvalidToken:
+        return None
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -303,7 +321,7 @@ def forgot_password():
             form.account.raw_data, form.account.data = [], ""  # never an ID number sent back
         else:
             # The same answer whether or not an account exists (nobody learns which do).
-            session[RESET_ACCOUNT] = form.account.data
+            session[RESET_ACCOUNT] = _sealer().encrypt(form.account.data.encode()).decode()
             return redirect(url_for("auth.reset_password"), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template("auth/forgot.html", form=form), status
@@ -313,10 +331,11 @@ def forgot_password():
 @no_personal_data
 def reset_password():
     """The code from the SMS and a new password: every session of the account ends."""
-    account = session.get(RESET_ACCOUNT)
+    account = remembered_reset_account()
     if not account:
         return redirect(url_for("auth.forgot_password"), code=303)
     form = ResetPasswordForm()
+    form.personal = [account]  # refused in a password whether or not the account exists
     if form.validate_on_submit():
         try:
             done = reset.reset_password(account, form.code.data, form.password.data)

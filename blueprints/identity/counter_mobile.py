@@ -100,8 +100,10 @@ def counter_mobile_confirm():
         else:
             flash(
                 _(
-                    "The account of %(name)s now uses the new number, and its sessions ended. "
-                    "The person can log in, or reset the password, with it.",
+                    "The account of %(name)s now uses the new number; its password no longer "
+                    "works and its sessions ended. The person now sets a password with "
+                    "“Forgot your password?”, logs in, and reads out the reference on their "
+                    "identity page, so that you can activate the account again.",
                     name=account.real_name,
                 ),
                 "ok",
