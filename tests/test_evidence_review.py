@@ -97,6 +97,7 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
 
     seen = page(party.get(f"/evidence/cases/{case.id}")).find(id=f"review-{request.id}")
     assert "照片含第三人隐私，不予公开" in seen.select_one(".review-answer").get_text()
+    assert "已答复" in seen.get_text()  # its state, not "time of answer"
     # Answered: now it closes.
     desk.post(f"/evidence/cases/{case.id}/progress", data=close)
     with conn():

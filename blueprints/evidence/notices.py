@@ -69,13 +69,13 @@ kind(
 # The next step while the review period runs, once the determination is delivered and once
 # the evidence is open: the same words for a party told then and one added later.
 REVIEW_BY_DELIVERED = _l(
-    "A review of the determination may be asked for in writing at %(office)s by "
-    "%(review_by_on)s. Under the general procedure the evidence is opened to you online "
-    "first: you will be told."
+    "A review of the determination may be asked of %(office)s until the end of "
+    "%(review_by_on)s. Under the general procedure the evidence is opened to you online first "
+    "(you will be told), and you ask for the review on the case page."
 )
 REVIEW_BY_OPEN = _l(
-    "Open the case page to review it. A review (复核) of the determination may be asked "
-    "for in writing at %(office)s by %(review_by_on)s."
+    "Open the case page to review it. A review (复核) of the determination may be asked for "
+    "there until the end of %(review_by_on)s."
 )
 # A party added once the case has moved on is told where it stands then (tell_added), not
 # that there is nothing to do yet.
