@@ -124,6 +124,16 @@ def test_the_origin_refusing_the_archive_stops_the_case(net):
     with qingdao.act():
         assert Vehicle.get_by_id(t.car.id).status == "normal"  # still Qingdao's
         assert OutgoingTransfer.get_by_id(t.out_id).open_vehicle_id is None
+    # Once the reason is gone, the sale can be made again: Jinan keeps a copy of the car from
+    # the first case, and Qingdao is asked again (the copy's seller is a user there).
+    from blueprints.transfer import service
+
+    with jinan.act():
+        vehicle, answer = service.vehicle_for_sale(t.car.vin, t.car.plate, t.seller_rid)
+        assert vehicle is not None and not vehicle.registration_office.is_local
+        assert answer is not None and answer["peer_url"] == qingdao.url
+    open_case(jinan, t, "INV-NET-2B")
+    wait_for(lambda: outgoing(qingdao, t) is not None, what="the second opening at Qingdao")
 
 
 # --- Bad transfer messages ---------------------------------------------------------------

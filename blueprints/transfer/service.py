@@ -192,6 +192,20 @@ def find_vehicle(vin: str, plate: str, seller_resident_id: str) -> Vehicle | Non
     )
 
 
+def vehicle_for_sale(vin: str, plate: str, seller_resident_id: str):
+    """The vehicle a sale's invoice names, with the origin deployment's answer when another
+    deployment registers it: (vehicle, None) when it is registered at an office this deployment
+    keeps; else the deployment that issues its plate is asked (links.find_remote_vehicle), also
+    when we keep a copy of the vehicle from an earlier sale that fell through (the copy may be
+    stale, and its seller is a user there, not here). (None, None) when nothing matches;
+    StepError when the origin cannot be asked."""
+    vehicle = find_vehicle(vin, plate, seller_resident_id)
+    ours = vehicle is not None and vehicle.registration_office.is_local
+    if vehicle is not None and (ours or links.peer_for_plate(plate) is None):
+        return vehicle, None
+    return links.find_remote_vehicle(vin, plate, seller_resident_id) or (None, None)
+
+
 def open_case(
     *,
     vehicle,

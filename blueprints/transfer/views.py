@@ -54,10 +54,10 @@ from .service import (
     choose_plate,
     confirm,
     decline,
-    find_vehicle,
     give_residence_permit,
     offered_plates,
     open_case,
+    vehicle_for_sale,
 )
 
 # One message for any mismatch: the form must not tell which of the three is wrong.
@@ -189,19 +189,14 @@ def open_from_form(form, buyer, market=None):
     if verdict.kind and not attempt.counted:
         form.form_errors.append(identity_refusal(verdict))
         return None
-    vehicle = find_vehicle(form.vin.data, form.plate.data, form.seller_resident_id.data)
-    origin_answer = None
-    if vehicle is None:
-        # Registered in another city's deployment: ask its office (a signed enquiry).
-        try:
-            found = links.find_remote_vehicle(
-                form.vin.data, form.plate.data, form.seller_resident_id.data
-            )
-        except StepError as exc:
-            form.form_errors.append(str(exc.message))
-            return None
-        if found is not None:
-            vehicle, origin_answer = found
+    try:
+        # Registered in another city's deployment: its office is asked (a signed enquiry).
+        vehicle, origin_answer = vehicle_for_sale(
+            form.vin.data, form.plate.data, form.seller_resident_id.data
+        )
+    except StepError as exc:
+        form.form_errors.append(str(exc.message))
+        return None
     if vehicle is None:
         form.form_errors.append(str(NO_MATCH))
         return None
