@@ -29,10 +29,11 @@ from .helpers import page
 
 @pytest.fixture
 def party_case(make, login):
-    """A case open for review with one party, whose client is logged in."""
+    """A case open for review with one party, whose client is logged in. The account's name
+    has a typo: the copies carry the party's name as the case records it."""
     case = make.accident_case()
-    citizen = make.citizen(real_name="孙志强")
-    make.party(case, citizen)
+    citizen = make.citizen(real_name="孙志墙")
+    make.party(case, citizen, name="孙志强")
     login(citizen)
     return case, citizen
 
@@ -283,7 +284,7 @@ def test_views_are_logged_and_parties_see_their_case_log(app, client, make, conn
 
 
 def test_officer_sees_who_looked_with_copy_numbers(app, client, make, login, conn, party_case):
-    case, _citizen = party_case
+    case, citizen = party_case
     item = make.evidence(case)
     client.get(f"/evidence/cases/{case.id}/items/{item.id}/download")
     client.post("/logout", data={})
@@ -294,7 +295,7 @@ def test_officer_sees_who_looked_with_copy_numbers(app, client, make, login, con
     soup = page(client.get(f"/evidence/cases/{case.id}/log"))
     assert serial in soup.get_text()
     soup = page(client.get(f"/evidence/cases/{case.id}/items/{item.id}"))
-    assert "孙志强" in soup.get_text()
+    assert citizen.real_name in soup.get_text()  # the account that looked
 
 
 def test_watermark_functions_directly():

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from core.i18n import localtime
 from core.uploads import EXTENSIONS, absolute_path
-from models import AccidentCase, EvidenceAccess, EvidenceItem, Throttle, User, write_tx
+from models import AccidentCase, CaseParty, EvidenceAccess, EvidenceItem, Throttle, User, write_tx
 from rules.validators import mask_id
 
 from .files import LAYOUT, watermark
@@ -21,10 +21,11 @@ from .service import CaseAccess
 COPIES_SUBFOLDER = "evidence-copies"  # parties' watermarked copies, kept (file_bytes)
 
 
-def watermark_lines(user: User, case: AccidentCase, access_row: EvidenceAccess) -> list:
-    """What a party's copy says about its source: who, when, which case, which copy."""
+def watermark_lines(party: CaseParty, case: AccidentCase, access_row: EvidenceAccess) -> list:
+    """What a party's copy says about its source: who (the party as the case records them, not
+    the account's own typing of the name), when, which case, which copy."""
     return [
-        f"{user.real_name}  {mask_id(user.resident_id)}",
+        f"{party.name}  {mask_id(party.resident_id)}",
         f"{localtime(access_row.at, 'yyyy-MM-dd HH:mm')} · {case.case_no}",
         _("Copy No. %(n)s · for the parties' review only", n=f"{access_row.id:06d}"),
     ]
@@ -80,7 +81,7 @@ def file_bytes(access: CaseAccess, item: EvidenceItem, access_row: EvidenceAcces
         data = fh.read()
     if access.is_officer:
         return data
-    copy = watermark(data, item.mime, watermark_lines(access.user, access.case, access_row))
+    copy = watermark(data, item.mime, watermark_lines(access.party, access.case, access_row))
     keep_copy(kept, copy)
     for older in range(1, LAYOUT):
         with contextlib.suppress(OSError):
