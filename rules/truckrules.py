@@ -125,6 +125,26 @@ class Rule:
         return False
 
 
+def restricted_windows(rules_by_zone: dict, truck_class: str) -> list[Window]:
+    """The daily windows in which the zones' rules restrict this truck class (in order, each
+    once): when it needs a pass there."""
+    found = {
+        window
+        for rules in rules_by_zone.values()
+        for rule in rules
+        if truck_class in rule.classes
+        for window in rule.windows
+    }
+    return sorted(found, key=lambda w: (_minute(w.start), _minute(w.end)))
+
+
+def windows_meet(these, those) -> bool:
+    """Whether any window of `these` shares a minute of the day with any of `those` (a window
+    crossing midnight counts on both sides of it)."""
+    spans = [(s, e) for w in those for _offset, s, e in w.minutes()]
+    return any(s < e2 and s2 < e for w in these for _o, s, e in w.minutes() for s2, e2 in spans)
+
+
 def restricted_minutes(rules, truck_class: str, weekday: int) -> int:
     """Minutes of a local weekday on which the rules together restrict a truck class.
 

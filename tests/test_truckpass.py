@@ -520,11 +520,33 @@ def test_the_purpose_says_its_limits(client, make, login, clock):
     assert "246" in field_error(soup, "purpose") and "200" in field_error(soup, "purpose")
     assert soup.select_one("#purpose")["maxlength"] == "200"
     # The summary of the last step shows the windows as read.
-    summary = page(steps(client, truck.plate, zone, purpose="", windows="09：00～16：00"), 422)
-    assert "09:00-16:00" in summary.select_one(".summary").get_text()
-    short = steps(client, truck.plate, zone, purpose="运煤", windows="09：00～16：00")
+    summary = page(steps(client, truck.plate, zone, purpose="", windows="07：00～09：00"), 422)
+    assert "07:00-09:00" in summary.select_one(".summary").get_text()
+    short = steps(client, truck.plate, zone, purpose="运煤", windows="07：00～09：00")
     assert short.status_code == 303
-    assert created_pass().windows == "09:00-16:00"
+    assert created_pass().windows == "07:00-09:00"
+
+
+def test_the_hours_start_as_the_zones_restricted_ones_and_free_hours_are_refused(
+    client, make, login, clock
+):
+    """A pass is needed only when the zones restrict the truck: the hours are first filled with
+    those (not with a fixed 09:00-16:00), and hours wholly outside them are refused, naming the
+    restricted ones (a daytime pass for a zone closed to trucks at night would cover nothing)."""
+    owner = make.citizen()
+    truck = make.truck(owner)
+    night = make.zone({"windows": "22:00-06:00"}, name="崂山风景区")
+    login(owner)
+    data = {"plate": truck.plate, "truck_class": "heavy", "emission": "china6"}
+    client.post("/trucks/apply", data={**data, "step": "1"})
+    client.post("/trucks/apply", data={**data, "step": "2"})
+    at_dates = page(client.post("/trucks/apply", data={**data, "step": "3", "zones": [night.id]}))
+    assert at_dates.select_one("#windows")["value"] == "22:00-06:00"
+    soup = page(steps(client, truck.plate, night, windows="09:00-16:00"), 422)
+    said = field_error(soup, "windows")
+    assert "22:00-06:00" in said
+    # Hours that meet the restriction, even across midnight, are taken.
+    assert steps(client, truck.plate, night, windows="05:00-08:00").status_code == 303
 
 
 def test_someone_elses_truck_is_said_to_go_to_a_clerk_from_the_second_step(

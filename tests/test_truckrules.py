@@ -225,3 +225,33 @@ def test_windows_are_read_as_typed_in_chinese():
         assert format_windows(parse_windows(typed)) == "07:00-09:00, 17:00-19:00"
     with pytest.raises(ValueError):
         parse_windows("七点到九点")
+
+
+def test_windows_meet_across_midnight_and_restricted_windows_per_class():
+    from rules.truckrules import parse_windows, restricted_windows, windows_meet
+
+    night = parse_windows("22:00-06:00")
+    assert windows_meet(parse_windows("05:00-08:00"), night)
+    assert windows_meet(parse_windows("23:30-23:45"), night)
+    assert not windows_meet(parse_windows("09:00-16:00"), night)
+    assert not windows_meet(parse_windows("06:00-22:00"), night)  # touching is not meeting
+    rules = {
+        1: [
+            Rule(1, frozenset({"heavy"}), frozenset(range(1, 8)), tuple(night), frozenset(), 7),
+            Rule(
+                1,
+                frozenset({"medium", "heavy"}),
+                frozenset({1}),
+                tuple(parse_windows("17:00-19:00, 07:00-09:00")),
+                frozenset(),
+                7,
+            ),
+        ]
+    }
+    assert [str(w) for w in restricted_windows(rules, "heavy")] == [
+        "07:00-09:00",
+        "17:00-19:00",
+        "22:00-06:00",
+    ]
+    assert [str(w) for w in restricted_windows(rules, "medium")] == ["07:00-09:00", "17:00-19:00"]
+    assert restricted_windows(rules, "light") == []

@@ -180,7 +180,7 @@ def load_demo(context) -> None:
         "22:00-06:00",
         reason="违反通行规定，已撤销",
     )
-    issue(trucks[2], laoshan, APPROVED, today + dt.timedelta(days=5), 3, "09:00-17:00")  # future
+    issue(trucks[2], laoshan, APPROVED, today + dt.timedelta(days=5), 3, "22:00-05:00")  # future
     context.notes.append(
         f"{context.citizens[0].real_name}: truck {trucks[0].plate}, pass valid now in the old town"
     )

@@ -51,8 +51,10 @@ class ApplyForm(Form):
     end_date = DateField(_l("Last day"))
     windows = StringField(
         _l("Daily time windows"),
-        default="09:00-16:00",
-        description=_l("When the truck will enter, e.g. 09:00-16:00 or 22:00-05:00."),
+        description=_l(
+            "When the truck will be in the zone, e.g. 09:00-16:00 or 22:00-05:00; first filled "
+            "with the hours the zones restrict this truck."
+        ),
     )
     purpose = TextAreaField(
         _l("Purpose"),

@@ -172,6 +172,19 @@ def step_dates(start, end, windows_text: str, rules: dict, truck_class: str, emi
         errors.append(
             StepError(_l("Write the windows as 09:00-16:00, separated by commas."), "windows")
         )
+    restricted = truckrules.restricted_windows(rules, truck_class)
+    if not errors and restricted and not truckrules.windows_meet(windows, restricted):
+        # A pass for hours the zones leave free would cover nothing the driver needs.
+        errors.append(
+            StepError(
+                _l(
+                    "These zones restrict this truck only at %(windows)s: a pass is needed "
+                    "then. Give the hours the truck will be there within them.",
+                    windows=truckrules.format_windows(restricted),
+                ),
+                "windows",
+            )
+        )
     refuse_all(errors)
     refusals, _review = truckrules.check_application(rules, truck_class, emission, start, end)
     too_long = [r for r in refusals if r.code == "too-long"]

@@ -61,6 +61,10 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
             state["zone_ids"], state["rules"] = service.step_zones(
                 form.zones.data, form.zone_names, form.truck_class.data, form.emission.data
             )
+            if not (form.windows.data or "").strip():
+                # The hours the truck needs a pass in these zones, for the applicant to narrow.
+                restricted = truckrules.restricted_windows(state["rules"], form.truck_class.data)
+                form.windows.data = truckrules.format_windows(restricted)
         elif step == 4:
             state["windows"] = service.step_dates(
                 form.start_date.data,

@@ -43,7 +43,7 @@ def walk_the_steps(page, base_url, truck, zone, htmx: bool, double_tap: bool = F
             lambda: (
                 page.fill("#start_date", start.isoformat()),
                 page.fill("#end_date", (start + dt.timedelta(days=2)).isoformat()),
-                page.fill("#windows", "09:00-16:00"),
+                page.fill("#windows", "07:00-09:00"),
             ),
         ),
         (5, lambda: page.fill("#purpose", "钢材运输至港区")),
@@ -179,12 +179,12 @@ def test_switching_language_mid_application_keeps_the_step_and_what_was_typed(
         htmx_settled(phone)
         fill()
     phone.fill("#start_date", start.isoformat())
-    phone.fill("#windows", "09:00-16:00")
+    phone.fill("#windows", "17:30-19:00")
     with phone.expect_navigation():
         phone.click("form.lang button[value=en]")
     phone.locator(".wizard-step", has_text="Step 4 of 5").wait_for()
     assert phone.input_value("#start_date") == start.isoformat()
-    assert phone.input_value("#windows") == "09:00-16:00"
+    assert phone.input_value("#windows") == "17:30-19:00"
     assert phone.locator("html[lang=en]").count() == 1
     # Going on works as before: the earlier steps' answers rode along.
     phone.fill("#end_date", (start + dt.timedelta(days=2)).isoformat())
