@@ -89,6 +89,14 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
     warned = page(desk.get(f"/evidence/cases/{case.id}")).select_one(".flash-warn").get_text()
     assert "复核申请尚待答复" in warned
     answer = {f"r{request.id}-answer": "照片含第三人隐私，不予公开"}
+    # Sent, it cannot be changed: the officer is asked first, with the answer shown.
+    asked = page(desk.post(f"/evidence/reviews/{request.id}/answer", data=answer))
+    assert "照片含第三人隐私，不予公开" in asked.get_text() and asked.find("form")
+    with conn():
+        assert (
+            not AuditEvent.select().where(AuditEvent.action == "evidence.review_answered").exists()
+        )
+    answer["confirmed"] = "yes"
     assert desk.post(f"/evidence/reviews/{request.id}/answer", data=answer).status_code == 303
     assert not page(desk.get("/evidence/reviews")).find(id=f"review-request-{request.id}")
     with conn():

@@ -119,10 +119,23 @@ def review_queue():
 @role_required(ACCIDENT_OFFICER)
 @reads_personal_data("evidence.review_queue")
 def answer_review(request_id: int):
-    """Answer one review request; the party reads the answer on the case page. A missing
-    answer is said at that request's own answer field, in the queue drawn again."""
+    """Answer one review request, asked first; the party reads the answer on the case page. A
+    missing answer is said at that request's own answer field, in the queue drawn again."""
     form = ReviewAnswerForm(prefix=f"r{request_id}")
     if form.validate_on_submit():
+        if not confirmed():
+            # Sent, the answer reaches the party at once and cannot be changed: asked first.
+            nothing_to_audit()  # the officer's own words, nobody's data
+            return confirmation_page(
+                title=_("Send this answer?"),
+                message=_(
+                    "The party reads it on the case page at once, and it cannot be changed "
+                    "afterwards."
+                ),
+                details=[form.answer.data.strip()],
+                back=url_for("evidence.review_queue"),
+                button=_("Yes, send the answer"),
+            )
         try:
             review.answer_review(request_id, current_user._get_current_object(), form.answer.data)
         except StepError as exc:
