@@ -154,6 +154,7 @@ EXPECTED_ROUTES = {
     "POST /transfer/cases/<int:case_id>/inspect",
     "POST /transfer/cases/<int:case_id>/reinspect",
     "POST /transfer/cases/<int:case_id>/stop",
+    "POST /transfer/cases/<int:case_id>/withdraw",
     "POST /transfer/cases/<int:case_id>/archive/send",
     "POST /transfer/cases/<int:case_id>/archive/refuse",
     "POST /transfer/cases/<int:case_id>/register",

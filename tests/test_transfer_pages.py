@@ -662,3 +662,34 @@ def test_the_invoice_number_and_price_are_read_as_typed_and_their_errors_say_the
     )
     with conn():
         assert TransferCase.get_by_id(case_id).invoice_no == "12345678"
+
+
+def test_the_office_stops_a_confirmed_case_at_the_parties_request(make, as_user, conn):
+    """Once both confirmed, the parties cannot withdraw online and are told to ask the office:
+    the office can then stop the case, with what they said, asked first; both are told."""
+    from models import Notice
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    buyer_page = page(as_user(w.buyer).get(f"/transfer/cases/{case.id}"))
+    assert buyer_page.find(id="withdraw-form") is None  # the office's, not the parties'
+    clerk = as_user(w.clerk)
+    assert page(clerk.get(f"/transfer/cases/{case.id}")).find(id="withdraw-form")
+    url = f"/transfer/cases/{case.id}/withdraw"
+    assert field_error(page(clerk.post(url, data={"reason": ""}), 422), "reason")
+    said = {"reason": "买卖双方协商一致，取消交易"}
+    asked = page(clerk.post(url, data=said))
+    assert "买卖双方协商一致，取消交易" in asked.get_text()
+    with conn():
+        assert TransferCase.get_by_id(case.id).state == AWAITING_INSPECTION
+    clerk.post(url, data={**said, "confirmed": "yes"})
+    with conn():
+        stopped = TransferCase.get_by_id(case.id)
+        assert stopped.state == "stopped" and stopped.open_vehicle_id is None
+        assert stopped.reasons == [{"code": "withdrawn", "text": "买卖双方协商一致，取消交易"}]
+        told = {n.user_id for n in Notice.select().where(Notice.kind == "transfer.stopped")}
+        assert {w.buyer.id, w.seller.id} <= told
+    shown = page(as_user(w.seller).get(f"/transfer/cases/{case.id}")).get_text()
+    assert "应买卖双方要求撤回" in shown
+    # The origin's clerk cannot stop it so.
+    assert as_user(w.origin_clerk).post(url, data=said).status_code in (403, 404)

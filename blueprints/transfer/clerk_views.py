@@ -46,6 +46,7 @@ from .forms import (
     InspectionForm,
     MarketCaseForm,
     RefuseArchiveForm,
+    WithdrawForm,
 )
 from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
 from .office_service import (
@@ -56,6 +57,7 @@ from .office_service import (
     reinspect,
     send_archive,
     stop_after_failed_inspection,
+    withdraw_at_request,
 )
 from .views import (
     destination_choices,
@@ -326,6 +328,27 @@ def stop_case(case_id: int):
         lambda actor: stop_after_failed_inspection(case_id, actor),
         _("The case is stopped."),
         expect_stop=True,
+    )
+
+
+@bp.post("/cases/<int:case_id>/withdraw")
+@role_required(VEHICLE_CLERK)
+@no_personal_data
+def withdraw_case(case_id: int):
+    """Stop a confirmed case at the parties' request, with what they said (after
+    confirmation): once both confirmed, only the office can end it."""
+    found = clerk_of(case_id, "destination")
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        return respond(case_id, "bad", _("Please give a reason."), 422, withdraw_form=form)
+    reason = form.reason.data.strip()
+    return confirmed_step(
+        found,
+        STOP,
+        lambda actor: withdraw_at_request(case_id, actor, reason),
+        _("The case is stopped. Buyer and seller see the reason."),
+        expect_stop=True,
+        details=[reason],
     )
 
 

@@ -166,6 +166,15 @@ class RefuseArchiveForm(Form):
     )
 
 
+class WithdrawForm(Form):
+    """The destination office stops a confirmed case because the parties asked."""
+
+    reason = TextAreaField(
+        _l("What the parties asked, and why"),
+        validators=[DataRequired(REQUIRED), Length(min=4, max=500)],
+    )
+
+
 class PlateForm(Form):
     """The buyer picks one of the free plates offered."""
 

@@ -236,6 +236,8 @@ def reason_text(reason: dict) -> str:
         return _("Inspection failed: %(text)s", text=reason.get("text", ""))
     if code == "archive_refused":
         return _("The origin office refused to send the archive: %(text)s", text=reason["text"])
+    if code == "withdrawn":
+        return _("Withdrawn at the parties' request: %(text)s", text=reason.get("text", ""))
     if code == "origin_refused":
         return _(
             "The vehicle office of the city where the vehicle is registered cannot take part in "

@@ -201,6 +201,24 @@ def stop_after_failed_inspection(case_id: int, actor) -> TransferCase:
     return run_step(step)
 
 
+# A confirmed case the destination office may stop at the parties' request: once both have
+# confirmed, nobody can withdraw online, and the office is who they ask.
+WITHDRAWABLE = (AWAITING_INSPECTION, INSPECTION_FAILED, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
+
+
+def withdraw_at_request(case_id: int, actor, reason: str) -> TransferCase:
+    """The destination office stops a confirmed case because the parties asked, with what they
+    said (final, as every stop): the parties and the origin office are told."""
+
+    def step():
+        case = locked_case(case_id, *WITHDRAWABLE)
+        reasons = [{"code": "withdrawn", "text": reason}]
+        stop(case, reasons, actor=actor, office=case.destination_office)
+        return case
+
+    return run_step(step)
+
+
 def _requested_archive(case) -> ArchiveTransfer:
     """The case's archive request, still awaiting an answer (else the race was lost)."""
     archive = ArchiveTransfer.get_or_none(ArchiveTransfer.case == case)

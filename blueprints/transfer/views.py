@@ -44,9 +44,16 @@ from rules.validators import format_plate
 from . import bp, links, timeline_receipts
 from .asking import DECLINE, ask_first, ask_to_confirm_sale
 from .checks import run_checks, waits_for_permit
-from .forms import CaseForm, InspectionForm, PermitForm, PlateForm, RefuseArchiveForm
+from .forms import (
+    CaseForm,
+    InspectionForm,
+    PermitForm,
+    PlateForm,
+    RefuseArchiveForm,
+    WithdrawForm,
+)
 from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS, fmt_plate, fmt_price
-from .office_service import build_archive
+from .office_service import WITHDRAWABLE, build_archive
 from .service import (
     PLATE_STATES,
     StepError,
@@ -114,6 +121,8 @@ def case_context(case, roles, **forms) -> dict:
         context["permit_form"] = forms.get("permit_form") or PermitForm()
     if "destination" in roles and case.state == AWAITING_INSPECTION:
         context["inspection_form"] = forms.get("inspection_form") or InspectionForm()
+    if "destination" in roles and case.state in WITHDRAWABLE:
+        context["withdraw_form"] = forms.get("withdraw_form") or WithdrawForm()
     if "origin" in roles and case.state == AWAITING_ARCHIVE:
         context["refuse_form"] = forms.get("refuse_form") or RefuseArchiveForm()
         context["archive_preview"] = build_archive(case)
