@@ -208,3 +208,23 @@ def test_a_share_code_is_a_card_with_every_fact_and_its_button_in_view_at_360(
     )
     assert lines == 1
     context.close()
+
+
+def test_the_check_log_is_one_card_a_check_on_a_phone(phone, live_app, base_url):
+    """At 360 px each check is a card of labelled facts: its receipt link is in view, not cut
+    off past the right edge of a sideways-scrolling table."""
+    from blueprints.licence import checks
+
+    make = Factory(live_app)
+    el = make.elicence()
+    with live_app.test_request_context(), db.connection_context(), write_tx():
+        checks.log_check(el, "qr", "valid", None)
+    log_in(phone, base_url, el.holder)
+    phone.goto(f"{base_url}/licence/checks")
+    from tests.browser.pages import no_horizontal_scroll
+
+    assert no_horizontal_scroll(phone)
+    receipt = phone.locator("table.cards tbody td[data-label='回执'] a")
+    assert receipt.count() == 1
+    box = receipt.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360
