@@ -9,7 +9,7 @@ from blueprints.transfer import network_origin, office_service, service
 from blueprints.transfer.labels import fmt_plate
 from core.network import outbox
 from core.notices import render
-from models import Notice, OutboxMessage, OutgoingTransfer, User, Vehicle, utcnow
+from models import Notice, Office, OutboxMessage, OutgoingTransfer, User, Vehicle, utcnow
 from models.vehicles import MORTGAGED
 
 from .helpers import wait_for
@@ -152,6 +152,9 @@ def test_the_origin_refusing_the_archive_tells_its_seller(net):
             (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.stopped")
         )
         assert "抵押未解除" in render(stopped).what
+        # Questions go to the office that refused, here, not to the buyer's city's.
+        here = Office.get(Office.code == "370200").name
+        assert here in render(stopped).next_step
     wait_for(lambda: case_state(jinan, t) == "stopped", what="the refusal at Jinan")
     # The destination's stop was caused by the origin, so it is not relayed back: told once.
     assert seller_notices(qingdao, t).count("transfer.outgoing.stopped") == 1

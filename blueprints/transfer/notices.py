@@ -156,15 +156,25 @@ kind(
     next_step=_l("Nothing left to do. Keep the invoice %(invoice_no)s with your papers."),
     **CASE_PAGE,
 )
+
+
+def _stop_words(params: dict) -> dict:
+    """The reasons in words, and the office that answers questions about the stop: the origin
+    when it refused the archive (its reason), else the destination, which stopped the case."""
+    refused = any(r.get("code") == "archive_refused" for r in params.get("reasons") or [])
+    office = params.get("origin_office" if refused else "destination_office", "")
+    return {**_reasons(params), "ask_office": office}
+
+
 kind(
     "transfer.stopped",
     title=_l("Transfer case %(case_no)s was stopped"),
     what=_l("The transfer of %(plate)s was stopped: %(reasons)s"),
     next_step=_l(
         "This case cannot go on. Once the cause is dealt with, a new case can be opened with the "
-        "invoice; %(destination_office)s answers questions."
+        "invoice; %(ask_office)s answers questions."
     ),
-    prepare=_reasons,
+    prepare=_stop_words,
     **CASE_PAGE,
 )
 kind(
