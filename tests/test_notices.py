@@ -385,3 +385,22 @@ def test_the_parties_are_told_when_the_determination_is_delivered(app, make):
 def test_a_simple_procedure_delivery_invites_no_review(app, make):
     _case, party = delivered_with_a_party(app, make, "simple", dt.date.today())
     assert kinds(party) == ["evidence.party_added_simple"]
+
+
+def test_a_passed_inspection_after_a_failed_one_is_told_to_the_buyer(app, make):
+    """After "failed, bring it back", the buyer hears that the vehicle passed (a first
+    inspection that passes needs no word: the buyer is at the counter)."""
+    from blueprints.transfer import office_service
+    from models.transfer import AWAITING_INSPECTION
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    read = {"vin_read": w.vehicle.vin, "plate_read": w.vehicle.plate}
+    with app.test_request_context(), db.connection_context():
+        office_service.inspect(case.id, w.clerk, passed=False, remarks="尾灯不亮", **read)
+        office_service.reinspect(case.id, w.clerk)
+        office_service.inspect(case.id, w.clerk, passed=True, **read)
+    assert kinds(w.buyer)[-2:] == ["transfer.inspection_failed", "transfer.inspection_passed"]
+    with app.test_request_context(), db.connection_context():
+        passed = Notice.get(Notice.user == w.buyer.id, Notice.kind == "transfer.inspection_passed")
+        assert "已通过" in render(passed).title

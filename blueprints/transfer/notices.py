@@ -64,9 +64,9 @@ kind(
     title=_l("Bring %(plate)s for inspection"),
     what=_l("Both the seller and you confirmed the sale of %(plate)s (case %(case_no)s)."),
     next_step=_l(
-        "Bring the vehicle and your ID card to %(destination_office)s "
-        "(%(destination_office_city)s) during office hours for its inspection. Meanwhile you "
-        "can choose the new plate number on the case page."
+        "Bring the vehicle, its registration certificate and your ID card to "
+        "%(destination_office)s (%(destination_office_city)s) during office hours for its "
+        "inspection. Meanwhile you can choose the new plate number on the case page."
     ),
     **CASE_PAGE,
 )
@@ -89,11 +89,24 @@ kind(
     ),
     next_step=_l(
         "The case stays open: the clerk may inspect the vehicle again. Put right what failed, "
-        "then bring the vehicle and your ID card back to %(destination_office)s "
-        "(%(destination_office_city)s) during office hours. If the vehicle cannot pass, the "
-        "clerk ends the case."
+        "then bring the vehicle, its registration certificate and your ID card back to "
+        "%(destination_office)s (%(destination_office_city)s) during office hours. If the "
+        "vehicle cannot pass, the clerk ends the case."
     ),
     prepare=_reasons,
+    **CASE_PAGE,
+)
+kind(
+    "transfer.inspection_passed",
+    title=_l("%(plate)s passed its inspection"),
+    what=_l(
+        "On %(inspected_on)s %(destination_office)s inspected %(plate)s and it passed "
+        "(case %(case_no)s)."
+    ),
+    next_step=_l(
+        "Nothing to bring now: %(destination_office)s has asked %(origin_office)s for the "
+        "vehicle's archive. You will be told when it arrives."
+    ),
     **CASE_PAGE,
 )
 kind(

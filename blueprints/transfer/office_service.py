@@ -159,6 +159,16 @@ def inspect(
                 case=case, from_office=case.origin_office_id, to_office=office, requested_by=actor
             )
             event(case, "archive_requested", office=office, actor=actor, entry=asked)
+            # After a failed inspection the buyer's last word was "failed": passed, they are
+            # told (at a first inspection they are at the counter and see it pass).
+            failed_before = (
+                Inspection.select()
+                .where((Inspection.case == case) & (Inspection.passed == False))  # noqa: E712
+                .exists()
+            )
+            if failed_before:
+                today = beijing_today().isoformat()
+                tell(case, "transfer.inspection_passed", "buyer", inspected_on=today)
         return case
 
     return run_step(step)
