@@ -212,3 +212,23 @@ def test_vehicle_page_shows_inspection_and_violations(make, as_user, conn):
     assert "需处理" in soup.find(id="vehicle-status").get_text()
     assert len(soup.select("#violations tbody tr")) == 1
     assert len(soup.select("#vehicle-next-steps p")) == 2
+
+
+def test_the_next_step_says_whose_confirmation_is_awaited(app, make, as_user, conn):
+    """Once one party confirmed, the page no longer asks it to: it names the other's step."""
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    buyer = as_user(w.buyer)
+    url = f"/transfer/cases/{case.id}"
+    assert "卖方和买方分别在本页确认" in page(buyer.get(url)).find(id="next-step").get_text()
+    buyer.post(f"/transfer/cases/{case.id}/confirm", data={"confirmed": "yes"})
+    said = page(buyer.get(url)).find(id="next-step").get_text()
+    assert "买方已确认" in said and "卖方在本页确认" in said
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}), conn():
+        fresh = TransferCase.get_by_id(case.id)
+        assert fresh.buyer_confirmed_at is not None and fresh.seller_confirmed_at is None
+        # The seller in another city's deployment: their confirmation is awaited there.
+        remote = next_step(fresh, "zh", remote_seller=True)
+        assert "买方已确认" in remote and w.origin.name in remote
+        # The offices' own words do not change with it.
+        assert next_step(fresh, "zh", staff=True) == next_step(case, "zh", staff=True)

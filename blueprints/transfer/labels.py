@@ -52,6 +52,19 @@ NEXT_STEPS = {
         "Next, the buyer confirms on this page and the seller online at %(origin)s, where the "
         "vehicle is registered; when both have, the vehicle is inspected at %(office)s."
     ),
+    # One of the two has confirmed: the other's confirmation is what the case waits for.
+    "buyer_confirmed": _l(
+        "The buyer has confirmed. Next, the seller confirms on this page; then the vehicle is "
+        "inspected at %(office)s."
+    ),
+    "buyer_confirmed_remote": _l(
+        "The buyer has confirmed. Next, the seller confirms online at %(origin)s, where the "
+        "vehicle is registered; then the vehicle is inspected at %(office)s."
+    ),
+    "seller_confirmed": _l(
+        "The seller has confirmed. Next, the buyer confirms on this page; then the vehicle is "
+        "inspected at %(office)s."
+    ),
     "permit": _l(
         "The case waits for the buyer's residence permit number of this city: the buyer gives "
         "it below, and the case goes on to inspection once both have confirmed."
@@ -302,6 +315,16 @@ def event_text(event) -> str:
     return kind
 
 
+def _awaited_confirmation(case, remote_seller: bool) -> str:
+    """The NEXT_STEPS key of a case awaiting confirmation, as it stands: who has confirmed
+    already, and whose confirmation is awaited (the seller's elsewhere when `remote_seller`)."""
+    if case.buyer_confirmed_at and not case.seller_confirmed_at:
+        return "buyer_confirmed_remote" if remote_seller else "buyer_confirmed"
+    if case.seller_confirmed_at and not case.buyer_confirmed_at:
+        return "seller_confirmed"
+    return "confirm_remote" if remote_seller else AWAITING_CONFIRMATION
+
+
 def next_step(case, locale: str, remote_seller: bool = False, staff: bool = False) -> str:
     """What happens next in the case and what the reader can do, in one sentence
     (`remote_seller`: the seller confirms in the deployment where the vehicle is registered;
@@ -311,9 +334,9 @@ def next_step(case, locale: str, remote_seller: bool = False, staff: bool = Fals
         key = "permit"
     if staff and key in STAFF_NEXT_STEPS:
         text = STAFF_NEXT_STEPS[key]
-    elif key == AWAITING_CONFIRMATION and remote_seller:
-        text = NEXT_STEPS["confirm_remote"]
     else:
+        if key == AWAITING_CONFIRMATION and case.is_open:
+            key = _awaited_confirmation(case, remote_seller)
         text = NEXT_STEPS[key]
     office = case.destination_office
     return str(text) % {
