@@ -192,8 +192,8 @@ def check_code(
         else:
             verdict, locked, lock, step = _typed_verdict(elicence, code, now, origin)
         earlier = None
-        if verdict == "used-code" and checker is not None and via != "json" and not origin.relay:
-            earlier = shown_again(elicence, step, checker)
+        if verdict == "used-code" and via != "json" and (checker is not None or origin.ref):
+            earlier = shown_again(elicence, step, checker, origin)
         if verdict == "throttled":
             log_refusal(elicence, via, checker, origin)
         else:
@@ -213,26 +213,35 @@ def check_code(
     return result
 
 
-def shown_again(elicence: ELicence, step: int, checker: User):
-    """The earlier check by this logged-in staff member that used this code's `step`: an
-    inspector who reloads the result (or goes Back to it) sees the licence again, not "already
-    used". Only a logged-in checker is known to be the same person; a phone with nobody
-    logged in (an address and a browser are shared by many) reads "already used"."""
+def shown_again(elicence: ELicence, step: int, checker: User | None, origin: Origin):
+    """The earlier check by this same staff member that used this code's `step`: an inspector
+    who reloads the result (or goes Back to it) sees the licence again, not "already used".
+    Logged in here, they are the checker; through another city's verifier, they are the
+    relaying deployment's opaque reference to them (relay.checker_ref). Only a known staff
+    member is the same person; a phone with nobody logged in (an address and a browser are
+    shared by many) reads "already used"."""
     since = utcnow() - dt.timedelta(seconds=3 * licencecode.CODE_STEP_SECONDS)
-    rows = (
-        AuditEvent.select(AuditEvent.at, AuditEvent.detail)
-        .where(
-            (AuditEvent.action == "licence.check")
-            & (AuditEvent.object_type == "ELicence")
-            & (AuditEvent.object_id == str(elicence.id))
-            & (AuditEvent.at >= since)
-            & AuditEvent.result.in_(GENUINE)
-            & (AuditEvent.actor_id == checker.id)
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(4)
+    rows = AuditEvent.select(AuditEvent.at, AuditEvent.detail).where(
+        (AuditEvent.action == "licence.check")
+        & (AuditEvent.object_type == "ELicence")
+        & (AuditEvent.object_id == str(elicence.id))
+        & (AuditEvent.at >= since)
+        & AuditEvent.result.in_(GENUINE)
     )
-    return next((row for row in rows if row.detail_dict.get("step") == step), None)
+    if origin.relay:
+        rows = rows.where(AuditEvent.actor_id.is_null())
+    else:
+        rows = rows.where(AuditEvent.actor_id == checker.id)
+
+    def same(detail: dict) -> bool:
+        if detail.get("step") != step:
+            return False
+        return not origin.relay or (
+            detail.get("relay") == origin.relay and detail.get("ref") == origin.ref
+        )
+
+    recent = rows.order_by(AuditEvent.id.desc()).limit(8)
+    return next((row for row in recent if same(row.detail_dict)), None)
 
 
 def _qr_verdict(elicence: ELicence, code: str, now: float) -> tuple[str, int | None]:
@@ -320,7 +329,8 @@ def _relay_detail(origin: Origin) -> dict:
     """What the audit row adds about a relayed check: who relayed it, for whom."""
     if not origin.relay:
         return {}
-    return {"relay": origin.relay, "city": origin.city, "office": origin.office}
+    detail = {"relay": origin.relay, "city": origin.city, "office": origin.office}
+    return {**detail, "ref": origin.ref} if origin.ref else detail
 
 
 def log_refusal(elicence, via, checker, origin=None, label: str = "") -> None:

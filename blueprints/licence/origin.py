@@ -42,6 +42,9 @@ class Origin:
     kind: str = ""
     name: str = ""
     office: str = ""
+    # A relayed staff checker's opaque reference (relay.checker_ref): the same person's next
+    # check is told apart from another's, without their account being named here.
+    ref: str = ""
 
     @property
     def client(self) -> str:

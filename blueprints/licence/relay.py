@@ -15,6 +15,8 @@ When the issuer does not answer in time, or its answer does not verify, the verd
 """
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -158,6 +160,10 @@ def statement(result, via: str, checker: dict, *, audience: str = "", request: s
     retry_after = getattr(result, "retry_after", 0)
     if retry_after:
         claims["retry_after"] = retry_after
+    shown_again_at = getattr(result, "shown_again_at", None)
+    if shown_again_at is not None:
+        # The same checker's reload of a used code: the verdict is the licence as it stands.
+        claims["shown_again_at"] = shown_again_at.isoformat(timespec="seconds") + "Z"
     if result.genuine:
         points = full or bool(share and share.show_points)
         claims["licence"] = licence_view(result.record, full=full, points=points)
@@ -192,8 +198,8 @@ def _origin(body: dict, peer: Peer) -> Origin:
     """Who checked, as the relaying deployment vouches: its city is its own (from the peer's
     confirmed document, not the message), a staff checker's office one it publishes."""
     checker = body.get("checker")
-    if not isinstance(checker, dict) or set(checker) - {"kind", "name", "office"}:
-        raise BadBody("checker: {kind, name, office}")
+    if not isinstance(checker, dict) or set(checker) - {"kind", "name", "office", "ref"}:
+        raise BadBody("checker: {kind, name, office, ref}")
     kind = checker.get("kind")
     if kind not in CHECKER_KINDS:
         raise BadBody(f"checker kind: one of {CHECKER_KINDS}")
@@ -207,6 +213,7 @@ def _origin(body: dict, peer: Peer) -> Origin:
         kind=kind,
         name=name if kind != "anonymous" else "",
         office=office if kind != "anonymous" else "",
+        ref=_text(checker, "ref", 32) if kind != "anonymous" else "",
     )
 
 
@@ -284,6 +291,15 @@ class RelayedResult:
         return self.verdict in checks.GENUINE and self.record is not None
 
     @property
+    def shown_again_at(self) -> dt.datetime | None:
+        """When this checker first checked the code, if the issuer says this is a reload."""
+        at = str(self.claims.get("shown_again_at", "")).rstrip("Z")
+        try:
+            return dt.datetime.fromisoformat(at) if at else None
+        except ValueError:
+            return None
+
+    @property
     def shows_points(self) -> bool:
         """The issuer sent the points (an inspector's check, or a share code that shows them)."""
         return self.record is not None and self.record.points is not None
@@ -296,7 +312,20 @@ def checker_claim(checker: User | None) -> dict:
     if checker is None:
         return {"kind": kind}
     office = checker.office.code if checker.office_id else ""
-    return {"kind": kind, "name": checker.real_name[:50], "office": office}
+    return {
+        "kind": kind,
+        "name": checker.real_name[:50],
+        "office": office,
+        "ref": checker_ref(checker),
+    }
+
+
+def checker_ref(checker: User) -> str:
+    """An opaque, stable reference to a staff checker for the issuers of the licences they
+    check: the same inspector's reload of a used code is shown again there, as here, and the
+    reference says nothing of the account (a keyed hash, 16 hex digits)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"relay-checker:{checker.id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _ask(peer: Peer, payload: dict) -> dict:
