@@ -122,7 +122,7 @@ def test_a_failed_inspection_tells_buyer_and_seller_what_to_do(app, make):
         assert text.title == f"{fmt_plate(w.vehicle.plate)} 查验未通过"
         assert "左前大灯不亮" in text.what and "青岛车管所" in text.what
         assert "重新查验" in text.next_step and text.url == f"/transfer/cases/{case.id}"
-    assert "携带身份证" in buyer.next_step and "青岛" in buyer.next_step
+    assert "登记证书和身份证" in buyer.next_step and "青岛" in buyer.next_step
     assert "无需办理" in seller.next_step
 
 

@@ -6,6 +6,7 @@ request walked from a party to the officer and back. Some with JavaScript off, o
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from models import ACCIDENT_OFFICER, LICENCE_CLERK, LicenceRecord, TransferCase, User, db
 from models.transfer import AWAITING_INSPECTION
@@ -207,6 +208,9 @@ def test_review_request_walked_from_party_to_officer_and_back(browser, live_app,
     assert "请公开对方车辆的照片" in desk.locator("section.card").first.inner_text()
     desk.fill("section.card textarea", "照片含第三人隐私，不予公开")
     desk.click("section.card button")
+    # Asked first, with the answer shown: sent, it cannot be changed.
+    expect(desk.locator("main")).to_contain_text("照片含第三人隐私，不予公开")
+    desk.get_by_role("button", name="是，发送答复").click()
     desk.wait_for_url(f"{base_url}/evidence/reviews")
     assert desk.locator("section.card").count() == 0
     desk.context.close()
