@@ -337,18 +337,31 @@ def stop_case(case_id: int):
 def withdraw_case(case_id: int):
     """Stop a confirmed case at the parties' request, with what they said (after
     confirmation): once both confirmed, only the office can end it."""
-    found = clerk_of(case_id, "destination")
-    form = WithdrawForm()
+    return reasoned_stop(
+        case_id,
+        "destination",
+        WithdrawForm(),
+        "withdraw_form",
+        STOP,
+        withdraw_at_request,
+        _("The case is stopped. Buyer and seller see the reason."),
+    )
+
+
+def reasoned_stop(case_id: int, side: str, form, form_name: str, question, step, done):
+    """An office ends the case with a reason it types (`step(case_id, actor, reason)`): the
+    reason at its field when missing, else asked first (showing it), then run."""
+    found = clerk_of(case_id, side)
     if not form.validate_on_submit():
-        return respond(case_id, "bad", _("Please give a reason."), 422, withdraw_form=form)
+        return respond(case_id, "bad", _("Please give a reason."), 422, **{form_name: form})
     reason = form.reason.data.strip()
     return confirmed_step(
         found,
-        STOP,
-        lambda actor: withdraw_at_request(case_id, actor, reason),
-        _("The case is stopped. Buyer and seller see the reason."),
+        question,
+        lambda actor: step(case_id, actor, reason),
+        done,
         expect_stop=True,
-        details=[reason],
+        details=[_("Reason: %(reason)s", reason=reason)],
     )
 
 
@@ -370,18 +383,14 @@ def send_case_archive(case_id: int):
 @no_personal_data
 def refuse_case_archive(case_id: int):
     """The origin office refuses to send the archive, with a reason (after confirmation)."""
-    found = clerk_of(case_id, "origin")
-    form = RefuseArchiveForm()
-    if not form.validate_on_submit():
-        return respond(case_id, "bad", _("Please give a reason."), 422, refuse_form=form)
-    reason = form.reason.data.strip()
-    return confirmed_step(
-        found,
+    return reasoned_stop(
+        case_id,
+        "origin",
+        RefuseArchiveForm(),
+        "refuse_form",
         REFUSE_ARCHIVE,
-        lambda actor: refuse_archive(case_id, actor, reason),
+        refuse_archive,
         _("Refused. Buyer and seller see your reason."),
-        expect_stop=True,
-        details=[_("Reason: %(reason)s", reason=reason)],
     )
 
 

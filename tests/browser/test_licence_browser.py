@@ -12,6 +12,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
+from blueprints.licence import checks
 from blueprints.licence.demo import avatar_png
 from core.demo import DEMO_KEY
 from core.notices import notify
@@ -19,6 +20,7 @@ from core.uploads import store_bytes
 from models import Setting, ShareCode, db, utcnow, write_tx
 from rules import licencecode, totp
 from rules.licencecode import CODE_STEP_SECONDS
+from tests.browser.pages import no_horizontal_scroll
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
@@ -213,16 +215,12 @@ def test_a_share_code_is_a_card_with_every_fact_and_its_button_in_view_at_360(
 def test_the_check_log_is_one_card_a_check_on_a_phone(phone, live_app, base_url):
     """At 360 px each check is a card of labelled facts: its receipt link is in view, not cut
     off past the right edge of a sideways-scrolling table."""
-    from blueprints.licence import checks
-
     make = Factory(live_app)
     el = make.elicence()
     with live_app.test_request_context(), db.connection_context(), write_tx():
         checks.log_check(el, "qr", "valid", None)
     log_in(phone, base_url, el.holder)
     phone.goto(f"{base_url}/licence/checks")
-    from tests.browser.pages import no_horizontal_scroll
-
     assert no_horizontal_scroll(phone)
     receipt = phone.locator("table.cards tbody td[data-label='回执'] a")
     assert receipt.count() == 1
