@@ -1,7 +1,8 @@
-"""A new mobile number set at an office counter, for a person who lost the phone (and maybe the
-password, which they then reset with the new number): the clerk sees the ID card, types its
-number and the new number, and the person reads out the code the new phone received
-(blueprints/auth/mobile.py)."""
+"""A new mobile number set at an office counter, for a person who lost the phone or whose ID
+number someone else registered: the clerk sees the ID card and types its number and the
+person's number, every session of the account ends, and the person reads out the code the
+phone received. The account's password then stops working: the person sets one with the new
+number, and proves their identity again (blueprints/auth/mobile.py says why)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
