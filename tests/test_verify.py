@@ -107,6 +107,35 @@ def test_an_inspectors_reload_shows_the_licence_again_as_it_stands_now(
     assert owner_log.count("电子码已使用") == 2 and owner_log.count("同一检查人员再次查看") == 2
 
 
+def test_an_inspectors_reload_minutes_later_is_shown_again_not_expired(app, make, conn):
+    """A tab restored or a phone woken minutes later reloads the result: the inspector who
+    checked the code sees the licence again (logged as shown again), not a red "expired";
+    anyone else then reads "expired"."""
+    from blueprints.licence import checks
+
+    el = make.elicence()
+    inspector = make.staff("police_inspector")
+    now = time.time()
+    step = totp.step_at(now, step=CODE_STEP_SECONDS)
+    code = totp.totp(el.secret, step=CODE_STEP_SECONDS).generate_otp(step)
+    later = now + 5 * CODE_STEP_SECONDS
+
+    def check(at, checker):
+        with app.test_request_context(), conn():
+            return checks.check_code(
+                code=code, via="typed", typing_key=el.typing_key, checker=checker, now=at
+            )
+
+    assert check(now, inspector).verdict == "valid"
+    again = check(later, inspector)
+    assert again.verdict == "valid" and again.shown_again_at is not None
+    assert check(later, None).verdict == "expired-code"
+    with conn():
+        logged = LicenceCheck.select().where(LicenceCheck.elicence == el.id)
+        verdicts = [c.verdict for c in logged.order_by(LicenceCheck.id)]
+        assert verdicts == ["valid", "shown-again", "expired-code"]
+
+
 def test_previous_step_is_accepted_once(client, make, steady_step):
     el = make.elicence()
     # The same code twice: computed anew, it is another code once a step boundary passes in

@@ -53,6 +53,9 @@ GENUINE = set(STANDING_VERDICTS.values())  # a genuine, current code: the licenc
 # What the log says of a used code asked again by the inspector who used it (shown_again): the
 # verifier answers with the licence's standing, never with this.
 SHOWN_AGAIN = "shown-again"
+# A code of this licence refused as used or, a reload minutes later, as expired: asked again
+# by the staff member who used it, it is shown again (shown_again), not refused.
+AGAIN_VERDICTS = frozenset({"used-code", "expired-code"})
 
 
 @dataclass
@@ -192,7 +195,12 @@ def check_code(
         else:
             verdict, locked, lock, step = _typed_verdict(elicence, code, now, origin)
         earlier = None
-        if verdict == "used-code" and via != "json" and (checker is not None or origin.ref):
+        if (
+            verdict in AGAIN_VERDICTS
+            and step is not None
+            and via != "json"
+            and (checker is not None or origin.ref)
+        ):
             earlier = shown_again(elicence, step, checker, origin)
         if verdict == "throttled":
             log_refusal(elicence, via, checker, origin)
@@ -215,12 +223,14 @@ def check_code(
 
 def shown_again(elicence: ELicence, step: int, checker: User | None, origin: Origin):
     """The earlier check by this same staff member that used this code's `step`: an inspector
-    who reloads the result (or goes Back to it) sees the licence again, not "already used".
+    who reloads the result (or goes Back to it, or finds the tab again minutes later) sees the
+    licence again, not "already used" or "expired".
     Logged in here, they are the checker; through another city's verifier, they are the
     relaying deployment's opaque reference to them (relay.checker_ref). Only a known staff
     member is the same person; a phone with nobody logged in (an address and a browser are
     shared by many) reads "already used"."""
-    since = utcnow() - dt.timedelta(seconds=3 * licencecode.CODE_STEP_SECONDS)
+    # As far back as a code is still told expired rather than invalid (a tab restored later).
+    since = utcnow() - dt.timedelta(seconds=EXPIRED_LOOKBACK_STEPS * licencecode.CODE_STEP_SECONDS)
     rows = AuditEvent.select(AuditEvent.at, AuditEvent.detail).where(
         (AuditEvent.action == "licence.check")
         & (AuditEvent.object_type == "ELicence")
