@@ -380,7 +380,7 @@ def test_someone_elses_blocked_truck_is_not_described(client, make, login, clock
 
 def test_no_pass_lasts_longer_than_the_city_limit(client, make, login, clock):
     owner = make.citizen()
-    zone = make.zone({"classes": "light"})  # heavy trucks are not restricted here
+    zone = make.zone({"max_days": 365})  # the zone's own limit is longer than the city's
     login(owner)
     soup = page(steps(client, make.truck(owner).plate, zone, days=120), 422)
     assert "最长 90 天" in field_error(soup, "end_date")
@@ -618,3 +618,19 @@ def test_a_stranger_walking_through_plates_is_stopped_and_an_inspector_is_not(
     make.login(inspector, make.staff("police_inspector"))
     answers = [verdict(inspector.get(f"/verify/truck?plate={plate}")) for plate in plates]
     assert set(answers) == {"no-pass"}
+
+
+def test_a_zone_that_does_not_restrict_the_truck_is_refused_at_the_zone_step(
+    client, make, login, clock, conn
+):
+    """A light truck in a zone that restricts only medium and heavy ones needs no pass there:
+    said at the zone step, and nothing is issued."""
+    owner = make.citizen()
+    truck = make.truck(owner, vehicle_type="light_truck")
+    zone = make.zone()  # medium and heavy trucks only
+    login(owner)
+    soup = page(steps(client, truck.plate, zone, klass="light"), 422)
+    said = field_error(soup, "zones")
+    assert zone.name in said and "无需通行码" in said
+    with conn():
+        assert TruckPass.select().count() == 0

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
+from core.i18n import in_sentence
 from core.identity import identity_proven
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError, refuse_all
@@ -42,7 +43,7 @@ from rules import truckrules
 from rules.clock import beijing_now, beijing_today
 from rules.validators import ValidationError, normalize_plate
 
-from .labels import BLOCK_REASONS, EMISSION_LABELS
+from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS
 from .notices import tell_applicant
 
 PASS_STATE = StateMachine("truck_pass", "status", PASS_TRANSITIONS)
@@ -148,6 +149,18 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
                 "%(emission)s trucks cannot get a pass for: %(zones)s.",
                 emission=EMISSION_LABELS[emission],
                 zones=_(", ").join(zone_names[z] for z in barred),
+            ),
+            "zones",
+        )
+    free = [z for z in chosen if not truckrules.restricted_windows({z: rules[z]}, truck_class)]
+    if free:
+        # No rule of these zones restricts this class: a pass there would cover nothing.
+        raise StepError(
+            _l(
+                "%(zones)s does not restrict %(truck_class)s: no pass is needed there. Leave it "
+                "out.",
+                zones=_(", ").join(zone_names[z] for z in free),
+                truck_class=in_sentence(CLASS_LABELS[truck_class]),
             ),
             "zones",
         )
