@@ -24,14 +24,30 @@ def confirmed() -> bool:
     return request.form.get(CONFIRM_FIELD) == "yes"
 
 
+def revising() -> bool:
+    """True when the person chose, on a confirmation page that offers it, to change what they
+    typed: the view draws its form again with the fields posted back."""
+    return request.form.get(CONFIRM_FIELD) == "no"
+
+
 def confirmation_page(
-    *, title, message, back: str, button, status: int = 200, details=(), irreversible=True
+    *,
+    title,
+    message,
+    back: str,
+    button,
+    status: int = 200,
+    details=(),
+    irreversible=True,
+    revise: bool = False,
 ):
     """The page that asks for confirmation, re-posting the form's own fields to this URL.
 
     `details` are extra lines (e.g. the reason typed) shown under the message. An act that
     can be undone later (`irreversible=False`: deactivating an account, which activation
-    reverses) is not called irreversible.
+    reverses) is not called irreversible. With `revise`, the way back posts the fields again
+    (`revising()`), so that what was typed comes back in its form to be changed, instead of a
+    link to `back` that would lose it.
     """
     fields = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_CARRIED]
     html = render_template(
@@ -44,6 +60,7 @@ def confirmation_page(
         back=back,
         button=button,
         irreversible=irreversible,
+        revise=revise,
     )
     response = make_response(html, status)
     response.vary.add("HX-Request")

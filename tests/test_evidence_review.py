@@ -96,6 +96,12 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
         assert (
             not AuditEvent.select().where(AuditEvent.action == "evidence.review_answered").exists()
         )
+    # "No, change it" brings the answer back in its box, not an empty one.
+    assert asked.find(id="confirm-revise")
+    url = f"/evidence/reviews/{request.id}/answer"
+    revised = page(desk.post(url, data={**answer, "confirmed": "no"}))
+    box = revised.find("textarea", id=f"r{request.id}-answer")
+    assert box.get_text().strip() == "照片含第三人隐私，不予公开"
     answer["confirmed"] = "yes"
     assert desk.post(f"/evidence/reviews/{request.id}/answer", data=answer).status_code == 303
     assert not page(desk.get("/evidence/reviews")).find(id=f"review-request-{request.id}")

@@ -680,6 +680,10 @@ def test_the_office_stops_a_confirmed_case_at_the_parties_request(make, as_user,
     said = {"reason": "买卖双方协商一致，取消交易"}
     asked = page(clerk.post(url, data=said))
     assert "买卖双方协商一致，取消交易" in asked.get_text()
+    # "No, change it" brings the reason back in its form, open.
+    revised = page(clerk.post(url, data={**said, "confirmed": "no"}))
+    assert revised.find(id="withdraw-action").has_attr("open")
+    assert revised.find("textarea", id="reason").get_text().strip() == said["reason"]
     with conn():
         assert TransferCase.get_by_id(case.id).state == AWAITING_INSPECTION
     clerk.post(url, data={**said, "confirmed": "yes"})

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.audit import audit
-from core.confirm import confirmation_page, confirmed
+from core.confirm import confirmation_page, confirmed, revising
 from core.htmx import redirect_to
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
@@ -122,6 +122,9 @@ def answer_review(request_id: int):
     """Answer one review request, asked first; the party reads the answer on the case page. A
     missing answer is said at that request's own answer field, in the queue drawn again."""
     form = ReviewAnswerForm(prefix=f"r{request_id}")
+    if revising():
+        # Back from the question to change the answer: the queue, with it in its form.
+        return queue_page(200, None, (request_id, form))
     if form.validate_on_submit():
         if not confirmed():
             # Sent, the answer reaches the party at once and cannot be changed: asked first.
@@ -135,6 +138,7 @@ def answer_review(request_id: int):
                 details=[form.answer.data.strip()],
                 back=url_for("evidence.review_queue"),
                 button=_("Yes, send the answer"),
+                revise=True,
             )
         try:
             review.answer_review(request_id, current_user._get_current_object(), form.answer.data)

@@ -112,9 +112,10 @@ def ask_to_confirm_sale(party: str, number: str, back: str, *, plate: str, price
     )
 
 
-def ask_first(question: Question, number: str, back: str, details=()):
-    """The confirmation page of an irreversible step on case `number` (with a way `back`), or
-    None when this post already is the confirmed one."""
+def ask_first(question: Question, number: str, back: str, details=(), revise: bool = False):
+    """The confirmation page of an irreversible step on case `number` (with a way `back`, or
+    with `revise` a way to change what was typed), or None when this post already is the
+    confirmed one."""
     if confirmed():
         return None
     return confirmation_page(
@@ -123,4 +124,5 @@ def ask_first(question: Question, number: str, back: str, details=()):
         details=details,
         back=back,
         button=question.button,
+        revise=revise,
     )

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from core.access import role_required
 from core.audit import audit
+from core.confirm import revising
 from core.htmx import render
 from core.paging import page_number
 from core.privacy import no_personal_data, reads_personal_data
@@ -231,11 +232,13 @@ def clerk_of(case_id: int, role: str):
     return found
 
 
-def confirmed_step(case, question: Question, step, done, expect_stop=False, details=()):
+def confirmed_step(
+    case, question: Question, step, done, expect_stop=False, details=(), revise=False
+):
     """An irreversible office step on the case: asked first (asking.py), then run as the
     clerk, `step(actor)`, and answered with its outcome."""
     back = url_for("transfer.case", case_id=case.id)
-    asked = ask_first(question, case.number, back, details)
+    asked = ask_first(question, case.number, back, details, revise)
     if asked:
         return asked
     actor = current_user._get_current_object()
@@ -352,6 +355,15 @@ def reasoned_stop(case_id: int, side: str, form, form_name: str, question, step,
     """An office ends the case with a reason it types (`step(case_id, actor, reason)`): the
     reason at its field when missing, else asked first (showing it), then run."""
     found = clerk_of(case_id, side)
+    if revising():
+        # Back from the question to change the reason: the case page with it in its form.
+        return respond(
+            case_id,
+            "warn",
+            _("Change the reason, then send it again."),
+            draw=True,
+            **{form_name: form},
+        )
     if not form.validate_on_submit():
         return respond(case_id, "bad", _("Please give a reason."), 422, **{form_name: form})
     reason = form.reason.data.strip()
@@ -362,6 +374,7 @@ def reasoned_stop(case_id: int, side: str, form, form_name: str, question, step,
         done,
         expect_stop=True,
         details=[_("Reason: %(reason)s", reason=reason)],
+        revise=True,
     )
 
 

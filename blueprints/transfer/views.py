@@ -146,15 +146,18 @@ def step_message(case, done, expect_stop: bool = False) -> tuple[str, str]:
     return "ok", done(case) if callable(done) else done
 
 
-def respond(case_id: int, category: str, message: str, status: int = 200, **forms):
+def respond(
+    case_id: int, category: str, message: str, status: int = 200, draw: bool = False, **forms
+):
     """After a step: the refreshed case panel in place (htmx), else a redirect to the case page.
 
-    With form errors (422) the page or panel is drawn again with the errors next to the fields:
-    a look at the case like any other, audited as the case page is.
+    With form errors (422), or `draw`n again with a form's fields to change, the page or panel
+    is drawn again with the errors next to the fields: a look at the case like any other,
+    audited as the case page is.
     """
-    if is_htmx() or status != 200:
+    if is_htmx() or status != 200 or draw:
         case, roles = load_case(case_id)
-        if status != 200:
+        if status != 200 or draw:
             audit("transfer.case_view", case, detail={"as": sorted(roles), "again": True})
         response = render(
             "transfer/case.html",
