@@ -202,7 +202,8 @@ def spend_code(
     takes one of the code's tries (SmsChallenge.TRIES, from everyone together): once they are
     used up, the code is dead and a new one must be asked for. `check(challenge)`, when given,
     runs once the code is right and before it is spent: a refusal it raises leaves the code
-    unspent (its try taken), so nothing that depends on the right code is told to a guesser."""
+    unspent with its try given back (the person changes the rest and sends the same code), and
+    nothing that depends on the right code is told to a guesser."""
     challenge = SmsChallenge.live_for(user, purpose) if user is not None else None
     typed = "".join((code or "").split())
     if (
@@ -211,7 +212,11 @@ def spend_code(
         and hmac.compare_digest(challenge.code_hash, hash_code(user.id, typed, purpose))
     ):
         if check is not None:
-            check(challenge)
+            try:
+                check(challenge)
+            except StepError:
+                challenge.give_try_back()  # the code was right: only the rest is to change
+                raise
         if challenge.use():
             return challenge
     for key, limit in keys:

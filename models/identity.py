@@ -187,6 +187,13 @@ class SmsChallenge(BaseModel):
         )
         return updated == 1
 
+    def give_try_back(self) -> None:
+        """Return the try a right code took when the step was refused for something else (the
+        new password, say): the right code costs the person nothing."""
+        SmsChallenge.update(tries=SmsChallenge.tries - 1).where(
+            (SmsChallenge.id == self.id) & (SmsChallenge.tries > 0)
+        ).execute()
+
     @classmethod
     def retire_all(cls, user, purpose: str | None = None) -> None:
         """Spend every outstanding code of the account for `purpose` (a new code replaces the
