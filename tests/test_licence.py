@@ -236,7 +236,7 @@ def test_check_log_lists_every_check(client, make, login):
     rows = [r.get_text(" ", strip=True) for r in soup.select("tbody tr")]
     assert len(rows) == 2
     assert "电子码已使用" in rows[0] and "驾驶证有效" in rows[1]
-    assert all("手机（未登录）" in r and "扫码" in r for r in rows)
+    assert all("未登录的核验方" in r and "扫码" in r for r in rows)
 
 
 def test_reset_asks_first_and_replaces_the_secret(client, make, login, conn):

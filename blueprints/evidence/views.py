@@ -192,6 +192,8 @@ def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
         "review_requests": requests,
         "review_waiting": waiting,
         "review_deadline": deadline,
+        # The next step says already that the period ended: the review section need not.
+        "period_end_said": key in ("review_over", "review_over_unreleased"),
         "review_form": (review_form or ReviewRequestForm(formdata=None)) if may_ask else None,
     }
 

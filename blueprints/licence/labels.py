@@ -112,7 +112,7 @@ PHOTO_HINT = _l(
 )
 
 CHECKER_LABELS = {
-    "anonymous": _l("Phone (not logged in)"),
+    "anonymous": _l("Someone not logged in"),
     "inspector": _l("Police inspector"),
     "staff": _l("Staff"),
     "firm": _l("Firm with a share code"),

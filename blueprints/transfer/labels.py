@@ -90,8 +90,9 @@ NEXT_STEPS = {
         "registration certificate at %(office)s (%(address)s) with their ID card."
     ),
     STOPPED: _l(
-        "The case is closed. Once the reasons above are dealt with, the buyer may open a new "
-        "case with the same invoice."
+        "The case is closed, for the reasons shown on this page. Once they are dealt with, or "
+        "when the parties agree on the sale again, the buyer may open a new case with the same "
+        "invoice."
     ),
     CANCELLED: _l("The sale was declined and the case is closed; nothing more happens."),
 }
