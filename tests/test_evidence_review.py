@@ -130,6 +130,7 @@ def test_requests_only_within_the_period(make, app, conn):
     ended = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     next_step = soup.find(id="next-step").get_text()
     assert "内申请复核" not in next_step and ended in next_step
+    assert soup.get_text().count("届满") == 1  # said once, by the next step
     # Determined but never opened for review: no word of released evidence.
     unreleased = make.accident_case(
         status="determination_delivered",
