@@ -102,6 +102,23 @@ def join(items) -> str:
     return _(", ").join(str(item) for item in items)
 
 
+def restricted_hours(rules_by_zone: dict, truck_class: str, zone_names: dict) -> str:
+    """When the chosen zones restrict this truck class, zone by zone: "市南老城区 周一至周五
+    07:00-09:00、17:00-19:00；崂山风景区 每天 22:00-06:00"."""
+    parts = [
+        _(
+            "%(zone)s %(days)s %(windows)s",
+            zone=zone_names.get(zone_id, ""),
+            days=day_ranges(rule.days),
+            windows=join(rule.windows),
+        )
+        for zone_id, rules in rules_by_zone.items()
+        for rule in rules
+        if truck_class in rule.classes
+    ]
+    return clauses(parts)
+
+
 def describe_rule(rule) -> str:
     """A rule in plain words."""
     # The first class starts the sentence; the others are written inside it ("Medium trucks,

@@ -43,7 +43,7 @@ from rules import truckrules
 from rules.clock import beijing_now, beijing_today
 from rules.validators import ValidationError, normalize_plate
 
-from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS
+from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS, restricted_hours
 from .notices import tell_applicant
 
 PASS_STATE = StateMachine("truck_pass", "status", PASS_TRANSITIONS)
@@ -167,7 +167,9 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
     return chosen, rules
 
 
-def step_dates(start, end, windows_text: str, rules: dict, truck_class: str, emission: str):
+def step_dates(
+    start, end, windows_text: str, rules: dict, truck_class: str, emission: str, zone_names=None
+):
     """Step 4: the dates and daily windows; returns the windows, refused at each field at
     fault (all of them at once)."""
     errors = []
@@ -191,9 +193,9 @@ def step_dates(start, end, windows_text: str, rules: dict, truck_class: str, emi
         errors.append(
             StepError(
                 _l(
-                    "These zones restrict this truck only at %(windows)s: a pass is needed "
-                    "then. Give the hours the truck will be there within them.",
-                    windows=truckrules.format_windows(restricted),
+                    "A pass is needed only when the zones restrict this truck: %(hours)s. Give "
+                    "the hours the truck will be there within them.",
+                    hours=restricted_hours(rules, truck_class, zone_names or {}),
                 ),
                 "windows",
             )

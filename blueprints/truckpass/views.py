@@ -73,6 +73,7 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
                 state["rules"],
                 form.truck_class.data,
                 form.emission.data,
+                form.zone_names,
             )
             # Carried on (hidden) and summed up as read: "09：00至16：00" becomes 09:00-16:00.
             form.windows.data = truckrules.format_windows(state["windows"])
