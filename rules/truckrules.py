@@ -145,6 +145,17 @@ def windows_meet(these, those) -> bool:
     return any(s < e2 and s2 < e for w in these for _o, s, e in w.minutes() for s2, e2 in spans)
 
 
+def zones_missed(rules_by_zone: dict, truck_class: str, windows) -> list:
+    """The zones (ids) that restrict this truck class at hours none of `windows` meets: a
+    pass for them would cover nothing the truck needs there."""
+    return [
+        zone_id
+        for zone_id, rules in rules_by_zone.items()
+        if (restricted := restricted_windows({zone_id: rules}, truck_class))
+        and not windows_meet(windows, restricted)
+    ]
+
+
 def restricted_minutes(rules, truck_class: str, weekday: int) -> int:
     """Minutes of a local weekday on which the rules together restrict a truck class.
 

@@ -188,6 +188,12 @@ def test_a_session_on_the_lost_phone_cannot_see_or_lock_the_counters_code(
     lost_phone = app.test_client()
     make.login(lost_phone, citizen)  # logged in again after the send (with the password)
     assert lost_phone.get("/account/mobile/confirm").location.endswith("/account/mobile")
+    # Nor can it race the counter with a number of its own.
+    raced = page(
+        lost_phone.post("/account/mobile", data={"mobile": "13955550999", "password": PASSWORD}),
+        422,
+    )
+    assert "窗口" in raced.find(class_="form-error").get_text()
     for n in range(6):
         lost_phone.post("/account/mobile/confirm", data={"code": f"{n:06d}"})
     code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)

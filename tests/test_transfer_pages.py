@@ -694,6 +694,23 @@ def test_the_office_stops_a_confirmed_case_at_the_parties_request(make, as_user,
         told = {n.user_id for n in Notice.select().where(Notice.kind == "transfer.stopped")}
         assert {w.buyer.id, w.seller.id} <= told
     shown = page(as_user(w.seller).get(f"/transfer/cases/{case.id}")).get_text()
-    assert "应买卖双方要求撤回" in shown
+    assert "应买卖双方要求终止" in shown
     # The origin's clerk cannot stop it so.
     assert as_user(w.origin_clerk).post(url, data=said).status_code in (403, 404)
+
+
+def test_once_the_archive_is_asked_for_the_office_stops_nothing_at_the_parties_request(
+    make, as_user, conn
+):
+    """From the archive request on, the origin may be sending it (a sent archive moves the
+    vehicle out there): the destination offers no such stop, and a post changes nothing."""
+    from models.transfer import ARCHIVE_RECEIVED
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=ARCHIVE_RECEIVED)
+    clerk = as_user(w.clerk)
+    assert page(clerk.get(f"/transfer/cases/{case.id}")).find(id="withdraw-form") is None
+    said = {"reason": "买卖双方协商一致，取消交易", "confirmed": "yes"}
+    clerk.post(f"/transfer/cases/{case.id}/withdraw", data=said)
+    with conn():
+        assert TransferCase.get_by_id(case.id).state == ARCHIVE_RECEIVED

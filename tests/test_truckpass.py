@@ -547,6 +547,15 @@ def test_the_hours_start_as_the_zones_restricted_ones_and_free_hours_are_refused
     assert "崂山风景区 周一–周五 22:00-06:00" in said  # zone by zone, with its days
     # Hours that meet the restriction, even across midnight, are taken.
     assert steps(client, truck.plate, night, windows="05:00-08:00").status_code == 303
+    # With two zones, the hours must meet each one's: night hours cover nothing in the old town.
+    town = make.zone(name="市南老城区")
+    data = {**data, "step": "4", "zones": [night.id, town.id], "windows": "22:00-05:00"}
+    data.update(start_date=MONDAY.isoformat(), end_date=MONDAY.isoformat())
+    said = field_error(page(client.post("/trucks/apply", data=data), 422), "windows")
+    assert "市南老城区" in said and "崂山风景区" not in said
+    # A field emptied at the dates step is not quietly filled again: it is asked for.
+    emptied = page(client.post("/trucks/apply", data={**data, "windows": ""}), 422)
+    assert field_error(emptied, "windows")
 
 
 def test_someone_elses_truck_is_said_to_go_to_a_clerk_from_the_second_step(

@@ -84,6 +84,13 @@ def _taken(mobile: str, user: User) -> bool:
     return User.select().where((User.mobile == mobile) & (User.id != user.id)).exists()
 
 
+def _refuse_during_counter_change(user: User) -> None:
+    """A clerk is changing the number after seeing the ID card (a lost phone): whoever holds
+    that phone must not race the counter with a number of their own."""
+    if SmsChallenge.live_for(user, COUNTER_PURPOSE) is not None:
+        raise MobileRefused(_l("An office counter is changing this account's number just now."))
+
+
 def check_new_number(user: User, mobile: str) -> None:
     """MobileRefused at the number's field when it is the account's own or another's."""
     if mobile == user.mobile:
@@ -96,6 +103,7 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
     """Check the password and the new number, and send it a code; returns it masked.
     MobileRefused (with the field at fault) when the password is wrong, the number is the
     account's own or another's, or a limit holds."""
+    _refuse_during_counter_change(user)
     password_keys = _keys("password", user)
     _refuse_when_locked(password_keys, _l("Too many wrong passwords."))
     if not verify_password(user.password_hash, password):
@@ -133,9 +141,7 @@ def send_counter_code(clerk: User, account: User, mobile: str) -> str:
         (f"mobile-counter-send:user:{account.id}", SENDS_PER_ACCOUNT),
         (f"mobile-counter-send:clerk:{clerk.id}", SENDS_PER_CLERK),
     ]
-    with write_tx():
-        User.get_by_id(account.id).rotate_session_token()
-    return send_challenge(
+    masked = send_challenge(
         account,
         mobile,
         COUNTER_PURPOSE,
@@ -145,6 +151,9 @@ def send_counter_code(clerk: User, account: User, mobile: str) -> str:
         clerk,
         MobileRefused,
     )
+    with write_tx():  # once the code is on its way (a refused send ends no session)
+        User.get_by_id(account.id).rotate_session_token()
+    return masked
 
 
 def pending_mobile(user: User, clerk: User | None = None) -> str | None:
@@ -166,6 +175,8 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
     account). MobileRefused when the code is wrong, used or expired, when wrong codes locked
     the step, or when another account has the number meanwhile."""
     purpose = COUNTER_PURPOSE if clerk is not None else PURPOSE
+    if clerk is None:
+        _refuse_during_counter_change(user)
     keys = _keys("code", user, clerk)
     _refuse_when_locked(keys, _l("Too many wrong codes."))
     actor = clerk or user

@@ -45,13 +45,13 @@ from .forms import (
 from .service import check_code_step, check_password_step
 
 ISSUER = "jiaoguan"
-REGISTER_TAKEN_LIMIT = 10
+REGISTER_TAKEN_LIMIT = 10  # registrations refused as taken, per client address per hour
 # The registration's answer when the ID number has an account, with the way on for its holder.
 ID_TAKEN = _l(
     "An account with this ID number exists already. If you forgot its password, reset it; if you "
     "never made it, take your ID card to an office counter, where a clerk puts your mobile "
     "number on it."
-)  # registrations refused as taken, per client address per hour
+)
 
 
 def safe_next(default: str) -> str:

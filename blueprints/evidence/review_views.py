@@ -123,8 +123,14 @@ def answer_review(request_id: int):
     missing answer is said at that request's own answer field, in the queue drawn again."""
     form = ReviewAnswerForm(prefix=f"r{request_id}")
     if revising():
-        # Back from the question to change the answer: the queue, with it in its form.
-        return queue_page(200, None, (request_id, form))
+        # Back from the question to change the answer: the queue, with it in its form (or, the
+        # request answered or withdrawn meanwhile, the word that it no longer waits).
+        queue = review.officer_queue(current_user.office_id)
+        if request_id in {item.id for item in queue}:
+            return queue_page(200, queue, (request_id, form))
+        flash(_("This request is no longer waiting for an answer."), "warn")
+        nothing_to_audit()
+        return redirect_to(url_for("evidence.review_queue"))
     if form.validate_on_submit():
         if not confirmed():
             # Sent, the answer reaches the party at once and cannot be changed: asked first.

@@ -51,6 +51,7 @@ from .forms import (
 )
 from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
 from .office_service import (
+    WITHDRAWABLE,
     ReadingMismatch,
     inspect,
     refuse_archive,
@@ -60,6 +61,7 @@ from .office_service import (
     stop_after_failed_inspection,
     withdraw_at_request,
 )
+from .service import NOT_NOW
 from .views import (
     destination_choices,
     load_case,
@@ -348,14 +350,19 @@ def withdraw_case(case_id: int):
         STOP,
         withdraw_at_request,
         _("The case is stopped. Buyer and seller see the reason."),
+        WITHDRAWABLE,
     )
 
 
-def reasoned_stop(case_id: int, side: str, form, form_name: str, question, step, done):
-    """An office ends the case with a reason it types (`step(case_id, actor, reason)`): the
-    reason at its field when missing, else asked first (showing it), then run."""
+def reasoned_stop(case_id: int, side: str, form, form_name: str, question, step, done, states):
+    """An office ends the case, in one of `states`, with a reason it types (`step(case_id,
+    actor, reason)`): the reason at its field when missing, else asked first (showing it, with
+    a way back to change it), then run."""
     found = clerk_of(case_id, side)
     if revising():
+        if found.state not in states:
+            # The case moved on meanwhile: there is no form to bring the reason back to.
+            return respond(case_id, "bad", str(NOT_NOW))
         # Back from the question to change the reason: the case page with it in its form.
         return respond(
             case_id,
@@ -404,6 +411,7 @@ def refuse_case_archive(case_id: int):
         REFUSE_ARCHIVE,
         refuse_archive,
         _("Refused. Buyer and seller see your reason."),
+        (AWAITING_ARCHIVE,),
     )
 
 

@@ -212,8 +212,10 @@ def stop_after_failed_inspection(case_id: int, actor) -> TransferCase:
 
 
 # A confirmed case the destination office may stop at the parties' request: once both have
-# confirmed, nobody can withdraw online, and the office is who they ask.
-WITHDRAWABLE = (AWAITING_INSPECTION, INSPECTION_FAILED, AWAITING_ARCHIVE, ARCHIVE_RECEIVED)
+# confirmed, nobody can withdraw online, and the office is who they ask. Only until the archive
+# is asked for: from then on the origin may be sending it (and a sent archive has moved the
+# vehicle out there), so the origin refuses the archive instead, with the parties' reason.
+WITHDRAWABLE = (AWAITING_INSPECTION, INSPECTION_FAILED)
 
 
 def withdraw_at_request(case_id: int, actor, reason: str) -> TransferCase:

@@ -157,8 +157,7 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
         # No rule of these zones restricts this class: a pass there would cover nothing.
         raise StepError(
             _l(
-                "%(zones)s does not restrict %(truck_class)s: no pass is needed there. Leave it "
-                "out.",
+                "No pass is needed for %(truck_class)s in: %(zones)s. Leave these zones out.",
                 zones=_(", ").join(zone_names[z] for z in free),
                 truck_class=in_sentence(CLASS_LABELS[truck_class]),
             ),
@@ -187,15 +186,17 @@ def step_dates(
         errors.append(
             StepError(_l("Write the windows as 09:00-16:00, separated by commas."), "windows")
         )
-    restricted = truckrules.restricted_windows(rules, truck_class)
-    if not errors and restricted and not truckrules.windows_meet(windows, restricted):
-        # A pass for hours the zones leave free would cover nothing the driver needs.
+    missed = [] if errors else truckrules.zones_missed(rules, truck_class, windows)
+    if missed:
+        # A pass for hours a zone leaves free would cover nothing the driver needs there.
         errors.append(
             StepError(
                 _l(
                     "A pass is needed only when the zones restrict this truck: %(hours)s. Give "
                     "the hours the truck will be there within them.",
-                    hours=restricted_hours(rules, truck_class, zone_names or {}),
+                    hours=restricted_hours(
+                        {z: rules[z] for z in missed}, truck_class, zone_names or {}
+                    ),
                 ),
                 "windows",
             )

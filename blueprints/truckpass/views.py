@@ -61,10 +61,7 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
             state["zone_ids"], state["rules"] = service.step_zones(
                 form.zones.data, form.zone_names, form.truck_class.data, form.emission.data
             )
-            if not (form.windows.data or "").strip():
-                # The hours the truck needs a pass in these zones, for the applicant to narrow.
-                restricted = truckrules.restricted_windows(state["rules"], form.truck_class.data)
-                form.windows.data = truckrules.format_windows(restricted)
+
         elif step == 4:
             state["windows"] = service.step_dates(
                 form.start_date.data,
@@ -97,6 +94,21 @@ def submit_or_clean_up(application: service.Application, applicant):
         raise
 
 
+def prefill_hours(form: ApplyForm, state: dict) -> None:
+    """On to the dates from the zones: the hours start as those the chosen zones restrict this
+    truck, for the applicant to narrow, unless the hours given already meet each zone's (the
+    zones changed, say, after going back)."""
+    rules, truck_class = state["rules"], form.truck_class.data
+    try:
+        given = truckrules.parse_windows(form.windows.data or "")
+    except ValueError:
+        given = []
+    if given and not truckrules.zones_missed(rules, truck_class, given):
+        return
+    restricted = truckrules.restricted_windows(rules, truck_class)
+    form.windows.data = truckrules.format_windows(restricted[: truckrules.MAX_WINDOWS])
+
+
 @bp.route("/apply", methods=["GET", "POST"])
 @role_required(CITIZEN)
 @no_personal_data
@@ -121,6 +133,8 @@ def apply():
             step = next((s for s in range(1, wanted) if not check_step(form, s, state)), wanted)
         else:
             step = next((s for s in range(1, wanted + 1) if not check_step(form, s, state)), None)
+            if wanted == 3 and step is None:
+                prefill_hours(form, state)
             if step is None and wanted == STEPS:
                 try:
                     truck_pass = submit_or_clean_up(
