@@ -238,8 +238,8 @@ def test_a_waiting_request_is_withdrawn_after_a_confirmation(make, app, conn):
         assert ReviewRequest.get_by_id(request.id).status == "withdrawn"
         row = AuditEvent.get(AuditEvent.action == "evidence.review_withdrawn")
         assert row.actor_id == citizen.id and row.object_id == str(request.id)
-    # Gone from the officers' queue, and the officer's notice of it is settled (read); the
-    # officer can no longer answer it, and may close.
+    # Gone from the officers' queue, and the officer's notice of it is settled (read), with no
+    # second message (they had not read of it); they can no longer answer it, and may close.
     with conn():
         assert Notice.unread_count(officer.id) == 0
         assert Notice.select().where(Notice.user == officer.id).count() == 1
@@ -337,3 +337,24 @@ def test_a_party_whose_request_waits_is_not_removed(make, app, conn):
     assert desk.post(remove, data={"confirmed": "yes"}).status_code == 303
     with conn():
         assert not CaseParty.select().where(CaseParty.id == party_row.id).exists()
+
+
+def test_an_officer_who_read_of_a_request_is_told_it_was_withdrawn(make, app, conn):
+    """The officer opened the request's notice (and may be writing an answer): a withdrawal
+    reaches them as a notice of its own."""
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)
+    citizen = make.citizen()
+    make.party(case, citizen)
+    party = app.test_client()
+    make.login(party, citizen)
+    case_url = f"/evidence/cases/{case.id}"
+    assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
+    with conn():
+        Notice.mark_read(officer.id)
+        waiting = ReviewRequest.get(ReviewRequest.status == "pending")
+    withdraw = f"{case_url}/reviews/{waiting.id}/withdraw"
+    assert party.post(withdraw, data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        told = Notice.select().where((Notice.user == officer.id) & Notice.read_at.is_null())
+        assert [n.kind for n in told] == ["evidence.review_withdrawn"]

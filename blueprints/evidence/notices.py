@@ -198,6 +198,14 @@ kind(
     prepare=_labels,
 )
 kind(
+    "evidence.review_withdrawn",
+    title=_l("A review request in case %(case_no)s was withdrawn"),
+    what=_l("A party to accident case %(case_no)s (%(role)s) withdrew their review request."),
+    next_step=_l("Nothing to answer: the request has left the review queue."),
+    endpoint="evidence.review_queue",
+    prepare=_labels,
+)
+kind(
     "evidence.review_answered",
     title=_l("Your review request in case %(case_no)s is answered"),
     what=_l("%(office)s answered your request for a review of accident case %(case_no)s."),
@@ -325,18 +333,22 @@ def tell_review_requested(case, party, grounds: str) -> None:
     )
 
 
-def settle_review_requested(case) -> None:
-    """A party withdrew their review request: once no request of the case waits any more, the
-    handling officer's unread notices of requests on it are marked read (the queue they link to
-    no longer lists them). Runs in the withdrawal's transaction."""
-    if ReviewRequest.waiting_on_case(case.id):
-        return
+def settle_review_requested(case, party) -> None:
+    """A party withdrew their review request. Runs in the withdrawal's transaction.
+
+    When the handling officer has read of the case's requests (they may be writing an answer),
+    they are told of the withdrawal; else nothing of it reached them yet, and once no request of
+    the case waits any more, their unread notices of requests on it are marked read (the queue
+    they link to no longer lists them): a party asking and withdrawing sends them no second
+    message."""
     asked = [
         notice.id
         for notice in Notice.unread_of(case.officer_id, ["evidence.review_requested"])
         if notice.params_dict.get("case_id") == case.id
     ]
-    if asked:
+    if not asked:
+        notify(case.officer_id, "evidence.review_withdrawn", **case_params(case), role=party.role)
+    elif not ReviewRequest.waiting_on_case(case.id):
         Notice.mark_read(case.officer_id, asked)
 
 

@@ -176,7 +176,7 @@ def withdraw_review(access, request_id: int) -> ReviewRequest:
             detail={"case": access.case.id},
         ):
             raise LostRace
-        settle_review_requested(access.case)
+        settle_review_requested(access.case, access.party)
         return request
 
     return run_step(step, lost=_l("This request is no longer waiting for an answer."))
