@@ -255,6 +255,14 @@ def locked_until(keys) -> object:
     return max(ends) if ends else None
 
 
+def refuse_when_locked(keys, message, refused=IdentityRefused, field: str | None = None) -> None:
+    """Refuse the step (`refused`, an IdentityRefused, with `message`, the lock's end and the
+    `field` it belongs to) while any of the throttle `keys` is locked."""
+    until = locked_until(keys)
+    if until:
+        raise refused(message, until, field)
+
+
 def send_code(user) -> str:
     """Send a fresh code to the recorded mobile; returns that number masked.
 
@@ -288,9 +296,7 @@ def send_challenge(
     `text` is the message, with %(code)s. When the gateway fails, the code is retired and the
     step refused: nobody waits for a code that never comes.
     """
-    until = locked_until(keys)
-    if until:
-        raise refused(_l("Too many codes were sent."), until)
+    refuse_when_locked(keys, _l("Too many codes were sent."), refused)
     for key, limit in keys:
         # Counted as "failures" of the throttle: the limit-th send locks further ones.
         Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
@@ -312,9 +318,7 @@ def send_challenge(
 def confirm_code(user, code: str) -> None:
     """Prove the account with the code just received; IdentityRefused when wrong or locked."""
     keys = wrong_keys(user)
-    until = locked_until(keys)
-    if until:
-        raise IdentityRefused(_l("Too many wrong codes."), locked_until=until)
+    refuse_when_locked(keys, _l("Too many wrong codes."))
     challenge = spend_code(user, code, keys)
     if challenge is None:
         audit("identity.sms_failed", user, actor=user, result="refused")

@@ -26,7 +26,7 @@ from core.identity import (
     WRONG_WINDOW,
     IdentityRefused,
     identity_proven,
-    locked_until,
+    refuse_when_locked,
     send_challenge,
     spend_code,
 )
@@ -74,12 +74,6 @@ def _keys(step: str, user: User, clerk: User | None = None) -> list[tuple[str, i
     ]
 
 
-def _refuse_when_locked(keys, message) -> None:
-    until = locked_until(keys)
-    if until:
-        raise MobileRefused(message, until)
-
-
 def _taken(mobile: str, user: User) -> bool:
     return User.select().where((User.mobile == mobile) & (User.id != user.id)).exists()
 
@@ -105,7 +99,7 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
     account's own or another's, or a limit holds."""
     _refuse_during_counter_change(user)
     password_keys = _keys("password", user)
-    _refuse_when_locked(password_keys, _l("Too many wrong passwords."))
+    refuse_when_locked(password_keys, _l("Too many wrong passwords."), MobileRefused)
     if not verify_password(user.password_hash, password):
         for key, limit in password_keys:
             Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW)
@@ -156,10 +150,10 @@ def send_counter_code(clerk: User, account: User, mobile: str) -> str:
     return masked
 
 
-def pending_mobile(user: User, clerk: User | None = None) -> str | None:
-    """The new number a live code of this step (the citizen's own, or the counter's) was sent
-    to, masked; None when there is none."""
-    challenge = SmsChallenge.live_for(user, COUNTER_PURPOSE if clerk else PURPOSE)
+def pending_mobile(user: User) -> str | None:
+    """The new number a live code of the citizen's own change was sent to, masked; None when
+    there is none."""
+    challenge = SmsChallenge.live_for(user, PURPOSE)
     return mask_mobile(challenge.mobile) if challenge is not None else None
 
 
@@ -178,7 +172,7 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
     if clerk is None:
         _refuse_during_counter_change(user)
     keys = _keys("code", user, clerk)
-    _refuse_when_locked(keys, _l("Too many wrong codes."))
+    refuse_when_locked(keys, _l("Too many wrong codes."), MobileRefused)
     actor = clerk or user
 
     def still_free(challenge) -> None:
@@ -207,7 +201,7 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
             fresh.save()
             SmsChallenge.retire_all(fresh)
             words = {"from_": mask_mobile(old), "to": mask_mobile(fresh.mobile)}
-            audit("account.mobile_changed", fresh, actor=actor, detail={**words})
+            audit("account.mobile_changed", fresh, actor=actor, detail=words)
             notify(fresh, "account.mobile_changed", **words)
     except IntegrityError:  # another account took the number between the check and the save
         raise MobileRefused(TAKEN, field="code") from None

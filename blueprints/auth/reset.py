@@ -21,6 +21,7 @@ from core.identity import (
     WRONG_PER_ADDR,
     IdentityRefused,
     locked_until,
+    refuse_when_locked,
     send_challenge,
     spend_code,
     withdraw_proofs,
@@ -60,9 +61,8 @@ def send_reset_code(account: str) -> None:
     caller says the same whether or not (nobody learns that an account exists). Refused only
     when this network asked too often."""
     address = (f"reset-send:net:{_network()}", SENDS_PER_ADDR)
-    until = locked_until([address])
-    if until:
-        raise ResetRefused(_l("Too many codes were asked for from this network."), until)
+    asked = _l("Too many codes were asked for from this network.")
+    refuse_when_locked([address], asked, ResetRefused)
     Throttle.register_failure(address[0], limit=address[1], window=SEND_WINDOW)
     user = _citizen(account)
     if user is None:
@@ -97,9 +97,7 @@ def reset_password(account: str, code: str, password: str) -> ResetDone:
     when the code is wrong, used or expired, or wrong codes locked the step."""
     user = _citizen(account)
     keys = [(f"reset-code:net:{_network()}", WRONG_PER_ADDR)]
-    until = locked_until(keys)
-    if until:
-        raise ResetRefused(_l("Too many wrong codes."), until, "code")
+    refuse_when_locked(keys, _l("Too many wrong codes."), ResetRefused, "code")
 
     def fits(challenge) -> None:
         """Once the code is right, before it is spent: it went to the account's number as it
