@@ -153,6 +153,17 @@ def test_requests_only_within_the_period(make, app, conn):
     assert "再次申请" not in waiting and "不能再提出新的申请" in waiting
 
 
+def a_party_logged_in(make, app):
+    """A brigade's officer, their case, a party to it, and the party's logged-in client."""
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)
+    citizen = make.citizen()
+    party_row = make.party(case, citizen)
+    party = app.test_client()
+    make.login(party, citizen)
+    return officer, case, party_row, party
+
+
 def review_access(case, citizen):
     from blueprints.evidence.service import case_access
 
@@ -291,12 +302,7 @@ def test_a_blank_answer_is_refused_at_its_own_field(make, app, conn):
 def test_asking_and_withdrawing_in_a_loop_is_limited(make, app, conn):
     """Each request tells the officer (SMS, e-mail): a party may ask a few times a day, not
     loop request and withdrawal without end."""
-    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
-    case = make.accident_case(officer)
-    citizen = make.citizen()
-    make.party(case, citizen)
-    party = app.test_client()
-    make.login(party, citizen)
+    officer, case, party_row, party = a_party_logged_in(make, app)
     case_url = f"/evidence/cases/{case.id}"
     for _ in range(review.REVIEW_REQUESTS_PER_DAY):
         assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
@@ -315,12 +321,7 @@ def test_asking_and_withdrawing_in_a_loop_is_limited(make, app, conn):
 def test_a_party_whose_request_waits_is_not_removed(make, app, conn):
     """Removing a party would take their waiting request with them, unanswered: it is refused
     (before any question) until the request is answered or withdrawn."""
-    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
-    case = make.accident_case(officer)
-    citizen = make.citizen()
-    party_row = make.party(case, citizen)
-    party = app.test_client()
-    make.login(party, citizen)
+    officer, case, party_row, party = a_party_logged_in(make, app)
     case_url = f"/evidence/cases/{case.id}"
     assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
     desk = app.test_client()
@@ -342,12 +343,7 @@ def test_a_party_whose_request_waits_is_not_removed(make, app, conn):
 def test_an_officer_who_read_of_a_request_is_told_it_was_withdrawn(make, app, conn):
     """The officer opened the request's notice (and may be writing an answer): a withdrawal
     reaches them as a notice of its own."""
-    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
-    case = make.accident_case(officer)
-    citizen = make.citizen()
-    make.party(case, citizen)
-    party = app.test_client()
-    make.login(party, citizen)
+    officer, case, party_row, party = a_party_logged_in(make, app)
     case_url = f"/evidence/cases/{case.id}"
     assert party.post(f"{case_url}/review", data={"grounds": "请公开照片"}).status_code == 303
     with conn():
