@@ -138,6 +138,12 @@ def restricted_windows(rules_by_zone: dict, truck_class: str) -> list[Window]:
     return sorted(found, key=lambda w: (_minute(w.start), _minute(w.end)))
 
 
+def unrestricted_zones(rules_by_zone: dict, truck_class: str) -> list:
+    """The zones (ids, in the order asked) whose rules do not restrict this truck class at all:
+    it needs no pass there."""
+    return [z for z in rules_by_zone if not restricted_windows({z: rules_by_zone[z]}, truck_class)]
+
+
 def windows_meet(these, those) -> bool:
     """Whether any window of `these` shares a minute of the day with any of `those` (a window
     crossing midnight counts on both sides of it)."""

@@ -9,7 +9,6 @@ refusals as StepError naming the form field they belong to.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
@@ -43,7 +42,7 @@ from rules import truckrules
 from rules.clock import beijing_now, beijing_today
 from rules.validators import ValidationError, normalize_plate
 
-from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS, restricted_hours
+from .labels import BLOCK_REASONS, CLASS_LABELS, EMISSION_LABELS, join, restricted_hours
 from .notices import tell_applicant
 
 PASS_STATE = StateMachine("truck_pass", "status", PASS_TRANSITIONS)
@@ -148,17 +147,17 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
             _l(
                 "%(emission)s trucks cannot get a pass for: %(zones)s.",
                 emission=EMISSION_LABELS[emission],
-                zones=_(", ").join(zone_names[z] for z in barred),
+                zones=join(zone_names[z] for z in barred),
             ),
             "zones",
         )
-    free = [z for z in chosen if not truckrules.restricted_windows({z: rules[z]}, truck_class)]
+    free = truckrules.unrestricted_zones(rules, truck_class)
     if free:
         # No rule of these zones restricts this class: a pass there would cover nothing.
         raise StepError(
             _l(
                 "No pass is needed for %(truck_class)s in: %(zones)s. Leave these zones out.",
-                zones=_(", ").join(zone_names[z] for z in free),
+                zones=join(zone_names[z] for z in free),
                 truck_class=in_sentence(CLASS_LABELS[truck_class]),
             ),
             "zones",
