@@ -123,14 +123,8 @@ def answer_review(request_id: int):
     missing answer is said at that request's own answer field, in the queue drawn again."""
     form = ReviewAnswerForm(prefix=f"r{request_id}")
     if revising():
-        # Back from the question to change the answer: the queue, with it in its form (or, the
-        # request answered or withdrawn meanwhile, the word that it no longer waits).
-        queue = review.officer_queue(current_user.office_id)
-        if request_id in {item.id for item in queue}:
-            return queue_page(200, queue, (request_id, form))
-        flash(_("This request is no longer waiting for an answer."), "warn")
-        nothing_to_audit()
-        return redirect_to(url_for("evidence.review_queue"))
+        # Back from the question to change the answer: the queue, with it in its form.
+        return queue_with(request_id, form, 200)
     if form.validate_on_submit():
         if not confirmed():
             # Sent, the answer reaches the party at once and cannot be changed: asked first.
@@ -150,18 +144,25 @@ def answer_review(request_id: int):
             review.answer_review(request_id, current_user._get_current_object(), form.answer.data)
         except StepError as exc:
             if exc.field is None:
-                flash(str(exc.message), "bad")
-                nothing_to_audit()  # a redirect: nobody's data shown
-                return redirect_to(url_for("evidence.review_queue"))
+                return back_to_queue(str(exc.message), "bad")
             form_error(form, exc)
         else:
-            flash(_("Answered. The party reads your answer on the case page."), "ok")
-            nothing_to_audit()
-            return redirect_to(url_for("evidence.review_queue"))
+            return back_to_queue(_("Answered. The party reads your answer on the case page."))
+    return queue_with(request_id, form, 422)
+
+
+def back_to_queue(message: str, category: str = "ok"):
+    """To the review queue, with a word (a redirect: nobody's data shown here)."""
+    flash(message, category)
+    nothing_to_audit()
+    return redirect_to(url_for("evidence.review_queue"))
+
+
+def queue_with(request_id: int, form, status: int):
+    """The queue drawn again with this request's answer in its form (its errors, if any); when
+    the request waits no more (answered or withdrawn meanwhile, or not this brigade's), back
+    to the queue with that said: there is nowhere to show the answer."""
     queue = review.officer_queue(current_user.office_id)
     if request_id not in {item.id for item in queue}:
-        # Answered or withdrawn meanwhile, or not this brigade's: nowhere to show the error.
-        flash(_("This request is no longer waiting for an answer."), "warn")
-        nothing_to_audit()
-        return redirect_to(url_for("evidence.review_queue"))
-    return queue_page(422, queue, (request_id, form))
+        return back_to_queue(_("This request is no longer waiting for an answer."), "warn")
+    return queue_page(status, queue, (request_id, form))
