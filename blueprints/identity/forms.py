@@ -1,4 +1,5 @@
-"""Forms of proving one's identity: the SMS code, and the clerk's counter look-up and activation."""
+"""Forms of proving one's identity: the SMS code, the clerk's counter look-up and activation,
+and a new mobile number set at the counter."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, StringField
@@ -10,15 +11,10 @@ from rules.validators import normalize_mobile, normalize_resident_id
 REQUIRED = _l("This field is required.")
 
 
-class SendCodeForm(Form):
-    """Ask for a code by SMS (nothing to fill in: the number is the office's, not typed)."""
-
-
-class SmsCodeForm(Form):
-    """The six-digit code from the message."""
-
-    code = StringField(
-        _l("Code from the message"),
+def six_digits(label) -> StringField:
+    """The six digits of a code sent by SMS."""
+    return StringField(
+        label,
         validators=[
             DataRequired(REQUIRED),
             Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits of the message.")),
@@ -26,13 +22,36 @@ class SmsCodeForm(Form):
     )
 
 
-class CounterLookupForm(Form):
-    """The clerk types the ID number from the card and the reference the citizen reads out."""
-
-    resident_id = StringField(
+def card_number() -> StringField:
+    """The ID number the clerk types from the card in front of them."""
+    return StringField(
         _l("Resident ID number (from the ID card)"),
         validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
     )
+
+
+def card_seen() -> BooleanField:
+    """The clerk's word that the card was seen and matches the person."""
+    return BooleanField(
+        _l("I have seen this person's ID card: the photo, name and number match."),
+        validators=[DataRequired(_l("Confirm that you have seen the ID card."))],
+    )
+
+
+class SendCodeForm(Form):
+    """Ask for a code by SMS (nothing to fill in: the number is the office's, not typed)."""
+
+
+class SmsCodeForm(Form):
+    """The six-digit code from the message."""
+
+    code = six_digits(_l("Code from the message"))
+
+
+class CounterLookupForm(Form):
+    """The clerk types the ID number from the card and the reference the citizen reads out."""
+
+    resident_id = card_number()
     reference = StringField(
         _l("Counter reference"),
         description=_l("Shown on the citizen's own identity page; they read it out."),
@@ -45,38 +64,23 @@ class CounterActivateForm(Form):
 
     account = HiddenField(validators=[InputRequired()])
     reference = HiddenField(validators=[InputRequired()])
-    seen_card = BooleanField(
-        _l("I have seen this person's ID card: the photo, name and number match."),
-        validators=[DataRequired(_l("Confirm that you have seen the ID card."))],
-    )
+    seen_card = card_seen()
 
 
 class CounterMobileForm(Form):
     """At the counter, for a person who lost the phone: the ID card seen, the new number."""
 
-    resident_id = StringField(
-        _l("Resident ID number (from the ID card)"),
-        validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
-    )
+    resident_id = card_number()
     mobile = StringField(
         _l("New mobile number"),
         description=_l("The person must have this phone at the counter: a code is sent to it."),
         validators=[DataRequired(REQUIRED), Normalized(normalize_mobile)],
     )
-    seen_card = BooleanField(
-        _l("I have seen this person's ID card: the photo, name and number match."),
-        validators=[DataRequired(_l("Confirm that you have seen the ID card."))],
-    )
+    seen_card = card_seen()
 
 
 class CounterMobileCodeForm(Form):
     """The code the person reads out from the new phone."""
 
     ticket = HiddenField(validators=[InputRequired()])
-    code = StringField(
-        _l("Code the person reads out"),
-        validators=[
-            DataRequired(REQUIRED),
-            Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits of the message.")),
-        ],
-    )
+    code = six_digits(_l("Code the person reads out"))
