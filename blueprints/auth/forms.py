@@ -8,6 +8,15 @@ from core.forms import REQUIRED, Form, Normalized, StrongPassword, halfwidth
 from rules.validators import normalize_mobile, normalize_resident_id
 
 
+def sms_code() -> StringField:
+    """The code an SMS brought, as typed (full-width digits read as meant)."""
+    return StringField(
+        _l("Code from the SMS"),
+        filters=[halfwidth],
+        validators=[DataRequired(REQUIRED), Length(max=12)],
+    )
+
+
 class RegisterForm(Form):
     """A citizen's registration: real name, resident ID number, mobile, password."""
 
@@ -86,11 +95,7 @@ class ResetPasswordForm(Form):
     """Step two: the code sent by SMS and the new password (for the account step one named,
     kept in the session; reset.reset_password refuses the account's own details)."""
 
-    code = StringField(
-        _l("Code from the SMS"),
-        filters=[halfwidth],
-        validators=[DataRequired(REQUIRED), Length(max=12)],
-    )
+    code = sms_code()
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(REQUIRED), StrongPassword()],
@@ -116,8 +121,4 @@ class ChangeMobileForm(Form):
 class MobileCodeForm(Form):
     """Step two: the code the new number received."""
 
-    code = StringField(
-        _l("Code from the SMS"),
-        filters=[halfwidth],
-        validators=[DataRequired(REQUIRED), Length(max=12)],
-    )
+    code = sms_code()
