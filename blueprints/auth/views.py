@@ -297,6 +297,11 @@ def _sealer() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"reset-account:" + secret).digest()))
 
 
+def remember_reset_account(account: str) -> None:
+    """Keep the account step one named, sealed, in the session."""
+    session[RESET_ACCOUNT] = _sealer().encrypt(account.encode()).decode()
+
+
 def remembered_reset_account() -> str | None:
     """The account step one named, while its code can still come back; else None."""
     sealed = session.get(RESET_ACCOUNT)
@@ -321,7 +326,7 @@ def forgot_password():
             form.account.raw_data, form.account.data = [], ""  # never an ID number sent back
         else:
             # The same answer whether or not an account exists (nobody learns which do).
-            session[RESET_ACCOUNT] = _sealer().encrypt(form.account.data.encode()).decode()
+            remember_reset_account(form.account.data)
             return redirect(url_for("auth.reset_password"), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template("auth/forgot.html", form=form), status
