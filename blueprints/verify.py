@@ -9,7 +9,7 @@ no cookie is needed), a few kilobytes per page, and a machine-readable verdict i
 import io
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
-from flask_babel import force_locale, get_locale
+from flask_babel import LazyString, force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -20,6 +20,7 @@ from blueprints.licence import checks, relay, sharing
 from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
+from core import fixedwords
 from core.audit import audit
 from core.i18n import DEFAULT_LOCALE, LANGUAGES, language_context
 from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
@@ -105,18 +106,54 @@ def render_page(template: str, **context) -> str:
 
     Both copies are rendered as Flask's render_template would, but the context processors run
     once: their helpers are the same in both languages, and the language's own names (the
-    words, current_locale) are given again for the copy (core.i18n.language_context). Flask's
+    words, current_locale) are given again for the copy (core.i18n.language_context). Each copy
+    is drawn by its language's environment, its fixed words already in the template's code
+    (core.fixedwords), and with the label tables already in words (label_words). Flask's
     template signals are not sent for these pages (nothing listens to them).
     """
     here = str(get_locale() or DEFAULT_LOCALE)
     other = next(code for code in LANGUAGES if code != here)
     app = current_app._get_current_object()
-    page = app.jinja_env.get_or_select_template(template)
     app.update_template_context(context)
     with force_locale(other):
-        alt = page.render(context, body_only=True, hl=other, **language_context())
+        alt = _copy(app, other, template, context, body_only=True, hl=other, **language_context())
     # Markup: the copy is our own template's output, escaped as it was written.
-    return page.render(context, alt=Markup(alt))  # noqa: S704
+    return _copy(app, here, template, context, alt=Markup(alt))  # noqa: S704
+
+
+def _copy(app, locale: str, template: str, context: dict, **names) -> str:
+    """One language's copy of a result page: the label tables given to it in that language's
+    words (label_words), the rest as given."""
+    words = label_words(app, locale)
+    tables = {name: words[id(value)] for name, value in context.items() if id(value) in words}
+    page = fixedwords.environment(app, locale).get_template(template)
+    return page.render(context, **tables, **names)
+
+
+# The verifier's label tables: module constants, each the same object on every page.
+def _label_tables() -> list[dict]:
+    tables = [*labels().values(), *truckpass_labels().values(), SHARE_VERDICT_LABELS]
+    return [
+        table
+        for table in tables
+        if isinstance(table, dict) and all(isinstance(v, LazyString) for v in table.values())
+    ]
+
+
+def label_words(app, locale: str) -> dict[int, dict]:
+    """The verifier's label tables in `locale`'s words, by the identity of each table: put into
+    words once per process rather than a lazy string at a time on every page (each one a
+    catalogue lookup). A table made for one page is not among them and stays lazy."""
+    made = app.extensions.setdefault("verify_label_words", {})
+    words = made.get(locale)
+    if words is None:
+        with force_locale(locale):
+            words = {
+                id(table): {key: str(label) for key, label in table.items()}
+                for table in _label_tables()
+            }
+        made[locale] = words
+    return words
 
 
 def _photo_signer() -> URLSafeTimedSerializer:

@@ -1,6 +1,7 @@
 """Two languages (zh-CN by default, English selectable) and times shown in Asia/Shanghai."""
 
 import datetime as dt
+import weakref
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request, session
@@ -120,6 +121,19 @@ def template_gettext() -> dict:
     without the context still use Flask-Babel's callables.
     """
     translations = get_translations()
+    bound = BOUND_GETTEXT.get(translations)
+    if bound is None:
+        bound = BOUND_GETTEXT[translations] = bind_gettext(translations)
+    return bound
+
+
+# The template callables of each catalogue, made once (Flask-Babel keeps a catalogue per
+# language for the process; a weak key lets a test's app and its catalogues go).
+BOUND_GETTEXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def bind_gettext(translations) -> dict:
+    """`_`, `gettext` and `ngettext` bound to one catalogue (template_gettext)."""
     ugettext, ungettext = translations.ugettext, translations.ungettext
 
     @pass_context

@@ -6,6 +6,10 @@ microseconds each: a tenth of a light page such as the holder's code page). A li
 endpoint without values, or to a static file, is the same for every request under the same
 script root, so it is built by Flask once per process and script root and then reused.
 
+A link that carries on the reader's chosen language (`hl`, one of LANGUAGES) to an endpoint
+without values is fixed in the same way, one per language (the verifier's pages write two on
+each copy, in both languages).
+
 Everything else is Flask's url_for as it is: links with values (an id, a page number), with
 _external, _anchor, _method or _scheme, endpoints relative to a blueprint (".name"), calls
 outside a request, and every call once any URL default function is registered (those may add
@@ -13,6 +17,8 @@ values from the request).
 """
 
 from flask import Flask, has_request_context, request
+
+from core.i18n import LANGUAGES
 
 
 def init_app(app: Flask) -> None:
@@ -29,12 +35,16 @@ def init_app(app: Flask) -> None:
         fixed = (
             has_request_context()
             and not endpoint.startswith(".")
-            and (not values or (endpoint == "static" and values.keys() == {"filename"}))
+            and (
+                not values
+                or (endpoint == "static" and values.keys() == {"filename"})
+                or (values.keys() == {"hl"} and values["hl"] in LANGUAGES)
+            )
             and not any(app.url_default_functions.values())
         )
         if not fixed:
             return build(endpoint, **values)
-        key = (request.script_root, endpoint, values.get("filename"))
+        key = (request.script_root, endpoint, values.get("filename"), values.get("hl"))
         url = built.get(key)
         if url is None:
             url = built[key] = build(endpoint, **values)

@@ -35,6 +35,11 @@ def test_a_value_of_none_is_left_out_and_the_link_stays_fixed(app, monkeypatch):
     assert render(app, source, hl=None) == "/verify"
     assert built == []
     assert render(app, source, hl="en") == "/verify?hl=en" and built == ["verify.form"]
+    # A chosen language is one of a few fixed links (one per language), built once too.
+    assert render(app, source, hl="en") == "/verify?hl=en" and built == ["verify.form"]
+    assert render(app, source, hl="xx") == "/verify?hl=xx"
+    assert render(app, source, hl="xx") == "/verify?hl=xx"
+    assert built == ["verify.form"] * 3  # not a language: built by Flask each time
 
 
 def test_each_script_root_gets_its_own_links(app):
