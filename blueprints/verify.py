@@ -125,19 +125,29 @@ def _copy(app, locale: str, template: str, context: dict, **names) -> str:
     """One language's copy of a result page: the label tables given to it in that language's
     words (label_words), the rest as given."""
     words = label_words(app, locale)
-    tables = {name: words[id(value)] for name, value in context.items() if id(value) in words}
+    tables = {}
+    for name in LABEL_NAMES:  # a view may give a table of its own under one of these names
+        table = words.get(id(context.get(name)))
+        if table is not None:
+            tables[name] = table
     page = fixedwords.environment(app, locale).get_template(template)
     return page.render(context, **tables, **names)
 
 
-# The verifier's label tables: module constants, each the same object on every page.
+def _is_label_table(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, LazyString) for v in value.values())
+
+
+# The verifier's label tables (module constants, each the same object on every page) and the
+# names the pages read them by.
+LABEL_NAMES = tuple(
+    name for name, value in {**labels(), **truckpass_labels()}.items() if _is_label_table(value)
+)
+
+
 def _label_tables() -> list[dict]:
     tables = [*labels().values(), *truckpass_labels().values(), SHARE_VERDICT_LABELS]
-    return [
-        table
-        for table in tables
-        if isinstance(table, dict) and all(isinstance(v, LazyString) for v in table.values())
-    ]
+    return [table for table in tables if _is_label_table(table)]
 
 
 def label_words(app, locale: str) -> dict[int, dict]:
