@@ -64,6 +64,8 @@ SETTINGS = {
     "SMTP_USER": "",
     "SMTP_PASSWORD": "",
     "SMTP_FROM": "",
+    # The vehicle office's telephone number, given where people are told to call it at once.
+    "HELP_PHONE": "",
     # The network of deployments (README, "Network"); name and city default to the offices'.
     "DEPLOYMENT_NAME": "",
     "DEPLOYMENT_CITY": "",

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_addr
-from core.i18n import localtime
+from core.i18n import aside, localtime
 from core.notices import kind, locale_of, notify
 from core.steps import StepError
 from models import (
@@ -86,16 +86,32 @@ class IdentityRefused(StepError):
         return f"{self.message} {again}"
 
 
+def help_line() -> str:
+    """The vehicle office's telephone number (HELP_PHONE) as an aside to its name, for the
+    sentences that tell someone to call it at once ("（0532-…）", " (0532-…)"), or "" when the
+    deployment has set none: a person who finds a change they did not make is told whom to
+    call, not only that they should."""
+    number = current_app.config.get("HELP_PHONE", "")
+    return str(aside(number)) if number else ""
+
+
+def with_help_line(params: dict) -> dict:
+    """A notice's parameters with the vehicle office's number as it stands now (help_line)."""
+    return {**params, "help_line": help_line()}
+
+
 kind(
     "identity.proven",
     title=_l("Your identity is proven"),
     what=_l("This account is now bound to ID number %(resident_id)s (%(method)s)."),
     next_step=_l(
         "You can now see your licence, vehicles and accident cases here. If this was not you, "
-        "call the vehicle office at once."
+        "call the vehicle office%(help_line)s at once."
     ),
     endpoint="identity.index",
-    prepare=lambda p: {**p, "method": str(METHOD_WORDS.get(p.get("method"), p.get("method")))},
+    prepare=lambda p: with_help_line(
+        {**p, "method": str(METHOD_WORDS.get(p.get("method"), p.get("method")))}
+    ),
 )
 METHOD_WORDS = {
     SMS: _l("a code sent to the mobile number the office recorded"),
@@ -358,9 +374,10 @@ kind(
     ),
     next_step=_l(
         "Prove it with a code sent to the number the office recorded, or at an office counter. "
-        "If you did not reset the password, call the vehicle office at once."
+        "If you did not reset the password, call the vehicle office%(help_line)s at once."
     ),
     endpoint="identity.index",
+    prepare=with_help_line,
 )
 
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from core import notices
 from core.sms import DevGateway
 from models import AuditEvent, Notice, User
 
@@ -204,3 +205,37 @@ def test_a_session_on_the_lost_phone_cannot_see_or_lock_the_counters_code(
 def test_only_counter_clerks_set_numbers(client, make, login):
     login(make.staff("police_inspector"))
     assert client.get("/staff/identity/mobile").status_code == 403
+
+
+def change_number(client, sms_box) -> None:
+    """The logged-in citizen moves the account to NEW_MOBILE."""
+    ask(client)
+    code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
+    assert client.post("/account/mobile/confirm", data={"code": code}).status_code == 303
+
+
+def test_the_old_number_and_the_notice_say_whom_to_call(app, client, make, login, conn, sms_box):
+    app.config["HELP_PHONE"] = "0532-8000 0000"
+    citizen = make.citizen()  # writes in Chinese (the default)
+    old = citizen.mobile
+    login(citizen)
+    change_number(client, sms_box)
+    assert "请立即致电车辆管理所（0532-8000 0000）。" in texts_to(sms_box, old)[0]
+    with conn():
+        notice = Notice.get(Notice.user == citizen.id, Notice.kind == "account.mobile_changed")
+    with app.test_request_context("/"):
+        english = notices.render(notice, "en").next_step
+        # The number as it stands when the notice is read, not when it was written.
+        app.config["HELP_PHONE"] = ""
+        chinese = notices.render(notice, "zh").next_step
+    assert english.endswith("call the vehicle office (0532-8000 0000) at once.")
+    assert chinese.endswith("如非本人操作，请立即致电车辆管理所。")
+
+
+def test_without_a_number_the_sentence_reads_as_it_did(app, client, make, login, sms_box):
+    assert app.config["HELP_PHONE"] == ""
+    citizen = make.citizen()
+    old = citizen.mobile
+    login(citizen)
+    change_number(client, sms_box)
+    assert texts_to(sms_box, old)[0].endswith("如非本人操作，请立即致电车辆管理所。")

@@ -25,10 +25,12 @@ from core.identity import (
     WRONG_PER_ADDR,
     WRONG_WINDOW,
     IdentityRefused,
+    help_line,
     identity_proven,
     refuse_when_locked,
     send_challenge,
     spend_code,
+    with_help_line,
 )
 from core.notices import kind, locale_of, notify
 from core.passwords import hash_password, verify_password
@@ -50,9 +52,10 @@ kind(
     what=_l("This account now uses the mobile number %(to)s (it used %(from_)s)."),
     next_step=_l(
         "Log in and receive codes and messages with the new number. If this was not you, call "
-        "the vehicle office at once."
+        "the vehicle office%(help_line)s at once."
     ),
     endpoint="auth.account",
+    prepare=with_help_line,
 )
 
 
@@ -210,8 +213,9 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
         with force_locale(locale_of(fresh)):
             text = _(
                 "[jiaoguan] Your account now uses the mobile number %(to)s instead of this "
-                "one. If this was not you, call the vehicle office at once.",
+                "one. If this was not you, call the vehicle office%(help_line)s at once.",
                 to=mask_mobile(fresh.mobile),
+                help_line=help_line(),
             )
         # The change stands if this fails: the account's inbox has the notice.
         with contextlib.suppress(sms.SmsError):
