@@ -104,6 +104,7 @@ ACTION_LABELS = {
     "identity.withdrawn": _l("Identity proofs withdrawn after a password reset"),
     "identity.counter_lookup": _l("Account looked up at the counter"),
     "identity.counter_activated": _l("Identity proven at the counter"),
+    "identity.countersigned": _l("Counter act confirmed by a second clerk"),
     "identity.dev_sms_view": _l("Development SMS messages viewed"),
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),

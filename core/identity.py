@@ -419,10 +419,13 @@ def find_for_counter(resident_id: str, reference: str) -> CounterLookup | None:
     return CounterLookup(account, identity_proven(account))
 
 
-def activate_at_counter(clerk, account) -> None:
-    """A clerk who saw the ID card activates the account (audited with the clerk's name)."""
+def activate_at_counter(clerk, account, witness) -> None:
+    """A clerk who saw the ID card activates the account, confirmed by a second clerk, the
+    `witness` (blueprints/identity/countersign.py); audited with both names."""
     if not (clerk.is_staff and clerk.has_role(*COUNTER_ROLES)):
         raise IdentityRefused(_l("Only licence and vehicle clerks may activate accounts."))
+    if witness.id == clerk.id or not (witness.is_staff and witness.has_role(*COUNTER_ROLES)):
+        raise IdentityRefused(_l("A second clerk must confirm the activation."))
     if account.is_staff or not account.resident_id:
         raise IdentityRefused(_l("This is not a citizen's account."))
     with write_tx():
@@ -435,6 +438,7 @@ def activate_at_counter(clerk, account) -> None:
             actor=clerk,
             detail={
                 "clerk": clerk.real_name,
+                "witness": witness.real_name,
                 "office": clerk.office.code if clerk.office_id else "",
                 "resident_id": mask_id(account.resident_id),
             },

@@ -202,6 +202,15 @@ class Factory:
             time.sleep(0.2)
         return totp.totp(user.totp_secret, step=totp.AUTHENTICATOR_STEP_SECONDS).now()
 
+    def countersignature(self, prefix: str = "") -> dict:
+        """A second clerk's confirmation of a counter form (blueprints/identity/countersign.py):
+        a new licence clerk each time, so that their code is one they have not used."""
+        witness = self.staff("licence_clerk")
+        return {
+            f"{prefix}witness": witness.username,
+            f"{prefix}witness_code": self.fresh_code(witness),
+        }
+
     def login(self, client, user: User, password: str = PASSWORD):
         """Log in through the real forms; returns the last response."""
         account = user.username if user.is_staff else user.mobile

@@ -128,12 +128,19 @@ def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     form = page(client.get("/staff/identity/mobile")).find(id="counter-mobile-form")
     assert form is not None
     unknown = {"resident_id": "110101199003074477", "mobile": NEW_MOBILE, "seen_card": "y"}
+    unknown.update(witness="staff0", witness_code="123456")  # the look-up fails first
     assert field_error(
         page(client.post("/staff/identity/mobile", data=unknown), 422), "resident_id"
     )
     unseen = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE}
     assert client.post("/staff/identity/mobile", data=unseen).status_code == 422
-    sent = client.post("/staff/identity/mobile", data={**unseen, "seen_card": "y"})
+    # Without a second clerk's confirmation nothing is sent (blueprints/identity/countersign).
+    alone = {**unseen, "seen_card": "y", "witness": clerk.username, "witness_code": "123456"}
+    assert field_error(page(client.post("/staff/identity/mobile", data=alone), 422), "witness")
+    assert texts_to(sms_box, NEW_MOBILE) == []
+    sent = client.post(
+        "/staff/identity/mobile", data={**unseen, "seen_card": "y", **make.countersignature()}
+    )
     assert sent.status_code == 303
     assert lost_phone.get("/account").status_code == 302  # its session ended at once
     step_two = page(client.get(sent.location))
@@ -184,7 +191,7 @@ def test_a_session_on_the_lost_phone_cannot_see_or_lock_the_counters_code(
     clerk = make.staff("vehicle_clerk")
     login(clerk)
     data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
-    sent = client.post("/staff/identity/mobile", data=data)
+    sent = client.post("/staff/identity/mobile", data={**data, **make.countersignature()})
     ticket = page(client.get(sent.location)).find("input", attrs={"name": "ticket"})["value"]
     lost_phone = app.test_client()
     make.login(lost_phone, citizen)  # logged in again after the send (with the password)

@@ -211,7 +211,8 @@ def test_a_clerk_activates_the_account_at_the_counter(app, client, make, victim,
     assert response.status_code == 404
     assert (
         clerk_client.post(
-            "/staff/identity/activate", data={**data, "activate-seen_card": "y"}
+            "/staff/identity/activate",
+            data={**data, "activate-seen_card": "y", **make.countersignature("activate-")},
         ).status_code
         == 303
     )

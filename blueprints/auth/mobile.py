@@ -122,14 +122,23 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
     )
 
 
-def send_counter_code(clerk: User, account: User, mobile: str) -> str:
-    """At an office counter, for a person who lost the phone or whose ID number someone else
-    registered: after seeing the ID card, the clerk sends a code to the person's number, which
-    they read out. Every session of the account ends now (a session left on a lost phone must
-    not interfere). Throttled per account and per clerk; returns the number masked."""
+def check_counter_change(account: User, mobile: str) -> None:
+    """MobileRefused (at its field) unless `account` is an active citizen's and `mobile` may
+    become its number: checked before a second clerk is asked to confirm."""
     if account.is_staff or not account.active:
         raise MobileRefused(_l("This is not an active citizen's account."), field="resident_id")
     check_new_number(account, mobile)
+
+
+def send_counter_code(clerk: User, account: User, mobile: str, witness: User) -> str:
+    """At an office counter, for a person who lost the phone or whose ID number someone else
+    registered: after seeing the ID card, the clerk, confirmed by a second clerk (`witness`,
+    blueprints/identity/countersign.py), sends a code to the person's number, which they read
+    out. Every session of the account ends now (a session left on a lost phone must not
+    interfere). Throttled per account and per clerk; returns the number masked."""
+    check_counter_change(account, mobile)
+    if witness.id == clerk.id:
+        raise MobileRefused(_l("A second clerk must confirm the new number."))
     text = _l(
         "[jiaoguan] The office counter asks for this code to bind this number to your account: "
         "%(code)s, valid for 10 minutes. Tell it only to the clerk in front of you."

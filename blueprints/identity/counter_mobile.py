@@ -1,8 +1,9 @@
 """A new mobile number set at an office counter, for a person who lost the phone or whose ID
 number someone else registered: the clerk sees the ID card and types its number and the
-person's number, every session of the account ends, and the person reads out the code the
-phone received. The account's password then stops working: the person sets one with the new
-number, and proves their identity again (blueprints/auth/mobile.py says why)."""
+person's number, a second clerk confirms (countersign), every session of the account ends, and
+the person reads out the code the phone received. The account's password then stops working:
+the person sets one with the new number, and proves their identity again
+(blueprints/auth/mobile.py says why)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,13 +13,14 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from blueprints.auth import mobile
 from core.access import role_required
 from core.audit import audit
-from core.identity import CODE_TTL_SECONDS
+from core.identity import CODE_TTL_SECONDS, IdentityRefused
 from core.privacy import reads_personal_data
 from core.steps import form_error
 from models import LICENCE_CLERK, VEHICLE_CLERK, User
 from rules.validators import mask_id
 
 from . import bp
+from .countersign import countersign
 from .forms import CounterMobileCodeForm, CounterMobileForm
 
 
@@ -58,8 +60,12 @@ def counter_mobile():
             form.resident_id.errors = [_("No account has this ID number.")]
         else:
             try:
-                masked = mobile.send_counter_code(clerk, account, form.mobile.data)
-            except mobile.MobileRefused as exc:
+                mobile.check_counter_change(account, form.mobile.data)
+                witness = countersign(
+                    clerk, account, form.witness.data, form.witness_code.data, "mobile"
+                )
+                masked = mobile.send_counter_code(clerk, account, form.mobile.data, witness)
+            except IdentityRefused as exc:
                 form_error(form, exc)
             else:
                 ticket = _tickets().dumps({"clerk": clerk.id, "account": account.id})

@@ -1,5 +1,5 @@
 """Forms of proving one's identity: the SMS code, the clerk's counter look-up and activation,
-and a new mobile number set at the counter."""
+and a new mobile number set at the counter (both confirmed by a second clerk)."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, StringField
@@ -38,6 +38,29 @@ def card_seen() -> BooleanField:
     )
 
 
+def second_clerk() -> StringField:
+    """The user name of the second clerk who confirms a counter act (countersign)."""
+    return StringField(
+        _l("Second clerk's user name"),
+        description=_l(
+            "A second clerk looks at the ID card too, then types their user name and their "
+            "authenticator's current code here."
+        ),
+        validators=[DataRequired(REQUIRED)],
+    )
+
+
+def second_clerk_code() -> StringField:
+    """The second clerk's current authenticator code."""
+    return StringField(
+        _l("Second clerk's authenticator code"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits of the authenticator.")),
+        ],
+    )
+
+
 class SendCodeForm(Form):
     """Ask for a code by SMS (nothing to fill in: the number is the office's, not typed)."""
 
@@ -65,6 +88,8 @@ class CounterActivateForm(Form):
     account = HiddenField(validators=[InputRequired()])
     reference = HiddenField(validators=[InputRequired()])
     seen_card = card_seen()
+    witness = second_clerk()
+    witness_code = second_clerk_code()
 
 
 class CounterMobileForm(Form):
@@ -77,6 +102,8 @@ class CounterMobileForm(Form):
         validators=[DataRequired(REQUIRED), Normalized(normalize_mobile)],
     )
     seen_card = card_seen()
+    witness = second_clerk()
+    witness_code = second_clerk_code()
 
 
 class CounterMobileCodeForm(Form):

@@ -14,11 +14,13 @@ from core import identity, sms, templatehelpers
 from core.access import role_required
 from core.audit import audit
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
+from core.steps import form_error
 from models import ADMIN, CITIZEN, LICENCE_CLERK, VEHICLE_CLERK, User
 from models.identity import IdentityProof, SmsChallenge
 from rules.validators import mask_mobile
 
 from . import bp
+from .countersign import countersign
 from .forms import CounterActivateForm, CounterLookupForm, SendCodeForm, SmsCodeForm
 
 # The activation form's fields are prefixed: the look-up form on the same page has a reference.
@@ -132,7 +134,8 @@ def counter():
 @role_required(LICENCE_CLERK, VEHICLE_CLERK)
 @no_personal_data
 def activate():
-    """Activate the account after seeing the ID card (the clerk is named in the audit row)."""
+    """Activate the account after seeing the ID card, confirmed by a second clerk (countersign:
+    both are named in the audit log)."""
     form = CounterActivateForm(prefix=ACTIVATE)
     if not form.account.data or not form.account.data.isdigit():
         abort(400)
@@ -142,21 +145,28 @@ def activate():
     # The reference again: the activation cannot skip the look-up.
     if form.reference.data != identity.counter_reference(account):
         abort(404)
-    if not form.validate_on_submit():
-        found = identity.CounterLookup(account, identity.identity_proven(account))
-        return render_template(
-            "identity/counter.html",
-            form=CounterLookupForm(formdata=None),
-            found=found,
-            activate=form,
-        ), 422
-    try:
-        identity.activate_at_counter(current_user._get_current_object(), account)
-    except identity.IdentityRefused as exc:
-        flash(str(exc.message), "bad")
-        return redirect(url_for("identity.counter"), code=303)
-    flash(_("The account of %(name)s is activated.", name=account.real_name), "ok")
-    return redirect(url_for("identity.counter"), code=303)
+    if form.validate_on_submit():
+        clerk = current_user._get_current_object()
+        try:
+            witness = countersign(
+                clerk, account, form.witness.data, form.witness_code.data, "activate"
+            )
+            identity.activate_at_counter(clerk, account, witness)
+        except identity.IdentityRefused as exc:
+            if exc.field is None:  # not the clerk's to put right here
+                flash(str(exc.message), "bad")
+                return redirect(url_for("identity.counter"), code=303)
+            form_error(form, exc)
+        else:
+            flash(_("The account of %(name)s is activated.", name=account.real_name), "ok")
+            return redirect(url_for("identity.counter"), code=303)
+    found = identity.CounterLookup(account, identity.identity_proven(account))
+    return render_template(
+        "identity/counter.html",
+        form=CounterLookupForm(formdata=None),
+        found=found,
+        activate=form,
+    ), 422
 
 
 # --- The development gateway's messages -----------------------------------------------------

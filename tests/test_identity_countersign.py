@@ -1,0 +1,113 @@
+"""Four eyes at the counter (blueprints/identity/countersign.py): activating an account is
+confirmed by a second counter clerk's user name and current authenticator code, used once; a
+clerk's wrong countersignatures pause that clerk, never the colleague named."""
+
+import pytest
+
+from blueprints.identity.countersign import WRONG_PER_CLERK
+from models import AuditEvent, IdentityProof
+
+from .helpers import field_error, page
+from .test_identity import counter_reference, register
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def counter(app, client, make):
+    """A citizen who registered and reads out their reference, and a clerk logged in at the
+    counter; returns (citizen, clerk, the clerk's client, the activation form's data)."""
+    citizen = register(client, make.resident_id(1985), name="周敏")
+    data = {
+        "activate-account": citizen.id,
+        "activate-reference": counter_reference(client),
+        "activate-seen_card": "y",
+    }
+    clerk = make.staff("licence_clerk")
+    clerk_client = app.test_client()
+    make.login(clerk_client, clerk)
+    return citizen, clerk, clerk_client, data
+
+
+def activate(clerk_client, data, **countersign):
+    fields = {f"activate-{name}": value for name, value in countersign.items()}
+    return clerk_client.post("/staff/identity/activate", data={**data, **fields}, headers=EN)
+
+
+def test_a_second_clerk_confirms_and_both_are_recorded(counter, make, conn):
+    citizen, clerk, clerk_client, data = counter
+    witness = make.staff("vehicle_clerk", real_name="李娜")
+    done = activate(
+        clerk_client, data, witness=witness.username, witness_code=make.fresh_code(witness)
+    )
+    assert done.status_code == 303
+    with conn():
+        assert IdentityProof.proves(citizen)
+        signed = AuditEvent.get(AuditEvent.action == "identity.countersigned")
+        assert signed.actor_id == clerk.id and signed.result == "ok"
+        assert signed.object_id == str(citizen.id) and witness.username in signed.detail
+        activated = AuditEvent.get(AuditEvent.action == "identity.counter_activated")
+        assert "李娜" in activated.detail
+
+
+@pytest.mark.parametrize("who", ["self", "truckpass_clerk", "stranger", "wrong-code"])
+def test_nobody_but_another_counter_clerk_with_a_current_code_confirms(counter, make, conn, who):
+    citizen, clerk, clerk_client, data = counter
+    if who == "self":
+        fields = {"witness": clerk.username, "witness_code": make.fresh_code(clerk)}
+    elif who == "truckpass_clerk":
+        other = make.staff("truckpass_clerk")
+        fields = {"witness": other.username, "witness_code": make.fresh_code(other)}
+    elif who == "stranger":
+        fields = {"witness": "nobody-here", "witness_code": "123456"}
+    else:
+        other = make.staff("licence_clerk")
+        right = make.fresh_code(other)
+        fields = {"witness": other.username, "witness_code": f"{(int(right) + 1) % 10**6:06d}"}
+    refused = page(activate(clerk_client, data, **fields), 422)
+    error = field_error(refused, "activate-witness") or field_error(
+        refused, "activate-witness_code"
+    )
+    assert "not you" in error if who == "self" else "another clerk's user name" in error
+    with conn():
+        assert not IdentityProof.proves(citizen)
+
+
+def test_a_code_confirms_once(counter, make, client, conn):
+    _citizen, _clerk, clerk_client, data = counter
+    witness = make.staff("licence_clerk")
+    code = make.fresh_code(witness)
+    assert (
+        activate(clerk_client, data, witness=witness.username, witness_code=code).status_code == 303
+    )
+    # Another person at the counter, the same code typed again: refused.
+    client.post("/logout", data={})
+    second = register(client, make.resident_id(1990), name="吴刚", mobile="13812340000")
+    again = {
+        **data,
+        "activate-account": second.id,
+        "activate-reference": counter_reference(client),
+    }
+    refused = page(activate(clerk_client, again, witness=witness.username, witness_code=code), 422)
+    assert "another clerk's user name" in field_error(refused, "activate-witness_code")
+    with conn():
+        assert not IdentityProof.proves(second)
+
+
+def test_wrong_countersignatures_pause_the_clerk_not_the_colleague(app, counter, make):
+    _citizen, _clerk, clerk_client, data = counter
+    colleague = make.staff("licence_clerk")
+    for _ in range(WRONG_PER_CLERK):
+        activate(clerk_client, data, witness=colleague.username, witness_code="000000")
+    paused = page(
+        activate(
+            clerk_client,
+            data,
+            witness=colleague.username,
+            witness_code=make.fresh_code(colleague),
+        ),
+        422,
+    )
+    assert "Too many countersignatures" in field_error(paused, "activate-witness_code")
+    # The colleague named logs in as ever (make.login asserts the 303s of both steps).
+    make.login(app.test_client(), colleague)
