@@ -377,8 +377,10 @@ def share_result(code: str, last6: str, firm: str):
     return sharing.check_share_code(code, last6, firm)
 
 
-def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
-    """The truck-pass verdict page: the same no-script rules and meta verdict."""
+def show_pass(verdict: str, truck_pass, plate: str = "", zone=None, choose_zones=None):
+    """The truck-pass verdict page: the same no-script rules and meta verdict. Asked by plate
+    in any zone, a pass found comes with `choose_zones`, to ask again in the zone the truck
+    is in (the pass covers its own zones only)."""
     zones = truckpass_service.zones_of(truck_pass) if truck_pass else []
     audit(
         "truck_pass.check",
@@ -393,6 +395,7 @@ def show_pass(verdict: str, truck_pass, plate: str = "", zone=None):
         zones=zones,
         plate=plate,
         zone=zone,
+        choose_zones=choose_zones if truck_pass is not None and zone is None else None,
         checked_at=utcnow(),
     )
 
@@ -466,7 +469,7 @@ def truck_by_plate():
     # audit log); an inspector checking trucks on the road is not.
     if verdict == "no-pass" and checker() is None and not checks.count_failed_lookup():
         return refuse_pass(None, plate)
-    return show_pass(verdict, found, plate=plate, zone=zone)
+    return show_pass(verdict, found, plate=plate, zone=zone, choose_zones=zones)
 
 
 @bp.get("/api/v1/licence-check")

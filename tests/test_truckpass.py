@@ -165,6 +165,18 @@ def test_plate_lookup_gives_the_same_verdict_as_the_qr(client, make, login, cloc
         "no-pass"
     )
     assert client.get("/verify/truck?plate=XX").status_code == 400
+    # Asked in any zone, the answer says the pass covers its own zones, and asks again in one.
+    anywhere = page(client.get(f"/verify/truck?plate={truck.plate}"))
+    again = anywhere.find(id="any-zone-zh")
+    assert (
+        again["action"] == "/verify/truck"
+        and again.find("input", attrs={"name": "plate"})["value"] == truck.plate
+    )
+    offered = {option["value"] for option in again.find("select").find_all("option")}
+    assert offered == {str(zone.id), str(other_zone.id)}
+    assert anywhere.find(id="any-zone-en")  # the English copy has its own
+    asked = page(client.get(f"/verify/truck?plate={truck.plate}&zone={zone.id}"))
+    assert asked.find(id="any-zone-zh") is None  # a zone was chosen
 
 
 def test_blocked_vehicles_are_refused_at_the_first_step(client, make, login, clock):
@@ -643,3 +655,22 @@ def test_a_zone_that_does_not_restrict_the_truck_is_refused_at_the_zone_step(
     assert zone.name in said and "无需通行码" in said
     with conn():
         assert TruckPass.select().count() == 0
+
+
+def test_the_form_opened_again_after_sending_links_the_application(client, make, login, clock):
+    """Back from the pass (or another tab) opens the form afresh: it says the application was
+    sent, and links it, so that it is not filled in again as if lost."""
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    assert page(client.get("/trucks/apply")).find(id="recent-application") is None
+    sent = steps(client, truck.plate, zone)
+    recent = page(client.get("/trucks/apply")).find(id="recent-application")
+    assert truck.plate in recent.get_text() and sent.location.endswith(recent.a["href"])
+    # The steps of another application being filled in say nothing of it.
+    step_two = page(client.post("/trucks/apply", data={"step": "1", "plate": truck.plate}))
+    assert step_two.find(id="recent-application") is None
+    # Nobody else's form mentions it.
+    client.post("/logout", data={})
+    login(make.citizen())
+    assert page(client.get("/trucks/apply")).find(id="recent-application") is None

@@ -84,6 +84,23 @@ def is_owner(vehicle, user) -> bool:
     return vehicle is not None and vehicle.owner_id == user.id and identity_proven(user)
 
 
+# How long after sending an application the form mentions it (Back from the pass, say).
+RECENT_MINUTES = 30
+
+
+def recent_application(user) -> TruckPass | None:
+    """The user's application sent in the last RECENT_MINUTES, if any (the newest): the form
+    opened again (Back from the pass, or a second tab) says it was sent and links it, so that
+    nobody fills it in again thinking it was lost."""
+    since = utcnow() - dt.timedelta(minutes=RECENT_MINUTES)
+    return (
+        TruckPass.select()
+        .where((TruckPass.applicant == user) & (TruckPass.created_at >= since))
+        .order_by(TruckPass.created_at.desc())
+        .first()
+    )
+
+
 def own_trucks(user):
     """The trucks the user owns (offered first in the form); none until the account proved its
     ID number (the office links an owner's account by that number)."""

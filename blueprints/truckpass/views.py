@@ -168,6 +168,12 @@ def apply():
         steps=STEPS,
         state=state,
         own_trucks=list(service.own_trucks(current_user._get_current_object())),
+        # Only on a fresh form: the steps of an application being filled in say nothing of it.
+        recent=(
+            service.recent_application(current_user._get_current_object())
+            if request.method == "GET"
+            else None
+        ),
     )
 
 
