@@ -13,7 +13,8 @@ replaces:
   escaped values into the translation's placeholders.
 
 Anything else (`_(variable)`, `ngettext`, `{% trans %}`) is left to the catalogue at render
-time, and a template not written with autoescape keeps every call. The page reads as it would
+time; a template not written with autoescape, or one that uses the name `_` for something of
+its own (`{% set _ = … %}`), keeps every call. The page reads as it would
 through the app's environment, word for word (tests/test_fixedwords.py). Translations are read
 when a language's environment is made: a process serves the catalogue it started with, as it
 does anyway (translations are compiled before the service starts).
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator
 
 from flask import Flask
 from flask_babel import force_locale, get_translations
-from jinja2 import Environment
+from jinja2 import Environment, pass_eval_context
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup
@@ -34,10 +35,14 @@ FILL = "fixed_words_fill"
 CACHE_SIZE = 400
 
 
-def fill(translation: str, **values) -> Markup:
-    """A translation with placeholders, filled as Jinja's newstyle gettext fills it in an
-    autoescaped template: the words as written, each value escaped."""
-    return Markup(translation) % values  # noqa: S704 (the catalogue's own words)
+@pass_eval_context
+def fill(eval_ctx, translation: str, **values):
+    """A translation with placeholders, filled as Jinja's newstyle gettext fills it: in an
+    autoescaped template (or block) the words as written and each value escaped, in a
+    `{% autoescape false %}` block plain text."""
+    if eval_ctx.autoescape:
+        return Markup(translation) % values  # noqa: S704 (the catalogue's own words)
+    return translation % values
 
 
 class FixedWords(Extension):
@@ -49,9 +54,11 @@ class FixedWords(Extension):
         autoescape = self.environment.autoescape
         if callable(autoescape):
             autoescape = autoescape(stream.name)
-        if not autoescape:
-            yield from stream
+        tokens = list(stream)
+        if not autoescape or _names_underscore(tokens):
+            yield from tokens
             return
+        stream = TokenStream(iter(tokens), stream.name, stream.filename)
         previous = None
         while not stream.eos:
             token = next(stream)
@@ -95,6 +102,16 @@ class FixedWords(Extension):
             yield literal
 
 
+def _names_underscore(tokens: list[Token]) -> bool:
+    """Whether the template uses `_` other than as a call (`{% set _ = … %}`, a loop or macro
+    argument named `_`): then a `_("…")` in it may not be the catalogue's, and nothing is
+    folded."""
+    return any(
+        token.test("name:_") and not following.test("lparen")
+        for token, following in zip(tokens, tokens[1:], strict=False)
+    )
+
+
 def environment(app: Flask, locale: str) -> Environment:
     """The app's template environment in `locale`, its fixed words folded (made on first use,
     inside a request or app context, and kept for the process)."""
@@ -102,6 +119,9 @@ def environment(app: Flask, locale: str) -> Environment:
     env = made.get(locale)
     if env is None:
         env = app.jinja_env.overlay(extensions=[FixedWords], cache_size=CACHE_SIZE)
+        # A bytecode cache is keyed by a template's name and source: it would hand one
+        # language's compiled words to another.
+        env.bytecode_cache = None
         with force_locale(locale):
             env.fixed_words_gettext = get_translations().ugettext
         env.globals = {**app.jinja_env.globals, FILL: fill}

@@ -1,7 +1,6 @@
 """Two languages (zh-CN by default, English selectable) and times shown in Asia/Shanghai."""
 
 import datetime as dt
-import weakref
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request, session
@@ -121,15 +120,16 @@ def template_gettext() -> dict:
     without the context still use Flask-Babel's callables.
     """
     translations = get_translations()
-    bound = BOUND_GETTEXT.get(translations)
+    # Made once per catalogue (Flask-Babel keeps one per language for the process) and kept
+    # on it, so that they go with it.
+    bound = getattr(translations, BOUND_GETTEXT, None)
     if bound is None:
-        bound = BOUND_GETTEXT[translations] = bind_gettext(translations)
+        bound = bind_gettext(translations)
+        setattr(translations, BOUND_GETTEXT, bound)
     return bound
 
 
-# The template callables of each catalogue, made once (Flask-Babel keeps a catalogue per
-# language for the process; a weak key lets a test's app and its catalogues go).
-BOUND_GETTEXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+BOUND_GETTEXT = "_jiaoguan_template_gettext"
 
 
 def bind_gettext(translations) -> dict:

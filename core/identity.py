@@ -419,15 +419,35 @@ def find_for_counter(resident_id: str, reference: str) -> CounterLookup | None:
     return CounterLookup(account, identity_proven(account))
 
 
+def is_second_clerk(clerk, witness) -> bool:
+    """Whether `witness` may confirm a counter act of `clerk` (four eyes,
+    blueprints/identity/countersign.py): another active counter clerk whose authenticator is
+    set up (a secret shown on an unfinished setup page is no one's second factor)."""
+    return (
+        witness.id != clerk.id
+        and witness.is_staff
+        and witness.active
+        and witness.has_role(*COUNTER_ROLES)
+        and bool(witness.totp_secret)
+        and witness.totp_enrolled_at is not None
+    )
+
+
+def check_can_activate(clerk, account) -> None:
+    """IdentityRefused unless `clerk` may activate `account` at the counter (checked before a
+    second clerk is asked to confirm)."""
+    if not (clerk.is_staff and clerk.has_role(*COUNTER_ROLES)):
+        raise IdentityRefused(_l("Only licence and vehicle clerks may activate accounts."))
+    if account.is_staff or not account.resident_id:
+        raise IdentityRefused(_l("This is not a citizen's account."))
+
+
 def activate_at_counter(clerk, account, witness) -> None:
     """A clerk who saw the ID card activates the account, confirmed by a second clerk, the
     `witness` (blueprints/identity/countersign.py); audited with both names."""
-    if not (clerk.is_staff and clerk.has_role(*COUNTER_ROLES)):
-        raise IdentityRefused(_l("Only licence and vehicle clerks may activate accounts."))
-    if witness.id == clerk.id or not (witness.is_staff and witness.has_role(*COUNTER_ROLES)):
+    check_can_activate(clerk, account)
+    if not is_second_clerk(clerk, witness):
         raise IdentityRefused(_l("A second clerk must confirm the activation."))
-    if account.is_staff or not account.resident_id:
-        raise IdentityRefused(_l("This is not a citizen's account."))
     with write_tx():
         IdentityProof.create(
             user=account.id, resident_id=account.resident_id, method=COUNTER, clerk=clerk.id

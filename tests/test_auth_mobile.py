@@ -246,3 +246,43 @@ def test_without_a_number_the_sentence_reads_as_it_did(app, client, make, login,
     login(citizen)
     change_number(client, sms_box)
     assert texts_to(sms_box, old)[0].endswith("如非本人操作，请立即致电车辆管理所。")
+
+
+def test_a_confirmation_is_spent_only_on_a_code_then_sent(client, make, login, conn, sms_box):
+    """The sends' limits are checked before the second clerk is asked: a refused send spends no
+    confirmation (the audit log says none was made, the colleague's code stays unused)."""
+    from models import Throttle
+
+    citizen, clerk = make.citizen(), make.staff("vehicle_clerk")
+    witness = make.staff("licence_clerk")
+    with conn():
+        Throttle.register_failure(f"mobile-counter-send:user:{citizen.id}", limit=1, window=3600)
+    login(clerk)
+    data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
+    data.update(witness=witness.username, witness_code=make.fresh_code(witness))
+    refused = page(client.post("/staff/identity/mobile", data=data), 422)
+    assert "发送验证码次数过多" in refused.get_text()
+    assert texts_to(sms_box, NEW_MOBILE) == []
+    with conn():
+        assert not AuditEvent.select().where(AuditEvent.action == "identity.countersigned").exists()
+        assert User.get_by_id(witness.id).totp_last_step is None
+
+
+def test_the_change_names_both_clerks(client, make, login, conn, sms_box):
+    citizen, clerk = make.citizen(), make.staff("vehicle_clerk")
+    witness = make.staff("licence_clerk")
+    login(clerk)
+    data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
+    data.update(witness=witness.username, witness_code=make.fresh_code(witness))
+    sent = client.post("/staff/identity/mobile", data=data)
+    ticket = sent.location.split("ticket=")[1]
+    code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
+    done = client.post("/staff/identity/mobile/confirm", data={"ticket": ticket, "code": code})
+    assert done.status_code == 303
+    with conn():
+        signed = AuditEvent.get(AuditEvent.action == "identity.countersigned")
+        assert witness.username in signed.detail and "139****0123" in signed.detail
+        changed = AuditEvent.get(
+            (AuditEvent.action == "account.mobile_changed") & (AuditEvent.result == "ok")
+        )
+        assert changed.actor_id == clerk.id and witness.username in changed.detail

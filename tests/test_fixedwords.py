@@ -21,6 +21,11 @@ SOURCES = {
         '{{ _("Try again in %(n)d s.", n=5) }}|{{ _(word) }}|{{ _("Na" ~ "me") }}'
     ),
     "words.txt": '{{ _("Name") }}',
+    "shadowed.html": '{% macro m(_) %}{{ _("Name") }}{% endmacro %}{{ m(upper) }}|{{ _("Name") }}',
+    "raw.html": (
+        '{% autoescape false %}{{ _("Checked at %(time)s (Beijing time)", time="<b>") }}'
+        "{% endautoescape %}"
+    ),
 }
 
 
@@ -71,6 +76,16 @@ def test_a_template_without_autoescape_keeps_its_calls(loaded):
     assert "姓名" not in code
 
 
+def test_a_template_with_a_name_underscore_of_its_own_keeps_its_calls(loaded):
+    plain, folded = both(loaded, "shadowed.html", "zh", upper=str.upper)
+    assert folded == plain == "NAME|姓名"
+
+
+def test_words_filled_in_a_block_without_autoescape_are_not_escaped(loaded):
+    plain, folded = both(loaded, "raw.html", "en")
+    assert folded == plain == "Checked at <b> (Beijing time)"
+
+
 def test_each_language_has_its_own_environment_kept_for_the_process(loaded):
     with loaded.test_request_context("/"):
         zh, en = fixedwords.environment(loaded, "zh"), fixedwords.environment(loaded, "en")
@@ -78,6 +93,7 @@ def test_each_language_has_its_own_environment_kept_for_the_process(loaded):
         # The app's filters and globals, and a cache of its own: a template compiled by the
         # app's environment is compiled again with its words folded.
         assert zh.filters is loaded.jinja_env.filters
+        assert zh.bytecode_cache is None  # keyed by name and source: it would mix languages
         assert zh.globals["url_for"] is loaded.jinja_env.globals["url_for"]
         loaded.jinja_env.get_template("words.html")
         assert zh.get_template("words.html") is not loaded.jinja_env.get_template("words.html")

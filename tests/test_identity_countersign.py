@@ -4,7 +4,7 @@ clerk's wrong countersignatures pause that clerk, never the colleague named."""
 
 import pytest
 
-from blueprints.identity.countersign import WRONG_PER_CLERK
+from blueprints.identity.countersign import WRONG_PER_CLERK, WRONG_PER_WITNESS
 from models import AuditEvent, IdentityProof
 
 from .helpers import field_error, page
@@ -94,20 +94,64 @@ def test_a_code_confirms_once(counter, make, client, conn):
         assert not IdentityProof.proves(second)
 
 
-def test_wrong_countersignatures_pause_the_clerk_not_the_colleague(app, counter, make):
-    _citizen, _clerk, clerk_client, data = counter
-    colleague = make.staff("licence_clerk")
+def test_wrong_confirmations_pause_the_clerk_and_then_the_name_never_a_login(
+    app, counter, make, client
+):
+    _citizen, clerk, clerk_client, data = counter
+    colleague, other = make.staff("licence_clerk"), make.staff("vehicle_clerk")
     for _ in range(WRONG_PER_CLERK):
         activate(clerk_client, data, witness=colleague.username, witness_code="000000")
+    # This clerk is paused, whoever they name...
     paused = page(
+        activate(clerk_client, data, witness=other.username, witness_code=make.fresh_code(other)),
+        422,
+    )
+    assert "Too many confirmations" in field_error(paused, "activate-witness_code")
+    # ... another clerk is not, with the same colleague.
+    second_clerk = app.test_client()
+    make.login(second_clerk, make.staff("licence_clerk"))
+    done = activate(
+        second_clerk, data, witness=colleague.username, witness_code=make.fresh_code(colleague)
+    )
+    assert done.status_code == 303
+    # The colleague named logs in as ever (make.login asserts the 303s of both steps).
+    make.login(app.test_client(), colleague)
+
+
+def test_many_clerks_cannot_guess_one_colleagues_code(app, make, counter):
+    _citizen, _clerk, _clerk_client, data = counter
+    colleague = make.staff("licence_clerk")
+    guesses = 0
+    while guesses < WRONG_PER_WITNESS:  # from clerks who each stay under their own limit
+        guesser = app.test_client()
+        make.login(guesser, make.staff("licence_clerk"))
+        for _ in range(min(WRONG_PER_CLERK - 1, WRONG_PER_WITNESS - guesses)):
+            activate(guesser, data, witness=colleague.username, witness_code="000000")
+            guesses += 1
+    fresh = app.test_client()
+    make.login(fresh, make.staff("vehicle_clerk"))
+    refused = page(
+        activate(fresh, data, witness=colleague.username, witness_code=make.fresh_code(colleague)),
+        422,
+    )
+    assert "Too many confirmations" in field_error(refused, "activate-witness_code")
+    make.login(app.test_client(), colleague)  # their login is untouched
+
+
+def test_an_authenticator_not_set_up_confirms_nothing(counter, make, conn):
+    """A clerk whose authenticator setup was not finished (a new account, or one an
+    administrator reset): the secret on the setup page is nobody's second factor yet."""
+    citizen, _clerk, clerk_client, data = counter
+    unfinished = make.staff("licence_clerk", totp_enrolled_at=None)
+    refused = page(
         activate(
             clerk_client,
             data,
-            witness=colleague.username,
-            witness_code=make.fresh_code(colleague),
+            witness=unfinished.username,
+            witness_code=make.fresh_code(unfinished),
         ),
         422,
     )
-    assert "Too many countersignatures" in field_error(paused, "activate-witness_code")
-    # The colleague named logs in as ever (make.login asserts the 303s of both steps).
-    make.login(app.test_client(), colleague)
+    assert "another clerk's user name" in field_error(refused, "activate-witness_code")
+    with conn():
+        assert not IdentityProof.proves(citizen)

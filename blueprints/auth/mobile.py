@@ -27,6 +27,7 @@ from core.identity import (
     IdentityRefused,
     help_line,
     identity_proven,
+    is_second_clerk,
     refuse_when_locked,
     send_challenge,
     spend_code,
@@ -122,12 +123,24 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
     )
 
 
-def check_counter_change(account: User, mobile: str) -> None:
-    """MobileRefused (at its field) unless `account` is an active citizen's and `mobile` may
-    become its number: checked before a second clerk is asked to confirm."""
+def _counter_send_keys(clerk: User, account: User) -> list[tuple[str, int]]:
+    """Throttle keys of the counter's sends, with their limits: per account and per clerk."""
+    return [
+        (f"mobile-counter-send:user:{account.id}", SENDS_PER_ACCOUNT),
+        (f"mobile-counter-send:clerk:{clerk.id}", SENDS_PER_CLERK),
+    ]
+
+
+def check_counter_change(clerk: User, account: User, mobile: str) -> None:
+    """MobileRefused (at its field) unless `account` is an active citizen's, `mobile` may
+    become its number and no limit of the sends holds: checked before a second clerk is asked
+    to confirm, so that a confirmation is spent only on a code that is then sent."""
     if account.is_staff or not account.active:
         raise MobileRefused(_l("This is not an active citizen's account."), field="resident_id")
     check_new_number(account, mobile)
+    refuse_when_locked(
+        _counter_send_keys(clerk, account), _l("Too many codes were sent."), MobileRefused
+    )
 
 
 def send_counter_code(clerk: User, account: User, mobile: str, witness: User) -> str:
@@ -136,17 +149,14 @@ def send_counter_code(clerk: User, account: User, mobile: str, witness: User) ->
     blueprints/identity/countersign.py), sends a code to the person's number, which they read
     out. Every session of the account ends now (a session left on a lost phone must not
     interfere). Throttled per account and per clerk; returns the number masked."""
-    check_counter_change(account, mobile)
-    if witness.id == clerk.id:
+    if not is_second_clerk(clerk, witness):
         raise MobileRefused(_l("A second clerk must confirm the new number."))
+    check_counter_change(clerk, account, mobile)
     text = _l(
         "[jiaoguan] The office counter asks for this code to bind this number to your account: "
         "%(code)s, valid for 10 minutes. Tell it only to the clerk in front of you."
     )
-    keys = [
-        (f"mobile-counter-send:user:{account.id}", SENDS_PER_ACCOUNT),
-        (f"mobile-counter-send:clerk:{clerk.id}", SENDS_PER_CLERK),
-    ]
+    keys = _counter_send_keys(clerk, account)
     masked = send_challenge(
         account,
         mobile,
@@ -169,7 +179,9 @@ def pending_mobile(user: User) -> str | None:
     return mask_mobile(challenge.mobile) if challenge is not None else None
 
 
-def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
+def confirm_change(
+    user: User, code: str, clerk: User | None = None, witness: User | None = None
+) -> User:
     """Make the number the code was sent to the account's; every other code of the account is
     retired (one sent to the old number, a reset code say, must open nothing), and the old
     number is told by SMS.
@@ -178,8 +190,9 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
     may be a thief's, or the impostor's who registered the ID number), every session ends,
     and the number is not taken as tied to the person: the reset that follows withdraws the
     identity proofs, and the person proves again (one clerk alone cannot hand anyone a proven
-    account). MobileRefused when the code is wrong, used or expired, when wrong codes locked
-    the step, or when another account has the number meanwhile."""
+    account). The `witness`, the second clerk who confirmed the counter's change, is named in
+    its audit row. MobileRefused when the code is wrong, used or expired, when wrong codes
+    locked the step, or when another account has the number meanwhile."""
     purpose = COUNTER_PURPOSE if clerk is not None else PURPOSE
     if clerk is None:
         _refuse_during_counter_change(user)
@@ -213,7 +226,8 @@ def confirm_change(user: User, code: str, clerk: User | None = None) -> User:
             fresh.save()
             SmsChallenge.retire_all(fresh)
             words = {"from_": mask_mobile(old), "to": mask_mobile(fresh.mobile)}
-            audit("account.mobile_changed", fresh, actor=actor, detail=words)
+            confirmed = {"witness": witness.username} if witness is not None else {}
+            audit("account.mobile_changed", fresh, actor=actor, detail={**words, **confirmed})
             notify(fresh, "account.mobile_changed", **words)
     except IntegrityError:  # another account took the number between the check and the save
         raise MobileRefused(TAKEN, field="code") from None

@@ -17,7 +17,7 @@ from core.identity import CODE_TTL_SECONDS, IdentityRefused
 from core.privacy import reads_personal_data
 from core.steps import form_error
 from models import LICENCE_CLERK, VEHICLE_CLERK, User
-from rules.validators import mask_id
+from rules.validators import mask_id, mask_mobile
 
 from . import bp
 from .countersign import countersign
@@ -28,15 +28,17 @@ def _tickets() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="counter-mobile")
 
 
-def _ticket_account(ticket: str) -> User | None:
-    """The account a ticket of this clerk names, while its code can still come back."""
+def _ticket(ticket: str) -> tuple[User | None, User | None]:
+    """The account a ticket of this clerk names, and the second clerk who confirmed, while its
+    code can still come back; (None, None) otherwise."""
     try:
         data = _tickets().loads(ticket or "", max_age=CODE_TTL_SECONDS)
     except BadSignature:
-        return None
+        return None, None
     if not isinstance(data, dict) or data.get("clerk") != current_user.id:
-        return None
-    return User.get_or_none((User.id == data.get("account")) & (User.is_staff == False))  # noqa: E712
+        return None, None
+    account = User.get_or_none((User.id == data.get("account")) & (User.is_staff == False))  # noqa: E712
+    return account, User.get_or_none(User.id == data.get("witness"))
 
 
 @bp.route("/staff/identity/mobile", methods=["GET", "POST"])
@@ -60,20 +62,27 @@ def counter_mobile():
             form.resident_id.errors = [_("No account has this ID number.")]
         else:
             try:
-                mobile.check_counter_change(account, form.mobile.data)
+                mobile.check_counter_change(clerk, account, form.mobile.data)
                 witness = countersign(
-                    clerk, account, form.witness.data, form.witness_code.data, "mobile"
+                    clerk,
+                    account,
+                    form.witness.data,
+                    form.witness_code.data,
+                    "mobile",
+                    mobile=mask_mobile(form.mobile.data),
                 )
                 masked = mobile.send_counter_code(clerk, account, form.mobile.data, witness)
             except IdentityRefused as exc:
                 form_error(form, exc)
             else:
-                ticket = _tickets().dumps({"clerk": clerk.id, "account": account.id})
+                ticket = _tickets().dumps(
+                    {"clerk": clerk.id, "account": account.id, "witness": witness.id}
+                )
                 flash(_("A code was sent to %(mobile)s.", mobile=masked), "ok")
                 return redirect(url_for("identity.counter_mobile", ticket=ticket), code=303)
     # A full ID number is never sent back in a page.
     form.resident_id.raw_data, form.resident_id.data = [], ""
-    account = _ticket_account(request.args.get("ticket", "")) if request.method == "GET" else None
+    account = _ticket(request.args.get("ticket", ""))[0] if request.method == "GET" else None
     code_form = None
     if account is not None:
         audit("identity.counter_lookup", account, detail={"for": "mobile"})
@@ -94,14 +103,14 @@ def counter_mobile():
 def counter_mobile_confirm():
     """Step two: the code the person reads out; the number becomes the account's."""
     code_form = CounterMobileCodeForm()
-    account = _ticket_account(code_form.ticket.data)
+    account, witness = _ticket(code_form.ticket.data)
     if account is None:
         abort(404)
     audit("identity.counter_lookup", account, detail={"for": "mobile"})
     if code_form.validate_on_submit():
         try:
             clerk = current_user._get_current_object()
-            mobile.confirm_change(account, code_form.code.data, clerk=clerk)
+            mobile.confirm_change(account, code_form.code.data, clerk=clerk, witness=witness)
         except mobile.MobileRefused as exc:
             form_error(code_form, exc)
         else:

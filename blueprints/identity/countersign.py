@@ -6,9 +6,17 @@ on the first clerk's screen.
 One clerk alone could otherwise take an account over: put their own phone on it, reset its
 password and activate it again; or activate an account they registered themselves under
 someone else's ID number. With a second clerk it takes two, and both are named in the audit
-log. The second clerk's code is used once (as at login), and a clerk's wrong countersignatures
-are counted against that clerk alone: nobody can lock a colleague out of their own login by
-typing wrong codes under their name.
+log. The second clerk's code is used once (as at login), and only from an authenticator whose
+setup was finished (a secret shown on an unfinished setup page is no one's second factor).
+
+Wrong confirmations are counted against the clerk typing them (who is paused), and against the
+colleague named: past WRONG_PER_WITNESS in a window nobody may confirm in that colleague's name
+for a while, so that several clerk accounts together cannot guess one colleague's code. Neither
+count touches anyone's login.
+
+The caller checks everything else the act needs first (core.identity.check_can_activate,
+blueprints/auth/mobile.check_counter_change), so that a confirmation is spent only on an act
+that then happens.
 """
 
 import time
@@ -16,64 +24,72 @@ import time
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
-from core.identity import COUNTER_ROLES, WRONG_LOCK, WRONG_WINDOW, IdentityRefused
+from core.identity import WRONG_LOCK, WRONG_WINDOW, IdentityRefused, is_second_clerk
 from models import Throttle, User, write_tx
 from rules import totp
 
-# Wrong countersignatures a clerk may make in WRONG_WINDOW before pausing (a second clerk
-# retyping a code that changed meanwhile makes one or two).
+# Wrong confirmations a clerk may make in WRONG_WINDOW before pausing (a second clerk retyping
+# a code that changed meanwhile makes one or two), and wrong ones in a colleague's name from
+# every clerk together before confirmations in that name pause.
 WRONG_PER_CLERK = 5
+WRONG_PER_WITNESS = 10
 FIELD = "witness_code"
 
 WRONG = _l("This is not another clerk's user name with their authenticator's current code.")
 SELF = _l("A second clerk confirms: not you.")
-LOCKED = _l("Too many countersignatures that did not match.")
+LOCKED = _l("Too many confirmations that did not match.")
 
 
-def throttle_key(clerk: User) -> str:
-    """The count of this clerk's wrong countersignatures."""
+def clerk_key(clerk: User) -> str:
+    """The count of this clerk's wrong confirmations."""
     return f"countersign:{clerk.id}"
 
 
-def countersign(clerk: User, account: User, username: str, code: str, act: str) -> User:
+def witness_key(username: str) -> str:
+    """The count of wrong confirmations in this user name (known or not)."""
+    return f"countersign-as:{username.casefold()[:40]}"
+
+
+def countersign(clerk: User, account: User, username: str, code: str, act: str, **detail) -> User:
     """The second clerk who confirms the `act` ("activate", "mobile") of `clerk` on `account`:
-    another active counter clerk, with a current code of their authenticator not used before.
-    Audited on the account, naming both; raises IdentityRefused (at the code's field)
-    otherwise."""
-    key = throttle_key(clerk)
-    until = Throttle.locked_until_for(key)
+    another active counter clerk, with a current code of their (set-up) authenticator not used
+    before. Audited on the account, naming both, with `detail` (what was confirmed); raises
+    IdentityRefused (at the code's field) otherwise."""
+    username = (username or "").strip()
+    keys = (clerk_key(clerk), witness_key(username))
+    until = max(filter(None, (Throttle.locked_until_for(key) for key in keys)), default=None)
     if until:
         raise IdentityRefused(LOCKED, until, FIELD)
-    username = (username or "").strip()
     if username.casefold() == (clerk.username or "").casefold():
         raise IdentityRefused(SELF, field="witness")
     witness = User.get_or_none(
         (User.username == username) & (User.is_staff == True) & (User.active == True)  # noqa: E712
     )
     step = None
-    if witness is not None and witness.has_role(*COUNTER_ROLES) and witness.totp_secret:
+    if witness is not None and is_second_clerk(clerk, witness):
         # The real clock, not the application's: the code comes from the authenticator's.
         step = totp.matching_step(
             witness.totp_secret, code, time.time(), step=totp.AUTHENTICATOR_STEP_SECONDS
         )
     with write_tx():
         if step is not None and witness.accept_totp_step(step):
-            Throttle.reset(key)
+            Throttle.reset(keys[0])
             audit(
                 "identity.countersigned",
                 account,
                 actor=clerk,
-                detail={"act": act, "witness": witness.username, "witness_id": witness.id},
+                detail={"act": act, "witness": witness.username, **detail},
             )
             return witness
-        until = Throttle.register_failure(
-            key, limit=WRONG_PER_CLERK, window=WRONG_WINDOW, lock=WRONG_LOCK
-        )
+        ends = [
+            Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
+            for key, limit in zip(keys, (WRONG_PER_CLERK, WRONG_PER_WITNESS), strict=True)
+        ]
         audit(
             "identity.countersigned",
             account,
             actor=clerk,
             result="failed",
-            detail={"act": act, "witness": username[:40]},
+            detail={"act": act, "witness": username[:40], **detail},
         )
-    raise IdentityRefused(WRONG, until, FIELD)
+    raise IdentityRefused(WRONG, max(filter(None, ends), default=None), FIELD)

@@ -148,6 +148,7 @@ def activate():
     if form.validate_on_submit():
         clerk = current_user._get_current_object()
         try:
+            identity.check_can_activate(clerk, account)
             witness = countersign(
                 clerk, account, form.witness.data, form.witness_code.data, "activate"
             )

@@ -10,7 +10,7 @@ from core.access import get_or_404, login_required, role_required
 from core.audit import audit
 from core.confirm import confirmation_page, confirmed
 from core.forms import choices
-from core.htmx import redirect_to, render
+from core.htmx import is_htmx, redirect_to, render
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import remove_stored
@@ -168,10 +168,10 @@ def apply():
         steps=STEPS,
         state=state,
         own_trucks=list(service.own_trucks(current_user._get_current_object())),
-        # Only on a fresh form: the steps of an application being filled in say nothing of it.
+        # Only on a fresh page: the steps of an application being filled in say nothing of it.
         recent=(
             service.recent_application(current_user._get_current_object())
-            if request.method == "GET"
+            if request.method == "GET" and not is_htmx()
             else None
         ),
     )
