@@ -5,7 +5,7 @@ clerk's wrong countersignatures pause that clerk, never the colleague named."""
 import pytest
 
 from blueprints.identity.countersign import WRONG_PER_CLERK, WRONG_PER_WITNESS
-from models import AuditEvent, IdentityProof
+from models import AuditEvent, IdentityProof, Notice
 
 from .helpers import field_error, page
 from .test_identity import counter_reference, register
@@ -118,7 +118,7 @@ def test_wrong_confirmations_pause_the_clerk_and_then_the_name_never_a_login(
     make.login(app.test_client(), colleague)
 
 
-def test_many_clerks_cannot_guess_one_colleagues_code(app, make, counter):
+def test_many_clerks_cannot_guess_one_colleagues_code(app, make, counter, conn):
     _citizen, _clerk, _clerk_client, data = counter
     colleague = make.staff("licence_clerk")
     guesses = 0
@@ -136,6 +136,11 @@ def test_many_clerks_cannot_guess_one_colleagues_code(app, make, counter):
     )
     assert "Too many confirmations" in field_error(refused, "activate-witness_code")
     make.login(app.test_client(), colleague)  # their login is untouched
+    with conn():  # and they are told, once
+        told = Notice.select().where(
+            (Notice.user == colleague.id) & (Notice.kind == "identity.countersign_paused")
+        )
+        assert told.count() == 1
 
 
 def test_an_authenticator_not_set_up_confirms_nothing(counter, make, conn):

@@ -24,7 +24,9 @@ import time
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
+from core.i18n import localtime
 from core.identity import WRONG_LOCK, WRONG_WINDOW, IdentityRefused, is_second_clerk
+from core.notices import kind, notify
 from models import Throttle, User, write_tx
 from rules import totp
 
@@ -34,6 +36,19 @@ from rules import totp
 WRONG_PER_CLERK = 5
 WRONG_PER_WITNESS = 10
 FIELD = "witness_code"
+
+kind(
+    "identity.countersign_paused",
+    title=_l("Confirmations in your name are paused"),
+    what=_l(
+        "Codes that did not match were typed under your user name to confirm counter acts. "
+        "Until %(until)s (Beijing time) nobody can confirm in your name."
+    ),
+    next_step=_l(
+        "If this was not you, tell your supervisor: someone may be trying to act at the counter "
+        "in your name. Your own login is not affected."
+    ),
+)
 
 WRONG = _l("This is not another clerk's user name with their authenticator's current code.")
 SELF = _l("A second clerk confirms: not you.")
@@ -85,6 +100,9 @@ def countersign(clerk: User, account: User, username: str, code: str, act: str, 
             Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
             for key, limit in zip(keys, (WRONG_PER_CLERK, WRONG_PER_WITNESS), strict=True)
         ]
+        if ends[1] and witness is not None:
+            # The colleague named is told: someone may be trying to act in their name.
+            notify(witness, "identity.countersign_paused", until=localtime(ends[1], "HH:mm"))
         audit(
             "identity.countersigned",
             account,
