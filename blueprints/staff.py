@@ -11,7 +11,7 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from core.access import ROLE_LABELS, get_or_404, role_required
-from core.audit import actions_named, audit, object_label, reason_of
+from core.audit import actions_named, audit, note_of, object_label, reason_of
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, Form, StrongPassword, choices
@@ -249,4 +249,5 @@ def audit_search():
         date_error=date_error,
         object_label=object_label,
         reason_of=reason_of,
+        note_of=note_of,
     )

@@ -380,7 +380,7 @@ def share_result(code: str, last6: str, firm: str):
 def show_pass(verdict: str, truck_pass, plate: str = "", zone=None, choose_zones=None):
     """The truck-pass verdict page: the same no-script rules and meta verdict. Asked by plate
     in any zone, a pass found comes with `choose_zones`, to ask again in the zone the truck
-    is in (the pass covers its own zones only)."""
+    is in (the pass covers its own zones only): those of them that restrict its class."""
     zones = truckpass_service.zones_of(truck_pass) if truck_pass else []
     audit(
         "truck_pass.check",
@@ -395,7 +395,11 @@ def show_pass(verdict: str, truck_pass, plate: str = "", zone=None, choose_zones
         zones=zones,
         plate=plate,
         zone=zone,
-        choose_zones=choose_zones if truck_pass is not None and zone is None else None,
+        choose_zones=(
+            truckpass_service.zones_restricting(choose_zones, truck_pass.truck_class)
+            if choose_zones and truck_pass is not None and zone is None
+            else None
+        ),
         checked_at=utcnow(),
     )
 

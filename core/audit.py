@@ -1,6 +1,6 @@
 """Writing audit rows with the request's actor, role, office and client address filled in."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager, nullcontext
 
 from flask import g, has_app_context, has_request_context, request
@@ -104,7 +104,7 @@ ACTION_LABELS = {
     "identity.withdrawn": _l("Identity proofs withdrawn after a password reset"),
     "identity.counter_lookup": _l("Account looked up at the counter"),
     "identity.counter_activated": _l("Identity proven at the counter"),
-    "identity.countersigned": _l("Counter act confirmed by a second clerk"),
+    "identity.countersigned": _l("Second clerk's confirmation at the counter"),
     "identity.dev_sms_view": _l("Development SMS messages viewed"),
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),
@@ -198,6 +198,22 @@ def object_label(object_type: str, object_id: str, people: Mapping[str, str] | N
         return people[object_id]
     label = OBJECT_LABELS.get(object_type)
     return f"{label if label is not None else object_type} {object_id}".strip()
+
+
+# What the audit page writes under a shared action's label, read from its row's detail (a
+# measure's own actions declare their reasons in the measure: reason_of).
+NOTE_READERS: dict[str, Callable[[Mapping], str | None]] = {}
+
+
+def note(action: str, reader: Callable[[Mapping], str | None]) -> None:
+    """Have the audit page write `reader(detail)` under the rows of `action`."""
+    NOTE_READERS[action] = reader
+
+
+def note_of(event: AuditEvent) -> str | None:
+    """The note the audit page writes under this row (note), in words, or None."""
+    reader = NOTE_READERS.get(event.action)
+    return reader(event.detail_dict) if reader is not None else None
 
 
 def reason_of(event: AuditEvent) -> str | None:

@@ -50,6 +50,16 @@ def test_a_second_clerk_confirms_and_both_are_recorded(counter, make, conn):
         assert "李娜" in activated.detail
 
 
+def test_the_audit_page_names_the_second_clerk(app, counter, make):
+    _citizen, _clerk, clerk_client, data = counter
+    witness = make.staff("vehicle_clerk")
+    activate(clerk_client, data, witness=witness.username, witness_code=make.fresh_code(witness))
+    admin = app.test_client()
+    make.login(admin, make.staff("admin"))
+    rows = page(admin.get("/staff/audit", headers=EN)).find(id="audit-rows").get_text(" ")
+    assert f"Second clerk: {witness.username}, for activating the account" in rows
+
+
 @pytest.mark.parametrize("who", ["self", "truckpass_clerk", "stranger", "wrong-code"])
 def test_nobody_but_another_counter_clerk_with_a_current_code_confirms(counter, make, conn, who):
     citizen, clerk, clerk_client, data = counter
@@ -65,10 +75,14 @@ def test_nobody_but_another_counter_clerk_with_a_current_code_confirms(counter, 
         right = make.fresh_code(other)
         fields = {"witness": other.username, "witness_code": f"{(int(right) + 1) % 10**6:06d}"}
     refused = page(activate(clerk_client, data, **fields), 422)
+    # A code serves once at most: it is not sent back for the second clerk to clear.
+    assert refused.find(id="activate-witness_code").get("value", "") == ""
     error = field_error(refused, "activate-witness") or field_error(
         refused, "activate-witness_code"
     )
-    assert "not you" in error if who == "self" else "another clerk's user name" in error
+    assert (
+        "other than you" in error if who == "self" else "another licence or vehicle clerk" in error
+    )
     with conn():
         assert not IdentityProof.proves(citizen)
 
@@ -89,7 +103,7 @@ def test_a_code_confirms_once(counter, make, client, conn):
         "activate-reference": counter_reference(client),
     }
     refused = page(activate(clerk_client, again, witness=witness.username, witness_code=code), 422)
-    assert "another clerk's user name" in field_error(refused, "activate-witness_code")
+    assert "another licence or vehicle clerk" in field_error(refused, "activate-witness_code")
     with conn():
         assert not IdentityProof.proves(second)
 
@@ -157,6 +171,6 @@ def test_an_authenticator_not_set_up_confirms_nothing(counter, make, conn):
         ),
         422,
     )
-    assert "another clerk's user name" in field_error(refused, "activate-witness_code")
+    assert "another licence or vehicle clerk" in field_error(refused, "activate-witness_code")
     with conn():
         assert not IdentityProof.proves(citizen)

@@ -64,6 +64,11 @@ def test_a_truck_pass_result_has_its_own_header_and_heading(client, make):
     assert soup.header.strong.get_text() == "货车通行码核验"
     assert soup.select_one("#zh h1.verdict")
     assert language_link(soup)["href"] == "#en"
+    # Its "New check" leads to the truck check, in each copy (not to the licence check).
+    new_checks = [nav.select("a")[0]["href"] for nav in soup.select("header nav")]
+    assert new_checks == ["/verify/truck", "/verify/truck?hl=en"]
+    form = page(client.get("/verify/truck"))
+    assert form.header.select("nav a")[0]["href"] == "/verify/truck"
 
 
 def test_a_share_check_result_leads_with_its_verdict(client, make):

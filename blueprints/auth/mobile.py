@@ -187,12 +187,12 @@ def confirm_change(
     number is told by SMS.
 
     At a counter (`clerk`): the password is made unusable and the e-mail address dropped (they
-    may be a thief's, or the impostor's who registered the ID number), every session ends,
-    and the number is not taken as tied to the person: the reset that follows withdraws the
-    identity proofs, and the person proves again (one clerk alone cannot hand anyone a proven
-    account). The `witness`, the second clerk who confirmed the counter's change, is named in
-    its audit row. MobileRefused when the code is wrong, used or expired, when wrong codes
-    locked the step, or when another account has the number meanwhile."""
+    may be a thief's, or the impostor's who registered the ID number) and every session ends.
+    Confirmed by a second clerk (`witness`, named in its audit row), who also saw the ID card
+    of the person holding the new phone, the number is tied to the person: the reset that
+    follows keeps the account's identity proofs. Without one (no view does that) it is not,
+    and that reset withdraws them. MobileRefused when the code is wrong, used or expired, when
+    wrong codes locked the step, or when another account has the number meanwhile."""
     purpose = COUNTER_PURPOSE if clerk is not None else PURPOSE
     if clerk is None:
         _refuse_during_counter_change(user)
@@ -218,7 +218,8 @@ def confirm_change(
             if clerk is not None:
                 fresh.password_hash = unusable
                 fresh.email, fresh.notice_email = None, False
-                fresh.mobile_tied_at = None
+                # Two clerks saw the card of the person holding this phone (countersign).
+                fresh.mobile_tied_at = utcnow() if witness is not None else None
                 fresh.rotate_session_token()
             else:
                 # Tied to the person when the account moving to it is proven.

@@ -2,7 +2,7 @@
 number someone else registered: the clerk sees the ID card and types its number and the
 person's number, a second clerk confirms (countersign), every session of the account ends, and
 the person reads out the code the phone received. The account's password then stops working:
-the person sets one with the new number, and proves their identity again
+the person sets one with the new number, which the two clerks tied to them
 (blueprints/auth/mobile.py says why)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from blueprints.auth import mobile
 from core.access import role_required
 from core.audit import audit
-from core.identity import CODE_TTL_SECONDS, IdentityRefused
+from core.identity import CODE_TTL_SECONDS, IdentityRefused, identity_proven
 from core.privacy import reads_personal_data
 from core.steps import form_error
 from models import LICENCE_CLERK, VEHICLE_CLERK, User
@@ -80,8 +80,9 @@ def counter_mobile():
                 )
                 flash(_("A code was sent to %(mobile)s.", mobile=masked), "ok")
                 return redirect(url_for("identity.counter_mobile", ticket=ticket), code=303)
-    # A full ID number is never sent back in a page.
+    # A full ID number is never sent back in a page, nor a code that can serve no more.
     form.resident_id.raw_data, form.resident_id.data = [], ""
+    form.witness_code.raw_data, form.witness_code.data = [], ""
     account = _ticket(request.args.get("ticket", ""))[0] if request.method == "GET" else None
     code_form = None
     if account is not None:
@@ -118,12 +119,20 @@ def counter_mobile_confirm():
                 _(
                     "The account of %(name)s now uses the new number; its password no longer "
                     "works and its sessions ended. The person now sets a password with "
-                    "“Forgot your password?”, logs in, and reads out the reference on their "
-                    "identity page, so that you can activate the account again.",
+                    "“Forgot your password?” and logs in.",
                     name=account.real_name,
                 ),
                 "ok",
             )
+            if not identity_proven(account):
+                flash(
+                    _(
+                        "The account's identity is not proven yet: once the person has logged "
+                        "in, activate it at the counter with the reference on their identity "
+                        "page."
+                    ),
+                    "ok",
+                )
             return redirect(url_for("identity.counter_mobile"), code=303)
     return render_template(
         "identity/counter_mobile.html",

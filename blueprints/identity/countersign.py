@@ -23,7 +23,7 @@ import time
 
 from flask_babel import lazy_gettext as _l
 
-from core.audit import audit
+from core.audit import audit, note
 from core.i18n import localtime
 from core.identity import WRONG_LOCK, WRONG_WINDOW, IdentityRefused, is_second_clerk
 from core.notices import kind, notify
@@ -50,8 +50,30 @@ kind(
     ),
 )
 
-WRONG = _l("This is not another clerk's user name with their authenticator's current code.")
-SELF = _l("A second clerk confirms: not you.")
+# The notes under counter acts' audit rows (core.audit.note), by the act confirmed.
+NOTES = {
+    "activate": _l("Second clerk: %(name)s, for activating the account"),
+    "mobile": _l("Second clerk: %(name)s, for the new mobile number %(mobile)s"),
+    None: _l("Second clerk: %(name)s"),
+}
+
+
+def second_clerk_note(detail) -> str | None:
+    """Under a counter act's audit row: the second clerk named, and what they confirmed."""
+    if not detail.get("witness"):
+        return None
+    words = NOTES.get(detail.get("act"), NOTES[None])
+    return str(words) % {"name": detail["witness"], "mobile": detail.get("mobile", "")}
+
+
+for _action in ("identity.countersigned", "identity.counter_activated", "account.mobile_changed"):
+    note(_action, second_clerk_note)
+
+WRONG = _l(
+    "This is not the user name of another licence or vehicle clerk with their authenticator's "
+    "current code."
+)
+SELF = _l("The second clerk must be someone other than you.")
 LOCKED = _l("Too many confirmations that did not match.")
 
 

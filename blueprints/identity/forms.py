@@ -43,8 +43,8 @@ def second_clerk() -> StringField:
     return StringField(
         _l("Second clerk's user name"),
         description=_l(
-            "A second clerk looks at the ID card too, then types their user name and their "
-            "authenticator's current code here."
+            "Another licence or vehicle clerk looks at the ID card too, then types their user "
+            "name and their authenticator's current code here."
         ),
         validators=[DataRequired(REQUIRED)],
     )

@@ -162,6 +162,7 @@ def activate():
             flash(_("The account of %(name)s is activated.", name=account.real_name), "ok")
             return redirect(url_for("identity.counter"), code=303)
     found = identity.CounterLookup(account, identity.identity_proven(account))
+    form.witness_code.raw_data, form.witness_code.data = [], ""  # a code serves once at most
     return render_template(
         "identity/counter.html",
         form=CounterLookupForm(formdata=None),

@@ -256,6 +256,13 @@ def active_zones() -> list[RestrictedZone]:
     return RestrictedZone.in_force()
 
 
+def zones_restricting(zones: list, truck_class: str) -> list:
+    """Of `zones`, those whose rules restrict this truck class (a truck needs no pass in the
+    others, so the verifier offers no check there)."""
+    free = set(truckrules.unrestricted_zones(rules_by_zone(z.id for z in zones), truck_class))
+    return [zone for zone in zones if zone.id not in free]
+
+
 def rules_by_zone(zone_ids) -> dict[int, list]:
     """The pure rules of the given zones, keyed by zone id."""
     zone_ids = list(zone_ids)
