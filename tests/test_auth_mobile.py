@@ -3,6 +3,7 @@ old number told; wrong passwords and codes refused at their fields and throttled
 another account uses refused, and nothing changed until the code comes back."""
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -26,6 +27,19 @@ def sms_box(app, tmp_path):
 
 def texts_to(sms_box, mobile: str) -> list[str]:
     return [m["text"] for m in sms_box.messages(keep=None) if m["mobile"] == mobile]
+
+
+def find_at_counter(client, resident_id: str) -> str:
+    """The counter's first step: the ID card's number finds the account; its ticket."""
+    found = client.post("/staff/identity/mobile", data={"resident_id": resident_id})
+    assert found.status_code == 303, found.get_data(as_text=True)[:300]
+    return parse_qs(urlsplit(found.location).query)["found"][0]
+
+
+def send_at_counter(client, found: str, **fields):
+    """The counter's second step: the card seen, the new number, what `fields` add."""
+    data = {"found": found, "mobile": NEW_MOBILE, "seen_card": "y", **fields}
+    return client.post("/staff/identity/mobile/send", data=data)
 
 
 def ask(client, mobile=NEW_MOBILE, password=PASSWORD):
@@ -125,22 +139,32 @@ def test_a_clerk_sets_a_new_number_for_someone_who_lost_the_phone(
     old_reset_code = re.search(r"\d{6}", texts_to(sms_box, citizen.mobile)[0]).group(0)
     clerk = make.staff("vehicle_clerk")
     login(clerk)
-    form = page(client.get("/staff/identity/mobile")).find(id="counter-mobile-form")
+    form = page(client.get("/staff/identity/mobile")).find(id="counter-mobile-lookup-form")
     assert form is not None
-    unknown = {"resident_id": "110101199003074477", "mobile": NEW_MOBILE, "seen_card": "y"}
-    unknown.update(witness="staff0", witness_code="123456")  # the look-up fails first
+    unknown = {"resident_id": "110101199003074477"}
     assert field_error(
         page(client.post("/staff/identity/mobile", data=unknown), 422), "resident_id"
     )
-    unseen = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE}
-    assert client.post("/staff/identity/mobile", data=unseen).status_code == 422
+    # The account found is shown before anything changes: both clerks see whose it is.
+    found = find_at_counter(client, citizen.resident_id)
+    shown = page(client.get(f"/staff/identity/mobile?found={found}"))
+    assert citizen.real_name in shown.find(id="counter-account").get_text()
+    assert citizen.resident_id not in str(shown)  # masked
+    assert lost_phone.get("/account").status_code == 200  # nothing has changed yet
+    unseen = {"seen_card": "", **make.countersignature()}
+    assert send_at_counter(client, found, **unseen).status_code == 422
     # Without a second clerk's confirmation nothing is sent (blueprints/identity/countersign).
-    alone = {**unseen, "seen_card": "y", "witness": clerk.username, "witness_code": "123456"}
-    assert field_error(page(client.post("/staff/identity/mobile", data=alone), 422), "witness")
+    alone = page(send_at_counter(client, found, witness=clerk.username, witness_code="123456"), 422)
+    assert "第二名窗口工作人员须为您以外的其他人" in field_error(alone, "witness")
     assert texts_to(sms_box, NEW_MOBILE) == []
-    sent = client.post(
-        "/staff/identity/mobile", data={**unseen, "seen_card": "y", **make.countersignature()}
+    # A ticket of the first step is good for the second only, and for this clerk only.
+    assert (
+        client.post(
+            "/staff/identity/mobile/confirm", data={"ticket": found, "code": "123456"}
+        ).status_code
+        == 404
     )
+    sent = send_at_counter(client, found, **make.countersignature())
     assert sent.status_code == 303
     assert lost_phone.get("/account").status_code == 302  # its session ended at once
     step_two = page(client.get(sent.location))
@@ -191,8 +215,9 @@ def test_a_session_on_the_lost_phone_cannot_see_or_lock_the_counters_code(
     citizen = make.citizen()
     clerk = make.staff("vehicle_clerk")
     login(clerk)
-    data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
-    sent = client.post("/staff/identity/mobile", data={**data, **make.countersignature()})
+    sent = send_at_counter(
+        client, find_at_counter(client, citizen.resident_id), **make.countersignature()
+    )
     ticket = page(client.get(sent.location)).find("input", attrs={"name": "ticket"})["value"]
     lost_phone = app.test_client()
     make.login(lost_phone, citizen)  # logged in again after the send (with the password)
@@ -259,9 +284,9 @@ def test_a_confirmation_is_spent_only_on_a_code_then_sent(client, make, login, c
     with conn():
         Throttle.register_failure(f"mobile-counter-send:user:{citizen.id}", limit=1, window=3600)
     login(clerk)
-    data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
-    data.update(witness=witness.username, witness_code=make.fresh_code(witness))
-    refused = page(client.post("/staff/identity/mobile", data=data), 422)
+    confirmed = {"witness": witness.username, "witness_code": make.fresh_code(witness)}
+    found = find_at_counter(client, citizen.resident_id)
+    refused = page(send_at_counter(client, found, **confirmed), 422)
     assert "发送验证码次数过多" in refused.get_text()
     assert texts_to(sms_box, NEW_MOBILE) == []
     with conn():
@@ -273,10 +298,9 @@ def test_the_change_names_both_clerks(client, make, login, conn, sms_box):
     citizen, clerk = make.citizen(), make.staff("vehicle_clerk")
     witness = make.staff("licence_clerk")
     login(clerk)
-    data = {"resident_id": citizen.resident_id, "mobile": NEW_MOBILE, "seen_card": "y"}
-    data.update(witness=witness.username, witness_code=make.fresh_code(witness))
-    sent = client.post("/staff/identity/mobile", data=data)
-    ticket = sent.location.split("ticket=")[1]
+    confirmed = {"witness": witness.username, "witness_code": make.fresh_code(witness)}
+    sent = send_at_counter(client, find_at_counter(client, citizen.resident_id), **confirmed)
+    ticket = parse_qs(urlsplit(sent.location).query)["ticket"][0]
     code = re.search(r"\d{6}", texts_to(sms_box, NEW_MOBILE)[0]).group(0)
     done = client.post("/staff/identity/mobile/confirm", data={"ticket": ticket, "code": code})
     assert done.status_code == 303

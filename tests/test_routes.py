@@ -23,6 +23,7 @@ EXPECTED_ROUTES = {
     "POST /staff/identity/activate",
     "GET /staff/identity/mobile",
     "POST /staff/identity/mobile",
+    "POST /staff/identity/mobile/send",
     "POST /staff/identity/mobile/confirm",
     "GET /dev/sms",
     "GET /evidence/",

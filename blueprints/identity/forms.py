@@ -92,10 +92,16 @@ class CounterActivateForm(Form):
     witness_code = second_clerk_code()
 
 
-class CounterMobileForm(Form):
-    """At the counter, for a person who lost the phone: the ID card seen, the new number."""
+class CounterMobileLookupForm(Form):
+    """At the counter, for a person who lost the phone: the ID card's number finds the account."""
 
     resident_id = card_number()
+
+
+class CounterMobileForm(Form):
+    """The account found: the ID card seen, the new number, the second clerk's confirmation."""
+
+    found = HiddenField(validators=[InputRequired()])
     mobile = StringField(
         _l("New mobile number"),
         description=_l("The person must have this phone at the counter: a code is sent to it."),
