@@ -33,6 +33,11 @@ from .countersign import countersign
 from .forms import CounterMobileCodeForm, CounterMobileForm, CounterMobileLookupForm
 
 FOUND, SENT = "found", "sent"
+# The steps a GET shows: (ticket's step, its query argument, the step's form, its name there).
+SHOWN_STEPS = (
+    (SENT, "ticket", CounterMobileCodeForm, "code_form"),
+    (FOUND, "found", CounterMobileForm, "form"),
+)
 
 
 def _tickets() -> URLSafeTimedSerializer:
@@ -96,18 +101,13 @@ def counter_mobile():
         # A full ID number is never sent back in a page.
         lookup.resident_id.raw_data, lookup.resident_id.data = [], ""
         return _page(422, lookup=lookup)
-    if request.args.get("ticket"):
-        account = _ticket(request.args["ticket"], SENT)[0]
+    # A ticket's step: the account, with the form of that step.
+    for step, arg, form_class, slot in SHOWN_STEPS:
+        account = _ticket(request.args[arg], step)[0] if request.args.get(arg) else None
         if account is not None:
             audit("identity.counter_lookup", account, detail={"for": "mobile"})
-            code_form = CounterMobileCodeForm(formdata=None, ticket=request.args["ticket"])
-            return _page(account=account, code_form=code_form)
-    if request.args.get("found"):
-        account = _ticket(request.args["found"], FOUND)[0]
-        if account is not None:
-            audit("identity.counter_lookup", account, detail={"for": "mobile"})
-            form = CounterMobileForm(formdata=None, found=request.args["found"])
-            return _page(account=account, form=form)
+            form = form_class(formdata=None, **{arg: request.args[arg]})
+            return _page(account=account, **{slot: form})
     nothing_to_audit()  # the look-up form alone (or a ticket no longer good): nobody's data
     return _page()
 
