@@ -14,10 +14,10 @@ replaces:
 
 Anything else (`_(variable)`, `ngettext`, `{% trans %}`) is left to the catalogue at render
 time; a template not written with autoescape, or one that uses the name `_` for something of
-its own (`{% set _ = … %}`), keeps every call. The page reads as it would
-through the app's environment, word for word (tests/test_fixedwords.py). Translations are read
-when a language's environment is made: a process serves the catalogue it started with, as it
-does anyway (translations are compiled before the service starts).
+its own (`{% set _ = … %}`), keeps every call. The page reads as it would through the app's
+environment, word for word (tests/test_fixedwords.py). Translations are read when a
+language's environment is made: a process serves the catalogue it started with, as it does
+anyway (translations are compiled before the service starts).
 """
 
 from collections.abc import Callable, Iterator
