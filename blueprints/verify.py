@@ -126,7 +126,7 @@ def _copy(app, locale: str, template: str, context: dict, **names) -> str:
     words (label_words), the rest as given."""
     words = label_words(app, locale)
     tables = {}
-    for name in LABEL_NAMES:  # a view may give a table of its own under one of these names
+    for name in LABEL_TABLES:  # a view may give a table of its own under one of these names
         table = words.get(id(context.get(name)))
         if table is not None:
             tables[name] = table
@@ -138,16 +138,13 @@ def _is_label_table(value) -> bool:
     return isinstance(value, dict) and all(isinstance(v, LazyString) for v in value.values())
 
 
-# The verifier's label tables (module constants, each the same object on every page) and the
-# names the pages read them by.
-LABEL_NAMES = tuple(
-    name for name, value in {**labels(), **truckpass_labels()}.items() if _is_label_table(value)
-)
-
-
-def _label_tables() -> list[dict]:
-    tables = [*labels().values(), *truckpass_labels().values(), SHARE_VERDICT_LABELS]
-    return [table for table in tables if _is_label_table(table)]
+# The verifier's label tables (module constants, each the same object on every page), by the
+# names the pages read them under.
+LABEL_TABLES = {
+    name: value
+    for name, value in {**labels(), **truckpass_labels()}.items()
+    if _is_label_table(value)
+}
 
 
 def label_words(app, locale: str) -> dict[int, dict]:
@@ -160,7 +157,7 @@ def label_words(app, locale: str) -> dict[int, dict]:
         with force_locale(locale):
             words = {
                 id(table): {key: str(label) for key, label in table.items()}
-                for table in _label_tables()
+                for table in (*LABEL_TABLES.values(), SHARE_VERDICT_LABELS)
             }
         made[locale] = words
     return words

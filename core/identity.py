@@ -433,19 +433,16 @@ def is_second_clerk(clerk, witness) -> bool:
     )
 
 
-def check_can_activate(clerk, account) -> None:
-    """IdentityRefused unless `clerk` may activate `account` at the counter (checked before a
-    second clerk is asked to confirm)."""
+def activate_at_counter(clerk, account, confirm) -> None:
+    """A clerk who saw the ID card activates the account, confirmed by a second clerk:
+    `confirm()` returns them (blueprints/identity/countersign.py), asked only once everything
+    else allows the activation, so that a confirmation is spent only on one that happens.
+    Audited with both names."""
     if not (clerk.is_staff and clerk.has_role(*COUNTER_ROLES)):
         raise IdentityRefused(_l("Only licence and vehicle clerks may activate accounts."))
     if account.is_staff or not account.resident_id:
         raise IdentityRefused(_l("This is not a citizen's account."))
-
-
-def activate_at_counter(clerk, account, witness) -> None:
-    """A clerk who saw the ID card activates the account, confirmed by a second clerk, the
-    `witness` (blueprints/identity/countersign.py); audited with both names."""
-    check_can_activate(clerk, account)
+    witness = confirm()
     if not is_second_clerk(clerk, witness):
         raise IdentityRefused(_l("A second clerk must confirm the activation."))
     with write_tx():

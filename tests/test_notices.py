@@ -322,9 +322,8 @@ def test_proving_identity_at_the_counter_is_told(app, make):
     citizen, clerk = make.citizen(proven=False), make.staff("licence_clerk")
     witness = make.staff("vehicle_clerk")
     with app.test_request_context(), db.connection_context():
-        activate_at_counter(
-            User.get_by_id(clerk.id), User.get_by_id(citizen.id), User.get_by_id(witness.id)
-        )
+        second = User.get_by_id(witness.id)
+        activate_at_counter(User.get_by_id(clerk.id), User.get_by_id(citizen.id), lambda: second)
         text = render(Notice.of(citizen.id).get())
     assert text.title == "身份已核验" and "营业厅" in text.what
     assert citizen.resident_id not in text.what and citizen.resident_id[-4:] in text.what

@@ -131,10 +131,9 @@ def _counter_send_keys(clerk: User, account: User) -> list[tuple[str, int]]:
     ]
 
 
-def check_counter_change(clerk: User, account: User, mobile: str) -> None:
+def _check_counter_change(clerk: User, account: User, mobile: str) -> None:
     """MobileRefused (at its field) unless `account` is an active citizen's, `mobile` may
-    become its number and no limit of the sends holds: checked before a second clerk is asked
-    to confirm, so that a confirmation is spent only on a code that is then sent."""
+    become its number and no limit of the sends holds."""
     if account.is_staff or not account.active:
         raise MobileRefused(_l("This is not an active citizen's account."), field="resident_id")
     check_new_number(account, mobile)
@@ -143,15 +142,18 @@ def check_counter_change(clerk: User, account: User, mobile: str) -> None:
     )
 
 
-def send_counter_code(clerk: User, account: User, mobile: str, witness: User) -> str:
+def send_counter_code(clerk: User, account: User, mobile: str, confirm) -> tuple[str, User]:
     """At an office counter, for a person who lost the phone or whose ID number someone else
-    registered: after seeing the ID card, the clerk, confirmed by a second clerk (`witness`,
-    blueprints/identity/countersign.py), sends a code to the person's number, which they read
-    out. Every session of the account ends now (a session left on a lost phone must not
-    interfere). Throttled per account and per clerk; returns the number masked."""
+    registered: after seeing the ID card, the clerk, confirmed by a second clerk, sends a code
+    to the person's number, which they read out. `confirm()` returns that clerk
+    (blueprints/identity/countersign.py), asked only once everything else allows the send, so
+    that a confirmation is spent only on a code that is then sent. Every session of the
+    account ends now (a session left on a lost phone must not interfere). Throttled per account
+    and per clerk; returns the number masked and the second clerk."""
+    _check_counter_change(clerk, account, mobile)
+    witness = confirm()
     if not is_second_clerk(clerk, witness):
         raise MobileRefused(_l("A second clerk must confirm the new number."))
-    check_counter_change(clerk, account, mobile)
     text = _l(
         "[jiaoguan] The office counter asks for this code to bind this number to your account: "
         "%(code)s, valid for 10 minutes. Tell it only to the clerk in front of you."
@@ -169,7 +171,7 @@ def send_counter_code(clerk: User, account: User, mobile: str, witness: User) ->
     )
     with write_tx():  # once the code is on its way (a refused send ends no session)
         User.get_by_id(account.id).rotate_session_token()
-    return masked
+    return masked, witness
 
 
 def pending_mobile(user: User) -> str | None:

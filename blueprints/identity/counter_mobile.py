@@ -126,16 +126,19 @@ def counter_mobile_send():
     clerk = current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            mobile.check_counter_change(clerk, account, form.mobile.data)
-            witness = countersign(
+            masked, witness = mobile.send_counter_code(
                 clerk,
                 account,
-                form.witness.data,
-                form.witness_code.data,
-                "mobile",
-                mobile=mask_mobile(form.mobile.data),
+                form.mobile.data,
+                lambda: countersign(
+                    clerk,
+                    account,
+                    form.witness.data,
+                    form.witness_code.data,
+                    "mobile",
+                    mobile=mask_mobile(form.mobile.data),
+                ),
             )
-            masked = mobile.send_counter_code(clerk, account, form.mobile.data, witness)
         except IdentityRefused as exc:
             form_error(form, exc)
         else:

@@ -14,9 +14,9 @@ colleague named: past WRONG_PER_WITNESS in a window nobody may confirm in that c
 for a while, so that several clerk accounts together cannot guess one colleague's code. Neither
 count touches anyone's login.
 
-The caller checks everything else the act needs first (core.identity.check_can_activate,
-blueprints/auth/mobile.check_counter_change), so that a confirmation is spent only on an act
-that then happens.
+The acts ask for the confirmation only once everything else they need holds
+(core.identity.activate_at_counter, blueprints/auth/mobile.send_counter_code take it as a
+callable), so that a confirmation is spent only on an act that then happens.
 """
 
 import time

@@ -148,11 +148,13 @@ def activate():
     if form.validate_on_submit():
         clerk = current_user._get_current_object()
         try:
-            identity.check_can_activate(clerk, account)
-            witness = countersign(
-                clerk, account, form.witness.data, form.witness_code.data, "activate"
+            identity.activate_at_counter(
+                clerk,
+                account,
+                lambda: countersign(
+                    clerk, account, form.witness.data, form.witness_code.data, "activate"
+                ),
             )
-            identity.activate_at_counter(clerk, account, witness)
         except identity.IdentityRefused as exc:
             if exc.field is None:  # not the clerk's to put right here
                 flash(str(exc.message), "bad")
