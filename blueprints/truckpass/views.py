@@ -61,7 +61,6 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
             state["zone_ids"], state["rules"] = service.step_zones(
                 form.zones.data, form.zone_names, form.truck_class.data, form.emission.data
             )
-
         elif step == 4:
             state["windows"] = service.step_dates(
                 form.start_date.data,
