@@ -195,8 +195,9 @@ def truck_pass_outcomes(meta: dict) -> dict[str, int]:
 
 def truckpass_lines(ctx: Context, n: int) -> list[str]:
     """`n` applications of the bench trucks by their owners, each the whole form at its last
-    step (what the plain-form path posts), for the bench zone; the first day moves on by one
-    each time the trucks come round again, so no two applications are the same."""
+    step (what the plain-form path posts), for the bench zone; the week moves on by one each
+    time the trucks come round again, so no two applications cover the same days (one truck
+    gets one pass for each hour of a zone: eight rounds of 3,000 trucks before they would)."""
     from rules.clock import beijing_today
 
     trucks = ctx.meta["trucks"]
@@ -205,7 +206,7 @@ def truckpass_lines(ctx: Context, n: int) -> list[str]:
     for i in range(n):
         t = trucks[i % len(trucks)]
         s = ctx.sessions.get(t["owner"])
-        start = today + dt.timedelta(days=(i // len(trucks)) % 60)
+        start = today + dt.timedelta(weeks=(i // len(trucks)) % 8)
         body = urllib.parse.urlencode(
             {
                 "csrf_token": s["csrf"],

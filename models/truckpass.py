@@ -165,7 +165,6 @@ class TruckPass(BaseModel):
         """An application of this applicant still standing (not refused, revoked, withdrawn or
         returned) for this truck, these days and exactly these zones: what a second tap on
         "submit" would repeat."""
-        wanted = set(zone_ids)
         candidates = cls.select().where(
             (cls.applicant == applicant)
             & (cls.vehicle == vehicle)
@@ -173,7 +172,37 @@ class TruckPass(BaseModel):
             & (cls.end_date == end)
             & cls.status.not_in((REFUSED, REVOKED, WITHDRAWN, RETURNED))
         )
-        return next((p for p in candidates if set(p.zone_ids()) == wanted), None)
+        return next((p for p in candidates if p.repeats(applicant, start, end, zone_ids)), None)
+
+    def repeats(self, applicant, start: dt.date, end: dt.date, zone_ids) -> bool:
+        """Whether an application by `applicant` for these days and exactly these zones (of the
+        same truck) would be this one sent again."""
+        return (
+            self.applicant_id == applicant.id
+            and (self.start_date, self.end_date) == (start, end)
+            and set(self.zone_ids()) == set(zone_ids)
+        )
+
+    @classmethod
+    def standing_near(cls, vehicle, zone_ids, start: dt.date, end: dt.date) -> list["TruckPass"]:
+        """The truck's passes and applications still standing in any of these zones whose days
+        come within a day of `start` to `end` (a night window reaches into the next morning):
+        those a new pass for these days might cover twice."""
+        day = dt.timedelta(days=1)
+        in_zones = TruckPassZone.select(TruckPassZone.truck_pass).where(
+            TruckPassZone.zone.in_(list(zone_ids))
+        )
+        return list(
+            cls.select()
+            .where(
+                (cls.vehicle == vehicle)
+                & (cls.start_date <= end + day)
+                & (cls.end_date >= start - day)
+                & cls.status.not_in((REFUSED, REVOKED, WITHDRAWN, RETURNED))
+                & cls.id.in_(in_zones)
+            )
+            .order_by(cls.start_date)
+        )
 
     def verdict_at(self, local: dt.datetime) -> str:
         """The pass's state at a Beijing wall-clock moment, as the verifier says it."""

@@ -263,6 +263,20 @@ def check_application(
     return refusals, review
 
 
+def passes_meet(first_a: dt.date, last_a: dt.date, windows_a, first_b, last_b, windows_b) -> bool:
+    """Whether two passes' hours share a minute on some calendar day: pass A from `first_a` to
+    `last_a` in `windows_a` and pass B likewise (a window crossing midnight covers the next
+    morning of each of its dates)."""
+    for offset_a, start_a, end_a in (p for w in windows_a for p in w.minutes()):
+        for offset_b, start_b, end_b in (p for w in windows_b for p in w.minutes()):
+            if not (start_a < end_b and start_b < end_a):
+                continue
+            shift_a, shift_b = dt.timedelta(days=offset_a), dt.timedelta(days=offset_b)
+            if max(first_a + shift_a, first_b + shift_b) <= min(last_a + shift_a, last_b + shift_b):
+                return True
+    return False
+
+
 def window_covers(windows, at: dt.datetime, first: dt.date, last: dt.date) -> bool:
     """True when a local moment falls in one of a pass's daily windows on one of its dates
     (a window crossing midnight belongs to the date it starts on)."""

@@ -1,6 +1,7 @@
 """Truck passes through the pages: the public rules, the steps of an application, deciding,
 the pass code and the verifier (with a controllable clock)."""
 
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -462,6 +463,100 @@ def test_the_same_application_sent_twice_is_one_application(client, make, login,
     assert "您已提交过这份申请" in page(client.get(again.location)).get_text()
     later = steps(client, truck.plate, zone, start=MONDAY + dt.timedelta(days=7))
     assert later.status_code == 303 and later.location != first.location
+
+
+def test_one_truck_gets_one_pass_for_each_hour_of_a_zone(client, make, login, clock):
+    """A second application covering hours of a zone that a standing pass or application of the
+    same truck covers already is refused at the dates: the applicant's own is named, someone
+    else's is not described. Other hours of the same days, or the same hours on other days, are
+    another pass."""
+    owner, driver = make.citizen(), make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    assert steps(client, truck.plate, zone, days=3).status_code == 303
+    first = created_pass()
+    twice = steps(
+        client, truck.plate, zone, start=MONDAY + dt.timedelta(days=1), windows="08:00-09:00"
+    )
+    assert twice.status_code == 422
+    said = field_error(page(twice, 422), "start_date")
+    assert "2026-11-30" in said and "2026-12-02" in said and "07:00-09:00" in said
+    assert "老城区" in said and "撤回" in said
+    assert "第 4 步" in page(twice, 422).get_text()
+    evening = steps(
+        client, truck.plate, zone, start=MONDAY + dt.timedelta(days=1), windows="17:00-19:00"
+    )
+    assert evening.status_code == 303
+    assert steps(client, truck.plate, zone, start=MONDAY + dt.timedelta(days=3)).status_code == 303
+    with db.connection_context():
+        assert TruckPass.select().count() == 3
+    client.post("/logout", data={})
+    login(driver)
+    theirs = steps(client, truck.plate, zone, windows="08:00-08:30")
+    assert theirs.status_code == 422
+    said = field_error(page(theirs, 422), "start_date")
+    assert "已有" in said and "2026-11-30" not in said and "07:00-09:00" not in said
+    with db.connection_context():
+        assert TruckPass.get_by_id(first.id).status == APPROVED
+        assert TruckPass.select().count() == 3
+
+
+def test_a_pass_sent_from_another_tab_first_sends_this_one_back_to_the_dates(
+    client, make, login, clock
+):
+    """Two applications for the same hours filled in side by side: the one sent second is
+    refused at its last step and goes back to the dates, not half written."""
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    data = {
+        "plate": truck.plate,
+        "truck_class": "heavy",
+        "emission": "china6",
+        "zones": [str(zone.id)],
+        "start_date": MONDAY.isoformat(),
+        "end_date": (MONDAY + dt.timedelta(days=1)).isoformat(),
+        "windows": "07:00-08:00",
+        "purpose": "钢材运输",
+    }
+    assert client.post("/trucks/apply", data={**data, "step": "4"}).status_code == 200
+    assert steps(client, truck.plate, zone, windows="07:30-09:00").status_code == 303
+    late = client.post("/trucks/apply", data={**data, "step": "5"})
+    assert late.status_code == 422
+    assert "第 4 步" in page(late, 422).get_text()
+    assert "2026-11-30" in field_error(page(late, 422), "start_date")
+    with db.connection_context():
+        assert TruckPass.select().count() == 1
+
+
+def test_the_last_step_refuses_a_double_cover_that_came_in_between(app, make, clock):
+    """The check at the dates is repeated where the pass is written, under the truck's lock: an
+    application that came in between is not covered twice."""
+    from blueprints.truckpass import service
+    from core.steps import StepError
+    from rules.truckrules import parse_windows
+
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    with app.test_request_context(), db.connection_context():
+        application = service.Application(
+            vehicle=truck,
+            truck_class="heavy",
+            emission="china6",
+            zone_ids=[zone.id],
+            start=MONDAY,
+            end=MONDAY,
+            windows=parse_windows("07:00-09:00"),
+            purpose="钢材运输",
+            zone_names={zone.id: "老城区"},
+        )
+        first = service.submit(application, owner)
+        with pytest.raises(StepError) as refused:
+            service.submit(
+                dataclasses.replace(application, end=MONDAY + dt.timedelta(days=1)), owner
+            )
+        assert refused.value.field == "start_date" and "老城区" in str(refused.value.message)
+        assert [p.id for p in TruckPass.select()] == [first.id]
 
 
 def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, login, clock, conn):

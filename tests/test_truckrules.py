@@ -255,3 +255,19 @@ def test_windows_meet_across_midnight_and_restricted_windows_per_class():
     ]
     assert [str(w) for w in restricted_windows(rules, "medium")] == ["07:00-09:00", "17:00-19:00"]
     assert restricted_windows(rules, "light") == []
+
+
+def test_passes_meet_only_when_they_share_a_minute_of_a_calendar_day():
+    from rules.truckrules import passes_meet
+
+    mon, tue, wed = dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 2)
+    morning, evening = parse_windows("07:00-09:00"), parse_windows("17:00-19:00")
+    night, dawn = parse_windows("22:00-06:00"), parse_windows("05:00-07:00")
+    assert passes_meet(mon, wed, morning, tue, tue, parse_windows("08:30-10:00"))
+    assert not passes_meet(mon, wed, morning, mon, wed, evening)  # the same days, other hours
+    assert not passes_meet(mon, mon, morning, tue, wed, morning)  # the same hours, other days
+    # A night window's morning belongs to the next calendar day.
+    assert passes_meet(mon, mon, night, tue, tue, dawn)
+    assert not passes_meet(tue, tue, night, mon, mon, dawn)
+    assert not passes_meet(mon, mon, night, tue, tue, night)  # Monday's night, Tuesday's night
+    assert passes_meet(mon, tue, night, tue, tue, parse_windows("23:00-23:30"))

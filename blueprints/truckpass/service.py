@@ -228,6 +228,39 @@ def step_dates(
     return windows
 
 
+def refuse_double_cover(
+    vehicle, zone_ids, start, end, windows, applicant, zone_names: dict
+) -> None:
+    """StepError (at the first day) when a pass or application of this truck still standing
+    already covers some of these zones, days and hours: one truck, one pass for each hour."""
+    for other in TruckPass.standing_near(vehicle, zone_ids, start, end):
+        if other.repeats(applicant, start, end, zone_ids) or not truckrules.passes_meet(
+            start, end, windows, other.start_date, other.end_date, other.window_list
+        ):
+            continue  # a repeat is a second tap on "submit": submit() leads to the first
+        if other.applicant_id != applicant.id:
+            raise StepError(
+                _l(
+                    "This truck already has a pass or an application for some of these days "
+                    "and hours in these zones. Choose other days or hours."
+                ),
+                "start_date",
+            )
+        shared = [zone_names.get(z, "") for z in other.zone_ids() if z in set(zone_ids)]
+        raise StepError(
+            _l(
+                "Your pass for this truck from %(start)s to %(end)s, %(windows)s, already "
+                "covers %(zones)s on some of these days and hours. Choose other days or hours, "
+                "or withdraw that one first if this one replaces it.",
+                start=other.start_date.isoformat(),
+                end=other.end_date.isoformat(),
+                windows=join(other.window_list),
+                zones=join(shared),
+            ),
+            "start_date",
+        )
+
+
 def step_purpose(purpose: str, upload) -> list:
     """Step 5: what the truck carries, and the document if one is sent (stored at once, so
     that the last step need not send it again); returns the stored documents."""
@@ -286,6 +319,7 @@ class Application:
     purpose: str
     documents: list = field(default_factory=list)  # core.uploads.StoredFile
     rules: dict | None = None  # rules_by_zone(zone_ids), when the steps have read them already
+    zone_names: dict = field(default_factory=dict)  # zone id -> name, for a refusal's words
 
 
 def review_reasons(app: Application, applicant, zone_review: bool) -> list[str]:
@@ -324,6 +358,9 @@ def submit(app: Application, applicant) -> TruckPass:
         same = TruckPass.same_application(applicant, app.vehicle, app.start, app.end, app.zone_ids)
         if same is not None:
             raise AlreadyApplied(same)
+        refuse_double_cover(
+            app.vehicle, app.zone_ids, app.start, app.end, app.windows, applicant, app.zone_names
+        )
         truck_pass = TruckPass(
             applicant=applicant,
             vehicle=app.vehicle,

@@ -71,6 +71,15 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
                 form.emission.data,
                 form.zone_names,
             )
+            service.refuse_double_cover(
+                state["vehicle"],
+                state["zone_ids"],
+                form.start_date.data,
+                form.end_date.data,
+                state["windows"],
+                actor,
+                form.zone_names,
+            )
             # Carried on (hidden) and summed up as read: "09：00至16：00" becomes 09:00-16:00.
             form.windows.data = truckrules.format_windows(state["windows"])
         elif step == 5:
@@ -148,13 +157,20 @@ def apply():
                             purpose=form.purpose.data.strip(),
                             documents=state["documents"],
                             rules=state["rules"],
+                            zone_names=form.zone_names,
                         ),
                         current_user._get_current_object(),
                     )
                 except service.AlreadyApplied as same:
                     flash(_("You had sent this application already: here it is."), "ok")
                     truck_pass = same.truck_pass
-                return redirect_to(url_for("truckpass.show", pass_id=truck_pass.id))
+                except StepError as exc:
+                    # Another application for the same hours came first (two tabs, say): back
+                    # to the dates, where the step says so.
+                    form_error(form, exc)
+                    truck_pass, step = None, 4
+                if truck_pass is not None:
+                    return redirect_to(url_for("truckpass.show", pass_id=truck_pass.id))
             step = step or wanted + 1
     has_errors = any(f.errors for f in form)
     form.step.data = str(step)
