@@ -44,20 +44,28 @@ def test_a_second_clerk_confirms_and_both_are_recorded(counter, make, conn):
     with conn():
         assert IdentityProof.proves(citizen)
         signed = AuditEvent.get(AuditEvent.action == "identity.countersigned")
-        assert signed.actor_id == clerk.id and signed.result == "ok"
-        assert signed.object_id == str(citizen.id) and witness.username in signed.detail
+        # The second clerk confirmed with their own code: the confirmation is theirs.
+        assert signed.actor_id == witness.id and signed.result == "ok"
+        assert signed.object_id == str(citizen.id) and clerk.username in signed.detail
         activated = AuditEvent.get(AuditEvent.action == "identity.counter_activated")
         assert "李娜" in activated.detail
 
 
 def test_the_audit_page_names_the_second_clerk(app, counter, make):
-    _citizen, _clerk, clerk_client, data = counter
+    _citizen, clerk, clerk_client, data = counter
     witness = make.staff("vehicle_clerk")
     activate(clerk_client, data, witness=witness.username, witness_code=make.fresh_code(witness))
     admin = app.test_client()
     make.login(admin, make.staff("admin"))
     rows = page(admin.get("/staff/audit", headers=EN)).find(id="audit-rows").get_text(" ")
-    assert f"Second clerk: {witness.username}, for activating the account" in rows
+    # The activation names its second clerk; their confirmation is theirs, and says for whom.
+    assert f"Second clerk: {witness.real_name}" in rows
+    assert f"Confirmed for {clerk.username}: activating the account" in rows
+    # A search for the second clerk finds what they confirmed.
+    found = page(admin.get(f"/staff/audit?actor={witness.username}", headers=EN))
+    rows = found.find(id="audit-rows").get_text(" ")
+    assert f"Confirmed for {clerk.username}: activating the account" in rows
+    assert "Second clerk:" not in rows
 
 
 @pytest.mark.parametrize("who", ["self", "truckpass_clerk", "stranger", "wrong-code"])

@@ -58,12 +58,26 @@ NOTES = {
 }
 
 
+# Under the second clerk's own confirmation (they are its actor): whose act they confirmed.
+CONFIRMED_FOR = {
+    "activate": _l("Confirmed for %(name)s: activating the account"),
+    "mobile": _l("Confirmed for %(name)s: the new mobile number %(mobile)s"),
+    None: _l("Confirmed for %(name)s"),
+}
+
+
 def second_clerk_note(detail) -> str | None:
-    """Under a counter act's audit row: the second clerk named, and what they confirmed."""
-    if not detail.get("witness"):
+    """Under a counter act's audit row: the second clerk named, and what they confirmed; under
+    the confirmation itself, the clerk it was for."""
+    name, notes = (
+        (detail["for_clerk"], CONFIRMED_FOR)
+        if detail.get("for_clerk")
+        else (detail.get("witness"), NOTES)
+    )
+    if not name:
         return None
-    words = NOTES.get(detail.get("act"), NOTES[None])
-    return str(words) % {"name": detail["witness"], "mobile": detail.get("mobile", "")}
+    words = notes.get(detail.get("act"), notes[None])
+    return str(words) % {"name": name, "mobile": detail.get("mobile", "")}
 
 
 for _action in ("identity.countersigned", "identity.counter_activated", "account.mobile_changed"):
@@ -90,8 +104,10 @@ def witness_key(username: str) -> str:
 def countersign(clerk: User, account: User, username: str, code: str, act: str, **detail) -> User:
     """The second clerk who confirms the `act` ("activate", "mobile") of `clerk` on `account`:
     another active counter clerk, with a current code of their (set-up) authenticator not used
-    before. Audited on the account, naming both, with `detail` (what was confirmed); raises
-    IdentityRefused (at the code's field) otherwise."""
+    before. Audited on the account with the second clerk as its actor (they confirmed, with
+    their code: a search by actor finds them) naming the clerk, with `detail` (what was
+    confirmed); raises IdentityRefused (at the code's field) otherwise, audited as the clerk's
+    attempt."""
     username = (username or "").strip()
     keys = (clerk_key(clerk), witness_key(username))
     until = max(filter(None, (Throttle.locked_until_for(key) for key in keys)), default=None)
@@ -114,8 +130,13 @@ def countersign(clerk: User, account: User, username: str, code: str, act: str, 
             audit(
                 "identity.countersigned",
                 account,
-                actor=clerk,
-                detail={"act": act, "witness": witness.username, **detail},
+                actor=witness,
+                detail={
+                    "act": act,
+                    "for_clerk": clerk.username,
+                    "witness": witness.username,
+                    **detail,
+                },
             )
             return witness
         ends = [
