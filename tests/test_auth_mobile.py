@@ -253,7 +253,7 @@ def test_the_old_number_and_the_notice_say_whom_to_call(app, client, make, login
     old = citizen.mobile
     login(citizen)
     change_number(client, sms_box)
-    assert "请立即致电车辆管理所（0532-8000 0000）。" in texts_to(sms_box, old)[0]
+    assert "请立即致电车管所（0532-8000 0000）。" in texts_to(sms_box, old)[0]
     with conn():
         notice = Notice.get(Notice.user == citizen.id, Notice.kind == "account.mobile_changed")
     with app.test_request_context("/"):
@@ -262,7 +262,7 @@ def test_the_old_number_and_the_notice_say_whom_to_call(app, client, make, login
         app.config["HELP_PHONE"] = ""
         chinese = notices.render(notice, "zh").next_step
     assert english.endswith("call the vehicle office (0532-8000 0000) at once.")
-    assert chinese.endswith("如非本人操作，请立即致电车辆管理所。")
+    assert chinese.endswith("如非本人操作，请立即致电车管所。")
 
 
 def test_without_a_number_the_sentence_reads_as_it_did(app, client, make, login, sms_box):
@@ -271,7 +271,7 @@ def test_without_a_number_the_sentence_reads_as_it_did(app, client, make, login,
     old = citizen.mobile
     login(citizen)
     change_number(client, sms_box)
-    assert texts_to(sms_box, old)[0].endswith("如非本人操作，请立即致电车辆管理所。")
+    assert texts_to(sms_box, old)[0].endswith("如非本人操作，请立即致电车管所。")
 
 
 def test_a_confirmation_is_spent_only_on_a_code_then_sent(client, make, login, conn, sms_box):
