@@ -246,19 +246,28 @@ def refuse_double_cover(
                 ),
                 "start_date",
             )
-        shared = [zone_names.get(z, "") for z in other.zone_ids() if z in set(zone_ids)]
-        raise StepError(
-            _l(
-                "Your pass for this truck from %(start)s to %(end)s, %(windows)s, already "
-                "covers %(zones)s on some of these days and hours. Choose other days or hours, "
-                "or withdraw that one first if this one replaces it.",
-                start=other.start_date.isoformat(),
-                end=other.end_date.isoformat(),
-                windows=join(other.window_list),
-                zones=join(shared),
-            ),
-            "start_date",
-        )
+        wanted = set(zone_ids)
+        values = {
+            "start": other.start_date.isoformat(),
+            "end": other.end_date.isoformat(),
+            "windows": join(other.window_list),
+            "zones": join(zone_names.get(z, "") for z in other.zone_ids() if z in wanted),
+        }
+        if other.status == APPROVED:
+            said = _l(
+                "Your pass for this truck from %(start)s to %(end)s, %(windows)s, already covers "
+                "%(zones)s on some of these days and hours. Choose other days or hours, or "
+                "withdraw that one first if this one replaces it.",
+                **values,
+            )
+        else:
+            said = _l(
+                "Your application for this truck from %(start)s to %(end)s, %(windows)s, "
+                "already covers %(zones)s on some of these days and hours. Choose other days or "
+                "hours, or withdraw that one first if this one replaces it.",
+                **values,
+            )
+        raise StepError(said, "start_date")
 
 
 def step_purpose(purpose: str, upload) -> list:
