@@ -481,7 +481,7 @@ def test_one_truck_gets_one_pass_for_each_hour_of_a_zone(client, make, login, cl
     assert twice.status_code == 422
     said = field_error(page(twice, 422), "start_date")
     assert "2026-11-30" in said and "2026-12-02" in said and "07:00-09:00" in said
-    assert "老城区" in said and "撤回" in said
+    assert "老城区" in said and "交回" in said
     assert "第 4 步" in page(twice, 422).get_text()
     evening = steps(
         client, truck.plate, zone, start=MONDAY + dt.timedelta(days=1), windows="17:00-19:00"
