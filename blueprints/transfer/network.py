@@ -29,6 +29,12 @@ Every event of the case's timeline at the destination is relayed to the origin's
 timeline of the whole case, each event naming its city. A message that arrives before the one
 it depends on is refused `not_yet` and delivered again later.
 
+The origin takes a step only in its turn, whatever the destination sends: the archive request
+only once the seller confirmed here, the registration notice only once the archive was sent
+(refused `not_allowed_now` otherwise, the record unchanged); the destination office and the
+city of a relayed step are those the peer's signed document publishes, not words of the
+message; a vehicle reported stolen or seized here after its archive went keeps that mark.
+
 The checks run again at every step. The origin's answer is kept with the case (TransferLink);
 a step at the destination uses it while younger than NETWORK_CHECKS_FRESH_SECONDS, else asks
 the origin again, synchronously, before its transaction (and refuses for now when the origin

@@ -17,7 +17,7 @@ from peewee import IntegrityError
 from core.audit import audit
 from core.network import outbox
 from core.network.envelope import canonical, sign
-from core.network.inbox import BadBody, register
+from core.network.inbox import BadBody, Refused, register
 from core.network.keys import signing_key
 from core.steps import StepError
 from models import (
@@ -49,6 +49,7 @@ from .network import case_id_of, reasons_of, text_field
 from .notices import beijing_day, tell_seller_at_origin
 
 CLOSING_KINDS = {"stopped", "declined", "cancelled"}
+OFFICE_KEYS = ("code", "name", "name_en", "city", "city_en", "plate_prefix")
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 
 
@@ -155,6 +156,17 @@ def _close_out(out, state: str = OUT_CLOSED, **changes) -> None:
     _set_out(out, state=state, open_vehicle=None, **changes)
 
 
+def _published_office(peer: Peer, ref) -> dict:
+    """The destination office a peer names, as the peer's signed document publishes it (its
+    names from there, not from the message): a peer acts for its own offices only."""
+    if not isinstance(ref, dict) or not isinstance(ref.get("code"), str):
+        raise BadBody("destination must name an office")
+    for office in peer.doc.get("offices", []):
+        if isinstance(office, dict) and office.get("code") == ref["code"]:
+            return {k: str(office.get(k) or "")[:100] for k in OFFICE_KEYS}
+    raise BadBody("the office is not one the peer publishes")
+
+
 @register("transfer.opened")
 def handle_opened(body: dict, peer: Peer) -> dict:
     """Origin: a destination opened a case for one of our vehicles; keep the record the seller
@@ -171,9 +183,7 @@ def handle_opened(body: dict, peer: Peer) -> dict:
     vin = text_field(body, "vin", VIN, 17)
     plate = text_field(body, "plate", max_len=8)
     rid = text_field(body, "seller_resident_id", max_len=18)
-    destination = body.get("destination")
-    if not isinstance(destination, dict) or not isinstance(destination.get("code"), str):
-        raise BadBody("destination must name an office")
+    destination = _published_office(peer, body.get("destination"))
     fields = {
         k: text_field(body, k, max_len=50) for k in ("buyer_name", "invoice_no", "invoice_date")
     }
@@ -260,13 +270,12 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         raise BadBody("event detail is too long")
     out = _outgoing(peer, case_id, lock=True)
     detail = ev.get("detail", {})
+    _refuse_out_of_turn(out, kind)
+    # The step happened at the destination: its city is the one the peer publishes, not words
+    # the message could choose.
+    office = out.destination_office
     step = _out_event(
-        out,
-        kind,
-        city=text_field(ev, "city", max_len=50),
-        city_en=str(ev.get("city_en", ""))[:50],
-        at=at,
-        **detail,
+        out, kind, city=office.get("city", ""), city_en=office.get("city_en", ""), at=at, **detail
     )
     entry = None  # what our own log records of the step, when it moves our record
     if kind == "archive_requested" and out.state == OUT_OPEN:
@@ -292,6 +301,17 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         OutgoingEvent.update(audit_event=entry).where(OutgoingEvent.id == step.id).execute()
     _set_out(out)
     return {"accepted": True}
+
+
+def _refuse_out_of_turn(out: OutgoingTransfer, kind: str) -> None:
+    """Refuse (not_allowed_now, not sent again) a step that moves our record out of its turn:
+    the archive asked for before the seller confirmed the sale here, the vehicle registered
+    there before we sent its archive. A destination that follows the protocol never sends
+    either; one that does must not move our vehicle."""
+    if kind == "archive_requested" and out.state == OUT_OPEN and out.seller_confirmed_at is None:
+        raise Refused("not_allowed_now", "the seller has not confirmed the sale here")
+    if kind == "registered" and out.state not in (OUT_ARCHIVE_SENT, OUT_TRANSFERRED):
+        raise Refused("not_allowed_now", "the archive has not been sent")
 
 
 def _tell_closed(out: OutgoingTransfer, kind: str, detail: dict) -> None:
@@ -326,8 +346,9 @@ def _transferred_out(out: OutgoingTransfer, new_plate: str) -> AuditEvent | None
         return None
     now = utcnow()
     vehicle = Vehicle.get_by_id(out.vehicle_id)
+    # A vehicle reported stolen or seized since the archive went keeps that mark here.
     Vehicle.update(status=TRANSFERRED_OUT, updated_at=now).where(
-        (Vehicle.id == vehicle.id) & (Vehicle.status != TRANSFERRED_OUT)
+        (Vehicle.id == vehicle.id) & (Vehicle.status == NORMAL)
     ).execute()
     vehicle.record(
         "transfer_out",
@@ -335,9 +356,10 @@ def _transferred_out(out: OutgoingTransfer, new_plate: str) -> AuditEvent | None
         note=f"{out.case_number} → {out.destination_office.get('code', '')}",
     )
     _close_out(out, state=OUT_TRANSFERRED, new_plate=new_plate or None, transferred_out_at=now)
-    entry = audit(
-        "transfer.transferred_out", out, detail={"vehicle": vehicle.id, "plate": new_plate}
-    )
+    detail = {"vehicle": vehicle.id, "plate": new_plate}
+    if vehicle.status not in (NORMAL, TRANSFERRED_OUT):
+        detail["kept_status"] = vehicle.status
+    entry = audit("transfer.transferred_out", out, detail=detail)
     tell_seller_at_origin(out, "sold")
     return entry
 
@@ -441,6 +463,8 @@ def send_archive(out_id: int, actor) -> OutgoingTransfer:
     message to the destination. The vehicle stays ours until the registration notice."""
     with write_tx():
         out = _locked_out(out_id, OUT_ARCHIVE_REQUESTED)
+        if out.seller_confirmed_at is None:
+            raise StepError(_l("The seller has not confirmed the sale here yet."))
         if _stopped_here(out, actor, out.peer_url):
             return out
         now = utcnow()

@@ -37,11 +37,13 @@ def outgoing_roles(out: OutgoingTransfer, user) -> set[str]:
         return roles
     if user.id == out.seller_id and identity_proven(user):
         roles.add("seller")
-    vehicle = Vehicle.get_by_id(out.vehicle_id)
     if (
         user.is_staff
         and user.has_role(VEHICLE_CLERK)
-        and user.office_id == vehicle.registration_office_id
+        and user.office_id == Vehicle.get_by_id(out.vehicle_id).registration_office_id
+        and OutgoingTransfer.select()
+        .where((OutgoingTransfer.id == out.id) & OutgoingTransfer.reached_origin_clerks())
+        .exists()
     ):
         roles.add("origin")
     return roles
@@ -52,7 +54,8 @@ def mine():
     query = OutgoingTransfer.select().order_by(OutgoingTransfer.updated_at.desc())
     if current_user.is_staff and current_user.has_role(VEHICLE_CLERK):
         return query.join(Vehicle, on=(OutgoingTransfer.vehicle == Vehicle.id)).where(
-            Vehicle.registration_office == current_user.office_id
+            (Vehicle.registration_office == current_user.office_id)
+            & OutgoingTransfer.reached_origin_clerks()
         )
     if identity_proven(current_user):
         return query.where(OutgoingTransfer.seller == current_user.id)

@@ -46,6 +46,9 @@ REFUSAL_STATUS = {
     "bad_archive": 422,
     # The message comes before one it depends on (delivery is not ordered): send it again later.
     "not_yet": 425,
+    # A step the receiver's record is not in a state to take (it came out of its turn): refused
+    # for good, the record unchanged.
+    "not_allowed_now": 409,
 }
 ANSWER_TYPES = ("ack", "refusal")
 
