@@ -15,6 +15,7 @@ from core.audit import actions_named, audit, note_of, object_label, reason_of
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, Form, StrongPassword, choices
+from core.htmx import is_htmx, render
 from core.i18n import aside
 from core.identity import COUNTER_ROLES
 from core.paging import page_number
@@ -234,10 +235,10 @@ def audit_search():
         for u in accounts
         if u.real_name
     }
-    fragment = bool(request.headers.get("HX-Request"))
-    template = "staff/_audit_rows.html" if fragment else "staff/audit.html"
-    return render_template(
-        template,
+    fragment = is_htmx()  # Back to a search asks for the whole page (a history restore)
+    return render(
+        "staff/audit.html",
+        "staff/_audit_rows.html",
         **({} if fragment else latest_cosigned()),
         rows=rows[:AUDIT_PAGE],
         has_more=len(rows) > AUDIT_PAGE,

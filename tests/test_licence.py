@@ -111,9 +111,16 @@ def test_apply_refused_with_the_reason(client, make, login, conn, record_kw, mes
 
 
 def test_licence_pages_need_an_elicence_and_a_citizen(client, make, login):
+    """Without an e-licence (a bookmarked code page, say) the pages lead to the e-licence home,
+    which says so and how to apply."""
     login(make.citizen())
     for url in ("/licence/card", "/licence/code", "/licence/checks", "/licence/share"):
-        assert client.get(url).status_code == 404
+        response = client.get(url)
+        assert (response.status_code, response.location) == (303, "/licence/")
+        told = page(client.get("/licence/")).select_one(".flash").get_text()
+        assert "您还没有电子驾驶证" in told
+    refresh = client.get("/licence/code", headers={"HX-Request": "true"})
+    assert refresh.headers["HX-Redirect"] == "/licence/"
     client.post("/logout", data={})
     login(make.staff("licence_clerk"))
     assert client.get("/licence/card").status_code == 403

@@ -141,6 +141,14 @@ def test_audit_search_filters_and_is_itself_audited(client, make, login, conn):
     fragment = client.get("/staff/audit?actor=nobody", headers={"HX-Request": "true"})
     html = fragment.get_data(as_text=True)
     assert html.startswith('<div id="audit-rows"') and "<html" not in html
+    assert "HX-Request" in fragment.headers["Vary"]
+    # Back to a search (htmx restores the address it pushed) draws the whole page again.
+    restored = client.get(
+        "/staff/audit?actor=nobody",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    assert "<html" in restored.get_data(as_text=True)
+    assert page(restored).select_one("form.filters[action='/staff/audit']")
 
 
 def test_audit_search_says_what_is_wrong_with_its_days(client, make, login):

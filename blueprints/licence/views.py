@@ -44,10 +44,12 @@ def my_elicence() -> ELicence | None:
 
 
 def require_elicence() -> ELicence:
-    """The citizen's e-licence, or 404 when they have none."""
+    """The citizen's e-licence; without one (a bookmarked code page, say), to the e-licence
+    home, which says how to apply."""
     elicence = my_elicence()
     if elicence is None:
-        abort(404)
+        flash(_("You have no electronic driving licence yet: apply for it here."), "warn")
+        abort(redirect_to(url_for("licence.index")))
     return elicence
 
 
