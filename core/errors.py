@@ -7,6 +7,8 @@ from flask_wtf.csrf import CSRFError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.htmx import is_htmx
+
 MESSAGES = {
     400: (
         _l("Bad request"),
@@ -43,7 +45,7 @@ def render_error(code: int, detail=None, standalone: bool = False, heading=None)
     """
     title, message = MESSAGES.get(code, MESSAGES[500])
     context = {"code": code, "title": heading or title, "message": detail or message}
-    fragment = bool(request.headers.get("HX-Request"))
+    fragment = is_htmx()  # a history restore (Back) wants the whole page
     if request.blueprint == "verify" or request.path.startswith(("/v/", "/verify")):
         # The verifier's pages send no script at all, error pages included
         # (docs/DESIGN.md#the-verifier).

@@ -35,6 +35,7 @@ from flask_login import current_user
 from peewee import DatabaseError
 
 from core import sms, templatehelpers
+from core.htmx import is_htmx
 from core.i18n import DEFAULT_LOCALE, LANGUAGES
 from core.network.outbox import Outcome, channel, enqueue
 from models import (
@@ -361,7 +362,7 @@ def read_on_its_page(response):
     notice), and a write only when one matches; a database that cannot take the write now costs
     the mark, never the page.
     """
-    if request.method != "GET" or response.status_code != 200 or request.headers.get("HX-Request"):
+    if request.method != "GET" or response.status_code != 200 or is_htmx():
         return response
     by_name = KINDS_BY_ENDPOINT.get(request.endpoint)
     if not by_name or g.get("unread_notices") == 0:  # the page's navigation counted none
