@@ -771,3 +771,32 @@ def test_the_form_opened_again_after_sending_links_the_application(client, make,
     client.post("/logout", data={})
     login(make.citizen())
     assert page(client.get("/trucks/apply")).find(id="recent-application") is None
+
+
+def test_a_clerk_finds_an_issued_pass_by_its_plate_to_revoke_it(client, make, login, clock, conn):
+    """An issued pass leaves the review queue: the clerk finds it (and the truck's other passes
+    and applications) by plate, written as people write plates, and opens it; the search is a
+    read of the applicants' data, audited."""
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    assert steps(client, truck.plate, zone).status_code == 303
+    issued = created_pass()
+    assert issued.status == APPROVED
+    client.post("/logout", data={})
+    login(make.staff("truckpass_clerk"))
+    assert truck.plate not in page(client.get("/trucks/queue")).find(id="queue").get_text()
+    typed = f" {truck.plate[:2].lower()}·{truck.plate[2:]} "
+    found = page(client.get("/trucks/queue", query_string={"plate": typed}))
+    rows = found.select("#plate-passes tbody tr")
+    assert len(rows) == 1 and "已批准" in rows[0].get_text()
+    link = rows[0].a["href"]
+    assert link == f"/trucks/review/{issued.id}"
+    assert page(client.get(link)).find("button", attrs={"value": "revoke"})
+    with conn():
+        searched = AuditEvent.select().where(AuditEvent.action == "truck_pass.queue_view")
+        assert truck.plate in [e.detail_dict.get("plate") for e in searched]
+    nothing = page(client.get("/trucks/queue", query_string={"plate": "鲁B00000"}))
+    assert "没有这个号牌的通行码或申请" in nothing.find(id="plate-passes").get_text()
+    wrong = page(client.get("/trucks/queue", query_string={"plate": "12345"}))
+    assert wrong.find(id="plate-error") and not wrong.select("#plate-passes tbody a")

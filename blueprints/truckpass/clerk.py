@@ -20,7 +20,7 @@ from models import (
     ZoneRule,
 )
 from models.truckpass import APPROVED, PENDING_REVIEW
-from rules.validators import ValidationError
+from rules.validators import ValidationError, normalize_plate
 
 from . import bp, rulebook, service
 from .forms import DecisionForm, RuleForm, ZoneForm
@@ -29,6 +29,7 @@ from .rulebook import zone_warnings
 from .views import pass_context
 
 QUEUE_PAGE = 30
+PLATE_ROWS = 50
 MAP_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -36,7 +37,10 @@ MAP_MAX_BYTES = 2 * 1024 * 1024
 @role_required(TRUCKPASS_CLERK)
 @reads_personal_data("truck_pass.queue_view")
 def queue():
-    """Applications waiting for a clerk, oldest first (htmx refreshes the list)."""
+    """Applications waiting for a clerk, oldest first (htmx refreshes the list); and, asked by
+    plate, every pass and application of a truck, to open one (to revoke an issued pass)."""
+    if "plate" in request.args:
+        return by_plate(request.args["plate"])
     page = page_number()
     rows = list(
         TruckPass.select()
@@ -51,6 +55,20 @@ def queue():
         rows=rows[:QUEUE_PAGE],
         has_more=len(rows) > QUEUE_PAGE,
         page=page,
+    )
+
+
+def by_plate(typed: str):
+    """The passes and applications of one plate, newest first (at most PLATE_ROWS)."""
+    plate, error = "", None
+    try:
+        plate = normalize_plate(typed[:20])
+    except ValidationError as exc:
+        error = exc.message
+    rows = service.passes_of_plate(plate, PLATE_ROWS) if plate else []
+    audit("truck_pass.queue_view", detail={"plate": plate or typed[:20]})
+    return render_template(
+        "truckpass/queue.html", plate_rows=rows, plate=plate or typed[:20], plate_error=error
     )
 
 

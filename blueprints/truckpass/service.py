@@ -503,6 +503,16 @@ def clerk_act(truck_pass: TruckPass, action: str, reason: str, clerk) -> TruckPa
     raise ValueError(action)
 
 
+def passes_of_plate(plate: str, limit: int) -> list[TruckPass]:
+    """Every pass and application of a plate, in every state, newest first (for the clerks)."""
+    return list(
+        TruckPass.select()
+        .where(TruckPass.plate == plate)
+        .order_by(TruckPass.id.desc())
+        .limit(limit)
+    )
+
+
 def passes_for_plate(plate: str, zone_id: int | None = None):
     """Every pass issued for a plate (optionally covering one zone), newest first: revoked and
     returned ones too, which the verifier names as such."""
