@@ -18,6 +18,7 @@ DAY_MINUTES = 24 * 60
 MIN_FREE_HOURS = 6  # the national requirement that ended blanket 24-hour bans
 MAX_PASS_DAYS = 90  # no pass lasts longer, whatever the zones allow
 MAX_WINDOWS = 6  # daily windows of one rule or pass
+MAX_LEAD_DAYS = 60  # how far ahead a pass may start (the rules may change meanwhile)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,33 @@ def parse_windows(text: str) -> list[Window]:
             raise ValueError("a window must not be empty")
         windows.append(window)
     return windows
+
+
+def merge_windows(windows) -> list[Window]:
+    """The windows with repeats and overlaps joined, in order of their start: "22:00-06:00"
+    typed twice is one window, "23:00-01:00, 23:30-00:30" is "23:00-01:00", windows that touch
+    run on ("07:00-09:00, 09:00-10:00" is "07:00-10:00"); windows that join round the clock
+    are 00:00-24:00.
+    A night window's morning is not joined with a morning window of the same pass (it belongs
+    to the next day)."""
+    spans = sorted(
+        (s, e if e > s else e + DAY_MINUTES)
+        for s, e in ((_minute(w.start), _minute(w.end)) for w in windows)
+    )
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if any(end - start >= DAY_MINUTES for start, end in merged):
+        return [Window(dt.time(0, 0), dt.time(0, 0))]  # round the clock: the whole of each day
+    return [Window(_time_of(start), _time_of(end % DAY_MINUTES)) for start, end in merged]
+
+
+def _time_of(minute: int) -> dt.time:
+    """Minute of the day -> time of day."""
+    return dt.time(minute // 60, minute % 60)
 
 
 def format_windows(windows) -> str:

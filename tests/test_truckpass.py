@@ -441,6 +441,26 @@ def test_the_dates_step_says_every_fault_at_once(client, make, login, clock):
     assert not field_error(soup, "end_date")
 
 
+def test_a_pass_starts_within_the_lead_time_and_its_hours_are_joined(client, make, login, clock):
+    """A first day years ahead is refused (the rules may change meanwhile); hours typed twice
+    or overlapping are kept once; a zone posted twice is one zone, not an error page."""
+    owner = make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(owner)
+    far = page(steps(client, truck.plate, zone, start=dt.date(9999, 12, 30), days=2), 422)
+    assert "最多可提前 60 天申请" in field_error(far, "start_date")
+    assert (
+        steps(
+            client, truck.plate, zone, windows="07:00-08:30, 08:00-09:00, 07:00-08:30"
+        ).status_code
+        == 303
+    )
+    assert created_pass().windows == "07:00-09:00"
+    data = {"step": "3", "plate": truck.plate, "truck_class": "heavy", "emission": "china6"}
+    twice = client.post("/trucks/apply", data={**data, "zones": [str(zone.id)] * 3})
+    assert twice.status_code == 200 and "第 4 步" in page(twice).get_text()
+
+
 def test_the_same_application_sent_twice_is_one_application(client, make, login, clock, app):
     """A double tap on "submit" (or the same application sent again): the second answer leads to
     the first application, nothing is added, and a document the second one carried is not kept.

@@ -271,3 +271,18 @@ def test_passes_meet_only_when_they_share_a_minute_of_a_calendar_day():
     assert not passes_meet(tue, tue, night, mon, mon, dawn)
     assert not passes_meet(mon, mon, night, tue, tue, night)  # Monday's night, Tuesday's night
     assert passes_meet(mon, tue, night, tue, tue, parse_windows("23:00-23:30"))
+
+
+def test_repeated_and_overlapping_windows_are_joined():
+    from rules.truckrules import merge_windows
+
+    def joined(typed: str) -> str:
+        return format_windows(merge_windows(parse_windows(typed)))
+
+    assert joined(", ".join(["22:00-06:00"] * 6)) == "22:00-06:00"
+    assert joined("23:00-01:00, 23:30-00:30") == "23:00-01:00"
+    assert joined("17:00-19:00, 07:00-09:00, 09:00-10:00") == "07:00-10:00, 17:00-19:00"
+    assert joined("06:00-18:00, 17:00-08:00") == "00:00-24:00"
+    assert joined("00:00-12:00, 12:00-24:00") == "00:00-24:00"
+    # A night window's morning belongs to the next day: not joined with this day's morning.
+    assert joined("05:00-07:00, 22:00-06:00") == "05:00-07:00, 22:00-06:00"

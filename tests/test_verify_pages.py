@@ -126,6 +126,11 @@ def test_the_styles_cover_dark_mode_and_forced_colours(client):
 def test_forms_sent_empty_or_with_no_code_say_what_is_missing(client, make, conn):
     assert "请输入号牌号码" in page(client.get("/verify/truck?plate=&zone="), status=400).text
     assert page(client.get("/verify/truck")).find(attrs={"role": "alert"}) is None  # opened
+    # What was asked stays on the form sent back: the plate, and the zone chosen.
+    zone = make.zone()
+    again = page(client.get(f"/verify/truck?plate=12&zone={zone.id}"), status=400)
+    assert again.find(id="plate")["value"] == "12"
+    assert again.find(id="zone").find("option", selected=True)["value"] == str(zone.id)
     share = page(client.get("/verify/share?code=AB12CD34&last6=&firm="), status=400)
     assert "请输入分享码和驾驶证号后 6 位" in share.find(attrs={"role": "alert"}).get_text()
     assert share.find(id="share-code")["value"] == "AB12CD34"  # kept, the empty one marked

@@ -62,7 +62,12 @@ class ApplyForm(Form):
         render_kw={"maxlength": TruckPass.purpose.max_length},
     )
     document = FileField(
-        _l("Document (optional)"), description=_l("A PDF, JPEG or PNG of at most 5 MB.")
+        _l("Document (optional)"),
+        description=_l(
+            "A PDF, JPEG or PNG of at most 5 MB. A clerk reads it before the pass is issued "
+            "(usually within a working day); without one, an application the rules allow is "
+            "issued at once."
+        ),
     )
 
 

@@ -154,7 +154,8 @@ def step_class(truck_class: str, emission: str, allowed) -> None:
 def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
     """Step 3: the zones asked for (those in force) and their rules; refused on `zones` when
     none is chosen or the rules give this truck no pass for one of them (rules.truckrules)."""
-    chosen = [z for z in zone_ids or [] if z in zone_names]
+    # Each zone once (a form posted by hand may repeat one), and only zones in force.
+    chosen = list(dict.fromkeys(z for z in zone_ids or [] if z in zone_names))
     if not chosen:
         raise StepError(_l("Choose at least one zone."), "zones")
     rules = rules_by_zone(chosen)
@@ -192,12 +193,22 @@ def step_dates(
         errors.append(StepError(_l("Enter a date (YYYY-MM-DD)."), "start_date"))
     elif start < beijing_today():
         errors.append(StepError(_l("The first day cannot be in the past."), "start_date"))
+    elif start > beijing_today() + dt.timedelta(days=truckrules.MAX_LEAD_DAYS):
+        errors.append(
+            StepError(
+                _l(
+                    "A pass can be applied for at most %(n)d days ahead: apply nearer the time.",
+                    n=truckrules.MAX_LEAD_DAYS,
+                ),
+                "start_date",
+            )
+        )
     if not end:
         errors.append(StepError(_l("Enter a date (YYYY-MM-DD)."), "end_date"))
     elif start and end < start:
         errors.append(StepError(_l("The last day cannot be before the first."), "end_date"))
     try:
-        windows = truckrules.parse_windows(windows_text or "")
+        windows = truckrules.merge_windows(truckrules.parse_windows(windows_text or ""))
     except ValueError:
         errors.append(
             StepError(_l("Write the windows as 09:00-16:00, separated by commas."), "windows")
