@@ -20,6 +20,7 @@ from models import (
     ZoneRule,
 )
 from models.truckpass import APPROVED, PENDING_REVIEW
+from rules.clock import beijing_now
 from rules.validators import ValidationError, normalize_plate
 
 from . import bp, rulebook, service
@@ -68,7 +69,11 @@ def by_plate(typed: str):
     rows = service.passes_of_plate(plate, PLATE_ROWS) if plate else []
     audit("truck_pass.queue_view", detail={"plate": plate or typed[:20]})
     return render_template(
-        "truckpass/queue.html", plate_rows=rows, plate=plate or typed[:20], plate_error=error
+        "truckpass/queue.html",
+        plate_rows=rows,
+        plate=plate or typed[:20],
+        plate_error=error,
+        now=beijing_now(),
     )
 
 
