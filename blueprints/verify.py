@@ -393,7 +393,10 @@ def show_pass(verdict: str, truck_pass, plate: str = "", zone=None, choose_zones
         plate=plate,
         zone=zone,
         choose_zones=(
-            truckpass_service.zones_restricting(choose_zones, truck_pass.truck_class)
+            truckpass_service.zones_restricting(
+                choose_zones,
+                truckpass_service.classes_of(truck_pass.truck_class, truck_pass.vehicle),
+            )
             if choose_zones and truck_pass is not None and zone is None
             else None
         ),

@@ -5,6 +5,10 @@ these time windows without a pass; passes can be had only by trucks of these emi
 standards, for at most this many days. Outside its windows a rule restricts nothing. Times are
 local (Asia/Shanghai) wall-clock times; a window whose end is not after its start crosses
 midnight (22:00-06:00 runs into the next morning).
+
+A truck counts as one class or as several (`counts_as`): a heavy truck carrying hazardous goods
+is restricted by the rules for heavy trucks and by those for hazardous goods. Every function
+taking `truck_class` takes either one class or a set of them.
 """
 
 import datetime as dt
@@ -19,6 +23,11 @@ MIN_FREE_HOURS = 6  # the national requirement that ended blanket 24-hour bans
 MAX_PASS_DAYS = 90  # no pass lasts longer, whatever the zones allow
 MAX_WINDOWS = 6  # daily windows of one rule or pass
 MAX_LEAD_DAYS = 60  # how far ahead a pass may start (the rules may change meanwhile)
+
+
+def counts_as(truck_class) -> frozenset:
+    """The classes a truck counts as: one class ("heavy"), or a set of them."""
+    return frozenset((truck_class,)) if isinstance(truck_class, str) else frozenset(truck_class)
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,7 @@ class Rule:
         A window that crosses midnight belongs to the day it starts on: a Friday 22:00-06:00
         window restricts Saturday 03:00 even when Saturday is not one of the rule's days.
         """
-        if truck_class not in self.classes:
+        if not self.classes & counts_as(truck_class):
             return False
         minute = _minute(at.time())
         for window in self.windows:
@@ -160,7 +169,7 @@ def restricted_windows(rules_by_zone: dict, truck_class: str) -> list[Window]:
         window
         for rules in rules_by_zone.values()
         for rule in rules
-        if truck_class in rule.classes
+        if rule.classes & counts_as(truck_class)
         for window in rule.windows
     }
     return sorted(found, key=lambda w: (_minute(w.start), _minute(w.end)))
@@ -199,7 +208,7 @@ def restricted_minutes(rules, truck_class: str, weekday: int) -> int:
     covered = bytearray(DAY_MINUTES)
     yesterday = (weekday - 2) % 7 + 1
     for rule in rules:
-        if truck_class not in rule.classes:
+        if not rule.classes & counts_as(truck_class):
             continue
         for window in rule.windows:
             for offset, start, end in window.minutes():
@@ -245,7 +254,17 @@ def may_enter(rules, truck_class: str, emission: str, at: dt.datetime) -> tuple[
 def emission_barred(rules, truck_class: str, emission: str) -> bool:
     """True when a rule that restricts this class gives no pass to this emission standard: a
     truck so barred cannot get a pass for the zone of these rules."""
-    return any(truck_class in r.classes and emission not in r.emissions for r in rules)
+    return any(r.classes & counts_as(truck_class) and emission not in r.emissions for r in rules)
+
+
+def closed_zones(rules_by_zone: dict, truck_class) -> list:
+    """The zones (ids, in the order asked) where a rule restricting this truck class gives a
+    pass to no emission standard at all."""
+    return [
+        z
+        for z, rules in rules_by_zone.items()
+        if any(r.classes & counts_as(truck_class) and not r.emissions for r in rules)
+    ]
 
 
 def barred_zones(rules_by_zone: dict, truck_class: str, emission: str) -> list:
@@ -279,7 +298,7 @@ def check_application(
     if days > MAX_PASS_DAYS:
         refusals.append(Refusal("too-long", None, MAX_PASS_DAYS))
     for zone_id, rules in rules_by_zone.items():
-        applying = [r for r in rules if truck_class in r.classes]
+        applying = [r for r in rules if r.classes & counts_as(truck_class)]
         if not applying:
             continue  # this class is not restricted in that zone: the pass covers it anyway
         for rule in applying:

@@ -107,9 +107,18 @@ def test_public_rules_and_the_question(client, make, clock):
 
 def test_a_zone_issuing_no_pass_does_not_blame_the_emission_standard(client, make, clock):
     tunnel = make.zone(
-        {"classes": "hazardous", "days": "1234567", "windows": "00:00-24:00", "emissions": ""},
+        {
+            "classes": "hazardous",
+            "days": "1234567",
+            "windows": "00:00-24:00",
+            "emissions": "",
+            "needs_review": True,
+        },
         name="隧道",
     )
+    rules = page(client.get("/trucks/rules")).get_text()
+    told = rules[rules.index("隧道") :]
+    assert "不办理通行码" in told and "审核" not in told
     ask = (
         f"/trucks/rules?zone={tunnel.id}&truck_class=hazardous&emission=china6&at=2026-11-30T08:00"
     )
@@ -302,6 +311,33 @@ def test_hazardous_goods_always_go_to_review(client, make, login, clock):
     login(owner)
     steps(client, truck.plate, zone, klass="hazardous")
     assert created_pass().status == PENDING_REVIEW
+
+
+def test_a_heavy_truck_carrying_hazardous_goods_is_still_a_heavy_truck(client, make, login, clock):
+    """Hazardous goods add to the truck's class, they do not replace it: a zone that bans heavy
+    trucks at night needs a pass for a heavy truck carrying them too (it had been told no pass
+    was needed), and its emission rule applies."""
+    owner = make.citizen()
+    truck = make.truck(owner)
+    night = make.zone({"classes": "heavy", "days": "1234567", "windows": "22:00-06:00"})
+    login(owner)
+    assert (
+        steps(client, truck.plate, night, klass="hazardous", windows="22:00-06:00").status_code
+        == 303
+    )
+    applied = created_pass()
+    assert (applied.truck_class, applied.status) == ("hazardous", PENDING_REVIEW)
+    old = make.truck(owner, emission_standard="china4")
+    refused = page(steps(client, old.plate, night, klass="hazardous"), 422)
+    assert "国四" in field_error(refused, "zones")
+    # A zone that issues no pass to a class says so, not that the emission standard is wrong;
+    # and its rules do not also say that applications are reviewed.
+    tunnel = make.zone(
+        {"classes": "hazardous", "days": "1234567", "windows": "00:00-24:00", "emissions": ""},
+        name="隧道",
+    )
+    closed = field_error(page(steps(client, truck.plate, tunnel, klass="hazardous"), 422), "zones")
+    assert "不为危险货物运输车辆办理通行码：隧道" in closed and "国六" not in closed
 
 
 def test_passes_are_private_and_clerk_pages_need_the_role(client, make, login, clock):

@@ -286,3 +286,25 @@ def test_repeated_and_overlapping_windows_are_joined():
     assert joined("00:00-12:00, 12:00-24:00") == "00:00-24:00"
     # A night window's morning belongs to the next day: not joined with this day's morning.
     assert joined("05:00-07:00, 22:00-06:00") == "05:00-07:00, 22:00-06:00"
+
+
+def test_a_truck_counted_as_two_classes_meets_the_rules_of_both():
+    from rules.truckrules import closed_zones, restricted_windows
+
+    heavy = Rule(
+        1,
+        frozenset({"heavy"}),
+        ALL_DAYS,
+        tuple(parse_windows("22:00-06:00")),
+        frozenset({"china6"}),
+        7,
+    )
+    hazardous = Rule(
+        1, frozenset({"hazardous"}), ALL_DAYS, tuple(parse_windows("07:00-19:00")), frozenset(), 7
+    )
+    rules = {1: [heavy, hazardous], 2: [heavy]}
+    both = {"heavy", "hazardous"}
+    assert [str(w) for w in restricted_windows(rules, both)] == ["07:00-19:00", "22:00-06:00"]
+    assert [str(w) for w in restricted_windows(rules, "heavy")] == ["22:00-06:00"]
+    assert closed_zones(rules, both) == [1] and closed_zones(rules, "heavy") == []
+    assert barred_zones(rules, both, "china5") == [1, 2]

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.i18n import clauses, in_sentence, is_chinese
+from rules import truckrules
 
 CLASS_LABELS = {
     "light": _l("Light trucks"),
@@ -114,7 +115,7 @@ def restricted_hours(rules_by_zone: dict, truck_class: str, zone_names: dict) ->
         )
         for zone_id, rules in rules_by_zone.items()
         for rule in rules
-        if truck_class in rule.classes
+        if rule.classes & truckrules.counts_as(truck_class)
     ]
     return clauses(parts)
 
@@ -144,7 +145,7 @@ def describe_rule(rule) -> str:
             n=rule.max_days,
         )
     else:
-        text += " " + _("No passes are issued.")
+        return text + " " + _("No passes are issued.")  # so none is reviewed either
     if rule.needs_review:
         text += " " + _("Every application is reviewed by a clerk.")
     return text

@@ -54,6 +54,15 @@ CLASSES_BY_TYPE = {
     "heavy_truck": ("heavy", "hazardous"),
     "tractor_unit": ("heavy", "hazardous"),
 }
+
+
+def classes_of(truck_class: str, vehicle: Vehicle) -> frozenset:
+    """What the rules see a truck as: the class applied as, and for hazardous goods the class
+    of the vehicle's type too (a heavy truck carrying them is restricted by both)."""
+    base = CLASSES_BY_TYPE.get(vehicle.vehicle_type, (truck_class,))[0]
+    return frozenset({truck_class, base})
+
+
 # Vehicle states that refuse an application outright (cancelled = scrapped or moved away).
 BLOCKING_STATUSES = {STOLEN, SEIZED, SCRAPPED, TRANSFERRED_OUT}
 
@@ -151,15 +160,27 @@ def step_class(truck_class: str, emission: str, allowed) -> None:
         raise StepError(_l("Choose the emission standard."), "emission")
 
 
-def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
+def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str, vehicle: Vehicle):
     """Step 3: the zones asked for (those in force) and their rules; refused on `zones` when
     none is chosen or the rules give this truck no pass for one of them (rules.truckrules)."""
+    counted = classes_of(truck_class, vehicle)
     # Each zone once (a form posted by hand may repeat one), and only zones in force.
     chosen = list(dict.fromkeys(z for z in zone_ids or [] if z in zone_names))
     if not chosen:
         raise StepError(_l("Choose at least one zone."), "zones")
     rules = rules_by_zone(chosen)
-    barred = truckrules.barred_zones(rules, truck_class, emission)
+    closed = truckrules.closed_zones(rules, counted)
+    if closed:
+        # No standard would do: the refusal must not blame this truck's.
+        raise StepError(
+            _l(
+                "No pass is issued for %(truck_class)s in: %(zones)s. Leave these zones out.",
+                truck_class=in_sentence(CLASS_LABELS[truck_class]),
+                zones=join(zone_names[z] for z in closed),
+            ),
+            "zones",
+        )
+    barred = truckrules.barred_zones(rules, counted, emission)
     if barred:
         raise StepError(
             _l(
@@ -169,7 +190,7 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
             ),
             "zones",
         )
-    free = truckrules.unrestricted_zones(rules, truck_class)
+    free = truckrules.unrestricted_zones(rules, counted)
     if free:
         # No rule of these zones restricts this class: a pass there would cover nothing.
         raise StepError(
@@ -184,7 +205,7 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str):
 
 
 def step_dates(
-    start, end, windows_text: str, rules: dict, truck_class: str, emission: str, zone_names=None
+    start, end, windows_text: str, rules: dict, truck_class, emission: str, zone_names=None
 ):
     """Step 4: the dates and daily windows; returns the windows, refused at each field at
     fault (all of them at once)."""
@@ -309,9 +330,9 @@ def active_zones() -> list[RestrictedZone]:
     return RestrictedZone.in_force()
 
 
-def zones_restricting(zones: list, truck_class: str) -> list:
-    """Of `zones`, those whose rules restrict this truck class (a truck needs no pass in the
-    others, so the verifier offers no check there)."""
+def zones_restricting(zones: list, truck_class) -> list:
+    """Of `zones`, those whose rules restrict this truck class or classes (a truck needs no
+    pass in the others, so the verifier offers no check there)."""
     free = set(truckrules.unrestricted_zones(rules_by_zone(z.id for z in zones), truck_class))
     return [zone for zone in zones if zone.id not in free]
 
@@ -368,7 +389,7 @@ def submit(app: Application, applicant) -> TruckPass:
     applicant's same application (truck, days, zones) stands already."""
     rules = app.rules if app.rules is not None else rules_by_zone(app.zone_ids)
     refusals, zone_review = truckrules.check_application(
-        rules, app.truck_class, app.emission, app.start, app.end
+        rules, classes_of(app.truck_class, app.vehicle), app.emission, app.start, app.end
     )
     block = vehicle_block(app.vehicle)
     with write_tx():

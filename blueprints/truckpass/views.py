@@ -59,7 +59,11 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
             service.step_class(form.truck_class.data, form.emission.data, form.allowed_classes)
         elif step == 3:
             state["zone_ids"], state["rules"] = service.step_zones(
-                form.zones.data, form.zone_names, form.truck_class.data, form.emission.data
+                form.zones.data,
+                form.zone_names,
+                form.truck_class.data,
+                form.emission.data,
+                state["vehicle"],
             )
         elif step == 4:
             state["windows"] = service.step_dates(
@@ -67,7 +71,7 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
                 form.end_date.data,
                 form.windows.data,
                 state["rules"],
-                form.truck_class.data,
+                service.classes_of(form.truck_class.data, state["vehicle"]),
                 form.emission.data,
                 form.zone_names,
             )
@@ -106,7 +110,7 @@ def prefill_hours(form: ApplyForm, state: dict) -> None:
     """On to the dates from the zones: the hours start as those the chosen zones restrict this
     truck, for the applicant to narrow, unless the hours given already meet each zone's (the
     zones changed, say, after going back)."""
-    rules, truck_class = state["rules"], form.truck_class.data
+    rules, truck_class = state["rules"], service.classes_of(form.truck_class.data, state["vehicle"])
     try:
         given = truckrules.parse_windows(form.windows.data or "")
     except ValueError:
