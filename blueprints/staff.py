@@ -1,6 +1,7 @@
 """Staff pages: the staff landing page and administration (accounts, offices, audit search)."""
 
 import datetime as dt
+import re
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -11,7 +12,7 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from core.access import ROLE_LABELS, get_or_404, role_required
-from core.audit import actions_named, audit, note_of, object_label, reason_of
+from core.audit import OBJECT_LABELS, actions_named, audit, note_of, object_label, reason_of
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, Form, StrongPassword, choices
@@ -28,6 +29,10 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 AUDIT_PAGE = 50
 AUDIT_FILTERS = ("actor", "action", "object_id", "since", "until")
+# An actor as the audit page writes a staff member: "name (user name)", in either language's
+# brackets; and how many people whose names start with the words an actor search takes.
+SHOWN_ACTOR = re.compile(r".*?[(（]\s*([^()（）]+?)\s*[)）]")
+ACTOR_NAMES = 200
 
 
 class StaffForm(Form):
@@ -199,9 +204,12 @@ def audit_search():
     if date_error:
         query = query.where(False)
     if args.get("actor"):
-        # As the rows show actors: a person's name, a staff member's user name, a peer's address.
-        actor = args["actor"].strip()
-        named = User.select(User.id).where(User.real_name == actor)
+        # As the rows show actors: a person's name (or its start), a staff member's user name,
+        # both as the column writes them ("刘洋 (truckpass)"), a peer's address.
+        actor = args["actor"].strip()[:60]
+        if shown := SHOWN_ACTOR.fullmatch(actor):
+            actor = shown.group(1).strip()
+        named = User.select(User.id).where(User.real_name.startswith(actor)).limit(ACTOR_NAMES)
         query = query.where((AuditEvent.actor == actor) | AuditEvent.actor_id.in_(named))
     if args.get("action"):
         # The words a row shows ("revoked", "撤销"), or the start of the stored code ("login.").
@@ -210,7 +218,18 @@ def audit_search():
             AuditEvent.action.startswith(action) | AuditEvent.action.in_(actions_named(action))
         )
     if args.get("object_id"):
-        query = query.where(AuditEvent.object_id == args["object_id"].strip())
+        # An id, or the object as the column writes it ("Truck pass 9", "通行码 9").
+        wanted = args["object_id"].strip()[:80]
+        kind, _sep, number = wanted.rpartition(" ")
+        types = [
+            t for t, label in OBJECT_LABELS.items() if str(label).casefold() == kind.casefold()
+        ]
+        if types:
+            query = query.where(
+                AuditEvent.object_type.in_(types) & (AuditEvent.object_id == number)
+            )
+        else:
+            query = query.where(AuditEvent.object_id == wanted)
     china = BEIJING_OFFSET
     if day := parse_day(args.get("since")):
         query = query.where(AuditEvent.at >= dt.datetime.combine(day, dt.time()) - china)

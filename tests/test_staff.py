@@ -230,6 +230,39 @@ def test_audit_search_finds_actions_by_their_words_and_staff_by_name(client, mak
     assert admin.real_name in rows[0].select("td")[2].get_text()
 
 
+def test_audit_search_takes_actors_and_objects_as_the_rows_write_them(client, make, login, conn):
+    """What the columns show can be pasted back: a staff member as "name (user name)" in
+    either language's brackets, or the start of a name; an object as "Truck pass 9", which
+    finds that pass and not the account or case of the same number."""
+    admin = make.staff("admin", real_name="赵敏")
+    clerk = make.staff("truckpass_clerk", real_name="刘洋")
+    with conn():
+        audit("staff.deactivate", clerk, actor=admin)
+        audit("truck_pass.refused", actor=clerk, object_type="TruckPass", object_id=str(clerk.id))
+    login(admin)
+    english = {"Accept-Language": "en"}
+    for typed in (f"刘洋 ({clerk.username})", f"刘洋（{clerk.username}）", "刘"):
+        rows = page(client.get("/staff/audit", query_string={"actor": typed})).select(
+            "#audit-rows tbody tr"
+        )
+        assert len(rows) == 1 and "刘洋" in rows[0].select("td")[2].get_text(), typed
+    for typed, headers, found in (
+        (f"Truck pass {clerk.id}", english, "truck_pass.refused"),
+        (f"Account {clerk.id}", english, "staff.deactivate"),
+        (str(clerk.id), english, None),
+    ):
+        query = {"object_id": typed}
+        rows = page(client.get("/staff/audit", query_string=query, headers=headers)).select(
+            "#audit-rows tbody tr"
+        )
+        if found is None:
+            assert len(rows) >= 2, typed
+        else:
+            assert len(rows) == 1, typed
+            with conn():
+                assert AuditEvent.select().where(AuditEvent.action == found).count() == 1
+
+
 def test_audit_search_finds_a_clerk_decision_by_the_word_on_its_button(client, make, login, conn):
     """A clerk refuses a pass with 不予核发; the audit row of that act says the same words, so
     searching for them finds it (the row read 申请未通过 before)."""
