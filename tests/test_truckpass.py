@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import rules.clock as app_clock
-from models import AuditEvent, TruckPass, TruckPassDocument, Vehicle, ZoneRule, db
+from models import AuditEvent, Notice, TruckPass, TruckPassDocument, Vehicle, ZoneRule, db
 from models.truckpass import APPROVED, PENDING_REVIEW, RETURNED, REVOKED, WITHDRAWN
 
 from .helpers import field_error, page, tiny_pdf, tiny_png
@@ -643,6 +643,10 @@ def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, 
         assert client.post(url, data={"confirmed": "yes"}).status_code == 303
         with conn():
             assert TruckPass.get_by_id(truck_pass.id).status == outcome
+            # The newest notice says where it stands now (an older one said a clerk would
+            # decide it, or that the pass was issued).
+            newest = Notice.select().where(Notice.user == owner.id).order_by(Notice.id.desc())
+            assert newest.first().kind == f"truckpass.{outcome}"
             assert (
                 AuditEvent.get(
                     (AuditEvent.action == f"truck_pass.{outcome}")
@@ -650,6 +654,8 @@ def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, 
                 ).actor_id
                 == owner.id
             )
+    told = page(client.get("/notices/")).get_text()
+    assert "申请已撤回" in told and "通行码已交回" in told
     # The verifier says so, by the QR and by the plate; an application withdrawn was never a pass.
     clock("2026-11-30 08:00")
     assert verdict(client.get(f"/p/{issued.handle}")) == "returned"

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from core.notices import kind, notify
-from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, REVOKED
+from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, RETURNED, REVOKED, WITHDRAWN
 
 from .labels import reason_words
 
@@ -13,6 +13,11 @@ KIND_OF_STATUS = {
     REFUSED: "truckpass.refused",
     PENDING_REVIEW: "truckpass.queued",
     REVOKED: "truckpass.revoked",
+    # The applicant's own take-backs: the newest notice says where the pass stands (an older
+    # one said a clerk would decide, or that the pass was issued), and a take-back the holder
+    # did not make does not go unseen.
+    WITHDRAWN: "truckpass.withdrawn",
+    RETURNED: "truckpass.returned",
 }
 
 
@@ -61,6 +66,32 @@ kind(
         "needs to enter the zones."
     ),
     prepare=_reason,
+    **PASS_PAGE,
+)
+
+kind(
+    "truckpass.withdrawn",
+    title=_l("Truck-pass application for %(plate)s withdrawn"),
+    what=_l(
+        "Your application for %(plate)s, %(start_on)s to %(end_on)s, was withdrawn: no clerk "
+        "will decide it."
+    ),
+    next_step=_l(
+        "Nothing more to do. If you did not withdraw it, change your password and apply again."
+    ),
+    **PASS_PAGE,
+)
+kind(
+    "truckpass.returned",
+    title=_l("Truck pass for %(plate)s returned"),
+    what=_l(
+        "Your truck pass for %(plate)s, %(start_on)s to %(end_on)s, was returned: checks say so "
+        "from now on."
+    ),
+    next_step=_l(
+        "Apply for a new one if the truck needs to enter the zones again. If you did not return "
+        "it, change your password."
+    ),
     **PASS_PAGE,
 )
 

@@ -505,7 +505,9 @@ def withdraw(truck_pass: TruckPass, applicant) -> TruckPass:
     if truck_pass.status == APPROVED and not may_take_back(truck_pass):
         raise StepError(ENDED)
     target = RETURNED if truck_pass.status == APPROVED else WITHDRAWN
-    return _move(truck_pass, target, DECIDED_MEANWHILE, actor=applicant, decided_at=utcnow())
+    return _move(
+        truck_pass, target, DECIDED_MEANWHILE, tell=True, actor=applicant, decided_at=utcnow()
+    )
 
 
 def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> TruckPass:
