@@ -154,6 +154,12 @@ def market_queue():
     return queue("market", query, CASE_FILTERS, state, _("Sales invoiced here"), market=True)
 
 
+BUYER_NO_MATCH = _l(
+    "This name and ID number are not those of a registered account: check them with the "
+    "buyer's ID card (a buyer without an account registers first)."
+)
+
+
 @bp.route("/market/new", methods=["GET", "POST"])
 @role_required(MARKET_CLERK)
 @no_personal_data
@@ -170,14 +176,10 @@ def market_new():
             form.form_errors.append(identity_refusal(verdict))
         else:
             buyer = User.get_or_none(User.resident_id == form.buyer_resident_id.data)
-            if buyer is None:
-                form.buyer_resident_id.errors.append(
-                    _("No account has this ID number: the buyer must register first.")
-                )
-            elif buyer.real_name != form.buyer_name.data.strip():
-                form.buyer_name.errors.append(
-                    _("The name does not match this ID number's account.")
-                )
+            if buyer is None or buyer.real_name != form.buyer_name.data.strip():
+                # One answer for both: a market's clerk learns neither whether an ID number
+                # has an account nor, then, whose name it is.
+                form.form_errors.append(str(BUYER_NO_MATCH))
                 buyer = None
             else:
                 attempt.forgive()
