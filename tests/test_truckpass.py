@@ -421,12 +421,31 @@ def test_the_registered_emission_standard_decides(client, make, login, clock):
     assert "国三货车不能办理" in field_error(soup, "zones")
 
 
-def test_someone_elses_blocked_truck_is_not_described(client, make, login, clock):
+def test_someone_elses_blocked_truck_is_not_described(client, make, login, clock, conn):
+    """Whoever types the plate of someone else's stolen truck learns nothing of it, not even by
+    a refusal: the application goes to a clerk like any for someone else's truck, and the clerk,
+    who sees the status, cannot approve it."""
     stolen = make.truck(make.citizen(), status="stolen")
+    fine = make.truck(make.citizen())
+    zone = make.zone()
     login(make.citizen())
-    soup = page(steps(client, stolen.plate, make.zone()), 422)
-    message = field_error(soup, "plate")
-    assert "被盗" not in message and "不能在网上办理" in message
+    shown = []
+    for truck in (stolen, fine):
+        assert steps(client, truck.plate, zone).status_code == 303
+        applied = created_pass()
+        assert (applied.status, applied.reason) == (PENDING_REVIEW, "not-owner")
+        soup = page(client.get(f"/trucks/passes/{applied.id}"))
+        shown.append(soup.find("main").get_text())
+    assert "被盗" not in shown[0]
+    with conn():
+        waiting = TruckPass.get(TruckPass.plate == stolen.plate)
+    client.post("/logout", data={})
+    login(make.staff("truckpass_clerk"))
+    url = f"/trucks/review/{waiting.id}"
+    assert "被盗" in page(client.get(url)).get_text()
+    client.post(url, data={"action": "approve", "reason": ""})
+    with conn():
+        assert TruckPass.get_by_id(waiting.id).status == PENDING_REVIEW
 
 
 def test_no_pass_lasts_longer_than_the_city_limit(client, make, login, clock):

@@ -135,6 +135,9 @@ def review(pass_id: int):
         **pass_context(truck_pass),
         can_decide=truck_pass.status == PENDING_REVIEW,
         can_revoke=truck_pass.status == APPROVED,
+        # Why the vehicle may have no pass (stolen, seized...): told to the clerk, never to an
+        # applicant who is not its owner; an approval is refused while it stands.
+        block=service.vehicle_block(truck_pass.vehicle),
         clerk=True,
     ), status
 

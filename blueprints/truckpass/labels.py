@@ -58,9 +58,6 @@ BLOCK_REASONS = {
     "inspection-overdue": _l("The vehicle's safety inspection is overdue."),
     "not-registered": _l("No vehicle with this plate is registered."),
     "not-a-truck": _l("This vehicle is not a truck: no pass is needed."),
-    "not-online": _l(
-        "This truck cannot get a pass online. Its owner can ask the truck-pass office."
-    ),
     # Refusals by the rules (the form refuses these at their step; kept for the record).
     "emission": _l("Trucks of this emission standard cannot get a pass for a chosen zone."),
     "too-long": _l("The pass would last longer than a chosen zone allows."),

@@ -136,19 +136,20 @@ NOTHING_CHANGED = _l(
 def step_vehicle(plate: str, actor) -> Vehicle:
     """Step 1: the truck the application is for; StepError on `plate` when it may have none.
 
-    The police status of someone else's vehicle (stolen, seized...) is not told to whoever
-    types its plate: only its owner learns why.
+    The police status of someone else's vehicle (stolen, seized, inspection overdue...) is not
+    told to whoever types its plate, not even by a refusal: their application goes on like any
+    other for someone else's truck, to a clerk, who sees the status (and cannot approve it).
+    Only the owner is told why, at once.
     """
     try:
         vehicle, why = find_truck(plate or "")
     except ValidationError as exc:
         raise StepError(exc.message, "plate") from None
-    block = why or vehicle_block(vehicle)
-    if block:
-        own = is_owner(vehicle, actor)
-        raise StepError(
-            BLOCK_REASONS[block] if own or not vehicle else BLOCK_REASONS["not-online"], "plate"
-        )
+    if why:
+        raise StepError(BLOCK_REASONS[why], "plate")
+    block = vehicle_block(vehicle)
+    if block and is_owner(vehicle, actor):
+        raise StepError(BLOCK_REASONS[block], "plate")
     return vehicle
 
 
@@ -430,8 +431,11 @@ def submit(app: Application, applicant) -> TruckPass:
             actor=applicant,
             detail={"zones": app.zone_ids, "class": app.truck_class},
         )
-        if block or refusals:
-            reason = block or ",".join(sorted({r.code for r in refusals}))
+        # Someone else's blocked truck goes to a clerk like any of someone else's (its status
+        # is not told to the applicant); the owner's is refused with the reason.
+        owner_block = block if is_owner(app.vehicle, applicant) else None
+        if owner_block or refusals:
+            reason = owner_block or ",".join(sorted({r.code for r in refusals}))
             PASS_STATE.apply(
                 truck_pass, REFUSED, actor=applicant, reason=reason, decided_at=utcnow()
             )
