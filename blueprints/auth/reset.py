@@ -2,14 +2,16 @@
 
 Asking never says whether an account exists (the same answer either way, and the same locks:
 none is kept per account, so a lock says nothing of one). Limits a stranger cannot turn
-against the owner: wrong codes are counted per client network, and each code allows
-SmsChallenge.TRIES attempts from everyone together (parallel guesses included), after which it
-is dead and the owner asks for another; the codes sent are counted per client network, and
-per account only for addresses the account has not logged in from (the owner's own devices
-keep their own count). A reset ends every session of the account. Staff accounts are reset by
-an administrator, never here.
+against the owner: a code is good only in the browser session that asked for it (its purpose
+names a random nonce that session keeps sealed), so nobody else can guess at it or use up its
+SmsChallenge.TRIES attempts, and a stranger's request replaces no code of the owner's; wrong
+codes are counted per client network; the codes sent are counted per client network, and per
+account only for addresses the account has not logged in from (the owner's own devices keep
+their own count). A reset ends every session of the account. Staff accounts are reset by an
+administrator, never here.
 """
 
+import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -35,8 +37,17 @@ from .service import find_account
 
 SENDS_PER_ACCOUNT = 3
 SENDS_PER_ADDR = 10
-# What a reset code is for: its HMAC names it (core.identity.hash_code).
-PURPOSE = "password-reset"
+
+
+def new_nonce() -> str:
+    """The random name of one browser session's reset (48 bits), kept sealed in that session."""
+    return secrets.token_hex(6)
+
+
+def purpose_of(nonce: str) -> str:
+    """What a reset code is for: a reset in the session that keeps `nonce` (its HMAC and its
+    challenge row name it: core.identity.hash_code, SmsChallenge.purpose)."""
+    return f"reset:{nonce}"
 
 
 class ResetRefused(IdentityRefused):
@@ -56,10 +67,10 @@ def _network() -> str:
     return client_network(client_addr())
 
 
-def send_reset_code(account: str) -> None:
-    """Send a reset code to the mobile of the account `account` names, if there is one; the
-    caller says the same whether or not (nobody learns that an account exists). Refused only
-    when this network asked too often."""
+def send_reset_code(account: str, nonce: str) -> None:
+    """Send a reset code, good in the session that keeps `nonce`, to the mobile of the account
+    `account` names, if there is one; the caller says the same whether or not (nobody learns
+    that an account exists). Refused only when this network asked too often."""
     address = (f"reset-send:net:{_network()}", SENDS_PER_ADDR)
     asked = _l("Too many codes were asked for from this network.")
     refuse_when_locked([address], asked, ResetRefused)
@@ -79,7 +90,14 @@ def send_reset_code(account: str) -> None:
     # Counted here (the account's lock sends nothing, silently); the send itself counts none.
     Throttle.register_failure(mine[0], limit=mine[1], window=SEND_WINDOW)
     send_challenge(
-        user, user.mobile, PURPOSE, [], text, "account.password_reset_sent", None, ResetRefused
+        user,
+        user.mobile,
+        purpose_of(nonce),
+        [],
+        text,
+        "account.password_reset_sent",
+        None,
+        ResetRefused,
     )
 
 
@@ -91,10 +109,11 @@ class ResetDone:
     proofs_withdrawn: bool
 
 
-def reset_password(account: str, code: str, password: str) -> ResetDone:
-    """Set a new password with the code just received; ends every session of the account, and
-    withdraws its identity proofs when its number was never tied to the person. ResetRefused
-    when the code is wrong, used or expired, or wrong codes locked the step."""
+def reset_password(account: str, code: str, password: str, nonce: str) -> ResetDone:
+    """Set a new password with the code just received, in the session that asked for it (which
+    keeps `nonce`); ends every session of the account, and withdraws its identity proofs when
+    its number was never tied to the person. ResetRefused when the code is wrong (or another
+    session's), used or expired, or wrong codes locked the step."""
     user = _citizen(account)
     keys = [(f"reset-code:net:{_network()}", WRONG_PER_ADDR)]
     refuse_when_locked(keys, _l("Too many wrong codes."), ResetRefused, "code")
@@ -111,7 +130,7 @@ def reset_password(account: str, code: str, password: str) -> ResetDone:
         except ValidationError as exc:
             raise ResetRefused(exc.args[0], field="password") from None
 
-    if spend_code(user, code, keys, PURPOSE, check=fits) is None:
+    if spend_code(user, code, keys, purpose_of(nonce), check=fits) is None:
         if user is not None:
             audit("account.password_reset", user, actor=user, result="refused")
         raise ResetRefused(WRONG_CODE, field="code")

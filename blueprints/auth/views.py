@@ -297,20 +297,25 @@ def _sealer() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"reset-account:" + secret).digest()))
 
 
-def remember_reset_account(account: str) -> None:
-    """Keep the account step one named, sealed, in the session."""
-    session[RESET_ACCOUNT] = _sealer().encrypt(account.encode()).decode()
+def remember_reset_account(account: str, nonce: str) -> None:
+    """Keep the account step one named, and the nonce its code is bound to, sealed in the
+    session."""
+    session[RESET_ACCOUNT] = _sealer().encrypt(f"{nonce}:{account}".encode()).decode()
 
 
-def remembered_reset_account() -> str | None:
-    """The account step one named, while its code can still come back; else None."""
+def remembered_reset_account() -> tuple[str, str] | tuple[None, None]:
+    """The account step one named and this session's nonce, while its code can still come
+    back; else (None, None)."""
     sealed = session.get(RESET_ACCOUNT)
     if not sealed:
-        return None
+        return None, None
     try:
-        return _sealer().decrypt(sealed.encode(), ttl=CODE_TTL_SECONDS).decode()
+        nonce, _sep, account = (
+            _sealer().decrypt(sealed.encode(), ttl=CODE_TTL_SECONDS).decode().partition(":")
+        )
     except InvalidToken:
-        return None
+        return None, None
+    return (account, nonce) if account else (None, None)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -319,14 +324,15 @@ def forgot_password():
     """Ask for a code to reset a forgotten password (a citizen's: mobile or ID number)."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        nonce = reset.new_nonce()
         try:
-            reset.send_reset_code(form.account.data)
+            reset.send_reset_code(form.account.data, nonce)
         except reset.ResetRefused as exc:
             form_error(form, exc)
             form.account.raw_data, form.account.data = [], ""  # never an ID number sent back
         else:
             # The same answer whether or not an account exists (nobody learns which do).
-            remember_reset_account(form.account.data)
+            remember_reset_account(form.account.data, nonce)
             return redirect(url_for("auth.reset_password"), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template("auth/forgot.html", form=form), status
@@ -336,14 +342,14 @@ def forgot_password():
 @no_personal_data
 def reset_password():
     """The code from the SMS and a new password: every session of the account ends."""
-    account = remembered_reset_account()
+    account, nonce = remembered_reset_account()
     if not account:
         return redirect(url_for("auth.forgot_password"), code=303)
     form = ResetPasswordForm()
     form.personal = [account]  # refused in a password whether or not the account exists
     if form.validate_on_submit():
         try:
-            done = reset.reset_password(account, form.code.data, form.password.data)
+            done = reset.reset_password(account, form.code.data, form.password.data, nonce)
         except reset.ResetRefused as exc:
             form_error(form, exc)
         else:
