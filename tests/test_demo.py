@@ -3,6 +3,8 @@ waiting in inspection_failed for the vehicle clerk, a review request (复核) wa
 accident officer, a name-correction request waiting for a licence clerk; the logins say who
 sees what, and loading it again with --if-empty changes nothing."""
 
+import re
+
 import pytest
 
 from core.demo import CITIZENS, demo_logins
@@ -15,6 +17,7 @@ from models import (
     Notice,
     ReviewRequest,
     TransferCase,
+    TruckPass,
     User,
 )
 
@@ -77,6 +80,18 @@ def test_a_name_correction_waits_for_a_licence_clerk(demo, conn, make, client):
     queue = client.get("/licence/corrections").get_data(as_text=True)
     assert request.new_name in queue and request.old_name in queue
     assert any("/licence/corrections" in n for n in demo["notes"])
+
+
+def test_a_truck_pass_waits_for_a_clerk_with_the_document_it_names(demo, conn, make, client):
+    """The waiting application says a clerk is to read its document: the document is there."""
+    with conn():
+        waiting = TruckPass.get(TruckPass.status == "pending_review")
+        assert waiting.reason == "documents" and waiting.documents.count() == 1
+    staff_login(make, client, conn, demo, "truckpass")
+    review = client.get(f"/trucks/review/{waiting.id}").get_data(as_text=True)
+    document = re.search(r'href="(/trucks/documents/\d+)"', review).group(1)
+    opened = client.get(document)
+    assert opened.status_code == 200 and opened.data.startswith(b"%PDF")
 
 
 def counts(conn) -> tuple[int, ...]:

@@ -3,8 +3,18 @@ free hours, so the editor's warning shows), trucks in several states, passes in 
 
 import datetime as dt
 
+from blueprints.evidence.demo import text_pdf
 from blueprints.transfer.demo import demo_plate, demo_vin
-from models import RestrictedZone, TruckPass, TruckPassZone, Vehicle, ZoneRule, utcnow
+from core.uploads import store_bytes
+from models import (
+    RestrictedZone,
+    TruckPass,
+    TruckPassDocument,
+    TruckPassZone,
+    Vehicle,
+    ZoneRule,
+    utcnow,
+)
 from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, REVOKED
 from rules.clock import beijing_today
 from rules.truckrules import format_windows, parse_windows
@@ -160,7 +170,7 @@ def load_demo(context) -> None:
     issue(trucks[0], old_town, APPROVED, today - dt.timedelta(days=3), 30, "00:00-24:00")
     issue(trucks[1], old_town, APPROVED, today, 14, "07:00-09:00")  # valid only in the morning
     issue(trucks[0], laoshan, APPROVED, today - dt.timedelta(days=40), 10, "22:00-06:00")  # expired
-    issue(
+    waiting = issue(
         trucks[2],
         old_town,
         PENDING_REVIEW,
@@ -169,6 +179,16 @@ def load_demo(context) -> None:
         "08:00-10:00",
         reason="documents",
         purpose="医药冷链",
+    )
+    # The document the clerk is to read (the review page had said so, and shown none).
+    contract = text_pdf("冷链运输合同", ["承运方：青岛冷链物流有限公司", "货物：疫苗及药品，2-8 ℃"])
+    stored = store_bytes(contract, "truckpass", {"application/pdf"}, len(contract))
+    TruckPassDocument.create(
+        truck_pass=waiting,
+        relpath=stored.relpath,
+        sha256=stored.sha256,
+        mime=stored.mime,
+        size=stored.size,
     )
     issue(trucks[3], old_town, REFUSED, today, 5, "07:00-09:00", reason="emission")
     issue(
