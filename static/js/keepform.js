@@ -5,6 +5,10 @@
  * ID number's field, whose page clears it, nor passwords or files). "step": a step-by-step form
  * asks the server for the step it was on, with what the earlier steps gathered (sent with
  * htmx as its own steps are, the CSRF token in the header every htmx request carries).
+ * Leaving a step-by-step form part-filled (Back, a link, closing the tab) asks first, with
+ * the browser's own question: its steps are not pages of the history, and what they gathered
+ * would be lost. Not while a form is being sent (the last step leaves the page; the language
+ * switch keeps the form, as above).
  * No inline script: the CSP forbids it.
  */
 (function () {
@@ -76,6 +80,30 @@
       source: carrier, target: "#" + form.id, swap: "outerHTML"
     }).finally(function () { carrier.remove(); });
   }
+
+  var STEPS = 'form[data-keep-on-language="step"]';
+  var sending = false;
+
+  function partFilled() {
+    var form = document.querySelector(STEPS);
+    if (!form || sending) return false;
+    var step = form.elements.namedItem("step");
+    return (step && parseInt(step.value, 10) > 1) || form.hasAttribute("data-touched");
+  }
+
+  document.addEventListener("input", function (evt) {
+    var form = evt.target.form;
+    if (form && form.matches(STEPS)) form.setAttribute("data-touched", "");
+  });
+  // Any form's own sending (htmx sends on the same event): a step comes back in its place,
+  // and from then on leaving asks again; a send that leaves the page does not ask.
+  document.addEventListener("submit", function () { sending = true; }, true);
+  document.addEventListener("htmx:afterSettle", function () { sending = false; });
+  window.addEventListener("beforeunload", function (evt) {
+    if (!partFilled()) return;
+    evt.preventDefault();
+    evt.returnValue = "";
+  });
 
   // Every page that loads reads what was kept and forgets all of it: the page the switch
   // came back to puts its form's part back; anything else kept is dropped, not left lying.

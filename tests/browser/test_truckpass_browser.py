@@ -76,6 +76,23 @@ def test_a_double_tap_on_the_last_step_sends_one_application(phone, live_app, ba
         assert TruckPass.select().where(TruckPass.vehicle == truck.id).count() == 1
 
 
+def test_leaving_a_part_filled_application_asks_first(phone, live_app, base_url):
+    """The steps are not pages of the history: Back, a link or closing the tab would lose what
+    they gathered, so the browser asks first; sending the last step does not ask."""
+    owner, truck, zone = setup(live_app)
+    log_in(phone, base_url, owner)
+    phone.goto(f"{base_url}/trucks/apply")
+    phone.fill("#plate", truck.plate)
+    phone.click("#apply-form button[type=submit]:not([name=back])")
+    phone.locator(".wizard-step", has_text="第 2 步").wait_for()
+    htmx_settled(phone)
+    with phone.expect_event("dialog") as shown:
+        phone.close(run_before_unload=True)
+    assert shown.value.type == "beforeunload"
+    shown.value.dismiss()  # stay: the application is still there
+    assert phone.locator(".wizard-step", has_text="第 2 步").is_visible()
+
+
 def test_apply_with_javascript_off(browser, live_app, base_url):
     owner, truck, zone = setup(live_app)
     context = browser.new_context(
