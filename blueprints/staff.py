@@ -203,14 +203,19 @@ def audit_search():
     date_error = date_range_error(args.get("since"), args.get("until"))
     if date_error:
         query = query.where(False)
-    if args.get("actor"):
+    if actor := args.get("actor", "").strip()[:60]:
         # As the rows show actors: a person's name (or its start), a staff member's user name,
-        # both as the column writes them ("刘洋 (truckpass)"), a peer's address.
-        actor = args["actor"].strip()[:60]
+        # both as the column writes them ("刘洋 (truckpass)"), a peer's address. A name found
+        # whole always counts; ACTOR_NAMES more whose names start with the words.
         if shown := SHOWN_ACTOR.fullmatch(actor):
             actor = shown.group(1).strip()
-        named = User.select(User.id).where(User.real_name.startswith(actor)).limit(ACTOR_NAMES)
-        query = query.where((AuditEvent.actor == actor) | AuditEvent.actor_id.in_(named))
+        named = User.select(User.id).where(User.real_name == actor)
+        starting = User.select(User.id).where(User.real_name.startswith(actor)).limit(ACTOR_NAMES)
+        query = query.where(
+            (AuditEvent.actor == actor)
+            | AuditEvent.actor_id.in_(named)
+            | AuditEvent.actor_id.in_(starting)
+        )
     if args.get("action"):
         # The words a row shows ("revoked", "撤销"), or the start of the stored code ("login.").
         action = args["action"].strip()

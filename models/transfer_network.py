@@ -114,14 +114,16 @@ class OutgoingTransfer(BaseModel):
 
     @classmethod
     def reached_origin_clerks(cls):
-        """A condition on records: the destination asked for the archive (now, or before the
-        record closed). Until then the sale is the seller's and the buyer's; the origin's
-        vehicle clerks see it from then on, as in the in-database path."""
+        """A condition on records: the seller confirmed the sale and the destination asked for
+        the archive (now, or before the record closed). Until then the sale is the seller's
+        and the buyer's; the origin's vehicle clerks see it from then on, as in the
+        in-database path."""
         asked = OutgoingEvent.select(OutgoingEvent.outgoing).where(
             OutgoingEvent.kind == OUT_ARCHIVE_REQUESTED
         )
-        return cls.state.in_((OUT_ARCHIVE_REQUESTED, OUT_ARCHIVE_SENT, OUT_TRANSFERRED)) | (
-            (cls.state == OUT_CLOSED) & cls.id.in_(asked)
+        return cls.seller_confirmed_at.is_null(False) & (
+            cls.state.in_((OUT_ARCHIVE_REQUESTED, OUT_ARCHIVE_SENT, OUT_TRANSFERRED))
+            | ((cls.state == OUT_CLOSED) & cls.id.in_(asked))
         )
 
     @classmethod

@@ -104,22 +104,23 @@ def parse_windows(text: str) -> list[Window]:
 def merge_windows(windows) -> list[Window]:
     """The windows with repeats and overlaps joined, in order of their start: "22:00-06:00"
     typed twice is one window, "23:00-01:00, 23:30-00:30" is "23:00-01:00", windows that touch
-    run on ("07:00-09:00, 09:00-10:00" is "07:00-10:00"); windows that join round the clock
-    are 00:00-24:00.
-    A night window's morning is not joined with a morning window of the same pass (it belongs
-    to the next day)."""
+    run on ("07:00-09:00, 09:00-10:00" is "07:00-10:00"), and windows that join into the whole
+    day from midnight are 00:00-24:00. Each window keeps the hours it covers: windows that would
+    join into more than a day from another hour are kept apart (a joined 06:00-06:00 would lose
+    the morning after the last day), and a night window's morning is not joined with a morning
+    window of the same pass (it belongs to the next day)."""
     spans = sorted(
         (s, e if e > s else e + DAY_MINUTES)
         for s, e in ((_minute(w.start), _minute(w.end)) for w in windows)
     )
     merged: list[list[int]] = []
     for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
+        last = merged[-1] if merged else None
+        joined = (last[0], max(last[1], end)) if last and start <= last[1] else None
+        if joined and (joined[1] - joined[0] < DAY_MINUTES or joined == (0, DAY_MINUTES)):
+            last[1] = joined[1]
+        elif not (last and (start, end) == tuple(last)):
             merged.append([start, end])
-    if any(end - start >= DAY_MINUTES for start, end in merged):
-        return [Window(dt.time(0, 0), dt.time(0, 0))]  # round the clock: the whole of each day
     return [Window(_time_of(start), _time_of(end % DAY_MINUTES)) for start, end in merged]
 
 

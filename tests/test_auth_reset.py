@@ -119,21 +119,23 @@ def test_a_strangers_wrong_guesses_kill_one_code_not_the_owners_reset(
 def test_a_code_is_good_only_in_the_session_that_asked_for_it(app, make, conn, sms_box):
     """A stranger who asks for codes and guesses cannot touch the code the owner asked for:
     their guesses go to their own session's code, their requests replace none of the owner's,
-    and the owner's code does not work in the stranger's session even when right."""
+    and the owner's code does not work in the stranger's session even when right. Once the
+    owner has reset, a code another session asked for opens nothing."""
     citizen = make.citizen()
-    stranger, owner = app.test_client(), app.test_client()
-    stranger.environ_base["REMOTE_ADDR"] = "198.51.100.9"
-    owner.environ_base["REMOTE_ADDR"] = "203.0.113.5"
-    owner.post("/password/forgot", data={"account": citizen.mobile})
-    owners_code = code_sent_to(sms_box, citizen.mobile)
-    for _ in range(3):  # asked after the owner: the newest code is the stranger's
-        stranger.post("/password/forgot", data={"account": citizen.mobile})
+    owner, other, stranger = app.test_client(), app.test_client(), app.test_client()
+    for n, client in enumerate((owner, other, stranger)):
+        client.environ_base["REMOTE_ADDR"] = f"203.0.113.{n + 5}"
+        client.post("/password/forgot", data={"account": citizen.mobile})
+    texts = [m["text"] for m in sms_box.messages(keep=None) if m["mobile"] == citizen.mobile]
+    # Newest first: the stranger's, the other session's, the owner's.
+    others_code, owners_code = (re.search(r"\d{6}", t).group(0) for t in texts[1:3])
     for n in range(1, 6):
         assert reset(stranger, wrong(owners_code, n)).status_code == 422
     assert reset(stranger, owners_code).status_code == 422  # the owner's, in another session
     with conn():
         assert User.get_by_id(citizen.id).password_hash == citizen.password_hash
     assert reset(owner, owners_code).status_code == 303
+    assert reset(other, others_code, password="Another-pass-2026").status_code == 422
 
 
 def test_wrong_codes_lock_the_network_and_the_lock_is_said_in_chinese(client, make, sms_box):

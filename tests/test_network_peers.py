@@ -155,8 +155,8 @@ def test_a_peer_document_is_fetched_again_at_most_once_a_minute(monkeypatch):
 
     monkeypatch.setattr(peers.http, "fetch_json", fetch_json)
     peer = Peer(base_url="https://jg.refresh-test.example", document='{"keys": []}')
-    assert not peers.refresh_keys(peer) and not peers.refresh_keys(peer)
+    assert not peers.refresh_document(peer) and not peers.refresh_document(peer)
     assert len(asked) == 1
     monkeypatch.setitem(peers._refreshed_at, peer.base_url, time.monotonic() - 61)
-    assert not peers.refresh_keys(peer)
+    assert not peers.refresh_document(peer)
     assert len(asked) == 2

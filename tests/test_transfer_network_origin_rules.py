@@ -13,7 +13,15 @@ from joserfc.jwk import OKPKey
 
 from core.network.envelope import sign
 from core.network.keys import SigningKey
-from models import VEHICLE_CLERK, AuditEvent, OutboxMessage, OutgoingTransfer, Peer, Vehicle
+from models import (
+    VEHICLE_CLERK,
+    AuditEvent,
+    OutboxMessage,
+    OutgoingEvent,
+    OutgoingTransfer,
+    Peer,
+    Vehicle,
+)
 from models.transfer_network import OUT_ARCHIVE_REQUESTED, OUT_CLOSED, OUT_OPEN, OUT_TRANSFERRED
 from models.vehicles import NORMAL, STOLEN, TRANSFERRED_OUT
 
@@ -113,6 +121,11 @@ def test_registration_before_the_archive_was_sent_is_refused(app, make, conn, cl
     assert (
         deliver(app, client, key, "transfer.registered", event("registered", plate="鲁A1")) == 409
     )
+    # Nor is the archive asked for a sale the seller declined: the clerks never see it.
+    asked = event("archive_requested")
+    assert deliver(app, client, key, "transfer.archive_request", asked) == 409
+    clerk_client = as_user(app, make, sale[3])
+    assert "ZY000007" not in clerk_client.get("/transfer/outgoing").get_data(as_text=True)
     after = record(conn)
     assert (after.state, after.new_plate) == (OUT_CLOSED, None)
     assert vehicle_status(conn, car) == NORMAL
@@ -184,19 +197,32 @@ def test_a_vehicle_reported_stolen_after_its_archive_went_keeps_the_mark(
         assert logged.detail_dict["kept_status"] == STOLEN
 
 
-def test_a_peer_names_only_its_own_offices_and_its_own_city(app, make, conn, client, sale):
-    """An office the peer does not publish is refused; the names shown are the published ones;
-    a relayed step happened in the destination's city, whatever the message says."""
-    key, car, seller, _ = sale
+def test_a_peer_names_only_its_own_offices_and_its_own_city(
+    app, make, conn, client, sale, monkeypatch
+):
+    """An office the peer does not publish is refused for now, and its document fetched again
+    (an office opened since peering comes through then); the names shown are the published
+    ones; a relayed step happened in the destination's city, whatever the message says, and
+    its detail names no actor or receipt of ours."""
+    from core.network import peers
+
+    fetched = []
+    monkeypatch.setattr(peers.http, "fetch_json", lambda url: fetched.append(url) or {})
+    monkeypatch.setattr(peers, "_refreshed_at", {})
+    key, car, seller, clerk = sale
     beijing = {"code": "110000", "name": "北京市车管所", "city": "北京", "city_en": "Beijing"}
-    assert deliver(app, client, key, "transfer.opened", opened(car, seller, beijing)) == 400
+    assert deliver(app, client, key, "transfer.opened", opened(car, seller, beijing)) == 425
+    assert fetched == [f"{PEER}/.well-known/jiaoguan.json"]
     with conn():
         assert not OutgoingTransfer.select().exists()
     renamed = {**JINAN, "name": "北京市车管所", "city": "北京"}
     assert deliver(app, client, key, "transfer.opened", opened(car, seller, renamed)) == 200
     out = record(conn)
     assert out.destination_office["name"] == "济南市车管所"
-    inspected = event("inspected", city="上海", passed=True)
+    inspected = event("inspected", city="上海", passed=True, actor=clerk.id, entry=1, at="x")
     assert deliver(app, client, key, "transfer.event", inspected) == 200
+    with conn():
+        step = OutgoingEvent.get(OutgoingEvent.kind == "inspected")
+        assert step.actor_id is None and step.audit_event_id is None and step.city == "济南"
     text = as_user(app, make, seller).get(f"/transfer/outgoing/{out.id}").get_data(as_text=True)
     assert "济南" in text and "上海" not in text and "北京" not in text

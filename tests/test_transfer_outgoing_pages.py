@@ -209,7 +209,9 @@ def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):
 def test_the_clerk_refuses_with_a_reason(app, make, conn, outgoing):
     out, _, clerk = outgoing
     with conn():
-        OutgoingTransfer.update(state="archive_requested").execute()
+        OutgoingTransfer.update(
+            state="archive_requested", seller_confirmed_at=dt.datetime(2026, 12, 1)
+        ).execute()
     client = as_user(app, make, clerk)
     url = f"/transfer/outgoing/{out.id}/archive/refuse"
     asked = page(client.post(url, data={"reason": "抵押未解除"}))

@@ -337,7 +337,7 @@ def test_a_heavy_truck_carrying_hazardous_goods_is_still_a_heavy_truck(client, m
         name="隧道",
     )
     closed = field_error(page(steps(client, truck.plate, tunnel, klass="hazardous"), 422), "zones")
-    assert "不为危险货物运输车辆办理通行码：隧道" in closed and "国六" not in closed
+    assert "不为这辆货车办理通行码：隧道" in closed and "国六" not in closed
 
 
 def test_passes_are_private_and_clerk_pages_need_the_role(client, make, login, clock):
@@ -574,6 +574,31 @@ def test_one_truck_gets_one_pass_for_each_hour_of_a_zone(client, make, login, cl
     with db.connection_context():
         assert TruckPass.get_by_id(first.id).status == APPROVED
         assert TruckPass.select().count() == 3
+
+
+def test_someone_elses_waiting_application_holds_nobody_up(client, make, login, clock, conn):
+    """Anyone may apply for someone else's truck (it waits for a clerk): that does not keep the
+    owner from getting their pass for the same hours, and a clerk cannot then issue the other
+    one over it."""
+    owner, stranger = make.citizen(), make.citizen()
+    truck, zone = make.truck(owner), make.zone()
+    login(stranger)
+    assert steps(client, truck.plate, zone, days=3).status_code == 303
+    waiting = created_pass()
+    assert waiting.status == PENDING_REVIEW
+    client.post("/logout", data={})
+    login(owner)
+    assert steps(client, truck.plate, zone, start=MONDAY + dt.timedelta(days=1)).status_code == 303
+    assert created_pass().status == APPROVED
+    client.post("/logout", data={})
+    login(make.staff("truckpass_clerk"))
+    url = f"/trucks/review/{waiting.id}"
+    refused = client.post(url, data={"action": "approve", "reason": ""})
+    assert refused.status_code == 303
+    said = page(client.get(url)).select_one(".flash").get_text()
+    assert "已有已核发的通行码" in said and "撤销" in said
+    with conn():
+        assert TruckPass.get_by_id(waiting.id).status == PENDING_REVIEW
 
 
 def test_a_pass_sent_from_another_tab_first_sends_this_one_back_to_the_dates(

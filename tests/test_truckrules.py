@@ -282,7 +282,9 @@ def test_repeated_and_overlapping_windows_are_joined():
     assert joined(", ".join(["22:00-06:00"] * 6)) == "22:00-06:00"
     assert joined("23:00-01:00, 23:30-00:30") == "23:00-01:00"
     assert joined("17:00-19:00, 07:00-09:00, 09:00-10:00") == "07:00-10:00, 17:00-19:00"
-    assert joined("06:00-18:00, 17:00-08:00") == "00:00-24:00"
+    # Joined into more than a day from another hour: kept apart, each with its own hours.
+    assert joined("06:00-18:00, 17:00-08:00") == "06:00-18:00, 17:00-08:00"
+    assert joined("06:00-18:00, 18:00-06:00") == "06:00-18:00, 18:00-06:00"
     assert joined("00:00-12:00, 12:00-24:00") == "00:00-24:00"
     # A night window's morning belongs to the next day: not joined with this day's morning.
     assert joined("05:00-07:00, 22:00-06:00") == "05:00-07:00, 22:00-06:00"

@@ -29,7 +29,7 @@ from core.identity import (
     withdraw_proofs,
 )
 from core.passwords import check_policy, hash_password
-from models import AuditEvent, Throttle, User, write_tx
+from models import AuditEvent, SmsChallenge, Throttle, User, utcnow, write_tx
 from rules.licencecode import client_network
 from rules.validators import ValidationError
 
@@ -140,6 +140,13 @@ def reset_password(account: str, code: str, password: str, nonce: str) -> ResetD
         fresh.password_hash = hashed
         fresh.save()
         fresh.rotate_session_token()
+        # The codes other sessions asked for open nothing more (each session's code has a
+        # purpose of its own, so none replaced the others).
+        SmsChallenge.update(used_at=utcnow()).where(
+            (SmsChallenge.user == fresh.id)
+            & SmsChallenge.purpose.startswith(purpose_of(""))
+            & SmsChallenge.used_at.is_null()
+        ).execute()
         audit("account.password_reset", fresh, actor=fresh)
         # Holding the number proves the number, not the person: one never tied to the ID
         # number (typed at registration, perhaps since given to someone else) withdraws the

@@ -33,7 +33,8 @@ The origin takes a step only in its turn, whatever the destination sends: the ar
 only once the seller confirmed here, the registration notice only once the archive was sent
 (refused `not_allowed_now` otherwise, the record unchanged); the destination office and the
 city of a relayed step are those the peer's signed document publishes, not words of the
-message; a vehicle reported stolen or seized here after its archive went keeps that mark.
+message (nor does its detail name an actor, a receipt, a city or a time of ours); a vehicle
+whose status changed here after its archive went (reported stolen, seized...) keeps it.
 
 The checks run again at every step. The origin's answer is kept with the case (TransferLink);
 a step at the destination uses it while younger than NETWORK_CHECKS_FRESH_SECONDS, else asks

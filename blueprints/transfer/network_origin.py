@@ -125,10 +125,22 @@ def _outgoing(peer: Peer, case_id: int, lock: bool = False) -> OutgoingTransfer:
 
 
 def _out_event(
-    out, kind: str, *, city=None, city_en=None, at=None, actor=None, entry=None, **detail
+    out,
+    kind: str,
+    *,
+    city=None,
+    city_en=None,
+    at=None,
+    actor=None,
+    entry=None,
+    relayed: dict | None = None,
+    **detail,
 ):
     """Add an event to an outgoing record's timeline (this city's, unless told). `entry` is
-    the audit entry written with it, which the timeline links to as its receipt."""
+    the audit entry written with it, which the timeline links to as its receipt. `relayed`:
+    the detail a peer's message carries, kept as detail only (it names no actor, receipt,
+    city or time of ours)."""
+    detail = {**(relayed or {}), **detail}
     if city is None:
         city, city_en = _local_city()
     return OutgoingEvent.create(
@@ -158,13 +170,16 @@ def _close_out(out, state: str = OUT_CLOSED, **changes) -> None:
 
 def _published_office(peer: Peer, ref) -> dict:
     """The destination office a peer names, as the peer's signed document publishes it (its
-    names from there, not from the message): a peer acts for its own offices only."""
+    names from there, not from the message): a peer acts for its own offices only. An office
+    our copy of the document lacks is refused for now (`not_yet`: the sender tries again) and
+    the document fetched again, so that an office opened since peering comes through."""
     if not isinstance(ref, dict) or not isinstance(ref.get("code"), str):
         raise BadBody("destination must name an office")
-    for office in peer.doc.get("offices", []):
+    offices = peer.doc.get("offices")
+    for office in offices if isinstance(offices, list) else []:
         if isinstance(office, dict) and office.get("code") == ref["code"]:
             return {k: str(office.get(k) or "")[:100] for k in OFFICE_KEYS}
-    raise BadBody("the office is not one the peer publishes")
+    raise Refused("not_yet", "the office is not one the peer publishes", refresh_peer=True)
 
 
 @register("transfer.opened")
@@ -275,7 +290,12 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
     # the message could choose.
     office = out.destination_office
     step = _out_event(
-        out, kind, city=office.get("city", ""), city_en=office.get("city_en", ""), at=at, **detail
+        out,
+        kind,
+        city=office.get("city", ""),
+        city_en=office.get("city_en", ""),
+        at=at,
+        relayed=detail,
     )
     entry = None  # what our own log records of the step, when it moves our record
     if kind == "archive_requested" and out.state == OUT_OPEN:
@@ -308,7 +328,7 @@ def _refuse_out_of_turn(out: OutgoingTransfer, kind: str) -> None:
     the archive asked for before the seller confirmed the sale here, the vehicle registered
     there before we sent its archive. A destination that follows the protocol never sends
     either; one that does must not move our vehicle."""
-    if kind == "archive_requested" and out.state == OUT_OPEN and out.seller_confirmed_at is None:
+    if kind == "archive_requested" and out.seller_confirmed_at is None:
         raise Refused("not_allowed_now", "the seller has not confirmed the sale here")
     if kind == "registered" and out.state not in (OUT_ARCHIVE_SENT, OUT_TRANSFERRED):
         raise Refused("not_allowed_now", "the archive has not been sent")
@@ -346,7 +366,8 @@ def _transferred_out(out: OutgoingTransfer, new_plate: str) -> AuditEvent | None
         return None
     now = utcnow()
     vehicle = Vehicle.get_by_id(out.vehicle_id)
-    # A vehicle reported stolen or seized since the archive went keeps that mark here.
+    # A vehicle whose status changed here since the archive went (reported stolen, seized...)
+    # keeps it.
     Vehicle.update(status=TRANSFERRED_OUT, updated_at=now).where(
         (Vehicle.id == vehicle.id) & (Vehicle.status == NORMAL)
     ).execute()

@@ -172,11 +172,11 @@ def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str, vehi
     rules = rules_by_zone(chosen)
     closed = truckrules.closed_zones(rules, counted)
     if closed:
-        # No standard would do: the refusal must not blame this truck's.
+        # No standard would do: the refusal must not blame this truck's. (Nor name the class
+        # applied as: a heavy truck carrying hazardous goods may be closed out as heavy.)
         raise StepError(
             _l(
-                "No pass is issued for %(truck_class)s in: %(zones)s. Leave these zones out.",
-                truck_class=in_sentence(CLASS_LABELS[truck_class]),
+                "No pass is issued for this truck in: %(zones)s. Leave these zones out.",
                 zones=join(zone_names[z] for z in closed),
             ),
             "zones",
@@ -261,46 +261,64 @@ def step_dates(
     return windows
 
 
+def covering(vehicle, zone_ids, start, end, windows, applicant=None) -> list[TruckPass]:
+    """The truck's issued passes, and `applicant`'s own waiting applications, whose days and
+    hours meet these in a shared zone (someone else's waiting application is not counted: it
+    may never be issued, and the owner is not held up by it; a clerk approving either sees
+    the other issued one here)."""
+    wanted = set(zone_ids)
+    return [
+        other
+        for other in TruckPass.standing_near(vehicle, wanted, start, end)
+        if (other.status == APPROVED or other.applicant_id == getattr(applicant, "id", None))
+        and not (applicant is not None and other.repeats(applicant, start, end, wanted))
+        and truckrules.passes_meet(
+            start, end, windows, other.start_date, other.end_date, other.window_list
+        )
+    ]
+
+
 def refuse_double_cover(
     vehicle, zone_ids, start, end, windows, applicant, zone_names: dict
 ) -> None:
-    """StepError (at the first day) when a pass or application of this truck still standing
-    already covers some of these zones, days and hours: one truck, one pass for each hour."""
-    for other in TruckPass.standing_near(vehicle, zone_ids, start, end):
-        if other.repeats(applicant, start, end, zone_ids) or not truckrules.passes_meet(
-            start, end, windows, other.start_date, other.end_date, other.window_list
-        ):
-            continue  # a repeat is a second tap on "submit": submit() leads to the first
-        if other.applicant_id != applicant.id:
-            raise StepError(
-                _l(
-                    "This truck already has a pass or an application for some of these days "
-                    "and hours in these zones. Choose other days or hours."
-                ),
-                "start_date",
-            )
-        wanted = set(zone_ids)
-        values = {
-            "start": other.start_date.isoformat(),
-            "end": other.end_date.isoformat(),
-            "windows": join(other.window_list),
-            "zones": join(zone_names.get(z, "") for z in other.zone_ids() if z in wanted),
-        }
-        if other.status == APPROVED:
-            said = _l(
-                "Your pass for this truck from %(start)s to %(end)s, %(windows)s, already covers "
-                "%(zones)s on some of these days and hours. Choose other days or hours, or "
-                "withdraw that one first if this one replaces it.",
-                **values,
-            )
-        else:
-            said = _l(
-                "Your application for this truck from %(start)s to %(end)s, %(windows)s, "
-                "already covers %(zones)s on some of these days and hours. Choose other days or "
-                "hours, or withdraw that one first if this one replaces it.",
-                **values,
-            )
-        raise StepError(said, "start_date")
+    """StepError (at the first day) when an issued pass of this truck, or an application of the
+    applicant's own still standing, already covers some of these zones, days and hours: one
+    truck, one pass for each hour. A repeat of the applicant's own application is a second tap
+    on "submit", which submit() leads to."""
+    found = covering(vehicle, zone_ids, start, end, windows, applicant)
+    if not found:
+        return
+    other = found[0]
+    if other.applicant_id != applicant.id:
+        raise StepError(
+            _l(
+                "This truck already has a pass for some of these days and hours in these "
+                "zones. Choose other days or hours."
+            ),
+            "start_date",
+        )
+    wanted = set(zone_ids)
+    values = {
+        "start": other.start_date.isoformat(),
+        "end": other.end_date.isoformat(),
+        "windows": join(other.window_list),
+        "zones": join(zone_names.get(z, "") for z in other.zone_ids() if z in wanted),
+    }
+    if other.status == APPROVED:
+        said = _l(
+            "Your pass for this truck from %(start)s to %(end)s, %(windows)s, already covers "
+            "%(zones)s on some of these days and hours. Choose other days or hours, or return "
+            "that pass first if this one replaces it.",
+            **values,
+        )
+    else:
+        said = _l(
+            "Your application for this truck from %(start)s to %(end)s, %(windows)s, "
+            "already covers %(zones)s on some of these days and hours. Choose other days or "
+            "hours, or withdraw that one first if this one replaces it.",
+            **values,
+        )
+    raise StepError(said, "start_date")
 
 
 def step_purpose(purpose: str, upload) -> list:
@@ -521,7 +539,30 @@ def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> TruckPas
         raise StepError(REASON_NEEDED, "reason")
     if approve and vehicle_block(Vehicle.get_by_id(truck_pass.vehicle_id)):
         raise StepError(NOTHING_CHANGED)
+    if approve and (issued := issued_cover(truck_pass)):
+        raise StepError(
+            _l(
+                "This truck has an issued pass for some of these days and hours (from %(start)s "
+                "to %(end)s): refuse this application, or revoke that pass first.",
+                start=issued.start_date.isoformat(),
+                end=issued.end_date.isoformat(),
+            )
+        )
     return _clerk_move(truck_pass, APPROVED if approve else REFUSED, reason, clerk)
+
+
+def issued_cover(truck_pass: TruckPass) -> TruckPass | None:
+    """An issued pass of the same truck whose days and hours meet this application's in a
+    shared zone (applications of several people for one truck wait side by side; only one of
+    them may be issued for an hour)."""
+    found = covering(
+        truck_pass.vehicle_id,
+        truck_pass.zone_ids(),
+        truck_pass.start_date,
+        truck_pass.end_date,
+        truck_pass.window_list,
+    )
+    return next((p for p in found if p.id != truck_pass.id), None)
 
 
 def revoke(truck_pass: TruckPass, reason: str, clerk) -> TruckPass:

@@ -24,7 +24,7 @@ from . import keys
 from .envelope import EnvelopeError, canonical, peek, sign
 from .identity import base_url
 from .journal import record
-from .peers import normalise_url, verify_from
+from .peers import normalise_url, refresh_document, verify_from
 
 # Reason codes of refusals, and the HTTP status each is answered with.
 REFUSAL_STATUS = {
@@ -66,13 +66,16 @@ class Refused(Exception):
     """Raised by a handler to refuse a message with its own reason code (one of
     REFUSAL_STATUS). The handler's changes roll back; `body` goes back in the signed refusal,
     and `also()`, when given, writes in the transaction of the refusal's audit row (an alert
-    that must outlive the rollback)."""
+    that must outlive the rollback). `refresh_peer`: the message names something of the
+    sender's that its document, as we keep it, does not have yet (an office opened since):
+    the document is fetched again once the refusal is answered, outside any transaction."""
 
-    def __init__(self, reason: str, detail: str = "", body=None, also=None):
+    def __init__(self, reason: str, detail: str = "", body=None, also=None, refresh_peer=False):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         if reason not in REFUSAL_STATUS:
             raise ValueError(f"unknown refusal reason {reason!r}")
         self.reason, self.detail, self.body, self.also = reason, detail, body or {}, also
+        self.refresh_peer = refresh_peer
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,10 @@ def receive(token: str) -> tuple[int, str]:
     except BadBody as exc:
         return refuse(exc.reason, payload, str(exc))
     except Refused as exc:
-        return refuse(exc.reason, payload, exc.detail, body=exc.body, also=exc.also)
+        refused = refuse(exc.reason, payload, exc.detail, body=exc.body, also=exc.also)
+        if exc.refresh_peer:
+            refresh_document(peer)  # at most once a minute per process: the sender tries again
+        return refused
     except IntegrityError:
         # The same message arrived twice at once; the other delivery was stored first. (Any
         # other conflict is a handler's own: not this message's business to hide.)

@@ -93,10 +93,11 @@ REFRESH_INTERVAL = 60.0
 _refreshed_at: dict[str, float] = {}
 
 
-def refresh_keys(peer: Peer) -> bool:
-    """Fetch the peer's document again and take its new keys when a key we already trust signed
-    it (a rotation on the other side). True when the keys changed; False, without asking, when
-    this process asked less than REFRESH_INTERVAL ago (the sender's outbox tries again)."""
+def refresh_document(peer: Peer) -> bool:
+    """Fetch the peer's document again and take it when a key we already trust signed it: new
+    keys (a rotation on the other side), offices or names. True when it changed; False,
+    without asking, when this process asked less than REFRESH_INTERVAL ago (the sender's
+    outbox tries again)."""
     now = time.monotonic()
     if now - _refreshed_at.get(peer.base_url, -REFRESH_INTERVAL) < REFRESH_INTERVAL:
         return False
@@ -108,7 +109,9 @@ def refresh_keys(peer: Peer) -> bool:
         return False
     if normalise_url(document.get("base_url")) != peer.base_url:
         return False
-    if document["keys"] == peer.doc["keys"]:
+    if {k: v for k, v in document.items() if k != "iat"} == {
+        k: v for k, v in peer.doc.items() if k != "iat"
+    }:
         return False
     newest = max(document["keys"], key=lambda j: int(j.get("nbf", 0)))["kid"]
     with write_tx():
@@ -127,7 +130,7 @@ def verify_from(peer: Peer, token: str) -> dict:
         return verify(token, peer.doc["keys"])
     except EnvelopeError:
         header, _ = peek(token)
-        if header.get("kid") in {j["kid"] for j in peer.doc["keys"]} or not refresh_keys(peer):
+        if header.get("kid") in {j["kid"] for j in peer.doc["keys"]} or not refresh_document(peer):
             raise
         return verify(token, peer.doc["keys"])
 

@@ -98,7 +98,13 @@
   // Any form's own sending (htmx sends on the same event): a step comes back in its place,
   // and from then on leaving asks again; a send that leaves the page does not ask.
   document.addEventListener("submit", function () { sending = true; }, true);
-  document.addEventListener("htmx:afterSettle", function () { sending = false; });
+  // The form's own answer that stayed on the page (another panel refreshing itself meanwhile
+  // does not count: the last step's answer may still be leaving the page).
+  ["htmx:afterSettle", "htmx:responseError", "htmx:sendError"].forEach(function (name) {
+    document.addEventListener(name, function (evt) {
+      if (evt.target.closest && evt.target.closest(STEPS)) sending = false;
+    });
+  });
   window.addEventListener("beforeunload", function (evt) {
     if (!partFilled()) return;
     evt.preventDefault();
