@@ -504,6 +504,10 @@ def test_a_pass_starts_within_the_lead_time_and_its_hours_are_joined(client, mak
     login(owner)
     far = page(steps(client, truck.plate, zone, start=dt.date(9999, 12, 30), days=2), 422)
     assert "最多可提前 60 天申请" in field_error(far, "start_date")
+    today = dt.date(2026, 11, 27)  # the clock's Friday
+    late = page(steps(client, truck.plate, zone, start=today + dt.timedelta(days=61)), 422)
+    assert "最多可提前 60 天申请" in field_error(late, "start_date")
+    assert steps(client, truck.plate, zone, start=today + dt.timedelta(days=60)).status_code == 303
     assert (
         steps(
             client, truck.plate, zone, windows="07:00-08:30, 08:00-09:00, 07:00-08:30"
