@@ -103,6 +103,12 @@ def test_public_rules_and_the_question(client, make, clock):
     for klass, emission, at, expected in cases:
         soup = page(client.get(ask.format(zone.id, klass, emission, at)))
         assert expected in soup.select_one(".answer").get_text()
+    # A heavy truck carrying hazardous goods is still a heavy truck: the heavy trucks' night
+    # ban holds for it too.
+    night = make.zone({"classes": "heavy", "days": "1234567", "windows": "22:00-06:00"})
+    for carries in ("", "&hazardous=y"):
+        url = ask.format(night.id, "heavy", "china4", "2026-11-30T23:00") + carries
+        assert "不能" in page(client.get(url)).select_one(".answer").get_text()
 
 
 def test_a_zone_issuing_no_pass_does_not_blame_the_emission_standard(client, make, clock):
@@ -120,7 +126,8 @@ def test_a_zone_issuing_no_pass_does_not_blame_the_emission_standard(client, mak
     told = rules[rules.index("隧道") :]
     assert "不办理通行码" in told and "审核" not in told
     ask = (
-        f"/trucks/rules?zone={tunnel.id}&truck_class=hazardous&emission=china6&at=2026-11-30T08:00"
+        f"/trucks/rules?zone={tunnel.id}&truck_class=medium&hazardous=y&emission=china6"
+        "&at=2026-11-30T08:00"
     )
     answer = page(client.get(ask)).select_one(".answer").get_text()
     assert "不核发通行码" in answer and "排放" not in answer

@@ -138,9 +138,12 @@ class MayEnterForm(Form):
         csrf = False
 
     zone = SelectField(_l("Zone"), coerce=int)
+    # The truck's own class, and hazardous goods as well as it (rules.truckrules.counts_as).
     truck_class = SelectField(
-        _l("Truck class"), choices=choices((c, CLASS_LABELS[c]) for c in TRUCK_CLASSES)
+        _l("Truck class"),
+        choices=choices((c, CLASS_LABELS[c]) for c in TRUCK_CLASSES if c != "hazardous"),
     )
+    hazardous = BooleanField(_l("It carries hazardous goods"))
     emission = SelectField(
         _l("Emission standard"),
         choices=choices((e, EMISSION_LABELS[e]) for e in EMISSION_STANDARDS),

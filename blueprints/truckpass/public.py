@@ -27,8 +27,9 @@ def rules():
         form.at.data = None  # a far-off year is a typing mistake: ask about now instead
     if request.args and form.validate() and form.zone.data in rules_of:
         at = form.at.data or beijing_now()
+        classes = {form.truck_class.data} | ({"hazardous"} if form.hazardous.data else set())
         answer, restricting = truckrules.may_enter(
-            rules_of[form.zone.data], form.truck_class.data, form.emission.data, at
+            rules_of[form.zone.data], classes, form.emission.data, at
         )
         answer = {"code": answer, "at": at, "rules": restricting}
     elif not request.args:
