@@ -65,3 +65,32 @@ def test_the_check_log_view_reads_one_licence_through_its_partial_index(app):
         sql, params = query.limit(50).sql()
         plan = " ".join(row[3] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert "audit_event_licence_check" in plan, plan
+
+
+def test_sold_vehicles_forget_the_sellers_mobile(app, make, conn):
+    """0026: a vehicle registered to its buyer before the fix forgets the seller's number (the
+    codes proving the buyer's ID number would go to it); other vehicles keep theirs."""
+    import importlib.util
+    from pathlib import Path
+
+    from blueprints.transfer import office_service
+    from models import Vehicle
+    from models.transfer import ARCHIVE_RECEIVED
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=ARCHIVE_RECEIVED)
+    kept = make.vehicle(w.origin, make.citizen(), owner_mobile="13700001111")
+    with conn():
+        office_service.register(case.id, w.clerk)
+        # As a registration before the fix left it.
+        Vehicle.update(owner_mobile=w.seller.mobile).where(Vehicle.id == w.vehicle.id).execute()
+    path = (
+        Path(__file__).parent.parent / "migrations" / "0026_sold_vehicles_forget_seller_mobile.py"
+    )
+    spec = importlib.util.spec_from_file_location("migration_0026", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with conn():
+        migration.up(None, db)
+        assert Vehicle.get_by_id(w.vehicle.id).owner_mobile is None
+        assert Vehicle.get_by_id(kept.id).owner_mobile == "13700001111"

@@ -120,6 +120,27 @@ def test_stale_register_gives_one_registration_and_one_plate(app, make, conn):
         assert TransferCase.get_by_id(case.id).state == REGISTERED
 
 
+@pytest.mark.parametrize("buyer_proven", [True, False])
+def test_the_sellers_number_leaves_the_vehicle_with_the_seller(app, make, conn, buyer_proven):
+    """Registered to the buyer, the vehicle no longer names the seller's mobile: kept, it would
+    receive the codes that prove the buyer's ID number (the seller knows it from the invoice).
+    It names the buyer's own number once that is proven, else none."""
+    from models import IdentityProof, Vehicle
+    from models.identity import recorded_mobiles
+
+    w = make.transfer_world()
+    with conn():
+        Vehicle.update(owner_mobile=w.seller.mobile).where(Vehicle.id == w.vehicle.id).execute()
+    case = make.transfer_case(w, until=ARCHIVE_RECEIVED)
+    with conn():
+        if not buyer_proven:
+            IdentityProof.delete().where(IdentityProof.user == w.buyer.id).execute()
+        office_service.register(case.id, w.clerk)
+        expected = w.buyer.mobile if buyer_proven else None
+        assert Vehicle.get_by_id(w.vehicle.id).owner_mobile == expected
+        assert w.seller.mobile not in recorded_mobiles(w.buyer.resident_id)
+
+
 def test_one_open_case_per_vehicle_is_a_database_rule(app, make, conn):
     w = make.transfer_world()
     case = make.transfer_case(w)

@@ -9,6 +9,7 @@ import secrets
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit
+from core.identity import identity_proven
 from models import (
     ArchiveTransfer,
     Inspection,
@@ -417,6 +418,9 @@ def register(case_id: int, actor) -> TransferCase:
                 owner=buyer,
                 owner_name=buyer.real_name,
                 owner_resident_id=buyer.resident_id,
+                # The seller's number leaves with the seller: kept, it would have received the
+                # codes that prove the buyer's ID number. The buyer's own, once proven to be.
+                owner_mobile=buyer.mobile if identity_proven(buyer) else None,
                 plate=plate.plate,
                 registration_office=office,
                 certificate_no=certificate,
