@@ -11,7 +11,7 @@ by the licence's recorded number or at a counter, as anyone without a recorded n
 
 def up(migrator, db):
     db.execute_sql(
-        'UPDATE vehicle SET owner_mobile = NULL WHERE owner_mobile IS NOT NULL AND EXISTS ('
+        "UPDATE vehicle SET owner_mobile = NULL WHERE owner_mobile IS NOT NULL AND EXISTS ("
         "SELECT 1 FROM transfer_case AS sale "
         'JOIN "user" AS seller ON seller.id = sale.seller_id '
         "WHERE sale.vehicle_id = vehicle.id AND sale.state = 'registered' "

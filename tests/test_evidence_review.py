@@ -112,7 +112,17 @@ def test_review_walked_from_party_to_officer_and_back(make, app, conn):
     seen = page(party.get(f"/evidence/cases/{case.id}")).find(id=f"review-{request.id}")
     assert "照片含第三人隐私，不予公开" in seen.select_one(".review-answer").get_text()
     assert "已答复" in seen.get_text()  # its state, not "time of answer"
-    # Answered: now it closes.
+    # Answered, the case still does not close while the parties may ask for a review...
+    desk.post(f"/evidence/cases/{case.id}/progress", data=close)
+    warned = page(desk.get(f"/evidence/cases/{case.id}")).select_one(".flash-warn").get_text()
+    assert "当事人可在" in warned and "之后再结案" in warned
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "open_for_review"
+        # ... and once the period is over, it closes.
+        earlier = dt.date.today() - dt.timedelta(days=10)
+        AccidentCase.update(determination_delivered_on=earlier).where(
+            AccidentCase.id == case.id
+        ).execute()
     desk.post(f"/evidence/cases/{case.id}/progress", data=close)
     with conn():
         assert AccidentCase.get_by_id(case.id).status == "closed"

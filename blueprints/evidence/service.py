@@ -37,6 +37,7 @@ from rules.validators import ValidationError
 
 from .files import check_structure
 from .notices import tell_added, tell_delivered, tell_opened, tell_removed, tell_withheld
+from .period import review_deadline, review_period_runs
 
 # The audit action of each kind of look (the access table has its own row too).
 ACCESS_ACTIONS = {
@@ -253,8 +254,8 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
     Refused when a delivery day is missing, in the future or before the accident (on
     `delivered_on`), when the
     simple procedure would open a review, when the general procedure would close without one
-    (the parties have a right to review), while a party's review request waits for its answer,
-    or when the case had already moved on.
+    (the parties have a right to review) or before the review period's last day, while a
+    party's review request waits for its answer, or when the case had already moved on.
     """
     case = access.case
     updates = {}
@@ -274,6 +275,15 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
                 AccidentCase.locked(case.id)
                 if ReviewRequest.waiting_on_case(case.id):
                     raise StepError(REVIEW_WAITING)
+                if review_period_runs(case):
+                    # Closing would end the parties' right to ask before its last day.
+                    raise StepError(
+                        _l(
+                            "The parties may ask for a review until %(date)s: close the case "
+                            "after that day.",
+                            date=review_deadline(case).isoformat(),
+                        )
+                    )
             moved = CASE_PROGRESS.apply(
                 case,
                 to,
