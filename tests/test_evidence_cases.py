@@ -239,6 +239,13 @@ def test_release_decision(client, officer, make, conn):
     page(client.get(f"/evidence/cases/{case.id}/items/{item.id}"))
     soup = page(client.post(url, data={"release": "withheld", "reason": ""}, headers=EN), 422)
     assert field_error(soup, "reason")
+    # A reason chosen with "released" left on: the officer meant to withhold, nothing is
+    # released on a guess.
+    data = {"release": "released", "reason": "witness"}
+    soup = page(client.post(url, data=data, headers=EN), 422)
+    assert "Withheld" in field_error(soup, "reason")
+    with conn():
+        assert not AuditEvent.select().where(AuditEvent.action == "evidence.item_release").exists()
     client.post(url, data={"release": "withheld", "reason": "privacy", "note": "第三人隐私"})
     with conn():
         item = EvidenceItem.get_by_id(item.id)

@@ -117,7 +117,31 @@ class PartyForm(Form):
     role = SelectField(_l("Role in the case"), choices=choices(PARTY_ROLE_LABELS))
 
 
-class UploadForm(Form):
+class Withholding(Form):
+    """Whether the parties may see an item, and why not (the reason and its note): a withheld
+    item needs a reason, and a released one has none (a reason chosen with "released" left on
+    would release an item its officer meant to withhold)."""
+
+    release = RadioField(_l("The parties may see it"), choices=choices(RELEASE_LABELS))
+    reason = SelectField(
+        _l("Reason for withholding"), choices=choices(REASON_LABELS, NOT_WITHHELD), default=""
+    )
+    note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
+
+    def validate_reason(self, field):
+        """A withheld item needs a reason; a released one takes none."""
+        if self.release.data == "withheld" and not field.data:
+            raise ValidationError(_l("Choose why the item is withheld."))
+        if self.release.data == "released" and field.data:
+            raise ValidationError(
+                _l(
+                    "A reason for withholding was chosen, but the item is to be released: choose "
+                    "“Withheld”, or leave the reason empty."
+                )
+            )
+
+
+class UploadForm(Withholding):
     """An officer adds an evidence file and decides whether the parties may see it."""
 
     category = SelectField(_l("Category"), choices=choices(CATEGORY_LABELS))
@@ -126,37 +150,12 @@ class UploadForm(Form):
         _l("File"), description=_l("PDF, JPEG or PNG; checked by its content, not its name.")
     )
     release = RadioField(
-        _l("The parties may see it"),
-        choices=choices(RELEASE_LABELS),
-        default="released",
+        _l("The parties may see it"), choices=choices(RELEASE_LABELS), default="released"
     )
-    reason = SelectField(
-        _l("Reason for withholding"), choices=choices(REASON_LABELS, NOT_WITHHELD), default=""
-    )
-    note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
-
-    def validate_reason(self, field):
-        """A withheld item needs a reason."""
-        if self.release.data == "withheld" and not field.data:
-            raise ValidationError(_l("Choose why the item is withheld."))
 
 
-class ReleaseForm(Form):
+class ReleaseForm(Withholding):
     """Release a withheld item, or withhold a released one (with the reason)."""
-
-    release = RadioField(
-        _l("The parties may see it"),
-        choices=choices(RELEASE_LABELS),
-    )
-    reason = SelectField(
-        _l("Reason for withholding"), choices=choices(REASON_LABELS, NOT_WITHHELD), default=""
-    )
-    note = StringField(_l("Note on withholding (officers only)"), validators=[Length(max=500)])
-
-    def validate_reason(self, field):
-        """A withheld item needs a reason."""
-        if self.release.data == "withheld" and not field.data:
-            raise ValidationError(_l("Choose why the item is withheld."))
 
 
 class ProgressForm(Form):
