@@ -77,6 +77,12 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     )
     with conn():
         assert TransferCase.get_by_id(case_id).state == AWAITING_INSPECTION
+    # The buyer is told to bring the vehicle; the seller, that the buyer brings it.
+    told = {
+        who: page(client.get(f"/transfer/cases/{case_id}")).find(id="next-step").get_text()
+        for who, client in (("buyer", buyer), ("seller", seller))
+    }
+    assert told["buyer"].startswith("请将车辆") and "买方将车辆送到" in told["seller"]
     # This city's clerk inspects, with a photo.
     clerk = as_user(w.clerk)
     queue = page(clerk.get("/transfer/office"))

@@ -97,6 +97,19 @@ NEXT_STEPS = {
     CANCELLED: _l("The sale was declined and the case is closed; nothing more happens."),
 }
 
+# The steps the buyer takes, as the seller reads them (the text above speaks to the buyer: the
+# seller, perhaps of another city, brings nothing anywhere).
+SELLER_NEXT_STEPS = {
+    AWAITING_INSPECTION: _l(
+        "The buyer brings the vehicle to %(office)s (%(address)s) for inspection; you need do "
+        "nothing for it."
+    ),
+    INSPECTION_FAILED: _l(
+        "The vehicle failed inspection: the buyer remedies what the remarks say and brings it "
+        "back to %(office)s; you need do nothing for it."
+    ),
+}
+
 # The same, as the offices' clerks read it: who acts next, in the third person (the steps
 # above speak to the parties: "bring the vehicle", "remedy what the remarks say").
 STAFF_NEXT_STEPS = {
@@ -326,15 +339,19 @@ def _awaited_confirmation(case, remote_seller: bool) -> str:
     return "confirm_remote" if remote_seller else AWAITING_CONFIRMATION
 
 
-def next_step(case, locale: str, remote_seller: bool = False, staff: bool = False) -> str:
+def next_step(
+    case, locale: str, remote_seller: bool = False, staff: bool = False, seller: bool = False
+) -> str:
     """What happens next in the case and what the reader can do, in one sentence
     (`remote_seller`: the seller confirms in the deployment where the vehicle is registered;
-    `staff`: the reader is one of the offices' clerks)."""
+    `staff`: the reader is one of the offices' clerks; `seller`: the reader is the seller)."""
     key = case.state
     if key == AWAITING_CONFIRMATION and case.is_open and waits_for_permit(case):
         key = "permit"
     if staff and key in STAFF_NEXT_STEPS:
         text = STAFF_NEXT_STEPS[key]
+    elif seller and key in SELLER_NEXT_STEPS:
+        text = SELLER_NEXT_STEPS[key]
     else:
         if key == AWAITING_CONFIRMATION and case.is_open:
             key = _awaited_confirmation(case, remote_seller)
