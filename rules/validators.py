@@ -267,6 +267,31 @@ def normalize_vin(value: str) -> str:
 _MOBILE_RE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
 
 
+# The separator between the parts of a name as ID cards print it (艾力·买买提), and the marks
+# people type for it.
+NAME_DOT = "·"
+_NAME_DOTS = str.maketrans({"•": NAME_DOT, "・": NAME_DOT, "．": NAME_DOT, ".": NAME_DOT})
+
+
+def normalize_person_name(value: str) -> str:
+    """Return a person's name as an ID card prints it, or raise: letters of any script (Chinese
+    characters, the Latin letters of a foreigner's permanent residence card), the middle dot
+    between parts, single spaces and hyphens; no digits or other signs. NFKC folds what an
+    input method types full-width; the dots people type for "·" become it:
+    ' 艾力•买买提 ' -> '艾力·买买提'."""
+    name = " ".join(unicodedata.normalize("NFKC", value or "").translate(_NAME_DOTS).split())
+    if not name:
+        raise ValidationError(_l("Enter the name as on the ID card."))
+    allowed = all(unicodedata.category(c)[0] in "LM" or c in (NAME_DOT, " ", "-") for c in name)
+    if not allowed or not unicodedata.category(name[0]).startswith("L"):
+        raise ValidationError(
+            _l("A name has letters only, with a middle dot (·) between its parts if it has one.")
+        )
+    if not 2 <= len(name) <= 30:
+        raise ValidationError(_l("Enter the name as on the ID card (2 to 30 characters)."))
+    return name
+
+
 def normalize_mobile(value: str) -> str:
     """Return an 11-digit mainland China mobile number or raise.
 

@@ -118,6 +118,9 @@ def test_name_correction_walked_from_citizen_to_clerk_and_back(make, app, conn):
     make.login(person, citizen)
     refused = page(person.post("/licence/apply", data={}), 422)
     assert refused.find(id="name-correction-link")["href"] == "/licence/name-correction"
+    # A name no ID card prints is refused at once, not left for the clerk to refuse.
+    typo = page(person.post("/licence/name-correction", data={"new_name": "Xie123!"}), 422)
+    assert "只能由文字组成" in field_error(typo, "new_name")
     assert person.post("/licence/name-correction", data={"new_name": "张三丰"}).status_code == 303
     soup = page(person.get("/licence/name-correction"))
     assert soup.find(id="pending-request") and not soup.find(id="name-correction-form")

@@ -447,3 +447,27 @@ def test_invoice_dates_between_first_registration_and_today():
         with pytest.raises(ValidationError):
             check_invoice_date(bad, registered, today)
     check_invoice_date(INVOICE_DATE_FLOOR, None, today)
+
+
+@pytest.mark.parametrize(
+    "typed, name",
+    [
+        ("李娜", "李娜"),
+        (" 艾力•买买提 ", "艾力·买买提"),
+        ("阿依古丽.买买提", "阿依古丽·买买提"),
+        ("ＪＯＨＮ  SMITH", "JOHN SMITH"),
+        ("Anne-Marie DUPONT", "Anne-Marie DUPONT"),
+    ],
+)
+def test_a_name_is_kept_as_an_id_card_prints_it(typed, name):
+    from rules.validators import normalize_person_name
+
+    assert normalize_person_name(typed) == name
+
+
+@pytest.mark.parametrize("typed", ["", "  ", "Xie123!", "李娜2", "·李娜", "李", "王" * 31, "李@娜"])
+def test_a_name_with_digits_or_signs_is_refused(typed):
+    from rules.validators import normalize_person_name
+
+    with pytest.raises(ValidationError):
+        normalize_person_name(typed)

@@ -5,7 +5,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from core.forms import REQUIRED, Form, Normalized, StrongPassword, halfwidth
-from rules.validators import normalize_mobile, normalize_resident_id
+from rules.validators import normalize_mobile, normalize_person_name, normalize_resident_id
 
 
 def sms_code() -> StringField:
@@ -21,11 +21,7 @@ class RegisterForm(Form):
     """A citizen's registration: real name, resident ID number, mobile, password."""
 
     real_name = StringField(
-        _l("Real name"),
-        validators=[
-            DataRequired(REQUIRED),
-            Length(min=2, max=30, message=_l("Enter your name as on your ID card.")),
-        ],
+        _l("Real name"), validators=[DataRequired(REQUIRED), Normalized(normalize_person_name)]
     )
     resident_id = StringField(
         _l("Resident ID number"),

@@ -5,7 +5,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from core.forms import REQUIRED, Form
+from core.forms import REQUIRED, Form, Normalized
+from rules.validators import normalize_person_name
 
 
 class ShareCodeForm(Form):
@@ -71,7 +72,7 @@ class NameCorrectionForm(Form):
 
     new_name = StringField(
         _l("Correct name"),
-        validators=[DataRequired(REQUIRED), Length(min=2, max=50)],
+        validators=[DataRequired(REQUIRED), Normalized(normalize_person_name)],
         description=_l("As on your ID card."),
     )
     note = StringField(
