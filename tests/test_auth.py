@@ -202,6 +202,9 @@ def test_password_change_ends_other_sessions(app, make, conn):
     a, b = app.test_client(), app.test_client()
     for c in (a, b):
         make.login(c, user)
+    same = {"current": Factory.PASSWORD, "password": Factory.PASSWORD, "confirm": Factory.PASSWORD}
+    assert "您现在的密码" in field_error(page(a.post("/account", data=same), 422), "password")
+    assert b.get("/account").status_code == 200  # nothing changed, nobody logged out
     response = a.post(
         "/account",
         data={

@@ -263,6 +263,8 @@ def account():
     if form.validate_on_submit():
         if not verify_password(current_user.password_hash, form.current.data):
             form.current.errors.append(_("The current password is not right."))
+        elif form.password.data == form.current.data:
+            form.password.errors.append(_("This is the password you have now: choose a new one."))
         else:
             with write_tx():
                 user = User.get_by_id(current_user.id)
