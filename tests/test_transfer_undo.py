@@ -49,6 +49,22 @@ def test_a_decline_asks_first_and_is_final_only_when_confirmed(make, as_user, co
         assert TransferCase.get_by_id(case.id).state == CANCELLED
 
 
+def test_a_party_who_confirmed_may_withdraw_until_the_other_confirms(make, as_user, conn):
+    """The confirmation says the sale is final once both have confirmed: until then, the party
+    who confirmed first is offered the way out, and takes it."""
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    buyer = as_user(w.buyer)
+    url = f"/transfer/cases/{case.id}"
+    assert buyer.post(f"{url}/confirm", data={"confirmed": "yes"}).status_code == 303
+    soup = page(buyer.get(url))
+    assert soup.find(id="decline-form")["action"] == f"{url}/decline"
+    assert "仍可退出" in soup.find(id="confirm-action").get_text()
+    assert buyer.post(f"{url}/decline", data={"confirmed": "yes"}).status_code == 303
+    with conn():
+        assert TransferCase.get_by_id(case.id).state == CANCELLED
+
+
 @pytest.mark.parametrize(
     ("path", "role"),
     [("archive/send", "origin_clerk"), ("register", "clerk")],
