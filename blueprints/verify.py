@@ -59,12 +59,15 @@ def _verifier_headers(response):
 
 
 # Verdicts that judge neither way: the check could not be made (yet), so neither tick nor cross.
-UNSETTLED_VERDICTS = frozenset({"throttled", "undetermined"})
+# Nothing judged of the licence: a pause, an issuer that could not be asked, or a code that
+# served already or ran out (the licence may well be valid: the driver shows the next code).
+# A question mark, not a red cross, which at the roadside reads as a forged licence.
+UNSETTLED_VERDICTS = frozenset({"throttled", "undetermined", "used-code", "expired-code"})
 
 
 def verdict_tone(verdict: str) -> str:
     """How a verdict looks: "ok" (a tick, green) only for a valid licence or pass, "unknown"
-    (a question mark) when nothing was judged, else "bad" (a cross, red)."""
+    (a question mark) when nothing was judged of it, else "bad" (a cross, red)."""
     if verdict == "valid":
         return "ok"
     return "unknown" if verdict in UNSETTLED_VERDICTS else "bad"

@@ -51,11 +51,18 @@ def test_the_verdict_is_the_heading_with_a_symbol_for_every_tone(client, make):
     el = make.elicence()
     code = qr_code_at(el)
     client.get(qr_url(el, code))
+    # A code used already judges nothing of the licence (a reload by a phone nobody is logged
+    # in on, say): a question mark, not the red cross of a forged or revoked licence.
     used = page(client.get(qr_url(el, code)))
     heading = used.select_one("#zh h1")
-    assert "verdict" in heading["class"] and "bad" in heading["class"]
-    assert heading.find("span", attrs={"aria-hidden": "true"}).get_text() == "✗"
+    assert "verdict" in heading["class"] and "unknown" in heading["class"]
+    assert heading.find("span", attrs={"aria-hidden": "true"}).get_text() == "?"
+    assert "不代表驾驶证有问题" in used.select_one("#zh").get_text()
     assert not used.find(class_="verdict", attrs={"role": "status"})
+    forged = page(client.get(qr_url(el, "A" * len(code))))
+    heading = forged.select_one("#zh h1")
+    assert "bad" in heading["class"]
+    assert heading.find("span", attrs={"aria-hidden": "true"}).get_text() == "✗"
 
 
 def test_a_truck_pass_result_has_its_own_header_and_heading(client, make):

@@ -57,7 +57,10 @@ VERDICT_HINTS = {
     ),
     # Read when shown, so that it names the step in force (the licence measure's setting).
     "expired-code": LazyString(code_step_hint),
-    "used-code": _l("Each code can be checked once. Ask the driver for the next code."),
+    "used-code": _l(
+        "Each code can be checked once, and this one was: that says nothing against the "
+        "licence. Ask the driver for the next code."
+    ),
     "throttled": _l("Checks of this licence are paused after repeated wrong codes. Try later."),
     "old-code-format": _l(
         "This QR code comes from an old version of the code page and can no longer be checked. "
