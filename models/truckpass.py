@@ -240,3 +240,14 @@ class TruckPassDocument(BaseModel):
     mime = CharField(max_length=40)
     size = IntegerField()
     created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def attach(cls, truck_pass, stored) -> "TruckPassDocument":
+        """Attach a file stored as an upload (core.uploads.StoredFile) to the application."""
+        return cls.create(
+            truck_pass=truck_pass,
+            relpath=stored.relpath,
+            sha256=stored.sha256,
+            mime=stored.mime,
+            size=stored.size,
+        )

@@ -27,7 +27,7 @@ def registration(n: int) -> dict:
     rid = fictional_resident_id(make.rng, 1960 + n % 40, female=False)
     pw = "Lantern-Harbour-42"
     return {
-        "real_name": f"用户{n}",
+        "real_name": "用户" + "".join("零一二三四五六七八九"[int(d)] for d in str(n)),
         "resident_id": rid,
         "mobile": f"137{n:08d}",
         "password": pw,

@@ -182,13 +182,8 @@ def load_demo(context) -> None:
     )
     # The document the clerk is to read (the review page had said so, and shown none).
     contract = text_pdf("冷链运输合同", ["承运方：青岛冷链物流有限公司", "货物：疫苗及药品，2-8 ℃"])
-    stored = store_bytes(contract, "truckpass", {"application/pdf"}, len(contract))
-    TruckPassDocument.create(
-        truck_pass=waiting,
-        relpath=stored.relpath,
-        sha256=stored.sha256,
-        mime=stored.mime,
-        size=stored.size,
+    TruckPassDocument.attach(
+        waiting, store_bytes(contract, "truckpass", {"application/pdf"}, len(contract))
     )
     issue(trucks[3], old_town, REFUSED, today, 5, "07:00-09:00", reason="emission")
     issue(

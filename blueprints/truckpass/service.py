@@ -436,13 +436,7 @@ def submit(app: Application, applicant) -> TruckPass:
         for zone_id in app.zone_ids:
             TruckPassZone(truck_pass=truck_pass, zone=zone_id).insert_new()
         for stored in app.documents:
-            TruckPassDocument.create(
-                truck_pass=truck_pass,
-                relpath=stored.relpath,
-                sha256=stored.sha256,
-                mime=stored.mime,
-                size=stored.size,
-            )
+            TruckPassDocument.attach(truck_pass, stored)
         audit(
             "truck_pass.apply",
             truck_pass,
