@@ -33,6 +33,9 @@ REVOKED = "revoked"
 WITHDRAWN = "withdrawn"
 RETURNED = "returned"
 PASS_STATUSES = (SUBMITTED, PENDING_REVIEW, APPROVED, REFUSED, REVOKED, WITHDRAWN, RETURNED)
+# The states in which an application or pass no longer stands: nothing it asked for or gave
+# holds any more.
+ENDED = (REFUSED, REVOKED, WITHDRAWN, RETURNED)
 
 # The explicit table of allowed moves (performed by core.states.StateMachine).
 PASS_TRANSITIONS = {
@@ -170,7 +173,7 @@ class TruckPass(BaseModel):
             & (cls.vehicle == vehicle)
             & (cls.start_date == start)
             & (cls.end_date == end)
-            & cls.status.not_in((REFUSED, REVOKED, WITHDRAWN, RETURNED))
+            & cls.status.not_in(ENDED)
         )
         return next((p for p in candidates if p.repeats(applicant, start, end, zone_ids)), None)
 
@@ -198,7 +201,7 @@ class TruckPass(BaseModel):
                 (cls.vehicle == vehicle)
                 & (cls.start_date <= end + day)
                 & (cls.end_date >= start - day)
-                & cls.status.not_in((REFUSED, REVOKED, WITHDRAWN, RETURNED))
+                & cls.status.not_in(ENDED)
                 & cls.id.in_(in_zones)
             )
             .order_by(cls.start_date)

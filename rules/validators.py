@@ -268,9 +268,9 @@ _MOBILE_RE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
 
 
 # The separator between the parts of a name as ID cards print it (艾力·买买提), and the marks
-# people type for it.
+# people type for it (after NFKC, which has made a full-width "．" a ".").
 NAME_DOT = "·"
-_NAME_DOTS = str.maketrans({"•": NAME_DOT, "・": NAME_DOT, "．": NAME_DOT, ".": NAME_DOT})
+_NAME_DOTS = str.maketrans({"•": NAME_DOT, "・": NAME_DOT, ".": NAME_DOT})
 
 
 def normalize_person_name(value: str) -> str:
