@@ -100,12 +100,16 @@ def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
     assert phone.evaluate("document.documentElement.scrollWidth <= 360")
     trigger = phone.locator("#code-panel").get_attribute("data-hx-trigger")
     delay = int(re.search(r"delay:(\d+)s", trigger).group(1))
+    # The first panel is marked, so that what follows reads the swapped-in one, never the one
+    # being taken out of the page (whose computed style is empty once detached).
+    phone.evaluate("document.getElementById('code-panel').dataset.first = 'yes'")
     with phone.expect_response(re.compile(r".*/licence/code$"), timeout=(delay + 5) * 1000) as r:
         pass
     assert r.value.request.headers.get("hx-request") == "true"
-    phone.locator("#code-panel").wait_for()
+    fresh = phone.locator("#code-panel:not([data-first])")
+    fresh.wait_for()
     # The swapped-in countdown runs for one licence code step (its stylesheet is made from it).
-    bar = phone.locator(".countdown-bar")
+    bar = fresh.locator(".countdown-bar")
     assert bar.evaluate("b => getComputedStyle(b).animationDuration") == f"{CODE_STEP_SECONDS}s"
     assert bar.evaluate("b => b.getAnimations()[0].playState") == "running"
 
