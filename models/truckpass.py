@@ -19,7 +19,7 @@ from rules.zonegeo import draw
 
 from .base import BaseModel, compiled_select, utcnow
 from .people import User
-from .vehicles import Vehicle
+from .vehicles import TRANSFERRED_OUT, Vehicle
 
 # Application and pass statuses. A new application is "submitted" for the instant in which it
 # is decided: refused, approved at once, or queued for a clerk's review.
@@ -190,15 +190,18 @@ class TruckPass(BaseModel):
     def standing_near(cls, vehicle, zone_ids, start: dt.date, end: dt.date) -> list["TruckPass"]:
         """The truck's passes and applications still standing in any of these zones whose days
         come within a day of `start` to `end` (a night window reaches into the next morning):
-        those a new pass for these days might cover twice."""
+        those a new pass for these days might cover twice. Those of an earlier registration
+        (another plate: see moved_on) stand no more."""
         day = dt.timedelta(days=1)
         in_zones = TruckPassZone.select(TruckPassZone.truck_pass).where(
             TruckPassZone.zone.in_(list(zone_ids))
         )
         return list(
             cls.select()
+            .join(Vehicle, on=(cls.vehicle == Vehicle.id))
             .where(
                 (cls.vehicle == vehicle)
+                & (cls.plate == Vehicle.plate)
                 & (cls.start_date <= end + day)
                 & (cls.end_date >= start - day)
                 & cls.status.not_in(ENDED)
@@ -206,6 +209,14 @@ class TruckPass(BaseModel):
             )
             .order_by(cls.start_date)
         )
+
+    def moved_on(self) -> bool:
+        """Whether the truck has left the registration this pass or application was made under:
+        a transfer gives it a new owner and a new plate (and a truck whose archive went to
+        another office is transferred out here meanwhile). A pass ends with its registration;
+        the new owner applies for their own."""
+        vehicle = self.vehicle
+        return vehicle.plate != self.plate or vehicle.status == TRANSFERRED_OUT
 
     def verdict_at(self, local: dt.datetime) -> str:
         """The pass's state at a Beijing wall-clock moment, as the verifier says it."""
@@ -215,6 +226,8 @@ class TruckPass(BaseModel):
             return "returned"
         if self.status != APPROVED:
             return "not-approved"
+        if self.moved_on():
+            return "expired-pass" if local.date() > self.end_date else "re-registered"
         if window_covers(self.window_list, local, self.start_date, self.end_date):
             return "valid"
         if local.date() < self.start_date:

@@ -917,3 +917,59 @@ def test_a_clerk_finds_an_issued_pass_by_its_plate_to_revoke_it(client, make, lo
     assert "没有这个号牌的通行码或申请" in nothing.find(id="plate-passes").get_text()
     wrong = page(client.get("/trucks/queue", query_string={"plate": "12345"}))
     assert wrong.find(id="plate-error") and not wrong.find(id="plate-passes")
+
+
+def test_a_sold_trucks_pass_ends_with_its_registration(client, make, login, clock, conn):
+    """A transfer registers the truck to its buyer under a new plate: the seller's pass ends
+    with that registration (the verifier and the seller's page say so, and it is not offered
+    for return), and it holds up neither the new owner's own application for the same hours
+    nor a clerk's approval of it; the seller's application still waiting is not issued."""
+    from models.transfer import REGISTERED
+
+    # The transfer's invoice is dated by the real calendar: the app's clock is today's too.
+    today = (dt.datetime.now(dt.UTC) + app_clock.BEIJING_OFFSET).date()
+    clock(f"{today} 10:00")
+    start = today + dt.timedelta(days=1)
+    w = make.transfer_world()
+    truck = make.vehicle(
+        w.origin,
+        w.seller,
+        vehicle_type="heavy_truck",
+        emission_standard="china6",
+        gross_mass_kg=25000,
+    )
+    zone = make.zone()
+    login(w.seller)
+    assert steps(client, truck.plate, zone, start=start, days=3).status_code == 303
+    sellers = created_pass()
+    assert sellers.status == APPROVED
+    pdf = (io.BytesIO(tiny_pdf()), "permit.pdf")
+    later = steps(client, truck.plate, zone, start=start + dt.timedelta(days=7), document=pdf)
+    assert later.status_code == 303
+    waiting = created_pass()
+    assert waiting.status == PENDING_REVIEW
+    client.post("/logout", data={})
+    case = make.transfer_case(w, until=REGISTERED, vehicle=truck)
+    clock(f"{start} 08:00")
+    assert verdict(client.get(f"/p/{sellers.handle}")) == "re-registered"
+
+    login(w.seller)
+    shown = page(client.get(f"/trucks/passes/{sellers.id}"))
+    assert "新车主" in shown.select_one(".pass-state").get_text()
+    assert "新车主" in shown.select_one("#next-step").get_text()
+    assert not shown.select("form[action$='/withdraw']")
+    client.post("/logout", data={})
+
+    login(w.buyer)
+    assert steps(client, case.new_plate, zone, start=start, days=3).status_code == 303
+    buyers = created_pass()
+    assert buyers.status == APPROVED and buyers.plate == case.new_plate
+    assert verdict(client.get(f"/p/{buyers.handle}")) == "valid"
+    client.post("/logout", data={})
+
+    login(make.staff("truckpass_clerk"))
+    url = f"/trucks/review/{waiting.id}"
+    assert "新车主" in page(client.get(url)).select_one("#vehicle-block").get_text()
+    client.post(url, data={"action": "approve", "reason": ""})
+    with conn():
+        assert TruckPass.get_by_id(waiting.id).status == PENDING_REVIEW

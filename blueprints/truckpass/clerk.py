@@ -137,7 +137,7 @@ def review(pass_id: int):
         can_revoke=truck_pass.status == APPROVED,
         # Why the vehicle may have no pass (stolen, seized...): told to the clerk, never to an
         # applicant who is not its owner; an approval is refused while it stands.
-        block=service.vehicle_block(truck_pass.vehicle),
+        block=service.application_block(truck_pass),
         clerk=True,
     ), status
 

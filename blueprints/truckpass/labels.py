@@ -43,6 +43,7 @@ VERDICT_LABELS = {
     "outside-window": _l("Not valid at this hour"),
     "not-yet-valid": _l("Not valid yet"),
     "expired-pass": _l("Pass expired"),
+    "re-registered": _l("Pass ended: the truck is registered to a new owner"),
     "revoked": _l("Pass revoked"),
     "returned": _l("Pass returned by its holder"),
     "not-approved": _l("Not an issued pass"),
@@ -56,6 +57,9 @@ BLOCK_REASONS = {
     "scrapped": _l("The vehicle is scrapped (cancelled)."),
     "transferred_out": _l("The vehicle is registered away from this office (cancelled here)."),
     "inspection-overdue": _l("The vehicle's safety inspection is overdue."),
+    "re-registered": _l(
+        "The truck has been registered to a new owner since this application, under another plate."
+    ),
     "not-registered": _l("No vehicle with this plate is registered."),
     "not-a-truck": _l("This vehicle is not a truck: no pass is needed."),
     # Refusals by the rules (the form refuses these at their step; kept for the record).
@@ -161,6 +165,10 @@ NEXT_STEPS = {
         "and daily times above."
     ),
     "ended": _l("This pass has ended. For more days, apply for a new pass."),
+    "re-registered": _l(
+        "This pass ended when the truck was registered to its new owner, who applies for a "
+        "pass of their own."
+    ),
     "refused": _l(
         "Your application was refused for the reason above. Deal with it (or choose other "
         "zones, dates or times) and apply again."

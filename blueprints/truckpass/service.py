@@ -76,6 +76,15 @@ def vehicle_block(vehicle: Vehicle, today: dt.date | None = None) -> str | None:
     return None
 
 
+def application_block(truck_pass: TruckPass) -> str | None:
+    """Why this application may not be issued: its truck's block, or its truck registered to
+    someone else since (the application was made under the plate it had)."""
+    block = vehicle_block(truck_pass.vehicle)
+    if block is None and truck_pass.moved_on():
+        return "re-registered"
+    return block
+
+
 def find_truck(plate: str) -> tuple[Vehicle | None, str | None]:
     """The registered truck with this plate, or (None, why not)."""
     plate = normalize_plate(plate)  # ValidationError for a malformed plate
@@ -511,7 +520,7 @@ def may_take_back(truck_pass: TruckPass, now: dt.datetime | None = None) -> bool
     if truck_pass.status == PENDING_REVIEW:
         return True
     verdict = truck_pass.verdict_at(now or beijing_now())
-    return truck_pass.status == APPROVED and verdict != "expired-pass"
+    return truck_pass.status == APPROVED and verdict not in ("expired-pass", "re-registered")
 
 
 def withdraw(truck_pass: TruckPass, applicant) -> TruckPass:
@@ -531,7 +540,7 @@ def decide(truck_pass: TruckPass, approve: bool, reason: str, clerk) -> TruckPas
     the vehicle is blocked (an approval), or when a refusal gives no reason."""
     if not approve and not reason.strip():
         raise StepError(REASON_NEEDED, "reason")
-    if approve and vehicle_block(Vehicle.get_by_id(truck_pass.vehicle_id)):
+    if approve and application_block(truck_pass):
         raise StepError(NOTHING_CHANGED)
     if approve and (issued := issued_cover(truck_pass)):
         raise StepError(
@@ -598,7 +607,15 @@ def passes_for_plate(plate: str, zone_id: int | None = None):
 
 
 # When several passes answer for one plate, the best verdict wins, in this order.
-VERDICT_ORDER = ["valid", "outside-window", "not-yet-valid", "expired-pass", "revoked", "returned"]
+VERDICT_ORDER = [
+    "valid",
+    "outside-window",
+    "not-yet-valid",
+    "expired-pass",
+    "re-registered",
+    "revoked",
+    "returned",
+]
 
 
 def plate_verdict(plate: str, zone_id: int | None, local: dt.datetime):
