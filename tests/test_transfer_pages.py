@@ -262,6 +262,25 @@ def test_invalid_vin_and_plate_are_refused_next_to_the_fields(make, as_user, con
         assert TransferCase.select().count() == 0
 
 
+def test_an_impossible_invoice_date_is_said_in_the_first_round(make, as_user, conn):
+    """A date in the future comes back with the other fields' faults, before the seller's ID
+    number is checked against the vehicle (and cleared from the page): fixing the date is not a
+    second round of retyping it."""
+    w = make.transfer_world()
+    buyer = as_user(w.buyer)
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    soup = page(
+        buyer.post("/transfer/new", data=invoice_form(w, invoice_date=future, invoice_no="12")),
+        422,
+    )
+    assert "今天" in field_error(soup, "invoice_date")
+    assert field_error(soup, "invoice_no")
+    soup = page(buyer.post("/transfer/new", data=invoice_form(w, invoice_date="1999-12-31")), 422)
+    assert "2000-01-01" in field_error(soup, "invoice_date")
+    with conn():
+        assert TransferCase.select().count() == 0
+
+
 def test_market_issues_the_invoice_for_a_registered_buyer(make, as_user, conn):
     w = make.transfer_world()
     market = as_user(w.market_clerk)

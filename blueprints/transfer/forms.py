@@ -17,7 +17,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as FormError
 
 from core.forms import REQUIRED, Form, Normalized, halfwidth
-from rules.validators import normalize_plate, normalize_resident_id, normalize_vin
+from rules.clock import beijing_today
+from rules.validators import (
+    ValidationError,
+    check_invoice_date,
+    normalize_plate,
+    normalize_resident_id,
+    normalize_vin,
+)
 
 MAX_PHOTOS = 6
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -81,6 +88,17 @@ class CaseForm(Form):
             "the buyer's residence permit of this city."
         ),
     )
+
+    def validate_invoice_date(self, field):
+        """A date in the future, or before any registration could be, is said with the other
+        fields' faults in the first round (the vehicle's own first registration is checked once
+        it is found)."""
+        if field.data is None:
+            return
+        try:
+            check_invoice_date(field.data, None, beijing_today())
+        except ValidationError as exc:
+            raise FormError(str(exc.message)) from exc
 
 
 class MarketCaseForm(CaseForm):
