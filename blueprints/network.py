@@ -24,6 +24,7 @@ from core.audit import audit
 from core.auditlog import witness  # noqa: F401 - registers the inbox handler of checkpoint_cosign
 from core.forms import REQUIRED, Form
 from core.network import identity, inbox, outbox, peers
+from core.network.claims import claims_of, overlap
 from core.privacy import no_personal_data
 from core.security import csrf
 from models import (
@@ -106,19 +107,22 @@ def peers_context(fetch_form=None) -> dict:
     peers = list(Peer.select().order_by(Peer.base_url))
     active = [p for p in peers if p.is_active]
     own_prefix = (current_app.config.get("LICENCE_KEY_PREFIX") or "").strip().upper()
-    prefixes = [p.doc.get("licence_key_prefix") for p in active]
+    prefixes = [claims_of(p.doc).key_prefix for p in active]
     return {
         "peers": peers,
         # Typed checks cross cities by the keys' prefixes (README, "Checks across cities"): a
         # side without one has its licences' typed checks judged where they are made.
         "own_prefix_missing": bool(peers) and not own_prefix,
         "no_prefix": [p for p in active if not p.doc.get("licence_key_prefix")],
-        # A peer whose prefix is ours, or another peer's: its keys cannot be told apart.
+        # A peer whose prefix overlaps ours or another peer's (peered before such documents
+        # were refused, core.network.claims): its keys cannot be told apart.
         "prefix_clash": [
             p
             for p in active
-            if (prefix := p.doc.get("licence_key_prefix"))
-            and (prefix == own_prefix or prefixes.count(prefix) > 1)
+            if (prefix := claims_of(p.doc).key_prefix)
+            and (
+                overlap(prefix, own_prefix) or sum(overlap(prefix, other) for other in prefixes) > 1
+            )
         ],
         "waiting": waiting,
         "overdue": list(outbox.overdue().limit(50)),

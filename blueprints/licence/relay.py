@@ -30,6 +30,7 @@ from joserfc.errors import JoseError
 
 from core.audit import audit, client_addr
 from core.network import http, keys
+from core.network.claims import claims_of, overlap
 from core.network.envelope import EnvelopeError, canonical, peek, sign, verify
 from core.network.identity import INBOX_PATH, base_url
 from core.network.inbox import BadBody, register
@@ -59,15 +60,20 @@ QR_PATH = re.compile(r"/v/([A-Za-z0-9_-]{1,32})/([A-Za-z0-9-]{1,32})")
 
 def _peer_by_prefix(value: str) -> Peer | None:
     """The active peer whose published prefix begins this key (never our own prefix: a key
-    with it is ours, and costs no query here)."""
+    with it is ours, and costs no query here). Peers whose prefixes overlap are refused
+    (core.network.claims); should two that were peered before that rule both match, the key
+    is sent to neither."""
     own = key_prefix()
     if own and value.startswith(own):
         return None
-    for peer in Peer.select().where(Peer.status == PEER_ACTIVE):
-        prefix = str(peer.doc.get("licence_key_prefix") or "")
-        if prefix and prefix != own and value.startswith(prefix):
-            return peer
-    return None
+    matches = [
+        peer
+        for peer in Peer.select().where(Peer.status == PEER_ACTIVE)
+        if (prefix := claims_of(peer.doc).key_prefix)
+        and not overlap(prefix, own)
+        and value.startswith(prefix)
+    ]
+    return matches[0] if len(matches) == 1 else None
 
 
 def issuer_of_key(typing_key: str) -> Peer | None:

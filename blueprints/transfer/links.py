@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core.network import outbox
+from core.network.claims import claims_of
 from core.network.client import AskFailed, ask
 from core.network.inbox import BadBody
 from core.steps import StepError
@@ -63,11 +64,10 @@ def peer_for_plate(plate: str) -> Peer | None:
     ours = Office.select().where((Office.is_local == True) & (Office.plate_prefix == prefix))  # noqa: E712
     if ours.exists():
         return None
-    for peer in _active_peers():
-        offices = peer.doc.get("offices", [])
-        if any(o.get("plate_prefix") == prefix for o in offices):
-            return peer
-    return None
+    # Peers whose plate prefixes overlap are refused (core.network.claims); should two that
+    # were peered before that rule both claim this one, neither is asked.
+    matches = [p for p in _active_peers() if prefix in claims_of(p.doc).plate_prefixes]
+    return matches[0] if len(matches) == 1 else None
 
 
 def link_of(case) -> TransferLink | None:

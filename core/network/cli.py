@@ -51,7 +51,8 @@ def add_peer(url):
     from .peers import PeerError, add_peer, fetch_candidate
 
     try:
-        candidate = fetch_candidate(url)
+        with db.connection_context():  # its claims are compared with ours and our peers'
+            candidate = fetch_candidate(url)
     except PeerError as exc:
         raise click.ClickException(str(exc)) from exc
     doc = candidate.document

@@ -2,6 +2,7 @@
 types the fingerprint the other city read out to them; suspended or removed by hand."""
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 
@@ -15,10 +16,13 @@ from models import (
     write_tx,
 )
 
-from . import http
+from . import http, identity
+from .claims import clashes
 from .envelope import EnvelopeError, peek, verify, verify_document
 from .identity import FORMAT
 from .keys import fingerprint, same_fingerprint
+
+log = logging.getLogger(__name__)
 
 
 class PeerError(Exception):
@@ -59,7 +63,24 @@ def fetch_candidate(url: str) -> Candidate:
         raise PeerError("unknown document format")
     if normalise_url(document.get("base_url")) != url:
         raise PeerError(f"the document names another address: {document.get('base_url')!r}")
+    refuse_clashes(document, url)
     return Candidate(url, document, kid)
+
+
+def clashes_beside(document: dict, url: str) -> list[str]:
+    """Where the document of the deployment at `url` claims what this deployment or another
+    peer (of any status: a suspended one may be resumed) claims (core.network.claims)."""
+    others = {"this deployment": identity.document()}
+    for peer in Peer.select().where(Peer.base_url != url):
+        others[peer.base_url] = peer.doc
+    return clashes(document, others)
+
+
+def refuse_clashes(document: dict, url: str) -> None:
+    """PeerError naming every clash of the document's claims, if any."""
+    found = clashes_beside(document, url)
+    if found:
+        raise PeerError("it claims what is not its own: " + "; ".join(found))
 
 
 def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
@@ -71,6 +92,7 @@ def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
     with write_tx():
         if Peer.get_or_none(Peer.base_url == candidate.url) is not None:
             raise PeerError("this deployment is a peer already")
+        refuse_clashes(candidate.document, candidate.url)  # a peer added meanwhile counts too
         peer = Peer.create(
             base_url=candidate.url,
             name=str(candidate.document.get("name", ""))[:100],
@@ -112,6 +134,10 @@ def refresh_document(peer: Peer) -> bool:
     if {k: v for k, v in document.items() if k != "iat"} == {
         k: v for k, v in peer.doc.items() if k != "iat"
     }:
+        return False
+    if found := clashes_beside(document, peer.base_url):
+        # Kept as it was confirmed: its new keys wait until it claims only its own again.
+        log.warning("not taking %s's new document: %s", peer.base_url, "; ".join(found))
         return False
     newest = max(document["keys"], key=lambda j: int(j.get("nbf", 0)))["kid"]
     with write_tx():

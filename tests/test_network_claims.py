@@ -1,0 +1,141 @@
+"""What a peer's document claims as its own (core.network.claims): a key prefix, offices and
+plate prefixes that overlap ours or another peer's, or an inbox away from its address, are
+refused when the peer is added and when its document is fetched again; peers that overlapped
+before the rule are sent nothing that both could claim."""
+
+import json
+import time
+
+import pytest
+
+from blueprints.licence import relay
+from blueprints.transfer import links
+from core.network import keys, peers
+from core.network.claims import clashes, inbox_at_home, overlap
+from core.network.envelope import sign_document
+from models import Peer, write_tx
+
+
+def doc(url="https://jg.weifang.example", prefix="WF", offices=(("370700", "鲁G"),), **more):
+    return {
+        "jiaoguan": 1,
+        "base_url": url,
+        "inbox": url + "/network/inbox",
+        "licence_key_prefix": prefix,
+        "offices": [{"code": code, "plate_prefix": plate} for code, plate in offices],
+        "keys": [],
+        **more,
+    }
+
+
+def test_prefixes_overlap_when_one_begins_the_other():
+    assert overlap("Q", "QD") and overlap("QD", "Q") and overlap("QD", "QD")
+    assert not overlap("QD", "QE") and not overlap("", "QD") and not overlap("QD", "")
+
+
+def test_every_shared_claim_is_named():
+    jinan = doc("https://jg.jinan.example", "JN", (("370100", "鲁A"),))
+    assert clashes(doc(), {"jinan": jinan}) == []
+    greedy = doc(prefix="J", offices=(("370100", "鲁G"), ("370701", "鲁A")))
+    found = clashes(greedy, {"jinan": jinan})
+    assert found == [
+        "licence key prefix 'J' overlaps jinan's",
+        "plate prefix '鲁A' overlaps jinan's",
+        "office 370100 is jinan's",
+    ]
+
+
+@pytest.mark.parametrize(
+    "inbox, home",
+    [
+        ("https://jg.weifang.example/network/inbox", True),
+        ("https://JG.weifang.example/network/inbox", True),
+        ("http://jg.weifang.example/network/inbox", False),
+        ("https://127.0.0.1:5432/network/inbox", False),
+        ("https://jg.weifang.example/admin", False),
+        ("https://jg.weifang.example/network/inbox?x=1", False),
+    ],
+)
+def test_the_inbox_is_at_the_deployments_own_address(inbox, home):
+    assert inbox_at_home({**doc(), "inbox": inbox}) is home
+    assert bool(clashes({**doc(), "inbox": inbox}, {})) is not home
+
+
+def test_a_candidate_overlapping_us_or_a_peer_is_refused(app, conn):
+    app.config["LICENCE_KEY_PREFIX"] = "QD"
+    with app.test_request_context(), conn():
+        with write_tx():
+            Peer.create(
+                base_url="https://jg.jinan.example",
+                city="济南",
+                fingerprint="x",
+                document=json.dumps(doc("https://jg.jinan.example", "JN", (("370100", "鲁A"),))),
+            )
+        assert peers.clashes_beside(doc(), "https://jg.weifang.example") == []
+        with pytest.raises(peers.PeerError, match="'Q' overlaps this deployment's"):
+            peers.refuse_clashes(doc(prefix="Q"), "https://jg.weifang.example")
+        with pytest.raises(peers.PeerError, match="'鲁A' overlaps https://jg.jinan.example's"):
+            peers.refuse_clashes(doc(offices=(("370799", "鲁A"),)), "https://jg.weifang.example")
+        # Its own document, fetched again, is not compared with itself.
+        jinan = Peer.get()
+        assert peers.clashes_beside(jinan.doc, jinan.base_url) == []
+
+
+def test_a_refreshed_document_that_claims_anothers_prefix_is_not_taken(
+    app, conn, monkeypatch, tmp_path
+):
+    """A trusted peer's new document, signed by its confirmed key, is still refused when it
+    takes up another city's key prefix: the document confirmed at peering stays."""
+    app.config["NETWORK_KEY_FOLDER"] = str(tmp_path / "weifang-keys")
+    with app.app_context():
+        key = keys.signing_key()  # Weifang's key, made in a folder of its own
+    url = "https://jg.weifang.example"
+    served = {}
+    monkeypatch.setattr(peers.http, "fetch_json", lambda asked: served[asked])
+    app.config["NETWORK_KEY_FOLDER"] = str(tmp_path / "our-keys")
+    with app.test_request_context(), conn():
+        with write_tx():
+            Peer.create(
+                base_url="https://jg.jinan.example",
+                city="济南",
+                fingerprint="x",
+                document=json.dumps(doc("https://jg.jinan.example", "JN", (("370100", "鲁A"),))),
+            )
+            weifang = Peer.create(
+                base_url=url,
+                city="潍坊",
+                fingerprint=key.kid,
+                document=json.dumps(doc(keys=[key.public_jwk()])),
+            )
+        served[url + "/.well-known/jiaoguan.json"] = sign_document(
+            doc(prefix="J", keys=[key.public_jwk()], iat=int(time.time())), [key]
+        )
+        assert not peers.refresh_document(weifang)
+        assert Peer.get_by_id(weifang.id).doc["licence_key_prefix"] == "WF"
+        peers._refreshed_at.clear()
+        served[url + "/.well-known/jiaoguan.json"] = sign_document(
+            doc(name="潍坊交管", keys=[key.public_jwk()], iat=int(time.time())), [key]
+        )
+        assert peers.refresh_document(weifang)
+        assert Peer.get_by_id(weifang.id).doc["name"] == "潍坊交管"
+
+
+def test_peers_that_overlapped_before_the_rule_are_sent_neither(app, conn):
+    with app.test_request_context(), conn():
+        with write_tx():
+            for url, prefix, plate in (
+                ("https://jg.a.example", "Q", "鲁H"),
+                ("https://jg.b.example", "QD", "鲁H"),
+                ("https://jg.c.example", "WF", "鲁G"),
+            ):
+                Peer.create(
+                    base_url=url,
+                    city="某市",
+                    fingerprint="x",
+                    document=json.dumps(doc(url, prefix, ((url[-12:], plate),))),
+                )
+        assert relay.issuer_of_key("QD123456") is None
+        assert relay.issuer_of_key("QE123456").base_url == "https://jg.a.example"
+        assert relay.issuer_of_key("WF123456").base_url == "https://jg.c.example"
+        assert links.peer_for_plate("鲁H12345") is None
+        assert links.peer_for_plate("鲁G12345").base_url == "https://jg.c.example"
