@@ -4,6 +4,7 @@ log or a forged checkpoint is refused by Jinan with an alert on both sides. Jina
 PostgreSQL when TEST_DATABASE_URL points at it."""
 
 import base64
+import json
 import threading
 import time
 import uuid
@@ -222,3 +223,59 @@ def test_a_stop_ends_the_witness_loop_during_its_pause(monkeypatch):
     stopping.set()
     loop.join(timeout=30)
     assert not loop.is_alive() and rounds == [1] and result == {"peer": "ok"}
+
+
+def test_an_answer_nobody_foresaw_is_that_witness_bad_answer(app, client, make, conn, monkeypatch):
+    """A witness's answer is untrusted input: a refusal whose body is not an object, a
+    cosignature signed for a time far from now (a year 2^62 crashed the round), or anything
+    else that cannot be handled is that witness's bad answer, and the witnesses after it are
+    asked all the same."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from joserfc.jwk import OKPKey
+
+    from core.auditlog.cosign import cosign
+    from models import AuditCheckpoint, Peer, write_tx
+
+    from .test_audit import _some_events, integrate_now
+
+    _some_events(make, client, n=1)
+    integrate_now(app)
+    private = Ed25519PrivateKey.generate()
+    jwk = OKPKey.import_key(private).as_dict(private=False)
+    answers = {}
+
+    def ask(peer, checkpoint, old):
+        return "m-1", answers[peer.base_url](checkpoint)
+
+    def cosigned_at(stamp):
+        def answer(checkpoint):
+            name = cosigner_name("https://jg.c.example")
+            line = cosign(note_text(checkpoint.note), name, private, stamp)
+            return {"type": "ack", "body": {"cosignature": line}}
+
+        return answer
+
+    answers["https://jg.a.example"] = lambda checkpoint: {
+        "type": "refusal",
+        "reason": "x",
+        "body": [1],
+    }
+    answers["https://jg.b.example"] = cosigned_at(2**62)
+    answers["https://jg.c.example"] = cosigned_at(int(time.time()))
+    monkeypatch.setattr(witness_loop, "_ask", ask)
+    with app.app_context(), conn():
+        with write_tx():
+            for url in answers:
+                Peer.create(
+                    base_url=url,
+                    city="某市",
+                    fingerprint="x",
+                    document=f'{{"keys": [{json.dumps(jwk)}]}}',
+                )
+        outcome = witness_loop.witness_round()
+        assert outcome == {
+            "https://jg.a.example": "x",
+            "https://jg.b.example": "bad_answer",
+            "https://jg.c.example": "cosigned",
+        }
+        assert AuditCheckpoint.latest() is not None

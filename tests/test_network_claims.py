@@ -139,3 +139,12 @@ def test_peers_that_overlapped_before_the_rule_are_sent_neither(app, conn):
         assert relay.issuer_of_key("WF123456").base_url == "https://jg.c.example"
         assert links.peer_for_plate("鲁H12345") is None
         assert links.peer_for_plate("鲁G12345").base_url == "https://jg.c.example"
+
+
+def test_messages_go_to_the_inbox_at_the_peers_own_address():
+    """A peer added before the rule may name an inbox elsewhere (inside our network, say):
+    messages still go to its own address."""
+    peer = Peer(
+        base_url="https://jg.weifang.example", document=json.dumps(doc(inbox="http://10.0.0.1/x"))
+    )
+    assert peers.inbox_of(peer) == "https://jg.weifang.example/network/inbox"

@@ -32,9 +32,9 @@ from core.audit import audit, client_addr
 from core.network import http, keys
 from core.network.claims import claims_of, overlap
 from core.network.envelope import EnvelopeError, canonical, peek, sign, verify
-from core.network.identity import INBOX_PATH, base_url
+from core.network.identity import base_url
 from core.network.inbox import BadBody, register
-from core.network.peers import normalise_url, verify_from
+from core.network.peers import inbox_of, normalise_url, verify_from
 from models import PEER_ACTIVE, Peer, ShareCode, User, utcnow, write_tx
 from rules import licencecode
 from rules.validators import mask_id
@@ -337,7 +337,7 @@ def checker_ref(checker: User) -> str:
 def _ask(peer: Peer, payload: dict) -> dict:
     """Send the check and return the verified claims of the issuer's statement. Raises
     http.Unreachable or EnvelopeError (its reason: bad_signature, or the issuer's refusal)."""
-    inbox = peer.doc.get("inbox") or peer.base_url + INBOX_PATH
+    inbox = inbox_of(peer)
     timeout = current_app.config["NETWORK_CHECK_TIMEOUT_SECONDS"]
     _, text = http.post_jose(inbox, sign(payload, keys.signing_key()), timeout=timeout)
     reply = verify_from(peer, text.strip())

@@ -23,6 +23,7 @@ the log needs the answer, and a witness that is down is simply asked again next 
 
 import base64
 import datetime as dt
+import logging
 import time
 import uuid
 
@@ -30,10 +31,10 @@ from flask import current_app
 
 from core.network import http, keys
 from core.network.envelope import EnvelopeError, sign
-from core.network.identity import INBOX_PATH, base_url
+from core.network.identity import base_url
 from core.network.inbox import BadBody, Refused, register
 from core.network.journal import record
-from core.network.peers import normalise_url, verify_from
+from core.network.peers import inbox_of, normalise_url, verify_from
 from models import (
     ALERT_LOG,
     ALERT_WITNESS,
@@ -51,6 +52,8 @@ from rules import merkle
 from .cosign import cosign, cosigner_name, verify_cosignature
 from .log import consistency_proof
 from .note import Checkpoint, NoteError, open_note, verifier_key
+
+log = logging.getLogger(__name__)
 
 WITNESS_TYPE = "checkpoint_cosign"
 MAX_NOTE = 4000
@@ -239,7 +242,7 @@ def _ask(peer: Peer, checkpoint: AuditCheckpoint, old: int) -> tuple[str, dict]:
             "proof": [base64.b64encode(h).decode() for h in proof],
         },
     }
-    inbox = peer.doc.get("inbox") or peer.base_url + INBOX_PATH
+    inbox = inbox_of(peer)
     timeout = current_app.config["NETWORK_TIMEOUT_SECONDS"]
     _, text = http.post_jose(inbox, sign(payload, keys.signing_key()), timeout=timeout)
     reply = _verified_answer(text.strip(), peer)
@@ -271,10 +274,12 @@ def request_cosignature(peer: Peer, checkpoint: AuditCheckpoint | None = None) -
             return "unreachable"
         except EnvelopeError:
             return "bad_answer"
+        body = reply.get("body")
+        body = body if isinstance(body, dict) else {}
         if reply.get("type") == "ack":
-            return _store(peer, checkpoint, reply.get("body") or {})
+            return _store(peer, checkpoint, body)
         reason = str(reply.get("reason", ""))[:40]
-        theirs = (reply.get("body") or {}).get("size")
+        theirs = body.get("size")
         if reason == "witness_size_mismatch" and isinstance(theirs, int) and theirs != old:
             if attempt == 0 and 0 <= theirs <= checkpoint.tree_size:
                 old = theirs  # the witness saw another size of ours: prove from that one
@@ -303,6 +308,9 @@ def _store(peer: Peer, checkpoint: AuditCheckpoint, body: dict) -> str:
         stamp = verify_cosignature(line, note_text(checkpoint.note), name, _publics(peer))
     except NoteError:
         return "bad_answer"
+    # A witness cosigns as it answers: a time far from ours is not a cosignature of now.
+    if abs(stamp - time.time()) > current_app.config["NETWORK_CLOCK_SKEW_SECONDS"]:
+        return "bad_answer"
     with write_tx():
         AuditCosignature.insert(
             checkpoint=checkpoint,
@@ -319,7 +327,17 @@ def witness_round() -> dict[str, str]:
     """Ask every active peer to cosign our newest checkpoint: {peer url: what came of it}."""
     checkpoint = AuditCheckpoint.latest()
     peers = Peer.select().where(Peer.status == PEER_ACTIVE).order_by(Peer.base_url)
-    return {peer.base_url: request_cosignature(peer, checkpoint) for peer in peers}
+    return {peer.base_url: _one_witness(peer, checkpoint) for peer in peers}
+
+
+def _one_witness(peer: Peer, checkpoint) -> str:
+    """One peer's outcome of a round. An answer nobody foresaw is that peer's bad answer: it
+    must not keep the peers after it from being asked."""
+    try:
+        return request_cosignature(peer, checkpoint)
+    except Exception:  # noqa: BLE001 - a peer's answer is untrusted input
+        log.exception("witness %s: an answer that could not be handled", peer.base_url)
+        return "bad_answer"
 
 
 def run_witness(interval: float = 10.0, stop=lambda: False, once: bool = False) -> dict:

@@ -17,6 +17,7 @@ from .envelope import EnvelopeError, sign
 from .identity import base_url
 from .journal import record
 from .outbox import _verified_answer
+from .peers import inbox_of
 
 
 class AskFailed(Exception):
@@ -46,7 +47,7 @@ def ask(recipient: str, type_: str, body: dict) -> dict:
         "body": body,
     }
     token = sign(payload, keys.signing_key())
-    inbox = peer.doc.get("inbox") or peer.base_url + "/network/inbox"
+    inbox = inbox_of(peer)
     try:
         _, text = http.post_jose(inbox, token)
         reply = _verified_answer(text.strip(), peer)

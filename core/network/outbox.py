@@ -36,7 +36,7 @@ from . import http, keys
 from .envelope import EnvelopeError, canonical, sign
 from .identity import base_url
 from .journal import record
-from .peers import verify_from
+from .peers import inbox_of, verify_from
 
 BACKOFF_FIRST = dt.timedelta(seconds=10)
 BACKOFF_MAX = dt.timedelta(hours=1)
@@ -214,7 +214,7 @@ def deliver_envelope(message: OutboxMessage) -> Outcome:
         "body": json.loads(message.body),
     }
     token = sign(payload, keys.signing_key())
-    inbox = peer.doc.get("inbox") or peer.base_url + "/network/inbox"
+    inbox = inbox_of(peer)
     try:
         _, text = http.post_jose(inbox, token)
     except http.Unreachable as exc:

@@ -19,7 +19,7 @@ from models import (
 from . import http, identity
 from .claims import clashes
 from .envelope import EnvelopeError, peek, verify, verify_document
-from .identity import FORMAT
+from .identity import FORMAT, INBOX_PATH
 from .keys import fingerprint, same_fingerprint
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,13 @@ def fetch_candidate(url: str) -> Candidate:
         raise PeerError(f"the document names another address: {document.get('base_url')!r}")
     refuse_clashes(document, url)
     return Candidate(url, document, kid)
+
+
+def inbox_of(peer: Peer) -> str:
+    """Where messages to the peer are posted: the inbox at its own address, whatever its
+    document names (core.network.claims refuses a document naming another; a peer added before
+    that rule may have)."""
+    return peer.base_url + INBOX_PATH
 
 
 def clashes_beside(document: dict, url: str) -> list[str]:
