@@ -104,6 +104,35 @@ def test_a_peer_that_does_not_answer_gives_undetermined_never_invalid(client, ma
         assert [r.result for r in rows] == ["undetermined"] * 3
 
 
+def test_a_stranger_typing_another_citys_keys_is_stopped_here(client, conn, monkeypatch):
+    """Each relayed guess costs a message, a worker's wait and a row in both cities' logs: a
+    client whose relays found nothing CLIENT_FAILURES times is refused here, without asking
+    the issuer and without a row per attempt, and so are its checks of our own licences."""
+    from blueprints.licence import checks
+
+    monkeypatch.setattr(checks, "CLIENT_FAILURES", 3)
+    with conn():
+        add_peer("QD")
+    for n in range(3):
+        response = client.get(f"/verify/check?key=QD12345{n}&code=123456")
+        assert verdict(response) == "undetermined"
+    asked = []
+    monkeypatch.setattr(relay, "_ask", lambda peer, payload: asked.append(payload))
+    for path in (
+        "/verify/check?key=QD123459&code=123456",
+        "/api/v1/licence-check?key=QD123459&code=123456",
+        "/verify/share?code=QD123459&last6=123456",
+    ):
+        response = client.get(path)
+        said = response.get_json()["verdict"] if "/api/" in path else verdict(response)
+        assert said == "throttled"
+    assert asked == []
+    assert verdict(client.get("/verify/check?key=ABCDEFGH&code=123456")) == "throttled"
+    with conn():
+        rows = AuditEvent.select().where(AuditEvent.action == "licence.check_relayed")
+        assert rows.count() == 3
+
+
 def test_our_json_answer_carries_our_signed_statement(client, make, app):
     el = make.elicence(points=4)
     response = client.get(f"/api/v1/licence-check?key={el.typing_key}&code={typed_code(el)}")

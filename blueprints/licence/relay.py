@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 import uuid
@@ -376,9 +377,21 @@ def _remote_record(view: dict | None) -> RemoteRecord | None:
     )
 
 
+# A relayed check that found nothing: counted against this client here as an unknown licence
+# is (checks.CLIENT_FAILURES), so that a stranger typing keys of another city's prefix is
+# stopped here, before each guess costs a message, a worker's wait and a row in both logs.
+FAILED_RELAYS = frozenset({"invalid", "throttled", UNDETERMINED})
+
+
 def relay_check(peer: Peer, check: dict, checker: User | None) -> RelayedResult:
     """Check another city's licence at its issuer, now: the issuer's signed verdict, or
-    `undetermined` when it cannot be reached in time or its answer does not verify."""
+    `undetermined` when it cannot be reached in time or its answer does not verify. A client
+    locked here for too many failed look-ups is refused without asking nor logging (a flood
+    adds no row per attempt, as in checks.check_code)."""
+    lock = checks.client_locked()
+    if lock:
+        wait = max(1, math.ceil((lock - utcnow()).total_seconds()))
+        return RelayedResult("throttled", peer, retry_after=wait, reason="client")
     message_id = str(uuid.uuid4())
     body = {
         **check,
@@ -413,6 +426,8 @@ def relay_check(peer: Peer, check: dict, checker: User | None) -> RelayedResult:
             claims=claims,
         )
     with write_tx():
+        if result.verdict in FAILED_RELAYS:
+            checks.count_client_failure()
         audit(
             "licence.check_relayed",
             None,
