@@ -28,6 +28,28 @@ def test_strangers_from_many_networks_are_audited_at_most_twenty_times_a_window(
         assert after - before == inbox.STRANGER_AUDITS
 
 
+def test_a_peers_refused_messages_are_audited_up_to_a_cap_a_window(app, conn, monkeypatch):
+    """A trusted peer sending the same bad message in a loop: its first PEER_REFUSAL_AUDITS
+    refusals of a window are audited, the rest only counted; another peer's still are."""
+    from core.network import inbox
+
+    monkeypatch.setattr(inbox, "PEER_REFUSAL_AUDITS", 3)
+    loop = {"from": "https://jg.loop.example", "type": "nonsense"}
+    with conn():
+        before = AuditEvent.select().where(AuditEvent.action == "network.refused").count()
+    with app.test_request_context(), conn():
+        for n in range(6):
+            assert inbox.refuse("unknown_type", {**loop, "id": f"m{n}"})[0] >= 400
+        inbox.refuse("unknown_type", {**loop, "from": "https://jg.other.example", "id": "o"})
+    with conn():
+        refused = AuditEvent.select().where(AuditEvent.action == "network.refused")
+        windows = RefusedCheck.select().where(RefusedCheck.kind == "inbox_peer")
+        counted = sum(w.count for w in windows)
+        if windows.count() == 2:  # (a window that ended in the middle would start the cap again)
+            assert refused.count() - before == 3 + 1
+    assert counted == 7
+
+
 def test_a_chunked_body_over_the_limit_is_read_only_up_to_it(app, client, conn):
     """A body sent in chunks states no length beforehand: the inbox reads one byte past its
     limit, no more, and refuses it as too large (signed, like every refusal)."""

@@ -154,6 +154,9 @@ def well_formed(payload: dict) -> bool:
 # Strangers' refusals audited in one window (models.security.REFUSED_WINDOW) across all
 # networks: past it they are only counted, however many networks the senders use.
 STRANGER_AUDITS = 20
+# A trusted peer's refused messages audited in one window; past it they are only counted (a
+# peer that sends the same bad message in a loop, or means to, does not fill the log either).
+PEER_REFUSAL_AUDITS = 100
 
 
 def _stranger_audited() -> bool:
@@ -166,6 +169,13 @@ def _stranger_audited() -> bool:
     return first and RefusedCheck.count_one("inbox_all", 0) <= STRANGER_AUDITS
 
 
+def _peer_refusal_audited(sender: str) -> bool:
+    """Count a peer's refused message; True while at most PEER_REFUSAL_AUDITS of its refusals
+    are audited in this window, this one included. Run in the refusal's transaction."""
+    peer_digest = zlib.crc32(sender.encode()) & 0x7FFFFFFF
+    return RefusedCheck.count_one("inbox_peer", peer_digest) <= PEER_REFUSAL_AUDITS
+
+
 def refuse(
     reason: str, payload: dict, detail: str = "", body=None, also=None, stranger: bool = False
 ) -> tuple[int, str]:
@@ -176,11 +186,12 @@ def refuse(
     client network (an IPv4 address, an IPv6 /64) and window, at most STRANGER_AUDITS times a
     window in all, and otherwise only counted (RefusedCheck): anyone can post to the inbox,
     and the audit log, which the peers witness and which never shrinks, is not theirs to fill.
+    A peer's refusals are audited up to PEER_REFUSAL_AUDITS a window, then only counted.
     """
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        if not stranger or _stranger_audited():
+        if _stranger_audited() if stranger else _peer_refusal_audited(sender):
             record(
                 "network.refused",
                 peer_url=sender,
