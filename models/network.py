@@ -5,6 +5,7 @@ Each city runs its own deployment; these tables hold what one deployment knows o
 keys are files in its instance folder, and a peer's public keys are its published document.
 """
 
+import datetime as dt
 import json
 
 from peewee import CharField, DateTimeField, IntegerField, TextField
@@ -57,7 +58,9 @@ class InboxMessage(BaseModel):
 
     The pair (sender, message_id) is the idempotency key: the same message again gets this
     same answer, and its handler does not run twice. `digest` tells a true retry (same type
-    and body) from a different message reusing the id (refused).
+    and body) from a different message reusing the id (refused). The body itself is not kept
+    (`body` stays "{}"): bodies carry sellers' ID numbers, licence codes and checkers'
+    addresses, and nothing reads them once the handler ran.
     """
 
     sender = CharField(max_length=200)
@@ -72,6 +75,13 @@ class InboxMessage(BaseModel):
 
     class Meta:
         indexes = ((("sender", "message_id"), True),)
+
+    @classmethod
+    def prune(cls, types: tuple[str, ...], older_than: dt.timedelta) -> int:
+        """Delete the messages of these types received longer ago than `older_than`
+        (core.network.inbox.prune_forgotten)."""
+        cutoff = utcnow() - older_than
+        return cls.delete().where(cls.type.in_(types) & (cls.received_at < cutoff)).execute()
 
 
 class OutboxMessage(BaseModel):

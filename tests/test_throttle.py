@@ -224,10 +224,43 @@ def test_prune_deletes_only_spent_counters(runner, conn):
             RefusedCheck.create(kind=kind, object_id=1, window_start=at, first_at=at, last_at=at)
     result = runner.invoke(args=["db", "prune"])
     assert result.exit_code == 0, result.output
-    assert "deleted 2 spent throttles and 2 strangers' counters" in result.output
+    assert "deleted 2 spent throttles, 2 strangers' counters and 0 received" in result.output
     with conn():
         assert sorted(t.key for t in Throttle.select()) == ["locked", "recent"]
         assert sorted((r.kind, r.last_at == now) for r in RefusedCheck.select()) == [
             ("inbox", True),
             ("licence", False),
         ]
+
+
+def test_prune_forgets_relayed_checks_after_a_day(runner, conn):
+    """A relayed licence check's record (its answer holds what the check returned) is deleted
+    after a day; messages that may be sent again (the outbox's) stay, as their id is what
+    keeps a second delivery from acting twice."""
+    import datetime as dt
+
+    from models import InboxMessage, utcnow
+
+    now = utcnow()
+    with conn():
+        for n, (kind, at) in enumerate(
+            (
+                ("licence_check", now - dt.timedelta(days=2)),
+                ("licence_check", now - dt.timedelta(hours=1)),
+                ("transfer.opened", now - dt.timedelta(days=400)),
+            )
+        ):
+            InboxMessage.create(
+                sender="https://jg.example",
+                message_id=f"m{n}",
+                type=kind,
+                digest="0" * 64,
+                outcome="ack",
+                answer="token",
+                received_at=at,
+            )
+    result = runner.invoke(args=["db", "prune"])
+    assert result.exit_code == 0, result.output
+    assert "and 1 received messages" in result.output
+    with conn():
+        assert sorted(m.message_id for m in InboxMessage.select()) == ["m1", "m2"]

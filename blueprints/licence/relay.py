@@ -224,7 +224,9 @@ def _origin(body: dict, peer: Peer) -> Origin:
     )
 
 
-@register(CHECK_TYPE)
+# A relayed check is asked once (never from the outbox), and its answer holds what the check
+# returned (a licence number, a name): kept a day for the record of the exchange, then deleted.
+@register(CHECK_TYPE, forget_after=dt.timedelta(days=1))
 def answer_check(body: dict, peer: Peer) -> dict:
     """A check relayed by a peer: the same check as our own verifier's, with the same
     once-only rule and throttles (counted per relaying deployment and client address), and a

@@ -6,6 +6,7 @@ in one transaction, and the same message again gets the stored answer without ru
 handler. A refusal changes nothing but the audit log.
 """
 
+import datetime as dt
 import hashlib
 import time
 import uuid
@@ -89,22 +90,35 @@ class Handler:
     type: str
     handle: Callable[[dict, Peer], dict]
     journal: bool = True
+    # How long a received message of this type is kept (its id, digest and answer), when not
+    # for ever: a type its sender never sends twice, whose answers say what should not stay
+    # (flask db prune deletes them; a copy older than the clock skew is refused by its time).
+    forget_after: dt.timedelta | None = None
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def register(type_: str, journal: bool = True):
+def register(type_: str, journal: bool = True, forget_after: dt.timedelta | None = None):
     """Decorator: the function handles messages of `type_` (one handler per type)."""
 
     def decorator(func):
         """Record the handler under its type."""
         if type_ in HANDLERS or type_ in ANSWER_TYPES:
             raise ValueError(f"a handler for {type_!r} exists already")
-        HANDLERS[type_] = Handler(type_, func, journal)
+        HANDLERS[type_] = Handler(type_, func, journal, forget_after)
         return func
 
     return decorator
+
+
+def prune_forgotten() -> int:
+    """Delete the received messages whose type keeps them for a while only (Handler)."""
+    return sum(
+        InboxMessage.prune((h.type,), h.forget_after)
+        for h in HANDLERS.values()
+        if h.forget_after is not None
+    )
 
 
 @register("ping")
@@ -271,8 +285,7 @@ def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
             sender=peer.base_url,
             message_id=payload["id"],
             type=payload["type"],
-            digest=digest(payload),
-            body=canonical(payload["body"]).decode(),
+            digest=digest(payload),  # the body is not kept (models.network.InboxMessage)
             outcome="ack",
             answer=token,
         )
