@@ -1,5 +1,5 @@
 """What a deployment's document claims as its own, and the rule that no two deployments of the
-network claim the same (docs/DESIGN.md, "The network").
+network claim the same (docs/DESIGN.md#between-deployments-the-network).
 
 A document claims three things that route traffic to it: the first characters of its licence
 keys and share codes (a typed check of such a key is sent there), its offices' codes and plate
