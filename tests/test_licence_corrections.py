@@ -95,20 +95,40 @@ def test_clerk_corrects_a_record_with_a_reason(make, app, conn):
     assert field_error(page(client.post(url, data=bad_date), 422), "correction-value")
 
 
-def test_cancelling_a_licence_asks_first(make, app, conn):
+@pytest.mark.parametrize(
+    "action, reason, words",
+    [("cancelled", "本人申请注销", "注销"), ("revoked", "醉驾，依法吊销", "吊销")],
+)
+def test_cancelling_or_revoking_a_licence_asks_first(make, app, conn, action, reason, words):
     record = make.licence_record()
     clerk = make.staff("licence_clerk")
     client = app.test_client()
     make.login(client, clerk)
     url = f"/licence/records/{record.id}/status"
-    data = {"action": "cancelled", "reason": "本人申请注销"}
+    data = {"action": action, "reason": reason}
     soup = page(client.post(url, data=data))
-    assert soup.find(id="confirm-form") and "本人申请注销" in soup.get_text()
+    assert soup.find(id="confirm-form") and reason in soup.get_text()
+    assert words in soup.find("h1").get_text()
     with conn():
         assert LicenceRecord.get_by_id(record.id).status == "valid"
     assert client.post(url, data={**data, "confirmed": "yes"}).status_code == 303
     with conn():
-        assert LicenceRecord.get_by_id(record.id).status == "cancelled"
+        assert LicenceRecord.get_by_id(record.id).status == action
+
+
+def test_a_revoked_licence_is_not_restored(make, app, conn):
+    """A revocation (吊销) ends the licence: the clerk may cancel it in the end, never make it
+    valid again (its holder applies anew once the ban is over)."""
+    record = make.licence_record(status="revoked")
+    client = app.test_client()
+    make.login(client, make.staff("licence_clerk"))
+    soup = page(client.get(f"/licence/records/{record.id}"))
+    offered = {o["value"] for o in soup.select("select[name=action] option") if o["value"]}
+    assert offered == {"cancelled"}
+    undo = {"action": "valid", "reason": "误操作"}
+    client.post(f"/licence/records/{record.id}/status", data=undo)
+    with conn():
+        assert LicenceRecord.get_by_id(record.id).status == "revoked"
 
 
 def test_name_correction_walked_from_citizen_to_clerk_and_back(make, app, conn):

@@ -26,8 +26,27 @@ from .labels import CORRECTABLE_FIELDS, STATUS_LABELS
 PAGE = 25
 LONG_NUMBER = re.compile(r"[0-9Xx]{11,}")
 
-# The status a record never leaves (RECORD_STATUS): asked for confirmation first.
-FINAL_ACTIONS = {"cancelled"}
+# The statuses a record is never restored from (RECORD_STATUS): asked for confirmation first,
+# with the words of each.
+FINAL_ACTIONS = {
+    "cancelled": (
+        _l("Cancel the licence?"),
+        _l(
+            "Cancelling the licence of %(name)s is final: it can never be restored, and the "
+            "holder must apply for a new licence to drive again."
+        ),
+        _l("Yes, cancel the licence"),
+    ),
+    "revoked": (
+        _l("Revoke the licence?"),
+        _l(
+            "Revoking the licence of %(name)s cannot be undone here: it is never restored, and "
+            "the holder may apply for a new licence only once the ban that the revocation "
+            "carries is over."
+        ),
+        _l("Yes, revoke the licence"),
+    ),
+}
 ACTIONS = {
     "suspended": _l("Suspend"),
     "revoked": _l("Revoke"),
@@ -121,16 +140,13 @@ def record_status(record_id: int):
     context = record_context(record, status_form=form)
     if form.validate_on_submit():
         if form.action.data in FINAL_ACTIONS and not confirmed():
+            title, message, button = FINAL_ACTIONS[form.action.data]
             return confirmation_page(
-                title=_("Cancel the licence?"),
-                message=_(
-                    "Cancelling the licence of %(name)s is final: it can never be restored, "
-                    "and the holder must apply for a new licence to drive again.",
-                    name=record.name,
-                ),
+                title=str(title),
+                message=message % {"name": record.name},
                 details=[_("Reason: %(reason)s", reason=form.reason.data.strip())],
                 back=url_for("licence.record", record_id=record.id),
-                button=_("Yes, cancel the licence"),
+                button=str(button),
             )
         try:
             service.set_record_status(

@@ -34,14 +34,16 @@ from .labels import ISSUE_REASONS, NEXT_STEPS
 from .notices import tell_issued, tell_status
 from .origin import key_prefix
 
-# The clerk's actions on a record's status (restore brings it back to good standing).
+# The clerk's actions on a record's status (restore brings it back to good standing). A
+# revoked licence (吊销) is not restored: its holder may apply for a new one once the ban the
+# revocation carries is over; it is only cancelled (注销) in the end.
 RECORD_STATUS = StateMachine(
     "licence_record",
     "status",
     {
         "valid": {"suspended", "revoked", "cancelled"},
         "suspended": {"valid", "revoked", "cancelled"},
-        "revoked": {"valid", "cancelled"},
+        "revoked": {"cancelled"},
         "points_full": {"valid", "suspended", "revoked", "cancelled"},
         "overdue_review": {"valid", "suspended", "revoked", "cancelled"},
         "expired": {"valid", "cancelled"},
