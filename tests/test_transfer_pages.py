@@ -281,6 +281,31 @@ def test_an_impossible_invoice_date_is_said_in_the_first_round(make, as_user, co
         assert TransferCase.select().count() == 0
 
 
+def test_a_car_of_a_suspended_peers_city_is_not_taken_for_our_copy(make, as_user, conn):
+    """A car registered in a city whose exchange is suspended here: the buyer is told so, not
+    that the seller has no account (our copy of the car, from an earlier sale, is not it)."""
+    import json
+
+    from models import PEER_SUSPENDED, Peer
+
+    w = make.transfer_world()
+    with conn():
+        Peer.create(
+            base_url="https://jg.jinan.example",
+            city="济南",
+            fingerprint="x",
+            status=PEER_SUSPENDED,
+            document=json.dumps(
+                {"offices": [{"code": w.origin.code, "plate_prefix": w.origin.plate_prefix}]}
+            ),
+        )
+    soup = page(as_user(w.buyer).post("/transfer/new", data=invoice_form(w)), 422)
+    said = soup.select_one(".form-error").get_text()
+    assert "济南" in said and "暂停" in said
+    with conn():
+        assert TransferCase.select().count() == 0
+
+
 def test_market_issues_the_invoice_for_a_registered_buyer(make, as_user, conn):
     w = make.transfer_world()
     market = as_user(w.market_clerk)

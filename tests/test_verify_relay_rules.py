@@ -80,8 +80,32 @@ def test_keys_and_links_go_to_the_peer_that_issued_them(app, make, conn):
         assert (found[0].base_url, found[1], found[2]) == (PEER_URL, "abcDEF_12", "A" * 20)
         assert relay.qr_target(f"https://jg.example.test/v/h1/{'B' * 20}") == (None, "h1", "B" * 20)
         assert relay.qr_target("https://elsewhere.example/v/h1/code") is None
+        # A suspended peer's keys are still its own (relay_check does not ask it).
         Peer.update(status=PEER_SUSPENDED).execute()
-        assert relay.issuer_of_key("QD123456") is None  # a suspended peer is not asked
+        assert relay.issuer_of_key("QD123456").base_url == peer.base_url
+        assert relay.qr_target(f"{PEER_URL}/v/abcDEF_12/{'A' * 20}")[0].base_url == PEER_URL
+
+
+def test_a_suspended_peers_licence_is_undetermined_never_invalid(client, conn, monkeypatch):
+    """While exchange with its city is suspended here, its licence cannot be checked: the
+    verdict says so (undetermined), as for a city that does not answer, and the city is not
+    asked; a key of nobody's prefix stays invalid."""
+    asked = []
+    monkeypatch.setattr(relay, "_ask", lambda peer, payload: asked.append(payload))
+    with conn():
+        add_peer("QD")
+        Peer.update(status=PEER_SUSPENDED).execute()
+    assert verdict(client.get("/verify/check?key=QD123456&code=123456")) == "undetermined"
+    link = f"{PEER_URL}/v/abcDEF_12/{'A' * 20}"
+    assert verdict(client.get("/verify/check", query_string={"key": link})) == "undetermined"
+    assert verdict(client.get("/verify/share?code=QD123456&last6=123456")) == "undetermined"
+    api = client.get("/api/v1/licence-check?key=QD123456&code=123456").get_json()
+    assert api["verdict"] == "undetermined" and api["reason"] == "suspended"
+    assert asked == []
+    assert verdict(client.get("/verify/check?key=WF123456&code=123456")) == "invalid"
+    with conn():
+        rows = AuditEvent.select().where(AuditEvent.action == "licence.check_relayed")
+        assert {r.detail_dict["reason"] for r in rows} == {"suspended"}
 
 
 def test_a_peer_that_does_not_answer_gives_undetermined_never_invalid(client, make, conn):

@@ -36,7 +36,7 @@ from core.network.envelope import EnvelopeError, canonical, peek, sign, verify
 from core.network.identity import base_url
 from core.network.inbox import BadBody, register
 from core.network.peers import inbox_of, normalise_url, verify_from
-from models import PEER_ACTIVE, Peer, ShareCode, User, utcnow, write_tx
+from models import Peer, ShareCode, User, utcnow, write_tx
 from rules import licencecode
 from rules.validators import mask_id
 
@@ -60,16 +60,17 @@ QR_PATH = re.compile(r"/v/([A-Za-z0-9_-]{1,32})/([A-Za-z0-9-]{1,32})")
 
 
 def _peer_by_prefix(value: str) -> Peer | None:
-    """The active peer whose published prefix begins this key (never our own prefix: a key
-    with it is ours, and costs no query here). Peers whose prefixes overlap are refused
-    (core.network.claims); should two that were peered before that rule both match, the key
-    is sent to neither."""
+    """The peer whose published prefix begins this key (never our own prefix: a key with it is
+    ours, and costs no query here). A suspended peer is named too: its licences are not
+    checked while it is, which is `undetermined`, never the `invalid` of a key nobody issued.
+    Peers whose prefixes overlap are refused (core.network.claims); should two that were
+    peered before that rule both match, the key is sent to neither."""
     own = key_prefix()
     if own and value.startswith(own):
         return None
     matches = [
         peer
-        for peer in Peer.select().where(Peer.status == PEER_ACTIVE)
+        for peer in Peer.select()
         if (prefix := claims_of(peer.doc).key_prefix)
         and not overlap(prefix, own)
         and value.startswith(prefix)
@@ -109,14 +110,14 @@ def _qr_parts(text: str, base: str) -> tuple[str, str] | None:
 
 
 def qr_target(text: str) -> tuple[Peer | None, str, str] | None:
-    """Whose licence QR link this is: (None, handle, code) for ours, (peer, handle, code) for an
-    active peer's, None for anything else."""
+    """Whose licence QR link this is: (None, handle, code) for ours, (peer, handle, code) for a
+    peer's (a suspended one's too: see _peer_by_prefix), None for anything else."""
     if not text or "/v/" not in text:
         return None
     found = _qr_parts(text, current_app.config["PUBLIC_BASE_URL"])
     if found:
         return None, *found
-    for peer in Peer.select().where(Peer.status == PEER_ACTIVE):
+    for peer in Peer.select():
         found = _qr_parts(text, peer.base_url)
         if found:
             return peer, *found
@@ -385,6 +386,27 @@ def _remote_record(view: dict | None) -> RemoteRecord | None:
 FAILED_RELAYS = frozenset({"invalid", "throttled", UNDETERMINED})
 
 
+def _asked(peer: Peer, payload: dict) -> RelayedResult:
+    """The issuer's verified verdict, or `undetermined` and why there is none."""
+    try:
+        claims = _ask(peer, payload)
+    except http.Unreachable:
+        return RelayedResult(UNDETERMINED, peer, reason="unreachable")
+    except EnvelopeError as exc:
+        return RelayedResult(UNDETERMINED, peer, reason=exc.reason)
+    token = claims.pop("_token")
+    checked = str(claims.get("checked_at", "")).rstrip("Z")
+    return RelayedResult(
+        verdict=str(claims.get("verdict", UNDETERMINED)),
+        issuer=peer,
+        checked_at=dt.datetime.fromisoformat(checked) if checked else utcnow(),
+        record=_remote_record(claims.get("licence")),
+        retry_after=int(claims.get("retry_after", 0)),
+        statement=token,
+        claims=claims,
+    )
+
+
 def relay_check(peer: Peer, check: dict, checker: User | None) -> RelayedResult:
     """Check another city's licence at its issuer, now: the issuer's signed verdict, or
     `undetermined` when it cannot be reached in time or its answer does not verify. A client
@@ -409,24 +431,11 @@ def relay_check(peer: Peer, check: dict, checker: User | None) -> RelayedResult:
         "iat": int(time.time()),
         "body": body,
     }
-    try:
-        claims = _ask(peer, payload)
-    except http.Unreachable:
-        result = RelayedResult(UNDETERMINED, peer, reason="unreachable")
-    except EnvelopeError as exc:
-        result = RelayedResult(UNDETERMINED, peer, reason=exc.reason)
+    if peer.is_active:
+        result = _asked(peer, payload)
     else:
-        token = claims.pop("_token")
-        checked = str(claims.get("checked_at", "")).rstrip("Z")
-        result = RelayedResult(
-            verdict=str(claims.get("verdict", UNDETERMINED)),
-            issuer=peer,
-            checked_at=dt.datetime.fromisoformat(checked) if checked else utcnow(),
-            record=_remote_record(claims.get("licence")),
-            retry_after=int(claims.get("retry_after", 0)),
-            statement=token,
-            claims=claims,
-        )
+        # Exchange with it is suspended here: it is not asked, and nobody vouches either way.
+        result = RelayedResult(UNDETERMINED, peer, reason="suspended")
     with write_tx():
         if result.verdict in FAILED_RELAYS:
             checks.count_client_failure()

@@ -29,7 +29,6 @@ from models import (
     utcnow,
     write_tx,
 )
-from models.network import PEER_ACTIVE
 from models.vehicles import NORMAL, TRANSFERRED_OUT
 
 from . import archive as archive_doc
@@ -37,6 +36,10 @@ from . import archive as archive_doc
 UNREACHABLE = _l(
     "The vehicle office of %(city)s cannot be reached just now, and its checks of the vehicle "
     "are needed for this step. Please try again in a few minutes."
+)
+SUSPENDED = _l(
+    "Online exchange with the vehicle office of %(city)s is suspended for now, so a vehicle "
+    "registered there cannot be sold online at the moment. Please ask at a vehicle office."
 )
 SELLER_NOT_THERE = _l(
     "The seller has no account at %(city)s's deployment yet: they must register there before "
@@ -50,14 +53,11 @@ RELAY_TYPES = {"archive_requested": "transfer.archive_request", "registered": "t
 # --- Where a vehicle is registered --------------------------------------------------------
 
 
-def _active_peers():
-    """The peers we talk to."""
-    return Peer.select().where(Peer.status == PEER_ACTIVE).order_by(Peer.id)
-
-
 def peer_for_plate(plate: str) -> Peer | None:
     """The peer whose vehicle offices issue plates of this prefix (鲁B...), when none of ours
-    does: the deployment to ask about a vehicle registered elsewhere."""
+    does: the deployment to ask about a vehicle registered elsewhere. A suspended peer is
+    named too: its vehicles are registered there all the same (find_remote_vehicle says that
+    it cannot be asked now), and a copy we keep of one is never taken for the vehicle."""
     prefix = (plate or "")[:2]
     if not prefix:
         return None
@@ -66,7 +66,8 @@ def peer_for_plate(plate: str) -> Peer | None:
         return None
     # Peers whose plate prefixes overlap are refused (core.network.claims); should two that
     # were peered before that rule both claim this one, neither is asked.
-    matches = [p for p in _active_peers() if prefix in claims_of(p.doc).plate_prefixes]
+    peers = Peer.select().order_by(Peer.id)
+    matches = [p for p in peers if prefix in claims_of(p.doc).plate_prefixes]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -152,6 +153,8 @@ def find_remote_vehicle(vin: str, plate: str, seller_resident_id: str):
     peer = peer_for_plate(plate)
     if peer is None:
         return None
+    if not peer.is_active:
+        raise StepError(SUSPENDED % {"city": peer.city or peer.base_url})
     try:
         answer = _ask_vehicle(peer.base_url, vin, plate, seller_resident_id)
     except AskFailed:
