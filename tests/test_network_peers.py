@@ -69,6 +69,18 @@ def test_a_wrong_fingerprint_adds_nothing_and_the_right_one_adds_the_peer(cities
         assert AuditEvent.select().where(AuditEvent.action == "network.peer_added").count() == 1
 
 
+def test_a_deployment_cannot_peer_with_itself(cities):
+    """Its own address (whose fingerprint its administrator sees on the same page) is refused:
+    a deployment that witnessed its own log would vouch for nothing."""
+    qingdao, _ = cities
+    refused = qingdao.flask(
+        "network", "add-peer", qingdao.url, input=qingdao.fingerprint() + "\n", check=False
+    )
+    assert refused.returncode != 0 and "this deployment itself" in refused.stderr
+    with qingdao.database():
+        assert Peer.select().count() == 0
+
+
 def test_a_ping_is_delivered_and_acknowledged_with_an_audit_row_on_each_side(cities):
     qingdao, jinan = cities
     peer(qingdao, jinan)

@@ -63,6 +63,9 @@ def fetch_candidate(url: str) -> Candidate:
         raise PeerError("unknown document format")
     if normalise_url(document.get("base_url")) != url:
         raise PeerError(f"the document names another address: {document.get('base_url')!r}")
+    ours = {k["kid"] for k in identity.document()["keys"]}
+    if url == normalise_url(identity.base_url()) or kid in ours:
+        raise PeerError("this is this deployment itself")
     refuse_clashes(document, url)
     return Candidate(url, document, kid)
 
