@@ -421,10 +421,14 @@ def find_for_counter(resident_id: str, reference: str) -> CounterLookup | None:
 
 def is_second_clerk(clerk, witness) -> bool:
     """Whether `witness` may confirm a counter act of `clerk` (four eyes,
-    blueprints/identity/countersign.py): another active counter clerk whose authenticator is
-    set up (a secret shown on an unfinished setup page is no one's second factor)."""
+    blueprints/identity/countersign.py): another active counter clerk of the same office (who
+    can have seen the person and the card at that counter, not a colleague of another city)
+    whose authenticator is set up (a secret shown on an unfinished setup page is no one's
+    second factor)."""
     return (
         witness.id != clerk.id
+        and witness.office_id is not None
+        and witness.office_id == clerk.office_id
         and witness.is_staff
         and witness.active
         and witness.has_role(*COUNTER_ROLES)

@@ -118,6 +118,14 @@ class Factory:
     def __init__(self, app=None):
         self.rng = random.Random(11643)
         self.app = app  # for the upload folder of evidence files
+        self._staff_office = None
+
+    def staff_office(self) -> Office:
+        """The office staff work at unless a test names one: one office, as the colleagues of
+        a counter (a second clerk confirms only a colleague of the same office)."""
+        if self._staff_office is None:
+            self._staff_office = self.office()
+        return self._staff_office
 
     @connected
     def office(self, **kw) -> Office:
@@ -180,7 +188,7 @@ class Factory:
             "is_staff": True,
             "username": f"staff{n}",
             "real_name": f"工作人员{n}",
-            "office": kw.pop("office", None) or self.office(),
+            "office": kw.pop("office", None) or self.staff_office(),
             "password_hash": password_hash(password),
             "totp_secret": pyotp.random_base32() if enrolled else None,
             "totp_enrolled_at": utcnow() if enrolled else None,

@@ -68,7 +68,9 @@ def test_the_audit_page_names_the_second_clerk(app, counter, make):
     assert "Second clerk:" not in rows
 
 
-@pytest.mark.parametrize("who", ["self", "truckpass_clerk", "stranger", "wrong-code"])
+@pytest.mark.parametrize(
+    "who", ["self", "truckpass_clerk", "stranger", "wrong-code", "other-office"]
+)
 def test_nobody_but_another_counter_clerk_with_a_current_code_confirms(counter, make, conn, who):
     citizen, clerk, clerk_client, data = counter
     if who == "self":
@@ -78,6 +80,9 @@ def test_nobody_but_another_counter_clerk_with_a_current_code_confirms(counter, 
         fields = {"witness": other.username, "witness_code": make.fresh_code(other)}
     elif who == "stranger":
         fields = {"witness": "nobody-here", "witness_code": "123456"}
+    elif who == "other-office":  # a clerk of another city cannot have seen the card here
+        other = make.staff("licence_clerk", office=make.office(city="济南", code="370100"))
+        fields = {"witness": other.username, "witness_code": make.fresh_code(other)}
     else:
         other = make.staff("licence_clerk")
         right = make.fresh_code(other)
@@ -88,9 +93,8 @@ def test_nobody_but_another_counter_clerk_with_a_current_code_confirms(counter, 
     error = field_error(refused, "activate-witness") or field_error(
         refused, "activate-witness_code"
     )
-    assert (
-        "other than you" in error if who == "self" else "another licence or vehicle clerk" in error
-    )
+    expected = {"self": "other than you", "other-office": "your office"}
+    assert expected.get(who, "another licence or vehicle clerk") in error
     with conn():
         assert not IdentityProof.proves(citizen)
 

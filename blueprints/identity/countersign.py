@@ -88,6 +88,9 @@ WRONG = _l(
     "current code."
 )
 SELF = _l("The second clerk must be someone other than you.")
+OTHER_OFFICE = _l(
+    "The second clerk must work at your office: they confirm what was shown at this counter."
+)
 LOCKED = _l("Too many confirmations that did not match.")
 
 
@@ -118,6 +121,8 @@ def countersign(clerk: User, account: User, username: str, code: str, act: str, 
     witness = User.get_or_none(
         (User.username == username) & (User.is_staff == True) & (User.active == True)  # noqa: E712
     )
+    if witness is not None and witness.office_id != clerk.office_id:
+        raise IdentityRefused(OTHER_OFFICE, field="witness")
     step = None
     if witness is not None and is_second_clerk(clerk, witness):
         # The real clock, not the application's: the code comes from the authenticator's.
