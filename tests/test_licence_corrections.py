@@ -93,6 +93,18 @@ def test_clerk_corrects_a_record_with_a_reason(make, app, conn):
     bad_date = {"correction-field": "birth_date", "correction-value": "1990/1/1"}
     bad_date["correction-reason"] = "x"
     assert field_error(page(client.post(url, data=bad_date), 422), "correction-value")
+    # A name is taken as ID cards print it, as the holder's own request is.
+    for typed in ("A", "王5"):
+        bad_name = {"correction-field": "name", "correction-value": typed, "correction-reason": "x"}
+        assert field_error(page(client.post(url, data=bad_name), 422), "correction-value")
+    name = {
+        "correction-field": "name",
+        "correction-value": " 艾力•买买提 ",
+        "correction-reason": "x",
+    }
+    assert client.post(url, data=name).status_code == 303
+    with conn():
+        assert LicenceRecord.get_by_id(record.id).name == "艾力·买买提"
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from rules.clock import beijing_today
 from rules.validators import (
     ValidationError,
     birth_date_from_resident_id,
+    normalize_person_name,
     sex_code,
     sex_from_resident_id,
 )
@@ -52,6 +53,11 @@ def _value(field: str, text: str):
             return dt.date.fromisoformat(text)
         except ValueError:
             raise StepError(_l("Enter the date as YYYY-MM-DD."), "value") from None
+    if field == "name":  # as ID cards print names, as the holder's own request is taken
+        try:
+            return normalize_person_name(text)
+        except ValidationError as exc:
+            raise StepError(exc.message, "value") from None
     limit = 200 if field == "address" else 50
     if not text or len(text) > limit:
         raise StepError(_l("Enter the corrected value."), "value")
