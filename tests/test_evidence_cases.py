@@ -13,6 +13,7 @@ from models import (
     AuditEvent,
     CaseParty,
     EvidenceItem,
+    Notice,
     Throttle,
     User,
 )
@@ -254,9 +255,35 @@ def test_release_decision(client, officer, make, conn):
     soup = page(client.get(f"/evidence/cases/{case.id}/items/{item.id}", headers=EN))
     assert "第三人隐私" in soup.get_text()  # the reason is shown to the officer
     assert "PDF document" in soup.get_text() and "application/pdf" not in soup.get_text()
-    client.post(url, data={"release": "released"})
+    # Releasing it, with the form's reason (the item's own) still chosen: asked first.
+    asked = page(client.post(url, data={"release": "released", "reason": "privacy"}))
+    assert asked.find(id="confirm-form") and "隐私" in asked.get_text()
     with conn():
-        assert EvidenceItem.get_by_id(item.id).released
+        assert not EvidenceItem.get_by_id(item.id).released
+    done = client.post(url, data={"release": "released", "reason": "privacy", "confirmed": "yes"})
+    assert done.status_code == 303
+    with conn():
+        item = EvidenceItem.get_by_id(item.id)
+        assert item.released and item.withhold_reason is None
+        row = AuditEvent.get(AuditEvent.action == "evidence.item_release")
+        assert row.detail_dict == {"was": "withheld", "was_reason": "privacy"}
+
+
+def test_a_released_item_is_told_to_the_parties(client, officer, make, login, conn):
+    """Once the parties can see the evidence, an item released to them is told, as a withheld
+    one is."""
+    case = make.accident_case(officer, status="open_for_review")
+    item = make.evidence(case, released=False, withhold_reason="witness")
+    citizen = make.citizen()
+    make.party(case, citizen)
+    url = f"/evidence/cases/{case.id}/items/{item.id}/release"
+    data = {"release": "released", "reason": "witness", "confirmed": "yes"}
+    assert client.post(url, data=data).status_code == 303
+    with conn():
+        told = Notice.select().where(
+            (Notice.user == citizen.id) & (Notice.kind == "evidence.released")
+        )
+        assert told.count() == 1 and item.title in told.get().params
 
 
 # ASCII letters, digits and "-" as a Chinese input method in full-width mode types them.

@@ -155,7 +155,17 @@ class UploadForm(Withholding):
 
 
 class ReleaseForm(Withholding):
-    """Release a withheld item, or withhold a released one (with the reason)."""
+    """Release a withheld item, or withhold a released one (with the reason). The form shows
+    the item's reason: releasing the item with that reason still chosen releases it (the
+    reason goes with the withholding); another reason chosen with "released" is refused."""
+
+    current_reason = ""  # the item's own reason, set by the view
+
+    def validate_reason(self, field):
+        """As Withholding, but the item's own reason is no reason to refuse a release."""
+        if self.release.data == "released" and field.data == self.current_reason:
+            field.data = ""
+        super().validate_reason(field)
 
 
 class ProgressForm(Form):

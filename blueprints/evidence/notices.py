@@ -181,6 +181,14 @@ kind(
     prepare=_labels,
     **CASE_PAGE,
 )
+kind(
+    "evidence.released",
+    title=_l("An item of case %(case_no)s is shown to you now"),
+    what=_l('The item "%(title)s" (%(category)s), withheld until now, is shown to the parties.'),
+    next_step=_l("View or copy it on the case page."),
+    prepare=_labels,
+    **CASE_PAGE,
+)
 
 
 kind(
@@ -318,6 +326,12 @@ def tell_withheld(case, item) -> None:
             category=item.category,
             reason=item.withhold_reason or "",
         )
+
+
+def tell_released(case, item) -> None:
+    """A withheld item released once the parties can see the case's evidence."""
+    if case.status in ("open_for_review", "closed"):
+        tell_parties(case, "evidence.released", title=item.title, category=item.category)
 
 
 def tell_review_requested(case, party, grounds: str) -> None:

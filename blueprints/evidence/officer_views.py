@@ -19,7 +19,15 @@ from models import ACCIDENT_OFFICER, CaseParty, ReviewRequest
 from rules.validators import ValidationError
 
 from . import bp, querycodes, service
-from .forms import STATUS_LABELS, CaseForm, PartyForm, ProgressForm, ReleaseForm, UploadForm
+from .forms import (
+    REASON_LABELS,
+    STATUS_LABELS,
+    CaseForm,
+    PartyForm,
+    ProgressForm,
+    ReleaseForm,
+    UploadForm,
+)
 from .period import deadline_after
 from .views import case_page, item_or_404, item_page, officer_access_or_404
 
@@ -268,8 +276,23 @@ def release(case_id: int, item_id: int):
     access = officer_access_or_404(case_id)
     evidence = item_or_404(access, item_id)
     form = ReleaseForm()
+    form.current_reason = evidence.withhold_reason or ""
     if form.validate_on_submit():
         released = form.release.data == "released"
+        if released and not evidence.released and not confirmed():
+            # What the parties saw once cannot be taken from them again: asked first.
+            return confirmation_page(
+                title=_("Release this item to the parties?"),
+                message=_(
+                    "The parties of case %(no)s can view and copy “%(title)s” from now on (once "
+                    "the evidence is open to them), and are told so. It was withheld: %(reason)s.",
+                    no=access.case.case_no,
+                    title=evidence.title,
+                    reason=REASON_LABELS.get(form.current_reason, form.current_reason),
+                ),
+                back=url_for("evidence.item", case_id=case_id, item_id=item_id),
+                button=_("Yes, release it"),
+            )
         service.set_release(
             evidence,
             released,

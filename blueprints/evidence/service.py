@@ -36,7 +36,14 @@ from rules.clock import BEIJING_OFFSET, beijing_to_utc, beijing_today
 from rules.validators import ValidationError
 
 from .files import check_structure
-from .notices import tell_added, tell_delivered, tell_opened, tell_removed, tell_withheld
+from .notices import (
+    tell_added,
+    tell_delivered,
+    tell_opened,
+    tell_released,
+    tell_removed,
+    tell_withheld,
+)
 from .period import review_deadline, review_period_runs
 
 # The audit action of each kind of look (the access table has its own row too).
@@ -438,21 +445,28 @@ def add_item(access: CaseAccess, stored, *, category, title, released, reason, n
 def set_release(
     item: EvidenceItem, released: bool, reason: str | None, note: str, actor: User
 ) -> None:
-    """Release an item to the parties or withhold it (with the reason), audited."""
+    """Release an item to the parties or withhold it (with the reason), audited with what it
+    was before; the parties are told of either once they can see the case's evidence."""
     with write_tx():
         EvidenceItem.update(
             released=released,
             withhold_reason=None if released else reason,
             withhold_note="" if released else note,
         ).where(EvidenceItem.id == item.id).execute()
+        before = {"was": "released" if item.released else "withheld"}
+        if not item.released:
+            before["was_reason"] = item.withhold_reason or ""
         audit(
             "evidence.item_release" if released else "evidence.item_withhold",
             item,
             actor=actor,
-            detail={"reason": reason} if not released else None,
+            detail=before if released else {"reason": reason, **before},
         )
+        now = EvidenceItem.get_by_id(item.id)
         if not released:
-            tell_withheld(item.case, EvidenceItem.get_by_id(item.id))
+            tell_withheld(item.case, now)
+        elif not item.released:
+            tell_released(item.case, now)
 
 
 def officers_of(office_id: int):
