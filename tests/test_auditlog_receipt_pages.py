@@ -274,7 +274,7 @@ def test_a_receipt_names_the_case_by_its_number_and_shows_no_empty_rows(app, cli
             (AuditEvent.action == "transfer.confirm") & (AuditEvent.actor_id == w.buyer.id)
         )
     [link] = [href for href in links if href.endswith(f"/receipt/{mine.id}")]
-    for language, kind, office in (("en", "Transfer case", "Office code"), ("zh-CN", None, None)):
+    for language, kind, office in (("en", "Transfer case", "Office"), ("zh-CN", None, None)):
         soup = page(client.get(link, headers={"Accept-Language": language}))
         entry = soup.find(id="receipt-entry")
         rows = dict(

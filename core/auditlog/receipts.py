@@ -46,11 +46,12 @@ FIELD_LABELS = {
     "actor_id": _l("Account number"),
     "actor": _l("Account"),
     "role": _l("Role"),
-    "office": _l("Office code"),
+    "office": _l("Office"),  # the page names the office whose code is sealed
     "client_addr": _l("Client address"),
     "detail.via": _l("How"),
     "detail.checker": _l("Checked by"),
-    "detail.firm": _l("Firm"),
+    # A firm's name for a share code's check, else the name the checker's side gave.
+    "detail.firm": _l("Name of the checker"),
     "detail.office": _l("Office"),
     "detail.city": _l("City"),
     "detail.case": _l("Case"),
