@@ -8,21 +8,23 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from core.access import ROLE_LABELS, get_or_404, role_required
 from core.audit import OBJECT_LABELS, actions_named, audit, note_of, object_label, reason_of
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
-from core.forms import REQUIRED, Form, StrongPassword, choices
+from core.forms import REQUIRED, CheckboxesField, Form, StrongPassword, choices
 from core.htmx import is_htmx, render
 from core.i18n import aside
 from core.identity import COUNTER_ROLES
+from core.notices import kind, notify
 from core.paging import page_number
 from core.passwords import hash_password
-from core.privacy import no_personal_data, reads_personal_data
+from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
+from models.people import OFFICE_ROLES, roles_refused
 from rules.clock import BEIJING_OFFSET
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -35,7 +37,44 @@ SHOWN_ACTOR = re.compile(r".*?[(（]\s*([^()（）]+?)\s*[)）]")
 ACTOR_NAMES = 200
 
 
-class StaffForm(Form):
+class PlaceForm(Form):
+    """Where a staff member works and what they do: set at creation, changed later."""
+
+    office = SelectField(_l("Office"), coerce=int)
+    roles = CheckboxesField(_l("Roles"), validators=[DataRequired(REQUIRED)])
+
+    def prepare(self) -> "PlaceForm":
+        """This city's offices (another city's are listed for archive exchange, not staffed
+        from here) and the roles, in the reader's language."""
+        locale = str(get_locale() or "zh")
+        local = Office.select().where(Office.is_local == True).order_by(Office.code)  # noqa: E712
+        self.office.choices = choices((o.id, o.display_name(locale)) for o in local)
+        self.roles.choices = choices((r, ROLE_LABELS[r]) for r in STAFF_ROLES)
+        return self
+
+    def validate_roles(self, field):
+        """The roles the chosen office's kind holds, and never administration with a counter."""
+        office = Office.get_or_none(Office.id == self.office.data)
+        why = roles_refused(office.kind, field.data or ()) if office else None
+        if why == "office":
+            held = sorted(set(field.data) - OFFICE_ROLES.get(office.kind, frozenset()))
+            raise ValidationError(
+                _(
+                    "Not held at this office: %(roles)s.",
+                    roles=_(", ").join(str(ROLE_LABELS[r]) for r in held),
+                )
+            )
+        if why == "admin":
+            raise ValidationError(
+                _(
+                    "An administrator cannot also be a licence or vehicle clerk: one who creates "
+                    "accounts would then confirm counter acts with a second clerk of their own "
+                    "making."
+                )
+            )
+
+
+class StaffForm(PlaceForm):
     """An administrator creates a staff account; its holder enrols 2FA at first login."""
 
     username = StringField(
@@ -48,11 +87,33 @@ class StaffForm(Form):
         ],
     )
     real_name = StringField(_l("Real name"), validators=[DataRequired(REQUIRED), Length(2, 30)])
-    office = SelectField(_l("Office"), coerce=int)
-    roles = SelectMultipleField(_l("Roles"), validators=[DataRequired(REQUIRED)])
     password = PasswordField(
         _l("Initial password"), validators=[DataRequired(REQUIRED), StrongPassword("username")]
     )
+
+
+def _place_words(params: dict) -> dict:
+    """The office and the roles of a change, in the reader's language."""
+    office = Office.get_or_none(Office.code == params.get("office_code"))
+    locale = str(get_locale() or "zh")
+    roles = [r for r in str(params.get("role_codes", "")).split(",") if r]
+    return {
+        **params,
+        "office": office.display_name(locale) if office else params.get("office_code", ""),
+        "roles": _(", ").join(str(ROLE_LABELS.get(r, r)) for r in roles),
+    }
+
+
+kind(
+    "staff.place_changed",
+    title=_l("Your office or roles were changed"),
+    what=_l("An administrator changed your account: %(office)s; %(roles)s."),
+    prepare=_place_words,
+    next_step=_l(
+        "The pages of your roles are on your work page; ask the administrator if this is not right."
+    ),
+    endpoint="staff.index",
+)
 
 
 @bp.get("/")
@@ -68,12 +129,7 @@ def index():
 @reads_personal_data("staff.list")
 def accounts():
     """List staff accounts and create new ones."""
-    form = StaffForm()
-    locale = str(get_locale() or "zh")
-    # This city's offices only (another city's are listed for archive exchange, not staffed).
-    local = Office.select().where(Office.is_local == True).order_by(Office.code)  # noqa: E712
-    form.office.choices = choices((o.id, o.display_name(locale)) for o in local)
-    form.roles.choices = choices((r, ROLE_LABELS[r]) for r in STAFF_ROLES)
+    form = StaffForm().prepare()
     if form.validate_on_submit():
         if User.get_or_none(User.username == form.username.data):
             form.username.errors.append(_("This username is taken."))
@@ -87,7 +143,11 @@ def accounts():
                     password_hash=hash_password(form.password.data),
                 )
                 user.set_roles(form.roles.data)
-                audit("staff.create", user, detail={"roles": sorted(form.roles.data)})
+                audit(
+                    "staff.create",
+                    user,
+                    detail={"roles": sorted(form.roles.data), "office": user.office.code},
+                )
             flash(
                 _(
                     "Account %(u)s created. Its holder sets up an authenticator at first login.",
@@ -108,6 +168,43 @@ def accounts():
     status = 422 if form.errors else 200
     audit("staff.list")
     return render_template("staff/accounts.html", form=form, staff=staff, roles=roles), status
+
+
+@bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
+@role_required(ADMIN)
+@reads_personal_data("staff.view")
+def account(user_id: int):
+    """Change where a staff member works and what they do (not one's own: an administrator
+    does not take their own administration away by a slip, nor give themselves a counter)."""
+    user = get_or_404(User, (User.id == user_id) & (User.is_staff == True))  # noqa: E712
+    if user.id == current_user.id:
+        nothing_to_audit()
+        flash(_("You cannot change your own account here."), "warn")
+        return redirect(url_for("staff.accounts"), code=303)
+    form = PlaceForm().prepare()
+    if request.method == "GET":
+        form.office.data, form.roles.data = user.office_id, sorted(user.roles)
+    if form.validate_on_submit():
+        before = {"office": user.office.code, "roles": sorted(user.roles)}
+        with write_tx():
+            User.update(office=form.office.data).where(User.id == user.id).execute()
+            user.set_roles(form.roles.data)
+            office = Office.get_by_id(form.office.data)
+            after = {"office": office.code, "roles": sorted(form.roles.data)}
+            if after != before:
+                audit("staff.update", user, detail={"before": before, "after": after})
+                notify(
+                    user,
+                    "staff.place_changed",
+                    office_code=office.code,
+                    role_codes=",".join(after["roles"]),
+                )
+        nothing_to_audit()  # the change is audited; nobody's data was shown
+        flash(_("%(u)s's office and roles are saved.", u=user.username), "ok")
+        return redirect(url_for("staff.accounts"), code=303)
+    audit("staff.view", user)
+    status = 422 if form.errors else 200
+    return render_template("staff/account.html", form=form, user=user), status
 
 
 @bp.post("/accounts/<int:user_id>/<any(deactivate, activate, reset_totp):action>")

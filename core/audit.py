@@ -96,6 +96,8 @@ ACTION_LABELS = {
     "staff.activate": _l("Staff account reactivated"),
     "staff.reset_totp": _l("Authenticator reset"),
     "staff.list": _l("Staff accounts listed"),
+    "staff.view": _l("Staff account viewed"),
+    "staff.update": _l("Staff member's office or roles changed"),
     "audit.search": _l("Audit log searched"),
     "demo.load": _l("Demo city loaded"),
     "identity.sms_sent": _l("Identity code sent by SMS"),

@@ -5,6 +5,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from models import STAFF_ROLES, Office, User, db, write_tx
+from models.people import OFFICE_ROLES, roles_refused
 
 db_cli = AppGroup("db", help="Database schema.")
 audit_cli = AppGroup("audit", help="The audit log.")
@@ -199,6 +200,14 @@ def staff_create(username, real_name, office_code, roles, password):
             raise click.BadParameter(f"no office with code {office_code}", param_hint="office")
         if User.get_or_none(User.username == username):
             raise click.BadParameter(f"{username} exists already", param_hint="username")
+        why = roles_refused(office.kind, roles)
+        if why == "office":
+            held = ", ".join(sorted(OFFICE_ROLES[office.kind]))
+            raise click.BadParameter(f"a {office.kind} holds only {held}", param_hint="role")
+        if why == "admin":
+            raise click.BadParameter(
+                "an administrator cannot also be a licence or vehicle clerk", param_hint="role"
+            )
         user = User.create(
             is_staff=True,
             username=username,
@@ -207,7 +216,11 @@ def staff_create(username, real_name, office_code, roles, password):
             password_hash=hash_password(password),
         )
         user.set_roles(roles)
-        audit("staff.create", user, detail={"roles": sorted(roles), "via": "cli"})
+        audit(
+            "staff.create",
+            user,
+            detail={"roles": sorted(roles), "office": office.code, "via": "cli"},
+        )
     click.echo(f"created {username} ({', '.join(roles)}) at {office.name}")
 
 

@@ -10,10 +10,11 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
-from wtforms.fields import FileField
+from wtforms.fields import FileField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.passwords import check_policy
 from rules.validators import ValidationError
@@ -101,3 +102,10 @@ def halfwidth(value):
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices (tuples are deprecated since WTForms 3.3)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as checkboxes (usable on a phone, unlike a multi-select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -37,6 +37,29 @@ STAFF_ROLES = (
 # a city), its clerks belong to it through User.office like any staff, and every audit row then
 # names the market in its `office` column without a table of its own.
 OFFICE_KINDS = ("vehicle_office", "police_brigade", "market")
+# The roles each kind of office holds: a market's staff issue the sale's invoice and nothing
+# else; the traffic police's offices hold the rest as their work is split between them (the
+# vehicle office its counters, a brigade its officers on the road and at accidents).
+OFFICE_ROLES = {
+    "vehicle_office": frozenset({ADMIN, LICENCE_CLERK, VEHICLE_CLERK, TRUCKPASS_CLERK}),
+    "police_brigade": frozenset({ADMIN, TRUCKPASS_CLERK, ACCIDENT_OFFICER, POLICE_INSPECTOR}),
+    "market": frozenset({MARKET_CLERK}),
+}
+# Roles no account holds together with administration: an administrator creates accounts, and
+# one who also confirmed counter acts could create the second clerk of their own (the four eyes
+# of core.identity).
+NOT_WITH_ADMIN = frozenset({LICENCE_CLERK, VEHICLE_CLERK})
+
+
+def roles_refused(office_kind: str, roles) -> str | None:
+    """Why an account of an office of this kind may not hold these roles ("office" or
+    "admin"), or None."""
+    roles = set(roles)
+    if roles - OFFICE_ROLES.get(office_kind, frozenset()):
+        return "office"
+    if ADMIN in roles and roles & NOT_WITH_ADMIN:
+        return "admin"
+    return None
 
 
 class Office(BaseModel):

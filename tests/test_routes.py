@@ -69,6 +69,8 @@ EXPECTED_ROUTES = {
     "GET /staff/",
     "GET /staff/accounts",
     "POST /staff/accounts",
+    "GET /staff/accounts/<int:user_id>",
+    "POST /staff/accounts/<int:user_id>",
     "POST /staff/accounts/<int:user_id>/<any(deactivate, activate, reset_totp):action>",
     "GET /staff/audit",
     "GET /staff/offices",

@@ -4,10 +4,10 @@ import pytest
 
 from blueprints.staff import ACTOR_NAMES
 from core.audit import audit
-from models import AuditEvent, User
+from models import AuditEvent, Notice, User
 
 from .factories import Factory
-from .helpers import page
+from .helpers import field_error, page
 
 ADMIN_PAGES = ["/staff/accounts", "/staff/offices", "/staff/audit"]
 
@@ -54,6 +54,67 @@ def test_admin_creates_staff_account(client, make, login, conn):
         assert user.needs_totp_enrolment
         row = AuditEvent.get(AuditEvent.action == "staff.create")
         assert row.actor_id == admin.id and row.object_id == str(user.id)
+
+
+def test_roles_fit_the_office_and_administration_keeps_off_the_counter(client, make, login, conn):
+    """A market's staff issue invoices only; an administrator is never a counter clerk too
+    (they could create the second clerk of their own counter acts)."""
+    admin = make.staff("admin")
+    market = make.office(kind="market", code="M9", name="二手车市场")
+    login(admin)
+    base = {"username": "new.one", "real_name": "新同事", "password": "Granite-Ferry-31"}
+    for office, roles, said in (
+        (market, ["market_clerk", "admin"], "系统管理员"),
+        (admin.office, ["admin", "vehicle_clerk"], "管理员"),
+        (admin.office, ["accident_officer"], "事故"),
+    ):
+        data = {**base, "office": str(office.id), "roles": roles}
+        soup = page(client.post("/staff/accounts", data=data), 422)
+        assert said in field_error(soup, "roles")
+    with conn():
+        assert not User.select().where(User.username == "new.one").exists()
+    data = {**base, "office": str(market.id), "roles": ["market_clerk"]}
+    assert client.post("/staff/accounts", data=data).status_code == 303
+    with conn():
+        row = AuditEvent.get(AuditEvent.action == "staff.create")
+        assert row.detail_dict == {"roles": ["market_clerk"], "office": "M9"}
+
+
+def test_an_administrator_changes_a_staff_members_office_and_roles(app, client, make, login, conn):
+    """Staff change jobs: the administrator moves them (told, audited with before and after),
+    never their own account."""
+    admin = make.staff("admin")
+    brigade = make.office(kind="police_brigade", code="370299", name="测试交警大队")
+    clerk = make.staff("truckpass_clerk")
+    login(admin)
+    url = f"/staff/accounts/{clerk.id}"
+    soup = page(client.get(url))
+    ticked = {box["value"] for box in soup.select("#roles input[checked]")}
+    assert ticked == {"truckpass_clerk"}
+    refused = client.post(url, data={"office": str(brigade.id), "roles": ["licence_clerk"]})
+    assert field_error(page(refused, 422), "roles")
+    data = {"office": str(brigade.id), "roles": ["truckpass_clerk", "police_inspector"]}
+    assert client.post(url, data=data).status_code == 303
+    with conn():
+        moved = User.get_by_id(clerk.id)
+        assert moved.office_id == brigade.id
+        assert moved.roles == {"truckpass_clerk", "police_inspector"}
+        row = AuditEvent.get(AuditEvent.action == "staff.update")
+        assert row.actor_id == admin.id and row.object_id == str(clerk.id)
+        assert row.detail_dict["before"] == {
+            "office": clerk.office.code,
+            "roles": ["truckpass_clerk"],
+        }
+        assert row.detail_dict["after"]["office"] == "370299"
+        told = Notice.get((Notice.user == clerk.id) & (Notice.kind == "staff.place_changed"))
+    theirs = app.test_client()
+    make.login(theirs, clerk)
+    inbox = page(theirs.get("/notices/")).get_text()
+    assert "测试交警大队" in inbox and "交警" in inbox and told
+    own = client.post(f"/staff/accounts/{admin.id}", data={"office": str(brigade.id)})
+    assert own.status_code == 303
+    with conn():
+        assert User.get_by_id(admin.id).office_id == admin.office_id
 
 
 def test_admin_form_errors_are_shown(client, make, login):

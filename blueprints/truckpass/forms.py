@@ -9,27 +9,18 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import REQUIRED, Form, choices
+from core.forms import REQUIRED, CheckboxesField, Form, choices
 from models import TruckPass
 from rules.truckrules import EMISSION_STANDARDS, MAX_PASS_DAYS, TRUCK_CLASSES
 
 from .labels import CLASS_LABELS, DAY_LABELS, EMISSION_LABELS
 
 STEPS = 5
-
-
-class CheckboxesField(SelectMultipleField):
-    """A multiple choice shown as checkboxes (usable on a phone, unlike a multi-select)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ApplyForm(Form):
