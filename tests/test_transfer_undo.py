@@ -60,6 +60,9 @@ def test_a_party_who_confirmed_may_withdraw_until_the_other_confirms(make, as_us
     soup = page(buyer.get(url))
     assert soup.find(id="decline-form")["action"] == f"{url}/decline"
     assert "仍可退出" in soup.find(id="confirm-action").get_text()
+    # Asked as what it is: a withdrawal of one's own confirmation, not a "decline".
+    asked = page(buyer.post(f"{url}/decline", data={}))
+    assert "退出" in asked.find("h1").get_text() and "拒绝" not in asked.find("h1").get_text()
     assert buyer.post(f"{url}/decline", data={"confirmed": "yes"}).status_code == 303
     with conn():
         assert TransferCase.get_by_id(case.id).state == CANCELLED

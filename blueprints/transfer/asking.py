@@ -23,10 +23,20 @@ class Question:
 DECLINE = Question(
     _l("Decline the sale?"),
     _l(
-        "Declining cancels case %(no)s for good: the sale cannot go on, and a new case "
-        "would have to be opened with a new invoice."
+        "Declining cancels case %(no)s for good: the sale cannot go on in it. Should buyer and "
+        "seller agree again, a new case is opened from the invoice."
     ),
     _l("Yes, decline the sale"),
+)
+# The same act by a party who had confirmed (until the other confirms, they may withdraw).
+WITHDRAW = Question(
+    _l("Withdraw from the sale?"),
+    _l(
+        "You confirmed the sale, and withdrawing cancels case %(no)s for good: the other party "
+        "is told, and the sale cannot go on in it. Should you agree again, a new case is opened "
+        "from the invoice."
+    ),
+    _l("Yes, withdraw from the sale"),
 )
 STOP = Question(
     _l("Stop the case?"),

@@ -42,7 +42,7 @@ from rules.clock import beijing_today
 from rules.validators import format_plate
 
 from . import bp, links, timeline_receipts
-from .asking import DECLINE, ask_first, ask_to_confirm_sale
+from .asking import DECLINE, WITHDRAW, ask_first, ask_to_confirm_sale
 from .checks import run_checks, waits_for_permit
 from .forms import (
     CaseForm,
@@ -418,7 +418,9 @@ def decline_case(case_id: int):
     """The seller or buyer declines the sale: the case is cancelled, once they confirm it."""
     found, roles = load_case(case_id)
     party = party_of(roles)
-    asked = ask_first(DECLINE, found.number, url_for("transfer.case", case_id=case_id))
+    confirmed_at = found.seller_confirmed_at if party == "seller" else found.buyer_confirmed_at
+    question = WITHDRAW if confirmed_at else DECLINE
+    asked = ask_first(question, found.number, url_for("transfer.case", case_id=case_id))
     if asked:
         return asked
     actor = current_user._get_current_object()
