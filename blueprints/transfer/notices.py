@@ -184,8 +184,8 @@ kind(
     title=_l("Transfer case %(case_no)s was stopped"),
     what=_l("The transfer of %(plate)s was stopped: %(reasons)s"),
     next_step=_l(
-        "This case cannot go on. Once the cause is dealt with, a new case can be opened with the "
-        "invoice; %(ask_office)s answers questions."
+        "This case cannot go on. Should the sale go ahead after all (the cause dealt with), a "
+        "new case is opened with the invoice; %(ask_office)s answers questions."
     ),
     prepare=_stop_words,
     **CASE_PAGE,
