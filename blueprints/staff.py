@@ -23,7 +23,7 @@ from core.notices import kind, notify
 from core.paging import page_number
 from core.passwords import hash_password
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
-from models import ADMIN, STAFF_ROLES, AuditEvent, Office, User, UserRole, write_tx
+from models import ADMIN, STAFF_ROLES, AuditEvent, Office, Peer, User, UserRole, write_tx
 from models.people import OFFICE_ROLES, roles_refused
 from rules.clock import BEIJING_OFFSET
 
@@ -268,8 +268,23 @@ def account_action(user_id: int, action: str):
 @role_required(ADMIN)
 @no_personal_data
 def offices():
-    """The offices of this deployment and of the other cities it exchanges archives with."""
-    return render_template("staff/offices.html", offices=Office.select().order_by(Office.code))
+    """The offices of this deployment and of the other cities it exchanges archives with: those
+    it keeps a copy of (from a transfer) and those its peers publish."""
+    offices = list(Office.select())
+    known = {o.code for o in offices}
+    for peer in Peer.select():
+        for ref in peer.doc.get("offices") or []:
+            if isinstance(ref, dict) and str(ref.get("code", "")) not in known:
+                offices.append(published_office(ref))
+                known.add(offices[-1].code)
+    offices.sort(key=lambda o: (not o.is_local, o.code))
+    return render_template("staff/offices.html", offices=offices)
+
+
+def published_office(ref: dict) -> Office:
+    """An office as a peer's document publishes it, to be shown (never saved)."""
+    fields = ("code", "name", "name_en", "kind", "city", "city_en", "plate_prefix")
+    return Office(is_local=False, **{f: str(ref.get(f) or "")[:100] for f in fields})
 
 
 def parse_day(value: str | None) -> dt.date | None:

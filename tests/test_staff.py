@@ -367,3 +367,37 @@ def test_audit_rows_show_the_reason_in_words(client, make, login, conn):
     assert "原因：有3条未处理的交通违法记录" in cell("转移登记业务终止")
     assert "原因：涉及他人隐私" in cell("证据材料不向当事人公开")
     assert "原因：行驶证已过期" in cell("货车通行码不予核发")
+
+
+def test_the_offices_page_lists_the_offices_peers_publish(client, make, login, conn):
+    """The card promises this city's offices and those of the cities archives go to and come
+    from: the peers' published offices are listed before any transfer brought one here."""
+    import json
+
+    from models import Peer
+
+    admin = make.staff("admin")
+    with conn():
+        Peer.create(
+            base_url="https://jg.jinan.example",
+            city="济南",
+            fingerprint="x",
+            document=json.dumps(
+                {
+                    "offices": [
+                        {
+                            "code": "370100",
+                            "name": "济南市车管所",
+                            "city": "济南",
+                            "plate_prefix": "鲁A",
+                        }
+                    ]
+                }
+            ),
+        )
+    login(admin)
+    rows = [
+        r.get_text(" ", strip=True) for r in page(client.get("/staff/offices")).select("tbody tr")
+    ]
+    assert any(admin.office.code in row and "是" in row for row in rows)
+    assert any("370100" in row and "济南市车管所" in row and "鲁A" in row for row in rows)
