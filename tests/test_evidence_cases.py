@@ -172,11 +172,14 @@ def test_progress_follows_the_table(client, officer, make, conn):
             .where(AuditEvent.action.startswith("evidence.case."))
             .order_by(AuditEvent.id)
         ]
+        delivered = AuditEvent.get(AuditEvent.action == "evidence.case.determination_delivered")
     assert moves == [
         "evidence.case.evidence_gathered",
         "evidence.case.determination_delivered",
         "evidence.case.open_for_review",
     ]
+    # The day the review period counts from is in its row, as in the parties' notice.
+    assert delivered.detail_dict["determination_delivered_on"] == today
     assert client.post(url, data={"to": "bogus"}).status_code == 400
 
 

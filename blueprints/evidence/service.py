@@ -296,7 +296,11 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
                 to,
                 action=f"evidence.case.{to}",
                 actor=access.user,
-                detail={"case_no": case.case_no},
+                # What the step set (the delivery's day) is in its row, as the parties' notice.
+                detail={
+                    "case_no": case.case_no,
+                    **{k: v.isoformat() for k, v in updates.items() if hasattr(v, "isoformat")},
+                },
                 **updates,
             )
             if moved and to == "open_for_review":
