@@ -292,7 +292,9 @@ def test_sending_the_archive_transfers_the_vehicle_out(app, make, conn):
     with conn():
         v = Vehicle.get_by_id(w.vehicle.id)
         assert v.status == TRANSFERRED_OUT and v.registration_office_id == w.origin.id
-        assert VehicleRecord.select().where(VehicleRecord.kind == "transfer_out").count() == 1
+        [out] = VehicleRecord.select().where(VehicleRecord.kind == "transfer_out")
+        # The archive names where it went by the office's name, not its code alone.
+        assert out.note == f"{case.number} → {w.dest.name}（{w.dest.code}）"
         assert TransferCase.get_by_id(case.id).open_vehicle_id == v.id
     # Transferred out, it cannot be sold there again.
     with pytest.raises(StepError):

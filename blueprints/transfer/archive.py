@@ -146,3 +146,13 @@ def open_document(text: str, sha256: str) -> dict:
     if missing:
         raise ArchiveError(f"missing keys: {', '.join(missing)}")
     return document
+
+
+def transfer_out_note(case_number: str, office) -> str:
+    """The archive's 转出 entry: the case, and the office the archive went to by its name and
+    code (an Office, or the dict of one a peer published), as the archive is written."""
+    if isinstance(office, dict):
+        name, code = str(office.get("name", "")), str(office.get("code", ""))
+    else:
+        name, code = office.name, office.code
+    return f"{case_number} → {name}（{code}）" if name else f"{case_number} → {code}"

@@ -374,7 +374,7 @@ def _transferred_out(out: OutgoingTransfer, new_plate: str) -> AuditEvent | None
     vehicle.record(
         "transfer_out",
         vehicle.registration_office,
-        note=f"{out.case_number} → {out.destination_office.get('code', '')}",
+        note=archive_doc.transfer_out_note(out.case_number, out.destination_office),
     )
     _close_out(out, state=OUT_TRANSFERRED, new_plate=new_plate or None, transferred_out_at=now)
     detail = {"vehicle": vehicle.id, "plate": new_plate}

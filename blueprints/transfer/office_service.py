@@ -297,9 +297,8 @@ def send_archive(case_id: int, actor) -> TransferCase:
         )
         mark_archive_sent(case, archive, text, sha, actor, now)
         vehicle = Vehicle.get_by_id(case.vehicle_id)
-        vehicle.record(
-            "transfer_out", origin, note=f"{case.number} → {case.destination_office.code}"
-        )
+        note = archive_doc.transfer_out_note(case.number, case.destination_office)
+        vehicle.record("transfer_out", origin, note=note)
         event(case, "archive_sent", office=origin, actor=actor, entry=entry, sha256=sha)
         receive_archive(case, text, sha)
         tell(case, "transfer.archive_sent", "seller")
