@@ -23,6 +23,7 @@ from core.access import get_or_404, role_required
 from core.audit import audit
 from core.auditlog import witness  # noqa: F401 - registers the inbox handler of checkpoint_cosign
 from core.forms import REQUIRED, Form
+from core.i18n import colon
 from core.network import identity, inbox, outbox, peers
 from core.network.claims import claims_of, overlap
 from core.privacy import no_personal_data
@@ -96,6 +97,31 @@ class ConfirmPeerForm(Form):
     )
 
 
+# Why a deployment cannot be added, in the administrator's language (PeerError's reasons);
+# the technical detail follows in brackets where it helps (what could not be reached, and how).
+PEER_REFUSALS = {
+    "unreachable": _l("Its document could not be fetched from that address"),
+    "refused": _l("Its document is not correctly signed"),
+    "format": _l("Its document is of a format this deployment does not read"),
+    "address": _l("Its document names another address than the one typed"),
+    "itself": _l("This is this deployment's own address"),
+    "claims": _l(
+        "It publishes a key prefix, an office or a plate prefix that this deployment or another "
+        "peer has, or an inbox away from its address"
+    ),
+    "fingerprint": _l("The fingerprint typed is not that of its key"),
+    "already": _l("It is a peer already"),
+    "key_changed": _l("Its key changed since it was shown: fetch its document again"),
+}
+TECHNICAL = ("unreachable", "refused", "claims")
+
+
+def peer_refusal(exc: peers.PeerError) -> str:
+    """What to tell the administrator of a PeerError."""
+    said = str(PEER_REFUSALS.get(exc.reason, exc.reason))
+    return f"{said}{colon()}{exc.detail}" if exc.reason in TECHNICAL and exc.detail else said
+
+
 def peers_context(fetch_form=None) -> dict:
     """What the peers page shows: each peer with its waiting messages, and the overdue alert."""
     waiting = dict(
@@ -158,9 +184,7 @@ def peer_fetch():
     try:
         candidate = peers.fetch_candidate(form.url.data)
     except peers.PeerError as exc:
-        form.url.errors.append(
-            _("This deployment's document could not be verified: %(why)s", why=str(exc))
-        )
+        form.url.errors.append(peer_refusal(exc))
         return render_template("network/peers.html", **peers_context(form)), 422
     confirm = ConfirmPeerForm(formdata=None, url=candidate.url, kid=candidate.kid)
     return render_template("network/confirm_peer.html", candidate=candidate, form=confirm)
@@ -178,10 +202,11 @@ def peer_confirm():
         try:
             candidate = peers.fetch_candidate(form.url.data)
             if candidate.kid != form.kid.data:
-                raise peers.PeerError("the deployment's key changed since it was shown")
+                changed = "the deployment's key changed since it was shown"
+                raise peers.PeerError("key_changed", changed)
             peers.add_peer(candidate, form.fingerprint.data, added_by=current_user.username)
         except peers.PeerError as exc:
-            form.fingerprint.errors.append(_("Not added: %(why)s", why=str(exc)))
+            form.fingerprint.errors.append(_("Not added: %(why)s", why=peer_refusal(exc)))
         else:
             flash(_("%(url)s is now a peer.", url=candidate.url), "ok")
             return redirect(url_for("network.peer_list"), code=303)

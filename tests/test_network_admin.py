@@ -46,9 +46,11 @@ def test_peering_on_the_page_needs_the_typed_fingerprint(client, make, login, ji
     kid = soup.find("input", attrs={"name": "kid"})["value"]
     wrong = {"url": jinan.url, "kid": kid, "fingerprint": shown[:-4] + "0000"}
     soup = page(client.post("/network/peers/confirm", data=wrong), status=422)
-    assert "Not added" in field_error(soup, "fingerprint") or "未添加" in field_error(
-        soup, "fingerprint"
-    )
+    # Said in the page's language, not the command line's English.
+    assert "指纹" in field_error(soup, "fingerprint")
+    assert "fingerprint" not in field_error(soup, "fingerprint")
+    down = page(client.post("/network/peers/fetch", data={"url": "http://127.0.0.1:9"}), 422)
+    assert "无法" in field_error(down, "url")
     with conn():
         assert Peer.select().count() == 0
     right = {"url": jinan.url, "kid": kid, "fingerprint": shown.replace(" ", "")}

@@ -26,7 +26,12 @@ log = logging.getLogger(__name__)
 
 
 class PeerError(Exception):
-    """Why a peer cannot be added (shown to the administrator)."""
+    """Why a peer cannot be added: a `reason` code (the pages say it in the reader's language)
+    and the English detail the command line prints."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{detail or reason}")
+        self.reason, self.detail = reason, detail
 
 
 @dataclass
@@ -56,16 +61,18 @@ def fetch_candidate(url: str) -> Candidate:
         serialized = http.fetch_json(url + "/.well-known/jiaoguan.json")
         document, kid = verify_document(serialized)
     except http.Unreachable as exc:
-        raise PeerError(f"unreachable: {exc}") from exc
+        raise PeerError("unreachable", f"unreachable: {exc}") from exc
     except EnvelopeError as exc:
-        raise PeerError(f"document refused: {exc}") from exc
+        raise PeerError("refused", f"document refused: {exc}") from exc
     if document.get("jiaoguan") != FORMAT:
-        raise PeerError("unknown document format")
+        raise PeerError("format", "unknown document format")
     if normalise_url(document.get("base_url")) != url:
-        raise PeerError(f"the document names another address: {document.get('base_url')!r}")
+        raise PeerError(
+            "address", f"the document names another address: {document.get('base_url')!r}"
+        )
     ours = {k["kid"] for k in identity.document()["keys"]}
     if url == normalise_url(identity.base_url()) or kid in ours:
-        raise PeerError("this is this deployment itself")
+        raise PeerError("itself", "this is this deployment itself")
     refuse_clashes(document, url)
     return Candidate(url, document, kid)
 
@@ -90,7 +97,7 @@ def refuse_clashes(document: dict, url: str) -> None:
     """PeerError naming every clash of the document's claims, if any."""
     found = clashes_beside(document, url)
     if found:
-        raise PeerError("it claims what is not its own: " + "; ".join(found))
+        raise PeerError("claims", "it claims what is not its own: " + "; ".join(found))
 
 
 def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
@@ -98,10 +105,12 @@ def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
     from core.audit import audit
 
     if not same_fingerprint(typed, candidate.fingerprint):
-        raise PeerError("the fingerprint typed is not the one of this deployment's key")
+        raise PeerError(
+            "fingerprint", "the fingerprint typed is not the one of this deployment's key"
+        )
     with write_tx():
         if Peer.get_or_none(Peer.base_url == candidate.url) is not None:
-            raise PeerError("this deployment is a peer already")
+            raise PeerError("already", "this deployment is a peer already")
         refuse_clashes(candidate.document, candidate.url)  # a peer added meanwhile counts too
         peer = Peer.create(
             base_url=candidate.url,
