@@ -175,7 +175,7 @@ def test_the_clerks_archive_queue_says_what_waits_from_other_cities(app, make, c
             OutgoingTransfer.id == out.id
         ).execute()
     waiting = page(client.get("/transfer/archives")).find(id="archives-elsewhere")
-    assert "1 份其他城市系统的档案调取申请等待您处理" in waiting.get_text()
+    assert "其他城市系统有 1 项档案调取申请等待您处理" in waiting.get_text()
     assert waiting.find("a")["href"] == "/transfer/outgoing"
 
 

@@ -98,7 +98,7 @@ def test_whole_transfer_path_in_the_browser(browser, live_app, base_url):
         "#photos", files=[{"name": "front.png", "mimeType": "image/png", "buffer": png_bytes()}]
     )
     clerk.click("#inspection-form button[type=submit]")
-    clerk.locator("#case-panel .case-title").get_by_text("待转出地传递档案").wait_for()
+    clerk.locator("#case-panel .case-title").get_by_text("待转出地转递档案").wait_for()
     # The queue's rows refresh themselves: the case no longer needs this office's action.
     clerk.locator(f"#queue-rows >> text={number}").wait_for(state="detached")
     assert clerk.locator("#case-panel .photos img").count() == 1

@@ -110,7 +110,7 @@ def walk(browser, qingdao, jinan):
     jc.fill("#plate_read", t.car.plate)
     jc.select_option("#result", "passed")
     jc.click("#inspection-form button[type=submit]")
-    jc.locator("#case-panel .case-title").get_by_text("待转出地传递档案").wait_for()
+    jc.locator("#case-panel .case-title").get_by_text("待转出地转递档案").wait_for()
 
     # Qingdao's vehicle clerk sends the archive.
     qc = person(browser, qingdao, q_clerk)

@@ -90,7 +90,7 @@ def test_a_mistyped_vin_is_asked_about_and_typed_again(browser, live_app, base_u
     clerk.fill("#vin_read", w.vehicle.vin)
     clerk.fill("#plate_read", w.vehicle.plate)
     clerk.click("#inspection-form button[type=submit]")
-    clerk.locator("#case-panel .case-title").get_by_text("待转出地传递档案").wait_for()
+    clerk.locator("#case-panel .case-title").get_by_text("待转出地转递档案").wait_for()
     assert state_of(case.id) == "awaiting_archive"
     clerk.context.close()
 
@@ -121,7 +121,7 @@ def test_a_failed_inspection_is_inspected_again(browser, live_app, base_url):
     clerk.fill("#plate_read", w.vehicle.plate)
     clerk.select_option("#result", "passed")
     clerk.click("#inspection-form button[type=submit]")
-    clerk.locator("#case-panel .case-title").get_by_text("待转出地传递档案").wait_for()
+    clerk.locator("#case-panel .case-title").get_by_text("待转出地转递档案").wait_for()
     assert state_of(case.id) == "awaiting_archive"
     clerk.context.close()
 
