@@ -769,3 +769,20 @@ def test_once_the_archive_is_asked_for_the_office_stops_nothing_at_the_parties_r
     clerk.post(f"/transfer/cases/{case.id}/withdraw", data=said)
     with conn():
         assert TransferCase.get_by_id(case.id).state == ARCHIVE_RECEIVED
+
+
+def test_a_partys_step_is_placed_online_in_the_timeline(make, as_user, conn):
+    """A party confirms or declines online, never at a counter: the seller's confirmation
+    relayed from their city's deployment (whose office the event names) reads "online, in
+    that city", the office's name is kept for the offices' own steps."""
+    from models import TransferEvent
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_INSPECTION)
+    with conn():
+        TransferEvent.update(office=w.origin).where(
+            (TransferEvent.case == case.id) & (TransferEvent.kind == "confirmed")
+        ).execute()
+    soup = page(as_user(w.buyer).get(f"/transfer/cases/{case.id}"))
+    places = [li.select_one(".where").get_text(strip=True) for li in soup.select(".timeline li")]
+    assert places.count("网上 · 济南") == 2 and not any("济南车管所" in p for p in places)
