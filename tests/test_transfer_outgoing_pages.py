@@ -10,6 +10,7 @@ import pytest
 from core.network import keys
 from core.network.envelope import verify
 from models import VEHICLE_CLERK, OutboxMessage, OutgoingEvent, OutgoingTransfer, Peer, Vehicle
+from rules.validators import mask_id
 
 from .helpers import page
 
@@ -186,7 +187,14 @@ def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):
             state="archive_requested", seller_confirmed_at=dt.datetime(2026, 12, 1)
         ).execute()
     client = as_user(app, make, clerk)
-    assert page(client.get(f"/transfer/outgoing/{out.id}")).find(id="send-form")
+    action = page(client.get(f"/transfer/outgoing/{out.id}")).find(id="archive-action")
+    assert action.find(id="send-form")
+    # What the clerk decides on: the owner on record (masked) and what sending does.
+    with conn():
+        vehicle = Vehicle.get_by_id(out.vehicle_id)
+    said = action.get_text()
+    assert vehicle.owner_name in said and mask_id(vehicle.owner_resident_id) in said
+    assert vehicle.owner_resident_id not in said and "登记通知" in said
     url = f"/transfer/outgoing/{out.id}/archive/send"
     asked = page(client.post(url, data={}))  # it cannot be undone: asked first
     assert asked.find(id="confirm-box") and "ZY000007" in asked.get_text()
