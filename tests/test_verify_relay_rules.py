@@ -227,3 +227,38 @@ def test_a_relayed_inspector_is_logged_with_city_and_office(app, make, conn):
             "370100",
             "济南",
         )
+
+
+def test_a_peer_reporting_a_new_address_each_time_is_stopped_at_unknown_keys(
+    app, make, conn, monkeypatch
+):
+    """Per-client limits count per reported address: a peer that reports a new one for each
+    guess is stopped by its own ceiling (RELAY_FAILURES) on unknown keys, while checks of real
+    licences relayed by it still go on."""
+    from blueprints.licence import checks
+
+    monkeypatch.setattr(checks, "RELAY_FAILURES", 3)
+    el = make.elicence()
+    with app.test_request_context(), conn():
+        peer = add_peer("JN", url="http://127.0.0.1:10", offices=("370100",), city="济南")
+
+        def relayed(n, key, code="123456"):
+            check = {
+                "via": "typed",
+                "key": key,
+                "code": code,
+                "checker": {"kind": "anonymous"},
+                "client_addr": f"10.0.{n}.1",
+                "request": f"{n:036d}",
+            }
+            with write_tx():
+                answer = relay.answer_check(check, peer)
+            return json.loads(jws.extract_compact(answer["statement"].encode()).payload)
+
+        verdicts = [relayed(n, f"ZZ{n:06d}")["verdict"] for n in range(5)]
+        assert verdicts == ["invalid"] * 3 + ["throttled"] * 2
+        assert relayed(9, el.typing_key, typed_code(el))["verdict"] == "valid"
+        unknown = AuditEvent.select().where(
+            (AuditEvent.action == "licence.check") & (AuditEvent.result == "invalid")
+        )
+        assert unknown.count() == 3

@@ -36,6 +36,12 @@ TYPED_WINDOW = 600
 # Failed look-ups per client address (unknown keys or share codes): stops enumeration.
 CLIENT_FAILURES = 30
 CLIENT_WINDOW = 600
+# Unknown licences looked up through one relaying deployment, over every address it reports, in
+# CLIENT_WINDOW: a peer that reported a new address each time would otherwise never be stopped
+# (and would write a row here per guess). Past it, its look-ups of unknown keys are refused;
+# its checks of known licences are not, so a flood through a peer's verifier never stops its
+# inspectors' checks of real licences.
+RELAY_FAILURES = 20 * CLIENT_FAILURES
 # A code this many steps old is reported as expired rather than invalid.
 EXPIRED_LOOKBACK_STEPS = 20
 
@@ -110,8 +116,24 @@ def count_failed_lookup(origin: Origin | None = None) -> bool:
 
 
 def count_client_failure(origin: Origin | None = None) -> None:
-    """One more failed look-up from this client."""
+    """One more failed look-up from this client (and from its relaying deployment, if any)."""
     Throttle.register_failure(client_key(origin), limit=CLIENT_FAILURES, window=CLIENT_WINDOW)
+    if origin is not None and origin.relay:
+        Throttle.register_failure(relay_key(origin), limit=RELAY_FAILURES, window=CLIENT_WINDOW)
+
+
+def failed_lookups_locked(origin: Origin) -> dt.datetime | None:
+    """Inside the counting transaction: the lock on this client's failed look-ups (its row read
+    locked, exact across nodes), or on its relaying deployment's."""
+    lock = Throttle.locked_until_for(client_key(origin), lock=True)
+    if lock is None and origin.relay:
+        lock = Throttle.locked_until_for(relay_key(origin))
+    return lock
+
+
+def relay_key(origin: Origin) -> str:
+    """The throttle key of unknown look-ups relayed by one deployment, whatever the address."""
+    return f"verify-relay:{origin.client.split('|')[0]}"
 
 
 def checker_kind(checker: User | None) -> str:
@@ -174,7 +196,7 @@ def check_code(
             # look-ups from one address (on any node) queue here, so no more than
             # CLIENT_FAILURES of them are judged.
             Throttle.ensure(client_key(origin))  # a missing row could not be locked
-            client_lock = Throttle.locked_until_for(client_key(origin), lock=True)
+            client_lock = failed_lookups_locked(origin)
             if client_lock:
                 return CheckResult(
                     "throttled", checked_at=checked_at, locked_until=client_lock, lock="client"

@@ -29,9 +29,9 @@ from .checks import (
     CLIENT_WINDOW,
     GENUINE,
     STANDING_VERDICTS,
-    client_key,
     client_locked,
     count_client_failure,
+    failed_lookups_locked,
     log_check,
     log_refusal,
 )
@@ -138,7 +138,7 @@ def check_share_code(
     if share is None or len(last6) != 6 or record.licence_no[-6:] != last6:
         with write_tx():
             # Locked read in the counting transaction, as in check_code: exact across nodes.
-            if Throttle.locked_until_for(client_key(origin), lock=True):
+            if failed_lookups_locked(origin):
                 return ShareResult("throttled", checked_at=checked_at, lock="client")
             count_client_failure(origin)
             if share is not None:
