@@ -145,7 +145,8 @@ class RefusedCheck(BaseModel):
 
     # licence | truck_pass | inbox (a stranger's envelopes refused, per client network) |
     # inbox_all (all strangers' refusals audited, object_id 0) | inbox_peer (a peer's refused
-    # messages, per peer address digest): core.network.inbox.refuse
+    # messages, per peer address digest): core.network.inbox.refuse | relay_undet (relayed
+    # checks a peer left undetermined, per peer id): blueprints.licence.relay
     kind = CharField(max_length=12)
     object_id = IntegerField()  # the e-licence's or the truck pass's id; a network's digest
     window_start = DateTimeField()
@@ -183,11 +184,12 @@ class RefusedCheck(BaseModel):
 
     @classmethod
     def prune_strangers(cls, now: dt.datetime | None = None, days: int = 30) -> int:
-        """Delete the counters of the peer inbox (kinds inbox, inbox_all, inbox_peer) whose
-        window ended `days` ago: one row per client network or peer and window, read by nobody
-        after it (the licences' and passes' rows stay: the holder's log shows them)."""
+        """Delete the counters of the peer inbox and of undetermined relays whose window ended
+        `days` ago: one row per client network or peer and window, read by nobody after it (the
+        licences' and passes' rows stay: the holder's log shows them)."""
         cutoff = (now or utcnow()) - dt.timedelta(days=days)
-        old = cls.kind.in_(("inbox", "inbox_all", "inbox_peer")) & (cls.last_at < cutoff)
+        spent = ("inbox", "inbox_all", "inbox_peer", "relay_undet")
+        old = cls.kind.in_(spent) & (cls.last_at < cutoff)
         return cls.delete().where(old).execute()
 
     @classmethod

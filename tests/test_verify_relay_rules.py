@@ -130,18 +130,24 @@ def test_a_peer_that_does_not_answer_gives_undetermined_never_invalid(client, ma
 
 def test_a_stranger_typing_another_citys_keys_is_stopped_here(client, conn, monkeypatch):
     """Each relayed guess costs a message, a worker's wait and a row in both cities' logs: a
-    client whose relays found nothing CLIENT_FAILURES times is refused here, without asking
-    the issuer and without a row per attempt, and so are its checks of our own licences."""
+    client whose relays the issuer found nothing for CLIENT_FAILURES times is refused here,
+    without asking the issuer and without a row per attempt, and so are its checks of our own
+    licences."""
     from blueprints.licence import checks
 
     monkeypatch.setattr(checks, "CLIENT_FAILURES", 3)
+    asked = []
+
+    def issuer_found_nothing(peer, payload):
+        asked.append(payload)
+        return relay.RelayedResult("invalid", peer)
+
+    monkeypatch.setattr(relay, "_asked", issuer_found_nothing)
     with conn():
         add_peer("QD")
     for n in range(3):
         response = client.get(f"/verify/check?key=QD12345{n}&code=123456")
-        assert verdict(response) == "undetermined"
-    asked = []
-    monkeypatch.setattr(relay, "_ask", lambda peer, payload: asked.append(payload))
+        assert verdict(response) == "invalid"
     for path in (
         "/verify/check?key=QD123459&code=123456",
         "/api/v1/licence-check?key=QD123459&code=123456",
@@ -150,11 +156,34 @@ def test_a_stranger_typing_another_citys_keys_is_stopped_here(client, conn, monk
         response = client.get(path)
         said = response.get_json()["verdict"] if "/api/" in path else verdict(response)
         assert said == "throttled"
-    assert asked == []
+    assert len(asked) == 3
     assert verdict(client.get("/verify/check?key=ABCDEFGH&code=123456")) == "throttled"
     with conn():
         rows = AuditEvent.select().where(AuditEvent.action == "licence.check_relayed")
         assert rows.count() == 3
+
+
+def test_a_city_that_does_not_answer_locks_nobody_out(client, make, conn, monkeypatch):
+    """A peer down or suspended is no fault of the checker's: however many of its licences an
+    inspector's post checks, our own licences are still checked for them; past a cap a window,
+    its undetermined checks are counted, not each written to the log."""
+    from blueprints.licence import checks
+
+    monkeypatch.setattr(checks, "CLIENT_FAILURES", 3)
+    monkeypatch.setattr(relay, "UNDETERMINED_AUDITS", 2)
+    el = make.elicence()
+    with conn():
+        add_peer("QD")
+        Peer.update(status=PEER_SUSPENDED).execute()
+    for n in range(5):
+        link = f"{PEER_URL}/v/abcDEF_12/{str(n) * 20}"
+        assert verdict(client.get("/verify/check", query_string={"key": link})) == "undetermined"
+    code = totp.totp(el.secret, step=licencecode.CODE_STEP_SECONDS).now()
+    ours = client.get(f"/verify/check?key={el.typing_key}&code={code}")
+    assert verdict(ours) == "valid"
+    with conn():
+        rows = AuditEvent.select().where(AuditEvent.action == "licence.check_relayed")
+        assert rows.count() == 2
 
 
 def test_our_json_answer_carries_our_signed_statement(client, make, app):

@@ -36,7 +36,7 @@ from core.network.envelope import EnvelopeError, canonical, peek, sign, verify
 from core.network.identity import base_url
 from core.network.inbox import BadBody, register
 from core.network.peers import inbox_of, normalise_url, verify_from
-from models import Peer, ShareCode, User, utcnow, write_tx
+from models import Peer, RefusedCheck, ShareCode, User, utcnow, write_tx
 from rules import licencecode
 from rules.validators import mask_id
 
@@ -380,10 +380,14 @@ def _remote_record(view: dict | None) -> RemoteRecord | None:
     )
 
 
-# A relayed check that found nothing: counted against this client here as an unknown licence
-# is (checks.CLIENT_FAILURES), so that a stranger typing keys of another city's prefix is
-# stopped here, before each guess costs a message, a worker's wait and a row in both logs.
-FAILED_RELAYS = frozenset({"invalid", "throttled", UNDETERMINED})
+# A relayed check whose issuer found no such licence: counted against this client here as an
+# unknown licence is (checks.CLIENT_FAILURES), so that a stranger typing keys of another city's
+# prefix is stopped here, before each guess costs a message, a worker's wait and a row in both
+# logs. A city that does not answer (or is suspended) is no fault of the checker's: it never
+# locks anyone out of checks, of ours above all; its `undetermined` answers are audited up to
+# UNDETERMINED_AUDITS a window for each peer, then only counted (models.RefusedCheck).
+FAILED_RELAYS = frozenset({"invalid"})
+UNDETERMINED_AUDITS = 20
 
 
 def _asked(peer: Peer, payload: dict) -> RelayedResult:
@@ -439,6 +443,10 @@ def relay_check(peer: Peer, check: dict, checker: User | None) -> RelayedResult:
     with write_tx():
         if result.verdict in FAILED_RELAYS:
             checks.count_client_failure()
+        if result.verdict == UNDETERMINED and (
+            RefusedCheck.count_one("relay_undet", peer.id) > UNDETERMINED_AUDITS
+        ):
+            return result
         audit(
             "licence.check_relayed",
             None,
