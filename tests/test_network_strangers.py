@@ -29,25 +29,37 @@ def test_strangers_from_many_networks_are_audited_at_most_twenty_times_a_window(
 
 
 def test_a_peers_refused_messages_are_audited_up_to_a_cap_a_window(app, conn, monkeypatch):
-    """A trusted peer sending the same bad message in a loop: its first PEER_REFUSAL_AUDITS
-    refusals of a window are audited, the rest only counted; another peer's still are."""
+    """A trusted peer sending bad messages in a loop: its first PEER_REFUSAL_AUDITS refusals of
+    a window are audited, the rest only counted, however it spells its address; another
+    peer's still are, and a refusal a witness must be able to show always is."""
+    import datetime as dt
+
+    import models.security
     from core.network import inbox
 
+    moment = dt.datetime(2026, 12, 5, 3, 1)  # one window throughout
+    monkeypatch.setattr(models.security, "utcnow", lambda: moment)
     monkeypatch.setattr(inbox, "PEER_REFUSAL_AUDITS", 3)
-    loop = {"from": "https://jg.loop.example", "type": "nonsense"}
+    spellings = [
+        "https://jg.loop.example",
+        "https://jg.loop.example/",
+        " https://jg.loop.example//",
+    ]
     with conn():
         before = AuditEvent.select().where(AuditEvent.action == "network.refused").count()
     with app.test_request_context(), conn():
         for n in range(6):
-            assert inbox.refuse("unknown_type", {**loop, "id": f"m{n}"})[0] >= 400
-        inbox.refuse("unknown_type", {**loop, "from": "https://jg.other.example", "id": "o"})
+            refused = {"from": spellings[n % 3], "type": "nonsense", "id": f"m{n}"}
+            assert inbox.refuse("unknown_type", refused)[0] >= 400
+        inbox.refuse("unknown_type", {"from": "https://jg.other.example", "id": "o"})
+        split = {"from": spellings[0], "id": "s", "type": "checkpoint_cosign"}
+        inbox.refuse("inconsistent_checkpoint", split)
     with conn():
         refused = AuditEvent.select().where(AuditEvent.action == "network.refused")
+        assert refused.count() - before == 3 + 1 + 1
+        assert refused.where(AuditEvent.result == "inconsistent_checkpoint").count() == 1
         windows = RefusedCheck.select().where(RefusedCheck.kind == "inbox_peer")
-        counted = sum(w.count for w in windows)
-        if windows.count() == 2:  # (a window that ended in the middle would start the cap again)
-            assert refused.count() - before == 3 + 1
-    assert counted == 7
+        assert sorted(w.count for w in windows) == [1, 7]
 
 
 def test_a_chunked_body_over_the_limit_is_read_only_up_to_it(app, client, conn):

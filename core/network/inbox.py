@@ -183,11 +183,18 @@ def _stranger_audited() -> bool:
     return first and RefusedCheck.count_one("inbox_all", 0) <= STRANGER_AUDITS
 
 
-def _peer_refusal_audited(sender: str) -> bool:
+# Refusals audited whatever the count: what a witness must be able to show (a log that was
+# rewritten, or shown another way to someone else), never what a peer sends to fill the log.
+ALWAYS_AUDITED = frozenset({"inconsistent_checkpoint"})
+
+
+def _peer_refusal_audited(sender: str, reason: str) -> bool:
     """Count a peer's refused message; True while at most PEER_REFUSAL_AUDITS of its refusals
-    are audited in this window, this one included. Run in the refusal's transaction."""
-    peer_digest = zlib.crc32(sender.encode()) & 0x7FFFFFFF
-    return RefusedCheck.count_one("inbox_peer", peer_digest) <= PEER_REFUSAL_AUDITS
+    are audited in this window, this one included (the peer as its address is compared, however
+    it spells it), and always for ALWAYS_AUDITED reasons. Run in the refusal's transaction."""
+    peer_digest = zlib.crc32(normalise_url(sender).encode()) & 0x7FFFFFFF
+    counted = RefusedCheck.count_one("inbox_peer", peer_digest)
+    return counted <= PEER_REFUSAL_AUDITS or reason in ALWAYS_AUDITED
 
 
 def refuse(
@@ -205,7 +212,7 @@ def refuse(
     sender = str(payload.get("from", ""))[:200]
     message_id = str(payload.get("id", ""))[:64]
     with write_tx():
-        if _stranger_audited() if stranger else _peer_refusal_audited(sender):
+        if _stranger_audited() if stranger else _peer_refusal_audited(sender, reason):
             record(
                 "network.refused",
                 peer_url=sender,
