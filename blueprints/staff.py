@@ -185,7 +185,7 @@ def account(user_id: int):
     if request.method == "GET":
         form.office.data, form.roles.data = user.office_id, sorted(user.roles)
     if form.validate_on_submit():
-        before = {"office": user.office.code, "roles": sorted(user.roles)}
+        before = {"office": user.office.code if user.office_id else "", "roles": sorted(user.roles)}
         with write_tx():
             User.update(office=form.office.data).where(User.id == user.id).execute()
             user.set_roles(form.roles.data)

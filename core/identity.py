@@ -27,6 +27,7 @@ from core.i18n import aside, localtime
 from core.notices import kind, locale_of, notify
 from core.steps import StepError
 from models import (
+    ADMIN,
     LICENCE_CLERK,
     VEHICLE_CLERK,
     AccidentCase,
@@ -424,11 +425,13 @@ def is_second_clerk(clerk, witness) -> bool:
     blueprints/identity/countersign.py): another active counter clerk of the same office (who
     can have seen the person and the card at that counter, not a colleague of another city)
     whose authenticator is set up (a secret shown on an unfinished setup page is no one's
-    second factor)."""
+    second factor), and never an administrator (who creates accounts: models.people
+    NOT_WITH_ADMIN, for an account made before that rule)."""
     return (
         witness.id != clerk.id
         and witness.office_id is not None
         and witness.office_id == clerk.office_id
+        and not witness.has_role(ADMIN)
         and witness.is_staff
         and witness.active
         and witness.has_role(*COUNTER_ROLES)

@@ -118,3 +118,16 @@ def test_the_network_demos_qingdao_has_licences_for_jinans_inspector(app, runner
         assert keys and all(k.startswith("QD") for k in keys)  # Jinan routes typed checks here
         assert all(e.record.standing() == "valid" for e in ELicence.select())
         assert User.get(User.username == "police").has_role(POLICE_INSPECTOR)
+
+
+@pytest.mark.parametrize("load", [["demo", "load"], ["network-demo", "load", "jinan"]])
+def test_every_demo_account_holds_roles_its_office_holds(app, runner, conn, load):
+    """The demos keep the rule the administrator's page keeps (models.people.roles_refused)."""
+    from models.people import roles_refused
+
+    result = runner.invoke(args=load)
+    assert result.exit_code == 0, result.output
+    with conn():
+        staff = list(User.select().where(User.is_staff == True))  # noqa: E712
+        assert staff
+        assert [u.username for u in staff if roles_refused(u.office.kind, u.roles)] == []

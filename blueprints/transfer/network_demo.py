@@ -118,12 +118,23 @@ def load_city(city: str) -> dict:
             city_en=city_en,
             plate_prefix=prefix,
         )
+        # The inspector's brigade: a roadside officer belongs to the traffic police, not to
+        # the vehicle office (models.people.OFFICE_ROLES).
+        brigade = Office.create(
+            code=f"{code[:4]}02",
+            name=f"{city_zh}市公安局交通警察支队一大队",
+            name_en=f"{city_en} Traffic Police Brigade 1",
+            kind="police_brigade",
+            city=city_zh,
+            city_en=city_en,
+            plate_prefix=prefix,
+        )
         staff = {}
         for username, real_name, at, roles in (
             ("admin", "管理员", office, [ADMIN]),
             ("vehicle", "车管所民警", office, [VEHICLE_CLERK]),
             ("market", "市场开票员", market, [MARKET_CLERK]),
-            ("police", "交警", office, [POLICE_INSPECTOR]),
+            ("police", "交警", brigade, [POLICE_INSPECTOR]),
         ):
             password, secret = "Demo-" + secrets.token_urlsafe(9), pyotp.random_base32()
             user = User.create(
