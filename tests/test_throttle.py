@@ -234,9 +234,9 @@ def test_prune_deletes_only_spent_counters(runner, conn):
 
 
 def test_prune_forgets_relayed_checks_after_a_day(runner, conn):
-    """A relayed licence check's record (its answer holds what the check returned) is deleted
-    after a day; messages that may be sent again (the outbox's) stay, as their id is what
-    keeps a second delivery from acting twice."""
+    """A relayed licence check's or a vehicle enquiry's record (its answer holds what it
+    returned) is deleted after a day; messages that may be sent again (the outbox's) stay, as
+    their id is what keeps a second delivery from acting twice."""
     import datetime as dt
 
     from models import InboxMessage, utcnow
@@ -248,6 +248,7 @@ def test_prune_forgets_relayed_checks_after_a_day(runner, conn):
                 ("licence_check", now - dt.timedelta(days=2)),
                 ("licence_check", now - dt.timedelta(hours=1)),
                 ("transfer.opened", now - dt.timedelta(days=400)),
+                ("transfer.enquiry", now - dt.timedelta(days=2)),
             )
         ):
             InboxMessage.create(
@@ -261,6 +262,6 @@ def test_prune_forgets_relayed_checks_after_a_day(runner, conn):
             )
     result = runner.invoke(args=["db", "prune"])
     assert result.exit_code == 0, result.output
-    assert "and 1 received messages" in result.output
+    assert "and 2 received messages" in result.output
     with conn():
         assert sorted(m.message_id for m in InboxMessage.select()) == ["m1", "m2"]

@@ -87,7 +87,9 @@ def _local_vehicle(vin: str, plate: str, owner_resident_id: str) -> Vehicle | No
     return vehicle
 
 
-@register("transfer.enquiry")
+# An enquiry is asked once (never from the outbox), and its answer names the seller and the
+# vehicle: kept a day for the record of the exchange, then deleted (flask db prune).
+@register("transfer.enquiry", forget_after=dt.timedelta(days=1))
 def handle_enquiry(body: dict, peer: Peer) -> dict:
     """Origin: the summary of a vehicle of ours and our checks of it, for the destination.
 

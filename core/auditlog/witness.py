@@ -135,7 +135,9 @@ def _read_request(body: dict) -> tuple[str, int, list[bytes]]:
     return note, old, hashes
 
 
-@register(WITNESS_TYPE, journal=False)
+# Asked once a checkpoint (never from the outbox): its record of the exchange is kept a day, the
+# cosignature itself for good.
+@register(WITNESS_TYPE, journal=False, forget_after=dt.timedelta(days=1))
 def witness_checkpoint(body: dict, peer: Peer) -> dict:
     """Cosign the peer's checkpoint when it is consistent with the last one cosigned here."""
     note, old, proof = _read_request(body)
