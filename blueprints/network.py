@@ -112,6 +112,7 @@ PEER_REFUSALS = {
     "fingerprint": _l("The fingerprint typed is not that of its key"),
     "already": _l("It is a peer already"),
     "key_changed": _l("Its key changed since it was shown: fetch its document again"),
+    "nothing_pending": _l("No new claims wait"),
 }
 TECHNICAL = ("unreachable", "refused", "claims")
 
@@ -151,6 +152,8 @@ def peers_context(fetch_form=None) -> dict:
             )
         ],
         "waiting": waiting,
+        # Peers whose newer documents claim otherwise: their claims wait for confirmation.
+        "claims_pending": [p for p in peers if p.pending_document],
         "overdue": list(outbox.overdue().limit(50)),
         "witness_alerts": list(WitnessAlert.open().limit(50)),
         "fetch_form": fetch_form or FetchPeerForm(),
@@ -251,6 +254,52 @@ def peer_action(peer_id: int, action: str):
         waiting=waiting,
         form=form,
     )
+
+
+@bp.route("/network/peers/<int:peer_id>/claims", methods=["GET", "POST"])
+@role_required(ADMIN)
+@no_personal_data
+def peer_claims(peer_id: int):
+    """A peer's new claims (key prefix, offices, inbox) beside the confirmed ones, and their
+    confirmation: they route checks and sales to it, so they are taken as at peering."""
+    peer = get_or_404(Peer, Peer.id == peer_id)
+    form = Form()
+    if peer.pending is None:
+        flash(_("%(url)s publishes no new claims.", url=peer.base_url), "ok")
+        return redirect(url_for("network.peer_list"), code=303)
+    error = None
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            peers.confirm_claims(peer, current_user._get_current_object())
+        except peers.PeerError as exc:
+            error = peer_refusal(exc)
+        else:
+            flash(_("The claims of %(url)s are confirmed.", url=peer.base_url), "ok")
+            return redirect(url_for("network.peer_list"), code=303)
+    rows = [
+        (label, claim_text(field, peer.doc), claim_text(field, peer.pending))
+        for field, label in CLAIM_LABELS.items()
+    ]
+    status = 422 if error else 200
+    return render_template(
+        "network/peer_claims.html", peer=peer, rows=rows, form=form, error=error
+    ), status
+
+
+CLAIM_LABELS = {
+    "licence_key_prefix": _l("Key prefix"),
+    "offices": _l("Offices and plate prefixes"),
+    "inbox": _l("Inbox"),
+}
+
+
+def claim_text(field: str, document: dict) -> str:
+    """One claim of a document as the confirmation page shows it."""
+    value = document.get(field)
+    if field == "offices":
+        offices = [o for o in value or [] if isinstance(o, dict)]
+        return _(", ").join(f"{o.get('code', '')} {o.get('plate_prefix', '')}" for o in offices)
+    return str(value or "–")
 
 
 @bp.post("/network/witness-alerts/<int:alert_id>/acknowledge")

@@ -111,6 +111,7 @@ ACTION_LABELS = {
     "stats.view": _l("Statistics viewed"),
     "stats.export": _l("Statistics downloaded as CSV"),
     "network.peer_added": _l("Network peer added"),
+    "network.peer_claims_confirmed": _l("A network peer's new claims confirmed"),
     "network.peer_suspended": _l("Network peer suspended"),
     "network.peer_resumed": _l("Network peer resumed"),
     "network.peer_removed": _l("Network peer removed"),

@@ -37,6 +37,9 @@ class Peer(BaseModel):
     city = CharField(max_length=50, default="")
     fingerprint = CharField(max_length=64)
     document = TextField()
+    # A newer document whose claims differ from the confirmed ones (core.network.claims): its
+    # claims wait for an administrator; `document` took its keys and names meanwhile.
+    pending_document = TextField(null=True)
     status = CharField(max_length=12, default=PEER_ACTIVE)
     added_at = DateTimeField(default=utcnow)
     added_by = CharField(max_length=60, default="")
@@ -46,6 +49,11 @@ class Peer(BaseModel):
     def doc(self) -> dict:
         """The peer's published document (name, city, offices, keys) as a dict."""
         return json.loads(self.document)
+
+    @property
+    def pending(self) -> dict | None:
+        """The document whose claims wait for confirmation, if any."""
+        return json.loads(self.pending_document) if self.pending_document else None
 
     @property
     def is_active(self) -> bool:

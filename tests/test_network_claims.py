@@ -13,7 +13,9 @@ from blueprints.transfer import links
 from core.network import keys, peers
 from core.network.claims import clashes, inbox_at_home, overlap
 from core.network.envelope import sign_document
-from models import Peer, write_tx
+from models import AuditEvent, Peer, write_tx
+
+from .helpers import page
 
 
 def doc(url="https://jg.weifang.example", prefix="WF", offices=(("370700", "鲁G"),), **more):
@@ -81,11 +83,12 @@ def test_a_candidate_overlapping_us_or_a_peer_is_refused(app, conn):
         assert peers.clashes_beside(jinan.doc, jinan.base_url) == []
 
 
-def test_a_refreshed_document_that_claims_anothers_prefix_is_not_taken(
-    app, conn, monkeypatch, tmp_path
+def test_a_refreshed_documents_keys_are_taken_and_its_new_claims_wait(
+    app, client, make, login, conn, monkeypatch, tmp_path
 ):
-    """A trusted peer's new document, signed by its confirmed key, is still refused when it
-    takes up another city's key prefix: the document confirmed at peering stays."""
+    """A trusted peer's newer document, signed by its confirmed key: its keys and names are
+    taken at once (a rotation must never be held up), its claims only once an administrator
+    confirms them, as at peering; a claim that overlaps another peer's is refused even then."""
     app.config["NETWORK_KEY_FOLDER"] = str(tmp_path / "weifang-keys")
     with app.app_context():
         key = keys.signing_key()  # Weifang's key, made in a folder of its own
@@ -93,6 +96,13 @@ def test_a_refreshed_document_that_claims_anothers_prefix_is_not_taken(
     served = {}
     monkeypatch.setattr(peers.http, "fetch_json", lambda asked: served[asked])
     app.config["NETWORK_KEY_FOLDER"] = str(tmp_path / "our-keys")
+
+    def publish(**change):
+        peers._refreshed_at.clear()
+        served[url + "/.well-known/jiaoguan.json"] = sign_document(
+            doc(keys=[key.public_jwk()], iat=int(time.time()), **change), [key]
+        )
+
     with app.test_request_context(), conn():
         with write_tx():
             Peer.create(
@@ -107,20 +117,34 @@ def test_a_refreshed_document_that_claims_anothers_prefix_is_not_taken(
                 fingerprint=key.kid,
                 document=json.dumps(doc(keys=[key.public_jwk()])),
             )
-        served[url + "/.well-known/jiaoguan.json"] = sign_document(
-            doc(prefix="J", keys=[key.public_jwk()], iat=int(time.time())), [key]
-        )
-        assert not peers.refresh_document(weifang)
-        assert Peer.get_by_id(weifang.id).doc["licence_key_prefix"] == "WF"
-        peers._refreshed_at.clear()
-        served[url + "/.well-known/jiaoguan.json"] = sign_document(
-            doc(name="潍坊交管", keys=[key.public_jwk()], iat=int(time.time())), [key]
-        )
+        publish(prefix="J", name="潍坊交管")  # a claim that overlaps Jinan's
         assert peers.refresh_document(weifang)
-        assert Peer.get_by_id(weifang.id).doc["name"] == "潍坊交管"
+        stored = Peer.get_by_id(weifang.id)
+        assert stored.doc["licence_key_prefix"] == "WF" and stored.doc["name"] == "潍坊交管"
+        assert stored.pending["licence_key_prefix"] == "J"
+        assert relay.issuer_of_key("JN123456").base_url == "https://jg.jinan.example"
+    admin = make.staff("admin")
+    login(admin)
+    assert page(client.get("/network/peers")).find(id="claims-alert")
+    claims_url = f"/network/peers/{weifang.id}/claims"
+    shown = page(client.get(claims_url)).find(id="claims").get_text(" ")
+    assert "WF" in shown and "J" in shown
+    refused = page(client.post(claims_url, data={}), 422)
+    assert "重叠" in refused.select_one(".form-error").get_text()
+    with app.test_request_context(), conn():
+        assert Peer.get_by_id(weifang.id).doc["licence_key_prefix"] == "WF"
+        publish(prefix="WF", name="潍坊交管", offices=(("370700", "鲁G"), ("370781", "鲁V")))
+        assert not peers.refresh_document(Peer.get_by_id(weifang.id))  # nothing used changed
+        assert Peer.get_by_id(weifang.id).pending["offices"][1]["code"] == "370781"
+    assert client.post(claims_url, data={}).status_code == 303
+    with conn():
+        taken = Peer.get_by_id(weifang.id)
+        assert taken.pending is None and len(taken.doc["offices"]) == 2
+        row = AuditEvent.get(AuditEvent.action == "network.peer_claims_confirmed")
+        assert row.actor_id == admin.id
 
 
-def test_peers_that_overlapped_before_the_rule_are_sent_neither(app, conn):
+def test_peers_that_overlapped_before_the_rule_are_sent_to_the_more_precise(app, conn):
     with app.test_request_context(), conn():
         with write_tx():
             for url, prefix, plate in (
@@ -134,10 +158,11 @@ def test_peers_that_overlapped_before_the_rule_are_sent_neither(app, conn):
                     fingerprint="x",
                     document=json.dumps(doc(url, prefix, ((url[-12:], plate),))),
                 )
-        assert relay.issuer_of_key("QD123456") is None
+        # Never the red "invalid" of a key nobody issued: the more precise prefix answers.
+        assert relay.issuer_of_key("QD123456").base_url == "https://jg.b.example"
         assert relay.issuer_of_key("QE123456").base_url == "https://jg.a.example"
         assert relay.issuer_of_key("WF123456").base_url == "https://jg.c.example"
-        assert links.peer_for_plate("鲁H12345") is None
+        assert links.peer_for_plate("鲁H12345").base_url == "https://jg.a.example"
         assert links.peer_for_plate("鲁G12345").base_url == "https://jg.c.example"
 
 

@@ -178,6 +178,8 @@ EXPECTED_ROUTES = {
     "POST /network/peers/confirm",
     "GET /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
     "POST /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
+    "GET /network/peers/<int:peer_id>/claims",
+    "POST /network/peers/<int:peer_id>/claims",
     "POST /network/witness-alerts/<int:alert_id>/acknowledge",
     # Notices: the inbox and the choice of channels
     "GET /notices/",

@@ -63,19 +63,20 @@ def _peer_by_prefix(value: str) -> Peer | None:
     """The peer whose published prefix begins this key (never our own prefix: a key with it is
     ours, and costs no query here). A suspended peer is named too: its licences are not
     checked while it is, which is `undetermined`, never the `invalid` of a key nobody issued.
-    Peers whose prefixes overlap are refused (core.network.claims); should two that were
-    peered before that rule both match, the key is sent to neither."""
+    Peers whose prefixes overlap are refused (core.network.claims); of two peered before that
+    rule, the longer prefix that matches is the more precise one (the first peered of two
+    equal ones, which the peers page names)."""
     own = key_prefix()
     if own and value.startswith(own):
         return None
     matches = [
-        peer
+        (len(prefix), -peer.id, peer)
         for peer in Peer.select()
         if (prefix := claims_of(peer.doc).key_prefix)
         and not overlap(prefix, own)
         and value.startswith(prefix)
     ]
-    return matches[0] if len(matches) == 1 else None
+    return max(matches, key=lambda m: m[:2])[2] if matches else None
 
 
 def issuer_of_key(typing_key: str) -> Peer | None:

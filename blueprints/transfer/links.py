@@ -64,11 +64,10 @@ def peer_for_plate(plate: str) -> Peer | None:
     ours = Office.select().where((Office.is_local == True) & (Office.plate_prefix == prefix))  # noqa: E712
     if ours.exists():
         return None
-    # Peers whose plate prefixes overlap are refused (core.network.claims); should two that
-    # were peered before that rule both claim this one, neither is asked.
+    # Peers whose plate prefixes overlap are refused (core.network.claims); of two peered
+    # before that rule, the first peered is asked.
     peers = Peer.select().order_by(Peer.id)
-    matches = [p for p in peers if prefix in claims_of(p.doc).plate_prefixes]
-    return matches[0] if len(matches) == 1 else None
+    return next((p for p in peers if prefix in claims_of(p.doc).plate_prefixes), None)
 
 
 def link_of(case) -> TransferLink | None:

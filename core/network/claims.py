@@ -6,9 +6,11 @@ keys and share codes (a typed check of such a key is sent there), its offices' c
 prefixes (a sale of a car with such a plate asks there), and its inbox (where messages are
 posted). A peer could otherwise publish another city's prefix, or a shorter one that begins it,
 and be sent that city's checks and sellers' ID numbers; or name an inbox at an address inside
-our own network. So a document whose claims overlap ours or another active peer's is refused
-when it is added and when it is fetched again, and the inbox must be at the deployment's own
-address. Two prefixes overlap when one begins the other (a peer's "Q" takes every "QD" key).
+our own network. So a document whose claims overlap ours or another peer's is refused when
+it is added, and the inbox must be at the deployment's own address. A newer document's claims
+are taken only once an administrator confirms them (core.network.peers.refresh_document), as at
+peering: a trusted peer could otherwise take up, by a refresh, the prefix of a city not peered
+yet. Two prefixes overlap when one begins the other (a peer's "Q" takes every "QD" key).
 """
 
 from dataclasses import dataclass, field
@@ -24,6 +26,22 @@ class Claims:
     key_prefix: str = ""
     plate_prefixes: frozenset[str] = field(default_factory=frozenset)
     office_codes: frozenset[str] = field(default_factory=frozenset)
+
+
+# The fields of a document that are its claims: taken only as an administrator confirmed them.
+CLAIM_FIELDS = ("licence_key_prefix", "offices", "inbox")
+
+
+def with_confirmed_claims(document: dict, confirmed: dict) -> dict:
+    """A newer document with the claims of the confirmed one (its keys, names and the rest
+    as it publishes them now)."""
+    taken = {k: v for k, v in document.items() if k not in CLAIM_FIELDS}
+    return {**taken, **{k: confirmed[k] for k in CLAIM_FIELDS if k in confirmed}}
+
+
+def claims_differ(document: dict, confirmed: dict) -> bool:
+    """Whether a newer document claims otherwise than the confirmed one."""
+    return any(document.get(k) != confirmed.get(k) for k in CLAIM_FIELDS)
 
 
 def claims_of(document: dict) -> Claims:

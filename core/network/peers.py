@@ -12,17 +12,21 @@ from models import (
     PEER_ACTIVE,
     OutboxMessage,
     Peer,
+    db,
+    is_postgres,
     utcnow,
     write_tx,
 )
 
 from . import http, identity
-from .claims import clashes
+from .claims import CLAIM_FIELDS, claims_differ, clashes, with_confirmed_claims
 from .envelope import EnvelopeError, peek, verify, verify_document
 from .identity import FORMAT, INBOX_PATH
 from .keys import fingerprint, same_fingerprint
 
 log = logging.getLogger(__name__)
+# pg_advisory_xact_lock's key for claims checked and written ("jgclaim" in ASCII).
+CLAIMS_LOCK = 0x6A67636C61696D
 
 
 class PeerError(Exception):
@@ -109,6 +113,7 @@ def add_peer(candidate: Candidate, typed: str, added_by: str) -> Peer:
             "fingerprint", "the fingerprint typed is not the one of this deployment's key"
         )
     with write_tx():
+        _lock_claims()
         if Peer.get_or_none(Peer.base_url == candidate.url) is not None:
             raise PeerError("already", "this deployment is a peer already")
         refuse_clashes(candidate.document, candidate.url)  # a peer added meanwhile counts too
@@ -136,7 +141,9 @@ _refreshed_at: dict[str, float] = {}
 
 def refresh_document(peer: Peer) -> bool:
     """Fetch the peer's document again and take it when a key we already trust signed it: new
-    keys (a rotation on the other side), offices or names. True when it changed; False,
+    keys (a rotation on the other side) and names at once; new claims (key prefix, offices,
+    inbox: core.network.claims) only once an administrator confirms them (confirm_claims),
+    meanwhile kept as its pending document. True when what we use of it changed; False,
     without asking, when this process asked less than REFRESH_INTERVAL ago (the sender's
     outbox tries again)."""
     now = time.monotonic()
@@ -150,21 +157,61 @@ def refresh_document(peer: Peer) -> bool:
         return False
     if normalise_url(document.get("base_url")) != peer.base_url:
         return False
-    if {k: v for k, v in document.items() if k != "iat"} == {
-        k: v for k, v in peer.doc.items() if k != "iat"
-    }:
+    confirmed = peer.doc
+    taken = with_confirmed_claims(document, confirmed)
+    pending = document if claims_differ(document, confirmed) else None
+    if pending is not None and pending != peer.pending:
+        log.warning("%s publishes new claims: they wait for an administrator", peer.base_url)
+    if _same(taken, confirmed) and _same(pending, peer.pending):
         return False
-    if found := clashes_beside(document, peer.base_url):
-        # Kept as it was confirmed: its new keys wait until it claims only its own again.
-        log.warning("not taking %s's new document: %s", peer.base_url, "; ".join(found))
-        return False
-    newest = max(document["keys"], key=lambda j: int(j.get("nbf", 0)))["kid"]
+    newest = max(taken["keys"], key=lambda j: int(j.get("nbf", 0)))["kid"]
+    text = json.dumps(taken, ensure_ascii=False)
+    waiting = json.dumps(pending, ensure_ascii=False) if pending else None
     with write_tx():
-        Peer.update(document=json.dumps(document, ensure_ascii=False), fingerprint=newest).where(
+        Peer.update(document=text, fingerprint=newest, pending_document=waiting).where(
             Peer.id == peer.id
         ).execute()
-    peer.document, peer.fingerprint = json.dumps(document, ensure_ascii=False), newest
-    return True
+    peer.document, peer.fingerprint, peer.pending_document = text, newest, waiting
+    return not _same(taken, confirmed)
+
+
+def _same(one: dict | None, other: dict | None) -> bool:
+    """Two documents alike but for the time they were made."""
+    if one is None or other is None:
+        return one is other
+    return {k: v for k, v in one.items() if k != "iat"} == {
+        k: v for k, v in other.items() if k != "iat"
+    }
+
+
+def confirm_claims(peer: Peer, actor) -> None:
+    """An administrator takes the peer's pending claims, as at peering (PeerError when they
+    overlap ours or another peer's, or nothing waits); audited."""
+    from core.audit import audit
+
+    with write_tx():
+        _lock_claims()
+        pending = Peer.get_by_id(peer.id).pending
+        if pending is None:
+            raise PeerError("nothing_pending", "no new claims wait")
+        refuse_clashes(pending, peer.base_url)
+        Peer.update(document=json.dumps(pending, ensure_ascii=False), pending_document=None).where(
+            Peer.id == peer.id
+        ).execute()
+        audit(
+            "network.peer_claims_confirmed",
+            peer,
+            actor=actor,
+            detail={"url": peer.base_url, "claims": {k: pending.get(k) for k in CLAIM_FIELDS}},
+        )
+
+
+def _lock_claims() -> None:
+    """One check-and-write of claims at a time across nodes (adding a peer, confirming claims):
+    the write transaction already serialises on SQLite; on PostgreSQL an advisory lock held
+    until commit or rollback."""
+    if is_postgres():
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (CLAIMS_LOCK,))
 
 
 def verify_from(peer: Peer, token: str) -> dict:
