@@ -28,6 +28,7 @@ import time
 import uuid
 
 from flask import current_app
+from peewee import PeeweeException
 
 from core.network import http, keys
 from core.network.envelope import EnvelopeError, sign
@@ -337,6 +338,8 @@ def _one_witness(peer: Peer, checkpoint) -> str:
     must not keep the peers after it from being asked."""
     try:
         return request_cosignature(peer, checkpoint)
+    except PeeweeException:
+        raise  # our own database's trouble, not the peer's answer
     except Exception:  # noqa: BLE001 - a peer's answer is untrusted input
         log.exception("witness %s: an answer that could not be handled", peer.base_url)
         return "bad_answer"
