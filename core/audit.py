@@ -12,11 +12,18 @@ from core import measures
 from core.access import ROLE_LABELS
 from core.stats import count_event
 from models import AuditEvent, db
+from rules.licencecode import client_network
 
 
 def client_addr() -> str:
     """The client's address as the WSGI server saw it (set a proxy fix in front when proxied)."""
     return (request.remote_addr or "") if has_request_context() else "cli"
+
+
+def client_net() -> str:
+    """The client's network, the unit of per-address limits: an IPv4 address, or an IPv6 /64
+    (what one household or phone is given: counted by the address, a /64 is 2^64 fresh ones)."""
+    return client_network(client_addr())
 
 
 def audit(

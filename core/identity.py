@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import sms
-from core.audit import audit, client_addr
+from core.audit import audit, client_net
 from core.i18n import aside, localtime
 from core.notices import kind, locale_of, notify
 from core.steps import StepError
@@ -253,7 +253,7 @@ def send_keys(user) -> list[tuple[str, int]]:
     """Throttle keys of sending codes and their limits."""
     return [
         (f"identity-send:user:{user.id}", SENDS_PER_ACCOUNT),
-        (f"identity-send:addr:{client_addr()}", SENDS_PER_ADDR),
+        (f"identity-send:net:{client_net()}", SENDS_PER_ADDR),
     ]
 
 
@@ -261,7 +261,7 @@ def wrong_keys(user) -> list[tuple[str, int]]:
     """Throttle keys of wrong codes and their limits."""
     return [
         (f"identity-code:user:{user.id}", WRONG_PER_ACCOUNT),
-        (f"identity-code:addr:{client_addr()}", WRONG_PER_ADDR),
+        (f"identity-code:net:{client_net()}", WRONG_PER_ADDR),
     ]
 
 

@@ -48,6 +48,7 @@ from models import (
     OutboxMessage,
     User,
     db,
+    utcnow,
     write_tx,
 )
 from models.identity import IdentityProof
@@ -57,6 +58,12 @@ TLS_MODES = ("none", "starttls", "ssl")
 SMTP_TIMEOUT_SECONDS = 30
 # The outbox type of a notice's delivery (its body names the notice).
 OUTBOX_TYPE = "notice"
+# Notices sent to one mobile number or e-mail address at most, in an hour and in a day; past
+# them a notice stays in the inbox only. Anyone can register with someone else's number, or
+# type someone else's address, and make notices happen (a truck pass applied for and taken
+# back, over and over): the owner of the number is not to be flooded.
+DELIVERIES_PER_HOUR = 6
+DELIVERIES_PER_DAY = 30
 
 
 @dataclass(frozen=True)
@@ -153,13 +160,33 @@ def notify(user, kind_name: str, **params) -> Notice | None:
     )
     notice.insert_new()
     body = {"notice": notice.message_id}
-    if account.notice_sms and account.mobile:
+    if account.notice_sms and account.mobile and _may_deliver(account.mobile, SMS):
         enqueue(account.mobile, OUTBOX_TYPE, body, channel=SMS)
     # E-mail is offered only while SMTP_HOST is set; a delivery written while it is not waits
     # for the server (the outbox retries it, and an overdue message alerts the administrator).
-    if account.notice_email and account.email:
+    if account.notice_email and account.email and _may_deliver(account.email, EMAIL):
         enqueue(account.email, OUTBOX_TYPE, body, channel=EMAIL)
     return notice
+
+
+def _may_deliver(recipient: str, via: str) -> bool:
+    """Whether one more notice may go to this number or address now (DELIVERIES_PER_HOUR,
+    DELIVERIES_PER_DAY): one indexed read of at most a day's worth of its deliveries."""
+    now = utcnow()
+    recent = [
+        at
+        for (at,) in OutboxMessage.select(OutboxMessage.created_at)
+        .where(
+            (OutboxMessage.recipient == recipient)
+            & (OutboxMessage.channel == via)
+            & (OutboxMessage.type == OUTBOX_TYPE)
+            & (OutboxMessage.created_at > now - dt.timedelta(days=1))
+        )
+        .limit(DELIVERIES_PER_DAY)
+        .tuples()
+    ]
+    last_hour = sum(1 for at in recent if at > now - dt.timedelta(hours=1))
+    return len(recent) < DELIVERIES_PER_DAY and last_hour < DELIVERIES_PER_HOUR
 
 
 def notify_holder(resident_id: str | None, kind_name: str, **params) -> Notice | None:

@@ -113,6 +113,21 @@ def test_wrong_passwords_and_wrong_codes_lock_their_step(client, make, login, co
     assert sms_box.messages(keep=None) == []
 
 
+def test_a_number_gets_a_few_codes_an_hour_whoever_asks(app, make, sms_box):
+    """Anyone may register accounts and ask each to move to someone else's number: the codes
+    sent to one new number are counted over every account (and every address of an IPv6 /64
+    counts as one), so its owner is not flooded."""
+    from blueprints.auth.mobile import SENDS_PER_NUMBER
+
+    for n in range(SENDS_PER_NUMBER + 2):
+        client = app.test_client()
+        make.login(client, make.citizen())
+        address = {"REMOTE_ADDR": f"2001:db8:1:2::{n + 1}"}
+        data = {"mobile": NEW_MOBILE, "password": PASSWORD}
+        client.post("/account/mobile", data=data, environ_base=address)
+    assert len(texts_to(sms_box, NEW_MOBILE)) == SENDS_PER_NUMBER
+
+
 def test_staff_and_strangers_do_not_reach_it(client, make, login):
     assert client.get("/account/mobile").status_code == 302  # to the login page
     login(make.staff("licence_clerk"))

@@ -216,6 +216,27 @@ def test_a_notice_rolls_back_with_its_cause(app, make):
         assert Notice.select().count() == 0 and OutboxMessage.select().count() == 0
 
 
+def test_a_number_is_sent_a_few_notices_an_hour_the_inbox_keeps_them_all(app, make, monkeypatch):
+    """Anyone can register with someone else's number and make notices happen: past a few an
+    hour (and a day) a number gets no more, and the account's inbox still holds every one."""
+    from core import notices
+
+    monkeypatch.setattr(notices, "DELIVERIES_PER_HOUR", 2)
+    user = make.citizen()
+    choose(user, sms=True)
+    with app.app_context(), db.connection_context():
+        for _ in range(4):
+            with write_tx():
+                notify(user, "identity.proven", method="sms", resident_id="x")
+        sms = OutboxMessage.select().where(OutboxMessage.recipient == user.mobile)
+        assert sms.count() == 2 and Notice.select().count() == 4
+        earlier = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=2)
+        OutboxMessage.update(created_at=earlier).execute()
+        with write_tx():
+            notify(user, "identity.proven", method="sms", resident_id="x")
+        assert sms.count() == 3
+
+
 def test_inbox_counts_unread_marks_read_and_hides_others(app, client, make, login):
     user, other = make.citizen(), make.citizen()
     with app.app_context(), db.connection_context(), write_tx():

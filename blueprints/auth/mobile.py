@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 from core import sms
-from core.audit import audit, client_addr
+from core.audit import audit, client_net
 from core.identity import (
     WRONG_CODE,
     WRONG_PER_ACCOUNT,
@@ -40,6 +40,7 @@ from rules.validators import mask_mobile
 
 SENDS_PER_ACCOUNT = 3
 SENDS_PER_ADDR = 10
+SENDS_PER_NUMBER = 3  # codes to one new number, from all accounts together
 SENDS_PER_CLERK = 20  # an office counter serves many people an hour, a clerk not hundreds
 # What a code is for: its HMAC names it (core.identity.hash_code). The counter's codes have
 # their own purpose and counters: a session left on a lost phone cannot see, void or lock them.
@@ -74,7 +75,7 @@ def _keys(step: str, user: User, clerk: User | None = None) -> list[tuple[str, i
         ]
     return [
         (f"mobile-{step}:user:{user.id}", WRONG_PER_ACCOUNT),
-        (f"mobile-{step}:addr:{client_addr()}", WRONG_PER_ADDR),
+        (f"mobile-{step}:net:{client_net()}", WRONG_PER_ADDR),
     ]
 
 
@@ -116,7 +117,9 @@ def send_change_code(user: User, mobile: str, password: str) -> str:
     )
     keys = [
         (f"mobile-send:user:{user.id}", SENDS_PER_ACCOUNT),
-        (f"mobile-send:addr:{client_addr()}", SENDS_PER_ADDR),
+        (f"mobile-send:net:{client_net()}", SENDS_PER_ADDR),
+        # A number is not someone's to be sent codes by every account a stranger registers.
+        (f"mobile-send:to:{mobile}", SENDS_PER_NUMBER),
     ]
     return send_challenge(
         user, mobile, PURPOSE, keys, text, "account.mobile_code_sent", user, MobileRefused

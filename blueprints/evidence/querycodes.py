@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from core.audit import audit, client_addr
+from core.audit import audit, client_net
 from core.identity import record_query_code
 from models import AccidentCase, CaseParty, Throttle, User, write_tx
 
@@ -46,7 +46,7 @@ def throttle_keys(user: User) -> list[tuple[str, int]]:
     """The throttle keys of a query-code attempt and their limits."""
     return [
         (f"evidence-code:user:{user.id}", CODE_MAX_FAILURES),
-        (f"evidence-code:addr:{client_addr()}", CODE_MAX_FAILURES_PER_ADDR),
+        (f"evidence-code:net:{client_net()}", CODE_MAX_FAILURES_PER_ADDR),
     ]
 
 
