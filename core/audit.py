@@ -92,6 +92,7 @@ ACTION_LABELS = {
     "logout": _l("Logged out"),
     "account.register": _l("Registered"),
     "account.password_changed": _l("Password changed"),
+    "account.password_wrong": _l("Wrong current password"),
     "account.password_reset_sent": _l("Code to reset the password sent"),
     "account.password_reset": _l("Password reset with a code"),
     "account.mobile_code_sent": _l("Code to confirm a new mobile number sent"),

@@ -220,6 +220,26 @@ def test_password_change_ends_other_sessions(app, make, conn):
         assert AuditEvent.get(AuditEvent.action == "account.password_changed")
 
 
+def test_guessing_the_current_password_in_an_open_session_is_stopped(app, make, conn):
+    """A session left open on a shared computer: the current password asked before a change
+    is counted and audited, with the number change's, and locks after a few wrong ones."""
+    from core.identity import WRONG_PER_ACCOUNT
+
+    user = make.citizen()
+    client = app.test_client()
+    make.login(client, user)
+    new = {"password": "New-Lantern-88", "confirm": "New-Lantern-88"}
+    for n in range(WRONG_PER_ACCOUNT):
+        wrong = page(client.post("/account", data={**new, "current": f"Guess-{n}-abc"}), 422)
+        assert field_error(wrong, "current")
+    right = page(client.post("/account", data={**new, "current": Factory.PASSWORD}), 422)
+    assert "次数过多" in field_error(right, "current")
+    with conn():
+        rows = AuditEvent.select().where(AuditEvent.action == "account.password_wrong")
+        assert rows.count() == WRONG_PER_ACCOUNT
+        assert not AuditEvent.select().where(AuditEvent.action == "account.password_changed")
+
+
 def test_logout_needs_post_with_csrf(client, make):
     make.login(client, make.citizen())
     # A GET asks to confirm; it never logs out.

@@ -108,7 +108,7 @@ def test_wrong_passwords_and_wrong_codes_lock_their_step(client, make, login, co
     for _ in range(5):
         ask(client, password="not-my-password")
     locked = page(ask(client), 422)  # the right password, but locked now
-    words = locked.find(class_="form-error").get_text()
+    words = field_error(locked, "password")
     assert "密码错误次数过多" in words and "请在北京时间" in words
     assert sms_box.messages(keep=None) == []
 

@@ -98,18 +98,28 @@ def check_new_number(user: User, mobile: str) -> None:
         raise MobileRefused(TAKEN, field="mobile")
 
 
+def check_current_password(user: User, password: str, field: str) -> None:
+    """The account's current password, asked before a change (of the number, of the password):
+    MobileRefused at `field` when wrong, or while too many wrong ones lock it. Counted per
+    account and per network together for every such page, and audited: a session left open
+    on a shared computer is not a way to guess the password at leisure."""
+    password_keys = _keys("password", user)
+    refuse_when_locked(password_keys, _l("Too many wrong passwords."), MobileRefused, field)
+    if not verify_password(user.password_hash, password):
+        with write_tx():
+            for key, limit in password_keys:
+                Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW)
+            audit("account.password_wrong", user, actor=user, result="refused")
+        raise MobileRefused(_l("The current password is not right."), field=field)
+    Throttle.reset(password_keys[0][0])
+
+
 def send_change_code(user: User, mobile: str, password: str) -> str:
     """Check the password and the new number, and send it a code; returns it masked.
     MobileRefused (with the field at fault) when the password is wrong, the number is the
     account's own or another's, or a limit holds."""
     _refuse_during_counter_change(user)
-    password_keys = _keys("password", user)
-    refuse_when_locked(password_keys, _l("Too many wrong passwords."), MobileRefused)
-    if not verify_password(user.password_hash, password):
-        for key, limit in password_keys:
-            Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW)
-        raise MobileRefused(_l("The current password is not right."), field="password")
-    Throttle.reset(password_keys[0][0])
+    check_current_password(user, password, "password")
     check_new_number(user, mobile)
     text = _l(
         "[jiaoguan] Your code to make this number your account's is %(code)s, valid for 10 "

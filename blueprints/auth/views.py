@@ -18,7 +18,7 @@ from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import CODE_TTL_SECONDS
-from core.passwords import hash_password, verify_password
+from core.passwords import hash_password
 from core.privacy import no_personal_data
 from core.security import local_path
 from core.session_auth import (
@@ -42,6 +42,7 @@ from .forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from .mobile import MobileRefused, check_current_password
 from .service import check_code_step, check_password_step
 
 ISSUER = "jiaoguan"
@@ -261,11 +262,16 @@ def account():
     form = ChangePasswordForm()
     form.personal = [current_user.resident_id or "", current_user.mobile or ""]
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current.data):
-            form.current.errors.append(_("The current password is not right."))
-        elif form.password.data == form.current.data:
-            form.password.errors.append(_("This is the password you have now: choose a new one."))
+        try:
+            check_current_password(current_user, form.current.data, "current")
+        except MobileRefused as exc:
+            form_error(form, exc)
         else:
+            if form.password.data == form.current.data:
+                form.password.errors.append(
+                    _("This is the password you have now: choose a new one.")
+                )
+                return account_page(form)
             with write_tx():
                 user = User.get_by_id(current_user.id)
                 user.password_hash = hash_password(form.password.data)
@@ -275,13 +281,18 @@ def account():
             start_session(user)
             flash(_("Your password has been changed. Other sessions were logged out."), "ok")
             return redirect(url_for("auth.account"), code=303)
+    return account_page(form)
+
+
+def account_page(form):
+    """The account page, with the password form as it stands."""
     logins = (
         AuditEvent.select()
         .where((AuditEvent.actor_id == current_user.id) & (AuditEvent.action.startswith("login.")))
         .order_by(AuditEvent.id.desc())
         .limit(10)
     )
-    status = 422 if form.errors else 200
+    status = 422 if (form.errors or form.form_errors) else 200
     return render_template(
         "auth/account.html", form=form, logins=logins, prefs_form=preferences_form()
     ), status
