@@ -21,7 +21,7 @@ from blueprints.licence.labels import SHARE_VERDICT_LABELS, labels
 from blueprints.truckpass import service as truckpass_service
 from blueprints.truckpass.labels import labels as truckpass_labels
 from core import fixedwords
-from core.audit import audit
+from core.audit import audit, client_net
 from core.i18n import DEFAULT_LOCALE, LANGUAGES, language_context
 from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
 from core.qrphoto import PHOTO_MAX_BYTES, UnreadablePhoto, read_qr_texts
@@ -32,6 +32,7 @@ from models import (
     LicenceRecord,
     RefusedCheck,
     RestrictedZone,
+    Throttle,
     TruckPass,
     utcnow,
     write_tx,
@@ -294,6 +295,23 @@ def _in_memory(*_args, **_kwargs):
     return io.BytesIO()
 
 
+# Photos decoded for one client network in PHOTO_WINDOW: a busy checkpoint photographs a few
+# licences a minute; each decoding costs up to about a second of CPU, so a stranger posting
+# photos in a loop is stopped before the workers inspectors rely on are all decoding.
+PHOTOS_PER_NETWORK = 60
+PHOTO_WINDOW = 600
+
+
+def _photo_counted() -> bool:
+    """Count one photo of this client network; False when its limit is reached."""
+    key = f"verify-photo:{client_net()}"
+    with write_tx():
+        if Throttle.locked_until_for(key, lock=True):
+            return False
+        Throttle.register_failure(key, limit=PHOTOS_PER_NETWORK, window=PHOTO_WINDOW)
+    return True
+
+
 @bp.post("/verify/photo")
 @csrf.exempt  # no session and no cookie here (see photo_check); SameSite=Lax guards the rest
 @reads_personal_data("licence.check")
@@ -307,6 +325,8 @@ def photo_check():
     """
     if (request.content_length or 0) > PHOTO_MAX_BYTES + 8192:
         return render_template("verify/form.html", verdict=None, photo_error="too-large"), 413
+    if not _photo_counted():
+        return render_template("verify/form.html", verdict=None, photo_error="too-many"), 429
     _stream, _form, files = parse_form_data(
         request.environ,
         stream_factory=_in_memory,

@@ -2,9 +2,10 @@
 
 The photo arrives as bytes in memory and leaves as the QR's text: it is never written to disk
 or logged. The work is bounded whatever is uploaded: a byte limit (checked by the caller before
-reading), a pixel limit checked from the header before any pixel is decoded (a decompression
-bomb is refused, not decoded), JPEGs decoded straight at a reduced scale, and at most two
-downscaled passes through the decoder (zxing-cpp).
+reading), JPEG and PNG only, a pixel limit checked from the header before any pixel is decoded
+(a decompression bomb is refused, not decoded; lower for a PNG, decoded whole), JPEGs decoded
+straight at a reduced scale, and at most two downscaled passes through the decoder (zxing-cpp).
+The verifier counts a client network's photos too (blueprints/verify.py).
 """
 
 import io
@@ -15,6 +16,12 @@ from PIL import Image, UnidentifiedImageError
 
 PHOTO_MAX_BYTES = 8 * 1024 * 1024  # a 12-megapixel phone JPEG is 3-6 MB
 PHOTO_MAX_PIXELS = 50_000_000  # a 48-megapixel phone camera; above it the header lies
+# A PNG is decoded whole (only a JPEG can be decoded at a reduced scale): a screenshot of a
+# phone's screen is a few megapixels; a small file declaring tens of them costs a second of
+# CPU and hundreds of MB to decode, and is refused from its header.
+PNG_MAX_PIXELS = 16_000_000
+# What a phone's camera or screenshot gives; any other format Pillow could open is refused.
+PHOTO_FORMATS = {"JPEG": PHOTO_MAX_PIXELS, "PNG": PNG_MAX_PIXELS}
 # The longest side of each decoding pass: a full-frame QR reads best large, a small or blurred
 # one often best smaller (the binariser sees sharper edges).
 DECODE_SIDES = (1600, 800)
@@ -34,9 +41,9 @@ def _greyscale(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             # Pillow's own bomb check warns between its limit and twice it: ours is stricter.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
+            with Image.open(io.BytesIO(data), formats=list(PHOTO_FORMATS)) as img:
                 width, height = img.size
-                if width * height > PHOTO_MAX_PIXELS:
+                if width * height > PHOTO_FORMATS[img.format]:
                     raise UnreadablePhoto("too-large")
                 img.draft("L", (DECODE_SIDES[0], DECODE_SIDES[0]))  # JPEG: decode scaled down
                 grey = img.convert("L")

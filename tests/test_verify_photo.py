@@ -181,3 +181,26 @@ def test_the_photo_form_is_script_free_and_sets_no_cookie(client):
     assert "Set-Cookie" not in result.headers
     assert result.headers["Cache-Control"] == "no-store"
     assert "script-src 'none'" in result.headers["Content-Security-Policy"]
+
+
+def test_a_png_declaring_many_megapixels_and_other_formats_are_refused(client):
+    """A PNG is decoded whole: one declaring far more than a phone's screenshot is refused
+    from its header; a format no phone camera gives (a GIF) is not decoded at all."""
+    big = io.BytesIO()
+    Image.new("1", (5000, 4000)).save(big, "PNG")  # 20 megapixels in a few kilobytes
+    soup = page(post_photo(client, big.getvalue(), "x.png"), status=422)
+    assert "照片过大" in soup.get_text()
+    gif = io.BytesIO()
+    Image.new("L", (200, 200)).save(gif, "GIF")
+    soup = page(post_photo(client, gif.getvalue(), "x.gif"), status=422)
+    assert "无法读取此文件" in soup.get_text()
+
+
+def test_a_network_posting_photos_in_a_loop_is_stopped(client, monkeypatch):
+    from blueprints import verify
+
+    monkeypatch.setattr(verify, "PHOTOS_PER_NETWORK", 3)
+    for _ in range(3):
+        assert post_photo(client, b"%PDF-1.7 not a photo", "x.pdf").status_code == 422
+    stopped = post_photo(client, b"%PDF-1.7 not a photo", "x.pdf")
+    assert stopped.status_code == 429 and "几分钟" in page(stopped, status=429).get_text()

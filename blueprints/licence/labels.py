@@ -108,6 +108,10 @@ PHOTO_ERRORS = {
     "too-large": _l("This photo is too large. Take it again at the camera's normal size."),
     "no-code": _l("No QR code could be read in this photo."),
     "not-licence": _l("This QR code is not a licence code of this city's verifier."),
+    "too-many": _l(
+        "Too many photos from this network in the last minutes. Type the licence key and "
+        "code below, or try a photo again in a few minutes."
+    ),
 }
 PHOTO_HINT = _l(
     "Hold the phone steady, fill the frame with the QR code, avoid glare on the screen, and "
