@@ -164,6 +164,10 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     templatehelpers.add(app, return_path=return_path)
 
+    # Served at an https address, the browser is told to keep to https even when a proxy in
+    # front (TRUSTED_PROXIES unset) makes each request look plain to us.
+    public_https = app.config["PUBLIC_BASE_URL"].startswith("https://")
+
     @app.after_request
     def _headers(response):
         h = response.headers
@@ -173,7 +177,7 @@ def init_app(app: Flask) -> None:
         for name, lower, value in DEFAULT_HEADERS:
             if lower not in present:
                 h.add(name, value)
-        if request.is_secure and "strict-transport-security" not in present:
+        if (request.is_secure or public_https) and "strict-transport-security" not in present:
             h.add("Strict-Transport-Security", "max-age=31536000")
         # Pages and their htmx fragments share URLs: caches must key on the header.
         if "vary" in present:

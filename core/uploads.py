@@ -20,6 +20,12 @@ SIGNATURES = {
     b"%PDF-": "application/pdf",
 }
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf"}
+# A stored upload served back runs no script, whatever is inside the file. object-src 'self'
+# lets the browser's own PDF viewer show a PDF opened from this site.
+FILE_CSP = (
+    "default-src 'none'; img-src 'self'; object-src 'self'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'"
+)
 
 
 def sniff_type(head: bytes) -> str | None:

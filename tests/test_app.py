@@ -88,6 +88,10 @@ def test_a_views_own_headers_stay_and_the_defaults_fill_the_rest(app):
     assert h["Referrer-Policy"] == "same-origin" and h["X-Content-Type-Options"] == "nosniff"
     plain = app.test_client().get("/healthz", base_url="https://localhost").headers
     assert plain["Strict-Transport-Security"] == "max-age=31536000"
+    # Served at an https address, HSTS is sent even to a request that looks plain here (TLS
+    # ended at a proxy that TRUSTED_PROXIES does not name).
+    proxied = app.test_client().get("/healthz", base_url="http://localhost").headers
+    assert proxied["Strict-Transport-Security"] == "max-age=31536000"
     assert len(plain.get_all("Vary")) == 1 and "HX-Request" in plain["Vary"]
 
 

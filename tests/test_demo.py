@@ -92,6 +92,8 @@ def test_a_truck_pass_waits_for_a_clerk_with_the_document_it_names(demo, conn, m
     document = re.search(r'href="(/trucks/documents/\d+)"', review).group(1)
     opened = client.get(document)
     assert opened.status_code == 200 and opened.data.startswith(b"%PDF")
+    # Whatever the file holds runs no script on our origin, as evidence files do not.
+    assert "default-src 'none'" in opened.headers["Content-Security-Policy"]
 
 
 def counts(conn) -> tuple[int, ...]:

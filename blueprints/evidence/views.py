@@ -14,7 +14,7 @@ from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import visible_party_cases
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
-from core.uploads import EXTENSIONS
+from core.uploads import EXTENSIONS, FILE_CSP
 from models import (
     ACCIDENT_OFFICER,
     CITIZEN,
@@ -42,14 +42,6 @@ from .forms import (
     UploadForm,
 )
 from .labels import FILE_TYPE_LABELS, NEXT_STEPS, REVIEW_STATUS_LABELS
-
-# Served evidence runs no script, whatever is inside the file. object-src 'self' lets the
-# browser's own PDF viewer show a PDF opened from this site.
-FILE_CSP = (
-    "default-src 'none'; img-src 'self'; object-src 'self'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'"
-)
-
 
 # The label tables, for the evidence templates (and the nav link in base.html).
 templatehelpers.add_when_registered(

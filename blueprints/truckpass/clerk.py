@@ -11,7 +11,7 @@ from core.htmx import redirect_to, render
 from core.paging import page_number
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
-from core.uploads import absolute_path, store_upload
+from core.uploads import EXTENSIONS, FILE_CSP, absolute_path, store_upload
 from models import (
     TRUCKPASS_CLERK,
     RestrictedZone,
@@ -149,7 +149,14 @@ def document(doc_id: int):
     """A document attached to an application (for the reviewing clerk; the read is audited)."""
     doc = get_or_404(TruckPassDocument, TruckPassDocument.id == doc_id)
     audit("truck_pass.document_read", doc, detail={"pass": doc.truck_pass_id})
-    return send_file(absolute_path(doc.relpath), mimetype=doc.mime, max_age=0)
+    response = send_file(
+        absolute_path(doc.relpath),
+        mimetype=doc.mime,
+        max_age=0,
+        download_name=f"truck-pass-{doc.truck_pass_id}-{doc.id}{EXTENSIONS[doc.mime]}",
+    )
+    response.headers["Content-Security-Policy"] = FILE_CSP  # whatever the file holds
+    return response
 
 
 @bp.get("/zones")
