@@ -170,7 +170,7 @@ def test_login_starts_a_new_session(client, make):
         assert "planted" not in s and "_user_id" in s
 
 
-def test_unenrolled_staff_must_enrol_with_a_qr(client, make, conn):
+def test_unenrolled_staff_must_enrol_with_a_qr(app, client, make, conn):
     staff = make.staff("licence_clerk", enrolled=False)
     response = client.post("/login", data={"account": staff.username, "password": Factory.PASSWORD})
     assert "/login/enrol" in response.location
@@ -179,13 +179,20 @@ def test_unenrolled_staff_must_enrol_with_a_qr(client, make, conn):
     secret = soup.select_one("code.secret").get_text()
     with conn():
         assert User.get_by_id(staff.id).totp_secret == secret
-    response = client.post(
-        "/login/enrol", data={"code": totp.totp(secret, step=totp.AUTHENTICATOR_STEP_SECONDS).now()}
-    )
+    code = totp.totp(secret, step=totp.AUTHENTICATOR_STEP_SECONDS).now()
+    # The password the administrator gave is not kept: the holder sets one only they know.
+    given = {"code": code, "password": Factory.PASSWORD, "confirm": Factory.PASSWORD}
+    assert "您自己的" in field_error(page(client.post("/login/enrol", data=given), 422), "password")
+    own = {"code": code, "password": "Quiet-Harbour-64", "confirm": "Quiet-Harbour-64"}
+    response = client.post("/login/enrol", data=own)
     assert response.status_code == 303
     with conn():
         assert User.get_by_id(staff.id).totp_enrolled_at is not None
         assert AuditEvent.get(AuditEvent.action == "account.totp_enrolled")
+    again = app.test_client().post(
+        "/login", data={"account": staff.username, "password": Factory.PASSWORD}
+    )
+    assert again.status_code == 422  # the given password works no more
 
 
 def test_pending_second_step_expires(client, make):

@@ -64,6 +64,19 @@ class CodeForm(Form):
     )
 
 
+class EnrolForm(CodeForm):
+    """A staff member's first login: their own password (the one they were given was chosen by
+    the administrator who made the account) and the first code of their authenticator."""
+
+    password = PasswordField(
+        _l("Your own password"), validators=[DataRequired(REQUIRED), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+
+
 class ChangePasswordForm(Form):
     """Change one's own password (ends every other session)."""
 

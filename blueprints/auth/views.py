@@ -18,7 +18,7 @@ from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import CODE_TTL_SECONDS
-from core.passwords import hash_password
+from core.passwords import hash_password, verify_password
 from core.privacy import no_personal_data
 from core.security import local_path
 from core.session_auth import (
@@ -37,6 +37,7 @@ from . import bp, reset
 from .forms import (
     ChangePasswordForm,
     CodeForm,
+    EnrolForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
@@ -199,20 +200,32 @@ def enrol():
         with write_tx():
             user.totp_secret = pyotp.random_base32()
             User.update(totp_secret=user.totp_secret).where(User.id == user.id).execute()
-    form = CodeForm()
+    form = EnrolForm()
+    form.personal = [user.username or "", user.real_name or ""]
     error = None
     if form.validate_on_submit():
-        result = check_code_step(user, form.code.data)
-        if result.user is not None:
+        result = None
+        if verify_password(user.password_hash, form.password.data):
+            # The administrator who made the account knows the password it was given: whoever
+            # holds the account from now on sets a password only they know.
+            form.password.errors.append(
+                _("This is the password you were given: choose one of your own.")
+            )
+        else:
+            result = check_code_step(user, form.code.data)
+        if result is not None and result.user is not None:
+            hashed = hash_password(form.password.data)  # slow on purpose: outside the write lock
             with write_tx():
-                User.update(totp_enrolled_at=utcnow()).where(User.id == user.id).execute()
-                audit("account.totp_enrolled", user, actor=user)
+                User.update(totp_enrolled_at=utcnow(), password_hash=hashed).where(
+                    User.id == user.id
+                ).execute()
+                audit("account.totp_enrolled", user, actor=user, detail={"password_set": True})
             clear_pending_2fa()
             start_session(user)
             audit("login.ok", user, actor=user, detail={"second_factor": "totp"})
             flash(_("Your authenticator is set up. Use it at every login."), "ok")
             return redirect_to(url_for("staff.index"))
-        error = (
+        error = result and (
             lock_message(result.locked_until, result.lock)
             if result.error == "locked"
             else _("This code is not right. Check the time on your phone and try the next one.")

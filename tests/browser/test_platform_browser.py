@@ -88,6 +88,8 @@ def test_enrolment_qr_decodes_to_a_standard_otpauth_uri(desktop, live_app, base_
     with db.connection_context():
         secret = User.get_by_id(staff.id).totp_secret
     assert uri == f"otpauth://totp/jiaoguan:{staff.username}?secret={secret}&issuer=jiaoguan"
+    desktop.fill("#password", "Quiet-Harbour-64")  # their own, not the one they were given
+    desktop.fill("#confirm", "Quiet-Harbour-64")
     desktop.fill("#code", pyotp.parse_uri(uri).now())
     desktop.click("#code-form button[type=submit]")
     desktop.wait_for_url(f"{base_url}/staff/")
