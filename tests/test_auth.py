@@ -227,6 +227,14 @@ def test_password_change_ends_other_sessions(app, make, conn):
         assert AuditEvent.get(AuditEvent.action == "account.password_changed")
 
 
+def test_a_mobile_typed_full_width_logs_in(client, make):
+    """A mobile or ID number as a Chinese input method types it is the same account."""
+    user = make.citizen()
+    wide = user.mobile.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
+    response = client.post("/login", data={"account": wide, "password": Factory.PASSWORD})
+    assert response.status_code in (302, 303)
+
+
 def test_guessing_the_current_password_in_an_open_session_is_stopped(app, make, conn):
     """A session left open on a shared computer: the current password asked before a change
     is counted and audited, with the number change's, and locks after a few wrong ones."""

@@ -47,6 +47,7 @@ class LoginForm(Form):
 
     account = StringField(
         _l("Mobile, ID number or staff username"),
+        filters=[halfwidth],  # a number as a Chinese input method types it
         validators=[DataRequired(REQUIRED), Length(max=40)],
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Regexp
 
-from core.forms import Form, Normalized
+from core.forms import Form, Normalized, halfwidth
 from rules.validators import normalize_mobile, normalize_resident_id
 
 REQUIRED = _l("This field is required.")
@@ -15,9 +15,10 @@ def six_digits(label) -> StringField:
     """The six digits of a code sent by SMS."""
     return StringField(
         label,
+        filters=[halfwidth],  # ６３０５８６ as a Chinese input method types it
         validators=[
             DataRequired(REQUIRED),
-            Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6 digits of the message.")),
+            Regexp(r"^\s*[0-9]{6}\s*$", message=_l("Enter the 6 digits of the message.")),
         ],
     )
 

@@ -79,6 +79,7 @@ class CaseForm(Form):
     destination = SelectField(_l("Register at"), coerce=int)
     residence_permit_no = StringField(
         _l("Residence permit number"),
+        filters=[halfwidth],
         validators=[
             Optional(),
             Regexp(r"^[0-9A-Za-z]{6,30}$", message=_l("6 to 30 letters or digits.")),
@@ -167,6 +168,7 @@ class PermitForm(Form):
 
     residence_permit_no = StringField(
         _l("Residence permit number"),
+        filters=[halfwidth],
         validators=[
             DataRequired(REQUIRED),
             Regexp(r"^[0-9A-Za-z]{6,30}$", message=_l("6 to 30 letters or digits.")),
