@@ -7,7 +7,7 @@ import re
 import pytest
 
 from core.sms import DevGateway
-from models import AuditEvent, User
+from models import AuditEvent, Notice, User
 
 from .helpers import field_error, page
 
@@ -67,6 +67,10 @@ def test_a_citizen_resets_a_forgotten_password_and_other_sessions_end(
     with conn():
         actions = [e.action for e in AuditEvent.select().where(AuditEvent.actor_id == citizen.id)]
         assert "account.password_reset_sent" in actions and "account.password_reset" in actions
+        told = Notice.select().where(
+            (Notice.user == citizen.id) & (Notice.kind == "account.password_changed")
+        )
+        assert told.count() == 1
 
 
 def test_nobody_learns_whether_an_account_exists(app, client, make, sms_box):

@@ -59,6 +59,17 @@ kind(
     endpoint="auth.account",
     prepare=with_help_line,
 )
+kind(
+    "account.password_changed",
+    title=_l("Your password was changed"),
+    what=_l("The password of this account was changed, and its other sessions were logged out."),
+    next_step=_l(
+        "Nothing to do if it was you. If it was not, reset the password at once and call the "
+        "vehicle office%(help_line)s."
+    ),
+    endpoint="auth.account",
+    prepare=with_help_line,
+)
 
 
 class MobileRefused(IdentityRefused):

@@ -28,6 +28,7 @@ from core.identity import (
     spend_code,
     withdraw_proofs,
 )
+from core.notices import notify
 from core.passwords import check_policy, hash_password
 from models import AuditEvent, SmsChallenge, Throttle, User, utcnow, write_tx
 from rules.licencecode import client_network
@@ -148,6 +149,7 @@ def reset_password(account: str, code: str, password: str, nonce: str) -> ResetD
             & SmsChallenge.used_at.is_null()
         ).execute()
         audit("account.password_reset", fresh, actor=fresh)
+        notify(fresh, "account.password_changed")
         # Holding the number proves the number, not the person: one never tied to the ID
         # number (typed at registration, perhaps since given to someone else) withdraws the
         # identity proofs, and the person proves again.

@@ -18,6 +18,7 @@ from core.audit import audit, client_addr
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import CODE_TTL_SECONDS
+from core.notices import notify
 from core.passwords import hash_password, verify_password
 from core.privacy import no_personal_data
 from core.security import local_path
@@ -291,6 +292,7 @@ def account():
                 user.save()
                 user.rotate_session_token()
                 audit("account.password_changed", user)
+                notify(user, "account.password_changed")
             start_session(user)
             flash(_("Your password has been changed. Other sessions were logged out."), "ok")
             return redirect(url_for("auth.account"), code=303)
