@@ -56,6 +56,9 @@ def test_a_party_who_confirmed_may_withdraw_until_the_other_confirms(make, as_us
     case = make.transfer_case(w)
     buyer = as_user(w.buyer)
     url = f"/transfer/cases/{case.id}"
+    # The first to confirm may still withdraw: the question does not say it cannot be undone.
+    asked = page(buyer.post(f"{url}/confirm", data={}))
+    assert asked.find(id="confirm-form") and "不可撤回" not in asked.get_text()
     assert buyer.post(f"{url}/confirm", data={"confirmed": "yes"}).status_code == 303
     soup = page(buyer.get(url))
     assert soup.find(id="decline-form")["action"] == f"{url}/decline"

@@ -884,6 +884,10 @@ def test_the_form_opened_again_after_sending_links_the_application(client, make,
     # The steps of another application being filled in say nothing of it.
     step_two = page(client.post("/trucks/apply", data={"step": "1", "plate": truck.plate}))
     assert step_two.find(id="recent-application") is None
+    # Returned since, it is gone: the form does not point to it any more.
+    returned = sent.location.rstrip("/").split("/")[-1]
+    client.post(f"/trucks/passes/{returned}/withdraw", data={"confirmed": "yes"})
+    assert page(client.get("/trucks/apply")).find(id="recent-application") is None
     # Nobody else's form mentions it.
     client.post("/logout", data={})
     login(make.citizen())

@@ -105,10 +105,20 @@ NO_WAY_BACK = _l(
 )
 
 
-def ask_to_confirm_sale(party: str, number: str, back: str, *, plate: str, price: str, other: str):
+def ask_to_confirm_sale(
+    party: str,
+    number: str,
+    back: str,
+    *,
+    plate: str,
+    price: str,
+    other: str,
+    final: bool = True,
+):
     """The confirmation page of the seller's or buyer's (`party`) confirmation of the sale of
     case `number`, naming the plate, the price and the other party; None when this post
-    already is the confirmed one."""
+    already is the confirmed one. Not `final` while the other party has not confirmed (the
+    party may still withdraw): the page then does not say it cannot be undone."""
     if confirmed():
         return None
     question = CONFIRM_SALE[party]
@@ -119,6 +129,7 @@ def ask_to_confirm_sale(party: str, number: str, back: str, *, plate: str, price
         details=[NO_WAY_BACK],
         back=back,
         button=question.button,
+        irreversible=final,
     )
 
 

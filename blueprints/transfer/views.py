@@ -400,6 +400,9 @@ def confirm_case(case_id: int):
             plate=fmt_plate(found.vehicle.plate),
             price=fmt_price(found.price),
             other=other_party_name(found, party),
+            # Until the other confirms, this party may withdraw (the case page offers it).
+            final=(found.buyer_confirmed_at if party == "seller" else found.seller_confirmed_at)
+            is not None,
         )
         if asked:
             audit("transfer.case_view", found, detail={"as": sorted(roles), "asked": "confirm"})

@@ -109,11 +109,16 @@ RECENT_MINUTES = 30
 def recent_application(user) -> TruckPass | None:
     """The user's application sent in the last RECENT_MINUTES, if any (the newest): the form
     opened again (Back from the pass, or a second tab) says it was sent and links it, so that
-    nobody fills it in again thinking it was lost."""
+    nobody fills it in again thinking it was lost. One withdrawn or returned since is not
+    mentioned: its applicant knows it is gone."""
     since = utcnow() - dt.timedelta(minutes=RECENT_MINUTES)
     return (
         TruckPass.select()
-        .where((TruckPass.applicant == user) & (TruckPass.created_at >= since))
+        .where(
+            (TruckPass.applicant == user)
+            & (TruckPass.created_at >= since)
+            & TruckPass.status.not_in([WITHDRAWN, RETURNED])
+        )
         .order_by(TruckPass.created_at.desc())
         .first()
     )
