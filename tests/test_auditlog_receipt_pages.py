@@ -4,6 +4,7 @@ docs/verify_receipt.py verifies as its own process; other people get 404, and a 
 shows its reader only what their own page shows (no checker's address)."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -65,6 +66,12 @@ def test_the_holder_gets_a_receipt_of_each_check_that_verifies_offline(
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"detail.via": "qr"' in done.stdout and CHECKER_ADDR not in done.stdout
     assert "not witnessed yet" in done.stdout
+    # The command the page gives names the log's key: run as given, it says whose log it is.
+    command = soup.find(string=re.compile("verify_receipt.py receipt.json")).strip()
+    keys = re.findall(r"--key '([^']+)'", command)
+    assert keys
+    named = run_script(path, *[arg for key in keys for arg in ("--key", key)])
+    assert named.returncode == 0 and "pass --key" not in named.stdout
     # The admin's full receipt still holds the address, and `flask audit verify` recomputes it.
     with app.app_context(), db.connection_context():
         event = AuditEvent.get(AuditEvent.action == "licence.check")

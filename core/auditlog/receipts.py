@@ -260,6 +260,11 @@ def page(
         json_url=json_url,
         field_label=field_label,
         field_value=field_value,
+        # The log's key, named in the command: checked against it, the receipt shows whose log
+        # it is (its own keys alone show only that it is consistent).
+        check_command=" ".join(
+            ["python3 verify_receipt.py receipt.json", *(f"--key '{k}'" for k in verifier_keys())]
+        ),
         **context,
     )
 
