@@ -283,7 +283,7 @@ def test_share_code_for_a_firm(client, make, login, conn):
     assert "4 / 12" not in text  # points not chosen
     wrong = page(client.get(f"/verify/share?code={code}&last6=000000"))
     # The share code's own words, not the roadside code's 电子码无效.
-    assert "分享码或驾驶证号后6位不正确" in wrong.get_text()
+    assert "分享码或驾驶证号码后 6 位不正确" in wrong.get_text()
     with conn():
         checks = list(
             LicenceCheck.select().where(LicenceCheck.via == "share").order_by(LicenceCheck.id)
@@ -302,7 +302,7 @@ def test_share_code_for_a_firm(client, make, login, conn):
     # The holder's log says the same of that check, in the share code's words.
     log = page(client.get("/licence/checks")).select("tbody tr")
     assert "分享码已过期或已被持证人取消" in log[0].get_text()
-    assert "分享码或驾驶证号后6位不正确" in page(client.get("/licence/checks")).get_text()
+    assert "分享码或驾驶证号码后 6 位不正确" in page(client.get("/licence/checks")).get_text()
 
 
 def test_share_code_with_points_and_limits(client, make, login):

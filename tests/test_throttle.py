@@ -187,7 +187,7 @@ def test_guessing_the_licence_number_behind_a_share_code_is_paused(app, make):
         c = from_addr(app, stranger_addr(i))
         # The share code's own words, not the roadside code's 电子码无效.
         answer = c.get(f"/verify/share?code={code}&last6={guess}").get_data(True)
-        assert "分享码或驾驶证号后6位不正确" in answer
+        assert "分享码或驾驶证号码后 6 位不正确" in answer
     right = from_addr(app, "192.0.2.77").get(f"/verify/share?code={code}&last6={last6}")
     assert 'content="throttled"' in right.get_data(as_text=True)
 
