@@ -855,20 +855,24 @@ def test_a_stranger_walking_through_plates_is_stopped_and_an_inspector_is_not(
     assert set(answers) == {"no-pass"}
 
 
-def test_a_zone_that_does_not_restrict_the_truck_is_refused_at_the_zone_step(
-    client, make, login, clock, conn
-):
-    """A light truck in a zone that restricts only medium and heavy ones needs no pass there:
-    said at the zone step, and nothing is issued."""
+def test_a_truck_no_zone_restricts_is_told_so_at_its_class(client, make, login, clock, conn):
+    """A light truck where the zones restrict only medium and heavy ones needs no pass: said at
+    the class step, not after choosing zones that all refuse it; once a zone does restrict
+    light trucks, the zone step offers that zone only."""
     owner = make.citizen()
     truck = make.truck(owner, vehicle_type="light_truck")
-    zone = make.zone()  # medium and heavy trucks only
+    heavy_only = make.zone()  # medium and heavy trucks only
     login(owner)
-    soup = page(steps(client, truck.plate, zone, klass="light"), 422)
-    said = field_error(soup, "zones")
-    assert zone.name in said and "无需通行码" in said
+    soup = page(steps(client, truck.plate, heavy_only, klass="light"), 422)
+    assert "无需通行码" in field_error(soup, "truck_class")
     with conn():
         assert TruckPass.select().count() == 0
+    rule = {"classes": "light", "days": "12345", "windows": "07:00-09:00", "emissions": "china6"}
+    everyone = make.zone(rule)
+    data = {"step": "2", "plate": truck.plate, "truck_class": "light", "emission": "china6"}
+    offered = page(client.post("/trucks/apply", data=data)).select("#zones input")
+    assert [box["value"] for box in offered] == [str(everyone.id)]
+    assert str(heavy_only.id) not in {box["value"] for box in offered}
 
 
 def test_the_form_opened_again_after_sending_links_the_application(client, make, login, clock):

@@ -175,6 +175,21 @@ def step_class(truck_class: str, emission: str, allowed) -> None:
         raise StepError(_l("Choose the emission standard."), "emission")
 
 
+def zones_needing_pass(truck_class: str, vehicle: Vehicle) -> list[RestrictedZone]:
+    """After step 2: the zones in force that restrict this truck (the only ones step 3 offers);
+    StepError at the class when none does: the truck needs no pass anywhere."""
+    needed = zones_restricting(active_zones(), classes_of(truck_class, vehicle))
+    if not needed:
+        raise StepError(
+            _l(
+                "No zone of the city restricts %(truck_class)s: this truck needs no pass.",
+                truck_class=in_sentence(CLASS_LABELS[truck_class]),
+            ),
+            "truck_class",
+        )
+    return needed
+
+
 def step_zones(zone_ids, zone_names: dict, truck_class: str, emission: str, vehicle: Vehicle):
     """Step 3: the zones asked for (those in force) and their rules; refused on `zones` when
     none is chosen or the rules give this truck no pass for one of them (rules.truckrules)."""

@@ -57,6 +57,9 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
                 form.emission.data = vehicle.emission_standard
         elif step == 2:
             service.step_class(form.truck_class.data, form.emission.data, form.allowed_classes)
+            # Step 3 offers only the zones where this truck needs a pass.
+            needed = service.zones_needing_pass(form.truck_class.data, state["vehicle"])
+            form.zones.choices = choices((z.id, form.zone_names[z.id]) for z in needed)
         elif step == 3:
             state["zone_ids"], state["rules"] = service.step_zones(
                 form.zones.data,
