@@ -33,6 +33,8 @@ def test_register_creates_citizen_and_logs_in(client, conn):
         assert AuditEvent.get(AuditEvent.action == "account.register").object_id == str(user.id)
     soup = page(client.get("/account"))
     assert "110105********002X" in soup.get_text()
+    # Registering logged the person in: the recent logins say so, not "none yet".
+    assert "暂无" not in soup.select("table")[-1].get_text()
 
 
 def test_register_rejects_wrong_check_digit_next_to_the_field(client, conn):

@@ -14,7 +14,7 @@ from flask_login import current_user, logout_user
 from peewee import IntegrityError
 
 from core.access import login_required
-from core.audit import audit, client_addr
+from core.audit import audit, client_net
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import CODE_TTL_SECONDS
@@ -95,7 +95,7 @@ def register():
         return redirect(url_for("main.home"))
     form = RegisterForm()
     # "This ID number has an account" tells whether someone is registered: limit the asking.
-    key = f"register:{client_addr()}"
+    key = f"register:{client_net()}"
     locked = Throttle.locked_until_for(key)
     if locked and request.method == "POST":
         abort(429)
@@ -120,6 +120,8 @@ def register():
                         password_hash=hashed,
                     )
                     audit("account.register", user, actor=user)
+                    # Registered is logged in: the account page's recent logins start here.
+                    audit("login.ok", user, actor=user, detail={"at": "registration"})
             except IntegrityError:
                 # The same ID number or mobile registered a moment ago (a double submit).
                 form.resident_id.errors.append(str(ID_TAKEN))
