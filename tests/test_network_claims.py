@@ -30,6 +30,17 @@ def doc(url="https://jg.weifang.example", prefix="WF", offices=(("370700", "鲁G
     }
 
 
+def jinan_peer() -> Peer:
+    """Jinan, peered: key prefix JN, office 370100 issuing 鲁A plates."""
+    url = "https://jg.jinan.example"
+    return Peer.create(
+        base_url=url,
+        city="济南",
+        fingerprint="x",
+        document=json.dumps(doc(url, "JN", (("370100", "鲁A"),))),
+    )
+
+
 def test_prefixes_overlap_when_one_begins_the_other():
     assert overlap("Q", "QD") and overlap("QD", "Q") and overlap("QD", "QD")
     assert not overlap("QD", "QE") and not overlap("", "QD") and not overlap("QD", "")
@@ -67,12 +78,7 @@ def test_a_candidate_overlapping_us_or_a_peer_is_refused(app, conn):
     app.config["LICENCE_KEY_PREFIX"] = "QD"
     with app.test_request_context(), conn():
         with write_tx():
-            Peer.create(
-                base_url="https://jg.jinan.example",
-                city="济南",
-                fingerprint="x",
-                document=json.dumps(doc("https://jg.jinan.example", "JN", (("370100", "鲁A"),))),
-            )
+            jinan_peer()
         assert peers.clashes_beside(doc(), "https://jg.weifang.example") == []
         with pytest.raises(peers.PeerError, match="'Q' overlaps this deployment's"):
             peers.refuse_clashes(doc(prefix="Q"), "https://jg.weifang.example")
@@ -105,12 +111,7 @@ def test_a_refreshed_documents_keys_are_taken_and_its_new_claims_wait(
 
     with app.test_request_context(), conn():
         with write_tx():
-            Peer.create(
-                base_url="https://jg.jinan.example",
-                city="济南",
-                fingerprint="x",
-                document=json.dumps(doc("https://jg.jinan.example", "JN", (("370100", "鲁A"),))),
-            )
+            jinan_peer()
             weifang = Peer.create(
                 base_url=url,
                 city="潍坊",
