@@ -85,11 +85,11 @@ class InboxMessage(BaseModel):
         indexes = ((("sender", "message_id"), True),)
 
     @classmethod
-    def prune(cls, types: tuple[str, ...], older_than: dt.timedelta) -> int:
-        """Delete the messages of these types received longer ago than `older_than`
+    def prune(cls, type_: str, older_than: dt.timedelta) -> int:
+        """Delete the messages of this type received longer ago than `older_than`
         (core.network.inbox.prune_forgotten)."""
         cutoff = utcnow() - older_than
-        return cls.delete().where(cls.type.in_(types) & (cls.received_at < cutoff)).execute()
+        return cls.delete().where((cls.type == type_) & (cls.received_at < cutoff)).execute()
 
 
 class OutboxMessage(BaseModel):

@@ -133,7 +133,7 @@ def failed_lookups_locked(origin: Origin) -> dt.datetime | None:
 
 def relay_key(origin: Origin) -> str:
     """The throttle key of unknown look-ups relayed by one deployment, whatever the address."""
-    return f"verify-relay:{origin.client.split('|')[0]}"
+    return f"verify-relay:{origin.relay_tag}"
 
 
 def checker_kind(checker: User | None) -> str:

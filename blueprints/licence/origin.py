@@ -47,19 +47,21 @@ class Origin:
     ref: str = ""
 
     @property
+    def relay_tag(self) -> str:
+        """The relaying deployment in throttle keys: a digest keeps them short whatever its
+        URL ("" for our own client)."""
+        return hashlib.sha256(self.relay.encode()).hexdigest()[:12] if self.relay else ""
+
+    @property
     def client(self) -> str:
-        """The unit of per-client throttles: the address, within its relaying deployment (a
-        digest keeps the key short whatever the deployment's URL)."""
-        if not self.relay:
-            return self.client_addr
-        tag = hashlib.sha256(self.relay.encode()).hexdigest()[:12]
-        return f"{tag}|{self.client_addr}"
+        """The unit of per-client throttles: the address, within its relaying deployment."""
+        return f"{self.relay_tag}|{self.client_addr}" if self.relay else self.client_addr
 
     @property
     def network(self) -> str:
         """The unit of typed-code delays: the client's network, within its relaying deployment."""
         net = licencecode.client_network(self.client_addr)
-        return f"{self.client.rsplit('|', 1)[0]}|{net}" if self.relay else net
+        return f"{self.relay_tag}|{net}" if self.relay else net
 
 
 def local_origin() -> Origin:

@@ -115,7 +115,7 @@ def register(type_: str, journal: bool = True, forget_after: dt.timedelta | None
 def prune_forgotten() -> int:
     """Delete the received messages whose type keeps them for a while only (Handler)."""
     return sum(
-        InboxMessage.prune((h.type,), h.forget_after)
+        InboxMessage.prune(h.type, h.forget_after)
         for h in HANDLERS.values()
         if h.forget_after is not None
     )
