@@ -91,6 +91,7 @@ ACTION_LABELS = {
     "login.refused_locked": _l("Refused: account locked"),
     "logout": _l("Logged out"),
     "account.register": _l("Registered"),
+    "account.register_code_sent": _l("Code to confirm a registration's mobile number sent"),
     "account.password_changed": _l("Password changed"),
     "account.password_wrong": _l("Wrong current password"),
     "account.password_reset_sent": _l("Code to reset the password sent"),

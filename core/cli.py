@@ -38,18 +38,19 @@ def db_status():
 @db_cli.command("prune")
 def db_prune():
     """Delete spent security counters: throttles whose window began a week ago and whose lock
-    ended, and the peer inbox's counters of strangers after 30 days; and the received messages
-    kept for a while only, relayed licence checks after a day (deploy/jiaoguan-prune.timer runs
-    this daily)."""
+    ended, and the peer inbox's counters of strangers after 30 days; the received messages
+    kept for a while only, relayed licence checks after a day; and registrations whose code
+    never came back, after an hour (deploy/jiaoguan-prune.timer runs this daily)."""
     from core.network.inbox import prune_forgotten
-    from models import RefusedCheck, Throttle
+    from models import PendingRegistration, RefusedCheck, Throttle
 
     with db.connection_context(), write_tx():
         throttles, strangers = Throttle.prune(), RefusedCheck.prune_strangers()
         messages = prune_forgotten()
+        registrations = PendingRegistration.prune()
     click.echo(
-        f"deleted {throttles} spent throttles, {strangers} strangers' counters "
-        f"and {messages} received messages"
+        f"deleted {throttles} spent throttles, {strangers} strangers' counters, "
+        f"{messages} received messages and {registrations} unfinished registrations"
     )
 
 

@@ -72,6 +72,11 @@ def clauses(parts) -> str:
     return ("；" if is_chinese() else "; ").join(str(part) for part in parts)
 
 
+def sentences(parts) -> str:
+    """Whole sentences one after another: Chinese puts none of English's spaces between them."""
+    return ("" if is_chinese() else " ").join(str(part) for part in parts)
+
+
 def aside(text) -> Markup:
     """A remark in brackets after a name: full-width （…） in Chinese, " (…)" in English (Chinese
     text takes full-width punctuation: ，：；（）？！)."""

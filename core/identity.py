@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from core import sms
 from core.audit import audit, client_net
-from core.i18n import aside, localtime
+from core.i18n import aside, localtime, sentences
 from core.notices import kind, locale_of, notify
 from core.steps import StepError
 from models import (
@@ -84,7 +84,7 @@ class IdentityRefused(StepError):
         again = _(
             "Try again after %(time)s (Beijing time).", time=localtime(self.locked_until, "HH:mm")
         )
-        return f"{self.message} {again}"
+        return sentences((self.message, again))
 
 
 def help_line() -> str:
@@ -185,18 +185,24 @@ def forget(user) -> None:
 # --- (a) A code by SMS to the recorded mobile --------------------------------------------------
 
 
-def hash_code(user_id: int, code: str, purpose: str = IDENTITY_SMS) -> str:
-    """HMAC-SHA256 of a code under the secret key, bound to the account and to what the code
-    is for (a code sent to prove an identity does not reset a password, nor the reverse)."""
+def hash_code(owner: int | str, code: str, purpose: str = IDENTITY_SMS) -> str:
+    """HMAC-SHA256 of a code under the secret key, bound to whom it was sent for (an account's
+    id; a registration's token digest) and to what the code is for (a code sent to prove an
+    identity does not reset a password, nor the reverse)."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{purpose}:{owner}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_code() -> str:
+    """A fresh one-time code of CODE_DIGITS digits."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
 def new_challenge(user, mobile: str, purpose: str = IDENTITY_SMS) -> tuple[SmsChallenge, str]:
     """A fresh code for the account, to be sent to `mobile` for `purpose`: it replaces any
     earlier one of that purpose and is kept only hashed. Run in the write transaction that
     audits the send."""
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = new_code()
     now = utcnow()
     SmsChallenge.retire_all(user, purpose)
     challenge = SmsChallenge.create(

@@ -18,7 +18,7 @@ from .evidence import (
     EvidenceItem,
     ReviewRequest,
 )
-from .identity import IdentityProof, SmsChallenge
+from .identity import IdentityProof, PendingRegistration, SmsChallenge
 from .licence import (
     LICENCE_CLASSES,
     RECORD_STATUSES,
@@ -121,6 +121,7 @@ ALL_MODELS = [
     InboxMessage,
     OutboxMessage,
     IdentityProof,
+    PendingRegistration,
     SmsChallenge,
     NameCorrection,
     ReviewRequest,
@@ -180,6 +181,7 @@ __all__ = [
     "RefusedCheck",
     "ReviewRequest",
     "ShareCode",
+    "PendingRegistration",
     "SmsChallenge",
     "AuditEvent",
     "BaseModel",

@@ -205,6 +205,66 @@ class SmsChallenge(BaseModel):
         cls.update(used_at=utcnow()).where(live).execute()
 
 
+class PendingRegistration(BaseModel):
+    """A registration waiting for the code sent to the mobile number it gave
+    (blueprints/auth/registration.py). The account is made from it once the code comes back,
+    so that nobody registers a number that is not theirs; until then it holds neither the ID
+    number nor the mobile number for itself (several may name them, the one who has the phone
+    wins), and `flask db prune` deletes it after LIFETIME. The browser that began it holds the
+    token whose digest is kept here."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    real_name = CharField(max_length=50)
+    resident_id = CharField(max_length=18)
+    mobile = CharField(max_length=11)
+    password_hash = CharField(max_length=255)
+    # HMAC of the code, as SmsChallenge keeps it (core.identity.hash_code, bound to the token).
+    code_hash = CharField(max_length=64)
+    code_expires_at = DateTimeField()
+    tries = IntegerField(default=0)  # attempts at the current code, right or wrong
+    sends = IntegerField(default=1)  # codes sent, the first included
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    TRIES = SmsChallenge.TRIES
+    LIFETIME = dt.timedelta(hours=1)
+
+    @classmethod
+    def live(cls, token_hash: str, now: dt.datetime | None = None) -> "PendingRegistration | None":
+        """The registration of this token, unless it is older than LIFETIME."""
+        since = (now or utcnow()) - cls.LIFETIME
+        return cls.get_or_none((cls.token_hash == token_hash) & (cls.created_at > since))
+
+    def take_try(self, now: dt.datetime | None = None) -> bool:
+        """Take one attempt at the current code before comparing it (a conditional update, as
+        SmsChallenge.take_try): False when its tries are used up or it expired."""
+        now = now or utcnow()
+        cls = PendingRegistration
+        return (
+            cls.update(tries=cls.tries + 1)
+            .where((cls.id == self.id) & (cls.tries < self.TRIES) & (cls.code_expires_at > now))
+            .execute()
+            == 1
+        )
+
+    def replace_code(self, code_hash: str, expires_at: dt.datetime, most: int) -> bool:
+        """Put a new code in place of the old one, with its tries back: False once `most`
+        codes were sent (a conditional update: two clicks send one more, not two)."""
+        cls = PendingRegistration
+        updated = (
+            cls.update(
+                code_hash=code_hash, code_expires_at=expires_at, tries=0, sends=cls.sends + 1
+            )
+            .where((cls.id == self.id) & (cls.sends < most))
+            .execute()
+        )
+        return updated == 1
+
+    @classmethod
+    def prune(cls, now: dt.datetime | None = None) -> int:
+        """Delete the registrations older than LIFETIME (their details with them)."""
+        return cls.delete().where(cls.created_at <= (now or utcnow()) - cls.LIFETIME).execute()
+
+
 def recorded_mobiles(resident_id: str) -> list[str]:
     """The mobile numbers the office recorded under this ID number, the licence's first.
 

@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from core.db import upgrade
+from core.sms import DevGateway
 from models import db
 
 from .factories import Factory
@@ -42,12 +43,20 @@ def app(tmp_path):
             # Still scrypt (memory-hard), with a smaller cost so the suite stays fast.
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
             "PUBLIC_BASE_URL": "https://jg.example.test",
+            # The development gateway's messages, in this test's own file (sms_box).
+            "SMS_DEV_FILE": str(tmp_path / "sms.jsonl"),
         }
     )
     app.test_client_class = CSRFClient
     upgrade()
     yield app
     release_database()
+
+
+@pytest.fixture
+def sms_box(app):
+    """The text messages this test's application sent (the development gateway)."""
+    return DevGateway(app.config["SMS_DEV_FILE"])
 
 
 @pytest.fixture
@@ -97,6 +106,7 @@ def live_app(tmp_path):
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "NETWORK_KEY_FOLDER": str(tmp_path / "network"),
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
+            "SMS_DEV_FILE": str(tmp_path / "sms.jsonl"),
         }
     )
     upgrade()

@@ -359,3 +359,22 @@ def wait_for(predicate, timeout: float = 90.0, what: str = ""):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         time.sleep(0.1)
+
+
+def newest_code(sms_box, mobile: str) -> str:
+    """The six digits of the newest text message to `mobile`."""
+    texts = [m["text"] for m in sms_box.messages(keep=None) if m["mobile"] == mobile]
+    assert texts, f"no message to {mobile}"
+    return re.search(r"\d{6}", texts[0]).group(0)
+
+
+def register(client, details: dict):
+    """Both steps of a registration: the form, then the code its mobile number received (the
+    development gateway's file of the client's application). Returns the second response."""
+    from core.sms import DevGateway
+
+    first = client.post("/register", data=details)
+    assert first.status_code == 303, first.get_data(as_text=True)[:400]
+    assert first.headers["Location"].endswith("/register/confirm")
+    box = DevGateway(client.application.config["SMS_DEV_FILE"])
+    return client.post("/register/confirm", data={"code": newest_code(box, details["mobile"])})

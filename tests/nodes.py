@@ -39,6 +39,8 @@ class Node:
             "PUBLIC_BASE_URL": self.url,
             "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",
             "UPLOAD_FOLDER": os.path.join(instance, "uploads"),
+            # The node's own folder, not the checkout's: its keys, its development SMS file.
+            "INSTANCE_PATH": instance,
             **{k: str(v) for k, v in settings.items()},
         }
         self.log = open(os.path.join(instance, f"node-{self.port}.log"), "wb")  # noqa: SIM115

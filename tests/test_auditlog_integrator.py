@@ -21,7 +21,7 @@ from models import AuditCheckpoint, AuditEvent, db, write_tx
 
 from .helpers import fresh_database_url, release_database
 from .nodes import ROOT, Node
-from .test_faults import register, registration
+from .test_faults import FROM_ONE_ADDRESS, register, registration
 
 
 @pytest.fixture
@@ -95,6 +95,7 @@ def test_kill_9_of_the_integrator_mid_batch_loses_nothing_and_repeats_nothing(de
 def test_two_nodes_appending_with_two_integrators_number_every_entry_once(deployment, tmp_path):
     app, env = deployment
     settings = {k: env[k] for k in ("NETWORK_KEY_FOLDER", "PASSWORD_HASH_METHOD")}
+    settings.update(FROM_ONE_ADDRESS)
     nodes = [Node(env["DATABASE_URL"], str(tmp_path), **settings) for _ in range(2)]
     integrators = [integrator(env, "--interval", "0.05") for _ in range(2)]
     for proc in integrators:  # both running (and stoppable by SIGTERM) before the writes
@@ -102,7 +103,10 @@ def test_two_nodes_appending_with_two_integrators_number_every_entry_once(deploy
     try:
         with ThreadPoolExecutor(4) as pool:
             statuses = list(
-                pool.map(lambda n: register(nodes[n % 2].url, registration(7000 + n)), range(40))
+                pool.map(
+                    lambda n: register(nodes[n % 2].url, str(tmp_path), registration(7000 + n)),
+                    range(40),
+                )
             )
         assert statuses.count(303) == 40
     finally:

@@ -12,7 +12,7 @@ from models import AuditEvent, Notice, Throttle, User, utcnow
 from rules import totp
 
 from .factories import Factory
-from .helpers import field_error, page
+from .helpers import field_error, page, register
 
 GOOD = {
     "real_name": "孙志强",
@@ -24,7 +24,7 @@ GOOD = {
 
 
 def test_register_creates_citizen_and_logs_in(client, conn):
-    response = client.post("/register", data={**GOOD, "resident_id": "11010519491231002x"})
+    response = register(client, {**GOOD, "resident_id": "11010519491231002x"})
     assert response.status_code == 303
     with conn():
         user = User.get(User.mobile == "13812345678")

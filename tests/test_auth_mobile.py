@@ -5,10 +5,7 @@ another account uses refused, and nothing changed until the code comes back."""
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from core import notices
-from core.sms import DevGateway
 from models import AuditEvent, Notice, User
 
 from .factories import Factory
@@ -17,12 +14,6 @@ from .helpers import field_error, page
 NEW_MOBILE = "13955550123"
 PASSWORD = Factory.PASSWORD
 NEW_PASSWORD = "Harbour-Lantern-77"
-
-
-@pytest.fixture
-def sms_box(app, tmp_path):
-    app.config["SMS_DEV_FILE"] = str(tmp_path / "sms.jsonl")
-    return DevGateway(app.config["SMS_DEV_FILE"])
 
 
 def texts_to(sms_box, mobile: str) -> list[str]:

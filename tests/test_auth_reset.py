@@ -4,20 +4,11 @@ sends throttled, every session of the account ended."""
 
 import re
 
-import pytest
-
-from core.sms import DevGateway
 from models import AuditEvent, Notice, User
 
 from .helpers import field_error, page
 
 NEW = "Harbour-Lantern-77"
-
-
-@pytest.fixture
-def sms_box(app, tmp_path):
-    app.config["SMS_DEV_FILE"] = str(tmp_path / "sms.jsonl")
-    return DevGateway(app.config["SMS_DEV_FILE"])
 
 
 def code_sent_to(sms_box, mobile: str) -> str:

@@ -7,7 +7,7 @@ from models import AuditEvent, User, db
 
 from .helpers import wait_for
 from .nodes import Node
-from .test_faults import audit_rows_cover_every_user, register, registration
+from .test_faults import FROM_ONE_ADDRESS, audit_rows_cover_every_user, register, registration
 
 
 def snapshot() -> tuple:
@@ -26,13 +26,13 @@ def writing(thread: threading.Thread) -> bool:
 
 def test_backup_while_serving_then_restore_gives_back_that_moment(app, runner, tmp_path):
     url = app.config["DATABASE_URL"]
-    node = Node(url, str(tmp_path), workers=2)
+    node = Node(url, str(tmp_path), workers=2, **FROM_ONE_ADDRESS)
     stop, written = threading.Event(), []
 
     def writer():
         n = 0
         while not stop.is_set():
-            if register(node.url, registration(5000 + n)) == 303:
+            if register(node.url, str(tmp_path), registration(5000 + n)) == 303:
                 written.append(n)
             n += 1
 

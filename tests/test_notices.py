@@ -34,11 +34,10 @@ from .test_truckpass import (
 
 
 @pytest.fixture
-def smtp(app, tmp_path):
-    """A real SMTP server the app sends to, and the dev SMS gateway's file of this test."""
+def smtp(app):
+    """A real SMTP server the app sends to."""
     server = SmtpServer()
     app.config.update(server.settings())
-    app.config["SMS_DEV_FILE"] = str(tmp_path / "sms.jsonl")
     yield server
     server.stop()
 

@@ -224,7 +224,7 @@ def test_prune_deletes_only_spent_counters(runner, conn):
             RefusedCheck.create(kind=kind, object_id=1, window_start=at, first_at=at, last_at=at)
     result = runner.invoke(args=["db", "prune"])
     assert result.exit_code == 0, result.output
-    assert "deleted 2 spent throttles, 2 strangers' counters and 0 received" in result.output
+    assert "deleted 2 spent throttles, 2 strangers' counters, 0 received" in result.output
     with conn():
         assert sorted(t.key for t in Throttle.select()) == ["locked", "recent"]
         assert sorted((r.kind, r.last_at == now) for r in RefusedCheck.select()) == [
@@ -262,6 +262,6 @@ def test_prune_forgets_relayed_checks_after_a_day(runner, conn):
             )
     result = runner.invoke(args=["db", "prune"])
     assert result.exit_code == 0, result.output
-    assert "and 2 received messages" in result.output
+    assert ", 2 received messages and" in result.output
     with conn():
         assert sorted(m.message_id for m in InboxMessage.select()) == ["m1", "m2"]

@@ -9,12 +9,13 @@ import segno
 from cryptography.fernet import Fernet, InvalidToken
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
-from peewee import IntegrityError
 
+from core import sms
 from core.access import login_required
 from core.audit import audit, client_net
+from core.demo import is_loaded as demo_loaded
+from core.forms import Form
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import CODE_TTL_SECONDS
@@ -34,13 +35,14 @@ from rules import totp
 from rules.validators import mask_id, mask_mobile
 
 from ..notices.views import preferences_form
-from . import bp, reset
+from . import bp, registration, reset
 from .forms import (
     ChangePasswordForm,
     CodeForm,
     EnrolForm,
     ForgotPasswordForm,
     LoginForm,
+    MobileCodeForm,
     RegisterForm,
     ResetPasswordForm,
 )
@@ -49,12 +51,6 @@ from .service import check_code_step, check_password_step
 
 ISSUER = "jiaoguan"
 REGISTER_TAKEN_LIMIT = 10  # registrations refused as taken, per client address per hour
-# The registration's answer when the ID number has an account, with the way on for its holder.
-ID_TAKEN = _l(
-    "An account with this ID number exists already. If you forgot its password, reset it; if you "
-    "never made it, take your ID card to an office counter, where a clerk puts your mobile "
-    "number on it."
-)
 
 
 def safe_next(default: str) -> str:
@@ -90,7 +86,7 @@ def lock_message(until: dt.datetime, kind: str | None = "pair") -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @no_personal_data
 def register():
-    """A citizen creates an account with real name, ID number, mobile and password."""
+    """A citizen gives real name, ID number, mobile and password; a code goes to the mobile."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
@@ -100,37 +96,81 @@ def register():
     if locked and request.method == "POST":
         abort(429)
     if form.validate_on_submit():
-        taken = False
-        if User.get_or_none(User.resident_id == form.resident_id.data):
-            form.resident_id.errors.append(str(ID_TAKEN))
-            taken = True
-        if User.get_or_none(User.mobile == form.mobile.data):
-            form.mobile.errors.append(_("This mobile number is used by another account."))
-            taken = True
+        taken = registration.taken(form.resident_id.data, form.mobile.data)
+        for name, words in taken:
+            getattr(form, name).errors.append(words)
         if taken:
             Throttle.register_failure(key, limit=REGISTER_TAKEN_LIMIT, window=3600)
         else:
             hashed = hash_password(form.password.data)  # slow on purpose: outside the write lock
             try:
-                with write_tx():
-                    user = User.create(
-                        real_name=form.real_name.data.strip(),
-                        resident_id=form.resident_id.data,
-                        mobile=form.mobile.data,
-                        password_hash=hashed,
-                    )
-                    audit("account.register", user, actor=user)
-                    # Registered is logged in: the account page's recent logins start here.
-                    audit("login.ok", user, actor=user, detail={"at": "registration"})
-            except IntegrityError:
-                # The same ID number or mobile registered a moment ago (a double submit).
-                form.resident_id.errors.append(str(ID_TAKEN))
-                return render("auth/register.html", "auth/_register_form.html", 422, form=form)
+                masked = registration.start(
+                    form.real_name.data.strip(), form.resident_id.data, form.mobile.data, hashed
+                )
+            except registration.RegistrationRefused as exc:
+                form_error(form, exc)
+            else:
+                flash(
+                    _("A code was sent to %(mobile)s. It is valid for 10 minutes.", mobile=masked),
+                    "ok",
+                )
+                return redirect_to(url_for("auth.register_confirm"))
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render("auth/register.html", "auth/_register_form.html", status, form=form)
+
+
+@bp.route("/register/confirm", methods=["GET", "POST"])
+@no_personal_data
+def register_confirm():
+    """Step two: the code the mobile number received; the account is made and logged in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    pending = registration.current()
+    if pending is None:
+        flash(str(registration.GONE), "warn")
+        return redirect(url_for("auth.register"), code=303)
+    form = MobileCodeForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.confirm(pending, form.code.data)
+        except registration.RegistrationRefused as exc:
+            if not exc.field:  # the ID number or the number was taken meanwhile
+                flash(exc.words(), "bad")
+                return redirect(url_for("auth.register"), code=303)
+            form_error(form, exc)
+        else:
             start_session(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.real_name), "ok")
-            return redirect_to(url_for("main.home"))
-    status = 422 if form.errors else 200
-    return render("auth/register.html", "auth/_register_form.html", status, form=form)
+            return redirect(url_for("main.home"), code=303)
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template(
+        "auth/register_confirm.html",
+        form=form,
+        resend=Form(),
+        mobile=mask_mobile(pending.mobile),
+        sends_left=registration.SENDS_PER_REGISTRATION - pending.sends,
+        demo_sms=sms.dev_gateway_active() and demo_loaded(),
+    ), status
+
+
+@bp.post("/register/confirm/again")
+@no_personal_data
+def register_send_again():
+    """A new code for this browser's registration (the message was lost, or the code expired)."""
+    pending = registration.current()
+    if pending is None or not Form().validate_on_submit():
+        flash(str(registration.GONE), "warn")
+        return redirect(url_for("auth.register"), code=303)
+    try:
+        masked = registration.send_again(pending)
+    except registration.RegistrationRefused as exc:
+        flash(exc.words(), "bad")
+    else:
+        flash(
+            _("A new code was sent to %(mobile)s. The earlier one no longer works.", mobile=masked),
+            "ok",
+        )
+    return redirect(url_for("auth.register_confirm"), code=303)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -2,6 +2,9 @@
 
 from playwright.sync_api import expect
 
+from core.sms import DevGateway
+from tests.helpers import newest_code
+
 
 def htmx_settled(page) -> None:
     """Wait until htmx has finished a request, its swap and its settling.
@@ -25,3 +28,10 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
+
+
+def confirm_registration(page, live_app, base_url: str, mobile: str) -> None:
+    """The registration's second step: the code `mobile` received, typed and sent."""
+    page.wait_for_url(f"{base_url}/register/confirm")
+    page.fill("#code", newest_code(DevGateway(live_app.config["SMS_DEV_FILE"]), mobile))
+    page.click("#register-code-form button[type=submit]")

@@ -12,9 +12,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from core.sms import DevGateway
 from rules.clock import beijing_today
 from tests.browser.test_truckpass_browser import log_in, setup
 from tests.factories import Factory
+from tests.helpers import newest_code
 
 pytestmark = pytest.mark.browser
 TABS = 40  # more than any page has before the field wanted
@@ -88,6 +90,10 @@ def test_registration_by_keyboard(phone, live_app, base_url):
     page.keyboard.press("Tab")
     expect(page.locator("#confirm")).to_be_focused()
     page.keyboard.type("a long enough passphrase")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base_url}/register/confirm")
+    expect(page.locator("#code")).to_be_focused()  # the code's field, ready for typing
+    page.keyboard.type(newest_code(DevGateway(live_app.config["SMS_DEV_FILE"]), mobile))
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base_url}/")
     assert not page.title().startswith("错误")

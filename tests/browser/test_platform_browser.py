@@ -8,13 +8,13 @@ import zxingcpp
 from PIL import Image
 
 from models import User, db
-from tests.browser.pages import htmx_settled, no_horizontal_scroll
+from tests.browser.pages import confirm_registration, htmx_settled, no_horizontal_scroll
 from tests.factories import Factory
 
 pytestmark = pytest.mark.browser
 
 
-def test_register_with_htmx_and_field_errors(phone, base_url):
+def test_register_with_htmx_and_field_errors(phone, live_app, base_url):
     phone.goto(f"{base_url}/register")
     phone.fill("#real_name", "孙志强")
     phone.fill("#resident_id", "110105194912310021")  # wrong check digit
@@ -31,11 +31,12 @@ def test_register_with_htmx_and_field_errors(phone, base_url):
     phone.fill("#password", "Lantern-Harbour-42")
     phone.fill("#confirm", "Lantern-Harbour-42")
     phone.click("#register-form button[type=submit]")
+    confirm_registration(phone, live_app, base_url, "13812345678")
     phone.wait_for_url(f"{base_url}/")
     assert "欢迎" in phone.locator(".flash").inner_text()
 
 
-def test_register_works_with_javascript_off(browser, base_url):
+def test_register_works_with_javascript_off(browser, live_app, base_url):
     context = browser.new_context(
         java_script_enabled=False, viewport={"width": 360, "height": 640}, locale="zh-CN"
     )
@@ -47,6 +48,7 @@ def test_register_works_with_javascript_off(browser, base_url):
     page.fill("#password", "Lantern-Harbour-42")
     page.fill("#confirm", "Lantern-Harbour-42")
     page.click("#register-form button[type=submit]")
+    confirm_registration(page, live_app, base_url, "13912345678")
     page.wait_for_url(f"{base_url}/")
     assert "欢迎" in page.content()
     context.close()
