@@ -6,6 +6,7 @@ from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user
 
+from core.devices import remember_device
 from core.identity import logged_in_user
 from models import User
 
@@ -27,7 +28,9 @@ def start_session(user: User) -> None:
     """Log the user in on a fresh session (the old session's data and id are dropped).
 
     Flask's session is a signed cookie: clearing it and writing new content means an attacker
-    who planted a session cookie before login does not share the logged-in one.
+    who planted a session cookie before login does not share the logged-in one. The browser
+    is remembered as one the account logged in from (core.devices): locks that strangers can
+    cause do not hold its next logins.
     """
     lang = session.get("lang")
     session.clear()
@@ -35,6 +38,7 @@ def start_session(user: User) -> None:
         session["lang"] = lang
     session.permanent = True  # expires after SESSION_IDLE_MINUTES without activity
     login_user(user)
+    remember_device(user.id)
 
 
 def set_pending_2fa(user: User) -> None:

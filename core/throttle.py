@@ -141,17 +141,26 @@ def hashed(value: str) -> str:
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
 
 
-def gate(scope: str, subject: str, *, trusted: bool = False, prefix: str = "") -> Gate:
+def gate(
+    scope: str, subject: str, *, trusted: bool = False, prefix: str = "", device: str | None = None
+) -> Gate:
     """The pair, address and account counters of `scope` (a config prefix) for `subject`.
 
     Limits come from the settings `<PREFIX>_MAX_FAILURES` (pair), `<PREFIX>_ADDRESS_MAX_FAILURES`
     and `<PREFIX>_ACCOUNT_MAX_FAILURES`, with `<PREFIX>_WINDOW_SECONDS`,
     `<PREFIX>_ACCOUNT_WINDOW_SECONDS` and `<PREFIX>_LOCK_SECONDS`.
+
+    `device`: the nonce of a device cookie the subject's own login gave this browser
+    (core.devices). Its attempts are counted on one counter of that cookie, with the pair's
+    limit, and on nothing strangers can fill: no address's lock, no account's.
     """
     cfg = current_app.config
     p = prefix or scope.upper().replace("-", "_")
-    addr = client_addr()
     window, lock = cfg[f"{p}_WINDOW_SECONDS"], cfg[f"{p}_LOCK_SECONDS"]
+    if device is not None:
+        key = f"{scope}:{subject}#device:{device}"
+        return Gate([Rule("pair", key, cfg[f"{p}_MAX_FAILURES"], window, lock)])
+    addr = client_addr()
     return Gate(
         [
             Rule("pair", f"{scope}:{subject}@{addr}", cfg[f"{p}_MAX_FAILURES"], window, lock),

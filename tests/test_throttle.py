@@ -49,10 +49,78 @@ def test_a_thousand_wrong_passwords_from_elsewhere_do_not_stop_the_owner(app, ma
     response = newcomer.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
     message = page(response, 422).select_one(".form-error").get_text()
     assert "曾登录过此账号的设备" in message
-    # The owner, from their own address, logs in with the right password at once.
-    response = owner.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    # The owner, from their own address, logs in with the right password at once (in another
+    # browser too: the address is known, whatever the device cookie says).
+    other_browser = from_addr(app, OWNER_ADDR)
+    response = other_browser.post(
+        "/login", data={"account": user.mobile, "password": Factory.PASSWORD}
+    )
     assert response.status_code in (302, 303)
-    assert owner.get("/account").status_code == 200
+    assert other_browser.get("/account").status_code == 200
+
+
+def fail_logins(app, account: str, addrs) -> None:
+    """A wrong password for `account` from each of `addrs` (through the login step itself)."""
+    for i, addr in enumerate(addrs):
+        with app.test_request_context("/login", environ_base={"REMOTE_ADDR": addr}):
+            db.connect()
+            try:
+                check_password_step(account, f"guess-{i}-wrong")
+            finally:
+                db.close()
+
+
+def test_the_owners_browser_logs_in_whatever_locks_strangers_made(app, make):
+    """A phone on a carrier's shared address, whose account strangers closed to new addresses
+    and whose address a sprayer paused: its device cookie lets the owner in, nobody else."""
+    user = make.citizen()
+    phone = from_addr(app, OWNER_ADDR)
+    make.login(phone, user)
+    phone.post("/logout", data={})
+    carrier = "100.64.0.1"  # the next cell's address, shared with thousands
+    fail_logins(app, user.mobile, [stranger_addr(i) for i in range(100)])
+    for i in range(50):  # a sprayer behind the same address, one account after another
+        fail_logins(app, f"nobody-{i}", [carrier])
+    newcomer = from_addr(app, carrier)
+    response = newcomer.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert "网络地址" in page(response, 422).select_one(".form-error").get_text()
+    phone.environ_base["REMOTE_ADDR"] = carrier
+    response = phone.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert response.status_code in (302, 303)
+    assert phone.get("/account").status_code == 200
+    # The cookie is the account's: it opens no lock for another account.
+    other = make.citizen()
+    phone.post("/logout", data={})
+    response = phone.post("/login", data={"account": other.mobile, "password": Factory.PASSWORD})
+    assert "网络地址" in page(response, 422).select_one(".form-error").get_text()
+
+
+def test_a_stolen_or_forged_device_cookie_buys_no_guesses(app, make):
+    user = make.citizen()
+    phone = from_addr(app, OWNER_ADDR)
+    make.login(phone, user)
+    cookie = phone.get_cookie("jg_device", path="/login")
+    assert cookie is not None and cookie.http_only and cookie.path == "/login"
+    assert str(user.mobile) not in cookie.value and str(user.resident_id) not in cookie.value
+    thief = from_addr(app, "198.51.100.9")
+    thief.set_cookie("jg_device", cookie.value, path="/login")
+    for i in range(10):
+        thief.post("/login", data={"account": user.mobile, "password": f"wrong-{i}-pass"})
+    # Locked: the cookie's own counter (the pair's ten), with the right password too.
+    response = thief.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert "锁定至" in page(response, 422).select_one(".form-error").get_text()
+    # A cookie changed by hand is no device cookie: that browser is a stranger like any other.
+    forger = from_addr(app, "198.51.100.10")
+    forger.set_cookie("jg_device", cookie.value[:-2] + "xx", path="/login")
+    response = forger.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
+    assert response.status_code in (302, 303)
+    with db.connection_context():
+        assert (
+            not Throttle.select()
+            .where(Throttle.key.contains("#device:"))
+            .where(Throttle.key.contains(cookie.value[:-2] + "xx"))
+            .exists()
+        )
 
 
 def test_ten_wrong_passwords_lock_only_that_address_out_of_that_account(app, make):

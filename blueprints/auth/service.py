@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 
 from core.audit import audit, client_addr
+from core.devices import known_device
 from core.passwords import dummy_hash, verify_password
 from core.throttle import Gate, gate, hashed
 from models import AuditEvent, User, write_tx
@@ -36,11 +37,17 @@ def login_gate(user: User | None, account: str) -> Gate:
     """The login counters of this account from this client address (core.throttle).
 
     Unknown names are counted too, hashed (what people type may be an ID number). The
-    account-wide lock does not hold the owner's own addresses: those they logged in from.
+    account-wide lock does not hold the owner's own addresses: those they logged in from. A
+    browser the account logged in from before (its device cookie, core.devices) is counted on
+    its own counter alone.
     """
-    subject = str(user.id) if user else "?" + hashed(account)
-    trusted = user is not None and AuditEvent.known_address(user.id, client_addr())
-    return gate("login", subject, trusted=trusted)
+    if user is None:
+        return gate("login", "?" + hashed(account))
+    device = known_device(user.id)
+    if device is not None:
+        return gate("login", str(user.id), device=device)
+    trusted = AuditEvent.known_address(user.id, client_addr())
+    return gate("login", str(user.id), trusted=trusted)
 
 
 def check_password_step(account: str, password: str) -> LoginResult:
