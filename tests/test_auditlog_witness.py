@@ -279,3 +279,47 @@ def test_an_answer_nobody_foresaw_is_that_witness_bad_answer(app, client, make, 
             "https://jg.c.example": "cosigned",
         }
         assert AuditCheckpoint.latest() is not None
+
+
+def test_a_cosignature_by_a_key_outside_its_validity_is_refused(
+    app, client, make, conn, monkeypatch
+):
+    """A witness's key signs only within its published validity (nbf to exp), as a message's
+    does: a key rotated out and past its end, whose private half may have leaked since, cosigns
+    nothing; nor does one not valid yet."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from joserfc.jwk import OKPKey
+
+    from core.auditlog.cosign import cosign
+    from models import Peer, write_tx
+
+    from .test_audit import _some_events, integrate_now
+
+    _some_events(make, client, n=1)
+    integrate_now(app)
+    now = int(time.time())
+    windows = {
+        "https://jg.old.example": {"nbf": now - 3600, "exp": now - 60},
+        "https://jg.early.example": {"nbf": now + 3600, "exp": now + 7200},
+        "https://jg.now.example": {"nbf": now - 3600, "exp": now + 3600},
+    }
+    privates = {url: Ed25519PrivateKey.generate() for url in windows}
+
+    def ask(peer, checkpoint, old):
+        name = cosigner_name(peer.base_url)
+        line = cosign(note_text(checkpoint.note), name, privates[peer.base_url], now)
+        return "m-1", {"type": "ack", "body": {"cosignature": line}}
+
+    monkeypatch.setattr(witness_loop, "_ask", ask)
+    with app.app_context(), conn():
+        with write_tx():
+            for url, window in windows.items():
+                jwk = {**OKPKey.import_key(privates[url]).as_dict(private=False), **window}
+                Peer.create(
+                    base_url=url, city="某市", fingerprint="x", document=json.dumps({"keys": [jwk]})
+                )
+        assert witness_loop.witness_round() == {
+            "https://jg.old.example": "bad_answer",
+            "https://jg.early.example": "bad_answer",
+            "https://jg.now.example": "cosigned",
+        }

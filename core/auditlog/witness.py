@@ -31,7 +31,7 @@ from flask import current_app
 from peewee import PeeweeException
 
 from core.network import http, keys
-from core.network.envelope import EnvelopeError, sign
+from core.network.envelope import EnvelopeError, sign, usable
 from core.network.identity import base_url
 from core.network.inbox import BadBody, Refused, register
 from core.network.journal import record
@@ -70,9 +70,13 @@ def log_origin(url: str) -> str:
 
 
 def _publics(peer: Peer) -> list[bytes]:
-    """The raw Ed25519 public keys the peer publishes (its deployment keys)."""
-    raw = []
+    """The raw Ed25519 public keys the peer publishes (its deployment keys) that are valid now,
+    as a message's signature must be (core.network.envelope): a key past its end, whose private
+    half may since have leaked, signs no checkpoint and no cosignature of today."""
+    raw, now = [], int(time.time())
     for jwk in peer.doc.get("keys", []):
+        if not usable(jwk, now):
+            continue
         x = str(jwk.get("x", ""))
         raw.append(base64.urlsafe_b64decode(x + "=" * (-len(x) % 4)))
     return [r for r in raw if len(r) == 32]

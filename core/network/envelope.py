@@ -65,7 +65,7 @@ def peek(token: str) -> tuple[dict, dict]:
     return obj.headers(), payload
 
 
-def _usable(jwk: dict, now: int) -> bool:
+def usable(jwk: dict, now: int) -> bool:
     """A published key verifies only within its validity window."""
     return int(jwk.get("nbf", 0)) <= now < int(jwk.get("exp", 2**62))
 
@@ -80,7 +80,7 @@ def verify(token: str, jwks: list[dict], now: int | None = None) -> dict:
     header, _ = peek(token)
     if header.get("alg") != ALG:
         raise EnvelopeError("bad_signature", f"algorithm {header.get('alg')!r} is not accepted")
-    candidates = [j for j in jwks if j.get("kid") == header.get("kid") and _usable(j, now)]
+    candidates = [j for j in jwks if j.get("kid") == header.get("kid") and usable(j, now)]
     if not candidates:
         raise EnvelopeError("bad_signature", "signed with a key the sender does not publish")
     try:
@@ -106,16 +106,16 @@ def sign_document(document: dict, keys: list[SigningKey]) -> dict:
 
 def _verified_kids(serialized: dict, jwks: list[dict], now: int) -> set[str]:
     """The kids of the signatures of a general JSON JWS that verify with `jwks`."""
-    usable = {j["kid"]: j for j in jwks if "kid" in j and _usable(j, now)}
+    valid = {j["kid"]: j for j in jwks if "kid" in j and usable(j, now)}
     good = set()
     for member in serialized.get("signatures") or []:
         flat = {"payload": serialized.get("payload"), **member}
         try:
             header = _b64json(member["protected"])
             kid = header.get("kid")
-            if kid not in usable or header.get("alg") != ALG:
+            if kid not in valid or header.get("alg") != ALG:
                 continue
-            jws.deserialize_json(flat, public_key_set([usable[kid]]), algorithms=[ALG])
+            jws.deserialize_json(flat, public_key_set([valid[kid]]), algorithms=[ALG])
         except (JoseError, ValueError, TypeError, KeyError, binascii.Error):
             continue
         good.add(kid)
@@ -143,7 +143,7 @@ def verify_document(serialized, trusted: list[dict] | None = None, now: int | No
     except (JoseError, ValueError, TypeError, KeyError, binascii.Error) as exc:
         raise EnvelopeError("malformed", "unreadable document") from exc
     if trusted is None:
-        current = [j for j in published if _usable(j, now)]
+        current = [j for j in published if usable(j, now)]
         if not current:
             raise EnvelopeError("bad_signature", "the document publishes no valid key")
         newest = max(current, key=lambda j: int(j.get("nbf", 0)))["kid"]
