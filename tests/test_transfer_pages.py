@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 
@@ -260,6 +261,28 @@ def test_invalid_vin_and_plate_are_refused_next_to_the_fields(make, as_user, con
     assert soup.select_one(".form-error")
     with conn():
         assert TransferCase.select().count() == 0
+
+
+def test_an_invoice_used_already_names_the_case_to_whoever_may_open_it(make, as_user, conn):
+    """A form sent twice: the buyer is told which of their cases has the invoice, at its
+    field; an invoice in someone else's case is said to be used, without naming it."""
+    w = make.transfer_world()
+    buyer = as_user(w.buyer)
+    case_id = case_id_from(buyer.post("/transfer/new", data=invoice_form(w)))
+    with conn():
+        number = TransferCase.get_by_id(case_id).number
+    other = make.transfer_world()
+    again = invoice_form(other, invoice_no="12345678")
+    said = field_error(
+        page(as_user(other.buyer).post("/transfer/new", data=again), 422), "invoice_no"
+    )
+    assert "其他业务" in said and number not in said
+    # The same buyer, a second car of the seller's, the first invoice's number typed again.
+    second = SimpleNamespace(**{**vars(w), "vehicle": make.vehicle(w.origin, w.seller)})
+    said = field_error(
+        page(buyer.post("/transfer/new", data=invoice_form(second)), 422), "invoice_no"
+    )
+    assert number in said
 
 
 def test_an_impossible_invoice_date_is_said_in_the_first_round(make, as_user, conn):

@@ -253,11 +253,25 @@ def open_case(
         raise StepError(exc.message, field="invoice_date") from None
     if TransferCase.select().where(TransferCase.open_vehicle == vehicle).exists():
         raise StepError(_l("This vehicle is already in an open transfer case."))
-    used = TransferCase.select().where(
-        (TransferCase.invoice_no == invoice_no) & TransferCase.state.not_in([STOPPED, CANCELLED])
+    used = (
+        TransferCase.select(TransferCase.id, TransferCase.market, TransferCase.buyer)
+        .where(
+            (TransferCase.invoice_no == invoice_no)
+            & TransferCase.state.not_in([STOPPED, CANCELLED])
+        )
+        .first()
     )
-    if used.exists():
-        raise StepError(_l("This invoice number is already used by another case."))
+    if used is not None:
+        # A case the one opening can open is named (a form sent twice, say): the same buyer's,
+        # or the same market's; anyone else's is not.
+        if used.buyer_id == buyer.id or (market is not None and used.market_id == market.id):
+            raise StepError(
+                _l("This invoice number is already used by case %(no)s.", no=used.number),
+                field="invoice_no",
+            )
+        raise StepError(
+            _l("This invoice number is already used by another case."), field="invoice_no"
+        )
 
     def step():
         case = TransferCase.create(
