@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from core.audit import action_label, result_label, role_label
 from rules.clock import TIMEZONE_NAME
-from rules.validators import mask_id
+from rules.validators import display_plate, mask_id
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh"
@@ -96,6 +96,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["clauses"] = clauses
     app.jinja_env.globals["colon"] = colon
     app.jinja_env.filters["mask"] = mask_id
+    app.jinja_env.filters["plate"] = display_plate
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.filters["result_label"] = result_label

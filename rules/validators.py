@@ -204,6 +204,17 @@ def format_plate(value: str) -> str:
     return f"{plate[:2]}·{plate[2:]}"
 
 
+def display_plate(value: str | None) -> str:
+    """A plate as people write it on every page (鲁B·12345, the `plate` filter); what was
+    stored, when it is no plate of the mainland's form; '' for none."""
+    if not value:
+        return ""
+    try:
+        return format_plate(value)
+    except ValidationError:
+        return value
+
+
 # --- Vehicle identification numbers (ISO 3779 / GB 16735) -----------------
 
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)

@@ -7,7 +7,6 @@ import pytest
 
 from blueprints.evidence import service as evidence
 from blueprints.evidence.service import CaseAccess
-from blueprints.transfer.labels import fmt_plate
 from core.network.outbox import deliver_due
 from core.notices import notify, render
 from core.sms import DevGateway
@@ -23,6 +22,7 @@ from models import (
     write_tx,
 )
 from models.transfer import REGISTERED
+from rules.validators import display_plate
 
 from .helpers import field_error, page
 from .smtp import SmtpServer
@@ -112,7 +112,7 @@ def test_a_whole_transfer_tells_seller_and_buyer_each_step(app, make, smtp):
     inspection = mails[1].get_content()
     assert "查验" in mails[1]["Subject"] and "青岛车管所" in inspection
     assert f"/transfer/cases/{case.id}" in inspection and "https://jg.example.test" in inspection
-    assert fmt_plate(case.new_plate) in mails[3]["Subject"]  # 鲁B·12345, as pages write it
+    assert display_plate(case.new_plate) in mails[3]["Subject"]  # 鲁B·12345, as pages write it
     assert case.new_certificate_no in mails[3].get_content()
     texts = [m["text"] for m in sms_to(app, w.seller.mobile)]
     assert len(texts) == 4 and "确认" in texts[0] and case.number in texts[0]
@@ -161,9 +161,9 @@ def test_a_truck_pass_with_review_tells_the_applicant_each_decision(app, client,
     # In the applicant's language (English), with the reason the clerk gave.
     subjects = [m["Subject"] for m in smtp.mailbox.to("driver@example.test")]
     assert subjects == [
-        f"Truck pass for {truck.plate}: a clerk reviews it",
-        f"Truck pass for {truck.plate} issued",
-        f"Truck pass for {truck.plate} revoked",
+        f"Truck pass for {display_plate(truck.plate)}: a clerk reviews it",
+        f"Truck pass for {display_plate(truck.plate)} issued",
+        f"Truck pass for {display_plate(truck.plate)} revoked",
     ]
     bodies = [m.get_content() for m in smtp.mailbox.to("driver@example.test")]
     assert "the applicant is not the registered owner" in bodies[0]

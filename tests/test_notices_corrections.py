@@ -9,11 +9,11 @@ from blueprints.evidence import review
 from blueprints.evidence.service import CaseAccess
 from blueprints.licence import corrections
 from blueprints.transfer import office_service
-from blueprints.transfer.labels import fmt_plate
 from core.notices import render
 from models import ACCIDENT_OFFICER, CaseParty, Notice, User, db
 from models.identity import IdentityProof
 from models.transfer import AWAITING_INSPECTION
+from rules.validators import display_plate
 
 from .test_notices import kinds
 
@@ -119,7 +119,7 @@ def test_a_failed_inspection_tells_buyer_and_seller_what_to_do(app, make):
     assert kinds(w.seller)[-1] == "transfer.inspection_failed_seller"
     buyer, seller = rendered(app, w.buyer)[-1], rendered(app, w.seller)[-1]
     for text in (buyer, seller):
-        assert text.title == f"{fmt_plate(w.vehicle.plate)} 查验未通过"
+        assert text.title == f"{display_plate(w.vehicle.plate)} 查验未通过"
         assert "左前大灯不亮" in text.what and "青岛车管所" in text.what
         assert "重新查验" in text.next_step and text.url == f"/transfer/cases/{case.id}"
     assert "登记证书和身份证" in buyer.next_step and "青岛" in buyer.next_step

@@ -6,11 +6,11 @@ import datetime as dt
 import json
 
 from blueprints.transfer import network_origin, office_service, service
-from blueprints.transfer.labels import fmt_plate
 from core.network import outbox
 from core.notices import render
 from models import Notice, Office, OutboxMessage, OutgoingTransfer, User, Vehicle, utcnow
 from models.vehicles import MORTGAGED
+from rules.validators import display_plate
 
 from .helpers import wait_for
 from .transfer_network import (
@@ -72,7 +72,9 @@ def test_the_seller_at_the_origin_is_told_each_step_in_their_language(net):
     with qingdao.act():
         notice = Notice.get(Notice.user == t.seller_id)
         words = render(notice)
-        assert words.title == f"Your sale of {fmt_plate(t.car.plate)} waits for your confirmation"
+        assert (
+            words.title == f"Your sale of {display_plate(t.car.plate)} waits for your confirmation"
+        )
         assert "registering it in Jinan" in words.what  # the destination's own English name
         assert words.url.endswith(f"/transfer/outgoing/{t.out_id}")
         assert "济南" in render(notice, locale="zh").what

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 import rules.clock as app_clock
 from models import AuditEvent, Notice, TruckPass, TruckPassDocument, Vehicle, ZoneRule, db
 from models.truckpass import APPROVED, PENDING_REVIEW, RETURNED, REVOKED, WITHDRAWN
+from rules.validators import display_plate
 
 from .helpers import field_error, page, tiny_pdf, tiny_png
 
@@ -249,7 +250,7 @@ def test_review_queue_decision_and_revocation(client, make, login, clock, conn, 
     clerk = make.staff("truckpass_clerk")
     login(clerk)
     soup = page(client.get("/trucks/queue"))
-    assert truck.plate in soup.select_one("#queue").get_text()
+    assert display_plate(truck.plate) in soup.select_one("#queue").get_text()
     url = f"/trucks/review/{truck_pass.id}"
     soup = page(client.post(url, data={"action": "refuse", "reason": ""}), 422)
     assert field_error(soup, "reason")
@@ -692,7 +693,7 @@ def test_the_applicant_withdraws_an_application_or_returns_a_pass(client, make, 
         soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
         assert soup.select_one(f"form[action='{url}']")
         shown = page(client.post(url, data={}, headers={"Accept-Language": "en"}))
-        assert asked in shown.get_text() and truck_pass.plate in shown.get_text()
+        assert asked in shown.get_text() and display_plate(truck_pass.plate) in shown.get_text()
         with conn():
             assert TruckPass.get_by_id(truck_pass.id).status == truck_pass.status
         assert client.post(url, data={"confirmed": "yes"}).status_code == 303

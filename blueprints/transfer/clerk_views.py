@@ -37,7 +37,7 @@ from models.transfer import (
     INSPECTION_FAILED,
     OPEN_STATES,
 )
-from rules.validators import ValidationError, normalize_plate
+from rules.validators import ValidationError, display_plate, normalize_plate
 
 from . import bp
 from .asking import REFUSE_ARCHIVE, REGISTER, SEND_ARCHIVE, STOP, Question, ask_first
@@ -49,7 +49,7 @@ from .forms import (
     RefuseArchiveForm,
     WithdrawForm,
 )
-from .labels import ARCHIVE_LABELS, STATE_LABELS, fmt_plate
+from .labels import ARCHIVE_LABELS, STATE_LABELS
 from .office_service import (
     WITHDRAWABLE,
     ReadingMismatch,
@@ -428,7 +428,7 @@ def register_case(case_id: int):
         lambda actor: register(case_id, actor),
         lambda case: _(
             "Registered to the buyer: plate %(plate)s, certificate %(cert)s.",
-            plate=fmt_plate(case.new_plate),
+            plate=display_plate(case.new_plate),
             cert=case.new_certificate_no,
         ),
     )

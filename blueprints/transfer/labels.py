@@ -21,7 +21,7 @@ from models.transfer import (
     REGISTERED,
     STOPPED,
 )
-from rules.validators import ValidationError, format_plate
+from rules.validators import display_plate
 
 from .checks import waits_for_permit
 
@@ -319,10 +319,11 @@ def event_text(event) -> str:
     if kind == "archive_received":
         return _("The archive arrived and its checksum was verified.")
     if kind == "plate_chosen":
-        return _("The buyer chose the plate %(plate)s.", plate=fmt_plate(d.get("plate")))
+        return _("The buyer chose the plate %(plate)s.", plate=display_plate(d.get("plate")))
     if kind == "registered":
         return _(
-            "Registered to the buyer under the plate %(plate)s.", plate=fmt_plate(d.get("plate"))
+            "Registered to the buyer under the plate %(plate)s.",
+            plate=display_plate(d.get("plate")),
         )
     if kind == "stopped":
         return _("The case was stopped.")
@@ -369,16 +370,6 @@ def label(table: dict, value) -> str:
     return str(table.get(value, value))
 
 
-def fmt_plate(plate: str | None) -> str:
-    """A plate as people write it (鲁B·12345); '' for none."""
-    if not plate:
-        return ""
-    try:
-        return format_plate(plate)
-    except ValidationError:
-        return plate
-
-
 def fmt_price(price) -> str:
     """An invoice's price as both cities' pages write it: ¥56,000.00 (the origin keeps the
     price as the destination's message wrote it, as text)."""
@@ -390,7 +381,6 @@ def fmt_price(price) -> str:
 
 TEMPLATE_HELPERS = {
     "colour_label": lambda v: label(COLOUR_LABELS, v),
-    "fmt_plate": fmt_plate,
     "fmt_price": fmt_price,
     "state_label": lambda v: label(STATE_LABELS, v),
     "archive_label": lambda v: label(ARCHIVE_LABELS, v),

@@ -18,8 +18,9 @@ from core.identity import identity_proven
 from core.notices import KINDS, kind, notify
 from models import User, Vehicle
 from rules.clock import BEIJING
+from rules.validators import display_plate
 
-from .labels import PARTY_LABELS, fmt_plate, reason_text
+from .labels import PARTY_LABELS, reason_text
 
 CASE_PAGE = {"endpoint": "transfer.case", "args": ("case_id",)}
 
@@ -206,7 +207,7 @@ def case_params(case) -> dict:
     return {
         "case_id": case.id,
         "case_no": case.number,
-        "plate": fmt_plate(vehicle.plate),  # as the pages write it: 鲁B·12345
+        "plate": display_plate(vehicle.plate),  # as the pages write it: 鲁B·12345
         "invoice_no": case.invoice_no,
         "origin_office_id": case.origin_office_id,
         "destination_office_id": case.destination_office_id,
@@ -299,7 +300,7 @@ def tell_seller_at_origin(out, name: str, **extra) -> None:
     params = {
         "out_id": out.id,
         "case_no": out.case_number,
-        "plate": fmt_plate(vehicle.plate),
+        "plate": display_plate(vehicle.plate),
         "invoice_no": out.invoice_no,
         "origin_office_id": vehicle.registration_office_id,
         "destination": {k: str(dest.get(k, "")) for k in ("name", "name_en", "city", "city_en")},

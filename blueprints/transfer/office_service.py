@@ -32,10 +32,10 @@ from models.transfer import (
 )
 from models.vehicles import NORMAL, PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED, TRANSFERRED_OUT
 from rules.clock import beijing_today
+from rules.validators import display_plate
 
 from . import archive as archive_doc
 from . import links
-from .labels import fmt_plate
 from .notices import tell
 from .service import (
     LostRace,
@@ -408,7 +408,7 @@ def register(case_id: int, actor) -> TransferCase:
             case,
             "transfer.registered",
             "buyer",
-            new_plate=fmt_plate(plate.plate),
+            new_plate=display_plate(plate.plate),
             certificate_no=certificate,
         )
         buyer = User.get_by_id(case.buyer_id)

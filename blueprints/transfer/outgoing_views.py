@@ -14,6 +14,7 @@ from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
 from models.transfer_network import OUT_OPEN
+from rules.validators import display_plate
 
 from . import bp, network_origin, timeline_receipts
 from .asking import (
@@ -25,7 +26,7 @@ from .asking import (
     ask_to_confirm_sale,
 )
 from .forms import RefuseArchiveForm
-from .labels import fmt_plate, fmt_price
+from .labels import fmt_price
 from .views import render_page
 
 
@@ -148,7 +149,7 @@ def outgoing_confirm(out_id: int):
             "seller",
             out.case_number,
             url_for("transfer.outgoing_case", out_id=out_id),
-            plate=fmt_plate(Vehicle.get_by_id(out.vehicle_id).plate),
+            plate=display_plate(Vehicle.get_by_id(out.vehicle_id).plate),
             price=fmt_price(out.price),
             other=out.buyer_name,
         )

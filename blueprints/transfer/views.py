@@ -39,7 +39,7 @@ from models.transfer import (
 )
 from models.vehicles import NORMAL
 from rules.clock import beijing_today
-from rules.validators import format_plate
+from rules.validators import display_plate, format_plate
 
 from . import bp, links, timeline_receipts
 from .asking import DECLINE, WITHDRAW, ask_first, ask_to_confirm_sale
@@ -52,7 +52,7 @@ from .forms import (
     RefuseArchiveForm,
     WithdrawForm,
 )
-from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS, fmt_plate, fmt_price
+from .labels import TEMPLATE_HELPERS, VEHICLE_NEXT_STEPS, fmt_price
 from .office_service import WITHDRAWABLE, build_archive
 from .service import (
     PLATE_STATES,
@@ -397,7 +397,7 @@ def confirm_case(case_id: int):
             party,
             found.number,
             url_for("transfer.case", case_id=case_id),
-            plate=fmt_plate(found.vehicle.plate),
+            plate=display_plate(found.vehicle.plate),
             price=fmt_price(found.price),
             other=other_party_name(found, party),
             # Until the other confirms, this party may withdraw (the case page offers it).

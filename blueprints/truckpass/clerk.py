@@ -21,7 +21,7 @@ from models import (
 )
 from models.truckpass import APPROVED, PENDING_REVIEW
 from rules.clock import beijing_now
-from rules.validators import ValidationError, normalize_plate
+from rules.validators import ValidationError, display_plate, normalize_plate
 
 from . import bp, rulebook, service
 from .forms import DecisionForm, RuleForm, ZoneForm
@@ -100,7 +100,7 @@ def review(pass_id: int):
                 else _("Revoke this pass?"),
                 message=_(
                     "%(plate)s: the applicant is told at once, with the reason below.",
-                    plate=truck_pass.plate,
+                    plate=display_plate(truck_pass.plate),
                 ),
                 details=[reason],
                 back=url_for("truckpass.review", pass_id=truck_pass.id),

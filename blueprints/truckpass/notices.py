@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.notices import kind, notify
 from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, RETURNED, REVOKED, WITHDRAWN
+from rules.validators import display_plate
 
 from .labels import reason_words
 
@@ -105,7 +106,7 @@ def tell_applicant(truck_pass) -> None:
         truck_pass.applicant_id,
         kind_name,
         pass_id=truck_pass.id,
-        plate=truck_pass.plate,
+        plate=display_plate(truck_pass.plate),
         start_on=truck_pass.start_date.isoformat(),
         end_on=truck_pass.end_date.isoformat(),
         reason=truck_pass.reason or "",

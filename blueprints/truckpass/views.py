@@ -18,6 +18,7 @@ from models import CITIZEN, TRUCKPASS_CLERK, TruckPass
 from models.truckpass import APPROVED, RETURNED
 from rules import truckrules
 from rules.clock import beijing_now
+from rules.validators import display_plate
 
 from . import bp, service
 from .forms import STEPS, ApplyForm
@@ -273,7 +274,7 @@ def withdraw(pass_id: int):
                     "The pass for %(plate)s (%(start)s – %(end)s) stops being valid at once: a "
                     "check of its QR code will say it was returned. For these days again, you "
                     "would have to apply anew.",
-                    plate=truck_pass.plate,
+                    plate=display_plate(truck_pass.plate),
                     start=truck_pass.start_date.isoformat(),
                     end=truck_pass.end_date.isoformat(),
                 )
@@ -281,7 +282,7 @@ def withdraw(pass_id: int):
                 else _(
                     "The application for %(plate)s (%(start)s – %(end)s) leaves the clerks' "
                     "queue and will not be decided. You may apply again at any time.",
-                    plate=truck_pass.plate,
+                    plate=display_plate(truck_pass.plate),
                     start=truck_pass.start_date.isoformat(),
                     end=truck_pass.end_date.isoformat(),
                 )
