@@ -92,6 +92,7 @@ ACTION_LABELS = {
     "logout": _l("Logged out"),
     "account.register": _l("Registered"),
     "account.register_code_sent": _l("Code to confirm a registration's mobile number sent"),
+    "account.register_code_wrong": _l("Wrong code to confirm a registration"),
     "account.password_changed": _l("Password changed"),
     "account.password_wrong": _l("Wrong current password"),
     "account.password_reset_sent": _l("Code to reset the password sent"),

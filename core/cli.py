@@ -40,7 +40,7 @@ def db_prune():
     """Delete spent security counters: throttles whose window began a week ago and whose lock
     ended, and the peer inbox's counters of strangers after 30 days; the received messages
     kept for a while only, relayed licence checks after a day; and registrations whose code
-    never came back, after an hour (deploy/jiaoguan-prune.timer runs this daily)."""
+    never came back, after an hour (deploy/jiaoguan-prune.timer runs this hourly)."""
     from core.network.inbox import prune_forgotten
     from models import PendingRegistration, RefusedCheck, Throttle
 

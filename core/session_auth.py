@@ -38,7 +38,7 @@ def start_session(user: User) -> None:
         session["lang"] = lang
     session.permanent = True  # expires after SESSION_IDLE_MINUTES without activity
     login_user(user)
-    remember_device(user.id)
+    remember_device(user)
 
 
 def set_pending_2fa(user: User) -> None:

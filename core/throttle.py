@@ -142,7 +142,12 @@ def hashed(value: str) -> str:
 
 
 def gate(
-    scope: str, subject: str, *, trusted: bool = False, prefix: str = "", device: str | None = None
+    scope: str,
+    subject: str,
+    *,
+    trusted: bool = False,
+    prefix: str = "",
+    device: tuple[str, str] | None = None,
 ) -> Gate:
     """The pair, address and account counters of `scope` (a config prefix) for `subject`.
 
@@ -150,16 +155,30 @@ def gate(
     and `<PREFIX>_ACCOUNT_MAX_FAILURES`, with `<PREFIX>_WINDOW_SECONDS`,
     `<PREFIX>_ACCOUNT_WINDOW_SECONDS` and `<PREFIX>_LOCK_SECONDS`.
 
-    `device`: the nonce of a device cookie the subject's own login gave this browser
-    (core.devices). Its attempts are counted on one counter of that cookie, with the pair's
-    limit, and on nothing strangers can fill: no address's lock, no account's.
+    `device`: a device cookie the subject's own login gave this browser, as (its group, its
+    nonce) (core.devices: the group is the password's). Its attempts are counted on that
+    cookie's counter, with the pair's limit, and on one counter of the group's cookies, with
+    the account's: nothing a stranger without such a cookie can fill (no address's lock, nor
+    the account's), and a new password starts both afresh.
     """
     cfg = current_app.config
     p = prefix or scope.upper().replace("-", "_")
     window, lock = cfg[f"{p}_WINDOW_SECONDS"], cfg[f"{p}_LOCK_SECONDS"]
     if device is not None:
-        key = f"{scope}:{subject}#device:{device}"
-        return Gate([Rule("pair", key, cfg[f"{p}_MAX_FAILURES"], window, lock)])
+        group, nonce = device
+        account = (cfg[f"{p}_ACCOUNT_MAX_FAILURES"], cfg[f"{p}_ACCOUNT_WINDOW_SECONDS"])
+        return Gate(
+            [
+                Rule(
+                    "pair",
+                    f"{scope}:{subject}#device:{group}:{nonce}",
+                    cfg[f"{p}_MAX_FAILURES"],
+                    window,
+                    lock,
+                ),
+                Rule("pair", f"{scope}:{subject}#devices:{group}", *account),
+            ]
+        )
     addr = client_addr()
     return Gate(
         [

@@ -1,7 +1,8 @@
 """`pending_registration`: a registration waiting for the code sent to the mobile number it gave.
 The account is made only once that code comes back, so that nobody registers a number that is
 not theirs (notices by SMS then reach only numbers someone confirmed). A half-done registration
-holds neither the ID number nor the number, and `flask db prune` deletes it after an hour.
+holds neither the ID number nor the number, and `flask db prune` deletes it after an hour (a
+finished one keeps no details, only that it was finished).
 Accounts registered before this stay as they are.
 """
 
@@ -18,8 +19,8 @@ def up(migrator, db):
         code_hash = CharField(max_length=64)
         code_expires_at = DateTimeField()
         tries = IntegerField(default=0)
-        sends = IntegerField(default=1)
         created_at = DateTimeField(index=True)
+        finished_at = DateTimeField(null=True)
 
         class Meta:
             database = db

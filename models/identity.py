@@ -211,7 +211,8 @@ class PendingRegistration(BaseModel):
     so that nobody registers a number that is not theirs; until then it holds neither the ID
     number nor the mobile number for itself (several may name them, the one who has the phone
     wins), and `flask db prune` deletes it after LIFETIME. The browser that began it holds the
-    token whose digest is kept here."""
+    token whose digest is kept here. Once finished, its details are wiped and the row only
+    says so (a second tap on the button finds it) until it is pruned."""
 
     token_hash = CharField(max_length=64, unique=True)
     real_name = CharField(max_length=50)
@@ -222,8 +223,8 @@ class PendingRegistration(BaseModel):
     code_hash = CharField(max_length=64)
     code_expires_at = DateTimeField()
     tries = IntegerField(default=0)  # attempts at the current code, right or wrong
-    sends = IntegerField(default=1)  # codes sent, the first included
     created_at = DateTimeField(default=utcnow, index=True)
+    finished_at = DateTimeField(null=True)  # the account was made from it
 
     TRIES = SmsChallenge.TRIES
     LIFETIME = dt.timedelta(hours=1)
@@ -234,30 +235,42 @@ class PendingRegistration(BaseModel):
         since = (now or utcnow()) - cls.LIFETIME
         return cls.get_or_none((cls.token_hash == token_hash) & (cls.created_at > since))
 
-    def take_try(self, now: dt.datetime | None = None) -> bool:
-        """Take one attempt at the current code before comparing it (a conditional update, as
-        SmsChallenge.take_try): False when its tries are used up or it expired."""
-        now = now or utcnow()
+    def _unfinished(self):
         cls = PendingRegistration
+        return (cls.id == self.id) & cls.finished_at.is_null()
+
+    def take_try(self, now: dt.datetime | None = None) -> bool:
+        """Take one attempt at the code read with this row before comparing it (a conditional
+        update, as SmsChallenge.take_try): False when its tries are used up, it expired, a new
+        code replaced it meanwhile, or the registration was finished."""
+        cls = PendingRegistration
+        alive = (cls.tries < self.TRIES) & (cls.code_expires_at > (now or utcnow()))
+        same = cls.code_hash == self.code_hash
         return (
-            cls.update(tries=cls.tries + 1)
-            .where((cls.id == self.id) & (cls.tries < self.TRIES) & (cls.code_expires_at > now))
-            .execute()
-            == 1
+            cls.update(tries=cls.tries + 1).where(self._unfinished() & alive & same).execute() == 1
         )
 
-    def replace_code(self, code_hash: str, expires_at: dt.datetime, most: int) -> bool:
-        """Put a new code in place of the old one, with its tries back: False once `most`
-        codes were sent (a conditional update: two clicks send one more, not two)."""
+    def replace_code(self, code_hash: str, expires_at: dt.datetime) -> bool:
+        """Put a new code in place of the old one, with its tries back (False once finished)."""
         cls = PendingRegistration
-        updated = (
-            cls.update(
-                code_hash=code_hash, code_expires_at=expires_at, tries=0, sends=cls.sends + 1
-            )
-            .where((cls.id == self.id) & (cls.sends < most))
-            .execute()
-        )
-        return updated == 1
+        changes = {cls.code_hash: code_hash, cls.code_expires_at: expires_at, cls.tries: 0}
+        return cls.update(changes).where(self._unfinished()).execute() == 1
+
+    def restore_code(self, replaced_by: str) -> None:
+        """Put back the code this row was read with, when the one that replaced it could not be
+        sent: the code the person has still works."""
+        cls = PendingRegistration
+        old = {cls.code_hash: self.code_hash, cls.code_expires_at: self.code_expires_at}
+        cls.update({**old, cls.tries: self.tries}).where(
+            (cls.id == self.id) & (cls.code_hash == replaced_by)
+        ).execute()
+
+    def finish(self) -> bool:
+        """Mark it finished and wipe its details, once (a conditional update: of two taps on
+        the button, one makes the account). This object keeps the details it was read with."""
+        cls = PendingRegistration
+        wiped = {"real_name": "", "resident_id": "", "mobile": "", "password_hash": ""}
+        return cls.update(finished_at=utcnow(), **wiped).where(self._unfinished()).execute() == 1
 
     @classmethod
     def prune(cls, now: dt.datetime | None = None) -> int:

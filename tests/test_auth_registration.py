@@ -3,18 +3,33 @@ back (blueprints/auth/registration.py)."""
 
 import datetime as dt
 
-from models import AuditEvent, PendingRegistration, Throttle, User, db, utcnow
+from models import AuditEvent, PendingRegistration, User, utcnow
 
-from .helpers import newest_code, page, register
+from .helpers import field_error, newest_code, page, register
 from .test_auth import GOOD
 
 EN = {"Accept-Language": "en"}
+OTHER_ID = "110105194912310011"  # someone else's valid ID number
 
 
-def start(client, details=GOOD):
-    response = client.post("/register", data=details)
+def start(client, details=GOOD, **headers):
+    response = client.post("/register", data=details, headers=headers)
     assert response.status_code == 303, response.get_data(as_text=True)[:400]
     return response
+
+
+def from_addr(app, addr: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = addr
+    return client
+
+
+def actions(conn, action: str, result: str = "ok") -> int:
+    with conn():
+        query = AuditEvent.select().where(
+            (AuditEvent.action == action) & (AuditEvent.result == result)
+        )
+        return query.count()
 
 
 def test_no_account_is_made_until_the_code_comes_back(client, conn, sms_box):
@@ -23,13 +38,13 @@ def test_no_account_is_made_until_the_code_comes_back(client, conn, sms_box):
         assert User.select().count() == 0
         pending = PendingRegistration.get()
         # Kept as the account will be: the password hashed, the code only as an HMAC.
-        assert pending.password_hash.startswith("scrypt:") and GOOD["password"] not in str(
-            pending.__data__
-        )
+        assert pending.password_hash.startswith("scrypt:")
+        assert GOOD["password"] not in str(pending.__data__)
         sent = AuditEvent.get(AuditEvent.action == "account.register_code_sent")
         assert '"138****5678"' in sent.detail and GOOD["mobile"] not in sent.detail
     (message,) = sms_box.messages()
     assert message["mobile"] == GOOD["mobile"] and "注册" in message["text"]
+    assert "切勿告诉他人" in message["text"]
     code = newest_code(sms_box, GOOD["mobile"])
     with conn():
         assert code not in PendingRegistration.get().code_hash
@@ -43,7 +58,10 @@ def test_no_account_is_made_until_the_code_comes_back(client, conn, sms_box):
     with conn():
         user = User.get(User.mobile == GOOD["mobile"])
         assert user.real_name == GOOD["real_name"] and user.password_hash.startswith("scrypt:")
-        assert PendingRegistration.select().count() == 0  # the details are not kept twice
+        # Finished: the row says so and keeps none of the details.
+        done = PendingRegistration.get()
+        assert done.finished_at is not None
+        assert (done.real_name, done.resident_id, done.mobile, done.password_hash) == ("",) * 4
         made = AuditEvent.get(AuditEvent.action == "account.register", AuditEvent.result == "ok")
         assert made.object_id == str(user.id)
     assert client.get("/account").status_code == 200  # logged in
@@ -53,22 +71,37 @@ def test_no_account_is_made_until_the_code_comes_back(client, conn, sms_box):
     assert login.status_code == 303
 
 
+def test_a_second_tap_on_the_button_leaves_the_new_account_logged_in(client, conn, sms_box):
+    """The second request carries the cookie from before the first answer: its answer must
+    not set the session, or the browser would be logged out of the account just made."""
+    start(client)
+    code = newest_code(sms_box, GOOD["mobile"])
+    before = client.get_cookie("jg_session").value
+    assert client.post("/register/confirm", data={"code": code}).status_code == 303
+    after = client.get_cookie("jg_session").value
+    client.set_cookie("jg_session", before)
+    second = client.post("/register/confirm", data={"code": code})
+    assert second.status_code == 303 and second.location == "/"
+    assert not any("jg_session" in c for c in second.headers.getlist("Set-Cookie"))
+    client.set_cookie("jg_session", after)  # what the browser keeps: the first answer's
+    assert client.get("/account").status_code == 200
+    with conn():
+        assert User.select().count() == 1
+
+
 def test_a_wrong_code_is_said_at_its_field_and_a_code_has_five_tries(client, conn, sms_box):
     start(client)
     code = newest_code(sms_box, GOOD["mobile"])
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     soup = page(client.post("/register/confirm", data={"code": wrong}, headers=EN), 422)
-    assert "This code is wrong" in soup.select_one("#code-error").get_text()
+    assert "This code is wrong" in field_error(soup, "code")
     for _ in range(4):
         client.post("/register/confirm", data={"code": wrong})
     # The right code, after five wrong ones: dead. A new code works, the old one not.
     page(client.post("/register/confirm", data={"code": code}), 422)
     with conn():
         assert User.select().count() == 0
-        refused = AuditEvent.select().where(
-            (AuditEvent.action == "account.register") & (AuditEvent.result == "refused")
-        )
-        assert refused.count() == 6
+    assert actions(conn, "account.register_code_wrong", "refused") == 6
     assert client.post("/register/confirm/again", data={}).status_code == 303
     fresh = newest_code(sms_box, GOOD["mobile"])
     if fresh != code:
@@ -78,17 +111,92 @@ def test_a_wrong_code_is_said_at_its_field_and_a_code_has_five_tries(client, con
         assert User.select().count() == 1
 
 
-def test_a_registration_gets_three_codes(client, sms_box):
+def test_an_expired_code_is_refused_and_a_new_one_can_be_asked_for(client, conn, sms_box):
     start(client)
-    for _ in range(2):
-        assert client.post("/register/confirm/again", data={}).status_code == 303
+    code = newest_code(sms_box, GOOD["mobile"])
+    with conn():
+        PendingRegistration.update(code_expires_at=utcnow() - dt.timedelta(seconds=1)).execute()
+    page(client.post("/register/confirm", data={"code": code}), 422)
+    client.post("/register/confirm/again", data={})
+    assert (
+        client.post(
+            "/register/confirm", data={"code": newest_code(sms_box, GOOD["mobile"])}
+        ).status_code
+        == 303
+    )
+
+
+def test_codes_to_a_number_are_limited_per_network_and_a_day(app, conn, sms_box):
+    """Three an hour to one number from one network; a stranger's network does not stop the
+    owner's; ten a day to one number over every network, whoever asks."""
+    from blueprints.auth.mobile import SENDS_PER_NUMBER
+    from blueprints.auth.registration import SENDS_PER_NUMBER_A_DAY
+    from models import Throttle
+
+    number = "13955550000"
+    details = {**GOOD, "mobile": number}
+
+    def texts() -> int:
+        return sum(1 for m in sms_box.messages(keep=None) if m["mobile"] == number)
+
+    stranger = from_addr(app, "198.51.100.7")
+    start(stranger, details)
+    for _ in range(SENDS_PER_NUMBER - 1):
+        assert stranger.post("/register/confirm/again", data={}).status_code == 303
+    stranger.post("/register/confirm/again", data={}, headers=EN)
+    soup = page(stranger.get("/register/confirm", headers=EN))
+    assert "Too many codes" in soup.select_one(".flash-bad").get_text()
+    assert texts() == SENDS_PER_NUMBER
+    start(from_addr(app, "203.0.113.5"), details)  # the owner, elsewhere, is not held
+    for n in range(SENDS_PER_NUMBER_A_DAY - SENDS_PER_NUMBER - 1):
+        start(from_addr(app, f"192.0.2.{n + 1}"), details)
+    late = from_addr(app, "192.0.2.200").post("/register", data=details, headers=EN)
+    assert "Too many codes" in page(late, 422, allow_ids=(GOOD["resident_id"],)).get_text()
+    assert texts() == SENDS_PER_NUMBER_A_DAY
+    with conn():
+        # Numbers that may never become an account's are kept as digests only.
+        assert not Throttle.select().where(Throttle.key.contains(number)).exists()
+
+
+def test_codes_from_one_network_are_limited(app, sms_box):
+    app.config["REGISTER_SENDS_PER_NETWORK"] = 2
+    office = "192.0.2.9"
+    for mobile in ("13955550001", "13955550002"):
+        start(from_addr(app, office), {**GOOD, "mobile": mobile})
+    late = from_addr(app, office).post(
+        "/register", data={**GOOD, "mobile": "13955550003"}, headers=EN
+    )
+    assert "Too many codes" in page(late, 422, allow_ids=(GOOD["resident_id"],)).get_text()
+    assert len(sms_box.messages(keep=None)) == 2
+    start(from_addr(app, "192.0.2.10"), {**GOOD, "mobile": "13955550003"})  # another network
+
+
+def test_a_gateway_that_fails_keeps_nothing_and_a_failed_new_code_keeps_the_old(
+    app, client, conn, sms_box
+):
+    start(client)
+    code = newest_code(sms_box, GOOD["mobile"])
+    app.config.update(
+        SMS_GATEWAY="http", SMS_GATEWAY_URL="http://127.0.0.1:9/", SMS_GATEWAY_TOKEN="t"
+    )
+    client.post("/register/confirm/again", data={}, headers=EN)
     soup = page(client.get("/register/confirm", headers=EN))
-    assert soup.select_one("#register-again-form") is None  # no button that cannot work
-    client.post("/register/confirm/again", data={}, headers=EN)  # as a page left open would
-    soup = page(client.get("/register/confirm", headers=EN))
-    # Refused, whichever limit says it first (three a registration, three a number an hour).
-    assert "codes" in soup.select_one(".flash-bad").get_text()
-    assert len(sms_box.messages()) == 3
+    assert "could not be sent" in soup.select_one(".flash-bad").get_text()
+    assert actions(conn, "account.register_code_sent", "failed") == 1
+    # The code the person has still works.
+    assert client.post("/register/confirm", data={"code": code}).status_code == 303
+    other = app.test_client()
+    response = other.post(
+        "/register", data={**GOOD, "resident_id": OTHER_ID, "mobile": "13912345678"}, headers=EN
+    )
+    soup = page(response, 422, allow_ids=(OTHER_ID,))
+    assert "could not be sent" in soup.get_text()
+    with conn():
+        assert (
+            PendingRegistration.select().where(PendingRegistration.finished_at.is_null()).count()
+            == 0
+        )
+    assert actions(conn, "account.register_code_sent", "failed") == 2
 
 
 def test_another_browser_cannot_finish_the_registration(app, client, sms_box):
@@ -101,32 +209,24 @@ def test_another_browser_cannot_finish_the_registration(app, client, sms_box):
 
 
 def test_a_half_done_registration_blocks_nobody(app, client, conn, sms_box):
-    """A stranger who typed someone's ID number and number holds neither: the one with the
-    phone registers; the stranger's registration then says what was taken."""
-    stranger = app.test_client()
-    start(stranger)
+    """Someone typed the owner's ID number with their own phone's number and has their code:
+    the owner registers all the same, and the other's registration then says, at the field,
+    that the ID number is taken, with the rest of what they typed."""
+    impostor = app.test_client()
+    start(impostor, {**GOOD, "mobile": "13912345678"})
     assert register(client, GOOD).status_code == 303
-    response = stranger.post("/register/confirm", data={"code": "000000"})
-    page(response, 422)  # the stranger has no code from the phone
+    code = newest_code(sms_box, "13912345678")
+    response = impostor.post("/register/confirm", data={"code": code})
+    soup = page(response, 422, allow_ids=(GOOD["resident_id"],))
+    assert "已" in field_error(soup, "resident_id")
+    assert soup.select_one("#mobile")["value"] == "13912345678"
     with conn():
-        # Had they one (their own number, say), the account made meanwhile is what they are
-        # told, and nothing is half made.
-        pending = PendingRegistration.get()
-        PendingRegistration.update(code_hash=_code_hash(app, pending, "123456")).execute()
-    response = stranger.post("/register/confirm", data={"code": "123456"}, headers=EN)
-    assert response.status_code == 303 and response.location == "/register"
-    soup = page(stranger.get("/register", headers=EN))
-    assert "was made meanwhile" in soup.select_one(".flash").get_text()
-    with conn():
-        assert User.select().count() == 1 and PendingRegistration.select().count() == 0
-
-
-def _code_hash(app, pending, code):
-    from blueprints.auth.registration import PURPOSE
-    from core.identity import hash_code
-
-    with app.app_context():
-        return hash_code(pending.token_hash, code, PURPOSE)
+        assert User.select().count() == 1
+        assert (
+            PendingRegistration.select().where(PendingRegistration.finished_at.is_null()).count()
+            == 0
+        )
+    assert actions(conn, "account.register", "refused") == 1
 
 
 def test_registrations_expire_and_are_pruned(client, runner, conn, sms_box):
@@ -148,28 +248,3 @@ def test_a_new_registration_replaces_this_browsers_earlier_one(client, conn, sms
     start(client, {**GOOD, "mobile": "13912345678"})
     with conn():
         assert [p.mobile for p in PendingRegistration.select()] == ["13912345678"]
-
-
-def test_codes_to_one_number_are_counted_over_every_registration(app, sms_box):
-    from blueprints.auth.mobile import SENDS_PER_NUMBER
-
-    for _ in range(SENDS_PER_NUMBER):
-        start(app.test_client())
-    browser = app.test_client()
-    response = browser.post("/register", data=GOOD, headers=EN)
-    soup = page(response, 422, allow_ids=(GOOD["resident_id"],))
-    assert "Too many codes" in soup.get_text()
-    assert len(sms_box.messages()) == SENDS_PER_NUMBER
-    with db.connection_context():
-        assert Throttle.get(Throttle.key == f"mobile-send:to:{GOOD['mobile']}").failures >= 3
-
-
-def test_a_gateway_that_fails_leaves_nothing(app, client, conn):
-    app.config.update(
-        SMS_GATEWAY="http", SMS_GATEWAY_URL="http://127.0.0.1:9/", SMS_GATEWAY_TOKEN="t"
-    )
-    response = client.post("/register", data=GOOD, headers=EN)
-    soup = page(response, 422, allow_ids=(GOOD["resident_id"],))
-    assert "could not be sent" in soup.get_text()
-    with conn():
-        assert PendingRegistration.select().count() == 0 and User.select().count() == 0

@@ -4,7 +4,7 @@ the Chinese common passwords are refused."""
 import pytest
 
 from blueprints.auth.service import check_password_step
-from models import AuditEvent, Throttle, TransferCase, db
+from models import AuditEvent, Throttle, TransferCase, User, db
 
 from .factories import Factory
 from .helpers import field_error, page
@@ -95,32 +95,86 @@ def test_the_owners_browser_logs_in_whatever_locks_strangers_made(app, make):
     assert "网络地址" in page(response, 422).select_one(".form-error").get_text()
 
 
-def test_a_stolen_or_forged_device_cookie_buys_no_guesses(app, make):
+def with_cookie(app, addr: str, value: str):
+    """A browser at `addr` holding the device cookie `value`."""
+    client = from_addr(app, addr)
+    client.set_cookie("jg_device", value, path="/login")
+    return client
+
+
+def test_a_stolen_device_cookie_buys_no_more_guesses(app, make):
+    """The cookie's own counter follows it from address to address, and all the account's
+    cookies share the account's limit: a thief gets no more guesses than a stranger."""
+    app.config["LOGIN_ACCOUNT_MAX_FAILURES"] = 25
     user = make.citizen()
     phone = from_addr(app, OWNER_ADDR)
     make.login(phone, user)
     cookie = phone.get_cookie("jg_device", path="/login")
     assert cookie is not None and cookie.http_only and cookie.path == "/login"
-    assert str(user.mobile) not in cookie.value and str(user.resident_id) not in cookie.value
-    thief = from_addr(app, "198.51.100.9")
-    thief.set_cookie("jg_device", cookie.value, path="/login")
-    for i in range(10):
-        thief.post("/login", data={"account": user.mobile, "password": f"wrong-{i}-pass"})
-    # Locked: the cookie's own counter (the pair's ten), with the right password too.
-    response = thief.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
-    assert "锁定至" in page(response, 422).select_one(".form-error").get_text()
-    # A cookie changed by hand is no device cookie: that browser is a stranger like any other.
-    forger = from_addr(app, "198.51.100.10")
-    forger.set_cookie("jg_device", cookie.value[:-2] + "xx", path="/login")
-    response = forger.post("/login", data={"account": user.mobile, "password": Factory.PASSWORD})
-    assert response.status_code in (302, 303)
-    with db.connection_context():
-        assert (
-            not Throttle.select()
-            .where(Throttle.key.contains("#device:"))
-            .where(Throttle.key.contains(cookie.value[:-2] + "xx"))
-            .exists()
+    assert user.mobile not in cookie.value and user.resident_id not in cookie.value
+    right = {"account": user.mobile, "password": Factory.PASSWORD}
+    for i in range(10):  # ten wrong passwords, each from an address of its own
+        with_cookie(app, stranger_addr(i), cookie.value).post(
+            "/login", data={**right, "password": f"wrong-{i}-pass"}
         )
+    response = with_cookie(app, "192.0.2.77", cookie.value).post("/login", data=right)
+    assert "锁定至" in page(response, 422).select_one(".form-error").get_text()
+    with db.connection_context():
+        assert Throttle.select().where(Throttle.key.contains("#device:")).exists()
+    # Two more cookies of the account (logins from two more browsers), fifteen more guesses:
+    # the account's cookies together have reached its limit.
+    others = []
+    for _ in range(2):
+        browser = from_addr(app, OWNER_ADDR)
+        make.login(browser, user)
+        others.append(browser.get_cookie("jg_device", path="/login").value)
+    for i in range(15):
+        with_cookie(app, stranger_addr(20 + i), others[i % 2]).post(
+            "/login", data={**right, "password": f"more-{i}-wrong"}
+        )
+    response = with_cookie(app, "192.0.2.78", others[0]).post("/login", data=right)
+    assert "锁定至" in page(response, 422).select_one(".form-error").get_text()
+    # A cookie changed by hand is no device cookie: that browser is a stranger like any other,
+    # judged by its address (and not held by the cookies' locks).
+    forged = cookie.value[:-2] + ("AA" if not cookie.value.endswith("AA") else "BB")
+    response = with_cookie(app, "192.0.2.79", forged).post("/login", data=right)
+    assert response.status_code in (302, 303)
+
+
+def test_a_new_password_makes_the_old_device_cookies_strangers(app, make):
+    user = make.citizen()
+    phone = from_addr(app, OWNER_ADDR)
+    make.login(phone, user)
+    old = phone.get_cookie("jg_device", path="/login").value
+    new_password = "Harbour-Lantern-77"
+    changed = phone.post(
+        "/account",
+        data={"current": Factory.PASSWORD, "password": new_password, "confirm": new_password},
+    )
+    assert changed.status_code == 303
+    assert phone.get_cookie("jg_device", path="/login").value != old  # the phone's, renewed
+    with app.test_request_context(
+        "/login", environ_base={"REMOTE_ADDR": "192.0.2.80"}, headers={"Cookie": f"jg_device={old}"}
+    ):
+        db.connect()
+        try:
+            from core.devices import known_device
+
+            fresh = User.get_by_id(user.id)
+            assert known_device(fresh) is None
+        finally:
+            db.close()
+    with app.test_request_context(
+        "/login",
+        headers={"Cookie": f"jg_device={phone.get_cookie('jg_device', path='/login').value}"},
+    ):
+        db.connect()
+        try:
+            from core.devices import known_device
+
+            assert known_device(User.get_by_id(user.id)) is not None
+        finally:
+            db.close()
 
 
 def test_ten_wrong_passwords_lock_only_that_address_out_of_that_account(app, make):

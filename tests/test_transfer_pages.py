@@ -283,6 +283,14 @@ def test_an_invoice_used_already_names_the_case_to_whoever_may_open_it(make, as_
         page(buyer.post("/transfer/new", data=invoice_form(second)), 422), "invoice_no"
     )
     assert number in said
+    # A market issuing an invoice for that buyer does not see the buyer's own case named.
+    third = SimpleNamespace(**{**vars(w), "vehicle": make.vehicle(w.origin, w.seller)})
+    by_market = invoice_form(
+        third, buyer_name=w.buyer.real_name, buyer_resident_id=w.buyer.resident_id
+    )
+    market = as_user(w.market_clerk)
+    said = field_error(page(market.post("/transfer/market/new", data=by_market), 422), "invoice_no")
+    assert "其他业务" in said and number not in said
 
 
 def test_an_impossible_invoice_date_is_said_in_the_first_round(make, as_user, conn):

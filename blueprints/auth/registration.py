@@ -6,8 +6,13 @@ must not start on a number its maker does not hold (a typo, or a stranger's numb
 then get every message meant for the account). Until the code comes back the details wait in a
 PendingRegistration that holds neither the ID number nor the number for itself, so a
 half-done registration blocks nobody; the browser that began it holds its token in the session.
-Sends are limited per registration, per network and per number (with the number-change's
-codes), wrong codes per code and per network, as for every other code (core.identity).
+
+Anyone may start a registration, so its limits are ones a stranger cannot turn against anyone:
+codes to one number are counted per network an hour (a stranger elsewhere does not stop the
+owner), with a looser cap a day over every network (nobody's phone gets more than that), and
+codes from one network an hour (the SMS bill). A code has five tries; there is no lock on wrong
+codes from a network, which would refuse the right code of everyone behind it: guessing someone
+else's code needs a registration of their number for every five guesses, and those are counted.
 """
 
 import datetime as dt
@@ -26,14 +31,12 @@ from core.identity import (
     CODE_TTL_SECONDS,
     SEND_WINDOW,
     WRONG_CODE,
-    WRONG_LOCK,
-    WRONG_PER_ADDR,
-    WRONG_WINDOW,
     IdentityRefused,
     hash_code,
     new_code,
     refuse_when_locked,
 )
+from core.throttle import hashed
 from models import PendingRegistration, Throttle, User, utcnow, write_tx
 from rules.validators import mask_mobile
 
@@ -41,7 +44,8 @@ from .mobile import SENDS_PER_NUMBER, TAKEN
 
 PURPOSE = "registration"
 SESSION_KEY = "registration"
-SENDS_PER_REGISTRATION = 3  # the first code and two new ones
+SENDS_PER_NUMBER_A_DAY = 10  # codes to one number over every network
+DAY = 24 * 3600
 # The registration's answer when the ID number has an account, with the way on for its holder.
 ID_TAKEN = _l(
     "An account with this ID number exists already. If you forgot its password, reset it; if you "
@@ -49,56 +53,73 @@ ID_TAKEN = _l(
     "number on it."
 )
 GONE = _l("This registration has expired or was finished. Please fill in the form again.")
-NO_MORE_CODES = _l(
-    "No more codes can be sent for this registration. Please fill in the form again."
-)
 
 
 class RegistrationRefused(IdentityRefused):
     """A step of the registration refused (core.steps convention), with a lock's end."""
 
 
+class Taken(RegistrationRefused):
+    """An account took the ID number or the number after the first step: `fields` says which,
+    with their words."""
+
+    def __init__(self, fields: list[tuple[str, str]]):
+        """The first field's words as the message (the form says each at its field)."""
+        super().__init__(fields[0][1] if fields else ID_TAKEN)
+        self.fields = fields
+
+
+class Finished(Exception):
+    """The registration was finished already (a second tap on the button made no account)."""
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _send_keys(mobile: str) -> list[tuple[str, int]]:
-    """Throttle keys of the sends and their limits: per network (a setting: a carrier's shared
-    address registers many people), and per number over every registration and every account
-    moving to it (nobody's phone is flooded with codes)."""
+def _send_keys(mobile: str) -> list[tuple[str, int, int]]:
+    """Throttle keys of the sends, with their limits and windows. A number is kept only as a
+    digest: most numbers typed here never become an account's."""
+    net, number = client_net(), hashed(mobile)
     return [
-        (f"register-send:net:{client_net()}", current_app.config["REGISTER_SENDS_PER_NETWORK"]),
-        (f"mobile-send:to:{mobile}", SENDS_PER_NUMBER),
+        (f"register-send:net:{net}", current_app.config["REGISTER_SENDS_PER_NETWORK"], SEND_WINDOW),
+        (f"register-send:to:{number}:net:{net}", SENDS_PER_NUMBER, SEND_WINDOW),
+        (f"register-send:to:{number}", SENDS_PER_NUMBER_A_DAY, DAY),
     ]
 
 
 def _count_send(mobile: str) -> None:
+    """RegistrationRefused while a limit of the sends holds; else this send is counted."""
     keys = _send_keys(mobile)
-    refuse_when_locked(keys, _l("Too many codes were sent."), RegistrationRefused)
-    for key, limit in keys:
-        Throttle.register_failure(key, limit=limit, window=SEND_WINDOW)
-
-
-def _text(code: str) -> str:
-    return _(
-        "[jiaoguan] Your code to register with this number is %(code)s, valid for 10 minutes. "
-        "If you did not ask for it, ignore this message: no account is made without it.",
-        code=code,
+    refuse_when_locked(
+        [(k, n) for k, n, _w in keys], _l("Too many codes were sent."), RegistrationRefused
     )
+    for key, limit, window in keys:
+        Throttle.register_failure(key, limit=limit, window=window)
 
 
 def _deliver(mobile: str, code: str) -> None:
     """Send the code; RegistrationRefused when the gateway does not take it."""
+    text = _(
+        "[jiaoguan] Your code to register with this number is %(code)s, valid for 10 minutes. "
+        "Never tell it to anyone. If you did not ask for it, ignore this message: no account is "
+        "made without it.",
+        code=code,
+    )
     try:
-        sms.send(mobile, _text(code))
+        sms.send(mobile, text)
     except sms.SmsError:
         raise RegistrationRefused(
             _l("The message could not be sent just now. Try again in a few minutes.")
         ) from None
 
 
+def _not_sent(pending: PendingRegistration) -> None:
+    audit("account.register_code_sent", pending, result="failed")
+
+
 def current() -> PendingRegistration | None:
-    """This browser's registration waiting for its code, or None."""
+    """This browser's registration (waiting for its code, or finished a moment ago), or None."""
     token = session.get(SESSION_KEY)
     return PendingRegistration.live(_digest(token)) if isinstance(token, str) else None
 
@@ -111,8 +132,7 @@ def start(real_name: str, resident_id: str, mobile: str, password_hash: str) -> 
     token, code = secrets.token_urlsafe(24), new_code()
     token_hash = _digest(token)
     with write_tx():
-        # Details left by half-done registrations go within the hour, not at the daily prune.
-        PendingRegistration.prune()
+        PendingRegistration.prune()  # the details of half-done ones go within the hour
         earlier = current()
         if earlier is not None:
             earlier.delete_instance()
@@ -129,7 +149,9 @@ def start(real_name: str, resident_id: str, mobile: str, password_hash: str) -> 
     try:
         _deliver(mobile, code)
     except RegistrationRefused:
-        PendingRegistration.delete().where(PendingRegistration.id == pending.id).execute()
+        with write_tx():
+            PendingRegistration.delete().where(PendingRegistration.id == pending.id).execute()
+            _not_sent(pending)
         raise
     session[SESSION_KEY] = token
     return mask_mobile(mobile)
@@ -137,17 +159,23 @@ def start(real_name: str, resident_id: str, mobile: str, password_hash: str) -> 
 
 def send_again(pending: PendingRegistration) -> str:
     """A new code in place of the old one (a message lost, or a code expired); returns the
-    number masked. RegistrationRefused past SENDS_PER_REGISTRATION or another limit."""
+    number masked. RegistrationRefused while a limit holds; when the message cannot be sent,
+    the old code stays good."""
     _count_send(pending.mobile)
     code = new_code()
+    replaced_by = hash_code(pending.token_hash, code, PURPOSE)
     expires = utcnow() + dt.timedelta(seconds=CODE_TTL_SECONDS)
     with write_tx():
-        if not pending.replace_code(
-            hash_code(pending.token_hash, code, PURPOSE), expires, SENDS_PER_REGISTRATION
-        ):
-            raise RegistrationRefused(NO_MORE_CODES)
+        if not pending.replace_code(replaced_by, expires):
+            raise RegistrationRefused(GONE)
         audit("account.register_code_sent", pending, detail={"to": mask_mobile(pending.mobile)})
-    _deliver(pending.mobile, code)
+    try:
+        _deliver(pending.mobile, code)
+    except RegistrationRefused:
+        with write_tx():
+            pending.restore_code(replaced_by)
+            _not_sent(pending)
+        raise
     return mask_mobile(pending.mobile)
 
 
@@ -162,40 +190,41 @@ def taken(resident_id: str, mobile: str) -> list[tuple[str, str]]:
 
 
 def confirm(pending: PendingRegistration, code: str) -> User:
-    """Make the account when `code` is the one sent; the registration is then spent.
-    RegistrationRefused at the code when it is wrong, used up or expired, or while wrong codes
-    from this network lock the step; without a field when an account took the ID number or
-    the number meanwhile (the registration is then dropped: the form says what is taken)."""
-    keys = [(f"register-code:net:{client_net()}", WRONG_PER_ADDR)]
-    refuse_when_locked(keys, _l("Too many wrong codes."), RegistrationRefused, "code")
+    """Make the account when `code` is the one sent, and finish the registration.
+
+    RegistrationRefused at the code when it is wrong, used up, expired or replaced; Taken when
+    an account took the ID number or the number meanwhile (the registration is then dropped);
+    Finished when another request finished it a moment ago (a second tap on the button)."""
     typed = "".join((code or "").split())
     right = hash_code(pending.token_hash, typed, PURPOSE)
     if not (pending.take_try() and hmac.compare_digest(pending.code_hash, right)):
-        with write_tx():
-            for key, limit in keys:
-                Throttle.register_failure(key, limit=limit, window=WRONG_WINDOW, lock=WRONG_LOCK)
-            audit("account.register", pending, result="refused", detail={"why": "code"})
+        if pending.finished_at is None and PendingRegistration.get_by_id(pending.id).finished_at:
+            raise Finished
+        audit("account.register_code_wrong", pending, result="refused")
         raise RegistrationRefused(WRONG_CODE, field="code")
     try:
         with write_tx():
-            if taken(pending.resident_id, pending.mobile):
-                raise IntegrityError("taken")
+            if not pending.finish():
+                raise Finished
+            found = taken(pending.resident_id, pending.mobile)
+            if found:
+                raise Taken(found)
             user = User.create(
                 real_name=pending.real_name,
                 resident_id=pending.resident_id,
                 mobile=pending.mobile,
                 password_hash=pending.password_hash,
             )
-            PendingRegistration.delete().where(PendingRegistration.id == pending.id).execute()
             audit("account.register", user, actor=user, detail={"mobile": "confirmed"})
             # Registered is logged in: the account page's recent logins start here.
             audit("login.ok", user, actor=user, detail={"at": "registration"})
-    except IntegrityError:
-        # Someone registered the ID number or the number between the two steps.
-        PendingRegistration.delete().where(PendingRegistration.id == pending.id).execute()
-        session.pop(SESSION_KEY, None)
-        raise RegistrationRefused(
-            _l("An account with this ID number or mobile number was made meanwhile.")
-        ) from None
-    session.pop(SESSION_KEY, None)
+    except (Taken, IntegrityError) as exc:
+        # Taken also when the unique ID number or number went between the check and now.
+        found = exc.fields if isinstance(exc, Taken) else taken(pending.resident_id, pending.mobile)
+        if not found:
+            raise
+        with write_tx():
+            PendingRegistration.delete().where(PendingRegistration.id == pending.id).execute()
+            audit("account.register", pending, result="refused", detail={"why": "taken"})
+        raise Taken(found) from None
     return user

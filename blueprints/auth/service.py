@@ -43,7 +43,7 @@ def login_gate(user: User | None, account: str) -> Gate:
     """
     if user is None:
         return gate("login", "?" + hashed(account))
-    device = known_device(user.id)
+    device = known_device(user)
     if device is not None:
         return gate("login", str(user.id), device=device)
     trusted = AuditEvent.known_address(user.id, client_addr())

@@ -15,7 +15,6 @@ from core import sms
 from core.access import login_required
 from core.audit import audit, client_net
 from core.demo import is_loaded as demo_loaded
-from core.forms import Form
 from core.htmx import redirect_to, render
 from core.i18n import localtime
 from core.identity import CODE_TTL_SECONDS
@@ -129,14 +128,23 @@ def register_confirm():
     if pending is None:
         flash(str(registration.GONE), "warn")
         return redirect(url_for("auth.register"), code=303)
+    if pending.finished_at is not None:
+        return finished_a_moment_ago()
     form = MobileCodeForm()
     if form.validate_on_submit():
         try:
             user = registration.confirm(pending, form.code.data)
+        except registration.Finished:
+            return finished_a_moment_ago()
+        except registration.Taken as exc:
+            # The first step's form again, as this person typed it, each taken field said.
+            session.pop(registration.SESSION_KEY, None)
+            typed = {k: getattr(pending, k) for k in ("real_name", "resident_id", "mobile")}
+            again = RegisterForm(formdata=None, data=typed)
+            for name, words in exc.fields:
+                getattr(again, name).errors = [words]
+            return render_template("auth/register.html", form=again), 422
         except registration.RegistrationRefused as exc:
-            if not exc.field:  # the ID number or the number was taken meanwhile
-                flash(exc.words(), "bad")
-                return redirect(url_for("auth.register"), code=303)
             form_error(form, exc)
         else:
             start_session(user)
@@ -146,11 +154,16 @@ def register_confirm():
     return render_template(
         "auth/register_confirm.html",
         form=form,
-        resend=Form(),
         mobile=mask_mobile(pending.mobile),
-        sends_left=registration.SENDS_PER_REGISTRATION - pending.sends,
         demo_sms=sms.dev_gateway_active() and demo_loaded(),
     ), status
+
+
+def finished_a_moment_ago():
+    """A second tap on the button: the first made the account and logged this browser in.
+    The answer leaves the session alone, else its cookie (from before the first answer) would
+    log the new account out."""
+    return redirect(url_for("main.home"), code=303)
 
 
 @bp.post("/register/confirm/again")
@@ -158,9 +171,8 @@ def register_confirm():
 def register_send_again():
     """A new code for this browser's registration (the message was lost, or the code expired)."""
     pending = registration.current()
-    if pending is None or not Form().validate_on_submit():
-        flash(str(registration.GONE), "warn")
-        return redirect(url_for("auth.register"), code=303)
+    if pending is None or pending.finished_at is not None:
+        return redirect(url_for("auth.register_confirm"), code=303)
     try:
         masked = registration.send_again(pending)
     except registration.RegistrationRefused as exc:

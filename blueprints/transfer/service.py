@@ -262,9 +262,10 @@ def open_case(
         .first()
     )
     if used is not None:
-        # A case the one opening can open is named (a form sent twice, say): the same buyer's,
-        # or the same market's; anyone else's is not.
-        if used.buyer_id == buyer.id or (market is not None and used.market_id == market.id):
+        # A case the one opening can open is named (a form sent twice, say): a market's own,
+        # or a buyer's own (one opening for themselves); anyone else's is not.
+        own = used.market_id == market.id if market is not None else used.buyer_id == opened_by.id
+        if own:
             raise StepError(
                 _l("This invoice number is already used by case %(no)s.", no=used.number),
                 field="invoice_no",
