@@ -167,16 +167,17 @@ _PLATE_RE = re.compile(
     r"|[0-9]{5}[DF])"  # new-energy, large
 )
 # Separators people copy from the physical plate, which shows a dot there.
-_PLATE_SEPARATORS = str.maketrans("", "", "·•")
+# The dot as people type it (·, •, the Japanese ・, ‧), or a hyphen or a full stop in its place.
+_PLATE_SEPARATORS = str.maketrans("", "", "·•・‧-.")
 
 
 def normalize_plate(value: str) -> str:
     """Return a Chinese licence plate number in canonical form or raise.
 
-    Spaces and the middle dot ('·' or '•') are removed and Latin letters are
-    uppercased, e.g. ' 鲁b·12345 ' -> '鲁B12345'. Accepts ordinary plates,
-    plates ending in a special-use character (学, 警, ...) and both small and
-    large new-energy plates.
+    Spaces and the middle dot (or a hyphen or full stop in its place) are removed and Latin
+    letters are uppercased, e.g. ' 鲁b·12345 ' or '鲁B-12345' -> '鲁B12345'. Accepts ordinary
+    plates, plates ending in a special-use character (学, 警, ...) and both small and large
+    new-energy plates.
     """
     plate = _canonical(value).translate(_PLATE_SEPARATORS).upper()
     if not plate:

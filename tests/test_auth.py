@@ -86,7 +86,10 @@ def test_htmx_register_returns_the_form_fragment(client):
 
 def test_citizen_logs_in_with_mobile_or_id(client, make):
     user = make.citizen()
-    for account in (user.mobile, user.resident_id):
+    m = user.mobile
+    # The number as registration takes it: with the country code, grouped with hyphens.
+    written = (m, user.resident_id, f"+86 {m[:3]}-{m[3:7]}-{m[7:]}", f"0086{m}")
+    for account in written:
         response = client.post("/login", data={"account": account, "password": Factory.PASSWORD})
         assert response.status_code == 303, response.get_data(as_text=True)
         r = client.post("/logout", data={})
@@ -266,6 +269,7 @@ def test_logout_needs_post_with_csrf(client, make):
     assert client.get("/account").status_code == 200
     assert client.post("/logout", data={}, csrf=False).status_code == 400
     assert client.post("/logout", data={}).status_code == 303
+    assert "已退出登录" in page(client.get("/")).select_one(".flash").get_text()
     assert client.get("/account").status_code == 302
 
 
@@ -363,6 +367,7 @@ def test_get_logout_asks_and_only_post_logs_out(client, make, login):
     assert form["method"] == "post" and form["action"] == "/logout"
     assert client.get("/account").status_code == 200  # still logged in
     assert client.post("/logout", data={}).status_code == 303
+    assert "已退出登录" in page(client.get("/")).select_one(".flash").get_text()
     assert client.get("/account").status_code == 302
     assert not page(client.get("/logout")).select("main form#logout-form")
 

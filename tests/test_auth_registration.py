@@ -203,8 +203,10 @@ def test_another_browser_cannot_finish_the_registration(app, client, sms_box):
     start(client)
     code = newest_code(sms_box, GOOD["mobile"])
     other = app.test_client()
-    response = other.post("/register/confirm", data={"code": code})
+    response = other.post("/register/confirm", data={"code": code}, headers=EN)
     assert response.status_code == 303 and response.location == "/register"
+    said = page(other.get("/register", headers=EN)).select_one(".flash").get_text()
+    assert "No registration is waiting" in said
     assert client.post("/register/confirm", data={"code": code}).status_code == 303
 
 
@@ -248,3 +250,12 @@ def test_a_new_registration_replaces_this_browsers_earlier_one(client, conn, sms
     start(client, {**GOOD, "mobile": "13912345678"})
     with conn():
         assert [p.mobile for p in PendingRegistration.select()] == ["13912345678"]
+
+
+def test_going_back_to_change_the_details_keeps_the_name_and_number(client, sms_box):
+    """Not the ID number: a page shows one only as typed in the same request."""
+    start(client)
+    soup = page(client.get("/register"))
+    assert soup.select_one("#real_name")["value"] == GOOD["real_name"]
+    assert soup.select_one("#mobile")["value"] == GOOD["mobile"]
+    assert not soup.select_one("#resident_id").get("value")

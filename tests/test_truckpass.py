@@ -885,7 +885,9 @@ def test_the_form_opened_again_after_sending_links_the_application(client, make,
     assert page(client.get("/trucks/apply")).find(id="recent-application") is None
     sent = steps(client, truck.plate, zone)
     recent = page(client.get("/trucks/apply")).find(id="recent-application")
-    assert display_plate(truck.plate) in recent.get_text() and sent.location.endswith(recent.a["href"])
+    assert display_plate(truck.plate) in recent.get_text() and sent.location.endswith(
+        recent.a["href"]
+    )
     # The steps of another application being filled in say nothing of it.
     step_two = page(client.post("/trucks/apply", data={"step": "1", "plate": truck.plate}))
     assert step_two.find(id="recent-application") is None

@@ -227,6 +227,11 @@ def test_lazy_message_renders_inside_app_context():
         ("粤Z1234港", "粤Z1234港"),
         ("京AZ6X88", "京AZ6X88"),
         ("鲁" + fullwidth("B12345"), "鲁B12345"),
+        # The dot as phones and other input methods type it, or a hyphen or stop for it.
+        ("鲁B-V5007", "鲁BV5007"),
+        ("鲁B－V5007", "鲁BV5007"),
+        ("鲁B.V5007", "鲁BV5007"),
+        ("鲁B・V5007", "鲁BV5007"),
     ],
 )
 def test_valid_plates(value, expected):

@@ -53,6 +53,7 @@ ID_TAKEN = _l(
     "number on it."
 )
 GONE = _l("This registration has expired or was finished. Please fill in the form again.")
+NOT_STARTED = _l("No registration is waiting for a code in this browser: fill in the form first.")
 
 
 class RegistrationRefused(IdentityRefused):

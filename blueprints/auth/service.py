@@ -10,7 +10,7 @@ from core.passwords import dummy_hash, verify_password
 from core.throttle import Gate, gate, hashed
 from models import AuditEvent, User, write_tx
 from rules import totp
-from rules.validators import mask_id
+from rules.validators import ValidationError, mask_id, normalize_mobile
 
 
 @dataclass
@@ -24,12 +24,15 @@ class LoginResult:
 
 
 def find_account(account: str) -> User | None:
-    """Citizens log in with their mobile or ID number, staff with their username."""
+    """Citizens log in with their mobile (written as registration takes it: +86 138-…) or ID
+    number, staff with their username."""
     account = "".join((account or "").split())
     if len(account) == 18:
         return User.get_or_none(User.resident_id == account.upper())
-    if len(account) == 11 and account.isdigit():
-        return User.get_or_none(User.mobile == account)
+    try:
+        return User.get_or_none(User.mobile == normalize_mobile(account))
+    except ValidationError:
+        pass
     return User.get_or_none((User.username == account.lower()) & (User.is_staff == True))  # noqa: E712
 
 

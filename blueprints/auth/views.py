@@ -77,7 +77,8 @@ def lock_message(until: dt.datetime, kind: str | None = "pair") -> str:
             time=time,
         )
     return _(
-        "Too many failed attempts. This account is locked until %(time)s (Beijing time).",
+        "Too many failed attempts. Logins to this account from this device or network are locked "
+        "until %(time)s (Beijing time); other devices that have logged into it before are not.",
         time=time,
     )
 
@@ -89,6 +90,11 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
+    pending = registration.current() if request.method == "GET" else None
+    if pending is not None and pending.finished_at is None:
+        # Back from the code's step to change something: the name and the number as typed
+        # (never the ID number: a form shows one only as typed in the same request).
+        form.real_name.data, form.mobile.data = pending.real_name, pending.mobile
     # "This ID number has an account" tells whether someone is registered: limit the asking.
     key = f"register:{client_net()}"
     locked = Throttle.locked_until_for(key)
@@ -126,7 +132,8 @@ def register_confirm():
         return redirect(url_for("main.home"))
     pending = registration.current()
     if pending is None:
-        flash(str(registration.GONE), "warn")
+        started = registration.SESSION_KEY in session
+        flash(str(registration.GONE if started else registration.NOT_STARTED), "warn")
         return redirect(url_for("auth.register"), code=303)
     if pending.finished_at is not None:
         return finished_a_moment_ago()
@@ -319,6 +326,7 @@ def logout():
             audit("logout", user)
     logout_user()
     session.pop(RESET_ACCOUNT, None)
+    flash(_("You are logged out."), "ok")
     return redirect(url_for("main.home"), code=303)
 
 
