@@ -387,3 +387,19 @@ def test_prune_forgets_relayed_checks_after_a_day(runner, conn):
     assert ", 2 received messages and" in result.output
     with conn():
         assert sorted(m.message_id for m in InboxMessage.select()) == ["m1", "m2"]
+
+
+def test_the_owner_is_told_once_when_wrong_passwords_close_a_lock(app, make):
+    from models import Notice
+
+    user = make.citizen()
+    stranger = from_addr(app, "198.51.100.21")
+    for i in range(12):
+        stranger.post("/login", data={"account": user.mobile, "password": f"wrong-{i}-pass"})
+    with db.connection_context():
+        (notice,) = Notice.select().where(Notice.user == user.id)
+        assert notice.kind == "account.login_locked"
+    owner = from_addr(app, OWNER_ADDR)
+    make.login(owner, user)
+    soup = page(owner.get("/notices/"))
+    assert "密码" in soup.get_text()

@@ -4,13 +4,31 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 from core.audit import audit, client_addr
 from core.devices import known_device
+from core.i18n import localtime
+from core.notices import kind, notify
 from core.passwords import dummy_hash, verify_password
 from core.throttle import Gate, gate, hashed
 from models import AuditEvent, User, write_tx
 from rules import totp
 from rules.validators import ValidationError, mask_id, normalize_mobile
+
+kind(
+    "account.login_locked",
+    title=_l("Many wrong passwords were typed for your account"),
+    what=_l(
+        "Some logins to your account are paused until %(until)s (Beijing time). Devices you "
+        "have logged in from before can still log in."
+    ),
+    next_step=_l(
+        "Nothing to do if it was you. If it was not, nobody got in: keep a strong password you "
+        "use nowhere else, and change it on your account page if you use it elsewhere too."
+    ),
+    endpoint="auth.account",
+)
 
 
 @dataclass
@@ -74,13 +92,18 @@ def check_password_step(account: str, password: str) -> LoginResult:
         return LoginResult(error="locked", locked_until=verdict.until, lock=verdict.kind)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
     if not ok or user is None or not user.active:
-        audit(
-            "login.failed",
-            user,
-            result="failed",
-            actor=user,
-            detail={} if user else {"account": mask_id(account[:40])},
-        )
+        with write_tx():
+            audit(
+                "login.failed",
+                user,
+                result="failed",
+                actor=user,
+                detail={} if user else {"account": mask_id(account[:40])},
+            )
+            if user is not None and verdict.until and verdict.kind in ("pair", "account"):
+                # This wrong password closed a lock of this account's: its owner is told once.
+                until = localtime(verdict.until, "yyyy-MM-dd HH:mm")
+                notify(user, "account.login_locked", until=until)
         return LoginResult(
             error="locked" if verdict.until else "bad-credentials",
             locked_until=verdict.until,
