@@ -54,7 +54,7 @@ def test_no_account_is_made_until_the_code_comes_back(client, conn, sms_box):
     # Full-width digits, as a Chinese input method types them, are the same code.
     wide = code.translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
     response = client.post("/register/confirm", data={"code": wide})
-    assert response.status_code == 303 and response.location == "/"
+    assert response.status_code == 303 and response.location == "/account/identity"
     with conn():
         user = User.get(User.mobile == GOOD["mobile"])
         assert user.real_name == GOOD["real_name"] and user.password_hash.startswith("scrypt:")
@@ -81,7 +81,7 @@ def test_a_second_tap_on_the_button_leaves_the_new_account_logged_in(client, con
     after = client.get_cookie("jg_session").value
     client.set_cookie("jg_session", before)
     second = client.post("/register/confirm", data={"code": code})
-    assert second.status_code == 303 and second.location == "/"
+    assert second.status_code == 303 and second.location == "/account/identity"
     assert not any("jg_session" in c for c in second.headers.getlist("Set-Cookie"))
     client.set_cookie("jg_session", after)  # what the browser keeps: the first answer's
     assert client.get("/account").status_code == 200

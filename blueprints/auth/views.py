@@ -156,7 +156,8 @@ def register_confirm():
         else:
             start_session(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.real_name), "ok")
-            return redirect(url_for("main.home"), code=303)
+            # The next step of every service: proving that the ID number is the account's own.
+            return redirect(url_for("identity.index"), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
     return render_template(
         "auth/register_confirm.html",
@@ -170,7 +171,7 @@ def finished_a_moment_ago():
     """A second tap on the button: the first made the account and logged this browser in.
     The answer leaves the session alone, else its cookie (from before the first answer) would
     log the new account out."""
-    return redirect(url_for("main.home"), code=303)
+    return redirect(url_for("identity.index"), code=303)
 
 
 @bp.post("/register/confirm/again")

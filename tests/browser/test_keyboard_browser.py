@@ -95,7 +95,7 @@ def test_registration_by_keyboard(phone, live_app, base_url):
     expect(page.locator("#code")).to_be_focused()  # the code's field, ready for typing
     page.keyboard.type(newest_code(DevGateway(live_app.config["SMS_DEV_FILE"]), mobile))
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{base_url}/")
+    page.wait_for_url(f"{base_url}/account/identity")
     assert not page.title().startswith("错误")
 
 

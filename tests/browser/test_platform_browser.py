@@ -32,7 +32,7 @@ def test_register_with_htmx_and_field_errors(phone, live_app, base_url):
     phone.fill("#confirm", "Lantern-Harbour-42")
     phone.click("#register-form button[type=submit]")
     confirm_registration(phone, live_app, base_url, "13812345678")
-    phone.wait_for_url(f"{base_url}/")
+    phone.wait_for_url(f"{base_url}/account/identity")
     assert "欢迎" in phone.locator(".flash").inner_text()
 
 
@@ -49,7 +49,7 @@ def test_register_works_with_javascript_off(browser, live_app, base_url):
     page.fill("#confirm", "Lantern-Harbour-42")
     page.click("#register-form button[type=submit]")
     confirm_registration(page, live_app, base_url, "13912345678")
-    page.wait_for_url(f"{base_url}/")
+    page.wait_for_url(f"{base_url}/account/identity")
     assert "欢迎" in page.content()
     context.close()
 
