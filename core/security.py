@@ -6,7 +6,7 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import BadSignature
@@ -138,8 +138,9 @@ class SessionInterface(SecureCookieSessionInterface):
         return session
 
     def should_set_cookie(self, app, session) -> bool:
-        """Changed sessions always; an unchanged permanent one once SESSION_REFRESH old."""
-        if request.blueprint == "verify":
+        """Changed sessions always; an unchanged permanent one once SESSION_REFRESH old; never
+        for the verifier or an answer that asked to leave the cookie alone."""
+        if request.blueprint == "verify" or g.get("leave_session_cookie"):
             return False
         if session.modified:
             return True
@@ -156,6 +157,12 @@ class SessionInterface(SecureCookieSessionInterface):
         if serializer is None:
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
         return serializer
+
+
+def leave_session_cookie() -> None:
+    """This answer sets no session cookie, whatever happened to the session: the browser keeps
+    the one it has (a second tap whose first answer logged it in)."""
+    g.leave_session_cookie = True
 
 
 def init_app(app: Flask) -> None:

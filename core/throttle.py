@@ -156,40 +156,39 @@ def gate(
     `<PREFIX>_ACCOUNT_WINDOW_SECONDS` and `<PREFIX>_LOCK_SECONDS`.
 
     `device`: a device cookie the subject's own login gave this browser, as (its group, its
-    nonce) (core.devices: the group is the password's). Its attempts are counted on that
-    cookie's counter, with the pair's limit, and on one counter of the group's cookies, with
-    the account's: nothing a stranger without such a cookie can fill (no address's lock, nor
-    the account's), and a new password starts both afresh.
+    nonce) (core.devices: the group is the password's). Its attempts are held by that cookie's
+    counter, with the pair's limit, and one counter of the group's cookies, with the account's:
+    nothing a stranger without such a cookie can fill (no address's lock, nor the account's),
+    and a new password starts both afresh. They are counted on the account's counter too, so a
+    stolen cookie adds no guesses to a stranger's; once the group's counter is locked, the
+    browser is judged as any other.
     """
     cfg = current_app.config
     p = prefix or scope.upper().replace("-", "_")
     window, lock = cfg[f"{p}_WINDOW_SECONDS"], cfg[f"{p}_LOCK_SECONDS"]
+    account = (cfg[f"{p}_ACCOUNT_MAX_FAILURES"], cfg[f"{p}_ACCOUNT_WINDOW_SECONDS"])
     if device is not None:
         group, nonce = device
-        account = (cfg[f"{p}_ACCOUNT_MAX_FAILURES"], cfg[f"{p}_ACCOUNT_WINDOW_SECONDS"])
-        return Gate(
-            [
-                Rule(
-                    "pair",
-                    f"{scope}:{subject}#device:{group}:{nonce}",
-                    cfg[f"{p}_MAX_FAILURES"],
-                    window,
-                    lock,
-                ),
-                Rule("pair", f"{scope}:{subject}#devices:{group}", *account),
-            ]
-        )
+        devices_key = f"{scope}:{subject}#devices:{group}"
+        if not Throttle.locked_until_for(devices_key):
+            cookie_key = f"{scope}:{subject}#device:{group}:{nonce}"
+            return Gate(
+                [
+                    Rule("pair", cookie_key, cfg[f"{p}_MAX_FAILURES"], window, lock),
+                    Rule("devices", devices_key, *account),
+                    # Counted as every attempt at the account is, its lock holding no device.
+                    Rule("account", f"{scope}:{subject}", *account),
+                ],
+                trusted=True,
+            )
+        # The account's cookies are locked (one who holds one guessed too often): this browser
+        # is judged as any other, so that a thief's cookie does not lock the owner's out.
     addr = client_addr()
     return Gate(
         [
             Rule("pair", f"{scope}:{subject}@{addr}", cfg[f"{p}_MAX_FAILURES"], window, lock),
             Rule("address", f"{scope}:addr:{addr}", cfg[f"{p}_ADDRESS_MAX_FAILURES"], window),
-            Rule(
-                "account",
-                f"{scope}:{subject}",
-                cfg[f"{p}_ACCOUNT_MAX_FAILURES"],
-                cfg[f"{p}_ACCOUNT_WINDOW_SECONDS"],
-            ),
+            Rule("account", f"{scope}:{subject}", *account),
         ],
         trusted=trusted,
     )

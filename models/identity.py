@@ -251,10 +251,13 @@ class PendingRegistration(BaseModel):
         )
 
     def replace_code(self, code_hash: str, expires_at: dt.datetime) -> bool:
-        """Put a new code in place of the old one, with its tries back (False once finished)."""
+        """Put a new code in place of the one this row was read with, with its tries back:
+        False once finished, or when another request replaced it first (of two taps on "send
+        a new code", one sends)."""
         cls = PendingRegistration
         changes = {cls.code_hash: code_hash, cls.code_expires_at: expires_at, cls.tries: 0}
-        return cls.update(changes).where(self._unfinished()).execute() == 1
+        same = cls.code_hash == self.code_hash
+        return cls.update(changes).where(self._unfinished() & same).execute() == 1
 
     def restore_code(self, replaced_by: str) -> None:
         """Put back the code this row was read with, when the one that replaced it could not be

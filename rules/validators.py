@@ -167,8 +167,9 @@ _PLATE_RE = re.compile(
     r"|[0-9]{5}[DF])"  # new-energy, large
 )
 # Separators people copy from the physical plate, which shows a dot there.
-# The dot as people type it (·, •, the Japanese ・, ‧), or a hyphen or a full stop in its place.
-_PLATE_SEPARATORS = str.maketrans("", "", "·•・‧-.")
+# The dot as people type it (·, •, the Japanese ・, ‧), or a hyphen, dash or full stop (Latin
+# or Chinese) in its place.
+_PLATE_SEPARATORS = str.maketrans("", "", "·•・‧-‐–—.。")
 
 
 def normalize_plate(value: str) -> str:

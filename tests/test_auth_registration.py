@@ -71,9 +71,14 @@ def test_no_account_is_made_until_the_code_comes_back(client, conn, sms_box):
     assert login.status_code == 303
 
 
-def test_a_second_tap_on_the_button_leaves_the_new_account_logged_in(client, conn, sms_box):
+def test_a_second_tap_on_the_button_leaves_the_new_account_logged_in(
+    app, client, make, conn, sms_box
+):
     """The second request carries the cookie from before the first answer: its answer must
-    not set the session, or the browser would be logged out of the account just made."""
+    not set the session, or the browser would be logged out of the account just made (this
+    browser was someone's before: its session had been a logged-in one)."""
+    make.login(client, make.citizen())
+    client.post("/logout", data={})
     start(client)
     code = newest_code(sms_box, GOOD["mobile"])
     before = client.get_cookie("jg_session").value
@@ -81,12 +86,15 @@ def test_a_second_tap_on_the_button_leaves_the_new_account_logged_in(client, con
     after = client.get_cookie("jg_session").value
     client.set_cookie("jg_session", before)
     second = client.post("/register/confirm", data={"code": code})
-    assert second.status_code == 303 and second.location == "/account/identity"
+    assert second.status_code == 303 and second.location == "/login?made=1"
     assert not any("jg_session" in c for c in second.headers.getlist("Set-Cookie"))
     client.set_cookie("jg_session", after)  # what the browser keeps: the first answer's
     assert client.get("/account").status_code == 200
     with conn():
-        assert User.select().count() == 1
+        assert User.select().count() == 2
+    # Had the first answer been lost, the login page says the account was made.
+    lost = app.test_client()
+    assert "已创建" in page(lost.get("/login?made=1")).select_one("#account-made").get_text()
 
 
 def test_a_wrong_code_is_said_at_its_field_and_a_code_has_five_tries(client, conn, sms_box):
@@ -252,10 +260,57 @@ def test_a_new_registration_replaces_this_browsers_earlier_one(client, conn, sms
         assert [p.mobile for p in PendingRegistration.select()] == ["13912345678"]
 
 
-def test_going_back_to_change_the_details_keeps_the_name_and_number(client, sms_box):
-    """Not the ID number: a page shows one only as typed in the same request."""
+def test_the_form_keeps_nothing_of_a_registration_waiting_for_its_code(client, sms_box):
+    """A browser may be shared: the first step's form, opened again, shows nothing the last
+    person typed (the code's page masks the number too)."""
     start(client)
     soup = page(client.get("/register"))
-    assert soup.select_one("#real_name")["value"] == GOOD["real_name"]
-    assert soup.select_one("#mobile")["value"] == GOOD["mobile"]
-    assert not soup.select_one("#resident_id").get("value")
+    for field in ("real_name", "resident_id", "mobile"):
+        assert not soup.select_one(f"#{field}").get("value")
+    assert "138****5678" in page(client.get("/register/confirm")).get_text()
+
+
+def test_two_copies_of_a_registration_make_one_account(app, client, conn, sms_box):
+    """Two requests that read the registration before either finished it (two taps, two
+    nodes): the second finds it finished and makes nothing."""
+    from blueprints.auth import registration
+
+    start(client)
+    code = newest_code(sms_box, GOOD["mobile"])
+    with app.test_request_context("/register/confirm"), conn():
+        first, second = PendingRegistration.get(), PendingRegistration.get()
+        registration.confirm(first, code)
+        try:
+            registration.confirm(second, code)
+        except registration.Finished:
+            pass
+        else:
+            raise AssertionError("a second account step went through")
+        assert User.select().count() == 1
+
+
+def test_a_code_replaced_after_it_was_read_no_longer_confirms(app, client, conn, sms_box):
+    """A request that read the registration, then a new code sent by another: the old code,
+    right when read, is refused; and of two new codes asked for at once, one is sent."""
+    from blueprints.auth import registration
+
+    start(client)
+    code = newest_code(sms_box, GOOD["mobile"])
+    with app.test_request_context("/register/confirm"), conn():
+        read, other, third = (PendingRegistration.get() for _ in range(3))
+        registration.send_again(other)
+        try:
+            registration.confirm(read, code)
+        except registration.Finished:
+            raise AssertionError("not finished") from None
+        except registration.RegistrationRefused as exc:
+            assert exc.field == "code"
+        else:
+            raise AssertionError("a replaced code confirmed the registration")
+        try:
+            registration.send_again(third)  # read before the other's new code
+        except registration.RegistrationRefused as exc:
+            assert str(exc.message) == str(registration.SENT_JUST_NOW)
+        else:
+            raise AssertionError("two new codes sent for one tap each")
+    assert len(sms_box.messages(keep=None)) == 2

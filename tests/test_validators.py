@@ -232,6 +232,8 @@ def test_lazy_message_renders_inside_app_context():
         ("鲁B－V5007", "鲁BV5007"),
         ("鲁B.V5007", "鲁BV5007"),
         ("鲁B・V5007", "鲁BV5007"),
+        ("鲁B。V5007", "鲁BV5007"),
+        ("鲁B—V5007", "鲁BV5007"),
     ],
 )
 def test_valid_plates(value, expected):

@@ -7,12 +7,14 @@ then get every message meant for the account). Until the code comes back the det
 PendingRegistration that holds neither the ID number nor the number for itself, so a
 half-done registration blocks nobody; the browser that began it holds its token in the session.
 
-Anyone may start a registration, so its limits are ones a stranger cannot turn against anyone:
-codes to one number are counted per network an hour (a stranger elsewhere does not stop the
-owner), with a looser cap a day over every network (nobody's phone gets more than that), and
-codes from one network an hour (the SMS bill). A code has five tries; there is no lock on wrong
-codes from a network, which would refuse the right code of everyone behind it: guessing someone
-else's code needs a registration of their number for every five guesses, and those are counted.
+Anyone may start a registration, so its limits are weighed against what a stranger can do with
+them: codes to one number are counted per network an hour (a stranger elsewhere does not stop
+the owner), codes from one network an hour (the SMS bill), and codes to one number a day over
+every network: nobody's phone gets more than that, at the price that a stranger who asks for
+that many holds the number's registration until the next day (the refusal says until when). A
+code has five tries; there is no lock on wrong codes from a network, which would refuse the
+right code of everyone behind it: guessing someone else's code needs a registration of their
+number for every five guesses, and those are counted.
 """
 
 import datetime as dt
@@ -34,9 +36,7 @@ from core.identity import (
     IdentityRefused,
     hash_code,
     new_code,
-    refuse_when_locked,
 )
-from core.throttle import hashed
 from models import PendingRegistration, Throttle, User, utcnow, write_tx
 from rules.validators import mask_mobile
 
@@ -46,6 +46,7 @@ PURPOSE = "registration"
 SESSION_KEY = "registration"
 SENDS_PER_NUMBER_A_DAY = 10  # codes to one number over every network
 DAY = 24 * 3600
+CODE_TTL = dt.timedelta(seconds=CODE_TTL_SECONDS)
 # The registration's answer when the ID number has an account, with the way on for its holder.
 ID_TAKEN = _l(
     "An account with this ID number exists already. If you forgot its password, reset it; if you "
@@ -53,6 +54,7 @@ ID_TAKEN = _l(
     "number on it."
 )
 GONE = _l("This registration has expired or was finished. Please fill in the form again.")
+SENT_JUST_NOW = _l("A new code was sent a moment ago: use the one in the newest message.")
 NOT_STARTED = _l("No registration is waiting for a code in this browser: fill in the form first.")
 
 
@@ -78,10 +80,16 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _number(mobile: str) -> str:
+    """A number as the throttle keeps it: a keyed digest (most numbers typed here never become
+    an account's, and a plain hash of eleven digits is undone in seconds)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"register-number:{mobile}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def _send_keys(mobile: str) -> list[tuple[str, int, int]]:
-    """Throttle keys of the sends, with their limits and windows. A number is kept only as a
-    digest: most numbers typed here never become an account's."""
-    net, number = client_net(), hashed(mobile)
+    """Throttle keys of the sends, with their limits and windows."""
+    net, number = client_net(), _number(mobile)
     return [
         (f"register-send:net:{net}", current_app.config["REGISTER_SENDS_PER_NETWORK"], SEND_WINDOW),
         (f"register-send:to:{number}:net:{net}", SENDS_PER_NUMBER, SEND_WINDOW),
@@ -90,13 +98,19 @@ def _send_keys(mobile: str) -> list[tuple[str, int, int]]:
 
 
 def _count_send(mobile: str) -> None:
-    """RegistrationRefused while a limit of the sends holds; else this send is counted."""
+    """RegistrationRefused while a limit of the sends holds; else this send is counted. One
+    transaction with the rows locked, as core.throttle.Gate counts: a burst of parallel sends
+    cannot all pass the check before any is counted."""
     keys = _send_keys(mobile)
-    refuse_when_locked(
-        [(k, n) for k, n, _w in keys], _l("Too many codes were sent."), RegistrationRefused
-    )
-    for key, limit, window in keys:
-        Throttle.register_failure(key, limit=limit, window=window)
+    with write_tx():
+        Throttle.ensure(*(key for key, _limit, _window in keys))
+        ends = [Throttle.locked_until_for(key, lock=True) for key, _limit, _window in keys]
+        until = max((end for end in ends if end), default=None)
+        if until is None:
+            for key, limit, window in keys:
+                Throttle.register_failure(key, limit=limit, window=window)
+    if until is not None:
+        raise RegistrationRefused(_l("Too many codes were sent."), until)
 
 
 def _deliver(mobile: str, code: str) -> None:
@@ -162,13 +176,19 @@ def send_again(pending: PendingRegistration) -> str:
     """A new code in place of the old one (a message lost, or a code expired); returns the
     number masked. RegistrationRefused while a limit holds; when the message cannot be sent,
     the old code stays good."""
+    if pending.created_at + PendingRegistration.LIFETIME - utcnow() < CODE_TTL:
+        raise RegistrationRefused(GONE)  # a new code would outlive its registration
     _count_send(pending.mobile)
     code = new_code()
     replaced_by = hash_code(pending.token_hash, code, PURPOSE)
     expires = utcnow() + dt.timedelta(seconds=CODE_TTL_SECONDS)
     with write_tx():
         if not pending.replace_code(replaced_by, expires):
-            raise RegistrationRefused(GONE)
+            # Finished meanwhile, or another tap on the button sent a code first.
+            waiting = PendingRegistration.get_or_none(
+                (PendingRegistration.id == pending.id) & PendingRegistration.finished_at.is_null()
+            )
+            raise RegistrationRefused(SENT_JUST_NOW if waiting else GONE)
         audit("account.register_code_sent", pending, detail={"to": mask_mobile(pending.mobile)})
     try:
         _deliver(pending.mobile, code)
@@ -199,7 +219,10 @@ def confirm(pending: PendingRegistration, code: str) -> User:
     typed = "".join((code or "").split())
     right = hash_code(pending.token_hash, typed, PURPOSE)
     if not (pending.take_try() and hmac.compare_digest(pending.code_hash, right)):
-        if pending.finished_at is None and PendingRegistration.get_by_id(pending.id).finished_at:
+        now = PendingRegistration.get_or_none(PendingRegistration.id == pending.id)
+        if now is None:
+            raise RegistrationRefused(GONE)
+        if pending.finished_at is None and now.finished_at is not None:
             raise Finished
         audit("account.register_code_wrong", pending, result="refused")
         raise RegistrationRefused(WRONG_CODE, field="code")

@@ -20,12 +20,13 @@ kind(
     "account.login_locked",
     title=_l("Many wrong passwords were typed for your account"),
     what=_l(
-        "Some logins to your account are paused until %(until)s (Beijing time). Devices you "
-        "have logged in from before can still log in."
+        "Logins to your account from devices and networks it has not been used from are paused "
+        "until %(until)s (Beijing time)."
     ),
     next_step=_l(
-        "Nothing to do if it was you. If it was not, nobody got in: keep a strong password you "
-        "use nowhere else, and change it on your account page if you use it elsewhere too."
+        "Nothing to do if it was you. If it was not, these attempts did not log in: keep a "
+        "strong password you use nowhere else, and look at the recent logins on your account "
+        "page."
     ),
     endpoint="auth.account",
 )
@@ -59,16 +60,13 @@ def login_gate(user: User | None, account: str) -> Gate:
 
     Unknown names are counted too, hashed (what people type may be an ID number). The
     account-wide lock does not hold the owner's own addresses: those they logged in from. A
-    browser the account logged in from before (its device cookie, core.devices) is counted on
-    its own counter alone.
+    browser the account logged in from before (its device cookie, core.devices) is held only by
+    its own counters.
     """
     if user is None:
         return gate("login", "?" + hashed(account))
-    device = known_device(user)
-    if device is not None:
-        return gate("login", str(user.id), device=device)
     trusted = AuditEvent.known_address(user.id, client_addr())
-    return gate("login", str(user.id), trusted=trusted)
+    return gate("login", str(user.id), trusted=trusted, device=known_device(user))
 
 
 def check_password_step(account: str, password: str) -> LoginResult:
@@ -100,8 +98,9 @@ def check_password_step(account: str, password: str) -> LoginResult:
                 actor=user,
                 detail={} if user else {"account": mask_id(account[:40])},
             )
-            if user is not None and verdict.until and verdict.kind in ("pair", "account"):
-                # This wrong password closed a lock of this account's: its owner is told once.
+            if user is not None and verdict.until and verdict.kind == "account":
+                # This wrong password closed the account-wide lock (once a window at most): its
+                # owner is told. One address's lock is not theirs to hear of, nor a flood of it.
                 until = localtime(verdict.until, "yyyy-MM-dd HH:mm")
                 notify(user, "account.login_locked", until=until)
         return LoginResult(

@@ -21,7 +21,7 @@ from core.identity import CODE_TTL_SECONDS
 from core.notices import notify
 from core.passwords import hash_password, verify_password
 from core.privacy import no_personal_data
-from core.security import local_path
+from core.security import leave_session_cookie, local_path
 from core.session_auth import (
     clear_pending_2fa,
     pending_2fa_user,
@@ -70,6 +70,8 @@ def lock_message(until: dt.datetime, kind: str | None = "pair") -> str:
             "until %(time)s (Beijing time).",
             time=time,
         )
+    if kind == "devices":
+        return _("Too many failed attempts. Try again after %(time)s (Beijing time).", time=time)
     if kind == "account":
         return _(
             "This account has had many failed logins from elsewhere. Until %(time)s (Beijing "
@@ -90,11 +92,6 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
-    pending = registration.current() if request.method == "GET" else None
-    if pending is not None and pending.finished_at is None:
-        # Back from the code's step to change something: the name and the number as typed
-        # (never the ID number: a form shows one only as typed in the same request).
-        form.real_name.data, form.mobile.data = pending.real_name, pending.mobile
     # "This ID number has an account" tells whether someone is registered: limit the asking.
     key = f"register:{client_net()}"
     locked = Throttle.locked_until_for(key)
@@ -169,9 +166,11 @@ def register_confirm():
 
 def finished_a_moment_ago():
     """A second tap on the button: the first made the account and logged this browser in.
-    The answer leaves the session alone, else its cookie (from before the first answer) would
-    log the new account out."""
-    return redirect(url_for("identity.index"), code=303)
+    The answer leaves the session cookie alone (core.security.leave_session_cookie), else
+    this request's, from before the first answer, would log the new account out. Should the
+    first answer have been lost, the login page says the account was made."""
+    leave_session_cookie()
+    return redirect(url_for("auth.login", made=1), code=303)
 
 
 @bp.post("/register/confirm/again")
@@ -325,8 +324,13 @@ def logout():
             # Sessions are signed cookies: a new token is what makes a copied cookie useless.
             user.rotate_session_token()
             audit("logout", user)
+    # Nothing of the session outlives it (its permanence neither: a later cookie of this
+    # browser would be signed again as a logged-in one's is), but the language chosen.
+    lang = session.get("lang")
     logout_user()
-    session.pop(RESET_ACCOUNT, None)
+    session.clear()
+    if lang:
+        session["lang"] = lang
     flash(_("You are logged out."), "ok")
     return redirect(url_for("main.home"), code=303)
 
