@@ -24,6 +24,14 @@ def _load_user(login_id: str):
     return logged_in_user(login_id)
 
 
+def clear_session() -> None:
+    """Drop all the session holds (its permanence too) but the language chosen."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def start_session(user: User) -> None:
     """Log the user in on a fresh session (the old session's data and id are dropped).
 
@@ -32,10 +40,7 @@ def start_session(user: User) -> None:
     is remembered as one the account logged in from (core.devices): locks that strangers can
     cause do not hold its next logins.
     """
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    clear_session()
     session.permanent = True  # expires after SESSION_IDLE_MINUTES without activity
     login_user(user)
     remember_device(user)
@@ -43,10 +48,7 @@ def start_session(user: User) -> None:
 
 def set_pending_2fa(user: User) -> None:
     """Remember, for a few minutes, that this staff member passed the password step."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    clear_session()
     session[PENDING_KEY] = {"uid": user.id, "tok": user.session_token, "t": int(time.time())}
 
 

@@ -158,7 +158,7 @@ def start(real_name: str, resident_id: str, mobile: str, password_hash: str) -> 
             mobile=mobile,
             password_hash=password_hash,
             code_hash=hash_code(token_hash, code, PURPOSE),
-            code_expires_at=utcnow() + dt.timedelta(seconds=CODE_TTL_SECONDS),
+            code_expires_at=utcnow() + CODE_TTL,
         )
         audit("account.register_code_sent", pending, detail={"to": mask_mobile(mobile)})
     try:
@@ -181,7 +181,7 @@ def send_again(pending: PendingRegistration) -> str:
     _count_send(pending.mobile)
     code = new_code()
     replaced_by = hash_code(pending.token_hash, code, PURPOSE)
-    expires = utcnow() + dt.timedelta(seconds=CODE_TTL_SECONDS)
+    expires = utcnow() + CODE_TTL
     with write_tx():
         if not pending.replace_code(replaced_by, expires):
             # Finished meanwhile, or another tap on the button sent a code first.
@@ -222,7 +222,7 @@ def confirm(pending: PendingRegistration, code: str) -> User:
         now = PendingRegistration.get_or_none(PendingRegistration.id == pending.id)
         if now is None:
             raise RegistrationRefused(GONE)
-        if pending.finished_at is None and now.finished_at is not None:
+        if now.finished_at is not None:
             raise Finished
         audit("account.register_code_wrong", pending, result="refused")
         raise RegistrationRefused(WRONG_CODE, field="code")

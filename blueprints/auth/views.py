@@ -22,6 +22,7 @@ from core.privacy import no_personal_data
 from core.security import local_path
 from core.session_auth import (
     clear_pending_2fa,
+    clear_session,
     pending_2fa_user,
     set_pending_2fa,
     start_session,
@@ -212,13 +213,10 @@ def logout():
             # Sessions are signed cookies: a new token is what makes a copied cookie useless.
             user.rotate_session_token()
             audit("logout", user)
+    logout_user()
     # Nothing of the session outlives it (its permanence neither: a later cookie of this
     # browser would be signed again as a logged-in one's is), but the language chosen.
-    lang = session.get("lang")
-    logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    clear_session()
     flash(_("You are logged out."), "ok")
     return redirect(url_for("main.home"), code=303)
 
