@@ -4,6 +4,7 @@ Runs on the suite's database: one SQLite file, or PostgreSQL when TEST_DATABASE_
 it (the real several-node deployment, where the advisory lock is what serialises).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -246,3 +247,56 @@ def test_a_backlog_is_integrated_batch_after_batch_without_pausing(deployment, m
         sizes = [c.tree_size for c in AuditCheckpoint.select().order_by(AuditCheckpoint.id)]
     assert sizes[-3:] == [size + 10, size + 20, size + 25]
     assert clock.sleeps == [0.5]
+
+
+def test_a_rotated_key_signs_the_quiet_logs_newest_checkpoint_again(deployment):
+    """After a key rotation the newest checkpoint of a log with no new entry gets the new
+    key's signature too: a witness that trusts only the key valid now (the old one expired)
+    cosigns it, and the old signature still verifies the old way."""
+    from core.auditlog.note import open_note, raw_public, verifier_key
+    from core.auditlog.witness import witness_checkpoint
+    from core.network import keys
+    from core.network.inbox import Refused
+    from models import Peer
+
+    app, _env = deployment
+    with app.app_context(), db.connection_context():
+        append_entries(3)
+        first = log.integrate()
+        assert log.integrate() is None  # nothing new, and signed by the key of now
+        old_key, new_key = keys.signing_key(), keys.rotate()
+        # Made in the same second as the first: the one made later signs all the same.
+        assert keys.signing_key().kid == new_key.kid != old_key.kid
+        name = log.origin()
+
+        def vkey(signing_key):
+            return verifier_key(name, raw_public(signing_key.key.private_key))
+
+        with write_tx():
+            witness = Peer.create(
+                base_url=app.config["PUBLIC_BASE_URL"],
+                city="某市",
+                fingerprint="x",
+                document=f'{{"keys": [{json.dumps(new_key.public_jwk())}]}}',
+            )
+        ask = {"checkpoint": first.note, "old": 0, "proof": []}
+        with pytest.raises(Refused) as refused, write_tx():
+            witness_checkpoint(ask, witness)
+        assert refused.value.reason == "bad_checkpoint_signature"
+
+        again = log.integrate()
+        assert (again.id, again.tree_size, again.root_hash) == (
+            first.id,
+            first.tree_size,
+            first.root_hash,
+        )
+        assert again.note.startswith(first.note) and again.note != first.note
+        stored = AuditCheckpoint.get_by_id(first.id).note
+        assert stored == again.note
+        assert open_note(stored, [vkey(new_key)]) == open_note(stored, [vkey(old_key)])
+        assert log.integrate() is None  # once
+        with write_tx():
+            answer = witness_checkpoint({**ask, "checkpoint": stored}, witness)
+        assert answer["size"] == first.tree_size
+        found = verify_log()
+    assert found.intact and found.checkpoints == 1, found.problem

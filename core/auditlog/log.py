@@ -19,7 +19,15 @@ from core.network import keys
 from models import AuditCheckpoint, AuditEvent, AuditTreeNode, db, is_postgres, utcnow, write_tx
 from rules import merkle
 
-from .note import Checkpoint, NoteError, open_note, raw_public, sign, verifier_key
+from .note import (
+    Checkpoint,
+    NoteError,
+    add_signature,
+    open_note,
+    raw_public,
+    sign,
+    verifier_key,
+)
 
 # pg_advisory_xact_lock's key for the integrator ("jgaudit" in ASCII).
 ADVISORY_KEY = 0x6A6761756469
@@ -57,8 +65,8 @@ def tree_size() -> int:
 def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
     """Number up to `batch` waiting entries, extend the tree and sign a checkpoint.
 
-    Returns the new checkpoint, or None when no entry was waiting. The caller holds a
-    connection (db.connection_context()).
+    Returns the new checkpoint (or the newest signed again after a key rotation), or None
+    when there was nothing to do. The caller holds a connection (db.connection_context()).
 
     The entries' leaves are hashed before the write transaction (most of the work, and on
     SQLite every write waits while the transaction holds the lock): an entry never changes
@@ -84,7 +92,7 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
             if size and (latest is None or latest.tree_size < size):
                 nodes = AuditTreeNode.fetch(merkle.frontier_keys(size))
                 return _checkpoint(size, merkle.range_hash(0, size, nodes))
-            return None
+            return _signed_now(latest)
         missing = [event_id for event_id in waiting if event_id not in leaves]
         if missing:
             leaves.update(_leaf_hashes(AuditEvent.select().where(AuditEvent.id.in_(missing))))
@@ -143,6 +151,25 @@ def _checkpoint(size: int, root: bytes) -> AuditCheckpoint:
     text = Checkpoint(name, size, root).text()
     note = sign(text, name, keys.signing_key().key.private_key)
     return AuditCheckpoint.create(tree_size=size, root_hash=root.hex(), at=utcnow(), note=note)
+
+
+def _signed_now(latest: AuditCheckpoint | None) -> AuditCheckpoint | None:
+    """The newest checkpoint signed again by the key that signs now, after a rotation (None
+    when it is signed by that key already, or there is none).
+
+    A quiet log's newest checkpoint would otherwise carry only the old key's signature, and
+    once that key expires no witness takes it (core.auditlog.witness accepts keys valid now)
+    until an entry comes. The text is the same, so the cosignatures it has stay good."""
+    if latest is None:
+        return None
+    note = add_signature(latest.note, origin(), keys.signing_key().key.private_key)
+    if note == latest.note:
+        return None
+    AuditCheckpoint.update(note=note).where(
+        AuditCheckpoint.id == latest.id, AuditCheckpoint.note == latest.note
+    ).execute()
+    latest.note = note
+    return latest
 
 
 def run_integrator(

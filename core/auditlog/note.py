@@ -68,6 +68,26 @@ def sign(text: str, name: str, key: Ed25519PrivateKey) -> str:
     return f"{text}\n{DASH} {name} {blob}\n"
 
 
+def add_signature(note: str, name: str, key: Ed25519PrivateKey) -> str:
+    """The signed note with a signature of `key` under `name` added (the note as it was when
+    one of its lines is that key's already): a note may carry several signatures, and each
+    verifier reads those of the keys it knows."""
+    text, sep, sigs = note.rpartition("\n\n")
+    if not sep:
+        raise NoteError("not a signed note")
+    wanted = key_id(name, raw_public(key))
+    for line in sigs.rstrip("\n").split("\n"):
+        prefix, _, rest = line.partition(" ")
+        signer, _, blob = rest.partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except ValueError as exc:
+            raise NoteError("malformed signature line") from exc
+        if prefix == DASH and signer == name and raw[:4] == wanted:
+            return note
+    return note + sign(text + "\n", name, key).rpartition("\n\n")[2]
+
+
 def open_note(note: str, vkeys: list[str]) -> str:
     """The text of a note signed by one of the verifier keys; NoteError otherwise."""
     text, sep, sigs = note.rpartition("\n\n")

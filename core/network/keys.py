@@ -113,8 +113,9 @@ def all_keys(now: int | None = None, expired: bool = False) -> list[SigningKey]:
             if not any(e["exp"] > now for e in entries):
                 entries.append(_new_entry(current_app.config["NETWORK_KEY_DAYS"], now))
                 _write(folder, entries)
-    keys = [_as_key(e) for e in entries if expired or e["exp"] > now]
-    return sorted(keys, key=lambda k: k.nbf, reverse=True)
+    # Newest first; of two made in the same second, the one made later (later on file).
+    kept = [(e["nbf"], n, e) for n, e in enumerate(entries) if expired or e["exp"] > now]
+    return [_as_key(e) for _nbf, _n, e in sorted(kept, key=lambda t: t[:2], reverse=True)]
 
 
 def signing_key() -> SigningKey:
