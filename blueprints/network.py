@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length
 
 from core.access import get_or_404, role_required
 from core.audit import audit
-from core.auditlog import witness  # noqa: F401 - registers the inbox handler of checkpoint_cosign
+from core.auditlog import gossip, witness  # noqa: F401 - register their inbox handlers
 from core.forms import REQUIRED, Form
 from core.i18n import colon
 from core.network import identity, inbox, outbox, peers

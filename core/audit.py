@@ -132,6 +132,8 @@ ACTION_LABELS = {
     "network.refused": _l("Message from another deployment refused"),
     "audit.witness_refused": _l("A witness refused our audit checkpoint"),
     "audit.checkpoint_refused": _l("A peer's audit checkpoint refused as inconsistent"),
+    "audit.split_view": _l("A peer's audit log found showing two histories"),
+    "audit.forged_checkpoint": _l("A checkpoint signed with our key that our log never made"),
     "audit.alert_acknowledged": _l("Witnessing alert acknowledged"),
     "audit.receipt_view": _l("Receipt of another person's log entry viewed"),
 }

@@ -132,19 +132,39 @@ def audit_integrate(once, interval, batch):
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
 def audit_witness(once, interval):
     """Ask every active peer to cosign the newest checkpoint (with a consistency proof from
-    the last one it cosigned), until SIGTERM; print what each peer answered."""
+    the last one it cosigned), until SIGTERM, and compare notes with them once a minute
+    (`flask audit compare`); print what each peer answered."""
     import signal
 
+    from core.auditlog.gossip import compare_round
     from core.auditlog.witness import run_witness
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     with db.connection_context():
-        outcomes = run_witness(interval=interval, stop=lambda: bool(stopping), once=once)
+        outcomes = run_witness(
+            interval=interval, stop=lambda: bool(stopping), once=once, compare=compare_round
+        )
     for url, outcome in outcomes.items():
         click.echo(f"{url}: {outcome}")
     if not outcomes:
         click.echo("no active peer to witness the log")
+
+
+@audit_cli.command("compare")
+def audit_compare():
+    """Ask every active peer for the checkpoints it cosigned and hold them against ours and
+    against what was cosigned here (a split view, or a checkpoint signed with our key that we
+    never made, raises an alert); print what came of each peer. `flask audit witness` does
+    this every minute."""
+    from core.auditlog.gossip import compare_round
+
+    with db.connection_context():
+        outcomes = compare_round()
+    for url, outcome in outcomes.items():
+        click.echo(f"{url}: {outcome}")
+    if not outcomes:
+        click.echo("no active peer to compare with")
 
 
 @audit_cli.command("keys")

@@ -21,6 +21,7 @@ from .nodes import ROOT, Node, free_port
 CITIES = {
     "qingdao": ("370200", "青岛市车管所", "Qingdao Vehicle Office", "青岛", "Qingdao", "鲁B"),
     "jinan": ("370100", "济南市车管所", "Jinan Vehicle Office", "济南", "Jinan", "鲁A"),
+    "yantai": ("370600", "烟台市车管所", "Yantai Vehicle Office", "烟台", "Yantai", "鲁F"),
 }
 
 

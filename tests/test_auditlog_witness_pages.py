@@ -72,6 +72,39 @@ def test_an_alert_shows_on_the_audit_page_and_the_peers_page(client, make, login
         assert all("https://jg.jinan.example" in text for text in alerts.values())
 
 
+def test_what_comparing_notes_found_says_what_it_means(client, make, login, conn):
+    """A split view names the log that showed two histories; a forged checkpoint tells the
+    administrator that someone signs with our key, and what to do (both languages)."""
+    with conn():
+        WitnessAlert.create(
+            side=ALERT_WITNESS,
+            peer_url="https://jg.yantai.example",
+            reason="split_view",
+            tree_size=9,
+        )
+        WitnessAlert.create(
+            side=ALERT_LOG,
+            peer_url="https://jg.jinan.example",
+            reason="forged_checkpoint",
+            tree_size=5,
+        )
+    login(make.staff("admin"))
+    alerts = {
+        a["data-reason"]: a.get_text(" ", strip=True)
+        for a in page(client.get("/staff/audit")).select(".witness-alert")
+    }
+    assert "两套不同的审计日志历史" in alerts["split_view"]
+    assert "有人在用本部署的密钥签名" in alerts["forged_checkpoint"]
+    client.post("/lang", data={"lang": "en"})
+    alerts = {
+        a["data-reason"]: a.get_text(" ", strip=True)
+        for a in page(client.get("/staff/audit")).select(".witness-alert")
+    }
+    assert "https://jg.yantai.example has shown witnesses two histories" in alerts["split_view"]
+    assert "never made: someone signs with our key" in alerts["forged_checkpoint"]
+    assert "(5 entries)" in alerts["forged_checkpoint"]
+
+
 def test_an_acknowledged_alert_leaves_the_pages_and_is_audited(client, make, login, conn):
     with conn():
         alert = WitnessAlert.create(

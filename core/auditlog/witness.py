@@ -87,6 +87,10 @@ def note_text(note: str) -> str:
     return note.rpartition("\n\n")[0] + "\n"
 
 
+# What comparing witnesses' notes finds (core.auditlog.gossip) is audited as what it is.
+ALERT_ACTIONS = {"split_view": "audit.split_view", "forged_checkpoint": "audit.forged_checkpoint"}
+
+
 def raise_alert(side: str, peer_url: str, reason: str, size, detail: str, message_id: str):
     """Record an inconsistency: an alert for the administrator and an audit row, in the
     caller's transaction; once, while the same alert is open (the log asks again each round)."""
@@ -104,7 +108,9 @@ def raise_alert(side: str, peer_url: str, reason: str, size, detail: str, messag
     WitnessAlert.create(
         side=side, peer_url=peer_url, reason=reason, tree_size=size, detail=detail[:500]
     )
-    action = "audit.witness_refused" if side == ALERT_LOG else "audit.checkpoint_refused"
+    action = ALERT_ACTIONS.get(reason) or (
+        "audit.witness_refused" if side == ALERT_LOG else "audit.checkpoint_refused"
+    )
     record(
         action,
         peer_url=peer_url,
@@ -127,17 +133,26 @@ def _read_request(body: dict) -> tuple[str, int, list[bytes]]:
         or not isinstance(old, int)
         or isinstance(old, bool)
         or old < 0
-        or not isinstance(proof, list)
-        or len(proof) > MAX_PROOF
     ):
         raise BadBody("a checkpoint_cosign carries 'checkpoint', 'old' and 'proof'")
     try:
+        return note, old, proof_hashes(proof)
+    except ValueError as exc:
+        raise BadBody(str(exc)) from exc
+
+
+def proof_hashes(proof) -> list[bytes]:
+    """A proof's hashes as sent (a list of base64 SHA-256 hashes, at most MAX_PROOF of them);
+    ValueError when it is not one."""
+    if not isinstance(proof, list) or len(proof) > MAX_PROOF:
+        raise ValueError("a proof is a list of at most 64 hashes")
+    try:
         hashes = [base64.b64decode(h, validate=True) for h in proof]
     except (TypeError, ValueError) as exc:
-        raise BadBody("the proof's hashes are not base64") from exc
+        raise ValueError("the proof's hashes are not base64") from exc
     if any(len(h) != 32 for h in hashes):
-        raise BadBody("the proof's hashes are not SHA-256 hashes")
-    return note, old, hashes
+        raise ValueError("the proof's hashes are not SHA-256 hashes")
+    return hashes
 
 
 # Asked once a checkpoint (never from the outbox): its record of the exchange is kept a day, the
@@ -234,20 +249,16 @@ def _verified_answer(text: str, peer: Peer) -> dict:
     return reply
 
 
-def _ask(peer: Peer, checkpoint: AuditCheckpoint, old: int) -> tuple[str, dict]:
-    """Send one witness request; (message id, the verified answer)."""
-    proof = consistency_proof(old, checkpoint.tree_size) if old else []
+def ask(peer: Peer, type_: str, body: dict) -> tuple[str, dict]:
+    """Send one synchronous request of `type_` to a peer; (message id, its verified answer).
+    http.Unreachable or EnvelopeError when there is no good answer."""
     payload = {
         "id": str(uuid.uuid4()),
-        "type": WITNESS_TYPE,
+        "type": type_,
         "from": base_url(),
         "to": peer.base_url,
         "iat": int(time.time()),
-        "body": {
-            "checkpoint": checkpoint.note,
-            "old": old,
-            "proof": [base64.b64encode(h).decode() for h in proof],
-        },
+        "body": body,
     }
     inbox = inbox_of(peer)
     timeout = current_app.config["NETWORK_TIMEOUT_SECONDS"]
@@ -256,6 +267,17 @@ def _ask(peer: Peer, checkpoint: AuditCheckpoint, old: int) -> tuple[str, dict]:
     if reply.get("in_reply_to") != payload["id"]:
         raise EnvelopeError("bad_signature", "the answer is not about this request")
     return payload["id"], reply
+
+
+def _ask(peer: Peer, checkpoint: AuditCheckpoint, old: int) -> tuple[str, dict]:
+    """Send one witness request; (message id, the verified answer)."""
+    proof = consistency_proof(old, checkpoint.tree_size) if old else []
+    body = {
+        "checkpoint": checkpoint.note,
+        "old": old,
+        "proof": [base64.b64encode(h).decode() for h in proof],
+    }
+    return ask(peer, WITNESS_TYPE, body)
 
 
 def request_cosignature(peer: Peer, checkpoint: AuditCheckpoint | None = None) -> str:
@@ -349,14 +371,26 @@ def _one_witness(peer: Peer, checkpoint) -> str:
         return "bad_answer"
 
 
-def run_witness(interval: float = 10.0, stop=lambda: False, once: bool = False) -> dict:
+def run_witness(
+    interval: float = 10.0,
+    stop=lambda: False,
+    once: bool = False,
+    compare=None,
+    compare_every: int = 6,
+) -> dict:
     """Ask for cosignatures every `interval` seconds until `stop()` (one round with `once`);
-    returns the last round's outcomes. The caller holds a connection.
+    returns the last round's outcomes. The caller holds a connection. Every `compare_every`
+    rounds, the first included, `compare()` runs too (never with `once`): the CLI gives
+    core.auditlog.gossip.compare_round, a minute apart at the default interval.
 
     The pause between rounds looks at `stop()` every fifth of a second: a SIGTERM ends the
     loop at once, not after the rest of the pause and another round."""
+    rounds = 0
     while True:
         outcomes = witness_round()
+        if compare is not None and not once and rounds % compare_every == 0:
+            compare()
+        rounds += 1
         deadline = time.monotonic() + interval
         while not (once or stop()) and time.monotonic() < deadline:
             time.sleep(max(0.0, min(0.2, deadline - time.monotonic())))

@@ -43,6 +43,8 @@ REFUSAL_STATUS = {
     "witness_size_mismatch": 409,
     "stale_checkpoint": 400,
     "inconsistent_checkpoint": 422,
+    # Comparing witnesses' notes (core.auditlog.gossip): a proof asked beyond our newest checkpoint.
+    "unknown_tree_size": 404,
     # A body of a known type whose content does not hold (e.g. an archive that does not verify).
     "bad_archive": 422,
     # The message comes before one it depends on (delivery is not ordered): send it again later.
