@@ -984,3 +984,20 @@ def test_a_sold_trucks_pass_ends_with_its_registration(client, make, login, cloc
     client.post(url, data={"action": "approve", "reason": ""})
     with conn():
         assert TruckPass.get_by_id(waiting.id).status == PENDING_REVIEW
+
+
+def test_a_pass_names_its_one_truck_and_keeps_the_standard_whole(client, make, login):
+    """A pass is for one truck: "Heavy truck", not the rules' "Heavy trucks"; its emission
+    standard (国六) never breaks across lines on a narrow card."""
+    applicant = make.citizen()
+    issued = make.truck_pass(applicant)
+    login(applicant)
+    en = page(client.get(f"/trucks/passes/{issued.id}", headers={"Accept-Language": "en"}))
+    truck = en.find("dt", string="Truck").find_next_sibling("dd")
+    assert "· Heavy truck ·" in truck.get_text(" ", strip=True)
+    assert truck.select_one("span.term").get_text() == "China VI"
+    zh = page(client.get(f"/trucks/passes/{issued.id}"))
+    assert zh.select_one("dd span.term").get_text() == "国六"
+    assert ".term { white-space: nowrap; }" in client.get("/static/css/app.css").get_data(
+        as_text=True
+    )

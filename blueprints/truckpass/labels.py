@@ -13,6 +13,14 @@ CLASS_LABELS = {
     "heavy": _l("Heavy trucks"),
     "hazardous": _l("Trucks carrying hazardous goods"),
 }
+# One truck's class, as its pass, its application and the queues name it (CLASS_LABELS are the
+# classes a rule restricts: "heavy trucks").
+TRUCK_LABELS = {
+    "light": _l("Light truck"),
+    "medium": _l("Medium truck"),
+    "heavy": _l("Heavy truck"),
+    "hazardous": _l("Truck carrying hazardous goods"),
+}
 EMISSION_LABELS = {
     "china3": _l("China III"),
     "china4": _l("China IV"),
@@ -198,6 +206,7 @@ def labels() -> dict:
     return {
         "reason_words": reason_words,
         "CLASS_LABELS": CLASS_LABELS,
+        "TRUCK_LABELS": TRUCK_LABELS,
         "EMISSION_LABELS": EMISSION_LABELS,
         "PASS_STATUS_LABELS": STATUS_LABELS,
         "PASS_VERDICT_LABELS": VERDICT_LABELS,

@@ -22,7 +22,7 @@ from rules.validators import display_plate
 
 from . import bp, service
 from .forms import STEPS, ApplyForm
-from .labels import CLASS_LABELS, labels
+from .labels import CLASS_LABELS, TRUCK_LABELS, labels
 
 
 @bp.context_processor
@@ -37,7 +37,7 @@ def prepare(form: ApplyForm) -> None:
     form.zone_names = {z.id: z.display_name(str(get_locale())) for z in service.active_zones()}
     form.zones.choices = choices(form.zone_names.items())
     form.allowed_classes = list(CLASS_LABELS)
-    form.truck_class.choices = choices(CLASS_LABELS.items())
+    form.truck_class.choices = choices(TRUCK_LABELS.items())
 
 
 def check_step(form: ApplyForm, step: int, state: dict) -> bool:
@@ -50,7 +50,7 @@ def check_step(form: ApplyForm, step: int, state: dict) -> bool:
             state["vehicle"] = vehicle
             allowed = service.CLASSES_BY_TYPE[vehicle.vehicle_type]
             form.allowed_classes = allowed
-            form.truck_class.choices = choices((c, CLASS_LABELS[c]) for c in allowed)
+            form.truck_class.choices = choices((c, TRUCK_LABELS[c]) for c in allowed)
             if not form.truck_class.data or form.truck_class.data not in allowed:
                 form.truck_class.data = allowed[0]
             if vehicle.emission_standard:
