@@ -134,6 +134,7 @@ ACTION_LABELS = {
     "audit.checkpoint_refused": _l("A peer's audit checkpoint refused as inconsistent"),
     "audit.split_view": _l("A peer's audit log found showing two histories"),
     "audit.forged_checkpoint": _l("A checkpoint signed with our key that our log never made"),
+    "audit.proof_withheld": _l("A peer's audit log withholding a consistency proof"),
     "audit.alert_acknowledged": _l("Witnessing alert acknowledged"),
     "audit.receipt_view": _l("Receipt of another person's log entry viewed"),
 }

@@ -79,6 +79,7 @@ from .witness import (
     ALERT_SIDES,
     ALERT_WITNESS,
     AuditCosignature,
+    AwaitedProof,
     WitnessAlert,
     WitnessedLog,
 )
@@ -129,6 +130,7 @@ ALL_MODELS = [
     AuditCosignature,
     WitnessedLog,
     WitnessAlert,
+    AwaitedProof,
     TransferLink,
     OutgoingTransfer,
     OutgoingEvent,
@@ -169,6 +171,7 @@ __all__ = [
     "WITHHOLD_REASONS",
     "WitnessAlert",
     "WitnessedLog",
+    "AwaitedProof",
     "AccidentCase",
     "ArchiveTransfer",
     "AuditCheckpoint",

@@ -8,7 +8,14 @@ checkpoint it cosigned (WitnessedLog); either side records an inconsistency as a
 that the administrator sees until they acknowledge it.
 """
 
-from peewee import BigIntegerField, CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import (
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from .audit import AuditCheckpoint
 from .base import BaseModel, utcnow
@@ -76,3 +83,18 @@ class WitnessAlert(BaseModel):
     def open(cls):
         """Alerts nobody has acknowledged yet, newest first."""
         return cls.select().where(cls.acknowledged_at.is_null()).order_by(cls.raised_at.desc())
+
+
+class AwaitedProof(BaseModel):
+    """A peer's log that has not yet proven the checkpoint of it cosigned here and the one
+    another witness cosigned to be one history (core.auditlog.gossip), since `since`; the row
+    goes once it proves them (or the two agree)."""
+
+    log_url = CharField(max_length=200)
+    witness_url = CharField(max_length=200)
+    since = DateTimeField(default=utcnow)
+    last_asked_at = DateTimeField(default=utcnow)
+    asks = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("log_url", "witness_url"), True),)

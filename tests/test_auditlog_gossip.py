@@ -18,6 +18,7 @@ from models import (
     ALERT_WITNESS,
     AuditEvent,
     AuditTreeNode,
+    InboxMessage,
     Peer,
     WitnessAlert,
     WitnessedLog,
@@ -114,6 +115,11 @@ def test_witnesses_at_different_sizes_of_an_honest_log_agree(cities):
     assert outcomes(qingdao, "compare") == {jinan.url: "agrees", yantai.url: "agrees"}
     for city in cities:
         assert open_alerts(city) == []
+        with city.database():  # the questions were answered, and nothing kept of them
+            kept = InboxMessage.select().where(
+                InboxMessage.type.in_(["witnessed_checkpoints", "consistency_proof"])
+            )
+            assert kept.count() == 0
 
 
 def test_a_fork_shown_to_one_witness_is_found_by_every_side(cities):
@@ -196,10 +202,270 @@ def test_the_witness_loop_compares_notes_every_sixth_round(monkeypatch):
     rounds, compared = [], []
     monkeypatch.setattr(witness, "witness_round", lambda: rounds.append(1) or {})
 
-    def compare():
+    def compare(stop):
+        assert stop() is (len(rounds) >= 13)  # the loop's own stop, for its requests
         compared.append(len(rounds))
 
     witness.run_witness(interval=0, stop=lambda: len(rounds) >= 13, compare=compare)
     assert compared == [1, 7, 13]  # after the 1st, 7th and 13th cosigning rounds
     witness.run_witness(once=True, compare=compare)
     assert compared == [1, 7, 13]  # one round alone (`--once`) compares nothing
+
+
+# --- In one process: the peers' answers as given, to reach every case -------------------------
+
+L_URL, P_URL, Q_URL = "https://jg.l.example", "https://jg.p.example", "https://jg.q.example"
+
+
+class FakeLog:
+    """A peer's log as a witness sees it: its key, its tree, its signed checkpoints, its proofs."""
+
+    def __init__(self, url: str, entries: int, fork: str = ""):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.url, self.origin = url, log_origin(url)
+        self.key = Ed25519PrivateKey.generate()
+        self.nodes = merkle.append_nodes(
+            0, [merkle.leaf_hash(f"{fork}{n}".encode()) for n in range(entries)], {}
+        )
+
+    def root(self, size: int) -> bytes:
+        return merkle.range_hash(0, size, self.nodes)
+
+    def note(self, size: int, key=None) -> str:
+        return sign(
+            Checkpoint(self.origin, size, self.root(size)).text(), self.origin, key or self.key
+        )
+
+    def proof(self, old: int, new: int) -> list[str]:
+        ranges = merkle.consistency_ranges(old, new)
+        return [base64.b64encode(merkle.range_hash(s, e, self.nodes)).decode() for s, e in ranges]
+
+    def jwk(self, **window) -> dict:
+        from joserfc.jwk import OKPKey
+
+        now = int(time.time())
+        public = OKPKey.import_key(self.key).as_dict(private=False)
+        return {**public, "kid": f"k-{self.url}", "nbf": now - 60, "exp": now + 3600, **window}
+
+
+@pytest.fixture
+def network(app, conn, monkeypatch):
+    """Peers L (a log), P and Q (witnesses) of this deployment, and what each answers: set
+    `answers[(peer url, type)]` to a body (an ack), a ("refusal", reason) pair, or an exception
+    to raise. `asked` lists every request made."""
+    import json
+
+    from core.auditlog import gossip
+    from models import write_tx
+
+    gossip._not_speaking.clear()
+    log = FakeLog(L_URL, 40)
+    answers, asked = {}, []
+
+    def ask(peer, type_, body):
+        asked.append((peer.base_url, type_, body))
+        got = answers.get((peer.base_url, type_))
+        if isinstance(got, Exception):
+            raise got
+        if isinstance(got, tuple):
+            return "m", {"type": "refusal", "reason": got[1], "body": {}}
+        if got is None:  # by default: a witness that cosigned nothing, a log with no proof
+            got = {"checkpoints": []} if type_ == "witnessed_checkpoints" else {}
+        return "m", {"type": "ack", "body": got}
+
+    monkeypatch.setattr(gossip, "ask", ask)
+    with app.app_context(), conn():
+        with write_tx():
+            for url, keys in ((L_URL, [log.jwk()]), (P_URL, []), (Q_URL, [])):
+                Peer.create(
+                    base_url=url, city="某市", fingerprint="x", document=json.dumps({"keys": keys})
+                )
+            WitnessedLog.create(
+                peer_url=L_URL,
+                origin=log.origin,
+                tree_size=20,
+                root_hash=log.root(20).hex(),
+                note=log.note(20),
+            )
+        yield log, answers, asked
+
+
+def compare_now() -> dict[str, str]:
+    from core.auditlog.gossip import compare_round
+
+    return compare_round()
+
+
+def alerts() -> list[tuple]:
+    return [(a.side, a.peer_url, a.reason) for a in WitnessAlert.open()]
+
+
+def test_a_larger_honest_checkpoint_is_proven_and_agrees(network):
+    log, answers, asked = network
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    answers[(L_URL, "consistency_proof")] = {"proof": log.proof(20, 30)}
+    assert compare_now()[P_URL] == "agrees"
+    assert (L_URL, "consistency_proof", {"old": 20, "new": 30}) in asked
+    assert alerts() == []
+
+
+def test_a_note_not_signed_by_the_log_frames_nobody(network):
+    """A witness cannot frame an honest city: a checkpoint of its log (or of ours) that its
+    key did not sign is no evidence, however it differs."""
+    from core.auditlog.log import origin
+
+    log, answers, asked = network
+    impostor = FakeLog(L_URL, 40, fork="x")  # another key, another history
+    ours = Checkpoint(origin(), 5, b"\x07" * 32).text()
+    answers[(P_URL, "witnessed_checkpoints")] = {
+        "checkpoints": [impostor.note(20), sign(ours, origin(), impostor.key)]
+    }
+    assert compare_now()[P_URL] == "unverifiable"
+    assert alerts() == []
+    assert not [a for a in asked if a[1] == "consistency_proof"]
+
+
+def test_a_log_that_says_it_lacks_a_size_it_signed_shows_a_split_view(network):
+    log, answers, _ = network
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    answers[(L_URL, "consistency_proof")] = ("refusal", "unknown_tree_size")
+    assert compare_now()[P_URL] == "split_view"
+    assert alerts() == [(ALERT_WITNESS, L_URL, "split_view")]
+
+
+def test_an_unreachable_log_is_awaited_and_not_accused(network):
+    """A log that cannot be reached owes the proof, and is asked once a round however many
+    witnesses hold a checkpoint of it; with no sign of life it is never accused."""
+    from core.auditlog import gossip
+    from core.network import http
+    from models import AwaitedProof
+
+    log, answers, asked = network
+    answers[(L_URL, "witnessed_checkpoints")] = http.Unreachable("down")
+    answers[(L_URL, "consistency_proof")] = http.Unreachable("down")
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    answers[(Q_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(35)]}
+    assert compare_now() == {L_URL: "unreachable", P_URL: "unanswered", Q_URL: "unanswered"}
+    assert len([a for a in asked if a[1] == "consistency_proof"]) == 1  # not again this round
+    assert {(r.log_url, r.witness_url) for r in AwaitedProof.select()} == {(L_URL, P_URL)}
+    owed = AwaitedProof.get()
+    AwaitedProof.update(since=owed.since - gossip.PROOF_PATIENCE * 2).execute()
+    compare_now()
+    assert alerts() == []  # owed for two hours, but never in touch: down, not withholding
+
+
+def test_a_log_in_touch_that_withholds_the_proof_is_named(network):
+    from core.auditlog import gossip
+    from models import AwaitedProof
+
+    log, answers, _ = network
+    answers[(L_URL, "witnessed_checkpoints")] = {"checkpoints": []}  # it answers us...
+    answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")  # ...but never proves
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    assert compare_now()[P_URL] == "unanswered"
+    assert alerts() == []
+    owed = AwaitedProof.get()
+    AwaitedProof.update(since=owed.since - gossip.PROOF_PATIENCE).execute()
+    assert compare_now()[P_URL] == "proof_withheld"
+    assert alerts() == [(ALERT_WITNESS, L_URL, "proof_withheld")]
+    assert AwaitedProof.get().asks == 2
+    # Once it proves them one history, nothing is owed any more.
+    answers[(L_URL, "consistency_proof")] = {"proof": log.proof(20, 30)}
+    assert compare_now()[P_URL] == "agrees"
+    assert AwaitedProof.select().count() == 0
+
+
+def test_a_forged_checkpoint_beyond_our_tree_is_found(network):
+    from core.auditlog.log import origin
+    from core.network import keys
+
+    _log, answers, _ = network
+    ahead = Checkpoint(origin(), 10**6, b"\x01" * 32).text()
+    answers[(P_URL, "witnessed_checkpoints")] = {
+        "checkpoints": [sign(ahead, origin(), keys.signing_key().key.private_key)]
+    }
+    assert compare_now()[P_URL] == "forged_checkpoint"
+    assert alerts() == [(ALERT_LOG, P_URL, "forged_checkpoint")]
+
+
+def test_an_answer_too_long_or_with_two_notes_of_one_log_is_a_bad_answer(network):
+    from core.auditlog import gossip
+
+    log, answers, _ = network
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(20)] * 2}
+    answers[(Q_URL, "witnessed_checkpoints")] = {
+        "checkpoints": [log.note(20)] * (gossip.MAX_NOTES + 1)
+    }
+    got = compare_now()
+    assert (got[P_URL], got[Q_URL]) == ("bad_answer", "bad_answer")
+    # A malformed note spoils only itself: a split view beside it is still found.
+    answers[(P_URL, "witnessed_checkpoints")] = {
+        "checkpoints": [
+            "not a note",
+            sign(Checkpoint(log.origin, 20, b"\x02" * 32).text(), log.origin, log.key),
+        ]
+    }
+    assert compare_now()[P_URL] == "split_view"
+
+
+def test_a_witness_own_log_and_unknown_logs_are_not_compared(network):
+    log, answers, asked = network
+    p_log = FakeLog(P_URL, 5)
+    WitnessedLog.create(  # what we cosigned of P's own log: P vouches for it to nobody
+        peer_url=P_URL, origin=p_log.origin, tree_size=3, root_hash="00" * 32, note="n"
+    )
+    stranger = FakeLog("https://jg.nobody.example", 5)
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [p_log.note(5), stranger.note(5)]}
+    assert compare_now()[P_URL] == "agrees"
+    assert not [a for a in asked if a[1] == "consistency_proof"]
+
+
+def test_a_round_asks_at_most_its_share_of_proofs(network, monkeypatch):
+    from core.auditlog import gossip
+
+    log, answers, asked = network
+    monkeypatch.setattr(gossip, "MAX_PROOFS", 1)
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    answers[(Q_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(35)]}
+    answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")
+    assert compare_now() == {L_URL: "agrees", P_URL: "unanswered", Q_URL: "unanswered"}
+    assert len([a for a in asked if a[1] == "consistency_proof"]) == 1
+
+
+def test_an_older_peer_that_does_not_know_the_question_is_left_alone_for_a_day(network):
+    log, answers, asked = network
+    answers[(P_URL, "witnessed_checkpoints")] = ("refusal", "unknown_type")
+    assert compare_now()[P_URL] == "unknown_type"
+    before = len(asked)
+    assert compare_now()[P_URL] == "unknown_type"
+    assert [a for a in asked[before:] if a[0] == P_URL] == []
+
+
+def test_a_note_signed_by_a_key_now_expired_is_unverifiable_not_agreeing(network):
+    import json
+
+    log, answers, _ = network
+    now = int(time.time())
+    Peer.update(document=json.dumps({"keys": [log.jwk(nbf=now - 7200, exp=now - 60)]})).where(
+        Peer.base_url == L_URL
+    ).execute()
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    assert compare_now()[P_URL] == "unverifiable"
+
+
+def test_a_log_cannot_withhold_a_proof_by_claiming_not_to_know_the_question(network):
+    """A log that answers the witnesses' question of this version but says it does not know
+    the proof's (both came in one version) owes the proof all the same; a log that knows
+    neither (an older version) owes nothing yet."""
+    from models import AwaitedProof
+
+    log, answers, _ = network
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    answers[(L_URL, "consistency_proof")] = ("refusal", "unknown_type")
+    assert compare_now()[P_URL] == "unanswered"
+    assert AwaitedProof.select().count() == 1
+    AwaitedProof.delete().execute()
+    answers[(L_URL, "witnessed_checkpoints")] = ("refusal", "unknown_type")
+    assert compare_now()[P_URL] == "unanswered"
+    assert AwaitedProof.select().count() == 0

@@ -153,6 +153,30 @@ def test_a_rotated_key_is_taken_up_by_the_peer_from_the_document_the_old_key_sig
     assert len(serialized["signatures"]) == 2
 
 
+def test_a_key_retired_at_rotation_ends_within_a_day_at_the_peer(cities):
+    """`rotate-key --retire-old` (a key that may have leaked): the old key ends within a day,
+    not at its own end (years away), and the peer, fetching the document again for the new
+    key (signed by both), takes the new end."""
+    from core.network.keys import RETIRE_AFTER
+
+    qingdao, jinan = cities
+    peer(qingdao, jinan)
+    peer(jinan, qingdao)
+    old = qingdao.keys()[0]
+    assert old.exp > time.time() + 30 * RETIRE_AFTER
+    qingdao.flask("network", "rotate-key", "--retire-old")
+    new = qingdao.keys()[-1].kid
+    assert qingdao.keys()[0].exp <= time.time() + RETIRE_AFTER
+    message_id = qingdao.flask("network", "ping", jinan.url).stdout.strip()
+    qingdao.flask("network", "worker", "--once")
+    with qingdao.database():
+        assert OutboxMessage.get(OutboxMessage.message_id == message_id).status == OUTBOX_DELIVERED
+    with jinan.database():
+        ends = {k["kid"]: k["exp"] for k in Peer.get().doc["keys"]}
+    assert set(ends) == {old.kid, new}
+    assert ends[old.kid] <= time.time() + RETIRE_AFTER < ends[new]
+
+
 def test_a_peer_document_is_fetched_again_at_most_once_a_minute(monkeypatch):
     """Anyone can send an envelope claiming a peer's address with a key id nobody knows: each
     would make us fetch that peer's document, inside the request. One process asks once a

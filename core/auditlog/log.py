@@ -12,6 +12,7 @@ lost, none numbered twice.
 
 import time
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from peewee import fn
 
@@ -76,6 +77,7 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
     between is hashed there, one another integrator took meanwhile is left alone.
     """
     leaves = _leaf_hashes(AuditEvent.select().where(AuditEvent.seq.is_null()), batch)
+    key = keys.signing_key().key.private_key  # the key file read before the write lock
     with write_tx():
         _take_integrator_lock()
         size = tree_size()
@@ -91,8 +93,8 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
             latest = AuditCheckpoint.latest()
             if size and (latest is None or latest.tree_size < size):
                 nodes = AuditTreeNode.fetch(merkle.frontier_keys(size))
-                return _checkpoint(size, merkle.range_hash(0, size, nodes))
-            return _signed_now(latest)
+                return _checkpoint(size, merkle.range_hash(0, size, nodes), key)
+            return _signed_now(latest, key)
         missing = [event_id for event_id in waiting if event_id not in leaves]
         if missing:
             leaves.update(_leaf_hashes(AuditEvent.select().where(AuditEvent.id.in_(missing))))
@@ -102,7 +104,7 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
         _store_nodes([(level, idx, digest.hex()) for (level, idx), digest in new.items()])
         total = size + len(waiting)
         root = merkle.range_hash(0, total, {**known, **new})
-        return _checkpoint(total, root)
+        return _checkpoint(total, root, key)
 
 
 def _leaf_hashes(query, limit: int | None = None) -> dict[int, bytes]:
@@ -145,15 +147,15 @@ def _store_nodes(rows: list[tuple[int, int, str]]) -> None:
         db.execute_sql(sql, [value for row in chunk for value in row])
 
 
-def _checkpoint(size: int, root: bytes) -> AuditCheckpoint:
+def _checkpoint(size: int, root: bytes, key: Ed25519PrivateKey) -> AuditCheckpoint:
     """Sign and store the checkpoint of a tree of `size` entries with this root."""
     name = origin()
     text = Checkpoint(name, size, root).text()
-    note = sign(text, name, keys.signing_key().key.private_key)
+    note = sign(text, name, key)
     return AuditCheckpoint.create(tree_size=size, root_hash=root.hex(), at=utcnow(), note=note)
 
 
-def _signed_now(latest: AuditCheckpoint | None) -> AuditCheckpoint | None:
+def _signed_now(latest: AuditCheckpoint | None, key: Ed25519PrivateKey) -> AuditCheckpoint | None:
     """The newest checkpoint signed again by the key that signs now, after a rotation (None
     when it is signed by that key already, or there is none).
 
@@ -162,12 +164,11 @@ def _signed_now(latest: AuditCheckpoint | None) -> AuditCheckpoint | None:
     until an entry comes. The text is the same, so the cosignatures it has stay good."""
     if latest is None:
         return None
-    note = add_signature(latest.note, origin(), keys.signing_key().key.private_key)
+    note = add_signature(latest.note, origin(), key)
     if note == latest.note:
         return None
-    AuditCheckpoint.update(note=note).where(
-        AuditCheckpoint.id == latest.id, AuditCheckpoint.note == latest.note
-    ).execute()
+    # The integrator's lock is held: nobody else changes the row meanwhile.
+    AuditCheckpoint.update(note=note).where(AuditCheckpoint.id == latest.id).execute()
     latest.note = note
     return latest
 

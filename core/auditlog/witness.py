@@ -87,23 +87,24 @@ def note_text(note: str) -> str:
     return note.rpartition("\n\n")[0] + "\n"
 
 
-# What comparing witnesses' notes finds (core.auditlog.gossip) is audited as what it is.
-ALERT_ACTIONS = {"split_view": "audit.split_view", "forged_checkpoint": "audit.forged_checkpoint"}
+# What comparing witnesses' notes finds (core.auditlog.gossip) is audited as what it is, and
+# raised once while open whatever the size (the log grows while the finding stands).
+ALERT_ACTIONS = {
+    "split_view": "audit.split_view",
+    "forged_checkpoint": "audit.forged_checkpoint",
+    "proof_withheld": "audit.proof_withheld",
+}
 
 
 def raise_alert(side: str, peer_url: str, reason: str, size, detail: str, message_id: str):
     """Record an inconsistency: an alert for the administrator and an audit row, in the
     caller's transaction; once, while the same alert is open (the log asks again each round)."""
-    if (
-        WitnessAlert.open()
-        .where(
-            WitnessAlert.side == side,
-            WitnessAlert.peer_url == peer_url,
-            WitnessAlert.reason == reason,
-            WitnessAlert.tree_size == size,
-        )
-        .exists()
-    ):
+    same = WitnessAlert.open().where(
+        WitnessAlert.side == side, WitnessAlert.peer_url == peer_url, WitnessAlert.reason == reason
+    )
+    if reason not in ALERT_ACTIONS:
+        same = same.where(WitnessAlert.tree_size == size)
+    if same.exists():
         return
     WitnessAlert.create(
         side=side, peer_url=peer_url, reason=reason, tree_size=size, detail=detail[:500]
@@ -380,7 +381,7 @@ def run_witness(
 ) -> dict:
     """Ask for cosignatures every `interval` seconds until `stop()` (one round with `once`);
     returns the last round's outcomes. The caller holds a connection. Every `compare_every`
-    rounds, the first included, `compare()` runs too (never with `once`): the CLI gives
+    rounds, the first included, `compare(stop)` runs too (never with `once`): the CLI gives
     core.auditlog.gossip.compare_round, a minute apart at the default interval.
 
     The pause between rounds looks at `stop()` every fifth of a second: a SIGTERM ends the
@@ -389,7 +390,7 @@ def run_witness(
     while True:
         outcomes = witness_round()
         if compare is not None and not once and rounds % compare_every == 0:
-            compare()
+            compare(stop)
         rounds += 1
         deadline = time.monotonic() + interval
         while not (once or stop()) and time.monotonic() < deadline:

@@ -32,14 +32,25 @@ def show_key():
 
 
 @network_cli.command("rotate-key")
-def rotate_key():
-    """Add a new signing key; the older keys stay published and verifiable until they expire."""
+@click.option(
+    "--retire-old",
+    is_flag=True,
+    help="End the older keys within a day (one may have leaked), not at their own end.",
+)
+def rotate_key(retire_old):
+    """Add a new signing key; the older keys stay published and verifiable until they expire
+    (with --retire-old: within a day, long enough for the peers to take the new key)."""
     from .journal import record
     from .keys import fingerprint, rotate
 
-    key = rotate()
+    key = rotate(retire_old=retire_old)
     with db.connection_context(), write_tx():
-        record("network.key_rotated", peer_url="", message_id=key.kid)
+        record(
+            "network.key_rotated",
+            peer_url="",
+            message_id=key.kid,
+            detail={"retired_old": True} if retire_old else None,
+        )
     click.echo(f"new key {key.kid}\nfingerprint: {fingerprint(key.kid)}")
 
 

@@ -18,7 +18,7 @@ from flask import current_app
 from peewee import IntegrityError
 
 from core.audit import acting_peer, client_addr
-from models import InboxMessage, Peer, RefusedCheck, utcnow, write_tx
+from models import InboxMessage, Peer, RefusedCheck, db, utcnow, write_tx
 from rules.licencecode import client_network
 
 from . import keys
@@ -96,19 +96,28 @@ class Handler:
     # for ever: a type its sender never sends twice, whose answers say what should not stay
     # (flask db prune deletes them; a copy older than the clock skew is refused by its time).
     forget_after: dt.timedelta | None = None
+    # A question that changes nothing here (a witness comparing notes): answered afresh each
+    # time, nothing stored, no audit row, no write transaction. A copy of it sent again gets
+    # the same kind of answer anyone of its peers could ask for.
+    read_only: bool = False
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def register(type_: str, journal: bool = True, forget_after: dt.timedelta | None = None):
+def register(
+    type_: str,
+    journal: bool = True,
+    forget_after: dt.timedelta | None = None,
+    read_only: bool = False,
+):
     """Decorator: the function handles messages of `type_` (one handler per type)."""
 
     def decorator(func):
         """Record the handler under its type."""
         if type_ in HANDLERS or type_ in ANSWER_TYPES:
             raise ValueError(f"a handler for {type_!r} exists already")
-        HANDLERS[type_] = Handler(type_, func, journal, forget_after)
+        HANDLERS[type_] = Handler(type_, func, journal and not read_only, forget_after, read_only)
         return func
 
     return decorator
@@ -286,7 +295,12 @@ def _repeat(seen: InboxMessage, payload: dict) -> tuple[int, str]:
 
 
 def _handle(handler: Handler, payload: dict, peer: Peer) -> tuple[int, str]:
-    """Run the handler, store the answer and audit, all in one transaction."""
+    """Run the handler, store the answer and audit, all in one transaction (a read-only
+    question: only answered)."""
+    if handler.read_only:
+        with db.atomic():
+            reply = handler.handle(payload["body"], peer)
+        return 200, answer("ack", to=peer.base_url, in_reply_to=payload["id"], body=reply)
     with write_tx(), acting_peer(peer.base_url):
         reply = handler.handle(payload["body"], peer)
         token = answer("ack", to=peer.base_url, in_reply_to=payload["id"], body=reply)

@@ -124,12 +124,25 @@ def signing_key() -> SigningKey:
     return next(k for k in all_keys(now) if k.nbf <= now)
 
 
-def rotate() -> SigningKey:
-    """Add a new key, which signs from now on; the older ones stay published until they expire."""
+# How long a retired key lives on (rotate's retire_old): a day in which it still signs our
+# document beside the new key, so that the peers, which trust only keys they know, take the
+# new key and the old one's new end from it.
+RETIRE_AFTER = DAY
+
+
+def rotate(retire_old: bool = False) -> SigningKey:
+    """Add a new key, which signs from now on; the older ones stay published until they expire,
+    or, with `retire_old` (a key that may have leaked), within RETIRE_AFTER: the peers learn
+    the new end when they next fetch our document (our next message, signed by a key they do
+    not know yet, makes them), and take nothing the old key signs after it. Here it still
+    verifies what it signed before (the audit log's old checkpoints)."""
     folder = key_folder()
+    now = int(time.time())
     with _locked(folder):
         entries = _read(folder)
-        entry = _new_entry(current_app.config["NETWORK_KEY_DAYS"], int(time.time()))
+        if retire_old:
+            entries = [{**e, "exp": min(e["exp"], now + RETIRE_AFTER)} for e in entries]
+        entry = _new_entry(current_app.config["NETWORK_KEY_DAYS"], now)
         _write(folder, [*entries, entry])
     return _as_key(entry)
 
