@@ -469,3 +469,20 @@ def test_a_log_cannot_withhold_a_proof_by_claiming_not_to_know_the_question(netw
     answers[(L_URL, "witnessed_checkpoints")] = ("refusal", "unknown_type")
     assert compare_now()[P_URL] == "unanswered"
     assert AwaitedProof.select().count() == 0
+
+
+def test_a_proof_no_longer_owed_is_forgotten_and_counting_starts_afresh(network):
+    """A witness that no longer holds the checkpoint (or a peer removed) owes no proof: its old
+    `since` must not make a later, unrelated gap look an hour old at once."""
+    from models import AwaitedProof
+
+    log, answers, _ = network
+    answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    answers[(Q_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(35)]}
+    compare_now()
+    assert {r.witness_url for r in AwaitedProof.select()} == {P_URL, Q_URL}
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": []}  # P holds none of L now
+    Peer.delete().where(Peer.base_url == Q_URL).execute()  # Q is no peer any more
+    compare_now()
+    assert AwaitedProof.select().count() == 0

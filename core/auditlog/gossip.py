@@ -123,6 +123,7 @@ class Round:
     down: set = field(default_factory=set)
     proofs: dict = field(default_factory=dict)
     asked: int = 0
+    owed: set = field(default_factory=set)  # (log, witness) whose proof is still awaited
 
 
 def compare_round(stop=lambda: False) -> dict[str, str]:
@@ -146,9 +147,24 @@ def compare_round(stop=lambda: False) -> dict[str, str]:
             answers[peer.base_url] = got
             this.answered.add(peer.base_url)
     for peer in peers:
-        if peer.base_url in answers and not stop():
+        if stop():
+            return outcomes
+        if peer.base_url in answers:
             outcomes[peer.base_url] = _one_peer(peer, answers[peer.base_url], logs, this)
+    _forget_settled(this, {p.base_url for p in peers})
     return outcomes
+
+
+def _forget_settled(this: Round, active: set) -> None:
+    """After a whole round: no proof is awaited any more of a pair the witness's answer no
+    longer gives (it moved on to agree, or holds no checkpoint of that log now), nor of a peer
+    that is not active: a later round starts counting afresh, not from an old `since`."""
+    with write_tx():
+        for row in AwaitedProof.select():
+            pair = (row.log_url, row.witness_url)
+            gone = row.log_url not in active or row.witness_url not in active
+            if gone or row.witness_url in this.answered and pair not in this.owed:
+                row.delete_instance()
 
 
 def _ask_notes(peer: Peer) -> list | str:
@@ -255,6 +271,7 @@ def _against_our_cosigned(
     else:
         why = _unproven(log, old, new, old_root, new_root, this)
     if why in ("unanswered", "not_counted"):
+        this.owed.add((log.base_url, witness.base_url))
         return _awaiting(log, witness, new, counted=why == "unanswered", this=this)
     with write_tx():
         AwaitedProof.delete().where(
