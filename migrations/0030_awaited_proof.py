@@ -1,7 +1,12 @@
-"""`awaited_proof`: a peer's log that has not yet proven that the checkpoint of it cosigned here
-and the one another witness cosigned are one history (core.auditlog.gossip). One row per
-(log, other witness), since the first time it left the two unproven; gone once it proves them.
-A log that keeps in touch but withholds the proof for an hour raises an alert.
+"""Comparing witnesses' notes (core.auditlog.gossip):
+
+- `awaited_proof`: a peer's log that has not yet proven that the checkpoint of it cosigned here
+  and the one another witness cosigned are one history. One row per (log, other witness),
+  since the first ask it left unanswered; gone once it proves them. A log in touch that
+  withholds the proof for an hour raises an alert.
+- `peer.compares_notes_at`: when the peer first answered the question of the checkpoints it
+  cosigned. From then on it takes part (a version never goes back): its saying it does not
+  know the question no longer excuses it.
 """
 
 import datetime as dt
@@ -27,7 +32,12 @@ def up(migrator, db):
             indexes = ((("log_url", "witness_url"), True),)
 
     db.create_tables([AwaitedProof])
+    migrator.migrate(
+        migrator.add_column("peer", "compares_notes_at", DateTimeField(null=True)),
+    )
 
 
 def down(migrator, db):
-    migrator.migrate(migrator.drop_table("awaited_proof"))
+    migrator.migrate(
+        migrator.drop_column("peer", "compares_notes_at"), migrator.drop_table("awaited_proof")
+    )

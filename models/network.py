@@ -44,6 +44,8 @@ class Peer(BaseModel):
     added_at = DateTimeField(default=utcnow)
     added_by = CharField(max_length=60, default="")
     last_contact_at = DateTimeField(null=True)
+    # When it first answered the witnesses' question of comparing notes (core.auditlog.gossip).
+    compares_notes_at = DateTimeField(null=True)
 
     @property
     def doc(self) -> dict:

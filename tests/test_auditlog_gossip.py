@@ -334,46 +334,64 @@ def test_a_log_that_says_it_lacks_a_size_it_signed_shows_a_split_view(network):
     assert alerts() == [(ALERT_WITNESS, L_URL, "split_view")]
 
 
-def test_an_unreachable_log_is_awaited_and_not_accused(network):
-    """A log that cannot be reached owes the proof, and is asked once a round however many
-    witnesses hold a checkpoint of it; with no sign of life it is never accused."""
-    from core.auditlog import gossip
+def test_a_log_that_is_down_is_waited_for_and_never_accused(network):
+    """A log that cannot be reached is not asked for proofs, and owes none: however long it is
+    down, nobody is named."""
     from core.network import http
     from models import AwaitedProof
 
     log, answers, asked = network
     answers[(L_URL, "witnessed_checkpoints")] = http.Unreachable("down")
-    answers[(L_URL, "consistency_proof")] = http.Unreachable("down")
     answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
     answers[(Q_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(35)]}
-    assert compare_now() == {L_URL: "unreachable", P_URL: "unanswered", Q_URL: "unanswered"}
-    assert len([a for a in asked if a[1] == "consistency_proof"]) == 1  # not again this round
-    assert {(r.log_url, r.witness_url) for r in AwaitedProof.select()} == {(L_URL, P_URL)}
-    owed = AwaitedProof.get()
-    AwaitedProof.update(since=owed.since - gossip.PROOF_PATIENCE * 2).execute()
-    compare_now()
-    assert alerts() == []  # owed for two hours, but never in touch: down, not withholding
+    for _ in range(7):
+        assert compare_now() == {L_URL: "unreachable", P_URL: "not_asked", Q_URL: "not_asked"}
+    assert not [a for a in asked if a[1] == "consistency_proof"]
+    assert AwaitedProof.select().count() == 0
+    assert alerts() == []
 
 
 def test_a_log_in_touch_that_withholds_the_proof_is_named(network):
+    """Named only after an hour and MIN_ASKS asks in a row that it left unanswered while it
+    answered our other question; once it proves the two one history, nothing is owed."""
     from core.auditlog import gossip
     from models import AwaitedProof
 
     log, answers, _ = network
-    answers[(L_URL, "witnessed_checkpoints")] = {"checkpoints": []}  # it answers us...
-    answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")  # ...but never proves
+    answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")  # it answers, never proves
     answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
-    assert compare_now()[P_URL] == "unanswered"
-    assert alerts() == []
+    for _ in range(gossip.MIN_ASKS):
+        assert compare_now()[P_URL] == "unanswered"
     owed = AwaitedProof.get()
+    assert owed.asks == gossip.MIN_ASKS
+    assert alerts() == []  # asked often enough, but not for an hour yet
     AwaitedProof.update(since=owed.since - gossip.PROOF_PATIENCE).execute()
     assert compare_now()[P_URL] == "proof_withheld"
     assert alerts() == [(ALERT_WITNESS, L_URL, "proof_withheld")]
-    assert AwaitedProof.get().asks == 2
-    # Once it proves them one history, nothing is owed any more.
     answers[(L_URL, "consistency_proof")] = {"proof": log.proof(20, 30)}
     assert compare_now()[P_URL] == "agrees"
     assert AwaitedProof.select().count() == 0
+
+
+def test_an_hour_with_a_pause_in_it_is_not_an_hour_of_withholding(network):
+    """One unanswered ask long ago and one now are not an hour of asks: after a pause longer
+    than RESTART_AFTER (the log down, our clock jumping) the count starts afresh."""
+    from core.auditlog import gossip
+    from models import AwaitedProof
+
+    log, answers, _ = network
+    answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    for _ in range(gossip.MIN_ASKS):
+        compare_now()
+    owed = AwaitedProof.get()
+    long_ago = gossip.PROOF_PATIENCE + gossip.RESTART_AFTER
+    AwaitedProof.update(
+        since=owed.since - long_ago, last_asked_at=owed.last_asked_at - long_ago
+    ).execute()
+    assert compare_now()[P_URL] == "unanswered"
+    assert AwaitedProof.get().asks == 1
+    assert alerts() == []
 
 
 def test_a_forged_checkpoint_beyond_our_tree_is_found(network):
@@ -422,6 +440,8 @@ def test_a_witness_own_log_and_unknown_logs_are_not_compared(network):
 
 
 def test_a_round_asks_at_most_its_share_of_proofs(network, monkeypatch):
+    """At most MAX_PROOFS a round; the witnesses come in another order each round, so that the
+    pairs left out are asked in a later one."""
     from core.auditlog import gossip
 
     log, answers, asked = network
@@ -429,8 +449,14 @@ def test_a_round_asks_at_most_its_share_of_proofs(network, monkeypatch):
     answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
     answers[(Q_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(35)]}
     answers[(L_URL, "consistency_proof")] = ("refusal", "not_yet")
-    assert compare_now() == {L_URL: "agrees", P_URL: "unanswered", Q_URL: "unanswered"}
-    assert len([a for a in asked if a[1] == "consistency_proof"]) == 1
+    first_asked = set()
+    for _ in range(30):
+        got = compare_now()
+        assert got[L_URL] == "agrees"
+        assert sorted([got[P_URL], got[Q_URL]]) == ["not_asked", "unanswered"]
+        first_asked.add(P_URL if got[P_URL] == "unanswered" else Q_URL)
+    assert len([a for a in asked if a[1] == "consistency_proof"]) == 30
+    assert first_asked == {P_URL, Q_URL}  # 2^-29 that one were always first
 
 
 def test_an_older_peer_that_does_not_know_the_question_is_left_alone_for_a_day(network):
@@ -455,20 +481,47 @@ def test_a_note_signed_by_a_key_now_expired_is_unverifiable_not_agreeing(network
 
 
 def test_a_log_cannot_withhold_a_proof_by_claiming_not_to_know_the_question(network):
-    """A log that answers the witnesses' question of this version but says it does not know
-    the proof's (both came in one version) owes the proof all the same; a log that knows
-    neither (an older version) owes nothing yet."""
-    from models import AwaitedProof
+    """A log that answered the list question once takes part from then on: saying later that
+    it knows neither question, while its messages reach us, counts as not answering. A log
+    that never answered (an older version) owes nothing, and is left alone for a day."""
+    from models import AwaitedProof, utcnow
 
-    log, answers, _ = network
+    log, answers, asked = network
     answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
-    answers[(L_URL, "consistency_proof")] = ("refusal", "unknown_type")
-    assert compare_now()[P_URL] == "unanswered"
-    assert AwaitedProof.select().count() == 1
-    AwaitedProof.delete().execute()
     answers[(L_URL, "witnessed_checkpoints")] = ("refusal", "unknown_type")
-    assert compare_now()[P_URL] == "unanswered"
+    assert compare_now()[P_URL] == "not_asked"  # an older version, as far as we know
+    before = len(asked)
+    assert compare_now()[L_URL] == "unknown_type"
+    assert not [a for a in asked[before:] if a[0] == L_URL]  # not asked again today
     assert AwaitedProof.select().count() == 0
+
+    from core.auditlog import gossip
+
+    gossip._not_speaking.clear()
+    answers[(L_URL, "witnessed_checkpoints")] = {"checkpoints": []}  # it answers once...
+    answers[(L_URL, "consistency_proof")] = ("refusal", "unknown_type")  # ...not this though
+    assert compare_now()[P_URL] == "unanswered"
+    assert Peer.get(Peer.base_url == L_URL).compares_notes_at is not None
+    answers[(L_URL, "witnessed_checkpoints")] = ("refusal", "unknown_type")  # ...then neither
+    long_ago = utcnow() - gossip.RESTART_AFTER * 2
+    Peer.update(last_contact_at=long_ago).where(Peer.base_url == L_URL).execute()
+    assert compare_now()[P_URL] == "not_asked"  # not heard from lately: it may be down
+    Peer.update(last_contact_at=utcnow()).where(Peer.base_url == L_URL).execute()
+    assert compare_now()[P_URL] == "unanswered"  # its messages reach us: it is not answering
+    assert AwaitedProof.get().asks == 2
+
+
+def test_a_stop_ends_the_round_between_requests(network):
+    """SIGTERM (the loop's stop) is heard between requests: nothing more is asked."""
+    log, answers, asked = network
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [log.note(30)]}
+    from core.auditlog.gossip import compare_round
+
+    assert compare_round(stop=lambda: True) == {}
+    assert asked == []
+    # Stopped once every list question was asked: no proof is asked.
+    assert len(compare_round(stop=lambda: len(asked) >= 3)) == 3
+    assert [a for a in asked if a[1] == "consistency_proof"] == []
 
 
 def test_a_proof_no_longer_owed_is_forgotten_and_counting_starts_afresh(network):

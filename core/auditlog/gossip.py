@@ -10,10 +10,15 @@ every active peer, now and then, for the newest checkpoint it cosigned of each l
   size the roots must be equal; at another size that log is asked for the RFC 9162
   consistency proof between the two (`consistency_proof`). Two checkpoints the log signed
   that no proof joins are a split view (`split_view`), and so is a size it signed and says it
-  does not have. A log that gives no proof is asked again next time; one that stays in touch
-  (it answers us, or its messages reach us) but has not given it for PROOF_PATIENCE raises
-  `proof_withheld`: a forked log cannot hide by refusing to answer (AwaitedProof keeps since
-  when it owes the proof);
+  does not have. A log that gives no proof is asked again next time. It is named
+  (`proof_withheld`) only when it has owed the proof for PROOF_PATIENCE, over MIN_ASKS asks
+  or more with no pause longer than RESTART_AFTER between them, each made while it was in
+  touch: it answered our list question that round (then any answer but a proof counts, its
+  saying it does not know the question included), or it has answered that question before
+  (`Peer.compares_notes_at`: a version never goes back) and its messages reach us. A log that
+  is down is only waited for; one that never answered is taken for an older version and left
+  alone for a day (only same-size forks are caught of it). AwaitedProof keeps since when a
+  proof is owed;
 - a checkpoint of **our own log**, against our kept tree: another root at its size, or a size
   our tree has not reached, is one we never made (`forged_checkpoint`): someone signs with our
   key (or our database went back in time: a restore, a lagging replica).
@@ -24,15 +29,21 @@ compares in turn, and a log whose key was stolen finds the forged checkpoint amo
 witnesses' notes: every side that can see the fork raises the alert.
 
 The work is bounded: one checkpoint per log in an answer (MAX_NOTES of them), one proof asked
-per pair of sizes and round, none of a log that did not answer this round, at most
-MAX_PROOFS a round, and `stop()` looked at between requests. The questions change nothing at
-the deployment asked: answered afresh, nothing stored, no audit row (core.network.inbox's
-read-only handlers).
+per pair of sizes and round, none of a log that did not answer the list question this round
+and no second one of a log whose proof request failed, at most MAX_PROOFS a round, the
+witnesses taken in a new order each round (so the pairs a round leaves out come first some
+other time), ROUND_BUDGET seconds a round, and `stop()` heard between requests. The questions
+change nothing at the deployment asked: answered afresh without a transaction, nothing stored,
+no audit row (core.network.inbox's read-only handlers).
+
+Not kept: the two conflicting notes themselves (the alert's detail gives the sizes and the
+witness; the witness's own note moves on at its next cosignature).
 """
 
 import base64
 import datetime as dt
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -65,7 +76,10 @@ LIST_TYPE = "witnessed_checkpoints"
 PROOF_TYPE = "consistency_proof"
 MAX_NOTES = 100  # logs witnessed: far more than a network of cities has (an answer < 1 MiB)
 MAX_PROOFS = 50  # proofs asked in one round, over every log
+ROUND_BUDGET = 60.0  # seconds a comparing round may take (it runs inside the witness loop)
 PROOF_PATIENCE = dt.timedelta(hours=1)
+MIN_ASKS = 5  # counted asks, at the least, before a log is named for withholding a proof
+RESTART_AFTER = dt.timedelta(minutes=10)  # a pause this long between asks: count afresh
 # A peer that does not know these questions (an older version) is not asked again for a day.
 QUIET_FOR = 86400
 _not_speaking: dict[str, float] = {}
@@ -76,6 +90,7 @@ OUTCOMES = (
     "split_view",
     "proof_withheld",
     "unanswered",
+    "not_asked",
     "bad_answer",
     "unverifiable",
     "agrees",
@@ -115,29 +130,38 @@ def prove_consistency(body: dict, peer: Peer) -> dict:
 
 @dataclass
 class Round:
-    """What one round learnt: the peers that answered, the logs that could not be reached,
-    the proofs asked (by log and sizes), and how many."""
+    """What one round learnt and spent: the peers that answered the list question, the logs
+    whose proof request failed, the proofs asked (by log, sizes and roots) and how many, the
+    pairs still owed, and when the round must end."""
 
     stop: object
+    deadline: float
     answered: set = field(default_factory=set)
-    down: set = field(default_factory=set)
+    failed: set = field(default_factory=set)
     proofs: dict = field(default_factory=dict)
     asked: int = 0
     owed: set = field(default_factory=set)  # (log, witness) whose proof is still awaited
+
+    def over(self) -> bool:
+        """Stopped (SIGTERM), or out of this round's time."""
+        return bool(self.stop()) or time.monotonic() > self.deadline
 
 
 def compare_round(stop=lambda: False) -> dict[str, str]:
     """Ask every active peer for the checkpoints it cosigned and hold each against ours:
     {peer url: what came of it} (one of OUTCOMES, unreachable, or a refusal's reason).
-    Ends early, with what it has, once `stop()` says so."""
+    Ends early, with what it has, once `stop()` says so or ROUND_BUDGET has passed."""
     peers = list(Peer.select().where(Peer.status == PEER_ACTIVE).order_by(Peer.base_url))
     logs = {log_origin(p.base_url): p for p in peers}
-    this = Round(stop)
+    this = Round(stop, time.monotonic() + ROUND_BUDGET)
     answers, outcomes = {}, {}
     for peer in peers:  # every answer first: a log that answered is one that is in touch
-        if stop():
+        if this.over():
             return outcomes
-        if _not_speaking.get(peer.base_url, 0) > time.monotonic():
+        if (
+            peer.compares_notes_at is None
+            and _not_speaking.get(peer.base_url, 0) > time.monotonic()
+        ):
             outcomes[peer.base_url] = "unknown_type"
             continue
         got = _ask_notes(peer)
@@ -146,29 +170,21 @@ def compare_round(stop=lambda: False) -> dict[str, str]:
         else:
             answers[peer.base_url] = got
             this.answered.add(peer.base_url)
-    for peer in peers:
-        if stop():
-            return outcomes
-        if peer.base_url in answers:
-            outcomes[peer.base_url] = _one_peer(peer, answers[peer.base_url], logs, this)
+    # In a new order each round: when the round's proofs run out, other pairs go first next time.
+    order = [peer for peer in peers if peer.base_url in answers]
+    random.shuffle(order)
+    for peer in order:
+        if this.over():  # the answers not compared yet are said so
+            return {**{p.base_url: "not_asked" for p in order}, **outcomes}
+        outcomes[peer.base_url] = _one_peer(peer, answers[peer.base_url], logs, this)
     _forget_settled(this, {p.base_url for p in peers})
     return outcomes
 
 
-def _forget_settled(this: Round, active: set) -> None:
-    """After a whole round: no proof is awaited any more of a pair the witness's answer no
-    longer gives (it moved on to agree, or holds no checkpoint of that log now), nor of a peer
-    that is not active: a later round starts counting afresh, not from an old `since`."""
-    with write_tx():
-        for row in AwaitedProof.select():
-            pair = (row.log_url, row.witness_url)
-            gone = row.log_url not in active or row.witness_url not in active
-            if gone or row.witness_url in this.answered and pair not in this.owed:
-                row.delete_instance()
-
-
 def _ask_notes(peer: Peer) -> list | str:
-    """The notes a peer sends (a list), or what came instead (an outcome)."""
+    """The notes a peer sends (a list), or what came instead (an outcome). A peer that has
+    answered once takes part from then on (compares_notes_at); one that never did and does
+    not know the question (an older version) is left alone for QUIET_FOR."""
     try:
         _, reply = ask(peer, LIST_TYPE, {})
     except http.Unreachable:
@@ -177,13 +193,18 @@ def _ask_notes(peer: Peer) -> list | str:
         return "bad_answer"
     if reply.get("type") != "ack":
         reason = str(reply.get("reason", ""))[:40] or "refused"
-        if reason == "unknown_type":
+        if reason == "unknown_type" and peer.compares_notes_at is None:
             _not_speaking[peer.base_url] = time.monotonic() + QUIET_FOR
         return reason
     body = reply.get("body")
     notes = body.get("checkpoints") if isinstance(body, dict) else None
     if not isinstance(notes, list) or len(notes) > MAX_NOTES:
         return "bad_answer"
+    if peer.compares_notes_at is None:
+        with write_tx():
+            Peer.update(compares_notes_at=utcnow()).where(
+                Peer.id == peer.id, Peer.compares_notes_at.is_null()
+            ).execute()
     return notes
 
 
@@ -204,7 +225,7 @@ def _compare_with(witness: Peer, notes: list, logs: dict[str, Peer], this: Round
     others are compared all the same."""
     findings, seen = set(), set()
     for note in notes:
-        if this.stop():
+        if this.over():
             break
         try:
             if not isinstance(note, str) or len(note) > MAX_NOTE:
@@ -270,9 +291,9 @@ def _against_our_cosigned(
         why = None
     else:
         why = _unproven(log, old, new, old_root, new_root, this)
-    if why in ("unanswered", "not_counted"):
+    if why in ("unanswered", "not_asked"):
         this.owed.add((log.base_url, witness.base_url))
-        return _awaiting(log, witness, new, counted=why == "unanswered", this=this)
+        return _awaiting(log, witness, new, counted=why == "unanswered")
     with write_tx():
         AwaitedProof.delete().where(
             AwaitedProof.log_url == log.base_url, AwaitedProof.witness_url == witness.base_url
@@ -286,36 +307,49 @@ def _against_our_cosigned(
 
 def _unproven(log: Peer, old: int, new: int, old_root: bytes, new_root: bytes, this: Round):
     """Why the log's trees of `old` and `new` entries are not one history: None when the log
-    proved they are; "unanswered" when it gave no proof (counted against it); "not_counted"
-    when it was not asked this time (a round's limit, or it was down already)."""
+    proved they are; "unanswered" when a log in touch gave no proof (counted against it);
+    "not_asked" when it was not asked this time (out of the round's proofs or time, or a log
+    not shown to be in touch)."""
     key = (log.base_url, old, new, old_root, new_root)
     if key in this.proofs:
         return this.proofs[key]
-    if log.base_url in this.down or this.asked >= MAX_PROOFS:
-        return "not_counted"
+    if log.base_url not in this.answered:
+        return "unanswered" if _withholding(log) else "not_asked"
+    if log.base_url in this.failed:
+        return "unanswered"  # it answered our first question, then not this one: asked once
+    if this.asked >= MAX_PROOFS or this.over():
+        return "not_asked"
     this.asked += 1
     try:
         _, reply = ask(log, PROOF_TYPE, {"old": old, "new": new})
-    except http.Unreachable:
-        this.down.add(log.base_url)
-        why = "unanswered"
-    except EnvelopeError:
+    except (http.Unreachable, EnvelopeError):
+        this.failed.add(log.base_url)
         why = "unanswered"
     else:
-        why = _judge(reply, old, new, old_root, new_root, log.base_url in this.answered)
+        why = _judge(reply, old, new, old_root, new_root)
     this.proofs[key] = why
     return why
 
 
-def _judge(reply: dict, old: int, new: int, old_root: bytes, new_root: bytes, speaks: bool):
-    """What a log's answer to a proof request shows (as _unproven returns it)."""
+def _withholding(log: Peer) -> bool:
+    """A log that did not answer our list question this round, yet has answered it before (a
+    version never goes back) and whose messages reach us (it is up): it is not answering."""
+    contact = log.last_contact_at
+    return (
+        log.compares_notes_at is not None
+        and contact is not None
+        and utcnow() - contact < RESTART_AFTER
+    )
+
+
+def _judge(reply: dict, old: int, new: int, old_root: bytes, new_root: bytes):
+    """What a log's answer to a proof request shows (as _unproven returns it). The log
+    answered our list question this round, so it knows this one too: any refusal but
+    "no such tree" is a proof not given."""
     if reply.get("type") != "ack":
-        reason = reply.get("reason")
-        if reason == "unknown_tree_size":
+        if reply.get("reason") == "unknown_tree_size":
             return f"the log says it has no tree of {new} entries"
-        # An older version does not know the question; one that answered our other question
-        # this round does.
-        return "not_counted" if reason == "unknown_type" and not speaks else "unanswered"
+        return "unanswered"
     body = reply.get("body")
     try:
         proof = proof_hashes(body.get("proof") if isinstance(body, dict) else None)
@@ -325,31 +359,26 @@ def _judge(reply: dict, old: int, new: int, old_root: bytes, new_root: bytes, sp
     return None
 
 
-def _awaiting(log: Peer, witness: Peer, size: int, counted: bool, this: Round) -> str:
-    """The log owes a proof: kept since the first time (when `counted`); `proof_withheld` once
-    it has owed it for PROOF_PATIENCE while in touch (it answered us this round, or a message
-    of it reached us since), else "unanswered"."""
+def _awaiting(log: Peer, witness: Peer, size: int, counted: bool) -> str:
+    """The log owes a proof. Each counted ask is kept (AwaitedProof); `proof_withheld` once it
+    has been owed for PROOF_PATIENCE over at least MIN_ASKS asks with no pause longer than
+    RESTART_AFTER between them (a pause, our clock jumping, the log down for a while: counting
+    starts afresh), else "unanswered" ("not_asked" when this time did not count)."""
     if not counted:
-        return "unanswered"
+        return "not_asked"
     now = utcnow()
     with write_tx():
-        (
-            AwaitedProof.insert(log_url=log.base_url, witness_url=witness.base_url, since=now)
-            .on_conflict(
-                conflict_target=[AwaitedProof.log_url, AwaitedProof.witness_url],
-                update={
-                    AwaitedProof.last_asked_at: now,
-                    AwaitedProof.asks: AwaitedProof.asks + 1,
-                },
-            )
-            .execute()
-        )
-        owed = AwaitedProof.get(
+        owed = AwaitedProof.get_or_none(
             AwaitedProof.log_url == log.base_url, AwaitedProof.witness_url == witness.base_url
         )
-        contact = Peer.get_by_id(log.id).last_contact_at
-        in_touch = log.base_url in this.answered or (contact is not None and contact > owed.since)
-        if now - owed.since < PROOF_PATIENCE or not in_touch:
+        if owed is None:
+            AwaitedProof.create(log_url=log.base_url, witness_url=witness.base_url, since=now)
+            return "unanswered"
+        if not dt.timedelta(0) <= now - owed.last_asked_at <= RESTART_AFTER:
+            owed.since, owed.asks = now, 0
+        owed.last_asked_at, owed.asks = now, owed.asks + 1
+        owed.save()
+        if now - owed.since < PROOF_PATIENCE or owed.asks < MIN_ASKS:
             return "unanswered"
         minutes = int((now - owed.since).total_seconds() // 60)
         why = (
@@ -358,3 +387,15 @@ def _awaiting(log: Peer, witness: Peer, size: int, counted: bool, this: Round) -
         )
         raise_alert(ALERT_WITNESS, log.base_url, "proof_withheld", size, why, "")
     return "proof_withheld"
+
+
+def _forget_settled(this: Round, active: set) -> None:
+    """After a whole round: no proof is awaited any more of a pair the witness's answer no
+    longer gives (it moved on to agree, or holds no checkpoint of that log now), nor of a peer
+    that is not active: a later round starts counting afresh, not from an old `since`."""
+    with write_tx():
+        for row in AwaitedProof.select():
+            pair = (row.log_url, row.witness_url)
+            gone = row.log_url not in active or row.witness_url not in active
+            if gone or row.witness_url in this.answered and pair not in this.owed:
+                row.delete_instance()

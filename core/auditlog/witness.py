@@ -390,7 +390,10 @@ def run_witness(
     while True:
         outcomes = witness_round()
         if compare is not None and not once and rounds % compare_every == 0:
-            compare(stop)
+            try:
+                compare(stop)
+            except PeeweeException:  # the cosigning goes on; the next comparison tries again
+                log.exception("comparing notes with the peers failed")
         rounds += 1
         deadline = time.monotonic() + interval
         while not (once or stop()) and time.monotonic() < deadline:
