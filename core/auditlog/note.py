@@ -68,37 +68,12 @@ def sign(text: str, name: str, key: Ed25519PrivateKey) -> str:
     return f"{text}\n{DASH} {name} {blob}\n"
 
 
-def add_signature(note: str, name: str, key: Ed25519PrivateKey) -> str:
-    """The signed note with a signature of `key` under `name` added (the note as it was when
-    one of its lines is that key's already): a note may carry several signatures, and each
-    verifier reads those of the keys it knows."""
-    text, sep, sigs = note.rpartition("\n\n")
-    if not sep:
-        raise NoteError("not a signed note")
-    wanted = key_id(name, raw_public(key))
-    for line in sigs.rstrip("\n").split("\n"):
-        prefix, _, rest = line.partition(" ")
-        signer, _, blob = rest.partition(" ")
-        try:
-            raw = base64.b64decode(blob, validate=True)
-        except ValueError as exc:
-            raise NoteError("malformed signature line") from exc
-        if prefix == DASH and signer == name and raw[:4] == wanted:
-            return note
-    return note + sign(text + "\n", name, key).rpartition("\n\n")[2]
-
-
-def open_note(note: str, vkeys: list[str]) -> str:
-    """The text of a note signed by one of the verifier keys; NoteError otherwise."""
+def _split(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """(text, [(key name, key id || signature)]) of a signed note; NoteError when malformed."""
     text, sep, sigs = note.rpartition("\n\n")
     if not sep or not sigs.endswith("\n"):
         raise NoteError("not a signed note")
-    text += "\n"
-    known = {}
-    for vkey in vkeys:
-        name, public = parse_verifier_key(vkey)
-        known[(name, key_id(name, public))] = public
-    verified = False
+    signatures = []
     for line in sigs[:-1].split("\n"):
         prefix, _, rest = line.partition(" ")
         name, _, blob = rest.partition(" ")
@@ -108,6 +83,30 @@ def open_note(note: str, vkeys: list[str]) -> str:
             raise NoteError("malformed signature line") from exc
         if prefix != DASH or not name or len(raw) < 5:
             raise NoteError("malformed signature line")
+        signatures.append((name, raw))
+    return text + "\n", signatures
+
+
+def add_signature(note: str, name: str, key: Ed25519PrivateKey) -> str:
+    """The signed note with a signature of `key` under `name` added (the note as it was when
+    one of its lines is that key's already): a note may carry several signatures, and each
+    verifier reads those of the keys it knows."""
+    text, signatures = _split(note)
+    wanted = key_id(name, raw_public(key))
+    if any(signer == name and raw[:4] == wanted for signer, raw in signatures):
+        return note
+    return note + sign(text, name, key).rpartition("\n\n")[2]
+
+
+def open_note(note: str, vkeys: list[str]) -> str:
+    """The text of a note signed by one of the verifier keys; NoteError otherwise."""
+    text, signatures = _split(note)
+    known = {}
+    for vkey in vkeys:
+        name, public = parse_verifier_key(vkey)
+        known[(name, key_id(name, public))] = public
+    verified = False
+    for name, raw in signatures:
         public = known.get((name, raw[:4]))
         if public is None:
             continue  # a signature of a key not asked for (say, a witness's) is ignored
