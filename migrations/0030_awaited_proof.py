@@ -7,6 +7,9 @@
 - `peer.compares_notes_at`: when the peer first answered the question of the checkpoints it
   cosigned. From then on it takes part (a version never goes back): its saying it does not
   know the question no longer excuses it.
+- `audit_checkpoint.signed_again_at`: when a newer key's signature was added to a quiet log's
+  newest checkpoint after a rotation; its witnesses are asked again, so that the note they keep
+  (and show other witnesses) carries the key that stays valid.
 """
 
 import datetime as dt
@@ -34,10 +37,13 @@ def up(migrator, db):
     db.create_tables([AwaitedProof])
     migrator.migrate(
         migrator.add_column("peer", "compares_notes_at", DateTimeField(null=True)),
+        migrator.add_column("audit_checkpoint", "signed_again_at", DateTimeField(null=True)),
     )
 
 
 def down(migrator, db):
     migrator.migrate(
-        migrator.drop_column("peer", "compares_notes_at"), migrator.drop_table("awaited_proof")
+        migrator.drop_column("audit_checkpoint", "signed_again_at"),
+        migrator.drop_column("peer", "compares_notes_at"),
+        migrator.drop_table("awaited_proof"),
     )

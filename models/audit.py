@@ -245,6 +245,9 @@ class AuditCheckpoint(BaseModel):
     root_hash = CharField(max_length=64)
     at = DateTimeField()
     note = TextField()
+    # When a newer key's signature was added (core.auditlog.log._signed_now): the witnesses
+    # that cosigned before are asked again, so that what they keep carries it too.
+    signed_again_at = DateTimeField(null=True)
 
     @classmethod
     def latest(cls) -> "AuditCheckpoint | None":

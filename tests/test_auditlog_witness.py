@@ -323,3 +323,36 @@ def test_a_cosignature_by_a_key_outside_its_validity_is_refused(
             "https://jg.early.example": "bad_answer",
             "https://jg.now.example": "cosigned",
         }
+
+
+def test_after_a_key_rotation_the_witness_keeps_the_note_the_new_key_signed(cities):
+    """A quiet log's newest checkpoint, signed again by a new key (made with no audit entry, as
+    when the old one expired; `flask network rotate-key` writes one, and so a new checkpoint),
+    is sent to its witness again: the note the witness keeps (and shows the others when they compare
+    notes) carries the key that stays valid, and the cosignature is the newer one."""
+    qingdao, jinan = cities
+    size = add_entries(qingdao, 3)
+    assert witness(qingdao) == "cosigned"
+    assert witness(qingdao) == "already"
+    with jinan.database():
+        before = WitnessedLog.get().note
+    from core.network import keys
+
+    with qingdao.act():  # as when every key has expired and a new one is made: no audit entry
+        keys.rotate()
+    assert "tree size" in qingdao.flask("audit", "integrate", "--once").stdout  # signed again
+    assert witness(qingdao) == "cosigned"
+    assert witness(qingdao) == "already"
+    new_key = qingdao.keys()[-1]
+    with jinan.database():
+        kept = WitnessedLog.get()
+        assert kept.tree_size == size and kept.note.startswith(before) and kept.note != before
+    from core.auditlog.note import open_note, raw_public, verifier_key
+
+    open_note(
+        kept.note, [verifier_key(log_origin(qingdao.url), raw_public(new_key.key.private_key))]
+    )
+    with qingdao.database():
+        (cosig,) = AuditCosignature.select()
+        assert cosig.checkpoint.tree_size == size
+        assert cosig.received_at >= cosig.checkpoint.signed_again_at

@@ -161,15 +161,20 @@ def _signed_now(latest: AuditCheckpoint | None, key: Ed25519PrivateKey) -> Audit
 
     A quiet log's newest checkpoint would otherwise carry only the old key's signature, and
     once that key expires no witness takes it (core.auditlog.witness accepts keys valid now)
-    until an entry comes. The text is the same, so the cosignatures it has stay good."""
+    until an entry comes. The text is the same, so the cosignatures it has stay good; its
+    witnesses are asked again all the same (signed_again_at), so that the note each keeps, and
+    shows the others when they compare notes, carries the key that stays valid."""
     if latest is None:
         return None
     note = add_signature(latest.note, origin(), key)
     if note == latest.note:
         return None
     # The integrator's lock is held: nobody else changes the row meanwhile.
-    AuditCheckpoint.update(note=note).where(AuditCheckpoint.id == latest.id).execute()
-    latest.note = note
+    now = utcnow()
+    AuditCheckpoint.update(note=note, signed_again_at=now).where(
+        AuditCheckpoint.id == latest.id
+    ).execute()
+    latest.note, latest.signed_again_at = note, now
     return latest
 
 

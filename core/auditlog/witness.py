@@ -287,14 +287,12 @@ def request_cosignature(peer: Peer, checkpoint: AuditCheckpoint | None = None) -
     checkpoint = checkpoint or AuditCheckpoint.latest()
     if checkpoint is None:
         return "nothing"
-    if (
-        AuditCosignature.select()
-        .where(
-            AuditCosignature.checkpoint == checkpoint,
-            AuditCosignature.witness_url == peer.base_url,
-        )
-        .exists()
-    ):
+    done = AuditCosignature.select().where(
+        AuditCosignature.checkpoint == checkpoint, AuditCosignature.witness_url == peer.base_url
+    )
+    if checkpoint.signed_again_at is not None:  # asked again once it carries a newer key's
+        done = done.where(AuditCosignature.received_at >= checkpoint.signed_again_at)
+    if done.exists():
         return "already"
     old = min(AuditCosignature.last_size(peer.base_url), checkpoint.tree_size)
     for attempt in range(2):
@@ -341,6 +339,7 @@ def _store(peer: Peer, checkpoint: AuditCheckpoint, body: dict) -> str:
     # A witness cosigns as it answers: a time far from ours is not a cosignature of now.
     if abs(stamp - time.time()) > current_app.config["NETWORK_CLOCK_SKEW_SECONDS"]:
         return "bad_answer"
+    cosigned_at = dt.datetime.fromtimestamp(stamp, dt.UTC).replace(tzinfo=None)
     with write_tx():
         AuditCosignature.insert(
             checkpoint=checkpoint,
@@ -348,8 +347,16 @@ def _store(peer: Peer, checkpoint: AuditCheckpoint, body: dict) -> str:
             witness_city=peer.city,
             name=name,
             signature=line,
-            cosigned_at=dt.datetime.fromtimestamp(stamp, dt.UTC).replace(tzinfo=None),
-        ).on_conflict_ignore().execute()
+            cosigned_at=cosigned_at,
+        ).on_conflict(
+            # Asked again after a newer key's signature was added: the newer cosignature.
+            conflict_target=[AuditCosignature.checkpoint, AuditCosignature.witness_url],
+            update={
+                AuditCosignature.signature: line,
+                AuditCosignature.cosigned_at: cosigned_at,
+                AuditCosignature.received_at: utcnow(),
+            },
+        ).execute()
     return "cosigned"
 
 
