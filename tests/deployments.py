@@ -203,5 +203,14 @@ def get_json(url: str):
 
 
 def peer(a: Deployment, b: Deployment) -> None:
-    """a trusts b: the fingerprint read out by b's administrator is typed at a."""
-    a.flask("network", "add-peer", b.url, input=b.fingerprint() + "\n")
+    """a trusts b: the fingerprint read out by b's administrator is typed at a. The steps of
+    `flask network show-key` at b and `flask network add-peer` at a, run in this process (two
+    subprocesses each time cost the suite most of a minute); tests/test_network_peers.py runs
+    the commands themselves."""
+    from core.network.keys import fingerprint, signing_key
+    from core.network.peers import add_peer, fetch_candidate
+
+    with b.act():
+        read_out = fingerprint(signing_key().kid)
+    with a.act():
+        add_peer(fetch_candidate(b.url), read_out, added_by="cli")
