@@ -145,10 +145,7 @@ def audit_witness(once, interval):
         outcomes = run_witness(
             interval=interval, stop=lambda: bool(stopping), once=once, compare=compare_round
         )
-    for url, outcome in outcomes.items():
-        click.echo(f"{url}: {outcome}")
-    if not outcomes:
-        click.echo("no active peer to witness the log")
+    _echo_outcomes(outcomes, "no active peer to witness the log")
 
 
 @audit_cli.command("compare")
@@ -161,10 +158,15 @@ def audit_compare():
 
     with db.connection_context():
         outcomes = compare_round()
+    _echo_outcomes(outcomes, "no active peer to compare with")
+
+
+def _echo_outcomes(outcomes: dict[str, str], none: str) -> None:
+    """Print what came of each peer ("url: outcome"), or `none` when there was no peer."""
     for url, outcome in outcomes.items():
         click.echo(f"{url}: {outcome}")
     if not outcomes:
-        click.echo("no active peer to compare with")
+        click.echo(none)
 
 
 @audit_cli.command("keys")

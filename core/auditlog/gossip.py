@@ -40,7 +40,6 @@ Not kept: the two conflicting notes themselves (the alert's detail gives the siz
 witness; the witness's own note moves on at its next cosignature).
 """
 
-import base64
 import datetime as dt
 import logging
 import random
@@ -57,7 +56,6 @@ from models import (
     ALERT_WITNESS,
     PEER_ACTIVE,
     AuditCheckpoint,
-    AuditTreeNode,
     AwaitedProof,
     Peer,
     WitnessedLog,
@@ -66,9 +64,18 @@ from models import (
 )
 from rules import merkle
 
-from .log import consistency_proof, origin, tree_size, verifier_keys
-from .note import Checkpoint, NoteError, open_note, verifier_key
-from .witness import MAX_NOTE, _publics, ask, log_origin, note_text, proof_hashes, raise_alert
+from .log import consistency_proof, origin, root_at, tree_size, verifier_keys
+from .note import Checkpoint, NoteError, open_note
+from .witness import (
+    MAX_NOTE,
+    ask,
+    log_origin,
+    note_text,
+    open_log_note,
+    proof_hashes,
+    proof_text,
+    raise_alert,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +129,7 @@ def prove_consistency(body: dict, peer: Peer) -> dict:
     latest = AuditCheckpoint.latest()
     if latest is None or new > latest.tree_size:
         raise Refused("unknown_tree_size", f"no checkpoint of {new} entries here")
-    return {"proof": [base64.b64encode(h).decode() for h in consistency_proof(old, new)]}
+    return {"proof": proof_text(consistency_proof(old, new))}
 
 
 # --- Comparing ------------------------------------------------------------------------------
@@ -246,13 +253,6 @@ def _compare_with(witness: Peer, notes: list, logs: dict[str, Peer], this: Round
     return next((o for o in OUTCOMES if o in findings), "agrees")
 
 
-def root_at(size: int) -> bytes:
-    """The root of our log's first `size` entries, from the kept tree."""
-    if size == 0:
-        return merkle.EMPTY_ROOT
-    return merkle.range_hash(0, size, AuditTreeNode.fetch(merkle.frontier_keys(size)))
-
-
 def _against_our_tree(witness: Peer, note: str, checkpoint: Checkpoint) -> str:
     """A witness's checkpoint of our own log: it must be our tree's at its size."""
     try:
@@ -276,7 +276,7 @@ def _against_our_cosigned(
 ) -> str:
     """Another witness's checkpoint of `log`: it and the one cosigned here must be one history."""
     try:
-        open_note(note, [verifier_key(theirs.origin, public) for public in _publics(log)])
+        open_log_note(note, theirs.origin, log)
     except NoteError:
         return "unverifiable"  # not (or no longer) verifiable with the log's keys: no evidence
     mine = WitnessedLog.get_or_none(WitnessedLog.peer_url == log.base_url)

@@ -92,8 +92,7 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
         if not waiting:
             latest = AuditCheckpoint.latest()
             if size and (latest is None or latest.tree_size < size):
-                nodes = AuditTreeNode.fetch(merkle.frontier_keys(size))
-                return _checkpoint(size, merkle.range_hash(0, size, nodes), key)
+                return _checkpoint(size, root_at(size), key)
             return _signed_now(latest, key)
         missing = [event_id for event_id in waiting if event_id not in leaves]
         if missing:
@@ -105,6 +104,13 @@ def integrate(batch: int = BATCH) -> AuditCheckpoint | None:
         total = size + len(waiting)
         root = merkle.range_hash(0, total, {**known, **new})
         return _checkpoint(total, root, key)
+
+
+def root_at(size: int) -> bytes:
+    """The root of the log's first `size` entries, from the kept tree (its right edge)."""
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.range_hash(0, size, AuditTreeNode.fetch(merkle.frontier_keys(size)))
 
 
 def _leaf_hashes(query, limit: int | None = None) -> dict[int, bytes]:

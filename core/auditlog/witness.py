@@ -69,7 +69,7 @@ def log_origin(url: str) -> str:
     return url.split("://", 1)[-1].rstrip("/") + "/audit"
 
 
-def _publics(peer: Peer) -> list[bytes]:
+def published_keys(peer: Peer) -> list[bytes]:
     """The raw Ed25519 public keys the peer publishes (its deployment keys) that are valid now,
     as a message's signature must be (core.network.envelope): a key past its end, whose private
     half may since have leaked, signs no checkpoint and no cosignature of today."""
@@ -80,6 +80,12 @@ def _publics(peer: Peer) -> list[bytes]:
         x = str(jwk.get("x", ""))
         raw.append(base64.urlsafe_b64decode(x + "=" * (-len(x) % 4)))
     return [r for r in raw if len(r) == 32]
+
+
+def open_log_note(note: str, origin: str, peer: Peer) -> str:
+    """The text of a note of the peer's log (`origin`) signed by one of its keys valid now;
+    NoteError otherwise."""
+    return open_note(note, [verifier_key(origin, public) for public in published_keys(peer)])
 
 
 def note_text(note: str) -> str:
@@ -142,6 +148,11 @@ def _read_request(body: dict) -> tuple[str, int, list[bytes]]:
         raise BadBody(str(exc)) from exc
 
 
+def proof_text(hashes: list[bytes]) -> list[str]:
+    """A proof's hashes as sent: base64 (proof_hashes reads them back)."""
+    return [base64.b64encode(h).decode() for h in hashes]
+
+
 def proof_hashes(proof) -> list[bytes]:
     """A proof's hashes as sent (a list of base64 SHA-256 hashes, at most MAX_PROOF of them);
     ValueError when it is not one."""
@@ -171,7 +182,7 @@ def witness_checkpoint(body: dict, peer: Peer) -> dict:
     if checkpoint.origin != origin:
         raise Refused("unknown_log", f"this peer's log is {origin}")
     try:
-        open_note(note, [verifier_key(origin, public) for public in _publics(peer)])
+        open_log_note(note, origin, peer)
     except NoteError as exc:
         raise Refused("bad_checkpoint_signature", str(exc)) from exc
     state = WitnessedLog.get_or_none(WitnessedLog.peer_url == peer.base_url)
@@ -276,7 +287,7 @@ def _ask(peer: Peer, checkpoint: AuditCheckpoint, old: int) -> tuple[str, dict]:
     body = {
         "checkpoint": checkpoint.note,
         "old": old,
-        "proof": [base64.b64encode(h).decode() for h in proof],
+        "proof": proof_text(proof),
     }
     return ask(peer, WITNESS_TYPE, body)
 
@@ -333,7 +344,7 @@ def _store(peer: Peer, checkpoint: AuditCheckpoint, body: dict) -> str:
     line = str(body.get("cosignature", ""))
     name = cosigner_name(peer.base_url)
     try:
-        stamp = verify_cosignature(line, note_text(checkpoint.note), name, _publics(peer))
+        stamp = verify_cosignature(line, note_text(checkpoint.note), name, published_keys(peer))
     except NoteError:
         return "bad_answer"
     # A witness cosigns as it answers: a time far from ours is not a cosignature of now.
