@@ -154,10 +154,27 @@ def in_view(page, selector: str) -> bool:
 def test_code_page_at_360x640_shows_qr_key_and_code_and_counts_down(phone, live_app, base_url):
     el = holder_with_photo(live_app)
     log_in(phone, base_url, el.holder)
-    # A wrong typed code puts a warning on the panel; the code still shows first.
-    phone.request.get(f"{base_url}/verify/check?key={el.typing_key}&code=000000")
+    # A wrong typed code puts a warning on the panel; the code still shows first. The code is
+    # one no step of the last minutes had (else it would be "expired", not a guess).
+    wrong = next(
+        code
+        for code in ("000000", "000001", "000002")
+        if totp.matching_step(
+            el.secret,
+            code,
+            time.time() + CODE_STEP_SECONDS,
+            step=CODE_STEP_SECONDS,
+            back=checks.EXPIRED_LOOKBACK_STEPS + 2,
+        )
+        is None
+    )
+    answer = phone.request.get(f"{base_url}/verify/check?key={el.typing_key}&code={wrong}")
+    assert answer.ok, answer.status
+    with live_app.app_context(), db.connection_context():
+        assert checks.typed_check_standing(el)[1] == 1
     phone.goto(f"{base_url}/licence/code")
-    assert phone.locator("#code-panel .form-error").count() == 1
+    assert phone.url == f"{base_url}/licence/code"
+    expect(phone.locator("#code-panel .form-error")).to_have_count(1)
     for part in (".code-qr svg", ".code-key", ".code-otp"):
         assert in_view(phone, part), part
     # With JavaScript on, the seconds left count down (countdown.js) between the panel's swaps.
