@@ -302,6 +302,19 @@ def claim_text(field: str, document: dict) -> str:
     return str(value or "–")
 
 
+@bp.get("/network/witness-alerts/<int:alert_id>/evidence.json")
+@role_required(ADMIN)
+@no_personal_data
+def alert_evidence(alert_id: int):
+    """The signed notes an alert rests on, as a file to hand to the other cities: they check
+    it with docs/verify_receipt.py (served at /audit/verify_receipt.py) and the log's key."""
+    alert = get_or_404(WitnessAlert, WitnessAlert.id == alert_id, WitnessAlert.evidence != "")
+    response = Response(alert.evidence, mimetype="application/json")
+    name = f"jiaoguan-evidence-{alert.id}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @bp.post("/network/witness-alerts/<int:alert_id>/acknowledge")
 @role_required(ADMIN)
 @no_personal_data

@@ -25,6 +25,13 @@ proves the receipt is whole but not whose it is.
 The standard library has no Ed25519, so RFC 8032's verification is written out below (a
 plain, not constant-time implementation: it only ever handles public data).
 Exit status 0: the receipt verifies; 1: it does not (the reason is printed).
+
+It also checks the evidence file of a witnessing alert ("jiaoguan-fork-evidence/v1", downloaded
+from the alert on the audit or peers page): every checkpoint in it must be signed with the
+log's key (--key, as above), and two of one size with different roots prove that the log
+showed two histories. Exit status 0: the fork is proven; 1: a checkpoint is not the log's;
+2: the checkpoints are the log's, but of different sizes (the log alone can prove them one
+history or not: ask it for the consistency proof).
 """
 
 import argparse
@@ -267,8 +274,57 @@ def verify(receipt: dict, vkeys: list, wkeys: list | None = None) -> str:
     return proved
 
 
+# --- Evidence of a forked log (a witnessing alert's file) --------------------------------
+
+EVIDENCE = "jiaoguan-fork-evidence/v1"
+
+
+def check_evidence(evidence: dict, vkeys: list) -> tuple[bool, str]:
+    """(proven, what it shows) of a witnessing alert's evidence: its checkpoints must all be
+    signed with one of `vkeys` (ValueError otherwise). Two of one size with different roots
+    prove the log signed two histories; other sizes need the log's consistency proof, which
+    only the log can give (an accuser could attach any hashes), so they prove nothing here."""
+    seen = []
+    for held in evidence["checkpoints"]:
+        try:
+            origin, size, root = open_checkpoint(held["note"], vkeys)
+        except ValueError as exc:
+            raise ValueError(f"the checkpoint held by {held['held_by']}: {exc}") from None
+        if origin != evidence["log"]:
+            raise ValueError(f"the checkpoint held by {held['held_by']} is of another log")
+        seen.append((size, root, held["held_by"]))
+    for size, root, holder in seen:
+        for other_size, other_root, other_holder in seen:
+            if size == other_size and root != other_root:
+                return True, (
+                    f"the log {evidence['log']} signed two different trees of {size} entries: "
+                    f"root {base64.b64encode(root).decode()} (held by {holder}) and root "
+                    f"{base64.b64encode(other_root).decode()} (held by {other_holder})"
+                )
+    sizes = " and ".join(f"{size} entries (held by {holder})" for size, _, holder in seen)
+    return False, (
+        f"checkpoints of {sizes}, signed by the log {evidence['log']}. Ask the log for the "
+        "consistency proof between them (RFC 9162, 2.1.4); a log that kept one history can "
+        f"always give it. What the finder saw: {evidence.get('why', '')}"
+    )
+
+
+def main_evidence(evidence: dict, vkeys: list | None) -> int:
+    """Check an alert's evidence; exit status 0 when it proves a fork, 1 when a checkpoint is
+    not the log's, 2 when the checkpoints are the log's but prove nothing offline."""
+    try:
+        proven, shown = check_evidence(evidence, vkeys or evidence["verifier_keys"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"NOT VERIFIED: {exc}")
+        return 1
+    print(f"FORK PROVEN: {shown}" if proven else f"SIGNED, NOT PROVEN OFFLINE: {shown}")
+    if not vkeys:
+        print("(checked with the keys inside the file: pass --key to check whose log it is)")
+    return 0 if proven else 2
+
+
 def main(argv=None) -> int:
-    """Read the receipt, check it, print the verdict."""
+    """Read the receipt (or an alert's evidence), check it, print the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("receipt", help="the receipt JSON file ('-' for standard input)")
     parser.add_argument("--key", action="append", help="the log's verifier key (repeatable)")
@@ -278,6 +334,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with sys.stdin if args.receipt == "-" else open(args.receipt, encoding="utf-8") as fh:
         receipt = json.load(fh)
+    if isinstance(receipt, dict) and receipt.get("format") == EVIDENCE:
+        return main_evidence(receipt, args.key)
     try:
         proved = verify(receipt, args.key or receipt["log_keys"], args.witness)
         fields = open_fields(receipt)

@@ -68,7 +68,8 @@ class WitnessedLog(BaseModel):
 class WitnessAlert(BaseModel):
     """A checkpoint that was not consistent with what a witness saw, on the side that learnt it.
 
-    `reason` is the refusal's reason code; `detail` says what did not add up (sizes, roots).
+    `reason` is the refusal's reason code; `detail` says what did not add up (sizes, roots);
+    `evidence`, for a log seen to fork, the signed notes that show it (core.auditlog.evidence).
     """
 
     side = CharField(max_length=10)
@@ -76,6 +77,7 @@ class WitnessAlert(BaseModel):
     reason = CharField(max_length=40)
     tree_size = BigIntegerField(null=True)
     detail = TextField(default="")
+    evidence = TextField(default="")  # JSON, or "" when the alert rests on no signed notes
     raised_at = DateTimeField(default=utcnow, index=True)
     acknowledged_at = DateTimeField(null=True)
 

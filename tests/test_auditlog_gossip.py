@@ -7,13 +7,15 @@ every other case of the comparison (a same-size fork, logs down or withholding, 
 the round's bounds)."""
 
 import base64
+import json
 import time
 import uuid
 
 import pytest
 
-from core.auditlog.note import Checkpoint, sign
-from core.auditlog.witness import WITNESS_TYPE, log_origin
+from core.auditlog.log import verifier_keys
+from core.auditlog.note import Checkpoint, raw_public, sign
+from core.auditlog.witness import WITNESS_TYPE, log_origin, note_text
 from core.network import envelope
 from models import (
     ALERT_LOG,
@@ -29,6 +31,7 @@ from rules import merkle
 
 from .deployments import Deployment, peer, post_envelope
 from .helpers import fresh_database_url, on_postgres
+from .test_auditlog_receipt import check_evidence
 from .test_auditlog_witness import add_entries
 
 
@@ -124,7 +127,7 @@ def test_witnesses_at_different_sizes_of_an_honest_log_agree(cities):
             assert kept.count() == 0
 
 
-def test_a_fork_shown_to_one_witness_is_found_by_every_side(cities):
+def test_a_fork_shown_to_one_witness_is_found_by_every_side(cities, tmp_path):
     qingdao, jinan, yantai = cities
     base = add_entries(qingdao, 3)
     assert set(outcomes(qingdao, "witness", "--once").values()) == {"cosigned"}
@@ -158,6 +161,25 @@ def test_a_fork_shown_to_one_witness_is_found_by_every_side(cities):
     # Compared again: the open alerts are not repeated.
     assert outcomes(jinan, "compare")[yantai.url] == "split_view"
     assert len(open_alerts(jinan)) == 1
+
+    # Each alert keeps the notes Qingdao signed. Of two sizes, they prove nothing offline
+    # (only Qingdao can prove two sizes one history); the script checks they are Qingdao's.
+    with qingdao.act():
+        key = verifier_keys()[0]
+        forged_evidence = WitnessAlert.get().evidence
+    with jinan.database():
+        evidence = json.loads(WitnessAlert.get().evidence)
+    held = [
+        (c["held_by"], Checkpoint.parse(note_text(c["note"])).size) for c in evidence["checkpoints"]
+    ]
+    assert held == [(jinan.url, real), (yantai.url, forked.size)]
+    checked = check_evidence(json.dumps(evidence), tmp_path, key)
+    assert checked.returncode == 2 and "SIGNED, NOT PROVEN OFFLINE" in checked.stdout
+    checked = check_evidence(forged_evidence, tmp_path, key)
+    assert (
+        checked.returncode == 2
+        and f"{forked.size} entries (held by {yantai.url})" in checked.stdout
+    )
 
 
 def test_a_proof_is_given_only_between_sizes_a_checkpoint_covers(app, client, make, conn):
@@ -322,6 +344,27 @@ def test_a_log_that_says_it_lacks_a_size_it_signed_shows_a_split_view(network):
     answers[(L_URL, "consistency_proof")] = ("refusal", "unknown_tree_size")
     assert compare_now()[P_URL] == "split_view"
     assert alerts() == [(ALERT_WITNESS, L_URL, "split_view")]
+
+
+def test_a_same_size_fork_keeps_its_proof_for_other_cities(network, tmp_path):
+    """Two roots the log signed for one size: the alert keeps both notes, which the standalone
+    script proves a fork with the log's key."""
+    from core.auditlog.note import verifier_key
+
+    log, answers, _ = network
+    fork = FakeLog(L_URL, 40, fork="f")
+    fork.key = log.key  # the log's own key signs the other history
+    answers[(P_URL, "witnessed_checkpoints")] = {"checkpoints": [fork.note(20)]}
+    assert compare_now()[P_URL] == "split_view"
+    evidence = WitnessAlert.get().evidence
+    key = verifier_key(log.origin, raw_public(log.key))
+    checked = check_evidence(evidence, tmp_path, key)
+    assert checked.returncode == 0 and "FORK PROVEN" in checked.stdout, checked.stdout
+    assert f"held by {P_URL}" in checked.stdout
+    # A note altered after the log signed it is no longer the log's.
+    altered = evidence.replace(base64.b64encode(fork.root(20)).decode(), "A" * 43 + "=")
+    assert altered != evidence
+    assert check_evidence(altered, tmp_path, key).returncode == 1
 
 
 def test_a_log_that_is_down_is_waited_for_and_never_accused(network):

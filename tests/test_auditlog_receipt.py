@@ -35,6 +35,14 @@ def run_script(path, *args):
     )
 
 
+def check_evidence(evidence: str, tmp_path, *keys: str):
+    """A witnessing alert's evidence as another city checks it: saved to a file, given to the
+    standalone script with the log's verifier keys (got elsewhere)."""
+    path = tmp_path / "evidence.json"
+    path.write_text(evidence, encoding="utf-8")
+    return run_script(path, *(arg for key in keys for arg in ("--key", key)))
+
+
 def test_a_receipt_verifies_offline_with_the_standalone_script(app, client, make, runner, tmp_path):
     _some_events(make, client)
     integrate_now(app)

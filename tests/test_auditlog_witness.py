@@ -13,7 +13,7 @@ import pytest
 
 from core.auditlog import witness as witness_loop
 from core.auditlog.cosign import cosigner_name, verify_cosignature
-from core.auditlog.note import Checkpoint, sign
+from core.auditlog.note import Checkpoint, raw_public, sign, verifier_key
 from core.auditlog.witness import WITNESS_TYPE, log_origin, note_text
 from core.network import envelope
 from models import (
@@ -30,6 +30,7 @@ from rules import merkle
 
 from .deployments import Deployment, peer, post_envelope
 from .helpers import fresh_database_url, on_postgres, wait_for
+from .test_auditlog_receipt import check_evidence
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_a_checkpoint_is_cosigned_and_the_next_one_with_a_consistency_proof(citi
     assert "audit log intact" in qingdao.flask("audit", "verify").stdout
 
 
-def test_a_rewritten_log_is_refused_with_an_alert_on_both_sides(cities):
+def test_a_rewritten_log_is_refused_with_an_alert_on_both_sides(cities, tmp_path):
     qingdao, jinan = cities
     cosigned = add_entries(qingdao, 4)
     assert witness(qingdao) == "cosigned"
@@ -142,6 +143,15 @@ def test_a_rewritten_log_is_refused_with_an_alert_on_both_sides(cities):
         assert AuditEvent.get(AuditEvent.action == "audit.witness_refused").actor == jinan.url
         latest = AuditCheckpoint.latest()
         assert not latest.cosignatures.exists()
+    # Jinan's evidence: the cosigned note and the refused one, both Qingdao's, with the proof
+    # Qingdao sent; of two sizes, so only Qingdao could settle it (the script says so).
+    with jinan.database():
+        evidence = json.loads(WitnessAlert.get().evidence)
+    assert [c["held_by"] for c in evidence["checkpoints"]] == [jinan.url, qingdao.url]
+    assert evidence["proof"]["old"] == cosigned and evidence["proof"]["hashes"]
+    checked = check_evidence(json.dumps(evidence), tmp_path, qingdao_key(qingdao))
+    assert checked.returncode == 2, checked.stdout
+    assert f"{cosigned} entries (held by {jinan.url}) and {grown} entries" in checked.stdout
 
 
 def forged_request(qingdao: Deployment, jinan: Deployment, size: int, root: bytes, old: int):
@@ -160,7 +170,7 @@ def forged_request(qingdao: Deployment, jinan: Deployment, size: int, root: byte
     return post_envelope(jinan, envelope.sign(payload, key))
 
 
-def test_another_root_for_a_cosigned_size_is_refused_and_alerted(cities):
+def test_another_root_for_a_cosigned_size_is_refused_and_alerted(cities, tmp_path):
     qingdao, jinan = cities
     cosigned = add_entries(qingdao, 2)
     assert witness(qingdao) == "cosigned"
@@ -171,8 +181,24 @@ def test_another_root_for_a_cosigned_size_is_refused_and_alerted(cities):
     assert answer["body"] == {"size": cosigned}
     with jinan.database():
         assert WitnessedLog.get().tree_size == cosigned
-        assert WitnessAlert.get().reason == "inconsistent_checkpoint"
+        alert = WitnessAlert.get()
+        assert alert.reason == "inconsistent_checkpoint"
         assert AuditEvent.select().where(AuditEvent.action == "audit.checkpoint_refused").count()
+    # The alert keeps both notes Qingdao signed for that size: proof for any other city.
+    checked = check_evidence(alert.evidence, tmp_path, qingdao_key(qingdao))
+    assert checked.returncode == 0, checked.stdout
+    assert f"two different trees of {cosigned} entries" in checked.stdout
+    assert f"held by {jinan.url}" in checked.stdout
+    assert base64.b64encode(b"\x07" * 32).decode() in checked.stdout
+    # The same file against another key proves nothing.
+    other = verifier_key(log_origin(qingdao.url), b"\x01" * 32)
+    assert check_evidence(alert.evidence, tmp_path, other).returncode == 1
+
+
+def qingdao_key(qingdao: Deployment) -> str:
+    """Qingdao's log's verifier key, as its administrators would read it out."""
+    public = raw_public(qingdao.keys()[0].key.private_key)
+    return verifier_key(log_origin(qingdao.url), public)
 
 
 def test_a_wrong_old_size_is_answered_with_the_witness_size_and_no_alert(cities):

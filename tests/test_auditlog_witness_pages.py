@@ -135,5 +135,33 @@ def test_only_administrators_acknowledge_alerts(client, make, login, conn):
     login(make.staff("vehicle_clerk"))
     url = f"/network/witness-alerts/{alert.id}/acknowledge"
     assert client.post(url, data={"back": "peers"}).status_code == 403
+    # Nor download what an alert rests on.
+    assert client.get(f"/network/witness-alerts/{alert.id}/evidence.json").status_code == 403
     with conn():
         assert WitnessAlert.get_by_id(alert.id).acknowledged_at is None
+
+
+def test_the_administrator_downloads_the_evidence_an_alert_rests_on(client, make, login, conn):
+    with conn():
+        shown = WitnessAlert.create(
+            side=ALERT_WITNESS,
+            peer_url="https://jg.jinan.example",
+            reason="split_view",
+            tree_size=7,
+            evidence='{"format": "jiaoguan-fork-evidence/v1"}\n',
+        )
+        bare = WitnessAlert.create(
+            side=ALERT_LOG, peer_url="https://jg.jinan.example", reason="witness_size_mismatch"
+        )
+    link = f"/network/witness-alerts/{shown.id}/evidence.json"
+    login(make.staff("admin"))
+    for url in ("/staff/audit", "/network/peers"):
+        soup = page(client.get(url))
+        links = [a["href"] for a in soup.select(".witness-alert a[download]")]
+        assert links == [link, "/audit/verify_receipt.py"]
+    got = client.get(link)
+    assert got.status_code == 200 and got.get_data(as_text=True) == shown.evidence
+    assert got.headers["Content-Disposition"] == (
+        f'attachment; filename="jiaoguan-evidence-{shown.id}.json"'
+    )
+    assert client.get(f"/network/witness-alerts/{bare.id}/evidence.json").status_code == 404

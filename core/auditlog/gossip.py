@@ -36,10 +36,11 @@ other time), ROUND_BUDGET seconds a round, and `stop()` heard between requests. 
 change nothing at the deployment asked: answered afresh without a transaction, nothing stored,
 no audit row (core.network.inbox's read-only handlers).
 
-Not kept: the two conflicting notes themselves (the alert's detail gives the sizes and the
-witness; the witness's own note moves on at its next cosignature).
+A split view and a forged checkpoint keep the signed notes they rest on with the alert
+(core.auditlog.evidence), so that the other cities need not take our word for it.
 """
 
+import base64
 import datetime as dt
 import logging
 import random
@@ -50,6 +51,7 @@ from peewee import PeeweeException
 
 from core.network import http
 from core.network.envelope import EnvelopeError
+from core.network.identity import base_url
 from core.network.inbox import BadBody, Refused, register
 from models import (
     ALERT_LOG,
@@ -64,11 +66,13 @@ from models import (
 )
 from rules import merkle
 
+from . import evidence
 from .log import consistency_proof, origin, root_at, tree_size, verifier_keys
 from .note import Checkpoint, NoteError, open_note
 from .witness import (
     MAX_NOTE,
     ask,
+    log_keys,
     log_origin,
     note_text,
     open_log_note,
@@ -262,12 +266,18 @@ def _against_our_tree(witness: Peer, note: str, checkpoint: Checkpoint) -> str:
     ours = tree_size()
     if checkpoint.size > ours:
         why = f"a checkpoint of {checkpoint.size} entries, signed with our key; our tree has {ours}"
-    elif root_at(checkpoint.size) != checkpoint.root:
-        why = f"a checkpoint of {checkpoint.size} entries, signed with our key, with another root"
+    elif (root := root_at(checkpoint.size)) != checkpoint.root:
+        why = (
+            f"a checkpoint of {checkpoint.size} entries, signed with our key, with another root "
+            f"than our tree's ({base64.b64encode(root).decode()})"
+        )
     else:
         return "agrees"
+    shown = evidence.document(origin(), verifier_keys(), [(witness.base_url, note)], why)
     with write_tx():
-        raise_alert(ALERT_LOG, witness.base_url, "forged_checkpoint", checkpoint.size, why, "")
+        raise_alert(
+            ALERT_LOG, witness.base_url, "forged_checkpoint", checkpoint.size, why, "", shown
+        )
     return "forged_checkpoint"
 
 
@@ -301,7 +311,9 @@ def _against_our_cosigned(
         if why is None:
             return "agrees"
         detail = f"{witness.base_url} cosigned {theirs.size} entries, we {mine.tree_size}: {why}"
-        raise_alert(ALERT_WITNESS, log.base_url, "split_view", new, detail, "")
+        notes = [(base_url(), mine.note), (witness.base_url, note)]
+        shown = evidence.document(theirs.origin, log_keys(theirs.origin, log), notes, detail)
+        raise_alert(ALERT_WITNESS, log.base_url, "split_view", new, detail, "", shown)
     return "split_view"
 
 

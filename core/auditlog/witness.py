@@ -50,6 +50,7 @@ from models import (
 )
 from rules import merkle
 
+from . import evidence
 from .cosign import cosign, cosigner_name, verify_cosignature
 from .log import consistency_proof
 from .note import Checkpoint, NoteError, open_note, verifier_key
@@ -82,10 +83,15 @@ def published_keys(peer: Peer) -> list[bytes]:
     return [r for r in raw if len(r) == 32]
 
 
+def log_keys(origin: str, peer: Peer) -> list[str]:
+    """The verifier keys (C2SP text form) of the peer's log (`origin`) valid now."""
+    return [verifier_key(origin, public) for public in published_keys(peer)]
+
+
 def open_log_note(note: str, origin: str, peer: Peer) -> str:
     """The text of a note of the peer's log (`origin`) signed by one of its keys valid now;
     NoteError otherwise."""
-    return open_note(note, [verifier_key(origin, public) for public in published_keys(peer)])
+    return open_note(note, log_keys(origin, peer))
 
 
 def note_text(note: str) -> str:
@@ -102,9 +108,12 @@ ALERT_ACTIONS = {
 }
 
 
-def raise_alert(side: str, peer_url: str, reason: str, size, detail: str, message_id: str):
+def raise_alert(
+    side: str, peer_url: str, reason: str, size, detail: str, message_id: str, evidence: str = ""
+):
     """Record an inconsistency: an alert for the administrator and an audit row, in the
-    caller's transaction; once, while the same alert is open (the log asks again each round)."""
+    caller's transaction; once, while the same alert is open (the log asks again each round).
+    `evidence` is what it rests on, when signed notes show it (core.auditlog.evidence)."""
     same = WitnessAlert.open().where(
         WitnessAlert.side == side, WitnessAlert.peer_url == peer_url, WitnessAlert.reason == reason
     )
@@ -113,7 +122,12 @@ def raise_alert(side: str, peer_url: str, reason: str, size, detail: str, messag
     if same.exists():
         return
     WitnessAlert.create(
-        side=side, peer_url=peer_url, reason=reason, tree_size=size, detail=detail[:500]
+        side=side,
+        peer_url=peer_url,
+        reason=reason,
+        tree_size=size,
+        detail=detail[:500],
+        evidence=evidence,
     )
     action = ALERT_ACTIONS.get(reason) or (
         "audit.witness_refused" if side == ALERT_LOG else "audit.checkpoint_refused"
@@ -189,7 +203,8 @@ def witness_checkpoint(body: dict, peer: Peer) -> dict:
     size = state.tree_size if state else 0
     root = bytes.fromhex(state.root_hash) if state else merkle.EMPTY_ROOT
     if checkpoint.size == size and checkpoint.root != root:
-        _inconsistent(peer, checkpoint, size, f"another root for size {size}, cosigned before")
+        why = f"another root for size {size}, cosigned before"
+        _inconsistent(peer, checkpoint, size, why, _notes_shown(peer, state, note, why))
     if old != size:
         raise Refused("witness_size_mismatch", f"last cosigned {size}", body={"size": size})
     if checkpoint.size < old:
@@ -197,7 +212,9 @@ def witness_checkpoint(body: dict, peer: Peer) -> dict:
     try:
         merkle.verify_consistency(old, checkpoint.size, root, checkpoint.root, proof)
     except merkle.ProofError as exc:
-        _inconsistent(peer, checkpoint, size, f"{old} -> {checkpoint.size}: {exc}")
+        why = f"{old} -> {checkpoint.size}: {exc}"
+        evidence = _notes_shown(peer, state, note, why, proof_text(proof), old)
+        _inconsistent(peer, checkpoint, size, why, evidence)
     _keep(peer, state, checkpoint, note, old)
     line = cosign(
         text, cosigner_name(base_url()), keys.signing_key().key.private_key, int(time.time())
@@ -205,13 +222,28 @@ def witness_checkpoint(body: dict, peer: Peer) -> dict:
     return {"cosignature": line, "size": checkpoint.size}
 
 
-def _inconsistent(peer: Peer, checkpoint: Checkpoint, size: int, why: str):
+def _notes_shown(peer: Peer, state, note: str, why: str, proof=None, old=None) -> str:
+    """The evidence of a refused checkpoint: the note cosigned here before (none when this
+    was the first) and the one the log sent now, both signed by it, with the proof it sent."""
+    origin = log_origin(peer.base_url)
+    notes = [(base_url(), state.note)] if state else []
+    shown = [*notes, (peer.base_url, note)]
+    return evidence.document(origin, log_keys(origin, peer), shown, why, proof, old)
+
+
+def _inconsistent(peer: Peer, checkpoint: Checkpoint, size: int, why: str, evidence_doc: str):
     """Refuse a checkpoint that does not extend what was cosigned, with an alert here."""
 
     def alert():
         """The witness side's alert, written with the refusal's audit row."""
         raise_alert(
-            ALERT_WITNESS, peer.base_url, "inconsistent_checkpoint", checkpoint.size, why, ""
+            ALERT_WITNESS,
+            peer.base_url,
+            "inconsistent_checkpoint",
+            checkpoint.size,
+            why,
+            "",
+            evidence_doc,
         )
 
     raise Refused("inconsistent_checkpoint", why, body={"size": size}, also=alert)
