@@ -183,6 +183,7 @@ EXPECTED_ROUTES = {
     "POST /network/peers/<int:peer_id>/<any(suspend, resume, remove):action>",
     "GET /network/peers/<int:peer_id>/claims",
     "POST /network/peers/<int:peer_id>/claims",
+    "GET /network/witness-alerts/<int:alert_id>/evidence.json",
     "POST /network/witness-alerts/<int:alert_id>/acknowledge",
     # Notices: the inbox and the choice of channels
     "GET /notices/",
