@@ -1,11 +1,14 @@
 """Access control: role checks on views and object checks that answer 404, never 403."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core.htmx import is_htmx, redirect_to
+from core.security import local_path
 from models import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -29,6 +32,23 @@ ROLE_LABELS = {
 }
 
 
+# Said on the login page when a page of the logged-in site asked in the background (a form
+# sent with htmx, a panel refreshing itself) after the login had ended.
+LOGIN_ENDED = _l("Your login has ended. Log in again to go on.")
+
+
+def log_in_first():
+    """The login page, coming back here after. A request htmx sent in the background takes the
+    whole tab there, to come back to the page the person was on, and says that the login has
+    ended: else the login form would be drawn inside the refreshing panel."""
+    if not is_htmx():
+        return redirect(url_for("auth.login", next=request.full_path))
+    flash(LOGIN_ENDED, "warn")
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    here = page.path + (f"?{page.query}" if page.query else "")
+    return redirect_to(url_for("auth.login", next=local_path(here) or None))
+
+
 def role_required(*roles: str):
     """Only logged-in users holding one of `roles` reach the view; staff must have passed 2FA.
 
@@ -41,7 +61,7 @@ def role_required(*roles: str):
         def wrapped(*args, **kwargs):
             user = current_user._get_current_object()  # once: each use of the proxy looks again
             if not user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path))
+                return log_in_first()
             if not user.has_role(*roles):
                 abort(403)
             return view(*args, **kwargs)
@@ -57,7 +77,7 @@ def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path))
+            return log_in_first()
         return view(*args, **kwargs)
 
     return wrapped

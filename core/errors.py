@@ -7,8 +7,6 @@ from flask_wtf.csrf import CSRFError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from core.htmx import is_htmx
-
 MESSAGES = {
     400: (
         _l("Bad request"),
@@ -37,7 +35,8 @@ STORAGE_FULL = _l(
 
 
 def render_error(code: int, detail=None, standalone: bool = False, heading=None):
-    """The error page for an HTTP status, as a full page or an htmx fragment.
+    """The error page for an HTTP status: always a whole page, as htmx puts an error answer
+    in place of the page's body (templates/base.html), whatever part of the page asked.
 
     `standalone` renders a page that needs nothing from the database (no user, no banner), for
     when the database itself is what failed. `detail` and `heading` replace the status's own
@@ -45,7 +44,6 @@ def render_error(code: int, detail=None, standalone: bool = False, heading=None)
     """
     title, message = MESSAGES.get(code, MESSAGES[500])
     context = {"code": code, "title": heading or title, "message": detail or message}
-    fragment = is_htmx()  # a history restore (Back) wants the whole page
     if request.blueprint == "verify" or request.path.startswith(("/v/", "/verify")):
         # The verifier's pages send no script at all, error pages included
         # (docs/DESIGN.md#the-verifier).
@@ -55,14 +53,12 @@ def render_error(code: int, detail=None, standalone: bool = False, heading=None)
         forget_user()
     else:
         try:
-            template = "errors/_error.html" if fragment else "errors/error.html"
-            return render_template(template, **context), code
+            return render_template("errors/error.html", **context), code
         except (peewee.OperationalError, peewee.InterfaceError):
             # The page's frame asks the database (the user, the demo banner) and it has gone
             # away: the page that needs nothing of it instead, never a bare 500.
             forget_user()
-    template = "errors/_error.html" if fragment else "errors/standalone.html"
-    return render_template(template, **context), code
+    return render_template("errors/standalone.html", **context), code
 
 
 def forget_user() -> None:
