@@ -1,6 +1,7 @@
 """The base of every form, the words and checks forms of several measures share, and glue
 between the pure validators in rules/ and WTForms fields."""
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -10,7 +11,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
-from wtforms.fields import FileField, SelectMultipleField
+from wtforms.fields import FileField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
@@ -97,6 +98,35 @@ def halfwidth(value):
     letters, digits and dashes (３７０２, ＤＥＭＯ－ＣＡＳＥ) folded to ASCII (NFKC), and the
     ends stripped, so that what looks right to the person is read as they meant it."""
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+# What reads as an ID number in a field that takes other things too (the login's account: a
+# mobile number, an ID number or a staff user name).
+ID_NUMBER_LIKE = re.compile(r"\d{15}|\d{17}[\dXx]")
+
+
+class IdNumberField(StringField):
+    """A field an ID number (or a document number that carries one) is typed into: a page that
+    draws the form again never carries the typed number back, neither in the page nor in the
+    browser's copy of it; the person types it again, and the field's note says why it is empty
+    (templates/components/form.html). With `mixed`, a field that takes other things too clears
+    only what reads as an ID number."""
+
+    def __init__(self, *args, mixed: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mixed = mixed
+
+    @property
+    def cleared(self) -> bool:
+        """An ID number was typed in this request, and is not drawn back."""
+        typed = halfwidth(self.raw_data[0]) if self.raw_data else ""
+        if not isinstance(typed, str) or not typed.strip():
+            return False
+        return not self.mixed or bool(ID_NUMBER_LIKE.fullmatch(typed.replace(" ", "")))
+
+    def _value(self) -> str:
+        """What the page shows in the field: never a typed ID number."""
+        return "" if self.cleared else super()._value()
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -8,6 +8,7 @@ attack on the demo city found unlogged are each shown to write a row.
 import io
 
 import pytest
+from bs4 import BeautifulSoup
 
 from core.privacy import declaration
 from models import AuditEvent, TruckPass
@@ -141,3 +142,20 @@ def test_a_page_drawn_again_after_a_refused_form_is_a_logged_read(app, make, con
     transfer = make.transfer_case(w, until=AWAITING_INSPECTION)
     url = f"/transfer/cases/{transfer.id}/inspect"
     assert refused(w.clerk, url, "transfer.case_view") == 1
+
+
+ID_CLEARED = "为保护您的隐私，此身份证号码已清空，请重新输入。"
+
+
+def test_a_form_that_finds_someone_by_an_id_number_never_sends_it_back(client, make):
+    """The login clears an ID number typed as the account (its note says why), not a mobile
+    number."""
+    holder = make.citizen()
+    for account, echoed in ((holder.resident_id, ""), (holder.mobile, holder.mobile)):
+        sent = client.post("/login", data={"account": account, "password": "wrong-Password-1"})
+        html = sent.get_data(as_text=True)
+        soup = BeautifulSoup(html, "html.parser")
+        assert (soup.select_one("#account").get("value") or "") == echoed
+        note = soup.select_one("#account-note")
+        assert (note.get_text() if note else "") == ("" if echoed else ID_CLEARED)
+        assert holder.resident_id not in html

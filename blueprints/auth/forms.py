@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from core.forms import REQUIRED, Form, Normalized, StrongPassword, halfwidth
+from core.forms import REQUIRED, Form, IdNumberField, Normalized, StrongPassword, halfwidth
 from rules.validators import normalize_mobile, normalize_person_name, normalize_resident_id
 
 
@@ -45,10 +45,11 @@ class RegisterForm(Form):
 class LoginForm(Form):
     """Citizens give a mobile or ID number; staff give their username."""
 
-    account = StringField(
+    account = IdNumberField(
         _l("Mobile, ID number or staff username"),
         filters=[halfwidth],  # a number as a Chinese input method types it
         validators=[DataRequired(REQUIRED), Length(max=40)],
+        mixed=True,
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
 
@@ -94,10 +95,11 @@ class ChangePasswordForm(Form):
 class ForgotPasswordForm(Form):
     """Step one of a reset: which account (a citizen's mobile or ID number)."""
 
-    account = StringField(
+    account = IdNumberField(
         _l("Mobile or ID number"),
         filters=[halfwidth],
         validators=[DataRequired(REQUIRED), Length(max=40)],
+        mixed=True,
     )
 
 

@@ -309,8 +309,7 @@ def forgot_password():
         try:
             reset.send_reset_code(form.account.data, nonce)
         except reset.ResetRefused as exc:
-            form_error(form, exc)
-            form.account.raw_data, form.account.data = [], ""  # never an ID number sent back
+            form_error(form, exc)  # an ID number typed is not sent back (IdNumberField)
         else:
             # The same answer whether or not an account exists (nobody learns which do).
             remember_reset_account(form.account.data, nonce)

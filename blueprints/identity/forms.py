@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Regexp
 
-from core.forms import Form, Normalized, halfwidth
+from core.forms import Form, IdNumberField, Normalized, halfwidth
 from rules.validators import normalize_mobile, normalize_resident_id
 
 REQUIRED = _l("This field is required.")
@@ -23,9 +23,9 @@ def six_digits(label) -> StringField:
     )
 
 
-def card_number() -> StringField:
+def card_number() -> IdNumberField:
     """The ID number the clerk types from the card in front of them."""
-    return StringField(
+    return IdNumberField(
         _l("Resident ID number (from the ID card)"),
         validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
     )

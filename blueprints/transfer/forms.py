@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.validators import ValidationError as FormError
 
-from core.forms import REQUIRED, Form, Normalized, halfwidth
+from core.forms import REQUIRED, Form, IdNumberField, Normalized, halfwidth
 from rules.clock import beijing_today
 from rules.validators import (
     ValidationError,
@@ -46,7 +46,7 @@ class CaseForm(Form):
             "As the vehicle carries it now, in the city where it is registered (e.g. 鲁B·12345)."
         ),
     )
-    seller_resident_id = StringField(
+    seller_resident_id = IdNumberField(
         _l("Seller's resident ID number"),
         validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
         description=_l("The registered owner's, as on the registration certificate."),
@@ -108,7 +108,7 @@ class MarketCaseForm(CaseForm):
     buyer_name = StringField(
         _l("Buyer's name"), validators=[DataRequired(REQUIRED), Length(min=2, max=30)]
     )
-    buyer_resident_id = StringField(
+    buyer_resident_id = IdNumberField(
         _l("Buyer's resident ID number"),
         validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
     )

@@ -231,32 +231,12 @@ def open_from_form(form, buyer, market=None):
         return None
 
 
-def forget_ids(form) -> set[str]:
-    """Empty the ID-number fields of a form drawn again: a full ID number is never sent back in
-    a page (people retype it; the check-digit message says what was wrong). Returns the names
-    of the fields that had been typed in, which the page says were cleared."""
-    cleared = set()
-    for name in ("seller_resident_id", "buyer_resident_id"):
-        field = getattr(form, name, None)
-        if field is not None:
-            if any(str(value).strip() for value in field.raw_data or ()):
-                cleared.add(name)
-            field.raw_data, field.data = [], ""
-    return cleared
-
-
 def open_form_page(form, endpoint: str):
     """The invoice form again, with its errors (for the buyer's and the market's page)."""
     status = 422 if (form.errors or form.form_errors) else 200
-    cleared = forget_ids(form)
+    action = url_for(endpoint)
     return render(
-        "transfer/open.html",
-        "transfer/_open_form.html",
-        status,
-        form=form,
-        action=url_for(endpoint),
-        # Under each ID number typed in, once the form comes back with errors: why it is empty.
-        cleared=cleared if status == 422 else set(),
+        "transfer/open.html", "transfer/_open_form.html", status, form=form, action=action
     )
 
 
