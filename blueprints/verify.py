@@ -31,7 +31,6 @@ from models import (
     POLICE_INSPECTOR,
     LicenceRecord,
     RefusedCheck,
-    RestrictedZone,
     Throttle,
     TruckPass,
     utcnow,
@@ -62,8 +61,11 @@ def _verifier_headers(response):
 # Verdicts that judge neither way: the check could not be made (yet), so neither tick nor cross.
 # Nothing judged of the licence: a pause, an issuer that could not be asked, or a code that
 # served already or ran out (the licence may well be valid: the driver shows the next code).
-# A question mark, not a red cross, which at the roadside reads as a forged licence.
-UNSETTLED_VERDICTS = frozenset({"throttled", "undetermined", "used-code", "expired-code"})
+# A question mark, not a red cross, which at the roadside reads as a forged licence. So is a
+# truck's pass valid now but asked of in no zone: it covers its own zones only.
+UNSETTLED_VERDICTS = frozenset(
+    {"throttled", "undetermined", "used-code", "expired-code", "valid-in-its-zones"}
+)
 
 
 def verdict_tone(verdict: str) -> str:
@@ -485,10 +487,18 @@ def truck_by_plate():
         plate = normalize_plate(raw_plate)
     except ValidationError as exc:
         return render_template("verify/truck.html", zones=zones, error=exc.message), 400
-    zone = RestrictedZone.get_or_none(RestrictedZone.id == request.args.get("zone", 0, type=int))
+    zone = None
+    if request.args.get("zone"):
+        zone = next((z for z in zones if str(z.id) == request.args["zone"]), None)
+        if zone is None:  # not a zone of the list (an address typed by hand, a zone ended)
+            error = _("Choose the zone from the list.")
+            return render_template("verify/truck.html", zones=zones, error=error), 400
     verdict, found = truckpass_service.plate_verdict(
         plate, zone.id if zone else None, beijing_now()
     )
+    if verdict == "valid" and zone is None:
+        # A pass covers its own zones only: no tick before the zone the truck is in is known.
+        verdict = "valid-in-its-zones"
     if checks.client_locked():
         return refuse_pass(found, plate)
     # A plate without a pass, asked by nobody logged in, counts as a failed look-up of this

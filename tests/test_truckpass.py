@@ -179,13 +179,22 @@ def test_plate_lookup_gives_the_same_verdict_as_the_qr(client, make, login, cloc
         by_qr = verdict(client.get(f"/p/{truck_pass.handle}"))
         plate = truck.plate.replace("鲁B", "鲁b ")
         assert verdict(client.get(f"/verify/truck?plate={plate}&zone={zone.id}")) == by_qr
-        assert verdict(client.get(f"/verify/truck?plate={truck.plate}")) == by_qr
+        # In no zone, a valid pass is no tick: it covers its own zones only.
+        anywhere = "valid-in-its-zones" if by_qr == "valid" else by_qr
+        assert verdict(client.get(f"/verify/truck?plate={truck.plate}")) == anywhere
     assert verdict(client.get(f"/verify/truck?plate={truck.plate}&zone={other_zone.id}")) == (
         "no-pass"
     )
     assert client.get("/verify/truck?plate=XX").status_code == 400
+    for made_up in ("99999", "x"):  # a zone not on the list is said so, not taken for any zone
+        refused = client.get(f"/verify/truck?plate={truck.plate}&zone={made_up}")
+        assert refused.status_code == 400
+        assert "从列表中选择区域" in page(refused, 400).find(id="plate-error").get_text()
     # Asked in any zone, the answer says the pass covers its own zones, and asks again in one.
+    clock("2026-11-30 08:30")  # in the pass's hours: valid, but only in its own zones
     anywhere = page(client.get(f"/verify/truck?plate={truck.plate}"))
+    heading = anywhere.select_one("h1.verdict")
+    assert "unknown" in heading["class"] and heading.span.get_text() == "?"
     again = anywhere.find(id="any-zone-zh")
     assert (
         again["action"] == "/verify/truck"

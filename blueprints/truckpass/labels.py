@@ -48,6 +48,7 @@ STATUS_LABELS = {
 }
 VERDICT_LABELS = {
     "valid": _l("Pass valid now"),
+    "valid-in-its-zones": _l("Valid now in its own zones only: choose the zone"),
     "outside-window": _l("Not valid at this hour"),
     "not-yet-valid": _l("Not valid yet"),
     "expired-pass": _l("Pass expired"),
