@@ -364,3 +364,30 @@ def test_an_officer_who_read_of_a_request_is_told_it_was_withdrawn(make, app, co
     with conn():
         told = Notice.select().where((Notice.user == officer.id) & Notice.read_at.is_null())
         assert [n.kind for n in told] == ["evidence.review_withdrawn"]
+
+
+def test_no_close_button_while_the_parties_may_still_ask_for_a_review(make, app, conn):
+    """While the review period runs, the officer is told when the case may be closed instead
+    of being offered a button that asks "cannot be undone" and is then refused; a close sent
+    from an older page is refused at once, with no question first."""
+    officer = make.staff("accident_officer", office=make.office(kind="police_brigade"))
+    case = make.accident_case(officer)  # open for review since yesterday: 3 days to ask
+    client = app.test_client()
+    make.login(client, officer)
+    soup = page(client.get(f"/evidence/cases/{case.id}"))
+    assert soup.select("#progress-form button[value=closed]") == []
+    deadline = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    assert deadline in soup.find(id="close-later").get_text()
+    sent = client.post(f"/evidence/cases/{case.id}/progress", data={"to": "closed"})
+    assert sent.status_code == 303  # back to the case, never the confirmation page
+    assert (
+        deadline in page(client.get(sent.headers["Location"])).find(class_="flash-warn").get_text()
+    )
+    with conn():
+        assert AccidentCase.get_by_id(case.id).status == "open_for_review"
+    # Once the period is over, the button is there (and asks first).
+    over = make.accident_case(
+        officer, determination_delivered_on=dt.date.today() - dt.timedelta(days=5)
+    )
+    soup = page(client.get(f"/evidence/cases/{over.id}"))
+    assert soup.select("#progress-form button[value=closed]") and not soup.find(id="close-later")

@@ -74,8 +74,9 @@ def progress(case_id: int):
     if not form.validate_on_submit():
         abort(400)
     if form.to.data == "closed" and not confirmed():
-        if ReviewRequest.waiting_on_case(case.id):  # refused anyway: not asked first
-            flash(str(service.REVIEW_WAITING), "warn")
+        refused = service.closing_refused(case)
+        if refused:  # refused anyway: not asked first
+            flash(str(refused), "warn")
             return redirect_to(url_for("evidence.case", case_id=case.id))
         return confirmation_page(
             title=_("Close the case?"),

@@ -250,9 +250,23 @@ def check_delivery_day(case: AccidentCase, day) -> None:
         raise StepError(BEFORE_ACCIDENT, "delivered_on")
 
 
-# Closing is refused while a party's review request waits (move_case; the case page's view
-# says so before asking for a confirmation).
+# Closing is refused while a party's review request waits, and while the parties may still ask
+# for one (move_case, with the case's row locked); the case page says why instead of offering
+# the button, and the view says so before asking for a confirmation.
 REVIEW_WAITING = _l("A party's review request waits for its answer: answer it first.")
+
+
+def closing_refused(case: AccidentCase):
+    """Why the case cannot be closed now (a review waits, or the parties may still ask for
+    one: closing would end that right before its last day), or None."""
+    if ReviewRequest.waiting_on_case(case.id):
+        return REVIEW_WAITING
+    if review_period_runs(case):
+        return _l(
+            "The parties may ask for a review until %(date)s: close the case after that day.",
+            date=review_deadline(case).isoformat(),
+        )
+    return None
 
 
 def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
@@ -280,17 +294,9 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
                 # The row locked first: a party asking for a review meanwhile waits for this
                 # step (review.request_review locks it too), then finds the case closed.
                 AccidentCase.locked(case.id)
-                if ReviewRequest.waiting_on_case(case.id):
-                    raise StepError(REVIEW_WAITING)
-                if review_period_runs(case):
-                    # Closing would end the parties' right to ask before its last day.
-                    raise StepError(
-                        _l(
-                            "The parties may ask for a review until %(date)s: close the case "
-                            "after that day.",
-                            date=review_deadline(case).isoformat(),
-                        )
-                    )
+                refused = closing_refused(case)
+                if refused:
+                    raise StepError(refused)
             moved = CASE_PROGRESS.apply(
                 case,
                 to,

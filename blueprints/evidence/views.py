@@ -147,12 +147,28 @@ def case_page(access: service.CaseAccess, status: int = 200, **forms):
         context["party_form"] = forms.get("party_form") or PartyForm(formdata=None)
         context["upload_form"] = forms.get("upload_form") or UploadForm(formdata=None)
         context["progress_form"] = forms.get("progress_form") or ProgressForm(formdata=None)
-        context["steps"] = sorted(
-            service.CASE_PROGRESS.targets(case.status), key=list(STEP_LABELS).index
-        )
+        context.update(officer_steps(case))
     else:
         context.update(party_review_context(access, forms.get("review_form")))
     return make_response(render_template("evidence/case.html", **context), status)
+
+
+def officer_steps(case) -> dict:
+    """The steps the officer is offered, as buttons: none that would only be refused (a review
+    under the simple procedure; closing a general-procedure case before its evidence was open
+    to the parties, or while they may still ask for a review, which the page says instead)."""
+    general = case.procedure == "general"
+    steps = [
+        s
+        for s in sorted(service.CASE_PROGRESS.targets(case.status), key=list(STEP_LABELS).index)
+        if not (s == "open_for_review" and not general)
+        and not (s == "closed" and general and case.status != "open_for_review")
+    ]
+    refused = service.closing_refused(case) if "closed" in steps else None
+    return {
+        "steps": [s for s in steps if not (s == "closed" and refused)],
+        "closing_refused": refused,
+    }
 
 
 def party_review_context(access: service.CaseAccess, review_form=None) -> dict:
