@@ -297,7 +297,7 @@ def test_review_queue_decision_and_revocation(client, make, login, clock, conn, 
         assert {row.object_id for row in reads} == {str(truck_pass.id)}
 
 
-def test_documents_are_checked_and_send_the_application_to_review(client, make, login, clock):
+def test_documents_are_checked_and_send_the_application_to_review(app, client, make, login, clock):
     owner = make.citizen()
     truck, zone = make.truck(owner), make.zone()
     login(owner)
@@ -311,6 +311,18 @@ def test_documents_are_checked_and_send_the_application_to_review(client, make, 
     with db.connection_context():
         doc = TruckPassDocument.get(TruckPassDocument.truck_pass == truck_pass.id)
     assert doc.mime == "application/pdf" and "permit" not in doc.relpath
+    # The applicant sees the document from the pass's page (what a refusal may be about), and
+    # reading one's own is not audited; another citizen gets 404.
+    link = f"/trucks/documents/{doc.id}"
+    assert page(client.get(f"/trucks/passes/{truck_pass.id}")).find("a", href=link)
+    mine = client.get(link)
+    assert mine.status_code == 200 and mine.data == tiny_pdf()
+    with db.connection_context():
+        read = AuditEvent.select().where(AuditEvent.action == "truck_pass.document_read")
+        assert not read.exists()
+    stranger = app.test_client()
+    make.login(stranger, make.citizen())
+    assert stranger.get(link).status_code == 404
 
 
 def test_hazardous_goods_always_go_to_review(client, make, login, clock):

@@ -13,6 +13,7 @@ from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError, form_error
 from core.uploads import EXTENSIONS, FILE_CSP, absolute_path, store_upload
 from models import (
+    CITIZEN,
     TRUCKPASS_CLERK,
     RestrictedZone,
     TruckPass,
@@ -143,12 +144,19 @@ def review(pass_id: int):
 
 
 @bp.get("/documents/<int:doc_id>")
-@role_required(TRUCKPASS_CLERK)
+@role_required(TRUCKPASS_CLERK, CITIZEN)
 @reads_personal_data("truck_pass.document_read")
 def document(doc_id: int):
-    """A document attached to an application (for the reviewing clerk; the read is audited)."""
+    """A document attached to an application: for the reviewing clerk (the read is audited),
+    and for the applicant, who sees what a refusal is about (anyone else: 404)."""
     doc = get_or_404(TruckPassDocument, TruckPassDocument.id == doc_id)
-    audit("truck_pass.document_read", doc, detail={"pass": doc.truck_pass_id})
+    user = current_user._get_current_object()
+    if user.has_role(TRUCKPASS_CLERK):
+        audit("truck_pass.document_read", doc, detail={"pass": doc.truck_pass_id})
+    elif doc.truck_pass.applicant_id == user.id:
+        nothing_to_audit()
+    else:
+        abort(404)
     response = send_file(
         absolute_path(doc.relpath),
         mimetype=doc.mime,
