@@ -141,6 +141,7 @@ def test_requests_only_within_the_period(make, app, conn):
     next_step = soup.find(id="next-step").get_text()
     assert "内申请复核" not in next_step and ended in next_step
     assert soup.get_text().count("届满") == 1  # said once, by the next step
+    assert soup.find(id="reviews") is None  # and no empty "Review" heading under it
     # Determined but never opened for review: no word of released evidence.
     unreleased = make.accident_case(
         status="determination_delivered",

@@ -42,6 +42,9 @@ def test_suspension_reason_and_date_reach_the_holder(make, client, conn):
     assert standing.count("Your licence is suspended") == 1 and "Suspended" not in standing
     card = page(client.get("/licence/card"))
     assert "不能使用" in card.find(id="card-standing").get_text()
+    # The e-licence they hold works again once the licence is restored (said where they have one).
+    for said in (standing, card.find(id="card-standing").get_text()):
+        assert "无需重新申领" in said or "without a new application" in said
 
 
 def test_a_holder_not_in_good_standing_is_told_before_applying(make, client, conn):
@@ -57,6 +60,7 @@ def test_a_holder_not_in_good_standing_is_told_before_applying(make, client, con
     assert soup.find(id="apply-form") is None and "立即申领" not in soup.get_text()
     # The e-licence's own words are not said to someone who has none.
     assert "电子驾驶证不能使用" not in soup.get_text()
+    assert "电子驾驶证" not in soup.find(id="licence-standing").get_text()
 
 
 def test_points_full_refusal_names_the_study_and_exam(make, client):

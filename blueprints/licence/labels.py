@@ -160,8 +160,7 @@ NEXT_STEPS = {
     ),
     "suspended": _l(
         "Your licence is suspended: you may not drive until the suspension ends and the "
-        "vehicle office restores it; an e-licence you hold then works again without a new "
-        "application."
+        "vehicle office restores it."
     ),
     "revoked": _l(
         "Your licence is revoked: you may not drive. Ask the vehicle office when you may apply "
@@ -180,6 +179,18 @@ NEXT_STEPS = {
         "medical certificate, then apply again."
     ),
 }
+
+# What a standing means for the e-licence, said only to a holder who has one (a holder refused
+# an e-licence, or who never applied, is not told of one).
+ELICENCE_MEANWHILE = {
+    "suspended": _l(
+        "The e-licence cannot be used meanwhile, and a check shows the licence as not valid; "
+        "once the licence is restored, the e-licence works again without a new application."
+    ),
+}
+ELICENCE_MEANWHILE_ANY = _l(
+    "The e-licence cannot be used meanwhile, and a check shows the licence as not valid."
+)
 
 CORRECTION_LABELS = {
     "pending": _l("Waiting for a clerk"),
@@ -214,6 +225,8 @@ def labels() -> dict:
         "VIA_LABELS": VIA_LABELS,
         "ISSUE_REASONS": ISSUE_REASONS,
         "NEXT_STEPS": NEXT_STEPS,
+        "ELICENCE_MEANWHILE": ELICENCE_MEANWHILE,
+        "ELICENCE_MEANWHILE_ANY": ELICENCE_MEANWHILE_ANY,
         "CORRECTION_LABELS": CORRECTION_LABELS,
         "CORRECTABLE_FIELDS": CORRECTABLE_FIELDS,
         "NATIONALITY_NAMES": NATIONALITY_NAMES,
