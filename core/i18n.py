@@ -66,6 +66,15 @@ def in_sentence(label) -> str:
     return text if is_chinese() else text[:1].lower() + text[1:]
 
 
+def listing(items) -> str:
+    """Items of a list in words as the reader's language writes them: "a, b and c" in English,
+    "a、b、c" in Chinese."""
+    words = [str(item) for item in items]
+    if is_chinese() or len(words) < 2:
+        return "、".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def clauses(parts) -> str:
     """Parts of one sentence (reasons, each in words) joined as the reader's language joins
     them: "；" in Chinese, "; " in English."""

@@ -93,7 +93,9 @@ def test_public_rules_and_the_question(client, make, clock):
     assert "周一–周五" in soup.get_text() and "07:00-09:00" in soup.get_text()
     # In English the classes after the first are written inside the sentence, in lower case.
     english = page(client.get("/trucks/rules", headers={"Accept-Language": "en"})).get_text()
-    assert "Medium trucks, heavy trucks may not enter" in english
+    assert "Medium trucks and heavy trucks may not enter" in english
+    # A list ends with "and"; "China V" is a name, "new energy" is not.
+    assert "Passes are issued to China V, China VI and new energy trucks" in english
     ask = "/trucks/rules?zone={}&truck_class={}&emission={}&at={}"
     cases = [
         ("heavy", "china6", "2026-11-30T08:00", "需持通行码"),
@@ -852,7 +854,7 @@ def test_a_rules_times_are_listed_as_the_language_lists(client, make):
     make.zone({"windows": "07:00-09:00, 17:00-19:00"})
     assert "07:00-09:00、17:00-19:00" in page(client.get("/trucks/rules")).get_text()
     english = page(client.get("/trucks/rules", headers={"Accept-Language": "en"})).get_text()
-    assert "07:00-09:00, 17:00-19:00" in english
+    assert "07:00-09:00 and 17:00-19:00" in english
 
 
 def test_a_stranger_walking_through_plates_is_stopped_and_an_inspector_is_not(

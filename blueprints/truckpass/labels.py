@@ -4,7 +4,7 @@ into plain sentences, in the user's language."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.i18n import clauses, in_sentence, is_chinese
+from core.i18n import clauses, in_sentence, is_chinese, listing
 from rules import truckrules
 
 CLASS_LABELS = {
@@ -109,8 +109,8 @@ def day_ranges(days) -> str:
 
 
 def join(items) -> str:
-    """A list in words, with the language's own separator (、 in Chinese)."""
-    return _(", ").join(str(item) for item in items)
+    """A list in words, as the reader's language writes one ("a, b and c"; 、 in Chinese)."""
+    return listing(items)
 
 
 def restricted_hours(rules_by_zone: dict, truck_class: str, zone_names: dict) -> str:
@@ -139,8 +139,10 @@ def describe_rule(rule) -> str:
         CLASS_LABELS[c] if n == 0 else in_sentence(CLASS_LABELS[c]) for n, c in enumerate(ordered)
     )
     windows = join(rule.windows)
+    # "China V" is a name and keeps its capital; "new energy" is not.
     emissions = join(
-        EMISSION_LABELS[e] for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
+        in_sentence(EMISSION_LABELS[e]) if e == "nev" else EMISSION_LABELS[e]
+        for e in sorted(rule.emissions, key=list(EMISSION_LABELS).index)
     )
     text = _(
         "%(classes)s may not enter %(days)s %(windows)s without a pass.",
