@@ -18,11 +18,14 @@ SUMMARY_MARK = 'class="error-summary"'
 
 def field_errors(body: str) -> list[tuple[str, str, str]]:
     """(field id, label, message) for each field with an error in a form's rendered body, in
-    the order of the page. The label is the text of <label for=id>, or "" when there is none
-    (a list of checkboxes is labelled by its hint)."""
+    the order of the page. The label is the text of <label for=id>, or of the legend of a
+    group of tick boxes (<legend id="<id>-legend">), or "" when there is none."""
     found = []
     for field_id, message in FIELD_ERROR.findall(str(body)):
-        label = re.search(rf'<label for="{re.escape(field_id)}"[^>]*>(.*?)</label>', body, re.S)
+        name = re.escape(field_id)
+        label = re.search(rf'<label for="{name}"[^>]*>(.*?)</label>', body, re.S) or re.search(
+            rf'<legend id="{name}-legend">(.*?)</legend>', body, re.S
+        )
         # The macros' own escaped output: striptags() drops tags and unescapes to plain text,
         # which the summary's template escapes again.
         text = Markup(label.group(1)).striptags() if label else ""  # noqa: S704

@@ -88,7 +88,7 @@ BOUNDARIES = {
 TRUCKS = [
     (0, "heavy_truck", "china6", "normal", 200),
     (2, "medium_truck", "china5", "normal", 120),
-    (4, "light_truck", "nev", "normal", 300),
+    (4, "heavy_truck", "nev", "normal", 300),  # its cold-chain application waits for review
     (6, "heavy_truck", "china4", "normal", 90),
     (8, "heavy_truck", "china6", "normal", -15),  # inspection overdue
     (10, "medium_truck", "china5", "stolen", 100),
