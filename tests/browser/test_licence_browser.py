@@ -201,8 +201,15 @@ def test_with_the_demo_banner_the_whole_code_shows_at_360x640(browser, live_app,
     assert phone.evaluate("document.documentElement.scrollWidth <= 360")
     for part in (".code-qr svg", ".code-key", ".code-otp", ".countdown"):
         assert in_view(phone, part), part
-    phone.locator("header.site button.link").click()  # log out: the nav's last item
+    # Log out, the row's last item, is out of sight at the row's end: it is at the foot of
+    # the page too (a shared phone), in reach of a scroll down, never sideways.
+    footer_logout = phone.locator("#footer-logout")
+    footer_logout.scroll_into_view_if_needed()
+    box = footer_logout.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 44
+    footer_logout.click()
     phone.wait_for_url(f"{base_url}/")
+    assert phone.locator("#footer-logout").count() == 0
     context.close()
 
 
