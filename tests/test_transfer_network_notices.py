@@ -25,7 +25,7 @@ from .transfer_network import (
 )
 
 # The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
-SALES = 6
+SALES = 7
 
 
 def seller_notices(qingdao, t) -> list[str]:
@@ -140,6 +140,40 @@ def test_the_buyer_declining_at_the_destination_reaches_the_seller(net):
         )
         assert "买方" in render(declined).what
     assert seller_notices(qingdao, t)[0] == "transfer.outgoing.confirm_sale"
+
+
+def test_a_seller_who_confirmed_withdraws_and_both_cities_close_the_case(net):
+    """The seller confirms at Qingdao, then withdraws before the buyer confirms at Jinan: Jinan
+    cancels the case and tells its buyer; its "declined" closes Qingdao's record, and the
+    seller is told their withdrawal took effect."""
+    qingdao, jinan, sales = net
+    t = sales[6]
+    open_case(jinan, t, "INV-TELL-7", buyer_confirms=False)
+    t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+    seller_confirms(qingdao, t)
+    wait_for(lambda: "confirmed" in jinan_events(jinan, t), what="the confirmation at Jinan")
+    with qingdao.act():
+        network_origin.seller_withdraw(t.out_id, user(t.seller_id))
+    wait_for(lambda: case_state(jinan, t) == "cancelled", what="the withdrawal at Jinan")
+    wait_for(lambda: not outgoing(qingdao, t).is_open, what="Jinan's answer at Qingdao")
+    wait_for(has_notice(qingdao, t, "withdrawn"), what="the seller told")
+    assert timeline(qingdao, t)[-2:] == ["withdraw_asked", "declined"]
+    with jinan.act():
+        told = Notice.select().where(Notice.user == t.buyer_id)
+        assert "transfer.declined" in [n.kind for n in told]
+    with qingdao.act():
+        withdrawn = Notice.get(
+            (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.withdrawn")
+        )
+        assert "济南" in render(withdrawn).what
+
+
+def jinan_events(jinan, t) -> list[str]:
+    """The kinds of the events of the case at Jinan, oldest first."""
+    from models import TransferCase
+
+    with jinan.act():
+        return [e.kind for e in TransferCase.get_by_id(t.case_id).events()]
 
 
 def test_the_origin_refusing_the_archive_tells_its_seller(net):

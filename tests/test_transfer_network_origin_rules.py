@@ -16,6 +16,7 @@ from core.network.keys import SigningKey
 from models import (
     VEHICLE_CLERK,
     AuditEvent,
+    Notice,
     OutboxMessage,
     OutgoingEvent,
     OutgoingTransfer,
@@ -226,3 +227,75 @@ def test_a_peer_names_only_its_own_offices_and_its_own_city(
         assert step.actor_id is None and step.audit_event_id is None and step.city == "济南"
     text = as_user(app, make, seller).get(f"/transfer/outgoing/{out.id}").get_data(as_text=True)
     assert "济南" in text and "上海" not in text and "北京" not in text
+
+
+def test_a_seller_who_confirmed_may_withdraw_until_the_buyer_confirms(
+    app, make, conn, client, sale
+):
+    """The withdrawal is asked of the buyer's city (the same message as a decline) and our
+    record waits for its answer: the case's "declined" closes it, and the seller is told."""
+    key, car, seller, _ = sale
+    assert deliver(app, client, key, "transfer.opened", opened(car, seller)) == 200
+    out = record(conn)
+    seller_client = as_user(app, make, seller)
+    page_url = f"/transfer/outgoing/{out.id}"
+    withdraw = f"{page_url}/withdraw"
+    seller_client.post(f"{page_url}/confirm", data={"confirmed": "yes"})
+    assert 'id="withdraw-form"' in seller_client.get(page_url).get_data(as_text=True)
+    asked = seller_client.post(withdraw, data={})  # asked first, as every irreversible step
+    assert asked.status_code == 200 and "退出这笔交易？" in asked.get_data(as_text=True)
+    assert seller_client.post(withdraw, data={"confirmed": "yes"}).status_code == 303
+    shown = seller_client.get(page_url).get_data(as_text=True)
+    assert 'id="withdraw-sent"' in shown and 'id="withdraw-form"' not in shown
+    with conn():
+        sent = OutboxMessage.select().where(OutboxMessage.type == "transfer.seller_declined")
+        assert [json.loads(m.body)["case_id"] for m in sent] == [7]
+        assert AuditEvent.get(AuditEvent.action == "transfer.withdraw_asked").actor_id == seller.id
+    assert record(conn).state == OUT_OPEN  # until the buyer's city answers
+    seller_client.post(withdraw, data={"confirmed": "yes"})  # a second tap sends nothing more
+    with conn():
+        assert sent.count() == 1
+    assert deliver(app, client, key, "transfer.event", event("declined", party="seller")) == 200
+    assert record(conn).state == OUT_CLOSED
+    with conn():
+        told = Notice.select().where(Notice.user == seller.id).order_by(Notice.id)
+        assert [n.kind for n in told][-1] == "transfer.outgoing.withdrawn"
+
+
+def test_a_withdrawal_the_buyer_confirmed_before_keeps_the_sale_going(
+    app, make, conn, client, sale
+):
+    key, car, seller, _ = sale
+    assert deliver(app, client, key, "transfer.opened", opened(car, seller)) == 200
+    out = record(conn)
+    seller_client = as_user(app, make, seller)
+    page_url = f"/transfer/outgoing/{out.id}"
+    seller_client.post(f"{page_url}/confirm", data={"confirmed": "yes"})
+    seller_client.post(f"{page_url}/withdraw", data={"confirmed": "yes"})
+    # The buyer had confirmed in Jinan before the withdrawal got there: the sale goes on.
+    assert deliver(app, client, key, "transfer.event", event("confirmed", party="buyer")) == 200
+    assert record(conn).state == OUT_OPEN
+    shown = seller_client.get(page_url).get_data(as_text=True)
+    assert 'id="withdraw-late"' in shown and "济南市车管所" in shown
+    with conn():
+        kinds = [n.kind for n in Notice.select().where(Notice.user == seller.id)]
+        assert "transfer.outgoing.withdraw_too_late" in kinds
+        assert "transfer.outgoing.sale_confirmed" not in kinds
+
+
+def test_no_withdrawal_once_the_buyer_confirmed(app, make, conn, client, sale):
+    key, car, seller, _ = sale
+    assert deliver(app, client, key, "transfer.opened", opened(car, seller)) == 200
+    out = record(conn)
+    seller_client = as_user(app, make, seller)
+    page_url = f"/transfer/outgoing/{out.id}"
+    assert deliver(app, client, key, "transfer.event", event("confirmed", party="buyer")) == 200
+    seller_client.post(f"{page_url}/confirm", data={"confirmed": "yes"})
+    assert 'id="withdraw-form"' not in seller_client.get(page_url).get_data(as_text=True)
+    seller_client.post(f"{page_url}/withdraw", data={"confirmed": "yes"})
+    with conn():
+        assert (
+            not OutboxMessage.select()
+            .where(OutboxMessage.type == "transfer.seller_declined")
+            .exists()
+        )

@@ -289,6 +289,15 @@ def event_text(event) -> str:
         if d.get("party") == "seller":
             return _("The seller confirmed the sale.")
         return _("The buyer confirmed the sale.")
+    if kind == "withdraw_asked":
+        return _(
+            "The seller withdrew from the sale; the buyer's city cancels the case unless "
+            "the buyer confirmed first."
+        )
+    if kind == "declined" and d.get("withdrawn"):  # a party who had confirmed
+        if d.get("party") == "seller":
+            return _("The seller withdrew from the sale; the case is cancelled.")
+        return _("The buyer withdrew from the sale; the case is cancelled.")
     if kind == "declined":
         if d.get("party") == "seller":
             return _("The seller declined the sale; the case is withdrawn.")

@@ -270,8 +270,12 @@ def event_ref(ev, case) -> dict:
 def relay(case, ev) -> None:
     """Send a new event of a network case to the origin's record (in the step's transaction);
     the origin's own acts (events of the origin office, which it told us of) are not sent back,
-    and the opening travels as `transfer.opened` itself."""
-    if ev.kind == "opened" or (ev.office_id and ev.office_id == case.origin_office_id):
+    and the opening travels as `transfer.opened` itself. A seller's withdrawal after confirming
+    is sent back: the origin only asked for it, and learns here that it took effect."""
+    withdrawal = ev.kind == "declined" and ev.detail_dict.get("withdrawn")
+    if ev.kind == "opened" or (
+        ev.office_id and ev.office_id == case.origin_office_id and not withdrawal
+    ):
         return
     link = link_of(case)
     if link is None:

@@ -66,6 +66,7 @@ MEASURE = Measure(
         "transfer.confirm": _l("Sale confirmed by a party"),
         "transfer.confirmed": _l("Sale confirmed by both parties"),
         "transfer.declined": _l("Sale declined: case withdrawn"),
+        "transfer.withdraw_asked": _l("Seller's withdrawal sent to the buyer's city"),
         "transfer.plate_chosen": _l("Plate chosen"),
         "transfer.inspect": _l("Vehicle inspected"),
         "transfer.inspected": _l("Inspection passed: archive requested"),

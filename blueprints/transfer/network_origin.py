@@ -310,7 +310,9 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         entry = audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
         _tell_closed(out, kind, detail)
     elif kind == "confirmed" and detail.get("party") == "buyer" and out.is_open:
-        if out.seller_confirmed_at is not None:
+        if withdrawal_asked(out):  # the buyer got there first: the sale goes on
+            tell_seller_at_origin(out, "withdraw_too_late")
+        elif out.seller_confirmed_at is not None:
             tell_seller_at_origin(out, "sale_confirmed")
     elif kind == "inspected" and detail.get("passed") is False and out.is_open:
         tell_seller_at_origin(
@@ -341,6 +343,8 @@ def _tell_closed(out: OutgoingTransfer, kind: str, detail: dict) -> None:
     declined the sale there."""
     if kind == "stopped":
         tell_seller_at_origin(out, "stopped", reasons=_event_reasons(detail))
+    elif kind == "declined" and detail.get("party") == "seller":
+        tell_seller_at_origin(out, "withdrawn")  # their own withdrawal, asked after confirming
     elif kind == "declined":
         tell_seller_at_origin(out, "declined", party=str(detail.get("party", "buyer")))
 
@@ -454,6 +458,34 @@ def seller_decline(out_id: int, actor) -> OutgoingTransfer:
             out.peer_url, "transfer.seller_declined", {"case_id": out.remote_case_id, "reasons": []}
         )
         return out
+
+
+def seller_withdraw(out_id: int, actor) -> OutgoingTransfer:
+    """The seller who confirmed here takes it back while the buyer has not confirmed (as a
+    party may in the in-database path). The case lives at the destination, which alone can
+    tell whether the buyer confirmed first: it is asked (the same message as a decline), and
+    our record closes when its "declined" comes back; a buyer's confirmation that got there
+    first keeps the sale going, and the seller is told whom to ask then (_relayed)."""
+    with write_tx():
+        out = _locked_out(out_id, OUT_OPEN)
+        if (
+            out.seller_id != actor.id
+            or out.seller_confirmed_at is None
+            or _buyer_confirmed(out)
+            or withdrawal_asked(out)
+        ):
+            raise StepError(_l("This step has already been taken, or is not possible now."))
+        entry = audit("transfer.withdraw_asked", out, actor=actor, detail={"party": "seller"})
+        _out_event(out, "withdraw_asked", actor=actor, entry=entry, party="seller")
+        outbox.enqueue(
+            out.peer_url, "transfer.seller_declined", {"case_id": out.remote_case_id, "reasons": []}
+        )
+        return out
+
+
+def withdrawal_asked(out: OutgoingTransfer) -> bool:
+    """Whether the seller asked to withdraw from the sale after confirming it."""
+    return any(e.kind == "withdraw_asked" for e in out.events())
 
 
 def build_outgoing_archive(out: OutgoingTransfer, now) -> dict:

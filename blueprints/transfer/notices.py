@@ -273,6 +273,32 @@ for _name in (
     "declined",
 ):
     _at_origin(_name)
+# A seller who confirmed here and then withdrew (network_origin.seller_withdraw): the buyer's
+# city cancels the case, unless the buyer had confirmed there first.
+kind(
+    ORIGIN_PREFIX + "withdrawn",
+    title=_l("You withdrew from the sale of %(plate)s"),
+    what=_l(
+        "%(destination_office)s cancelled case %(case_no)s at your request; the buyer is told."
+    ),
+    next_step=_l("Nothing happens to the vehicle. A new sale needs a new case."),
+    prepare=_destination_named,
+    **OUTGOING_PAGE,
+)
+kind(
+    ORIGIN_PREFIX + "withdraw_too_late",
+    title=_l("The sale of %(plate)s goes on"),
+    what=_l(
+        "The buyer had confirmed the sale in %(destination_office_city)s before your withdrawal "
+        "arrived: case %(case_no)s goes on."
+    ),
+    next_step=_l(
+        "To stop it, ask %(destination_office)s: until it asks for the vehicle's archive, it "
+        "stops a confirmed case at the request of buyer or seller."
+    ),
+    prepare=_destination_named,
+    **OUTGOING_PAGE,
+)
 # At the origin the vehicle stays registered to the seller until the destination registers it.
 _at_origin(
     "archive_sent",

@@ -21,6 +21,7 @@ from .asking import (
     DECLINE,
     REFUSE_ARCHIVE,
     SEND_ARCHIVE_AWAY,
+    WITHDRAW,
     Question,
     ask_first,
     ask_to_confirm_sale,
@@ -105,6 +106,7 @@ def outgoing_case(out_id: int):
         # Each step our log records, for its receipt link (timeline_receipts).
         entry_ids=timeline_receipts.entry_ids(events),
         refuse_form=RefuseArchiveForm(),
+        withdrawal_asked=any(e.kind == "withdraw_asked" for e in events),
     )
 
 
@@ -178,6 +180,24 @@ def outgoing_decline(out_id: int):
         lambda actor: network_origin.seller_decline(out_id, actor),
         _("The case is withdrawn."),
         DECLINE,
+    )
+
+
+@bp.post("/outgoing/<int:out_id>/withdraw")
+@login_required
+@no_personal_data
+def outgoing_withdraw(out_id: int):
+    """The seller who confirmed withdraws while the buyer has not: asked first, as in the
+    buyer's city; that city cancels the case unless the buyer confirmed first."""
+    return act(
+        out_id,
+        "seller",
+        lambda actor: network_origin.seller_withdraw(out_id, actor),
+        _(
+            "Your withdrawal is sent to the buyer's city, which cancels the case unless the "
+            "buyer confirmed first."
+        ),
+        WITHDRAW,
     )
 
 

@@ -394,8 +394,12 @@ def decline(case_id: int, party: str, actor, office=None) -> TransferCase:
 
     def step():
         case = locked_case(case_id, AWAITING_CONFIRMATION)
+        # A party who had confirmed withdraws (the timeline says so; at the origin, the seller
+        # only asked for it, and learns from this event that it took effect: links.relay).
+        withdrawn = getattr(case, f"{party}_confirmed_at") is not None
         entry = _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
-        event(case, "declined", office=office, actor=actor, entry=entry, party=party)
+        detail = {"party": party, **({"withdrawn": True} if withdrawn else {})}
+        event(case, "declined", office=office, actor=actor, entry=entry, **detail)
         tell(case, "transfer.declined", "buyer" if party == "seller" else "seller", party=party)
         return case
 
