@@ -100,9 +100,11 @@ def halfwidth(value):
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
-# What reads as an ID number in a field that takes other things too (the login's account: a
-# mobile number, an ID number or a staff user name).
-ID_NUMBER_LIKE = re.compile(r"\d{15}|\d{17}[\dXx]")
+# In a field that takes other things too (the login's account: a mobile number, an ID number or
+# a staff user name), what is kept: a mobile number (+86 or 0086 before it, separators aside).
+# Anything else of 12 digits or more reads as an ID number, mistyped ones included.
+MOBILE_LIKE = re.compile(r"(\+?86|0086)?1\d{10}")
+SEPARATORS = re.compile(r"[\s\-_.·]")
 
 
 class IdNumberField(StringField):
@@ -122,7 +124,10 @@ class IdNumberField(StringField):
         typed = halfwidth(self.raw_data[0]) if self.raw_data else ""
         if not isinstance(typed, str) or not typed.strip():
             return False
-        return not self.mixed or bool(ID_NUMBER_LIKE.fullmatch(typed.replace(" ", "")))
+        if not self.mixed:
+            return True
+        bare = SEPARATORS.sub("", typed)
+        return not MOBILE_LIKE.fullmatch(bare) and sum(c.isdigit() for c in bare) >= 12
 
     def _value(self) -> str:
         """What the page shows in the field: never a typed ID number."""

@@ -106,9 +106,11 @@ def test_officer_adds_and_removes_parties(client, officer, make, conn):
         "role": "driver",
     }
     assert client.post(url, data=good).status_code == 303
-    # The form shows back what the officer typed (as registration does); nothing else does.
-    soup = page(client.post(url, data=good, headers=EN), 422, allow_ids=(citizen.resident_id,))
+    # The form finds someone by the ID number: drawn again, it does not carry it back.
+    soup = page(client.post(url, data=good, headers=EN), 422)
     assert "already" in field_error(soup, "resident_id")
+    assert not soup.select_one("#resident_id").get("value")
+    assert "cleared" in soup.select_one("#resident_id-note").get_text()
     soup = page(client.get(f"/evidence/cases/{case.id}"))  # the ID number shows masked only
     with conn():
         party = CaseParty.get()

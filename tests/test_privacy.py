@@ -148,14 +148,23 @@ ID_CLEARED = "为保护您的隐私，此身份证号码已清空，请重新输
 
 
 def test_a_form_that_finds_someone_by_an_id_number_never_sends_it_back(client, make):
-    """The login clears an ID number typed as the account (its note says why), not a mobile
-    number."""
+    """The login clears an ID number typed as the account (its note says why), mistyped or
+    written with separators too, but not a mobile number or a user name."""
     holder = make.citizen()
-    for account, echoed in ((holder.resident_id, ""), (holder.mobile, holder.mobile)):
+    rid, mobile = holder.resident_id, holder.mobile
+    typed = [
+        (rid, ""),
+        (rid[:-1], ""),  # one short
+        (rid[:6] + "-" + rid[6:14] + "-" + rid[14:], ""),  # with hyphens
+        (mobile, mobile),
+        ("+86 " + mobile, "+86 " + mobile),
+        ("staff12", "staff12"),
+    ]
+    for account, echoed in typed:
         sent = client.post("/login", data={"account": account, "password": "wrong-Password-1"})
         html = sent.get_data(as_text=True)
         soup = BeautifulSoup(html, "html.parser")
         assert (soup.select_one("#account").get("value") or "") == echoed
         note = soup.select_one("#account-note")
         assert (note.get_text() if note else "") == ("" if echoed else ID_CLEARED)
-        assert holder.resident_id not in html
+        assert rid[:-1] not in html

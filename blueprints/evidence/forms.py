@@ -19,7 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core.forms import REQUIRED, Form, Normalized, halfwidth
+from core.forms import REQUIRED, Form, IdNumberField, Normalized, halfwidth
 from core.forms import choices as pairs_to_choices
 from rules.validators import normalize_mobile, normalize_resident_id
 
@@ -107,7 +107,7 @@ class PartyForm(Form):
     """A party to the accident; their account is found by the ID number."""
 
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=50)])
-    resident_id = StringField(
+    resident_id = IdNumberField(
         _l("Resident ID number"),
         validators=[DataRequired(REQUIRED), Normalized(normalize_resident_id)],
     )

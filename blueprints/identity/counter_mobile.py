@@ -98,8 +98,7 @@ def counter_mobile():
                 found = _ticket_for(clerk, account, FOUND)
                 return redirect(url_for("identity.counter_mobile", found=found), code=303)
             lookup.resident_id.errors = [_("No account has this ID number.")]
-        # A full ID number is never sent back in a page.
-        lookup.resident_id.raw_data, lookup.resident_id.data = [], ""
+        # A full ID number is never sent back in a page (IdNumberField, which says so).
         return _page(422, lookup=lookup)
     # A ticket's step: the account, with the form of that step.
     for step, arg, form_class, slot in SHOWN_STEPS:

@@ -114,8 +114,10 @@ def counter():
             form.form_errors.append(
                 _("No account has this ID number with this reference. Check both with the person.")
             )
-    # A full ID number is never sent back in a page.
-    form.resident_id.raw_data, form.resident_id.data = [], ""
+    # A full ID number is never sent back in a page (IdNumberField); once found, the look-up's
+    # field is simply empty again, with no word of why.
+    if found is not None:
+        form.resident_id.raw_data, form.resident_id.data = [], ""
     activate = None
     if found is not None:
         activate = CounterActivateForm(
