@@ -492,7 +492,10 @@ def truck_by_plate():
         zone = next((z for z in zones if str(z.id) == request.args["zone"]), None)
         if zone is None:  # not a zone of the list (an address typed by hand, a zone ended)
             error = _("Choose the zone from the list.")
-            return render_template("verify/truck.html", zones=zones, error=error), 400
+            page = render_template(
+                "verify/truck.html", zones=zones, error=error, error_field="zone"
+            )
+            return page, 400
     verdict, found = truckpass_service.plate_verdict(
         plate, zone.id if zone else None, beijing_now()
     )

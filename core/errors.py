@@ -7,6 +7,8 @@ from flask_wtf.csrf import CSRFError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.htmx import is_htmx
+
 MESSAGES = {
     400: (
         _l("Bad request"),
@@ -98,8 +100,24 @@ def page_of_step() -> str | None:
     return request.script_root + parent
 
 
+# Sent by the parts of a page that refresh themselves (a code panel, a pass, a queue), and not
+# by the links and forms inside them (hx-disinherit): their request is nobody's click.
+BACKGROUND = "X-Background-Refresh"
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
+
+    @app.after_request
+    def _keep_what_is_shown(response):
+        """A part of a page refreshing itself that meets the server's trouble (5xx: a busy
+        pool, a database away for a moment) keeps what it shows and asks again at its next
+        turn, rather than the whole page giving way to an error nobody asked to see. What a
+        person sent (a form, a click) gets the whole error page (templates/base.html)."""
+        background = request.method == "GET" and request.headers.get(BACKGROUND)
+        if response.status_code >= 500 and background and is_htmx():
+            return app.response_class(status=204)
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf(exc):

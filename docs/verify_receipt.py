@@ -28,10 +28,11 @@ Exit status 0: the receipt verifies; 1: it does not (the reason is printed).
 
 It also checks the evidence file of a witnessing alert ("jiaoguan-fork-evidence/v1", downloaded
 from the alert on the audit or peers page): every checkpoint in it must be signed with the
-log's key (--key, as above), and two of one size with different roots prove that the log
-showed two histories. Exit status 0: the fork is proven; 1: a checkpoint is not the log's;
-2: the checkpoints are the log's, but of different sizes (the log alone can prove them one
-history or not: ask it for the consistency proof).
+log's key (--key, needed here: the keys inside the file prove nothing of whose they are), and
+two of one size with different roots prove that the log showed two histories. Exit status 0:
+the fork is proven; 1: a checkpoint is not the log's; 2: nothing proven offline (no --key, or
+checkpoints of different sizes, which the log alone can prove one history or not: ask it for
+the consistency proof).
 """
 
 import argparse
@@ -311,15 +312,19 @@ def check_evidence(evidence: dict, vkeys: list) -> tuple[bool, str]:
 
 def main_evidence(evidence: dict, vkeys: list | None) -> int:
     """Check an alert's evidence; exit status 0 when it proves a fork, 1 when a checkpoint is
-    not the log's, 2 when the checkpoints are the log's but prove nothing offline."""
+    not the log's, 2 when the checkpoints are the log's but prove nothing offline. Only a key
+    the reader got elsewhere (--key) proves anything: anyone can make a key, name it after a
+    city's log and sign two roots with it, so the keys inside the file never give status 0."""
     try:
         proven, shown = check_evidence(evidence, vkeys or evidence["verifier_keys"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         print(f"NOT VERIFIED: {exc}")
         return 1
-    print(f"FORK PROVEN: {shown}" if proven else f"SIGNED, NOT PROVEN OFFLINE: {shown}")
     if not vkeys:
-        print("(checked with the keys inside the file: pass --key to check whose log it is)")
+        print(f"NOT PROVEN: signed only by the keys inside the file: {shown}")
+        print("Pass --key with the log's verifier key as its city publishes it.")
+        return 2
+    print(f"FORK PROVEN: {shown}" if proven else f"SIGNED, NOT PROVEN OFFLINE: {shown}")
     return 0 if proven else 2
 
 

@@ -1,5 +1,6 @@
 """The application factory, configuration, security headers and error pages."""
 
+import json
 import os
 import time
 
@@ -226,6 +227,32 @@ def test_database_gone_gives_a_logged_in_user_the_translated_503(app, make, clie
         assert response.status_code == 503, path
         assert "服务暂时不可用" in response.get_data(as_text=True)
         assert response.headers["Retry-After"] == "30"
+
+
+def test_a_refreshing_panel_keeps_what_it_shows_when_the_server_is_in_trouble(
+    app, make, client, monkeypatch
+):
+    """The code panel's own refresh (an htmx GET marked as a background refresh) meets a 503:
+    it is answered 204, so the panel stays and asks again at its next turn; a person's own
+    htmx request (no mark) gets the whole error page, which htmx puts in the page's place."""
+    import peewee
+
+    from models import db
+
+    el = make.elicence()
+    make.login(client, el.holder)
+    panel = page(client.get("/licence/code")).find(id="code-panel")
+    assert "every" in panel["data-hx-trigger"]  # it asks again even when a refresh failed
+    headers = {"HX-Request": "true", **json.loads(panel["data-hx-headers"])}
+
+    def refused(*args, **kwargs):
+        raise peewee.OperationalError("connection refused")
+
+    monkeypatch.setattr(db.obj, "connect", refused)
+    kept = client.get("/licence/code", headers=headers)
+    assert kept.status_code == 204 and kept.data == b""
+    asked = client.get("/licence/code", headers={"HX-Request": "true"})
+    assert asked.status_code == 503 and "<html" in asked.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

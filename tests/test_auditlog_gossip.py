@@ -361,6 +361,10 @@ def test_a_same_size_fork_keeps_its_proof_for_other_cities(network, tmp_path):
     checked = check_evidence(evidence, tmp_path, key)
     assert checked.returncode == 0 and "FORK PROVEN" in checked.stdout, checked.stdout
     assert f"held by {P_URL}" in checked.stdout
+    # Without a key got elsewhere, nothing is proven: anyone can sign two roots with a key of
+    # their own named after the log and put it in the file.
+    unpinned = check_evidence(evidence, tmp_path)
+    assert unpinned.returncode == 2 and "NOT PROVEN" in unpinned.stdout
     # A note altered after the log signed it is no longer the log's.
     altered = evidence.replace(base64.b64encode(fork.root(20)).decode(), "A" * 43 + "=")
     assert altered != evidence

@@ -167,7 +167,7 @@ def test_code_page_shows_qr_code_and_refreshes(client, make, login, app):
     assert panel.select_one(".code-qr svg") is not None
     # The holder reads out two parts: the page says which is which, as the key is drawn.
     assert len(el.typing_key) == 8 and "识别码（前 8 位，灰色）" in soup.get_text()
-    assert re.fullmatch(r"load delay:\d+s", panel["data-hx-trigger"])
+    assert re.fullmatch(r"load delay:\d+s, every 30s", panel["data-hx-trigger"])
     refresh = soup.find("noscript").find("meta")
     assert refresh["http-equiv"] == "refresh" and 1 <= int(refresh["content"]) <= 30
     fragment = client.get("/licence/code", headers={"HX-Request": "true"})

@@ -271,6 +271,7 @@ def test_malformed_transfer_bodies_at_the_origin(net, type_, body):
         ("transfer.archive", {"case_id": 1, "archive": 5, "sha256": None}),
         ("transfer.archive_refused", {"case_id": 1}),
         ("transfer.origin_stopped", {"case_id": 1, "reasons": "all of them"}),
+        ("transfer.seller_declined", {"case_id": 1, "reasons": [], "withdraw": "yes"}),
     ],
 )
 def test_malformed_transfer_bodies_at_the_destination(net, awaiting_archive, type_, body):

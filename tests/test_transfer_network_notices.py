@@ -25,7 +25,7 @@ from .transfer_network import (
 )
 
 # The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
-SALES = 7
+SALES = 8
 
 
 def seller_notices(qingdao, t) -> list[str]:
@@ -166,6 +166,36 @@ def test_a_seller_who_confirmed_withdraws_and_both_cities_close_the_case(net):
             (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.withdrawn")
         )
         assert "济南" in render(withdrawn).what
+
+
+def test_a_withdrawal_that_overtakes_the_confirmation_still_closes_both_sides(net):
+    """The outbox keeps no order between a peer's messages: the seller's confirmation, held
+    back by a failed attempt, reaches Jinan after the withdrawal. Jinan cancels the case all
+    the same and sends the cancellation back (the withdrawal says it is one), so Qingdao's
+    record closes; the late confirmation changes nothing."""
+    from core.network.envelope import peek, sign
+
+    from .deployments import post_envelope
+    from .test_transfer_network import envelope
+
+    qingdao, jinan, sales = net
+    t = sales[7]
+    open_case(jinan, t, "INV-TELL-8", buyer_confirms=False)
+    t.out_id = wait_for(lambda: outgoing(qingdao, t), what="the opening at Qingdao").id
+
+    def from_qingdao(type_, body) -> dict:
+        payload = envelope(qingdao, jinan, type_, body)
+        status, text = post_envelope(jinan, sign(payload, qingdao.keys()[-1]))
+        assert status == 200
+        return peek(text)[1]["body"]
+
+    withdrawal = {"case_id": t.case_id, "reasons": [], "withdraw": True}
+    assert from_qingdao("transfer.seller_declined", withdrawal) == {"accepted": True}
+    assert case_state(jinan, t) == "cancelled"
+    wait_for(lambda: not outgoing(qingdao, t).is_open, what="the cancellation sent back")
+    wait_for(has_notice(qingdao, t, "withdrawn"), what="the seller told")
+    late = from_qingdao("transfer.seller_confirmed", {"case_id": t.case_id, "reasons": []})
+    assert late["accepted"] is False and case_state(jinan, t) == "cancelled"
 
 
 def jinan_events(jinan, t) -> list[str]:

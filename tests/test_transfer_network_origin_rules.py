@@ -255,7 +255,8 @@ def test_a_seller_who_confirmed_may_withdraw_until_the_buyer_confirms(
     seller_client.post(withdraw, data={"confirmed": "yes"})  # a second tap sends nothing more
     with conn():
         assert sent.count() == 1
-    assert deliver(app, client, key, "transfer.event", event("declined", party="seller")) == 200
+    declined = event("declined", party="seller", withdrawn=True)  # as the buyer's city sends it
+    assert deliver(app, client, key, "transfer.event", declined) == 200
     assert record(conn).state == OUT_CLOSED
     with conn():
         told = Notice.select().where(Notice.user == seller.id).order_by(Notice.id)

@@ -191,7 +191,10 @@ def test_plate_lookup_gives_the_same_verdict_as_the_qr(client, make, login, cloc
     for made_up in ("99999", "x"):  # a zone not on the list is said so, not taken for any zone
         refused = client.get(f"/verify/truck?plate={truck.plate}&zone={made_up}")
         assert refused.status_code == 400
-        assert "从列表中选择区域" in page(refused, 400).find(id="plate-error").get_text()
+        shown = page(refused, 400)
+        assert "从列表中选择区域" in shown.find(id="zone-error").get_text()
+        assert shown.find(id="zone")["aria-describedby"] == "zone-error"
+        assert not shown.find(id="plate").get("aria-invalid")
     # Asked in any zone, the answer says the pass covers its own zones, and asks again in one.
     clock("2026-11-30 08:30")  # in the pass's hours: valid, but only in its own zones
     anywhere = page(client.get(f"/verify/truck?plate={truck.plate}"))

@@ -38,6 +38,16 @@ WITHDRAW = Question(
     ),
     _l("Yes, withdraw from the sale"),
 )
+# The same act by a seller at the origin of a case opened in another city's deployment: the
+# buyer's city decides, and a buyer who confirmed there first keeps the sale going.
+WITHDRAW_AWAY = Question(
+    _l("Withdraw from the sale?"),
+    _l(
+        "You confirmed the sale. Withdrawing asks the buyer's city to cancel case %(no)s for "
+        "good; if the buyer confirmed there first, the sale goes on and you are told so."
+    ),
+    _l("Yes, withdraw from the sale"),
+)
 STOP = Question(
     _l("Stop the case?"),
     _l("Stopping closes case %(no)s for good: the vehicle cannot be inspected again in this case."),

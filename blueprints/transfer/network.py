@@ -11,9 +11,9 @@ peer's city (its plate prefix is one the peer publishes), the destination:
    record its seller and vehicle clerks see (closed from the start, when the opening's own
    checks stopped the case: the message says so, and the seller is told of the stop, never
    asked to confirm);
-2. hears the seller's confirmation (or refusal) from the origin, where the seller is
-   registered (`transfer.seller_confirmed`, `transfer.seller_declined`), and runs the same
-   `service.confirm`/`decline`;
+2. hears the seller's confirmation (or refusal, or withdrawal after confirming: `withdraw` in
+   the refusal) from the origin, where the seller is registered (`transfer.seller_confirmed`,
+   `transfer.seller_declined`), and runs the same `service.confirm`/`decline`;
 3. inspects the vehicle itself (`office_service.inspect`); the archive request travels as the
    relayed `archive_requested` event (`transfer.archive_request`);
 4. receives the archive sent by the origin's clerk (`transfer.archive`: the existing archive
@@ -25,7 +25,8 @@ peer's city (its plate prefix is one the peer publishes), the destination:
 
 Every message leaves through the outbox in the transaction of the state change that causes it.
 Every event of the case's timeline at the destination is relayed to the origin's record
-(`transfer.event`), except the ones the origin itself caused, so buyer and seller each see one
+(`transfer.event`), except the ones the origin itself caused (but for a withdrawal's
+cancellation: the origin only asked for it), so buyer and seller each see one
 timeline of the whole case, each event naming its city. A message that arrives before the one
 it depends on is refused `not_yet` and delivered again later.
 
@@ -154,9 +155,17 @@ def handle_seller_confirmed(body: dict, peer: Peer) -> dict:
 
 @register("transfer.seller_declined")
 def handle_seller_declined(body: dict, peer: Peer) -> dict:
-    """Destination: the seller declined at the origin; the case is cancelled here."""
+    """Destination: the seller declined at the origin; the case is cancelled here. With
+    `withdraw`, the seller had confirmed there and takes it back: the origin only asked, so
+    the cancellation is sent back to it (links.relay), even when the seller's confirmation has
+    not reached us yet (the outbox does not keep a peer's messages in order)."""
+    withdraw = body.get("withdraw", False)
+    if set(body) - {"case_id", "reasons", "withdraw"} or not isinstance(withdraw, bool):
+        raise BadBody("unknown fields, or a withdraw that is not true or false")
     case, _ = _linked_case(body, peer)
-    return _as_origin(lambda: decline(case.id, "seller", None, office=case.origin_office))
+    return _as_origin(
+        lambda: decline(case.id, "seller", None, office=case.origin_office, withdrawn=withdraw)
+    )
 
 
 @register("transfer.origin_stopped")

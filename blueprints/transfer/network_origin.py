@@ -358,7 +358,7 @@ def _event_reasons(detail: dict) -> list[dict]:
     return [r for r in reasons[:10] if isinstance(r, dict) and isinstance(r.get("code"), str)]
 
 
-def _buyer_confirmed(out: OutgoingTransfer) -> bool:
+def buyer_confirmed(out: OutgoingTransfer) -> bool:
     """Whether the buyer's confirmation, relayed from the destination, is on our timeline."""
     return any(
         e.kind == "confirmed" and e.detail_dict.get("party") == "buyer" for e in out.events()
@@ -435,7 +435,7 @@ def seller_confirm(out_id: int, actor) -> OutgoingTransfer:
         _set_out(out, seller_confirmed_at=utcnow())
         entry = audit("transfer.confirm", out, actor=actor, detail={"party": "seller"})
         _out_event(out, "confirmed", actor=actor, entry=entry, party="seller")
-        if _buyer_confirmed(out):
+        if buyer_confirmed(out):
             tell_seller_at_origin(out, "sale_confirmed")
         outbox.enqueue(
             out.peer_url,
@@ -471,15 +471,14 @@ def seller_withdraw(out_id: int, actor) -> OutgoingTransfer:
         if (
             out.seller_id != actor.id
             or out.seller_confirmed_at is None
-            or _buyer_confirmed(out)
+            or buyer_confirmed(out)
             or withdrawal_asked(out)
         ):
             raise StepError(_l("This step has already been taken, or is not possible now."))
         entry = audit("transfer.withdraw_asked", out, actor=actor, detail={"party": "seller"})
         _out_event(out, "withdraw_asked", actor=actor, entry=entry, party="seller")
-        outbox.enqueue(
-            out.peer_url, "transfer.seller_declined", {"case_id": out.remote_case_id, "reasons": []}
-        )
+        body = {"case_id": out.remote_case_id, "reasons": [], "withdraw": True}
+        outbox.enqueue(out.peer_url, "transfer.seller_declined", body)
         return out
 
 

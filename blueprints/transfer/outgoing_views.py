@@ -21,7 +21,7 @@ from .asking import (
     DECLINE,
     REFUSE_ARCHIVE,
     SEND_ARCHIVE_AWAY,
-    WITHDRAW,
+    WITHDRAW_AWAY,
     Question,
     ask_first,
     ask_to_confirm_sale,
@@ -106,7 +106,7 @@ def outgoing_case(out_id: int):
         # Each step our log records, for its receipt link (timeline_receipts).
         entry_ids=timeline_receipts.entry_ids(events),
         refuse_form=RefuseArchiveForm(),
-        withdrawal_asked=any(e.kind == "withdraw_asked" for e in events),
+        withdrawal_asked=network_origin.withdrawal_asked(out),
     )
 
 
@@ -154,6 +154,8 @@ def outgoing_confirm(out_id: int):
             plate=display_plate(Vehicle.get_by_id(out.vehicle_id).plate),
             price=fmt_price(out.price),
             other=out.buyer_name,
+            # Final once the buyer has confirmed: until then the seller may still withdraw.
+            final=network_origin.buyer_confirmed(out),
         )
         if asked:
             detail = {"as": sorted(roles), "outgoing": True, "asked": "confirm"}
@@ -197,7 +199,7 @@ def outgoing_withdraw(out_id: int):
             "Your withdrawal is sent to the buyer's city, which cancels the case unless the "
             "buyer confirmed first."
         ),
-        WITHDRAW,
+        WITHDRAW_AWAY,
     )
 
 

@@ -387,18 +387,19 @@ def give_residence_permit(case_id: int, actor, number: str) -> TransferCase:
     return run_step(step)
 
 
-def decline(case_id: int, party: str, actor, office=None) -> TransferCase:
+def decline(case_id: int, party: str, actor, office=None, withdrawn: bool = False) -> TransferCase:
     """The seller or buyer declines the sale before it is confirmed: the case is cancelled.
 
-    `office` is the origin office when the seller declined at the origin's deployment."""
+    `office` is the origin office when the seller declined at the origin's deployment;
+    `withdrawn` when they had confirmed there (their confirmation may not have reached us)."""
 
     def step():
         case = locked_case(case_id, AWAITING_CONFIRMATION)
         # A party who had confirmed withdraws (the timeline says so; at the origin, the seller
         # only asked for it, and learns from this event that it took effect: links.relay).
-        withdrawn = getattr(case, f"{party}_confirmed_at") is not None
+        withdrawn_now = withdrawn or getattr(case, f"{party}_confirmed_at") is not None
         entry = _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
-        detail = {"party": party, **({"withdrawn": True} if withdrawn else {})}
+        detail = {"party": party, **({"withdrawn": True} if withdrawn_now else {})}
         event(case, "declined", office=office, actor=actor, entry=entry, **detail)
         tell(case, "transfer.declined", "buyer" if party == "seller" else "seller", party=party)
         return case

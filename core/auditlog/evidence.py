@@ -1,5 +1,5 @@
 """Evidence of a forked log: the signed notes a witnessing alert rests on, in a file that anyone
-with the log's verifier key can check (docs/verify_evidence.py, Python's standard library only).
+with the log's verifier key can check (docs/verify_receipt.py, Python's standard library only).
 
 An alert alone asks the other cities to take our word. The notes do not: two checkpoints of one
 size with different roots, both signed with the log's key, prove that the log signed two
