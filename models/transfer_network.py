@@ -96,18 +96,24 @@ class OutgoingTransfer(BaseModel):
         relayed timeline `events` (oldest first) says the case has come."""
         if self.state != OUT_OPEN:
             return self.state
-        confirmed, inspection = set(), None
+        confirmed, inspection, taken = set(), None, False
         for event in events:
             if event.kind == "confirmed":
                 confirmed.add(event.detail_dict.get("party"))
+            elif event.kind == "to_inspection":
+                taken = True
             elif event.kind == "inspected":
                 inspection = "inspected" if event.detail_dict.get("passed") else "inspection_failed"
             elif event.kind == "reinspection":
                 inspection = None
         if inspection:
             return inspection
-        if confirmed >= {"seller", "buyer"}:
+        if taken:
             return "awaiting_inspection"
+        if confirmed >= {"seller", "buyer"}:
+            # Both confirmed as far as we know, but the buyer's city has not taken the
+            # seller's confirmation yet (a withdrawal of the buyer may be on its way).
+            return "confirmation_sent"
         return {"seller": "awaiting_buyer", "buyer": "awaiting_seller"}.get(
             next(iter(confirmed), ""), OUT_OPEN
         )

@@ -155,6 +155,7 @@ EXPECTED_ROUTES = {
     "GET /transfer/outgoing/<int:out_id>/receipt/<int:entry_id>.json",
     "POST /transfer/outgoing/<int:out_id>/confirm",
     "POST /transfer/outgoing/<int:out_id>/decline",
+    "POST /transfer/outgoing/<int:out_id>/withdraw",
     "POST /transfer/outgoing/<int:out_id>/archive/send",
     "POST /transfer/outgoing/<int:out_id>/archive/refuse",
     "POST /transfer/cases/<int:case_id>/inspect",

@@ -187,6 +187,7 @@ def test_whole_path_moves_owner_plate_and_office(app, make, conn):
             "opened",
             "confirmed",
             "confirmed",
+            "to_inspection",
             "inspected",
             "archive_requested",
             "archive_sent",

@@ -273,8 +273,12 @@ def test_a_withdrawal_the_buyer_confirmed_before_keeps_the_sale_going(
     page_url = f"/transfer/outgoing/{out.id}"
     seller_client.post(f"{page_url}/confirm", data={"confirmed": "yes"})
     seller_client.post(f"{page_url}/withdraw", data={"confirmed": "yes"})
-    # The buyer had confirmed in Jinan before the withdrawal got there: the sale goes on.
+    # The buyer confirmed in Jinan: the withdrawal may still get there first, so nothing is
+    # said yet...
     assert deliver(app, client, key, "transfer.event", event("confirmed", party="buyer")) == 200
+    assert 'id="withdraw-sent"' in seller_client.get(page_url).get_data(as_text=True)
+    # ...until Jinan took both confirmations: the withdrawal came too late, the sale goes on.
+    assert deliver(app, client, key, "transfer.event", event("to_inspection")) == 200
     assert record(conn).state == OUT_OPEN
     shown = seller_client.get(page_url).get_data(as_text=True)
     assert 'id="withdraw-late"' in shown and "济南市车管所" in shown
@@ -300,3 +304,18 @@ def test_no_withdrawal_once_the_buyer_confirmed(app, make, conn, client, sale):
             .where(OutboxMessage.type == "transfer.seller_declined")
             .exists()
         )
+    # Both confirmed as far as Qingdao knows, but the seller is not told to hand the car over
+    # until Jinan took their confirmation (the buyer may have withdrawn meanwhile).
+    assert "您的确认正在送往买方所在城市" in seller_client.get(page_url).get_data(as_text=True)
+
+    def told(kind):
+        with conn():
+            return (
+                Notice.select()
+                .where((Notice.user == seller.id) & (Notice.kind == "transfer.outgoing." + kind))
+                .exists()
+            )
+
+    assert not told("sale_confirmed")
+    assert deliver(app, client, key, "transfer.event", event("to_inspection")) == 200
+    assert told("sale_confirmed")

@@ -129,6 +129,10 @@ def test_the_record_follows_the_case_in_the_buyers_city(app, make, conn, outgoin
     relayed("confirmed", party="buyer")
     assert shown()[0] == "Awaiting the seller's confirmation"
     seller_client.post(f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"})
+    # Confirmed by both only once Jinan took the seller's confirmation (the buyer may have
+    # withdrawn meanwhile).
+    assert shown()[0] == "Your confirmation is on its way to the buyer's city"
+    relayed("to_inspection")
     state, mine = shown()
     assert state.startswith("Confirmed by both") and state in mine
     # The sale is the seller's and the buyer's until the archive is asked for: the origin's
@@ -156,6 +160,7 @@ def test_the_records_progress_follows_the_times_of_the_steps_not_their_arrival(c
         for kind, detail, at in (
             ("confirmed", {"party": "buyer"}, second),
             ("confirmed", {"party": "seller"}, second),
+            ("to_inspection", {}, second),
             ("reinspection", {}, second.replace(microsecond=700_000)),
             ("inspected", {"passed": False}, second.replace(microsecond=300_000)),
         ):

@@ -172,7 +172,7 @@ def test_the_whole_path_through_the_pages(make, conn, as_user):
     assert seller.get(f"/transfer/vehicles/{vehicle.id}").status_code == 404
     # The timeline shows every step with time and office.
     items = page(buyer.get(f"/transfer/cases/{case_id}")).select(".timeline > li")
-    assert len(items) == 9 and all(li.find("time") and li.select_one(".where") for li in items)
+    assert len(items) == 10 and all(li.find("time") and li.select_one(".where") for li in items)
 
 
 def test_outsiders_get_404_everywhere(app, make, as_user, conn):

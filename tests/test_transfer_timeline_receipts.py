@@ -15,6 +15,7 @@ from models.transfer import AWAITING_ARCHIVE, REGISTERED
 STEP_ACTIONS = {
     "opened": "transfer.open",
     "confirmed": "transfer.confirm",
+    "to_inspection": "transfer.confirmed",
     "inspected": "transfer.inspect",
     "archive_requested": "transfer.inspected",
     "archive_sent": "transfer.archive_sent",

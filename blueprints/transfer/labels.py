@@ -155,6 +155,7 @@ OUTGOING_LABELS = {
     # While open, how far the case has come in the buyer's city (OutgoingTransfer.progress).
     "awaiting_buyer": _l("Awaiting the buyer's confirmation"),
     "awaiting_seller": _l("Awaiting the seller's confirmation"),
+    "confirmation_sent": _l("Your confirmation is on its way to the buyer's city"),
     "awaiting_inspection": _l("Confirmed by both: the vehicle is inspected in the buyer's city"),
     "inspection_failed": _l("Failed inspection in the buyer's city: awaiting a new one"),
     "inspected": _l("Inspected in the buyer's city: awaiting the archive request"),
@@ -289,6 +290,8 @@ def event_text(event) -> str:
         if d.get("party") == "seller":
             return _("The seller confirmed the sale.")
         return _("The buyer confirmed the sale.")
+    if kind == "to_inspection":
+        return _("Confirmed by both: the vehicle is to be inspected.")
     if kind == "withdraw_asked":
         return _(
             "The seller withdrew from the sale; the buyer's city cancels the case unless "

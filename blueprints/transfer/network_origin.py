@@ -309,11 +309,12 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         _close_out(out)
         entry = audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
         _tell_closed(out, kind, detail)
-    elif kind == "confirmed" and detail.get("party") == "buyer" and out.is_open:
-        if withdrawal_asked(out):  # the buyer got there first: the sale goes on
-            tell_seller_at_origin(out, "withdraw_too_late")
-        elif out.seller_confirmed_at is not None:
-            tell_seller_at_origin(out, "sale_confirmed")
+    elif kind == "to_inspection" and out.is_open:
+        # Both confirmations were taken in the buyer's city; a withdrawal asked meanwhile
+        # arrived too late there, and the sale goes on.
+        tell_seller_at_origin(
+            out, "withdraw_too_late" if withdrawal_asked(out) else "sale_confirmed"
+        )
     elif kind == "inspected" and detail.get("passed") is False and out.is_open:
         tell_seller_at_origin(
             out,
@@ -435,8 +436,8 @@ def seller_confirm(out_id: int, actor) -> OutgoingTransfer:
         _set_out(out, seller_confirmed_at=utcnow())
         entry = audit("transfer.confirm", out, actor=actor, detail={"party": "seller"})
         _out_event(out, "confirmed", actor=actor, entry=entry, party="seller")
-        if buyer_confirmed(out):
-            tell_seller_at_origin(out, "sale_confirmed")
+        # The sale is confirmed by both only once the buyer's city takes this confirmation (its
+        # "to_inspection" comes back): the buyer may have withdrawn meanwhile.
         outbox.enqueue(
             out.peer_url,
             "transfer.seller_confirmed",

@@ -358,7 +358,11 @@ def _to_inspection_when_ready(case, actor) -> None:
     both = case.seller_confirmed_at and case.buyer_confirmed_at
     ready = both and not stopped_by_checks(case, actor=actor, office=None)
     if ready and not waits_for_permit(case):
-        move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
+        entry = move(case, AWAITING_INSPECTION, "transfer.confirmed", actor=actor)
+        # On the timeline, and so at the origin of a case opened over the network: the seller
+        # there learns that both confirmations were taken here (never from its own view of
+        # them, which a withdrawal still on its way could make wrong).
+        event(case, "to_inspection", actor=actor, entry=entry)
         tell(case, "transfer.bring_for_inspection", "buyer")
         tell(case, "transfer.sale_confirmed", "seller")
 

@@ -135,7 +135,7 @@ def test_whole_transfer_path_in_the_browser(browser, live_app, base_url):
     buyer.goto(case_url)
     assert chosen in buyer.locator("#buyer-confirmation").inner_text()
     timeline = buyer.locator(".timeline > li")
-    assert timeline.count() == 9
+    assert timeline.count() == 10
     assert "济南车管所" in buyer.locator(".timeline").inner_text()
     buyer.goto(f"{base_url}/transfer/")
     assert chosen in buyer.locator("table").first.inner_text()
