@@ -61,7 +61,9 @@ class Throttle(BaseModel):
             if row is None:
                 cls.insert(key=key, failures=0, window_start=now).on_conflict_ignore().execute()
                 row = for_update(cls.select().where(cls.key == key)).first()
-            if row.window_start <= now - dt.timedelta(seconds=window):
+            if row.failures == 0 or row.window_start <= now - dt.timedelta(seconds=window):
+                # A window begins at its first failure (a row made earlier by ensure(), as every
+                # check of a licence does, would date the failures from a right code).
                 row.failures, row.window_start, row.locked_until = 0, now, None
             row.failures += 1
             if row.failures >= limit:
@@ -86,7 +88,7 @@ class Throttle(BaseModel):
             if row is None:
                 cls.insert(key=key, failures=0, window_start=now).on_conflict_ignore().execute()
                 row = for_update(cls.select().where(cls.key == key)).first()
-            if row.window_start <= now - dt.timedelta(seconds=window):
+            if row.failures == 0 or row.window_start <= now - dt.timedelta(seconds=window):
                 row.failures, row.window_start, row.locked_until = 0, now, None
             row.failures += 1
             seconds = delay(row.failures)

@@ -410,3 +410,23 @@ def test_the_owner_is_told_once_when_wrong_passwords_close_the_account(app, make
     make.login(owner, user)
     soup = page(owner.get("/notices/"))
     assert "均未登录成功" in soup.get_text()
+
+
+def test_a_window_of_failures_begins_at_its_first_failure(conn):
+    """A licence's counter row is made by every typed check, right ones too (ensure, so that
+    it can be locked): the holder's warning "wrong codes since HH:MM" must date from the first
+    wrong code, not from an inspector's right check minutes before."""
+    import datetime as dt
+
+    from models import utcnow
+
+    with conn():
+        Throttle.ensure("licence:x")
+        earlier = utcnow() - dt.timedelta(minutes=2)
+        Throttle.update(window_start=earlier).where(Throttle.key == "licence:x").execute()
+        Throttle.register_failure("licence:x", limit=10, window=600)
+        _, failures, since = Throttle.standing("licence:x", 600)
+        assert failures == 1 and since > earlier + dt.timedelta(minutes=1)
+        # The second failure counts in the same window.
+        Throttle.register_failure("licence:x", limit=10, window=600)
+        assert Throttle.standing("licence:x", 600)[1:] == (2, since)
