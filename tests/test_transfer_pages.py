@@ -817,3 +817,35 @@ def test_a_partys_step_is_placed_online_in_the_timeline(make, as_user, conn):
     soup = page(as_user(w.buyer).get(f"/transfer/cases/{case.id}"))
     places = [li.select_one(".where").get_text(strip=True) for li in soup.select(".timeline li")]
     assert places.count("网上 · 济南") == 2 and not any("济南车管所" in p for p in places)
+
+
+def test_a_step_of_a_case_whose_origin_is_paused_here_says_so(app, make, conn):
+    """The origin's checks are stale and exchange with its city is paused here: the step is
+    refused with the pause in words, not "try again in a few minutes", which would not help."""
+    import datetime as dt
+    import json
+
+    from blueprints.transfer import links
+    from core.steps import StepError
+    from models import PEER_SUSPENDED, Peer, TransferLink, utcnow
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until="awaiting_inspection")
+    with conn():
+        Peer.create(
+            base_url="https://jg.qingdao.example",
+            city="青岛",
+            fingerprint="x",
+            status=PEER_SUSPENDED,
+            document=json.dumps({"offices": []}),
+        )
+        TransferLink.create(
+            case=case.id,
+            peer_url="https://jg.qingdao.example",
+            seller_name=w.seller.real_name,
+            seller_resident_id=w.seller.resident_id,
+            checked_at=utcnow() - dt.timedelta(days=1),
+        )
+    with app.test_request_context(), conn(), pytest.raises(StepError) as refused:
+        links.fresh_checks(case.id)
+    assert "暂停" in str(refused.value.message)

@@ -95,7 +95,11 @@ def test_a_suspended_peers_licence_is_undetermined_never_invalid(client, conn, m
     with conn():
         add_peer("QD")
         Peer.update(status=PEER_SUSPENDED).execute()
-    assert verdict(client.get("/verify/check?key=QD123456&code=123456")) == "undetermined"
+    answer = client.get("/verify/check?key=QD123456&code=123456")
+    assert verdict(answer) == "undetermined"
+    # Said as what it is: a pause here, which waiting a moment does not end.
+    said = page(answer).get_text()
+    assert "已暂停" in said and "稍后再试" not in said
     link = f"{PEER_URL}/v/abcDEF_12/{'A' * 20}"
     assert verdict(client.get("/verify/check", query_string={"key": link})) == "undetermined"
     assert verdict(client.get("/verify/share?code=QD123456&last6=123456")) == "undetermined"

@@ -73,6 +73,17 @@ VERDICT_HINTS = {
     ),
 }
 
+# An "undetermined" verdict in the words of why the issuing city was not asked, when it was not
+# a question of time (RelayedResult.reason): waiting a moment will not help.
+UNDETERMINED_HINTS = {
+    "suspended": _l(
+        "This deployment's exchange with the city that issued this licence is paused, so that "
+        "city cannot be asked: this says nothing against the licence. Check it another way "
+        "(the paper licence, the police system); this deployment's administrator knows when "
+        "the exchange resumes."
+    ),
+}
+
 # A "throttled" verdict in the words of the lock that refused it (the verdict meta stays
 # "throttled"): a locked client address says nothing about the licence, and a paused typed
 # check still leaves the QR.
@@ -219,6 +230,7 @@ def labels() -> dict:
         "VERDICT_LABELS": VERDICT_LABELS,
         "SHARE_VERDICT_LABELS": SHARE_VERDICT_LABELS,
         "VERDICT_HINTS": VERDICT_HINTS,
+        "UNDETERMINED_HINTS": UNDETERMINED_HINTS,
         "LOCK_LABELS": LOCK_LABELS,
         "LOCK_HINTS": LOCK_HINTS,
         "CHECKER_LABELS": CHECKER_LABELS,

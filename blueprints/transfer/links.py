@@ -130,6 +130,9 @@ def fresh_checks(case_id: int) -> None:
         return
     case = TransferCase.get_by_id(case_id)
     vehicle = Vehicle.get_by_id(case.vehicle_id)
+    peer = Peer.get_or_none(Peer.base_url == link.peer_url)
+    if peer is None or not peer.is_active:  # paused here: trying again in a minute will not do
+        raise StepError(SUSPENDED % {"city": case.origin_office.city})
     try:
         answer = _ask_vehicle(link.peer_url, vehicle.vin, vehicle.plate, link.seller_resident_id)
     except AskFailed:
