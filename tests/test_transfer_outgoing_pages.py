@@ -69,7 +69,11 @@ def test_the_seller_finds_the_sale_among_their_transfers_and_on_the_vehicle(app,
 def test_the_seller_confirms_at_the_origin(app, make, conn, outgoing):
     out, seller, _ = outgoing
     client = as_user(app, make, seller)
-    assert "ZY000007" in page(client.get("/transfer/outgoing")).get_text()
+    listed = page(client.get("/transfer/outgoing"))
+    assert "ZY000007" in listed.get_text()
+    # On a phone each sale is a card of labelled facts (every cell names its column).
+    assert "cards" in listed.find("table")["class"]
+    assert all(td.get("data-label") for td in listed.select("tbody td"))
     text = page(client.get(f"/transfer/outgoing/{out.id}")).get_text()
     assert "INV-7" in text and "¥65,000.00" in text  # as the buyer's city writes the price
     response = client.post(f"/transfer/outgoing/{out.id}/confirm", data={"confirmed": "yes"})
