@@ -133,12 +133,13 @@ def test_the_buyer_declining_at_the_destination_reaches_the_seller(net):
     opened(qingdao, jinan, t, "INV-TELL-3")  # the buyer confirmed; the seller has not yet
     with jinan.act():
         service.decline(t.case_id, "buyer", user(t.buyer_id))
-    wait_for(has_notice(qingdao, t, "declined"), what="the refusal")
+    # The buyer had confirmed: a withdrawal, not a refusal, in the seller's words too.
+    wait_for(has_notice(qingdao, t, "withdrew"), what="the withdrawal")
     with qingdao.act():
-        declined = Notice.get(
-            (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.declined")
+        withdrew = Notice.get(
+            (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.withdrew")
         )
-        assert "买方" in render(declined).what
+        assert "买方在确认后退出" in render(withdrew).what
     assert seller_notices(qingdao, t)[0] == "transfer.outgoing.confirm_sale"
 
 
@@ -160,7 +161,7 @@ def test_a_seller_who_confirmed_withdraws_and_both_cities_close_the_case(net):
     assert timeline(qingdao, t)[-2:] == ["withdraw_asked", "declined"]
     with jinan.act():
         told = Notice.select().where(Notice.user == t.buyer_id)
-        assert "transfer.declined" in [n.kind for n in told]
+        assert "transfer.withdrew" in [n.kind for n in told]
     with qingdao.act():
         withdrawn = Notice.get(
             (Notice.user == t.seller_id) & (Notice.kind == "transfer.outgoing.withdrawn")

@@ -6,7 +6,7 @@ import pytest
 
 from blueprints.transfer import office_service, service
 from blueprints.transfer.labels import NEXT_STEPS, next_step
-from models import AuditEvent, Inspection, TransferCase
+from models import AuditEvent, Inspection, Notice, TransferCase, TransferEvent
 from models.transfer import (
     AWAITING_ARCHIVE,
     AWAITING_CONFIRMATION,
@@ -69,6 +69,11 @@ def test_a_party_who_confirmed_may_withdraw_until_the_other_confirms(make, as_us
     assert buyer.post(f"{url}/decline", data={"confirmed": "yes"}).status_code == 303
     with conn():
         assert TransferCase.get_by_id(case.id).state == CANCELLED
+        # The seller is told of a withdrawal, and the timeline says so too.
+        told = Notice.select().where(Notice.user == w.seller.id).order_by(Notice.id.desc())
+        assert told.first().kind == "transfer.withdrew"
+        declined = TransferCase.get_by_id(case.id).events().where(TransferEvent.kind == "declined")
+        assert declined.get().detail_dict == {"party": "buyer", "withdrawn": True}
 
 
 @pytest.mark.parametrize(

@@ -347,7 +347,10 @@ def _tell_closed(out: OutgoingTransfer, kind: str, detail: dict) -> None:
     elif kind == "declined" and detail.get("party") == "seller":
         tell_seller_at_origin(out, "withdrawn")  # their own withdrawal, asked after confirming
     elif kind == "declined":
-        tell_seller_at_origin(out, "declined", party=str(detail.get("party", "buyer")))
+        party = str(detail.get("party", "buyer"))
+        tell_seller_at_origin(
+            out, "withdrew" if detail.get("withdrawn") else "declined", party=party
+        )
 
 
 def _event_reasons(detail: dict) -> list[dict]:

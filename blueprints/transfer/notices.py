@@ -201,6 +201,21 @@ kind(
 )
 
 
+# A party who had confirmed and then withdrew: not a refusal of the sale, as the other party
+# might read "declined".
+kind(
+    "transfer.withdrew",
+    title=_l("The %(party)s withdrew from the sale of %(plate)s"),
+    what=_l(
+        "The %(party)s withdrew from the sale of %(plate)s after confirming it: case %(case_no)s "
+        "is cancelled."
+    ),
+    next_step=_l("Nothing happens to the vehicle. A new sale needs a new case."),
+    prepare=_party,
+    **CASE_PAGE,
+)
+
+
 def case_params(case) -> dict:
     """What every transfer notice names: the case, the vehicle, the offices."""
     vehicle = Vehicle.get_by_id(case.vehicle_id)
@@ -271,6 +286,7 @@ for _name in (
     "sold",
     "stopped",
     "declined",
+    "withdrew",
 ):
     _at_origin(_name)
 # A seller who confirmed here and then withdrew (network_origin.seller_withdraw): the buyer's

@@ -405,7 +405,10 @@ def decline(case_id: int, party: str, actor, office=None, withdrawn: bool = Fals
         entry = _close(case, CANCELLED, "transfer.declined", actor=actor, party=party)
         detail = {"party": party, **({"withdrawn": True} if withdrawn_now else {})}
         event(case, "declined", office=office, actor=actor, entry=entry, **detail)
-        tell(case, "transfer.declined", "buyer" if party == "seller" else "seller", party=party)
+        other = "buyer" if party == "seller" else "seller"
+        tell(
+            case, "transfer.withdrew" if withdrawn_now else "transfer.declined", other, party=party
+        )
         return case
 
     return run_step(step)
