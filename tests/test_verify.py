@@ -61,6 +61,9 @@ def test_valid_then_used_then_expired_then_invalid(client, make):
     text = soup.get_text()
     assert el.record.name in text and "驾驶证有效" in text
     assert soup.find("img", src=re.compile(r"^/v/photo/")) is None  # no photo on this record
+    # A phone with nobody logged in (an inspector of another city whose camera opened the QR
+    # here) is told where the full number and the points are: in its own city's verifier.
+    assert "外地民警" in soup.select_one("#zh .police-elsewhere").get_text()
     assert verdict(client.get(qr_url(el, code))) == "used-code"
     assert verdict(client.get(qr_url(el, qr_code_at(el, 2)))) == "expired-code"
     altered = code[:-1] + ("0" if code[-1] != "0" else "1")
@@ -230,6 +233,7 @@ def test_inspector_sees_full_number_and_points(client, make, login):
     response = client.get(qr_url(el, qr_code_at(el)))
     soup = page(response, allow_ids=(el.record.licence_no,))
     assert el.record.licence_no in soup.get_text() and "3 / 12" in soup.get_text()
+    assert not soup.select(".police-elsewhere")
 
 
 def test_every_check_is_logged_for_the_holder_and_audited(client, make, conn):
