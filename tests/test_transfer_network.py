@@ -63,6 +63,23 @@ def test_a_transfer_across_two_deployments(net):
         car = Vehicle.get_by_id(case.vehicle_id)
         assert (car.plate, car.status, car.owner_id) == (case.new_plate, "normal", case.buyer_id)
         buyer_timeline = [(e.kind, e.office.city if e.office_id else None) for e in case.events()]
+        # The archive brought the car's history from Qingdao: its first registration there
+        # comes first, then what Jinan added.
+        jinan_history = [(r.kind, r.office.city, r.at) for r in car.history()]
+    with qingdao.act():
+        # What the archive held: Qingdao's history before its transfer_out (written on Jinan's
+        # registration notice, after the archive went).
+        history = Vehicle.get_by_id(t.car.id).history()
+        sent = [(r.kind, r.at.replace(microsecond=0)) for r in history if r.kind != "transfer_out"]
+    assert [(k, at) for k, _, at in jinan_history][: len(sent)] == sent
+    assert jinan_history[0][:2] == ("initial_registration", "青岛")
+    assert [k for k, *_ in jinan_history][len(sent) :] == [
+        "document",
+        "document",
+        "transfer_registration",
+    ]
+    with jinan.act():
+        case = TransferCase.get_by_id(t.case_id)
     # The buyer's timeline names the city of each step, Qingdao's included.
     assert ("confirmed", "青岛") in buyer_timeline  # the seller, at Qingdao
     assert ("archive_sent", "青岛") in buyer_timeline

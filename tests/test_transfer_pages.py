@@ -849,3 +849,47 @@ def test_a_step_of_a_case_whose_origin_is_paused_here_says_so(app, make, conn):
     with app.test_request_context(), conn(), pytest.raises(StepError) as refused:
         links.fresh_checks(case.id)
     assert "暂停" in str(refused.value.message)
+
+
+def test_a_received_archives_history_joins_our_copy_once(app, make, conn):
+    """Across deployments the archive moves the car's history to the buyer's city: each entry
+    is added to our copy, under its office when we know it (else the sending office, the
+    code in the note), and an archive received again (a later sale) adds nothing twice."""
+    from blueprints.transfer.network import import_history
+    from models import VehicleRecord
+
+    origin = make.office(code="370200", city="青岛", plate_prefix="鲁B")
+    car = make.vehicle(origin, make.citizen())
+    document = {
+        "history": [
+            {
+                "at": "2018-03-01T02:00:00Z",
+                "kind": "initial_registration",
+                "office": "370200",
+                "plate": "鲁B12345",
+                "owner_name": "甲",
+                "owner_resident_id": "370202198001011234",
+                "certificate_no": "370200000007",
+                "note": "",
+            },
+            {
+                "at": "2020-05-01T02:00:00Z",
+                "kind": "transfer_registration",
+                "office": "370600",  # a third city's office, unknown here
+                "plate": "鲁F12345",
+                "owner_name": "乙",
+                "owner_resident_id": "370602198001011234",
+                "certificate_no": "370600000008",
+                "note": "ZY000001",
+            },
+        ]
+    }
+    with app.app_context(), conn():
+        assert import_history(car, document, origin) == 2
+        assert import_history(car, document, origin) == 0
+        imported = VehicleRecord.owner_name.in_(["甲", "乙"])
+        rows = list(VehicleRecord.select().where((VehicleRecord.vehicle == car.id) & imported))
+    assert [(r.kind, r.office_id, r.note) for r in rows] == [
+        ("initial_registration", origin.id, ""),
+        ("transfer_registration", origin.id, "ZY000001（370600）"),
+    ]

@@ -50,15 +50,19 @@ origin's messages and what both sides use to read a message's body; network_orig
 origin's handlers and its own steps (above them).
 """
 
+import datetime as dt
+
 from core.network.envelope import EnvelopeError, canonical, verify
 from core.network.inbox import BadBody, register
 from core.steps import StepError
 from models import (
     ArchiveTransfer,
+    Office,
     Peer,
     TransferCase,
     TransferLink,
     Vehicle,
+    VehicleRecord,
     utcnow,
 )
 from models.transfer import (
@@ -211,6 +215,46 @@ def open_archive(body: dict, peer: Peer, vin: str) -> tuple[str, str]:
     return text, sha
 
 
+def import_history(vehicle: Vehicle, document: dict, origin: Office) -> int:
+    """The history a received archive carries, added to our copy of the vehicle (a copy made
+    when the case opened has none: the archive is what moves a vehicle's history to its new
+    office, as between the offices of one database). An entry of an office we do not know
+    (a third city's) is kept under the sending office, with its own office's code in the note.
+    An entry the copy holds already (from an earlier sale's archive, the sale stopped after it
+    arrived) is not added again. Returns how many entries were added."""
+    known = {o.code: o for o in Office.select()}
+    held = {(r.kind, r.at.replace(microsecond=0), r.certificate_no) for r in vehicle.history()}
+    added = 0
+    for entry in document.get("history") or []:
+        if not isinstance(entry, dict):
+            continue
+        try:
+            at = dt.datetime.fromisoformat(str(entry.get("at", "")).rstrip("Z"))
+        except ValueError:
+            continue
+        certificate = str(entry.get("certificate_no") or "")[:20]
+        kind = str(entry.get("kind", ""))[:30]
+        if (kind, at.replace(microsecond=0), certificate) in held:
+            continue
+        code = str(entry.get("office", ""))
+        note = str(entry.get("note") or "")
+        if code not in known:
+            note = f"{note}（{code}）" if note else code
+        VehicleRecord.create(
+            vehicle=vehicle,
+            at=at,
+            kind=kind,
+            office=known.get(code, origin),
+            plate=(str(entry["plate"])[:8] if entry.get("plate") else None),
+            owner_name=str(entry.get("owner_name") or "")[:50],
+            owner_resident_id=str(entry.get("owner_resident_id") or "")[:18],
+            certificate_no=certificate,
+            note=note[:500],
+        )
+        added += 1
+    return added
+
+
 @register("transfer.archive")
 def handle_archive(body: dict, peer: Peer) -> dict:
     """Destination: the origin sent the archive. Verified first (a bad one is refused and
@@ -233,7 +277,8 @@ def handle_archive(body: dict, peer: Peer) -> dict:
         entry = move(locked, "archive_received", "transfer.archive_sent", detail={"sha256": sha})
         mark_archive_sent(locked, archive, text, sha, None, now)
         event(locked, "archive_sent", office=origin, entry=entry, sha256=sha)
-        receive_archive(locked, text, sha)
+        document = receive_archive(locked, text, sha)
+        import_history(Vehicle.get_by_id(locked.vehicle_id), document, origin)
         tell(locked, "transfer.archive_arrived", "buyer")
 
     return _as_origin(lambda: run_step(step))
