@@ -222,6 +222,10 @@ def _localise(params: dict, locale: str) -> dict:
             out[name + "_city"] = (
                 (office.city_en if locale == "en" else office.city) if office else ""
             )
+            # Where to go: the street address when recorded, else the city.
+            out[name + "_address"] = (office.display_address(locale) if office else "") or out[
+                name + "_city"
+            ]
         elif key.endswith("_on") and isinstance(value, str) and value:
             out[key] = format_date(dt.date.fromisoformat(value), "long")
     return out

@@ -16,6 +16,7 @@ from models import (
     OUTBOX_PENDING,
     OUTBOX_REFUSED,
     Notice,
+    Office,
     OutboxMessage,
     User,
     db,
@@ -111,6 +112,9 @@ def test_a_whole_transfer_tells_seller_and_buyer_each_step(app, make, smtp):
     # In Chinese (the buyer chose no language): where to bring the car, and the new plate.
     inspection = mails[1].get_content()
     assert "查验" in mails[1]["Subject"] and "青岛车管所" in inspection
+    with app.app_context(), db.connection_context():
+        street = Office.get_by_id(w.dest.id).address
+    assert street and street in inspection  # the office's street address, not just its city
     assert f"/transfer/cases/{case.id}" in inspection and "https://jg.example.test" in inspection
     assert display_plate(case.new_plate) in mails[3]["Subject"]  # 鲁B·12345, as pages write it
     assert case.new_certificate_no in mails[3].get_content()

@@ -66,7 +66,7 @@ kind(
     what=_l("Both the seller and you confirmed the sale of %(plate)s (case %(case_no)s)."),
     next_step=_l(
         "Bring the vehicle, its registration certificate and your ID card to "
-        "%(destination_office)s (%(destination_office_city)s) during office hours for its "
+        "%(destination_office)s (%(destination_office_address)s) during office hours for its "
         "inspection. Meanwhile you can choose the new plate number on the case page."
     ),
     **CASE_PAGE,
@@ -91,7 +91,7 @@ kind(
     next_step=_l(
         "The case stays open: the clerk may inspect the vehicle again. Put right what failed, "
         "then bring the vehicle, its registration certificate and your ID card back to "
-        "%(destination_office)s (%(destination_office_city)s) during office hours. If the "
+        "%(destination_office)s (%(destination_office_address)s) during office hours. If the "
         "vehicle cannot pass, the clerk ends the case."
     ),
     prepare=_reasons,
@@ -157,7 +157,7 @@ kind(
     ),
     next_step=_l(
         "Collect the plates and the registration certificate at %(destination_office)s "
-        "(%(destination_office_city)s) with your ID card, during office hours."
+        "(%(destination_office_address)s) with your ID card, during office hours."
     ),
     **CASE_PAGE,
 )
