@@ -169,6 +169,25 @@ def notify(user, kind_name: str, **params) -> Notice | None:
     return notice
 
 
+def settle(users, kinds: tuple[str, ...], **about) -> int:
+    """Mark as read the unread notices of `kinds` to `users` (ids; None ignored) about one
+    thing (`about`: params they carry, e.g. case_id=7) once what they asked for is done or no
+    longer possible: a "confirm the sale" left new beside "the sale was withdrawn" asks for
+    what cannot be done. In the write transaction of the change. Returns how many."""
+    users = [u for u in users if u is not None]
+    if not users:
+        return 0
+    unread = Notice.select().where(
+        Notice.user.in_(users) & Notice.read_at.is_null() & Notice.kind.in_(kinds)
+    )
+    done = [
+        n.id for n in unread if all(n.params_dict.get(key) == value for key, value in about.items())
+    ]
+    if done:
+        Notice.update(read_at=utcnow()).where(Notice.id.in_(done)).execute()
+    return len(done)
+
+
 def _may_deliver(recipient: str, via: str) -> bool:
     """Whether one more notice may go to this number or address now (DELIVERIES_PER_HOUR,
     DELIVERIES_PER_DAY): one indexed read of at most a day's worth of its deliveries."""

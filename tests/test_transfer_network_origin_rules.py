@@ -240,7 +240,14 @@ def test_a_seller_who_confirmed_may_withdraw_until_the_buyer_confirms(
     seller_client = as_user(app, make, seller)
     page_url = f"/transfer/outgoing/{out.id}"
     withdraw = f"{page_url}/withdraw"
+    with conn():
+        asked = Notice.get(
+            (Notice.user == seller.id) & (Notice.kind == "transfer.outgoing.confirm_sale")
+        )
+        assert asked.read_at is None
     seller_client.post(f"{page_url}/confirm", data={"confirmed": "yes"})
+    with conn():  # done: no longer new
+        assert Notice.get_by_id(asked.id).read_at is not None
     assert 'id="withdraw-form"' in seller_client.get(page_url).get_data(as_text=True)
     asked = seller_client.post(withdraw, data={})  # asked first, as every irreversible step
     assert asked.status_code == 200 and "退出这笔交易？" in asked.get_data(as_text=True)

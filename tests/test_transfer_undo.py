@@ -72,6 +72,9 @@ def test_a_party_who_confirmed_may_withdraw_until_the_other_confirms(make, as_us
         # The seller is told of a withdrawal, and the timeline says so too.
         told = Notice.select().where(Notice.user == w.seller.id).order_by(Notice.id.desc())
         assert told.first().kind == "transfer.withdrew"
+        # What asked the seller to confirm no longer stands new beside it.
+        asked = told.where(Notice.kind == "transfer.confirm_sale").get()
+        assert asked.read_at is not None
         declined = TransferCase.get_by_id(case.id).events().where(TransferEvent.kind == "declined")
         assert declined.get().detail_dict == {"party": "buyer", "withdrawn": True}
 

@@ -19,6 +19,7 @@ from core.network import outbox
 from core.network.envelope import canonical, sign
 from core.network.inbox import BadBody, Refused, register
 from core.network.keys import signing_key
+from core.notices import settle
 from core.steps import StepError
 from models import (
     AuditEvent,
@@ -46,7 +47,7 @@ from rules.clock import beijing_today
 from . import archive as archive_doc
 from .checks import check_inspection, check_violations
 from .network import case_id_of, reasons_of, text_field
-from .notices import beijing_day, tell_seller_at_origin
+from .notices import ORIGIN_PREFIX, beijing_day, tell_seller_at_origin
 
 CLOSING_KINDS = {"stopped", "declined", "cancelled"}
 OFFICE_KEYS = ("code", "name", "name_en", "city", "city_en", "plate_prefix")
@@ -166,8 +167,10 @@ def _set_out(out, **changes) -> None:
 
 
 def _close_out(out, state: str = OUT_CLOSED, **changes) -> None:
-    """Close an outgoing record: the vehicle is free for another sale."""
+    """Close an outgoing record: the vehicle is free for another sale, and the seller's
+    "confirm the sale" is no longer asked."""
     _set_out(out, state=state, open_vehicle=None, **changes)
+    settle([out.seller_id], (ORIGIN_PREFIX + "confirm_sale",), out_id=out.id)
 
 
 def _published_office(peer: Peer, ref) -> dict:
@@ -437,6 +440,7 @@ def seller_confirm(out_id: int, actor) -> OutgoingTransfer:
         if _stopped_here(out, actor, out.peer_url):
             return out
         _set_out(out, seller_confirmed_at=utcnow())
+        settle([out.seller_id], (ORIGIN_PREFIX + "confirm_sale",), out_id=out.id)  # done
         entry = audit("transfer.confirm", out, actor=actor, detail={"party": "seller"})
         _out_event(out, "confirmed", actor=actor, entry=entry, party="seller")
         # The sale is confirmed by both only once the buyer's city takes this confirmation (its

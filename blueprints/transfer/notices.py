@@ -216,6 +216,11 @@ kind(
 )
 
 
+# The notices that ask a party to confirm the sale: settled (read) once they confirmed, or once
+# the case closed (core.notices.settle).
+ASKED_TO_CONFIRM = ("transfer.confirm_sale", "transfer.confirm_purchase")
+
+
 def case_params(case) -> dict:
     """What every transfer notice names: the case, the vehicle, the offices."""
     vehicle = Vehicle.get_by_id(case.vehicle_id)

@@ -16,6 +16,7 @@ from peewee import IntegrityError, fn
 from core import steps
 from core.audit import audit
 from core.identity import identity_proven
+from core.notices import settle
 from core.states import StateMachine
 from core.steps import LostRace, StepError
 from models import (
@@ -49,7 +50,7 @@ from rules.validators import ValidationError, check_invoice_date
 
 from . import links
 from .checks import failures, run_checks, waits_for_permit
-from .notices import tell
+from .notices import ASKED_TO_CONFIRM, tell
 
 CASE_MACHINE = StateMachine("transfer", "state", CASE_TRANSITIONS)
 # A plate is reserved only once both parties have confirmed the sale.
@@ -146,6 +147,7 @@ def _close(case, to_state: str, action: str, reasons=None, *, actor=None, **deta
     ArchiveTransfer.update(status=ARCHIVE_WITHDRAWN).where(
         (ArchiveTransfer.case == case) & (ArchiveTransfer.status == ARCHIVE_REQUESTED)
     ).execute()
+    settle([case.seller_id, case.buyer_id], ASKED_TO_CONFIRM, case_id=case.id)
     return entry
 
 
@@ -345,6 +347,7 @@ def confirm(case_id: int, party: str, actor, office=None) -> TransferCase:
         if changed != 1:
             raise LostRace
         setattr(case, column.name, now)
+        settle([getattr(case, f"{party}_id")], ASKED_TO_CONFIRM, case_id=case.id)  # done
         entry = audit("transfer.confirm", case, actor=actor, detail={"party": party})
         event(case, "confirmed", office=office, actor=actor, entry=entry, party=party)
         _to_inspection_when_ready(case, actor)
