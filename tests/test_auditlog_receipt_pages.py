@@ -221,6 +221,7 @@ def test_the_buyer_gets_receipts_of_the_timeline(app, client, make, login, tmp_p
     links = [a["href"] for a in soup.select(".timeline a.receipt")]
     # opened, confirmed by the seller, by the buyer, and so by both (to inspection)
     assert len(links) == 4
+    assert "双方" in page(client.get(links[3])).get_text()  # the step's receipt says what it was
     receipt, path = _download(client, links[0], tmp_path)
     assert json.loads(receipt["leaf"])["action"] == "transfer.open"
     assert "actor" not in receipt["disclosed"] and "client_addr" not in receipt["disclosed"]
