@@ -19,6 +19,7 @@ from core.forms import REQUIRED, CheckboxesField, Form, StrongPassword, choices
 from core.htmx import is_htmx, render
 from core.i18n import aside
 from core.identity import COUNTER_ROLES
+from core.measures import objects_numbered
 from core.notices import kind, notify
 from core.paging import page_number
 from core.passwords import hash_password
@@ -346,7 +347,14 @@ def audit_search():
                 AuditEvent.object_type.in_(types) & (AuditEvent.object_id == number)
             )
         else:
-            query = query.where(AuditEvent.object_id == wanted)
+            # An id as stored, or a number people quote (ZY000007, an accident case's number):
+            # the rows about the objects it names, whatever their ids here.
+            named = AuditEvent.object_id == wanted
+            for object_type, object_id in objects_numbered(wanted):
+                named |= (AuditEvent.object_type == object_type) & (
+                    AuditEvent.object_id == object_id
+                )
+            query = query.where(named)
     china = BEIJING_OFFSET
     if day := parse_day(args.get("since")):
         query = query.where(AuditEvent.at >= dt.datetime.combine(day, dt.time()) - china)

@@ -68,6 +68,9 @@ class Measure:
     # name), a function of the stored object id giving the number people quote (a case's
     # ZY000007), or None when there is none; the receipts name the object by it, not by its id.
     object_names: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict)
+    # The other way round, for the audit page's search: per object type, a function of what
+    # an administrator typed giving the ids (as stored) of the objects that number names.
+    object_finders: Mapping[str, Callable[[str], list[str]]] = field(default_factory=dict)
     # The reason an audit row of an action keeps in its detail (a refusal's, a revocation's),
     # as the audit page shows it: per action, a function of the row's detail giving the words
     # (typed_reason, coded_reason), or None when the row has none.
@@ -161,6 +164,17 @@ def audit_reason_reader(action: str) -> Callable[[Mapping], str | None] | None:
 def demo_loaders() -> list[Callable]:
     """Each measure's demo loader, in the measures' order."""
     return [m.demo for m in registered() if m.demo is not None]
+
+
+def objects_numbered(typed: str) -> list[tuple[str, str]]:
+    """(object type, object id) of each object a number people quote names (ZY000007 names a
+    transfer case here, or the outgoing record that follows it), from every measure."""
+    return [
+        (object_type, object_id)
+        for m in registered()
+        for object_type, find in m.object_finders.items()
+        for object_id in find(typed)
+    ]
 
 
 def object_number(object_type: str, object_id: str) -> str | None:

@@ -4,7 +4,7 @@ import pytest
 
 from blueprints.staff import ACTOR_NAMES
 from core.audit import audit
-from models import AuditEvent, Notice, User
+from models import AuditEvent, Notice, TransferCase, User
 
 from .factories import Factory
 from .helpers import field_error, page
@@ -401,3 +401,29 @@ def test_the_offices_page_lists_the_offices_peers_publish(client, make, login, c
     ]
     assert any(admin.office.code in row and "是" in row for row in rows)
     assert any("370100" in row and "济南市车管所" in row and "鲁A" in row for row in rows)
+
+
+def test_audit_search_finds_a_case_by_the_number_people_quote(client, make, login, conn):
+    """A transfer case by its ZY number, an accident case by its case file's number: the rows
+    about it, whatever its id in this database (the outgoing record at the origin has its own),
+    and not an account or anything else of the same id."""
+    admin = make.staff("admin")
+    w = make.transfer_world()
+    case = make.transfer_case(w)
+    accident = make.accident_case()
+    with conn():
+        number = TransferCase.get_by_id(case.id).number
+        audit("evidence.case_view", accident, actor=admin)
+        audit("staff.deactivate", admin, actor=admin)  # an object of another type
+    login(admin)
+    english = {"Accept-Language": "en"}
+    for typed, shown in (
+        (number, f"Transfer case {case.id}"),
+        (accident.case_no, f"Accident case {accident.id}"),
+    ):
+        query = {"object_id": typed}
+        rows = page(client.get("/staff/audit", query_string=query, headers=english))
+        objects = {
+            r.select("td")[5].get_text(strip=True) for r in rows.select("#audit-rows tbody tr")
+        }
+        assert objects == {shown}, typed

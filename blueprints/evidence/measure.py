@@ -19,6 +19,12 @@ def case_number(object_id: str) -> str | None:
     return case.case_no if case is not None else None
 
 
+def cases_numbered(typed: str) -> list[str]:
+    """The ids of the accident cases a case number names, as the audit page searches."""
+    query = AccidentCase.select(AccidentCase.id).where(AccidentCase.case_no == typed.strip()[:40])
+    return [str(case.id) for case in query]
+
+
 def item_title(object_id: str) -> str | None:
     """An evidence item by its title (现场图), as the case page lists it."""
     item = (
@@ -81,4 +87,5 @@ MEASURE = Measure(
     demo=load_demo,
     statistics=("evidence",),
     object_names={"AccidentCase": case_number, "EvidenceItem": item_title},
+    object_finders={"AccidentCase": cases_numbered},
 )

@@ -1,6 +1,8 @@
 """The cross-region vehicle transfer's declaration (core.measures): its links, cards, audit
 labels, demo data and statistics."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
 
 from core.measures import Card, Link, Measure, staff, typed_reason
@@ -22,6 +24,20 @@ def outgoing_case_number(object_id: str) -> str | None:
         return None
     out = OutgoingTransfer.get_or_none(OutgoingTransfer.id == int(object_id))
     return out.case_number if out is not None else None
+
+
+def cases_numbered(typed: str) -> list[str]:
+    """The id of the case a number names (ZY000007: case 7), as the audit page searches."""
+    found = re.fullmatch(r"ZY(\d{6,})", typed.strip().upper())
+    return [str(int(found.group(1)))] if found else []
+
+
+def outgoing_numbered(typed: str) -> list[str]:
+    """The ids of the outgoing records following the case a number names (another city's)."""
+    query = OutgoingTransfer.select(OutgoingTransfer.id).where(
+        OutgoingTransfer.case_number == typed.strip().upper()[:20]
+    )
+    return [str(out.id) for out in query]
 
 
 MEASURE = Measure(
@@ -94,4 +110,5 @@ MEASURE = Measure(
     demo=load_demo,
     statistics=("transfer",),
     object_names={"TransferCase": case_number, "OutgoingTransfer": outgoing_case_number},
+    object_finders={"TransferCase": cases_numbered, "OutgoingTransfer": outgoing_numbered},
 )
