@@ -13,6 +13,7 @@ from pathlib import Path
 from models import AuditEvent, db
 from models.transfer import AWAITING_INSPECTION
 from rules import licencecode, totp
+from rules.validators import mask_id
 
 from .helpers import page
 from .test_audit import integrate_now
@@ -58,6 +59,11 @@ def test_the_holder_gets_a_receipt_of_each_check_that_verifies_offline(
     text = soup.get_text(" ", strip=True)
     assert "审计日志" in text and "verify_receipt.py" in text and "扫码" in text
     assert soup.find(id="receipt-unwitnessed")  # one deployment: nobody cosigns
+    # The e-licence is named by its licence's number, masked (its id means nothing to anyone).
+    entry = soup.find(id="receipt-entry")
+    names = [t.get_text(strip=True) for t in entry.find_all("dt")]
+    about = dict(zip(names, entry.find_all("dd"), strict=True))["对象"].get_text(strip=True)
+    assert mask_id(el.record.licence_no) in about and el.record.licence_no not in about
     receipt, path = _download(client, link, tmp_path)
     raw = path.read_text()
     assert CHECKER_ADDR not in raw and '"client_addr"' in receipt["leaf"]  # sealed, not shown

@@ -74,6 +74,9 @@ def test_a_holders_receipt_is_witnessed_by_the_other_city(cities, tmp_path):
         link = page(client.get("/licence/checks")).select_one("tbody a")["href"]
         soup = page(client.get(link))
         assert "济南" in soup.find(id="receipt-witnesses").get_text()
+        # In English, the witness's city is named in English (Jinan's document publishes it).
+        english = page(client.get(link, headers={"Accept-Language": "en"}))
+        assert "Jinan" in english.find(id="receipt-witnesses").get_text()
         response = client.get(soup.find(id="receipt-download")["href"])
     with qingdao.database():
         numbered = AuditEvent.select().where(AuditEvent.seq.is_null(False))

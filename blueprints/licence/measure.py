@@ -4,11 +4,28 @@ labels, demo data and statistics."""
 from flask_babel import lazy_gettext as _l
 
 from core.measures import Card, Link, Measure, staff, typed_reason
-from models import LICENCE_CLERK, POLICE_INSPECTOR
+from models import LICENCE_CLERK, POLICE_INSPECTOR, ELicence, LicenceRecord
+from rules.validators import mask_id
 
 from . import bp
 from .demo import load_demo
 from .labels import STATUS_LABELS, VERDICT_LABELS
+
+
+def elicence_number(object_id: str) -> str | None:
+    """An e-licence as its holder knows it: by its licence's number, masked (the id means
+    nothing to anyone, and a receipt is no place for the whole number)."""
+    if not object_id.isdigit():
+        return None
+    found = (
+        ELicence.select(LicenceRecord.licence_no)
+        .join(LicenceRecord)
+        .where(ELicence.id == int(object_id))
+        .tuples()
+        .first()
+    )
+    return mask_id(found[0]) if found else None
+
 
 MEASURE = Measure(
     name="licence",
@@ -41,6 +58,7 @@ MEASURE = Measure(
             "vehicle office and when handling a violation. Valid nationwide."
         ),
     ),
+    object_names={"ELicence": elicence_number},
     audit_labels={
         "licence.issue": _l("E-licence issued"),
         "licence.apply_refused": _l("E-licence refused"),
