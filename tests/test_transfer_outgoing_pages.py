@@ -181,12 +181,20 @@ def test_the_clerks_archive_queue_says_what_waits_from_other_cities(app, make, c
     client = as_user(app, make, clerk)
     assert page(client.get("/transfer/archives")).find(id="archives-elsewhere") is None
     with conn():
-        OutgoingTransfer.update(state="archive_requested").where(
-            OutgoingTransfer.id == out.id
-        ).execute()
+        OutgoingTransfer.update(
+            state="archive_requested", seller_confirmed_at=dt.datetime(2026, 12, 1)
+        ).where(OutgoingTransfer.id == out.id).execute()
     waiting = page(client.get("/transfer/archives")).find(id="archives-elsewhere")
     assert "其他城市系统有 1 项档案调取申请等待您处理" in waiting.get_text()
-    assert waiting.find("a")["href"] == "/transfer/outgoing"
+    # The link leads to those requests only, not to every sale of every state.
+    link = waiting.find("a")["href"]
+    assert link == "/transfer/outgoing?state=archive_requested"
+    listed = page(client.get(link))
+    assert listed.find(id="outgoing-filter") and len(listed.select("tbody tr")) == 1
+    with conn():
+        OutgoingTransfer.update(state="archive_sent").where(OutgoingTransfer.id == out.id).execute()
+    assert not page(client.get(link)).select("tbody tr")
+    assert len(page(client.get("/transfer/outgoing")).select("tbody tr")) == 1
 
 
 def test_the_clerk_sends_the_archive_signed(app, make, conn, outgoing):

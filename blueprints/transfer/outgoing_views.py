@@ -2,7 +2,7 @@
 record as its seller (who confirms the sale here, where they are registered) and this office's
 vehicle clerks (who send the archive or refuse it) see it, with the whole case's timeline."""
 
-from flask import abort, flash, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ from core.identity import identity_proven
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import StepError
 from models import VEHICLE_CLERK, OutgoingTransfer, Vehicle
-from models.transfer_network import OUT_OPEN
+from models.transfer_network import OUT_ARCHIVE_REQUESTED, OUT_OPEN
 from rules.validators import display_plate
 
 from . import bp, network_origin, timeline_receipts
@@ -68,14 +68,23 @@ def mine():
 @login_required
 @reads_personal_data("transfer.queue_view")
 def outgoing_list():
-    """Vehicles of this city sold to buyers registering them in another city."""
-    rows = list(mine().limit(200))
+    """Vehicles of this city sold to buyers registering them in another city; with
+    ?state=archive_requested, those whose archive is asked for (the clerks' archive queue
+    links there)."""
+    query = mine()
+    waiting = request.args.get("state") == OUT_ARCHIVE_REQUESTED
+    if waiting:
+        query = query.where(OutgoingTransfer.state == OUT_ARCHIVE_REQUESTED)
+    rows = list(query.limit(200))
     if current_user.is_staff:
         audit("transfer.queue_view", detail={"queue": "outgoing"})
     else:
         nothing_to_audit()  # a seller's own sales
     return render_page(
-        "transfer/outgoing_list.html", rows=rows, progress=OutgoingTransfer.progress_of(rows)
+        "transfer/outgoing_list.html",
+        rows=rows,
+        progress=OutgoingTransfer.progress_of(rows),
+        waiting=waiting,
     )
 
 
