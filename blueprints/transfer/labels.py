@@ -82,8 +82,8 @@ NEXT_STEPS = {
         "the buyer may choose a plate."
     ),
     ARCHIVE_RECEIVED: _l(
-        "The archive has arrived: %(office)s registers the vehicle to the buyer and issues the "
-        "plates and the registration certificate, to be collected at %(address)s."
+        "The archive has arrived: %(office)s now registers the vehicle to the buyer, who is told "
+        "when the plates and the registration certificate can be collected at %(address)s."
     ),
     REGISTERED: _l(
         "Done: the vehicle is registered to the buyer, who collects the plates and the "
