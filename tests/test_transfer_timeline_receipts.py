@@ -89,3 +89,23 @@ def test_a_step_without_a_link_has_no_receipt(app, make, conn):
         )
         assert timeline_receipts.step_entry(other, opened.audit_event_id) is not None
         assert timeline_receipts.step_entry(case, opened.audit_event_id) is None
+
+
+def test_a_plate_in_a_receipt_is_written_as_the_pages_write_it(app, client, make, login, conn):
+    from rules.validators import display_plate
+
+    from .helpers import page
+    from .test_audit import integrate_now
+
+    w = make.transfer_world()
+    case = make.transfer_case(w, until=AWAITING_ARCHIVE)
+    with conn():
+        plate = service.offered_plates(case)[0]
+        service.choose_plate(case.id, plate.id, w.buyer)
+        step = TransferEvent.get(
+            (TransferEvent.case == case.id) & (TransferEvent.kind == "plate_chosen")
+        )
+    integrate_now(app)
+    login(w.buyer)
+    shown = page(client.get(f"/transfer/cases/{case.id}/receipt/{step.audit_event_id}"))
+    assert display_plate(plate.plate) in shown.find(id="receipt-entry").get_text()
