@@ -101,7 +101,7 @@ def page_of_step() -> str | None:
 
 
 # Sent by the parts of a page that refresh themselves (a code panel, a pass, a queue), and not
-# by the links and forms inside them (hx-disinherit): their request is nobody's click.
+# by the links and forms inside them (static/js/refresh.js): their request is nobody's click.
 BACKGROUND = "X-Background-Refresh"
 
 

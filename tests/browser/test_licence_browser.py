@@ -106,6 +106,8 @@ def test_code_page_refreshes_itself_with_htmx(phone, live_app, base_url):
     with phone.expect_response(re.compile(r".*/licence/code$"), timeout=(delay + 5) * 1000) as r:
         pass
     assert r.value.request.headers.get("hx-request") == "true"
+    # The panel's own refresh says so (static/js/refresh.js): a 5xx then keeps what it shows.
+    assert r.value.request.headers.get("x-background-refresh") == "1"
     fresh = phone.locator("#code-panel:not([data-first])")
     fresh.wait_for()
     # The swapped-in countdown runs for one licence code step (its stylesheet is made from it).

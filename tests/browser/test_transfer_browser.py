@@ -88,7 +88,12 @@ def test_whole_transfer_path_in_the_browser(browser, live_app, base_url):
     clerk.goto(f"{base_url}/transfer/office")
     assert no_horizontal_scroll(clerk)
     number = f"ZY{case_id:06d}"
-    clerk.click(f"#queue-rows >> text={number}")
+    with clerk.expect_request(re.compile(rf".*/transfer/cases/{case_id}$")) as opened:
+        clerk.click(f"#queue-rows >> text={number}")
+    # A click inside the refreshing list is the clerk's own: not marked as a background refresh
+    # (a server error then shows, rather than the click doing nothing).
+    assert opened.value.headers.get("hx-request") == "true"
+    assert "x-background-refresh" not in opened.value.headers
     clerk.locator("#inspection-form").wait_for()
     assert clerk.url.endswith("/transfer/office")
     clerk.fill("#vin_read", w.vehicle.vin)
