@@ -100,12 +100,13 @@ class OutgoingTransfer(BaseModel):
         for event in events:
             if event.kind == "confirmed":
                 confirmed.add(event.detail_dict.get("party"))
-            elif event.kind == "to_inspection":
-                taken = True
+            elif event.kind in ("to_inspection", "archive_requested"):
+                taken = True  # (a peer of an older version sends no "to_inspection")
             elif event.kind == "inspected":
                 inspection = "inspected" if event.detail_dict.get("passed") else "inspection_failed"
+                taken = True
             elif event.kind == "reinspection":
-                inspection = None
+                inspection, taken = None, True
         if inspection:
             return inspection
         if taken:

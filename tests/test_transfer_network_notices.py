@@ -25,7 +25,7 @@ from .transfer_network import (
 )
 
 # The sales the module's tests make, on the two deployments of the `net` fixture (conftest).
-SALES = 8
+SALES = 9
 
 
 def seller_notices(qingdao, t) -> list[str]:
@@ -197,6 +197,35 @@ def test_a_withdrawal_that_overtakes_the_confirmation_still_closes_both_sides(ne
     wait_for(has_notice(qingdao, t, "withdrawn"), what="the seller told")
     late = from_qingdao("transfer.seller_confirmed", {"case_id": t.case_id, "reasons": []})
     assert late["accepted"] is False and case_state(jinan, t) == "cancelled"
+
+
+def test_a_withdrawal_before_the_confirmation_it_takes_back_waits_for_it(net):
+    """The buyer confirmed; the seller's withdrawal reaches Jinan before the confirmation it
+    takes back: it is refused not_yet (delivered again later), so the confirmation is taken
+    first and the buyer, who confirmed before, keeps the sale, as the seller was told."""
+    from core.network.envelope import peek, sign
+
+    from .deployments import post_envelope
+    from .test_transfer_network import envelope
+
+    qingdao, jinan, sales = net
+    t = sales[8]
+    opened(qingdao, jinan, t, "INV-TELL-9")  # the buyer confirmed at once
+
+    def from_qingdao(type_, body) -> dict:
+        payload = envelope(qingdao, jinan, type_, body)
+        _, text = post_envelope(jinan, sign(payload, qingdao.keys()[-1]))
+        return peek(text)[1]
+
+    withdrawal = {"case_id": t.case_id, "reasons": [], "withdraw": True}
+    early = from_qingdao("transfer.seller_declined", withdrawal)
+    assert (early["type"], early["reason"]) == ("refusal", "not_yet")
+    assert case_state(jinan, t) == "awaiting_confirmation"
+    confirmed = from_qingdao("transfer.seller_confirmed", {"case_id": t.case_id, "reasons": []})
+    assert confirmed["body"] == {"accepted": True}
+    assert case_state(jinan, t) == "awaiting_inspection"
+    late = from_qingdao("transfer.seller_declined", withdrawal)
+    assert late["body"]["accepted"] is False and case_state(jinan, t) == "awaiting_inspection"
 
 
 def jinan_events(jinan, t) -> list[str]:

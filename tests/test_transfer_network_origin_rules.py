@@ -326,3 +326,24 @@ def test_no_withdrawal_once_the_buyer_confirmed(app, make, conn, client, sale):
     assert not told("sale_confirmed")
     assert deliver(app, client, key, "transfer.event", event("to_inspection")) == 200
     assert told("sale_confirmed")
+
+
+def test_to_inspection_is_taken_only_after_the_seller_confirmed_here(app, make, conn, client, sale):
+    """Sent before the seller confirmed here, it is refused (it would tell the seller to hand
+    the car over while still asking them to confirm); after, it ends the seller's way out."""
+    key, car, seller, _ = sale
+    assert deliver(app, client, key, "transfer.opened", opened(car, seller)) == 200
+    assert deliver(app, client, key, "transfer.event", event("to_inspection")) == 409
+    out = record(conn)
+    seller_client = as_user(app, make, seller)
+    page_url = f"/transfer/outgoing/{out.id}"
+    seller_client.post(f"{page_url}/confirm", data={"confirmed": "yes"})
+    assert deliver(app, client, key, "transfer.event", event("to_inspection")) == 200
+    # Before the buyer's own "confirmed" has come: no withdrawal any more all the same.
+    seller_client.post(f"{page_url}/withdraw", data={"confirmed": "yes"})
+    with conn():
+        assert not (
+            OutboxMessage.select().where(OutboxMessage.type == "transfer.seller_declined").exists()
+        )
+        kinds = [n.kind for n in Notice.select().where(Notice.user == seller.id)]
+    assert kinds.count("transfer.outgoing.sale_confirmed") == 1

@@ -853,43 +853,51 @@ def test_a_step_of_a_case_whose_origin_is_paused_here_says_so(app, make, conn):
 
 def test_a_received_archives_history_joins_our_copy_once(app, make, conn):
     """Across deployments the archive moves the car's history to the buyer's city: each entry
-    is added to our copy, under its office when we know it (else the sending office, the
-    code in the note), and an archive received again (a later sale) adds nothing twice."""
+    is added to our copy, under its office when it is the peer's (else the sending office, the
+    code in the note: one of ours is never written in by another city); an entry of a kind we
+    do not keep or with no UTC time is left out, and nothing is added twice (an archive with an
+    entry twice, or received again for a later sale)."""
     from blueprints.transfer.network import import_history
     from models import VehicleRecord
 
-    origin = make.office(code="370200", city="青岛", plate_prefix="鲁B")
+    ours = make.office(code="370100", city="济南", plate_prefix="鲁A")
+    origin = make.office(code="370200", city="青岛", plate_prefix="鲁B", is_local=False)
     car = make.vehicle(origin, make.citizen())
+
+    def entry(at, kind, office, owner, note=""):
+        return {
+            "at": at,
+            "kind": kind,
+            "office": office,
+            "plate": "鲁B12345",
+            "owner_name": owner,
+            "owner_resident_id": "370202198001011234",
+            "certificate_no": "370200000007",
+            "note": note,
+        }
+
+    first = entry("2018-03-01T02:00:00Z", "initial_registration", "370200", "甲")
     document = {
         "history": [
-            {
-                "at": "2018-03-01T02:00:00Z",
-                "kind": "initial_registration",
-                "office": "370200",
-                "plate": "鲁B12345",
-                "owner_name": "甲",
-                "owner_resident_id": "370202198001011234",
-                "certificate_no": "370200000007",
-                "note": "",
-            },
-            {
-                "at": "2020-05-01T02:00:00Z",
-                "kind": "transfer_registration",
-                "office": "370600",  # a third city's office, unknown here
-                "plate": "鲁F12345",
-                "owner_name": "乙",
-                "owner_resident_id": "370602198001011234",
-                "certificate_no": "370600000008",
-                "note": "ZY000001",
-            },
+            first,
+            first,  # twice in one archive
+            entry("2020-05-01T02:00:00Z", "transfer_registration", "370600", "乙", "ZY000001"),
+            entry("2021-01-01T02:00:00Z", "transfer_registration", ours.code, "丙"),
+            entry("2022-01-01T10:00:00+08:00", "document", "370200", "丁"),  # not UTC as written
+            entry("2023-01-01T02:00:00Z", "ownership_erased", "370200", "戊"),  # not a kind of ours
         ]
     }
     with app.app_context(), conn():
-        assert import_history(car, document, origin) == 2
+        assert import_history(car, document, origin) == 3
         assert import_history(car, document, origin) == 0
-        imported = VehicleRecord.owner_name.in_(["甲", "乙"])
-        rows = list(VehicleRecord.select().where((VehicleRecord.vehicle == car.id) & imported))
-    assert [(r.kind, r.office_id, r.note) for r in rows] == [
-        ("initial_registration", origin.id, ""),
-        ("transfer_registration", origin.id, "ZY000001（370600）"),
+        imported = VehicleRecord.owner_name.in_(["甲", "乙", "丙", "丁", "戊"])
+        rows = list(
+            VehicleRecord.select()
+            .where((VehicleRecord.vehicle == car.id) & imported)
+            .order_by(VehicleRecord.at)
+        )
+    assert [(r.owner_name, r.office_id, r.note) for r in rows] == [
+        ("甲", origin.id, ""),
+        ("乙", origin.id, "ZY000001（370600）"),
+        ("丙", origin.id, "370100"),
     ]

@@ -53,7 +53,7 @@ origin's handlers and its own steps (above them).
 import datetime as dt
 
 from core.network.envelope import EnvelopeError, canonical, verify
-from core.network.inbox import BadBody, register
+from core.network.inbox import BadBody, Refused, register
 from core.steps import StepError
 from models import (
     ArchiveTransfer,
@@ -68,10 +68,12 @@ from models import (
 from models.transfer import (
     ARCHIVE_REQUESTED,
     AWAITING_ARCHIVE,
+    AWAITING_CONFIRMATION,
     OPEN_STATES,
 )
 
 from . import archive as archive_doc
+from .labels import RECORD_LABELS
 from .links import _store_reasons
 from .notices import tell
 from .office_service import mark_archive_sent, receive_archive
@@ -167,6 +169,16 @@ def handle_seller_declined(body: dict, peer: Peer) -> dict:
     if set(body) - {"case_id", "reasons", "withdraw"} or not isinstance(withdraw, bool):
         raise BadBody("unknown fields, or a withdraw that is not true or false")
     case, _ = _linked_case(body, peer)
+    if (
+        withdraw
+        and case.state == AWAITING_CONFIRMATION
+        and case.buyer_confirmed_at is not None
+        and case.seller_confirmed_at is None
+    ):
+        # The seller's confirmation is still on its way (the outbox keeps no order): it is
+        # taken first, so that the buyer, who confirmed already, decides the outcome as the
+        # seller was told ("if the buyer confirmed there first, the sale goes on").
+        raise Refused("not_yet", "the seller's confirmation has not arrived yet")
     return _as_origin(
         lambda: decline(case.id, "seller", None, office=case.origin_office, withdrawn=withdraw)
     )
@@ -218,33 +230,33 @@ def open_archive(body: dict, peer: Peer, vin: str) -> tuple[str, str]:
 def import_history(vehicle: Vehicle, document: dict, origin: Office) -> int:
     """The history a received archive carries, added to our copy of the vehicle (a copy made
     when the case opened has none: the archive is what moves a vehicle's history to its new
-    office, as between the offices of one database). An entry of an office we do not know
-    (a third city's) is kept under the sending office, with its own office's code in the note.
-    An entry the copy holds already (from an earlier sale's archive, the sale stopped after it
-    arrived) is not added again. Returns how many entries were added."""
-    known = {o.code: o for o in Office.select()}
+    office, as between the offices of one database). The archive is the peer's word: an entry
+    is kept under its office only when that is one of the peer's (ours are never written in
+    by another city), else under the sending office with its own office's code in the note;
+    entries of a kind we do not keep, or with no UTC time, are left out. An entry the copy
+    holds already (an earlier sale's archive, or twice in this one) is not added again.
+    Returns how many entries were added."""
+    theirs = {o.code: o for o in Office.select().where(Office.is_local == False)}  # noqa: E712
     held = {(r.kind, r.at.replace(microsecond=0), r.certificate_no) for r in vehicle.history()}
     added = 0
     for entry in document.get("history") or []:
-        if not isinstance(entry, dict):
+        if not isinstance(entry, dict) or entry.get("kind") not in RECORD_LABELS:
             continue
-        try:
-            at = dt.datetime.fromisoformat(str(entry.get("at", "")).rstrip("Z"))
-        except ValueError:
+        at = _utc_time(entry.get("at"))
+        if at is None:
             continue
-        certificate = str(entry.get("certificate_no") or "")[:20]
-        kind = str(entry.get("kind", ""))[:30]
-        if (kind, at.replace(microsecond=0), certificate) in held:
+        kind, certificate = entry["kind"], str(entry.get("certificate_no") or "")[:20]
+        if (kind, at, certificate) in held:
             continue
-        code = str(entry.get("office", ""))
-        note = str(entry.get("note") or "")
-        if code not in known:
+        held.add((kind, at, certificate))
+        code, note = str(entry.get("office", ""))[:20], str(entry.get("note") or "")
+        if code not in theirs:
             note = f"{note}（{code}）" if note else code
         VehicleRecord.create(
             vehicle=vehicle,
             at=at,
             kind=kind,
-            office=known.get(code, origin),
+            office=theirs.get(code, origin),
             plate=(str(entry["plate"])[:8] if entry.get("plate") else None),
             owner_name=str(entry.get("owner_name") or "")[:50],
             owner_resident_id=str(entry.get("owner_resident_id") or "")[:18],
@@ -253,6 +265,18 @@ def import_history(vehicle: Vehicle, document: dict, origin: Office) -> int:
         )
         added += 1
     return added
+
+
+def _utc_time(text) -> dt.datetime | None:
+    """An archive's time ("2018-03-01T02:00:00Z", UTC as the archive writes it) as stored:
+    naive UTC, to the second; None for anything else."""
+    if not isinstance(text, str) or not text.endswith("Z"):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text[:-1])
+    except ValueError:
+        return None
+    return at.replace(microsecond=0) if at.tzinfo is None else None
 
 
 @register("transfer.archive")

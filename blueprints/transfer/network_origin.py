@@ -312,9 +312,10 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         _close_out(out)
         entry = audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
         _tell_closed(out, kind, detail)
-    elif kind == "to_inspection" and out.is_open:
+    elif kind == "to_inspection" and out.is_open and not _beyond_confirmation(out, step):
         # Both confirmations were taken in the buyer's city; a withdrawal asked meanwhile
-        # arrived too late there, and the sale goes on.
+        # arrived too late there, and the sale goes on. (Delivered after a later step, it
+        # says nothing the seller has not been told.)
         tell_seller_at_origin(
             out, "withdraw_too_late" if withdrawal_asked(out) else "sale_confirmed"
         )
@@ -336,7 +337,7 @@ def _refuse_out_of_turn(out: OutgoingTransfer, kind: str) -> None:
     the archive asked for before the seller confirmed the sale here, the vehicle registered
     there before we sent its archive. A destination that follows the protocol never sends
     either; one that does must not move our vehicle."""
-    if kind == "archive_requested" and out.seller_confirmed_at is None:
+    if kind in ("archive_requested", "to_inspection") and out.seller_confirmed_at is None:
         raise Refused("not_allowed_now", "the seller has not confirmed the sale here")
     if kind == "registered" and out.state not in (OUT_ARCHIVE_SENT, OUT_TRANSFERRED):
         raise Refused("not_allowed_now", "the archive has not been sent")
@@ -481,6 +482,7 @@ def seller_withdraw(out_id: int, actor) -> OutgoingTransfer:
             or out.seller_confirmed_at is None
             or buyer_confirmed(out)
             or withdrawal_asked(out)
+            or any(e.kind in AFTER_CONFIRMATION for e in out.events())
         ):
             raise StepError(_l("This step has already been taken, or is not possible now."))
         entry = audit("transfer.withdraw_asked", out, actor=actor, detail={"party": "seller"})
@@ -488,6 +490,15 @@ def seller_withdraw(out_id: int, actor) -> OutgoingTransfer:
         body = {"case_id": out.remote_case_id, "reasons": [], "withdraw": True}
         outbox.enqueue(out.peer_url, "transfer.seller_declined", body)
         return out
+
+
+# Steps of the buyer's city that come only after both confirmations were taken there.
+AFTER_CONFIRMATION = ("to_inspection", "inspected", "reinspection", "archive_requested")
+
+
+def _beyond_confirmation(out: OutgoingTransfer, step) -> bool:
+    """Whether a step after both confirmations, other than `step`, is on our timeline."""
+    return any(e.kind in AFTER_CONFIRMATION and e.id != step.id for e in out.events())
 
 
 def withdrawal_asked(out: OutgoingTransfer) -> bool:
