@@ -51,3 +51,17 @@ def test_the_code_panel_goes_to_the_login_page_and_back_when_the_login_ended(
     phone.click("#login-form button[type=submit]")
     phone.wait_for_url(f"{base_url}/licence/code")
     assert phone.locator("#code-panel .code-otp").is_visible()
+
+
+def test_a_code_that_ran_out_with_no_new_one_is_greyed_and_said(phone, live_app, base_url):
+    """The server in trouble answers the panel's refresh with nothing (core/errors.py): once
+    the code has run out, the panel greys it out and says so, rather than show it as good."""
+    el = holder_with_photo(live_app)
+    log_in(phone, base_url, el.holder)
+    phone.clock.install()
+    phone.goto(f"{base_url}/licence/code")
+    assert phone.locator("#code-panel .code-stale").is_hidden()
+    phone.route("**/licence/code", lambda route: route.fulfill(status=204))
+    phone.clock.fast_forward("00:45")
+    expect(phone.locator("#code-panel.is-stale")).to_have_count(1)
+    expect(phone.locator("#code-panel .code-stale")).to_be_visible()
