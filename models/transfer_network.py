@@ -45,6 +45,11 @@ OUT_CLOSED = "closed"
 OUTGOING_STATES = (OUT_OPEN, OUT_ARCHIVE_REQUESTED, OUT_ARCHIVE_SENT, OUT_TRANSFERRED, OUT_CLOSED)
 
 
+# Steps of the buyer's city that come only once both confirmations were taken there (a peer of
+# an older version sends no "to_inspection": a later one shows it too).
+AFTER_CONFIRMATION = ("to_inspection", "archive_requested", "inspected", "reinspection")
+
+
 class OutgoingTransfer(BaseModel):
     """Origin side: a vehicle of this city sold to a buyer registering it in another city."""
 
@@ -100,13 +105,11 @@ class OutgoingTransfer(BaseModel):
         for event in events:
             if event.kind == "confirmed":
                 confirmed.add(event.detail_dict.get("party"))
-            elif event.kind in ("to_inspection", "archive_requested"):
-                taken = True  # (a peer of an older version sends no "to_inspection")
-            elif event.kind == "inspected":
+            taken = taken or event.kind in AFTER_CONFIRMATION
+            if event.kind == "inspected":
                 inspection = "inspected" if event.detail_dict.get("passed") else "inspection_failed"
-                taken = True
             elif event.kind == "reinspection":
-                inspection, taken = None, True
+                inspection = None
         if inspection:
             return inspection
         if taken:

@@ -35,6 +35,7 @@ from models import (
     write_tx,
 )
 from models.transfer_network import (
+    AFTER_CONFIRMATION,
     OUT_ARCHIVE_REQUESTED,
     OUT_ARCHIVE_SENT,
     OUT_CLOSED,
@@ -312,13 +313,14 @@ def _relayed(body: dict, peer: Peer, expected: str | None) -> dict:
         _close_out(out)
         entry = audit("transfer.outgoing_closed", out, detail={"peer": peer.base_url, "kind": kind})
         _tell_closed(out, kind, detail)
-    elif kind == "to_inspection" and out.is_open and not _beyond_confirmation(out, step):
+    elif kind == "to_inspection" and out.is_open:
         # Both confirmations were taken in the buyer's city; a withdrawal asked meanwhile
         # arrived too late there, and the sale goes on. (Delivered after a later step, it
         # says nothing the seller has not been told.)
-        tell_seller_at_origin(
-            out, "withdraw_too_late" if withdrawal_asked(out) else "sale_confirmed"
-        )
+        earlier = [e for e in out.events() if e.id != step.id]
+        if not any(e.kind in AFTER_CONFIRMATION for e in earlier):
+            late = withdrawal_asked(earlier)
+            tell_seller_at_origin(out, "withdraw_too_late" if late else "sale_confirmed")
     elif kind == "inspected" and detail.get("passed") is False and out.is_open:
         tell_seller_at_origin(
             out,
@@ -477,12 +479,12 @@ def seller_withdraw(out_id: int, actor) -> OutgoingTransfer:
     first keeps the sale going, and the seller is told whom to ask then (_relayed)."""
     with write_tx():
         out = _locked_out(out_id, OUT_OPEN)
+        events = list(out.events())
+        # As the page offers it: the seller confirmed, and nothing of the buyer's since.
         if (
             out.seller_id != actor.id
-            or out.seller_confirmed_at is None
-            or buyer_confirmed(out)
-            or withdrawal_asked(out)
-            or any(e.kind in AFTER_CONFIRMATION for e in out.events())
+            or out.progress(events) != "awaiting_buyer"
+            or withdrawal_asked(events)
         ):
             raise StepError(_l("This step has already been taken, or is not possible now."))
         entry = audit("transfer.withdraw_asked", out, actor=actor, detail={"party": "seller"})
@@ -492,18 +494,10 @@ def seller_withdraw(out_id: int, actor) -> OutgoingTransfer:
         return out
 
 
-# Steps of the buyer's city that come only after both confirmations were taken there.
-AFTER_CONFIRMATION = ("to_inspection", "inspected", "reinspection", "archive_requested")
-
-
-def _beyond_confirmation(out: OutgoingTransfer, step) -> bool:
-    """Whether a step after both confirmations, other than `step`, is on our timeline."""
-    return any(e.kind in AFTER_CONFIRMATION and e.id != step.id for e in out.events())
-
-
-def withdrawal_asked(out: OutgoingTransfer) -> bool:
-    """Whether the seller asked to withdraw from the sale after confirming it."""
-    return any(e.kind == "withdraw_asked" for e in out.events())
+def withdrawal_asked(events) -> bool:
+    """Whether the seller asked to withdraw from the sale after confirming it, by the record's
+    timeline `events`."""
+    return any(e.kind == "withdraw_asked" for e in events)
 
 
 def build_outgoing_archive(out: OutgoingTransfer, now) -> dict:

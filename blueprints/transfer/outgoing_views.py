@@ -115,7 +115,7 @@ def outgoing_case(out_id: int):
         # Each step our log records, for its receipt link (timeline_receipts).
         entry_ids=timeline_receipts.entry_ids(events),
         refuse_form=RefuseArchiveForm(),
-        withdrawal_asked=network_origin.withdrawal_asked(out),
+        withdrawal_asked=network_origin.withdrawal_asked(events),
     )
 
 
