@@ -18,7 +18,7 @@ from wtforms.validators import StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.passwords import check_policy
-from rules.validators import ValidationError
+from rules.validators import ValidationError, normalize_mobile
 
 REQUIRED = _l("This field is required.")
 
@@ -101,9 +101,8 @@ def halfwidth(value):
 
 
 # In a field that takes other things too (the login's account: a mobile number, an ID number or
-# a staff user name), what is kept: a mobile number (+86 or 0086 before it, separators aside).
-# Anything else of 12 digits or more reads as an ID number, mistyped ones included.
-MOBILE_LIKE = re.compile(r"(\+?86|0086)?1\d{10}")
+# a staff user name), what is kept: a mobile number, as the login reads one (normalize_mobile).
+# Anything else of 12 digits or more, separators aside, reads as an ID number, mistyped too.
 SEPARATORS = re.compile(r"[\s\-_.·]")
 
 
@@ -126,8 +125,11 @@ class IdNumberField(StringField):
             return False
         if not self.mixed:
             return True
-        bare = SEPARATORS.sub("", typed)
-        return not MOBILE_LIKE.fullmatch(bare) and sum(c.isdigit() for c in bare) >= 12
+        try:
+            normalize_mobile(typed)
+            return False
+        except ValidationError:
+            return sum(c.isdigit() for c in SEPARATORS.sub("", typed)) >= 12
 
     def _value(self) -> str:
         """What the page shows in the field: never a typed ID number."""
