@@ -9,6 +9,7 @@ from flask import Flask
 from playhouse.db_url import connect, parse
 from playhouse.migrations import Runner
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from werkzeug.routing import IntegerConverter
 
 from models import db
 
@@ -300,8 +301,31 @@ def make_database(
     return connect(url, autoconnect=False, connect_timeout=3)
 
 
+# The largest id an id column holds on every database (PostgreSQL's integer, peewee's AutoField).
+ID_MAX = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: a number above ID_MAX is no page (404) rather than a query the
+    database refuses (SQLite's OverflowError, PostgreSQL's "integer out of range": a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def id_or_none(typed: str | None) -> int | None:
+    """An id sent back in a form (a hidden field), or None when it is not one an id column holds."""
+    value = (typed or "").strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > ID_MAX:
+        return None
+    return int(value)
+
+
 def init_app(app: Flask) -> None:
-    """Point the model proxy at the configured database and open/close it around requests."""
+    """Point the model proxy at the configured database and open/close it around requests; ids
+    in routes stay within what the database holds."""
+    app.url_map.converters["int"] = IdConverter
     database = make_database(
         app.config["DATABASE_URL"],
         app.config["SQLITE_SYNCHRONOUS"],

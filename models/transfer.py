@@ -8,6 +8,7 @@ blueprint's service performs each one as a conditional update with its audit row
 """
 
 import json
+import re
 
 from peewee import (
     JOIN,
@@ -64,6 +65,10 @@ CASE_TRANSITIONS = {
 }
 
 
+# A case number as people type it: ZY and up to 12 digits (number_of pads to six).
+NUMBER = re.compile(r"ZY([0-9]{1,12})")
+
+
 class TransferCase(BaseModel):
     """One sale of a vehicle registered in another city to a buyer of this city."""
 
@@ -115,6 +120,13 @@ class TransferCase(BaseModel):
     def number_of(case_id: int) -> str:
         """The number of the case with this id, without reading it."""
         return f"ZY{case_id:06d}"
+
+    @staticmethod
+    def id_numbered(typed: str) -> int | None:
+        """The id of the case a typed number names (ZY000007, zy7: case 7), or None. ASCII
+        digits only, and no more than an id can have (a longer one would overflow the query)."""
+        found = NUMBER.fullmatch("".join(typed.split()).upper())
+        return int(found.group(1)) if found else None
 
     @property
     def is_open(self) -> bool:

@@ -204,6 +204,14 @@ def test_a_clerk_activates_the_account_at_the_counter(app, client, make, victim,
         data={**data, "activate-account": other.id, "activate-seen_card": "y"},
     )
     assert response.status_code == 404
+    # An account that is no id (digits str.isdigit() takes but int() does not, or more than a
+    # column holds) is a bad request, not a 500.
+    for account in ("²", "9" * 30):
+        response = clerk_client.post(
+            "/staff/identity/activate",
+            data={**data, "activate-account": account, "activate-seen_card": "y"},
+        )
+        assert response.status_code == 400
     assert (
         clerk_client.post(
             "/staff/identity/activate",

@@ -1,7 +1,11 @@
 """No URL disappears silently, and every page a role can open passes page()."""
 
+import re
+
 import pytest
 from flask import url_for
+
+from models import STAFF_ROLES
 
 from .helpers import page
 
@@ -298,6 +302,11 @@ BAD_INPUT = [
     ("admin", "/staff/audit?page=2&endpoint=x&_external=1"),
     ("admin", "/stats/?until=0001-01-05"),
     ("vehicle_clerk", "/transfer/office?page=99999999999999999999"),
+    # A case number as typed: superscript digits pass str.isdigit() but not int(); more digits
+    # than an id has overflowed the query.
+    ("vehicle_clerk", "/transfer/office?state=all&q=ZY%C2%B2"),
+    ("vehicle_clerk", "/transfer/office?state=all&q=ZY" + "9" * 30),
+    ("admin", "/staff/audit?object_id=ZY" + "9" * 30),
     (None, "/trucks/rules?zone=1&truck_class=heavy&emission=china6&at=0001-01-01T03:00"),
 ]
 
@@ -309,6 +318,23 @@ def test_bad_input_never_gives_a_500(client, make, login, role, url):
         login(make.staff(role))
     response = client.get(url)
     assert response.status_code in (200, 400, 422), response.status_code
+
+
+def test_an_id_beyond_what_a_column_holds_is_no_page(app, client, make, login):
+    """Every route's <int:...> past PostgreSQL's integer (and SQLite's 64 bits) is a 404 or a
+    refusal, never the database's overflow as a 500: for staff of every role and a citizen."""
+    too_big = str(2**63 + 1)
+    urls = [
+        re.sub(r"<[^>]+>", "x", re.sub(r"<int:\w+>", too_big, rule.rule))
+        for rule in app.url_map.iter_rules()
+        if "<int:" in rule.rule and "GET" in rule.methods
+    ]
+    assert len(urls) > 25
+    for user in (make.staff(*STAFF_ROLES), make.citizen()):
+        login(user)
+        answers = {url: client.get(url).status_code for url in urls}
+        assert {url: code for url, code in answers.items() if code not in (403, 404, 405)} == {}
+        client.post("/logout", data={})
 
 
 def test_every_declared_link_and_card_opens_for_those_it_is_shown_to(app, client, make, login):

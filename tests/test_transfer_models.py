@@ -50,6 +50,25 @@ def test_vehicle_helpers(app, make, conn):
         assert [r.kind for r in v.history()] == ["initial_registration"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "case_id"),
+    [
+        ("ZY000007", 7),
+        (" zy 7 ", 7),
+        ("ZY" + "9" * 12, 10**12 - 1),
+        ("ZY" + "9" * 13, None),  # more than an id has
+        ("ZY²", None),  # str.isdigit() takes it, int() does not
+        ("ZY٠٧", None),  # digits of another script
+        ("ZY", None),
+        ("7", None),
+    ],
+)
+def test_a_case_number_as_typed_names_its_id(typed, case_id):
+    assert TransferCase.id_numbered(typed) == case_id
+    if case_id is not None and case_id < 10**6:
+        assert TransferCase.id_numbered(TransferCase.number_of(case_id)) == case_id
+
+
 def test_transition_table_has_no_shortcuts():
     assert set(CASE_TRANSITIONS) == set(CASE_STATES)
     for state in CLOSED_STATES:

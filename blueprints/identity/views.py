@@ -13,6 +13,7 @@ from flask_login import current_user
 from core import identity, sms, templatehelpers
 from core.access import role_required
 from core.audit import audit
+from core.db import id_or_none
 from core.privacy import no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import form_error
 from models import ADMIN, CITIZEN, LICENCE_CLERK, VEHICLE_CLERK, User
@@ -139,9 +140,10 @@ def activate():
     """Activate the account after seeing the ID card, confirmed by a second clerk (countersign:
     both are named in the audit log)."""
     form = CounterActivateForm(prefix=ACTIVATE)
-    if not form.account.data or not form.account.data.isdigit():
+    account_id = id_or_none(form.account.data)
+    if account_id is None:
         abort(400)
-    account = User.get_or_none(User.id == int(form.account.data))
+    account = User.get_or_none(User.id == account_id)
     if account is None or account.is_staff:
         abort(404)
     # The reference again: the activation cannot skip the look-up.

@@ -89,8 +89,9 @@ def search(query, text: str):
     if not text:
         return query
     cond = (TransferCase.invoice_no == text) | Vehicle.vin.startswith(text)
-    if text.startswith("ZY") and text[2:].isdigit():
-        cond |= TransferCase.id == int(text[2:])
+    case_id = TransferCase.id_numbered(text)
+    if case_id is not None:
+        cond |= TransferCase.id == case_id
     try:
         plate = normalize_plate(text)
         cond |= (Vehicle.plate == plate) | (TransferCase.new_plate == plate)

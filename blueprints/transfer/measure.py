@@ -1,8 +1,6 @@
 """The cross-region vehicle transfer's declaration (core.measures): its links, cards, audit
 labels, demo data and statistics."""
 
-import re
-
 from flask_babel import lazy_gettext as _l
 
 from core.measures import Card, Link, Measure, staff, typed_reason
@@ -28,8 +26,8 @@ def outgoing_case_number(object_id: str) -> str | None:
 
 def cases_numbered(typed: str) -> list[str]:
     """The id of the case a number names (ZY000007: case 7), as the audit page searches."""
-    found = re.fullmatch(r"ZY(\d{6,})", typed.strip().upper())
-    return [str(int(found.group(1)))] if found else []
+    case_id = TransferCase.id_numbered(typed)
+    return [str(case_id)] if case_id is not None else []
 
 
 def outgoing_numbered(typed: str) -> list[str]:
