@@ -367,6 +367,27 @@ def test_query_code_guessing_is_throttled(client, make, login, conn):
         assert Throttle.get(Throttle.key == f"evidence-code:user:{citizen.id}").locked_until
 
 
+def test_a_right_query_code_clears_the_users_count_and_only_its_own_on_the_network(
+    client, make, login, conn
+):
+    """Counted before the code is checked (in the transaction that reads the lock); a right
+    code then forgets the user's failures and takes back its own count on the network's."""
+    case = make.accident_case()
+    citizen = make.citizen()
+    party = make.party(case, citizen)
+    with conn():
+        CaseParty.update(query_code_hash=hash_code("RGHT-CODE")).where(
+            CaseParty.id == party.id
+        ).execute()
+    login(citizen)
+    for code in ("WRNG-CODE", "WRNG-CODE", "RGHT-CODE"):
+        client.post("/evidence/open", data={"case_no": case.case_no, "code": code})
+    with conn():
+        rows = Throttle.select().where(Throttle.key.startswith("evidence-code:"))
+        counts = {t.key.split(":")[1]: t.failures for t in rows}
+    assert counts.get("user", 0) == 0 and counts["net"] == 2
+
+
 def test_case_list_of_a_citizen_shows_only_their_cases(client, make, login):
     mine, theirs = make.accident_case(), make.accident_case()
     citizen = make.citizen()

@@ -93,6 +93,10 @@ def test_photo_upload_checks_the_content(client, make, login, conn):
         photo = LicenceRecord.get_by_id(record.id).photo
     assert photo.startswith("photos/") and "evil" not in photo
     assert client.get(f"/licence/records/{record.id}/photo").get_data() == PNG
+    # An inspector sees a holder's photo only through a check of their code: not by record id.
+    client.post("/logout", data={})
+    login(make.staff("police_inspector"))
+    assert client.get(f"/licence/records/{record.id}/photo").status_code == 403
 
 
 HEADER = (

@@ -364,6 +364,26 @@ def test_market_issues_the_invoice_for_a_registered_buyer(make, as_user, conn):
         assert page(as_user(party).get(f"/transfer/cases/{case_id}")).find(id="confirm-form")
 
 
+def test_market_makes_no_unproven_account_the_buyer(make, as_user, conn):
+    """Anyone may register with a name and an ID number that are not theirs: the market does not
+    make such an account the buyer of a real sale (it would read the case, confirm or decline
+    it, and own the car); the clerk is told how the buyer proves the number."""
+    w = make.transfer_world()
+    resident_id = make.resident_id()
+    impostor = make.citizen(proven=False, real_name="王建国", resident_id=resident_id)
+    market = as_user(w.market_clerk)
+    data = invoice_form(w, buyer_name="王建国", buyer_resident_id=resident_id)
+    said = page(market.post("/transfer/market/new", data=data, headers=EN), 422)
+    assert "has not proved" in said.select_one(".form-error").get_text()
+    with conn():
+        assert TransferCase.select().count() == 0
+    # Once the account proved the number (by SMS, or at a counter), the sale opens.
+    make.proof(impostor)
+    case_id = case_id_from(market.post("/transfer/market/new", data=data))
+    with conn():
+        assert TransferCase.get_by_id(case_id).buyer_id == impostor.id
+
+
 def test_inspection_form_errors(make, as_user):
     w = make.transfer_world()
     case = make.transfer_case(w, until=AWAITING_INSPECTION)
@@ -853,8 +873,9 @@ def test_a_step_of_a_case_whose_origin_is_paused_here_says_so(app, make, conn):
 
 def test_a_received_archives_history_joins_our_copy_once(app, make, conn):
     """Across deployments the archive moves the car's history to the buyer's city: each entry
-    is added to our copy, under its office when it is the peer's (else the sending office, the
-    code in the note: one of ours is never written in by another city); an entry of a kind we
+    is added to our copy, under its office when the sending peer publishes it (else the sending
+    office, the code in the note: neither one of ours nor a third city's is written in by
+    another city); an entry of a kind we
     do not keep or with no UTC time is left out, and nothing is added twice (an archive with an
     entry twice, or received again for a later sale)."""
     from blueprints.transfer.network import import_history
@@ -862,6 +883,9 @@ def test_a_received_archives_history_joins_our_copy_once(app, make, conn):
 
     ours = make.office(code="370100", city="济南", plate_prefix="鲁A")
     origin = make.office(code="370200", city="青岛", plate_prefix="鲁B", is_local=False)
+    third = make.office(code="370600", city="烟台", plate_prefix="鲁F", is_local=False)
+    # The sending peer publishes its office (a third city's office is another peer's).
+    peer = SimpleNamespace(doc={"offices": [{"code": origin.code, "plate_prefix": "鲁B"}]})
     car = make.vehicle(origin, make.citizen())
 
     def entry(at, kind, office, owner, note=""):
@@ -881,15 +905,15 @@ def test_a_received_archives_history_joins_our_copy_once(app, make, conn):
         "history": [
             first,
             first,  # twice in one archive
-            entry("2020-05-01T02:00:00Z", "transfer_registration", "370600", "乙", "ZY000001"),
+            entry("2020-05-01T02:00:00Z", "transfer_registration", third.code, "乙", "ZY000001"),
             entry("2021-01-01T02:00:00Z", "transfer_registration", ours.code, "丙"),
             entry("2022-01-01T10:00:00+08:00", "document", "370200", "丁"),  # not UTC as written
             entry("2023-01-01T02:00:00Z", "ownership_erased", "370200", "戊"),  # not a kind of ours
         ]
     }
     with app.app_context(), conn():
-        assert import_history(car, document, origin) == 3
-        assert import_history(car, document, origin) == 0
+        assert import_history(car, document, origin, peer) == 3
+        assert import_history(car, document, origin, peer) == 0
         imported = VehicleRecord.owner_name.in_(["甲", "乙", "丙", "丁", "戊"])
         rows = list(
             VehicleRecord.select()

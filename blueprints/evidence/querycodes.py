@@ -1,6 +1,6 @@
 """The query code on a party's paper notice (查询码): issued by an officer, it opens the case to
 a party whose proven ID number is on it. Guessable in principle, so failures are throttled per
-account and per client address, across processes and nodes (models.Throttle).
+account and per client network, across processes and nodes (core.throttle).
 """
 
 import hashlib
@@ -9,7 +9,8 @@ import secrets
 
 from core.audit import audit, client_net
 from core.identity import record_query_code
-from models import AccidentCase, CaseParty, Throttle, User, write_tx
+from core.throttle import Gate, Rule
+from models import AccidentCase, CaseParty, User, write_tx
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8
@@ -42,27 +43,41 @@ def issue_notice(party: CaseParty, actor: User) -> str:
     return code
 
 
-def throttle_keys(user: User) -> list[tuple[str, int]]:
-    """The throttle keys of a query-code attempt and their limits."""
-    return [
-        (f"evidence-code:user:{user.id}", CODE_MAX_FAILURES),
-        (f"evidence-code:net:{client_net()}", CODE_MAX_FAILURES_PER_ADDR),
-    ]
+class CodeLocked(Exception):
+    """Too many wrong codes: no attempt until `until`."""
+
+    def __init__(self, until):
+        super().__init__(until)
+        self.until = until
 
 
-def code_locked_until(user: User):
-    """When the current lock on query-code attempts ends, or None."""
-    ends = [Throttle.locked_until_for(key) for key, _limit in throttle_keys(user)]
-    ends = [e for e in ends if e]
-    return max(ends) if ends else None
+def code_gate(user: User) -> Gate:
+    """The counters of query-code attempts: the user's over every address, and the client
+    network's over every user (core.throttle: counted in advance, in one transaction with the
+    lock read, so parallel guesses cannot slip in under the limit)."""
+    return Gate(
+        [
+            Rule("account", f"evidence-code:user:{user.id}", CODE_MAX_FAILURES, CODE_WINDOW),
+            Rule(
+                "address",
+                f"evidence-code:net:{client_net()}",
+                CODE_MAX_FAILURES_PER_ADDR,
+                CODE_WINDOW,
+            ),
+        ]
+    )
 
 
 def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
     """The case when the user is a party (by verified ID number) and the code is theirs.
 
     Every failure looks the same (no such case, not a party, wrong code) and counts against
-    the user and the client address.
+    the user and the client network; CodeLocked while a lock holds (nothing is looked up).
     """
+    attempt = code_gate(user)
+    verdict = attempt.check_and_count()
+    if verdict.kind and not attempt.counted:
+        raise CodeLocked(verdict.until)
     case = AccidentCase.get_or_none(AccidentCase.case_no == case_no.strip().upper())
     party = None
     if case is not None and user.resident_id:
@@ -75,8 +90,6 @@ def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
         and hmac.compare_digest(party.query_code_hash, hash_code(code))
     )
     if not ok:
-        for key, limit in throttle_keys(user):
-            Throttle.register_failure(key, limit=limit, window=CODE_WINDOW)
         audit(
             "evidence.code_failed",
             case,
@@ -85,7 +98,7 @@ def open_by_code(user: User, case_no: str, code: str) -> AccidentCase | None:
             detail={"case_no": case_no[:32]},
         )
         return None
-    Throttle.reset(throttle_keys(user)[0][0])
+    attempt.success()
     record_query_code(user, case)
     audit("evidence.code_ok", case, actor=user)
     return case

@@ -110,14 +110,14 @@ def open_with_code():
     error = None
     user = current_user._get_current_object()
     if form.validate_on_submit():
-        locked = querycodes.code_locked_until(user)
-        if locked:
+        try:
+            case = querycodes.open_by_code(user, form.case_no.data, form.code.data)
+        except querycodes.CodeLocked as locked:
             error = _(
                 "Too many wrong codes. Try again after %(time)s (Beijing time).",
-                time=localtime(locked, "HH:mm"),
+                time=localtime(locked.until, "HH:mm"),
             )
         else:
-            case = querycodes.open_by_code(user, form.case_no.data, form.code.data)
             if case is not None:
                 return redirect_to(url_for("evidence.case", case_id=case.id))
             error = _(

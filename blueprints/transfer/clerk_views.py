@@ -14,6 +14,7 @@ from core.access import role_required
 from core.audit import audit
 from core.confirm import revising
 from core.htmx import render
+from core.identity import identity_proven
 from core.paging import page_number
 from core.privacy import no_personal_data, reads_personal_data
 from core.steps import StepError, form_error
@@ -159,6 +160,13 @@ BUYER_NO_MATCH = _l(
     "This name and ID number are not those of a registered account: check them with the "
     "buyer's ID card (a buyer without an account registers first)."
 )
+# The buyer becomes the owner the vehicle is registered to: only an account that proved the ID
+# number it was made with (anyone may register with a name and a number that are not theirs).
+BUYER_UNPROVEN = _l(
+    "The account with this name and ID number has not proved that the ID number is its holder's. "
+    "The buyer proves it first: on the account's page by SMS, or at a vehicle office counter "
+    "with the ID card. A buyer who never made that account shows the ID card at a counter."
+)
 
 
 @bp.route("/market/new", methods=["GET", "POST"])
@@ -184,6 +192,9 @@ def market_new():
                 buyer = None
             else:
                 attempt.forgive()
+                if not identity_proven(buyer):
+                    form.form_errors.append(str(BUYER_UNPROVEN))
+                    buyer = None
         if buyer is not None:
             case = open_from_form(form, buyer, market=current_user.office)
             if case is not None:

@@ -52,6 +52,7 @@ origin's handlers and its own steps (above them).
 
 import datetime as dt
 
+from core.network.claims import claims_of
 from core.network.envelope import EnvelopeError, canonical, verify
 from core.network.inbox import BadBody, Refused, register
 from core.steps import StepError
@@ -227,16 +228,21 @@ def open_archive(body: dict, peer: Peer, vin: str) -> tuple[str, str]:
     return text, sha
 
 
-def import_history(vehicle: Vehicle, document: dict, origin: Office) -> int:
+def import_history(vehicle: Vehicle, document: dict, origin: Office, peer: Peer) -> int:
     """The history a received archive carries, added to our copy of the vehicle (a copy made
     when the case opened has none: the archive is what moves a vehicle's history to its new
     office, as between the offices of one database). The archive is the peer's word: an entry
-    is kept under its office only when that is one of the peer's (ours are never written in
-    by another city), else under the sending office with its own office's code in the note;
+    is kept under its office only when that is one the sending peer publishes (neither ours
+    nor a third city's are written in by another city), else under the sending office with its
+    own office's code in the note;
     entries of a kind we do not keep, or with no UTC time, are left out. An entry the copy
     holds already (an earlier sale's archive, or twice in this one) is not added again.
     Returns how many entries were added."""
-    theirs = {o.code: o for o in Office.select().where(Office.is_local == False)}  # noqa: E712
+    codes = claims_of(peer.doc).office_codes
+    theirs = {
+        o.code: o
+        for o in Office.select().where((Office.is_local == False) & Office.code.in_(codes))  # noqa: E712
+    }
     held = {(r.kind, r.at.replace(microsecond=0), r.certificate_no) for r in vehicle.history()}
     added = 0
     for entry in document.get("history") or []:
@@ -302,7 +308,7 @@ def handle_archive(body: dict, peer: Peer) -> dict:
         mark_archive_sent(locked, archive, text, sha, None, now)
         event(locked, "archive_sent", office=origin, entry=entry, sha256=sha)
         document = receive_archive(locked, text, sha)
-        import_history(Vehicle.get_by_id(locked.vehicle_id), document, origin)
+        import_history(Vehicle.get_by_id(locked.vehicle_id), document, origin, peer)
         tell(locked, "transfer.archive_arrived", "buyer")
 
     return _as_origin(lambda: run_step(step))
