@@ -18,6 +18,11 @@ workers = int(
     or gunicorn_workers(os.environ.get("DATABASE_URL", ""), os.cpu_count() or 1)
 )
 
+# gunicorn 27's control socket (~/.gunicorn/gunicorn.ctl) is one per user: two deployments on
+# one machine would take it from each other, and a hardened unit cannot write there. Nothing
+# here uses it.
+control_socket_disable = True
+
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
 
 

@@ -101,6 +101,8 @@ ACTION_LABELS = {
     "account.mobile_changed": _l("Mobile number changed"),
     "account.totp_enrolled": _l("Authenticator set up"),
     "account.notice_preferences": _l("Notice preferences changed"),
+    "office.create": _l("Office added"),
+    "office.plates_added": _l("Plate numbers added to the pool"),
     "staff.create": _l("Staff account created"),
     "staff.deactivate": _l("Staff account deactivated"),
     "staff.activate": _l("Staff account reactivated"),

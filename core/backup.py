@@ -3,6 +3,11 @@
 SQLite: the online backup API copies a consistent snapshot page by page (readers and writers
 go on meanwhile); a restore copies the backup back into the live file the same way.
 PostgreSQL: pg_dump (a consistent snapshot in one transaction) and pg_restore.
+
+A backup holds everything (ID numbers, the staff's authenticator secrets): it is written
+readable by its owner alone. A database with no schema is refused on both sides, as a mistyped
+INSTANCE_PATH or DATABASE_URL finds one: its backup would be empty, its restore would empty
+the live database.
 """
 
 import os
@@ -12,6 +17,36 @@ from urllib.parse import urlparse
 
 # The PostgreSQL client tools are found on PATH, as installed by the distribution.
 from models import db, is_postgres
+
+MIGRATIONS_TABLE = "schema_migration"  # playhouse.migrations.Runner's
+
+
+class BackupError(Exception):
+    """A backup or restore refused, and why (in words for the operator)."""
+
+
+def migrations_in(connection) -> list[str]:
+    """The migrations applied in a database (an SQLite connection or the live database), []
+    when it has no schema at all."""
+    if connection is None:
+        if MIGRATIONS_TABLE not in db.get_tables():
+            return []
+        cursor = db.execute_sql(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")  # noqa: S608
+    else:
+        known = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+        ).fetchone()
+        if known is None:
+            return []
+        cursor = connection.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY name")  # noqa: S608
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _private_file(path: str) -> None:
+    """Make `path` anew, empty and readable by its owner alone (the backup is written into it)."""
+    if os.path.exists(path):
+        os.remove(path)
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _pg_env(url: str) -> tuple[list[str], dict]:
@@ -26,9 +61,18 @@ def _pg_env(url: str) -> tuple[list[str], dict]:
     return args + ["-d", parts.path.lstrip("/")], env
 
 
-def backup(url: str, path: str) -> None:
-    """Write a consistent backup of the database at `url` to `path` (made atomically)."""
+def backup(url: str, path: str) -> list[str]:
+    """Write a consistent backup of the database at `url` to `path` (made atomically, mode
+    600); returns the migrations it holds. BackupError when the database has no schema."""
+    with db.connection_context():
+        applied = migrations_in(None)
+    if not applied:
+        raise BackupError(
+            "this database has no schema (is INSTANCE_PATH or DATABASE_URL the service's?): "
+            "nothing was written"
+        )
     tmp = path + ".part"
+    _private_file(tmp)
     if is_postgres():
         args, env = _pg_env(url)
         subprocess.run(["pg_dump", "-Fc", "-f", tmp, *args], check=True, env=env)  # noqa: S603
@@ -40,10 +84,28 @@ def backup(url: str, path: str) -> None:
             finally:
                 target.close()
     os.replace(tmp, path)
+    return applied
+
+
+def backup_migrations(path: str) -> list[str]:
+    """The migrations an SQLite backup holds; BackupError when it is not a database of this
+    application (no schema, or not SQLite at all)."""
+    try:
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            applied = migrations_in(source)
+        finally:
+            source.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not an SQLite database ({exc})") from None
+    if not applied:
+        raise BackupError(f"{path} holds no schema of this application: nothing was restored")
+    return applied
 
 
 def restore(url: str, path: str) -> None:
-    """Replace the database's contents with the backup at `path`."""
+    """Replace the database's contents with the backup at `path` (checked first on SQLite:
+    backup_migrations)."""
     if not os.path.exists(path):
         raise FileNotFoundError(path)
     if is_postgres():
@@ -62,6 +124,7 @@ def restore(url: str, path: str) -> None:
             env=env,
         )
         return
+    backup_migrations(path)
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         with db.connection_context():

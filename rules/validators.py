@@ -200,6 +200,17 @@ def normalize_plate(value: str) -> str:
     return plate
 
 
+def normalize_plate_prefix(value: str) -> str:
+    """A city's plate prefix (鲁B: the province's character and the city's letter) in canonical
+    form, or raise."""
+    prefix = _canonical(value).upper()
+    if not re.fullmatch(rf"[{_PLATE_PROVINCES}][{_PLATE_LETTER}]", prefix):
+        raise ValidationError(
+            _l("A plate prefix is a province abbreviation and a letter, such as 鲁B.")
+        )
+    return prefix
+
+
 def format_plate(value: str) -> str:
     """Return the plate for display with a dot after the 2nd char: 鲁B·12345."""
     plate = normalize_plate(value)

@@ -218,8 +218,12 @@ def test_the_witness_loop_compares_notes_every_sixth_round(monkeypatch):
         assert stop() is (len(rounds) >= 13)  # the loop's own stop, for its requests
         compared.append(len(rounds))
 
-    witness.run_witness(interval=0, stop=lambda: len(rounds) >= 13, compare=compare)
+    reported = []
+    witness.run_witness(
+        interval=0, stop=lambda: len(rounds) >= 13, compare=compare, report=reported.append
+    )
     assert compared == [1, 7, 13]  # after the 1st, 7th and 13th cosigning rounds
+    assert len(reported) == 13  # each round's outcomes, as it ends
     witness.run_witness(once=True, compare=compare)
     assert compared == [1, 7, 13]  # one round alone (`--once`) compares nothing
 
@@ -577,3 +581,32 @@ def test_a_proof_no_longer_owed_is_forgotten_and_counting_starts_afresh(network)
     Peer.delete().where(Peer.base_url == Q_URL).execute()  # Q is no peer any more
     compare_now()
     assert AwaitedProof.select().count() == 0
+
+
+def test_the_witness_command_prints_each_peers_answer_when_it_changes(runner, monkeypatch):
+    """As a service, the command runs for days: the journal shows each change of a peer's
+    answer as it happens (not one line per peer every ten seconds, nor nothing until it stops)."""
+    from core.auditlog import witness
+
+    rounds = [
+        {"https://a": "cosigned", "https://b": "unreachable"},
+        {"https://a": "cosigned", "https://b": "unreachable"},
+        {"https://a": "inconsistent_checkpoint", "https://b": "unreachable"},
+        {"https://a": "inconsistent_checkpoint", "https://b": "cosigned"},
+    ]
+
+    def run_witness(report, **_options):
+        for outcomes in rounds:
+            report(outcomes)
+        return rounds[-1]
+
+    monkeypatch.setattr(witness, "run_witness", run_witness)
+    result = runner.invoke(args=["audit", "witness"])
+    assert result.output.splitlines() == [
+        "https://a: cosigned",
+        "https://b: unreachable",
+        "https://a: inconsistent_checkpoint",
+        "https://b: cosigned",
+    ]
+    monkeypatch.setattr(witness, "run_witness", lambda report, **_options: report({}) or {})
+    assert runner.invoke(args=["audit", "witness"]).output == "no active peer to witness the log\n"

@@ -1,7 +1,10 @@
 """Backups made while the application serves are consistent, and restoring one gives back
 exactly what was backed up."""
 
+import sqlite3
 import threading
+
+import pytest
 
 from models import AuditEvent, User, db
 
@@ -70,3 +73,39 @@ def test_restore_asks_for_confirmation(app, runner, tmp_path):
     runner.invoke(args=["db", "backup", str(path)])
     result = runner.invoke(args=["db", "restore", str(path)], input="n\n")
     assert result.exit_code != 0 and "Replace every row" in result.output
+
+
+def test_a_backup_is_its_owners_alone_and_says_what_it_holds(app, runner, tmp_path):
+    path = tmp_path / "b.db"
+    result = runner.invoke(args=["db", "backup", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "schema at 0" in result.output
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert path.stat().st_mode & 0o777 == 0o600
+    missing = runner.invoke(args=["db", "backup", str(tmp_path / "no" / "b.db")])
+    assert missing.exit_code == 2 and "no folder" in missing.output
+
+
+def test_a_restore_refuses_what_is_no_backup_of_this_application(app, runner, tmp_path):
+    """A mistyped path to a database with no schema (an INSTANCE_PATH that made a new empty
+    file), or a file that is no database: the live database is left as it is."""
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("on PostgreSQL pg_restore refuses what is not a pg_dump archive itself")
+    before = snapshot()
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    text = tmp_path / "notes.db"
+    text.write_text("not a database\n" * 100)
+    for path, said in ((empty, "holds no schema"), (text, "not an SQLite database")):
+        result = runner.invoke(args=["db", "restore", str(path), "--yes"])
+        assert result.exit_code == 1 and said in result.output, result.output
+    assert snapshot() == before
+
+
+def test_a_database_with_no_schema_gives_no_backup(runner, tmp_path, monkeypatch):
+    """As `flask db backup` run with the wrong INSTANCE_PATH would find one."""
+    monkeypatch.setattr("core.backup.migrations_in", lambda _connection: [])
+    path = tmp_path / "b.db"
+    result = runner.invoke(args=["db", "backup", str(path)])
+    assert result.exit_code == 1 and "no schema" in result.output
+    assert not path.exists()

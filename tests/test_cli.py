@@ -5,7 +5,7 @@ import re
 import pyotp
 
 from core.demo import demo_logins
-from models import AuditEvent, Office, User
+from models import AuditEvent, Office, PlateNumber, User
 
 
 def test_db_upgrade_is_idempotent_and_status_clean(runner):
@@ -109,3 +109,69 @@ def test_staff_create_refuses_weak_password(runner, make):
         ],
     )
     assert result.exit_code != 0
+
+
+def test_a_new_city_adds_its_offices_and_plate_pool_from_the_command_line(runner, conn, tmp_path):
+    """A real deployment loads no demo city: its offices, their plate pool and the first
+    administrator come from the command line, in that order."""
+
+    def office(*extra):
+        return runner.invoke(
+            args=[
+                "office",
+                "create",
+                "--name",
+                "烟台市车辆管理所",
+                "--name-en",
+                "Yantai Vehicle Office",
+                "--city",
+                "烟台",
+                "--city-en",
+                "Yantai",
+                *extra,
+            ]
+        )
+
+    made = office("--code", "370600", "--kind", "vehicle_office", "--plate-prefix", " 鲁f ")
+    assert made.exit_code == 0, made.output
+    again = office("--code", "370600", "--kind", "vehicle_office", "--plate-prefix", "鲁F")
+    assert again.exit_code != 0 and "exists already" in again.output
+    bad = office("--code", "370601", "--kind", "market", "--plate-prefix", "鲁I")
+    assert bad.exit_code != 0 and "plate prefix" in bad.output
+    listed = runner.invoke(args=["office", "list"])
+    assert "370600" in listed.output and "鲁F" in listed.output
+
+    plates = tmp_path / "plates.txt"
+    plates.write_text("鲁F·12345\n鲁f23456\n\n鲁B12345\nnot a plate\n鲁F12345\n", encoding="utf-8")
+    added = runner.invoke(args=["office", "add-plates", "370600", str(plates)])
+    # The good plates are added once each; the other city's and the malformed are reported.
+    assert added.exit_code == 1, added.output
+    assert "added 2 plates" in added.output and "rejected 2" in added.output
+    assert "鲁B12345: not of 鲁F" in added.output and "line 5" in added.output
+    added = runner.invoke(args=["office", "add-plates", "370600", str(plates)])
+    assert "added 0 plates, already in the pool 2" in added.output
+    with conn():
+        office_row = Office.get(Office.code == "370600")
+        assert (office_row.plate_prefix, office_row.is_local) == ("鲁F", True)
+        pool = sorted(p.plate for p in PlateNumber.select().where(PlateNumber.office == office_row))
+        assert pool == ["鲁F12345", "鲁F23456"]
+        actions = {e.action for e in AuditEvent.select()}
+    assert {"office.create", "office.plates_added"} <= actions
+
+    admin = runner.invoke(
+        args=[
+            "staff",
+            "create",
+            "--username",
+            "admin.yt",
+            "--name",
+            "管理员",
+            "--office",
+            "370600",
+            "--role",
+            "admin",
+            "--password",
+            "Quiet-Lantern-58",
+        ]
+    )
+    assert admin.exit_code == 0, admin.output

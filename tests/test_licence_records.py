@@ -145,8 +145,12 @@ def test_csv_import_reports_and_never_imports_twice(app, make, runner, tmp_path,
     assert not re.search(r"[\u4e00-\u9fff]", result.output)  # one language: English
     with conn():
         assert LicenceRecord.get(LicenceRecord.licence_no == ids[2]).classes == "A2 D"
-    again = runner.invoke(args=["licence", "import", str(path), "--office", office.code])
+    # Without --office: the city's one vehicle office (a second one would have to be named).
+    again = runner.invoke(args=["licence", "import", str(path)])
     assert "imported 0, already there 2, rejected 3" in again.output
+    make.office()
+    named = runner.invoke(args=["licence", "import", str(path)])
+    assert named.exit_code == 2 and "2 vehicle offices here" in named.output
     with conn():
         assert LicenceRecord.select().count() == 2
         assert AuditEvent.select().where(AuditEvent.action == "licence.import").count() == 2

@@ -11,6 +11,7 @@ from models import (
     AuditEvent,
     OutboxMessage,
     Peer,
+    WitnessedLog,
     db,
     utcnow,
     write_tx,
@@ -82,6 +83,11 @@ def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(
     with conn(), write_tx():
         peer = make_peer()
         enqueue(peer.base_url, "ping", {"text": "x"})
+        # What we cosigned of its log: forgotten with it (a peer added again after restoring a
+        # backup is witnessed afresh), kept in the audit row.
+        WitnessedLog.create(
+            peer_url=peer.base_url, origin="o", tree_size=48, root_hash="ab" * 32, note="n"
+        )
     login(make.staff("admin"))
     soup = page(client.get(f"/network/peers/{peer.id}/suspend"))
     assert soup.find(id="peer-action-form")
@@ -97,6 +103,9 @@ def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(
         assert OutboxMessage.get().status == OUTBOX_CANCELLED
         actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.id)]
         assert actions[-2:] == ["network.peer_suspended", "network.peer_removed"]
+        assert WitnessedLog.select().count() == 0
+        removed = AuditEvent.get(AuditEvent.action == "network.peer_removed").detail_dict
+        assert removed["witnessed"] == {"size": 48, "root": "ab" * 32}
 
 
 def test_a_message_undelivered_for_a_day_is_an_alert(client, make, login, conn):

@@ -17,9 +17,8 @@ bp.cli.short_help = "Licence records."
 @click.option(
     "--office",
     "office_code",
-    default="370200",
-    show_default=True,
-    help="Code of the issuing office.",
+    default=None,
+    help="Code of the issuing office (default: this city's vehicle office, when it has one).",
 )
 def import_command(path, office_code):
     """Import licence records from a CSV file (UTF-8, header row; see the README)."""
@@ -28,7 +27,19 @@ def import_command(path, office_code):
     # The operator's report is in English throughout: the validators' messages (lazy, Chinese
     # by default outside a request) are asked for in English too.
     with db.connection_context(), force_locale("en"):
-        office = Office.get_or_none(Office.code == office_code)
+        if office_code is None:
+            offices = list(
+                Office.select().where(
+                    (Office.is_local == True) & (Office.kind == "vehicle_office")  # noqa: E712
+                )
+            )
+            if len(offices) != 1:
+                raise click.BadParameter(
+                    f"{len(offices)} vehicle offices here: name one", param_hint="--office"
+                )
+            office = offices[0]
+        else:
+            office = Office.get_or_none(Office.code == office_code)
         if office is None:
             raise click.BadParameter(f"no office {office_code}", param_hint="--office")
         with (

@@ -99,8 +99,10 @@ def note_text(note: str) -> str:
     return note.rpartition("\n\n")[0] + "\n"
 
 
-# What comparing witnesses' notes finds (core.auditlog.gossip) is audited as what it is, and
-# raised once while open whatever the size (the log grows while the finding stands).
+# What comparing witnesses' notes finds (core.auditlog.gossip) is audited as what it is. Every
+# alert is raised once while open whatever the size: the log grows while the finding stands
+# (a log restored from a backup is refused at each new size, every round, until its peers
+# are told), and an administrator acknowledges the finding, not each size.
 ALERT_ACTIONS = {
     "split_view": "audit.split_view",
     "forged_checkpoint": "audit.forged_checkpoint",
@@ -112,13 +114,12 @@ def raise_alert(
     side: str, peer_url: str, reason: str, size, detail: str, message_id: str, evidence: str = ""
 ):
     """Record an inconsistency: an alert for the administrator and an audit row, in the
-    caller's transaction; once, while the same alert is open (the log asks again each round).
+    caller's transaction; once while an alert of this side, peer and reason is open (the log
+    asks again each round, at a new size as it grows).
     `evidence` is what it rests on, when signed notes show it (core.auditlog.evidence)."""
     same = WitnessAlert.open().where(
         WitnessAlert.side == side, WitnessAlert.peer_url == peer_url, WitnessAlert.reason == reason
     )
-    if reason not in ALERT_ACTIONS:
-        same = same.where(WitnessAlert.tree_size == size)
     if same.exists():
         return
     WitnessAlert.create(
@@ -428,17 +429,21 @@ def run_witness(
     once: bool = False,
     compare=None,
     compare_every: int = 6,
+    report=None,
 ) -> dict:
     """Ask for cosignatures every `interval` seconds until `stop()` (one round with `once`);
-    returns the last round's outcomes. The caller holds a connection. Every `compare_every`
-    rounds, the first included, `compare(stop)` runs too (never with `once`): the CLI gives
-    core.auditlog.gossip.compare_round, a minute apart at the default interval.
+    returns the last round's outcomes, and gives each round's to `report` as it ends (the CLI
+    prints what changed, for the service's journal). The caller holds a connection. Every
+    `compare_every` rounds, the first included, `compare(stop)` runs too (never with `once`):
+    the CLI gives core.auditlog.gossip.compare_round, a minute apart at the default interval.
 
     The pause between rounds looks at `stop()` every fifth of a second: a SIGTERM ends the
     loop at once, not after the rest of the pause and another round."""
     rounds = 0
     while True:
         outcomes = witness_round()
+        if report is not None:
+            report(outcomes)
         if compare is not None and not once and rounds % compare_every == 0:
             try:
                 compare(stop)

@@ -12,6 +12,7 @@ from models import (
     PEER_ACTIVE,
     OutboxMessage,
     Peer,
+    WitnessedLog,
     db,
     is_postgres,
     utcnow,
@@ -238,7 +239,9 @@ def set_status(peer: Peer, status: str, actor=None) -> None:
 
 
 def remove_peer(peer: Peer, actor=None) -> int:
-    """Forget a peer; its undelivered messages are cancelled (returns how many). Audited."""
+    """Forget a peer; its undelivered messages are cancelled (returns how many), and what this
+    deployment cosigned of its log is forgotten too (the size and root go into the audit row):
+    a peer added again, as after it restored a backup, is witnessed afresh. Audited."""
     from core.audit import audit
 
     with write_tx():
@@ -247,11 +250,11 @@ def remove_peer(peer: Peer, actor=None) -> int:
             .where(OutboxMessage.recipient == peer.base_url, OutboxMessage.status == OUTBOX_PENDING)
             .execute()
         )
-        audit(
-            "network.peer_removed",
-            peer,
-            actor=actor,
-            detail={"url": peer.base_url, "cancelled": cancelled},
-        )
+        witnessed = WitnessedLog.get_or_none(WitnessedLog.peer_url == peer.base_url)
+        detail = {"url": peer.base_url, "cancelled": cancelled}
+        if witnessed is not None:
+            detail["witnessed"] = {"size": witnessed.tree_size, "root": witnessed.root_hash}
+            witnessed.delete_instance()
+        audit("network.peer_removed", peer, actor=actor, detail=detail)
         Peer.delete().where(Peer.id == peer.id).execute()
     return cancelled
