@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import fn
 from wtforms import HiddenField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from core.access import get_or_404, role_required
 from core.audit import audit
@@ -76,7 +76,14 @@ class FetchPeerForm(Form):
 
     url = StringField(
         _l("Address of the other deployment"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=200),
+            Regexp(
+                r"\s*https?://[^\s/]+",
+                message=_l("Type the whole address, beginning with https://"),
+            ),
+        ],
         description=_l("Its public base URL, e.g. https://jg.jinan.example"),
     )
 
@@ -115,11 +122,22 @@ PEER_REFUSALS = {
     "nothing_pending": _l("No new claims wait"),
 }
 TECHNICAL = ("unreachable", "refused", "claims")
+# Why a document could not be fetched (core.network.http.Unreachable.why), in words.
+UNREACHABLE_WHY = {
+    "scheme": _l("type the whole address, beginning with https://"),
+    "name": _l("no computer has that name: check the address"),
+    "refused": _l("nothing answers at that address: check it, and ask whether it is running"),
+    "timeout": _l("it did not answer in time: try again later"),
+    "status": _l("the address answered with an error: check it"),
+    "answer": _l("what answered there is not a jiaoguan deployment"),
+}
 
 
 def peer_refusal(exc: peers.PeerError) -> str:
     """What to tell the administrator of a PeerError."""
     said = str(PEER_REFUSALS.get(exc.reason, exc.reason))
+    if exc.reason == "unreachable" and exc.why in UNREACHABLE_WHY:
+        return f"{said}{colon()}{UNREACHABLE_WHY[exc.why]}"
     return f"{said}{colon()}{exc.detail}" if exc.reason in TECHNICAL and exc.detail else said
 
 

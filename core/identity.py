@@ -10,6 +10,7 @@ office recorded with the licence or vehicle; a clerk's activation at an office c
 seeing the ID card; a notice's query code (one case).
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -31,6 +32,7 @@ from models import (
     LICENCE_CLERK,
     VEHICLE_CLERK,
     AccidentCase,
+    LicenceRecord,
     Throttle,
     User,
     utcnow,
@@ -44,7 +46,7 @@ from models.identity import (
     SmsChallenge,
     recorded_mobiles,
 )
-from rules.validators import mask_id, mask_mobile
+from rules.validators import ValidationError, mask_id, mask_mobile, normalize_person_name
 
 CODE_TTL_SECONDS = 600
 # A code refused: wrong, spent, out of tries or expired (one answer for all: which it was would
@@ -152,6 +154,31 @@ def logged_in_user(login_id: str) -> User | None:
 def proven_resident_id(user) -> str | None:
     """The account's ID number when proven, else None: the key to records kept under it."""
     return user.resident_id if identity_proven(user) else None
+
+
+def _name_key(name: str) -> str:
+    """A name as compared across records: its dots as people type them, spaces and case aside
+    (王 芳 is 王芳; JOHN SMITH is John Smith)."""
+    with contextlib.suppress(ValidationError):
+        name = normalize_person_name(name)
+    return "".join(name.split()).casefold()
+
+
+def name_on_record_differs(resident_id: str, name: str) -> bool:
+    """Whether the names kept under this ID number (its licence record, an account that proved
+    it) are not `name`: a number mistyped into someone else's that still passes its check
+    digit. An account that did not prove it counts for nothing (anyone may register with any
+    name and number); a number nothing is kept under is no difference."""
+    names = {
+        r.name
+        for r in LicenceRecord.select(LicenceRecord.name).where(
+            LicenceRecord.licence_no == resident_id
+        )
+    }
+    account = User.get_or_none(User.resident_id == resident_id)
+    if account is not None and identity_proven(account):
+        names.add(account.real_name)
+    return bool(names) and _name_key(name) not in {_name_key(n) for n in names}
 
 
 def may_see_case(user, case_id: int) -> bool:

@@ -142,7 +142,7 @@ def test_a_page_drawn_again_after_a_refused_form_is_a_logged_read(app, make, con
     assert refused(w.clerk, url, "transfer.case_view") == 1
 
 
-ID_CLEARED = "为保护您的隐私，此身份证号码已清空，请重新输入。"
+ID_CLEARED = "为保护个人信息，身份证号码不再显示，请重新输入。"
 
 
 def test_a_form_that_finds_someone_by_an_id_number_never_sends_it_back(client, make):

@@ -163,9 +163,16 @@ def test_deactivation_ends_sessions_and_blocks_login(app, make, login, conn):
     response = app.test_client().post(
         "/login", data={"account": clerk.username, "password": Factory.PASSWORD}
     )
-    assert response.status_code == 422
+    # With the right password the holder is told why, and whom to ask (not to guess again);
+    # a wrong one learns nothing of it.
+    said = page(response, 422).select_one(".form-error, .error-summary, [role=alert]").get_text()
+    assert "停用" in said and "管理员" in said
+    wrong = app.test_client().post("/login", data={"account": clerk.username, "password": "x" * 9})
+    assert "停用" not in page(wrong, 422).get_text()
     with conn():
         assert AuditEvent.get(AuditEvent.action == "staff.deactivate").object_id == str(clerk.id)
+        refused = AuditEvent.get(AuditEvent.action == "login.failed")
+        assert (refused.actor_id, refused.result) == (clerk.id, "deactivated")
 
 
 def test_reset_totp_forces_new_enrolment(client, make, login, conn):

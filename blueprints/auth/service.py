@@ -37,7 +37,7 @@ class LoginResult:
     """What a login step decided: the user on success, or why not (and until when locked)."""
 
     user: User | None = None
-    error: str | None = None  # "bad-credentials" | "locked" | "bad-code"
+    error: str | None = None  # "bad-credentials" | "locked" | "bad-code" | "deactivated"
     locked_until: dt.datetime | None = None
     lock: str | None = None  # which lock: "pair" | "address" | "account" (core.throttle)
 
@@ -89,7 +89,14 @@ def check_password_step(account: str, password: str) -> LoginResult:
         )
         return LoginResult(error="locked", locked_until=verdict.until, lock=verdict.kind)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
-    if not ok or user is None or not user.active:
+    if ok and user is not None and not user.active:
+        # The right password of a deactivated account: its holder is told so (and whom to
+        # ask), not sent to guess again; only one who knows the password learns it.
+        with write_tx():
+            audit("login.failed", user, result="deactivated", actor=user)
+        attempt.forgive()
+        return LoginResult(error="deactivated")
+    if not ok or user is None:
         with write_tx():
             audit(
                 "login.failed",

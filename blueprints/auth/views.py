@@ -102,6 +102,11 @@ def login():
             return redirect_to(safe_next(url_for("main.home")))
         if result.error == "locked":
             error = lock_message(result.locked_until, result.lock)
+        elif result.error == "deactivated":
+            error = _(
+                "This account has been deactivated. Staff ask their administrator to reactivate "
+                "it; citizens ask at a vehicle office counter."
+            )
         else:
             error = _("The account or password is not right.")
     status = 422 if (error or form.errors) else 200
@@ -130,7 +135,10 @@ def code():
         if result.error == "locked":
             error = lock_message(result.locked_until, result.lock)
         else:
-            error = _("This code is not right or has been used. Wait for the next one.")
+            error = _(
+                "This code is not right or has been used already. Type the code the app shows "
+                "now; if it is the one just used, wait for the next."
+            )
     status = 422 if (error or form.errors) else 200
     return render(
         "auth/code.html", "auth/_code_form.html", status, form=form, error=error, user=user

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core.audit import audit, client_addr
-from core.identity import may_see_case
+from core.identity import may_see_case, name_on_record_differs
 from core.states import InvalidTransition, StateMachine
 from core.steps import StepError
 from core.uploads import remove_stored, sniff_type, store_bytes
@@ -320,11 +320,18 @@ def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
     return case
 
 
+ANOTHER_NAME = _l(
+    "This ID number is on record under another name: check the name and the number against "
+    "the person's ID card."
+)
+
+
 def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) -> CaseParty:
     """Add a party to the case (the access's officer acts); refused on `resident_id` when
-    this person is a party already. The case's row is locked first: the notice the new party
-    gets follows the case's status at that moment, and an officer opening the evidence
-    meanwhile (move_case, which locks it too) either tells them or waits for them to be added."""
+    this person is a party already, or when the number is on record under another name. The
+    case's row is locked first: the notice the new party gets follows the case's status at
+    that moment, and an officer opening the evidence meanwhile (move_case, which locks it too)
+    either tells them or waits for them to be added."""
     with write_tx():
         case = AccidentCase.locked(access.case.id)
         taken = CaseParty.get_or_none(
@@ -332,6 +339,9 @@ def add_party(access: CaseAccess, *, name: str, resident_id: str, mobile, role) 
         )
         if taken:
             raise StepError(_l("This person is a party to the case already."), "resident_id")
+        if name_on_record_differs(resident_id, name):
+            # The case, its evidence and its notices would go to the number's holder.
+            raise StepError(ANOTHER_NAME, "resident_id")
         party = CaseParty.create(
             case=access.case.id,
             name=name.strip(),

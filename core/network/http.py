@@ -1,6 +1,7 @@
 """The HTTP client of the network: small bodies, short timeouts, http(s) only."""
 
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -10,13 +11,35 @@ MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class Unreachable(Exception):
-    """The peer could not be reached or gave no readable answer (try again later)."""
+    """The peer could not be reached or gave no readable answer (try again later). `why` says
+    which, for people: "scheme", "name", "refused", "timeout", "status" or "answer" (else
+    "other")."""
+
+    def __init__(self, detail: str, why: str = "other"):
+        super().__init__(detail)
+        self.why = why
+
+
+def _why(exc: Exception) -> str:
+    """What kept an answer away, in one word (Unreachable.why)."""
+    reason = getattr(exc, "reason", exc)  # URLError wraps the socket's error
+    if isinstance(exc, urllib.error.HTTPError):
+        return "status"
+    if isinstance(reason, socket.gaierror):
+        return "name"
+    if isinstance(reason, ConnectionRefusedError):
+        return "refused"
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "timeout"
+    if isinstance(exc, ValueError):
+        return "answer"
+    return "other"
 
 
 def _check_scheme(url: str) -> None:
     """Only web addresses: a peer URL must never open a file or another scheme."""
     if not url.startswith(("https://", "http://")):
-        raise Unreachable(f"not an http(s) URL: {url[:80]}")
+        raise Unreachable(f"not an http(s) URL: {url[:80]}", "scheme")
 
 
 def fetch_json(url: str) -> dict:
@@ -28,7 +51,7 @@ def fetch_json(url: str) -> dict:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return json.loads(response.read(MAX_ANSWER_BYTES))
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise Unreachable(str(exc)[:200]) from exc
+        raise Unreachable(str(exc)[:200], _why(exc)) from exc
 
 
 def post_jose(url: str, token: str, timeout: float | None = None) -> tuple[int, str]:
@@ -45,4 +68,4 @@ def post_jose(url: str, token: str, timeout: float | None = None) -> tuple[int, 
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(MAX_ANSWER_BYTES).decode(errors="replace")
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise Unreachable(str(exc)[:200]) from exc
+        raise Unreachable(str(exc)[:200], _why(exc)) from exc

@@ -34,9 +34,9 @@ class PeerError(Exception):
     """Why a peer cannot be added: a `reason` code (the pages say it in the reader's language)
     and the English detail the command line prints."""
 
-    def __init__(self, reason: str, detail: str = ""):
+    def __init__(self, reason: str, detail: str = "", why: str = ""):
         super().__init__(f"{detail or reason}")
-        self.reason, self.detail = reason, detail
+        self.reason, self.detail, self.why = reason, detail, why
 
 
 @dataclass
@@ -66,7 +66,7 @@ def fetch_candidate(url: str) -> Candidate:
         serialized = http.fetch_json(url + "/.well-known/jiaoguan.json")
         document, kid = verify_document(serialized)
     except http.Unreachable as exc:
-        raise PeerError("unreachable", f"unreachable: {exc}") from exc
+        raise PeerError("unreachable", f"unreachable: {exc}", why=exc.why) from exc
     except EnvelopeError as exc:
         raise PeerError("refused", f"document refused: {exc}") from exc
     if document.get("jiaoguan") != FORMAT:
