@@ -31,7 +31,7 @@ NAV = {
 # The cards of the staff landing page, per role (as before, and the network peers for admins).
 CARDS = {
     "licence_clerk": ["/licence/records", "/staff/identity"],
-    "police_inspector": ["/verify"],
+    "police_inspector": ["/verify", "/verify/truck"],
     "market_clerk": ["/transfer/market"],
     "vehicle_clerk": ["/transfer/office", "/transfer/archives", "/staff/identity"],
     "truckpass_clerk": ["/trucks/queue", "/trucks/zones"],

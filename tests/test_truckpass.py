@@ -195,6 +195,10 @@ def test_plate_lookup_gives_the_same_verdict_as_the_qr(client, make, login, cloc
         assert "从列表中选择区域" in shown.find(id="zone-error").get_text()
         assert shown.find(id="zone")["aria-describedby"] == "zone-error"
         assert not shown.find(id="plate").get("aria-invalid")
+    # The form asks for the zone the truck is in: chosen, not "any" (the browser holds an
+    # empty choice back; an address without one is answered below).
+    select = page(client.get("/verify/truck")).find(id="zone")
+    assert select.has_attr("required") and select.option["value"] == ""
     # Asked in any zone, the answer says the pass covers its own zones, and asks again in one.
     clock("2026-11-30 08:30")  # in the pass's hours: valid, but only in its own zones
     anywhere = page(client.get(f"/verify/truck?plate={truck.plate}"))

@@ -157,3 +157,14 @@ def test_forms_sent_empty_or_with_no_code_say_what_is_missing(client, make, conn
     # Full-width digits (a Chinese input method's) are the same digits; used now, so "used".
     wide = code.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
     assert verdict(client.get(f"/verify/check?key={el.typing_key}&code={wide}")) == "used-code"
+
+
+def test_a_logged_in_inspector_has_a_way_back_to_work_from_the_checks(client, make, login):
+    """The verifier's pages stand alone (no script, anyone may open them); a logged-in
+    inspector still finds the way back to the workbench (and logging out) in their header,
+    which nobody else is shown."""
+    anonymous = page(client.get("/verify/truck"))
+    assert not anonymous.find("a", href="/staff/")
+    login(make.staff("police_inspector"))
+    for url in ("/verify", "/verify/truck"):
+        assert page(client.get(url)).select_one("header nav").find("a", href="/staff/")

@@ -4,7 +4,7 @@ data and statistics."""
 from flask_babel import lazy_gettext as _l
 
 from core.measures import Card, Link, Measure, staff, typed_reason
-from models import TRUCKPASS_CLERK
+from models import POLICE_INSPECTOR, TRUCKPASS_CLERK
 
 from . import bp
 from .demo import load_demo
@@ -36,6 +36,13 @@ MEASURE = Measure(
                 "a day."
             ),
             staff(TRUCKPASS_CLERK),
+        ),
+        # The verifier checks passes too: an inspector on the road asks by plate and zone.
+        Card(
+            "verify.truck_by_plate",
+            _l("Check a truck pass"),
+            _l("Type the plate and choose the zone the truck is in: is its pass valid there now?"),
+            staff(POLICE_INSPECTOR),
         ),
     ),
     home_card=Card(
