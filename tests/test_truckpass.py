@@ -152,7 +152,9 @@ def test_an_application_meeting_every_rule_is_approved_at_once(client, make, log
             for a in AuditEvent.select().order_by(AuditEvent.id)
             if a.action.startswith("truck_pass.")
         ]
+        kinds = [n.kind for n in Notice.select()]
     assert actions == ["truck_pass.apply", "truck_pass.approved"]
+    assert kinds == ["truckpass.approved"]  # the owner applied: told once, as the applicant
     # Inside its window the QR verifies "valid"; outside it, "not valid now".
     clock("2026-11-30 08:15")
     soup = page(client.get(f"/trucks/passes/{truck_pass.id}"))
@@ -281,6 +283,11 @@ def test_review_queue_decision_and_revocation(client, make, login, clock, conn, 
     )
     with conn():
         assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
+        # The truck's owner is told a pass was issued for it on another's application.
+        told = {(n.user_id, n.kind) for n in Notice.select()}
+        assert (other.id, "truckpass.issued_to_another") in told
+        assert (owner.id, "truckpass.approved") in told
+        assert (owner.id, "truckpass.issued_to_another") not in told
     # A second decision on the same application changes nothing.
     client.post(url, data={"action": "refuse", "reason": "迟到的决定", "confirmed": "yes"})
     with conn():

@@ -1,8 +1,11 @@
-"""The notices of a truck pass (core.notices): its applicant is told each decision."""
+"""The notices of a truck pass (core.notices): its applicant is told each decision, and the
+truck's owner when a pass is issued for their truck on someone else's application."""
 
 from flask_babel import lazy_gettext as _l
 
+from core.identity import identity_proven
 from core.notices import kind, notify
+from models import User, Vehicle
 from models.truckpass import APPROVED, PENDING_REVIEW, REFUSED, RETURNED, REVOKED, WITHDRAWN
 from rules.validators import display_plate
 
@@ -97,6 +100,38 @@ kind(
 )
 
 
+kind(
+    "truckpass.issued_to_another",
+    title=_l("A truck pass for your truck %(plate)s was issued"),
+    what=_l(
+        "A pass for your truck %(plate)s, %(start_on)s to %(end_on)s, was issued on another "
+        "person's application (a driver or a company that uses the truck)."
+    ),
+    next_step=_l(
+        "Nothing to do if you agreed to it. If you did not, call the truck-pass office: it can "
+        "revoke the pass."
+    ),
+)
+
+
+def _tell_owner(truck_pass) -> None:
+    """An issued pass for a truck whose owner did not apply: the owner is told (once their
+    account proved the ID number the truck is registered under: to anyone else the truck's
+    plate and dates are no business)."""
+    owner_id = Vehicle.select(Vehicle.owner).where(Vehicle.id == truck_pass.vehicle_id).scalar()
+    if owner_id is None or owner_id == truck_pass.applicant_id:
+        return
+    owner = User.get_or_none(User.id == owner_id)
+    if owner is not None and identity_proven(owner):
+        notify(
+            owner,
+            "truckpass.issued_to_another",
+            plate=display_plate(truck_pass.plate),
+            start_on=truck_pass.start_date.isoformat(),
+            end_on=truck_pass.end_date.isoformat(),
+        )
+
+
 def tell_applicant(truck_pass) -> None:
     """Tell the applicant where the pass stands now (inside the decision's transaction)."""
     kind_name = KIND_OF_STATUS.get(truck_pass.status)
@@ -111,3 +146,5 @@ def tell_applicant(truck_pass) -> None:
         end_on=truck_pass.end_date.isoformat(),
         reason=truck_pass.reason or "",
     )
+    if truck_pass.status == APPROVED:
+        _tell_owner(truck_pass)
