@@ -4,7 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import Babel, format_datetime, get_locale, get_translations
+from flask_babel import Babel, force_locale, format_datetime, get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
@@ -168,3 +168,10 @@ def bind_gettext(translations) -> dict:
         return rv % variables
 
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
+def english(message) -> str:
+    """A message (a validator's, lazy: Chinese by default outside a request) in English, as
+    the command line speaks throughout."""
+    with force_locale("en"):
+        return str(message)

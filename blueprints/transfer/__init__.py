@@ -17,5 +17,5 @@ from flask import Blueprint
 
 bp = Blueprint("transfer", __name__, url_prefix="/transfer")
 
-from . import clerk_views, network, network_origin, outgoing_views, receipt_views, views  # noqa: E402,F401  (views and message handlers register themselves)
+from . import clerk_views, cli, network, network_origin, outgoing_views, receipt_views, views  # noqa: E402,F401  (views and message handlers register themselves)
 from .measure import MEASURE  # noqa: E402,F401  (what the app registers: core.measures)

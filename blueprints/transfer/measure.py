@@ -76,6 +76,7 @@ MEASURE = Measure(
         ),
     ),
     audit_labels={
+        "transfer.vehicles_import": _l("Vehicle register imported"),
         "transfer.open": _l("Transfer case opened"),
         "transfer.confirm": _l("Sale confirmed by a party"),
         "transfer.confirmed": _l("Sale confirmed by both parties"),

@@ -1,0 +1,197 @@
+"""Importing the city's vehicle register from CSV (`flask transfer import-vehicles`): every row
+checked, good rows imported with their first archive entry, rejected rows reported with the
+reason, and nothing imported twice on a second run (a row the register holds already, word
+for word, is counted as there; one that differs is refused, never overwritten).
+
+A vehicle is kept under its owner's name and ID number, as on the registration certificate;
+an account that proves that ID number sees it (transfer.views.index). An account that holds
+the number already is linked as the owner (a truck's owner applies for its passes). A plate
+the office's pool holds is marked as issued to the vehicle.
+"""
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+
+from core.audit import audit
+from models import Office, PlateNumber, User, Vehicle, write_tx
+from models.vehicles import PLATE_ASSIGNED, TRANSFERRED_OUT, VEHICLE_STATUSES, VEHICLE_TYPES
+from rules.truckrules import EMISSION_STANDARDS
+from rules.validators import (
+    ValidationError,
+    normalize_mobile,
+    normalize_person_name,
+    normalize_plate,
+    normalize_resident_id,
+    normalize_vin,
+)
+
+REQUIRED = (
+    "vin",
+    "plate",
+    "brand",
+    "model_name",
+    "vehicle_type",
+    "colour",
+    "engine_no",
+    "first_registered_on",
+    "owner_name",
+    "owner_resident_id",
+    "certificate_no",
+)
+OPTIONAL = (
+    "gross_mass_kg",
+    "emission_standard",
+    "owner_mobile",
+    "inspection_valid_until",
+    "status",
+)
+LENGTHS = {"brand": 40, "model_name": 60, "colour": 20, "engine_no": 30, "certificate_no": 20}
+
+
+class RowError(Exception):
+    """Why one row is rejected."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    imported: int = 0
+    unchanged: int = 0
+    rejected: list = field(default_factory=list)  # (line number, VIN, reason)
+
+
+def _date(row: dict, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(row[name].strip())
+    except (ValueError, AttributeError):
+        raise RowError(f"{name}: not a date (YYYY-MM-DD)") from None
+
+
+def _checked(name: str, check, value: str):
+    try:
+        return check(value)
+    except ValidationError as exc:
+        raise RowError(f"{name}: {exc}") from None
+
+
+def parse_row(row: dict, office: Office) -> dict:
+    """A CSV row as the fields of a Vehicle of `office`, or RowError with the reason."""
+    missing = [c for c in REQUIRED if not (row.get(c) or "").strip()]
+    if missing:
+        raise RowError("missing: " + ", ".join(missing))
+    plate = _checked("plate", normalize_plate, row["plate"])
+    if plate[:2] != office.plate_prefix:
+        raise RowError(f"plate: not of {office.plate_prefix}")
+    vehicle_type = row["vehicle_type"].strip()
+    if vehicle_type not in VEHICLE_TYPES:
+        raise RowError(f"unknown vehicle_type: {vehicle_type} ({', '.join(VEHICLE_TYPES)})")
+    status = (row.get("status") or "normal").strip()
+    if status not in VEHICLE_STATUSES or status == TRANSFERRED_OUT:
+        raise RowError(f"unknown status: {status}")
+    emission = (row.get("emission_standard") or "").strip() or None
+    if emission is not None and emission not in EMISSION_STANDARDS:
+        raise RowError(f"unknown emission_standard: {emission}")
+    mass = (row.get("gross_mass_kg") or "").strip()
+    if mass and not (mass.isascii() and mass.isdigit() and 0 < int(mass) <= 100_000):
+        raise RowError("gross_mass_kg: a whole number of kilograms expected")
+    first = _date(row, "first_registered_on")
+    inspection = _date(row, "inspection_valid_until") if row.get("inspection_valid_until") else None
+    mobile = (row.get("owner_mobile") or "").strip()
+    for name, limit in LENGTHS.items():
+        if len(row[name].strip()) > limit:
+            raise RowError(f"{name}: longer than {limit}")
+    return {
+        "vin": _checked("vin", normalize_vin, row["vin"]),
+        "plate": plate,
+        "brand": row["brand"].strip(),
+        "model_name": row["model_name"].strip(),
+        "vehicle_type": vehicle_type,
+        "colour": row["colour"].strip(),
+        "engine_no": row["engine_no"].strip().upper(),
+        "first_registered_on": first,
+        "gross_mass_kg": int(mass) if mass else None,
+        "emission_standard": emission,
+        "owner_name": _checked("owner_name", normalize_person_name, row["owner_name"]),
+        "owner_resident_id": _checked(
+            "owner_resident_id", normalize_resident_id, row["owner_resident_id"]
+        ),
+        "owner_mobile": _checked("owner_mobile", normalize_mobile, mobile) if mobile else None,
+        "certificate_no": row["certificate_no"].strip(),
+        "inspection_valid_until": inspection,
+        "status": status,
+    }
+
+
+def same_vehicle(existing: Vehicle, fields: dict, office: Office) -> bool:
+    """True when the register holds this row already, word for word, at this office."""
+    return existing.registration_office_id == office.id and all(
+        getattr(existing, k) == v for k, v in fields.items()
+    )
+
+
+def _refuse_clash(fields: dict) -> None:
+    """RowError when the row's plate or certificate is another vehicle's (an earlier row's
+    too: each row is written before the next is read)."""
+    taken = Vehicle.select().where(
+        (Vehicle.vin != fields["vin"])
+        & (
+            (Vehicle.plate == fields["plate"])
+            | (Vehicle.certificate_no == fields["certificate_no"])
+        )
+    )
+    if taken.exists():
+        raise RowError("plate or certificate_no belongs to another vehicle")
+
+
+def import_csv(fh, office: Office, progress=None) -> ImportReport:
+    """Import vehicles of `office` from an open CSV file; `progress` is called with each row's
+    line number. Each vehicle is written with its archive's first entry in one transaction."""
+    report = ImportReport()
+    reader = csv.DictReader(fh)
+    lacking = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if lacking:
+        raise ValueError("the CSV lacks the columns: " + ", ".join(lacking))
+    for line, row in enumerate(reader, start=2):
+        if progress:
+            progress(line)
+        try:
+            fields = parse_row(row, office)
+            existing = Vehicle.get_or_none(Vehicle.vin == fields["vin"])
+            if existing is not None:
+                if not same_vehicle(existing, fields, office):
+                    raise RowError("duplicate: a different vehicle with this VIN is registered")
+                report.unchanged += 1
+                continue
+            _refuse_clash(fields)
+        except RowError as exc:
+            report.rejected.append((line, (row.get("vin") or "")[:17], str(exc)))
+            continue
+        _insert(fields, office)
+        report.imported += 1
+    with write_tx():
+        audit(
+            "transfer.vehicles_import",
+            office,
+            detail={
+                "imported": report.imported,
+                "unchanged": report.unchanged,
+                "rejected": len(report.rejected),
+            },
+        )
+    return report
+
+
+def _insert(fields: dict, office: Office) -> None:
+    """One checked vehicle, its first archive entry, its owner's account and its plate."""
+    with write_tx():
+        owner = User.get_or_none(
+            (User.resident_id == fields["owner_resident_id"]) & (User.is_staff == False)  # noqa: E712
+        )
+        vehicle = Vehicle.create(**fields, owner=owner, registration_office=office)
+        at = dt.datetime.combine(fields["first_registered_on"], dt.time(0, 0))
+        vehicle.record("initial_registration", office, note="imported", at=at)
+        PlateNumber.update(status=PLATE_ASSIGNED, vehicle=vehicle, assigned_at=at).where(
+            PlateNumber.plate == fields["plate"]
+        ).execute()
