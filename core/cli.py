@@ -4,10 +4,11 @@ core.cli_offices)."""
 import os
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from core.i18n import english
+from core.network.keys import said_when_missing
 from models import STAFF_ROLES, Office, User, db, write_tx
 from models.people import OFFICE_ROLES, roles_refused
 
@@ -102,6 +103,7 @@ def db_restore(path, yes):
 
 
 @audit_cli.command("verify")
+@said_when_missing
 def audit_verify():
     """Recompute the Merkle tree from the entries and hold it to every signed checkpoint;
     exit 1 and name the first entry that differs."""
@@ -129,6 +131,7 @@ def audit_verify():
 @click.option("--once", is_flag=True, help="Integrate what waits now, then stop.")
 @click.option("--interval", default=0.5, show_default=True, help="Seconds between batches.")
 @click.option("--batch", default=5000, show_default=True, help="Entries per checkpoint at most.")
+@said_when_missing
 def audit_integrate(once, interval, batch):
     """Number the new audit entries, extend the Merkle tree and sign a checkpoint, in batches,
     until SIGTERM (one integrator at a time across nodes; more wait their turn)."""
@@ -152,6 +155,7 @@ def audit_integrate(once, interval, batch):
 @audit_cli.command("witness")
 @click.option("--once", is_flag=True, help="Ask every peer once, then stop.")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
+@said_when_missing
 def audit_witness(once, interval):
     """Ask every active peer to cosign the newest checkpoint (with a consistency proof from
     the last one it cosigned), until SIGTERM, and compare notes with them once a minute
@@ -204,17 +208,33 @@ def _echo_outcomes(outcomes: dict[str, str], none: str | None) -> None:
 
 
 @audit_cli.command("keys")
-def audit_keys():
+@click.option(
+    "--witness",
+    is_flag=True,
+    help="This deployment's keys as a witness of other cities' logs (for --witness).",
+)
+@said_when_missing
+def audit_keys(witness):
     """Print the log's verifier keys (C2SP form), for people checking receipts with
-    docs/verify_receipt.py --key: publish them, or read them out."""
+    docs/verify_receipt.py --key: publish them, or read them out. With --witness, the keys
+    this deployment cosigns other cities' checkpoints with (verify_receipt.py --witness)."""
+    from core.auditlog.cosign import cosigner_key, cosigner_name
     from core.auditlog.log import verifier_keys
+    from core.auditlog.note import raw_public
+    from core.network import keys
 
-    for key in verifier_keys():
-        click.echo(key)
+    if not witness:
+        for key in verifier_keys():
+            click.echo(key)
+        return
+    name = cosigner_name(current_app.config["PUBLIC_BASE_URL"])
+    for key in keys.all_keys(expired=True):
+        click.echo(cosigner_key(name, raw_public(key.key.public_key)))
 
 
 @audit_cli.command("prove")
 @click.argument("seq", type=int)
+@said_when_missing
 def audit_prove(seq):
     """Print entry SEQ's receipt as JSON: its leaf (every sealed field disclosed), audit path
     and the newest witnessed checkpoint it is in (check it offline with docs/verify_receipt.py)."""

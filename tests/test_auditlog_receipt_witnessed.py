@@ -48,11 +48,14 @@ def serving(deployment: Deployment):
 
 
 def jinan_witness_key(jinan: Deployment) -> str:
-    """Jinan's cosigner key in C2SP form, as its administrator would publish it."""
+    """Jinan's cosigner key in C2SP form, as its administrator publishes it (`flask audit keys
+    --witness`), checked here against the key on file."""
     public = raw_public(jinan.keys()[0].key.private_key)
     name = cosigner_name(jinan.url)
     encoded = base64.b64encode(COSIGNATURE_V1 + public).decode()
-    return f"{name}+{key_id(name, public).hex()}+{encoded}"
+    printed = jinan.flask("audit", "keys", "--witness").stdout.split()
+    assert printed == [f"{name}+{key_id(name, public).hex()}+{encoded}"]
+    return printed[0]
 
 
 def test_a_holders_receipt_is_witnessed_by_the_other_city(cities, tmp_path):

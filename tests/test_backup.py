@@ -1,6 +1,7 @@
 """Backups made while the application serves are consistent, and restoring one gives back
 exactly what was backed up."""
 
+import os
 import sqlite3
 import threading
 
@@ -109,3 +110,25 @@ def test_a_database_with_no_schema_gives_no_backup(runner, tmp_path, monkeypatch
     result = runner.invoke(args=["db", "backup", str(path)])
     assert result.exit_code == 1 and "no schema" in result.output
     assert not path.exists()
+
+
+def test_lost_network_keys_are_said_not_silently_replaced(app, runner, make):
+    """A restore without the key folder: the deployment signed checkpoints with keys that are
+    gone. No new identity is made behind the administrator's back (the peers would not know
+    it, and the log's checkpoints would stop verifying); the commands say what to do, and a
+    new key is made only when asked for (`rotate-key`)."""
+    with app.test_request_context():
+        from core.audit import audit
+
+        with db.connection_context():
+            audit("demo.load", None)
+    assert runner.invoke(args=["audit", "integrate", "--once"]).exit_code == 0
+    key_file = os.path.join(app.config["NETWORK_KEY_FOLDER"], "keys.json")
+    os.remove(key_file)
+    for args in (["network", "show-key"], ["audit", "verify"], ["audit", "integrate", "--once"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "signing keys" in result.output and "Restoring a backup" in result.output
+    assert not os.path.exists(key_file)
+    assert runner.invoke(args=["network", "rotate-key"]).exit_code == 0
+    assert runner.invoke(args=["network", "show-key"]).exit_code == 0

@@ -36,6 +36,13 @@ def key_id(name: str, public: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_V1 + public).digest()[:4]
 
 
+def cosigner_key(name: str, public: bytes) -> str:
+    """A cosigner's verifier key in C2SP text form, `name+hex key id+base64(0x04 || key)`: what
+    docs/verify_receipt.py --witness takes."""
+    encoded = base64.b64encode(COSIGNATURE_V1 + public).decode()
+    return f"{name}+{key_id(name, public).hex()}+{encoded}"
+
+
 def message(text: str, timestamp: int) -> bytes:
     """What a cosigner signs: the header line, the time line, then the checkpoint's text."""
     return f"{HEADER}\ntime {timestamp}\n{text}".encode()

@@ -22,7 +22,7 @@ from core.audit import OBJECT_LABELS, audit
 from core.privacy import nothing_to_audit
 from models import PEER_ACTIVE, AuditCheckpoint, AuditCosignature, AuditEvent, Peer
 
-from .cosign import COSIGNATURE_V1, key_id
+from .cosign import cosigner_key, key_id
 from .log import NotYetIntegrated, inclusion_proof, verifier_keys
 from .note import Checkpoint
 
@@ -147,8 +147,7 @@ def _witness_key(cosignature: AuditCosignature) -> str | None:
         x = str(jwk.get("x", ""))
         public = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
         if len(public) == 32 and key_id(cosignature.name, public) == blob[:4]:
-            kid = key_id(cosignature.name, public).hex()
-            return f"{cosignature.name}+{kid}+{_b64(COSIGNATURE_V1 + public)}"
+            return cosigner_key(cosignature.name, public)
     return None
 
 

@@ -8,6 +8,8 @@ from flask.cli import AppGroup
 
 from models import PEER_ACTIVE, PEER_SUSPENDED, Peer, db, write_tx
 
+from .keys import said_when_missing
+
 network_cli = AppGroup("network", help="The network of city deployments.")
 
 
@@ -22,6 +24,7 @@ def _peer(url: str) -> Peer:
 
 
 @network_cli.command("show-key")
+@said_when_missing
 def show_key():
     """Print this deployment's key id and the fingerprint to read out to another city."""
     from .keys import fingerprint, signing_key

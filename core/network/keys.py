@@ -101,12 +101,53 @@ def _as_key(entry: dict) -> SigningKey:
     return SigningKey(OKPKey.import_key(entry["jwk"]), entry["kid"], entry["nbf"], entry["exp"])
 
 
+class KeysMissing(RuntimeError):
+    """The key file is gone while the database shows this deployment signed before."""
+
+
+MISSING = (
+    "the deployment's signing keys ({path}) are missing, but its database holds checkpoints "
+    "or peers signed with them: put back the key folder from the backup (README, 'Restoring a "
+    "backup'). To start a new identity on purpose (the peers must be told and peer again; the "
+    "old checkpoints no longer verify), run `flask network rotate-key`."
+)
+
+
+def said_when_missing(command):
+    """A command that needs the keys says KeysMissing in one sentence (exit 1), not as a
+    traceback."""
+    import functools
+
+    import click
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeysMissing as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapped
+
+
+def _signed_before() -> bool:
+    """Whether this deployment has signed before: a checkpoint of its log, or a peer (peering
+    shows our key first). A first key made then would be a new identity nobody knows."""
+    from models import AuditCheckpoint, Peer, db
+
+    with db.connection_context():
+        return AuditCheckpoint.select().exists() or Peer.select().exists()
+
+
 def all_keys(now: int | None = None, expired: bool = False) -> list[SigningKey]:
     """Every key not yet expired (every key ever made, with `expired`: the audit log's old
-    checkpoints stay verifiable), newest first; the first one is made on first use."""
+    checkpoints stay verifiable), newest first; the first one is made on first use, never
+    silently after the key file was lost (KeysMissing: a restore without its keys)."""
     now = int(time.time()) if now is None else now
     folder = key_folder()
     entries = _read(folder)
+    if not entries and _signed_before():
+        raise KeysMissing(MISSING.format(path=os.path.join(folder, KEY_FILE)))
     if not any(e["exp"] > now for e in entries):
         with _locked(folder):
             entries = _read(folder)
