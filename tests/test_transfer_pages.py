@@ -738,7 +738,7 @@ def test_a_cleared_id_number_says_why_it_is_empty(make, as_user):
     assert not page(buyer.get("/transfer/new", headers=EN)).find(id="seller_resident_id-note")
     soup = page(buyer.post("/transfer/new", data=invoice_form(w, invoice_no="12"), headers=EN), 422)
     note = soup.find(id="seller_resident_id-note")
-    assert "cleared" in note.get_text() and "type it again" in note.get_text()
+    assert "not shown again" in note.get_text() and "type it again" in note.get_text()
     field = soup.find(id="seller_resident_id")
     assert field["value"] == "" and "seller_resident_id-note" in field["aria-describedby"]
     # Not typed in at all: nothing was cleared, the field's own error says what is missing.

@@ -102,12 +102,12 @@ def _as_key(entry: dict) -> SigningKey:
 
 
 class KeysMissing(RuntimeError):
-    """The key file is gone while the database shows this deployment signed before."""
+    """The key file is gone while the database holds checkpoints this deployment signed."""
 
 
 MISSING = (
     "the deployment's signing keys ({path}) are missing, but its database holds checkpoints "
-    "or peers signed with them: put back the key folder from the backup (README, 'Restoring a "
+    "signed with them: put back the key folder from the backup (README, 'Restoring a "
     "backup'). To start a new identity on purpose (the peers must be told and peer again; the "
     "old checkpoints no longer verify), run `flask network rotate-key`."
 )
@@ -131,12 +131,15 @@ def said_when_missing(command):
 
 
 def _signed_before() -> bool:
-    """Whether this deployment has signed before: a checkpoint of its log, or a peer (peering
-    shows our key first). A first key made then would be a new identity nobody knows."""
-    from models import AuditCheckpoint, Peer, db
+    """Whether this deployment has signed before: a checkpoint of its log (each is signed
+    with its key). A first key made then would be a new identity nobody knows. (A peer proves
+    nothing: one may be added from the command line before our key was ever used.)"""
+    from models import AuditCheckpoint, db
 
+    if not db.is_closed():  # a request's connection: left open for it
+        return AuditCheckpoint.select().exists()
     with db.connection_context():
-        return AuditCheckpoint.select().exists() or Peer.select().exists()
+        return AuditCheckpoint.select().exists()
 
 
 def all_keys(now: int | None = None, expired: bool = False) -> list[SigningKey]:
