@@ -56,6 +56,9 @@ SETTINGS = {
     "REGISTER_SENDS_PER_NETWORK": "100",
     "TRUSTED_PROXIES": "0",
     "SESSION_IDLE_MINUTES": "120",
+    # Earlier secret keys, comma-separated: sessions signed with one stay valid while the new
+    # SECRET_KEY takes over (README, "Changing the secret key").
+    "SECRET_KEY_FALLBACKS": "",
     "SMS_GATEWAY": "dev",
     "SMS_GATEWAY_URL": "",
     "SMS_GATEWAY_TOKEN": "",
@@ -122,6 +125,9 @@ def load_settings(instance_path: str, environ=os.environ) -> dict:
         value = environ.get(name) or default.format(instance=instance_path)
         config[name] = int(value) if name in INT_SETTINGS else value
     config["PUBLIC_BASE_URL"] = config["PUBLIC_BASE_URL"].rstrip("/")
+    config["SECRET_KEY_FALLBACKS"] = [
+        key.strip() for key in config["SECRET_KEY_FALLBACKS"].split(",") if key.strip()
+    ]
     return config
 
 

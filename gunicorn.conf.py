@@ -35,6 +35,16 @@ def when_ready(server):
     warning = bind_mismatch(public.rstrip("/"), list(server.cfg.bind))
     if warning:
         server.log.warning(warning)
+    if public.startswith("https://") and os.environ.get("SMS_GATEWAY", "dev") == "dev":
+        server.log.warning(SMS_NOT_SENT)
+
+
+# Served to the public (https) with the development SMS gateway: no code reaches anyone, and
+# the codes wait at /dev/sms, where an administrator could read them.
+SMS_NOT_SENT = (
+    "SMS_GATEWAY is 'dev': no text message is sent, and identity and registration codes are "
+    "kept at /dev/sms. Set SMS_GATEWAY=http with SMS_GATEWAY_URL (README, Configuration)."
+)
 
 
 def post_worker_init(worker):

@@ -26,6 +26,26 @@ def test_settings_come_from_the_environment(tmp_path):
     assert settings["PASSWORD_HASH_METHOD"] == "scrypt"
 
 
+def test_a_session_signed_with_the_previous_secret_key_stays_valid_while_it_is_a_fallback(
+    app, client, tmp_path, make
+):
+    """Changing the secret key: with the old one in SECRET_KEY_FALLBACKS the people logged in
+    stay logged in; without it, they log in again."""
+    from app import create_app
+
+    make.login(client, make.citizen())  # signed with the app's key, "test-secret"
+    cookie = client.get_cookie("jg_session").value
+    same = {k: app.config[k] for k in ("TESTING", "DATABASE_URL", "UPLOAD_FOLDER")}
+    env = {"SECRET_KEY_FALLBACKS": " test-secret , even-older "}
+    fallbacks = load_settings(str(tmp_path), env)["SECRET_KEY_FALLBACKS"]
+    assert fallbacks == ["test-secret", "even-older"]
+    for kept, code in ((fallbacks, 200), ([], 302)):
+        new = create_app({**same, "SECRET_KEY": "new-secret", "SECRET_KEY_FALLBACKS": kept})
+        fresh = new.test_client()
+        fresh.set_cookie("jg_session", cookie)
+        assert fresh.get("/account").status_code == code
+
+
 def test_secret_key_is_generated_once_per_instance(tmp_path):
     keys = []
     for folder in ("a", "a", "b"):

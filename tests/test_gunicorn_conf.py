@@ -32,6 +32,26 @@ def test_gunicorn_warns_at_start(conf, monkeypatch):
     assert not said
 
 
+def test_gunicorn_warns_when_a_public_deployment_sends_no_sms(conf, monkeypatch):
+    """Served over https with the development gateway: nobody gets a code, and the codes wait
+    for an administrator at /dev/sms. Said at start; not for the demo on loopback."""
+    said = []
+    server = SimpleNamespace(
+        cfg=SimpleNamespace(bind=["127.0.0.1:5000"]), log=SimpleNamespace(warning=said.append)
+    )
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://jg.yantai.example")
+    monkeypatch.delenv("SMS_GATEWAY", raising=False)
+    conf.when_ready(server)
+    assert said == [conf.SMS_NOT_SENT]
+    said.clear()
+    monkeypatch.setenv("SMS_GATEWAY", "http")
+    conf.when_ready(server)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    monkeypatch.setenv("SMS_GATEWAY", "dev")
+    conf.when_ready(server)
+    assert said == []
+
+
 def test_workers_freeze_the_loaded_application(conf):
     """After the application is loaded, its objects leave the collector's generations: a full
     collection then walks only what requests left behind."""
