@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 from blueprints.licence import relay, service, sharing
 from core.network import identity
 from core.network.inbox import BadBody
-from models import PEER_SUSPENDED, AuditEvent, ELicence, Peer, write_tx
+from models import PEER_SUSPENDED, AuditEvent, ELicence, Peer, Throttle, write_tx
 from rules import licencecode, totp
 
 from .helpers import page
@@ -295,3 +295,34 @@ def test_a_peer_reporting_a_new_address_each_time_is_stopped_at_unknown_keys(
             (AuditEvent.action == "licence.check") & (AuditEvent.result == "invalid")
         )
         assert unknown.count() == 3
+
+
+def test_a_typed_key_of_no_city_we_know_is_undetermined_not_invalid(app, client, make, conn):
+    """A key without our prefix that no peer claims may be another city's (one not peered, or
+    keys it made before setting its prefix): never a red cross. One with our prefix, or any
+    unknown key of a deployment alone, is invalid; the guess counts against the client all
+    the same."""
+    app.config["LICENCE_KEY_PREFIX"] = "WF"
+    code = "123456"
+
+    def check(key):
+        soup = page(
+            client.get(f"/verify/check?key={key}&code={code}", headers={"Accept-Language": "en"})
+        )
+        return soup.find("meta", attrs={"name": "verification-result"})["content"], soup
+
+    assert check("M86AX326")[0] == "invalid"  # no peer: nothing else it could be
+    with conn():
+        add_peer("QD")
+    found, soup = check("M86AX326")
+    assert found == "undetermined" and "not one of this city's" in soup.get_text()
+    assert check("WF6AX326")[0] == "invalid"  # ours, and no e-licence has it
+    with conn():
+        results = [
+            e.result
+            for e in AuditEvent.select()
+            .where(AuditEvent.action == "licence.check")
+            .order_by(AuditEvent.id)
+        ]
+        assert results == ["invalid", "undetermined", "invalid"]
+        assert Throttle.get(Throttle.key.startswith("verify-client")).failures == 3

@@ -17,6 +17,7 @@ from models import (
     ELicence,
     LicenceCheck,
     LicenceRecord,
+    Peer,
     RefusedCheck,
     Throttle,
     User,
@@ -25,7 +26,7 @@ from models import (
 )
 from rules import licencecode, totp
 
-from .origin import Origin, local_origin
+from .origin import Origin, key_prefix, local_origin
 
 # Wrong typed codes are counted per (typing key, client network) with a progressive delay
 # (rules.licencecode.typed_delay), and per key across all addresses: this many in the window
@@ -80,6 +81,9 @@ class CheckResult:
     # A code this inspector used a moment ago, asked again (a reload, Back): when that first
     # check was (the verdict is the licence's standing now, as a first check would say).
     shown_again_at: dt.datetime | None = None
+    # Why an "undetermined" verdict (labels.UNDETERMINED_HINTS): "unclaimed", a typed key
+    # of no city this deployment knows.
+    reason: str = ""
 
     @property
     def genuine(self) -> bool:
@@ -155,6 +159,20 @@ def find_elicence(handle: str | None = None, typing_key: str | None = None) -> E
     return ELicence.for_check("typing_key", value)
 
 
+def unknown_key_verdict(typing_key: str | None) -> str:
+    """The verdict on a key no e-licence here has: "invalid" when it is ours to know (it begins
+    with our prefix, or a QR's handle), "undetermined" when it is a typed key without our
+    prefix and this deployment is one of a network: another city's (one not peered, or keys it
+    made before its prefix was set), which must not be called invalid. A peer that claims its
+    prefix was asked before this (relay.issuer_of_key)."""
+    if not typing_key:
+        return "invalid"
+    own = key_prefix()
+    if not own or licencecode.normalise(typing_key).startswith(own):
+        return "invalid"
+    return "undetermined" if Peer.select().exists() else "invalid"
+
+
 def check_code(
     *,
     code: str,
@@ -202,14 +220,17 @@ def check_code(
                     "throttled", checked_at=checked_at, locked_until=client_lock, lock="client"
                 )
             count_client_failure(origin)
+            verdict = unknown_key_verdict(typing_key)
             audit(
                 "licence.check",
                 None,
-                result="invalid",
+                result=verdict,
                 actor=checker,
                 detail={"via": via, "unknown": True, **_relay_detail(origin)},
             )
-        return CheckResult("invalid", checked_at=checked_at)
+        if verdict == "undetermined":
+            return CheckResult(verdict, checked_at=checked_at, reason="unclaimed")
+        return CheckResult(verdict, checked_at=checked_at)
 
     with write_tx():
         if handle:

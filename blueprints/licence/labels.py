@@ -76,6 +76,11 @@ VERDICT_HINTS = {
 # An "undetermined" verdict in the words of why the issuing city was not asked, when it was not
 # a question of time (RelayedResult.reason): waiting a moment will not help.
 UNDETERMINED_HINTS = {
+    "unclaimed": _l(
+        "This key is not one of this city's, and no city this deployment exchanges checks with "
+        "claims it: it may be another city's, or mistyped. This says nothing against the "
+        "licence: scan the QR code instead (it names its city), or check it another way."
+    ),
     "suspended": _l(
         "This deployment's exchange with the city that issued this licence is paused, so that "
         "city cannot be asked: this says nothing against the licence. Check it another way "
