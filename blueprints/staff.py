@@ -12,7 +12,15 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from core.access import ROLE_LABELS, get_or_404, role_required
-from core.audit import OBJECT_LABELS, actions_named, audit, note_of, object_label, reason_of
+from core.audit import (
+    ATTEMPT_ACTIONS,
+    OBJECT_LABELS,
+    actions_named,
+    audit,
+    note_of,
+    object_label,
+    reason_of,
+)
 from core.auditlog.witness import latest_cosigned
 from core.confirm import confirmation_page, confirmed
 from core.forms import REQUIRED, CheckboxesField, Form, StrongPassword, choices
@@ -391,6 +399,7 @@ def audit_search():
         filters=filters,
         people=people,
         actors=actors,
+        attempts=ATTEMPT_ACTIONS,
         date_error=date_error,
         object_label=object_label,
         reason_of=reason_of,

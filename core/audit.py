@@ -142,6 +142,11 @@ ACTION_LABELS = {
 }
 
 
+# Actions whose actor is the account someone tried to log in as, not a person proven to be its
+# holder: the audit page says "attempt on" that account rather than naming its holder.
+ATTEMPT_ACTIONS = frozenset({"login.failed", "login.code_failed", "login.refused_locked"})
+
+
 def action_label(action: str) -> str:
     """A person-readable label of any audit action, shared or a measure's (the raw name when it
     has none, so an action of an older release still shows)."""

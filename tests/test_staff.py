@@ -255,6 +255,13 @@ def test_audit_rows_name_people_roles_and_objects_in_words(app, client, make, lo
     assert "anonymous" not in text and "admin" not in text.replace(admin.username, "")
     actors = {td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(3)")}
     assert "王小明" in actors and citizen.mobile not in text  # named, not by the mobile number
+    # Someone typing a clerk's user name with a wrong password is not the clerk: the row says
+    # an attempt on her account. Entries not yet numbered into the signed log say why.
+    app.test_client().post("/login", data={"account": made.username, "password": "wrong-pw-1"})
+    soup = page(client.get("/staff/audit"))
+    actors = [td.get_text(strip=True) for td in soup.select("#audit-rows td:nth-of-type(3)")]
+    assert actors[0].startswith("对") and "李秀英" in actors[0] and actors[0].endswith("的尝试")
+    assert soup.find(id="audit-unnumbered")  # no integrator runs in this test
     # The actor filter finds a citizen by the name the rows show.
     found = page(client.get("/staff/audit", query_string={"actor": "王小明"}))
     shown = {td.get_text(strip=True) for td in found.select("#audit-rows td:nth-of-type(3)")}
