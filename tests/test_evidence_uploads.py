@@ -131,6 +131,9 @@ def test_real_files_are_accepted(app, client, officer_case, conn, data, mime, na
 def test_withheld_upload_needs_a_reason(app, client, officer_case, conn):
     soup = page(upload(client, officer_case, sample_pdf(), "w.pdf", release="withheld"), 422)
     assert field_error(soup, "reason")
+    # The page drawn again cannot keep the chosen file: it says to choose it again.
+    assert "choose it again" in soup.find(id="file-note").get_text()
+    assert "file-note" in soup.find(id="file")["aria-describedby"]
     assert stored_files(app) == []
     response = upload(
         client, officer_case, sample_pdf(), "w.pdf", release="withheld", reason="witness"
@@ -148,6 +151,7 @@ def test_a_form_without_title_or_file_says_both(app, client, officer_case):
     )
     soup = page(response, 422)
     assert field_error(soup, "title") and "Choose a file" in field_error(soup, "file")
+    assert not soup.find(id="file-note")  # no file was sent: nothing to choose again
     assert stored_files(app) == []
 
 
