@@ -195,8 +195,8 @@ kind(
     "evidence.review_requested",
     title=_l("A review is asked for in case %(case_no)s"),
     what=_l(
-        "A party to accident case %(case_no)s (%(role)s) asked for a review of the withheld "
-        "evidence: %(grounds)s"
+        "A party to accident case %(case_no)s (%(role)s) asked for a review of the "
+        "determination, on these grounds: %(grounds)s"
     ),
     next_step=_l(
         "Answer the request in the review queue; the party reads your answer on the case page "

@@ -24,7 +24,8 @@ from .views import case_access_or_404, case_page
 @role_required(CITIZEN)
 @no_personal_data
 def request_review(case_id: int):
-    """A party asks for a review of the case's withheld evidence, within the period."""
+    """A party asks for a review (复核) of the determination, on grounds in the evidence or in
+    what was withheld, within the period."""
     access = case_access_or_404(case_id)
     form = ReviewRequestForm()
     case_url = url_for("evidence.case", case_id=case_id)
