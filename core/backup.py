@@ -5,9 +5,10 @@ go on meanwhile); a restore copies the backup back into the live file the same w
 PostgreSQL: pg_dump (a consistent snapshot in one transaction) and pg_restore.
 
 A backup holds everything (ID numbers, the staff's authenticator secrets): it is written
-readable by its owner alone. A database with no schema is refused on both sides, as a mistyped
-INSTANCE_PATH or DATABASE_URL finds one: its backup would be empty, its restore would empty
-the live database.
+readable by its owner alone, and a backup that fails leaves nothing behind. A database with no
+schema is never backed up, as a mistyped INSTANCE_PATH or DATABASE_URL finds one (its backup
+would be empty); on SQLite, a file that is no backup of this application, or one a newer
+version made, is never restored (pg_restore refuses what is no pg_dump archive itself).
 """
 
 import os
@@ -16,6 +17,7 @@ import subprocess
 from urllib.parse import urlparse
 
 # The PostgreSQL client tools are found on PATH, as installed by the distribution.
+from core.db import MIGRATIONS_DIR
 from models import db, is_postgres
 
 MIGRATIONS_TABLE = "schema_migration"  # playhouse.migrations.Runner's
@@ -73,6 +75,17 @@ def backup(url: str, path: str) -> list[str]:
         )
     tmp = path + ".part"
     _private_file(tmp)
+    try:
+        _write_backup(url, tmp)
+    except BaseException:
+        os.remove(tmp)  # nothing half written is left behind
+        raise
+    os.replace(tmp, path)
+    return applied
+
+
+def _write_backup(url: str, tmp: str) -> None:
+    """The backup itself, into `tmp`."""
     if is_postgres():
         args, env = _pg_env(url)
         subprocess.run(["pg_dump", "-Fc", "-f", tmp, *args], check=True, env=env)  # noqa: S603
@@ -83,8 +96,6 @@ def backup(url: str, path: str) -> list[str]:
                 db.connection().backup(target, pages=256)
             finally:
                 target.close()
-    os.replace(tmp, path)
-    return applied
 
 
 def backup_migrations(path: str) -> list[str]:
@@ -100,7 +111,22 @@ def backup_migrations(path: str) -> list[str]:
         raise BackupError(f"{path} is not an SQLite database ({exc})") from None
     if not applied:
         raise BackupError(f"{path} holds no schema of this application: nothing was restored")
+    unknown = sorted(set(applied) - set(known_migrations()))
+    if unknown:
+        raise BackupError(
+            f"{path} was made by a newer version (migrations {', '.join(unknown)} are unknown "
+            "here): restore it with that version's code; nothing was restored"
+        )
     return applied
+
+
+def known_migrations() -> list[str]:
+    """The migrations this code has (migrations/NNNN_name.py), by name."""
+    return sorted(
+        name[:-3]
+        for name in os.listdir(MIGRATIONS_DIR)
+        if name.endswith(".py") and name[:4].isdigit()
+    )
 
 
 def restore(url: str, path: str) -> None:

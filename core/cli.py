@@ -187,6 +187,7 @@ def audit_witness(once, interval):
 
 
 @audit_cli.command("compare")
+@said_when_missing
 def audit_compare():
     """Ask every active peer for the checkpoints it cosigned and hold them against ours and
     against what was cosigned here (a split view, or a checkpoint signed with our key that we

@@ -5,10 +5,31 @@ import click
 from flask.cli import AppGroup
 
 from core.i18n import english
-from models import Office, PlateNumber, db, write_tx
+from core.network.claims import claims_of
+from models import Office, Peer, PlateNumber, Vehicle, db, write_tx
 from models.people import OFFICE_KINDS
 
 office_cli = AppGroup("office", help="This city's offices and its plate pool.")
+
+
+def vehicle_office(code: str | None) -> Office:
+    """The vehicle office of this city named by `code`, or its only one when no code is given
+    (the importers' --office); click.BadParameter saying what to do otherwise."""
+    offices = Office.select().where(
+        (Office.is_local == True) & (Office.kind == "vehicle_office")  # noqa: E712
+    )
+    if code is not None:
+        offices = offices.where(Office.code == code)
+    found = list(offices)
+    if len(found) == 1:
+        return found[0]
+    if code is not None:
+        why = f"no vehicle office {code} here"
+    elif found:
+        why = f"{len(found)} vehicle offices here: name one"
+    else:
+        why = "no vehicle office here yet: add one with `flask office create`"
+    raise click.BadParameter(why, param_hint="--office")
 
 
 @office_cli.command("create")
@@ -43,6 +64,7 @@ def office_create(code, kind, name, name_en, city, city_en, plate_prefix, addres
             raise click.BadParameter(
                 f"an office with code {code} exists already", param_hint="code"
             )
+        _refuse_another_city(city.strip(), prefix, code)
         office = Office.create(
             code=code,
             kind=kind,
@@ -56,6 +78,28 @@ def office_create(code, kind, name, name_en, city, city_en, plate_prefix, addres
         )
         audit("office.create", office, detail={"code": code, "kind": kind, "via": "cli"})
     click.echo(f"created {kind} {code} ({office.name}, {office.city} {prefix})")
+
+
+def _refuse_another_city(city: str, prefix: str, code: str) -> None:
+    """click.BadParameter for an office that is not of this deployment's city (one deployment
+    serves one city: its offices share the city and the plate prefix), or whose code or plate
+    prefix a peer publishes (our document would claim another city's: core.network.claims)."""
+    local = Office.select().where(Office.is_local == True)  # noqa: E712
+    same = local.where((Office.city == city) & (Office.plate_prefix == prefix))
+    if local.exists() and not same.exists():
+        first = local.first()
+        raise click.BadParameter(
+            f"this deployment's offices are in {first.city} ({first.plate_prefix}); "
+            "one deployment serves one city",
+            param_hint="city/plate-prefix",
+        )
+    for peer in Peer.select():
+        claims = claims_of(peer.doc)
+        if code in claims.office_codes or prefix in claims.plate_prefixes:
+            raise click.BadParameter(
+                f"the peer {peer.base_url} publishes this office code or plate prefix",
+                param_hint="code/plate-prefix",
+            )
 
 
 @office_cli.command("list")
@@ -75,7 +119,8 @@ def office_list():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def office_add_plates(code, path):
     """Add the plate numbers in PATH (one a line, as 鲁F12345 or 鲁F·12345) to the pool of the
-    vehicle office CODE, free to be issued at transfers; plates of another city's prefix are
+    vehicle office CODE, free to be issued at transfers; plates of another city's prefix, and
+    plates a registered vehicle carries (never free: issued, a registration would fail), are
     refused, and a plate the pool holds already is left as it is."""
     from core.audit import audit
     from rules.validators import ValidationError, normalize_plate
@@ -97,14 +142,19 @@ def office_add_plates(code, path):
             f"{p}: not of {office.plate_prefix}" for p in plates if p[:2] != office.plate_prefix
         ]
         ours = sorted({p for p in plates if p[:2] == office.plate_prefix})
+        chunks = [ours[i : i + 500] for i in range(0, len(ours), 500)]
         held = {
             row.plate
-            for i in range(0, len(ours), 500)
-            for row in PlateNumber.select(PlateNumber.plate).where(
-                PlateNumber.plate.in_(ours[i : i + 500])
-            )
+            for chunk in chunks
+            for row in PlateNumber.select(PlateNumber.plate).where(PlateNumber.plate.in_(chunk))
         }
-        new = [p for p in ours if p not in held]
+        carried = {
+            row.plate
+            for chunk in chunks
+            for row in Vehicle.select(Vehicle.plate).where(Vehicle.plate.in_(chunk))
+        }
+        rejected += [f"{p}: carried by a registered vehicle" for p in sorted(carried - held)]
+        new = [p for p in ours if p not in held and p not in carried]
         for i in range(0, len(new), 500):
             PlateNumber.insert_many(
                 [{"plate": p, "office": office.id} for p in new[i : i + 500]]

@@ -35,6 +35,7 @@ from models import (
     LicenceRecord,
     Throttle,
     User,
+    Vehicle,
     utcnow,
     write_tx,
 )
@@ -165,19 +166,19 @@ def _name_key(name: str) -> str:
 
 
 def name_on_record_differs(resident_id: str, name: str) -> bool:
-    """Whether the names kept under this ID number (its licence record, an account that proved
-    it) are not `name`: a number mistyped into someone else's that still passes its check
-    digit. An account that did not prove it counts for nothing (anyone may register with any
-    name and number); a number nothing is kept under is no difference."""
+    """Whether the names the offices keep under this ID number (its licence record, the
+    vehicles registered to it: both copied from the ID card) are not `name`: a number mistyped
+    into someone else's that still passes its check digit. An account's name counts for
+    nothing (its holder typed it); a number nothing is kept under is no difference."""
     names = {
         r.name
         for r in LicenceRecord.select(LicenceRecord.name).where(
             LicenceRecord.licence_no == resident_id
         )
+    } | {
+        v.owner_name
+        for v in Vehicle.select(Vehicle.owner_name).where(Vehicle.owner_resident_id == resident_id)
     }
-    account = User.get_or_none(User.resident_id == resident_id)
-    if account is not None and identity_proven(account):
-        names.add(account.real_name)
     return bool(names) and _name_key(name) not in {_name_key(n) for n in names}
 
 

@@ -80,7 +80,9 @@ def test_a_backup_is_its_owners_alone_and_says_what_it_holds(app, runner, tmp_pa
     path = tmp_path / "b.db"
     result = runner.invoke(args=["db", "backup", str(path)])
     assert result.exit_code == 0, result.output
-    assert "schema at 0" in result.output
+    from core.backup import known_migrations
+
+    assert f"schema at {known_migrations()[-1]}" in result.output
     if app.config["DATABASE_URL"].startswith("sqlite"):
         assert path.stat().st_mode & 0o777 == 0o600
     missing = runner.invoke(args=["db", "backup", str(tmp_path / "no" / "b.db")])
@@ -97,10 +99,33 @@ def test_a_restore_refuses_what_is_no_backup_of_this_application(app, runner, tm
     sqlite3.connect(empty).close()
     text = tmp_path / "notes.db"
     text.write_text("not a database\n" * 100)
-    for path, said in ((empty, "holds no schema"), (text, "not an SQLite database")):
+    newer = tmp_path / "newer.db"
+    assert runner.invoke(args=["db", "backup", str(newer)]).exit_code == 0
+    with sqlite3.connect(newer) as made_later:
+        made_later.execute(
+            "INSERT INTO schema_migration (name, applied) VALUES ('9999_future', '2030-01-01')"
+        )
+    for path, said in (
+        (empty, "holds no schema"),
+        (text, "not an SQLite database"),
+        (newer, "made by a newer version (migrations 9999_future"),
+    ):
         result = runner.invoke(args=["db", "restore", str(path), "--yes"])
         assert result.exit_code == 1 and said in result.output, result.output
     assert snapshot() == before
+
+
+def test_a_backup_that_fails_leaves_nothing_behind(runner, tmp_path, monkeypatch):
+    def broken(_url, tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("core.backup._write_backup", broken)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    result = runner.invoke(args=["db", "backup", str(folder / "b.db")])
+    assert result.exit_code != 0 and list(folder.iterdir()) == []
 
 
 def test_a_database_with_no_schema_gives_no_backup(runner, tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import re
 import pyotp
 
 from core.demo import demo_logins
-from models import AuditEvent, Office, PlateNumber, User
+from models import AuditEvent, Office, Peer, PlateNumber, User
 
 
 def test_db_upgrade_is_idempotent_and_status_clean(runner):
@@ -111,7 +111,9 @@ def test_staff_create_refuses_weak_password(runner, make):
     assert result.exit_code != 0
 
 
-def test_a_new_city_adds_its_offices_and_plate_pool_from_the_command_line(runner, conn, tmp_path):
+def test_a_new_city_adds_its_offices_and_plate_pool_from_the_command_line(
+    runner, make, conn, tmp_path
+):
     """A real deployment loads no demo city: its offices, their plate pool and the first
     administrator come from the command line, in that order."""
 
@@ -138,16 +140,37 @@ def test_a_new_city_adds_its_offices_and_plate_pool_from_the_command_line(runner
     assert again.exit_code != 0 and "exists already" in again.output
     bad = office("--code", "370601", "--kind", "market", "--plate-prefix", "鲁I")
     assert bad.exit_code != 0 and "plate prefix" in bad.output
+    # One deployment, one city: an office of another city (a slip of the prefix) is refused,
+    # and so is a code or prefix a peer publishes.
+    other = office("--code", "370602", "--kind", "market", "--plate-prefix", "鲁B")
+    assert other.exit_code != 0 and "one deployment serves one city" in other.output
+    with conn():
+        Peer.create(
+            base_url="https://jg.weifang.example",
+            name="jiaoguan weifang",
+            city="潍坊",
+            fingerprint="x",
+            document='{"offices": [{"code": "370700", "plate_prefix": "鲁V"}], "keys": []}',
+        )
+    theirs = office("--code", "370700", "--kind", "market", "--plate-prefix", "鲁F")
+    assert theirs.exit_code != 0 and "jg.weifang.example publishes" in theirs.output
     listed = runner.invoke(args=["office", "list"])
     assert "370600" in listed.output and "鲁F" in listed.output
 
+    with conn():
+        yantai = Office.get(Office.code == "370600")
+    make.vehicle(yantai, plate="鲁F54321")
     plates = tmp_path / "plates.txt"
-    plates.write_text("鲁F·12345\n鲁f23456\n\n鲁B12345\nnot a plate\n鲁F12345\n", encoding="utf-8")
+    plates.write_text(
+        "鲁F·12345\n鲁f23456\n\n鲁B12345\nnot a plate\n鲁F12345\n鲁F54321\n", encoding="utf-8"
+    )
     added = runner.invoke(args=["office", "add-plates", "370600", str(plates)])
-    # The good plates are added once each; the other city's and the malformed are reported.
+    # The good plates are added once each; the other city's, the malformed, and one a vehicle
+    # carries already (a registration would be given it and fail) are reported.
     assert added.exit_code == 1, added.output
-    assert "added 2 plates" in added.output and "rejected 2" in added.output
+    assert "added 2 plates" in added.output and "rejected 3" in added.output
     assert "鲁B12345: not of 鲁F" in added.output and "line 5" in added.output
+    assert "鲁F54321: carried by a registered vehicle" in added.output
     added = runner.invoke(args=["office", "add-plates", "370600", str(plates)])
     assert "added 0 plates, already in the pool 2" in added.output
     with conn():

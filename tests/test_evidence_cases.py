@@ -94,13 +94,15 @@ def test_htmx_gets_the_fragment(client, officer):
 
 def test_a_party_under_a_number_on_record_with_another_name_is_refused(client, officer, make, conn):
     """A mistyped ID number that still passes its check digit could be someone else's: their
-    account would be shown the case and sent its notices. A number kept under another name
-    (a licence record, an account that proved it) is refused; one an unproven account claims
-    decides nothing, and a number nothing is kept under is taken."""
+    account would be shown the case and sent its notices. A number the offices keep under
+    another name (a licence record, a registered vehicle: copied from the ID card) is refused;
+    an account's name decides nothing (its holder typed it, a slip included), and a number
+    nothing is kept under is taken."""
     case = make.accident_case(officer)
     holder = make.citizen(real_name="孙志强")
+    make.vehicle(make.office(), holder)
     record = make.licence_record(name="王芳")
-    claimed = make.citizen(proven=False, real_name="冒名者")
+    claimed = make.citizen(real_name="王玮")  # typed 王玮 at registration; the card may differ
     url = f"/evidence/cases/{case.id}/parties"
 
     def add(name, resident_id):

@@ -91,8 +91,8 @@ def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(
     with conn(), write_tx():
         peer = make_peer()
         enqueue(peer.base_url, "ping", {"text": "x"})
-        # What we cosigned of its log: forgotten with it (a peer added again after restoring a
-        # backup is witnessed afresh), kept in the audit row.
+        # What we cosigned of its log: kept when it is removed (added again, it is held to
+        # it), forgotten only on purpose (below).
         WitnessedLog.create(
             peer_url=peer.base_url, origin="o", tree_size=48, root_hash="ab" * 32, note="n"
         )
@@ -111,6 +111,21 @@ def test_suspend_and_remove_ask_first_and_removal_cancels_waiting_messages(
         assert OutboxMessage.get().status == OUTBOX_CANCELLED
         actions = [e.action for e in AuditEvent.select().order_by(AuditEvent.id)]
         assert actions[-2:] == ["network.peer_suspended", "network.peer_removed"]
+        assert WitnessedLog.get().tree_size == 48
+
+
+def test_a_peer_that_restored_a_backup_is_forgotten_with_its_log_only_when_asked(runner, conn):
+    """`remove-peer --forget-witnessed`: for a peer whose log went back (it restored a backup
+    and said so); what we had cosigned goes into the audit row."""
+    with conn(), write_tx():
+        peer = make_peer()
+        WitnessedLog.create(
+            peer_url=peer.base_url, origin="o", tree_size=48, root_hash="ab" * 32, note="n"
+        )
+    args = ["network", "remove-peer", peer.base_url, "--forget-witnessed", "--yes"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0 and "forgotten" in result.output, result.output
+    with conn():
         assert WitnessedLog.select().count() == 0
         removed = AuditEvent.get(AuditEvent.action == "network.peer_removed").detail_dict
         assert removed["witnessed"] == {"size": 48, "root": "ab" * 32}

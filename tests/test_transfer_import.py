@@ -5,7 +5,7 @@ import csv
 import io
 
 from models import AuditEvent, PlateNumber, Vehicle, VehicleRecord
-from models.vehicles import PLATE_ASSIGNED, PLATE_FREE
+from models.vehicles import PLATE_ASSIGNED, PLATE_FREE, PLATE_RESERVED
 
 HEADER = [
     "vin",
@@ -41,6 +41,7 @@ def test_the_vehicle_register_is_imported_checked_and_once(runner, make, conn, t
     owner = make.citizen(real_name="李娜")
     with conn():
         PlateNumber.create(plate="鲁F12345", office=office, status=PLATE_FREE)
+        PlateNumber.create(plate="鲁F82345", office=office, status=PLATE_RESERVED)
 
     def row(n, **over):
         base = {
@@ -80,12 +81,13 @@ def test_the_vehicle_register_is_imported_checked_and_once(runner, make, conn, t
         row(6, first_registered_on="06/05/2019"),
         {**good, "certificate_no": "370600999999"},  # the first row's VIN again
         row(7, plate=good["plate"]),  # the first row's plate on another VIN
+        row(8),  # its plate is reserved in the pool for a transfer's buyer
     ]
     path = tmp_path / "register.csv"
     path.write_text(register_csv(rows), encoding="utf-8")
     result = runner.invoke(args=["transfer", "import-vehicles", str(path)])
     assert result.exit_code == 1, result.output
-    assert "imported 2, already there 0, rejected 6" in result.output
+    assert "imported 2, already there 0, rejected 7" in result.output
     for line, said in (
         (4, "vin"),
         (5, "plate: not of 鲁F"),
@@ -93,6 +95,7 @@ def test_the_vehicle_register_is_imported_checked_and_once(runner, make, conn, t
         (7, "first_registered_on: not a date"),
         (8, "a different vehicle with this VIN"),
         (9, "plate or certificate_no belongs to another vehicle"),
+        (10, "the pool holds it for a transfer"),
     ):
         assert f"line {line}:" in result.output and said in result.output, (line, result.output)
     with conn():

@@ -925,3 +925,17 @@ def test_a_received_archives_history_joins_our_copy_once(app, make, conn):
         ("乙", origin.id, "ZY000001（370600）"),
         ("丙", origin.id, "370100"),
     ]
+
+
+def test_a_buyer_proves_the_id_number_before_registering_a_car_to_it(make, as_user, conn):
+    """The car is registered to the ID number the buyer's account holds: an account that has
+    not proved it (anyone may register with a name and number not theirs) is shown how to
+    prove it, and its invoice opens nothing."""
+    w = make.transfer_world()
+    unproven = as_user(make.citizen(proven=False))
+    shown = page(unproven.get("/transfer/new"))
+    assert shown.find(id="prove-identity") and not shown.find(id="case-form")
+    refused = page(unproven.post("/transfer/new", data=invoice_form(w), headers=EN), 422)
+    assert "Prove your ID number first" in refused.get_text()
+    with conn():
+        assert TransferCase.select().count() == 0

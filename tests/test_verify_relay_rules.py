@@ -315,7 +315,7 @@ def test_a_typed_key_of_no_city_we_know_is_undetermined_not_invalid(app, client,
     with conn():
         add_peer("QD")
     found, soup = check("M86AX326")
-    assert found == "undetermined" and "not one of this city's" in soup.get_text()
+    assert found == "undetermined" and "cannot be checked here" in soup.get_text()
     assert check("WF6AX326")[0] == "invalid"  # ours, and no e-licence has it
     with conn():
         results = [

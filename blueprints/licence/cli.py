@@ -3,7 +3,8 @@
 import click
 from flask_babel import force_locale
 
-from models import Office, db
+from core.cli_offices import vehicle_office
+from models import db
 from rules.validators import mask_id
 
 from . import bp
@@ -27,21 +28,7 @@ def import_command(path, office_code):
     # The operator's report is in English throughout: the validators' messages (lazy, Chinese
     # by default outside a request) are asked for in English too.
     with db.connection_context(), force_locale("en"):
-        if office_code is None:
-            offices = list(
-                Office.select().where(
-                    (Office.is_local == True) & (Office.kind == "vehicle_office")  # noqa: E712
-                )
-            )
-            if len(offices) != 1:
-                raise click.BadParameter(
-                    f"{len(offices)} vehicle offices here: name one", param_hint="--office"
-                )
-            office = offices[0]
-        else:
-            office = Office.get_or_none(Office.code == office_code)
-        if office is None:
-            raise click.BadParameter(f"no office {office_code}", param_hint="--office")
+        office = vehicle_office(office_code)
         with (
             open(path, encoding="utf-8-sig", newline="") as fh,
             click.progressbar(length=total, label="importing", show_pos=True) as bar,

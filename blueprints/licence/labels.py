@@ -78,8 +78,8 @@ VERDICT_HINTS = {
 UNDETERMINED_HINTS = {
     "unclaimed": _l(
         "This key is not one of this city's, and no city this deployment exchanges checks with "
-        "claims it: it may be another city's, or mistyped. This says nothing against the "
-        "licence: scan the QR code instead (it names its city), or check it another way."
+        "claims it: it may be another city's, or mistyped, and cannot be checked here. Scan the "
+        "QR code instead (it names its city), or check the licence another way."
     ),
     "suspended": _l(
         "This deployment's exchange with the city that issued this licence is paused, so that "

@@ -3,7 +3,8 @@
 import click
 from flask_babel import force_locale
 
-from models import Office, db
+from core.cli_offices import vehicle_office
+from models import db
 
 from . import bp
 from .importer import import_csv
@@ -25,25 +26,13 @@ def import_vehicles(path, office_code):
         total = max(0, sum(1 for _ in fh) - 1)
     # The operator's report is in English throughout (the validators' messages too).
     with db.connection_context(), force_locale("en"):
-        offices = Office.select().where(
-            (Office.is_local == True) & (Office.kind == "vehicle_office")  # noqa: E712
-        )
-        if office_code is not None:
-            offices = offices.where(Office.code == office_code)
-        offices = list(offices)
-        if len(offices) != 1:
-            where = (
-                f"no vehicle office {office_code} here"
-                if office_code
-                else (f"{len(offices)} vehicle offices here: name one")
-            )
-            raise click.BadParameter(where, param_hint="--office")
+        office = vehicle_office(office_code)
         with (
             open(path, encoding="utf-8-sig", newline="") as fh,
             click.progressbar(length=total, label="importing", show_pos=True) as bar,
         ):
             try:
-                report = import_csv(fh, offices[0], progress=lambda _line: bar.update(1))
+                report = import_csv(fh, office, progress=lambda _line: bar.update(1))
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from None
     click.echo(

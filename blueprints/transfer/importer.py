@@ -13,9 +13,17 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, field
 
+from peewee import IntegrityError
+
 from core.audit import audit
 from models import Office, PlateNumber, User, Vehicle, write_tx
-from models.vehicles import PLATE_ASSIGNED, TRANSFERRED_OUT, VEHICLE_STATUSES, VEHICLE_TYPES
+from models.vehicles import (
+    PLATE_ASSIGNED,
+    PLATE_FREE,
+    TRANSFERRED_OUT,
+    VEHICLE_STATUSES,
+    VEHICLE_TYPES,
+)
 from rules.truckrules import EMISSION_STANDARDS
 from rules.validators import (
     ValidationError,
@@ -131,9 +139,10 @@ def same_vehicle(existing: Vehicle, fields: dict, office: Office) -> bool:
     )
 
 
-def _refuse_clash(fields: dict) -> None:
+def _refuse_clash(fields: dict, office: Office) -> None:
     """RowError when the row's plate or certificate is another vehicle's (an earlier row's
-    too: each row is written before the next is read)."""
+    too: each row is written before the next is read), or its plate is one the office's pool
+    holds for someone else (reserved for a transfer, or another office's)."""
     taken = Vehicle.select().where(
         (Vehicle.vin != fields["vin"])
         & (
@@ -143,6 +152,9 @@ def _refuse_clash(fields: dict) -> None:
     )
     if taken.exists():
         raise RowError("plate or certificate_no belongs to another vehicle")
+    pooled = PlateNumber.get_or_none(PlateNumber.plate == fields["plate"])
+    if pooled is not None and (pooled.status != PLATE_FREE or pooled.office_id != office.id):
+        raise RowError("plate: the pool holds it for a transfer (reserved or issued)")
 
 
 def import_csv(fh, office: Office, progress=None) -> ImportReport:
@@ -153,45 +165,59 @@ def import_csv(fh, office: Office, progress=None) -> ImportReport:
     lacking = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
     if lacking:
         raise ValueError("the CSV lacks the columns: " + ", ".join(lacking))
-    for line, row in enumerate(reader, start=2):
-        if progress:
-            progress(line)
-        try:
-            fields = parse_row(row, office)
+    try:
+        for line, row in enumerate(reader, start=2):
+            if progress:
+                progress(line)
+            try:
+                if _import_row(row, office):
+                    report.imported += 1
+                else:
+                    report.unchanged += 1
+            except RowError as exc:
+                report.rejected.append((line, (row.get("vin") or "")[:17], str(exc)))
+    finally:  # an import cut short says how far it got
+        with write_tx():
+            audit(
+                "transfer.vehicles_import",
+                office,
+                detail={
+                    "imported": report.imported,
+                    "unchanged": report.unchanged,
+                    "rejected": len(report.rejected),
+                },
+            )
+    return report
+
+
+def _import_row(row: dict, office: Office) -> bool:
+    """One row, checked and written in one transaction (what it is checked against cannot
+    change before it is written): True when imported, False when the register holds it
+    already; RowError otherwise."""
+    fields = parse_row(row, office)
+    try:
+        with write_tx():
             existing = Vehicle.get_or_none(Vehicle.vin == fields["vin"])
             if existing is not None:
                 if not same_vehicle(existing, fields, office):
                     raise RowError("duplicate: a different vehicle with this VIN is registered")
-                report.unchanged += 1
-                continue
-            _refuse_clash(fields)
-        except RowError as exc:
-            report.rejected.append((line, (row.get("vin") or "")[:17], str(exc)))
-            continue
-        _insert(fields, office)
-        report.imported += 1
-    with write_tx():
-        audit(
-            "transfer.vehicles_import",
-            office,
-            detail={
-                "imported": report.imported,
-                "unchanged": report.unchanged,
-                "rejected": len(report.rejected),
-            },
-        )
-    return report
+                return False
+            _refuse_clash(fields, office)
+            _insert(fields, office)
+    except IntegrityError:  # written by someone else meanwhile
+        raise RowError("plate, VIN or certificate_no was registered meanwhile") from None
+    return True
 
 
 def _insert(fields: dict, office: Office) -> None:
-    """One checked vehicle, its first archive entry, its owner's account and its plate."""
-    with write_tx():
-        owner = User.get_or_none(
-            (User.resident_id == fields["owner_resident_id"]) & (User.is_staff == False)  # noqa: E712
-        )
-        vehicle = Vehicle.create(**fields, owner=owner, registration_office=office)
-        at = dt.datetime.combine(fields["first_registered_on"], dt.time(0, 0))
-        vehicle.record("initial_registration", office, note="imported", at=at)
-        PlateNumber.update(status=PLATE_ASSIGNED, vehicle=vehicle, assigned_at=at).where(
-            PlateNumber.plate == fields["plate"]
-        ).execute()
+    """One checked vehicle, its first archive entry, its owner's account and its plate (in
+    the caller's transaction)."""
+    owner = User.get_or_none(
+        (User.resident_id == fields["owner_resident_id"]) & (User.is_staff == False)  # noqa: E712
+    )
+    vehicle = Vehicle.create(**fields, owner=owner, registration_office=office)
+    at = dt.datetime.combine(fields["first_registered_on"], dt.time(0, 0))
+    vehicle.record("initial_registration", office, note="imported", at=at)
+    PlateNumber.update(status=PLATE_ASSIGNED, vehicle=vehicle, assigned_at=at).where(
+        (PlateNumber.plate == fields["plate"]) & (PlateNumber.status == PLATE_FREE)
+    ).execute()

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from core.access import login_required, role_required
 from core.audit import audit
 from core.htmx import is_htmx, redirect_to, render
-from core.identity import proven_resident_id
+from core.identity import identity_proven, proven_resident_id
 from core.privacy import covered_by, no_personal_data, nothing_to_audit, reads_personal_data
 from core.steps import form_error
 from core.throttle import identity_gate, identity_refusal
@@ -231,6 +231,11 @@ def open_from_form(form, buyer, market=None):
         return None
 
 
+PROVE_FIRST = _l(
+    "Prove your ID number first: the car is registered to the ID number your account proves."
+)
+
+
 def open_form_page(form, endpoint: str):
     """The invoice form again, with its errors (for the buyer's and the market's page)."""
     status = 422 if (form.errors or form.form_errors) else 200
@@ -284,9 +289,15 @@ def index():
 @role_required(CITIZEN)
 @no_personal_data
 def new_case():
-    """The buyer opens a case from the invoice of a car bought from another city's owner."""
+    """The buyer opens a case from the invoice of a car bought from another city's owner;
+    once their account proved its ID number (the car is registered to it: anyone may make an
+    account with a name and a number that are not theirs), else the page says how."""
     form = CaseForm()
     form.destination.choices = destination_choices()
+    if not identity_proven(current_user._get_current_object()):
+        if request.method == "POST":
+            form.form_errors.append(str(PROVE_FIRST))
+        return open_form_page(form, "transfer.new_case")
     if form.validate_on_submit():
         case = open_from_form(form, current_user._get_current_object())
         if case is not None:

@@ -117,19 +117,28 @@ def resume(url):
 
 @network_cli.command("remove-peer")
 @click.argument("url")
+@click.option(
+    "--forget-witnessed",
+    is_flag=True,
+    help="Also forget the newest checkpoint of its log we cosigned: only for a peer that "
+    "restored a backup and told us (its log went back); it is witnessed afresh once added again.",
+)
 @click.confirmation_option(prompt="Forget this peer and cancel its waiting messages?")
-def remove(url):
-    """Forget a peer; its undelivered messages are cancelled."""
+def remove(url, forget_witnessed):
+    """Forget a peer; its undelivered messages are cancelled. What we cosigned of its log is
+    kept (a peer removed and added again is held to it), unless --forget-witnessed."""
     from .peers import remove_peer
 
     with db.connection_context():
-        cancelled = remove_peer(_peer(url))
-    click.echo(f"removed ({cancelled} waiting messages cancelled)")
+        cancelled = remove_peer(_peer(url), forget_witnessed=forget_witnessed)
+    forgot = ", what we cosigned of its log forgotten" if forget_witnessed else ""
+    click.echo(f"removed ({cancelled} waiting messages cancelled{forgot})")
 
 
 @network_cli.command("ping")
 @click.argument("url")
 @click.option("--text", default="ping")
+@said_when_missing
 def ping(url, text):
     """Queue a ping for a peer (the worker delivers it)."""
     from .outbox import enqueue
@@ -153,6 +162,7 @@ def retry(url):
 @network_cli.command("worker")
 @click.option("--once", is_flag=True, help="One round of deliveries, then exit.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between idle rounds.")
+@said_when_missing
 def worker(once, interval):
     """Deliver the outbox with retries and backoff until stopped (SIGTERM ends it cleanly)."""
     from .outbox import run_worker

@@ -238,10 +238,11 @@ def set_status(peer: Peer, status: str, actor=None) -> None:
         audit(action, peer, actor=actor, detail={"url": peer.base_url})
 
 
-def remove_peer(peer: Peer, actor=None) -> int:
-    """Forget a peer; its undelivered messages are cancelled (returns how many), and what this
-    deployment cosigned of its log is forgotten too (the size and root go into the audit row):
-    a peer added again, as after it restored a backup, is witnessed afresh. Audited."""
+def remove_peer(peer: Peer, actor=None, forget_witnessed: bool = False) -> int:
+    """Forget a peer; its undelivered messages are cancelled (returns how many). What this
+    deployment cosigned of its log is kept, so that a peer removed and added again is held to
+    it (a rewritten log stays refused); with `forget_witnessed` (a peer that restored a backup
+    and said so) it is forgotten, its size and root kept in the audit row. Audited."""
     from core.audit import audit
 
     with write_tx():
@@ -252,7 +253,7 @@ def remove_peer(peer: Peer, actor=None) -> int:
         )
         witnessed = WitnessedLog.get_or_none(WitnessedLog.peer_url == peer.base_url)
         detail = {"url": peer.base_url, "cancelled": cancelled}
-        if witnessed is not None:
+        if forget_witnessed and witnessed is not None:
             detail["witnessed"] = {"size": witnessed.tree_size, "root": witnessed.root_hash}
             witnessed.delete_instance()
         audit("network.peer_removed", peer, actor=actor, detail=detail)
