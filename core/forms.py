@@ -106,6 +106,12 @@ def halfwidth(value):
 SEPARATORS = re.compile(r"[\s\-_.·]")
 
 
+def without_spaces(value):
+    """A WTForms filter for a number printed in groups (a case number, a query code, copied as
+    "3702 0220 2600 0777" or "Y8F3 8QXT"): its spaces are no part of it."""
+    return "".join(value.split()) if isinstance(value, str) else value
+
+
 class IdNumberField(StringField):
     """A field an ID number (or a document number that carries one) is typed into: a page that
     draws the form again never carries the typed number back, neither in the page nor in the

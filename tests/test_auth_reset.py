@@ -208,3 +208,10 @@ def test_the_owners_own_address_keeps_its_count_of_sends(app, make, sms_box):
 
 def texts_to(sms_box, mobile):
     return [m for m in sms_box.messages(keep=None) if m["mobile"] == mobile]
+
+
+def test_the_reset_page_masks_an_account_typed_with_spaces_as_every_page_does():
+    from blueprints.auth.views import masked_account
+
+    assert masked_account("370212 19800101 1236") == "370212********1236"
+    assert masked_account("139 1234 0000") == masked_account("13912340000")

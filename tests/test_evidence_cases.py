@@ -359,6 +359,11 @@ def test_query_code_opens_the_case_for_its_party_only(app, make, login, conn):
             case.case_no.translate(FULL_WIDTH),
             code.translate(FULL_WIDTH),
         ),
+        # Copied in the groups the notice prints them in, with spaces.
+        (
+            " ".join(case.case_no[i : i + 4] for i in range(0, len(case.case_no), 4)),
+            code.replace("-", " "),
+        ),
     ):
         response = party_client.post("/evidence/open", data={"case_no": case_no, "code": typed})
         assert response.status_code == 303 and response.location.endswith(f"/cases/{case.id}")
@@ -494,3 +499,18 @@ def test_a_delivery_before_the_accident_is_refused_at_its_field(client, officer,
         assert AccidentCase.get_by_id(case.id).status == "evidence_gathered"
     on_the_day = {"to": "determination_delivered", "delivered_on": "2026-03-10"}
     assert page(client.post(url, data=on_the_day)).find(id="confirm-box")
+
+
+def test_an_unproven_party_is_not_told_no_case_names_them(client, make, login):
+    """Cases are found by the proven ID number: until it is proven the list cannot say that no
+    case names the person (one may); it says how to prove it, and the notice's code opens one."""
+    citizen = make.citizen(proven=False)
+    make.party(make.accident_case(), citizen)
+    login(citizen)
+    soup = page(client.get("/evidence/", headers=EN))
+    assert soup.find(id="prove-identity")
+    assert "No accident case names you" not in soup.get_text()
+    login_again = make.citizen()
+    client.post("/logout", data={})
+    login(login_again)
+    assert "No accident case names you" in page(client.get("/evidence/", headers=EN)).get_text()

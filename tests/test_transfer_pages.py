@@ -611,9 +611,10 @@ def test_a_vehicles_colour_reads_in_the_page_language(make, as_user):
 EN = {"Accept-Language": "en"}
 
 
-def test_a_declined_case_is_called_withdrawn_not_deregistered(make, as_user, app):
-    """The transfer's "cancelled" is a sale withdrawn (撤销), not the licence's "Cancelled"
-    (注销, deregistered): the case's badge and the statistics have words of their own."""
+def test_a_declined_case_is_called_off_not_deregistered(make, as_user, app):
+    """The transfer's "cancelled" is a sale called off (取消: declined, or withdrawn after a
+    confirmation), not the licence's "Cancelled" (注销, deregistered): the case's badge and the
+    statistics have words of their own."""
     from flask_babel import force_locale
 
     from blueprints.licence.labels import STATUS_LABELS as LICENCE_STATUS
@@ -628,7 +629,7 @@ def test_a_declined_case_is_called_withdrawn_not_deregistered(make, as_user, app
         == 303
     )
     soup = page(seller.get(f"/transfer/cases/{case.id}", headers=EN))
-    assert soup.select_one(".case-title .state").get_text(strip=True) == "Withdrawn"
+    assert soup.select_one(".case-title .state").get_text(strip=True) == "Called off"
     with app.test_request_context():
         for language in ("en", "zh"):
             with force_locale(language):

@@ -19,7 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from core.forms import REQUIRED, Form, IdNumberField, Normalized, halfwidth
+from core.forms import REQUIRED, Form, IdNumberField, Normalized, halfwidth, without_spaces
 from core.forms import choices as pairs_to_choices
 from rules.validators import normalize_mobile, normalize_resident_id
 
@@ -180,7 +180,7 @@ class QueryCodeForm(Form):
 
     case_no = StringField(
         _l("Case number"),
-        filters=[halfwidth],
+        filters=[halfwidth, without_spaces],
         validators=[
             DataRequired(REQUIRED),
             Regexp(CASE_NO_RE, message=_l("6-32 letters, digits or dashes.")),
@@ -188,7 +188,7 @@ class QueryCodeForm(Form):
     )
     code = StringField(
         _l("Query code"),
-        filters=[halfwidth],
+        filters=[halfwidth, without_spaces],
         validators=[
             DataRequired(REQUIRED),
             Regexp(r"^\s*[A-Za-z0-9]{4}-?[A-Za-z0-9]{4}\s*$", message=_l("8 letters and digits.")),

@@ -35,7 +35,7 @@ STATE_LABELS = {
     STOPPED: _l("Stopped"),
     # Not "Cancelled": that word is the licence's status (注销, deregistered) in the catalogue.
     # A declined sale is withdrawn (撤销), as the messages about it say.
-    CANCELLED: _l("Withdrawn"),
+    CANCELLED: _l("Called off"),
 }
 
 # What happens next and what the reader can do, one sentence per state. "permit" is the wait
@@ -94,7 +94,10 @@ NEXT_STEPS = {
         "when the parties agree on the sale again, the buyer may open a new case with the same "
         "invoice."
     ),
-    CANCELLED: _l("The sale was declined and the case is closed; nothing more happens."),
+    CANCELLED: _l(
+        "A party declined or withdrew from the sale (the timeline says who), and the case is "
+        "closed; nothing more happens."
+    ),
 }
 
 # The steps the buyer takes, as the seller reads them (the text above speaks to the buyer: the
