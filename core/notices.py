@@ -71,7 +71,9 @@ class NoticeKind:
     """The words of one kind of notice: lazy strings with %(name)s parameters.
 
     `prepare(params)` may add localised parameters (called in the reader's language);
-    `endpoint` and `args` make the link to the page where the person acts.
+    `endpoint` and `args` make the link to the page where the person acts. A `security`
+    notice (the account's password changed) is also texted to the account's mobile whatever
+    its preferences: one who took the account over would otherwise be the only one to read it.
     """
 
     name: str
@@ -81,6 +83,7 @@ class NoticeKind:
     endpoint: str | None = None
     args: tuple = ()
     prepare: Callable[[dict], dict] | None = None
+    security: bool = False
 
 
 @dataclass
@@ -106,9 +109,11 @@ KINDS: dict[str, NoticeKind] = {}
 KINDS_BY_ENDPOINT: dict[str, dict[str, NoticeKind]] = {}
 
 
-def kind(name: str, *, title, what, next_step, endpoint=None, args=(), prepare=None) -> None:
+def kind(
+    name: str, *, title, what, next_step, endpoint=None, args=(), prepare=None, security=False
+) -> None:
     """Register a kind of notice (each measure registers its own at import)."""
-    spec = NoticeKind(name, title, what, next_step, endpoint, tuple(args), prepare)
+    spec = NoticeKind(name, title, what, next_step, endpoint, tuple(args), prepare, security)
     KINDS[name] = spec
     if endpoint:
         KINDS_BY_ENDPOINT.setdefault(endpoint, {})[name] = spec
@@ -160,7 +165,8 @@ def notify(user, kind_name: str, **params) -> Notice | None:
     )
     notice.insert_new()
     body = {"notice": notice.message_id}
-    if account.notice_sms and account.mobile and _may_deliver(account.mobile, SMS):
+    texted = account.notice_sms or KINDS[kind_name].security
+    if texted and account.mobile and _may_deliver(account.mobile, SMS):
         enqueue(account.mobile, OUTBOX_TYPE, body, channel=SMS)
     # E-mail is offered only while SMTP_HOST is set; a delivery written while it is not waits
     # for the server (the outbox retries it, and an overdue message alerts the administrator).

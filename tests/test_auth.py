@@ -8,7 +8,7 @@ import pyotp
 import pytest
 
 from core.session_auth import PENDING_KEY
-from models import AuditEvent, Notice, Throttle, User, utcnow
+from models import AuditEvent, Notice, OutboxMessage, Throttle, User, utcnow
 from rules import totp
 
 from .factories import Factory
@@ -230,8 +230,14 @@ def test_password_change_ends_other_sessions(app, make, conn):
     assert b.get("/account").status_code == 302  # the other session was logged out
     with conn():
         assert AuditEvent.get(AuditEvent.action == "account.password_changed")
-        # The person is told (someone who took the account over would not tell them).
+        # The person is told (someone who took the account over would not tell them): by text
+        # to the account's mobile too, though this account never asked for notices by SMS.
+        assert not User.get_by_id(user.id).notice_sms
         assert Notice.get((Notice.user == user.id) & (Notice.kind == "account.password_changed"))
+        texted = OutboxMessage.select().where(
+            (OutboxMessage.recipient == user.mobile) & (OutboxMessage.channel == "sms")
+        )
+        assert texted.count() == 1
 
 
 def test_a_mobile_typed_full_width_logs_in(client, make):

@@ -69,6 +69,7 @@ kind(
     ),
     endpoint="auth.account",
     prepare=with_help_line,
+    security=True,
 )
 
 
