@@ -46,7 +46,11 @@ SENDS_PER_CLERK = 20  # an office counter serves many people an hour, a clerk no
 # their own purpose and counters: a session left on a lost phone cannot see, void or lock them.
 PURPOSE = "mobile-change"
 COUNTER_PURPOSE = "mobile-counter"
-TAKEN = _l("This mobile number is used by another account.")
+TAKEN = _l(
+    "This mobile number is used by another account. If that account is yours, log in with it or "
+    "reset its password; if your carrier gave you this number anew, ask at a vehicle office "
+    "counter."
+)
 
 kind(
     "account.mobile_changed",
