@@ -35,13 +35,23 @@ ROLE_LABELS = {
 # Said on the login page when a page of the logged-in site asked in the background (a form
 # sent with htmx, a panel refreshing itself) after the login had ended.
 LOGIN_ENDED = _l("Your login has ended. Log in again to go on.")
+SENT_NOT_SAVED = _l(
+    "Your login had ended, so what you sent was not saved. Log in again, then send it once more."
+)
 
 
 def log_in_first():
     """The login page, coming back here after. A request htmx sent in the background takes the
     whole tab there, to come back to the page the person was on, and says that the login has
-    ended: else the login form would be drawn inside the refreshing panel."""
+    ended: else the login form would be drawn inside the refreshing panel. A form sent without
+    a login (it ended in another tab, or timed out) says that nothing was saved, and comes back
+    to the page the form was on, not to the address it posts to."""
     if not is_htmx():
+        if request.method == "POST":
+            flash(SENT_NOT_SAVED, "warn")
+            back = urlsplit(request.referrer or "")
+            page = local_path(back.path + (f"?{back.query}" if back.query else ""))
+            return redirect(url_for("auth.login", next=page or None), code=303)
         return redirect(url_for("auth.login", next=request.full_path))
     flash(LOGIN_ENDED, "warn")
     page = urlsplit(request.headers.get("HX-Current-URL", ""))

@@ -227,6 +227,15 @@ def test_password_change_ends_other_sessions(app, make, conn):
     )
     assert response.status_code == 303
     assert a.get("/account").status_code == 200
+    # A form sent from the other session: nothing saved, said so, and back to its page after.
+    sent = b.post(
+        "/account/mobile",
+        data={"mobile": "13700000000", "password": "x"},
+        headers={"Referer": "http://localhost/account/mobile", "Accept-Language": "en"},
+    )
+    assert sent.status_code == 303 and sent.location.endswith("/login?next=/account/mobile")
+    shown = page(b.get(sent.location, headers={"Accept-Language": "en"}))
+    assert "what you sent was not saved" in shown.get_text()
     assert b.get("/account").status_code == 302  # the other session was logged out
     with conn():
         assert AuditEvent.get(AuditEvent.action == "account.password_changed")
