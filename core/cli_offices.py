@@ -167,3 +167,24 @@ def office_add_plates(code, path):
         click.echo(f"  {reason}")
     if rejected:
         raise SystemExit(1)
+
+
+def run_import(path: str, office_code: str | None, import_csv):
+    """An importer's run as the commands show it: the office (vehicle_office), a progress bar
+    over the file's rows, the validators' messages in English (the command line's language);
+    import_csv(file, office, progress) gives the report. A file the importer cannot read at
+    all (missing columns) is said in one line."""
+    from flask_babel import force_locale
+
+    with open(path, encoding="utf-8-sig") as fh:
+        total = max(0, sum(1 for _ in fh) - 1)
+    with db.connection_context(), force_locale("en"):
+        office = vehicle_office(office_code)
+        with (
+            open(path, encoding="utf-8-sig", newline="") as fh,
+            click.progressbar(length=total, label="importing", show_pos=True) as bar,
+        ):
+            try:
+                return import_csv(fh, office, progress=lambda _line: bar.update(1))
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None

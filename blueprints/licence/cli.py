@@ -1,10 +1,8 @@
 """`flask licence import FILE`: load the city's licence records from CSV."""
 
 import click
-from flask_babel import force_locale
 
-from core.cli_offices import vehicle_office
-from models import db
+from core.cli_offices import run_import
 from rules.validators import mask_id
 
 from . import bp
@@ -23,17 +21,7 @@ bp.cli.short_help = "Licence records."
 )
 def import_command(path, office_code):
     """Import licence records from a CSV file (UTF-8, header row; see the README)."""
-    with open(path, encoding="utf-8-sig") as fh:
-        total = max(0, sum(1 for _ in fh) - 1)
-    # The operator's report is in English throughout: the validators' messages (lazy, Chinese
-    # by default outside a request) are asked for in English too.
-    with db.connection_context(), force_locale("en"):
-        office = vehicle_office(office_code)
-        with (
-            open(path, encoding="utf-8-sig", newline="") as fh,
-            click.progressbar(length=total, label="importing", show_pos=True) as bar,
-        ):
-            report = import_csv(fh, office, progress=lambda _line: bar.update(1))
+    report = run_import(path, office_code, import_csv)
     click.echo(
         f"imported {report.imported}, already there {report.unchanged}, "
         f"rejected {len(report.rejected)}, "
