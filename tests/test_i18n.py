@@ -74,17 +74,21 @@ def test_templates_translate_in_the_language_of_their_render(app):
 
     source = (
         "{{ _('Log in') }}|{{ gettext('Try again in %(n)d s.', n=5) }}|"
-        "{{ ngettext('%(num)d wrong typed code since %(time)s: someone may be guessing your "
-        "code. Checks of your QR code are not affected; if this was not you, revoke all codes "
-        "to get a new key.', '%(num)d wrong typed codes since %(time)s: someone may be "
-        "guessing your code. Checks of your QR code are not affected; if this was not you, "
-        "revoke all codes to get a new key.', 2, time='<b>') }}"
+        "{{ ngettext('%(num)d wrong typed code for your licence since %(time)s: often a check "
+        "mistyped at the roadside, but many may be someone guessing. Checks of your QR code are "
+        "not affected. If you showed your code to nobody then, revoke all codes to get a new "
+        "key.', '%(num)d wrong typed codes for your licence since %(time)s: often a check "
+        "mistyped at the roadside, but many may be someone guessing. Checks of your QR code are "
+        "not affected. If you showed your code to nobody then, revoke all codes to get a new "
+        "key.', 2, time='<b>') }}"
     )
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         chinese = render_template_string(source)
         with force_locale("en"):
             english = render_template_string(source)
-    assert english.startswith("Log in|Try again in 5 s.|2 wrong typed codes since &lt;b&gt;:")
+    assert english.startswith(
+        "Log in|Try again in 5 s.|2 wrong typed codes for your licence since &lt;b&gt;:"
+    )
     assert chinese.split("|")[0] == "登录" and "5" in chinese.split("|")[1]
     assert "&lt;b&gt;" in chinese and "<b>" not in chinese
 
