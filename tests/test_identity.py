@@ -302,3 +302,15 @@ def test_a_proof_binds_the_id_number_it_proved(make, conn):
         assert identity_proven(User.get_by_id(user.id))
         User.update(resident_id=make.resident_id(1970)).where(User.id == user.id).execute()
         assert not identity_proven(User.get_by_id(user.id))
+
+
+def test_an_unproven_citizen_is_shown_how_to_prove_the_id_number_on_the_home_page(
+    client, make, login
+):
+    login(make.citizen(proven=False))
+    assert page(client.get("/")).find(id="prove-identity")
+    client.post("/logout", data={})
+    login(make.citizen())
+    assert not page(client.get("/")).find(id="prove-identity")
+    client.post("/logout", data={})
+    assert not page(client.get("/")).find(id="prove-identity")  # nobody logged in
