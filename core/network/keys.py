@@ -9,6 +9,7 @@ stays published, so messages and documents signed before a rotation still verify
 
 import base64
 import fcntl
+import functools
 import hmac
 import json
 import os
@@ -16,6 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import click
 from flask import current_app
 from joserfc.jwk import KeySet, OKPKey
 
@@ -116,9 +118,6 @@ MISSING = (
 def said_when_missing(command):
     """A command that needs the keys says KeysMissing in one sentence (exit 1), not as a
     traceback."""
-    import functools
-
-    import click
 
     @functools.wraps(command)
     def wrapped(*args, **kwargs):
