@@ -514,3 +514,47 @@ def test_an_unproven_party_is_not_told_no_case_names_them(client, make, login):
     client.post("/logout", data={})
     login(login_again)
     assert "No accident case names you" in page(client.get("/evidence/", headers=EN)).get_text()
+
+
+def test_the_officer_corrects_a_slip_in_the_facts_and_the_parties_are_told(
+    client, officer, make, conn
+):
+    """A mistyped case number, time or place is corrected by the handling officer with a
+    reason: old and new go into the audit log, the parties are told, and a closed case or a
+    number another case has is refused."""
+    case = make.accident_case(officer, case_no="37020220260001")
+    other = make.accident_case(officer)
+    citizen = make.citizen()
+    make.party(case, citizen)
+    url = f"/evidence/cases/{case.id}/facts"
+    shown = page(client.get(url))
+    assert shown.find(id="case_no")["value"] == "37020220260001"
+    assert page(client.get(f"/evidence/cases/{case.id}")).find(id="correct-facts")
+    base = {
+        "case_no": "3702022026000123",
+        "occurred_at": shown.find(id="occurred_at")["value"],
+        "place": " 香港中路与燕儿岛路路口 ",
+        "description": shown.find(id="description").get_text(),
+        "reason": "案号少输了两位",
+    }
+    taken = page(client.post(url, data={**base, "case_no": other.case_no}, headers=EN), 422)
+    assert "exists already" in field_error(taken, "case_no")
+    assert page(client.post(url, data={**base, "reason": ""}), 422)
+    assert client.post(url, data=base).status_code == 303
+    with conn():
+        fixed = AccidentCase.get_by_id(case.id)
+        assert (fixed.case_no, fixed.place) == ("3702022026000123", "香港中路与燕儿岛路路口")
+        row = AuditEvent.get(AuditEvent.action == "evidence.case_corrected")
+        assert row.detail_dict["was"]["case_no"] == "37020220260001"
+        assert set(row.detail_dict["fields"]) == {"case_no", "place"}
+        told = Notice.get((Notice.user == citizen.id) & (Notice.kind == "evidence.facts_corrected"))
+        assert "案号少输了两位" in told.params
+    # Sent again unchanged: nothing written, and said so.
+    again = client.post(url, data=base, headers=EN, follow_redirects=True)
+    assert "Nothing was changed" in again.get_data(as_text=True)
+    with conn():
+        assert (
+            AuditEvent.select().where(AuditEvent.action == "evidence.case_corrected").count() == 1
+        )
+        AccidentCase.update(status="closed").where(AccidentCase.id == case.id).execute()
+    assert client.get(url).status_code == 404

@@ -32,6 +32,8 @@ EXPECTED_ROUTES = {
     "GET /dev/sms",
     "GET /evidence/",
     "GET /evidence/cases/<int:case_id>",
+    "GET /evidence/cases/<int:case_id>/facts",
+    "POST /evidence/cases/<int:case_id>/facts",
     "GET /evidence/cases/<int:case_id>/items/<int:item_id>",
     "GET /evidence/cases/<int:case_id>/items/<int:item_id>/download",
     "GET /evidence/cases/<int:case_id>/items/<int:item_id>/view",

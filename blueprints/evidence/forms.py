@@ -75,8 +75,8 @@ def choices(labels: dict, blank=None) -> list:
     return pairs_to_choices(([("", blank)] if blank is not None else []) + list(labels.items()))
 
 
-class CaseForm(Form):
-    """An officer opens an accident case."""
+class CaseFacts(Form):
+    """The facts of a case as its file gives them: number, time, place, description."""
 
     case_no = StringField(
         _l("Case number"),
@@ -94,12 +94,27 @@ class CaseForm(Form):
     )
     place = StringField(_l("Place"), validators=[DataRequired(REQUIRED), Length(max=200)])
     description = TextAreaField(_l("Short description"), validators=[Length(max=2000)])
+
+
+class CaseForm(CaseFacts):
+    """An officer opens an accident case."""
+
     procedure = SelectField(_l("Procedure"), choices=choices(PROCEDURE_LABELS))
     officer = SelectField(_l("Handling officer"), coerce=int)
     determination_delivered_on = DateField(
         _l("Determination delivered on"),
         validators=[Optional()],
         description=_l("Leave empty until the accident determination has been delivered."),
+    )
+
+
+class FactsForm(CaseFacts):
+    """The handling officer corrects a slip in the case's facts, saying why."""
+
+    reason = StringField(
+        _l("Reason for the correction"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("Kept in the audit log with the old and the new values."),
     )
 
 

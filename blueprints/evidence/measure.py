@@ -63,6 +63,7 @@ MEASURE = Measure(
         "evidence.review_withdrawn": _l("Review request withdrawn"),
         "evidence.review_queue_view": _l("Review requests viewed"),
         "evidence.case_open": _l("Accident case opened"),
+        "evidence.case_corrected": _l("Accident case facts corrected"),
         "evidence.case.evidence_gathered": _l("Accident case: evidence gathered"),
         "evidence.case.determination_delivered": _l("Accident case: determination delivered"),
         "evidence.case.open_for_review": _l("Accident case: evidence opened for review"),

@@ -12,7 +12,7 @@ with its query code).
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from core.i18n import in_sentence
+from core.i18n import in_sentence, listing
 from core.identity import may_see_case
 from core.notices import KINDS_BY_ENDPOINT, kind, notify, notify_holder
 from models import CaseParty, EvidenceItem, Notice, ReviewRequest, User
@@ -22,6 +22,13 @@ from .forms import CATEGORY_LABELS, PARTY_ROLE_LABELS, REASON_LABELS
 from .period import review_deadline, review_period_runs
 
 CASE_PAGE = {"endpoint": "evidence.case", "args": ("case_id",)}
+# The facts of a case an officer may correct (service.correct_facts), as a sentence names them.
+FACT_LABELS = {
+    "case_no": _l("number"),
+    "occurred_at": _l("time"),
+    "place": _l("place"),
+    "description": _l("description"),
+}
 
 
 def role_in_text(role: str) -> str:
@@ -37,6 +44,8 @@ def _labels(params: dict) -> dict:
     out = dict(params)
     if "role" in params:
         out["role"] = role_in_text(params["role"])
+    if "fields" in params:
+        out["fields"] = listing([str(FACT_LABELS[f]) for f in params["fields"]])
     if "released" in params:
         out["released_items"] = ngettext(
             "%(num)d item released", "%(num)d items released", int(params["released"])
@@ -186,6 +195,22 @@ kind(
     title=_l("An item of case %(case_no)s is shown to you now"),
     what=_l('The item "%(title)s" (%(category)s), withheld until now, is shown to the parties.'),
     next_step=_l("View or copy it on the case page."),
+    prepare=_labels,
+    **CASE_PAGE,
+)
+
+
+kind(
+    "evidence.facts_corrected",
+    title=_l("Accident case %(case_no)s corrected"),
+    what=_l(
+        "The handling officer corrected the case's %(fields)s: it is now case %(case_no)s, "
+        "%(occurred_on)s, at %(place)s. Reason: %(reason)s"
+    ),
+    next_step=_l(
+        "Nothing to do: the case page shows it as it is now. A paper notice you hold keeps its "
+        "query code."
+    ),
     prepare=_labels,
     **CASE_PAGE,
 )

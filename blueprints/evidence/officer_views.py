@@ -16,6 +16,7 @@ from core.htmx import redirect_to, render
 from core.privacy import no_personal_data
 from core.steps import StepError, form_error
 from models import ACCIDENT_OFFICER, CaseParty, ReviewRequest
+from rules.clock import BEIJING_OFFSET
 from rules.validators import ValidationError
 
 from . import bp, querycodes, service
@@ -23,6 +24,7 @@ from .forms import (
     REASON_LABELS,
     STATUS_LABELS,
     CaseForm,
+    FactsForm,
     PartyForm,
     ProgressForm,
     ReleaseForm,
@@ -61,6 +63,41 @@ def new_case():
             return redirect_to(url_for("evidence.case", case_id=case.id))
     status = 422 if form.errors else 200
     return render("evidence/new.html", "evidence/_case_form.html", status, form=form)
+
+
+@bp.route("/cases/<int:case_id>/facts", methods=["GET", "POST"])
+@login_required
+@no_personal_data
+def correct_facts(case_id: int):
+    """The handling officer corrects a slip in the case's facts (number, time, place,
+    description), with a reason; the parties are told (service.correct_facts)."""
+    access = officer_access_or_404(case_id)
+    case = access.case
+    if case.status == "closed":
+        abort(404)
+    form = FactsForm(obj=None if request.method == "POST" else case)
+    if request.method == "GET":
+        form.occurred_at.data = (case.occurred_at + BEIJING_OFFSET).replace(second=0)
+    if form.validate_on_submit():
+        try:
+            changed = service.correct_facts(
+                access,
+                case_no=form.case_no.data,
+                occurred_at=form.occurred_at.data,
+                place=form.place.data,
+                description=form.description.data,
+                reason=form.reason.data,
+            )
+        except StepError as exc:
+            form_error(form, exc)
+        else:
+            if changed:
+                flash(_("The case was corrected and its parties are told."), "ok")
+            else:
+                flash(_("Nothing was changed: the facts are as they were."), "warn")
+            return redirect_to(url_for("evidence.case", case_id=case_id))
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template("evidence/facts.html", case=case, form=form), status
 
 
 @bp.post("/cases/<int:case_id>/progress")

@@ -40,6 +40,7 @@ from .notices import (
     tell_added,
     tell_delivered,
     tell_opened,
+    tell_parties,
     tell_released,
     tell_removed,
     tell_withheld,
@@ -234,6 +235,7 @@ def open_case(
 
 # A determination is delivered on the day of the accident at the earliest.
 BEFORE_ACCIDENT = _l("The delivery date cannot be before the day of the accident.")
+AFTER_DELIVERY = _l("The accident cannot be after the day its determination was delivered.")
 
 
 def accident_day(case: AccidentCase):
@@ -267,6 +269,57 @@ def closing_refused(case: AccidentCase):
             date=review_deadline(case).isoformat(),
         )
     return None
+
+
+def correct_facts(
+    access: CaseAccess, *, case_no: str, occurred_at, place: str, description: str, reason: str
+) -> list[str]:
+    """The handling officer corrects a slip in the case's facts (`occurred_at` in Beijing
+    time), saying why; returns the fields that changed (none: nothing is written). The old and
+    new values go into the audit log and the parties are told. A closed case is not changed;
+    a number already another case's is refused on its field, as is a time in the future."""
+    new = {
+        "case_no": case_no.strip().upper(),
+        "occurred_at": beijing_to_utc(occurred_at),
+        "place": place.strip(),
+        "description": (description or "").strip(),
+    }
+    if occurred_at.date() > beijing_today():
+        raise StepError(_l("The accident cannot be in the future."), "occurred_at")
+    with write_tx():
+        case = AccidentCase.locked(access.case.id)
+        if case.status == "closed":
+            raise StepError(_l("A closed case is not changed."))
+        delivered = case.determination_delivered_on
+        if delivered and delivered < occurred_at.date():
+            raise StepError(AFTER_DELIVERY, "occurred_at")
+        # The form gives the time to the minute: the same minute is no change.
+        now_held = {
+            **case.__data__,
+            "occurred_at": case.occurred_at.replace(second=0, microsecond=0),
+        }
+        changed = [field for field, value in new.items() if now_held[field] != value]
+        if not changed:
+            return []
+        taken = AccidentCase.select().where(
+            (AccidentCase.case_no == new["case_no"]) & (AccidentCase.id != case.id)
+        )
+        if "case_no" in changed and taken.exists():
+            raise StepError(_l("A case with this number exists already."), "case_no")
+        AccidentCase.update(**{field: new[field] for field in changed}).where(
+            AccidentCase.id == case.id
+        ).execute()
+        was = {field: str(getattr(case, field)) for field in changed if field != "description"}
+        now = {field: str(new[field]) for field in changed if field != "description"}
+        audit(
+            "evidence.case_corrected",
+            case,
+            actor=access.user,
+            detail={"fields": changed, "was": was, "now": now, "reason": reason[:200]},
+        )
+        corrected = AccidentCase.get_by_id(case.id)
+        tell_parties(corrected, "evidence.facts_corrected", fields=changed, reason=reason[:200])
+    return changed
 
 
 def move_case(access: CaseAccess, to: str, delivered_on=None) -> AccidentCase:
