@@ -556,5 +556,11 @@ def test_the_officer_corrects_a_slip_in_the_facts_and_the_parties_are_told(
         assert (
             AuditEvent.select().where(AuditEvent.action == "evidence.case_corrected").count() == 1
         )
+        # Once a notice is printed its number is the party's way in: no longer changed.
+        CaseParty.update(query_code_hash="x").where(CaseParty.case == case.id).execute()
+    renumbered = {**base, "case_no": "3702022026000124"}
+    refused = page(client.post(url, data=renumbered, headers=EN), 422)
+    assert "notices with this number were printed" in field_error(refused, "case_no")
+    with conn():
         AccidentCase.update(status="closed").where(AccidentCase.id == case.id).execute()
     assert client.get(url).status_code == 404

@@ -236,6 +236,10 @@ def open_case(
 # A determination is delivered on the day of the accident at the earliest.
 BEFORE_ACCIDENT = _l("The delivery date cannot be before the day of the accident.")
 AFTER_DELIVERY = _l("The accident cannot be after the day its determination was delivered.")
+NUMBER_ON_NOTICES = _l(
+    "Paper notices with this number were printed for the parties, who open the case with it: "
+    "the number can no longer be changed."
+)
 
 
 def accident_day(case: AccidentCase):
@@ -277,7 +281,8 @@ def correct_facts(
     """The handling officer corrects a slip in the case's facts (`occurred_at` in Beijing
     time), saying why; returns the fields that changed (none: nothing is written). The old and
     new values go into the audit log and the parties are told. A closed case is not changed;
-    a number already another case's is refused on its field, as is a time in the future."""
+    a number already another case's, or printed on a party's notice, is refused on its field,
+    as is a time in the future."""
     new = {
         "case_no": case_no.strip().upper(),
         "occurred_at": beijing_to_utc(occurred_at),
@@ -306,6 +311,12 @@ def correct_facts(
         )
         if "case_no" in changed and taken.exists():
             raise StepError(_l("A case with this number exists already."), "case_no")
+        printed = CaseParty.select().where(
+            (CaseParty.case == case.id) & CaseParty.query_code_hash.is_null(False)
+        )
+        if "case_no" in changed and printed.exists():
+            # A party opens the case with the number and the code on their paper notice.
+            raise StepError(NUMBER_ON_NOTICES, "case_no")
         AccidentCase.update(**{field: new[field] for field in changed}).where(
             AccidentCase.id == case.id
         ).execute()
