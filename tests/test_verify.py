@@ -280,12 +280,12 @@ def test_wrong_typed_codes_slow_their_sender_and_the_holder_is_told(
     assert verdict(client.get(qr_url(el, qr_code_at(el)))) == "valid"
     # The holder sees that typed codes are being guessed, and revokes all codes.
     login(el.holder)
-    assert "4 次错误的输入码" in client.get("/licence/code").get_data(as_text=True)
+    assert "4 次输入错误的电子码" in client.get("/licence/code").get_data(as_text=True)
     client.post("/licence/reset-codes", data={})
     with conn():
         fresh = ELicence.get_by_id(el.id)
     assert fresh.handle != el.handle and fresh.typing_key != el.typing_key
-    assert "错误的输入码" not in client.get("/licence/code").get_data(as_text=True)
+    assert "输入错误的电子码" not in client.get("/licence/code").get_data(as_text=True)
     assert verdict(client.get(typed_url(fresh, code_at(fresh, 1)))) == "valid"
     assert verdict(client.get(qr_url(el, qr_code_at(fresh)))) == "invalid"  # the old QR is dead
 
