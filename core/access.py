@@ -53,7 +53,7 @@ def log_in_first():
             page = local_path(back.path + (f"?{back.query}" if back.query else ""))
             return redirect(url_for("auth.login", next=page or None), code=303)
         return redirect(url_for("auth.login", next=request.full_path))
-    flash(LOGIN_ENDED, "warn")
+    flash(SENT_NOT_SAVED if request.method != "GET" else LOGIN_ENDED, "warn")
     page = urlsplit(request.headers.get("HX-Current-URL", ""))
     here = page.path + (f"?{page.query}" if page.query else "")
     return redirect_to(url_for("auth.login", next=local_path(here) or None))

@@ -35,7 +35,6 @@ from models import (
     LicenceRecord,
     Throttle,
     User,
-    Vehicle,
     utcnow,
     write_tx,
 )
@@ -166,18 +165,16 @@ def _name_key(name: str) -> str:
 
 
 def name_on_record_differs(resident_id: str, name: str) -> bool:
-    """Whether the names the offices keep under this ID number (its licence record, the
-    vehicles registered to it: both copied from the ID card) are not `name`: a number mistyped
-    into someone else's that still passes its check digit. An account's name counts for
-    nothing (its holder typed it); a number nothing is kept under is no difference."""
+    """Whether the name the office keeps under this ID number with its licence record (copied
+    from the ID card) is not `name`: a number mistyped into someone else's that still passes
+    its check digit. An account's name counts for nothing (its holder typed it), nor does a
+    vehicle's (one registered by a transfer carries the buyer's account name); a number with
+    no licence record is no difference."""
     names = {
         r.name
         for r in LicenceRecord.select(LicenceRecord.name).where(
             LicenceRecord.licence_no == resident_id
         )
-    } | {
-        v.owner_name
-        for v in Vehicle.select(Vehicle.owner_name).where(Vehicle.owner_resident_id == resident_id)
     }
     return bool(names) and _name_key(name) not in {_name_key(n) for n in names}
 

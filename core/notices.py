@@ -165,8 +165,13 @@ def notify(user, kind_name: str, **params) -> Notice | None:
     )
     notice.insert_new()
     body = {"notice": notice.message_id}
-    texted = account.notice_sms or KINDS[kind_name].security
-    if texted and account.mobile and _may_deliver(account.mobile, SMS):
+    # A security notice is texted whatever the person chose and whatever other notices used
+    # of the number's budget (only the account's holder can cause one: a password change).
+    security = KINDS[kind_name].security
+    texted = security or (
+        account.notice_sms and account.mobile and _may_deliver(account.mobile, SMS)
+    )
+    if texted and account.mobile:
         enqueue(account.mobile, OUTBOX_TYPE, body, channel=SMS)
     # E-mail is offered only while SMTP_HOST is set; a delivery written while it is not waits
     # for the server (the outbox retries it, and an overdue message alerts the administrator).

@@ -236,6 +236,12 @@ def test_password_change_ends_other_sessions(app, make, conn):
     assert sent.status_code == 303 and sent.location.endswith("/login?next=/account/mobile")
     shown = page(b.get(sent.location, headers={"Accept-Language": "en"}))
     assert "what you sent was not saved" in shown.get_text()
+    # Sent with htmx (a form's usual way): the same words, on the page the tab is taken to.
+    htmx = {"HX-Request": "true", "HX-Current-URL": "http://localhost/account/mobile"}
+    sent = b.post("/account/mobile", data={}, headers={**htmx, "Accept-Language": "en"})
+    assert sent.headers["HX-Redirect"].endswith("/login?next=/account/mobile")
+    shown = page(b.get(sent.headers["HX-Redirect"], headers={"Accept-Language": "en"}))
+    assert "what you sent was not saved" in shown.get_text()
     assert b.get("/account").status_code == 302  # the other session was logged out
     with conn():
         assert AuditEvent.get(AuditEvent.action == "account.password_changed")

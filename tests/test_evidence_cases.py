@@ -94,15 +94,17 @@ def test_htmx_gets_the_fragment(client, officer):
 
 def test_a_party_under_a_number_on_record_with_another_name_is_refused(client, officer, make, conn):
     """A mistyped ID number that still passes its check digit could be someone else's: their
-    account would be shown the case and sent its notices. A number the offices keep under
-    another name (a licence record, a registered vehicle: copied from the ID card) is refused;
-    an account's name decides nothing (its holder typed it, a slip included), and a number
-    nothing is kept under is taken."""
+    account would be shown the case and sent its notices. A number the office keeps under
+    another name with its licence record (copied from the ID card) is refused; an account's
+    name decides nothing (its holder typed it, a slip included), nor a vehicle's (a transfer
+    registers it under the buyer's account name), and a number nothing is kept under is
+    taken."""
     case = make.accident_case(officer)
     holder = make.citizen(real_name="孙志强")
-    make.vehicle(make.office(), holder)
+    make.licence_record(holder)
     record = make.licence_record(name="王芳")
     claimed = make.citizen(real_name="王玮")  # typed 王玮 at registration; the card may differ
+    make.vehicle(make.office(), claimed)  # registered (by a transfer) under the typed name
     url = f"/evidence/cases/{case.id}/parties"
 
     def add(name, resident_id):

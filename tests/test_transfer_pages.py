@@ -934,8 +934,9 @@ def test_a_buyer_proves_the_id_number_before_registering_a_car_to_it(make, as_us
     prove it, and its invoice opens nothing."""
     w = make.transfer_world()
     unproven = as_user(make.citizen(proven=False))
-    shown = page(unproven.get("/transfer/new"))
+    shown = page(unproven.get("/transfer/new", headers=EN))
     assert shown.find(id="prove-identity") and not shown.find(id="case-form")
+    assert "Prove your ID number first" in shown.get_text()  # said before anything is typed
     refused = page(unproven.post("/transfer/new", data=invoice_form(w), headers=EN), 422)
     assert "Prove your ID number first" in refused.get_text()
     with conn():

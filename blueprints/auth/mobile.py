@@ -48,8 +48,7 @@ PURPOSE = "mobile-change"
 COUNTER_PURPOSE = "mobile-counter"
 TAKEN = _l(
     "This mobile number is used by another account. If that account is yours, log in with it or "
-    "reset its password; if your carrier gave you this number anew, ask at a vehicle office "
-    "counter."
+    "reset its password."
 )
 
 kind(

@@ -353,5 +353,5 @@ def reset_password():
 def masked_account(account: str) -> str:
     """What the reset page shows of the account it is for: a mobile or ID number, masked (as
     every page masks them, whatever spaces it was typed with)."""
-    account = "".join(account.split())
+    account = "".join(ch for ch in account if ch.isalnum())
     return mask_mobile(account) if len(account) == 11 and account.isdigit() else mask_id(account)

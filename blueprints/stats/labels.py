@@ -24,7 +24,7 @@ METRIC_LABELS = {
     ("transfer", "registered"): _l("Registered"),
     ("transfer", "stopped"): _l("Stopped"),
     # A declined sale is withdrawn (撤销): "Cancelled" is the licence's 注销 (transfer labels.py).
-    ("transfer", "cancelled"): _l("Withdrawn"),
+    ("transfer", "cancelled"): _l("Called off"),
     ("truck_pass", "applied"): _l("Applications"),
     ("truck_pass", "issued"): _l("Issued"),
     ("truck_pass", "refused"): _l("Refused"),

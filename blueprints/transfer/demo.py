@@ -160,9 +160,10 @@ def load_demo(context) -> None:
         waiting.id, clerk, vin_read=for_sale[0].vin, plate_read=for_sale[0].plate, passed=True
     )
     service.choose_plate(waiting.id, service.offered_plates(waiting)[0].id, citizens[0])
-    # Awaiting inspection at Qingdao (work for vehicle), opened online by the buyer.
-    inspect_me = sale(for_sale[1], citizens[2], by_market=False, days_ago=2)
-    service.confirm(inspect_me.id, "buyer", citizens[2])
+    # Awaiting inspection at Qingdao (work for vehicle), opened online by the buyer (one who
+    # proved the ID number, as opening a case online asks: the one who bought before).
+    inspect_me = sale(for_sale[1], citizens[6], by_market=False, days_ago=2)
+    service.confirm(inspect_me.id, "buyer", citizens[6])
     service.confirm(inspect_me.id, "seller", seller_of[for_sale[1].id])
     # Awaiting the seller's confirmation.
     pending = sale(for_sale[2], citizens[4], days_ago=1)

@@ -57,6 +57,9 @@ OPTIONAL = (
 LENGTHS = {"brand": 40, "model_name": 60, "colour": 20, "engine_no": 30, "certificate_no": 20}
 
 
+TAKEN_IN_POOL = "plate: the pool holds it for a transfer (reserved or issued)"
+
+
 class RowError(Exception):
     """Why one row is rejected."""
 
@@ -153,8 +156,10 @@ def _refuse_clash(fields: dict, office: Office) -> None:
     if taken.exists():
         raise RowError("plate or certificate_no belongs to another vehicle")
     pooled = PlateNumber.get_or_none(PlateNumber.plate == fields["plate"])
-    if pooled is not None and (pooled.status != PLATE_FREE or pooled.office_id != office.id):
-        raise RowError("plate: the pool holds it for a transfer (reserved or issued)")
+    if pooled is not None and pooled.office_id != office.id:
+        raise RowError("plate: in the pool of another office")
+    if pooled is not None and pooled.status != PLATE_FREE:
+        raise RowError(TAKEN_IN_POOL)
 
 
 def import_csv(fh, office: Office, progress=None) -> ImportReport:
@@ -191,9 +196,9 @@ def import_csv(fh, office: Office, progress=None) -> ImportReport:
 
 
 def _import_row(row: dict, office: Office) -> bool:
-    """One row, checked and written in one transaction (what it is checked against cannot
-    change before it is written): True when imported, False when the register holds it
-    already; RowError otherwise."""
+    """One row, checked and written in one transaction (a plate reserved meanwhile still
+    refuses it: _insert): True when imported, False when the register holds it already;
+    RowError otherwise."""
     fields = parse_row(row, office)
     try:
         with write_tx():
@@ -218,6 +223,13 @@ def _insert(fields: dict, office: Office) -> None:
     vehicle = Vehicle.create(**fields, owner=owner, registration_office=office)
     at = dt.datetime.combine(fields["first_registered_on"], dt.time(0, 0))
     vehicle.record("initial_registration", office, note="imported", at=at)
-    PlateNumber.update(status=PLATE_ASSIGNED, vehicle=vehicle, assigned_at=at).where(
+    taken = PlateNumber.update(status=PLATE_ASSIGNED, vehicle=vehicle, assigned_at=at).where(
         (PlateNumber.plate == fields["plate"]) & (PlateNumber.status == PLATE_FREE)
-    ).execute()
+    )
+    if (
+        taken.execute() == 0
+        and PlateNumber.select().where(PlateNumber.plate == fields["plate"]).exists()
+    ):
+        # Reserved for a transfer since it was read (PostgreSQL's read committed): the row's
+        # transaction rolls back.
+        raise RowError(TAKEN_IN_POOL)

@@ -34,7 +34,8 @@ STATE_LABELS = {
     REGISTERED: _l("Registered to the buyer"),
     STOPPED: _l("Stopped"),
     # Not "Cancelled": that word is the licence's status (注销, deregistered) in the catalogue.
-    # A declined sale is withdrawn (撤销), as the messages about it say.
+    # A sale a party declined or withdrew from is called off (取消): not the licence's
+    # "Cancelled" (注销, deregistered).
     CANCELLED: _l("Called off"),
 }
 

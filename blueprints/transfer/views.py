@@ -295,9 +295,11 @@ def new_case():
     form = CaseForm()
     form.destination.choices = destination_choices()
     if not identity_proven(current_user._get_current_object()):
-        if request.method == "POST":
-            form.form_errors.append(str(PROVE_FIRST))
-        return open_form_page(form, "transfer.new_case")
+        form.form_errors.append(str(PROVE_FIRST))
+        page = open_form_page(form, "transfer.new_case")
+        if request.method == "GET":  # said at once, refused only when sent
+            page.status_code = 200
+        return page
     if form.validate_on_submit():
         case = open_from_form(form, current_user._get_current_object())
         if case is not None:
