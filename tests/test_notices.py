@@ -238,6 +238,12 @@ def test_a_number_is_sent_a_few_notices_an_hour_the_inbox_keeps_them_all(app, ma
         with write_tx():
             notify(user, "identity.proven", method="sms", resident_id="x")
         assert sms.count() == 3
+        # A security notice is texted whatever the number's budget: one who took the account
+        # over could otherwise spend the budget first (only the holder can cause one).
+        for _ in range(3):
+            with write_tx():
+                notify(user, "account.password_changed")
+        assert sms.count() == 6
 
 
 def test_inbox_counts_unread_marks_read_and_hides_others(app, client, make, login):

@@ -1038,3 +1038,21 @@ def test_a_pass_names_its_one_truck_and_keeps_the_standard_whole(client, make, l
     assert ".term { white-space: nowrap; }" in client.get("/static/css/app.css").get_data(
         as_text=True
     )
+
+
+def test_an_unproven_owner_is_not_told_of_a_pass_for_the_truck(client, make, login, clock, conn):
+    """The owner's notice names the truck's plate and dates: an account that has not proved
+    the ID number the truck is registered under (anyone may register with any number) is
+    told nothing of it."""
+    applicant, owner = make.citizen(), make.citizen(proven=False)
+    truck, zone = make.truck(owner), make.zone()
+    login(applicant)
+    assert steps(client, truck.plate, zone).status_code == 303
+    truck_pass = created_pass()
+    client.post("/logout", data={})
+    login(make.staff("truckpass_clerk"))
+    url = f"/trucks/review/{truck_pass.id}"
+    assert client.post(url, data={"action": "approve", "reason": "租赁合同"}).status_code == 303
+    with conn():
+        assert TruckPass.get_by_id(truck_pass.id).status == APPROVED
+        assert not Notice.select().where(Notice.user == owner.id).exists()
