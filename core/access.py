@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core.htmx import is_htmx, redirect_to
-from core.security import local_path
+from core.security import local_path, return_path
 from models import (
     ACCIDENT_OFFICER,
     ADMIN,
@@ -49,9 +49,7 @@ def log_in_first():
     if not is_htmx():
         if request.method == "POST":
             flash(SENT_NOT_SAVED, "warn")
-            back = urlsplit(request.referrer or "")
-            page = local_path(back.path + (f"?{back.query}" if back.query else ""))
-            return redirect(url_for("auth.login", next=page or None), code=303)
+            return redirect(url_for("auth.login", next=return_path()), code=303)
         return redirect(url_for("auth.login", next=request.full_path))
     flash(SENT_NOT_SAVED if request.method != "GET" else LOGIN_ENDED, "warn")
     page = urlsplit(request.headers.get("HX-Current-URL", ""))

@@ -209,10 +209,7 @@ def open_case(
     """
     case_no = case_no.strip().upper()
     today = beijing_today()
-    if AccidentCase.get_or_none(AccidentCase.case_no == case_no):
-        raise StepError(_l("A case with this number exists already."), "case_no")
-    if occurred_at.date() > today:
-        raise StepError(_l("The accident cannot be in the future."), "occurred_at")
+    refuse_facts(case_no, occurred_at)
     if determination_delivered_on and determination_delivered_on > today:
         raise StepError(_l("This date cannot be in the future."), "determination_delivered_on")
     if determination_delivered_on and determination_delivered_on < occurred_at.date():
@@ -275,6 +272,18 @@ def closing_refused(case: AccidentCase):
     return None
 
 
+def refuse_facts(case_no: str, occurred_at, case_id: int | None = None) -> None:
+    """StepError on its field for a number another case has (than `case_id`, when correcting
+    one) or an accident in the future (`occurred_at` in Beijing time)."""
+    taken = AccidentCase.select().where(AccidentCase.case_no == case_no)
+    if case_id is not None:
+        taken = taken.where(AccidentCase.id != case_id)
+    if taken.exists():
+        raise StepError(_l("A case with this number exists already."), "case_no")
+    if occurred_at.date() > beijing_today():
+        raise StepError(_l("The accident cannot be in the future."), "occurred_at")
+
+
 def correct_facts(
     access: CaseAccess, *, case_no: str, occurred_at, place: str, description: str, reason: str
 ) -> list[str]:
@@ -289,12 +298,11 @@ def correct_facts(
         "place": place.strip(),
         "description": (description or "").strip(),
     }
-    if occurred_at.date() > beijing_today():
-        raise StepError(_l("The accident cannot be in the future."), "occurred_at")
     with write_tx():
         case = AccidentCase.locked(access.case.id)
         if case.status == "closed":
             raise StepError(_l("A closed case is not changed."))
+        refuse_facts(new["case_no"], occurred_at, case.id)
         delivered = case.determination_delivered_on
         if delivered and delivered < occurred_at.date():
             raise StepError(AFTER_DELIVERY, "occurred_at")
@@ -306,11 +314,6 @@ def correct_facts(
         changed = [field for field, value in new.items() if now_held[field] != value]
         if not changed:
             return []
-        taken = AccidentCase.select().where(
-            (AccidentCase.case_no == new["case_no"]) & (AccidentCase.id != case.id)
-        )
-        if "case_no" in changed and taken.exists():
-            raise StepError(_l("A case with this number exists already."), "case_no")
         printed = CaseParty.select().where(
             (CaseParty.case == case.id) & CaseParty.query_code_hash.is_null(False)
         )
