@@ -122,9 +122,9 @@ PEER_REFUSALS = {
     "nothing_pending": _l("No new claims wait"),
 }
 TECHNICAL = ("unreachable", "refused", "claims")
-# Why a document could not be fetched (core.network.http.Unreachable.why), in words.
+# Why a document could not be fetched (core.network.http.Unreachable.why), in words (an
+# address without its scheme never gets this far: the form refuses it).
 UNREACHABLE_WHY = {
-    "scheme": _l("type the whole address, beginning with https://"),
     "name": _l("no computer has that name: check the address"),
     "refused": _l("nothing answers at that address: check it, and ask whether it is running"),
     "timeout": _l("it did not answer in time: try again later"),
