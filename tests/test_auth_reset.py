@@ -216,3 +216,4 @@ def test_the_reset_page_masks_an_account_typed_with_spaces_as_every_page_does():
     assert masked_account("370212 19800101 1236") == "370212********1236"
     assert masked_account("139 1234 0000") == masked_account("13912340000")
     assert masked_account("139-1234-0000") == masked_account("13912340000")
+    assert masked_account("+86 139 1234 0000") == masked_account("13912340000")

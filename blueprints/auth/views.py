@@ -30,7 +30,7 @@ from core.session_auth import (
 from core.steps import form_error
 from models import AuditEvent, User, utcnow, write_tx
 from rules import totp
-from rules.validators import mask_id, mask_mobile
+from rules.validators import ValidationError, mask_id, mask_mobile, normalize_mobile
 
 from ..notices.views import preferences_form
 from . import bp, reset
@@ -352,6 +352,9 @@ def reset_password():
 
 def masked_account(account: str) -> str:
     """What the reset page shows of the account it is for: a mobile or ID number, masked (as
-    every page masks them, whatever spaces it was typed with)."""
-    account = "".join(ch for ch in account if ch.isalnum())
-    return mask_mobile(account) if len(account) == 11 and account.isdigit() else mask_id(account)
+    every page masks them), read as the login reads it (service.find_account: a mobile as
+    normalize_mobile takes it, +86 and dashes too; else without its spaces)."""
+    try:
+        return mask_mobile(normalize_mobile(account))
+    except ValidationError:
+        return mask_id("".join(account.split()))
